@@ -1,0 +1,362 @@
+"""The lot decider: lifecycle, eligibility and bidding, as ``decide`` and ``evolve``.
+
+``decide(state, command, now)`` never changes ``state``; it returns the events the
+command causes, or a :class:`Rejection`. ``evolve(state, event)`` applies one event
+*in place* and returns the state (a lot folds thousands of bids; copying its state on
+every bid would make replay quadratic). Use :func:`replay` to rebuild a state.
+
+Time: an open lot whose ``closes_at`` has come is over for every command, even before the
+:class:`Tick` that records its close is decided, so the outcome never depends on how
+late a timer fires.
+"""
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from auction import english
+from auction.errors import InvalidParams, RecordError
+from auction.model import (
+    SYSTEM,
+    BidAccepted,
+    BidderRegistered,
+    CancelLot,
+    CloseExtended,
+    Command,
+    ConfirmDeposit,
+    CreateLot,
+    Decision,
+    DepositConfirmed,
+    Event,
+    ExtendLot,
+    LotAwarded,
+    LotCancelled,
+    LotClosed,
+    LotCreated,
+    LotFailed,
+    LotOpened,
+    LotPaused,
+    LotResumed,
+    LotScheduled,
+    PauseLot,
+    PlaceBid,
+    RegisterBidder,
+    Rejection,
+    ResumeLot,
+    ScheduleLot,
+    StartLot,
+    Tick,
+)
+from auction.params import parse_english
+from auction.state import (
+    AWARDED,
+    CANCELLED,
+    CLOSED,
+    DRAFT,
+    ENDED,
+    FAILED,
+    OPEN,
+    PAUSED,
+    SCHEDULED,
+    AcceptedBid,
+    Bidder,
+    LotState,
+    Outcome,
+)
+
+FORMATS = ("english",)
+#: Commands given by staff (or the registration desk): each names its actor.
+_STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
+                   ExtendLot, CancelLot)
+#: Longest free text (ids, titles, names, reasons, accounts, client details) the record takes.
+MAX_TEXT = 500
+
+
+def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
+    """The events ``cmd`` causes at server time ``now`` (ms), or why it is refused."""
+    if state is None:
+        if isinstance(cmd, CreateLot):
+            return _create(cmd, now)
+        return Rejection("invalid_state", "the lot does not exist")
+    if isinstance(cmd, PlaceBid):
+        return _bid(state, cmd, now)
+    if isinstance(cmd, Tick):
+        return _tick(state, now)
+    if isinstance(cmd, CreateLot):
+        return Rejection("exists", "the lot exists already")
+    if not isinstance(cmd, _STAFF_COMMANDS):
+        return Rejection("invalid_params", f"unknown command {type(cmd).__name__}")
+    if _bad_text(cmd.actor):
+        return Rejection("invalid_params", "the actor is required")
+    if isinstance(cmd, RegisterBidder):
+        return _register(state, cmd, now)
+    if isinstance(cmd, ConfirmDeposit):
+        return _deposit(state, cmd, now)
+    if isinstance(cmd, ScheduleLot):
+        if state.status != DRAFT:
+            return Rejection("invalid_state", "only a draft lot can be scheduled")
+        return [LotScheduled(at=now, actor=cmd.actor)]
+    if isinstance(cmd, StartLot):
+        if state.status != SCHEDULED:
+            return Rejection("invalid_state", "only a scheduled lot can be started")
+        if state.opens_at is not None and now < state.opens_at:
+            return Rejection("too_early", "the lot opens by itself at its opens_at")
+        return _open(state, now, cmd.actor)
+    return _staff(state, cmd, now)
+
+
+def _bad_text(value: object, *, required: bool = True) -> bool:
+    """Whether ``value`` cannot go into the record as text: not a ``str``, blank when
+    ``required``, longer than :data:`MAX_TEXT`, or holding NUL or a lone surrogate
+    (neither survives UTF-8 and JSON storage)."""
+    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return True
+    return required and not value.strip()
+
+
+def _due(state: LotState, now: int) -> bool:
+    """Whether the lot is open and its closing time has come."""
+    return state.status == OPEN and state.closes_at is not None and now >= state.closes_at
+
+
+def _over(state: LotState, now: int) -> bool:
+    """Whether the lot has ended, or is due to close at ``now``."""
+    return state.status in ENDED or _due(state, now)
+
+
+def _create(cmd: CreateLot, now: int) -> Decision:
+    if cmd.format not in FORMATS:
+        return Rejection("invalid_params", f"unknown format {cmd.format!r}")
+    if _bad_text(cmd.lot_id) or _bad_text(cmd.session_id, required=False) or _bad_text(cmd.actor):
+        return Rejection("invalid_params", "lot id and actor are required")
+    if _bad_text(cmd.title):
+        return Rejection("invalid_params", f"title must be 1 to {MAX_TEXT} characters")
+    try:
+        parse_english(cmd.params)
+    except InvalidParams as exc:
+        return Rejection("invalid_params", exc.message)
+    return [LotCreated(at=now, actor=cmd.actor, lot_id=cmd.lot_id, session_id=cmd.session_id,
+                       format=cmd.format, title=cmd.title, params=copy.deepcopy(dict(cmd.params)))]
+
+
+def _register(state: LotState, cmd: RegisterBidder, now: int) -> Decision:
+    if (_bad_text(cmd.bidder_id) or _bad_text(cmd.bidder_no) or cmd.bidder_no == SYSTEM
+            or _bad_text(cmd.name, required=False)):
+        return Rejection("invalid_params", "bidder id and number are required")
+    if _over(state, now):
+        return Rejection("invalid_state", "registration has ended")
+    if cmd.bidder_id in state.bidders:
+        return Rejection("already_registered")
+    if cmd.bidder_no in state.numbers:
+        return Rejection("number_taken")
+    return [BidderRegistered(at=now, actor=cmd.actor, bidder_id=cmd.bidder_id,
+                             bidder_no=cmd.bidder_no, name=cmd.name)]
+
+
+def _deposit(state: LotState, cmd: ConfirmDeposit, now: int) -> Decision:
+    if _bad_text(cmd.bidder_id) or _bad_text(cmd.account, required=False):
+        return Rejection("invalid_params", "bidder id and account must be text")
+    if isinstance(cmd.amount, bool) or not isinstance(cmd.amount, int):
+        return Rejection("invalid_amount", "the deposit must be whole minor units")
+    if _over(state, now):
+        return Rejection("invalid_state", "the lot has ended")
+    if cmd.bidder_id not in state.bidders:
+        return Rejection("unknown_bidder")
+    if cmd.amount <= 0 or cmd.amount < state.params.deposit:
+        return Rejection("deposit_too_low")
+    return [DepositConfirmed(at=now, actor=cmd.actor, bidder_id=cmd.bidder_id,
+                             amount=cmd.amount, account=cmd.account)]
+
+
+def _open(state: LotState, now: int, actor: str) -> Decision:
+    """Open the lot at ``now``. A ``duration_s`` counts from the lot's ``opens_at`` when it
+    has one (however late the clock or staff open it), else from ``now``."""
+    p = state.params
+    start = state.opens_at if state.opens_at is not None else now
+    closes_at = p.closes_at if p.closes_at is not None else start + (p.duration_s or 0) * 1000
+    if closes_at <= now:
+        return Rejection("bad_deadline", "the closing time has passed")
+    if p.max_closes_at is not None and p.max_closes_at < closes_at:
+        return Rejection("bad_deadline", "max_closes_at is before the closing time")
+    return [LotOpened(at=now, actor=actor, closes_at=closes_at, max_closes_at=p.max_closes_at)]
+
+
+def _staff(state: LotState, cmd: PauseLot | ResumeLot | ExtendLot | CancelLot,
+           now: int) -> Decision:
+    """Staff actions on the clock; each needs a reason, which goes into the record."""
+    if not isinstance(cmd.reason, str) or not cmd.reason.strip():
+        return Rejection("reason_required")
+    if _bad_text(cmd.reason):
+        return Rejection("invalid_params", f"the reason must be at most {MAX_TEXT} characters")
+    if isinstance(cmd, CancelLot):
+        if _over(state, now):
+            return Rejection("invalid_state", "the lot has ended")
+        return [LotCancelled(at=now, actor=cmd.actor, reason=cmd.reason)]
+    if isinstance(cmd, PauseLot):
+        if state.status != OPEN or _due(state, now):
+            return Rejection("invalid_state", "only an open lot can be paused")
+        return [LotPaused(at=now, actor=cmd.actor, reason=cmd.reason)]
+    if isinstance(cmd, ResumeLot):
+        if state.paused_at is None:
+            return Rejection("invalid_state", "only a paused lot can be resumed")
+        return [LotResumed(at=now, actor=cmd.actor, reason=cmd.reason,
+                           paused_ms=max(0, now - state.paused_at))]
+    if state.closes_at is None or _over(state, now):
+        return Rejection("invalid_state", "only an open or paused lot can be extended")
+    if isinstance(cmd.closes_at, bool) or not isinstance(cmd.closes_at, int):
+        return Rejection("bad_deadline", "the new closing time must be whole milliseconds")
+    # While paused, deadlines are frozen (they move on resume), so only the current
+    # closing time is a bound, not ``now``.
+    if cmd.closes_at <= state.closes_at:
+        return Rejection("bad_deadline", "the new closing time must be later than the current")
+    return [CloseExtended(at=now, actor=cmd.actor, closes_at=cmd.closes_at, reason=cmd.reason)]
+
+
+def _tick(state: LotState, now: int) -> Decision:
+    if state.status == SCHEDULED and state.opens_at is not None and now >= state.opens_at:
+        opened = _open(state, now, SYSTEM)
+        if isinstance(opened, Rejection):
+            return [LotCancelled(at=now, actor=SYSTEM, reason=opened.code)]
+        return opened
+    if _due(state, now):
+        return english.close(state, now)
+    return []
+
+
+def _bid(state: LotState, cmd: PlaceBid, now: int) -> Decision:
+    if state.status in (DRAFT, SCHEDULED):
+        return Rejection("not_open")
+    if state.status == PAUSED:
+        return Rejection("paused")
+    if state.status == CANCELLED:
+        return Rejection("cancelled")
+    if _over(state, now):
+        return Rejection("closed")
+    bidder = state.bidders.get(cmd.bidder_id) if isinstance(cmd.bidder_id, str) else None
+    if bidder is None:
+        return Rejection("not_eligible")
+    if not state.eligible(bidder):
+        return Rejection("deposit_missing")
+    if any(_bad_text(v, required=False) for v in (cmd.ip, cmd.device, cmd.ref)):
+        return Rejection("invalid_params", f"ip, device and ref are text of at most {MAX_TEXT}")
+    refused = english.judge_bid(state, bidder, cmd.amount)
+    return refused if refused is not None else english.accept(state, bidder, cmd, now)
+
+
+def next_deadline(state: LotState) -> int | None:
+    """When :class:`Tick` must next be decided for this lot (ms), or None."""
+    if state.status == SCHEDULED:
+        return state.opens_at
+    if state.status == OPEN:
+        return state.closes_at
+    return None
+
+
+# --------------------------------------------------------------------------- evolve
+
+
+def evolve(state: LotState | None, event: Event) -> LotState:
+    """Apply ``event`` to ``state`` in place (or create the state) and return it.
+
+    Events are facts decided earlier: they are applied without re-judging them. An event
+    that cannot be applied at all (a lot not starting with ``LotCreated``, a second
+    ``LotCreated``) raises :class:`RecordError`.
+    """
+    if state is None:
+        if not isinstance(event, LotCreated):
+            raise RecordError("a lot's first event must be LotCreated")
+        params = parse_english(event.params)
+        return LotState(lot_id=event.lot_id, session_id=event.session_id, format=event.format,
+                        title=event.title, params=params, version=1, created_at=event.at,
+                        opens_at=params.opens_at)
+    apply = _APPLY.get(type(event))
+    if apply is None:
+        raise RecordError(f"{type(event).__name__} cannot follow the first event")
+    state.version += 1
+    apply(state, event)
+    return state
+
+
+def _bid_accepted(s: LotState, e: BidAccepted) -> None:
+    bidder = s.bidders[e.bidder_id]
+    bidder.last_bid, bidder.last_seq = e.amount, s.version
+    bidder.bids += 1
+    s.bids.append(AcceptedBid(s.version, e.at, e.bidder_id, e.bidder_no, e.amount))
+    if s.best is None or s.better(e.amount, s.best):
+        s.best, s.leader = e.amount, e.bidder_id
+
+
+def _registered(s: LotState, e: BidderRegistered) -> None:
+    s.bidders[e.bidder_id] = Bidder(e.bidder_id, e.bidder_no, e.name)
+    s.numbers[e.bidder_no] = e.bidder_id
+
+
+def _deposited(s: LotState, e: DepositConfirmed) -> None:
+    bidder = s.bidders[e.bidder_id]
+    bidder.deposit, bidder.deposit_account = e.amount, e.account
+
+
+def _opened(s: LotState, e: LotOpened) -> None:
+    s.status, s.opens_at, s.closes_at, s.max_closes_at = OPEN, e.at, e.closes_at, e.max_closes_at
+
+
+def _extended(s: LotState, e: CloseExtended) -> None:
+    s.closes_at = e.closes_at
+    # Staff may extend past max_closes_at; the cap then moves with them.
+    if s.max_closes_at is not None and e.closes_at > s.max_closes_at:
+        s.max_closes_at = e.closes_at
+
+
+def _paused(s: LotState, e: LotPaused) -> None:
+    s.status, s.paused_at = PAUSED, e.at
+
+
+def _resumed(s: LotState, e: LotResumed) -> None:
+    assert s.closes_at is not None  # only an opened lot can have been paused
+    s.status, s.paused_at = OPEN, None
+    s.closes_at += e.paused_ms
+    if s.max_closes_at is not None:
+        s.max_closes_at += e.paused_ms
+
+
+def _closed(s: LotState, e: LotClosed) -> None:
+    s.status = CLOSED
+
+
+def _scheduled(s: LotState, e: LotScheduled) -> None:
+    s.status = SCHEDULED
+
+
+def _awarded(s: LotState, e: LotAwarded) -> None:
+    s.status = AWARDED
+    s.outcome = Outcome(AWARDED, e.bidder_id, e.bidder_no, e.amount, at=e.at)
+
+
+def _failed(s: LotState, e: LotFailed) -> None:
+    s.status = FAILED
+    s.outcome = Outcome(FAILED, reason=e.reason, at=e.at)
+
+
+def _cancelled(s: LotState, e: LotCancelled) -> None:
+    s.status, s.paused_at = CANCELLED, None
+    s.outcome = Outcome(CANCELLED, reason=e.reason, at=e.at)
+
+
+_APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
+    BidAccepted: _bid_accepted, BidderRegistered: _registered, DepositConfirmed: _deposited,
+    LotScheduled: _scheduled, LotOpened: _opened, CloseExtended: _extended,
+    LotPaused: _paused, LotResumed: _resumed, LotClosed: _closed,
+    LotAwarded: _awarded, LotFailed: _failed, LotCancelled: _cancelled,
+}
+
+
+def replay(events: Iterable[Event]) -> LotState | None:
+    """The state reached by folding ``events`` from nothing."""
+    state: LotState | None = None
+    for event in events:
+        state = evolve(state, event)
+    return state

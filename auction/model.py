@@ -1,0 +1,217 @@
+"""Commands (imperative) and events (past tense) of a lot: small frozen dataclasses.
+
+Times are integer milliseconds of the server's clock (Unix epoch); amounts are integer
+minor units of the lot's currency. Every event carries ``at`` (when the engine
+sequenced it) and ``actor`` (a staff id, a bidder number, or ``"system"``).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SYSTEM = "system"
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateLot:
+    lot_id: str
+    session_id: str
+    format: str
+    title: str
+    params: Mapping[str, Any]
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterBidder:
+    """Register ``bidder_id``; ``bidder_no`` is drawn at random by the caller."""
+
+    bidder_id: str
+    bidder_no: str
+    name: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfirmDeposit:
+    bidder_id: str
+    amount: int
+    account: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleLot:
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartLot:
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PauseLot:
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeLot:
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExtendLot:
+    actor: str
+    reason: str
+    closes_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelLot:
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceBid:
+    """A bid by registered ``bidder_id``; ``ip`` and ``device`` are recorded for supervisors."""
+
+    bidder_id: str
+    amount: int
+    ip: str = ""
+    device: str = ""
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick:
+    """Fire whatever deadline of the lot is due at ``now``; harmless when none is."""
+
+
+Command = (
+    CreateLot | RegisterBidder | ConfirmDeposit | ScheduleLot | StartLot | PauseLot | ResumeLot
+    | ExtendLot | CancelLot | PlaceBid | Tick
+)
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    at: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotCreated(Event):
+    lot_id: str
+    session_id: str
+    format: str
+    title: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BidderRegistered(Event):
+    bidder_id: str
+    bidder_no: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepositConfirmed(Event):
+    bidder_id: str
+    amount: int
+    account: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotScheduled(Event):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotOpened(Event):
+    closes_at: int
+    max_closes_at: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BidAccepted(Event):
+    bidder_id: str
+    bidder_no: str
+    amount: int
+    ip: str = ""
+    device: str = ""
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseExtended(Event):
+    """``closes_at`` moved later: by soft close (actor ``system``) or by staff."""
+
+    closes_at: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotPaused(Event):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotResumed(Event):
+    reason: str
+    paused_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotCancelled(Event):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotClosed(Event):
+    closes_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotAwarded(Event):
+    bidder_id: str
+    bidder_no: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotFailed(Event):
+    reason: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        LotCreated, BidderRegistered, DepositConfirmed, LotScheduled, LotOpened, BidAccepted,
+        CloseExtended, LotPaused, LotResumed, LotCancelled, LotClosed, LotAwarded, LotFailed,
+    )
+}
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A refused command: nothing changes. ``code`` is stable and machine-readable."""
+
+    code: str
+    detail: str = ""
+
+
+Decision = list[Event] | Rejection

@@ -1,0 +1,193 @@
+"""Lot parameters: strict parsing of the host's JSON into typed, validated values.
+
+Unknown keys, wrong types and inconsistent values raise :class:`InvalidParams`
+naming the field. Amounts are decimal strings in the lot's currency.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from auction.errors import InvalidAmount, InvalidParams
+from auction.money import CURRENCY_DECIMALS, format_amount, parse_amount
+
+DIRECTIONS = ("forward", "reverse")
+IMPROVE_MODES = ("leader", "own")
+VISIBILITIES = ("price", "rank", "blind")
+#: Upper bound for any time parameter in seconds (one year) and any step count.
+MAX_SECONDS = 366 * 24 * 3600
+MAX_MS = 10**14
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """From reference price ``start`` on, a bid must move by ``step``."""
+
+    start: int
+    step: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnglishParams:
+    direction: str
+    currency: str
+    decimals: int
+    deposit: int
+    start_price: int
+    tiers: tuple[Tier, ...]
+    step_multiple: bool
+    reserve: int | None
+    ceiling: int | None
+    max_jump_steps: int | None
+    opens_at: int | None
+    closes_at: int | None
+    duration_s: int | None
+    extend_window_s: int
+    extend_s: int
+    max_closes_at: int | None
+    improve: str
+    visibility: str
+
+    def step_at(self, reference: int) -> int:
+        """The step in force when improving on ``reference``: the tier with the largest
+        ``start`` not above it (the first tier below every start)."""
+        chosen = self.tiers[0].step
+        for tier in self.tiers:
+            if tier.start <= reference:
+                chosen = tier.step
+        return chosen
+
+
+class _Reader:
+    """Takes fields out of a JSON object one by one and refuses what is left over."""
+
+    def __init__(self, raw: object, what: str = "params") -> None:
+        if not isinstance(raw, Mapping):
+            raise InvalidParams(f"{what} must be a JSON object", what)
+        self.raw = dict(raw)
+
+    def take(self, key: str) -> Any:
+        return self.raw.pop(key, None)
+
+    def done(self) -> None:
+        if self.raw:
+            key = sorted(map(str, self.raw))[0]
+            raise InvalidParams(f"unknown parameter {key!r}", key)
+
+    def text(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.take(key)
+        if value is None:
+            return default
+        if value not in choices:
+            raise InvalidParams(f"{key} must be one of {', '.join(choices)}", key)
+        return str(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.take(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise InvalidParams(f"{key} must be true or false", key)
+        return value
+
+    def integer(self, key: str, low: int, high: int) -> int | None:
+        value = self.take(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidParams(f"{key} must be a whole number from {low} to {high}", key)
+        return value
+
+    def amount(self, key: str, decimals: int, *, zero: bool = False) -> int | None:
+        value = self.take(key)
+        if value is None:
+            return None
+        try:
+            return parse_amount(value, decimals, allow_zero=zero)
+        except InvalidAmount as exc:
+            raise InvalidParams(f"{key}: {exc.message}", key) from None
+
+
+def parse_english(raw: object) -> EnglishParams:
+    """Validate the parameters of an ``english`` lot (see RULES.md) and type them."""
+    r = _Reader(raw)
+    direction = r.text("direction", "forward", DIRECTIONS)
+    currency = r.text("currency", "CNY", tuple(CURRENCY_DECIMALS))
+    decimals = CURRENCY_DECIMALS[currency]
+    deposit = r.amount("deposit", decimals, zero=True)
+    start_price = r.amount("start_price", decimals)
+    if start_price is None:
+        raise InvalidParams("start_price is required", "start_price")
+    tiers = _tiers(r, decimals)
+    step_multiple = r.boolean("step_multiple", True)
+    reserve = r.amount("reserve", decimals)
+    ceiling = r.amount("ceiling", decimals)
+    max_jump_steps = r.integer("max_jump_steps", 1, 1_000_000)
+    opens_at = r.integer("opens_at", 0, MAX_MS)
+    closes_at = r.integer("closes_at", 0, MAX_MS)
+    duration_s = r.integer("duration_s", 1, MAX_SECONDS)
+    extend_window_s = r.integer("extend_window_s", 0, MAX_SECONDS) or 0
+    extend_s = r.integer("extend_s", 0, MAX_SECONDS) or 0
+    max_closes_at = r.integer("max_closes_at", 0, MAX_MS)
+    improve = r.text("improve", "leader", IMPROVE_MODES)
+    visibility = r.text("visibility", "price", VISIBILITIES)
+    r.done()
+    if direction == "forward" and ceiling is not None:
+        raise InvalidParams("ceiling applies to reverse lots; use reserve", "ceiling")
+    if direction == "reverse" and reserve is not None:
+        raise InvalidParams("reserve applies to forward lots; use ceiling", "reserve")
+    if (closes_at is None) == (duration_s is None):
+        raise InvalidParams("give exactly one of closes_at and duration_s", "closes_at")
+    if opens_at is not None and closes_at is not None and opens_at >= closes_at:
+        raise InvalidParams("opens_at must be before closes_at", "opens_at")
+    if max_closes_at is not None and closes_at is not None and max_closes_at < closes_at:
+        raise InvalidParams("max_closes_at must not be before closes_at", "max_closes_at")
+    if (extend_window_s == 0) != (extend_s == 0):
+        raise InvalidParams("extend_window_s and extend_s go together", "extend_s")
+    return EnglishParams(
+        direction=direction, currency=currency, decimals=decimals, deposit=deposit or 0,
+        start_price=start_price, tiers=tiers, step_multiple=step_multiple, reserve=reserve,
+        ceiling=ceiling, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=closes_at,
+        duration_s=duration_s, extend_window_s=extend_window_s, extend_s=extend_s,
+        max_closes_at=max_closes_at, improve=improve, visibility=visibility,
+    )
+
+
+def _tiers(r: _Reader, decimals: int) -> tuple[Tier, ...]:
+    step = r.amount("step", decimals)
+    steps = r.take("steps")
+    if (step is None) == (steps is None):
+        raise InvalidParams("give exactly one of step and steps", "step")
+    if step is not None:
+        return (Tier(0, step),)
+    if not isinstance(steps, list) or not steps:
+        raise InvalidParams("steps must be a non-empty list of {from, step}", "steps")
+    tiers: list[Tier] = []
+    for item in steps:
+        tr = _Reader(item, "steps")
+        start = tr.amount("from", decimals, zero=True)
+        tier_step = tr.amount("step", decimals)
+        tr.done()
+        if start is None or tier_step is None:
+            raise InvalidParams("each of steps needs from and step", "steps")
+        if tiers and start <= tiers[-1].start:
+            raise InvalidParams("steps must be in increasing order of from", "steps")
+        tiers.append(Tier(start, tier_step))
+    return tuple(tiers)
+
+
+def public_params(p: EnglishParams) -> dict[str, Any]:
+    """What anyone may know of the parameters: everything but the secret reserve."""
+
+    def amount(value: int | None) -> str | None:
+        return None if value is None else format_amount(value, p.decimals)
+
+    return {
+        "direction": p.direction, "currency": p.currency, "deposit": amount(p.deposit),
+        "start_price": amount(p.start_price),
+        "steps": [{"from": amount(t.start), "step": amount(t.step)} for t in p.tiers],
+        "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
+        "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
+        "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,
+        "has_reserve": p.reserve is not None,
+    }

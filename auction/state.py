@@ -1,0 +1,84 @@
+"""The state of one lot: the fold of its events (see :func:`auction.lot.evolve`)."""
+
+from dataclasses import dataclass, field
+
+from auction.params import EnglishParams
+
+# Lot statuses (RULES.md: draft → scheduled → open → closed → awarded | failed, plus
+# paused and cancelled).
+DRAFT, SCHEDULED, OPEN, PAUSED, CLOSED = "draft", "scheduled", "open", "paused", "closed"
+AWARDED, FAILED, CANCELLED = "awarded", "failed", "cancelled"
+ENDED = frozenset({CLOSED, AWARDED, FAILED, CANCELLED})
+
+
+@dataclass(slots=True)
+class Bidder:
+    bidder_id: str
+    bidder_no: str
+    name: str
+    deposit: int | None = None
+    deposit_account: str = ""
+    last_bid: int | None = None
+    #: Event sequence number of ``last_bid``: earlier ranks first among equal prices.
+    last_seq: int = 0
+    bids: int = 0
+
+
+@dataclass(slots=True)
+class AcceptedBid:
+    seq: int
+    at: int
+    bidder_id: str
+    bidder_no: str
+    amount: int
+
+
+@dataclass(slots=True)
+class Outcome:
+    """``awarded`` with a winner and price, or ``failed`` with a reason code."""
+
+    status: str
+    bidder_id: str | None = None
+    bidder_no: str | None = None
+    amount: int | None = None
+    reason: str | None = None
+    at: int = 0
+
+
+@dataclass(slots=True)
+class LotState:
+    """Everything the rules know of a lot. ``version`` is the sequence number of the last
+    event applied (0 before the first), so the next event gets ``version + 1``."""
+
+    lot_id: str
+    session_id: str
+    format: str
+    title: str
+    params: EnglishParams
+    status: str = DRAFT
+    version: int = 0
+    created_at: int = 0
+    bidders: dict[str, Bidder] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
+    opens_at: int | None = None
+    closes_at: int | None = None
+    max_closes_at: int | None = None
+    paused_at: int | None = None
+    best: int | None = None
+    leader: str | None = None
+    bids: list[AcceptedBid] = field(default_factory=list)
+    outcome: Outcome | None = None
+
+    def better(self, a: int, b: int) -> bool:
+        """Whether price ``a`` beats price ``b`` in this lot's direction."""
+        return a > b if self.params.direction == "forward" else a < b
+
+    def eligible(self, bidder: Bidder) -> bool:
+        return bidder.deposit is not None and bidder.deposit >= self.params.deposit
+
+    def ranking(self) -> list[Bidder]:
+        """Bidders with a bid, best first; equal prices rank by who reached them first."""
+        sign = -1 if self.params.direction == "forward" else 1
+        ranked = [b for b in self.bidders.values() if b.last_bid is not None]
+        ranked.sort(key=lambda b: (sign * (b.last_bid or 0), b.last_seq))
+        return ranked

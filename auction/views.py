@@ -1,0 +1,143 @@
+"""What each audience may see of a lot: snapshots and redacted events (RULES.md visibility).
+
+Audiences: ``public`` (anyone, no token), ``bidder`` (a registered bidder of the lot, who
+also sees its own bids) and ``staff`` (hosts and supervisors: everything). Under
+``price`` visibility a bidder sees exactly what the public sees, so one encoding serves
+the whole room (its own details come from :func:`bidder_view`); under ``rank`` and
+``blind`` each bidder has its own view. What :func:`snapshot` and :func:`redact` return
+depends only on the state, the record and :func:`audience_key`, never on who else shares
+the key. Amounts leave here as decimal strings.
+"""
+
+from typing import Any
+
+from auction import english
+from auction.model import (
+    BidAccepted,
+    BidderRegistered,
+    DepositConfirmed,
+    LotAwarded,
+    LotCreated,
+)
+from auction.money import format_amount
+from auction.params import public_params
+from auction.record import Recorded, event_to_dict
+from auction.state import ENDED, LotState
+
+PUBLIC, BIDDER, STAFF = "public", "bidder", "staff"
+
+
+def audience_key(state: LotState, audience: str, bidder_id: str | None = None) -> str:
+    """Subscribers with the same key receive identical messages."""
+    if audience == STAFF:
+        return STAFF
+    if audience == BIDDER and state.params.visibility != "price":
+        return f"bidder:{bidder_id}"
+    return PUBLIC
+
+
+def _audience(state: LotState, audience: str) -> str:
+    """``audience`` as :func:`audience_key` groups it: a bidder under ``price`` visibility,
+    and anyone not staff or bidder, sees what the public sees."""
+    if audience == STAFF or (audience == BIDDER and state.params.visibility != "price"):
+        return audience
+    return PUBLIC
+
+
+def _money(state: LotState, value: int | None) -> str | None:
+    return None if value is None else format_amount(value, state.params.decimals)
+
+
+def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> dict[str, Any]:
+    """The lot as ``audience`` may see it now (``bidder``: as ``bidder_id`` may)."""
+    p = state.params
+    audience = _audience(state, audience)
+    shows_price = audience == STAFF or p.visibility == "price" or state.status in ENDED
+    leader = state.bidders.get(state.leader) if state.leader else None
+    view: dict[str, Any] = {
+        "lot_id": state.lot_id, "session_id": state.session_id, "title": state.title,
+        "format": state.format, "status": state.status, "seq": state.version,
+        "opens_at": state.opens_at, "closes_at": state.closes_at,
+        "max_closes_at": state.max_closes_at, "paused_at": state.paused_at,
+        "params": public_params(p), "bidders": len(state.bidders), "bid_count": len(state.bids),
+        "best": _money(state, state.best) if shows_price else None,
+        "leader_no": leader.bidder_no if shows_price and leader else None,
+        "next_min": None,
+        "outcome": _outcome(state, audience),
+    }
+    if state.status == "open" and p.visibility == "price" and p.improve == "leader":
+        view["next_min"] = _money(state, english.min_next_bid(state, None))
+    if audience == STAFF:
+        view["reserve"] = _money(state, p.reserve)
+        view["register"] = [
+            {"bidder_id": b.bidder_id, "bidder_no": b.bidder_no, "name": b.name,
+             "deposit": _money(state, b.deposit), "eligible": state.eligible(b),
+             "last_bid": _money(state, b.last_bid), "bids": b.bids}
+            for b in state.bidders.values()]
+        view["ranking"] = [b.bidder_no for b in state.ranking()]
+    elif audience == BIDDER:
+        view["you"] = bidder_view(state, bidder_id)
+    return view
+
+
+def bidder_view(state: LotState, bidder_id: str | None) -> dict[str, Any] | None:
+    """What ``bidder_id`` may know of its own standing (None if it is not registered):
+    number, eligibility, own bids, and rank and next acceptable price as far as the
+    lot's visibility allows. Part of the bidder's snapshot under ``rank`` and ``blind``;
+    under ``price`` the room shares the public snapshot and this is sent on its own."""
+    bidder = state.bidders.get(bidder_id) if bidder_id is not None else None
+    if bidder is None:
+        return None
+    p = state.params
+    rank = None
+    if p.visibility != "blind" and bidder.last_bid is not None:
+        rank = 1 + [b.bidder_id for b in state.ranking()].index(bidder.bidder_id)
+    hides_best = p.visibility != "price" and p.improve == "leader"
+    return {
+        "bidder_no": bidder.bidder_no, "eligible": state.eligible(bidder),
+        "last_bid": _money(state, bidder.last_bid), "bids": bidder.bids, "rank": rank,
+        "leading": state.leader == bidder.bidder_id if p.visibility != "blind" else None,
+        "next_min": None if hides_best or state.status != "open"
+        else _money(state, english.min_next_bid(state, bidder)),
+        "own_bids": [{"seq": b.seq, "at": b.at, "amount": _money(state, b.amount)}
+                     for b in state.bids if b.bidder_id == bidder.bidder_id],
+    }
+
+
+def _outcome(state: LotState, audience: str) -> dict[str, Any] | None:
+    o = state.outcome
+    if o is None:
+        return None
+    out = {"status": o.status, "bidder_no": o.bidder_no, "amount": _money(state, o.amount),
+           "reason": o.reason, "at": o.at}
+    if audience == STAFF:
+        out["bidder_id"] = o.bidder_id
+    return out
+
+
+def redact(state: LotState, record: Recorded, audience: str,
+           bidder_id: str | None = None) -> dict[str, Any]:
+    """Event ``record`` as ``audience`` may see it. Every audience gets every sequence
+    number (gap-free); what it may not see is left out of the body."""
+    event = record.event
+    audience = _audience(state, audience)
+    if audience == STAFF:
+        body = event_to_dict(event)
+        if "amount" in body:
+            body["amount"] = _money(state, body["amount"])
+        return {"seq": record.seq, **body}
+    out: dict[str, Any] = {"seq": record.seq, "type": type(event).__name__, "at": event.at}
+    if isinstance(event, BidAccepted):
+        own = audience == BIDDER and event.bidder_id == bidder_id
+        if own or state.params.visibility == "price":
+            out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
+    elif isinstance(event, (BidderRegistered, DepositConfirmed)):
+        if audience == BIDDER and event.bidder_id == bidder_id:
+            out["own"] = True
+    elif isinstance(event, LotAwarded):
+        out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
+    elif isinstance(event, LotCreated):
+        out.update(title=event.title, format=event.format)
+    else:
+        out.update((k, v) for k, v in event_to_dict(event).items() if k != "type")
+    return out

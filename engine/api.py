@@ -1,0 +1,107 @@
+"""The engine's port: what the web layer (and the contract tests) may rely on.
+
+Guarantees of every backend:
+
+* One writer per lot: commands of a lot are decided one after another against its
+  current state; events get gap-free sequence numbers from 1 and the hash chain.
+* ``execute`` returns only after the events are durable (an acknowledged bid survives
+  a crash of the process); a :class:`auction.model.Rejection` changes nothing.
+* Listeners of a lot are called synchronously, in sequence order, after each durable
+  commit, with the lot's state as of that commit: every event once, none missed.
+* Deadlines (open, close) fire by themselves as :class:`auction.model.Tick` commands.
+"""
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from auction.model import Command, Rejection
+from auction.record import Recorded
+from auction.state import LotState
+
+#: Called with the lot's state after a commit and the records of that commit.
+Listener = Callable[[LotState, list[Recorded]], None]
+
+
+class EngineError(Exception):
+    """The engine cannot serve a command (store failure, shutting down). Nothing was
+    acknowledged; the caller may retry later."""
+
+
+class UnknownLot(EngineError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    session_id: str
+    name: str
+    created_at: int
+    created_by: str
+
+
+class Subscription(abc.ABC):
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop delivery; idempotent."""
+
+
+class Engine(abc.ABC):
+    """A running backend. Use as ``async with`` or call :meth:`start` / :meth:`close`."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Open the store, recover every lot and arm its deadlines."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Finish pending writes and release everything; idempotent."""
+
+    async def __aenter__(self) -> "Engine":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    def now(self) -> int:
+        """The server clock, in Unix milliseconds: the only clock that decides."""
+
+    @abc.abstractmethod
+    async def execute(self, lot_id: str, command: Command) -> list[Recorded] | Rejection:
+        """Decide ``command`` for ``lot_id`` at the current server time, make its events
+        durable, notify listeners, and return the records (or the rejection).
+        Raises :class:`UnknownLot` for a lot that does not exist (except ``CreateLot``)."""
+
+    @abc.abstractmethod
+    async def register_bidder(self, lot_id: str, bidder_id: str, name: str,
+                              actor: str) -> list[Recorded] | Rejection:
+        """Register a bidder under a random bidder number unique in the lot."""
+
+    @abc.abstractmethod
+    def lot(self, lot_id: str) -> LotState | None:
+        """The lot's current state (read only), or None."""
+
+    @abc.abstractmethod
+    def lot_ids(self) -> list[str]:
+        """Every lot, in order of creation."""
+
+    @abc.abstractmethod
+    async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
+        """The lot's records with ``seq > after_seq``, in order."""
+
+    @abc.abstractmethod
+    async def subscribe(self, lot_id: str, listener: Listener,
+                        after_seq: int | None = None) -> Subscription:
+        """Call ``listener`` after every commit of the lot. With ``after_seq``, first call
+        it once with the records after ``after_seq`` (possibly none) and the current
+        state, atomically with registering: nothing missed, nothing twice."""
+
+    @abc.abstractmethod
+    async def create_session(self, session_id: str, name: str, actor: str) -> Session:
+        """Create a session (raises :class:`EngineError` if the id is taken)."""
+
+    @abc.abstractmethod
+    def sessions(self) -> list[Session]:
+        """Every session, in order of creation."""

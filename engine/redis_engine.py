@@ -1,0 +1,330 @@
+"""The scale-out backend: several processes share one Redis and one Postgres.
+
+* Redis holds the live record: one stream per lot (entry id ``<seq>-0``), the lot's last
+  sequence number and hash, a per-shard timer index (sorted set) and lot index. The
+  append is one Lua script: check the expected sequence number, add the events to the
+  stream, update the timer index, publish the events to every process, atomically.
+  Redis runs with ``appendfsync always``, so a reply to the script means durable.
+* Any process can serve any lot. A process decides a lot's commands against its copy of
+  the lot's state; if another process appended first, the script refuses (the expected
+  sequence number is stale), the process reads what it missed and decides again.
+* Every process folds every lot's events (from the published messages, with a read of
+  the stream when it sees a gap), so every process has every lot's deadlines armed; the
+  first to append the close wins and the others' attempts decide nothing. The timer
+  index is polled as a backstop, so a deadline fires even if no process had it armed.
+* Postgres (:mod:`engine.pg_record`) receives every event in the background.
+"""
+
+import asyncio
+import copy
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from auction.lot import decide, evolve, next_deadline
+from auction.model import Rejection
+from auction.record import Recorded, chain, event_from_dict, event_to_dict, seal
+from auction.state import LotState
+from engine import redis_keys as keys
+from engine.api import EngineError, Session, UnknownLot
+from engine.pg_record import PgRecord, PgRow
+from engine.runtime import Lot, Result, Runtime, Waiter
+from engine.sqlite_store import encode_body
+
+log = logging.getLogger(__name__)
+
+APPEND = """
+local cur = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if cur ~= tonumber(ARGV[2]) then return cur end
+local last_seq, last_hash
+for i = 7, #ARGV, 3 do
+  redis.call('XADD', KEYS[2], ARGV[i] .. '-0', 'b', ARGV[i + 1], 'h', ARGV[i + 2])
+  last_seq = ARGV[i]
+  last_hash = ARGV[i + 2]
+end
+redis.call('HSET', KEYS[1], 'seq', last_seq, 'hash', last_hash)
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+else
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+end
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1]) end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return -1
+"""
+#: Attempts at one batch when other processes keep appending to the same lot first.
+MAX_ATTEMPTS = 50
+#: How often the timer index is polled as a backstop (seconds).
+POLL_S = 0.5
+
+
+def clone(state: LotState | None) -> LotState | None:
+    """A copy of ``state`` that evolving does not share with the original."""
+    if state is None:
+        return None
+    twin = copy.copy(state)
+    twin.bidders = {k: copy.copy(b) for k, b in state.bidders.items()}
+    twin.numbers = dict(state.numbers)
+    twin.bids = list(state.bids)
+    twin.outcome = copy.copy(state.outcome)
+    return twin
+
+
+def _row(record: Recorded) -> tuple[int, str, str]:
+    return record.seq, encode_body(event_to_dict(record.event)), record.hash
+
+
+class RedisEngine(Runtime):
+    """The engine on ``redis_url`` (live record, timers, fan-out) and ``postgres_dsn``
+    (permanent record). Many processes may run on the same pair."""
+
+    def __init__(self, redis_url: str, postgres_dsn: str | None,
+                 clock: Callable[[], int] | None = None) -> None:
+        super().__init__(clock)
+        self.redis_url = redis_url
+        self._redis = aioredis.Redis.from_url(redis_url, socket_timeout=5,
+                                              socket_connect_timeout=3, health_check_interval=5)
+        self._append = self._redis.register_script(APPEND)
+        self._sessions: dict[str, Session] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.record = (PgRecord(postgres_dsn, source=self._pg_rows, lots=self.lot_ids)
+                       if postgres_dsn else None)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        try:
+            await self._redis.ping()
+            listening = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._listen(listening)))
+            await asyncio.wait_for(listening.wait(), 10)
+            await self._load_all()
+        except (RedisError, OSError, TimeoutError) as exc:
+            await self.close()
+            raise EngineError(f"redis at {self.redis_url} is not usable: {exc}") from exc
+        self._tasks.append(asyncio.create_task(self._poll_timers()))
+        if self.record is not None:
+            await self.record.start()
+
+    async def close(self) -> None:
+        if self._closing:
+            return
+        await self._stop_runtime()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.record is not None:
+            await self.record.close()
+        await self._redis.aclose()
+
+    async def _load_all(self) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for n in range(keys.SHARDS):
+            pipe.zrange(keys.lots(n), 0, -1, withscores=True)
+        found: list[tuple[float, str]] = []
+        for members in await pipe.execute():
+            found.extend((score, member.decode()) for member, score in members)
+        for _, lot_id in sorted(found):
+            await self._catch_up(self._lots.setdefault(lot_id, Lot(lot_id)))
+        await self._load_sessions()
+        log.info("loaded %d lots from redis", len(found))
+
+    async def _load_sessions(self) -> None:
+        for raw in (await self._redis.hgetall(keys.SESSIONS)).values():
+            s = orjson.loads(raw)
+            self._sessions.setdefault(s["session_id"], Session(**s))
+
+    # ----------------------------------------------------------------- reads
+
+    def sessions(self) -> list[Session]:
+        return sorted(self._sessions.values(), key=lambda s: (s.created_at, s.session_id))
+
+    async def _known(self, lot_id: str) -> None:
+        """Make sure a lot created by another process is known here."""
+        if lot_id not in self._lots and await self._redis.exists(keys.meta(lot_id)):
+            await self._catch_up(self._lots.setdefault(lot_id, Lot(lot_id)))
+
+    async def execute(self, lot_id: str, command: Any) -> Result:
+        try:
+            await self._known(lot_id)
+        except (RedisError, OSError) as exc:
+            raise EngineError(f"redis unavailable: {exc}") from exc
+        return await super().execute(lot_id, command)
+
+    async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
+        await self._known(lot_id)
+        return await super().history(lot_id, after_seq)
+
+    async def subscribe(self, lot_id: str, listener: Any, after_seq: int | None = None) -> Any:
+        await self._known(lot_id)
+        return await super().subscribe(lot_id, listener, after_seq)
+
+    def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[PgRow]:
+        lot = self._lots.get(lot_id)
+        if lot is None:
+            return []
+        return [PgRow(lot_id, r.seq, r.event.at, type(r.event).__name__, body, r.hash)
+                for r in lot.records[after_seq:] for _, body, _ in (_row(r),)]
+
+    # ----------------------------------------------------------------- writes
+
+    async def create_session(self, session_id: str, name: str, actor: str) -> Session:
+        self._check_open()
+        session = Session(session_id, name, self.now(), actor)
+        body = orjson.dumps({"session_id": session_id, "name": name,
+                             "created_at": session.created_at, "created_by": actor})
+        try:
+            fresh = await self._redis.hsetnx(keys.SESSIONS, session_id, body)
+        except (RedisError, OSError) as exc:
+            raise EngineError(f"redis unavailable: {exc}") from exc
+        if not fresh:
+            raise EngineError(f"session {session_id} exists")
+        self._sessions[session_id] = session
+        if self.record is not None:
+            await self.record.add_session(session_id, name, session.created_at, actor)
+        return session
+
+    async def _commit_batch(self, lot: Lot, batch: list[Waiter]) -> None:
+        for _ in range(MAX_ATTEMPTS):
+            results: list[Result] = []
+            fresh: list[Recorded] = []
+            base = lot.version
+            state = clone(lot.state)
+            for waiter in batch:
+                decision = decide(state, waiter.command, self.now())
+                if isinstance(decision, Rejection):
+                    results.append(decision)
+                    continue
+                first = state.version + 1 if state is not None else 1
+                sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else lot.last_hash,
+                              decision)
+                for record in sealed:
+                    state = evolve(state, record.event)
+                fresh.extend(sealed)
+                results.append(sealed)
+            if fresh:
+                assert state is not None
+                if not await self._append_records(lot, base, state, fresh):
+                    await self._catch_up(lot)  # another process was first: decide again
+                    continue
+                if lot.version < fresh[-1].seq:  # not yet applied from our own broadcast
+                    self._published(lot, state, fresh)
+                if self.record is not None:
+                    self.record.add(PgRow(lot.lot_id, seq, r.event.at, type(r.event).__name__,
+                                          body, h) for r in fresh
+                                    for seq, body, h in (_row(r),))
+            for waiter, result in zip(batch, results, strict=True):
+                if not waiter.future.done():
+                    waiter.future.set_result(result)
+            return
+        raise EngineError(f"lot {lot.lot_id} is too contended; try again")
+
+    async def _append_records(self, lot: Lot, base: int, state: LotState,
+                              fresh: list[Recorded]) -> bool:
+        rows = [_row(r) for r in fresh]
+        n = keys.shard(lot.lot_id)
+        deadline = next_deadline(state)
+        payload = orjson.dumps({"l": lot.lot_id, "r": rows})
+        args: list[Any] = [lot.lot_id, base, "" if deadline is None else deadline,
+                           fresh[0].event.at if base == 0 else "", keys.channel(n), payload]
+        for row in rows:
+            args.extend(row)
+        try:
+            outcome = await self._append(
+                keys=[keys.meta(lot.lot_id), keys.events(lot.lot_id), keys.timers(n),
+                      keys.lots(n)], args=args)
+        except (RedisError, OSError) as exc:
+            # Whether the script ran is unknown; the local state was not touched, and the
+            # expected-sequence check makes the next append re-read the stream first.
+            raise EngineError(f"redis unavailable, nothing acknowledged: {exc}") from exc
+        return int(outcome) == -1
+
+    # ----------------------------------------------------------------- following
+
+    async def _catch_up(self, lot: Lot) -> None:
+        """Read and apply whatever the stream holds after the lot's last known event."""
+        entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await self._redis.xrange(
+            keys.events(lot.lot_id), f"{lot.version + 1}-0", "+"))
+        rows = [(int(eid.split(b"-")[0]), f[b"b"].decode(), f[b"h"].decode())
+                for eid, f in entries]
+        if rows:
+            self._apply_rows(lot, rows)
+
+    def _apply_rows(self, lot: Lot, rows: list[tuple[int, str, str]]) -> bool:
+        """Apply durable rows continuing the lot; False if they leave a gap."""
+        rows = [r for r in rows if r[0] > lot.version]
+        if not rows:
+            return True
+        if rows[0][0] != lot.version + 1:
+            return False
+        records: list[Recorded] = []
+        state, prev = lot.state, lot.last_hash
+        for seq, body, digest in rows:
+            data = orjson.loads(body)
+            if chain(prev, lot.lot_id, seq, data) != digest:
+                raise EngineError(f"lot {lot.lot_id}: event {seq} does not match its hash")
+            event = event_from_dict(data)
+            state = evolve(state, event)
+            records.append(Recorded(lot.lot_id, seq, event, digest))
+            prev = digest
+        assert state is not None
+        self._published(lot, state, records)
+        self._arm(lot)
+        return True
+
+    async def _listen(self, listening: asyncio.Event) -> None:
+        """Follow every process's appends; after a lost connection, re-read the streams."""
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.psubscribe(keys.CHANNEL_PATTERN)
+                if listening.is_set():  # a reconnection: whatever was published meanwhile
+                    for lot in list(self._lots.values()):
+                        await self._catch_up(lot)
+                listening.set()
+                while True:
+                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if msg is not None and msg["type"] == "pmessage":
+                        await self._on_message(msg["data"])
+            except asyncio.CancelledError:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("redis fan-out lost (%s); reconnecting", exc)
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await asyncio.sleep(0.2)
+
+    async def _on_message(self, data: bytes) -> None:
+        message = orjson.loads(data)
+        lot_id = message["l"]
+        rows = [(int(seq), body, digest) for seq, body, digest in message["r"]]
+        lot = self._lots.get(lot_id)
+        if lot is None:
+            lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        if not self._apply_rows(lot, rows):
+            await self._catch_up(lot)
+
+    async def _poll_timers(self) -> None:
+        """The backstop: fire every deadline the timer index says is due."""
+        while True:
+            await asyncio.sleep(POLL_S)
+            try:
+                pipe = self._redis.pipeline(transaction=False)
+                now = self.now()
+                for n in range(keys.SHARDS):
+                    pipe.zrangebyscore(keys.timers(n), "-inf", now, start=0, num=100)
+                due = [m.decode() for members in await pipe.execute() for m in members]
+                for lot_id in due:
+                    await self._known(lot_id)
+                    lot = self._lots.get(lot_id)
+                    if lot is not None and lot.writer is None:
+                        self.fire_soon(lot_id)
+                await self._load_sessions()
+            except (RedisError, OSError) as exc:
+                log.warning("timer index unavailable: %s", exc)
+            except UnknownLot:
+                pass

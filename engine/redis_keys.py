@@ -1,0 +1,46 @@
+"""Every Redis key and channel name of the scale-out backend, in one place.
+
+A lot's keys carry the hash tag of its shard, ``{a<n>}`` with ``n = crc32(lot_id) % 64``,
+and so does the shard's timer index and lot index: the append script touches only keys
+of one hash slot, which is what Redis Cluster requires.
+"""
+
+import zlib
+
+SHARDS = 64
+PREFIX = "auction"
+SESSIONS = f"{PREFIX}:sessions"
+CHANNEL_PATTERN = f"{PREFIX}:fan:*"
+
+
+def shard(lot_id: str) -> int:
+    return zlib.crc32(lot_id.encode()) % SHARDS
+
+
+def _tag(n: int) -> str:
+    return f"{{a{n}}}"
+
+
+def events(lot_id: str) -> str:
+    """Stream of the lot's events; entry id ``<seq>-0``, fields ``b`` (body) ``h`` (hash)."""
+    return f"{PREFIX}:{_tag(shard(lot_id))}:lot:{lot_id}:events"
+
+
+def meta(lot_id: str) -> str:
+    """Hash: ``seq`` and ``hash`` of the lot's last event."""
+    return f"{PREFIX}:{_tag(shard(lot_id))}:lot:{lot_id}:meta"
+
+
+def timers(n: int) -> str:
+    """Sorted set of the shard's lots by next deadline (server ms)."""
+    return f"{PREFIX}:{_tag(n)}:timers"
+
+
+def lots(n: int) -> str:
+    """Sorted set of the shard's lots by creation time."""
+    return f"{PREFIX}:{_tag(n)}:lots"
+
+
+def channel(n: int) -> str:
+    """Pub/sub channel carrying the shard's appended events to every process."""
+    return f"{PREFIX}:fan:{n}"

@@ -1,0 +1,255 @@
+"""What every backend shares: per-lot queues with one writer task, listeners, timers.
+
+A backend subclasses :class:`Runtime` and implements :meth:`Runtime._commit_batch`
+(decide the queued commands, make their events durable, then call
+:meth:`Runtime._published`) plus start/close and sessions.
+"""
+
+import abc
+import asyncio
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+
+from auction.lot import next_deadline
+from auction.model import Command, CreateLot, RegisterBidder, Rejection, Tick
+from auction.record import GENESIS, Recorded
+from auction.state import LotState
+from engine.api import Engine, EngineError, Listener, Subscription, UnknownLot
+
+log = logging.getLogger(__name__)
+
+#: Most commands of one lot decided into one commit.
+MAX_BATCH = 512
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def draw_bidder_no(taken: int) -> str:
+    """A random bidder number, never derived from registration order: 4 digits while the
+    lot is small, 6 when it is large (so a free number is quick to find)."""
+    if taken < 3000:
+        return str(1000 + secrets.randbelow(9000))
+    return str(100000 + secrets.randbelow(900000))
+
+
+Result = list[Recorded] | Rejection
+
+
+class Waiter:
+    __slots__ = ("command", "future")
+
+    def __init__(self, command: Command, future: "asyncio.Future[Result]") -> None:
+        self.command = command
+        self.future = future
+
+
+class Lot:
+    """A lot's runtime: its state, durable records, queue, listeners and timer."""
+
+    def __init__(self, lot_id: str) -> None:
+        self.lot_id = lot_id
+        self.state: LotState | None = None
+        self.records: list[Recorded] = []
+        self.last_hash = GENESIS
+        self.queue: deque[Waiter] = deque()
+        self.listeners: list[Listener] = []
+        self.joining: list[tuple[Listener, int | None, asyncio.Future[None]]] = []
+        self.writer: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.deadline: int | None = None
+
+    @property
+    def version(self) -> int:
+        return self.records[-1].seq if self.records else 0
+
+
+class _Subscription(Subscription):
+    def __init__(self, lot: Lot, listener: Listener) -> None:
+        self._lot, self._listener = lot, listener
+
+    def close(self) -> None:
+        if self._listener in self._lot.listeners:
+            self._lot.listeners.remove(self._listener)
+
+
+class Runtime(Engine):
+    """The shared machinery of the backends."""
+
+    def __init__(self, clock: Callable[[], int] | None = None) -> None:
+        self._clock = clock or wall_clock_ms
+        self._lots: dict[str, Lot] = {}
+        self._closing = False
+        self._failed: str | None = None
+        self._ticks: set[asyncio.Task[object]] = set()
+
+    # ----------------------------------------------------------------- reads
+
+    def now(self) -> int:
+        return self._clock()
+
+    def lot(self, lot_id: str) -> LotState | None:
+        lot = self._lots.get(lot_id)
+        return lot.state if lot is not None else None
+
+    def lot_ids(self) -> list[str]:
+        return [lot_id for lot_id, lot in self._lots.items() if lot.state is not None]
+
+    async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
+        return self._get(lot_id).records[max(after_seq, 0):]
+
+    def _get(self, lot_id: str) -> Lot:
+        lot = self._lots.get(lot_id)
+        if lot is None or (lot.state is None and not lot.queue and lot.writer is None):
+            raise UnknownLot(lot_id)
+        return lot
+
+    # ----------------------------------------------------------------- writes
+
+    async def register_bidder(self, lot_id: str, bidder_id: str, name: str,
+                              actor: str) -> Result:
+        for _ in range(50):
+            state = self.lot(lot_id)
+            taken = len(state.numbers) if state is not None else 0
+            result = await self.execute(lot_id, RegisterBidder(
+                bidder_id=bidder_id, bidder_no=draw_bidder_no(taken), name=name, actor=actor))
+            if not (isinstance(result, Rejection) and result.code == "number_taken"):
+                return result
+        raise EngineError("no free bidder number found")
+
+    async def execute(self, lot_id: str, command: Command) -> Result:
+        self._check_open()
+        if isinstance(command, CreateLot):
+            lot = self._lots.setdefault(command.lot_id, Lot(command.lot_id))
+        else:
+            lot = self._get(lot_id)
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        lot.queue.append(Waiter(command, future))
+        if lot.writer is None:
+            lot.writer = asyncio.create_task(self._write(lot))
+        return await future
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise EngineError("the engine is shutting down")
+        if self._failed is not None:
+            raise EngineError(f"the engine stopped after a store failure: {self._failed}")
+
+    async def _write(self, lot: Lot) -> None:
+        """The lot's single writer in this process: runs while commands are queued."""
+        try:
+            while lot.queue:
+                batch: list[Waiter] = []
+                while lot.queue and len(batch) < MAX_BATCH:
+                    batch.append(lot.queue.popleft())
+                try:
+                    await self._commit_batch(lot, batch)
+                except Exception as exc:
+                    log.exception("commit of %s failed", lot.lot_id)
+                    for waiter in batch:
+                        if not waiter.future.done():
+                            waiter.future.set_exception(
+                                exc if isinstance(exc, EngineError) else EngineError(str(exc)))
+                self._admit_subscribers(lot)
+                self._arm(lot)
+        finally:
+            lot.writer = None
+            if lot.state is None and not lot.queue:  # a refused CreateLot leaves nothing
+                self._lots.pop(lot.lot_id, None)
+
+    @abc.abstractmethod
+    async def _commit_batch(self, lot: Lot, batch: list[Waiter]) -> None:
+        """Decide ``batch`` in order, make the events durable, call :meth:`_published`,
+        and resolve every waiter's future."""
+
+    def _published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
+        """Durable ``records`` (continuing the lot's sequence) and the state after them:
+        keep them and tell the listeners."""
+        lot.state = state
+        lot.records.extend(records)
+        lot.last_hash = records[-1].hash
+        for listener in list(lot.listeners):
+            self._notify(listener, state, records)
+
+    @staticmethod
+    def _notify(listener: Listener, state: LotState, records: list[Recorded]) -> None:
+        try:
+            listener(state, records)
+        except Exception:  # one broken listener must not stop the lot or the others
+            log.exception("listener failed")
+
+    # ----------------------------------------------------------------- fan-out
+
+    async def subscribe(self, lot_id: str, listener: Listener,
+                        after_seq: int | None = None) -> Subscription:
+        lot = self._get(lot_id)
+        if lot.writer is None:
+            self._join(lot, listener, after_seq)
+        else:  # a commit is in flight: join right after it, when state == durable record
+            joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            lot.joining.append((listener, after_seq, joined))
+            await joined
+        return _Subscription(lot, listener)
+
+    def _join(self, lot: Lot, listener: Listener, after_seq: int | None) -> None:
+        if after_seq is not None and lot.state is not None:
+            self._notify(listener, lot.state, lot.records[max(after_seq, 0):])
+        lot.listeners.append(listener)
+
+    def _admit_subscribers(self, lot: Lot) -> None:
+        joining, lot.joining = lot.joining, []
+        for listener, after_seq, joined in joining:
+            self._join(lot, listener, after_seq)
+            if not joined.done():
+                joined.set_result(None)
+
+    # ----------------------------------------------------------------- timers
+
+    def _arm(self, lot: Lot) -> None:
+        deadline = next_deadline(lot.state) if lot.state is not None else None
+        if deadline == lot.deadline and lot.timer is not None:
+            return
+        if lot.timer is not None:
+            lot.timer.cancel()
+            lot.timer = None
+        lot.deadline = deadline
+        if deadline is None or self._closing:
+            return
+        delay = max(0.0, (deadline - self.now()) / 1000)
+        lot.timer = asyncio.get_running_loop().call_later(delay, self._fire, lot)
+
+    def _fire(self, lot: Lot) -> None:
+        lot.timer = None
+        if self._closing or self._failed is not None:
+            return
+        if lot.deadline is not None and self.now() < lot.deadline:
+            lot.deadline = None  # woke early (clock granularity): re-arm for the rest
+            self._arm(lot)
+            return
+        lot.deadline = None
+        self.fire_soon(lot.lot_id)
+
+    def fire_soon(self, lot_id: str) -> None:
+        """Decide a :class:`Tick` for the lot in the background (deadlines due now)."""
+        task = asyncio.create_task(self._tick(lot_id))
+        self._ticks.add(task)
+        task.add_done_callback(self._ticks.discard)
+
+    async def _tick(self, lot_id: str) -> None:
+        try:
+            await self.execute(lot_id, Tick())
+        except EngineError as exc:
+            log.warning("deadline of %s not fired: %s", lot_id, exc)
+
+    async def _stop_runtime(self) -> None:
+        """Stop timers and wait for every writer and tick to finish."""
+        self._closing = True
+        for lot in self._lots.values():
+            if lot.timer is not None:
+                lot.timer.cancel()
+        writers = [lot.writer for lot in self._lots.values() if lot.writer is not None]
+        await asyncio.gather(*writers, *self._ticks, return_exceptions=True)

@@ -1,0 +1,156 @@
+"""The embedded backend's durable record: one SQLite file, appended with group commit.
+
+Every append waits until its rows are committed with ``synchronous=FULL`` in WAL mode,
+that is, fsynced: a caller that got past :meth:`SQLiteStore.append` may acknowledge.
+Appends from many lots that arrive while a commit is in flight share the next one.
+"""
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    lot_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    at     INTEGER NOT NULL,
+    type   TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    hash   TEXT NOT NULL,
+    PRIMARY KEY (lot_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lots (
+    lot_id  TEXT PRIMARY KEY,
+    ordinal INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    lot_id: str
+    seq: int
+    at: int
+    type: str
+    body: str
+    hash: str
+
+
+class StoreError(Exception):
+    """The file could not be written; nothing of the failed append may be acknowledged."""
+
+
+class SQLiteStore:
+    """Owns one SQLite connection, used from one worker thread only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[Sequence[Row], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(SCHEMA)
+        self._conn = conn
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def load(self) -> tuple[list[tuple[str, str, int, str]], list[Row]]:
+        """Every session and every event row, lots in creation order, events by seq."""
+        return await self._run(self._load)
+
+    def _load(self) -> tuple[list[tuple[str, str, int, str]], list[Row]]:
+        assert self._conn is not None
+        sessions = self._conn.execute(
+            "SELECT session_id, name, created_at, created_by FROM sessions ORDER BY rowid"
+        ).fetchall()
+        rows = [Row(*r) for r in self._conn.execute(
+            "SELECT e.lot_id, e.seq, e.at, e.type, e.body, e.hash FROM events e "
+            "LEFT JOIN lots l ON l.lot_id = e.lot_id ORDER BY l.ordinal, e.lot_id, e.seq")]
+        return sessions, rows
+
+    async def add_session(self, session_id: str, name: str, created_at: int,
+                          created_by: str) -> None:
+        await self._run(self._add_session, session_id, name, created_at, created_by)
+
+    def _add_session(self, session_id: str, name: str, created_at: int, created_by: str) -> None:
+        assert self._conn is not None
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                               (session_id, name, created_at, created_by))
+
+    async def append(self, rows: Sequence[Row]) -> None:
+        """Return once ``rows`` are durable; raise :class:`StoreError` if they are not."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((rows, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            rows = [row for rows, _ in batch for row in rows]
+            try:
+                await self._run(self._write, rows)
+            except Exception as exc:  # every waiter must learn that nothing is durable
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(StoreError(str(exc)))
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    def _write(self, rows: list[Row]) -> None:
+        assert self._conn is not None
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT INTO events (lot_id, seq, at, type, body, hash) VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.lot_id, r.seq, r.at, r.type, r.body, r.hash) for r in rows])
+            conn.executemany(
+                "INSERT OR IGNORE INTO lots (lot_id, ordinal) "
+                "VALUES (?, (SELECT COUNT(*) FROM lots))",
+                [(r.lot_id,) for r in rows if r.seq == 1])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def close(self) -> None:
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        if self._conn is not None:
+            await self._run(self._conn.close)
+            self._conn = None
+        self._pool.shutdown(wait=True)
+
+
+def encode_body(body: dict[str, object]) -> str:
+    """The stored JSON of an event dict (key-sorted, compact, UTF-8 as is)."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

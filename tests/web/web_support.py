@@ -1,0 +1,177 @@
+"""Helpers of the web tests: a WebSocket client speaking JSON and a running server driven
+as a host would (`from web_support import Server`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+import websockets
+from aiohttp import web
+from websockets.asyncio.client import ClientConnection
+
+from auction.money import format_amount
+from engine.embedded import EmbeddedEngine
+from web.config import Settings
+
+HOST_TOKEN = "host-token-for-web-tests"
+SUPERVISOR_TOKEN = "supervisor-token-for-web-tests"
+STAFF = {HOST_TOKEN: ("alice", "host"), SUPERVISOR_TOKEN: ("sam", "supervisor")}
+DEFAULT_PARAMS: dict[str, Any] = {"start_price": "100.00", "step": "10.00",
+                                  "duration_s": 600, "deposit": "50.00"}
+
+
+class Client:
+    """A WebSocket client speaking JSON, with timeouts on every read."""
+
+    def __init__(self, conn: ClientConnection) -> None:
+        self.conn = conn
+        #: Every text frame received so far, raw.
+        self.seen: list[str] = []
+
+    async def send(self, message: Any) -> None:
+        """Send a dict as JSON text; a str or bytes as it is."""
+        if isinstance(message, dict | list):
+            message = orjson.dumps(message).decode()
+        await self.conn.send(message)
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.conn.recv(), timeout)
+        self.seen.append(raw if isinstance(raw, str) else raw.decode())
+        data: dict[str, Any] = orjson.loads(raw)
+        return data
+
+    async def next(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message of type ``kind``, skipping others."""
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.recv(timeout)
+                if msg["type"] == kind:
+                    return msg
+
+    async def quiet(self, seconds: float = 0.2) -> None:
+        """Assert that nothing arrives for ``seconds``."""
+        with contextlib.suppress(TimeoutError):
+            msg = await asyncio.wait_for(self.conn.recv(), seconds)
+            raise AssertionError(f"unexpected message {msg!r}")
+
+    async def subscribe(self, lot_id: str, token: str | None = None,
+                        after_seq: int | None = 0, **extra: Any) -> dict[str, Any]:
+        """Subscribe; return the first ``update`` (after checking ``subscribed`` and
+        reading a bidder's ``you``)."""
+        msg: dict[str, Any] = {"type": "subscribe", "lot_id": lot_id, "after_seq": after_seq,
+                               **extra}
+        if token is not None:
+            msg["token"] = token
+        await self.send(msg)
+        subscribed = await self.recv()
+        assert subscribed["type"] == "subscribed", subscribed
+        update = await self.recv()
+        assert update["type"] == "update", update
+        if subscribed["role"] == "bidder" and "you" not in update["state"]:
+            you = await self.recv()  # price visibility: the bidder's standing comes apart
+            assert you["type"] == "you", you
+        return update
+
+    async def bid(self, lot_id: str, amount: Any, ref: str = "r1") -> dict[str, Any]:
+        """Send a bid; return its ``ack`` or ``rejected`` (skipping updates)."""
+        await self.send({"type": "bid", "lot_id": lot_id, "amount": amount, "ref": ref})
+        async with asyncio.timeout(5):
+            while True:
+                msg = await self.recv()
+                if msg["type"] in ("ack", "rejected", "error"):
+                    return msg
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+class Server:
+    """The running app and helpers to drive it as a host would."""
+
+    def __init__(self, base: str, engine: EmbeddedEngine, settings: Settings,
+                 http: aiohttp.ClientSession, app: web.Application) -> None:
+        self.base = base
+        self.app = app
+        self.ws_url = base.replace("http", "ws", 1) + "/ws"
+        self.engine = engine
+        self.settings = settings
+        self.http = http
+        self.session_id: str | None = None
+        self.clients: list[Client] = []
+
+    async def call(self, method: str, path: str, body: Any = None, *,
+                   token: str | None = HOST_TOKEN, data: bytes | None = None,
+                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """``(status, json)`` of a request; ``body`` is sent as JSON, ``data`` raw."""
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            data = orjson.dumps(body)
+            hdrs.setdefault("Content-Type", "application/json")
+        async with self.http.request(method, self.base + path, data=data, headers=hdrs) as resp:
+            raw = await resp.read()
+            assert resp.content_type == "application/json", (resp.status, raw[:200])
+            return resp.status, orjson.loads(raw)
+
+    async def ok(self, method: str, path: str, body: Any = None, *,
+                 token: str | None = HOST_TOKEN) -> Any:
+        status, data = await self.call(method, path, body, token=token)
+        assert status in (200, 201), (status, data)
+        return data
+
+    async def make_lot(self, **params: Any) -> str:
+        """A draft lot with DEFAULT_PARAMS updated by ``params``; its id."""
+        if self.session_id is None:
+            self.session_id = (await self.ok("POST", "/api/sessions", {"name": "s"}))[
+                "session_id"]
+        lot = await self.ok("POST", "/api/lots", {
+            "session_id": self.session_id, "title": "标的 lot", "format": "english",
+            "params": {**DEFAULT_PARAMS, **params}})
+        return str(lot["lot_id"])
+
+    async def register(self, lot_id: str, bidder_id: str, *, deposit: bool = True,
+                       name: str | None = None) -> dict[str, Any]:
+        """Register (and by default confirm the deposit of) a bidder; its pass."""
+        reg: dict[str, Any] = await self.ok("POST", f"/api/lots/{lot_id}/bidders", {
+            "bidder_id": bidder_id, "name": name or f"Company {bidder_id}"})
+        if deposit:
+            state = self.engine.lot(lot_id)
+            assert state is not None
+            amount = format_amount(state.params.deposit, state.params.decimals)
+            await self.ok("POST", f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                          {"amount": amount, "account": f"acct-{bidder_id}"})
+        return reg
+
+    async def open(self, lot_id: str) -> None:
+        await self.ok("POST", f"/api/lots/{lot_id}/schedule", {})
+        await self.ok("POST", f"/api/lots/{lot_id}/start", {})
+
+    async def open_lot(self, bidders: int = 2, **params: Any) -> tuple[str, list[str]]:
+        """An open lot with ``bidders`` eligible bidders b1.. ; ``(lot_id, tokens)``."""
+        lot_id = await self.make_lot(**params)
+        tokens = [(await self.register(lot_id, f"b{i + 1}"))["token"] for i in range(bidders)]
+        await self.open(lot_id)
+        return lot_id, tokens
+
+    async def connect(self, *, welcome: bool = True, **kwargs: Any) -> Client:
+        """A new WebSocket client (closed at the end of the test); ``welcome`` is read."""
+        client = Client(await websockets.connect(self.ws_url, **kwargs))
+        self.clients.append(client)
+        if welcome:
+            msg = await client.recv()
+            assert msg["type"] == "welcome", msg
+        return client
+
+    def seq(self, lot_id: str) -> int:
+        state = self.engine.lot(lot_id)
+        assert state is not None
+        return state.version
+
+
+ServerFactory = Callable[..., Awaitable[Server]]

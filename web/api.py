@@ -1,0 +1,479 @@
+"""The HTTP JSON API (described for clients by :mod:`web.openapi`).
+
+Staff authenticate with ``Authorization: Bearer <token>``: hosts may act, supervisors
+only read. Every error is JSON ``{"error": {"code", "message": {"zh", "en"}, "detail"}}``:
+400 bad input (malformed JSON, wrong types, unknown fields, invalid amounts or
+parameters), 401 missing or unknown token, 403 a token that may not do this (a
+supervisor acting, a bidder token on a staff route), 404 unknown lot, 405, 409 a
+rejection by the rules (its code), 413 a body over :data:`MAX_BODY`, 503 the engine
+cannot serve now. Requests that fail change nothing.
+"""
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from auction.errors import InvalidAmount
+from auction.model import (
+    BidAccepted,
+    BidderRegistered,
+    CancelLot,
+    Command,
+    ConfirmDeposit,
+    CreateLot,
+    ExtendLot,
+    PauseLot,
+    Rejection,
+    ResumeLot,
+    ScheduleLot,
+    StartLot,
+)
+from auction.money import format_amount, parse_amount
+from auction.record import Recorded, event_to_dict
+from auction.state import LotState
+from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
+from engine.api import Engine, EngineError, Session, UnknownLot
+from web.auth import (
+    BidderClaims,
+    Staff,
+    TokenError,
+    issue_bidder_token,
+    looks_like_bidder_token,
+    read_bidder_token,
+    verify_bidder_token,
+)
+from web.errors import WebError, error_body
+from web.keys import ENGINE, SETTINGS
+from web.keys import STAFF as STAFF_DIRECTORY
+from web.openapi import OPENAPI
+from web.validate import ID_PATTERN, MAX_INT, Invalid, Reader
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+#: Rejection codes of the rules that mean the input was bad (400) rather than a
+#: conflict with the lot's state (409).
+INPUT_CODES = frozenset({"invalid_params", "invalid_amount", "reason_required"})
+MAX_EVENTS_PAGE = 10_000
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# ------------------------------------------------------------------------ plumbing
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status,
+                        content_type="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+
+def error_response(status: int, code: str, detail: str = "") -> web.Response:
+    return json_response({"error": error_body(code, detail)}, status)
+
+
+_HTTP_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "too_large"}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes a JSON error response."""
+    try:
+        return await handler(request)
+    except WebError as exc:
+        return error_response(exc.status, exc.code, exc.detail)
+    except Invalid as exc:
+        return error_response(400, exc.code, exc.detail)
+    except UnknownLot as exc:
+        return error_response(404, "unknown_lot", f"no lot {str(exc)!r}")
+    except EngineError as exc:
+        return error_response(503, "unavailable", str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "bad_request" if exc.status < 500 else
+                               "internal_error")
+        detail = f"the body is larger than {MAX_BODY} bytes" if exc.status == 413 else exc.reason
+        return error_response(exc.status, code, detail)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, "internal_error")
+
+
+async def read_body(request: web.Request) -> Reader:
+    """The request's JSON object (an empty body reads as ``{}``), ready for strict reading."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise WebError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+    raw = await request.read()
+    if not raw.strip():
+        return Reader({}, "bad_request")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise WebError(400, "bad_json", str(exc)) from None
+    return Reader(data, "bad_request")
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise WebError(401, "unauthorized", "use the header Authorization: Bearer <token>")
+    return token.strip()
+
+
+def staff_of(request: web.Request) -> Staff | None:
+    """The staff member of the request's token; None without a token. A bidder token
+    gets 403, any other unknown token 401."""
+    token = _bearer(request)
+    if token is None:
+        return None
+    staff = request.app[STAFF_DIRECTORY].lookup(token)
+    if staff is not None:
+        return staff
+    if looks_like_bidder_token(token):
+        try:
+            read_bidder_token(request.app[SETTINGS].secret, token)
+        except TokenError:
+            pass
+        else:
+            raise WebError(403, "forbidden", "a bidder token gives no access to staff routes")
+    raise WebError(401, "unauthorized", "unknown token")
+
+
+def require_staff(request: web.Request) -> Staff:
+    """The staff member of the request (host or supervisor); 401 without a token."""
+    staff = staff_of(request)
+    if staff is None:
+        raise WebError(401, "unauthorized", "a staff token is required")
+    return staff
+
+
+def require_host(request: web.Request) -> Staff:
+    """The host of the request; 403 for a supervisor."""
+    staff = require_staff(request)
+    if not staff.may_act:
+        raise WebError(403, "forbidden", "supervisors may watch but not act")
+    return staff
+
+
+def _engine(request: web.Request) -> Engine:
+    return request.app[ENGINE]
+
+
+def _lot(request: web.Request) -> tuple[str, LotState]:
+    lot_id = request.match_info["lot_id"]
+    state = _engine(request).lot(lot_id)
+    if state is None:
+        raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
+    return lot_id, state
+
+
+def _amount(value: Any, state: LotState, field: str) -> int:
+    try:
+        return parse_amount(value, state.params.decimals)
+    except InvalidAmount as exc:
+        raise WebError(400, "invalid_amount", f"{field}: {exc.message}") from None
+
+
+def _checked(result: list[Recorded] | Rejection) -> list[Recorded]:
+    if isinstance(result, Rejection):
+        status = 400 if result.code in INPUT_CODES else 409
+        raise WebError(status, result.code, result.detail)
+    return result
+
+
+def _session_dict(session: Session) -> dict[str, Any]:
+    return {"session_id": session.session_id, "name": session.name,
+            "created_at": session.created_at, "created_by": session.created_by}
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4).upper()}"
+
+
+# ------------------------------------------------------------------------ public
+
+
+async def healthz(request: web.Request) -> web.Response:
+    engine = _engine(request)
+    return json_response({"status": "ok", "lots": len(engine.lot_ids()),
+                          "server_time": engine.now()})
+
+
+async def server_time(request: web.Request) -> web.Response:
+    return json_response({"server_time": _engine(request).now()})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(OPENAPI)
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    return json_response({"sessions": [_session_dict(s) for s in _engine(request).sessions()]})
+
+
+async def list_lots(request: web.Request) -> web.Response:
+    """Every lot (``?session_id=`` filters): public views, staff views with a staff token."""
+    staff = staff_of(request)
+    session_id = request.query.get("session_id")
+    engine = _engine(request)
+    audience = STAFF if staff is not None else PUBLIC
+    lots = []
+    for lot_id in engine.lot_ids():
+        state = engine.lot(lot_id)
+        if state is not None and (session_id is None or state.session_id == session_id):
+            lots.append(snapshot(state, audience))
+    return json_response({"lots": lots})
+
+
+async def get_lot(request: web.Request) -> web.Response:
+    """A lot as its caller may see it: staff token -> staff view; bidder token of this
+    lot -> that bidder's view; none -> public view."""
+    lot_id, state = _lot(request)
+    token = _bearer(request)
+    if token is not None and looks_like_bidder_token(token):
+        claims = _bidder_claims(request, token, lot_id, state)
+        return json_response(snapshot(state, BIDDER, claims.bidder_id))
+    staff = staff_of(request)
+    return json_response(snapshot(state, STAFF if staff is not None else PUBLIC))
+
+
+def _bidder_claims(request: web.Request, token: str, lot_id: str,
+                   state: LotState) -> BidderClaims:
+    secret = request.app[SETTINGS].secret
+    try:
+        claims = verify_bidder_token(secret, token, _engine(request).now())
+    except TokenError as exc:
+        raise WebError(401, "bad_token", str(exc)) from None
+    if claims.lot_id != lot_id:
+        raise WebError(403, "forbidden", "the bidder token is for another lot")
+    bidder = state.bidders.get(claims.bidder_id)
+    if bidder is None or bidder.bidder_no != claims.bidder_no:
+        raise WebError(401, "bad_token", "the bidder is not registered in this lot")
+    return claims
+
+
+# ------------------------------------------------------------------------ staff reads
+
+
+async def list_bids(request: web.Request) -> web.Response:
+    """Every accepted bid with the bidder's identity and the address and device it came
+    from (for collusion checks)."""
+    require_staff(request)
+    lot_id, state = _lot(request)
+    bids = []
+    for record in await _engine(request).history(lot_id):
+        event = record.event
+        if isinstance(event, BidAccepted):
+            bids.append({"seq": record.seq, "at": event.at, "bidder_id": event.bidder_id,
+                         "bidder_no": event.bidder_no,
+                         "amount": format_amount(event.amount, state.params.decimals),
+                         "ip": event.ip, "device": event.device, "ref": event.ref})
+    return json_response({"lot_id": lot_id, "bids": bids})
+
+
+async def list_events(request: web.Request) -> web.Response:
+    """The lot's record after ``?after=N`` (at most ``?limit=``): seq, the canonical
+    event dict (amounts in integer minor units, as hashed) and the chain hash."""
+    require_staff(request)
+    lot_id, _ = _lot(request)
+    after = _query_int(request, "after", 0)
+    limit = _query_int(request, "limit", 1000, high=MAX_EVENTS_PAGE, low=1)
+    records = (await _engine(request).history(lot_id, after))[:limit]
+    return json_response({
+        "lot_id": lot_id,
+        "events": [{"seq": r.seq, "event": event_to_dict(r.event), "hash": r.hash}
+                   for r in records],
+        "last_seq": records[-1].seq if records else after,
+    })
+
+
+def _query_int(request: web.Request, key: str, default: int, *, low: int = 0,
+               high: int = MAX_INT) -> int:
+    text = request.query.get(key)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise WebError(400, "bad_request", f"{key} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+# ------------------------------------------------------------------------ staff actions
+
+
+async def create_session(request: web.Request) -> web.Response:
+    host = require_host(request)
+    r = await read_body(request)
+    name = r.text("name", required=True, max_len=200)
+    session_id = r.text("session_id", pattern=ID_PATTERN)
+    r.done()
+    assert name is not None
+    engine = _engine(request)
+    known = {s.session_id for s in engine.sessions()}
+    if session_id is None:
+        session_id = _new_id("S")
+        while session_id in known:
+            session_id = _new_id("S")
+    elif session_id in known:
+        raise WebError(409, "exists", f"session {session_id!r} exists")
+    session = await engine.create_session(session_id, name, host.staff_id)
+    return json_response(_session_dict(session), 201)
+
+
+async def create_lot(request: web.Request) -> web.Response:
+    """Create a lot (draft); answers 201 with its staff view."""
+    host = require_host(request)
+    r = await read_body(request)
+    session_id = r.text("session_id", required=True, max_len=64)
+    title = r.text("title", required=True, max_len=500)
+    fmt = r.text("format", required=True, max_len=32)
+    params = r.obj("params", required=True)
+    lot_id = r.text("lot_id", pattern=ID_PATTERN)
+    r.done()
+    assert session_id is not None and title is not None and fmt is not None
+    assert params is not None
+    engine = _engine(request)
+    if session_id not in {s.session_id for s in engine.sessions()}:
+        raise WebError(400, "unknown_session", f"no session {session_id!r}")
+    generated = lot_id is None
+    result: list[Recorded] | Rejection = Rejection("exists")
+    new_id = ""
+    for _ in range(10):
+        new_id = _new_id("L") if lot_id is None else lot_id
+        result = await engine.execute(new_id, CreateLot(
+            lot_id=new_id, session_id=session_id, format=fmt, title=title, params=params,
+            actor=host.staff_id))
+        if not (generated and isinstance(result, Rejection) and result.code == "exists"):
+            break
+    _checked(result)
+    state = engine.lot(new_id)
+    assert state is not None
+    return json_response(snapshot(state, STAFF), 201)
+
+
+async def register_bidder(request: web.Request) -> web.Response:
+    """Register a bidder: a random bidder number and a signed token for this lot."""
+    host = require_host(request)
+    lot_id, _ = _lot(request)
+    r = await read_body(request)
+    bidder_id = r.text("bidder_id", required=True, pattern=ID_PATTERN)
+    name = r.text("name", required=True, max_len=500)
+    r.done()
+    assert bidder_id is not None and name is not None
+    records = _checked(await _engine(request).register_bidder(lot_id, bidder_id, name,
+                                                              host.staff_id))
+    event = records[0].event
+    assert isinstance(event, BidderRegistered)
+    return json_response(_bidder_pass(request, lot_id, bidder_id, event.bidder_no), 201)
+
+
+async def reissue_token(request: web.Request) -> web.Response:
+    """A new token for a registered bidder (the old one stays valid until it expires)."""
+    require_host(request)
+    lot_id, state = _lot(request)
+    bidder_id = request.match_info["bidder_id"]
+    r = await read_body(request)
+    r.done()
+    bidder = state.bidders.get(bidder_id)
+    if bidder is None:
+        raise WebError(404, "unknown_bidder", f"no bidder {bidder_id!r} in this lot")
+    return json_response(_bidder_pass(request, lot_id, bidder_id, bidder.bidder_no))
+
+
+def _bidder_pass(request: web.Request, lot_id: str, bidder_id: str,
+                 bidder_no: str) -> dict[str, Any]:
+    settings = request.app[SETTINGS]
+    exp = _engine(request).now() + settings.bidder_token_ttl_s * 1000
+    token = issue_bidder_token(settings.secret, BidderClaims(lot_id, bidder_id, bidder_no, exp))
+    return {"lot_id": lot_id, "bidder_id": bidder_id, "bidder_no": bidder_no, "token": token,
+            "expires_at": exp, "room_url": f"/room/{lot_id}#token={token}"}
+
+
+async def confirm_deposit(request: web.Request) -> web.Response:
+    host = require_host(request)
+    lot_id, state = _lot(request)
+    r = await read_body(request)
+    amount = _amount(r.raw("amount", required=True), state, "amount")
+    account = r.text("account", required=True, max_len=500)
+    r.done()
+    assert account is not None
+    command = ConfirmDeposit(bidder_id=request.match_info["bidder_id"], amount=amount,
+                             account=account, actor=host.staff_id)
+    return await _run(request, lot_id, command)
+
+
+def _action(kind: str) -> Handler:
+    """The handler of ``POST /api/lots/{lot_id}/<kind>``."""
+
+    async def handle(request: web.Request) -> web.Response:
+        host = require_host(request)
+        lot_id, _ = _lot(request)
+        r = await read_body(request)
+        reason = r.text("reason", required=kind not in ("schedule", "start"), max_len=500)
+        closes_at = r.integer("closes_at", required=True) if kind == "extend" else None
+        r.done()
+        actor = host.staff_id
+        command: Command
+        if kind == "schedule":
+            command = ScheduleLot(actor=actor)
+        elif kind == "start":
+            command = StartLot(actor=actor)
+        else:
+            assert reason is not None
+            if kind == "pause":
+                command = PauseLot(actor=actor, reason=reason)
+            elif kind == "resume":
+                command = ResumeLot(actor=actor, reason=reason)
+            elif kind == "cancel":
+                command = CancelLot(actor=actor, reason=reason)
+            else:
+                assert closes_at is not None
+                command = ExtendLot(actor=actor, reason=reason, closes_at=closes_at)
+        return await _run(request, lot_id, command)
+
+    handle.__name__ = f"{kind}_lot"
+    return handle
+
+
+ACTIONS = ("schedule", "start", "pause", "resume", "extend", "cancel")
+
+
+async def _run(request: web.Request, lot_id: str, command: Command) -> web.Response:
+    """Execute a staff command; answer with its events and the lot's staff view."""
+    engine = _engine(request)
+    records = _checked(await engine.execute(lot_id, command))
+    state = engine.lot(lot_id)
+    assert state is not None
+    return json_response({
+        "lot_id": lot_id, "seq": records[-1].seq if records else state.version,
+        "events": [redact(state, rec, STAFF) for rec in records],
+        "state": snapshot(state, STAFF),
+    })
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every API route (and ``/healthz``) on ``app``."""
+    add = app.router
+    add.add_get("/healthz", healthz)
+    add.add_get("/api/openapi.json", openapi)
+    add.add_get("/api/time", server_time)
+    add.add_post("/api/sessions", create_session)
+    add.add_get("/api/sessions", list_sessions)
+    add.add_post("/api/lots", create_lot)
+    add.add_get("/api/lots", list_lots)
+    add.add_get("/api/lots/{lot_id}", get_lot)
+    add.add_get("/api/lots/{lot_id}/bids", list_bids)
+    add.add_get("/api/lots/{lot_id}/events", list_events)
+    add.add_post("/api/lots/{lot_id}/bidders", register_bidder)
+    add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/deposit", confirm_deposit)
+    add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/token", reissue_token)
+    for kind in ACTIONS:
+        add.add_post(f"/api/lots/{{lot_id}}/{kind}", _action(kind))

@@ -1,0 +1,121 @@
+"""The ``auction`` command: ``serve`` and ``demo``."""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from aiohttp import web
+
+from engine.api import EngineError
+from web.app import create_app
+from web.config import ConfigError, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="auction", description=(
+        "Electronic auction and bidding engine for public resource trading centers."))
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server (embedded backend by default)")
+    demo = sub.add_parser("demo", help="run the server with a demo session and simulated bidders")
+    for p in (serve, demo):
+        p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=None, help="port (default 8080)")
+        p.add_argument("--data", type=Path, default=None,
+                       help="data directory (serve: ./data; demo: a new temporary one)")
+        p.add_argument("--config", type=Path, default=None,
+                       help="JSON configuration file (staff tokens, secret)")
+    serve.add_argument("--redis", default=None, metavar="URL",
+                       help="scale-out backend: Redis URL (or AUCTION_REDIS_URL)")
+    serve.add_argument("--postgres", default=None, metavar="DSN",
+                       help="scale-out backend: Postgres DSN for the permanent record "
+                            "(or AUCTION_POSTGRES_DSN)")
+    demo.add_argument("--fast", action="store_true",
+                      help="lots of a few seconds; exit when every lot has ended")
+    return parser
+
+
+async def _start(settings: Settings) -> tuple[web.AppRunner, str]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    return runner, f"http://{host}:{settings.port}"
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings) -> int:
+    runner, base = await _start(settings)
+    where = (f"redis {settings.redis_url}, postgres {settings.postgres_dsn or 'none'}"
+             if settings.redis_url else f"data in {settings.data_dir}")
+    print(f"auction: serving on {base} ({where})", flush=True)
+    for line in settings.describe_tokens():
+        print(f"auction: {line}", flush=True)
+    try:
+        await _until_signal()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+async def demo(settings: Settings, fast: bool) -> int:
+    from web.demo import Demo
+
+    runner, base = await _start(settings)
+    print(f"auction demo: server on {base} (data in {settings.data_dir})", flush=True)
+    try:
+        outcomes = await Demo(base, settings.host_token(), fast).run()
+        print("\nEvery lot has ended. 所有标的均已结束。", flush=True)
+        if not fast:
+            print("The server keeps running for you to look around; Ctrl-C stops it.",
+                  flush=True)
+            await _until_signal()
+        return 0 if len(outcomes) == 2 else 1
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    data = args.data
+    if data is None and args.command == "demo":
+        data = Path(tempfile.mkdtemp(prefix="auction-demo-"))
+    try:
+        settings = Settings.load(config=args.config, host=args.host, port=args.port,
+                                 data_dir=data, redis_url=getattr(args, "redis", None),
+                                 postgres_dsn=getattr(args, "postgres", None))
+    except ConfigError as exc:
+        print(f"auction: configuration error: {exc}", file=sys.stderr)
+        return 2
+    run = asyncio.run
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        run = uvloop.run
+    try:
+        if args.command == "serve":
+            return run(serve(settings))
+        return run(demo(settings, args.fast))
+    except KeyboardInterrupt:
+        return 130
+    except (EngineError, OSError) as exc:
+        print(f"auction: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

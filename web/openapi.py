@@ -1,0 +1,264 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at ``GET /api/openapi.json``.
+
+Kept beside :mod:`web.api` by hand; a test checks that every route of the application
+is described here and every path described here is routed.
+"""
+
+from typing import Any
+
+_AMOUNT = {"type": "string", "pattern": r"^(0|[1-9][0-9]{0,17})(\.[0-9]+)?$",
+           "description": "Decimal string in the lot's currency, at most its decimals "
+                          "(CNY: 2). Numbers are refused (invalid_amount).",
+           "examples": ["1250000.00"]}
+_ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"}
+_MS = {"type": "integer", "description": "Unix time in milliseconds (server clock)"}
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 500}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str], properties: dict[str, Any], *,
+         closed: bool = True) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "required": required, "properties": properties}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {400: "Bad input (bad_json, bad_request, invalid_amount, invalid_params, ...)",
+            401: "Missing or unknown token (unauthorized, bad_token)",
+            403: "Not allowed (forbidden): a supervisor acting, a bidder token on a staff route",
+            404: "Unknown lot (unknown_lot) or bidder (unknown_bidder)",
+            409: "Rejected by the auction rules; the code says why (invalid_state, exists, "
+                 "already_registered, deposit_too_low, bad_deadline, ...)",
+            413: "Body larger than 64 KiB (too_large)",
+            503: "The engine cannot serve now (unavailable)"}
+    return {str(s): {"description": text[s], **_json(_ref("Error"))} for s in statuses}
+
+
+def _op(summary: str, ok: int, response: dict[str, Any], *, errors: tuple[int, ...] = (),
+        body: dict[str, Any] | None = None, staff: bool = False,
+        params: list[dict[str, Any]] | None = None, description: str = "") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary,
+                          "responses": {str(ok): {"description": "OK", **_json(response)},
+                                        **_errors(*errors)}}
+    if description:
+        op["description"] = description
+    if staff:
+        op["security"] = [{"staffToken": []}]
+    if body is not None:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+_LOT = [_path_param("lot_id")]
+_BIDDER = [_path_param("lot_id"), _path_param("bidder_id")]
+_STAFF_ERRORS = (401, 403, 404)
+_ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 503)
+
+
+def _action(summary: str, body: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"post": _op(summary, 200, _ref("ActionResult"), errors=_ACTION_ERRORS, body=body,
+                        staff=True, params=_LOT, description=description)}
+
+
+_REASON = {"type": "string", "minLength": 1, "maxLength": 500,
+           "description": "Why (recorded with the event)"}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Auction engine HTTP API",
+        "version": "1",
+        "description": (
+            "Staff API of the electronic auction engine (公共资源交易中心). Staff send "
+            "`Authorization: Bearer <token>`: hosts may act, supervisors only read. Bidders "
+            "bid over the WebSocket at `/ws` (see docs/protocol.md) with the token issued "
+            "at registration. Amounts are decimal strings, times Unix milliseconds. Every "
+            "error is `{\"error\": {\"code\", \"message\": {\"zh\", \"en\"}, \"detail\"}}`; "
+            "unknown fields are refused."),
+    },
+    "components": {
+        "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": _obj(["error"], {"error": _obj(["code", "message", "detail"], {
+                "code": {"type": "string"},
+                "message": _obj(["zh", "en"], {"zh": {"type": "string"},
+                                               "en": {"type": "string"}}),
+                "detail": {"type": "string"}})}),
+            "Session": _obj(["session_id", "name", "created_at", "created_by"], {
+                "session_id": _ID, "name": {"type": "string"}, "created_at": _MS,
+                "created_by": {"type": "string"}}),
+            "LotParams": {
+                "type": "object",
+                "description": "Parameters of an `english` lot (RULES.md): start_price, step "
+                               "or steps [{from, step}], direction, currency, deposit, "
+                               "reserve or ceiling, closes_at or duration_s, opens_at, "
+                               "extend_window_s, extend_s, max_closes_at, max_jump_steps, "
+                               "step_multiple, improve, visibility. Unknown keys are "
+                               "refused (invalid_params).",
+                "required": ["start_price"],
+                "properties": {
+                    "direction": {"enum": ["forward", "reverse"]},
+                    "currency": {"enum": ["CNY", "USD", "EUR", "HKD", "JPY"]},
+                    "deposit": _AMOUNT, "start_price": _AMOUNT, "step": _AMOUNT,
+                    "steps": {"type": "array", "items": _obj(["from", "step"], {
+                        "from": _AMOUNT, "step": _AMOUNT})},
+                    "step_multiple": {"type": "boolean"}, "reserve": _AMOUNT,
+                    "ceiling": _AMOUNT, "max_jump_steps": {"type": "integer", "minimum": 1},
+                    "opens_at": _MS, "closes_at": _MS,
+                    "duration_s": {"type": "integer", "minimum": 1},
+                    "extend_window_s": {"type": "integer", "minimum": 0},
+                    "extend_s": {"type": "integer", "minimum": 0}, "max_closes_at": _MS,
+                    "improve": {"enum": ["leader", "own"]},
+                    "visibility": {"enum": ["price", "rank", "blind"]},
+                },
+                "additionalProperties": False,
+            },
+            "LotView": {
+                "type": "object",
+                "description": "A lot as the caller may see it (auction.views.snapshot): the "
+                               "public view hides identities, the reserve and, under rank or "
+                               "blind visibility, prices; a bidder's view adds `you`; the "
+                               "staff view adds `reserve`, `register` and `ranking`.",
+                "required": ["lot_id", "session_id", "title", "format", "status", "seq",
+                             "params", "bidders", "bid_count"],
+                "properties": {
+                    "lot_id": _ID, "session_id": _ID, "title": {"type": "string"},
+                    "format": {"type": "string"},
+                    "status": {"enum": ["draft", "scheduled", "open", "paused", "closed",
+                                        "awarded", "failed", "cancelled"]},
+                    "seq": {"type": "integer", "description": "last event's sequence number"},
+                    "opens_at": {"type": ["integer", "null"]},
+                    "closes_at": {"type": ["integer", "null"]},
+                    "max_closes_at": {"type": ["integer", "null"]},
+                    "paused_at": {"type": ["integer", "null"]},
+                    "params": {"type": "object"}, "bidders": {"type": "integer"},
+                    "bid_count": {"type": "integer"},
+                    "best": {"type": ["string", "null"]},
+                    "leader_no": {"type": ["string", "null"]},
+                    "next_min": {"type": ["string", "null"]},
+                    "outcome": {"type": ["object", "null"]},
+                    "you": {"type": "object"}, "reserve": {"type": ["string", "null"]},
+                    "register": {"type": "array", "items": {"type": "object"}},
+                    "ranking": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "BidderPass": _obj(
+                ["lot_id", "bidder_id", "bidder_no", "token", "expires_at", "room_url"], {
+                    "lot_id": _ID, "bidder_id": _ID,
+                    "bidder_no": {"type": "string", "description": "random, unique in the lot"},
+                    "token": {"type": "string",
+                              "description": "signed bidder token: valid for this lot only"},
+                    "expires_at": _MS,
+                    "room_url": {"type": "string", "examples": ["/room/L-1A2B3C4D#token=b1..."],
+                                 "description": "the bidder room, token in the fragment"}}),
+            "ActionResult": _obj(["lot_id", "seq", "events", "state"], {
+                "lot_id": _ID, "seq": {"type": "integer"},
+                "events": {"type": "array", "items": {"type": "object"},
+                           "description": "the events the action caused (staff view)"},
+                "state": _ref("LotView")}),
+        },
+    },
+    "paths": {
+        "/healthz": {"get": _op("Liveness", 200, _obj(["status", "lots", "server_time"], {
+            "status": {"const": "ok"}, "lots": {"type": "integer"}, "server_time": _MS}))},
+        "/api/openapi.json": {"get": _op("This document", 200, {"type": "object"})},
+        "/api/time": {"get": _op("Server time", 200, _obj(["server_time"],
+                                                          {"server_time": _MS}))},
+        "/api/sessions": {
+            "get": _op("Every session, in order of creation", 200, _obj(
+                ["sessions"], {"sessions": {"type": "array", "items": _ref("Session")}})),
+            "post": _op("Create a session (host)", 201, _ref("Session"),
+                        errors=(400, 401, 403, 409, 413, 503), staff=True,
+                        body=_obj(["name"], {"name": {**_TEXT, "maxLength": 200},
+                                             "session_id": _ID})),
+        },
+        "/api/lots": {
+            "get": _op("Every lot: public views, staff views with a staff token", 200,
+                       _obj(["lots"], {"lots": {"type": "array", "items": _ref("LotView")}}),
+                       errors=(401, 403),
+                       params=[_query("session_id", {"type": "string"},
+                                      "only the lots of this session")]),
+            "post": _op("Create a lot in draft (host); answers its staff view", 201,
+                        _ref("LotView"), errors=(400, 401, 403, 409, 413, 503), staff=True,
+                        body=_obj(["session_id", "title", "format", "params"], {
+                            "session_id": _ID, "title": _TEXT, "format": {"const": "english"},
+                            "params": _ref("LotParams"),
+                            "lot_id": {**_ID, "description": "generated (L-XXXXXXXX) when "
+                                                              "absent"}})),
+        },
+        "/api/lots/{lot_id}": {"get": _op(
+            "One lot as the caller may see it", 200, _ref("LotView"), errors=(401, 403, 404),
+            params=_LOT, description="No token: the public view. A staff token: the staff "
+                                     "view. A bidder token of this lot: that bidder's view.")},
+        "/api/lots/{lot_id}/bids": {"get": _op(
+            "Every accepted bid with identities, address and device (staff)", 200,
+            _obj(["lot_id", "bids"], {"lot_id": _ID, "bids": {"type": "array", "items": _obj(
+                ["seq", "at", "bidder_id", "bidder_no", "amount", "ip", "device", "ref"], {
+                    "seq": {"type": "integer"}, "at": _MS, "bidder_id": _ID,
+                    "bidder_no": {"type": "string"}, "amount": _AMOUNT,
+                    "ip": {"type": "string"}, "device": {"type": "string"},
+                    "ref": {"type": "string"}})}}),
+            errors=_STAFF_ERRORS, staff=True, params=_LOT)},
+        "/api/lots/{lot_id}/events": {"get": _op(
+            "The lot's hash-chained record (staff)", 200,
+            _obj(["lot_id", "events", "last_seq"], {
+                "lot_id": _ID, "last_seq": {"type": "integer"},
+                "events": {"type": "array", "items": _obj(["seq", "event", "hash"], {
+                    "seq": {"type": "integer"},
+                    "event": {"type": "object", "description": "canonical event dict; "
+                                                               "amounts in minor units"},
+                    "hash": {"type": "string", "description": "sha256 chain, hex"}})}}),
+            errors=(400, 401, 403, 404), staff=True,
+            params=[*_LOT, _query("after", {"type": "integer", "minimum": 0},
+                                  "only events with seq > after (default 0)"),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000},
+                           "at most this many events (default 1000)")])},
+        "/api/lots/{lot_id}/bidders": {"post": _op(
+            "Register a bidder (host): random bidder number and a bidder token", 201,
+            _ref("BidderPass"), errors=_ACTION_ERRORS, staff=True, params=_LOT,
+            body=_obj(["bidder_id", "name"], {"bidder_id": _ID, "name": _TEXT}))},
+        "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"post": _op(
+            "Confirm a bidder's deposit (host)", 200, _ref("ActionResult"),
+            errors=_ACTION_ERRORS, staff=True, params=_BIDDER,
+            body=_obj(["amount", "account"], {"amount": _AMOUNT, "account": _TEXT}))},
+        "/api/lots/{lot_id}/bidders/{bidder_id}/token": {"post": _op(
+            "Issue a new token for a registered bidder (host)", 200, _ref("BidderPass"),
+            errors=(400, 401, 403, 404, 413), staff=True, params=_BIDDER,
+            body=_obj([], {}))},
+        "/api/lots/{lot_id}/schedule": _action(
+            "Schedule a draft lot (host)", _obj([], {"reason": _REASON}),
+            "The reason is accepted but not recorded."),
+        "/api/lots/{lot_id}/start": _action(
+            "Open a scheduled lot now (host)", _obj([], {"reason": _REASON}),
+            "The reason is accepted but not recorded."),
+        "/api/lots/{lot_id}/pause": _action("Pause an open lot (host)",
+                                            _obj(["reason"], {"reason": _REASON})),
+        "/api/lots/{lot_id}/resume": _action("Resume a paused lot (host)",
+                                             _obj(["reason"], {"reason": _REASON})),
+        "/api/lots/{lot_id}/extend": _action(
+            "Move the closing time later (host)",
+            _obj(["reason", "closes_at"], {"reason": _REASON, "closes_at": _MS})),
+        "/api/lots/{lot_id}/cancel": _action("Cancel a lot (host)",
+                                             _obj(["reason"], {"reason": _REASON})),
+    },
+}

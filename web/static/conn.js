@@ -1,0 +1,332 @@
+// The WebSocket client of one lot (docs/protocol.md): subscribe, resume after a drop from
+// the last sequence number seen (nothing missed, nothing twice), reconnect with backoff,
+// clock sync against the server, and bids answered by their `ack` or `rejected`.
+
+const PING_EVERY_MS = 10_000;
+// A ping unanswered (no frame at all since) for this long means the socket is dead.
+// Judged from the ping, not from the last frame: background tabs run timers late.
+const PONG_TIMEOUT_MS = 8_000;
+const BID_TIMEOUT_MS = 15_000;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 5_000;
+const CLOCK_SAMPLES = 8;
+
+/** A monotonic client clock in Unix ms (immune to the wall clock being set meanwhile). */
+function clientNow() {
+  return performance.timeOrigin + performance.now();
+}
+
+const DEVICE_KEY = "auction.device";
+
+/** A random id of this browser, kept in localStorage: recorded with each bid so that
+ * supervisors can see two bidders sharing one device. */
+function deviceId() {
+  try {
+    let id = localStorage.getItem(DEVICE_KEY);
+    if (!id) {
+      const bytes = crypto.getRandomValues(new Uint8Array(12));
+      id = `web:${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+      localStorage.setItem(DEVICE_KEY, id);
+    }
+    return id;
+  } catch {
+    return "web:unknown";
+  }
+}
+
+let refCounter = 0;
+function newRef() {
+  refCounter += 1;
+  const random = Math.floor(Math.random() * 0x100000000).toString(36);
+  return `b${Date.now().toString(36)}-${random}-${refCounter}`;
+}
+
+export class LotConnection {
+  /**
+   * @param {object} options
+   * @param {string} options.lotId
+   * @param {string} [options.token] bidder token of the lot or staff token
+   * @param {number} [options.afterSeq=0] first subscription replays events after this
+   * @param {(events: object[], state: object|null, frame: object) => void} [options.onUpdate]
+   *        new events (each seen once, in order) and the latest snapshot (null when stale)
+   * @param {(state: "connecting"|"online"|"offline") => void} [options.onConnState]
+   * @param {(you: object|null, frame: object) => void} [options.onYou] a bidder's own standing
+   *        under `price` visibility (under `rank`/`blind` it is `state.you` instead)
+   * @param {(frame: object) => void} [options.onSubscribed]
+   * @param {(frame: object) => void} [options.onError] `error` frames without a pending ref
+   * @param {() => void} [options.onReset] the server knows fewer events than were seen (its
+   *        store was replaced): everything shown must be dropped; a full replay follows
+   */
+  constructor(options) {
+    this.lotId = options.lotId;
+    this.token = options.token || null;
+    this.lastSeq = options.afterSeq ?? 0;
+    this.onUpdate = options.onUpdate ?? (() => {});
+    this.onConnState = options.onConnState ?? (() => {});
+    this.onSubscribed = options.onSubscribed ?? (() => {});
+    this.onYou = options.onYou ?? (() => {});
+    this.youSeq = -1;
+    this.onError = options.onError ?? (() => {});
+    this.onReset = options.onReset ?? (() => {});
+    this.stateSeq = -1;
+    this.connState = null;
+    this.ws = null;
+    this.stopped = true;
+    this.backoff = BACKOFF_FIRST_MS;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.lastFrameAt = 0;
+    this.pingSentAt = 0;
+    this.pending = new Map(); // ref -> {resolve, timer}
+    this.clockSamples = []; // {rtt, offset}
+    this.offset = 0;
+    this.synced = false;
+  }
+
+  /** Open the connection (and keep it open until stop()). */
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this._wake = () => {
+      // Back online or back in view: retry now instead of waiting out the backoff.
+      if (this.stopped || this.ws || document.visibilityState === "hidden") return;
+      this.backoff = BACKOFF_FIRST_MS;
+      clearTimeout(this.retryTimer);
+      this._connect();
+    };
+    window.addEventListener("online", this._wake);
+    document.addEventListener("visibilitychange", this._wake);
+    this._connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    window.removeEventListener("online", this._wake);
+    document.removeEventListener("visibilitychange", this._wake);
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    if (this.ws) {
+      this.ws.onclose = null;
+      this.ws.close(1000);
+      this.ws = null;
+    }
+    this._failPending("connection_lost");
+  }
+
+  /** Subscribe again on the open socket (after changing `token`), resuming from the last
+   * event seen. */
+  resubscribe() {
+    this._subscribe();
+  }
+
+  _subscribe() {
+    const frame = { type: "subscribe", lot_id: this.lotId, after_seq: this.lastSeq };
+    if (this.token) {
+      frame.token = this.token;
+      frame.device = deviceId();
+    }
+    this._send(frame);
+  }
+
+  /** The server's clock now, in Unix ms, from the measured offset. */
+  serverNow() {
+    return clientNow() + this.offset;
+  }
+
+  /**
+   * Send a bid of `amount` (a decimal string). Resolves (never rejects) with the server's
+   * `ack` or `rejected` frame for it, an `error` frame echoing its ref, or a local
+   * {type: "error", code: "offline" | "connection_lost" | "timeout"}.
+   */
+  bid(amount, ref = newRef()) {
+    return new Promise((resolve) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN || this.connState !== "online") {
+        resolve({ type: "error", code: "offline", ref });
+        return;
+      }
+      const timer = setTimeout(() => this._settle(ref, { type: "error", code: "timeout", ref }),
+        BID_TIMEOUT_MS);
+      this.pending.set(ref, { resolve, timer });
+      this._send({ type: "bid", lot_id: this.lotId, amount, ref });
+    });
+  }
+
+  _setConnState(state) {
+    if (state === this.connState) return;
+    this.connState = state;
+    this.onConnState(state);
+  }
+
+  _url() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${location.host}/ws`;
+  }
+
+  _connect() {
+    this._setConnState("connecting");
+    let ws;
+    try {
+      ws = new WebSocket(this._url());
+    } catch {
+      this._scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.lastFrameAt = clientNow();
+      this._subscribe();
+      this._ping();
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => this._heartbeat(), PING_EVERY_MS);
+    };
+    ws.onmessage = (msg) => {
+      this.lastFrameAt = clientNow();
+      let frame;
+      try {
+        frame = JSON.parse(msg.data);
+      } catch {
+        return;
+      }
+      if (frame && typeof frame === "object") this._dispatch(frame);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      // A bid in flight may or may not have been sequenced: the resumed events will tell.
+      this._failPending("connection_lost");
+      this._scheduleReconnect();
+    };
+    ws.onerror = () => {}; // onclose follows and handles it
+  }
+
+  _scheduleReconnect() {
+    if (this.stopped) return;
+    this._setConnState("offline");
+    const delay = this.backoff * (0.75 + Math.random() * 0.5);
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this._connect(), delay);
+  }
+
+  _heartbeat() {
+    const unanswered = this.pingSentAt > this.lastFrameAt;
+    if (unanswered && clientNow() - this.pingSentAt > PONG_TIMEOUT_MS && this.ws) {
+      const ws = this.ws;
+      ws.onclose = null;
+      ws.close(4000, "no pong");
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      this._failPending("connection_lost");
+      this._scheduleReconnect();
+      return;
+    }
+    this._ping();
+  }
+
+  _ping() {
+    this.pingSentAt = clientNow();
+    this._send({ type: "ping", client_time: Math.round(this.pingSentAt) });
+  }
+
+  _send(frame) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  _dispatch(frame) {
+    switch (frame.type) {
+      case "welcome":
+        if (!this.synced && Number.isFinite(frame.server_time)) {
+          this.offset = frame.server_time - clientNow(); // rough until the first pong
+        }
+        break;
+      case "subscribed":
+        if (frame.lot_id && frame.lot_id !== this.lotId) break;
+        this.backoff = BACKOFF_FIRST_MS;
+        this._setConnState("online");
+        this.onSubscribed(frame);
+        break;
+      case "update":
+        if (!frame.lot_id || frame.lot_id === this.lotId) this._update(frame);
+        break;
+      case "you":
+        if (frame.lot_id && frame.lot_id !== this.lotId) break;
+        if (Number.isInteger(frame.seq) && frame.seq < this.youSeq) break;
+        if (Number.isInteger(frame.seq)) this.youSeq = frame.seq;
+        this.onYou(frame.you ?? null, frame);
+        break;
+      case "ack":
+      case "rejected":
+        this._settle(frame.ref, frame);
+        break;
+      case "error":
+        if (frame.ref && this.pending.has(frame.ref)) this._settle(frame.ref, frame);
+        else if (frame.code === "bad_seq" && this.lastSeq > 0) this._replayAll();
+        else this.onError(frame);
+        break;
+      case "pong":
+        this._pong(frame);
+        break;
+      default:
+        break;
+    }
+  }
+
+  _update(frame) {
+    const fresh = [];
+    for (const event of Array.isArray(frame.events) ? frame.events : []) {
+      if (!Number.isInteger(event.seq) || event.seq <= this.lastSeq) continue; // seen already
+      if (event.seq !== this.lastSeq + 1) {
+        console.warn(`lot ${this.lotId}: events ${this.lastSeq + 1}..${event.seq - 1} missing`);
+      }
+      this.lastSeq = event.seq;
+      fresh.push(event);
+    }
+    let state = frame.state ?? null;
+    if (state && Number.isInteger(state.seq)) {
+      if (state.seq < this.stateSeq) state = null; // older than what is shown
+      else this.stateSeq = state.seq;
+    }
+    if (!this.synced && Number.isFinite(frame.server_time)) {
+      this.offset = frame.server_time - clientNow();
+    }
+    if (fresh.length || state) this.onUpdate(fresh, state, frame);
+  }
+
+  _replayAll() {
+    this.lastSeq = 0;
+    this.stateSeq = -1;
+    this.youSeq = -1;
+    this.onReset();
+    this._subscribe();
+  }
+
+  _pong(frame) {
+    const sent = frame.client_time;
+    const serverTime = frame.server_time;
+    if (!Number.isFinite(sent) || !Number.isFinite(serverTime)) return;
+    const now = clientNow();
+    const rtt = now - sent;
+    if (rtt < 0 || rtt > 60_000) return;
+    this.clockSamples.push({ rtt, offset: serverTime - (sent + now) / 2 });
+    if (this.clockSamples.length > CLOCK_SAMPLES) this.clockSamples.shift();
+    // The sample with the shortest round trip has the smallest error bound.
+    let best = this.clockSamples[0];
+    for (const s of this.clockSamples) if (s.rtt < best.rtt) best = s;
+    this.offset = best.offset;
+    this.rtt = best.rtt;
+    this.synced = true;
+  }
+
+  _settle(ref, frame) {
+    const entry = this.pending.get(ref);
+    if (!entry) return;
+    this.pending.delete(ref);
+    clearTimeout(entry.timer);
+    entry.resolve(frame);
+  }
+
+  _failPending(code) {
+    for (const ref of [...this.pending.keys()]) this._settle(ref, { type: "error", code, ref });
+  }
+}

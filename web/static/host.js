@@ -1,0 +1,465 @@
+// The host console (/host, optionally #token=<staff token>): sessions, lots, bidders,
+// deposits, the lot's clock controls, and a live staff view of the selected lot.
+
+import { LotConnection } from "./conn.js";
+import { initI18n, onLangChange, t } from "./i18n.js";
+import { currencySign, normalizeInput } from "./money.js";
+import {
+  $, ENDED, MessageBox, api, clock, drawCountdown, h, money, resultText, showAmount, showConn,
+  showStatus, takeToken,
+} from "./ui.js";
+
+const TOKEN_KEY = "auction.staffToken";
+const SELECTED_KEY = "auction.host.selected";
+const LOTS_REFRESH_MS = 10_000;
+
+const messages = new MessageBox($("message"), { details: true });
+let token = takeToken(TOKEN_KEY) ?? "";
+let sessions = [];
+let lots = [];
+let selectedId = null;
+let conn = null;
+let state = null;
+let bids = []; // BidAccepted events of the selected lot, in sequence order
+let depositPrefill = null;
+
+function staffToken() {
+  return ($("staff-token").value || token).trim();
+}
+
+function linksKey(lotId) {
+  return `auction.links.${lotId}`;
+}
+
+function storedLinks(lotId) {
+  try {
+    return JSON.parse(sessionStorage.getItem(linksKey(lotId)) ?? "[]");
+  } catch {
+    return [];
+  }
+}
+
+function storeLink(lotId, link) {
+  const links = storedLinks(lotId).filter((l) => l.bidder_id !== link.bidder_id);
+  links.push(link);
+  try {
+    sessionStorage.setItem(linksKey(lotId), JSON.stringify(links));
+  } catch {
+    // Storage full or disabled: the link stays on screen until the page is left.
+  }
+  return links;
+}
+
+/** Call the API with the staff token; show failures in #message. Returns data or null. */
+async function call(path, method = "GET", body) {
+  if (!staffToken()) {
+    messages.show({ key: "need_token" });
+    return null;
+  }
+  if (method !== "GET") messages.clear();
+  const answer = await api(path, { method, body, token: staffToken() });
+  if (!answer.ok) {
+    messages.show(answer.error);
+    return null;
+  }
+  return answer.data ?? {};
+}
+
+// ---------------------------------------------------------------------------- sessions
+
+async function loadSessions(selectId) {
+  const data = await call("/api/sessions");
+  if (!data) return;
+  sessions = Array.isArray(data) ? data : data.sessions ?? [];
+  const select = $("lot-session");
+  const keep = selectId ?? select.value;
+  select.replaceChildren(...sessions.map((s) => h("option", { value: s.session_id },
+    s.name ? `${s.name} (${s.session_id})` : s.session_id)));
+  if (keep && sessions.some((s) => s.session_id === keep)) select.value = keep;
+  else if (sessions.length) select.value = sessions[sessions.length - 1].session_id;
+}
+
+async function createSession() {
+  const name = $("session-name").value.trim();
+  const data = await call("/api/sessions", "POST", { name });
+  if (!data) return;
+  messages.show({ key: "created_session", vars: { id: data.session_id } }, "ok");
+  $("session-name").value = "";
+  await loadSessions(data.session_id);
+}
+
+// ---------------------------------------------------------------------------- lots
+
+function readInt(id) {
+  const text = normalizeInput($(id).value);
+  if (text === "") return undefined;
+  return /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+}
+
+async function createLot() {
+  const sessionId = $("lot-session").value;
+  if (!sessionId) {
+    messages.show({ key: "no_session" });
+    return;
+  }
+  const params = {
+    direction: $("lot-direction").value,
+    currency: "CNY",
+    start_price: normalizeInput($("lot-start").value),
+    step: normalizeInput($("lot-step").value),
+    deposit: normalizeInput($("lot-deposit").value),
+    visibility: $("lot-visibility").value,
+    improve: $("lot-improve").value,
+  };
+  const ints = {
+    duration_s: "lot-duration", extend_window_s: "lot-extend-window", extend_s: "lot-extend",
+    max_jump_steps: "lot-max-jump",
+  };
+  for (const [key, id] of Object.entries(ints)) {
+    const value = readInt(id);
+    if (Number.isNaN(value)) {
+      messages.show({ code: "invalid_params", detail: key });
+      $(id).focus();
+      return;
+    }
+    if (value !== undefined) params[key] = value;
+  }
+  for (const [key, id] of [["reserve", "lot-reserve"], ["ceiling", "lot-ceiling"]]) {
+    const value = normalizeInput($(id).value);
+    if (value) params[key] = value;
+  }
+  if (!params.deposit) delete params.deposit;
+  const body = { session_id: sessionId, title: $("lot-title").value.trim(), format: "english", params };
+  const data = await call("/api/lots", "POST", body);
+  if (!data) return;
+  messages.show({ key: "created_lot", vars: { id: data.lot_id } }, "ok");
+  await loadLots();
+  if (data.lot_id) select(data.lot_id);
+}
+
+async function loadLots() {
+  if (!staffToken()) return;
+  const answer = await api("/api/lots", { token: staffToken() });
+  if (!answer.ok) {
+    messages.show(answer.error);
+    return;
+  }
+  lots = Array.isArray(answer.data) ? answer.data : answer.data?.lots ?? [];
+  drawLots();
+}
+
+function drawLots() {
+  $("lots").replaceChildren(...lots.map((lot) => {
+    const live = lot.lot_id === selectedId && state ? state : lot;
+    const statusEl = h("span", { class: "status" });
+    showStatus(statusEl, live.status);
+    return h("li", {
+      class: `lot-item${lot.lot_id === selectedId ? " selected" : ""}`,
+      dataset: { lotId: lot.lot_id, status: live.status ?? "" },
+      tabindex: "0", role: "button",
+      onclick: () => select(lot.lot_id),
+      onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") select(lot.lot_id); },
+    },
+    h("span", { class: "lot-title" }, live.title ?? lot.lot_id),
+    statusEl,
+    h("span", { class: "lot-meta" }, `${lot.lot_id} · ${money(live.best, live.params?.currency)}`));
+  }));
+}
+
+// ---------------------------------------------------------------------------- selected lot
+
+function select(lotId) {
+  if (!lotId) return;
+  if (conn) conn.stop();
+  selectedId = lotId;
+  try {
+    sessionStorage.setItem(SELECTED_KEY, lotId);
+  } catch {
+    // not remembered across reloads; harmless
+  }
+  state = lots.find((l) => l.lot_id === lotId) ?? null;
+  bids = [];
+  depositPrefill = null;
+  $("deposit-amount").value = "";
+  conn = new LotConnection({
+    lotId,
+    token: staffToken(),
+    afterSeq: 0,
+    onConnState: (s) => showConn(s),
+    onUpdate: (events, snapshot) => {
+      for (const e of events) if (e.type === "BidAccepted") bids.push(e);
+      if (snapshot) adopt(snapshot);
+      render();
+      drawLots();
+    },
+    onError: (frame) => messages.show(frame),
+    onReset: () => {
+      bids = [];
+    },
+  });
+  conn.start();
+  drawLinks();
+  render();
+  drawLots();
+}
+
+/** Take `snapshot` of the selected lot unless what is shown is newer. */
+function adopt(snapshot) {
+  if (snapshot?.lot_id !== selectedId) return;
+  if (state?.lot_id === selectedId && Number.isInteger(state.seq) && snapshot.seq < state.seq) return;
+  state = snapshot;
+}
+
+function registerEntries() {
+  return Array.isArray(state?.register) ? state.register : [];
+}
+
+function render() {
+  const p = state?.params;
+  const reverse = p?.direction === "reverse";
+  $("selected").dataset.lotId = selectedId ?? "";
+  $("selected-title").textContent = selectedId ? state?.title ?? selectedId : t("select_lot");
+  $("selected-id").textContent = selectedId ?? "";
+  showStatus($("status"), state?.status);
+  $("best-label").textContent = t(reverse ? "best_reverse" : "best_forward");
+  $("currency").textContent = currencySign(p?.currency ?? "CNY");
+  showAmount($("best"), state?.best);
+  $("leader").textContent = state?.leader_no ?? "—";
+  $("bid-count").textContent = String(state?.bid_count ?? 0);
+  $("reserve").textContent = reverse ? money(p?.ceiling, p?.currency, t("none"))
+    : money(state?.reserve, p?.currency, t("none"));
+
+  const result = resultText(state);
+  $("result-card").hidden = !result;
+  $("result").textContent = result;
+
+  drawRegister();
+  drawDepositChoices();
+  drawBids();
+  drawCountdown(state, conn ? conn.serverNow() : Date.now());
+
+  const deposit = $("deposit-amount");
+  if (p?.deposit && (deposit.value === "" || deposit.value === depositPrefill)) {
+    deposit.value = p.deposit;
+    depositPrefill = p.deposit;
+  }
+  const status = state?.status;
+  const ended = ENDED.has(status);
+  $("schedule").disabled = !selectedId || (status && status !== "draft");
+  $("start").disabled = !selectedId || (status && status !== "scheduled");
+  $("pause").disabled = !selectedId || (status && status !== "open");
+  $("resume").disabled = !selectedId || (status && status !== "paused");
+  $("extend").disabled = !selectedId || (status && !["open", "paused"].includes(status));
+  $("cancel").disabled = !selectedId || ended;
+  for (const id of ["register", "confirm-deposit"]) $(id).disabled = !selectedId || ended;
+}
+
+function drawRegister() {
+  const p = state?.params;
+  $("register-table").tBodies[0].replaceChildren(...registerEntries().map((b) => h("tr", {
+    dataset: { bidderId: b.bidder_id, bidderNo: b.bidder_no },
+  },
+  h("td", { class: "no" }, b.bidder_no), h("td", {}, b.bidder_id), h("td", {}, b.name),
+  h("td", { class: "num" }, money(b.deposit, p?.currency)),
+  h("td", { class: b.eligible ? "ok" : "warn" }, t(b.eligible ? "eligible_yes" : "eligible_no")),
+  h("td", { class: "num" }, String(b.bids ?? 0)),
+  h("td", { class: "num" }, money(b.last_bid, p?.currency)),
+  h("td", {}, h("button", {
+    type: "button", class: "small reissue", dataset: { bidderId: b.bidder_id },
+    onclick: () => reissue(b),
+  }, t("reissue"))))));
+}
+
+/** A new room link for a registered bidder (the host reloaded the page or the old one
+ * expired); the old link stays valid until it expires. */
+async function reissue(bidder) {
+  const path = `/api/lots/${encodeURIComponent(selectedId)}/bidders/${encodeURIComponent(bidder.bidder_id)}/token`;
+  const data = await call(path, "POST", {});
+  if (!data) return;
+  keepLink(bidder.bidder_id, bidder.name, data);
+  messages.show({ key: "registered", vars: { no: data.bidder_no } }, "ok");
+}
+
+function keepLink(bidderId, name, pass) {
+  const roomUrl = pass.room_url
+    ?? `/room/${encodeURIComponent(selectedId)}#token=${encodeURIComponent(pass.token)}`;
+  storeLink(selectedId, { bidder_id: bidderId, bidder_no: pass.bidder_no, name, room_url: roomUrl });
+  drawLinks();
+}
+
+function drawDepositChoices() {
+  const selectEl = $("deposit-bidder");
+  const entries = registerEntries();
+  // Bidders registered here but not yet in a snapshot still get an option.
+  const known = new Map(entries.map((b) => [b.bidder_id, b]));
+  for (const link of storedLinks(selectedId)) if (!known.has(link.bidder_id)) known.set(link.bidder_id, link);
+  const keep = selectEl.value;
+  const options = [...known.values()].map((b) => h("option", { value: b.bidder_id },
+    `${b.bidder_no} · ${b.name || b.bidder_id}${b.eligible ? " ✓" : ""}`));
+  selectEl.replaceChildren(...options);
+  if (keep && known.has(keep)) {
+    selectEl.value = keep;
+  } else {
+    const firstWithout = [...known.values()].find((b) => !b.eligible);
+    if (firstWithout) selectEl.value = firstWithout.bidder_id;
+  }
+}
+
+function drawBids() {
+  const names = new Map(registerEntries().map((b) => [b.bidder_id, b.name]));
+  const currency = state?.params?.currency;
+  const rows = bids.slice().reverse().map((e) => h("tr", { dataset: { seq: e.seq, amount: e.amount } },
+    h("td", { class: "num" }, String(e.seq)),
+    h("td", { class: "no" }, e.bidder_no ?? ""),
+    h("td", {}, names.get(e.bidder_id) ?? e.bidder_id ?? ""),
+    h("td", { class: "num amt" }, money(e.amount, currency)),
+    h("td", { class: "time" }, clock(e.at, true))));
+  $("bids").tBodies[0].replaceChildren(...rows);
+}
+
+function drawLinks() {
+  const links = selectedId ? storedLinks(selectedId) : [];
+  $("bidder-links").replaceChildren(...links.map((l) => {
+    const href = new URL(l.room_url, location.origin).href;
+    const copy = h("button", { type: "button", class: "small" }, t("copy"));
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(href);
+        copy.textContent = t("copied");
+      } catch {
+        // Clipboard refused (no https): the link can still be selected by hand.
+      }
+    });
+    return h("li", { dataset: { bidderId: l.bidder_id, bidderNo: l.bidder_no } },
+      h("strong", { class: "no" }, l.bidder_no), " ",
+      h("span", {}, `${l.name || ""} (${l.bidder_id})`), " ",
+      h("a", { class: "room-link", href, target: "_blank", rel: "noopener" }, href), " ",
+      copy);
+  }));
+}
+
+async function registerBidder() {
+  if (!selectedId) return;
+  const bidderId = $("bidder-id").value.trim();
+  const name = $("bidder-name").value.trim();
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/bidders`, "POST",
+    { bidder_id: bidderId, name });
+  if (!data) return;
+  keepLink(bidderId, name, data);
+  messages.show({ key: "registered", vars: { no: data.bidder_no } }, "ok");
+  // Cleared only if unchanged: the host may already be typing the next bidder.
+  if ($("bidder-id").value.trim() === bidderId) $("bidder-id").value = "";
+  if ($("bidder-name").value.trim() === name) $("bidder-name").value = "";
+  drawDepositChoices();
+  if (!$("deposit-bidder").value) $("deposit-bidder").value = bidderId;
+}
+
+async function confirmDeposit() {
+  if (!selectedId) return;
+  const bidderId = $("deposit-bidder").value;
+  if (!bidderId) {
+    messages.show({ code: "unknown_bidder" });
+    return;
+  }
+  const body = {
+    amount: normalizeInput($("deposit-amount").value),
+    account: $("deposit-account").value.trim(),
+  };
+  if (!body.account) {
+    messages.show({ key: "account_required" });
+    $("deposit-account").focus();
+    return;
+  }
+  const path = `/api/lots/${encodeURIComponent(selectedId)}/bidders/${encodeURIComponent(bidderId)}/deposit`;
+  const data = await call(path, "POST", body);
+  if (!data) return;
+  messages.show({ key: "deposit_confirmed" }, "ok");
+  if ($("deposit-account").value.trim() === body.account) $("deposit-account").value = "";
+}
+
+async function lotAction(action) {
+  if (!selectedId) return;
+  const reason = $("reason").value.trim();
+  const body = {};
+  if (reason) body.reason = reason;
+  else if (!["schedule", "start"].includes(action)) {
+    messages.show({ code: "reason_required" });
+    $("reason").focus();
+    return;
+  }
+  if (action === "extend") {
+    const seconds = readInt("extend-to-s");
+    if (!Number.isInteger(seconds) || seconds <= 0) {
+      messages.show({ code: "bad_deadline" });
+      return;
+    }
+    body.closes_at = Math.round((conn ? conn.serverNow() : Date.now()) + seconds * 1000);
+  }
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/${action}`, "POST", body);
+  if (!data) return;
+  messages.show({ key: "done" }, "ok");
+  const snapshot = data.state ?? data; // {lot_id, seq, events, state}
+  if (snapshot.lot_id && Number.isInteger(snapshot.seq)) {
+    adopt(snapshot);
+    render();
+    drawLots();
+  }
+  if (reason && $("reason").value.trim() === reason) $("reason").value = "";
+  loadLots();
+}
+
+// ---------------------------------------------------------------------------- start
+
+function setToken(value) {
+  token = value;
+  try {
+    sessionStorage.setItem(TOKEN_KEY, value);
+  } catch {
+    // kept in memory only
+  }
+}
+
+async function afterToken() {
+  messages.clear();
+  await Promise.all([loadSessions(), loadLots()]);
+  let remembered = null;
+  try {
+    remembered = sessionStorage.getItem(SELECTED_KEY);
+  } catch {
+    remembered = null;
+  }
+  if (remembered && lots.some((l) => l.lot_id === remembered)) select(remembered);
+  else if (selectedId) select(selectedId); // reconnect with the new token
+}
+
+function main() {
+  initI18n();
+  onLangChange(() => {
+    messages.draw();
+    showConn(conn ? conn.connState : "offline");
+    drawLots();
+    drawLinks();
+    render();
+  });
+  showConn("offline");
+  const tokenInput = $("staff-token");
+  tokenInput.value = token;
+  tokenInput.addEventListener("change", () => {
+    setToken(tokenInput.value.trim());
+    afterToken();
+  });
+  $("create-session").addEventListener("click", createSession);
+  $("create-lot").addEventListener("click", createLot);
+  $("refresh-lots").addEventListener("click", loadLots);
+  $("register").addEventListener("click", registerBidder);
+  $("confirm-deposit").addEventListener("click", confirmDeposit);
+  for (const action of ["schedule", "start", "pause", "resume", "extend", "cancel"]) {
+    $(action).addEventListener("click", () => lotAction(action));
+  }
+  render();
+  if (staffToken()) afterToken();
+  setInterval(() => drawCountdown(state, conn ? conn.serverNow() : Date.now()), 200);
+  setInterval(() => { if (staffToken()) loadLots(); }, LOTS_REFRESH_MS);
+}
+
+main();

@@ -1,0 +1,33 @@
+// The description list of a lot's public parameters (room and board).
+
+import { t } from "./i18n.js";
+import { h, money } from "./ui.js";
+
+/** Fill `dl` with the rules a bidder needs: direction, start, steps, deposit, soft close. */
+export function drawLotInfo(dl, state) {
+  if (!dl || !state?.params) return;
+  const p = state.params;
+  const reverse = p.direction === "reverse";
+  // Tier i holds from its `from` up to the next tier's `from` (the first also below).
+  const tiers = p.steps ?? [];
+  const steps = tiers.map((s, i) => {
+    const step = money(s.step, p.currency);
+    if (tiers.length === 1) return step;
+    if (i === 0) return `< ${money(tiers[1].from, p.currency)}: ${step}`;
+    return `≥ ${money(s.from, p.currency)}: ${step}`;
+  }).join("；");
+  const rows = [
+    [t("direction"), t(reverse ? "direction_reverse" : "direction_forward")],
+    [t("start_price"), money(p.start_price, p.currency)],
+    [t(reverse ? "step_reverse" : "step"), steps],
+    [t("deposit"), money(p.deposit, p.currency)],
+    [t("visibility"), t(`visibility_${p.visibility}`)],
+    [t("improve"), t(`improve_${p.improve}`)],
+    [t("soft_close"), p.extend_window_s
+      ? t("soft_close_text", { window: p.extend_window_s, extend: p.extend_s })
+      : t("soft_close_none")],
+  ];
+  if (reverse && p.ceiling) rows.push([t("ceiling"), money(p.ceiling, p.currency)]);
+  if (p.has_reserve) rows.push([t("reserve"), t("has_reserve")]);
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}

@@ -1,0 +1,421 @@
+"""The WebSocket endpoint ``GET /ws``: one connection per client, protocol in
+docs/protocol.md.
+
+Each connection has one reader (this handler: messages are handled one at a time, in
+order) and one writer task draining a send queue. Everything the client receives goes
+through that queue: replies, and the update frames the :class:`web.hub.Hub` pushes
+(encoded once per audience and shared). A client that lets more than
+``Settings.ws_send_queue`` frames pile up is closed with :data:`TOO_SLOW` so that it
+never slows the lot or the other clients.
+
+Bad input never changes anything and never ends the connection, except frames over
+:data:`MAX_MESSAGE` (closed with 1009 by aiohttp).
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from auction.errors import InvalidAmount
+from auction.model import BidAccepted, PlaceBid, Rejection
+from auction.money import format_amount, parse_amount
+from auction.state import LotState
+from auction.views import BIDDER, PUBLIC, STAFF
+from engine.api import EngineError, UnknownLot
+from web.auth import BidderClaims, TokenError, looks_like_bidder_token, verify_bidder_token
+from web.errors import WebError, describe
+from web.hub import Watcher
+from web.keys import CONNECTIONS, ENGINE, HUB, SETTINGS
+from web.keys import STAFF as STAFF_DIRECTORY
+from web.validate import Invalid, Reader
+
+log = logging.getLogger(__name__)
+
+PROTOCOL = 1
+#: Largest frame the protocol handles; larger ones get ``error`` ``too_large``.
+MAX_FRAME = 16 * 1024
+#: Larger frames are not even read: the connection is closed with 1009.
+MAX_MESSAGE = 1024 * 1024
+#: Close code of a client that does not read its frames fast enough.
+TOO_SLOW = 4000
+HEARTBEAT_S = 30.0
+#: How long a close handshake may take before the socket is cut.
+CLOSE_TIMEOUT_S = 2.0
+MAX_REF = 64
+MAX_DEVICE = 128
+
+BAD = "bad_message"
+
+
+def origin_allowed(origin: str, host: str, allowed: frozenset[str] | None) -> bool:
+    """Whether a browser page at ``origin`` may open a WebSocket on the server reached
+    as ``host`` (the request's Host header): same host and port, or listed in
+    ``allowed`` (exact origins such as ``https://auction.example``)."""
+    origin = origin.strip().rstrip("/")
+    if allowed and origin in allowed:
+        return True
+    try:
+        o = urlsplit(origin)
+        h = urlsplit("//" + host)
+        if o.scheme not in ("http", "https") or not o.hostname or not h.hostname:
+            return False
+        if o.hostname != h.hostname:
+            return False
+        default = 443 if o.scheme == "https" else 80
+        if h.port is None:
+            return o.port is None or o.port == default
+        return (o.port or default) == h.port
+    except ValueError:
+        return False
+
+
+def device_of(user_agent: str) -> str:
+    """The fingerprint recorded when the client names no ``device``: a hash of its
+    User-Agent."""
+    return "ua:" + hashlib.sha256(user_agent.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+class _Bucket:
+    """A token bucket: ``rate`` per second on average, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
+class _Subscription:
+    watcher: Watcher
+    role: str
+    claims: BidderClaims | None
+    device: str
+
+
+class Connection:
+    """One client's WebSocket: its subscriptions, send queue and writer task. It is the
+    :class:`web.hub.Outbox` of its watchers."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        app = request.app
+        self.ws = ws
+        self.request = request
+        self.settings = app[SETTINGS]
+        self.engine = app[ENGINE]
+        self.hub = app[HUB]
+        self.staff = app[STAFF_DIRECTORY]
+        self.ip = request.remote or ""
+        self.default_device = device_of(request.headers.get("User-Agent", ""))
+        self.subs: dict[str, _Subscription] = {}
+        self.bids = _Bucket(self.settings.bid_rate, self.settings.bid_burst)
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.closing = False
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Callable[[dict[str, Any], str | None], Awaitable[None]]] = {
+            "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
+            "bid": self._bid, "ping": self._ping,
+        }
+
+    # ------------------------------------------------------------------ Outbox
+
+    def push(self, frame: bytes, *, catch_up: bool = False) -> None:
+        """Queue ``frame`` for sending; a client with too many frames waiting is closed."""
+        if self.closing:
+            return
+        if not catch_up and self.queue.qsize() >= self.settings.ws_send_queue:
+            log.warning("closing a WebSocket from %s: it does not read its frames", self.ip)
+            self.drop(TOO_SLOW, "too slow: frames not read")
+            return
+        self.queue.put_nowait(frame)
+
+    def drop(self, code: int, reason: str) -> None:
+        """Close the connection with ``code`` in the background."""
+        if self._closer is None:
+            self._closer = asyncio.get_running_loop().create_task(self.close(code, reason))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        """Serve the client until it leaves or is closed."""
+        self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._send({"type": "welcome", "server_time": self.engine.now(), "protocol": PROTOCOL,
+                    "max_frame": MAX_FRAME})
+        async for msg in self.ws:
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                break  # ERROR: aiohttp has closed the connection (1009 too big)
+            data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
+            if len(data) > MAX_FRAME:
+                self._error("too_large", f"frames are limited to {MAX_FRAME} bytes")
+            elif msg.type == WSMsgType.BINARY:
+                self._error(BAD, "binary frames are not accepted: send JSON text frames")
+            else:
+                await self._handle(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Stop sending and close with ``code``; cut the socket if the client does not
+        complete the close handshake within :data:`CLOSE_TIMEOUT_S`."""
+        self.closing = True
+        await self._stop_writer()
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()[:120]),
+                                   CLOSE_TIMEOUT_S)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+
+    async def finish(self) -> None:
+        """Release everything: the subscriptions, the writer, a pending close."""
+        self.closing = True
+        for sub in self.subs.values():
+            self.hub.unwatch(sub.watcher)
+        self.subs.clear()
+        await self._stop_writer()
+        if self._closer is not None:
+            await asyncio.gather(self._closer, return_exceptions=True)
+
+    async def _stop_writer(self) -> None:
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                frame = await self.queue.get()
+                await self.ws.send_frame(frame, WSMsgType.TEXT)
+        except (ConnectionError, RuntimeError) as exc:  # the peer went away
+            log.debug("WebSocket writer of %s stopped: %s", self.ip, exc)
+
+    # ------------------------------------------------------------------ replies
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.push(orjson.dumps(message))
+
+    def _error(self, code: str, detail: str, ref: str | None = None) -> None:
+        message: dict[str, Any] = {"type": "error", "code": code, "message": describe(code),
+                                   "detail": detail}
+        if ref is not None:
+            message["ref"] = ref
+        self._send(message)
+
+    def _rejected(self, lot_id: str, ref: str, code: str, detail: str = "") -> None:
+        self._send({"type": "rejected", "lot_id": lot_id, "ref": ref, "code": code,
+                    "message": describe(code), "detail": detail})
+
+    # ------------------------------------------------------------------ messages
+
+    async def _handle(self, data: bytes) -> None:
+        try:
+            msg = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            self._error("bad_json", str(exc))
+            return
+        ref = msg.get("ref") if isinstance(msg, dict) else None
+        ref = ref if isinstance(ref, str) and 0 < len(ref) <= MAX_REF else None
+        if not isinstance(msg, dict):
+            self._error(BAD, "a message must be a JSON object")
+            return
+        kind = msg.get("type")
+        if not isinstance(kind, str):
+            self._error(BAD, "type is required and must be a string", ref)
+            return
+        handler = self._handlers.get(kind)
+        if handler is None:
+            self._error("unknown_type", f"unknown message type {kind[:40]!r}", ref)
+            return
+        try:
+            await handler(msg, ref)
+        except Invalid as exc:
+            self._error(exc.code, exc.detail, ref)
+        except EngineError as exc:
+            self._error("unavailable", str(exc), ref)
+        except Exception:
+            log.exception("WebSocket message %r failed", kind)
+            self._error("internal_error", "", ref)
+
+    def _reader(self, msg: dict[str, Any]) -> Reader:
+        r = Reader(msg, BAD, what="message")
+        r.ignore(["type"])
+        return r
+
+    def _lot(self, lot_id: str) -> LotState:
+        state = self.engine.lot(lot_id)
+        if state is None:
+            raise Invalid("unknown_lot", f"no lot {lot_id!r}")
+        return state
+
+    async def _subscribe(self, msg: dict[str, Any], ref: str | None) -> None:
+        r = self._reader(msg)
+        lot_id = r.text("lot_id", required=True, max_len=64)
+        after_seq = r.integer("after_seq")
+        token = r.text("token", max_len=1024)
+        device = r.text("device", max_len=MAX_DEVICE)
+        r.text("ref", max_len=MAX_REF)
+        r.done()
+        assert lot_id is not None
+        state = self._lot(lot_id)
+        if after_seq is not None and after_seq > state.version:
+            raise Invalid("bad_seq", f"after_seq {after_seq} is beyond the lot's last event "
+                                     f"{state.version}")
+        role, audience, claims = self._authenticate(lot_id, token, state)
+        if lot_id not in self.subs and len(self.subs) >= self.settings.ws_max_subscriptions:
+            raise Invalid("too_many_subscriptions",
+                          f"at most {self.settings.ws_max_subscriptions} lots per connection")
+        old = self.subs.pop(lot_id, None)
+        if old is not None:
+            self.hub.unwatch(old.watcher)
+        greeting: dict[str, Any] = {"type": "subscribed", "lot_id": lot_id, "role": role,
+                                    "bidder_no": claims.bidder_no if claims else None}
+        if ref is not None:
+            greeting["ref"] = ref
+        try:
+            watcher = await self.hub.watch(
+                self, lot_id, audience, claims.bidder_id if claims else None, after_seq,
+                greeting=orjson.dumps(greeting))
+        except UnknownLot:
+            raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
+        self.subs[lot_id] = _Subscription(watcher, role, claims, device or self.default_device)
+
+    def _authenticate(self, lot_id: str, token: str | None,
+                      state: LotState) -> tuple[str, str, BidderClaims | None]:
+        """``(role, audience, claims)`` of ``token`` for ``lot_id``."""
+        if token is None:
+            return PUBLIC, PUBLIC, None
+        staff = self.staff.lookup(token)
+        if staff is not None:
+            return staff.role, STAFF, None
+        if not looks_like_bidder_token(token):
+            raise Invalid("bad_token", "the token is neither a staff nor a bidder token")
+        try:
+            claims = verify_bidder_token(self.settings.secret, token, self.engine.now(), lot_id)
+        except TokenError as exc:
+            raise Invalid("bad_token", str(exc)) from None
+        bidder = state.bidders.get(claims.bidder_id)
+        if bidder is None or bidder.bidder_no != claims.bidder_no:
+            raise Invalid("bad_token", "the bidder is not registered in this lot")
+        return BIDDER, BIDDER, claims
+
+    async def _unsubscribe(self, msg: dict[str, Any], ref: str | None) -> None:
+        r = self._reader(msg)
+        lot_id = r.text("lot_id", required=True, max_len=64)
+        r.text("ref", max_len=MAX_REF)
+        r.done()
+        assert lot_id is not None
+        sub = self.subs.pop(lot_id, None)
+        if sub is None:
+            raise Invalid("not_subscribed", f"not subscribed to {lot_id!r}")
+        self.hub.unwatch(sub.watcher)
+        reply: dict[str, Any] = {"type": "unsubscribed", "lot_id": lot_id}
+        if ref is not None:
+            reply["ref"] = ref
+        self._send(reply)
+
+    async def _bid(self, msg: dict[str, Any], ref: str | None) -> None:
+        r = self._reader(msg)
+        lot_id = r.text("lot_id", required=True, max_len=64)
+        amount = r.raw("amount", required=True)
+        bid_ref = r.text("ref", required=True, max_len=MAX_REF)
+        r.done()
+        assert lot_id is not None and bid_ref is not None
+        state = self._lot(lot_id)
+        sub = self.subs.get(lot_id)
+        if sub is None or sub.claims is None:
+            detail = ("only a bidder subscribed to this lot with its bidder token may bid"
+                      if sub is None or sub.role == PUBLIC else f"a {sub.role} may not bid")
+            self._rejected(lot_id, bid_ref, "forbidden", detail)
+            return
+        claims = sub.claims
+        if claims.exp <= self.engine.now():
+            self._rejected(lot_id, bid_ref, "bad_token",
+                           "the bidder token has expired: subscribe with a new one")
+            return
+        if not self.bids.take():
+            self._rejected(lot_id, bid_ref, "rate_limited",
+                           f"at most {self.settings.bid_rate:g} bids per second")
+            return
+        decimals = state.params.decimals
+        try:
+            minor = parse_amount(amount, decimals)
+        except InvalidAmount as exc:
+            self._rejected(lot_id, bid_ref, "invalid_amount", exc.message)
+            return
+        try:
+            result = await self.engine.execute(lot_id, PlaceBid(
+                bidder_id=claims.bidder_id, amount=minor, ip=self.ip, device=sub.device,
+                ref=bid_ref))
+        except UnknownLot:
+            raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
+        except EngineError as exc:
+            self._rejected(lot_id, bid_ref, "unavailable", str(exc))
+            return
+        if isinstance(result, Rejection):
+            self._rejected(lot_id, bid_ref, result.code, result.detail)
+            return
+        accepted = next(rec for rec in result if isinstance(rec.event, BidAccepted))
+        assert isinstance(accepted.event, BidAccepted)
+        self._send({"type": "ack", "lot_id": lot_id, "ref": bid_ref, "seq": accepted.seq,
+                    "amount": format_amount(accepted.event.amount, decimals),
+                    "at": accepted.event.at})
+
+    async def _ping(self, msg: dict[str, Any], ref: str | None) -> None:
+        r = self._reader(msg)
+        client_time = r.integer("client_time", required=True)
+        r.text("ref", max_len=MAX_REF)
+        r.done()
+        assert client_time is not None
+        now = self.engine.now()
+        reply: dict[str, Any] = {"type": "pong", "client_time": client_time, "server_time": now,
+                                 "offset_ms": now - client_time}
+        if ref is not None:
+            reply["ref"] = ref
+        self._send(reply)
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    """``GET /ws``: refuse foreign origins (403), then serve the protocol."""
+    settings = request.app[SETTINGS]
+    origin = request.headers.get("Origin")
+    if origin is not None and not origin_allowed(origin, request.host,
+                                                 settings.allowed_origins):
+        raise WebError(403, "forbidden", f"origin {origin[:100]!r} may not open a WebSocket")
+    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=HEARTBEAT_S, compress=False,
+                               decode_text=False)
+    await ws.prepare(request)
+    connection = Connection(request, ws)
+    connections = request.app[CONNECTIONS]
+    connections.add(connection)
+    try:
+        await connection.run()
+    finally:
+        connections.discard(connection)
+        await connection.finish()
+        if not ws.closed:
+            with contextlib.suppress(Exception):
+                await ws.close()
+    return ws
+
+
+async def close_all(app: web.Application) -> None:
+    """Shutdown: close every WebSocket with 1001 GOING_AWAY."""
+    connections: set[Connection] = app[CONNECTIONS]
+    await asyncio.gather(*(c.close(WSCloseCode.GOING_AWAY, "server shutdown")
+                           for c in list(connections)), return_exceptions=True)
