@@ -69,9 +69,11 @@ class ServerProcess:
     HOST_TOKEN = "host-secret-0123456789"
     SUPERVISOR_TOKEN = "super-secret-0123456789"
 
-    def __init__(self, data_dir: str, port: int | None = None) -> None:
+    def __init__(self, data_dir: str, port: int | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = open(os.path.join(data_dir, f"server-{self.port}.log"), "ab")  # noqa: SIM115
 
@@ -87,7 +89,8 @@ class ServerProcess:
         return dict(os.environ,
                     AUCTION_HOST_TOKENS=f"host1:{self.HOST_TOKEN}",
                     AUCTION_SUPERVISOR_TOKENS=f"super1:{self.SUPERVISOR_TOKEN}",
-                    AUCTION_SECRET="test-secret-for-bidder-tokens-0123456789")
+                    AUCTION_SECRET="test-secret-for-bidder-tokens-0123456789",
+                    **self.extra_env)
 
     async def start(self) -> None:
         self.proc = subprocess.Popen(

@@ -107,7 +107,13 @@ class PostgresServer:
         self._run(str(self.bin / "initdb"), "-D", str(self.dir / "db"), "-A", "trust",
                   "-U", self.user, "--no-sync", "-E", "UTF8")
 
+    def running(self) -> bool:
+        return self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "db"), "status",
+                         check=False).returncode == 0
+
     def start(self) -> None:
+        if self.running():
+            return
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "db"), "-w", "-t", "60",
                   "-l", str(self.dir / "pg.log"), "-o",
                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",

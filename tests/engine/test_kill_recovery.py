@@ -10,62 +10,14 @@ import contextlib
 import time
 from typing import Any
 
-import aiohttp
 import pytest
+from lotplay import hammer, setup_lot, staff_get
 
 from auction.money import parse_amount
 from helpers import ServerProcess
 from loadtests.client import LotClient
 
 pytestmark = pytest.mark.slow
-
-
-async def setup_lot(server: ServerProcess, duration_s: int, bidders: int) -> tuple[str, list[str]]:
-    headers = {"Authorization": f"Bearer {server.HOST_TOKEN}"}
-    async with aiohttp.ClientSession(base_url=server.base, headers=headers) as http:
-        async def post(path: str, body: dict[str, Any]) -> Any:
-            async with http.post(path, json=body) as resp:
-                data = await resp.json()
-                assert resp.status < 300, data
-                return data
-
-        session = await post("/api/sessions", {"name": "crash test"})
-        lot = await post("/api/lots", {
-            "session_id": session["session_id"], "title": "busy lot", "format": "english",
-            "params": {"start_price": "1000.00", "step": "1.00", "deposit": "10.00",
-                       "duration_s": duration_s}})
-        lot_id = lot["lot_id"]
-        tokens = []
-        for i in range(bidders):
-            reg = await post(f"/api/lots/{lot_id}/bidders", {"bidder_id": f"co{i}",
-                                                             "name": f"Co {i}"})
-            await post(f"/api/lots/{lot_id}/bidders/co{i}/deposit",
-                       {"amount": "10.00", "account": f"acct{i}"})
-            tokens.append(reg["token"])
-        await post(f"/api/lots/{lot_id}/schedule", {})
-        await post(f"/api/lots/{lot_id}/start", {})
-    return lot_id, tokens
-
-
-async def hammer(client: LotClient, until: float) -> None:
-    """Bid the least acceptable price, again and again, until ``until`` or a lost link."""
-    while time.monotonic() < until and client.connected:
-        nxt = client.state.get("next_min")
-        if client.state.get("status") != "open" or not nxt or client.leading():
-            await asyncio.sleep(0.002)
-            continue
-        try:
-            await client.bid(nxt, timeout=5)
-        except (ConnectionError, TimeoutError):
-            return
-
-
-async def staff_get(server: ServerProcess, path: str) -> Any:
-    headers = {"Authorization": f"Bearer {server.SUPERVISOR_TOKEN}"}
-    async with aiohttp.ClientSession(base_url=server.base, headers=headers) as http:
-        async with http.get(path) as resp:
-            assert resp.status == 200
-            return await resp.json()
 
 
 async def test_sigkill_mid_lot_loses_no_acknowledged_bid_and_the_lot_ends_on_time(

@@ -1,0 +1,240 @@
+"""The scale-out backend with real processes: two servers sharing one Redis and one
+Postgres that this test run starts itself, bidders on both, and crashes of each part."""
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+from lotplay import setup_lot, staff_get
+from services import PostgresServer, RedisServer
+
+from auction.money import parse_amount
+from engine import redis_keys as keys
+from helpers import ServerProcess
+from loadtests.client import LotClient
+
+pytestmark = pytest.mark.slow
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.init()
+    server.start()
+    yield server
+    server.remove()
+
+
+class Stack:
+    """One Redis, one Postgres database, and server processes on them."""
+
+    def __init__(self, tmp: Path, postgres: PostgresServer) -> None:
+        self.tmp = tmp
+        self.redis = RedisServer(tmp / "redis")
+        self.postgres = postgres
+        self.dsn = postgres.create_database(f"scaleout_{next(_databases)}")
+        self.servers: list[ServerProcess] = []
+
+    def server(self) -> ServerProcess:
+        data = self.tmp / f"server{len(self.servers)}"
+        data.mkdir()
+        server = ServerProcess(str(data), extra_env={"AUCTION_REDIS_URL": self.redis.url,
+                                                     "AUCTION_POSTGRES_DSN": self.dsn})
+        self.servers.append(server)
+        return server
+
+    async def redis_rows(self, lot_id: str) -> list[tuple[int, str, str]]:
+        client = aioredis.Redis.from_url(self.redis.url)
+        try:
+            entries = await client.xrange(keys.events(lot_id))
+        finally:
+            await client.aclose()
+        return [(int(eid.split(b"-")[0]), orjson.loads(f[b"b"]), f[b"h"].decode())
+                for eid, f in entries]
+
+    async def postgres_rows(self, lot_id: str) -> list[tuple[int, str, str]]:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT seq, body_text, hash FROM events WHERE lot_id = $1 ORDER BY seq", lot_id)
+        finally:
+            await conn.close()
+        return [(r["seq"], orjson.loads(r["body_text"]), r["hash"]) for r in rows]
+
+    async def record_complete(self, lot_id: str, timeout: float = 20) -> list[Any]:
+        """Wait until Postgres holds exactly what Redis holds; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            in_redis = await self.redis_rows(lot_id)
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                if await self.postgres_rows(lot_id) == in_redis:
+                    return in_redis
+            assert time.monotonic() < deadline, "the Postgres record did not catch up"
+            await asyncio.sleep(0.2)
+
+
+@pytest_asyncio.fixture
+async def stack(tmp_path: Path, postgres: PostgresServer) -> AsyncIterator[Stack]:
+    s = Stack(tmp_path, postgres)
+    s.redis.start()
+    try:
+        yield s
+    finally:
+        for server in s.servers:
+            server.stop()
+        s.redis.kill()
+
+
+async def keep_bidding(client: LotClient, until: float) -> None:
+    """Bid the least acceptable price until ``until``; pause a little after a refusal."""
+    while time.monotonic() < until:
+        nxt = client.state.get("next_min")
+        if not client.connected:
+            return
+        if client.state.get("status") != "open" or not nxt or client.leading():
+            await asyncio.sleep(0.005)
+            continue
+        try:
+            reply = await client.bid(nxt, timeout=5)
+        except (ConnectionError, TimeoutError):
+            return
+        if reply["type"] != "ack":
+            await asyncio.sleep(0.02)
+
+
+async def connect_all(clients: list[LotClient]) -> None:
+    for client in clients:
+        await client.connect()
+    for client in clients:
+        await client.wait_for(lambda c: c.state.get("status") == "open", timeout=15)
+
+
+def until_close(closes_at: int, margin_s: float = 0.7) -> float:
+    return time.monotonic() + max(0.0, (closes_at - time.time() * 1000) / 1000 - margin_s)
+
+
+async def check_result(stack: Stack, lot_id: str, clients: list[LotClient],
+                       closes_at: int) -> list[Any]:
+    """Every acknowledged bid is in the final record, the lot closed once with the best
+    acknowledged bid as winner, and Postgres equals Redis."""
+    for client in clients:
+        await client.wait_for(lambda c: bool(c.state.get("outcome")), timeout=30)
+    record = await stack.record_complete(lot_id)
+    by_seq = {seq: body for seq, body, _ in record}
+    assert sorted(by_seq) == list(range(1, len(record) + 1))
+    acked = [ack for c in clients for ack in c.acked]
+    assert acked, "no bid was acknowledged"
+    for ack in acked:
+        assert by_seq[ack["seq"]]["type"] == "BidAccepted"
+        assert by_seq[ack["seq"]]["amount"] == parse_amount(ack["amount"], 2)
+    assert [b["type"] for b in by_seq.values()].count("LotClosed") == 1
+    closed = next(b for b in by_seq.values() if b["type"] == "LotClosed")
+    assert closed["closes_at"] == closes_at and closed["at"] >= closes_at
+    best = max(acked, key=lambda a: parse_amount(a["amount"], 2))
+    winner = next(c for c in clients if best in c.acked)
+    awarded = [b for b in by_seq.values() if b["type"] == "LotAwarded"]
+    assert len(awarded) == 1
+    assert (awarded[0]["bidder_no"], awarded[0]["amount"]) == (
+        winner.bidder_no, parse_amount(best["amount"], 2))
+    return record
+
+
+async def test_two_processes_serve_one_lot_in_one_order_and_close_it_once(stack: Stack) -> None:
+    a, b = stack.server(), stack.server()
+    await a.start()
+    await b.start()
+    lot_id, tokens = await setup_lot(a, duration_s=8, bidders=6)
+    bidders = [LotClient((a if i % 2 else b).ws_url, lot_id, t) for i, t in enumerate(tokens)]
+    watchers = [LotClient(a.ws_url, lot_id), LotClient(b.ws_url, lot_id)]
+    try:
+        await connect_all(bidders + watchers)
+        closes_at = watchers[0].state["closes_at"]
+        await asyncio.gather(*(keep_bidding(c, until_close(closes_at)) for c in bidders))
+        record = await check_result(stack, lot_id, bidders + watchers, closes_at)
+        closed = next(body for _, body, _ in record if body["type"] == "LotClosed")
+        assert closed["at"] - closes_at < 1000  # fired on time by one of the processes
+        for client in bidders + watchers:  # same events, same order, gap-free, once
+            assert [e["seq"] for e in client.events] == [seq for seq, _, _ in record]
+            assert [e["type"] for e in client.events] == [body["type"] for _, body, _ in record]
+        assert sum(1 for c in bidders if c.acked) >= 2
+        assert {c.ws_url for c in bidders if c.acked} == {a.ws_url, b.ws_url}
+        seen_by_a = await staff_get(a, f"/api/lots/{lot_id}/events")
+        seen_by_b = await staff_get(b, f"/api/lots/{lot_id}/events")
+        assert seen_by_a == seen_by_b
+    finally:
+        for client in bidders + watchers:
+            await client.close()
+
+
+@pytest.mark.parametrize("victim", ["server", "redis"])
+async def test_a_kill_9_mid_lot_loses_no_acknowledged_bid(stack: Stack, victim: str) -> None:
+    a, b = stack.server(), stack.server()
+    await a.start()
+    await b.start()
+    lot_id, tokens = await setup_lot(a, duration_s=14, bidders=4)
+    clients = [LotClient((a if i % 2 else b).ws_url, lot_id, t) for i, t in enumerate(tokens)]
+    try:
+        await connect_all(clients)
+        closes_at = clients[0].state["closes_at"]
+        busy = [asyncio.create_task(keep_bidding(c, until_close(closes_at))) for c in clients]
+        await asyncio.sleep(2.5)
+        before = sum(len(c.acked) for c in clients)
+        assert before > 10, "the lot was not busy"
+        if victim == "server":
+            a.kill()  # the clients of A move to B and resume from their last seq
+            await asyncio.gather(*busy)
+            for client in clients:
+                if client.ws_url == a.ws_url:
+                    await client.close()
+                    client.ws_url = b.ws_url
+                    await client.connect()
+        else:
+            stack.redis.kill()
+            await asyncio.sleep(1.0)  # bids meanwhile are refused, never acknowledged
+            stack.redis.start()  # same port, same data directory (appendfsync always)
+            await asyncio.gather(*busy)
+            for client in clients:  # a link may have dropped on either side: resume
+                if not client.connected:
+                    await client.close()
+                    await client.connect()
+        await asyncio.gather(*(keep_bidding(c, until_close(closes_at)) for c in clients))
+        assert sum(len(c.acked) for c in clients) > before
+        await check_result(stack, lot_id, clients, closes_at)
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_bidding_goes_on_while_postgres_is_down_and_the_record_catches_up(
+        stack: Stack) -> None:
+    a = stack.server()
+    await a.start()
+    lot_id, tokens = await setup_lot(a, duration_s=12, bidders=3)
+    clients = [LotClient(a.ws_url, lot_id, t) for t in tokens]
+    try:
+        await connect_all(clients)
+        closes_at = clients[0].state["closes_at"]
+        busy = [asyncio.create_task(keep_bidding(c, until_close(closes_at))) for c in clients]
+        await asyncio.sleep(1.5)
+        stack.postgres.stop("immediate")
+        down_at = sum(len(c.acked) for c in clients)
+        await asyncio.sleep(3.0)
+        while_down = sum(len(c.acked) for c in clients) - down_at
+        assert while_down > 10, "bidding stopped while Postgres was down"
+        stack.postgres.start()
+        await asyncio.gather(*busy)
+        await check_result(stack, lot_id, clients, closes_at)
+    finally:
+        for client in clients:
+            await client.close()
+        stack.postgres.start()
