@@ -62,6 +62,16 @@ MAX_ATTEMPTS = 50
 POLL_S = 0.5
 
 
+def connect(url: str) -> Any:
+    """A client for ``url``: ``redis://`` (one server) or ``redis+cluster://`` (Redis
+    Cluster, any node's address)."""
+    if url.startswith("redis+cluster://"):
+        return aioredis.RedisCluster.from_url(url.replace("redis+cluster://", "redis://", 1),
+                                              socket_timeout=5, socket_connect_timeout=3)
+    return aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3,
+                                   health_check_interval=5)
+
+
 def clone(state: LotState | None) -> LotState | None:
     """A copy of ``state`` that evolving does not share with the original."""
     if state is None:
@@ -72,6 +82,10 @@ def clone(state: LotState | None) -> LotState | None:
     twin.bids = list(state.bids)
     twin.outcome = copy.copy(state.outcome)
     return twin
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _row(record: Recorded) -> tuple[int, str, str]:
@@ -86,8 +100,7 @@ class RedisEngine(Runtime):
                  clock: Callable[[], int] | None = None) -> None:
         super().__init__(clock)
         self.redis_url = redis_url
-        self._redis = aioredis.Redis.from_url(redis_url, socket_timeout=5,
-                                              socket_connect_timeout=3, health_check_interval=5)
+        self._redis = connect(redis_url)
         self._append = self._redis.register_script(APPEND)
         self._sessions: dict[str, Session] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -99,6 +112,7 @@ class RedisEngine(Runtime):
     async def start(self) -> None:
         try:
             await self._redis.ping()
+            await self._require_fsync()
             listening = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._listen(listening)))
             await asyncio.wait_for(listening.wait(), 10)
@@ -120,6 +134,22 @@ class RedisEngine(Runtime):
         if self.record is not None:
             await self.record.close()
         await self._redis.aclose()
+
+    async def _require_fsync(self) -> None:
+        """Redis must fsync every write before it answers, or an acknowledged bid could be
+        lost in a crash: set ``appendonly yes`` and ``appendfsync always`` when it is not,
+        and say so loudly when that is not permitted."""
+        try:
+            config = {_text(k): _text(v)
+                      for k, v in (await self._redis.config_get("append*")).items()}
+            if config.get("appendonly") != "yes" or config.get("appendfsync") != "always":
+                await self._redis.config_set("appendonly", "yes")
+                await self._redis.config_set("appendfsync", "always")
+                log.warning("redis was not fsyncing every write; set appendonly yes, "
+                            "appendfsync always (make it permanent in redis.conf)")
+        except (RedisError, AttributeError) as exc:
+            log.error("cannot check redis durability (%s): it MUST run with appendonly yes "
+                      "and appendfsync always", exc)
 
     async def _load_all(self) -> None:
         pipe = self._redis.pipeline(transaction=False)
@@ -206,6 +236,9 @@ class RedisEngine(Runtime):
                     state = evolve(state, record.event)
                 fresh.extend(sealed)
                 results.append(sealed)
+            refused = any(isinstance(r, Rejection) for r in results)
+            if refused and not await self._current(lot, base):
+                continue  # a refusal decided on a stale copy: decide again on the latest
             if fresh:
                 assert state is not None
                 if not await self._append_records(lot, base, state, fresh):
@@ -222,6 +255,17 @@ class RedisEngine(Runtime):
                     waiter.future.set_result(result)
             return
         raise EngineError(f"lot {lot.lot_id} is too contended; try again")
+
+    async def _current(self, lot: Lot, base: int) -> bool:
+        """Whether the lot had no event after ``base`` in Redis; if it had, catch up."""
+        try:
+            seq = int(await self._redis.hget(keys.meta(lot.lot_id), "seq") or 0)
+        except (RedisError, OSError) as exc:
+            raise EngineError(f"redis unavailable: {exc}") from exc
+        if seq == base:
+            return True
+        await self._catch_up(lot)
+        return False
 
     async def _append_records(self, lot: Lot, base: int, state: LotState,
                               fresh: list[Recorded]) -> bool:
@@ -291,11 +335,11 @@ class RedisEngine(Runtime):
                     if msg is not None and msg["type"] == "pmessage":
                         await self._on_message(msg["data"])
             except asyncio.CancelledError:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
                 raise
             except (RedisError, OSError) as exc:
                 log.warning("redis fan-out lost (%s); reconnecting", exc)
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
                 await asyncio.sleep(0.2)
 
     async def _on_message(self, data: bytes) -> None:

@@ -43,11 +43,11 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
              "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-             "--logfile", str(self.dir / "redis.log")],
+             "--logfile", str(self.dir / "redis.log"), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port("127.0.0.1", self.port, 20)
 
@@ -140,3 +140,46 @@ def wait_until(predicate: object, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not reached")
         time.sleep(0.05)
+
+
+def _port_pair() -> int:
+    import random
+    import socket
+
+    while True:
+        port = random.randint(20000, 29999)
+        try:
+            for p in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+
+
+class RedisCluster:
+    """A Redis Cluster of ``size`` masters on free ports (no replicas)."""
+
+    def __init__(self, data_dir: Path, size: int = 3) -> None:
+        # A node also listens on port + 10000 (the cluster bus): pick ports with both free.
+        self.nodes = [RedisServer(data_dir / f"node{i}", _port_pair()) for i in range(size)]
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+        cli = str(Path(self.nodes[0].binary).with_name("redis-cli"))
+        subprocess.run([cli, "--cluster", "create",
+                        *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                        "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        for node in self.nodes:  # every slot served before anyone connects
+            wait_until(lambda n=node: b"cluster_state:ok" in subprocess.run(
+                [cli, "-p", str(n.port), "cluster", "info"], capture_output=True).stdout, 20)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.kill()
