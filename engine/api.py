@@ -91,6 +91,12 @@ class Engine(abc.ABC):
     async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
         """The lot's records with ``seq > after_seq``, in order."""
 
+    async def record(self, lot_id: str) -> list[Recorded]:
+        """The lot's events as the permanent record holds them (reports, exports): the
+        SQLite file for the embedded backend, Postgres for the scale-out one. Raises
+        :class:`EngineError` when that record cannot be read."""
+        return await self.history(lot_id)
+
     @abc.abstractmethod
     async def subscribe(self, lot_id: str, listener: Listener,
                         after_seq: int | None = None) -> Subscription:

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import asyncpg
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -104,7 +105,7 @@ class RedisEngine(Runtime):
         self._append = self._redis.register_script(APPEND)
         self._sessions: dict[str, Session] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self.record = (PgRecord(postgres_dsn, source=self._pg_rows, lots=self.lot_ids)
+        self.record_store = (PgRecord(postgres_dsn, source=self._pg_rows, lots=self.lot_ids)
                        if postgres_dsn else None)
 
     # ----------------------------------------------------------------- lifecycle
@@ -121,8 +122,8 @@ class RedisEngine(Runtime):
             await self.close()
             raise EngineError(f"redis at {self.redis_url} is not usable: {exc}") from exc
         self._tasks.append(asyncio.create_task(self._poll_timers()))
-        if self.record is not None:
-            await self.record.start()
+        if self.record_store is not None:
+            await self.record_store.start()
 
     async def close(self) -> None:
         if self._closing:
@@ -131,8 +132,8 @@ class RedisEngine(Runtime):
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.record is not None:
-            await self.record.close()
+        if self.record_store is not None:
+            await self.record_store.close()
         await self._redis.aclose()
 
     async def _require_fsync(self) -> None:
@@ -193,6 +194,17 @@ class RedisEngine(Runtime):
         await self._known(lot_id)
         return await super().subscribe(lot_id, listener, after_seq)
 
+    async def record(self, lot_id: str) -> list[Recorded]:
+        """The lot's events as read back from Postgres (the permanent record)."""
+        if self.record_store is None:
+            raise EngineError("no Postgres record is configured")
+        try:
+            rows = await self.record_store.events(lot_id)
+        except (OSError, ConnectionError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise EngineError(f"the permanent record is unavailable: {exc}") from exc
+        return [Recorded(lot_id, r["seq"], event_from_dict(orjson.loads(r["body_text"])),
+                         r["hash"]) for r in rows]
+
     def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[PgRow]:
         lot = self._lots.get(lot_id)
         if lot is None:
@@ -214,8 +226,8 @@ class RedisEngine(Runtime):
         if not fresh:
             raise EngineError(f"session {session_id} exists")
         self._sessions[session_id] = session
-        if self.record is not None:
-            await self.record.add_session(session_id, name, session.created_at, actor)
+        if self.record_store is not None:
+            await self.record_store.add_session(session_id, name, session.created_at, actor)
         return session
 
     async def _commit_batch(self, lot: Lot, batch: list[Waiter]) -> None:
@@ -246,8 +258,8 @@ class RedisEngine(Runtime):
                     continue
                 if lot.version < fresh[-1].seq:  # not yet applied from our own broadcast
                     self._published(lot, state, fresh)
-                if self.record is not None:
-                    self.record.add(PgRow(lot.lot_id, seq, r.event.at, type(r.event).__name__,
+                if self.record_store is not None:
+                    self.record_store.add(PgRow(lot.lot_id, seq, r.event.at, type(r.event).__name__,
                                           body, h) for r in fresh
                                     for seq, body, h in (_row(r),))
             for waiter, result in zip(batch, results, strict=True):

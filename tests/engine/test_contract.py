@@ -1,6 +1,7 @@
 """The engine contract: what every backend promises (engine/api.py), on real stores."""
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import pytest
@@ -195,3 +196,19 @@ async def test_bidder_numbers_are_random_and_unique(
         numbers = [b.bidder_no for b in engine.lot("L1").bidders.values()]  # type: ignore[union-attr]
     assert len(set(numbers)) == 30
     assert numbers != sorted(numbers)
+
+
+async def test_the_permanent_record_holds_every_event(engine_factory: EngineFactory) -> None:
+    async with engine_factory() as engine:
+        await open_lot(engine)
+        await engine.execute("L1", PlaceBid(bidder_id="B0", amount=10000))
+        history = await engine.history("L1")
+        record: list[Recorded] = []
+        for _ in range(200):  # the scale-out record is written in the background
+            with contextlib.suppress(EngineError):
+                record = await engine.record("L1")
+            if len(record) == len(history):
+                break
+            await asyncio.sleep(0.05)
+        assert [(r.seq, r.event, r.hash) for r in record] == [
+            (r.seq, r.event, r.hash) for r in history]
