@@ -14,7 +14,7 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from auction import english
+from auction import deposits, english
 from auction.errors import InvalidParams, RecordError
 from auction.model import (
     SYSTEM,
@@ -67,7 +67,7 @@ from auction.state import (
 FORMATS = ("english",)
 #: Commands given by staff (or the registration desk): each names its actor.
 _STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
-                   ExtendLot, CancelLot)
+                   ExtendLot, CancelLot, *deposits.SETTLE_COMMANDS)
 #: Longest free text (ids, titles, names, reasons, accounts, client details) the record takes.
 MAX_TEXT = 500
 
@@ -92,6 +92,8 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         return _register(state, cmd, now)
     if isinstance(cmd, ConfirmDeposit):
         return _deposit(state, cmd, now)
+    if isinstance(cmd, deposits.SETTLE_COMMANDS):
+        return _settle(state, cmd, now)
     if isinstance(cmd, ScheduleLot):
         if state.status != DRAFT:
             return Rejection("invalid_state", "only a draft lot can be scheduled")
@@ -170,6 +172,15 @@ def _deposit(state: LotState, cmd: ConfirmDeposit, now: int) -> Decision:
         return Rejection("deposit_too_low")
     return [DepositConfirmed(at=now, actor=cmd.actor, bidder_id=cmd.bidder_id,
                              amount=cmd.amount, account=cmd.account)]
+
+
+def _settle(state: LotState, cmd: deposits.SettleCommand, now: int) -> Decision:
+    """Settle a deposit after the lot ended (see :mod:`auction.deposits`)."""
+    if not isinstance(cmd.reason, str) or not cmd.reason.strip():
+        return Rejection("reason_required")
+    if _bad_text(cmd.reason):
+        return Rejection("invalid_params", f"the reason must be at most {MAX_TEXT} characters")
+    return deposits.decide_settlement(state, cmd, now)
 
 
 def _open(state: LotState, now: int, actor: str) -> Decision:
@@ -351,6 +362,7 @@ _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
     LotScheduled: _scheduled, LotOpened: _opened, CloseExtended: _extended,
     LotPaused: _paused, LotResumed: _resumed, LotClosed: _closed,
     LotAwarded: _awarded, LotFailed: _failed, LotCancelled: _cancelled,
+    **{event_type: deposits.settled for event_type in deposits.SETTLE_EVENTS},
 }
 
 

@@ -94,9 +94,36 @@ class Tick:
     """Fire whatever deadline of the lot is due at ``now``; harmless when none is."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundDeposit:
+    """Staff record that ``bidder_id``'s deposit was paid back (after the lot ended)."""
+
+    bidder_id: str
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForfeitDeposit:
+    """Staff record that ``bidder_id``'s deposit is kept as a penalty (after the lot ended)."""
+
+    bidder_id: str
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyDeposit:
+    """Staff record that the winner's deposit was applied to its payment."""
+
+    bidder_id: str
+    actor: str
+    reason: str
+
+
 Command = (
     CreateLot | RegisterBidder | ConfirmDeposit | ScheduleLot | StartLot | PauseLot | ResumeLot
-    | ExtendLot | CancelLot | PlaceBid | Tick
+    | ExtendLot | CancelLot | PlaceBid | Tick | RefundDeposit | ForfeitDeposit | ApplyDeposit
 )
 
 
@@ -194,11 +221,39 @@ class LotFailed(Event):
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepositRefunded(Event):
+    """The deposit (``amount``) of ``bidder_id`` was paid back."""
+
+    bidder_id: str
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepositForfeited(Event):
+    """The deposit (``amount``) of ``bidder_id`` is kept: it will not be paid back."""
+
+    bidder_id: str
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepositApplied(Event):
+    """The winner's deposit (``amount``) went to its payment for the lot."""
+
+    bidder_id: str
+    amount: int
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         LotCreated, BidderRegistered, DepositConfirmed, LotScheduled, LotOpened, BidAccepted,
         CloseExtended, LotPaused, LotResumed, LotCancelled, LotClosed, LotAwarded, LotFailed,
+        DepositRefunded, DepositForfeited, DepositApplied,
     )
 }
 

@@ -12,6 +12,7 @@ the key. Amounts leave here as decimal strings.
 from typing import Any
 
 from auction import english
+from auction.deposits import SETTLE_EVENTS
 from auction.model import (
     BidAccepted,
     BidderRegistered,
@@ -131,7 +132,7 @@ def redact(state: LotState, record: Recorded, audience: str,
         own = audience == BIDDER and event.bidder_id == bidder_id
         if own or state.params.visibility == "price":
             out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
-    elif isinstance(event, (BidderRegistered, DepositConfirmed)):
+    elif isinstance(event, (BidderRegistered, DepositConfirmed, *SETTLE_EVENTS)):
         if audience == BIDDER and event.bidder_id == bidder_id:
             out["own"] = True
     elif isinstance(event, LotAwarded):

@@ -477,3 +477,6 @@ def add_routes(app: web.Application) -> None:
     add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/token", reissue_token)
     for kind in ACTIONS:
         add.add_post(f"/api/lots/{{lot_id}}/{kind}", _action(kind))
+    from web.records import add_record_routes  # it builds on this module's helpers
+
+    add_record_routes(app)

@@ -14,6 +14,7 @@ from engine.embedded import EmbeddedEngine
 from web.api import MAX_BODY, add_routes, error_middleware
 from web.auth import StaffDirectory
 from web.config import Settings
+from web.connlog import CONNECTION_LOG, FILENAME, ConnectionLog, run_connection_log
 from web.errors import WebError
 from web.hub import Hub
 from web.keys import CONNECTIONS, ENGINE, HUB, SETTINGS, STAFF
@@ -21,7 +22,8 @@ from web.ws import close_all, websocket_handler
 
 #: Routes of the pages and the file under ``Settings.static_dir`` each serves.
 PAGES = {"/": "index.html", "/room/{lot_id}": "room.html", "/host": "host.html",
-         "/board/{lot_id}": "board.html"}
+         "/board/{lot_id}": "board.html", "/result/{lot_id}": "result.html",
+         "/report/{lot_id}": "report.html", "/supervisor": "supervisor.html"}
 _PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
                  "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
@@ -46,6 +48,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     if owned:
         app.cleanup_ctx.append(_run_engine)
     app.cleanup_ctx.append(_run_hub)
+    app[CONNECTION_LOG] = ConnectionLog(settings.data_dir / FILENAME, lambda: app[ENGINE].now())
+    app.cleanup_ctx.append(run_connection_log)
     app.on_shutdown.append(close_all)
 
     add_routes(app)

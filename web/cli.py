@@ -1,4 +1,4 @@
-"""The ``auction`` command: ``serve`` and ``demo``."""
+"""The ``auction`` command: ``serve``, ``demo`` and ``verify``."""
 
 import argparse
 import asyncio
@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 from aiohttp import web
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
                             "(or AUCTION_POSTGRES_DSN)")
     demo.add_argument("--fast", action="store_true",
                       help="lots of a few seconds; exit when every lot has ended")
+    demo.add_argument("--export", type=Path, default=None, metavar="DIR",
+                      help="when the lots have ended, write each lot's verifiable export "
+                           "into DIR")
+    verify = sub.add_parser("verify", help="verify a lot's export offline: hash chain, "
+                                           "replay through the rules, outcome")
+    verify.add_argument("file", type=Path, help="the export (GET /api/lots/LOT/export)")
     return parser
 
 
@@ -71,13 +78,13 @@ async def serve(settings: Settings) -> int:
     return 0
 
 
-async def demo(settings: Settings, fast: bool) -> int:
+async def demo(settings: Settings, fast: bool, export: Path | None = None) -> int:
     from web.demo import Demo
 
     runner, base = await _start(settings)
     print(f"auction demo: server on {base} (data in {settings.data_dir})", flush=True)
     try:
-        outcomes = await Demo(base, settings.host_token(), fast).run()
+        outcomes = await Demo(base, settings.host_token(), fast, export_dir=export).run()
         print("\nEvery lot has ended. 所有标的均已结束。", flush=True)
         if not fast:
             print("The server keeps running for you to look around; Ctrl-C stops it.",
@@ -88,8 +95,25 @@ async def demo(settings: Settings, fast: bool) -> int:
         await runner.cleanup()
 
 
+def verify_file(path: Path) -> int:
+    """``auction verify FILE``: 0 and a summary when the export holds, 1 and the first
+    discrepancy when it does not, 2 when the file cannot be read."""
+    from auction.verify import verify
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"auction verify: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    result = verify(data)
+    print(textwrap.fill(result.summary, 100, break_long_words=False), flush=True)
+    return 0 if result.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "verify":
+        return verify_file(args.file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     data = args.data
     if data is None and args.command == "demo":
@@ -109,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return run(serve(settings))
-        return run(demo(settings, args.fast))
+        return run(demo(settings, args.fast, args.export))
     except KeyboardInterrupt:
         return 130
     except (EngineError, OSError) as exc:

@@ -13,6 +13,7 @@ import contextlib
 import random
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -56,13 +57,14 @@ def demo_lots(fast: bool) -> list[LotPlan]:
 
 class Demo:
     def __init__(self, base_url: str, host_token: str, fast: bool,
-                 out: Any = sys.stdout) -> None:
+                 out: Any = sys.stdout, export_dir: Path | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.ws_url = self.base.replace("http", "ws", 1) + "/ws"
         self.headers = {"Authorization": f"Bearer {host_token}"}
         self.host_token = host_token
         self.fast = fast
         self.out = out
+        self.export_dir = export_dir
         self.rng = random.Random()
 
     def say(self, text: str) -> None:
@@ -108,6 +110,7 @@ class Demo:
                 }
             self.say(f"\nHost console 主持人控制台:  {self.base}/host#token={self.host_token}")
             self.say(f"Lot list 标的列表:          {self.base}/")
+            self.say(f"Supervisor page 监督台:     {self.base}/supervisor#token={self.host_token}")
             for plan in plans:
                 self.say(f"\n[{plan.lot_id}] {plan.title}")
                 self.say(f"  public board 公告大屏:   {plan.links['board']}")
@@ -124,7 +127,27 @@ class Demo:
             finally:
                 stop.set()
                 await asyncio.gather(*tasks, return_exceptions=True)
+            for plan in plans:
+                self.say(f"  result announcement 结果公示: {self.base}/result/{plan.lot_id}")
+            if self.export_dir is not None:
+                await self.export(http, plans, self.export_dir)
         return outcomes
+
+    async def export(self, http: aiohttp.ClientSession, plans: list[LotPlan],
+                     directory: Path) -> None:
+        """Write each lot's verifiable export (GET /api/lots/LOT/export) into
+        ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for plan in plans:
+            async with http.get(f"{self.base}/api/lots/{plan.lot_id}/export",
+                                headers=self.headers) as resp:
+                body = await resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"export of {plan.lot_id}: {resp.status} {body[:200]!r}")
+            path = directory / f"{plan.lot_id}.json"
+            path.write_bytes(body)
+            self.say(f"[{plan.lot_id}] export written 导出: {path}  (check it: auction verify "
+                     f"{path})")
 
     async def watch(self, plan: LotPlan) -> dict[str, Any]:
         """Follow the lot as the public does and print its result when it ends."""

@@ -20,6 +20,7 @@ WEB_MESSAGES: dict[str, tuple[str, str]] = {
                   "The token is invalid, expired or for another lot."),
     "not_found": ("未找到", "Not found."),
     "unknown_lot": ("未找到该标的", "No such lot."),
+    "not_ended": ("标的尚未结束，结果尚未公布", "The lot has not ended: no result yet."),
     "unknown_session": ("未找到该竞价会", "No such session."),
     "method_not_allowed": ("不支持该请求方法", "Method not allowed."),
     "too_large": ("消息过大", "The message is too large."),

@@ -83,6 +83,82 @@ def _action(summary: str, body: dict[str, Any], description: str = "") -> dict[s
 _REASON = {"type": "string", "minLength": 1, "maxLength": 500,
            "description": "Why (recorded with the event)"}
 
+# The record (web/records.py, docs/records.md): results, reports, exports, OCDS, deposits,
+# collusion checks.
+_OBJECT = {"type": "object"}
+_FLAGS = {"type": "array", "items": _obj(
+    ["check", "scope", "level", "lots", "bidders", "evidence", "message"], {
+        "check": {"enum": ["shared_address", "shared_device", "shared_account", "lockstep",
+                           "identical_prices", "fixed_gap", "cover_bidding",
+                           "winner_rotation"]},
+        "scope": {"enum": ["lot", "lots"]}, "level": {"enum": ["high", "medium"]},
+        "lots": {"type": "array", "items": _ID},
+        "bidders": {"type": "array", "items": _OBJECT},
+        "evidence": _OBJECT, "message": _obj(["zh", "en"], {"zh": {"type": "string"},
+                                                            "en": {"type": "string"}})})}
+#: A UTC offset from -14:00 to +14:00.
+_TZ = r"^[+-]?((0?[0-9]|1[0-3]):[0-5][0-9]|14:00)$"
+_ENDED = ("409 not_ended until the lot is awarded, failed or cancelled.")
+_RECORD_PATHS: dict[str, Any] = {
+    "/api/lots/{lot_id}/result": {"get": _op(
+        "The result announcement (结果公示) of an ended lot (public)", 200, _OBJECT,
+        errors=(404, 409), params=_LOT, description=(
+            "Winner's bidder number, price and time, numbers of bidders and bids, the price "
+            "history (bidder numbers only) and the chain hashes of the outcome and of the "
+            "last event. " + _ENDED))},
+    "/api/lots/{lot_id}/ocds": {"get": _op(
+        "The lot as an OCDS 1.1 release package (public)", 200, _OBJECT, errors=(404, 409),
+        params=_LOT, description="Open Contracting Data Standard with the bids extension; "
+                                 "amounts are exact JSON numbers. " + _ENDED)},
+    "/api/ocds": {"get": _op(
+        "Every ended lot as an OCDS 1.1 release package (public)", 200, _OBJECT,
+        params=[_query("session_id", {"type": "string"}, "only the lots of this session")])},
+    "/api/lots/{lot_id}/report": {"get": _op(
+        "The full report (staff): timeline, bids with identities, staff actions, "
+        "connections, deposits, collusion flags", 200, _OBJECT, errors=(400, *_STAFF_ERRORS),
+        staff=True, params=[*_LOT, _query("format", {"enum": ["json", "csv"]},
+                                          "csv: one table, UTF-8 with a byte-order mark"),
+                            _query("tz", {"type": "string", "examples": ["+08:00"],
+                                          "pattern": _TZ},
+                                   "UTC offset of the CSV's times (default +08:00)")])},
+    "/api/lots/{lot_id}/export": {"get": _op(
+        "The lot's verifiable export (staff): events, hashes, outcome", 200, _obj(
+            ["format_version", "lot_id", "events", "outcome"], {
+                "format_version": {"const": 1}, "lot_id": _ID, "exported_at": _MS,
+                "chain": _OBJECT, "events": {"type": "array", "items": _obj(
+                    ["seq", "event", "hash"], {"seq": {"type": "integer"}, "event": _OBJECT,
+                                               "hash": {"type": "string"}})},
+                "outcome": _OBJECT}),
+        errors=_STAFF_ERRORS, staff=True, params=_LOT,
+        description="Check it offline with `auction verify FILE` (docs/records.md).")},
+    "/api/lots/{lot_id}/deposits": {"get": _op(
+        "The deposits ledger (staff): status of every deposit, what is to be refunded",
+        200, _OBJECT, errors=_STAFF_ERRORS, staff=True, params=_LOT)},
+    **{f"/api/lots/{{lot_id}}/bidders/{{bidder_id}}/deposit/{action}": {"post": _op(
+        f"{summary} (host, after the lot ended)", 200, _ref("ActionResult"),
+        errors=_ACTION_ERRORS, staff=True, params=_BIDDER,
+        body=_obj(["reason"], {"reason": _REASON}))}
+       for action, summary in (("refund", "Record a deposit as refunded"),
+                               ("forfeit", "Record a deposit as forfeited"),
+                               ("apply", "Record the winner's deposit as applied to its "
+                                         "payment"))},
+    "/api/lots/{lot_id}/collusion": {"get": _op(
+        "Collusion checks of one lot (staff)", 200,
+        _obj(["lot_id", "flags"], {"lot_id": _ID, "flags": _FLAGS}),
+        errors=_STAFF_ERRORS, staff=True, params=_LOT)},
+    "/api/collusion": {"get": _op(
+        "Collusion checks of every lot and across lots (staff)", 200,
+        _obj(["lots", "across", "checked", "thresholds"], {
+            "lots": {"type": "object", "additionalProperties": _FLAGS}, "across": _FLAGS,
+            "checked": {"type": "integer"}, "thresholds": _OBJECT}),
+        errors=(401, 403), staff=True,
+        params=[_query("session_id", {"type": "string"}, "only the lots of this session")])},
+}
+
+# ?format=csv answers text/csv (found by the schemathesis fuzzer: tests/security).
+_RECORD_PATHS["/api/lots/{lot_id}/report"]["get"]["responses"]["200"]["content"]["text/csv"] = {
+    "schema": {"type": "string"}}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -260,5 +336,6 @@ OPENAPI: dict[str, Any] = {
             _obj(["reason", "closes_at"], {"reason": _REASON, "closes_at": _MS})),
         "/api/lots/{lot_id}/cancel": _action("Cancel a lot (host)",
                                              _obj(["reason"], {"reason": _REASON})),
+        **_RECORD_PATHS,
     },
 }

@@ -32,6 +32,7 @@ from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF
 from engine.api import EngineError, UnknownLot
 from web.auth import BidderClaims, TokenError, looks_like_bidder_token, verify_bidder_token
+from web.connlog import CONNECTION_LOG, ConnectionLog
 from web.errors import WebError, describe
 from web.hub import Watcher
 from web.keys import CONNECTIONS, ENGINE, HUB, SETTINGS
@@ -123,6 +124,7 @@ class Connection:
         self.staff = app[STAFF_DIRECTORY]
         self.ip = request.remote or ""
         self.default_device = device_of(request.headers.get("User-Agent", ""))
+        self.connection_log, self.conn_id = app[CONNECTION_LOG], ConnectionLog.connection_id()
         self.subs: dict[str, _Subscription] = {}
         self.bids = _Bucket(self.settings.bid_rate, self.settings.bid_burst)
         self.queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -185,8 +187,9 @@ class Connection:
     async def finish(self) -> None:
         """Release everything: the subscriptions, the writer, a pending close."""
         self.closing = True
-        for sub in self.subs.values():
+        for lot_id, sub in self.subs.items():
             self.hub.unwatch(sub.watcher)
+            self.connection_log.left(lot_id, self.conn_id)
         self.subs.clear()
         await self._stop_writer()
         if self._closer is not None:
@@ -283,6 +286,7 @@ class Connection:
         old = self.subs.pop(lot_id, None)
         if old is not None:
             self.hub.unwatch(old.watcher)
+            self.connection_log.left(lot_id, self.conn_id)
         greeting: dict[str, Any] = {"type": "subscribed", "lot_id": lot_id, "role": role,
                                     "bidder_no": claims.bidder_no if claims else None}
         if ref is not None:
@@ -294,6 +298,13 @@ class Connection:
         except UnknownLot:
             raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
         self.subs[lot_id] = _Subscription(watcher, role, claims, device or self.default_device)
+        if role != PUBLIC:  # joins of bidders and staff are logged for the supervisors
+            staff = None if claims else self.staff.lookup(token or "")
+            self.connection_log.joined(
+                lot_id, self.conn_id, role=role, ip=self.ip, device=device or self.default_device,
+                bidder_id=claims.bidder_id if claims else None,
+                bidder_no=claims.bidder_no if claims else None,
+                staff_id=staff.staff_id if staff else None)
 
     def _authenticate(self, lot_id: str, token: str | None,
                       state: LotState) -> tuple[str, str, BidderClaims | None]:
@@ -324,6 +335,7 @@ class Connection:
         if sub is None:
             raise Invalid("not_subscribed", f"not subscribed to {lot_id!r}")
         self.hub.unwatch(sub.watcher)
+        self.connection_log.left(lot_id, self.conn_id)
         reply: dict[str, Any] = {"type": "unsubscribed", "lot_id": lot_id}
         if ref is not None:
             reply["ref"] = ref

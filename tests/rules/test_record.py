@@ -15,7 +15,10 @@ from auction.model import (
     BidAccepted,
     BidderRegistered,
     CloseExtended,
+    DepositApplied,
     DepositConfirmed,
+    DepositForfeited,
+    DepositRefunded,
     Event,
     LotAwarded,
     LotCancelled,
@@ -56,6 +59,9 @@ SAMPLES: list[Event] = [
     LotClosed(at=T0, actor="system", closes_at=T0),
     LotAwarded(at=T0, actor="system", bidder_id="b1", bidder_no="0731", amount=10000),
     LotFailed(at=T0, actor="system", reason="no_bids"),
+    DepositRefunded(at=T0, actor="staff:1", bidder_id="b2", amount=5000, reason="退还"),
+    DepositForfeited(at=T0, actor="staff:1", bidder_id="b3", amount=5000, reason="围标"),
+    DepositApplied(at=T0, actor="staff:1", bidder_id="b1", amount=5000, reason="转价款"),
 ]
 
 

@@ -3,6 +3,7 @@
 
 import { LotConnection } from "./conn.js";
 import { initI18n, onLangChange, t } from "./i18n.js";
+import "./records-i18n.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
   $, ENDED, MessageBox, api, clock, drawCountdown, h, money, resultText, showAmount, showConn,
@@ -220,6 +221,8 @@ function render() {
   $("selected").dataset.lotId = selectedId ?? "";
   $("selected-title").textContent = selectedId ? state?.title ?? selectedId : t("select_lot");
   $("selected-id").textContent = selectedId ?? "";
+  $("report-link").hidden = !selectedId;
+  if (selectedId) $("report-link").href = `/report/${encodeURIComponent(selectedId)}`;
   showStatus($("status"), state?.status);
   $("best-label").textContent = t(reverse ? "best_reverse" : "best_forward");
   $("currency").textContent = currencySign(p?.currency ?? "CNY");

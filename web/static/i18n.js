@@ -487,6 +487,11 @@ export function setLang(value) {
   for (const fn of listeners) fn(value);
 }
 
+/** Add a page's own strings: `more` is `{zh: {key: text}, en: {key: text}}`. */
+export function addStrings(more) {
+  for (const l of LANGS) Object.assign(STRINGS[l], more[l] ?? {});
+}
+
 /** Call `fn(lang)` after every language change (to redraw dynamic text). */
 export function onLangChange(fn) {
   listeners.add(fn);

@@ -1,7 +1,8 @@
 // The list of lots, each linking to its public board.
 
 import { initI18n, onLangChange, t } from "./i18n.js";
-import { $, MessageBox, api, h, money, showStatus } from "./ui.js";
+import "./records-i18n.js";
+import { $, ENDED, MessageBox, api, h, money, showStatus } from "./ui.js";
 
 const REFRESH_MS = 10_000;
 const messages = new MessageBox($("message"));
@@ -26,7 +27,10 @@ function draw() {
         `${lot.lot_id} · ${t(reverse ? "best_reverse" : "best_forward")} `,
         h("strong", {}, money(lot.best, lot.params?.currency)),
         ` · ${t("bid_count")} ${lot.bid_count ?? 0}`),
-      h("a", { class: "button-link small", href }, t("open_board")));
+      h("a", { class: "button-link small", href }, t("open_board")),
+      ENDED.has(lot.status) ? h("a", {
+        class: "button-link small result-link", href: `/result/${encodeURIComponent(lot.lot_id)}`,
+      }, t("result_link")) : null);
   }));
 }
 

@@ -1,0 +1,241 @@
+"""HTTP routes of the record: result announcement, report, export, OCDS, deposits ledger,
+collusion checks (docs/records.md). The data is built by the pure modules of
+``auction/`` (:mod:`auction.report`, :mod:`auction.verify`, :mod:`auction.deposits`,
+:mod:`auction.collusion`) from the lot's durable records; this module only reads,
+authorises and encodes.
+
+Who may read what: the result announcement and the OCDS data are public (bidder numbers
+only) and exist once a lot has ended (409 ``not_ended`` before); the report, the export,
+the deposits ledger and the collusion checks are for staff (hosts and supervisors);
+settling a deposit is for hosts.
+"""
+
+import dataclasses
+import os
+import re
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from auction.collusion import DEFAULT, LotRecord, check_lot, check_lots
+from auction.deposits import ledger
+from auction.lot import replay
+from auction.model import ApplyDeposit, ForfeitDeposit, RefundDeposit
+from auction.record import Recorded
+from auction.report import (
+    RESULT_STATUSES,
+    announcement,
+    full_report,
+    ocds_package,
+    ocds_release,
+    report_csv,
+)
+from auction.state import LotState
+from auction.verify import build_export, dumps
+from web.api import _run, read_body, require_host, require_staff
+from web.connlog import CONNECTION_LOG
+from web.errors import WebError
+from web.keys import ENGINE
+
+#: OCDS: the prefix of every ``ocid`` (a center registers its own with the Open
+#: Contracting Partnership) and the publisher's name; from the environment.
+OCID_PREFIX_ENV, PUBLISHER_ENV = "AUCTION_OCID_PREFIX", "AUCTION_OCDS_PUBLISHER"
+DEFAULT_OCID_PREFIX = "ocds-auction"
+DEFAULT_PUBLISHER = "公共资源交易中心 / Public Resource Trading Center"
+_SETTLE = {"refund": RefundDeposit, "forfeit": ForfeitDeposit, "apply": ApplyDeposit}
+
+
+def _default(value: object) -> Any:
+    if isinstance(value, Decimal):  # exact money for OCDS: written as a JSON number
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data, default=_default), status=status,
+                        content_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+async def _lot(request: web.Request, lot_id: str | None = None
+               ) -> tuple[LotState, list[Recorded]]:
+    """The lot's permanent record (:meth:`engine.api.Engine.record`) and the state it
+    gives. The engine's live state may run ahead of it (a commit in flight, or Postgres
+    catching up with the scale-out backend): then the records are replayed instead, so a
+    report never shows an event the permanent record does not hold."""
+    engine = request.app[ENGINE]
+    lot_id = lot_id or request.match_info["lot_id"]
+    if engine.lot(lot_id) is None:
+        raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
+    records = await engine.record(lot_id)
+    state = engine.lot(lot_id)
+    if state is None or state.version != (records[-1].seq if records else 0):
+        state = replay(r.event for r in records)
+    assert state is not None  # a lot that exists has at least its LotCreated
+    return state, records
+
+
+def _ended(state: LotState) -> None:
+    if state.status not in RESULT_STATUSES:
+        raise WebError(409, "not_ended", f"the lot is {state.status}: its result is "
+                                         "published when it has ended")
+
+
+def _record(request: web.Request, state: LotState, records: list[Recorded]) -> LotRecord:
+    return LotRecord(state, records, request.app[CONNECTION_LOG].entries(state.lot_id))
+
+
+# ------------------------------------------------------------------------ public
+
+
+async def lot_result(request: web.Request) -> web.Response:
+    """The result announcement (结果公示) of an ended lot."""
+    state, records = await _lot(request)
+    _ended(state)
+    return _json(announcement(state, records))
+
+
+def _publisher() -> tuple[str, str]:
+    return (os.environ.get(OCID_PREFIX_ENV) or DEFAULT_OCID_PREFIX,
+            os.environ.get(PUBLISHER_ENV) or DEFAULT_PUBLISHER)
+
+
+async def lot_ocds(request: web.Request) -> web.Response:
+    """An OCDS release package with the release of one ended lot."""
+    state, records = await _lot(request)
+    _ended(state)
+    prefix, publisher = _publisher()
+    release = ocds_release(state, records, prefix, publisher)
+    return _json(ocds_package([release], str(request.url), request.app[ENGINE].now(),
+                              publisher))
+
+
+async def all_ocds(request: web.Request) -> web.Response:
+    """An OCDS release package with one release per ended lot (``?session_id=`` filters)."""
+    engine = request.app[ENGINE]
+    session_id = request.query.get("session_id")
+    prefix, publisher = _publisher()
+    releases = []
+    for lot_id in engine.lot_ids():
+        live = engine.lot(lot_id)
+        if live is None or (session_id is not None and live.session_id != session_id):
+            continue
+        state, records = await _lot(request, lot_id)
+        if state.status in RESULT_STATUSES:
+            releases.append(ocds_release(state, records, prefix, publisher))
+    return _json(ocds_package(releases, str(request.url), engine.now(), publisher))
+
+
+# ------------------------------------------------------------------------ staff
+
+
+#: A UTC offset from -14:00 to +14:00 (the ``tz`` pattern of the OpenAPI document).
+_TZ = re.compile(r"([+-]?)((?:0?[0-9]|1[0-3]):[0-5][0-9]|14:00)", re.ASCII)
+
+
+def _offset_minutes(request: web.Request) -> int:
+    """``?tz=`` (default ``+08:00``; ``08:00`` and ``-05:00`` too) as minutes east of UTC.
+    In a query string ``+`` means a space: write ``%2B08:00`` or leave the sign out."""
+    match = _TZ.fullmatch(request.query.get("tz", "+08:00"))
+    if match is None:
+        raise WebError(400, "bad_request", "tz must be a UTC offset such as 08:00 or -05:00")
+    hours, minutes = match.group(2).split(":")
+    return (-1 if match.group(1) == "-" else 1) * (int(hours) * 60 + int(minutes))
+
+
+async def lot_report(request: web.Request) -> web.Response:
+    """The full report: JSON, or ``?format=csv`` (UTF-8 with a byte-order mark)."""
+    require_staff(request)
+    fmt = request.query.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise WebError(400, "bad_request", "format must be json or csv")
+    offset = _offset_minutes(request)  # checked whatever the format: bad input is refused
+    state, records = await _lot(request)
+    record = _record(request, state, records)
+    flags = [f.to_dict() for f in check_lot(record)]
+    report = full_report(state, records, record.connections, flags,
+                         request.app[ENGINE].now())
+    if fmt == "json":
+        return _json(report)
+    return web.Response(
+        body=("\ufeff" + report_csv(report, offset)).encode("utf-8"),
+        headers={"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+                 "Content-Disposition": f'attachment; filename="report-{state.lot_id}.csv"'})
+
+
+async def lot_export(request: web.Request) -> web.Response:
+    """The lot's verifiable export (see :mod:`auction.verify`)."""
+    require_staff(request)
+    state, records = await _lot(request)
+    doc = build_export(state, records, request.app[ENGINE].now())
+    return web.Response(text=dumps(doc), content_type="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def lot_deposits(request: web.Request) -> web.Response:
+    """The lot's deposits ledger and what is to be refunded."""
+    require_staff(request)
+    state, records = await _lot(request)
+    return _json(ledger(state, records))
+
+
+def _settle(action: str) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        host = require_host(request)
+        lot_id = request.match_info["lot_id"]
+        if request.app[ENGINE].lot(lot_id) is None:
+            raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
+        r = await read_body(request)
+        reason = r.text("reason", required=True, max_len=500)
+        r.done()
+        assert reason is not None
+        command = _SETTLE[action](bidder_id=request.match_info["bidder_id"],
+                                  actor=host.staff_id, reason=reason)
+        return await _run(request, lot_id, command)
+
+    handle.__name__ = f"{action}_deposit"
+    return handle
+
+
+async def lot_collusion(request: web.Request) -> web.Response:
+    """The per-lot collusion checks of one lot."""
+    require_staff(request)
+    state, records = await _lot(request)
+    flags = check_lot(_record(request, state, records))
+    return _json({"lot_id": state.lot_id, "flags": [f.to_dict() for f in flags]})
+
+
+async def all_collusion(request: web.Request) -> web.Response:
+    """Every lot's checks, and the checks across lots (``?session_id=`` filters)."""
+    require_staff(request)
+    engine = request.app[ENGINE]
+    session_id = request.query.get("session_id")
+    records = []
+    for lot_id in engine.lot_ids():
+        live = engine.lot(lot_id)
+        if live is None or (session_id is not None and live.session_id != session_id):
+            continue
+        state, lot_records = await _lot(request, lot_id)
+        records.append(_record(request, state, lot_records))
+    per_lot = {r.state.lot_id: [f.to_dict() for f in check_lot(r)] for r in records}
+    thresholds = {k: str(v) if not isinstance(v, int | str) else v
+                  for k, v in dataclasses.asdict(DEFAULT).items()}
+    return _json({"lots": per_lot, "across": [f.to_dict() for f in check_lots(records)],
+                  "checked": len(records), "thresholds": thresholds})
+
+
+def add_record_routes(app: web.Application) -> None:
+    """Register the routes of this module on ``app``."""
+    add = app.router
+    add.add_get("/api/lots/{lot_id}/result", lot_result)
+    add.add_get("/api/lots/{lot_id}/ocds", lot_ocds)
+    add.add_get("/api/ocds", all_ocds)
+    add.add_get("/api/lots/{lot_id}/report", lot_report)
+    add.add_get("/api/lots/{lot_id}/export", lot_export)
+    add.add_get("/api/lots/{lot_id}/deposits", lot_deposits)
+    for action in _SETTLE:
+        add.add_post(f"/api/lots/{{lot_id}}/bidders/{{bidder_id}}/deposit/{action}",
+                     _settle(action))
+    add.add_get("/api/lots/{lot_id}/collusion", lot_collusion)
+    add.add_get("/api/collusion", all_collusion)

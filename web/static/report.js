@@ -1,0 +1,153 @@
+// The full report of a lot for staff and supervisors: /report/{lot_id} (staff token, as in
+// the host console: the field, or #token=...). Printable; CSV and export downloads; hosts
+// settle deposits here after the lot has ended.
+
+import { initI18n, lang, onLangChange, t } from "./i18n.js";
+import { dateTime, depositText, download, flagItems } from "./records-ui.js";
+import { $, ENDED, MessageBox, api, h, lotIdFromPath, money, resultText, showStatus, takeToken } from "./ui.js";
+
+const TOKEN_KEY = "auction.staffToken";
+const lotId = lotIdFromPath();
+const messages = new MessageBox($("message"), { details: true });
+let token = takeToken(TOKEN_KEY) ?? "";
+let report = null;
+
+const SETTLE = {
+  refundable: ["refund", "forfeit"],
+  confirmed: ["apply", "refund", "forfeit"],
+};
+
+function staffToken() {
+  return ($("staff-token").value || token).trim();
+}
+
+function details(row, skip) {
+  return Object.entries(row).filter(([k, v]) => !skip.includes(k) && v !== null && v !== "")
+    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
+}
+
+function rows(tableId, items, cells) {
+  $(tableId).tBodies[0].replaceChildren(...items.map((item) => h("tr", { dataset: { seq: item.seq ?? "" } },
+    ...cells(item).map(([text, cls]) => h("td", { class: cls ?? null }, text ?? "")))));
+}
+
+function render() {
+  $("lot-id").textContent = lotId ?? "";
+  if (!report) return;
+  const lot = report.lot;
+  const p = lot.params;
+  const cur = p.currency;
+  $("lot-title").textContent = lot.title;
+  showStatus($("status"), lot.status);
+  $("not-final").hidden = report.final;
+  $("generated").textContent = t("report_generated", { time: dateTime(report.generated_at) });
+  $("outcome").textContent = resultText(lot);
+  const r = report.record;
+  const summary = [
+    [t("lot_id"), lot.lot_id], [t("session"), lot.session_id],
+    [t("direction"), t(p.direction === "reverse" ? "direction_reverse" : "direction_forward")],
+    [t("start_price"), money(p.start_price, cur)], [t("reserve"), money(lot.reserve, cur, t("none"))],
+    [t("deposit"), money(p.deposit, cur)],
+    [t("opened_at"), dateTime(report.opened_at)], [t("ended_at"), dateTime(report.ended_at)],
+    [t("bidders"), String(lot.bidders)], [t("bid_count"), String(lot.bid_count)],
+  ];
+  if (r.outcome_seq) summary.push([t("outcome_hash", { seq: r.outcome_seq }), r.outcome_hash]);
+  summary.push([t("last_hash", { seq: r.last_seq }), r.last_hash ?? "—"]);
+  $("summary").replaceChildren(...summary.flatMap(([k, v]) => [h("dt", {}, k),
+    h("dd", { class: String(v).length === 64 ? "hash" : null }, v)]));
+
+  $("flags").replaceChildren(...flagItems(report.collusion, lang()));
+  $("flag-count").textContent = t("flags_n", { n: report.collusion.length });
+
+  const dep = report.deposits;
+  $("to-refund").textContent = t("to_refund_total", { amount: money(dep.to_refund_total, cur), n: dep.to_refund.length });
+  $("deposits").tBodies[0].replaceChildren(...dep.deposits.map((d) => h("tr", {
+    dataset: { bidderId: d.bidder_id, status: d.status },
+  }, h("td", { class: "no" }, d.bidder_no), h("td", {}, d.bidder_id), h("td", {}, d.name),
+  h("td", { class: "num" }, money(d.amount, cur)), h("td", { class: "mono" }, d.account),
+  h("td", { class: "dep-status" }, depositText(d.status)),
+  h("td", {}, h("span", { class: "settle" }, ...(ENDED.has(lot.status) && (d.status === "refundable" || (d.status === "confirmed" && d.winner))
+    ? SETTLE[d.status] : []).map((action) => h("button", {
+    type: "button", class: "small", dataset: { action },
+    onclick: () => settle(d.bidder_id, action),
+  }, t(action))))))));
+
+  $("bid-total").textContent = String(report.bids.length);
+  rows("bids", report.bids, (b) => [[String(b.seq), "num"], [dateTime(b.at, true), "time"],
+    [b.bidder_no, "no"], [b.bidder_id], [b.name], [money(b.amount, cur), "num amt"], [b.ip, "mono"],
+    [b.device, "mono"]]);
+  rows("actions", report.staff_actions, (a) => [[String(a.seq), "num"], [dateTime(a.at, true), "time"],
+    [a.actor], [a.action], [a.reason ?? ""], [details(a.details, []), "mono"]]);
+  rows("connections", report.connections, (c) => [[dateTime(c.at, true), "time"],
+    [t(`kind_${c.kind}`)], [c.role], [c.bidder_no ? `${c.bidder_no} ${c.name ?? ""} (${c.bidder_id})` : c.staff_id ?? ""],
+    [c.ip, "mono"], [c.device, "mono"]]);
+  rows("timeline", report.timeline, (e) => [[String(e.seq), "num"], [dateTime(e.at, true), "time"],
+    [e.type], [e.actor], [details(e, ["seq", "type", "at", "actor"]), "mono"]]);
+}
+
+async function load() {
+  if (!lotId) return;
+  if (!staffToken()) {
+    messages.show({ key: "need_token" });
+    return;
+  }
+  $("result-link").href = `/result/${encodeURIComponent(lotId)}`;
+  const answer = await api(`/api/lots/${encodeURIComponent(lotId)}/report`, { token: staffToken() });
+  if (!answer.ok) {
+    messages.show(answer.error);
+    return;
+  }
+  report = answer.data;
+  render();
+}
+
+async function settle(bidderId, action) {
+  const reason = $("settle-reason").value.trim();
+  if (!reason) {
+    messages.show({ code: "reason_required" });
+    $("settle-reason").focus();
+    return;
+  }
+  const path = `/api/lots/${encodeURIComponent(lotId)}/bidders/${encodeURIComponent(bidderId)}/deposit/${action}`;
+  const answer = await api(path, { method: "POST", body: { reason }, token: staffToken() });
+  if (!answer.ok) {
+    messages.show(answer.error);
+    return;
+  }
+  messages.show({ key: "settled" }, "ok");
+  await load();
+}
+
+async function save(kind) {
+  const path = kind === "csv" ? `/api/lots/${encodeURIComponent(lotId)}/report?format=csv`
+    : `/api/lots/${encodeURIComponent(lotId)}/export`;
+  const name = kind === "csv" ? `report-${lotId}.csv` : `${lotId}.export.json`;
+  const answer = await download(path, staffToken(), name);
+  if (!answer.ok) messages.show(answer.error);
+}
+
+function main() {
+  initI18n();
+  onLangChange(() => {
+    messages.draw();
+    render();
+  });
+  const input = $("staff-token");
+  input.value = token;
+  input.addEventListener("change", () => {
+    token = input.value.trim();
+    try {
+      sessionStorage.setItem(TOKEN_KEY, token);
+    } catch {
+      // kept in memory only
+    }
+    load();
+  });
+  $("print").addEventListener("click", () => window.print());
+  $("csv").addEventListener("click", () => save("csv"));
+  $("export").addEventListener("click", () => save("export"));
+  render();
+  load();
+}
+
+main();

@@ -1,0 +1,83 @@
+// The result announcement (结果公示): /result/{lot_id}. Public: bidder numbers only.
+
+import { drawPriceChart } from "./chart.js";
+import { initI18n, onLangChange, t } from "./i18n.js";
+import { dateTime } from "./records-ui.js";
+import { $, MessageBox, api, clock, h, lotIdFromPath, money, resultText, showStatus } from "./ui.js";
+
+const POLL_MS = 5_000;
+const lotId = lotIdFromPath();
+const messages = new MessageBox($("message"));
+let result = null;
+
+function render() {
+  showStatus($("status"), result?.status);
+  $("lot-id").textContent = lotId ?? "";
+  if (!result) return;
+  const currency = result.currency;
+  const o = result.outcome ?? {};
+  $("lot-title").textContent = result.title;
+  const text = resultText({ status: result.status, outcome: result.outcome, params: { currency } });
+  $("result-card").hidden = !text;
+  $("result").textContent = text;
+  for (const id of ["figures", "chart-card", "details"]) $(id).hidden = false;
+  $("winner-no").textContent = o.status === "awarded" ? o.bidder_no : t("no_winner");
+  $("price").textContent = o.status === "awarded" ? money(o.amount, currency) : "—";
+  $("price").dataset.amount = o.amount ?? "";
+  $("ended-at").textContent = dateTime(o.at);
+  $("bidders").textContent = String(result.bidders);
+  $("bidding").textContent = String(result.bidding);
+  $("bid-count").textContent = String(result.bid_count);
+  const history = result.history;
+  const winning = o.status === "awarded"
+    ? [...history].reverse().find((b) => b.bidder_no === o.bidder_no)?.seq : null;
+  drawPriceChart($("chart"), history, { currency, winnerSeq: winning, emptyText: t("chart_empty") });
+  $("history").tBodies[0].replaceChildren(...history.slice().reverse().map((b) => h("tr", {
+    dataset: { seq: b.seq, amount: b.amount }, class: b.seq === winning ? "winning" : null,
+  }, h("td", { class: "num" }, String(b.seq)), h("td", { class: "time" }, clock(b.at, true)),
+  h("td", { class: "no" }, b.bidder_no), h("td", { class: "num amt" }, money(b.amount, currency)))));
+  const reverse = result.direction === "reverse";
+  const rows = [
+    [t("direction"), t(reverse ? "direction_reverse" : "direction_forward")],
+    [t("start_price"), money(result.start_price, currency)],
+    [t("opened_at"), dateTime(result.opened_at)],
+    [t("ended_at"), dateTime(result.ended_at)],
+  ];
+  $("lot-info").replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  const r = result.record;
+  const hashes = [];
+  if (r.outcome_seq) hashes.push([t("outcome_hash", { seq: r.outcome_seq }), r.outcome_hash]);
+  hashes.push([t("last_hash", { seq: r.last_seq }), r.last_hash]);
+  $("record").replaceChildren(...hashes.flatMap(([k, v]) => [h("dt", {}, k),
+    h("dd", { class: "hash" }, v)]));
+}
+
+async function load() {
+  if (!lotId) return;
+  const answer = await api(`/api/lots/${encodeURIComponent(lotId)}/result`);
+  if (answer.ok) {
+    result = answer.data;
+    messages.clear();
+    render();
+    return;
+  }
+  if (answer.error.code === "not_ended") {
+    messages.show({ key: "not_ended_yet" }, "info");
+    setTimeout(load, POLL_MS);
+  } else {
+    messages.show(answer.error);
+  }
+}
+
+function main() {
+  initI18n();
+  onLangChange(() => {
+    messages.draw();
+    render();
+  });
+  if (lotId) $("board-link").href = `/board/${encodeURIComponent(lotId)}`;
+  render();
+  load();
+}
+
+main();
