@@ -350,10 +350,12 @@ def _fixed_gap_across(lots: Sequence[_Lot], t: Thresholds) -> list[Flag]:
             finals[bid.bidder_id] = bid.amount
         last[lot.lot_id] = finals
     by_id = {lot.lot_id: lot for lot in lots}
-    bidders = sorted({b for finals in last.values() for b in finals})
+    together: dict[tuple[str, str], list[str]] = defaultdict(list)  # pairs that met
+    for lot_id, finals in last.items():
+        for pair in itertools.combinations(sorted(finals), 2):
+            together[pair].append(lot_id)
     flags = []
-    for a, b in itertools.combinations(bidders, 2):
-        shared = [lot_id for lot_id, finals in last.items() if a in finals and b in finals]
+    for (a, b), shared in sorted(together.items()):
         if len(shared) < t.gap_min_lots:
             continue
         diffs = {last[x][b] - last[x][a] for x in shared}
@@ -446,8 +448,11 @@ def _cover_bidding(lots: Sequence[_Lot], t: Thresholds) -> list[Flag]:
 
 def _winner_rotation(lots: Sequence[_Lot], t: Thresholds) -> list[Flag]:
     awarded = [lot for lot in lots if lot.winner() is not None]
-    entered = {lot.lot_id: _entered(lot) for lot in awarded}
     winners = sorted({w for lot in awarded if (w := lot.winner()) is not None})
+    entered_by: dict[str, set[int]] = {w: set() for w in winners}  # awarded lots entered
+    for index, lot in enumerate(awarded):
+        for bidder_id in _entered(lot) & entered_by.keys():
+            entered_by[bidder_id].add(index)
     found: list[tuple[frozenset[str], list[_Lot]]] = []
     largest = min(t.rotation_max_group, len(winners)) if len(winners) <= 30 else 2
     for size in range(largest, 1, -1):
@@ -455,9 +460,10 @@ def _winner_rotation(lots: Sequence[_Lot], t: Thresholds) -> list[Flag]:
             members = frozenset(group)
             if any(members < bigger for bigger, _ in found):
                 continue
-            shared = [lot for lot in awarded if members <= entered[lot.lot_id]]
-            if len(shared) < t.rotation_min_lots:
+            common = set.intersection(*(entered_by[m] for m in group))
+            if len(common) < t.rotation_min_lots:
                 continue
+            shared = [awarded[i] for i in sorted(common)]
             if any(lot.winner() not in members for lot in shared):
                 continue
             if {lot.winner() for lot in shared} != members:
