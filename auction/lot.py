@@ -43,9 +43,11 @@ from auction.model import (
     RegisterBidder,
     Rejection,
     ResumeLot,
+    RevokeTokens,
     ScheduleLot,
     StartLot,
     Tick,
+    TokensRevoked,
 )
 from auction.params import parse_english
 from auction.state import (
@@ -67,7 +69,7 @@ from auction.state import (
 FORMATS = ("english",)
 #: Commands given by staff (or the registration desk): each names its actor.
 _STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
-                   ExtendLot, CancelLot, *deposits.SETTLE_COMMANDS)
+                   ExtendLot, CancelLot, RevokeTokens, *deposits.SETTLE_COMMANDS)
 #: Longest free text (ids, titles, names, reasons, accounts, client details) the record takes.
 MAX_TEXT = 500
 
@@ -92,6 +94,8 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         return _register(state, cmd, now)
     if isinstance(cmd, ConfirmDeposit):
         return _deposit(state, cmd, now)
+    if isinstance(cmd, RevokeTokens):
+        return _revoke(state, cmd, now)
     if isinstance(cmd, deposits.SETTLE_COMMANDS):
         return _settle(state, cmd, now)
     if isinstance(cmd, ScheduleLot):
@@ -174,6 +178,17 @@ def _deposit(state: LotState, cmd: ConfirmDeposit, now: int) -> Decision:
                              amount=cmd.amount, account=cmd.account)]
 
 
+def _revoke(state: LotState, cmd: RevokeTokens, now: int) -> Decision:
+    """Allowed whatever the lot's status: it takes nothing from the bidder but a token."""
+    if not isinstance(cmd.reason, str) or not cmd.reason.strip():
+        return Rejection("reason_required")
+    if _bad_text(cmd.reason) or _bad_text(cmd.bidder_id):
+        return Rejection("invalid_params", f"bidder id and reason are text of at most {MAX_TEXT}")
+    if cmd.bidder_id not in state.bidders:
+        return Rejection("unknown_bidder")
+    return [TokensRevoked(at=now, actor=cmd.actor, bidder_id=cmd.bidder_id, reason=cmd.reason)]
+
+
 def _settle(state: LotState, cmd: deposits.SettleCommand, now: int) -> Decision:
     """Settle a deposit after the lot ended (see :mod:`auction.deposits`)."""
     if not isinstance(cmd.reason, str) or not cmd.reason.strip():
@@ -250,6 +265,8 @@ def _bid(state: LotState, cmd: PlaceBid, now: int) -> Decision:
     bidder = state.bidders.get(cmd.bidder_id) if isinstance(cmd.bidder_id, str) else None
     if bidder is None:
         return Rejection("not_eligible")
+    if cmd.token_gen is not None and cmd.token_gen != bidder.token_gen:
+        return Rejection("bad_token", "the bidder's token was revoked")
     if not state.eligible(bidder):
         return Rejection("deposit_missing")
     if any(_bad_text(v, required=False) for v in (cmd.ip, cmd.device, cmd.ref)):
@@ -311,6 +328,10 @@ def _deposited(s: LotState, e: DepositConfirmed) -> None:
     bidder.deposit, bidder.deposit_account = e.amount, e.account
 
 
+def _revoked(s: LotState, e: TokensRevoked) -> None:
+    s.bidders[e.bidder_id].token_gen += 1
+
+
 def _opened(s: LotState, e: LotOpened) -> None:
     s.status, s.opens_at, s.closes_at, s.max_closes_at = OPEN, e.at, e.closes_at, e.max_closes_at
 
@@ -362,6 +383,7 @@ _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
     LotScheduled: _scheduled, LotOpened: _opened, CloseExtended: _extended,
     LotPaused: _paused, LotResumed: _resumed, LotClosed: _closed,
     LotAwarded: _awarded, LotFailed: _failed, LotCancelled: _cancelled,
+    TokensRevoked: _revoked,
     **{event_type: deposits.settled for event_type in deposits.SETTLE_EVENTS},
 }
 

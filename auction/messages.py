@@ -20,6 +20,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_amount": ("金额格式不正确", "The amount is not a valid decimal amount."),
     "rate_limited": ("操作过于频繁，请稍后再试", "Too many requests; slow down."),
     "forbidden": ("无权执行此操作", "You are not allowed to do this."),
+    "bad_token": ("令牌无效、已过期、已撤销或不属于本标的",
+                  "The token is invalid, expired, revoked or for another lot."),
     "invalid_state": ("当前状态下不能执行此操作", "Not possible in the lot's state."),
     "invalid_params": ("参数不正确", "The parameters are not valid."),
     "reason_required": ("请填写操作理由", "A reason is required for this action."),

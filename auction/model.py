@@ -79,14 +79,27 @@ class CancelLot:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RevokeTokens:
+    """Revoke every token issued so far to ``bidder_id`` (lost or leaked). The bidder stays
+    registered and eligible; staff issue it a new token."""
+
+    bidder_id: str
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlaceBid:
-    """A bid by registered ``bidder_id``; ``ip`` and ``device`` are recorded for supervisors."""
+    """A bid by registered ``bidder_id``; ``ip`` and ``device`` are recorded for supervisors.
+    ``token_gen``, when given, is the generation of the token the bid came with: a token
+    revoked since (see :class:`RevokeTokens`) makes the bid ``bad_token``."""
 
     bidder_id: str
     amount: int
     ip: str = ""
     device: str = ""
     ref: str = ""
+    token_gen: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,7 +136,8 @@ class ApplyDeposit:
 
 Command = (
     CreateLot | RegisterBidder | ConfirmDeposit | ScheduleLot | StartLot | PauseLot | ResumeLot
-    | ExtendLot | CancelLot | PlaceBid | Tick | RefundDeposit | ForfeitDeposit | ApplyDeposit
+    | ExtendLot | CancelLot | RevokeTokens | PlaceBid | Tick | RefundDeposit | ForfeitDeposit
+    | ApplyDeposit
 )
 
 
@@ -157,6 +171,14 @@ class DepositConfirmed(Event):
     bidder_id: str
     amount: int
     account: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokensRevoked(Event):
+    """Every token issued to ``bidder_id`` before this event is void."""
+
+    bidder_id: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,7 +275,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         LotCreated, BidderRegistered, DepositConfirmed, LotScheduled, LotOpened, BidAccepted,
         CloseExtended, LotPaused, LotResumed, LotCancelled, LotClosed, LotAwarded, LotFailed,
-        DepositRefunded, DepositForfeited, DepositApplied,
+        TokensRevoked, DepositRefunded, DepositForfeited, DepositApplied,
     )
 }
 

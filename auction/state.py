@@ -22,6 +22,8 @@ class Bidder:
     #: Event sequence number of ``last_bid``: earlier ranks first among equal prices.
     last_seq: int = 0
     bids: int = 0
+    #: How many times its tokens were revoked: only tokens of this generation hold.
+    token_gen: int = 0
     #: How the deposit was settled after the lot ended: ``applied``, ``refunded``,
     #: ``forfeited``, or None (see :func:`auction.deposits.deposit_status`).
     settled: str | None = None

@@ -65,9 +65,11 @@ from auction.model import (
     RegisterBidder,
     Rejection,
     ResumeLot,
+    RevokeTokens,
     ScheduleLot,
     StartLot,
     Tick,
+    TokensRevoked,
 )
 from auction.money import format_amount
 from auction.record import GENESIS, Recorded, chain, event_from_dict, event_to_dict
@@ -332,6 +334,7 @@ def command_of(event: Event) -> Command | None:
     simple: dict[type[Event], tuple[type[Any], tuple[str, ...]]] = {
         BidderRegistered: (RegisterBidder, ("bidder_id", "bidder_no", "name")),
         DepositConfirmed: (ConfirmDeposit, ("bidder_id", "amount", "account")),
+        TokensRevoked: (RevokeTokens, ("bidder_id", "reason")),
         LotScheduled: (ScheduleLot, ()),
         LotOpened: (StartLot, ()),
         LotPaused: (PauseLot, ("reason",)),

@@ -19,6 +19,7 @@ from auction.model import (
     DepositConfirmed,
     LotAwarded,
     LotCreated,
+    TokensRevoked,
 )
 from auction.money import format_amount
 from auction.params import public_params
@@ -132,7 +133,8 @@ def redact(state: LotState, record: Recorded, audience: str,
         own = audience == BIDDER and event.bidder_id == bidder_id
         if own or state.params.visibility == "price":
             out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
-    elif isinstance(event, (BidderRegistered, DepositConfirmed, *SETTLE_EVENTS)):
+    elif isinstance(event, (BidderRegistered, DepositConfirmed, TokensRevoked,
+                            *SETTLE_EVENTS)):
         if audience == BIDDER and event.bidder_id == bidder_id:
             out["own"] = True
     elif isinstance(event, LotAwarded):

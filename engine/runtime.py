@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 #: Most commands of one lot decided into one commit.
 MAX_BATCH = 512
+#: How often the clock watchdog compares the wall clock with the monotonic clock (s).
+CLOCK_CHECK_S = 1.0
+#: A disagreement larger than this (ms) counts as a jump of the wall clock.
+CLOCK_JUMP_MS = 500
 
 
 def wall_clock_ms() -> int:
@@ -82,6 +86,9 @@ class Runtime(Engine):
 
     def __init__(self, clock: Callable[[], int] | None = None) -> None:
         self._clock = clock or wall_clock_ms
+        #: The latest time :meth:`now` has given: the engine's clock never goes back.
+        self._high_water = 0
+        self._watchdog: asyncio.Task[None] | None = None
         self._lots: dict[str, Lot] = {}
         self._closing = False
         self._failed: str | None = None
@@ -90,7 +97,15 @@ class Runtime(Engine):
     # ----------------------------------------------------------------- reads
 
     def now(self) -> int:
-        return self._clock()
+        """The wall clock, but never earlier than a time already given: after the wall
+        clock steps back, the engine's time stands still until the wall clock catches up,
+        so nothing decided "closed" can later be decided "open" and event times in the
+        record never go backwards."""
+        now = self._clock()
+        if now < self._high_water:
+            return self._high_water
+        self._high_water = now
+        return now
 
     def lot(self, lot_id: str) -> LotState | None:
         lot = self._lots.get(lot_id)
@@ -219,8 +234,13 @@ class Runtime(Engine):
         lot.deadline = deadline
         if deadline is None or self._closing:
             return
-        delay = max(0.0, (deadline - self.now()) / 1000)
-        lot.timer = asyncio.get_running_loop().call_later(delay, self._fire, lot)
+        # The raw wall clock, not now(): after a backward step now() stands still and
+        # would make the timer wake again and again until the wall clock catches up.
+        delay = max(0.0, (deadline - self._clock()) / 1000)
+        loop = asyncio.get_running_loop()
+        lot.timer = loop.call_later(delay, self._fire, lot)
+        if self._watchdog is None:
+            self._watchdog = loop.create_task(self._watch_clock())
 
     def _fire(self, lot: Lot) -> None:
         lot.timer = None
@@ -239,6 +259,23 @@ class Runtime(Engine):
         self._ticks.add(task)
         task.add_done_callback(self._ticks.discard)
 
+    async def _watch_clock(self) -> None:
+        """Timers wait on the monotonic clock, deadlines are wall-clock times: when the
+        wall clock jumps (an operator, a VM resumed, NTP stepping), re-arm every timer
+        from the new wall time so that deadlines now due fire at once."""
+        loop = asyncio.get_running_loop()
+        wall, mono = self._clock(), loop.time()
+        while True:
+            await asyncio.sleep(CLOCK_CHECK_S)
+            expected = wall + (loop.time() - mono) * 1000
+            wall, mono = self._clock(), loop.time()
+            if abs(wall - expected) > CLOCK_JUMP_MS:
+                log.warning("the wall clock jumped by %+d ms: re-arming every deadline",
+                            wall - expected)
+                for lot in list(self._lots.values()):
+                    lot.deadline = None
+                    self._arm(lot)
+
     async def _tick(self, lot_id: str) -> None:
         try:
             await self.execute(lot_id, Tick())
@@ -248,6 +285,9 @@ class Runtime(Engine):
     async def _stop_runtime(self) -> None:
         """Stop timers and wait for every writer and tick to finish."""
         self._closing = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
         for lot in self._lots.values():
             if lot.timer is not None:
                 lot.timer.cancel()

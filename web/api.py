@@ -29,18 +29,20 @@ from auction.model import (
     PauseLot,
     Rejection,
     ResumeLot,
+    RevokeTokens,
     ScheduleLot,
     StartLot,
 )
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded, event_to_dict
 from auction.state import LotState
-from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
+from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
 from engine.api import Engine, EngineError, Session, UnknownLot
 from web.auth import (
     BidderClaims,
     Staff,
     TokenError,
+    check_generation,
     issue_bidder_token,
     looks_like_bidder_token,
     read_bidder_token,
@@ -241,7 +243,9 @@ async def get_lot(request: web.Request) -> web.Response:
     token = _bearer(request)
     if token is not None and looks_like_bidder_token(token):
         claims = _bidder_claims(request, token, lot_id, state)
-        return json_response(snapshot(state, BIDDER, claims.bidder_id))
+        view = snapshot(state, BIDDER, claims.bidder_id)
+        view.setdefault("you", bidder_view(state, claims.bidder_id))  # price visibility
+        return json_response(view)
     staff = staff_of(request)
     return json_response(snapshot(state, STAFF if staff is not None else PUBLIC))
 
@@ -258,6 +262,10 @@ def _bidder_claims(request: web.Request, token: str, lot_id: str,
     bidder = state.bidders.get(claims.bidder_id)
     if bidder is None or bidder.bidder_no != claims.bidder_no:
         raise WebError(401, "bad_token", "the bidder is not registered in this lot")
+    try:
+        check_generation(claims, bidder.token_gen)
+    except TokenError as exc:
+        raise WebError(401, "bad_token", str(exc)) from None
     return claims
 
 
@@ -376,7 +384,8 @@ async def register_bidder(request: web.Request) -> web.Response:
 
 
 async def reissue_token(request: web.Request) -> web.Response:
-    """A new token for a registered bidder (the old one stays valid until it expires)."""
+    """A new token for a registered bidder (the old ones stay valid until they expire,
+    unless revoked)."""
     require_host(request)
     lot_id, state = _lot(request)
     bidder_id = request.match_info["bidder_id"]
@@ -385,14 +394,31 @@ async def reissue_token(request: web.Request) -> web.Response:
     bidder = state.bidders.get(bidder_id)
     if bidder is None:
         raise WebError(404, "unknown_bidder", f"no bidder {bidder_id!r} in this lot")
-    return json_response(_bidder_pass(request, lot_id, bidder_id, bidder.bidder_no))
+    return json_response(_bidder_pass(request, lot_id, bidder_id, bidder.bidder_no,
+                                      bidder.token_gen))
+
+
+async def revoke_tokens(request: web.Request) -> web.Response:
+    """Revoke every token issued so far to a bidder (recorded with the host and a reason):
+    they are refused from now on and the bidder's open WebSockets are closed. The bidder
+    stays registered; ``POST .../token`` issues it a new token."""
+    host = require_host(request)
+    lot_id, _ = _lot(request)
+    r = await read_body(request)
+    reason = r.text("reason", required=True, max_len=500)
+    r.done()
+    assert reason is not None
+    command = RevokeTokens(bidder_id=request.match_info["bidder_id"], actor=host.staff_id,
+                           reason=reason)
+    return await _run(request, lot_id, command)
 
 
 def _bidder_pass(request: web.Request, lot_id: str, bidder_id: str,
-                 bidder_no: str) -> dict[str, Any]:
+                 bidder_no: str, gen: int = 0) -> dict[str, Any]:
     settings = request.app[SETTINGS]
     exp = _engine(request).now() + settings.bidder_token_ttl_s * 1000
-    token = issue_bidder_token(settings.secret, BidderClaims(lot_id, bidder_id, bidder_no, exp))
+    token = issue_bidder_token(settings.secret,
+                               BidderClaims(lot_id, bidder_id, bidder_no, exp, gen))
     return {"lot_id": lot_id, "bidder_id": bidder_id, "bidder_no": bidder_no, "token": token,
             "expires_at": exp, "room_url": f"/room/{lot_id}#token={token}"}
 
@@ -475,6 +501,7 @@ def add_routes(app: web.Application) -> None:
     add.add_post("/api/lots/{lot_id}/bidders", register_bidder)
     add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/deposit", confirm_deposit)
     add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/token", reissue_token)
+    add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/revoke", revoke_tokens)
     for kind in ACTIONS:
         add.add_post(f"/api/lots/{{lot_id}}/{kind}", _action(kind))
     from web.records import add_record_routes  # it builds on this module's helpers

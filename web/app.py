@@ -17,7 +17,8 @@ from web.config import Settings
 from web.connlog import CONNECTION_LOG, FILENAME, ConnectionLog, run_connection_log
 from web.errors import WebError
 from web.hub import Hub
-from web.keys import CONNECTIONS, ENGINE, HUB, SETTINGS, STAFF
+from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, SETTINGS, STAFF
+from web.limits import ClientLimits
 from web.ws import close_all, websocket_handler
 
 #: Routes of the pages and the file under ``Settings.static_dir`` each serves.
@@ -45,6 +46,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[STAFF] = StaffDirectory(settings.staff)
     app[HUB] = Hub(engine)
     app[CONNECTIONS] = set()
+    app[LIMITS] = ClientLimits(settings)
     if owned:
         app.cleanup_ctx.append(_run_engine)
     app.cleanup_ctx.append(_run_hub)

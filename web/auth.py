@@ -2,10 +2,13 @@
 (issued at registration, HMAC-SHA256 signed, scoped to one lot, with an expiry).
 
 A bidder token reads ``b1.<payload>.<signature>``: ``payload`` is the base64url of the
-JSON claims ``{"lot_id", "bidder_id", "bidder_no", "exp"}`` (``exp`` in Unix
+JSON claims ``{"lot_id", "bidder_id", "bidder_no", "exp", "gen"}`` (``exp`` in Unix
 milliseconds), ``signature`` the base64url HMAC-SHA256 of ``b1.<payload>`` under the
 server's secret. It proves who the bidder is for that one lot until ``exp``; for any
-other lot it is worthless.
+other lot it is worthless. ``gen`` is the bidder's token generation when it was issued:
+staff revoking the bidder's tokens (a ``TokensRevoked`` event of the lot) moves the
+generation on, and every token of an older generation is refused from then on. Tokens
+without ``gen`` (issued before it existed) are of generation 0.
 """
 
 import base64
@@ -44,6 +47,7 @@ class BidderClaims:
     bidder_id: str
     bidder_no: str
     exp: int
+    gen: int = 0
 
 
 class StaffDirectory:
@@ -82,8 +86,8 @@ def _sign(secret: bytes, signed_part: str) -> bytes:
 def issue_bidder_token(secret: bytes, claims: BidderClaims) -> str:
     """A signed token carrying ``claims``."""
     payload = orjson.dumps({"lot_id": claims.lot_id, "bidder_id": claims.bidder_id,
-                            "bidder_no": claims.bidder_no, "exp": claims.exp},
-                           option=orjson.OPT_SORT_KEYS)
+                            "bidder_no": claims.bidder_no, "exp": claims.exp,
+                            "gen": claims.gen}, option=orjson.OPT_SORT_KEYS)
     signed_part = BIDDER_PREFIX + _b64encode(payload)
     return f"{signed_part}.{_b64encode(_sign(secret, signed_part))}"
 
@@ -119,8 +123,23 @@ def read_bidder_token(secret: bytes, token: str) -> BidderClaims:
         data = orjson.loads(_b64decode(signed_part[len(BIDDER_PREFIX):]))
     except orjson.JSONDecodeError:
         raise TokenError("the token's payload is not JSON") from None
-    if (not isinstance(data, dict) or set(data) != {"lot_id", "bidder_id", "bidder_no", "exp"}
+    if (not isinstance(data, dict) or set(data) - {"gen"} != _CLAIMS
             or not all(isinstance(data[k], str) for k in ("lot_id", "bidder_id", "bidder_no"))
-            or isinstance(data["exp"], bool) or not isinstance(data["exp"], int)):
+            or not all(_whole(data.get(k, 0)) for k in ("exp", "gen"))):
         raise TokenError("the token's claims are malformed")
-    return BidderClaims(data["lot_id"], data["bidder_id"], data["bidder_no"], data["exp"])
+    return BidderClaims(data["lot_id"], data["bidder_id"], data["bidder_no"], data["exp"],
+                        data.get("gen", 0))
+
+
+_CLAIMS = frozenset({"lot_id", "bidder_id", "bidder_no", "exp"})
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_generation(claims: BidderClaims, token_gen: int) -> None:
+    """Raise :class:`TokenError` unless ``claims`` are of the bidder's current token
+    generation ``token_gen`` (see the module's docstring)."""
+    if claims.gen != token_gen:
+        raise TokenError("the token was revoked")

@@ -19,13 +19,25 @@ Environment variables:
 ``AUCTION_ALLOWED_ORIGINS``     ``"https://a.example,https://b.example"``: extra origins
                                 allowed to open WebSockets (same host:port always is)
 ``AUCTION_BIDDER_TOKEN_TTL_S``  lifetime of bidder tokens in seconds (default 7 days)
+``AUCTION_HOST_TOKENS_FILE``    file holding ``AUCTION_HOST_TOKENS`` (better than the
+                                environment, which child processes and crash reports see)
+``AUCTION_SUPERVISOR_TOKENS_FILE``  same for ``AUCTION_SUPERVISOR_TOKENS``
+``AUCTION_MAX_CONNECTIONS_PER_ADDRESS``  WebSockets one network address may hold (100)
+``AUCTION_ADDRESS_RATE``        messages per second one address may send over all its
+                                WebSockets (200, bursts of twice that)
+``AUCTION_BID_RATE``            bids per second one bidder may send (20, bursts of twice)
+``AUCTION_TRUSTED_PROXIES``     ``"10.0.0.5,10.0.0.6"``: reverse proxies whose
+                                ``X-Forwarded-For`` names the client's address
 ==============================  ==========================================================
 
 The configuration file holds an object with any of the keys ``host``, ``port``,
 ``data_dir``, ``host_tokens`` and ``supervisor_tokens`` (objects staff id -> token),
-``secret``, ``secret_file``, ``allowed_origins`` (list), ``bidder_token_ttl_s``.
+``secret``, ``secret_file``, ``allowed_origins`` (list), ``bidder_token_ttl_s``,
+``max_connections_per_address``, ``address_rate``, ``bid_rate``, ``trusted_proxies``
+(list).
 """
 
+import ipaddress
 import json
 import logging
 import os
@@ -48,6 +60,7 @@ _TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
 _FILE_KEYS = frozenset({
     "host", "port", "data_dir", "host_tokens", "supervisor_tokens", "secret", "secret_file",
     "allowed_origins", "bidder_token_ttl_s",
+    "max_connections_per_address", "address_rate", "bid_rate", "trusted_proxies",
 })
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -82,9 +95,25 @@ class Settings:
     ws_send_queue: int = 1024
     #: Lots one WebSocket may watch at once.
     ws_max_subscriptions: int = 64
-    #: Bids per second one WebSocket may send on average, and in a burst.
+    #: Bids per second one bidder (of one lot) may send on average, and in a burst,
+    #: whatever the number of its connections.
     bid_rate: float = 20.0
     bid_burst: int = 40
+    #: Messages per second one network address may send over all its WebSockets.
+    address_rate: float = 200.0
+    address_burst: int = 400
+    #: WebSockets one network address may hold open at once.
+    max_connections_per_address: int = 100
+    #: Seconds between the server's pings; a client that does not answer within half of
+    #: it is closed.
+    ws_heartbeat_s: float = 30.0
+    #: Bytes waiting to be sent to one WebSocket above which its next message is not read
+    #: until they are sent (so a client that does not read cannot make the server pile
+    #: up catch-ups), and above which a live update closes it as too slow.
+    ws_read_pause_bytes: int = 1024 * 1024
+    ws_send_bytes: int = 32 * 1024 * 1024
+    #: Reverse proxies whose ``X-Forwarded-For`` header names the client's address.
+    trusted_proxies: frozenset[str] = frozenset()
     #: Scale-out backend: Redis URL (live record, timers, fan-out) and Postgres DSN
     #: (permanent record). Without ``redis_url`` the embedded backend is used.
     redis_url: str | None = None
@@ -93,6 +122,9 @@ class Settings:
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
             raise ConfigError(f"the secret must be at least {MIN_SECRET_BYTES} bytes")
+        if not (self.bid_rate > 0 and self.address_rate > 0 and self.bid_burst >= 1
+                and self.address_burst >= 1 and self.max_connections_per_address >= 1):
+            raise ConfigError("rates, bursts and the connection limit must be positive")
         for token, (staff_id, role) in self.staff.items():
             if role not in ROLES:
                 raise ConfigError(f"staff {staff_id!r} has unknown role {role!r}")
@@ -129,11 +161,12 @@ class Settings:
         if ttl <= 0:
             raise ConfigError("the bidder token lifetime must be positive")
 
-        hosts = (_parse_token_list(env["AUCTION_HOST_TOKENS"], "AUCTION_HOST_TOKENS")
-                 if env.get("AUCTION_HOST_TOKENS") else _file_tokens(file, "host_tokens"))
-        supervisors = (
-            _parse_token_list(env["AUCTION_SUPERVISOR_TOKENS"], "AUCTION_SUPERVISOR_TOKENS")
-            if env.get("AUCTION_SUPERVISOR_TOKENS") else _file_tokens(file, "supervisor_tokens"))
+        host_list = _env_or_file(env, "AUCTION_HOST_TOKENS")
+        hosts = (_parse_token_list(host_list, "AUCTION_HOST_TOKENS")
+                 if host_list else _file_tokens(file, "host_tokens"))
+        supervisor_list = _env_or_file(env, "AUCTION_SUPERVISOR_TOKENS")
+        supervisors = (_parse_token_list(supervisor_list, "AUCTION_SUPERVISOR_TOKENS")
+                       if supervisor_list else _file_tokens(file, "supervisor_tokens"))
         secret = _configured_secret(env, file)
 
         secrets_path = None
@@ -160,9 +193,10 @@ class Settings:
                         or _opt_str(file, "postgres_dsn"))
         if postgres_dsn and not redis_url:
             raise ConfigError("a Postgres DSN is only used with Redis (give --redis too)")
+        limits = _limits(env, file)
         return cls(host=host, port=port, data_dir=data, staff=staff, secret=secret,
                    allowed_origins=allowed, bidder_token_ttl_s=ttl, secrets_path=secrets_path,
-                   redis_url=redis_url, postgres_dsn=postgres_dsn)
+                   redis_url=redis_url, postgres_dsn=postgres_dsn, **limits)
 
     def host_token(self) -> str:
         """A host token (the first configured): what the demo uses to drive the API.
@@ -278,6 +312,46 @@ def _file_origins(file: Mapping[str, Any]) -> frozenset[str] | None:
         raise ConfigError("allowed_origins must be a list of origins such as "
                           "\"https://auction.example\"")
     return frozenset(v.rstrip("/") for v in value)
+
+
+def _env_or_file(env: Mapping[str, str], key: str) -> str | None:
+    """``env[key]``, else the content of the file named by ``env[key + "_FILE"]``."""
+    if env.get(key):
+        return env[key]
+    path = env.get(key + "_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {key}_FILE {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{key}_FILE {path} is not UTF-8 text") from None
+
+
+def _limits(env: Mapping[str, str], file: Mapping[str, Any]) -> dict[str, Any]:
+    """The client limits that are set (environment first, then file)."""
+    out: dict[str, Any] = {}
+    connections = (_env_int(env, "AUCTION_MAX_CONNECTIONS_PER_ADDRESS")
+                   or _opt_int(file, "max_connections_per_address"))
+    if connections is not None:
+        out["max_connections_per_address"] = connections
+    for key, burst in (("address_rate", "address_burst"), ("bid_rate", "bid_burst")):
+        rate = _env_int(env, f"AUCTION_{key.upper()}") or _opt_int(file, key)
+        if rate is not None:
+            out[key], out[burst] = float(rate), 2 * rate
+    proxies = env.get("AUCTION_TRUSTED_PROXIES")
+    value: Any = ([p for p in proxies.split(",") if p.strip()] if proxies
+                  else file.get("trusted_proxies"))
+    if value is not None:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError("trusted_proxies must be a list of IP addresses")
+        try:
+            out["trusted_proxies"] = frozenset(str(ipaddress.ip_address(v.strip()))
+                                               for v in value)
+        except ValueError as exc:
+            raise ConfigError(f"trusted_proxies: {exc}") from None
+    return out
 
 
 def _configured_secret(env: Mapping[str, str], file: Mapping[str, Any]) -> bytes | None:

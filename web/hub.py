@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from auction.model import TokensRevoked
 from auction.record import Recorded
 from auction.state import LotState
 from auction.views import PUBLIC, audience_key, bidder_view, redact, snapshot
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 CATCH_UP_CHUNK = 500
 #: Close code for a watcher whose sequence broke (never expected; the client resumes).
 OUT_OF_SYNC = 4001
+#: Close code for a bidder's connection once staff have revoked the token it used.
+REVOKED = 4003
 
 _PENDING, _JOINING, _LIVE = "pending", "joining", "live"
 
@@ -64,6 +67,9 @@ class Watcher:
     bidder_id: str | None = None
     #: Pushed right before the first ``update`` (the connection's ``subscribed``).
     greeting: bytes | None = None
+    #: The generation of the bidder's token: once the lot's state has moved past it
+    #: (a ``TokensRevoked``), the connection is closed with :data:`REVOKED`.
+    token_gen: int | None = None
     #: Sequence number of the last event delivered (or covered by the backlog).
     last: int = 0
     phase: str = _PENDING
@@ -106,7 +112,7 @@ class Hub:
 
     async def watch(self, outbox: Outbox, lot_id: str, audience: str,
                     bidder_id: str | None = None, after_seq: int | None = None,
-                    greeting: bytes | None = None) -> Watcher:
+                    greeting: bytes | None = None, token_gen: int | None = None) -> Watcher:
         """Start delivering ``lot_id`` to ``outbox``: ``greeting`` (if any), one or more
         ``update`` frames with the events after ``after_seq`` (none when None) and the
         snapshot, then every commit. ``after_seq`` must not be beyond the lot's last
@@ -118,7 +124,7 @@ class Hub:
         if feed is None:
             feed = self._feeds[lot_id] = _Feed(lot_id)
             feed.opening = asyncio.ensure_future(self._open(feed))
-        watcher = Watcher(outbox, lot_id, audience, bidder_id, greeting)
+        watcher = Watcher(outbox, lot_id, audience, bidder_id, greeting, token_gen=token_gen)
         feed.watchers[watcher] = None
         try:
             assert feed.opening is not None
@@ -197,8 +203,20 @@ class Hub:
         else:  # a commit is in flight: join when it is delivered (see _on_commit)
             watcher.phase = _JOINING
 
+    def _revoked(self, watcher: Watcher, state: LotState) -> bool:
+        """Whether the watcher's token was revoked; if so it is dropped."""
+        bidder = state.bidders.get(watcher.bidder_id or "")
+        if watcher.token_gen is None or (bidder is not None
+                                         and bidder.token_gen == watcher.token_gen):
+            return False
+        self.unwatch(watcher)
+        watcher.outbox.drop(REVOKED, "the bidder token was revoked")
+        return True
+
     def _go_live(self, watcher: Watcher, state: LotState) -> None:
         """Send ``watcher`` its backlog and the snapshot; from now on it gets commits."""
+        if self._revoked(watcher, state):  # revoked while it was joining
+            return
         audience, bidder_id = watcher.audience, watcher.bidder_id
         events = [redact(state, r, audience, bidder_id) for r in watcher.backlog]
         view = snapshot(state, audience, bidder_id)
@@ -234,9 +252,12 @@ class Hub:
         concerned = {getattr(r.event, "bidder_id", None) for r in records}
         concerned.add(feed.leader)
         feed.leader = state.leader
+        revoked = {r.event.bidder_id for r in records if isinstance(r.event, TokensRevoked)}
         for watcher in list(feed.watchers):
             if watcher.phase == _PENDING:
                 continue  # its catch-up reads these records from the history
+            if watcher.bidder_id in revoked and self._revoked(watcher, state):
+                continue
             if watcher.phase == _JOINING:
                 watcher.backlog.extend(r for r in records if r.seq > watcher.last)
                 self._go_live(watcher, state)

@@ -10,6 +10,7 @@ from web.config import Settings
 
 if TYPE_CHECKING:
     from web.hub import Hub
+    from web.limits import ClientLimits
     from web.ws import Connection
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -18,3 +19,5 @@ STAFF = web.AppKey("staff", StaffDirectory)
 HUB: web.AppKey["Hub"] = web.AppKey("hub")
 #: Open WebSocket connections, closed with GOING_AWAY on shutdown.
 CONNECTIONS: web.AppKey["set[Connection]"] = web.AppKey("connections")
+#: Rate and connection limits of the clients (per process).
+LIMITS: web.AppKey["ClientLimits"] = web.AppKey("limits")

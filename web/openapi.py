@@ -6,13 +6,22 @@ is described here and every path described here is routed.
 
 from typing import Any
 
-_AMOUNT = {"type": "string", "pattern": r"^(0|[1-9][0-9]{0,17})(\.[0-9]+)?$",
-           "description": "Decimal string in the lot's currency, at most its decimals "
-                          "(CNY: 2). Numbers are refused (invalid_amount).",
+_AMOUNT = {"type": "string",
+           "pattern": r"^([1-9][0-9]{0,17}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$",
+           "description": "Decimal string in the lot's currency, greater than zero, at most "
+                          "its decimals (CNY: 2, JPY: 0). Numbers are refused "
+                          "(invalid_amount).",
            "examples": ["1250000.00"]}
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"}
-_MS = {"type": "integer", "description": "Unix time in milliseconds (server clock)"}
-_TEXT = {"type": "string", "minLength": 1, "maxLength": 500}
+#: Largest whole number a client may send (web.validate.MAX_INT: safe in JavaScript).
+_MAX_INT = 2**53 - 1
+_MS = {"type": "integer", "minimum": 0, "maximum": _MAX_INT,
+       "description": "Unix time in milliseconds (server clock)"}
+#: Free text: no control characters, not blank (web.validate.Reader.text).
+_TEXT_PATTERN = (r"^[^\x00-\x1f\x7f]*"  # explicit, not \s: what Python's str.strip() removes
+                 r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+                 r"[^\x00-\x1f\x7f]*$")
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 500, "pattern": _TEXT_PATTERN}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -53,8 +62,8 @@ def _op(summary: str, ok: int, response: dict[str, Any], *, errors: tuple[int, .
         op["description"] = description
     if staff:
         op["security"] = [{"staffToken": []}]
-    if body is not None:
-        op["requestBody"] = {"required": True, **_json(body)}
+    if body is not None:  # a body without required fields may be left out
+        op["requestBody"] = {"required": bool(body.get("required")), **_json(body)}
     if params:
         op["parameters"] = params
     return op
@@ -80,8 +89,7 @@ def _action(summary: str, body: dict[str, Any], description: str = "") -> dict[s
                         staff=True, params=_LOT, description=description)}
 
 
-_REASON = {"type": "string", "minLength": 1, "maxLength": 500,
-           "description": "Why (recorded with the event)"}
+_REASON = {**_TEXT, "description": "Why (recorded with the event)"}
 
 # The record (web/records.py, docs/records.md): results, reports, exports, OCDS, deposits,
 # collusion checks.
@@ -305,7 +313,7 @@ OPENAPI: dict[str, Any] = {
                                                                "amounts in minor units"},
                     "hash": {"type": "string", "description": "sha256 chain, hex"}})}}),
             errors=(400, 401, 403, 404), staff=True,
-            params=[*_LOT, _query("after", {"type": "integer", "minimum": 0},
+            params=[*_LOT, _query("after", {"type": "integer", "minimum": 0, "maximum": _MAX_INT},
                                   "only events with seq > after (default 0)"),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000},
                            "at most this many events (default 1000)")])},
@@ -321,6 +329,13 @@ OPENAPI: dict[str, Any] = {
             "Issue a new token for a registered bidder (host)", 200, _ref("BidderPass"),
             errors=(400, 401, 403, 404, 413), staff=True, params=_BIDDER,
             body=_obj([], {}))},
+        "/api/lots/{lot_id}/bidders/{bidder_id}/revoke": {"post": _op(
+            "Revoke every token issued so far to a bidder (host)", 200, _ref("ActionResult"),
+            errors=_ACTION_ERRORS, staff=True, params=_BIDDER,
+            body=_obj(["reason"], {"reason": _REASON}),
+            description="Recorded as a TokensRevoked event with the host and the reason. "
+                        "The revoked tokens are refused from then on and the bidder's open "
+                        "WebSockets are closed (4003); issue a new token with .../token.")},
         "/api/lots/{lot_id}/schedule": _action(
             "Schedule a draft lot (host)", _obj([], {"reason": _REASON}),
             "The reason is accepted but not recorded."),

@@ -5,8 +5,14 @@ Each connection has one reader (this handler: messages are handled one at a time
 order) and one writer task draining a send queue. Everything the client receives goes
 through that queue: replies, and the update frames the :class:`web.hub.Hub` pushes
 (encoded once per audience and shared). A client that lets more than
-``Settings.ws_send_queue`` frames pile up is closed with :data:`TOO_SLOW` so that it
-never slows the lot or the other clients.
+``Settings.ws_send_queue`` frames (or ``ws_send_bytes``) pile up is closed with
+:data:`TOO_SLOW` so that it never slows the lot or the other clients; and while more than
+``ws_read_pause_bytes`` wait for it, its next message is not read, so a client that
+sends but does not read cannot make the server pile up replies and catch-ups.
+
+Limits (:mod:`web.limits`): WebSockets per network address (refused with HTTP 429),
+messages per second per address (``error`` ``rate_limited``) and bids per second per
+bidder (``rejected`` ``rate_limited``).
 
 Bad input never changes anything and never ends the connection, except frames over
 :data:`MAX_MESSAGE` (closed with 1009 by aiohttp).
@@ -16,7 +22,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +36,19 @@ from auction.money import format_amount, parse_amount
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF
 from engine.api import EngineError, UnknownLot
-from web.auth import BidderClaims, TokenError, looks_like_bidder_token, verify_bidder_token
+from web.auth import (
+    BidderClaims,
+    TokenError,
+    check_generation,
+    looks_like_bidder_token,
+    verify_bidder_token,
+)
 from web.connlog import CONNECTION_LOG, ConnectionLog
 from web.errors import WebError, describe
 from web.hub import Watcher
-from web.keys import CONNECTIONS, ENGINE, HUB, SETTINGS
+from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
+from web.limits import client_address
 from web.validate import Invalid, Reader
 
 log = logging.getLogger(__name__)
@@ -48,13 +60,14 @@ MAX_FRAME = 16 * 1024
 MAX_MESSAGE = 1024 * 1024
 #: Close code of a client that does not read its frames fast enough.
 TOO_SLOW = 4000
-HEARTBEAT_S = 30.0
 #: How long a close handshake may take before the socket is cut.
 CLOSE_TIMEOUT_S = 2.0
 MAX_REF = 64
 MAX_DEVICE = 128
 
 BAD = "bad_message"
+#: The messages a client may send (docs/protocol.md); each has a handler ``_<type>``.
+MESSAGE_TYPES = ("subscribe", "unsubscribe", "bid", "ping")
 
 
 def origin_allowed(origin: str, host: str, allowed: frozenset[str] | None) -> bool:
@@ -85,23 +98,6 @@ def device_of(user_agent: str) -> str:
     return "ua:" + hashlib.sha256(user_agent.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-class _Bucket:
-    """A token bucket: ``rate`` per second on average, ``burst`` at once."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 @dataclass
 class _Subscription:
     watcher: Watcher
@@ -114,7 +110,7 @@ class Connection:
     """One client's WebSocket: its subscriptions, send queue and writer task. It is the
     :class:`web.hub.Outbox` of its watchers."""
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, ip: str) -> None:
         app = request.app
         self.ws = ws
         self.request = request
@@ -122,19 +118,21 @@ class Connection:
         self.engine = app[ENGINE]
         self.hub = app[HUB]
         self.staff = app[STAFF_DIRECTORY]
-        self.ip = request.remote or ""
+        self.limits = app[LIMITS]
+        self.ip = ip
         self.default_device = device_of(request.headers.get("User-Agent", ""))
         self.connection_log, self.conn_id = app[CONNECTION_LOG], ConnectionLog.connection_id()
         self.subs: dict[str, _Subscription] = {}
-        self.bids = _Bucket(self.settings.bid_rate, self.settings.bid_burst)
         self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        #: Bytes of the frames in ``queue``.
+        self.queued_bytes = 0
+        #: Set when ``queued_bytes`` falls to ``ws_read_pause_bytes`` (or on closing).
+        self._room = asyncio.Event()
         self.closing = False
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[dict[str, Any], str | None], Awaitable[None]]] = {
-            "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
-            "bid": self._bid, "ping": self._ping,
-        }
+            kind: getattr(self, f"_{kind}") for kind in MESSAGE_TYPES}
 
     # ------------------------------------------------------------------ Outbox
 
@@ -142,11 +140,13 @@ class Connection:
         """Queue ``frame`` for sending; a client with too many frames waiting is closed."""
         if self.closing:
             return
-        if not catch_up and self.queue.qsize() >= self.settings.ws_send_queue:
+        if not catch_up and (self.queue.qsize() >= self.settings.ws_send_queue
+                             or self.queued_bytes >= self.settings.ws_send_bytes):
             log.warning("closing a WebSocket from %s: it does not read its frames", self.ip)
             self.drop(TOO_SLOW, "too slow: frames not read")
             return
         self.queue.put_nowait(frame)
+        self.queued_bytes += len(frame)
 
     def drop(self, code: int, reason: str) -> None:
         """Close the connection with ``code`` in the background."""
@@ -163,30 +163,56 @@ class Connection:
         async for msg in self.ws:
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 break  # ERROR: aiohttp has closed the connection (1009 too big)
+            await self._wait_for_room()
             data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
-            if len(data) > MAX_FRAME:
+            if not self.limits.messages.take(self.ip):
+                self._error("rate_limited",
+                            f"at most {self.settings.address_rate:g} messages per second "
+                            "from one address", _ref_of(data))
+            elif len(data) > MAX_FRAME:
                 self._error("too_large", f"frames are limited to {MAX_FRAME} bytes")
             elif msg.type == WSMsgType.BINARY:
                 self._error(BAD, "binary frames are not accepted: send JSON text frames")
             else:
                 await self._handle(data)
 
+    async def _wait_for_room(self) -> None:
+        """Wait until the client has taken most of what waits for it, or the connection
+        is closing (the heartbeat closes a client that reads nothing at all)."""
+        while (self.queued_bytes > self.settings.ws_read_pause_bytes and not self.closing
+               and not self.ws.closed):
+            self._room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), 1.0)
+
     async def close(self, code: int, reason: str) -> None:
         """Stop sending and close with ``code``; cut the socket if the client does not
-        complete the close handshake within :data:`CLOSE_TIMEOUT_S`."""
+        complete the close handshake within :data:`CLOSE_TIMEOUT_S` or still has unsent
+        data (a client that does not read would otherwise hold it open for ever, and
+        hold up the server's shutdown)."""
         self.closing = True
+        self._room.set()
         await self._stop_writer()
         try:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()[:120]),
                                    CLOSE_TIMEOUT_S)
+        except asyncio.CancelledError:
+            # aiohttp's close raises this when the writer was cancelled in mid-send; only
+            # a cancellation of this task itself goes on.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
         except (TimeoutError, ConnectionError, RuntimeError):
-            transport = self.request.transport
-            if transport is not None:
-                transport.abort()
+            pass
+        transport = self.request.transport
+        if transport is not None and (not self.ws.closed
+                                      or transport.get_write_buffer_size() > 0):
+            transport.abort()
 
     async def finish(self) -> None:
         """Release everything: the subscriptions, the writer, a pending close."""
         self.closing = True
+        self._room.set()
         for lot_id, sub in self.subs.items():
             self.hub.unwatch(sub.watcher)
             self.connection_log.left(lot_id, self.conn_id)
@@ -205,8 +231,13 @@ class Connection:
             while True:
                 frame = await self.queue.get()
                 await self.ws.send_frame(frame, WSMsgType.TEXT)
+                self.queued_bytes -= len(frame)
+                if self.queued_bytes <= self.settings.ws_read_pause_bytes:
+                    self._room.set()
         except (ConnectionError, RuntimeError) as exc:  # the peer went away
             log.debug("WebSocket writer of %s stopped: %s", self.ip, exc)
+            self.closing = True
+            self._room.set()
 
     # ------------------------------------------------------------------ replies
 
@@ -232,8 +263,7 @@ class Connection:
         except orjson.JSONDecodeError as exc:
             self._error("bad_json", str(exc))
             return
-        ref = msg.get("ref") if isinstance(msg, dict) else None
-        ref = ref if isinstance(ref, str) and 0 < len(ref) <= MAX_REF else None
+        ref = _ref_in(msg)
         if not isinstance(msg, dict):
             self._error(BAD, "a message must be a JSON object")
             return
@@ -294,7 +324,7 @@ class Connection:
         try:
             watcher = await self.hub.watch(
                 self, lot_id, audience, claims.bidder_id if claims else None, after_seq,
-                greeting=orjson.dumps(greeting))
+                greeting=orjson.dumps(greeting), token_gen=claims.gen if claims else None)
         except UnknownLot:
             raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
         self.subs[lot_id] = _Subscription(watcher, role, claims, device or self.default_device)
@@ -318,11 +348,12 @@ class Connection:
             raise Invalid("bad_token", "the token is neither a staff nor a bidder token")
         try:
             claims = verify_bidder_token(self.settings.secret, token, self.engine.now(), lot_id)
+            bidder = state.bidders.get(claims.bidder_id)
+            if bidder is None or bidder.bidder_no != claims.bidder_no:
+                raise TokenError("the bidder is not registered in this lot")
+            check_generation(claims, bidder.token_gen)
         except TokenError as exc:
             raise Invalid("bad_token", str(exc)) from None
-        bidder = state.bidders.get(claims.bidder_id)
-        if bidder is None or bidder.bidder_no != claims.bidder_no:
-            raise Invalid("bad_token", "the bidder is not registered in this lot")
         return BIDDER, BIDDER, claims
 
     async def _unsubscribe(self, msg: dict[str, Any], ref: str | None) -> None:
@@ -360,9 +391,9 @@ class Connection:
             self._rejected(lot_id, bid_ref, "bad_token",
                            "the bidder token has expired: subscribe with a new one")
             return
-        if not self.bids.take():
+        if not self.limits.bids.take((lot_id, claims.bidder_id)):
             self._rejected(lot_id, bid_ref, "rate_limited",
-                           f"at most {self.settings.bid_rate:g} bids per second")
+                           f"at most {self.settings.bid_rate:g} bids per second per bidder")
             return
         decimals = state.params.decimals
         try:
@@ -373,7 +404,7 @@ class Connection:
         try:
             result = await self.engine.execute(lot_id, PlaceBid(
                 bidder_id=claims.bidder_id, amount=minor, ip=self.ip, device=sub.device,
-                ref=bid_ref))
+                ref=bid_ref, token_gen=claims.gen))
         except UnknownLot:
             raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
         except EngineError as exc:
@@ -402,27 +433,52 @@ class Connection:
         self._send(reply)
 
 
+def _ref_in(msg: object) -> str | None:
+    """The message's ``ref`` if it has a valid one."""
+    ref = msg.get("ref") if isinstance(msg, dict) else None
+    return ref if isinstance(ref, str) and 0 < len(ref) <= MAX_REF else None
+
+
+def _ref_of(data: bytes) -> str | None:
+    """The ``ref`` of a raw frame, if it is a JSON object of at most MAX_FRAME bytes."""
+    if len(data) > MAX_FRAME:
+        return None
+    try:
+        return _ref_in(orjson.loads(data))
+    except orjson.JSONDecodeError:
+        return None
+
+
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
-    """``GET /ws``: refuse foreign origins (403), then serve the protocol."""
+    """``GET /ws``: refuse foreign origins (403) and addresses holding too many
+    WebSockets already (429), then serve the protocol."""
     settings = request.app[SETTINGS]
     origin = request.headers.get("Origin")
     if origin is not None and not origin_allowed(origin, request.host,
                                                  settings.allowed_origins):
         raise WebError(403, "forbidden", f"origin {origin[:100]!r} may not open a WebSocket")
-    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=HEARTBEAT_S, compress=False,
-                               decode_text=False)
-    await ws.prepare(request)
-    connection = Connection(request, ws)
-    connections = request.app[CONNECTIONS]
-    connections.add(connection)
+    ip = client_address(request, settings.trusted_proxies)
+    counter = request.app[LIMITS].connections
+    if not counter.acquire(ip):
+        raise WebError(429, "too_many_connections",
+                       f"at most {counter.limit} WebSockets from one network address")
     try:
-        await connection.run()
+        ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=settings.ws_heartbeat_s,
+                                   compress=False, decode_text=False)
+        await ws.prepare(request)
+        connection = Connection(request, ws, ip)
+        connections = request.app[CONNECTIONS]
+        connections.add(connection)
+        try:
+            await connection.run()
+        finally:
+            connections.discard(connection)
+            await connection.finish()
+            if not ws.closed:
+                with contextlib.suppress(Exception):
+                    await ws.close()
     finally:
-        connections.discard(connection)
-        await connection.finish()
-        if not ws.closed:
-            with contextlib.suppress(Exception):
-                await ws.close()
+        counter.release(ip)
     return ws
 
 

@@ -22,6 +22,7 @@ from auction.model import (
     PauseLot,
     RefundDeposit,
     ResumeLot,
+    RevokeTokens,
     ScheduleLot,
     Tick,
 )
@@ -34,13 +35,14 @@ AUCTION = Path(sys.executable).with_name("auction")
 
 
 def played() -> SimLot:
-    """A lot that went through nearly everything: pause, resume, staff and
+    """A lot that went through nearly everything: revoked token, pause, resume, staff and
     soft-close extensions, an award and the three deposit settlements."""
     lot = SimLot("L-VERIFY", params(closes_at=T0 + 600_000, extend_window_s=60, extend_s=120),
                  title="国有建设用地使用权 A-1 “东区”")
     for bidder_id, no in (("a", "4821"), ("b", "1377"), ("c", "2090")):
         lot.register(bidder_id, no)
     lot.register("d", "3555", deposit=False)
+    lot.do(RevokeTokens(bidder_id="a", actor=HOST, reason="令牌泄露"), T0 - 10_000)
     lot.open(T0)
     lot.bid("a", "1000000.00", T0 + 10_000, ip="10.0.0.1", device="web:aa")
     lot.bid("b", "1010000.00", T0 + 20_000, ip="10.0.0.2", device="web:bb")

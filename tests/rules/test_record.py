@@ -29,6 +29,7 @@ from auction.model import (
     LotPaused,
     LotResumed,
     LotScheduled,
+    TokensRevoked,
 )
 from auction.record import (
     GENESIS,
@@ -59,6 +60,7 @@ SAMPLES: list[Event] = [
     LotClosed(at=T0, actor="system", closes_at=T0),
     LotAwarded(at=T0, actor="system", bidder_id="b1", bidder_no="0731", amount=10000),
     LotFailed(at=T0, actor="system", reason="no_bids"),
+    TokensRevoked(at=T0, actor="staff:1", bidder_id="b1", reason="令牌泄露 leaked"),
     DepositRefunded(at=T0, actor="staff:1", bidder_id="b2", amount=5000, reason="退还"),
     DepositForfeited(at=T0, actor="staff:1", bidder_id="b3", amount=5000, reason="围标"),
     DepositApplied(at=T0, actor="staff:1", bidder_id="b1", amount=5000, reason="转价款"),
