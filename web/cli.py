@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
                             "(or AUCTION_POSTGRES_DSN)")
     demo.add_argument("--fast", action="store_true",
                       help="lots of a few seconds; exit when every lot has ended")
+    bench = sub.add_parser("bench", help="measure every figure of the benchmarks beside "
+                                         "the machine's ceilings; print one JSON object")
+    bench.add_argument("--quick", action="store_true",
+                       help="smaller numbers, done within 60 seconds")
+    bench.add_argument("--backend", choices=("embedded", "redis"), default="embedded",
+                       help="the backend to measure (redis: its own Redis and Postgres)")
     demo.add_argument("--export", type=Path, default=None, metavar="DIR",
                       help="when the lots have ended, write each lot's verifiable export "
                            "into DIR")
@@ -112,6 +118,10 @@ def verify_file(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "bench":
+        from loadtests.bench import main as bench
+
+        return bench(quick=args.quick, backend=args.backend)
     if args.command == "verify":
         return verify_file(args.file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

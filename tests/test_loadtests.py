@@ -1,0 +1,89 @@
+"""The load-test tools behave: ``auction bench --quick`` prints its JSON object with every
+figure, and the locust scenario runs headless against a real server without failures.
+
+These are behaviour tests of the harness: they never assert how fast anything is.
+"""
+
+import asyncio
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import ServerProcess
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Every figure of ../shared/BENCHMARKS.md, as the harness names it.
+FIGURES = [
+    "price-update fan-out, 1,000-bidder room",
+    "accepted bids/s, many lots, embedded backend",
+    "accepted bids/s, Redis + Postgres backend, one process",
+    "bid -> own acknowledgement p99, at half of max load",
+    "bid -> price update received by every room member p99, at half of max load",
+    "open WebSockets on one process",
+    "memory per open WebSocket",
+    "close lateness p99 (deadline -> LotClosed sequenced)",
+    "close lateness max (deadline -> LotClosed sequenced)",
+    "bid acknowledged -> row in Postgres p99",
+    "accepted bids after the close instant",
+    "acknowledged bids lost across kill -9 runs",
+    "process start to serving",
+]
+CEILINGS = ["raw fan-out", "raw Redis append", "raw Postgres insert, copy_records_to_table",
+            "raw Postgres insert, executemany batches of 100",
+            "raw Postgres insert, single autocommit insert"]
+
+
+def test_bench_quick_prints_one_json_object_with_every_figure_and_ceiling() -> None:
+    proc = subprocess.run([sys.executable, "-m", "web.cli", "bench", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)  # one JSON object, nothing else on stdout
+    assert result["backend"] == "embedded" and result["quick"] is True
+    assert {"nproc", "cpu_model", "memory_mib"} <= set(result["machine"])
+    by_name = {f["figure"]: f for f in result["figures"]}
+    assert set(FIGURES) <= set(by_name)
+    for figure in result["figures"]:
+        assert {"figure", "value", "unit", "target", "ceiling", "ratio"} <= set(figure)
+        assert figure["value"] is not None or figure.get("note"), figure
+    ceilings = {c["ceiling"]: c for c in result["ceilings"]}
+    assert set(CEILINGS) <= set(ceilings)
+    assert all(c["value"] for c in ceilings.values())
+    fanout = by_name["price-update fan-out, 1,000-bidder room"]
+    assert fanout["ceiling"] == ceilings["raw fan-out"]["value"]
+    assert fanout["ratio"] == pytest.approx(fanout["value"] / fanout["ceiling"], rel=0.01)
+    for name in ("accepted bids after the close instant",
+                 "acknowledged bids lost across kill -9 runs"):
+        assert by_name[name]["value"] == 0, by_name[name]
+
+
+def test_locust_scenario_runs_headless_against_a_server_without_failures(
+        tmp_path: Path) -> None:
+    server = ServerProcess(str(tmp_path))
+    asyncio.run(server.start())
+    try:
+        stats = tmp_path / "locust"
+        proc = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"),
+             "--headless", "--host", server.base, "--host-token", server.HOST_TOKEN,
+             "--lots", "2", "--bidders-per-lot", "3", "--think-min", "0.2",
+             "--think-max", "0.6", "-u", "9", "-r", "9", "-t", "10s", "--csv", str(stats),
+             "--only-summary"],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(f"{stats}_stats.csv", newline="") as f:
+        rows = {row["Name"]: row for row in csv.DictReader(f)}
+    assert all(int(row["Failure Count"]) == 0 for row in rows.values()), rows
+    assert int(rows["bid→ack"]["Request Count"]) > 0
+    assert int(rows["bid→update"]["Request Count"]) > 0
+    assert int(rows["subscribe"]["Request Count"]) == 8  # 6 bidders and 2 watchers
+    assert int(rows["/api/lots/[lot]/bidders"]["Request Count"]) == 6
