@@ -313,7 +313,9 @@ def _bid_accepted(s: LotState, e: BidAccepted) -> None:
     bidder = s.bidders[e.bidder_id]
     bidder.last_bid, bidder.last_seq = e.amount, s.version
     bidder.bids += 1
-    s.bids.append(AcceptedBid(s.version, e.at, e.bidder_id, e.bidder_no, e.amount))
+    accepted = AcceptedBid(s.version, e.at, e.bidder_id, e.bidder_no, e.amount)
+    s.bids.append(accepted)
+    bidder.own.append(accepted)
     if s.best is None or s.better(e.amount, s.best):
         s.best, s.leader = e.amount, e.bidder_id
 

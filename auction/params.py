@@ -4,6 +4,7 @@ Unknown keys, wrong types and inconsistent values raise :class:`InvalidParams`
 naming the field. Amounts are decimal strings in the lot's currency.
 """
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -176,8 +177,12 @@ def _tiers(r: _Reader, decimals: int) -> tuple[Tier, ...]:
     return tuple(tiers)
 
 
+@functools.lru_cache(maxsize=4096)
 def public_params(p: EnglishParams) -> dict[str, Any]:
-    """What anyone may know of the parameters: everything but the secret reserve."""
+    """What anyone may know of the parameters: everything but the secret reserve.
+
+    Made once per parameters (every snapshot of a lot shows them): callers share the
+    dict and must not change it."""
 
     def amount(value: int | None) -> str | None:
         return None if value is None else format_amount(value, p.decimals)

@@ -9,7 +9,7 @@ replay the events through :func:`auction.lot.replay` to the recorded outcome.
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from auction.errors import RecordError
@@ -18,12 +18,25 @@ from auction.model import EVENT_TYPES, Event
 GENESIS = "0" * 64
 
 
+#: Field names of each event class, in declaration order (``fields()`` is slow).
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+_SCALARS = (str, int, type(None))
+
+
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
     """``{"type": "BidAccepted", "at": ..., ...}`` with every field of the event."""
     out: dict[str, Any] = {"type": type(event).__name__}
-    for f in fields(event):
-        value = getattr(event, f.name)
-        out[f.name] = dict(value) if isinstance(value, Mapping) else value
+    for name in _field_names(type(event)):
+        value = getattr(event, name)
+        out[name] = (dict(value) if not isinstance(value, _SCALARS)
+                     and isinstance(value, Mapping) else value)
     return out
 
 
@@ -63,25 +76,46 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         raise RecordError(f"malformed {cls.__name__}: {exc}") from None
 
 
+def encode_event(event: Mapping[str, Any]) -> str:
+    """The canonical JSON of an event dict: compact, key-sorted, UTF-8 as is. This text
+    is what the chain hashes (inside :func:`canonical`) and what the stores keep."""
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
 def canonical(lot_id: str, seq: int, event: Mapping[str, Any]) -> bytes:
     """The exact bytes hashed for event ``seq`` of ``lot_id``."""
-    return json.dumps({"lot": lot_id, "seq": seq, "event": event}, sort_keys=True,
-                      separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _canonical(lot_id, seq, encode_event(event))
 
 
-def chain(prev_hash: str, lot_id: str, seq: int, event: Mapping[str, Any]) -> str:
-    """The hash of event ``seq`` following ``prev_hash`` (hex)."""
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(lot_id, seq, event)).hexdigest()
+def _canonical(lot_id: str, seq: int, body: str) -> bytes:
+    # The key-sorted JSON of {"event": ..., "lot": ..., "seq": ...}: "event" sorts first, so
+    # it is the event's own canonical text followed by the rest, and the event is encoded
+    # once for both the hash and the store.
+    rest = json.dumps({"lot": lot_id, "seq": seq}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+    return ('{"event":' + body + "," + rest[1:]).encode()
+
+
+def chain(prev_hash: str, lot_id: str, seq: int, event: Mapping[str, Any] | str) -> str:
+    """The hash of event ``seq`` following ``prev_hash`` (hex). ``event`` is the event's
+    dict, or its canonical JSON text as a store keeps it (hashed as it is)."""
+    body = event if isinstance(event, str) else encode_event(event)
+    return hashlib.sha256(bytes.fromhex(prev_hash) + _canonical(lot_id, seq, body)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """One event as sequenced: its lot, gap-free number, body and chain hash."""
+    """One event as sequenced: its lot, gap-free number, body and chain hash.
+
+    ``body`` is the event's canonical JSON (:func:`encode_event`) when the record was
+    made by :func:`seal` (so that stores need not encode it again), else empty."""
 
     lot_id: str
     seq: int
     event: Event
     hash: str
+    body: str = field(default="", compare=False, repr=False)
 
 
 def seal(lot_id: str, first_seq: int, prev_hash: str, events: Iterable[Event]) -> list[Recorded]:
@@ -89,13 +123,16 @@ def seal(lot_id: str, first_seq: int, prev_hash: str, events: Iterable[Event]) -
     out: list[Recorded] = []
     for offset, event in enumerate(events):
         seq = first_seq + offset
-        prev_hash = chain(prev_hash, lot_id, seq, event_to_dict(event))
-        out.append(Recorded(lot_id, seq, event, prev_hash))
+        body = encode_event(event_to_dict(event))
+        prev_hash = chain(prev_hash, lot_id, seq, body)
+        out.append(Recorded(lot_id, seq, event, prev_hash, body))
     return out
 
 
-def verify_chain(lot_id: str, records: Iterable[tuple[int, Mapping[str, Any], str]]) -> str:
-    """Check ``(seq, event_dict, hash)`` rows from seq 1 on; return the last hash.
+def verify_chain(lot_id: str,
+                 records: Iterable[tuple[int, Mapping[str, Any] | str, str]]) -> str:
+    """Check ``(seq, event, hash)`` rows from seq 1 on (``event`` as for :func:`chain`);
+    return the last hash.
 
     Raises :class:`RecordError` naming the first sequence number that does not hold:
     a missing, reordered or changed event, or a body that is not JSON. A record cut

@@ -1,6 +1,7 @@
 """The state of one lot: the fold of its events (see :func:`auction.lot.evolve`)."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from auction.params import EnglishParams
 
@@ -22,6 +23,8 @@ class Bidder:
     #: Event sequence number of ``last_bid``: earlier ranks first among equal prices.
     last_seq: int = 0
     bids: int = 0
+    #: Its accepted bids, oldest first (the objects of :attr:`LotState.bids`).
+    own: list["AcceptedBid"] = field(default_factory=list)
     #: How many times its tokens were revoked: only tokens of this generation hold.
     token_gen: int = 0
     #: How the deposit was settled after the lot ended: ``applied``, ``refunded``,
@@ -36,6 +39,10 @@ class AcceptedBid:
     bidder_id: str
     bidder_no: str
     amount: int
+    #: Its entry in the bidder's ``own_bids`` view, made once when first shown (see
+    #: :func:`auction.views.bidder_view`): a bidder's standing is sent after every bid
+    #: of its lot, and formatting every own bid again each time grew with the lot.
+    view: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)

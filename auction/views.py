@@ -24,7 +24,7 @@ from auction.model import (
 from auction.money import format_amount
 from auction.params import public_params
 from auction.record import Recorded, event_to_dict
-from auction.state import ENDED, LotState
+from auction.state import ENDED, AcceptedBid, Bidder, LotState
 
 PUBLIC, BIDDER, STAFF = "public", "bidder", "staff"
 
@@ -93,7 +93,7 @@ def bidder_view(state: LotState, bidder_id: str | None) -> dict[str, Any] | None
     p = state.params
     rank = None
     if p.visibility != "blind" and bidder.last_bid is not None:
-        rank = 1 + [b.bidder_id for b in state.ranking()].index(bidder.bidder_id)
+        rank = _rank(state, bidder)
     hides_best = p.visibility != "price" and p.improve == "leader"
     return {
         "bidder_no": bidder.bidder_no, "eligible": state.eligible(bidder),
@@ -101,9 +101,24 @@ def bidder_view(state: LotState, bidder_id: str | None) -> dict[str, Any] | None
         "leading": state.leader == bidder.bidder_id if p.visibility != "blind" else None,
         "next_min": None if hides_best or state.status != "open"
         else _money(state, english.min_next_bid(state, bidder)),
-        "own_bids": [{"seq": b.seq, "at": b.at, "amount": _money(state, b.amount)}
-                     for b in state.bids if b.bidder_id == bidder.bidder_id],
+        "own_bids": [b.view or _own_bid(state, b) for b in bidder.own],
     }
+
+
+def _own_bid(state: LotState, bid: AcceptedBid) -> dict[str, Any]:
+    """``bid`` as an entry of ``own_bids``, kept on the bid: the view of an accepted bid
+    never changes. (Callers share these dicts: they encode them, never change them.)"""
+    bid.view = {"seq": bid.seq, "at": bid.at, "amount": _money(state, bid.amount)}
+    return bid.view
+
+
+def _rank(state: LotState, bidder: Bidder) -> int:
+    """``bidder``'s place in :meth:`LotState.ranking` (it has a bid), counted without
+    sorting: 1 + the bidders ranked before it (ranking keys are unique: one seq each)."""
+    sign = -1 if state.params.direction == "forward" else 1
+    key = (sign * (bidder.last_bid or 0), bidder.last_seq)
+    return 1 + sum(1 for b in state.bidders.values()
+                   if b.last_bid is not None and (sign * b.last_bid, b.last_seq) < key)
 
 
 def _outcome(state: LotState, audience: str) -> dict[str, Any] | None:

@@ -8,11 +8,12 @@ is rebuilt by replaying its events after checking the hash chain: recovery after
 """
 
 import fcntl
-import json
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+
+import orjson
 
 from auction.lot import decide, evolve
 from auction.model import Rejection
@@ -60,14 +61,13 @@ class EmbeddedEngine(Runtime):
         for row in rows:
             by_lot.setdefault(row.lot_id, []).append(row)
         for lot_id, lot_rows in by_lot.items():
-            bodies = [json.loads(r.body) for r in lot_rows]
             lot = Lot(lot_id)
-            lot.last_hash = verify_chain(
-                lot_id, ((r.seq, b, r.hash) for r, b in zip(lot_rows, bodies, strict=True)))
-            for row, body in zip(lot_rows, bodies, strict=True):
-                event = event_from_dict(body)
+            # The chain covers the stored text itself: verify it as it is, then decode it.
+            lot.last_hash = verify_chain(lot_id, ((r.seq, r.body, r.hash) for r in lot_rows))
+            for row in lot_rows:
+                event = event_from_dict(orjson.loads(row.body))
                 lot.state = evolve(lot.state, event)
-                lot.records.append(Recorded(lot_id, row.seq, event, row.hash))
+                lot.records.append(Recorded(lot_id, row.seq, event, row.hash, row.body))
             self._lots[lot_id] = lot
         log.info("recovered %d lots, %d events", len(by_lot), len(rows))
 
@@ -120,7 +120,7 @@ class EmbeddedEngine(Runtime):
             results.append(sealed)
         if fresh:
             rows = [Row(r.lot_id, r.seq, r.event.at, type(r.event).__name__,
-                        encode_body(event_to_dict(r.event)), r.hash) for r in fresh]
+                        r.body or encode_body(event_to_dict(r.event)), r.hash) for r in fresh]
             try:
                 await self._store.append(rows)
             except StoreError as exc:

@@ -59,6 +59,10 @@ return -1
 """
 #: Attempts at one batch when other processes keep appending to the same lot first.
 MAX_ATTEMPTS = 50
+#: Connections to one Redis: appends of more lots at once wait for one (a Redis with
+#: ``appendfsync always`` fsyncs once for all the commands it read together, so a few
+#: dozen connections keep it busy; the client's default pool refuses the 101st).
+REDIS_CONNECTIONS = 64
 #: How often the timer index is polled as a backstop (seconds).
 POLL_S = 0.5
 
@@ -69,8 +73,9 @@ def connect(url: str) -> Any:
     if url.startswith("redis+cluster://"):
         return aioredis.RedisCluster.from_url(url.replace("redis+cluster://", "redis://", 1),
                                               socket_timeout=5, socket_connect_timeout=3)
-    return aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3,
-                                   health_check_interval=5)
+    return aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=5, socket_timeout=5,
+        socket_connect_timeout=3, health_check_interval=5))
 
 
 def clone(state: LotState | None) -> LotState | None:
@@ -79,6 +84,8 @@ def clone(state: LotState | None) -> LotState | None:
         return None
     twin = copy.copy(state)
     twin.bidders = {k: copy.copy(b) for k, b in state.bidders.items()}
+    for bidder in twin.bidders.values():
+        bidder.own = list(bidder.own)
     twin.numbers = dict(state.numbers)
     twin.bids = list(state.bids)
     twin.outcome = copy.copy(state.outcome)
@@ -90,7 +97,7 @@ def _text(value: bytes | str) -> str:
 
 
 def _row(record: Recorded) -> tuple[int, str, str]:
-    return record.seq, encode_body(event_to_dict(record.event)), record.hash
+    return record.seq, record.body or encode_body(event_to_dict(record.event)), record.hash
 
 
 class RedisEngine(Runtime):
@@ -320,12 +327,11 @@ class RedisEngine(Runtime):
         records: list[Recorded] = []
         state, prev = lot.state, lot.last_hash
         for seq, body, digest in rows:
-            data = orjson.loads(body)
-            if chain(prev, lot.lot_id, seq, data) != digest:
+            if chain(prev, lot.lot_id, seq, body) != digest:
                 raise EngineError(f"lot {lot.lot_id}: event {seq} does not match its hash")
-            event = event_from_dict(data)
+            event = event_from_dict(orjson.loads(body))
             state = evolve(state, event)
-            records.append(Recorded(lot.lot_id, seq, event, digest))
+            records.append(Recorded(lot.lot_id, seq, event, digest, body))
             prev = digest
         assert state is not None
         self._published(lot, state, records)

@@ -2,9 +2,11 @@
 docs/protocol.md.
 
 Each connection has one reader (this handler: messages are handled one at a time, in
-order) and one writer task draining a send queue. Everything the client receives goes
-through that queue: replies, and the update frames the :class:`web.hub.Hub` pushes
-(encoded once per audience and shared). A client that lets more than
+order) and, for a client that falls behind, one writer task draining a send queue.
+Everything the client receives, in order — replies, and the update frames the
+:class:`web.hub.Hub` pushes (encoded once per audience and shared) — is written in
+batches straight to the socket while the client keeps up, else through that queue
+(:meth:`Connection.push`). A client that lets more than
 ``Settings.ws_send_queue`` frames (or ``ws_send_bytes``) pile up is closed with
 :data:`TOO_SLOW` so that it never slows the lot or the other clients; and while more than
 ``ws_read_pause_bytes`` wait for it, its next message is not read, so a client that
@@ -22,6 +24,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +69,9 @@ MAX_REF = 64
 MAX_DEVICE = 128
 
 BAD = "bad_message"
+#: Bytes the socket may hold for a client before new frames wait in its queue (whose
+#: length decides when the client is too slow): aiohttp's own flow-control limit.
+DIRECT_WRITE_LIMIT = 64 * 1024
 #: The messages a client may send (docs/protocol.md); each has a handler ``_<type>``.
 MESSAGE_TYPES = ("subscribe", "unsubscribe", "bid", "ping")
 
@@ -90,6 +96,17 @@ def origin_allowed(origin: str, host: str, allowed: frozenset[str] | None) -> bo
         return (o.port or default) == h.port
     except ValueError:
         return False
+
+
+def text_frame(payload: bytes) -> bytes:
+    """``payload`` as one unmasked, uncompressed WebSocket text frame (RFC 6455 5.2),
+    as a server sends it."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 def device_of(user_agent: str) -> str:
@@ -124,6 +141,9 @@ class Connection:
         self.connection_log, self.conn_id = app[CONNECTION_LOG], ConnectionLog.connection_id()
         self.subs: dict[str, _Subscription] = {}
         self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        #: Frames pushed since the last flush (see :meth:`_flush`).
+        self._batch: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
         #: Bytes of the frames in ``queue``.
         self.queued_bytes = 0
         #: Set when ``queued_bytes`` falls to ``ws_read_pause_bytes`` (or on closing).
@@ -137,8 +157,15 @@ class Connection:
     # ------------------------------------------------------------------ Outbox
 
     def push(self, frame: bytes, *, catch_up: bool = False) -> None:
-        """Queue ``frame`` for sending; a client with too many frames waiting is closed."""
+        """Send ``frame``: with the next batch while nothing is queued (see
+        :meth:`_flush`), else through the queue; a client with too many frames waiting is
+        closed."""
         if self.closing:
+            return
+        if self.queue.empty():  # nothing is behind: it goes with the next write
+            self._batch.append(frame)
+            if len(self._batch) == 1:
+                self._loop.call_soon(self._loop.call_soon, self._flush)
             return
         if not catch_up and (self.queue.qsize() >= self.settings.ws_send_queue
                              or self.queued_bytes >= self.settings.ws_send_bytes):
@@ -147,6 +174,29 @@ class Connection:
             return
         self.queue.put_nowait(frame)
         self.queued_bytes += len(frame)
+
+    def _flush(self) -> None:
+        """Write the frames pushed since the last flush in one write, if the socket has
+        room (its buffer below :data:`DIRECT_WRITE_LIMIT`); else hand them to the queue
+        and its writer task, which waits for the client.
+
+        A commit's ``update`` and ``you`` and the ``ack`` after them thus reach a client
+        in one system call (the flush runs one turn of the event loop after the push, when
+        the bidder's handler has answered), and the writer task (a queue and a wake-up
+        per frame) is only used for a client that is behind. aiohttp writes each frame of
+        its own (pings, close) whole and at once: frames never interleave."""
+        batch, self._batch = self._batch, []
+        if not batch or self.closing:
+            return
+        transport = self.request.transport
+        if (transport is None or transport.is_closing() or self.ws.closed
+                or transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT
+                or not self.queue.empty()):
+            for frame in batch:
+                self.queue.put_nowait(frame)
+                self.queued_bytes += len(frame)
+            return
+        transport.write(b"".join(text_frame(frame) for frame in batch))
 
     def drop(self, code: int, reason: str) -> None:
         """Close the connection with ``code`` in the background."""
