@@ -1,16 +1,20 @@
 """The ``english`` format: open continuous bidding, forward or reverse (RULES.md)."""
 
+from auction.formats import Format, register
 from auction.model import (
     SYSTEM,
     BidAccepted,
     CloseExtended,
+    Decision,
     Event,
     LotAwarded,
     LotClosed,
     LotFailed,
     PlaceBid,
     Rejection,
+    Tick,
 )
+from auction.params import EnglishParams, parse_english
 from auction.state import Bidder, LotState
 
 
@@ -104,3 +108,23 @@ def close(state: LotState, now: int) -> list[Event]:
     winner = state.bidders[state.leader]
     return [closed, LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,
                                bidder_no=winner.bidder_no, amount=state.best)]
+
+
+class English(Format):
+    name = "english"
+
+    def parse(self, raw: object) -> EnglishParams:
+        return parse_english(raw)
+
+    def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
+        refused = judge_bid(state, bidder, cmd.amount)
+        return refused if refused is not None else accept(state, bidder, cmd, now)
+
+    def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event]:
+        return close(state, now)
+
+    def min_next_bid(self, state: LotState, bidder: Bidder | None) -> int | None:
+        return min_next_bid(state, bidder)
+
+
+ENGLISH = register(English())

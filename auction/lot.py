@@ -16,8 +16,10 @@ from typing import Any
 
 from auction import deposits, english
 from auction.errors import InvalidParams, RecordError
+from auction.formats import FORMATS, of
 from auction.model import (
     SYSTEM,
+    Act,
     BidAccepted,
     BidderRegistered,
     CancelLot,
@@ -27,12 +29,14 @@ from auction.model import (
     CreateLot,
     Decision,
     DepositConfirmed,
+    DrawCommitted,
     Event,
     ExtendLot,
     LotAwarded,
     LotCancelled,
     LotClosed,
     LotCreated,
+    LotDrawn,
     LotFailed,
     LotOpened,
     LotPaused,
@@ -49,7 +53,6 @@ from auction.model import (
     Tick,
     TokensRevoked,
 )
-from auction.params import parse_english
 from auction.state import (
     AWARDED,
     CANCELLED,
@@ -66,7 +69,7 @@ from auction.state import (
     Outcome,
 )
 
-FORMATS = ("english",)
+assert english.ENGLISH  # every format module is imported here: importing registers it
 #: Commands given by staff (or the registration desk): each names its actor.
 _STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
                    ExtendLot, CancelLot, RevokeTokens, *deposits.SETTLE_COMMANDS)
@@ -80,10 +83,10 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         if isinstance(cmd, CreateLot):
             return _create(cmd, now)
         return Rejection("invalid_state", "the lot does not exist")
-    if isinstance(cmd, PlaceBid):
+    if isinstance(cmd, (PlaceBid, Act)):
         return _bid(state, cmd, now)
     if isinstance(cmd, Tick):
-        return _tick(state, now)
+        return _tick(state, cmd, now)
     if isinstance(cmd, CreateLot):
         return Rejection("exists", "the lot exists already")
     if not isinstance(cmd, _STAFF_COMMANDS):
@@ -107,7 +110,7 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
             return Rejection("invalid_state", "only a scheduled lot can be started")
         if state.opens_at is not None and now < state.opens_at:
             return Rejection("too_early", "the lot opens by itself at its opens_at")
-        return _open(state, now, cmd.actor)
+        return of(state).open(state, now, cmd.actor, cmd)
     return _staff(state, cmd, now)
 
 
@@ -125,8 +128,8 @@ def _bad_text(value: object, *, required: bool = True) -> bool:
 
 
 def _due(state: LotState, now: int) -> bool:
-    """Whether the lot is open and its closing time has come."""
-    return state.status == OPEN and state.closes_at is not None and now >= state.closes_at
+    """Whether the lot is open and can accept nothing more (its format says when)."""
+    return state.status == OPEN and of(state).over(state, now)
 
 
 def _over(state: LotState, now: int) -> bool:
@@ -142,7 +145,7 @@ def _create(cmd: CreateLot, now: int) -> Decision:
     if _bad_text(cmd.title):
         return Rejection("invalid_params", f"title must be 1 to {MAX_TEXT} characters")
     try:
-        parse_english(cmd.params)
+        FORMATS[cmd.format].parse(cmd.params)
     except InvalidParams as exc:
         return Rejection("invalid_params", exc.message)
     return [LotCreated(at=now, actor=cmd.actor, lot_id=cmd.lot_id, session_id=cmd.session_id,
@@ -198,19 +201,6 @@ def _settle(state: LotState, cmd: deposits.SettleCommand, now: int) -> Decision:
     return deposits.decide_settlement(state, cmd, now)
 
 
-def _open(state: LotState, now: int, actor: str) -> Decision:
-    """Open the lot at ``now``. A ``duration_s`` counts from the lot's ``opens_at`` when it
-    has one (however late the clock or staff open it), else from ``now``."""
-    p = state.params
-    start = state.opens_at if state.opens_at is not None else now
-    closes_at = p.closes_at if p.closes_at is not None else start + (p.duration_s or 0) * 1000
-    if closes_at <= now:
-        return Rejection("bad_deadline", "the closing time has passed")
-    if p.max_closes_at is not None and p.max_closes_at < closes_at:
-        return Rejection("bad_deadline", "max_closes_at is before the closing time")
-    return [LotOpened(at=now, actor=actor, closes_at=closes_at, max_closes_at=p.max_closes_at)]
-
-
 def _staff(state: LotState, cmd: PauseLot | ResumeLot | ExtendLot | CancelLot,
            now: int) -> Decision:
     """Staff actions on the clock; each needs a reason, which goes into the record."""
@@ -242,18 +232,21 @@ def _staff(state: LotState, cmd: PauseLot | ResumeLot | ExtendLot | CancelLot,
     return [CloseExtended(at=now, actor=cmd.actor, closes_at=cmd.closes_at, reason=cmd.reason)]
 
 
-def _tick(state: LotState, now: int) -> Decision:
+def _tick(state: LotState, cmd: Tick, now: int) -> Decision:
+    fmt = of(state)
     if state.status == SCHEDULED and state.opens_at is not None and now >= state.opens_at:
-        opened = _open(state, now, SYSTEM)
+        opened = fmt.open(state, now, SYSTEM, cmd)
         if isinstance(opened, Rejection):
             return [LotCancelled(at=now, actor=SYSTEM, reason=opened.code)]
         return opened
-    if _due(state, now):
-        return english.close(state, now)
+    if state.status == OPEN:
+        deadline = fmt.deadline(state)
+        if deadline is not None and now >= deadline:
+            return fmt.tick(state, now, cmd)
     return []
 
 
-def _bid(state: LotState, cmd: PlaceBid, now: int) -> Decision:
+def _bid(state: LotState, cmd: PlaceBid | Act, now: int) -> Decision:
     if state.status in (DRAFT, SCHEDULED):
         return Rejection("not_open")
     if state.status == PAUSED:
@@ -271,8 +264,11 @@ def _bid(state: LotState, cmd: PlaceBid, now: int) -> Decision:
         return Rejection("deposit_missing")
     if any(_bad_text(v, required=False) for v in (cmd.ip, cmd.device, cmd.ref)):
         return Rejection("invalid_params", f"ip, device and ref are text of at most {MAX_TEXT}")
-    refused = english.judge_bid(state, bidder, cmd.amount)
-    return refused if refused is not None else english.accept(state, bidder, cmd, now)
+    if isinstance(cmd, Act):
+        if _bad_text(cmd.act):
+            return Rejection("invalid_params", "the action is required")
+        return of(state).act(state, bidder, cmd, now)
+    return of(state).bid(state, bidder, cmd, now)
 
 
 def next_deadline(state: LotState) -> int | None:
@@ -280,7 +276,7 @@ def next_deadline(state: LotState) -> int | None:
     if state.status == SCHEDULED:
         return state.opens_at
     if state.status == OPEN:
-        return state.closes_at
+        return of(state).deadline(state)
     return None
 
 
@@ -297,15 +293,23 @@ def evolve(state: LotState | None, event: Event) -> LotState:
     if state is None:
         if not isinstance(event, LotCreated):
             raise RecordError("a lot's first event must be LotCreated")
-        params = parse_english(event.params)
+        fmt = FORMATS.get(event.format)
+        if fmt is None:
+            raise RecordError(f"unknown format {event.format!r}")
+        try:
+            params = fmt.parse(event.params)
+        except InvalidParams as exc:
+            raise RecordError(f"invalid parameters: {exc.message}") from None
         return LotState(lot_id=event.lot_id, session_id=event.session_id, format=event.format,
                         title=event.title, params=params, version=1, created_at=event.at,
                         opens_at=params.opens_at)
-    apply = _APPLY.get(type(event))
+    fmt = of(state)
+    apply = _APPLY.get(type(event)) or fmt.events.get(type(event))
     if apply is None:
         raise RecordError(f"{type(event).__name__} cannot follow the first event")
     state.version += 1
     apply(state, event)
+    fmt.after(state, event)
     return state
 
 
@@ -375,6 +379,10 @@ def _failed(s: LotState, e: LotFailed) -> None:
     s.outcome = Outcome(FAILED, reason=e.reason, at=e.at)
 
 
+def _ignored(s: LotState, e: Event) -> None:
+    """Events that change nothing the shared rules keep (a format may, in ``after``)."""
+
+
 def _cancelled(s: LotState, e: LotCancelled) -> None:
     s.status, s.paused_at = CANCELLED, None
     s.outcome = Outcome(CANCELLED, reason=e.reason, at=e.at)
@@ -385,7 +393,7 @@ _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
     LotScheduled: _scheduled, LotOpened: _opened, CloseExtended: _extended,
     LotPaused: _paused, LotResumed: _resumed, LotClosed: _closed,
     LotAwarded: _awarded, LotFailed: _failed, LotCancelled: _cancelled,
-    TokensRevoked: _revoked,
+    TokensRevoked: _revoked, DrawCommitted: _ignored, LotDrawn: _ignored,
     **{event_type: deposits.settled for event_type in deposits.SETTLE_EVENTS},
 }
 

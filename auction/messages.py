@@ -32,6 +32,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_early": ("未到设定时间", "The set time has not come yet."),
     "bad_deadline": ("时间设置不正确", "The time given is not valid."),
     "exists": ("对象已存在", "It exists already."),
+    "not_supported": ("本标的的竞价方式不支持此操作", "The lot's format does not take this."),
 }
 
 

@@ -7,7 +7,7 @@ sequenced it) and ``actor`` (a staff id, a bidder number, or ``"system"``).
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 SYSTEM = "system"
 
@@ -50,7 +50,12 @@ class ScheduleLot:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartLot:
+    """Open a scheduled lot. ``seed_hash`` and ``seed`` are filled by the engine (see
+    :class:`Tick`)."""
+
     actor: str
+    seed_hash: str = ""
+    seed: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,7 +109,30 @@ class PlaceBid:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tick:
-    """Fire whatever deadline of the lot is due at ``now``; harmless when none is."""
+    """Fire whatever deadline of the lot is due at ``now``; harmless when none is.
+
+    ``seed`` is the lot's secret draw seed and ``seed_hash`` its published commitment
+    (:mod:`auction.draw`): the engine fills both in every ``Tick`` and ``StartLot``; a
+    format that may draw lots commits to ``seed_hash`` when the lot opens and reveals
+    ``seed`` at the draw. Nothing else reads them."""
+
+    seed_hash: str = ""
+    seed: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Act:
+    """A bidder's action other than a price bid, named by ``act`` and judged by the lot's
+    format (``confirm``, ``accept``, ``stay``, ``drop``, ``proxy``...); ``amount`` when the
+    action carries one. Same recording fields as :class:`PlaceBid`."""
+
+    bidder_id: str
+    act: str
+    amount: int | None = None
+    ip: str = ""
+    device: str = ""
+    ref: str = ""
+    token_gen: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,7 +164,7 @@ class ApplyDeposit:
 
 Command = (
     CreateLot | RegisterBidder | ConfirmDeposit | ScheduleLot | StartLot | PauseLot | ResumeLot
-    | ExtendLot | CancelLot | RevokeTokens | PlaceBid | Tick | RefundDeposit | ForfeitDeposit
+    | ExtendLot | CancelLot | RevokeTokens | PlaceBid | Act | Tick | RefundDeposit | ForfeitDeposit
     | ApplyDeposit
 )
 
@@ -270,14 +298,46 @@ class DepositApplied(Event):
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DrawCommitted(Event):
+    """The commitment to the lot's draw seed, published when the lot opens (formats that
+    may decide by lottery): ``seed_hash = sha256(seed)`` (:mod:`auction.draw`)."""
+
+    seed_hash: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotDrawn(Event):
+    """A verifiable draw: ``winner_no`` is ``candidates[int(sha256(seed + lot_id), 16) %
+    len(candidates)]``, candidates being bidder numbers in sorted order; ``purpose`` says
+    what was drawn (``cap_lottery``, ``tie``...). Anyone can recompute it."""
+
+    purpose: str
+    seed: str
+    candidates: list[str]
+    index: int
+    winner_no: str
+
+
+_E = TypeVar("_E", bound=type[Event])
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         LotCreated, BidderRegistered, DepositConfirmed, LotScheduled, LotOpened, BidAccepted,
         CloseExtended, LotPaused, LotResumed, LotCancelled, LotClosed, LotAwarded, LotFailed,
-        TokensRevoked, DepositRefunded, DepositForfeited, DepositApplied,
+        TokensRevoked, DepositRefunded, DepositForfeited, DepositApplied, DrawCommitted,
+        LotDrawn,
     )
 }
+
+
+def register_event(cls: _E) -> _E:
+    """Class decorator: make a format's own event type known to the record (by class
+    name, which must be new)."""
+    if EVENT_TYPES.setdefault(cls.__name__, cls) is not cls:
+        raise ValueError(f"event type {cls.__name__} is registered already")
+    return cls
 
 
 # --------------------------------------------------------------------------- decisions

@@ -48,6 +48,9 @@ class EnglishParams:
     max_closes_at: int | None
     improve: str
     visibility: str
+    #: The format's own parameters (a frozen, hashable object with a ``public(decimals)``
+    #: method giving what anyone may know of them), None for ``english``.
+    options: Any = None
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -195,4 +198,5 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,
         "has_reserve": p.reserve is not None,
+        **({} if p.options is None else {"options": p.options.public(p.decimals)}),
     }

@@ -48,12 +48,24 @@ def _is_int(value: object) -> bool:
 _CHECKS: dict[object, Callable[[object], bool]] = {
     int: _is_int,
     str: lambda value: isinstance(value, str),
+    bool: lambda value: isinstance(value, bool),
     int | None: lambda value: value is None or _is_int(value),
+    str | None: lambda value: value is None or isinstance(value, str),
+    list[str]: lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
+    list[int]: lambda value: isinstance(value, list) and all(map(_is_int, value)),
     Mapping[str, Any]: lambda value: isinstance(value, Mapping),
 }
-_FIELD_CHECKS: dict[type[Event], dict[str, Callable[[object], bool]]] = {
-    cls: {f.name: _CHECKS[f.type] for f in fields(cls)} for cls in EVENT_TYPES.values()
-}
+#: Per event class, the check of each field (made on first use: formats register their
+#: own event types when imported). A field type without a check here is a programming
+#: error, found by the first decoding of that event.
+_FIELD_CHECKS: dict[type[Event], dict[str, Callable[[object], bool]]] = {}
+
+
+def _checks_of(cls: type[Event]) -> dict[str, Callable[[object], bool]]:
+    checks = _FIELD_CHECKS.get(cls)
+    if checks is None:
+        checks = _FIELD_CHECKS[cls] = {f.name: _CHECKS[f.type] for f in fields(cls)}
+    return checks
 
 
 def event_from_dict(data: Mapping[str, Any]) -> Event:
@@ -66,7 +78,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise RecordError(f"unknown event type {kind!r}")
-    checks = _FIELD_CHECKS[cls]
+    checks = _checks_of(cls)
     for name, value in body.items():
         if name in checks and not checks[name](value):
             raise RecordError(f"malformed {cls.__name__}: {name} has the wrong type")

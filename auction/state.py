@@ -80,6 +80,8 @@ class LotState:
     leader: str | None = None
     bids: list[AcceptedBid] = field(default_factory=list)
     outcome: Outcome | None = None
+    #: The format's own state (see :mod:`auction.formats`), None for ``english``.
+    play: Any = None
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

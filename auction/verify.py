@@ -29,12 +29,13 @@ Standard library only: no server, no database, no clock.
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from auction import lot as rules
 from auction.errors import RecordError
+from auction.formats import FORMATS
 from auction.model import (
     SYSTEM,
     ApplyDeposit,
@@ -49,12 +50,14 @@ from auction.model import (
     DepositConfirmed,
     DepositForfeited,
     DepositRefunded,
+    DrawCommitted,
     Event,
     ExtendLot,
     ForfeitDeposit,
     LotCancelled,
     LotClosed,
     LotCreated,
+    LotDrawn,
     LotOpened,
     LotPaused,
     LotResumed,
@@ -346,7 +349,8 @@ def command_of(event: Event) -> Command | None:
     }
     known = simple.get(type(event))
     if known is None:
-        return None
+        return next((c for fmt in FORMATS.values() if (c := fmt.command_of(event)) is not None),
+                    None)
     command_type, names = known
     command: Command = command_type(actor=e.actor, **{n: getattr(e, n) for n in names})
     return command
@@ -361,12 +365,18 @@ def _check_rules(lot_id: str, events: list[Event], *, complete: bool) -> LotStat
                                 f"{lot_id!r}")
     state: LotState | None = None
     index = 0
+    # The lot's draw seed and its commitment are the same for every Tick and StartLot of
+    # the lot: the engine gave them to each; here they come from the record.
+    seed_hash = next((e.seed_hash for e in events if isinstance(e, DrawCommitted)), "")
+    seed = next((e.seed for e in events if isinstance(e, LotDrawn)), "")
     while index < len(events):
         event, seq = events[index], index + 1
         name = type(event).__name__
         command = command_of(event)
         if command is None:
             raise _fail(seq, "rules", f"no decision of the rules starts with {name} here")
+        if isinstance(command, (Tick, StartLot)):
+            command = replace(command, seed_hash=seed_hash, seed=seed)
         decision = rules.decide(state, command, event.at)
         if isinstance(decision, Rejection):
             detail = f" ({decision.detail})" if decision.detail else ""

@@ -11,8 +11,8 @@ the key. Amounts leave here as decimal strings.
 
 from typing import Any
 
-from auction import english
 from auction.deposits import SETTLE_EVENTS
+from auction.formats import of
 from auction.model import (
     BidAccepted,
     BidderRegistered,
@@ -29,19 +29,26 @@ from auction.state import ENDED, AcceptedBid, Bidder, LotState
 PUBLIC, BIDDER, STAFF = "public", "bidder", "staff"
 
 
+def _own_views(state: LotState) -> bool:
+    """Whether each bidder of the lot gets a view of its own: under ``rank`` and ``blind``
+    visibility, and in every format but ``english`` (their bidders have their own
+    standing in every phase: a confirmation, a turn, a sealed bid, a clock to answer)."""
+    return state.params.visibility != "price" or state.format != "english"
+
+
 def audience_key(state: LotState, audience: str, bidder_id: str | None = None) -> str:
     """Subscribers with the same key receive identical messages."""
     if audience == STAFF:
         return STAFF
-    if audience == BIDDER and state.params.visibility != "price":
+    if audience == BIDDER and _own_views(state):
         return f"bidder:{bidder_id}"
     return PUBLIC
 
 
 def _audience(state: LotState, audience: str) -> str:
-    """``audience`` as :func:`audience_key` groups it: a bidder under ``price`` visibility,
-    and anyone not staff or bidder, sees what the public sees."""
-    if audience == STAFF or (audience == BIDDER and state.params.visibility != "price"):
+    """``audience`` as :func:`audience_key` groups it: a bidder sharing the public view
+    (see :func:`_own_views`), and anyone not staff or bidder, sees what the public sees."""
+    if audience == STAFF or (audience == BIDDER and _own_views(state)):
         return audience
     return PUBLIC
 
@@ -67,8 +74,9 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
         "next_min": None,
         "outcome": _outcome(state, audience),
     }
+    fmt = of(state)
     if state.status == "open" and p.visibility == "price" and p.improve == "leader":
-        view["next_min"] = _money(state, english.min_next_bid(state, None))
+        view["next_min"] = _money(state, fmt.min_next_bid(state, None))
     if audience == STAFF:
         view["reserve"] = _money(state, p.reserve)
         view["register"] = [
@@ -79,6 +87,7 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
         view["ranking"] = [b.bidder_no for b in state.ranking()]
     elif audience == BIDDER:
         view["you"] = bidder_view(state, bidder_id)
+    fmt.view(state, view, audience, bidder_id)
     return view
 
 
@@ -95,14 +104,17 @@ def bidder_view(state: LotState, bidder_id: str | None) -> dict[str, Any] | None
     if p.visibility != "blind" and bidder.last_bid is not None:
         rank = _rank(state, bidder)
     hides_best = p.visibility != "price" and p.improve == "leader"
-    return {
+    fmt = of(state)
+    view: dict[str, Any] = {
         "bidder_no": bidder.bidder_no, "eligible": state.eligible(bidder),
         "last_bid": _money(state, bidder.last_bid), "bids": bidder.bids, "rank": rank,
         "leading": state.leader == bidder.bidder_id if p.visibility != "blind" else None,
         "next_min": None if hides_best or state.status != "open"
-        else _money(state, english.min_next_bid(state, bidder)),
+        else _money(state, fmt.min_next_bid(state, bidder)),
         "own_bids": [b.view or _own_bid(state, b) for b in bidder.own],
     }
+    fmt.bidder_view(state, view, bidder)
+    return view
 
 
 def _own_bid(state: LotState, bid: AcceptedBid) -> dict[str, Any]:
@@ -138,6 +150,9 @@ def redact(state: LotState, record: Recorded, audience: str,
     number (gap-free); what it may not see is left out of the body."""
     event = record.event
     audience = _audience(state, audience)
+    own_rules = of(state).redact(state, record, audience, bidder_id)
+    if own_rules is not None:
+        return own_rules
     if audience == STAFF:
         body = event_to_dict(event)
         if "amount" in body:

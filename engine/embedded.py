@@ -25,6 +25,22 @@ from engine.sqlite_store import Row, SQLiteStore, StoreError, encode_body
 log = logging.getLogger(__name__)
 
 
+def _draw_key(path: Path) -> bytes:
+    """The data directory's draw key (32 random bytes, made on first start, owner-only)."""
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        key = os.urandom(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+            out.flush()
+            os.fsync(out.fileno())
+    if len(key) != 32:
+        raise EngineError(f"{path} is not a 32-byte draw key")
+    return key
+
+
 class EmbeddedEngine(Runtime):
     """The engine on a data directory holding ``events.sqlite3`` (created if missing).
 
@@ -48,6 +64,7 @@ class EmbeddedEngine(Runtime):
             os.close(fd)
             raise EngineError(f"{self.data_dir} is in use by another process") from None
         self._lock_fd = fd
+        self.draw_key = _draw_key(self.data_dir / "draw.key")
         await self._store.open()
         sessions, rows = await self._store.load()
         for session_id, name, created_at, created_by in sessions:

@@ -18,6 +18,7 @@
 import asyncio
 import copy
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -121,6 +122,7 @@ class RedisEngine(Runtime):
         try:
             await self._redis.ping()
             await self._require_fsync()
+            await self._load_draw_key()
             listening = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._listen(listening)))
             await asyncio.wait_for(listening.wait(), 10)
@@ -158,6 +160,14 @@ class RedisEngine(Runtime):
         except (RedisError, AttributeError) as exc:
             log.error("cannot check redis durability (%s): it MUST run with appendonly yes "
                       "and appendfsync always", exc)
+
+    async def _load_draw_key(self) -> None:
+        """The deployment's draw key, made by the first process to start (SET NX)."""
+        await self._redis.set(keys.DRAW_KEY, secrets.token_bytes(32), nx=True)
+        key = await self._redis.get(keys.DRAW_KEY)
+        if not isinstance(key, bytes) or len(key) != 32:
+            raise EngineError(f"{keys.DRAW_KEY} in redis is not a 32-byte key")
+        self.draw_key = key
 
     async def _load_all(self) -> None:
         pipe = self._redis.pipeline(transaction=False)

@@ -11,6 +11,8 @@ SHARDS = 64
 PREFIX = "auction"
 SESSIONS = f"{PREFIX}:sessions"
 CHANNEL_PATTERN = f"{PREFIX}:fan:*"
+#: The deployment's draw key (32 bytes): every lot's draw seed is derived from it.
+DRAW_KEY = f"{PREFIX}:draw-key"
 
 
 def shard(lot_id: str) -> int:

@@ -7,14 +7,18 @@ A backend subclasses :class:`Runtime` and implements :meth:`Runtime._commit_batc
 
 import abc
 import asyncio
+import dataclasses
+import hashlib
+import hmac
 import logging
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 
+from auction.draw import commitment
 from auction.lot import next_deadline
-from auction.model import Command, CreateLot, RegisterBidder, Rejection, Tick
+from auction.model import Command, CreateLot, RegisterBidder, Rejection, StartLot, Tick
 from auction.record import GENESIS, Recorded
 from auction.state import LotState
 from engine.api import Engine, EngineError, Listener, Subscription, UnknownLot
@@ -93,6 +97,10 @@ class Runtime(Engine):
         self._closing = False
         self._failed: str | None = None
         self._ticks: set[asyncio.Task[object]] = set()
+        #: The key each lot's draw seed is derived from (:meth:`seed_of`). A backend
+        #: replaces it at start with one that survives restarts and is shared by every
+        #: process of a deployment; this one is for an engine that is never restarted.
+        self.draw_key = secrets.token_bytes(32)
 
     # ----------------------------------------------------------------- reads
 
@@ -136,8 +144,18 @@ class Runtime(Engine):
                 return result
         raise EngineError("no free bidder number found")
 
+    def seed_of(self, lot_id: str) -> str:
+        """The lot's secret draw seed: HMAC-SHA256 of the lot id under :attr:`draw_key`,
+        the same in every process and after every restart, unknown to anyone without the
+        key until a draw reveals it (RULES.md: commit when the lot opens, reveal at the
+        draw)."""
+        return hmac.new(self.draw_key, lot_id.encode(), hashlib.sha256).hexdigest()
+
     async def execute(self, lot_id: str, command: Command) -> Result:
         self._check_open()
+        if isinstance(command, (Tick, StartLot)):
+            seed = self.seed_of(lot_id)
+            command = dataclasses.replace(command, seed=seed, seed_hash=commitment(seed))
         if isinstance(command, CreateLot):
             lot = self._lots.setdefault(command.lot_id, Lot(command.lot_id))
         else:

@@ -6,6 +6,8 @@ is described here and every path described here is routed.
 
 from typing import Any
 
+from auction.lot import FORMATS
+
 _AMOUNT = {"type": "string",
            "pattern": r"^([1-9][0-9]{0,17}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$",
            "description": "Decimal string in the lot's currency, greater than zero, at most "
@@ -193,8 +195,9 @@ OPENAPI: dict[str, Any] = {
                 "created_by": {"type": "string"}}),
             "LotParams": {
                 "type": "object",
-                "description": "Parameters of an `english` lot (RULES.md): start_price, step "
-                               "or steps [{from, step}], direction, currency, deposit, "
+                "description": "Parameters of the lot's format (RULES.md; docs/protocol.md). "
+                               "english: start_price, step or steps [{from, step}], "
+                               "direction, currency, deposit, "
                                "reserve or ceiling, closes_at or duration_s, opens_at, "
                                "extend_window_s, extend_s, max_closes_at, max_jump_steps, "
                                "step_multiple, improve, visibility. Unknown keys are "
@@ -285,7 +288,7 @@ OPENAPI: dict[str, Any] = {
             "post": _op("Create a lot in draft (host); answers its staff view", 201,
                         _ref("LotView"), errors=(400, 401, 403, 409, 413, 503), staff=True,
                         body=_obj(["session_id", "title", "format", "params"], {
-                            "session_id": _ID, "title": _TEXT, "format": {"const": "english"},
+                            "session_id": _ID, "title": _TEXT, "format": {"enum": sorted(FORMATS)},
                             "params": _ref("LotParams"),
                             "lot_id": {**_ID, "description": "generated (L-XXXXXXXX) when "
                                                               "absent"}})),

@@ -34,7 +34,7 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from auction.errors import InvalidAmount
-from auction.model import BidAccepted, PlaceBid, Rejection
+from auction.model import Act, BidAccepted, PlaceBid, Rejection
 from auction.money import format_amount, parse_amount
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF
@@ -73,7 +73,9 @@ BAD = "bad_message"
 #: length decides when the client is too slow): aiohttp's own flow-control limit.
 DIRECT_WRITE_LIMIT = 64 * 1024
 #: The messages a client may send (docs/protocol.md); each has a handler ``_<type>``.
-MESSAGE_TYPES = ("subscribe", "unsubscribe", "bid", "ping")
+MESSAGE_TYPES = ("subscribe", "unsubscribe", "bid", "act", "ping")
+#: Names of bidder actions (``act``): which a lot takes depends on its format.
+MAX_ACT = 32
 
 
 def origin_allowed(origin: str, host: str, allowed: frozenset[str] | None) -> bool:
@@ -429,11 +431,29 @@ class Connection:
         bid_ref = r.text("ref", required=True, max_len=MAX_REF)
         r.done()
         assert lot_id is not None and bid_ref is not None
+        await self._bidder_command(lot_id, bid_ref, None, amount)
+
+    async def _act(self, msg: dict[str, Any], ref: str | None) -> None:
+        """A bidder action other than a price (``confirm``, ``accept``, ``proxy``...):
+        answered like a bid, with ``ack`` or ``rejected``."""
+        r = self._reader(msg)
+        lot_id = r.text("lot_id", required=True, max_len=64)
+        act = r.text("act", required=True, max_len=MAX_ACT)
+        amount = r.raw("amount")
+        act_ref = r.text("ref", required=True, max_len=MAX_REF)
+        r.done()
+        assert lot_id is not None and act is not None and act_ref is not None
+        await self._bidder_command(lot_id, act_ref, act, amount)
+
+    async def _bidder_command(self, lot_id: str, bid_ref: str, act: str | None,
+                              amount: Any) -> None:
+        """Decide a bid (``act`` None) or an action of the subscribed bidder."""
         state = self._lot(lot_id)
         sub = self.subs.get(lot_id)
         if sub is None or sub.claims is None:
-            detail = ("only a bidder subscribed to this lot with its bidder token may bid"
-                      if sub is None or sub.role == PUBLIC else f"a {sub.role} may not bid")
+            what = "bid" if act is None else "act"
+            detail = (f"only a bidder subscribed to this lot with its bidder token may {what}"
+                      if sub is None or sub.role == PUBLIC else f"a {sub.role} may not {what}")
             self._rejected(lot_id, bid_ref, "forbidden", detail)
             return
         claims = sub.claims
@@ -446,15 +466,23 @@ class Connection:
                            f"at most {self.settings.bid_rate:g} bids per second per bidder")
             return
         decimals = state.params.decimals
+        minor: int | None = None
+        if amount is not None or act is None:
+            try:
+                minor = parse_amount(amount, decimals)
+            except InvalidAmount as exc:
+                self._rejected(lot_id, bid_ref, "invalid_amount", exc.message)
+                return
+        command: PlaceBid | Act
+        if act is None:
+            assert minor is not None
+            command = PlaceBid(bidder_id=claims.bidder_id, amount=minor, ip=self.ip,
+                               device=sub.device, ref=bid_ref, token_gen=claims.gen)
+        else:
+            command = Act(bidder_id=claims.bidder_id, act=act, amount=minor, ip=self.ip,
+                          device=sub.device, ref=bid_ref, token_gen=claims.gen)
         try:
-            minor = parse_amount(amount, decimals)
-        except InvalidAmount as exc:
-            self._rejected(lot_id, bid_ref, "invalid_amount", exc.message)
-            return
-        try:
-            result = await self.engine.execute(lot_id, PlaceBid(
-                bidder_id=claims.bidder_id, amount=minor, ip=self.ip, device=sub.device,
-                ref=bid_ref, token_gen=claims.gen))
+            result = await self.engine.execute(lot_id, command)
         except UnknownLot:
             raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
         except EngineError as exc:
@@ -463,11 +491,17 @@ class Connection:
         if isinstance(result, Rejection):
             self._rejected(lot_id, bid_ref, result.code, result.detail)
             return
-        accepted = next(rec for rec in result if isinstance(rec.event, BidAccepted))
-        assert isinstance(accepted.event, BidAccepted)
-        self._send({"type": "ack", "lot_id": lot_id, "ref": bid_ref, "seq": accepted.seq,
-                    "amount": format_amount(accepted.event.amount, decimals),
-                    "at": accepted.event.at})
+        ack: dict[str, Any] = {"type": "ack", "lot_id": lot_id, "ref": bid_ref,
+                               "seq": result[0].seq, "at": result[0].event.at}
+        if act is not None:
+            ack["act"] = act
+        accepted = next((rec.event for rec in result if isinstance(rec.event, BidAccepted)
+                         and rec.event.bidder_id == claims.bidder_id), None)
+        if accepted is not None and act is None:
+            ack["amount"] = format_amount(accepted.amount, decimals)
+        elif minor is not None:
+            ack["amount"] = format_amount(minor, decimals)
+        self._send(ack)
 
     async def _ping(self, msg: dict[str, Any], ref: str | None) -> None:
         r = self._reader(msg)

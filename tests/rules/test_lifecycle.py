@@ -43,9 +43,9 @@ def create(**fields: object) -> CreateLot:
     return CreateLot(**base)  # type: ignore[arg-type]
 
 
-def test_only_the_english_format_exists() -> None:
-    assert FORMATS == ("english",)
-    decision = decide(None, create(format="dutch"), T0)
+def test_an_unknown_format_is_refused() -> None:
+    assert "english" in FORMATS and "bingo" not in FORMATS
+    decision = decide(None, create(format="bingo"), T0)
     assert isinstance(decision, Rejection) and decision.code == "invalid_params"
 
 

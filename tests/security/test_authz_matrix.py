@@ -100,6 +100,7 @@ WS_MATRIX: dict[str, tuple[str, str, str, str, str]] = {
     #  message        public                bidder               other                  host                  supervisor
     "subscribe":   ("subscribed public",  "subscribed bidder", "error bad_token",     "subscribed host",    "subscribed supervisor"),
     "bid":         ("rejected forbidden", "ack",               "rejected forbidden",  "rejected forbidden", "rejected forbidden"),
+    "act":         ("rejected forbidden", "rejected not_supported", "rejected forbidden", "rejected forbidden", "rejected forbidden"),
     "unsubscribe": ("unsubscribed",       "unsubscribed",      "error not_subscribed", "unsubscribed",      "unsubscribed"),
     "ping":        ("pong",               "pong",              "pong",                "pong",               "pong"),
 }
@@ -319,6 +320,7 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     before = world.fingerprint()
     messages: dict[str, dict[str, Any]] = {
         "bid": {"type": "bid", "lot_id": lot, "amount": "110.00", "ref": "x"},
+        "act": {"type": "act", "lot_id": lot, "act": "confirm", "ref": "x"},
         "unsubscribe": {"type": "unsubscribe", "lot_id": lot},
         "ping": {"type": "ping", "client_time": 1},
     }

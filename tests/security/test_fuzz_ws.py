@@ -144,7 +144,7 @@ def messages(draw: st.DrawFn, lots: list[str], tokens: list[str]) -> dict[str, A
                    st.sampled_from(["", "nope", "L-" + "9" * 70]) | st.text(max_size=70))
     ref = maybe(draw, st.text(SAFE, min_size=1, max_size=10),
                 st.none() | st.text(max_size=80) | JSON)
-    kind = draw(st.sampled_from(["subscribe", "subscribe", "bid", "bid", "bid",
+    kind = draw(st.sampled_from(["subscribe", "subscribe", "bid", "bid", "bid", "act",
                                  "unsubscribe", "ping"]))
     msg: dict[str, Any] = {"type": kind}
     if kind == "subscribe":
@@ -164,11 +164,18 @@ def messages(draw: st.DrawFn, lots: list[str], tokens: list[str]) -> dict[str, A
             draw, st.integers(10, 10**5).map(lambda n: f"{n * 10}.00"),
             st.sampled_from(["100", "1e5", "-100.00", " 100.00", "100.001", "0.00", "NaN",
                              "１００.00", "9" * 30, 100, 100.0]) | JSON)
+    elif kind == "act":
+        msg["lot_id"] = lot_id
+        msg["act"] = maybe(draw, st.sampled_from(["confirm", "accept", "proxy", "drop"]),
+                           st.text(max_size=40) | JSON)
+        if draw(st.sampled_from([True, False])):
+            msg["amount"] = maybe(draw, st.integers(10, 10**5).map(lambda n: f"{n * 10}.00"),
+                                  st.sampled_from(["1e5", "-1.00", "0.00", 100.0]) | JSON)
     elif kind == "unsubscribe":
         msg["lot_id"] = lot_id
     else:
         msg["client_time"] = maybe(draw, st.integers(0, 2**53), JSON)
-    if ref is not None or kind == "bid":
+    if ref is not None or kind in ("bid", "act"):
         msg["ref"] = ref
     return msg
 

@@ -2,6 +2,7 @@
 
 import { LotConnection } from "./conn.js";
 import { initI18n, onLangChange, t } from "./i18n.js";
+import { drawPlay } from "./formats.js";
 import { drawLotInfo } from "./lotinfo.js";
 import { currencySign } from "./money.js";
 import {
@@ -67,6 +68,9 @@ function render() {
     : [h("li", { class: "empty" }, t(hidden && state.bid_count ? "bids_hidden" : "no_bids"))]));
   drawLotInfo($("lot-info"), state);
   drawCountdown(state, conn.serverNow());
+  drawPlay("board", $("play"), {
+    state, you: null, conn, messages, t, money, serverNow: () => conn.serverNow(), rerender: render,
+  });
 }
 
 function main() {

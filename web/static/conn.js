@@ -139,6 +139,20 @@ export class LotConnection {
    * {type: "error", code: "offline" | "connection_lost" | "timeout"}.
    */
   bid(amount, ref = newRef()) {
+    return this._request({ type: "bid", lot_id: this.lotId, amount, ref }, ref);
+  }
+
+  /**
+   * Send a bidder action `act` (confirm, accept, stay, drop, proxy... as the lot's format
+   * takes), with `amount` when it carries one. Resolves like `bid`.
+   */
+  act(act, amount = undefined, ref = newRef()) {
+    const msg = { type: "act", lot_id: this.lotId, act, ref };
+    if (amount !== undefined && amount !== null) msg.amount = amount;
+    return this._request(msg, ref);
+  }
+
+  _request(msg, ref) {
     return new Promise((resolve) => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN || this.connState !== "online") {
         resolve({ type: "error", code: "offline", ref });
@@ -147,7 +161,7 @@ export class LotConnection {
       const timer = setTimeout(() => this._settle(ref, { type: "error", code: "timeout", ref }),
         BID_TIMEOUT_MS);
       this.pending.set(ref, { resolve, timer });
-      this._send({ type: "bid", lot_id: this.lotId, amount, ref });
+      this._send(msg);
     });
   }
 

@@ -4,6 +4,7 @@
 import { LotConnection } from "./conn.js";
 import { initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
+import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
   $, ENDED, MessageBox, api, clock, drawCountdown, h, money, resultText, showAmount, showConn,
@@ -97,10 +98,44 @@ function readInt(id) {
   return /^\d{1,9}$/.test(text) ? Number(text) : NaN;
 }
 
+/** The format chosen for a new lot: english uses the form, the others a JSON field. */
+function drawFormatChoice() {
+  const select = $("lot-format");
+  if (!select.options.length) {
+    select.replaceChildren(...FORMAT_NAMES.map((name) => h("option", { value: name }, name)));
+  }
+  const english = select.value === "english";
+  $("lot-params-row").hidden = english;
+  for (const el of document.querySelectorAll(".english-only")) el.hidden = !english;
+}
+
+function chooseFormat() {
+  drawFormatChoice();
+  const template = templateOf($("lot-format").value);
+  if (template) $("lot-params-json").value = JSON.stringify(template, null, 2);
+}
+
 async function createLot() {
   const sessionId = $("lot-session").value;
   if (!sessionId) {
     messages.show({ key: "no_session" });
+    return;
+  }
+  const format = $("lot-format").value || "english";
+  if (format !== "english") {
+    let params;
+    try {
+      params = JSON.parse($("lot-params-json").value);
+    } catch (err) {
+      messages.show({ code: "invalid_params", detail: String(err.message ?? err) });
+      return;
+    }
+    const body = { session_id: sessionId, title: $("lot-title").value.trim(), format, params };
+    const data = await call("/api/lots", "POST", body);
+    if (!data) return;
+    messages.show({ key: "created_lot", vars: { id: data.lot_id } }, "ok");
+    await loadLots();
+    if (data.lot_id) select(data.lot_id);
     return;
   }
   const params = {
@@ -240,6 +275,10 @@ function render() {
   drawDepositChoices();
   drawBids();
   drawCountdown(state, conn ? conn.serverNow() : Date.now());
+  drawPlay("host", $("play"), {
+    state, you: null, conn, messages, t, money,
+    serverNow: () => (conn ? conn.serverNow() : Date.now()), rerender: render,
+  });
 
   const deposit = $("deposit-amount");
   if (p?.deposit && (deposit.value === "" || deposit.value === depositPrefill)) {
@@ -453,6 +492,8 @@ function main() {
   });
   $("create-session").addEventListener("click", createSession);
   $("create-lot").addEventListener("click", createLot);
+  $("lot-format").addEventListener("change", chooseFormat);
+  drawFormatChoice();
   $("refresh-lots").addEventListener("click", loadLots);
   $("register").addEventListener("click", registerBidder);
   $("confirm-deposit").addEventListener("click", confirmDeposit);

@@ -2,6 +2,7 @@
 
 import { LotConnection } from "./conn.js";
 import { initI18n, onLangChange, t } from "./i18n.js";
+import { drawPlay } from "./formats.js";
 import { drawLotInfo } from "./lotinfo.js";
 import {
   currencySign, decimalsOf, formatAmount, normalizeInput, parseAmount, quickBid,
@@ -170,6 +171,9 @@ function render() {
   drawHistory();
   drawLotInfo($("lot-info"), state);
   drawCountdown(state, conn.serverNow());
+  drawPlay("room", $("play"), {
+    state, you: me, conn, messages, t, money, serverNow: () => conn.serverNow(), rerender: render,
+  });
 }
 
 function yourResult() {

@@ -1,0 +1,3 @@
+// The dutch format's part of the pages (see ../formats.js).
+
+export default {};

@@ -1,0 +1,3 @@
+// The listing_timed format's part of the pages (see ../formats.js).
+
+export default {};

@@ -1,0 +1,3 @@
+// The multi_round format's part of the pages (see ../formats.js).
+
+export default {};

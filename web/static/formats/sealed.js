@@ -1,0 +1,3 @@
+// The sealed format's part of the pages (see ../formats.js).
+
+export default {};
