@@ -14,7 +14,14 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from auction import deposits, english
+from auction import (  # noqa: F401 (importing a format module registers the format)
+    clock,
+    deposits,
+    english,
+    listing_timed,
+    multi_round,
+    sealed,
+)
 from auction.errors import InvalidParams, RecordError
 from auction.formats import FORMATS, of
 from auction.model import (
@@ -69,7 +76,6 @@ from auction.state import (
     Outcome,
 )
 
-assert english.ENGLISH  # every format module is imported here: importing registers it
 #: Commands given by staff (or the registration desk): each names its actor.
 _STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
                    ExtendLot, CancelLot, RevokeTokens, *deposits.SETTLE_COMMANDS)
