@@ -792,7 +792,9 @@ class Bench:
             got = r.get(key, {"value": None, "note": "not measured"})
             value = got["value"]
             ceiling_value = c.get(ceiling_key, {}).get("value") if ceiling_key else None
-            ratio = (value / ceiling_value if value is not None and ceiling_value else None)
+            # a ratio only between rates (a latency beside an insert rate is context)
+            ratio = (value / ceiling_value if value is not None and ceiling_value
+                     and unit.endswith("/s") else None)
             judged = ratio if of == "ratio" else value
             met = None if judged is None else (
                 judged >= target if op == ">=" else judged <= target if op == "<=" else
