@@ -187,3 +187,9 @@ def test_auto_bids_are_recorded_as_bids_of_the_holder_by_the_system() -> None:
     assert command_of(events[0]) == Act(bidder_id="a", act="proxy", amount=cny("300.00"))
     assert isinstance(events[0], ProxySet)
     assert lot.replayed() == lot.s
+
+
+def test_no_decision_of_english_starts_with_an_event_of_another_kind() -> None:
+    from auction.english import ENGLISH
+    from auction.model import LotPaused
+    assert ENGLISH.command_of(LotPaused(at=T0, actor="staff", reason="x")) is None
