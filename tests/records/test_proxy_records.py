@@ -66,3 +66,16 @@ def test_reports_of_a_proxy_lot_do_not_crash_and_the_announcement_hides_maxima()
     report_csv(report)
     ocds_release(lot.s, lot.records, "ocds-test", "test publisher")
     check_lot(lot.record())
+
+
+def test_automatic_bids_answering_at_once_are_not_taken_for_lock_step_bidding() -> None:
+    lot = SimLot("L-PROXY-2", params(proxy=True))
+    lot.register("a", "4821")
+    lot.register("b", "1377")
+    lot.open(T0)
+    lot.do(Act(bidder_id="a", act="proxy", amount=cny("1200000.00")), T0 + 1_000)
+    for n in range(8):
+        price = lot.s.best + cny("10000.00")  # type: ignore[operator]
+        lot.bid("b", price, T0 + 60_000 * (n + 1), ip="10.0.0.2", device="web:bb")
+    assert sum(1 for e in lot.events if getattr(e, "actor", "") == "system") == 9
+    assert [f for f in check_lot(lot.record()) if f.check == "lockstep"] == []
