@@ -2,7 +2,7 @@
 // deposits, the lot's clock controls, and a live staff view of the selected lot.
 
 import { LotConnection } from "./conn.js";
-import { initI18n, onLangChange, t } from "./i18n.js";
+import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
 import { currencySign, normalizeInput } from "./money.js";
