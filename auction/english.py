@@ -71,11 +71,12 @@ class Proxies:
 
 
 def _proxy_set(state: LotState, event: ProxySet) -> None:
-    if state.play is None:
-        state.play = Proxies()
-    book: Proxies = state.play
-    first = book.maxima.get(event.bidder_id)
-    book.maxima[event.bidder_id] = (event.amount, state.version if first is None else first[1])
+    # A new book each time, never changed in place: a copy of the state made to decide
+    # ahead (the scale-out backend's) may share the old one.
+    maxima = state.play.maxima if isinstance(state.play, Proxies) else {}
+    first = maxima.get(event.bidder_id)
+    state.play = Proxies({**maxima, event.bidder_id: (
+        event.amount, state.version if first is None else first[1])})
 
 
 def proxy_max(state: LotState, bidder_id: str) -> int | None:
