@@ -10,7 +10,7 @@ A session's lots, in their order (creation order within the session), close
   or paused and closes less than ``stagger_s`` after lot *i-1*'s closing time, its close
   is moved to exactly that (so with equal closing times lot *i* closes at lot 0's close
   + *i*·``stagger_s``, and a soft close of lot *i-1* moves every later lot along).
-  Closes only ever move later.
+  Closes only ever move later; with ``stagger_s`` 0 no lot closes before the one before.
 
 This module is pure: :func:`plan` gives the commands a session needs now, from the
 states of its lots; the engine (:mod:`engine.sessions`) calls it after every commit of
@@ -56,11 +56,8 @@ def parse_rules(mode: object, stagger_s: object) -> SessionRules:
             or not 0 <= stagger_s <= MAX_STAGGER_S:
         raise InvalidParams(f"stagger_s must be a whole number from 0 to {MAX_STAGGER_S}",
                             "stagger_s")
-    if mode == STAGGERED and stagger_s == 0:
-        raise InvalidParams("a staggered session needs stagger_s > 0", "stagger_s")
-    if mode != STAGGERED and stagger_s != 0:
-        raise InvalidParams("stagger_s applies to staggered sessions", "stagger_s")
-    return SessionRules(str(mode), stagger_s)
+    # Only staggered sessions use a stagger: the others keep 0 whatever is given.
+    return SessionRules(str(mode), stagger_s if mode == STAGGERED else 0)
 
 
 def actor_of(session_id: str) -> str:

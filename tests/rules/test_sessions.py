@@ -41,9 +41,9 @@ def test_a_session_closes_parallel_by_default_and_needs_nothing() -> None:
 
 
 @pytest.mark.parametrize("mode, stagger, field", [
-    ("sideways", None, "mode"), (3, None, "mode"), ("staggered", None, "stagger_s"),
-    ("staggered", 0, "stagger_s"), ("staggered", -1, "stagger_s"), ("staggered", True, "stagger_s"),
-    ("staggered", 10**9, "stagger_s"), ("serial", 5, "stagger_s"), ("parallel", "5", "stagger_s"),
+    ("sideways", None, "mode"), (3, None, "mode"), ("staggered", -1, "stagger_s"),
+    ("staggered", True, "stagger_s"), ("staggered", 10**9, "stagger_s"),
+    ("parallel", "5", "stagger_s"), ("serial", 1.5, "stagger_s"),
 ])
 def test_bad_session_rules_are_refused_naming_the_field(mode: object, stagger: object,
                                                         field: str) -> None:
@@ -55,6 +55,8 @@ def test_bad_session_rules_are_refused_naming_the_field(mode: object, stagger: o
 def test_good_session_rules_are_taken() -> None:
     assert parse_rules("serial", None) == SessionRules(SERIAL, 0)
     assert parse_rules("staggered", 60) == SessionRules(STAGGERED, 60)
+    assert parse_rules("staggered", None) == SessionRules(STAGGERED, 0)
+    assert parse_rules("serial", 5) == SessionRules(SERIAL, 0)  # only staggered uses it
 
 
 def test_serial_starts_the_next_lot_when_the_one_before_has_ended() -> None:

@@ -15,8 +15,8 @@ async def test_a_session_is_created_with_its_closing_mode_and_listed_with_it(
 
 
 async def test_a_bad_closing_mode_is_refused_and_nothing_is_created(server: Server) -> None:
-    for body in ({"name": "x", "mode": "random"}, {"name": "x", "mode": "staggered"},
-                 {"name": "x", "mode": "serial", "stagger_s": 5},
+    for body in ({"name": "x", "mode": "random"}, {"name": "x", "mode": 3},
+                 {"name": "x", "mode": "staggered", "stagger_s": -5},
                  {"name": "x", "mode": "staggered", "stagger_s": 1.5}):
         status, data = await server.call("POST", "/api/sessions", body)
         assert status == 400 and data["error"]["code"] == "invalid_params", (body, data)
