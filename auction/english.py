@@ -9,7 +9,9 @@ number as usual). After every bid (a bidder's own, or an automatic one) the prox
 leading answer in the order they were set, until none can; a bid at a price an earlier
 proxy leading the lot also holds is not made (of two equal maxima the earlier wins).
 A maximum is at least the bidder's next acceptable price (or, for the leader, its own
-bid); it need not be on the step grid (the engine only bids grid prices not above it).
+bid) and at most :data:`MAX_PROXY_STEPS` steps above that (so one decision makes a
+bounded number of bids); it need not be on the step grid (the engine only bids grid
+prices not above it).
 It may be raised, or lowered as long as it stays at least what the bidder already bid.
 """
 
@@ -40,11 +42,17 @@ from auction.state import ENDED, Bidder, LotState
 
 #: The ``ref`` of the bids the engine makes for a proxy maximum (actor ``system``).
 PROXY_REF = "proxy"
+#: Most steps a maximum may lie above the bidder's next acceptable price when it is set:
+#: it bounds the automatic bids one decision can make (two proxies climbing step by step).
+MAX_PROXY_STEPS = 1000
 
 MESSAGES.update({
     "proxy_disabled": ("本标的不接受代理出价", "This lot takes no proxy maximum"),
     "proxy_too_low": ("代理最高价低于下一可接受价或本人已出价格",
                       "The proxy maximum is below the next acceptable price or your own bid"),
+    "proxy_too_high": ("代理最高价超出下一可接受价过多（最多 1000 个幅度）",
+                       "The proxy maximum is too far above the next acceptable price "
+                       "(at most 1000 steps)"),
 })
 
 
@@ -231,6 +239,8 @@ def set_proxy(state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
         else min_next_bid(state, bidder)
     if amount < least:
         return Rejection("proxy_too_low")
+    if amount - least > MAX_PROXY_STEPS * p.step_at(least):
+        return Rejection("proxy_too_high")
     proxy: list[Event] = [ProxySet(
         at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id, bidder_no=bidder.bidder_no,
         amount=amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref)]

@@ -112,6 +112,15 @@ def test_a_maximum_below_the_next_acceptable_price_is_refused() -> None:
     assert lot.decide(Act(bidder_id="a", act="proxy", amount=-5)).code == "invalid_amount"  # type: ignore[union-attr]
 
 
+def test_a_maximum_more_than_1000_steps_above_the_next_price_is_refused() -> None:
+    lot = opened("a", "b", proxy=True)
+    assert proxy(lot, "a", "10100.01").code == "proxy_too_high"  # type: ignore[union-attr]
+    assert kinds(proxy(lot, "a", "10100.00")) == ["ProxySet", "BidAccepted"]
+    events = proxy(lot, "b", "10100.00")
+    assert len(auto_bids(events)) == 1000 and lot.s.leader == "a"
+    assert lot.s.best == cny("10100.00")
+
+
 def test_a_maximum_need_not_be_on_the_grid_the_engine_bids_grid_prices_below_it() -> None:
     lot = opened("a", "b", proxy=True)
     proxy(lot, "a", "175.50")
