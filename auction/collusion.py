@@ -15,7 +15,8 @@ Per lot (:func:`check_lot`):
   from one account (招标投标法实施条例 第四十条: deposits from one account are deemed
   collusion).
 * ``lockstep``: bidder B's bids follow bidder A's, again and again, within a short and
-  nearly constant interval (a script or one person bidding for both).
+  nearly constant interval (a script or one person bidding for both). Automatic bids
+  of a proxy maximum (actor ``system``) answer at once by design and are not followers.
 * ``identical_prices``: two bidders bid the same amounts (only possible where bids need
   not beat the best, ``improve: own``).
 * ``fixed_gap``: bidder B answers bidder A, again and again, with the same jump, larger
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from auction.model import BidAccepted, DepositConfirmed
+from auction.model import SYSTEM, BidAccepted, DepositConfirmed
 from auction.money import format_amount
 from auction.record import Recorded
 from auction.state import AWARDED, LotState
@@ -130,6 +131,8 @@ class _Bid:
     amount: int
     ip: str
     device: str
+    #: Made by the engine for a proxy maximum (actor ``system``), not timed by a person.
+    auto: bool = False
 
 
 @dataclass(slots=True)
@@ -170,7 +173,8 @@ def _read(record: LotRecord) -> _Lot:
     for r in record.records:
         e = r.event
         if isinstance(e, BidAccepted):
-            lot.bids.append(_Bid(r.seq, e.at, e.bidder_id, e.amount, e.ip, e.device))
+            lot.bids.append(_Bid(r.seq, e.at, e.bidder_id, e.amount, e.ip, e.device,
+                                 e.actor == SYSTEM))
         elif isinstance(e, DepositConfirmed):
             lot.accounts[e.bidder_id] = (e.account, r.seq)
     return lot
@@ -269,7 +273,9 @@ def _lockstep(lot: _Lot, t: Thresholds) -> list[Flag]:
     counts = _bid_counts(lot)
     flags = []
     for (a, b), pairs in sorted(_follows(lot).items()):
-        close = [(x, y) for x, y in pairs if y.at - x.at <= t.lockstep_window_ms]
+        # An automatic (proxy) bid follows at once by design: it says nothing of timing.
+        close = [(x, y) for x, y in pairs
+                 if y.at - x.at <= t.lockstep_window_ms and not y.auto]
         gaps = sorted(y.at - x.at for x, y in close)
         if len(close) < t.lockstep_min or Fraction(len(close), counts[b]) < t.lockstep_share:
             continue

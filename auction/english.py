@@ -1,8 +1,28 @@
-"""The ``english`` format: open continuous bidding, forward or reverse (RULES.md)."""
+"""The ``english`` format: open continuous bidding, forward or reverse (RULES.md).
+
+Proxy bidding (forward lots with ``proxy: true``): a bidder leaves a secret maximum with
+``Act(act="proxy", amount=maximum)``, recorded as :class:`ProxySet`. The engine then bids
+for it, one step at a time and only as far as needed: whenever the holder is not the
+leader and its next acceptable price is within its maximum, a ``BidAccepted`` for that
+price follows in the same decision, with actor ``system`` and ref ``proxy`` (the bidder's
+number as usual). After every bid (a bidder's own, or an automatic one) the proxies not
+leading answer in the order they were set, until none can; a bid at a price an earlier
+proxy leading the lot also holds is not made (of two equal maxima the earlier wins).
+A maximum is at least the bidder's next acceptable price (or, for the leader, its own
+bid) and at most :data:`MAX_PROXY_STEPS` steps above that (so one decision makes a
+bounded number of bids); it need not be on the step grid (the engine only bids grid
+prices not above it).
+It may be raised, or lowered as long as it stays at least what the bidder already bid.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from auction.formats import Format, register
+from auction.messages import MESSAGES
 from auction.model import (
     SYSTEM,
+    Act,
     BidAccepted,
     CloseExtended,
     Decision,
@@ -13,9 +33,66 @@ from auction.model import (
     PlaceBid,
     Rejection,
     Tick,
+    register_event,
 )
+from auction.money import format_amount
 from auction.params import EnglishParams, parse_english
-from auction.state import Bidder, LotState
+from auction.record import Recorded
+from auction.state import ENDED, Bidder, LotState
+
+#: The ``ref`` of the bids the engine makes for a proxy maximum (actor ``system``).
+PROXY_REF = "proxy"
+#: Most steps a maximum may lie above the bidder's next acceptable price when it is set:
+#: it bounds the automatic bids one decision can make (two proxies climbing step by step).
+MAX_PROXY_STEPS = 1000
+
+MESSAGES.update({
+    "proxy_disabled": ("本标的不接受代理出价", "This lot takes no proxy maximum"),
+    "proxy_too_low": ("代理最高价低于下一可接受价或本人已出价格",
+                      "The proxy maximum is below the next acceptable price or your own bid"),
+    "proxy_too_high": ("代理最高价超出下一可接受价过多（最多 1000 个幅度）",
+                       "The proxy maximum is too far above the next acceptable price "
+                       "(at most 1000 steps)"),
+})
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProxySet(Event):
+    """``bidder_id`` left (or changed) its secret proxy maximum ``amount``. Seen by that
+    bidder only while the lot runs; by staff once it has ended (the record holds it)."""
+
+    bidder_id: str
+    bidder_no: str
+    amount: int
+    ip: str = ""
+    device: str = ""
+    ref: str = ""
+
+
+@dataclass(slots=True)
+class Proxies:
+    """The lot's proxy maxima: bidder id -> (maximum, sequence number of its setting;
+    a raised or lowered maximum keeps its first setting's place)."""
+
+    maxima: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def _proxy_set(state: LotState, event: ProxySet) -> None:
+    # A new book each time, never changed in place: a copy of the state made to decide
+    # ahead (the scale-out backend's) may share the old one.
+    maxima = state.play.maxima if isinstance(state.play, Proxies) else {}
+    first = maxima.get(event.bidder_id)
+    state.play = Proxies({**maxima, event.bidder_id: (
+        event.amount, state.version if first is None else first[1])})
+
+
+def proxy_max(state: LotState, bidder_id: str) -> int | None:
+    """``bidder_id``'s proxy maximum, or None."""
+    book = state.play
+    if not isinstance(book, Proxies) or bidder_id not in book.maxima:
+        return None
+    return book.maxima[bidder_id][0]
 
 
 def reference(state: LotState, bidder: Bidder) -> int | None:
@@ -82,17 +159,96 @@ def accept(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> list[Eve
         at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id, bidder_no=bidder.bidder_no,
         amount=cmd.amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref,
     )]
-    p = state.params
     closes_at = state.closes_at
     assert closes_at is not None  # an open lot always has a closing time
+    target = _extension(state, closes_at, now)
+    if target is not None:
+        events.append(CloseExtended(at=now, actor=SYSTEM, closes_at=target,
+                                    reason="soft_close"))
+    return events + answers(state, events, now)
+
+
+def _extension(state: LotState, closes_at: int, now: int) -> int | None:
+    """The soft-close target of a bid accepted at ``now`` when the lot closes at
+    ``closes_at``, or None when it moves nothing."""
+    p = state.params
     if closes_at - now < p.extend_window_s * 1000:
         target = max(closes_at, now + p.extend_s * 1000)
         if state.max_closes_at is not None:
             target = min(target, state.max_closes_at)
         if target > closes_at:
-            events.append(CloseExtended(at=now, actor=SYSTEM, closes_at=target,
-                                        reason="soft_close"))
-    return events
+            return target
+    return None
+
+
+def answers(state: LotState, events: list[Event], now: int,
+            book: "Proxies | None" = None) -> list[Event]:
+    """The automatic bids the proxies (``book``, else the lot's) make after ``events`` (a
+    decision so far), as further events of the same decision: one step at a time, only
+    as far as needed."""
+    if book is None:
+        book = state.play if isinstance(state.play, Proxies) else None
+    if book is None or not book.maxima:
+        return []
+    best, leader = state.best, state.leader
+    closes_at = state.closes_at
+    assert closes_at is not None  # only an open lot takes bids
+    for event in events:
+        if isinstance(event, BidAccepted):
+            best, leader = event.amount, event.bidder_id
+        elif isinstance(event, CloseExtended):
+            closes_at = event.closes_at
+    order = sorted(book.maxima.items(), key=lambda item: item[1][1])
+    more: list[Event] = []
+    p = state.params
+    while True:
+        price = p.start_price if best is None else best + p.step_at(best)
+        reach = price + p.step_at(price)
+        held = book.maxima.get(leader) if leader is not None else None
+        # The leader's maximum holds ``price`` but not a step past it: a later proxy
+        # whose maximum cannot pass ``price`` either ties it (on the grid), and the
+        # earlier maximum wins: that bid is not made.
+        tied_seq = held[1] if held is not None and price <= held[0] < reach else None
+        holder = next((bidder_id for bidder_id, (maximum, seq) in order
+                       if bidder_id != leader and maximum >= price
+                       and not (tied_seq is not None and tied_seq < seq and maximum < reach)),
+                      None)
+        if holder is None:
+            return more
+        bidder = state.bidders[holder]
+        more.append(BidAccepted(at=now, actor=SYSTEM, bidder_id=holder,
+                                bidder_no=bidder.bidder_no, amount=price, ref=PROXY_REF))
+        target = _extension(state, closes_at, now)
+        if target is not None:
+            more.append(CloseExtended(at=now, actor=SYSTEM, closes_at=target,
+                                      reason="soft_close"))
+            closes_at = target
+        best, leader = price, holder
+
+
+def set_proxy(state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
+    """Judge a proxy maximum and make the bids it calls for at once."""
+    p = state.params
+    if not p.proxy:
+        return Rejection("proxy_disabled")
+    amount = cmd.amount
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+    leading = state.leader == bidder.bidder_id
+    least = bidder.last_bid if leading and bidder.last_bid is not None \
+        else min_next_bid(state, bidder)
+    if amount < least:
+        return Rejection("proxy_too_low")
+    if amount - least > MAX_PROXY_STEPS * p.step_at(least):
+        return Rejection("proxy_too_high")
+    proxy: list[Event] = [ProxySet(
+        at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id, bidder_no=bidder.bidder_no,
+        amount=amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref)]
+    book = state.play if isinstance(state.play, Proxies) else Proxies()
+    first = book.maxima.get(bidder.bidder_id)
+    seq = state.version + 1 if first is None else first[1]
+    trial = Proxies({**book.maxima, bidder.bidder_id: (amount, seq)})
+    return proxy + answers(state, proxy, now, trial)
 
 
 def close(state: LotState, now: int) -> list[Event]:
@@ -112,6 +268,7 @@ def close(state: LotState, now: int) -> list[Event]:
 
 class English(Format):
     name = "english"
+    events = {ProxySet: _proxy_set}
 
     def parse(self, raw: object) -> EnglishParams:
         return parse_english(raw)
@@ -123,8 +280,38 @@ class English(Format):
     def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event]:
         return close(state, now)
 
+    def act(self, state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
+        if cmd.act != "proxy":
+            return super().act(state, bidder, cmd, now)
+        return set_proxy(state, bidder, cmd, now)
+
     def min_next_bid(self, state: LotState, bidder: Bidder | None) -> int | None:
         return min_next_bid(state, bidder)
+
+    def bidder_view(self, state: LotState, view: dict[str, Any], bidder: Bidder) -> None:
+        if state.params.proxy:
+            maximum = proxy_max(state, bidder.bidder_id)
+            view["proxy_max"] = (None if maximum is None
+                                 else format_amount(maximum, state.params.decimals))
+
+    def redact(self, state: LotState, record: Recorded, audience: str,
+               bidder_id: str | None) -> dict[str, Any] | None:
+        event = record.event
+        if not isinstance(event, ProxySet):
+            return None
+        own = audience == "bidder" and event.bidder_id == bidder_id
+        if own or (audience == "staff" and state.status in ENDED):
+            return {"seq": record.seq, "type": "ProxySet", "at": event.at,
+                    "actor": event.actor, "bidder_id": event.bidder_id,
+                    "bidder_no": event.bidder_no,
+                    "amount": format_amount(event.amount, state.params.decimals)}
+        return {"seq": record.seq, "type": "ProxySet", "at": event.at}
+
+    def command_of(self, event: Event) -> Act | None:
+        if not isinstance(event, ProxySet):
+            return None
+        return Act(bidder_id=event.bidder_id, act="proxy", amount=event.amount, ip=event.ip,
+                   device=event.device, ref=event.ref)
 
 
 ENGLISH = register(English())

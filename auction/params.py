@@ -51,6 +51,9 @@ class EnglishParams:
     #: The format's own parameters (a frozen, hashable object with a ``public(decimals)``
     #: method giving what anyone may know of them), None for ``english``.
     options: Any = None
+    #: ``proxy`` bidding (forward ``english`` only): bidders may leave a secret maximum
+    #: that the engine bids up to, one step at a time (see :mod:`auction.english`).
+    proxy: bool = False
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -135,7 +138,12 @@ def parse_english(raw: object) -> EnglishParams:
     max_closes_at = r.integer("max_closes_at", 0, MAX_MS)
     improve = r.text("improve", "leader", IMPROVE_MODES)
     visibility = r.text("visibility", "price", VISIBILITIES)
+    proxy = r.boolean("proxy", False)
     r.done()
+    if proxy and direction != "forward":
+        raise InvalidParams("proxy bidding applies to forward lots", "proxy")
+    if proxy and improve != "leader":
+        raise InvalidParams("proxy bidding needs improve leader", "proxy")
     if direction == "forward" and ceiling is not None:
         raise InvalidParams("ceiling applies to reverse lots; use reserve", "ceiling")
     if direction == "reverse" and reserve is not None:
@@ -153,7 +161,7 @@ def parse_english(raw: object) -> EnglishParams:
         start_price=start_price, tiers=tiers, step_multiple=step_multiple, reserve=reserve,
         ceiling=ceiling, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=closes_at,
         duration_s=duration_s, extend_window_s=extend_window_s, extend_s=extend_s,
-        max_closes_at=max_closes_at, improve=improve, visibility=visibility,
+        max_closes_at=max_closes_at, improve=improve, visibility=visibility, proxy=proxy,
     )
 
 
@@ -198,5 +206,6 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,
         "has_reserve": p.reserve is not None,
+        **({"proxy": True} if p.proxy else {}),
         **({} if p.options is None else {"options": p.options.public(p.decimals)}),
     }

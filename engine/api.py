@@ -34,10 +34,15 @@ class UnknownLot(EngineError):
 
 @dataclass(frozen=True, slots=True)
 class Session:
+    """A session of lots; ``mode`` and ``stagger_s`` say how its lots close
+    (:mod:`auction.sessions`)."""
+
     session_id: str
     name: str
     created_at: int
     created_by: str
+    mode: str = "parallel"
+    stagger_s: int = 0
 
 
 class Subscription(abc.ABC):
@@ -105,8 +110,11 @@ class Engine(abc.ABC):
         state, atomically with registering: nothing missed, nothing twice."""
 
     @abc.abstractmethod
-    async def create_session(self, session_id: str, name: str, actor: str) -> Session:
-        """Create a session (raises :class:`EngineError` if the id is taken)."""
+    async def create_session(self, session_id: str, name: str, actor: str,
+                             mode: str = "parallel", stagger_s: int = 0) -> Session:
+        """Create a session (raises :class:`EngineError` if the id is taken). ``mode`` and
+        ``stagger_s`` must be valid (:func:`auction.sessions.parse_rules`): the engine
+        then starts and moves the session's lots as they require."""
 
     @abc.abstractmethod
     def sessions(self) -> list[Session]:

@@ -67,11 +67,12 @@ class EmbeddedEngine(Runtime):
         self.draw_key = _draw_key(self.data_dir / "draw.key")
         await self._store.open()
         sessions, rows = await self._store.load()
-        for session_id, name, created_at, created_by in sessions:
-            self._sessions[session_id] = Session(session_id, name, created_at, created_by)
+        for row in sessions:
+            self._sessions[row[0]] = Session(*row)
         self._recover(rows)
         for lot in self._lots.values():
             self._arm(lot)
+        self._coordinator.start()
 
     def _recover(self, rows: list[Row]) -> None:
         by_lot: dict[str, list[Row]] = {}
@@ -97,17 +98,22 @@ class EmbeddedEngine(Runtime):
             os.close(self._lock_fd)
             self._lock_fd = None
 
+    def _session(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
     def sessions(self) -> list[Session]:
         return list(self._sessions.values())
 
-    async def create_session(self, session_id: str, name: str, actor: str) -> Session:
+    async def create_session(self, session_id: str, name: str, actor: str,
+                             mode: str = "parallel", stagger_s: int = 0) -> Session:
         self._check_open()
         if session_id in self._sessions:
             raise EngineError(f"session {session_id} exists")
-        session = Session(session_id, name, self.now(), actor)
+        session = Session(session_id, name, self.now(), actor, mode, stagger_s)
         self._sessions[session_id] = session
         try:
-            await self._store.add_session(session_id, name, session.created_at, actor)
+            await self._store.add_session(session_id, name, session.created_at, actor, mode,
+                                          stagger_s)
         except Exception as exc:
             del self._sessions[session_id]
             raise EngineError(f"session not stored: {exc}") from exc

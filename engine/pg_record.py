@@ -38,6 +38,10 @@ MIGRATIONS: list[str] = [
         created_by TEXT NOT NULL
     );
     """,
+    """
+    ALTER TABLE sessions ADD COLUMN mode TEXT NOT NULL DEFAULT 'parallel',
+                         ADD COLUMN stagger_s INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 #: Advisory lock key serialising migrations across processes.
 MIGRATION_LOCK = 0x61756374
@@ -187,13 +191,14 @@ class PgRecord:
         return copied
 
     async def add_session(self, session_id: str, name: str, created_at: int,
-                          created_by: str) -> None:
+                          created_by: str, mode: str = "parallel", stagger_s: int = 0) -> None:
         if self._pool is None:
             return  # sessions live in Redis too; the next start's catch-up has them
         try:
             await self._pool.execute(
-                "INSERT INTO sessions VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                session_id, name, created_at, created_by)
+                "INSERT INTO sessions (session_id, name, created_at, created_by, mode, "
+                "stagger_s) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                session_id, name, created_at, created_by, mode, stagger_s)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("session %s not in postgres yet: %s", session_id, exc)
 

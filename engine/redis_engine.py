@@ -133,6 +133,7 @@ class RedisEngine(Runtime):
         self._tasks.append(asyncio.create_task(self._poll_timers()))
         if self.record_store is not None:
             await self.record_store.start()
+        self._coordinator.start()
 
     async def close(self) -> None:
         if self._closing:
@@ -183,10 +184,16 @@ class RedisEngine(Runtime):
 
     async def _load_sessions(self) -> None:
         for raw in (await self._redis.hgetall(keys.SESSIONS)).values():
+            # Sessions stored before ``mode`` existed take the defaults (parallel).
             s = orjson.loads(raw)
-            self._sessions.setdefault(s["session_id"], Session(**s))
+            if s["session_id"] not in self._sessions:
+                session = self._sessions[s["session_id"]] = Session(**s)
+                self._coordinator.new_session(session)
 
     # ----------------------------------------------------------------- reads
+
+    def _session(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
 
     def sessions(self) -> list[Session]:
         return sorted(self._sessions.values(), key=lambda s: (s.created_at, s.session_id))
@@ -231,11 +238,13 @@ class RedisEngine(Runtime):
 
     # ----------------------------------------------------------------- writes
 
-    async def create_session(self, session_id: str, name: str, actor: str) -> Session:
+    async def create_session(self, session_id: str, name: str, actor: str,
+                             mode: str = "parallel", stagger_s: int = 0) -> Session:
         self._check_open()
-        session = Session(session_id, name, self.now(), actor)
+        session = Session(session_id, name, self.now(), actor, mode, stagger_s)
         body = orjson.dumps({"session_id": session_id, "name": name,
-                             "created_at": session.created_at, "created_by": actor})
+                             "created_at": session.created_at, "created_by": actor,
+                             "mode": mode, "stagger_s": stagger_s})
         try:
             fresh = await self._redis.hsetnx(keys.SESSIONS, session_id, body)
         except (RedisError, OSError) as exc:
@@ -244,7 +253,8 @@ class RedisEngine(Runtime):
             raise EngineError(f"session {session_id} exists")
         self._sessions[session_id] = session
         if self.record_store is not None:
-            await self.record_store.add_session(session_id, name, session.created_at, actor)
+            await self.record_store.add_session(session_id, name, session.created_at, actor,
+                                                mode, stagger_s)
         return session
 
     async def _commit_batch(self, lot: Lot, batch: list[Waiter]) -> None:

@@ -21,7 +21,8 @@ from auction.lot import next_deadline
 from auction.model import Command, CreateLot, RegisterBidder, Rejection, StartLot, Tick
 from auction.record import GENESIS, Recorded
 from auction.state import LotState
-from engine.api import Engine, EngineError, Listener, Subscription, UnknownLot
+from engine.api import Engine, EngineError, Listener, Session, Subscription, UnknownLot
+from engine.sessions import SessionCoordinator
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ class Runtime(Engine):
         #: replaces it at start with one that survives restarts and is shared by every
         #: process of a deployment; this one is for an engine that is never restarted.
         self.draw_key = secrets.token_bytes(32)
+        #: Runs the closing modes of sessions (serial, staggered); a backend calls its
+        #: ``start`` once its lots and sessions are loaded.
+        self._coordinator = SessionCoordinator(self, self._session)
 
     # ----------------------------------------------------------------- reads
 
@@ -114,6 +118,10 @@ class Runtime(Engine):
             return self._high_water
         self._high_water = now
         return now
+
+    def _session(self, session_id: str) -> Session | None:
+        """The session ``session_id`` as this process knows it (backends index them)."""
+        return next((s for s in self.sessions() if s.session_id == session_id), None)
 
     def lot(self, lot_id: str) -> LotState | None:
         lot = self._lots.get(lot_id)
@@ -207,6 +215,7 @@ class Runtime(Engine):
         lot.last_hash = records[-1].hash
         for listener in list(lot.listeners):
             self._notify(listener, state, records)
+        self._coordinator.committed(state)
 
     @staticmethod
     def _notify(listener: Listener, state: LotState, records: list[Recorded]) -> None:
@@ -303,6 +312,7 @@ class Runtime(Engine):
     async def _stop_runtime(self) -> None:
         """Stop timers and wait for every writer and tick to finish."""
         self._closing = True
+        await self._coordinator.stop()
         if self._watchdog is not None:
             self._watchdog.cancel()
             await asyncio.gather(self._watchdog, return_exceptions=True)

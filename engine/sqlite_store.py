@@ -30,13 +30,22 @@ CREATE TABLE IF NOT EXISTS sessions (
     session_id TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    created_by TEXT NOT NULL
+    created_by TEXT NOT NULL,
+    mode       TEXT NOT NULL DEFAULT 'parallel',
+    stagger_s  INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS lots (
     lot_id  TEXT PRIMARY KEY,
     ordinal INTEGER NOT NULL
 );
 """
+#: Columns added to a table after its first release: a file made before gets them at
+#: open, with their defaults (``(table, column, definition)``).
+MIGRATIONS = (
+    ("sessions", "mode", "TEXT NOT NULL DEFAULT 'parallel'"),
+    ("sessions", "stagger_s", "INTEGER NOT NULL DEFAULT 0"),
+)
+SessionRow = tuple[str, str, int, str, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,35 +81,41 @@ class SQLiteStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SCHEMA)
+        for table, column, definition in MIGRATIONS:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
         self._conn = conn
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    async def load(self) -> tuple[list[tuple[str, str, int, str]], list[Row]]:
+    async def load(self) -> tuple[list[SessionRow], list[Row]]:
         """Every session and every event row, lots in creation order, events by seq."""
         return await self._run(self._load)
 
-    def _load(self) -> tuple[list[tuple[str, str, int, str]], list[Row]]:
+    def _load(self) -> tuple[list[SessionRow], list[Row]]:
         assert self._conn is not None
         sessions = self._conn.execute(
-            "SELECT session_id, name, created_at, created_by FROM sessions ORDER BY rowid"
-        ).fetchall()
+            "SELECT session_id, name, created_at, created_by, mode, stagger_s FROM sessions "
+            "ORDER BY rowid").fetchall()
         rows = [Row(*r) for r in self._conn.execute(
             "SELECT e.lot_id, e.seq, e.at, e.type, e.body, e.hash FROM events e "
             "LEFT JOIN lots l ON l.lot_id = e.lot_id ORDER BY l.ordinal, e.lot_id, e.seq")]
         return sessions, rows
 
     async def add_session(self, session_id: str, name: str, created_at: int,
-                          created_by: str) -> None:
-        await self._run(self._add_session, session_id, name, created_at, created_by)
+                          created_by: str, mode: str = "parallel", stagger_s: int = 0) -> None:
+        await self._run(self._add_session, (session_id, name, created_at, created_by, mode,
+                                            stagger_s))
 
-    def _add_session(self, session_id: str, name: str, created_at: int, created_by: str) -> None:
+    def _add_session(self, row: SessionRow) -> None:
         assert self._conn is not None
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
-                               (session_id, name, created_at, created_by))
+            self._conn.execute(
+                "INSERT INTO sessions (session_id, name, created_at, created_by, mode, "
+                "stagger_s) VALUES (?, ?, ?, ?, ?, ?)", row)
 
     async def append(self, rows: Sequence[Row]) -> None:
         """Return once ``rows`` are durable; raise :class:`StoreError` if they are not."""

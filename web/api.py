@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from auction.errors import InvalidAmount
+from auction.errors import InvalidAmount, InvalidParams
 from auction.model import (
     BidAccepted,
     BidderRegistered,
@@ -35,6 +35,7 @@ from auction.model import (
 )
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded, event_to_dict
+from auction.sessions import parse_rules
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
 from engine.api import Engine, EngineError, Session, UnknownLot
@@ -194,7 +195,8 @@ def _checked(result: list[Recorded] | Rejection) -> list[Recorded]:
 
 def _session_dict(session: Session) -> dict[str, Any]:
     return {"session_id": session.session_id, "name": session.name,
-            "created_at": session.created_at, "created_by": session.created_by}
+            "created_at": session.created_at, "created_by": session.created_by,
+            "mode": session.mode, "stagger_s": session.stagger_s}
 
 
 def _new_id(prefix: str) -> str:
@@ -322,8 +324,14 @@ async def create_session(request: web.Request) -> web.Response:
     r = await read_body(request)
     name = r.text("name", required=True, max_len=200)
     session_id = r.text("session_id", pattern=ID_PATTERN)
+    mode = r.raw("mode")
+    stagger_s = r.raw("stagger_s")
     r.done()
     assert name is not None
+    try:
+        rules = parse_rules(mode, stagger_s)
+    except InvalidParams as exc:
+        raise WebError(400, "invalid_params", exc.message) from None
     engine = _engine(request)
     known = {s.session_id for s in engine.sessions()}
     if session_id is None:
@@ -332,7 +340,8 @@ async def create_session(request: web.Request) -> web.Response:
             session_id = _new_id("S")
     elif session_id in known:
         raise WebError(409, "exists", f"session {session_id!r} exists")
-    session = await engine.create_session(session_id, name, host.staff_id)
+    session = await engine.create_session(session_id, name, host.staff_id, rules.mode,
+                                          rules.stagger_s)
     return json_response(_session_dict(session), 201)
 
 

@@ -30,6 +30,13 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+#: How a session's lots close (docs/protocol.md, Sessions: parallel, serial, staggered).
+_SESSION_MODE: dict[str, Any] = {"enum": ["parallel", "serial", "staggered"],
+                                 "default": "parallel"}
+_STAGGER: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 86400,
+                            "description": "seconds between the closes of consecutive lots "
+                                           "(staggered sessions only)"}
+
 def _obj(required: list[str], properties: dict[str, Any], *,
          closed: bool = True) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "required": required, "properties": properties}
@@ -190,9 +197,11 @@ OPENAPI: dict[str, Any] = {
                 "message": _obj(["zh", "en"], {"zh": {"type": "string"},
                                                "en": {"type": "string"}}),
                 "detail": {"type": "string"}})}),
-            "Session": _obj(["session_id", "name", "created_at", "created_by"], {
+            "Session": _obj(["session_id", "name", "created_at", "created_by", "mode",
+                             "stagger_s"], {
                 "session_id": _ID, "name": {"type": "string"}, "created_at": _MS,
-                "created_by": {"type": "string"}}),
+                "created_by": {"type": "string"}, "mode": _SESSION_MODE,
+                "stagger_s": _STAGGER}),
             "LotParams": {
                 "type": "object",
                 "description": "Parameters of the lot's format (RULES.md; docs/protocol.md). "
@@ -277,7 +286,8 @@ OPENAPI: dict[str, Any] = {
             "post": _op("Create a session (host)", 201, _ref("Session"),
                         errors=(400, 401, 403, 409, 413, 503), staff=True,
                         body=_obj(["name"], {"name": {**_TEXT, "maxLength": 200},
-                                             "session_id": _ID})),
+                                             "session_id": _ID, "mode": _SESSION_MODE,
+                                             "stagger_s": _STAGGER})),
         },
         "/api/lots": {
             "get": _op("Every lot: public views, staff views with a staff token", 200,

@@ -2,7 +2,7 @@
 // deposits, the lot's clock controls, and a live staff view of the selected lot.
 
 import { LotConnection } from "./conn.js";
-import { initI18n, onLangChange, t } from "./i18n.js";
+import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
 import { currencySign, normalizeInput } from "./money.js";
@@ -10,6 +10,19 @@ import {
   $, ENDED, MessageBox, api, clock, drawCountdown, h, money, resultText, showAmount, showConn,
   showStatus, takeToken,
 } from "./ui.js";
+
+addStrings({
+  zh: {
+    proxy_label: "允许代理出价（正向）", session_mode: "结束方式",
+    session_mode_parallel: "同时结束", session_mode_serial: "依次进行",
+    session_mode_staggered: "错时结束", stagger_label: "错时间隔（秒）",
+  },
+  en: {
+    proxy_label: "Allow proxy bidding (forward)", session_mode: "Closing",
+    session_mode_parallel: "Parallel", session_mode_serial: "Serial (one after another)",
+    session_mode_staggered: "Staggered", stagger_label: "Stagger (s)",
+  },
+});
 
 const TOKEN_KEY = "auction.staffToken";
 const SELECTED_KEY = "auction.host.selected";
@@ -83,7 +96,16 @@ async function loadSessions(selectId) {
 
 async function createSession() {
   const name = $("session-name").value.trim();
-  const data = await call("/api/sessions", "POST", { name });
+  const body = { name, mode: $("session-mode").value };
+  if (body.mode === "staggered") {
+    const stagger = readInt("session-stagger");
+    if (stagger === undefined || Number.isNaN(stagger)) {
+      messages.show({ code: "invalid_params", detail: "stagger_s" });
+      return;
+    }
+    body.stagger_s = stagger;
+  }
+  const data = await call("/api/sessions", "POST", body);
   if (!data) return;
   messages.show({ key: "created_session", vars: { id: data.session_id } }, "ok");
   $("session-name").value = "";
@@ -165,6 +187,7 @@ async function createLot() {
     if (value) params[key] = value;
   }
   if (!params.deposit) delete params.deposit;
+  if ($("lot-proxy").checked) params.proxy = true;
   const body = { session_id: sessionId, title: $("lot-title").value.trim(), format: "english", params };
   const data = await call("/api/lots", "POST", body);
   if (!data) return;

@@ -1,7 +1,7 @@
 // The bidder room: /room/{lot_id}#token=... (the token is then kept in sessionStorage).
 
 import { LotConnection } from "./conn.js";
-import { initI18n, onLangChange, t } from "./i18n.js";
+import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { drawPlay } from "./formats.js";
 import { drawLotInfo } from "./lotinfo.js";
 import {
@@ -13,6 +13,18 @@ import {
 } from "./ui.js";
 
 const HISTORY_SHOWN = 100;
+
+addStrings({
+  zh: {
+    proxy_max: "代理最高价", proxy_set: "设置代理出价", proxy_yours: "我的代理最高价（仅本人可见）",
+    proxy_ok: "代理最高价已设为 {amount}：系统将按幅度逐次代为出价，直至该价",
+  },
+  en: {
+    proxy_max: "Proxy maximum", proxy_set: "Set proxy maximum",
+    proxy_yours: "Your proxy maximum (seen by you only)",
+    proxy_ok: "Proxy maximum set to {amount}: the engine bids for you one step at a time up to it",
+  },
+});
 
 const lotId = lotIdFromPath();
 const token = lotId ? takeToken(`auction.token.${lotId}`) : null;
@@ -167,6 +179,7 @@ function render() {
     $(`step-${n}`).disabled = !p || ended;
   }
 
+  drawProxy(p, me, ended);
   drawOwnBids();
   drawHistory();
   drawLotInfo($("lot-info"), state);
@@ -174,6 +187,42 @@ function render() {
   drawPlay("room", $("play"), {
     state, you: me, conn, messages, t, money, serverNow: () => conn.serverNow(), rerender: render,
   });
+}
+
+/** The proxy maximum form: forward english lots with proxy bidding, for a bidder. */
+function drawProxy(p, me, ended) {
+  const shown = Boolean(p?.proxy && state?.format === "english" && p.direction === "forward" && me);
+  $("proxy-form").hidden = !shown || ended;
+  const current = $("proxy-current");
+  current.textContent = me?.proxy_max ? money(me.proxy_max, p?.currency) : "—";
+  current.dataset.amount = me?.proxy_max ?? "";
+  $("proxy-btn").disabled = bidding || ended;
+}
+
+async function submitProxy(event) {
+  event.preventDefault();
+  if (bidding) return;
+  const input = $("proxy-amount");
+  const minor = parseAmount(normalizeInput(input.value), decimals());
+  if (minor === null) {
+    messages.show({ code: "invalid_amount" });
+    return;
+  }
+  const amount = formatAmount(minor, decimals());
+  bidding = true;
+  messages.clear();
+  render();
+  const answer = await conn.act("proxy", amount);
+  bidding = false;
+  if (answer.type === "ack") {
+    if (youView) youView = { ...youView, proxy_max: amount };
+    if (state?.you) state.you = { ...state.you, proxy_max: amount };
+    messages.show({ key: "proxy_ok", vars: { amount: money(amount, params()?.currency) } }, "ok");
+    input.value = "";
+  } else {
+    messages.show({ code: answer.code, message: answer.message, detail: answer.detail });
+  }
+  render();
 }
 
 function yourResult() {
@@ -266,6 +315,7 @@ function main() {
   if (!lotId) return;
   if (!token) messages.show({ key: "no_token" }, "info");
   $("bid-form").addEventListener("submit", submitBid);
+  $("proxy-form").addEventListener("submit", submitProxy);
   for (const n of [1, 2]) $(`step-${n}`).addEventListener("click", () => quick(n));
   conn.start();
   render();
