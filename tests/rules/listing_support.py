@@ -6,6 +6,7 @@ from typing import Any
 
 from auction.draw import commitment
 from auction.model import Act, CreateLot, Event, ScheduleLot, StartLot, Tick
+
 from .support import HOST, MINUTE, T0, Lot, cny
 
 SEED = "9f2c" * 16

@@ -14,6 +14,7 @@ from auction.lot import decide, replay
 from auction.model import Act, ExtendLot, LotDrawn, PlaceBid, Rejection, ScheduleLot, Tick
 from auction.record import seal
 from auction.views import redact, snapshot
+
 from .listing_support import (
     LISTING_ENDS,
     SECOND,
