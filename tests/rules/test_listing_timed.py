@@ -447,3 +447,10 @@ def test_a_price_bid_of_a_non_number_is_refused() -> None:
     lot = listed("a", cap="200.00")
     lot.refuse(PlaceBid(bidder_id="a", amount=True), "invalid_amount")  # type: ignore[arg-type]
     lot.refuse(Act(bidder_id="a", act="confirm"), "wrong_phase")
+
+
+def test_no_decision_of_the_format_starts_with_a_shared_outcome_event() -> None:
+    from auction.listing_timed import LISTING_TIMED
+    from auction.model import LotFailed
+
+    assert LISTING_TIMED.command_of(LotFailed(at=T0, actor="system", reason="no_bids")) is None

@@ -9,10 +9,9 @@ import time
 
 import pytest
 from playwright.async_api import expect
+from test_browser_e2e import WAIT, Pages, api_post, auction_server, pages  # noqa: F401
 
 from helpers import ServerProcess
-
-from test_browser_e2e import WAIT, Pages, api_post, auction_server, pages  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +24,7 @@ async def bid(room: object, amount: str) -> None:
 async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(
         auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
-    session = await api_post(server, "/api/sessions", {"name": "2026年第7期 国有建设用地使用权挂牌"})
+    session = await api_post(server, "/api/sessions", {"name": "2026年第7期 土地挂牌"})
     lot = await api_post(server, "/api/lots", {
         "session_id": session["session_id"], "title": "XQ-2026-07 地块", "format": "listing_timed",
         "params": {"start_price": "1000.00", "step": "10.00", "deposit": "100.00",
