@@ -10,6 +10,8 @@ from typing import Any
 
 from web_support import Client, Server
 
+from auction.verify import dumps, verify
+
 
 async def listing_lot(server: Server, bidders: int, **params: Any) -> tuple[str, list[str]]:
     """An open listing_timed lot whose listing ends ``ends_ms`` after now."""
@@ -103,3 +105,26 @@ async def test_the_cap_lottery_draws_in_public_and_anyone_recomputes_it(server: 
     assert draw["index"] == index and draw["winner_no"] == draw["candidates"][index]
     assert ended["state"]["outcome"] == {**ended["state"]["outcome"], "amount": "150.00",
                                          "bidder_no": draw["winner_no"]}
+
+
+async def test_the_records_of_an_ended_lot_are_served_and_the_export_verifies(
+        server: Server) -> None:
+    lot_id, (t1, t2) = await listing_lot(server, 2, ends_ms=60_000, cap="150.00",
+                                         cap_rule="lottery", cap_confirm_s=1)
+    one, public = await server.connect(), await server.connect()
+    await one.subscribe(lot_id, t1)
+    await public.subscribe(lot_id)
+    status, _ = await server.call("GET", f"/api/lots/{lot_id}/result", token=None)
+    assert status != 200  # nothing before the end
+    assert (await one.bid(lot_id, "150.00"))["type"] == "ack"
+    await until(public, lambda s: s["status"] == "awarded")
+    result = await server.ok("GET", f"/api/lots/{lot_id}/result", token=None)
+    assert result["format"] == "listing_timed" and result["outcome"]["amount"] == "150.00"
+    report = await server.ok("GET", f"/api/lots/{lot_id}/report")
+    assert any(row["type"] == "LotDrawn" for row in report["timeline"])
+    ocds = await server.ok("GET", f"/api/lots/{lot_id}/ocds", token=None)
+    assert ocds
+    await server.ok("GET", f"/api/lots/{lot_id}/collusion")
+    status, doc = await server.call("GET", f"/api/lots/{lot_id}/export")
+    assert status == 200
+    assert verify(dumps(doc)).ok
