@@ -5,6 +5,7 @@ result (the lot is set up over the host API, with times in seconds)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -28,7 +29,7 @@ async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(
     lot = await api_post(server, "/api/lots", {
         "session_id": session["session_id"], "title": "XQ-2026-07 地块", "format": "listing_timed",
         "params": {"start_price": "1000.00", "step": "10.00", "deposit": "100.00",
-                   "listing_ends_at": int(time.time() * 1000) + 12_000, "confirm_s": 5,
+                   "listing_ends_at": int(time.time() * 1000) + 15_000, "confirm_s": 5,
                    "countdown_s": 4, "cap": "2000.00", "cap_rule": "lottery"}})
     lot_id = lot["lot_id"]
     urls, numbers = {}, {}
@@ -51,6 +52,17 @@ async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(
     await expect(board.locator("#lt-cap")).to_contain_text("2,000.00")
     await expect(board.locator(".lt-hash")).to_have_count(1)
 
+    # The host console: the format's template, and the lot's phase and confirmations.
+    host = await pages.open(f"{server.base}/host")
+    await host.fill("#staff-token", ServerProcess.HOST_TOKEN)
+    await host.press("#staff-token", "Tab")
+    await host.select_option("#lot-format", "listing_timed")
+    await expect(host.locator("#lot-params-json")).to_have_value(
+        re.compile(r'"listing_ends_at": \d+'), timeout=WAIT)
+    await host.click(f'#lots .lot-item[data-lot-id="{lot_id}"]', timeout=WAIT)
+    await expect(host.locator("#lt-phase")).to_have_attribute("data-phase", "listing",
+                                                              timeout=WAIT)
+
     # Listing: A bids the start price, B one step more.
     await bid(room_a, "1000.00")
     await expect(room_a.locator("#message")).to_have_attribute("data-kind", "ok", timeout=WAIT)
@@ -70,6 +82,7 @@ async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(
     await confirm.click()
     await expect(room_a.locator("#lt-you-confirmed")).to_be_visible(timeout=WAIT)
     await expect(board.locator("#lt-confirmed")).to_contain_text("1", timeout=WAIT)
+    await expect(host.locator("#lt-confirmed-nos")).to_contain_text(numbers["A"], timeout=WAIT)
 
     # Timed bidding: A bids; B, who did not confirm, has no bid form.
     await expect(room_a.locator("#lt-phase")).to_have_attribute("data-phase", "timed",
