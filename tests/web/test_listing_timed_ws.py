@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 from typing import Any
 
+import orjson
 from web_support import Client, Server
 
 from auction.verify import dumps, verify
@@ -128,3 +129,29 @@ async def test_the_records_of_an_ended_lot_are_served_and_the_export_verifies(
     status, doc = await server.call("GET", f"/api/lots/{lot_id}/export")
     assert status == 200
     assert verify(dumps(doc)).ok
+
+
+async def test_after_the_cap_the_second_quantity_is_bid_with_act_secondary(
+        server: Server) -> None:
+    lot_id, (t1, t2) = await listing_lot(
+        server, 2, ends_ms=60_000, cap="150.00", cap_rule="secondary",
+        secondary={"start": "500.00", "step": "50.00", "countdown_s": 1, "unit": "m²"})
+    one, two = await server.connect(), await server.connect()
+    public = await server.connect()
+    await one.subscribe(lot_id, t1)
+    await two.subscribe(lot_id, t2)
+    await public.subscribe(lot_id)
+    assert (await one.bid(lot_id, "150.00"))["type"] == "ack"
+    await until(public, lambda s: s["play"]["phase"] == "secondary")
+    assert (await act(two, lot_id, "secondary", "520.00"))["code"] == "off_step"
+    assert (await act(two, lot_id, "secondary", "1.5e3"))["code"] == "invalid_amount"
+    ack = await act(two, lot_id, "secondary", "550.00")
+    assert ack["type"] == "ack" and ack["amount"] == "550.00"
+    ended = await until(public, lambda s: s["status"] == "awarded")
+    sec = ended["state"]["play"]["secondary"]
+    assert sec["best"] == "550.00" and sec["unit"] == "m²"
+    assert ended["state"]["outcome"]["amount"] == "150.00"
+    assert ended["state"]["outcome"]["bidder_no"] == sec["leader_no"]
+    events = [e for raw in public.seen for e in orjson.loads(raw).get("events", [])]
+    bid = next(e for e in events if e["type"] == "SecondaryBid")
+    assert bid["quantity"] == "550.00" and "ip" not in bid

@@ -2,7 +2,7 @@
 // window, timed bidding with its countdown, the price cap (lottery declarations and the
 // public draw, or the second quantity).
 
-import { addStrings } from "../i18n.js";
+import { addStrings, codeText } from "../i18n.js";
 import { duration, h } from "../ui.js";
 
 addStrings({
@@ -158,7 +158,7 @@ async function send(ctx, act, amount) {
     result: reply.type,
     text: reply.type === "ack"
       ? ctx.t("lt_sent")
-      : (reply.message?.[document.documentElement.lang === "en" ? "en" : "zh"] ?? reply.code),
+      : codeText(reply.code, reply.message),
   };
   ctx.rerender?.();
 }
