@@ -148,8 +148,10 @@ function button(id, text, onclick) {
   return h("button", { id, type: "button", class: "primary", onclick }, text);
 }
 
-// The outcome of the last action sent from the room (kept across redraws).
+// The outcome of the last action sent from the room, and the quantity being typed (both
+// kept across redraws).
 let lastReply = null;
+let typedQuantity = "";
 
 /** Send an action; show the outcome in #lt-msg and redraw. */
 async function send(ctx, act, amount) {
@@ -186,10 +188,19 @@ function room(el, ctx) {
   parts.push(...secondary(ctx));
   const sec = play.secondary;
   if (play.phase === "secondary" && open && you.in_cap && sec) {
-    const input = h("input", { id: "lt-secondary-amount", inputmode: "decimal", value: sec.next_min ?? "" });
+    // What the bidder typed survives the redraws of each update.
+    const input = h("input", {
+      id: "lt-secondary-amount", inputmode: "decimal", value: typedQuantity || (sec.next_min ?? ""),
+      oninput: (e) => { typedQuantity = e.target.value; },
+    });
     parts.push(h("form", {
       id: "lt-secondary-form", class: "lt-form",
-      onsubmit: (e) => { e.preventDefault(); send(ctx, "secondary", input.value.trim()); },
+      onsubmit: (e) => {
+        e.preventDefault();
+        const amount = input.value.trim();
+        typedQuantity = "";
+        send(ctx, "secondary", amount);
+      },
     }, h("label", {}, `${t("lt_secondary_bid")} (${sec.unit}) `, input), " ",
     h("span", { class: "note" }, `${t("lt_secondary_next")}: ${sec.next_min ?? "—"}`), " ",
     h("button", { id: "lt-secondary-btn", type: "submit", class: "primary" }, t("lt_secondary_bid"))));
