@@ -454,3 +454,34 @@ def test_no_decision_of_the_format_starts_with_a_shared_outcome_event() -> None:
     from auction.model import LotFailed
 
     assert LISTING_TIMED.command_of(LotFailed(at=T0, actor="system", reason="no_bids")) is None
+
+
+def test_an_action_without_a_name_is_refused() -> None:
+    lot = listed("a")
+    lot.refuse(Act(bidder_id="a", act=" "), "invalid_params")
+
+
+def test_the_format_defaults_take_no_price_bid_and_know_no_least_price() -> None:
+    from auction.formats import Format
+    from auction.listing_timed import LISTING_TIMED
+
+    lot = listed("a")
+    bidder = lot.s.bidders["a"]
+    refused = Format.bid(LISTING_TIMED, lot.s, bidder, PlaceBid(bidder_id="a", amount=1), T0)
+    assert isinstance(refused, Rejection) and refused.code == "not_supported"
+    assert Format.min_next_bid(LISTING_TIMED, lot.s, bidder) is None
+
+
+@pytest.mark.parametrize("fmt, params, words", [
+    ("bingo", listing(), "unknown format"),
+    ("listing_timed", listing(cap_rule="lottery"), "invalid parameters"),
+])
+def test_a_record_of_an_unknown_format_or_invalid_parameters_cannot_be_replayed(
+        fmt: str, params: dict[str, Any], words: str) -> None:
+    from auction.errors import RecordError
+    from auction.model import LotCreated
+
+    created = LotCreated(at=T0, actor=HOST, lot_id="x", session_id="s", format=fmt,
+                         title="t", params=params)
+    with pytest.raises(RecordError, match=words):
+        replay([created])
