@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from auction.money import format_amount, parse_amount
+from loadtests import bots_listing
 from loadtests.client import LotClient
 
 
@@ -30,6 +31,7 @@ class LotPlan:
     limits: list[str]
     lot_id: str = ""
     links: dict[str, str] = field(default_factory=dict)
+    format: str = "english"
 
 
 def demo_lots(fast: bool) -> list[LotPlan]:
@@ -52,6 +54,11 @@ def demo_lots(fast: bool) -> list[LotPlan]:
                     "reserve": "2050000.00", "deposit": "200000.00", "duration_s": duration,
                     "max_jump_steps": 10, **soft},
             limits=["2160000.00", "2240000.00", "2080000.00"]),
+        LotPlan(
+            title="国有建设用地使用权挂牌出让（限时竞价，最高限价摇号） / Land use right "
+                  "(listing + timed bidding, capped, lottery)",
+            params=bots_listing.land_params(fast), limits=bots_listing.LAND_LIMITS,
+            format="listing_timed"),
     ]
 
 
@@ -89,7 +96,7 @@ class Demo:
             for plan in plans:
                 lot = await self.api(http, "POST", "/api/lots", {
                     "session_id": session["session_id"], "title": plan.title,
-                    "format": "english", "params": plan.params})
+                    "format": plan.format, "params": plan.params})
                 plan.lot_id = lot["lot_id"]
                 deposit = plan.params["deposit"]
                 for i, limit in enumerate(plan.limits):
@@ -166,12 +173,18 @@ class Demo:
         cur = state["params"]["currency"]
         if outcome["status"] == "awarded":
             return (f"\n[{plan.lot_id}] 成交 AWARDED to bidder No. {outcome['bidder_no']} at "
-                    f"{outcome['amount']} {cur} after {state['bid_count']} bids")
+                    f"{outcome['amount']} {cur} after {state['bid_count']} bids"
+                    + bots_listing.describe_draw(state))
         return (f"\n[{plan.lot_id}] {outcome['status'].upper()}: {outcome.get('reason')} "
                 f"after {state['bid_count']} bids")
 
     async def bot(self, plan: LotPlan, token: str, limit: str, stop: asyncio.Event) -> None:
         """A bidder that bids the minimum next price, with think time, up to ``limit``."""
+        if plan.format == "listing_timed":
+            think = (0.2, 1.0) if self.fast else (2.0, 15.0)
+            await bots_listing.land_bot(self.ws_url, plan.lot_id, token, limit, stop, think,
+                                        self.rng)
+            return
         limit_minor = parse_amount(limit, 2)
         think = (0.2, 1.2) if self.fast else (2.0, 20.0)
         client = LotClient(self.ws_url, plan.lot_id, token)

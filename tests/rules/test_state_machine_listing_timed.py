@@ -1,0 +1,206 @@
+"""Random command sequences on ``listing_timed`` lots (time advancing, late ticks, pause and
+resume, staff actions, confirmations, cap declarations, second-quantity bids): the
+invariants of the shared machine hold, every rejection changes nothing, the record
+replays to the same state and verifies offline, and the outcome is the one the rules
+give, judged here independently."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize
+
+from auction.draw import commitment
+from auction.lot import decide
+from auction.model import (
+    Act,
+    BidAccepted,
+    CloseExtended,
+    ConfirmDeposit,
+    CreateLot,
+    Event,
+    LotAwarded,
+    LotDrawn,
+    LotFailed,
+    PlaceBid,
+    RegisterBidder,
+    Rejection,
+    ScheduleLot,
+    StartLot,
+    Tick,
+)
+from auction.state import CLOSED, OPEN
+from auction.verify import build_export, dumps, verify
+
+from .test_state_machine import BIDDERS, HOST, NUMBERS, OUTCOME_EVENTS, T0, LotMachine
+
+SEED = "5eed" * 16
+
+
+@st.composite
+def listing_params(draw: st.DrawFn) -> dict[str, Any]:
+    def pick(*options: Any) -> Any:
+        return draw(st.sampled_from(options))
+
+    p: dict[str, Any] = {"start_price": "100.00", "step": "10.00", "deposit": "50.00",
+                         "listing_ends_at": T0 + pick(30, 5, 60) * 1000,
+                         "confirm_s": pick(10, 1, 30), "countdown_s": pick(10, 2, 30)}
+    if pick(True, False):
+        p["reserve"] = pick("130.00", "120.00")
+    if pick(False, True):
+        p["listing_opens_at"] = T0 + 1000
+    rule = pick("lottery", "secondary", None, "none")
+    if rule is not None:
+        p["cap"] = pick("155.00", "200.00", "130.00")
+        p["cap_rule"] = rule
+        if rule == "lottery":
+            p["cap_confirm_s"] = pick(10, 1)
+        if rule == "secondary":
+            p["secondary"] = {"start": "10.00", "step": "5.00", "countdown_s": pick(10, 1),
+                              "unit": "m²"}
+    return p
+
+
+class ListingMachine(LotMachine):
+    ACTIONS = ("bid", "advance", "confirm", "tick", "bid", "advance_to_deadline", "accept_cap",
+               "secondary", "bid", "confirm", "accept_cap", "secondary", "bid_at_deadline",
+               "act_at_deadline", "advance", "pause", "resume", "extend", "register",
+               "deposit", "cancel")
+
+    @initialize(params=listing_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
+                stage=st.sampled_from(["open", "open", "open", "scheduled"]))
+    def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
+        decision = self.apply(CreateLot(lot_id="lot-x", session_id="s", format="listing_timed",
+                                        title="国有建设用地使用权", params=params, actor=HOST))
+        assert not isinstance(decision, Rejection), decision
+        for bidder, number in zip(BIDDERS[:ready], NUMBERS, strict=False):
+            assert isinstance(self.apply(RegisterBidder(
+                bidder_id=bidder, bidder_no=number, name=bidder, actor=HOST)), list)
+            assert isinstance(self.apply(ConfirmDeposit(
+                bidder_id=bidder, amount=9000, account="acct", actor=HOST)), list)
+        assert isinstance(self.apply(ScheduleLot(actor=HOST)), list)
+        if stage == "open":
+            if self.s.opens_at is None:
+                self.apply(StartLot(actor=HOST, seed=SEED, seed_hash=commitment(SEED)))
+            else:
+                self.now = self.s.opens_at
+                self.tick()
+            assert self.s.status == OPEN
+
+    def tick(self) -> None:
+        cmd = Tick(seed=SEED, seed_hash=commitment(SEED))
+        decision = self.apply(cmd)
+        assert isinstance(decision, list), "a tick is never refused"
+        assert decide(self.s, cmd, self.now) == [], "firing a tick twice did something"
+
+    def do_start(self, data: st.DataObject) -> None:
+        self.apply(StartLot(actor=HOST, seed=SEED, seed_hash=commitment(SEED)))
+
+    def bidder(self, data: st.DataObject) -> str:
+        """Mostly an eligible bidder other than the leader, sometimes anyone."""
+        s = self.s
+        likely = [b for b in sorted(s.bidders) if s.eligible(s.bidders[b]) and b != s.leader]
+        return data.draw(st.one_of(st.sampled_from(likely or BIDDERS),
+                                   st.sampled_from(BIDDERS)), label="bidder")
+
+    def do_advance(self, data: st.DataObject) -> None:
+        self.now += data.draw(st.one_of(st.integers(0, 1_000), st.integers(0, 8_000)),
+                              label="ms")
+
+    def do_bid(self, data: st.DataObject) -> None:
+        s = self.s
+        cap = s.params.options.cap
+        base = s.best if s.best is not None else s.params.start_price - 1000
+        amount = data.draw(st.one_of(
+            st.integers(1, 3).map(lambda k: base + k * 1000),
+            st.sampled_from([cap or 1, (cap or 1) + 1, base + 500, base]),
+        ), label="amount")
+        self.apply(PlaceBid(bidder_id=self.bidder(data), amount=amount, ip="10.0.0.1"))
+
+    def do_confirm(self, data: st.DataObject) -> None:
+        play = self.s.play
+        listed = [b for b in play.listed if b not in play.confirmed] if play else []
+        bidder = data.draw(st.one_of(st.sampled_from(listed or BIDDERS),
+                                     st.sampled_from(BIDDERS)), label="bidder")
+        self.apply(Act(bidder_id=bidder, act="confirm"))
+
+    def do_accept_cap(self, data: st.DataObject) -> None:
+        self.apply(Act(bidder_id=self.bidder(data), act="accept_cap"))
+
+    def do_secondary(self, data: st.DataObject) -> None:
+        best = self.s.play.sec_best if self.s.play else None
+        amount = data.draw(st.sampled_from([1000, (best or 1000) + 500, (best or 0) + 200]),
+                           label="quantity")
+        self.apply(Act(bidder_id=self.bidder(data), act="secondary", amount=amount))
+
+    def do_act_at_deadline(self, data: st.DataObject) -> None:
+        self.do_advance_to_deadline(data)
+        getattr(self, data.draw(st.sampled_from(["do_confirm", "do_accept_cap",
+                                                 "do_secondary"]), label="act"))(data)
+
+    def check_event(self, fact: Event) -> None:
+        assert fact.at == self.now
+        if self.state is None:
+            return
+        s, p = self.state, self.state.params
+        cap = p.options.cap
+        assert s.outcome is None, "an event after the outcome"
+        if isinstance(fact, BidAccepted):
+            assert s.status == OPEN and s.eligible(s.bidders[fact.bidder_id])
+            assert fact.amount >= p.start_price and s.leader != fact.bidder_id
+            assert cap is None or fact.amount <= cap
+            assert s.best is None or fact.amount > s.best
+            assert fact.amount == cap or (fact.amount - p.start_price) % p.tiers[0].step == 0
+            assert s.play.cap_by is None, "a price bid after the cap"
+            if s.play.phase != "listing":
+                assert fact.bidder_id in s.play.confirmed
+            else:
+                # listing_ends_at, as pauses and staff extensions moved it
+                assert s.closes_at is not None and fact.at < s.closes_at
+        if isinstance(fact, CloseExtended) and fact.actor != HOST:
+            assert s.closes_at is not None and fact.closes_at >= s.closes_at
+        if isinstance(fact, OUTCOME_EVENTS):
+            assert not any(isinstance(e, OUTCOME_EVENTS) for e in self.events)
+        if isinstance(fact, LotDrawn):
+            assert fact.candidates == sorted(fact.candidates)
+            digest = hashlib.sha256((fact.seed + "lot-x").encode()).hexdigest()
+            assert fact.index == int(digest, 16) % len(fact.candidates)
+            assert fact.winner_no == fact.candidates[fact.index]
+        if isinstance(fact, (LotAwarded, LotFailed)):
+            assert s.status == CLOSED
+            play = s.play
+            if play.cap_by is not None:
+                assert isinstance(fact, LotAwarded) and fact.amount == cap
+                if s.params.options.cap_rule == "none":
+                    assert fact.bidder_id == play.cap_by
+                if s.params.options.cap_rule == "secondary":
+                    assert fact.bidder_id == (play.sec_leader or play.cap_by)
+                return
+            if not s.bids:
+                expected: tuple[Any, ...] = ("failed", "no_bids")
+            elif p.reserve is not None and s.best is not None and s.best < p.reserve:
+                expected = ("failed", "reserve_not_met")
+            else:
+                expected = ("awarded", s.ranking()[0].bidder_id, s.best)
+            if isinstance(fact, LotAwarded):
+                assert ("awarded", fact.bidder_id, fact.amount) == expected
+            else:
+                assert ("failed", fact.reason) == expected
+
+    def teardown(self) -> None:
+        if self.state is None:
+            return
+        super().teardown()
+        result = verify(dumps(build_export(self.s, self.records)))
+        assert result.ok, result.summary
+
+
+ListingMachine.TestCase.settings = settings(
+    max_examples=150, stateful_step_count=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+TestListingMachine = ListingMachine.TestCase
