@@ -20,6 +20,7 @@ from auction.model import (
 from auction.record import GENESIS, Recorded, seal
 from auction.sealed import BidsOpened, parse_sealed, withheld
 from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
+
 from .support import HOST, MINUTE, T0, Lot, cny, kinds
 
 SEED = "5eed" * 16
