@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ServerProcess, free_port
+from web.demo import demo_lots
 
 pytestmark = pytest.mark.slow
 
@@ -24,10 +25,12 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     assert f"http://127.0.0.1:{port}/host#token=" in out
     rooms = re.findall(rf"http://127\.0\.0\.1:{port}/room/(\S+)#token=\S+", out)
     boards = re.findall(rf"http://127\.0\.0\.1:{port}/board/(\S+)", out)
-    assert len(rooms) == 2 and sorted(rooms) == sorted(boards)
+    assert len(rooms) == len(demo_lots(True)) and sorted(rooms) == sorted(boards)
     results = re.findall(r"^\[(\S+)\] (?:成交 AWARDED|FAILED|CANCELLED)", out, re.MULTILINE)
     assert sorted(results) == sorted(rooms), out
     assert "Every lot has ended" in out
+    sealed = re.search(r"^\[(\S+)\] .*\(sealed bids\)$", out, re.MULTILINE)
+    assert sealed is not None and sealed.group(1) in results  # the sealed lot was opened
     assert (tmp_path / "events.sqlite3").exists()
 
 

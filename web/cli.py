@@ -114,7 +114,7 @@ async def serve(settings: Settings) -> int:
 
 
 async def demo(settings: Settings, fast: bool, export: Path | None = None) -> int:
-    from web.demo import Demo
+    from web.demo import Demo, demo_lots
 
     runner, base = await _start(settings)
     print(f"auction demo: server on {base} (data in {settings.data_dir})", flush=True)
@@ -125,7 +125,7 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
             print("The server keeps running for you to look around; Ctrl-C stops it.",
                   flush=True)
             await _until_signal()
-        return 0 if len(outcomes) == 2 else 1
+        return 0 if len(outcomes) == len(demo_lots(fast)) else 1
     finally:
         await runner.cleanup()
 

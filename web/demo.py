@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from auction.money import format_amount, parse_amount
+from loadtests.bots_sealed import SEALED_DEMO_LIMITS, sealed_bidder, sealed_demo_params
 from loadtests.client import LotClient
 
 
@@ -30,10 +31,11 @@ class LotPlan:
     limits: list[str]
     lot_id: str = ""
     links: dict[str, str] = field(default_factory=dict)
+    format: str = "english"
 
 
 def demo_lots(fast: bool) -> list[LotPlan]:
-    """A reverse procurement lot and a forward property lot."""
+    """A reverse procurement lot, a forward property lot and a sealed-bid procurement."""
     duration = 8 if fast else 240
     soft = {"extend_window_s": 2, "extend_s": 3} if fast else {"extend_window_s": 60,
                                                                "extend_s": 120}
@@ -52,6 +54,9 @@ def demo_lots(fast: bool) -> list[LotPlan]:
                     "reserve": "2050000.00", "deposit": "200000.00", "duration_s": duration,
                     "max_jump_steps": 10, **soft},
             limits=["2160000.00", "2240000.00", "2080000.00"]),
+        LotPlan(
+            title="学校食堂设备采购（密封报价） / School canteen equipment (sealed bids)",
+            params=sealed_demo_params(duration), limits=SEALED_DEMO_LIMITS, format="sealed"),
     ]
 
 
@@ -89,7 +94,7 @@ class Demo:
             for plan in plans:
                 lot = await self.api(http, "POST", "/api/lots", {
                     "session_id": session["session_id"], "title": plan.title,
-                    "format": "english", "params": plan.params})
+                    "format": plan.format, "params": plan.params})
                 plan.lot_id = lot["lot_id"]
                 deposit = plan.params["deposit"]
                 for i, limit in enumerate(plan.limits):
@@ -171,7 +176,12 @@ class Demo:
                 f"after {state['bid_count']} bids")
 
     async def bot(self, plan: LotPlan, token: str, limit: str, stop: asyncio.Event) -> None:
-        """A bidder that bids the minimum next price, with think time, up to ``limit``."""
+        """A bidder that bids the minimum next price, with think time, up to ``limit``
+        (on a sealed lot: see :mod:`loadtests.bots_sealed`)."""
+        if plan.format == "sealed":
+            await sealed_bidder(self.ws_url, plan.lot_id, token, limit, stop, self.rng,
+                                self.fast)
+            return
         limit_minor = parse_amount(limit, 2)
         think = (0.2, 1.2) if self.fast else (2.0, 20.0)
         client = LotClient(self.ws_url, plan.lot_id, token)
