@@ -257,7 +257,9 @@ class Sealed(Format):
     def view(self, state: LotState, view: dict[str, Any], audience: str,
              bidder_id: str | None) -> None:
         play, options = _play(state), _options(state)
-        view["params"] = {**view["params"], "start_price": _money(state, options.start_price)}
+        # A sealed bid has no step: the shared price steps are left out.
+        view["params"] = {**view["params"], "start_price": _money(state, options.start_price),
+                          "steps": []}
         revealed = None
         if play.opened:
             revealed = [{"seq": seq, "bidder_no": no, "amount": _money(state, amount)}

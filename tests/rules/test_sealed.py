@@ -355,5 +355,6 @@ def test_a_cancelled_sealed_lot_keeps_its_bids_sealed() -> None:
 def test_a_fresh_sealed_lot_shows_its_options_before_any_other_event() -> None:
     s = SealedLot(sealed(start_price="10.00"))
     assert snapshot(s.s, PUBLIC)["params"]["start_price"] == "10.00"
+    assert snapshot(s.s, PUBLIC)["params"]["steps"] == []
     assert snapshot(s.s, PUBLIC)["play"]["opened"] is False
     assert replay(s.events) == s.s
