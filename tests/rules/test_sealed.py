@@ -1,16 +1,20 @@
 """The sealed format (一次报价 / 密封报价) of RULES.md, rule by rule."""
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from auction import draw
-from auction.errors import InvalidParams
-from auction.lot import decide, replay
+from auction.errors import InvalidParams, RecordError
+from auction.formats import Format
+from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
+    Act,
     CreateLot,
     LotAwarded,
+    LotCreated,
     LotDrawn,
     LotFailed,
     PlaceBid,
@@ -19,7 +23,7 @@ from auction.model import (
     Tick,
 )
 from auction.record import GENESIS, Recorded, seal
-from auction.sealed import BidsOpened, parse_sealed, withheld
+from auction.sealed import SEALED, BidsOpened, parse_sealed, withheld
 from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
 
 from .support import HOST, MINUTE, T0, Lot, cny, kinds
@@ -362,3 +366,36 @@ def test_a_fresh_sealed_lot_shows_its_options_before_any_other_event() -> None:
     assert snapshot(s.s, PUBLIC)["params"]["steps"] == []
     assert snapshot(s.s, PUBLIC)["play"]["opened"] is False
     assert replay(s.events) == s.s
+
+
+# ------------------------------------------------------------------ what a sealed lot has not
+
+
+def test_a_sealed_lot_takes_no_bidder_actions_but_bids() -> None:
+    s = lot("a")
+    s.refuse(Act(bidder_id="a", act="confirm"), "not_supported")
+    s.refuse(Act(bidder_id="a", act=""), "invalid_params")
+
+
+def test_a_sealed_lot_has_no_next_acceptable_price_and_no_deadline_once_opened() -> None:
+    s = lot("a")
+    assert SEALED.min_next_bid(s.s, s.s.bidders["a"]) is None
+    assert snapshot(s.s, BIDDER, "a")["you"]["next_min"] is None
+    s.opening()
+    assert next_deadline(s.s) is None
+
+
+def test_a_record_naming_a_format_that_is_not_registered_cannot_be_replayed() -> None:
+    created = LotCreated(at=T0, actor=HOST, lot_id="lot-u", session_id="s", format="auction",
+                         title="?", params={})
+    with pytest.raises(RecordError):
+        evolve(None, created)
+    with pytest.raises(RecordError):
+        evolve(None, replace(created, format="sealed", params={"closes_at": "soon"}))
+
+
+def test_a_format_that_judges_no_price_bids_refuses_them_as_not_supported() -> None:
+    # The interface's default, which the sealed format replaces with its own judgement.
+    s = lot("a")
+    refused = Format.bid(SEALED, s.s, s.s.bidders["a"], PlaceBid(bidder_id="a", amount=1), T0)
+    assert isinstance(refused, Rejection) and refused.code == "not_supported"

@@ -98,6 +98,16 @@ async def test_at_the_opening_everyone_receives_every_final_bid_and_the_winner(
         assert sorted(opened["amounts"]) == [A2, B1], name
         assert len(opened["bidder_nos"]) == 2
     await asyncio.sleep(0.3)
+    # Who subscribes after the opening gets the record as it may now be seen: staff every
+    # bid with its price, the public the opened bids.
+    late = await server.connect()
+    update = await late.subscribe(lot_id, SUPERVISOR_TOKEN)
+    bids = [e for e in update["events"] if e["type"] == "BidAccepted"]
+    assert [b["amount"] for b in bids] == [A1, B1, A2]
+    public = await server.connect()
+    update = await public.subscribe(lot_id)
+    opened = next(e for e in update["events"] if e["type"] == "BidsOpened")
+    assert sorted(opened["amounts"]) == [A2, B1]
     result = await server.ok("GET", f"/api/lots/{lot_id}/result", token=None)
     assert result["outcome"]["status"] == "awarded"
     assert result["outcome"]["amount"] == B1
