@@ -1,1 +1,302 @@
-"""(Being written: see issue 3.)"""
+"""The ``sealed`` format (一次报价 / 密封报价) of RULES.md: sealed bids, opened at once.
+
+- Each eligible bidder submits one sealed price (``BidAccepted``) while the lot is open;
+  with ``revisions`` = n it may replace it up to n times (``revision_limit`` after that).
+  The bidder's last bid is its final bid. Forward lots want the highest price, reverse
+  lots (procurement) the lowest; an optional ``start_price`` is the least (forward) or the
+  most (reverse) a bid may be, ``ceiling`` (reverse) the most any bid may be.
+- Until the opening (开标, the lot's ``closes_at``: pausing the lot moves it like every
+  clock) nobody but the bidder itself sees a price: not the public, not the other
+  bidders, not staff. Snapshots and redacted events show every other audience only how
+  many bids are in and who bid (staff).
+- The Tick at the opening records ``LotClosed``, then ``BidsOpened`` with every final bid
+  (bidder number, amount, sequence number of the bid), then the outcome: the best final
+  price wins if the secret ``reserve`` (forward) is met. Equal best prices go to the
+  earliest sequenced final bid (``tie_rule`` ``earliest``) or to a verifiable draw among
+  them (``lottery``: ``DrawCommitted`` when the lot opens, ``LotDrawn`` at the opening
+  when a tie needs it, see :mod:`auction.draw`).
+
+The stored record holds the sealed amounts from the moment they are bid (it is hashed and
+replayed like every record): whoever operates the database is trusted with them. Every
+way out of the server (views, events, records pages and APIs) withholds them until the
+lot is opened; see :func:`withheld`.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auction.draw import commitment, draw
+from auction.errors import InvalidParams
+from auction.formats import Format, open_lot, register
+from auction.messages import MESSAGES
+from auction.model import (
+    SYSTEM,
+    BidAccepted,
+    DrawCommitted,
+    Event,
+    LotAwarded,
+    LotClosed,
+    LotDrawn,
+    LotFailed,
+    PlaceBid,
+    Rejection,
+    StartLot,
+    Tick,
+    register_event,
+)
+from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.params import DIRECTIONS, MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
+from auction.record import Recorded, event_to_dict
+from auction.state import OPEN, Bidder, LotState
+
+TIE_RULES = ("earliest", "lottery")
+#: Most revisions a lot may allow each bidder.
+MAX_REVISIONS = 100
+
+MESSAGES.update({
+    "same_bid": ("修改后的报价与原报价相同", "The revised bid equals your current bid."),
+    "bad_seed": ("摇号种子与开标时公布的承诺不符",
+                 "The draw seed does not match the commitment published at opening."),
+    "sealed": ("密封报价尚未开标，报价不可查看",
+               "The sealed bids are not opened yet: no price can be shown."),
+})
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BidsOpened(Event):
+    """The opening (开标): every bidder's final sealed bid, in the order they were
+    sequenced (``seqs`` are the sequence numbers of the ``BidAccepted`` events)."""
+
+    bidder_nos: list[str]
+    amounts: list[int]
+    seqs: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class SealedOptions:
+    revisions: int
+    tie_rule: str
+    #: The optional least (forward) / most (reverse) price of a bid.
+    start_price: int | None
+
+    def public(self, decimals: int) -> dict[str, Any]:
+        return {"revisions": self.revisions, "tie_rule": self.tie_rule,
+                "start_price": None if self.start_price is None
+                else format_amount(self.start_price, decimals)}
+
+
+@dataclass(slots=True)
+class SealedPlay:
+    """The format's state: whether the bids are opened, and what was revealed."""
+
+    opened: bool = False
+    opened_at: int | None = None
+    #: ``(seq, bidder_no, amount)`` of every final bid revealed at the opening.
+    revealed: list[tuple[int, str, int]] = field(default_factory=list)
+    #: The published commitment of the draw seed (``lottery`` lots).
+    seed_hash: str | None = None
+
+
+def parse_sealed(raw: object) -> EnglishParams:
+    """Validate the parameters of a ``sealed`` lot and type them."""
+    r = _Reader(raw)
+    direction = r.text("direction", "forward", DIRECTIONS)
+    currency = r.text("currency", "CNY", tuple(CURRENCY_DECIMALS))
+    decimals = CURRENCY_DECIMALS[currency]
+    deposit = r.amount("deposit", decimals, zero=True)
+    start_price = r.amount("start_price", decimals)
+    reserve = r.amount("reserve", decimals)
+    ceiling = r.amount("ceiling", decimals)
+    opens_at = r.integer("opens_at", 0, MAX_MS)
+    closes_at = r.integer("closes_at", 0, MAX_MS)
+    duration_s = r.integer("duration_s", 1, MAX_SECONDS)
+    revisions = r.integer("revisions", 0, MAX_REVISIONS) or 0
+    tie_rule = r.text("tie_rule", "earliest", TIE_RULES)
+    r.done()
+    if direction == "forward" and ceiling is not None:
+        raise InvalidParams("ceiling applies to reverse lots; use reserve", "ceiling")
+    if direction == "reverse" and reserve is not None:
+        raise InvalidParams("reserve applies to forward lots; use ceiling", "reserve")
+    if (closes_at is None) == (duration_s is None):
+        raise InvalidParams("give exactly one of closes_at and duration_s", "closes_at")
+    if opens_at is not None and closes_at is not None and opens_at >= closes_at:
+        raise InvalidParams("opens_at must be before closes_at", "opens_at")
+    if start_price is not None and ceiling is not None and start_price > ceiling:
+        raise InvalidParams("start_price must not be above the ceiling", "start_price")
+    return EnglishParams(
+        direction=direction, currency=currency, decimals=decimals, deposit=deposit or 0,
+        start_price=start_price or 0, tiers=(Tier(0, 1),), step_multiple=False,
+        reserve=reserve, ceiling=ceiling, max_jump_steps=None, opens_at=opens_at,
+        closes_at=closes_at, duration_s=duration_s, extend_window_s=0, extend_s=0,
+        max_closes_at=None, improve="leader", visibility="blind",
+        options=SealedOptions(revisions=revisions, tie_rule=tie_rule, start_price=start_price),
+    )
+
+
+def _options(state: LotState) -> SealedOptions:
+    options: SealedOptions = state.params.options
+    return options
+
+
+def _play(state: LotState) -> SealedPlay:
+    """The format's state (made by :meth:`Sealed.after` from the lot's second event on)."""
+    play: SealedPlay = state.play if state.play is not None else SealedPlay()
+    return play
+
+
+def withheld(state: LotState) -> bool:
+    """Whether ``state`` is a sealed lot whose bids are not opened (or never will be: a
+    lot cancelled before its opening keeps its bids sealed). Every record and API that
+    would show a bid's amount refuses or leaves it out while this holds."""
+    return state.format == Sealed.name and not _play(state).opened
+
+
+def unsealed_records(state: LotState, records: list[Recorded]) -> list[Recorded]:
+    """``records`` without the bids of a sealed lot that were never opened (a lot
+    cancelled before its opening): what public records may show of it."""
+    if not withheld(state):
+        return records
+    return [r for r in records if not isinstance(r.event, BidAccepted)]
+
+
+def finals(state: LotState) -> list[Bidder]:
+    """Bidders with a sealed bid, in the order their final bids were sequenced."""
+    return sorted((b for b in state.bidders.values() if b.last_bid is not None),
+                  key=lambda b: b.last_seq)
+
+
+def _money(state: LotState, value: int | None) -> str | None:
+    return None if value is None else format_amount(value, state.params.decimals)
+
+
+def _bids_opened(state: LotState, event: BidsOpened) -> None:
+    play = _play(state)
+    play.opened, play.opened_at = True, event.at
+    play.revealed = list(zip(event.seqs, event.bidder_nos, event.amounts, strict=True))
+
+
+class Sealed(Format):
+    name = "sealed"
+
+    def parse(self, raw: object) -> EnglishParams:
+        return parse_sealed(raw)
+
+    events = {BidsOpened: _bids_opened}
+
+    def open(self, state: LotState, now: int, actor: str, cmd: StartLot | Tick
+             ) -> list[Event] | Rejection:
+        opened = open_lot(state, now, actor)
+        if isinstance(opened, Rejection) or _options(state).tie_rule != "lottery":
+            return opened
+        return [*opened, DrawCommitted(at=now, actor=SYSTEM, seed_hash=cmd.seed_hash)]
+
+    def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int
+            ) -> list[Event] | Rejection:
+        p, options = state.params, _options(state)
+        amount = cmd.amount
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+        if bidder.bids > options.revisions:
+            return Rejection("revision_limit")
+        if p.ceiling is not None and amount > p.ceiling:
+            return Rejection("above_ceiling")
+        if options.start_price is not None:
+            if p.direction == "forward" and amount < options.start_price:
+                return Rejection("below_start")
+            if p.direction == "reverse" and amount > options.start_price:
+                return Rejection("above_start")
+        if amount == bidder.last_bid:
+            return Rejection("same_bid")
+        return [BidAccepted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
+                            bidder_no=bidder.bidder_no, amount=amount, ip=cmd.ip,
+                            device=cmd.device, ref=cmd.ref)]
+
+    def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event] | Rejection:
+        """The opening: close, reveal every final bid, decide the outcome."""
+        assert state.closes_at is not None  # only an open lot has a deadline
+        final = finals(state)
+        events: list[Event] = [
+            LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at),
+            BidsOpened(at=now, actor=SYSTEM, bidder_nos=[b.bidder_no for b in final],
+                       amounts=[b.last_bid or 0 for b in final],
+                       seqs=[b.last_seq for b in final])]
+        if not final:
+            return [*events, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+        pick = max if state.params.direction == "forward" else min
+        best = pick(b.last_bid or 0 for b in final)
+        reserve = state.params.reserve
+        if reserve is not None and best < reserve:
+            return [*events, LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]
+        tied = [b for b in final if b.last_bid == best]
+        winner = tied[0]  # the earliest sequenced final bid
+        if len(tied) > 1 and _options(state).tie_rule == "lottery":
+            if commitment(cmd.seed) != _play(state).seed_hash:
+                return Rejection("bad_seed")
+            candidates, index, winner_no = draw(cmd.seed, state.lot_id,
+                                                [b.bidder_no for b in tied])
+            events.append(LotDrawn(at=now, actor=SYSTEM, purpose="tie", seed=cmd.seed,
+                                   candidates=candidates, index=index, winner_no=winner_no))
+            winner = state.bidders[state.numbers[winner_no]]
+        events.append(LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,
+                                 bidder_no=winner.bidder_no, amount=best))
+        return events
+
+    def after(self, state: LotState, event: Event) -> None:
+        """A revision replaces the bidder's bid: the best and the leader are those of the
+        final bids (equal prices: the earliest final bid)."""
+        play = state.play = _play(state)
+        if isinstance(event, DrawCommitted):
+            play.seed_hash = event.seed_hash
+        if not isinstance(event, BidAccepted):
+            return
+        sign = -1 if state.params.direction == "forward" else 1
+        leader = min(finals(state), key=lambda b: (sign * (b.last_bid or 0), b.last_seq))
+        state.best, state.leader = leader.last_bid, leader.bidder_id
+
+    def view(self, state: LotState, view: dict[str, Any], audience: str,
+             bidder_id: str | None) -> None:
+        play, options = _play(state), _options(state)
+        # A sealed bid has no step: the shared price steps are left out.
+        view["params"] = {**view["params"], "start_price": _money(state, options.start_price),
+                          "steps": []}
+        revealed = None
+        if play.opened:
+            revealed = [{"seq": seq, "bidder_no": no, "amount": _money(state, amount)}
+                        for seq, no, amount in play.revealed]
+        view["play"] = {
+            "opened": play.opened, "opened_at": play.opened_at,
+            "opening_at": state.closes_at, "bid_count": len(state.bids),
+            "bidders_in": sum(1 for b in state.bidders.values() if b.bids),
+            "revisions": options.revisions, "tie_rule": options.tie_rule,
+            "seed_hash": play.seed_hash, "bids": revealed,
+        }
+        if play.opened:
+            return
+        view["best"] = view["leader_no"] = None
+        if "register" in view:
+            view["register"] = [{**row, "last_bid": None} for row in view["register"]]
+            view["ranking"] = []
+
+    def bidder_view(self, state: LotState, view: dict[str, Any], bidder: Bidder) -> None:
+        revisions = _options(state).revisions
+        view["revisions_left"] = max(0, revisions + 1 - bidder.bids) if bidder.bids else revisions
+        view["can_bid"] = state.status == OPEN and bidder.bids <= revisions
+
+    def redact(self, state: LotState, record: Recorded, audience: str,
+               bidder_id: str | None) -> dict[str, Any] | None:
+        event = record.event
+        if isinstance(event, BidsOpened):
+            return {"seq": record.seq, "type": "BidsOpened", "at": event.at,
+                    "actor": event.actor, "bidder_nos": list(event.bidder_nos),
+                    "amounts": [_money(state, a) for a in event.amounts],
+                    "seqs": list(event.seqs)}
+        if (isinstance(event, BidAccepted) and audience == "staff"
+                and not _play(state).opened):
+            body = event_to_dict(event)
+            del body["amount"]
+            return {"seq": record.seq, **body}
+        return None
+
+
+SEALED = register(Sealed())

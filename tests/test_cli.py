@@ -32,6 +32,8 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     # The land lot (listing_timed) reaches its cap and is decided by the lottery.
     assert re.search(r"摇号 lottery: seed hash [0-9a-f]{64}, seed \S+, candidates .+ → No\. \d+",
                      out), out
+    sealed = re.search(r"^\[(\S+)\] .*\(sealed bids\)$", out, re.MULTILINE)
+    assert sealed is not None and sealed.group(1) in results  # the sealed lot was opened
     assert (tmp_path / "events.sqlite3").exists()
 
 

@@ -36,6 +36,7 @@ from auction.model import (
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded, event_to_dict
 from auction.sessions import parse_rules
+from auction.sealed import withheld
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
 from engine.api import Engine, EngineError, Session, UnknownLot
@@ -274,11 +275,19 @@ def _bidder_claims(request: web.Request, token: str, lot_id: str,
 # ------------------------------------------------------------------------ staff reads
 
 
+def _not_sealed(state: LotState) -> None:
+    """The bids and the raw record of a sealed lot hold the sealed prices: refused until
+    the lot is opened (:func:`auction.sealed.withheld`)."""
+    if withheld(state):
+        raise WebError(409, "sealed", "the lot's sealed bids are not opened yet")
+
+
 async def list_bids(request: web.Request) -> web.Response:
     """Every accepted bid with the bidder's identity and the address and device it came
     from (for collusion checks)."""
     require_staff(request)
     lot_id, state = _lot(request)
+    _not_sealed(state)
     bids = []
     for record in await _engine(request).history(lot_id):
         event = record.event
@@ -294,7 +303,8 @@ async def list_events(request: web.Request) -> web.Response:
     """The lot's record after ``?after=N`` (at most ``?limit=``): seq, the canonical
     event dict (amounts in integer minor units, as hashed) and the chain hash."""
     require_staff(request)
-    lot_id, _ = _lot(request)
+    lot_id, state = _lot(request)
+    _not_sealed(state)
     after = _query_int(request, "after", 0)
     limit = _query_int(request, "limit", 1000, high=MAX_EVENTS_PAGE, low=1)
     records = (await _engine(request).history(lot_id, after))[:limit]

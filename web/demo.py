@@ -20,6 +20,7 @@ import aiohttp
 
 from auction.money import format_amount, parse_amount
 from loadtests import bots_listing
+from loadtests.bots_sealed import SEALED_DEMO_LIMITS, sealed_bidder, sealed_demo_params
 from loadtests.client import LotClient
 
 
@@ -35,7 +36,7 @@ class LotPlan:
 
 
 def demo_lots(fast: bool) -> list[LotPlan]:
-    """A reverse procurement lot and a forward property lot."""
+    """A reverse procurement lot, a forward property lot and a sealed-bid procurement."""
     duration = 8 if fast else 240
     soft = {"extend_window_s": 2, "extend_s": 3} if fast else {"extend_window_s": 60,
                                                                "extend_s": 120}
@@ -59,6 +60,9 @@ def demo_lots(fast: bool) -> list[LotPlan]:
                   "(listing + timed bidding, capped, lottery)",
             params=bots_listing.land_params(fast), limits=bots_listing.LAND_LIMITS,
             format="listing_timed"),
+        LotPlan(
+            title="学校食堂设备采购（密封报价） / School canteen equipment (sealed bids)",
+            params=sealed_demo_params(duration), limits=SEALED_DEMO_LIMITS, format="sealed"),
     ]
 
 
@@ -179,11 +183,17 @@ class Demo:
                 f"after {state['bid_count']} bids")
 
     async def bot(self, plan: LotPlan, token: str, limit: str, stop: asyncio.Event) -> None:
-        """A bidder that bids the minimum next price, with think time, up to ``limit``."""
+        """A bidder that bids the minimum next price, with think time, up to ``limit``
+        (a land lot: :mod:`loadtests.bots_listing`; a sealed lot:
+        :mod:`loadtests.bots_sealed`)."""
         if plan.format == "listing_timed":
             think = (0.2, 1.0) if self.fast else (2.0, 15.0)
             await bots_listing.land_bot(self.ws_url, plan.lot_id, token, limit, stop, think,
                                         self.rng)
+            return
+        if plan.format == "sealed":
+            await sealed_bidder(self.ws_url, plan.lot_id, token, limit, stop, self.rng,
+                                self.fast)
             return
         limit_minor = parse_amount(limit, 2)
         think = (0.2, 1.2) if self.fast else (2.0, 20.0)

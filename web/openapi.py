@@ -116,6 +116,8 @@ _FLAGS = {"type": "array", "items": _obj(
 #: A UTC offset from -14:00 to +14:00.
 _TZ = r"^[+-]?((0?[0-9]|1[0-3]):[0-5][0-9]|14:00)$"
 _ENDED = ("409 not_ended until the lot is awarded, failed or cancelled.")
+#: Staff records that would show the prices of a sealed lot before its opening.
+_SEALED = "409 sealed for a sealed lot whose bids are not opened yet."
 _RECORD_PATHS: dict[str, Any] = {
     "/api/lots/{lot_id}/result": {"get": _op(
         "The result announcement (结果公示) of an ended lot (public)", 200, _OBJECT,
@@ -132,12 +134,12 @@ _RECORD_PATHS: dict[str, Any] = {
         params=[_query("session_id", {"type": "string"}, "only the lots of this session")])},
     "/api/lots/{lot_id}/report": {"get": _op(
         "The full report (staff): timeline, bids with identities, staff actions, "
-        "connections, deposits, collusion flags", 200, _OBJECT, errors=(400, *_STAFF_ERRORS),
-        staff=True, params=[*_LOT, _query("format", {"enum": ["json", "csv"]},
-                                          "csv: one table, UTF-8 with a byte-order mark"),
-                            _query("tz", {"type": "string", "examples": ["+08:00"],
-                                          "pattern": _TZ},
-                                   "UTC offset of the CSV's times (default +08:00)")])},
+        "connections, deposits, collusion flags", 200, _OBJECT,
+        errors=(400, *_STAFF_ERRORS, 409), staff=True, description=_SEALED,
+        params=[*_LOT, _query("format", {"enum": ["json", "csv"]},
+                              "csv: one table, UTF-8 with a byte-order mark"),
+                _query("tz", {"type": "string", "examples": ["+08:00"], "pattern": _TZ},
+                       "UTC offset of the CSV's times (default +08:00)")])},
     "/api/lots/{lot_id}/export": {"get": _op(
         "The lot's verifiable export (staff): events, hashes, outcome", 200, _obj(
             ["format_version", "lot_id", "events", "outcome"], {
@@ -146,8 +148,9 @@ _RECORD_PATHS: dict[str, Any] = {
                     ["seq", "event", "hash"], {"seq": {"type": "integer"}, "event": _OBJECT,
                                                "hash": {"type": "string"}})},
                 "outcome": _OBJECT}),
-        errors=_STAFF_ERRORS, staff=True, params=_LOT,
-        description="Check it offline with `auction verify FILE` (docs/records.md).")},
+        errors=(*_STAFF_ERRORS, 409), staff=True, params=_LOT,
+        description="Check it offline with `auction verify FILE` (docs/records.md). "
+                    + _SEALED)},
     "/api/lots/{lot_id}/deposits": {"get": _op(
         "The deposits ledger (staff): status of every deposit, what is to be refunded",
         200, _OBJECT, errors=_STAFF_ERRORS, staff=True, params=_LOT)},
@@ -162,7 +165,7 @@ _RECORD_PATHS: dict[str, Any] = {
     "/api/lots/{lot_id}/collusion": {"get": _op(
         "Collusion checks of one lot (staff)", 200,
         _obj(["lot_id", "flags"], {"lot_id": _ID, "flags": _FLAGS}),
-        errors=_STAFF_ERRORS, staff=True, params=_LOT)},
+        errors=(*_STAFF_ERRORS, 409), staff=True, params=_LOT, description=_SEALED)},
     "/api/collusion": {"get": _op(
         "Collusion checks of every lot and across lots (staff)", 200,
         _obj(["lots", "across", "checked", "thresholds"], {
@@ -315,7 +318,7 @@ OPENAPI: dict[str, Any] = {
                     "bidder_no": {"type": "string"}, "amount": _AMOUNT,
                     "ip": {"type": "string"}, "device": {"type": "string"},
                     "ref": {"type": "string"}})}}),
-            errors=_STAFF_ERRORS, staff=True, params=_LOT)},
+            errors=(*_STAFF_ERRORS, 409), staff=True, params=_LOT, description=_SEALED)},
         "/api/lots/{lot_id}/events": {"get": _op(
             "The lot's hash-chained record (staff)", 200,
             _obj(["lot_id", "events", "last_seq"], {
@@ -325,7 +328,7 @@ OPENAPI: dict[str, Any] = {
                     "event": {"type": "object", "description": "canonical event dict; "
                                                                "amounts in minor units"},
                     "hash": {"type": "string", "description": "sha256 chain, hex"}})}}),
-            errors=(400, 401, 403, 404), staff=True,
+            errors=(400, 401, 403, 404, 409), staff=True, description=_SEALED,
             params=[*_LOT, _query("after", {"type": "integer", "minimum": 0, "maximum": _MAX_INT},
                                   "only events with seq > after (default 0)"),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000},

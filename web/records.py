@@ -32,6 +32,7 @@ from auction.report import (
     ocds_release,
     report_csv,
 )
+from auction.sealed import unsealed_records, withheld
 from auction.state import LotState
 from auction.verify import build_export, dumps
 from web.api import _run, read_body, require_host, require_staff
@@ -82,6 +83,14 @@ def _ended(state: LotState) -> None:
                                          "published when it has ended")
 
 
+def _not_sealed(state: LotState) -> None:
+    """Refuse what would show the amounts of a sealed lot's bids before they are opened
+    (:func:`auction.sealed.withheld`)."""
+    if withheld(state):
+        raise WebError(409, "sealed", "the lot's sealed bids are not opened: no record "
+                                      "showing their prices is given before the opening")
+
+
 def _record(request: web.Request, state: LotState, records: list[Recorded]) -> LotRecord:
     return LotRecord(state, records, request.app[CONNECTION_LOG].entries(state.lot_id))
 
@@ -93,7 +102,7 @@ async def lot_result(request: web.Request) -> web.Response:
     """The result announcement (结果公示) of an ended lot."""
     state, records = await _lot(request)
     _ended(state)
-    return _json(announcement(state, records))
+    return _json(announcement(state, unsealed_records(state, records)))
 
 
 def _publisher() -> tuple[str, str]:
@@ -106,7 +115,7 @@ async def lot_ocds(request: web.Request) -> web.Response:
     state, records = await _lot(request)
     _ended(state)
     prefix, publisher = _publisher()
-    release = ocds_release(state, records, prefix, publisher)
+    release = ocds_release(state, unsealed_records(state, records), prefix, publisher)
     return _json(ocds_package([release], str(request.url), request.app[ENGINE].now(),
                               publisher))
 
@@ -123,7 +132,8 @@ async def all_ocds(request: web.Request) -> web.Response:
             continue
         state, records = await _lot(request, lot_id)
         if state.status in RESULT_STATUSES:
-            releases.append(ocds_release(state, records, prefix, publisher))
+            releases.append(ocds_release(state, unsealed_records(state, records), prefix,
+                                         publisher))
     return _json(ocds_package(releases, str(request.url), engine.now(), publisher))
 
 
@@ -152,6 +162,7 @@ async def lot_report(request: web.Request) -> web.Response:
         raise WebError(400, "bad_request", "format must be json or csv")
     offset = _offset_minutes(request)  # checked whatever the format: bad input is refused
     state, records = await _lot(request)
+    _not_sealed(state)
     record = _record(request, state, records)
     flags = [f.to_dict() for f in check_lot(record)]
     report = full_report(state, records, record.connections, flags,
@@ -168,6 +179,7 @@ async def lot_export(request: web.Request) -> web.Response:
     """The lot's verifiable export (see :mod:`auction.verify`)."""
     require_staff(request)
     state, records = await _lot(request)
+    _not_sealed(state)
     doc = build_export(state, records, request.app[ENGINE].now())
     return web.Response(text=dumps(doc), content_type="application/json",
                         headers={"Cache-Control": "no-store"})
@@ -202,6 +214,7 @@ async def lot_collusion(request: web.Request) -> web.Response:
     """The per-lot collusion checks of one lot."""
     require_staff(request)
     state, records = await _lot(request)
+    _not_sealed(state)
     flags = check_lot(_record(request, state, records))
     return _json({"lot_id": state.lot_id, "flags": [f.to_dict() for f in flags]})
 
@@ -217,7 +230,8 @@ async def all_collusion(request: web.Request) -> web.Response:
         if live is None or (session_id is not None and live.session_id != session_id):
             continue
         state, lot_records = await _lot(request, lot_id)
-        records.append(_record(request, state, lot_records))
+        if not withheld(state):  # sealed bids are checked once they are opened
+            records.append(_record(request, state, lot_records))
     per_lot = {r.state.lot_id: [f.to_dict() for f in check_lot(r)] for r in records}
     thresholds = {k: str(v) if not isinstance(v, int | str) else v
                   for k, v in dataclasses.asdict(DEFAULT).items()}

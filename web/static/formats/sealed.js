@@ -1,3 +1,157 @@
-// The sealed format's part of the pages (see ../formats.js).
+// The sealed format's part of the pages (see ../formats.js): sealed bids (一次报价 / 密封报价)
+// opened all at once at the lot's closing time (开标). Before the opening only the bidder
+// itself sees its price: the board and the host console show how many bids are in; after
+// it, every page shows the table of final bids and the winner.
 
-export default {};
+import { addStrings } from "../i18n.js";
+import { decimalsOf, formatAmount, normalizeInput, parseAmount } from "../money.js";
+import { clock, h } from "../ui.js";
+
+addStrings({
+  zh: {
+    sealed_title: "密封报价",
+    sealed_opening: "开标时间",
+    sealed_count: "已递交报价",
+    sealed_bidders: "报价人数",
+    sealed_hidden: "开标前任何人（包括主持人与监督人员）都看不到报价金额。",
+    sealed_your_bid: "我的报价",
+    sealed_none: "尚未报价",
+    sealed_revisions_left: "剩余修改次数",
+    sealed_submit: "递交密封报价",
+    sealed_revise: "修改报价",
+    sealed_no_more: "报价已递交，不能再修改。",
+    sealed_sent: "报价已密封递交：{amount}",
+    sealed_opened: "开标结果",
+    sealed_no_bids: "无人报价",
+    sealed_no: "竞买号",
+    sealed_amount: "报价",
+    sealed_order: "递交序号",
+    sealed_winner: "中标",
+    sealed_tie_rule: "同价规则",
+    tie_earliest: "先递交者优先",
+    tie_lottery: "摇号决定",
+    sealed_placeholder: "输入报价金额",
+  },
+  en: {
+    sealed_title: "Sealed bids",
+    sealed_opening: "Opening",
+    sealed_count: "Bids in",
+    sealed_bidders: "Bidders",
+    sealed_hidden: "Until the opening nobody (hosts and supervisors included) sees a price.",
+    sealed_your_bid: "Your bid",
+    sealed_none: "No bid yet",
+    sealed_revisions_left: "Revisions left",
+    sealed_submit: "Submit sealed bid",
+    sealed_revise: "Revise bid",
+    sealed_no_more: "Your bid is in; it can no longer be revised.",
+    sealed_sent: "Sealed bid submitted: {amount}",
+    sealed_opened: "Bids opened",
+    sealed_no_bids: "No bids",
+    sealed_no: "Bidder No.",
+    sealed_amount: "Price",
+    sealed_order: "Seq",
+    sealed_winner: "Winner",
+    sealed_tie_rule: "Equal prices",
+    tie_earliest: "earliest bid wins",
+    tie_lottery: "drawn by lot",
+    sealed_placeholder: "Your price",
+  },
+});
+
+function summary(ctx) {
+  const { state, t } = ctx;
+  const play = state.play ?? {};
+  return h("dl", { class: "info sealed-summary" },
+    h("dt", {}, t("sealed_opening")),
+    h("dd", { id: "sealed-opening" }, play.opening_at ? clock(play.opening_at) : "—"),
+    h("dt", {}, t("sealed_count")),
+    h("dd", { id: "sealed-count" }, String(play.bid_count ?? 0)),
+    h("dt", {}, t("sealed_bidders")),
+    h("dd", { id: "sealed-bidders" }, String(play.bidders_in ?? 0)),
+    h("dt", {}, t("sealed_tie_rule")),
+    h("dd", {}, t(play.tie_rule === "lottery" ? "tie_lottery" : "tie_earliest")));
+}
+
+function revealed(ctx) {
+  const { state, t, money } = ctx;
+  const play = state.play ?? {};
+  if (!play.opened) return h("p", { class: "sub sealed-hidden" }, t("sealed_hidden"));
+  const currency = state.params?.currency;
+  const winner = state.outcome?.status === "awarded" ? state.outcome.bidder_no : null;
+  const bids = play.bids ?? [];
+  return h("section", { class: "sealed-opened" },
+    h("h3", {}, t("sealed_opened")),
+    bids.length === 0 ? h("p", { class: "empty" }, t("sealed_no_bids")) : h("table", { id: "sealed-table", class: "table" },
+      h("thead", {}, h("tr", {}, h("th", {}, t("sealed_no")), h("th", {}, t("sealed_amount")),
+        h("th", {}, t("sealed_order")), h("th", {}, ""))),
+      h("tbody", {}, ...bids.map((b) => h("tr", { dataset: { winner: String(b.bidder_no === winner) } },
+        h("td", {}, b.bidder_no), h("td", { class: "amount" }, money(b.amount, currency)),
+        h("td", {}, String(b.seq)),
+        h("td", {}, b.bidder_no === winner ? t("sealed_winner") : ""))))));
+}
+
+function watch(el, ctx) {
+  el.replaceChildren(h("h2", {}, ctx.t("sealed_title")), summary(ctx), revealed(ctx));
+}
+
+/** The room: the bidder's own sealed bid, its revisions left, and the form to submit or
+ * revise it (the english bid form is hidden). The form is made once and kept, so that
+ * what the bidder types survives the updates of the lot. */
+function room(el, ctx) {
+  const { state, you, conn, messages, t, money } = ctx;
+  const bidCard = document.getElementById("bid-card");
+  if (bidCard) bidCard.hidden = true;
+  const currency = state.params?.currency;
+  const decimals = decimalsOf(currency, you?.last_bid ?? "0.00");
+  let form = el.querySelector("#sealed-form");
+  if (!form) {
+    const input = h("input", { id: "sealed-amount", type: "text", inputmode: "decimal",
+      autocomplete: "off", spellcheck: "false" });
+    const button = h("button", { id: "sealed-submit", type: "submit", class: "primary" });
+    form = h("form", { id: "sealed-form", class: "bid-form" }, input, button);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (form.dataset.busy === "true") return;
+      const minor = parseAmount(normalizeInput(input.value), decimals);
+      if (minor === null) {
+        messages.show({ code: "invalid_amount" });
+        return;
+      }
+      const amount = formatAmount(minor, decimals);
+      form.dataset.busy = "true";
+      messages.clear();
+      const answer = await conn.bid(amount);
+      form.dataset.busy = "false";
+      if (answer.type === "ack") {
+        input.value = "";
+        messages.show({ key: "sealed_sent", vars: { amount: money(answer.amount ?? amount, currency) } }, "ok");
+      } else {
+        messages.show({ code: answer.code, message: answer.message, detail: answer.detail });
+      }
+      ctx.rerender();
+    });
+  }
+  const input = form.querySelector("input");
+  const button = form.querySelector("button");
+  input.placeholder = t("sealed_placeholder");
+  button.textContent = t(you?.last_bid ? "sealed_revise" : "sealed_submit");
+  const open = state.status === "open";
+  form.hidden = !open || !you || you.can_bid === false;
+  const mine = h("dl", { class: "info sealed-mine" },
+    h("dt", {}, t("sealed_your_bid")),
+    h("dd", { id: "sealed-mine", class: "amount" }, you?.last_bid ? money(you.last_bid, currency) : t("sealed_none")),
+    h("dt", {}, t("sealed_revisions_left")),
+    h("dd", { id: "sealed-left" }, you ? String(you.revisions_left ?? 0) : "—"));
+  const note = open && you?.can_bid === false ? h("p", { class: "sub" }, t("sealed_no_more")) : null;
+  el.replaceChildren(h("h2", {}, t("sealed_title")), summary(ctx), mine, note ?? "", form,
+    revealed(ctx));
+}
+
+function template() {
+  return {
+    direction: "reverse", currency: "CNY", ceiling: "500000.00", deposit: "5000.00",
+    duration_s: 300, revisions: 1, tie_rule: "earliest",
+  };
+}
+
+export default { room, board: watch, host: watch, template };
