@@ -6,6 +6,7 @@ from typing import Any
 
 from auction.draw import commitment
 from auction.model import Act, CreateLot, Event, ScheduleLot, StartLot, Tick
+
 from .support import HOST, T0, Lot
 
 SEED = "a secret seed of the lot"

@@ -12,7 +12,6 @@ from auction.formats import FORMATS
 from auction.lot import decide, next_deadline
 from auction.model import (
     SYSTEM,
-    Act,
     DrawCommitted,
     LotAwarded,
     LotDrawn,
@@ -26,7 +25,7 @@ from auction.record import seal
 from auction.state import AWARDED, CANCELLED, FAILED, OPEN
 from auction.views import redact, snapshot
 
-from .clock_support import SEED, SECOND, ClockLot, japanese, japanese_params
+from .clock_support import SECOND, SEED, ClockLot, japanese, japanese_params
 from .support import HOST, T0, cny, kinds
 
 TICK = 10 * SECOND
