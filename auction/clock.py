@@ -231,9 +231,10 @@ def _tick_ms(p: EnglishParams) -> int:
     return options.tick_ms
 
 
-def _open(state: LotState, now: int, actor: str, first_tick_ms: int) -> list[Event]:
-    """The clock starts when the lot actually opens (late or early by staff alike)."""
-    return [LotOpened(at=now, actor=actor, closes_at=now + first_tick_ms, max_closes_at=None)]
+def _open(now: int, actor: str, closes_in_ms: int) -> list[Event]:
+    """``LotOpened``: the clock starts when the lot actually opens (by staff, or by the
+    first Tick at ``opens_at`` however late), closing ``closes_in_ms`` later."""
+    return [LotOpened(at=now, actor=actor, closes_at=now + closes_in_ms, max_closes_at=None)]
 
 
 # --------------------------------------------------------------------------- dutch
@@ -279,7 +280,7 @@ class Dutch(Format):
 
     def open(self, state: LotState, now: int, actor: str, cmd: StartLot | Tick) -> Decision:
         p = state.params
-        return _open(state, now, actor, self.levels(p) * _tick_ms(p))
+        return _open(now, actor, self.levels(p) * _tick_ms(p))
 
     def deadline(self, state: LotState) -> int | None:
         play: DutchPlay = state.play
@@ -449,7 +450,7 @@ class Japanese(Format):
                              remaining=len(play.confirmed), dropped=sorted(dropped))
 
     def open(self, state: LotState, now: int, actor: str, cmd: StartLot | Tick) -> Decision:
-        events = _open(state, now, actor, _tick_ms(state.params))
+        events = _open(now, actor, _tick_ms(state.params))
         if state.params.options.tie_rule == "lottery":
             if not cmd.seed_hash:
                 return Rejection("draw_unavailable")

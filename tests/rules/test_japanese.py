@@ -350,3 +350,11 @@ def test_the_clock_is_shown_ended_once_the_lot_ends() -> None:
     assert (play["next_at"], play["in_count"], play["status"]) == (None, None, "confirmed")
     assert snapshot(lot.s, "bidder", "b")["play"]["status"] == "out"
     assert lot.s.status != OPEN
+
+
+def test_no_decision_of_a_japanese_clock_starts_with_another_formats_event() -> None:
+    from auction.clock import ClockStepped
+
+    stepped = ClockStepped(at=T0, actor=SYSTEM, level=1, amount=1)
+    assert FORMATS["japanese"].command_of(stepped) is None
+    assert FORMATS["dutch"].command_of(stepped) == Tick()
