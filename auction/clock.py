@@ -465,15 +465,28 @@ class Japanese(Format):
         return not self.ending(state, state.play).advance
 
     def tick(self, state: LotState, now: int, cmd: Tick) -> Decision:
+        """The end of the level's tick. A timer so late that the next level's tick has run
+        out too records both: the advance, then the end of the lot (nobody can have
+        confirmed the next level)."""
         play: JapanesePlay = state.play
+        assert state.closes_at is not None  # an open lot has a closing time
+        closes_at = state.closes_at
+        first: list[Event] = []
         end = self.ending(state, play)
         if end.advance:
-            return [self._advance(state, play, now)]
-        assert state.closes_at is not None  # an open lot has a closing time
-        closed = LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at)
+            advanced = self._advance(state, play, now)
+            if advanced.closes_at > now:
+                return [advanced]
+            first.append(advanced)
+            closes_at = advanced.closes_at
+            play = JapanesePlay(level=advanced.level, price=advanced.amount,
+                                members=set(play.confirmed), out=play.out,
+                                previous_first=play.confirmed[0], seed_hash=play.seed_hash)
+            end = self.ending(state, play)
+        closed = LotClosed(at=now, actor=SYSTEM, closes_at=closes_at)
         if end.winner is None and not end.tied:
             return [closed, LotFailed(at=now, actor=SYSTEM, reason=end.reason)]
-        events: list[Event] = [closed]
+        events: list[Event] = [*first, closed]
         winner = end.winner
         if len(end.tied) > 1 and state.params.options.tie_rule == "lottery":
             if not cmd.seed or commitment(cmd.seed) != play.seed_hash:

@@ -8,7 +8,7 @@ from auction.clock import ClockStepped
 from auction.errors import InvalidParams
 from auction.formats import FORMATS
 from auction.lot import next_deadline
-from auction.model import SYSTEM, Act, LotAwarded, LotClosed, LotFailed, PlaceBid
+from auction.model import SYSTEM, Act, LotAwarded, LotClosed, LotFailed, PlaceBid, Rejection
 from auction.state import AWARDED, FAILED, OPEN, PAUSED
 from auction.views import snapshot
 
@@ -216,3 +216,44 @@ def test_the_clock_steps_show_in_the_event_stream_with_decimal_prices() -> None:
     record = seal("lot-1", len(lot.events), "0" * 64, [lot.events[-1]])[0]
     assert redact(lot.s, record, "public")["amount"] == "90.00"
     assert redact(lot.s, record, "staff")["level"] == 1
+
+
+# --------------------------------------------------------------------------- the plug-in
+
+
+def test_an_action_without_a_name_is_refused_before_the_clock_judges_it() -> None:
+    lot = dutch("a")
+    lot.refuse(Act(bidder_id="a", act=""), "invalid_params")
+
+
+def test_a_record_creating_a_clock_lot_with_invalid_parameters_does_not_replay() -> None:
+    from auction.errors import RecordError
+    from auction.lot import evolve
+    from auction.model import LotCreated
+
+    created = LotCreated(at=T0, actor="staff:host", lot_id="x", session_id="s",
+                         format="dutch", title="t", params=dutch_params(floor=None))
+    with pytest.raises(RecordError, match="invalid parameters: floor is required"):
+        evolve(None, created)
+    with pytest.raises(RecordError, match="unknown format"):
+        evolve(None, LotCreated(at=T0, actor="staff:host", lot_id="x", session_id="s",
+                                format="auction-by-candle", title="t", params={}))
+
+
+def test_a_format_that_does_not_define_price_bids_refuses_them_as_not_supported() -> None:
+    from auction.formats import Format
+    from auction.params import EnglishParams
+
+    class ActionsOnly(Format):
+        name = "actions_only"
+
+        def parse(self, raw: object) -> EnglishParams:
+            return FORMATS["dutch"].parse(raw)
+
+        def tick(self, state, now, cmd):  # type: ignore[no-untyped-def]
+            return []
+
+    lot = dutch("a")
+    decision = ActionsOnly().bid(lot.s, lot.s.bidders["a"],
+                                 PlaceBid(bidder_id="a", amount=cny("100.00")), T0)
+    assert decision == Rejection("not_supported", "a actions_only lot takes no price bids")

@@ -358,3 +358,22 @@ def test_no_decision_of_a_japanese_clock_starts_with_another_formats_event() -> 
     stepped = ClockStepped(at=T0, actor=SYSTEM, level=1, amount=1)
     assert FORMATS["japanese"].command_of(stepped) is None
     assert FORMATS["dutch"].command_of(stepped) == Tick()
+
+
+def test_a_tick_so_late_that_the_next_level_ran_out_too_records_the_advance_and_the_end(
+        ) -> None:
+    lot = japanese("a", "b", "c")
+    stay(lot, T0 + SECOND, "c", "b")
+    events = lot.tick(T0 + 2 * TICK)
+    assert kinds(events) == ["LevelAdvanced", "LotClosed", "LotAwarded"]
+    assert events[0].dropped == ["Na"]  # type: ignore[attr-defined]
+    assert events[2] == LotAwarded(at=T0 + 2 * TICK, actor=SYSTEM, bidder_id="c",
+                                   bidder_no="Nc", amount=cny("100.00"))
+    assert decide(lot.s, Tick(), T0 + 2 * TICK) == []
+
+
+def test_a_very_late_tick_draws_the_tie_when_the_rule_is_a_lottery() -> None:
+    lot = japanese("a", "b", tie_rule="lottery")
+    stay(lot, T0 + SECOND, "a", "b")
+    assert kinds(lot.tick(T0 + 3 * TICK)) == ["LevelAdvanced", "LotClosed", "LotDrawn",
+                                              "LotAwarded"]
