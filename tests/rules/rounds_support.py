@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auction.model import CreateLot, Event
+
 from .support import HOST, T0, Lot
 
 TURN, PAUSE, FIRST = 120_000, 120_000, 300_000

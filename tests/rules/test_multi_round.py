@@ -32,8 +32,9 @@ from auction.multi_round import (
 from auction.params import public_params
 from auction.record import Recorded
 from auction.views import redact, snapshot
+
 from .rounds_support import FIRST, PAUSE, TURN, Rounds, entered, rounds_params, started
-from .support import HOST, T0, code_of, cny, kinds
+from .support import HOST, T0, cny, code_of, kinds
 
 FMT = FORMATS["multi_round"]
 
@@ -553,7 +554,8 @@ def test_round_and_turn_events_need_no_hiding() -> None:
     lot = started(("a", "900.00"), ("b", "950.00"))
     turn = lot.events[-1]
     assert isinstance(turn, TurnStarted)
-    assert redact(lot.s, Recorded("lot-1", lot.s.version, turn, "0" * 64), "public")["bidder_no"] == "Nb"
+    shown = redact(lot.s, Recorded("lot-1", lot.s.version, turn, "0" * 64), "public")
+    assert shown["bidder_no"] == "Nb"
 
 
 # --------------------------------------------------------------------------- the record
