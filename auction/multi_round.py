@@ -549,9 +549,8 @@ class MultiRound(Format):
     def view(self, state: LotState, view: dict[str, Any], audience: str,
              bidder_id: str | None) -> None:
         view["play"] = play_view(state, audience, bidder_id)
-        if state.status in ENDED:
-            return
-        # Until the lot ends, nobody (staff included) sees more than what was revealed.
+        # Nobody (staff included) sees more than what was revealed: by the award every
+        # price is; a lot cancelled during a turn keeps that turn's bid unrevealed.
         play: Play | None = state.play
         revealed = {} if play is None else play.revealed
         best = ranking(state, revealed)[0] if revealed else None

@@ -493,7 +493,8 @@ def test_a_cancelled_lot_shows_its_phase_as_done() -> None:
     lot.cancel()
     view = snapshot(lot.s, "public")
     assert view["play"]["phase"] == "done" and view["play"]["turn_no"] is None
-    assert "800.00" not in repr(view["play"])
+    for audience in ("public", "staff"):
+        assert "800.00" not in repr(snapshot(lot.s, audience))
 
 
 # --------------------------------------------------------------------------- views
