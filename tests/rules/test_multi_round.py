@@ -3,18 +3,21 @@ to the best adjusted price, pauses, exact coefficients, the lowest adjusted pric
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from auction.errors import InvalidParams
+from auction.errors import InvalidParams, RecordError
 from auction.formats import FORMATS
-from auction.lot import decide, next_deadline, replay
+from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
+    Act,
     BidAccepted,
     CloseExtended,
     CreateLot,
     LotAwarded,
+    LotCreated,
     LotFailed,
     PlaceBid,
     ScheduleLot,
@@ -624,3 +627,18 @@ def test_the_revealed_prices_of_a_round_start_travel_as_decimal_strings() -> Non
     shown = redact(lot.s, Recorded("lot-1", lot.s.version - 1, start, "0" * 64), "public")
     assert shown == {"seq": lot.s.version - 1, "type": "RoundStarted", "at": start.at,
                      "round": 1, "order": ["Nb", "Na"], "prices": ["950.50", "900.00"]}
+
+
+def test_a_multi_round_lot_takes_no_bidder_action_but_bids() -> None:
+    lot = started(("a", "900.00"), ("b", "950.00"))
+    lot.refuse(Act(bidder_id="b", act="confirm"), "not_supported")
+    lot.refuse(Act(bidder_id="b", act=" "), "invalid_params")
+
+
+def test_a_record_whose_lot_parameters_are_not_valid_cannot_be_replayed() -> None:
+    created = LotCreated(at=T0, actor=HOST, lot_id="lot-9", session_id="s",
+                         format="multi_round", title="x", params={"step": "-1"})
+    with pytest.raises(RecordError, match="invalid parameters: step"):
+        evolve(None, created)
+    with pytest.raises(RecordError, match="unknown format"):
+        evolve(None, replace(created, format="vickrey"))
