@@ -1,1 +1,594 @@
-"""(Being written: see issue 3.)"""
+"""The ``multi_round`` format: rounds with turns (ProZorro style), reverse (RULES.md).
+
+Phases of an open lot (``LotState.play.phase``):
+
+- ``prebid``: from the opening for ``first_pause_s`` (the first pause). Every eligible
+  bidder may enter ONE sealed initial bid (at most the ``ceiling`` when there is one); its
+  price is seen by nobody but the bidder, staff included. At its end a lot without a
+  pre-bid fails (``no_bids``); otherwise round 1 starts and every pre-bid is revealed,
+  under bidder numbers only (``RoundStarted``).
+- ``turn``: each round gives every bidder with a pre-bid one turn of ``turn_s`` seconds,
+  in order from the worst to the best current adjusted price (the order is fixed when
+  the round starts). A turn lasts its full ``turn_s`` whatever the bidder does: in its
+  turn a bidder may bid any number of times, each bid at least one ``step`` below the
+  price it had when the turn started; the last bid of the turn counts and is revealed
+  when the turn ends (``TurnEnded``), not before (not even to staff).
+- ``pause``: ``pause_s`` seconds between two rounds.
+- ``done``: after the last turn of the last round the lowest adjusted price wins; of
+  equal adjusted prices the one reached first (earlier sequenced bid) wins.
+
+Adjusted price: ``price / (1 + coefficient)``; coefficients (non-price criteria) are given
+per bidder id, as decimal strings >= 0, and compared exactly (fractions, never floats).
+
+Times: every phase ends at a fixed instant (events carry it). Pausing the lot, or a
+staff extension (``ExtendLot``: the current phase lasts longer by the difference), moves
+every later phase end; a command is judged as of ``now``: a bid arriving after a phase
+end that was not ticked yet first records the phase changes due (as the Tick would),
+then is judged in the phase in force.
+"""
+
+import copy
+import re
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any
+
+from auction.errors import InvalidParams
+from auction.formats import Format, register
+from auction.messages import MESSAGES
+from auction.model import (
+    SYSTEM,
+    BidAccepted,
+    CloseExtended,
+    Command,
+    Decision,
+    Event,
+    LotAwarded,
+    LotClosed,
+    LotFailed,
+    LotOpened,
+    LotResumed,
+    PlaceBid,
+    Rejection,
+    Tick,
+    register_event,
+)
+from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.params import MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
+from auction.record import Recorded
+from auction.state import ENDED, PAUSED, Bidder, LotState
+
+PREBID, TURN, PAUSE, DONE = "prebid", "turn", "pause", "done"
+MAX_ROUNDS = 100
+MAX_TURN_S = 24 * 3600
+_COEFFICIENT = re.compile(r"(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?")
+
+MESSAGES.update({
+    "prebid_closed": ("首轮报价已截止", "Initial bids are no longer accepted."),
+})
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True, slots=True)
+class MultiRoundOptions:
+    rounds: int
+    turn_s: int
+    first_pause_s: int
+    pause_s: int
+    step: int
+    #: ``(bidder_id, coefficient text)`` sorted by bidder id.
+    coefficients: tuple[tuple[str, str], ...] = ()
+
+    def coefficient_text(self, bidder_id: str) -> str:
+        return dict(self.coefficients).get(bidder_id, "0")
+
+    def coefficient(self, bidder_id: str) -> Fraction:
+        return Fraction(self.coefficient_text(bidder_id))
+
+    def public(self, decimals: int) -> dict[str, Any]:
+        """What anyone may know: the timing and step (coefficients are shown by bidder
+        number in the lot's table, never by bidder id)."""
+        return {"rounds": self.rounds, "turn_s": self.turn_s,
+                "first_pause_s": self.first_pause_s, "pause_s": self.pause_s,
+                "step": format_amount(self.step, decimals),
+                "has_coefficients": bool(self.coefficients)}
+
+
+def _seconds(r: _Reader, key: str, default: int, high: int) -> int:
+    value = r.integer(key, 1, high)
+    return default if value is None else value
+
+
+def _coefficients(raw: object) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise InvalidParams("coefficients must be an object {bidder_id: \"0.05\"}",
+                            "coefficients")
+    out = []
+    for bidder_id, text in raw.items():
+        if not isinstance(text, str) or not _COEFFICIENT.fullmatch(text):
+            raise InvalidParams(f"coefficients: {bidder_id!r} must be a decimal string >= 0 "
+                                "with at most 6 decimals", "coefficients")
+        out.append((str(bidder_id), text))
+    return tuple(sorted(out))
+
+
+def parse_multi_round(raw: object) -> EnglishParams:
+    """Validate the parameters of a ``multi_round`` lot and type them."""
+    r = _Reader(raw)
+    direction = r.text("direction", "reverse", ("reverse",))
+    currency = r.text("currency", "CNY", tuple(CURRENCY_DECIMALS))
+    decimals = CURRENCY_DECIMALS[currency]
+    deposit = r.amount("deposit", decimals, zero=True)
+    step = r.amount("step", decimals)
+    if step is None:
+        raise InvalidParams("step is required", "step")
+    ceiling = r.amount("ceiling", decimals)
+    opens_at = r.integer("opens_at", 0, MAX_MS)
+    rounds = r.integer("rounds", 1, MAX_ROUNDS)
+    turn_s = _seconds(r, "turn_s", 120, MAX_TURN_S)
+    first_pause_s = _seconds(r, "first_pause_s", 300, MAX_SECONDS)
+    pause_s = _seconds(r, "pause_s", 120, MAX_TURN_S)
+    coefficients = _coefficients(r.take("coefficients"))
+    r.done()
+    options = MultiRoundOptions(rounds=3 if rounds is None else rounds, turn_s=turn_s,
+                                first_pause_s=first_pause_s, pause_s=pause_s, step=step,
+                                coefficients=coefficients)
+    return EnglishParams(
+        direction=direction, currency=currency, decimals=decimals, deposit=deposit or 0,
+        start_price=ceiling or step, tiers=(Tier(0, step),), step_multiple=False,
+        reserve=None, ceiling=ceiling, max_jump_steps=None, opens_at=opens_at,
+        closes_at=None, duration_s=first_pause_s, extend_window_s=0, extend_s=0,
+        max_closes_at=None, improve="own", visibility="blind", options=options)
+
+
+def _options(state: LotState) -> MultiRoundOptions:
+    options: MultiRoundOptions = state.params.options
+    return options
+
+
+# --------------------------------------------------------------------------- events
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoundStarted(Event):
+    """Round ``round`` starts: ``order`` is the turn order (bidder numbers, worst current
+    adjusted price first) and ``prices`` their prices (revealed: round 1 reveals the
+    pre-bids)."""
+
+    round: int
+    order: list[str]
+    prices: list[int]
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnStarted(Event):
+    """It is ``bidder_no``'s turn until ``ends_at``."""
+
+    round: int
+    bidder_no: str
+    ends_at: int
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnEnded(Event):
+    """``bidder_no``'s turn ended; ``amount`` is what it bid (None: no bid) and ``price``
+    its price now, both revealed."""
+
+    round: int
+    bidder_no: str
+    amount: int | None
+    price: int
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoundEnded(Event):
+    """Round ``round`` ended; the next starts at ``next_at`` (None after the last)."""
+
+    round: int
+    next_at: int | None
+
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass(slots=True)
+class Play:
+    phase: str = PREBID
+    round: int = 0
+    #: Index in ``order`` of the bidder whose turn it is (-1 outside a turn).
+    turn: int = -1
+    #: Bidder ids of the current round, worst first.
+    order: list[str] = field(default_factory=list)
+    #: When the current phase ends.
+    ends_at: int = 0
+    #: Bidder ids with a pre-bid, in the order of their pre-bids.
+    entrants: list[str] = field(default_factory=list)
+    #: Prices revealed so far, by bidder id.
+    revealed: dict[str, int] = field(default_factory=dict)
+    #: Whether the bidder in turn has bid in this turn.
+    bid_in_turn: bool = False
+    #: Holds of the clock (pause, staff extension) that began at an instant when the
+    #: current phase was already due but not yet ticked: ``(began_at, ms)``; each moves
+    #: the first phase end after ``began_at`` (and so every later one) by ``ms``.
+    holds: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _play(state: LotState) -> Play:
+    play: Play = state.play
+    return play
+
+
+def _next_end(play: Play, start: int, ms: int) -> int:
+    """The end of a phase that starts at ``start`` and lasts ``ms``, held by the pending
+    holds that began before it ends (they are used up)."""
+    end = start + ms
+    kept = []
+    for began, held in play.holds:
+        if began < end:
+            end += held
+        else:
+            kept.append((began, held))
+    play.holds = kept
+    return end
+
+
+def _hold(play: Play, began: int, ms: int) -> None:
+    """The lot's clock stood still from ``began`` for ``ms``: every phase end after
+    ``began`` moves by ``ms``."""
+    if play.ends_at > began:
+        play.ends_at += ms
+    else:
+        play.holds.append((began, ms))
+
+
+def final_end(state: LotState) -> int:
+    """When the last turn of the last round ends (the end of the pre-bids while nobody
+    has entered)."""
+    o, play = _options(state), _play(state)
+    n, turn, pause = len(play.entrants), o.turn_s * 1000, o.pause_s * 1000
+    rest = 0
+    if play.phase == PREBID:
+        if n:
+            rest = o.rounds * n * turn + (o.rounds - 1) * pause
+    elif play.phase == TURN:
+        left = o.rounds - play.round
+        rest = (n - 1 - play.turn) * turn + left * (pause + n * turn)
+    else:
+        left = o.rounds - play.round
+        rest = left * n * turn + (left - 1) * pause
+    return play.ends_at + rest + sum(ms for _, ms in play.holds)
+
+
+def adjusted(state: LotState, bidder_id: str, price: int) -> Fraction:
+    """``price / (1 + coefficient)``, exact."""
+    return Fraction(price) / (1 + _options(state).coefficient(bidder_id))
+
+
+def _key(state: LotState, bidder_id: str, price: int) -> tuple[Fraction, int]:
+    """Ranking key: lower adjusted price first, then the earlier sequenced price."""
+    return adjusted(state, bidder_id, price), state.bidders[bidder_id].last_seq
+
+
+def ranking(state: LotState, prices: dict[str, int]) -> list[str]:
+    """Bidder ids of ``prices`` best first."""
+    return sorted(prices, key=lambda b: _key(state, b, prices[b]))
+
+
+def _current(state: LotState, play: Play) -> dict[str, int]:
+    """Every entrant's current price (its last bid, revealed or not)."""
+    out = {}
+    for b in play.entrants:
+        price = state.bidders[b].last_bid
+        assert price is not None  # an entrant has its pre-bid
+        out[b] = price
+    return out
+
+
+def _round_started(state: LotState, e: RoundStarted) -> None:
+    play = _play(state)
+    play.round, play.turn, play.bid_in_turn = e.round, -1, False
+    play.order = [state.numbers[no] for no in e.order]
+    play.revealed.update(zip(play.order, e.prices, strict=True))
+
+
+def _turn_started(state: LotState, e: TurnStarted) -> None:
+    play = _play(state)
+    play.phase, play.turn, play.bid_in_turn = TURN, play.turn + 1, False
+    play.ends_at = e.ends_at
+    play.holds = [(b, ms) for b, ms in play.holds if b >= e.ends_at]
+
+
+def _turn_ended(state: LotState, e: TurnEnded) -> None:
+    play = _play(state)
+    play.revealed[state.numbers[e.bidder_no]] = e.price
+    play.bid_in_turn = False
+
+
+def _round_ended(state: LotState, e: RoundEnded) -> None:
+    play = _play(state)
+    play.turn = -1
+    if e.next_at is None:
+        play.phase = DONE
+    else:
+        play.phase, play.ends_at = PAUSE, e.next_at
+        play.holds = [(b, ms) for b, ms in play.holds if b >= e.next_at]
+
+
+_HANDLERS: dict[type[Event], Any] = {
+    RoundStarted: _round_started, TurnStarted: _turn_started, TurnEnded: _turn_ended,
+    RoundEnded: _round_ended,
+}
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _start_round(state: LotState, play: Play, number: int, start: int,
+                 now: int) -> list[Event]:
+    prices = _current(state, play)
+    order = list(reversed(ranking(state, prices)))
+    first = state.bidders[order[0]]
+    ends_at = _next_end(copy.deepcopy(play), start, _options(state).turn_s * 1000)
+    return [RoundStarted(at=now, actor=SYSTEM, round=number,
+                         order=[state.bidders[b].bidder_no for b in order],
+                         prices=[prices[b] for b in order]),
+            TurnStarted(at=now, actor=SYSTEM, round=number, bidder_no=first.bidder_no,
+                        ends_at=ends_at)]
+
+
+def _close(state: LotState, play: Play, now: int) -> list[Event]:
+    assert state.closes_at is not None  # an open lot has a closing time
+    closed = LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at)
+    if not play.entrants:
+        return [closed, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+    prices = _current(state, play)
+    winner = state.bidders[ranking(state, prices)[0]]
+    return [closed, LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,
+                               bidder_no=winner.bidder_no, amount=prices[winner.bidder_id])]
+
+
+def _boundary(state: LotState, play: Play, now: int) -> list[Event]:
+    """The events of the end of the current phase (due at ``now``)."""
+    o = _options(state)
+    if play.phase == PREBID:
+        if not play.entrants:
+            return _close(state, play, now)
+        return _start_round(state, play, 1, play.ends_at, now)
+    if play.phase == PAUSE:
+        return _start_round(state, play, play.round + 1, play.ends_at, now)
+    bidder = state.bidders[play.order[play.turn]]
+    assert bidder.last_bid is not None  # an entrant has its pre-bid
+    events: list[Event] = [TurnEnded(
+        at=now, actor=SYSTEM, round=play.round, bidder_no=bidder.bidder_no,
+        amount=bidder.last_bid if play.bid_in_turn else None, price=bidder.last_bid)]
+    scratch = copy.deepcopy(play)
+    if play.turn + 1 < len(play.order):
+        nxt = state.bidders[play.order[play.turn + 1]]
+        return [*events, TurnStarted(
+            at=now, actor=SYSTEM, round=play.round, bidder_no=nxt.bidder_no,
+            ends_at=_next_end(scratch, play.ends_at, o.turn_s * 1000))]
+    if play.round < o.rounds:
+        return [*events, RoundEnded(at=now, actor=SYSTEM, round=play.round,
+                                    next_at=_next_end(scratch, play.ends_at,
+                                                      o.pause_s * 1000))]
+    return [*events, RoundEnded(at=now, actor=SYSTEM, round=play.round, next_at=None),
+            *_close(state, play, now)]
+
+
+def advance(state: LotState, now: int) -> tuple[list[Event], Play]:
+    """The events of every phase end due at ``now`` (none when nothing is due), and the
+    format state they lead to (a copy: ``state`` is not changed)."""
+    play = copy.deepcopy(_play(state))
+    scratch = replace(state, play=play)
+    events: list[Event] = []
+    while play.phase != DONE and play.ends_at <= now:
+        step = _boundary(scratch, play, now)
+        events.extend(step)
+        if isinstance(step[-1], (LotAwarded, LotFailed)):
+            break
+        for event in step:
+            _HANDLERS[type(event)](scratch, event)
+    return events, play
+
+
+def judge(state: LotState, play: Play, bidder: Bidder, amount: int) -> Rejection | None:
+    """Why ``bidder`` may not bid ``amount`` in the phase ``play`` is in, or None."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+    if play.phase == PREBID:
+        if bidder.bidder_id in play.entrants:
+            return Rejection("revision_limit", "one initial bid per bidder")
+        ceiling = state.params.ceiling
+        if ceiling is not None and amount > ceiling:
+            return Rejection("above_ceiling")
+        return None
+    if play.phase != TURN or play.order[play.turn] != bidder.bidder_id:
+        if bidder.bidder_id not in play.entrants:
+            return Rejection("prebid_closed", "only bidders with an initial bid take turns")
+        return Rejection("not_your_turn")
+    if amount > play.revealed[bidder.bidder_id] - _options(state).step:
+        return Rejection("not_improving", "lower your price by at least one step")
+    return None
+
+
+# --------------------------------------------------------------------------- views
+
+
+def _money(state: LotState, value: int | None) -> str | None:
+    return None if value is None else format_amount(value, state.params.decimals)
+
+
+def _rounded(value: Fraction) -> int:
+    """``value`` rounded half up to a whole number of minor units."""
+    return int((value * 2 + 1) // 2)
+
+
+def _row(state: LotState, bidder_id: str, price: int | None) -> dict[str, Any]:
+    bidder = state.bidders[bidder_id]
+    text = _options(state).coefficient_text(bidder_id)
+    return {"bidder_no": bidder.bidder_no, "price": _money(state, price),
+            "coefficient": text,
+            "adjusted": None if price is None
+            else _money(state, _rounded(adjusted(state, bidder_id, price)))}
+
+
+def table(state: LotState) -> list[dict[str, Any]]:
+    """Revealed prices, best first, with coefficient and adjusted price."""
+    play = _play(state)
+    rows = []
+    for rank, bidder_id in enumerate(ranking(state, play.revealed), 1):
+        rows.append({"rank": rank, **_row(state, bidder_id, play.revealed[bidder_id])})
+    return rows
+
+
+def play_view(state: LotState, audience: str, bidder_id: str | None) -> dict[str, Any]:
+    o = _options(state)
+    play: Play | None = state.play
+    out: dict[str, Any] = {
+        "round": 0, "rounds": o.rounds, "phase": None, "turn_no": None,
+        "turn_ends_at": None, "ends_at": None, "order": [], "entrants": 0, "table": [],
+        "step": _money(state, o.step), "turn_s": o.turn_s, "pause_s": o.pause_s,
+        "has_coefficients": bool(o.coefficients), "you": None,
+    }
+    bidder = state.bidders.get(bidder_id) if bidder_id is not None else None
+    if play is None:
+        if audience == "bidder" and bidder is not None:
+            out["you"] = {**_row(state, bidder.bidder_id, None), "entered": False,
+                          "in_turn": False, "max_bid": None}
+        return out
+    ended = state.status in ENDED
+    in_turn = None
+    if play.phase == TURN and not ended:
+        in_turn = play.order[play.turn]
+        out["turn_no"] = state.bidders[in_turn].bidder_no
+        out["turn_ends_at"] = play.ends_at
+    out.update(round=play.round, phase=DONE if ended else play.phase,
+               ends_at=None if ended else play.ends_at,
+               order=[state.bidders[b].bidder_no for b in play.order],
+               entrants=len(play.entrants), table=table(state))
+    for row in out["table"]:
+        row["you"] = bidder is not None and row["bidder_no"] == bidder.bidder_no
+    if audience == "bidder" and bidder is not None:
+        entered = bidder.bidder_id in play.entrants
+        mine = in_turn == bidder.bidder_id
+        revealed = play.revealed.get(bidder.bidder_id)
+        out["you"] = {
+            **_row(state, bidder.bidder_id, bidder.last_bid if entered else None),
+            "entered": entered, "in_turn": mine,
+            "revealed": _money(state, revealed),
+            "max_bid": _money(state, revealed - o.step) if mine and revealed else None,
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- the format
+
+
+class MultiRound(Format):
+    name = "multi_round"
+    events = _HANDLERS
+
+    def parse(self, raw: object) -> EnglishParams:
+        return parse_multi_round(raw)
+
+    def deadline(self, state: LotState) -> int | None:
+        return _play(state).ends_at
+
+    def tick(self, state: LotState, now: int, cmd: Tick) -> Decision:
+        return advance(state, now)[0]
+
+    def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
+        events, play = advance(state, now)
+        refused = judge(state, play, bidder, cmd.amount)
+        if refused is not None:
+            return refused
+        return [*events, BidAccepted(
+            at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
+            bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip, device=cmd.device,
+            ref=cmd.ref)]
+
+    def after(self, state: LotState, event: Event) -> None:
+        if isinstance(event, LotOpened):
+            state.play = Play(ends_at=event.closes_at)
+        play: Play | None = state.play
+        if play is None or state.status in ENDED:
+            return
+        if isinstance(event, BidAccepted):
+            if play.phase == PREBID:
+                play.entrants.append(event.bidder_id)
+            else:
+                play.bid_in_turn = True
+            leader = ranking(state, _current(state, play))[0]
+            state.leader, state.best = leader, state.bidders[leader].last_bid
+        elif isinstance(event, LotResumed):
+            _hold(play, event.at - event.paused_ms, event.paused_ms)
+        elif isinstance(event, CloseExtended):
+            began = state.paused_at if state.status == PAUSED else event.at
+            assert began is not None  # a paused lot has its pause instant
+            _hold(play, began, event.closes_at - final_end(state))
+        state.closes_at = final_end(state)
+
+    def min_next_bid(self, state: LotState, bidder: Bidder | None) -> int | None:
+        play: Play | None = state.play
+        if bidder is None or play is None:
+            return None
+        if play.phase == PREBID and bidder.bidder_id not in play.entrants:
+            return state.params.ceiling
+        if play.phase == TURN and play.order[play.turn] == bidder.bidder_id:
+            return play.revealed[bidder.bidder_id] - _options(state).step
+        return None
+
+    def view(self, state: LotState, view: dict[str, Any], audience: str,
+             bidder_id: str | None) -> None:
+        view["play"] = play_view(state, audience, bidder_id)
+        # Nobody (staff included) sees more than what was revealed: by the award every
+        # price is; a lot cancelled during a turn keeps that turn's bid unrevealed.
+        play: Play | None = state.play
+        revealed = {} if play is None else play.revealed
+        best = ranking(state, revealed)[0] if revealed else None
+        view["best"] = _money(state, revealed[best]) if best else None
+        view["leader_no"] = state.bidders[best].bidder_no if best else None
+        if audience == "staff":
+            for row in view["register"]:
+                row["last_bid"] = _money(state, revealed.get(row["bidder_id"]))
+            view["ranking"] = [state.bidders[b].bidder_no for b in ranking(state, revealed)]
+
+    def redact(self, state: LotState, record: Recorded, audience: str,
+               bidder_id: str | None) -> dict[str, Any] | None:
+        event = record.event
+        base: dict[str, Any] = {"seq": record.seq, "type": type(event).__name__,
+                                "at": event.at}
+        if isinstance(event, BidAccepted):
+            if state.status in ENDED:
+                return None
+            if audience == "bidder" and event.bidder_id == bidder_id:
+                return {**base, "bidder_no": event.bidder_no,
+                        "amount": _money(state, event.amount), "own": True}
+            if audience == "staff":
+                return {**base, "actor": event.actor, "bidder_id": event.bidder_id,
+                        "bidder_no": event.bidder_no, "ip": event.ip, "device": event.device,
+                        "ref": event.ref}
+            return base
+        if isinstance(event, RoundStarted):
+            return {**base, "round": event.round, "order": event.order,
+                    "prices": [_money(state, p) for p in event.prices]}
+        if isinstance(event, TurnEnded):
+            return {**base, "round": event.round, "bidder_no": event.bidder_no,
+                    "amount": _money(state, event.amount), "price": _money(state, event.price)}
+        return None
+
+    def command_of(self, event: Event) -> Command | None:
+        if isinstance(event, (RoundStarted, TurnEnded)):
+            return Tick()
+        return None
+
+
+MULTI_ROUND = register(MultiRound())

@@ -8,7 +8,7 @@ import pytest
 from auction.errors import RecordError
 from auction.formats import Format
 from auction.lot import evolve
-from auction.model import Act, LotCreated, LotPaused, PlaceBid, Tick
+from auction.model import Act, LotCreated, LotPaused, PlaceBid, Rejection, Tick
 from auction.params import EnglishParams, parse_english
 from auction.record import Recorded
 from auction.state import LotState
@@ -51,3 +51,11 @@ def test_a_record_of_an_unknown_format_or_bad_parameters_cannot_be_replayed(
     with pytest.raises(RecordError):
         evolve(None, LotCreated(at=T0, actor="host", lot_id="x", session_id="s", format=fmt,
                                 title="t", params=params))
+
+
+def test_a_format_takes_no_action_and_its_deadline_is_the_closing_time_by_default() -> None:
+    lot = opened("a")
+    fmt, bidder = Bare(), lot.s.bidders["a"]
+    assert fmt.act(lot.s, bidder, Act(bidder_id="a", act="stay"), lot.now) == Rejection(
+        "not_supported", "a bare lot has no action 'stay'")
+    assert fmt.deadline(lot.s) == lot.s.closes_at

@@ -1,0 +1,281 @@
+"""Random command sequences on random multi_round lots (time advancing, late ticks, pauses,
+staff extensions and cancellations) never break the invariants of the rules core or of
+the format; every rejection changes nothing; the record replays to the state; and the
+outcome never depends on when a Tick runs."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, invariant
+
+from auction.lot import decide, evolve, next_deadline
+from auction.model import (
+    BidAccepted,
+    Command,
+    ConfirmDeposit,
+    CreateLot,
+    Event,
+    LotAwarded,
+    LotFailed,
+    PlaceBid,
+    RegisterBidder,
+    Rejection,
+    ScheduleLot,
+    StartLot,
+    Tick,
+)
+from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.multi_round import final_end
+from auction.record import GENESIS, seal
+from auction.state import CLOSED, OPEN, PAUSED
+from auction.views import snapshot
+
+from .test_state_machine import (
+    ALLOWED,
+    BIDDERS,
+    HOST,
+    NUMBERS,
+    OUTCOME_EVENTS,
+    T0,
+    LotMachine,
+)
+
+COEFFICIENTS = ("0", "0.05", "0.1", "0.333333", "2")
+SCALE = 10**6
+
+
+@st.composite
+def rounds_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Valid multi_round params with short phases, so that random time crosses them."""
+
+    def pick(*options: Any) -> Any:
+        return draw(st.sampled_from(options))
+
+    currency = pick("CNY", "JPY")
+    decimals = CURRENCY_DECIMALS[currency]
+    step = pick(100, 1, 2500)
+    p: dict[str, Any] = {
+        "currency": currency, "step": format_amount(step, decimals),
+        "rounds": pick(2, 1, 3), "turn_s": pick(3, 1, 10), "first_pause_s": pick(5, 1, 20),
+        "pause_s": pick(2, 1, 8), "deposit": format_amount(5000, decimals),
+    }
+    if pick(True, False):
+        p["ceiling"] = format_amount(step * pick(50, 10, 200), decimals)
+    if pick(True, False):
+        p["coefficients"] = {b: pick(*COEFFICIENTS) for b in BIDDERS[:4] if pick(True, False)}
+    if pick(False, True):
+        p["opens_at"] = T0 + pick(0, 2_000)
+    return p
+
+
+def coefficient_units(params: dict[str, Any], bidder_id: str) -> int:
+    """The coefficient in millionths, read independently of the format's code."""
+    text = params.get("coefficients", {}).get(bidder_id, "0")
+    whole, _, frac = text.partition(".")
+    return int(whole) * SCALE + int((frac + "000000")[:6])
+
+
+class RoundsMachine(LotMachine):
+    """:class:`LotMachine` on a multi_round lot, with the format's own checks."""
+
+    ACTIONS = ("bid", "advance", "bid", "tick", "advance_to_deadline", "bid", "tick",
+               "bid_at_deadline", "advance", "register", "deposit", "pause", "resume",
+               "extend", "schedule", "start", "cancel", "bid", "advance")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params: dict[str, Any] = {}
+
+    @initialize(params=rounds_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
+                stage=st.sampled_from(["open", "open", "open", "scheduled", "draft"]))
+    def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
+        self.params = params
+        decision = self.apply(CreateLot(lot_id="lot-x", session_id="s", format="multi_round",
+                                        title="random lot", params=params, actor=HOST))
+        assert not isinstance(decision, Rejection), decision
+        for bidder, number in zip(BIDDERS[:ready], NUMBERS, strict=False):
+            assert isinstance(self.apply(RegisterBidder(
+                bidder_id=bidder, bidder_no=number, name=bidder, actor=HOST)), list)
+            assert isinstance(self.apply(ConfirmDeposit(
+                bidder_id=bidder, amount=9000, account="acct", actor=HOST)), list)
+        if stage == "draft":
+            return
+        assert isinstance(self.apply(ScheduleLot(actor=HOST)), list)
+        if stage == "open":
+            if self.s.opens_at is None:
+                self.apply(StartLot(actor=HOST))
+            else:
+                self.now = self.s.opens_at
+                self.tick()
+            assert self.s.status == OPEN
+
+    def apply(self, cmd: Command) -> list[Event] | Rejection:
+        """As :meth:`LotMachine.apply`, without its check that the best price never
+        worsens: here the best is by adjusted price, and a bidder may take back part of
+        an unrevealed cut within its turn (its last bid of the turn counts)."""
+        before = copy.deepcopy(self.state)
+        decision = decide(self.state, cmd, self.now)
+        assert self.state == before, "decide changed the state"
+        if isinstance(decision, Rejection):
+            event(f"rejected {decision.code}")
+            self.check_rejection(cmd, decision)
+            return decision
+        for fact in decision:
+            event(type(fact).__name__)
+            self.check_event(fact)
+            old_status = None if self.state is None else self.state.status
+            self.state = evolve(self.state, fact)
+            if old_status is not None and old_status != self.state.status:
+                assert (old_status, self.state.status) in ALLOWED, (old_status, self.state)
+        prev = self.records[-1].hash if self.records else GENESIS
+        sealed = seal("lot-x", len(self.records) + 1, prev, decision)
+        self.records.extend(sealed)
+        self.events.extend(decision)
+        for record in sealed:
+            self.store_and_replay(record)
+        return decision
+
+    # ------------------------------------------------------------------ the format's checks
+    def adjusted_key(self, bidder_id: str) -> tuple[int, int, int]:
+        """A ranking key by integer cross-multiplication: price / (1 + c) as the pair
+        (price * SCALE, SCALE + c) compared through a common denominator below."""
+        bidder = self.s.bidders[bidder_id]
+        assert bidder.last_bid is not None
+        return bidder.last_bid * SCALE, SCALE + coefficient_units(self.params, bidder_id), \
+            bidder.last_seq
+
+    def best_entrant(self) -> str:
+        entrants = self.s.play.entrants
+        best = entrants[0]
+        for other in entrants[1:]:
+            pb, db, sb = self.adjusted_key(best)
+            po, do, so = self.adjusted_key(other)
+            if po * db < pb * do or (po * db == pb * do and so < sb):
+                best = other
+        return best
+
+    def check_event(self, fact: Event) -> None:
+        assert fact.at == self.now
+        if self.state is None or self.state.play is None:
+            return
+        s, play = self.state, self.state.play
+        assert s.outcome is None, "an event after the outcome"
+        if isinstance(fact, BidAccepted):
+            assert s.status == OPEN
+            assert s.closes_at is not None and fact.at < s.closes_at, "a bid at/after close"
+            assert s.eligible(s.bidders[fact.bidder_id])
+            assert fact.amount > 0
+            if play.phase == "prebid":
+                assert fact.bidder_id not in play.entrants, "a second pre-bid"
+                assert s.params.ceiling is None or fact.amount <= s.params.ceiling
+                assert fact.at < play.ends_at
+            else:
+                assert play.phase == "turn" and play.order[play.turn] == fact.bidder_id
+                assert fact.at < play.ends_at
+                step = s.params.tiers[0].step
+                assert fact.amount <= play.revealed[fact.bidder_id] - step, "not a step lower"
+        if isinstance(fact, OUTCOME_EVENTS):
+            assert not any(isinstance(e, OUTCOME_EVENTS) for e in self.events)
+        if isinstance(fact, (LotAwarded, LotFailed)):
+            assert s.status == CLOSED
+            if isinstance(fact, LotFailed):
+                assert (fact.reason, play.entrants) == ("no_bids", [])
+            else:
+                best = self.best_entrant()
+                assert (fact.bidder_id, fact.amount) == (best, s.bidders[best].last_bid)
+                assert all(len(s.bidders[b].own) >= 1 for b in play.entrants)
+
+    def do_bid(self, data: st.DataObject) -> None:
+        """A bid near the highest acceptable price of the bidder in turn (or a pre-bid
+        near the ceiling), by that bidder mostly, sometimes by anyone; and checks that
+        ticking first would have changed nothing."""
+        s = self.s
+        play = s.play
+        step = s.params.tiers[0].step
+        likely = [b for b in sorted(s.bidders) if s.eligible(s.bidders[b])]
+        if play is not None and play.phase == "turn":
+            likely = [play.order[play.turn]]
+        bidder = data.draw(st.one_of(st.sampled_from(likely or BIDDERS),
+                                     st.sampled_from(BIDDERS)), label="bidder")
+        target = s.params.ceiling or step * 50
+        if play is not None and bidder in play.revealed:
+            target = play.revealed[bidder] - step
+        elif s.bidders.get(bidder) is not None and s.bidders[bidder].last_bid is not None:
+            target = s.bidders[bidder].last_bid - step  # type: ignore[operator]
+        amount = data.draw(st.one_of(
+            st.integers(0, 3).map(lambda k: target - k * step),
+            st.integers(-2, 4).map(lambda k: target - k * step),
+            st.integers(-3, 3).map(lambda k: target + k),
+            st.integers(-step, 3 * max(target, step)),
+        ), label="amount")
+        cmd = PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d")
+        self.tick_first_changes_nothing(cmd)
+        self.apply(cmd)
+
+    def tick_first_changes_nothing(self, cmd: PlaceBid) -> None:
+        """Deciding a Tick at ``now`` first, then ``cmd``, gives the same events (or the
+        same refusal) as deciding ``cmd`` alone (in an open lot: opening a scheduled
+        lot at its opens_at is the shared rules' Tick, before which nobody bids)."""
+        if self.state is None or self.state.status != OPEN:
+            return
+        alone = decide(self.state, cmd, self.now)
+        ticked = decide(self.state, Tick(), self.now)
+        assert isinstance(ticked, list)
+        state = copy.deepcopy(self.state)
+        for fact in ticked:
+            state = evolve(state, fact)
+        after = decide(state, cmd, self.now)
+        if isinstance(alone, Rejection):
+            assert isinstance(after, Rejection) and after.code == alone.code
+        else:
+            assert isinstance(after, list) and alone == [*ticked, *after]
+
+    # ------------------------------------------------------------------ invariants
+    @invariant()
+    def the_state_is_consistent(self) -> None:
+        if self.state is None:
+            return
+        s = self.state
+        assert (s.status == PAUSED) == (s.paused_at is not None)
+        play = s.play
+        if play is None:
+            assert s.status not in (OPEN, PAUSED, CLOSED)
+            return
+        assert len(set(play.entrants)) == len(play.entrants)
+        assert set(play.revealed) <= set(play.entrants)
+        if s.status in (OPEN, PAUSED):
+            assert s.closes_at == final_end(s)
+            assert play.ends_at <= s.closes_at
+            assert play.phase in ("prebid", "turn", "pause")
+        if s.status == OPEN:
+            assert next_deadline(s) == play.ends_at
+        if play.phase in ("turn", "pause"):
+            assert sorted(play.order) == sorted(play.entrants)
+            assert set(play.revealed) == set(play.entrants)
+        if play.entrants:
+            assert s.leader == self.best_entrant()
+
+    @invariant()
+    def nobody_sees_a_price_before_it_is_revealed(self) -> None:
+        if self.state is None or self.state.play is None or self.state.status not in (
+                OPEN, PAUSED):
+            return
+        play = self.state.play
+        for audience in ("public", "staff"):
+            rows = snapshot(self.state, audience)["play"]["table"]
+            shown = {r["bidder_no"]: r["price"] for r in rows}
+            assert len(shown) == len(play.revealed)
+            if play.phase == "prebid":
+                assert shown == {}
+
+
+RoundsMachine.TestCase.settings = settings(
+    max_examples=150, stateful_step_count=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+TestRoundsMachine = RoundsMachine.TestCase

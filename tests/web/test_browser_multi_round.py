@@ -1,0 +1,131 @@
+"""A multi_round lot in the pages (headless Chromium, a real `auction serve`): the rooms
+take sealed initial bids, the board and rooms show whose turn it is and the table of
+price, coefficient and adjusted price, the bid form is enabled only in the bidder's turn,
+and the lot ends awarded to the lowest adjusted price."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from helpers import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+WAIT = 15_000
+
+
+@pytest.fixture
+async def auction_server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    proc = ServerProcess(str(tmp_path))
+    await proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        proc.log.close()
+
+
+async def post(server: ServerProcess, path: str, body: dict[str, Any]) -> Any:
+    headers = {"Authorization": f"Bearer {ServerProcess.HOST_TOKEN}"}
+    async with aiohttp.ClientSession() as http, http.post(server.base + path, json=body,
+                                                          headers=headers) as response:
+        assert response.status in (200, 201), await response.text()
+        return await response.json()
+
+
+async def test_a_multi_round_lot_is_played_through_the_pages(
+        auction_server: ServerProcess, browser: Browser) -> None:
+    server = auction_server
+    session = await post(server, "/api/sessions", {"name": "2026年第3期 政府采购"})
+    lot = await post(server, "/api/lots", {
+        "session_id": session["session_id"], "title": "办公设备采购 第3包",
+        "format": "multi_round",
+        "params": {"step": "1.00", "ceiling": "1000.00", "deposit": "10.00", "rounds": 1,
+                   "turn_s": 4, "first_pause_s": 5, "pause_s": 1,
+                   "coefficients": {"B": "0.25"}}})
+    lot_id = lot["lot_id"]
+    passes = {}
+    for bidder_id in ("A", "B"):
+        passes[bidder_id] = await post(server, f"/api/lots/{lot_id}/bidders",
+                                       {"bidder_id": bidder_id, "name": f"公司 {bidder_id}"})
+        await post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                   {"amount": "10.00", "account": f"acct-{bidder_id}"})
+    no_a, no_b = passes["A"]["bidder_no"], passes["B"]["bidder_no"]
+
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    async def open_page(url: str) -> Page:
+        context = await browser.new_context()
+        contexts.append(context)
+        page = await context.new_page()
+        page.on("pageerror", lambda exc: errors.append(f"{url}: {exc}"))
+        await page.goto(url)
+        return page
+
+    try:
+        board = await open_page(f"{server.base}/board/{lot_id}")
+        room_a = await open_page(server.base + passes["A"]["room_url"])
+        room_b = await open_page(server.base + passes["B"]["room_url"])
+        for page in (board, room_a, room_b):
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
+                                                                  timeout=WAIT)
+        await post(server, f"/api/lots/{lot_id}/schedule", {})
+        await post(server, f"/api/lots/{lot_id}/start", {})
+
+        # Initial bids: sealed; the form closes once a bidder has entered.
+        for room in (board, room_a, room_b):
+            await expect(room.locator(".mr-phase")).to_have_attribute("data-phase", "prebid",
+                                                                      timeout=WAIT)
+        await expect(room_a.locator("#bid-btn")).to_be_enabled()
+        await room_a.fill("#amount", "900.00")
+        await room_a.click("#bid-btn")
+        await room_b.fill("#amount", "1000.00")
+        await room_b.click("#bid-btn")
+        await expect(room_a.locator("#bid-card")).to_have_attribute("data-mr-allowed", "no",
+                                                                    timeout=WAIT)
+        await expect(room_b.locator("#bid-card")).to_have_attribute("data-mr-allowed", "no",
+                                                                    timeout=WAIT)
+        await expect(board.locator("#play")).not_to_contain_text("900.00")
+
+        # Round 1: A (900.00 / 1) is worse than B (1000.00 / 1.25 = 800.00): A goes first.
+        await expect(board.locator(".mr-turn")).to_have_attribute("data-turn-no", no_a,
+                                                                  timeout=WAIT)
+        rows = board.locator(".mr-table tbody tr")
+        await expect(rows).to_have_count(2)
+        await expect(rows.nth(0)).to_contain_text(no_b)
+        await expect(rows.nth(0)).to_contain_text("0.25")
+        await expect(rows.nth(0)).to_contain_text("800.00")
+        await expect(room_a.locator("#bid-card")).to_have_attribute("data-mr-allowed", "yes")
+        await expect(room_a.locator("#bid-btn")).to_be_enabled()
+        await expect(room_b.locator("#bid-btn")).to_be_disabled()
+        await room_a.fill("#amount", "790.00")
+        await room_a.click("#bid-btn")
+        await expect(room_a.locator(".mr-you")).to_contain_text("790.00", timeout=WAIT)
+        await expect(board.locator("#play")).not_to_contain_text("790.00")
+
+        # A's bid is revealed when its turn ends; then B's turn.
+        await expect(board.locator(".mr-turn")).to_have_attribute("data-turn-no", no_b,
+                                                                  timeout=WAIT)
+        await expect(board.locator("#play")).to_contain_text("790.00")
+        await expect(room_b.locator("#bid-btn")).to_be_enabled()
+        await expect(room_a.locator("#bid-btn")).to_be_disabled()
+
+        # Nobody bids again: A's 790.00 beats B's adjusted 800.00.
+        for page in (board, room_a, room_b):
+            await expect(page.locator("#status")).to_have_attribute("data-status", "awarded",
+                                                                    timeout=WAIT)
+        await expect(board.locator(".mr-phase")).to_have_attribute("data-phase", "done")
+        await expect(board.locator("#result")).to_contain_text(no_a)
+        assert errors == []
+    finally:
+        for context in contexts:
+            with contextlib.suppress(Exception):
+                await context.close()
