@@ -90,6 +90,8 @@ def clone(state: LotState | None) -> LotState | None:
     twin.numbers = dict(state.numbers)
     twin.bids = list(state.bids)
     twin.outcome = copy.copy(state.outcome)
+    # A format's own state may be changed in place by its events (auction.formats).
+    twin.play = copy.deepcopy(state.play)
     return twin
 
 

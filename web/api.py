@@ -35,8 +35,8 @@ from auction.model import (
 )
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded, event_to_dict
-from auction.sessions import parse_rules
 from auction.sealed import withheld
+from auction.sessions import parse_rules
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
 from engine.api import Engine, EngineError, Session, UnknownLot
