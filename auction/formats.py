@@ -101,6 +101,12 @@ class Format(abc.ABC):
         see yet) may see it, or None for the shared rules of :func:`auction.views.redact`."""
         return None
 
+    def withholds(self, state: LotState) -> bool:
+        """Whether the lot's record now holds prices nobody may see yet, staff included
+        (sealed bids before the opening, unrevealed turns): the staff reads of the raw
+        record (bids, events, report, export, collusion) refuse the lot meanwhile."""
+        return False
+
     def command_of(self, event: Event) -> Command | None:
         """For :mod:`auction.verify`: the command whose decision starts with ``event``, for
         the format's own event types (None: no decision starts with it)."""
@@ -120,6 +126,11 @@ def register(fmt: Format) -> Format:
 def of(state: LotState) -> Format:
     """The format of ``state``."""
     return FORMATS[state.format]
+
+
+def withheld(state: LotState) -> bool:
+    """Whether the raw record of ``state`` may not be shown yet (:meth:`Format.withholds`)."""
+    return of(state).withholds(state)
 
 
 def open_lot(state: LotState, now: int, actor: str) -> Decision:

@@ -496,6 +496,11 @@ class MultiRound(Format):
     name = "multi_round"
     events = _HANDLERS
 
+    def withholds(self, state: LotState) -> bool:
+        """Initial bids and the bid of a turn in progress are unrevealed until the rounds
+        reveal them: the raw record waits for the end of the lot."""
+        return state.status not in ENDED
+
     def parse(self, raw: object) -> EnglishParams:
         return parse_multi_round(raw)
 

@@ -179,6 +179,9 @@ def _bids_opened(state: LotState, event: BidsOpened) -> None:
 class Sealed(Format):
     name = "sealed"
 
+    def withholds(self, state: LotState) -> bool:
+        return withheld(state)
+
     def parse(self, raw: object) -> EnglishParams:
         return parse_sealed(raw)
 

@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 
 from auction.errors import InvalidAmount, InvalidParams
+from auction.formats import withheld
 from auction.model import (
     BidAccepted,
     BidderRegistered,
@@ -35,7 +36,6 @@ from auction.model import (
 )
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded, event_to_dict
-from auction.sealed import withheld
 from auction.sessions import parse_rules
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
@@ -276,10 +276,12 @@ def _bidder_claims(request: web.Request, token: str, lot_id: str,
 
 
 def _not_sealed(state: LotState) -> None:
-    """The bids and the raw record of a sealed lot hold the sealed prices: refused until
-    the lot is opened (:func:`auction.sealed.withheld`)."""
+    """The bids and the raw record of a sealed lot (or a multi_round lot under way) hold
+    prices nobody may see yet: refused until they are revealed
+    (:func:`auction.formats.withheld`)."""
     if withheld(state):
-        raise WebError(409, "sealed", "the lot's sealed bids are not opened yet")
+        raise WebError(409, "sealed", "the lot's bids are not revealed yet (a sealed lot "
+                                      "before its opening, a multi_round lot under way)")
 
 
 async def list_bids(request: web.Request) -> web.Response:

@@ -116,8 +116,9 @@ _FLAGS = {"type": "array", "items": _obj(
 #: A UTC offset from -14:00 to +14:00.
 _TZ = r"^[+-]?((0?[0-9]|1[0-3]):[0-5][0-9]|14:00)$"
 _ENDED = ("409 not_ended until the lot is awarded, failed or cancelled.")
-#: Staff records that would show the prices of a sealed lot before its opening.
-_SEALED = "409 sealed for a sealed lot whose bids are not opened yet."
+#: Staff records that would show prices nobody may see yet (auction.formats.withheld).
+_SEALED = ("409 sealed while the lot's bids are not revealed yet: a sealed lot before its "
+           "opening, a multi_round lot under way.")
 _RECORD_PATHS: dict[str, Any] = {
     "/api/lots/{lot_id}/result": {"get": _op(
         "The result announcement (结果公示) of an ended lot (public)", 200, _OBJECT,

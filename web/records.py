@@ -21,6 +21,7 @@ from aiohttp import web
 
 from auction.collusion import DEFAULT, LotRecord, check_lot, check_lots
 from auction.deposits import ledger
+from auction.formats import withheld
 from auction.lot import replay
 from auction.model import ApplyDeposit, ForfeitDeposit, RefundDeposit
 from auction.record import Recorded
@@ -32,7 +33,7 @@ from auction.report import (
     ocds_release,
     report_csv,
 )
-from auction.sealed import unsealed_records, withheld
+from auction.sealed import unsealed_records
 from auction.state import LotState
 from auction.verify import build_export, dumps
 from web.api import _run, read_body, require_host, require_staff
@@ -84,11 +85,12 @@ def _ended(state: LotState) -> None:
 
 
 def _not_sealed(state: LotState) -> None:
-    """Refuse what would show the amounts of a sealed lot's bids before they are opened
-    (:func:`auction.sealed.withheld`)."""
+    """Refuse what would show amounts of bids nobody may see yet: a sealed lot before its
+    opening, a multi_round lot under way (:func:`auction.formats.withheld`)."""
     if withheld(state):
-        raise WebError(409, "sealed", "the lot's sealed bids are not opened: no record "
-                                      "showing their prices is given before the opening")
+        raise WebError(409, "sealed", "the lot's bids are not revealed yet (a sealed lot "
+                                      "before its opening, a multi_round lot under way): no "
+                                      "record showing their prices is given before")
 
 
 def _record(request: web.Request, state: LotState, records: list[Recorded]) -> LotRecord:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from auction.errors import InvalidParams, RecordError
-from auction.formats import FORMATS
+from auction.formats import FORMATS, withheld
 from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
     Act,
@@ -642,3 +642,11 @@ def test_a_record_whose_lot_parameters_are_not_valid_cannot_be_replayed() -> Non
         evolve(None, created)
     with pytest.raises(RecordError, match="unknown format"):
         evolve(None, replace(created, format="vickrey"))
+
+
+def test_the_raw_record_is_withheld_from_staff_reads_until_the_lot_has_ended() -> None:
+    lot = started(("a", "900.00"), ("b", "950.00"), rounds=1)
+    assert withheld(lot.s)  # initial bids and the turn in progress are in the record
+    for _ in range(3):
+        lot.to_next_phase()
+    assert lot.s.status == "awarded" and not withheld(lot.s)

@@ -54,6 +54,11 @@ async def test_a_multi_round_lot_plays_over_websockets(server: Server) -> None:
     # Pre-bids: sealed; one each.
     assert (await bidders[0].bid(lot_id, "900.00", "p1"))["type"] == "ack"
     assert (await bidders[1].bid(lot_id, "950.00", "p2"))["type"] == "ack"
+    # Staff reads of the raw record would show the sealed pre-bids: refused meanwhile.
+    for path in ("bids", "events", "report", "export"):
+        status, data = await server.call("GET", f"/api/lots/{lot_id}/{path}",
+                                         token=HOST_TOKEN)
+        assert (status, data["error"]["code"]) == (409, "sealed"), path
     again = await bidders[0].bid(lot_id, "800.00", "p3")
     assert (again["type"], again["code"]) == ("rejected", "revision_limit")
     own = await until_event(bidders[0], "RoundStarted")
@@ -86,6 +91,8 @@ async def test_a_multi_round_lot_plays_over_websockets(server: Server) -> None:
     award = event_of(final, "LotAwarded")
     assert (award["bidder_no"], award["amount"]) == (numbers[1], "850.00")
     assert final["state"]["play"]["phase"] == "done"
+    report = await server.ok("GET", f"/api/lots/{lot_id}/report", token=HOST_TOKEN)
+    assert sorted(b["amount"] for b in report["bids"]) == ["850.00", "900.00", "950.00"]
     text = "".join(public.seen)
     for secret in ("secret-co", "Hidden", "acct-"):
         assert secret not in text
