@@ -88,11 +88,16 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         raise RecordError(f"malformed {cls.__name__}: {exc}") from None
 
 
+#: The canonical encoder, made once: ``json.dumps`` with these arguments builds a new
+#: ``JSONEncoder`` on every call, and this is called for every event sealed or verified.
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           allow_nan=False).encode
+
+
 def encode_event(event: Mapping[str, Any]) -> str:
     """The canonical JSON of an event dict: compact, key-sorted, UTF-8 as is. This text
     is what the chain hashes (inside :func:`canonical`) and what the stores keep."""
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return _encode(event)
 
 
 def canonical(lot_id: str, seq: int, event: Mapping[str, Any]) -> bytes:
@@ -104,9 +109,11 @@ def _canonical(lot_id: str, seq: int, body: str) -> bytes:
     # The key-sorted JSON of {"event": ..., "lot": ..., "seq": ...}: "event" sorts first, so
     # it is the event's own canonical text followed by the rest, and the event is encoded
     # once for both the hash and the store.
-    rest = json.dumps({"lot": lot_id, "seq": seq}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False)
-    return ('{"event":' + body + "," + rest[1:]).encode()
+    # The tail is written out rather than encoded as a dict: the same text as
+    # ``_encode({"lot": lot_id, "seq": seq})[1:]`` (an int's JSON is its repr).
+    number = int.__repr__(seq) if type(seq) is int else _encode(seq)
+    return ('{"event":' + body + ',"lot":' + _encode(lot_id) + ',"seq":' + number
+            + "}").encode()
 
 
 def chain(prev_hash: str, lot_id: str, seq: int, event: Mapping[str, Any] | str) -> str:

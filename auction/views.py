@@ -91,11 +91,16 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
     return view
 
 
-def bidder_view(state: LotState, bidder_id: str | None) -> dict[str, Any] | None:
+def bidder_view(state: LotState, bidder_id: str | None, *,
+                bids_after: int = 0) -> dict[str, Any] | None:
     """What ``bidder_id`` may know of its own standing (None if it is not registered):
     number, eligibility, own bids, and rank and next acceptable price as far as the
     lot's visibility allows. Part of the bidder's snapshot under ``rank`` and ``blind``;
-    under ``price`` the room shares the public snapshot and this is sent on its own."""
+    under ``price`` the room shares the public snapshot and this is sent on its own.
+
+    ``own_bids`` lists the bidder's bids with a sequence number above ``bids_after``
+    (every bid by default): a standing sent after a commit carries only what that commit
+    added, since the client already holds the rest."""
     bidder = state.bidders.get(bidder_id) if bidder_id is not None else None
     if bidder is None:
         return None
@@ -111,10 +116,19 @@ def bidder_view(state: LotState, bidder_id: str | None) -> dict[str, Any] | None
         "leading": state.leader == bidder.bidder_id if p.visibility != "blind" else None,
         "next_min": None if hides_best or state.status != "open"
         else _money(state, fmt.min_next_bid(state, bidder)),
-        "own_bids": [b.view or _own_bid(state, b) for b in bidder.own],
+        "own_bids": [b.view or _own_bid(state, b)
+                     for b in _bids_after(bidder.own, bids_after)],
     }
     fmt.bidder_view(state, view, bidder)
     return view
+
+
+def _bids_after(own: list[AcceptedBid], seq: int) -> list[AcceptedBid]:
+    """The tail of ``own`` (oldest first) after ``seq``, found from the end."""
+    start = len(own)
+    while start and own[start - 1].seq > seq:
+        start -= 1
+    return own[start:]
 
 
 def _own_bid(state: LotState, bid: AcceptedBid) -> dict[str, Any]:

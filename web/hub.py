@@ -278,12 +278,13 @@ class Hub:
             watcher.last = records[-1].seq
             own = watcher.bidder_id
             if key == PUBLIC and own is not None and own in concerned:
-                watcher.outbox.push(you_frame(state, own))
+                watcher.outbox.push(you_frame(state, own, bids_after=records[0].seq - 1))
 
 
-def you_frame(state: LotState, bidder_id: str) -> bytes:
-    """A ``you`` message: the bidder's own standing in the lot."""
-    you = bidder_view(state, bidder_id)
+def you_frame(state: LotState, bidder_id: str, bids_after: int = 0) -> bytes:
+    """A ``you`` message: the bidder's own standing in the lot, its ``own_bids`` limited
+    to those after ``bids_after`` (:func:`auction.views.bidder_view`)."""
+    you = bidder_view(state, bidder_id, bids_after=bids_after)
     return orjson.dumps({"type": "you", "lot_id": state.lot_id, "seq": state.version,
                          "you": you})
 

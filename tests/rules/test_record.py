@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auction.errors import RecordError
 from auction.lot import evolve, replay
@@ -118,6 +120,20 @@ def test_a_malformed_event_dict_is_refused_with_a_record_error(data: Any, match:
 def test_canonical_bytes_are_compact_key_sorted_utf8_json() -> None:
     raw = canonical("L", 3, {"b": 1, "a": "竞价"})
     assert raw == '{"event":{"a":"竞价","b":1},"lot":"L","seq":3}'.encode()
+
+
+_JSON_SCALARS = st.one_of(st.text(), st.integers(), st.booleans(), st.none())
+
+
+@given(lot_id=st.text(), seq=st.one_of(st.integers(), st.booleans()),
+       event=st.dictionaries(st.text(), st.one_of(_JSON_SCALARS,
+                                                  st.lists(_JSON_SCALARS, max_size=3))))
+def test_canonical_bytes_are_exactly_the_key_sorted_json_dumps_of_the_whole(
+        lot_id: str, seq: int, event: dict[str, Any]) -> None:
+    whole = {"event": event, "lot": lot_id, "seq": seq}
+    expected = json.dumps(whole, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode()
+    assert canonical(lot_id, seq, event) == expected
 
 
 def test_the_chain_hashes_the_previous_hash_and_the_canonical_event() -> None:

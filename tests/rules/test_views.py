@@ -111,6 +111,22 @@ def test_a_bidder_gets_its_own_standing_from_bidder_view() -> None:
     assert bidder_view(lot.s, None) is None
 
 
+def test_a_bidders_standing_can_list_only_its_bids_after_a_sequence_number() -> None:
+    lot = lot_with_bids()
+    lot.bids(("secret-id-b", "500.00"), ("secret-id-a", "600.00"), ("secret-id-b", "700.00"))
+    every = bidder_view(lot.s, "secret-id-b")
+    assert every is not None
+    assert [b["amount"] for b in every["own_bids"]] == ["110.00", "500.00", "700.00"]
+    seqs = [b["seq"] for b in every["own_bids"]]
+    for after, expected in ((0, seqs), (seqs[0], seqs[1:]), (seqs[1], seqs[2:]),
+                            (seqs[2] - 1, seqs[2:]), (seqs[2], [])):
+        you = bidder_view(lot.s, "secret-id-b", bids_after=after)
+        assert you is not None
+        assert [b["seq"] for b in you["own_bids"]] == expected, after
+        assert you["bids"] == 3  # the count is always the whole
+    assert bidder_view(lot.s, None) is None
+
+
 def test_under_rank_visibility_a_bidder_sees_only_its_own_rank_and_price() -> None:
     lot = lot_with_bids(visibility="rank")
     key = audience_key(lot.s, BIDDER, "secret-id-b")

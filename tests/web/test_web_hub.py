@@ -155,8 +155,16 @@ async def test_catch_up_comes_in_chunks_and_a_price_bidder_gets_its_standing(
     assert box.frames[-1]["type"] == "update"  # y's bid does not concern x
     await bid(engine, "x", 200)
     assert box.frames[-1]["type"] == "you" and box.frames[-1]["you"]["leading"] is True
+    # After a commit, own_bids holds what that commit added: the bid, then nothing.
+    assert [b["seq"] for b in box.frames[-1]["you"]["own_bids"]] == [box.seqs()[-1]]
     await bid(engine, "z", 300)
     assert box.frames[-1]["type"] == "you" and box.frames[-1]["you"]["leading"] is False
+    assert box.frames[-1]["you"]["own_bids"] == [] and box.frames[-1]["you"]["bids"] == 1
+    # A new subscriber's catch-up standing lists them all.
+    again = Box()
+    await hub.watch(again, "L", "bidder", "x", after_seq=0)
+    assert again.frames[-1]["type"] == "you"
+    assert [b["amount"] for b in again.frames[-1]["you"]["own_bids"]] == ["2.00"]
     await hub.close()
 
 
