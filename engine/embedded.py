@@ -7,6 +7,7 @@ is rebuilt by replaying its events after checking the hash chain: recovery after
 ``kill -9`` is the same fold as a third party's verification.
 """
 
+import asyncio
 import fcntl
 import logging
 import os
@@ -18,8 +19,9 @@ import orjson
 from auction.lot import decide, evolve
 from auction.model import Rejection
 from auction.record import Recorded, event_from_dict, event_to_dict, seal, verify_chain
+from auction.state import LotState
 from engine.api import EngineError, Session
-from engine.runtime import Lot, Result, Runtime, Waiter
+from engine.runtime import MAX_BATCH, Lot, Result, Runtime, Waiter, clone
 from engine.sqlite_store import Row, SQLiteStore, StoreError, encode_body
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,39 @@ def _draw_key(path: Path) -> bytes:
     if len(key) != 32:
         raise EngineError(f"{path} is not a 32-byte draw key")
     return key
+
+
+class _Ahead:
+    """A batch decided while the lot's previous batch was being made durable."""
+
+    __slots__ = ("batch", "results", "state", "fresh", "stored")
+
+    def __init__(self, batch: list[Waiter], results: list[Result], state: LotState | None,
+                 fresh: list[Recorded], stored: "asyncio.Future[None] | None") -> None:
+        self.batch, self.results, self.state = batch, results, state
+        self.fresh, self.stored = fresh, stored
+
+
+def _rows(records: list[Recorded]) -> list[Row]:
+    return [Row(r.lot_id, r.seq, r.event.at, type(r.event).__name__,
+                r.body or encode_body(event_to_dict(r.event)), r.hash) for r in records]
+
+
+def _answer(batch: list[Waiter], results: list[Result]) -> None:
+    for waiter, result in zip(batch, results, strict=True):
+        if not waiter.future.done():
+            waiter.future.set_result(result)
+
+
+def _fail_waiters(batch: list[Waiter], exc: Exception) -> None:
+    for waiter in batch:
+        if not waiter.future.done():
+            waiter.future.set_exception(EngineError(f"not stored: {exc}"))
+
+
+def _collect(future: "asyncio.Future[None]") -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class EmbeddedEngine(Runtime):
@@ -122,9 +157,32 @@ class EmbeddedEngine(Runtime):
     async def _commit_batch(self, lot: Lot, batch: list[Waiter]) -> None:
         # The lot's state is folded in place while the batch is decided, so it runs ahead
         # of the file until the append returns. Only this writer touches it meanwhile.
+        state, fresh, results = self._decide(lot, lot.state, lot.last_hash, batch,
+                                             in_place=True)
+        if fresh:
+            assert state is not None
+            lot.inflight = (state, fresh[-1].hash)
+            try:
+                await self._store.append(_rows(fresh))
+            except StoreError as exc:
+                # The state in memory is now ahead of the file: stop serving (fail-stop);
+                # a restart recovers what is durable. Nothing here was acknowledged.
+                self._fail(lot, str(exc))
+                raise EngineError(f"not stored: {exc}") from exc
+            finally:
+                lot.inflight = None
+            self._published(lot, state, fresh)
+        _answer(batch, results)
+        if isinstance(lot.ahead, _Ahead):
+            await self._land_ahead(lot, lot.ahead)
+
+    def _decide(self, lot: Lot, state: LotState | None, last_hash: str, batch: list[Waiter],
+                *, in_place: bool) -> tuple[LotState | None, list[Recorded], list[Result]]:
+        """Decide ``batch`` in order on ``state`` (folded in place; ``lot.state`` follows
+        it when ``in_place``), sealing after ``last_hash``: the state after, the sealed
+        records, and each command's result."""
         results: list[Result] = []
         fresh: list[Recorded] = []
-        state = lot.state
         for waiter in batch:
             if self._failed is not None:
                 results.append(Rejection("unavailable", self._failed))
@@ -134,26 +192,56 @@ class EmbeddedEngine(Runtime):
                 results.append(decision)
                 continue
             first = state.version + 1 if state is not None else 1
-            sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else lot.last_hash,
-                          decision)
+            sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else last_hash, decision)
             for record in sealed:
                 state = evolve(state, record.event)
-            lot.state = state
+            if in_place:
+                lot.state = state
             fresh.extend(sealed)
             results.append(sealed)
-        if fresh:
-            rows = [Row(r.lot_id, r.seq, r.event.at, type(r.event).__name__,
-                        r.body or encode_body(event_to_dict(r.event)), r.hash) for r in fresh]
+        return state, fresh, results
+
+    def _due_in_flight(self, lot: Lot) -> None:
+        """A deadline fell due while the lot's batch is being made durable: decide what is
+        queued now (the deadline's Tick last), on a copy of the state after the batch in
+        flight, and hand its events to the store right behind that batch's (the store
+        writes in order, and stops at its first failure). So the close is sequenced when
+        it falls due, not an fsync later; it is published and answered after the batch in
+        flight, in order (:meth:`_land_ahead`)."""
+        if (lot.inflight is None or lot.ahead is not None or self._failed is not None
+                or len(lot.queue) > MAX_BATCH):
+            return
+        base, last_hash = lot.inflight
+        batch = list(lot.queue)
+        lot.queue.clear()
+        state, fresh, results = self._decide(lot, clone(base), last_hash, batch,
+                                             in_place=False)
+        stored = (asyncio.ensure_future(self._store.append(_rows(fresh))) if fresh
+                  else None)
+        lot.ahead = _Ahead(batch, results, state, fresh, stored)
+
+    async def _land_ahead(self, lot: Lot, ahead: "_Ahead") -> None:
+        """Publish and answer the batch decided ahead, once its events are durable."""
+        lot.ahead = None
+        if ahead.stored is not None:
             try:
-                await self._store.append(rows)
+                await ahead.stored
             except StoreError as exc:
-                # The state in memory is now ahead of the file: stop serving (fail-stop);
-                # a restart recovers what is durable. Nothing here was acknowledged.
-                self._failed = str(exc)
-                log.critical("store failure, engine stopped: %s", exc)
-                raise EngineError(f"not stored: {exc}") from exc
-            assert state is not None
-            self._published(lot, state, fresh)
-        for waiter, result in zip(batch, results, strict=True):
-            if not waiter.future.done():
-                waiter.future.set_result(result)
+                self._fail(lot, str(exc))
+                _fail_waiters(ahead.batch, exc)
+                return
+            assert ahead.state is not None
+            self._published(lot, ahead.state, ahead.fresh)
+        _answer(ahead.batch, ahead.results)
+
+    def _fail(self, lot: Lot, reason: str) -> None:
+        """Stop serving after a store failure; a batch decided ahead fails with it."""
+        if self._failed is None:
+            self._failed = reason
+            log.critical("store failure, engine stopped: %s", reason)
+        ahead = lot.ahead
+        if isinstance(ahead, _Ahead):
+            lot.ahead = None
+            if ahead.stored is not None:  # the store fails it too: collect that
+                ahead.stored.add_done_callback(_collect)
+            _fail_waiters(ahead.batch, StoreError(reason))

@@ -16,7 +16,6 @@
 """
 
 import asyncio
-import copy
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -34,7 +33,7 @@ from auction.state import LotState
 from engine import redis_keys as keys
 from engine.api import EngineError, Session, UnknownLot
 from engine.pg_record import PgRecord, PgRow
-from engine.runtime import Lot, Result, Runtime, Waiter
+from engine.runtime import Lot, Result, Runtime, Waiter, clone
 from engine.sqlite_store import encode_body
 
 log = logging.getLogger(__name__)
@@ -77,22 +76,6 @@ def connect(url: str) -> Any:
     return aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
         url, max_connections=REDIS_CONNECTIONS, timeout=5, socket_timeout=5,
         socket_connect_timeout=3, health_check_interval=5))
-
-
-def clone(state: LotState | None) -> LotState | None:
-    """A copy of ``state`` that evolving does not share with the original."""
-    if state is None:
-        return None
-    twin = copy.copy(state)
-    twin.bidders = {k: copy.copy(b) for k, b in state.bidders.items()}
-    for bidder in twin.bidders.values():
-        bidder.own = list(bidder.own)
-    twin.numbers = dict(state.numbers)
-    twin.bids = list(state.bids)
-    twin.outcome = copy.copy(state.outcome)
-    # A format's own state may be changed in place by its events (auction.formats).
-    twin.play = copy.deepcopy(state.play)
-    return twin
 
 
 def _text(value: bytes | str) -> str:

@@ -7,6 +7,7 @@ A backend subclasses :class:`Runtime` and implements :meth:`Runtime._commit_batc
 
 import abc
 import asyncio
+import copy
 import dataclasses
 import hashlib
 import hmac
@@ -49,6 +50,22 @@ def draw_bidder_no(taken: int) -> str:
 Result = list[Recorded] | Rejection
 
 
+def clone(state: LotState | None) -> LotState | None:
+    """A copy of ``state`` that evolving does not share with the original."""
+    if state is None:
+        return None
+    twin = copy.copy(state)
+    twin.bidders = {k: copy.copy(b) for k, b in state.bidders.items()}
+    for bidder in twin.bidders.values():
+        bidder.own = list(bidder.own)
+    twin.numbers = dict(state.numbers)
+    twin.bids = list(state.bids)
+    twin.outcome = copy.copy(state.outcome)
+    # A format's own state may be changed in place by its events (auction.formats).
+    twin.play = copy.deepcopy(state.play)
+    return twin
+
+
 class Waiter:
     __slots__ = ("command", "future")
 
@@ -71,6 +88,12 @@ class Lot:
         self.writer: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.deadline: int | None = None
+        #: The state after the batch whose events are being made durable, and its last
+        #: hash, while that lasts (set by a backend that decides ahead, engine.embedded).
+        self.inflight: tuple[LotState, str] | None = None
+        #: A batch decided ahead of the one in flight (engine.embedded), to be published
+        #: and answered after it.
+        self.ahead: object | None = None
 
     @property
     def version(self) -> int:
@@ -172,7 +195,14 @@ class Runtime(Engine):
         lot.queue.append(Waiter(command, future))
         if lot.writer is None:
             lot.writer = asyncio.create_task(self._write(lot))
+        elif isinstance(command, Tick) and lot.inflight is not None:
+            self._due_in_flight(lot)
         return await future
+
+    def _due_in_flight(self, lot: Lot) -> None:
+        """A deadline's :class:`Tick` was queued while the lot's batch in flight is being
+        made durable (``lot.inflight``). A backend may decide what is queued right away,
+        ahead of that batch's durability (engine.embedded); by default it waits."""
 
     def _check_open(self) -> None:
         if self._closing:

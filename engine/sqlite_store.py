@@ -71,6 +71,9 @@ class SQLiteStore:
         self._conn: sqlite3.Connection | None = None
         self._pending: list[tuple[Sequence[Row], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        #: Why a write failed, after which nothing more is written (fail-stop): an append
+        #: made after it (a lot's next batch decided ahead) must not land without it.
+        self._broken: str | None = None
 
     async def open(self) -> None:
         await self._run(self._open)
@@ -118,7 +121,11 @@ class SQLiteStore:
                 "stagger_s) VALUES (?, ?, ?, ?, ?, ?)", row)
 
     async def append(self, rows: Sequence[Row]) -> None:
-        """Return once ``rows`` are durable; raise :class:`StoreError` if they are not."""
+        """Return once ``rows`` are durable; raise :class:`StoreError` if they are not.
+        Appends are written in the order they are made; after a failed write every
+        append fails."""
+        if self._broken is not None:
+            raise StoreError(f"the store stopped after a failed write: {self._broken}")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((rows, future))
         if self._flusher is None or self._flusher.done():
@@ -132,10 +139,12 @@ class SQLiteStore:
             try:
                 await self._run(self._write, rows)
             except Exception as exc:  # every waiter must learn that nothing is durable
+                self._broken = str(exc)
+                batch, self._pending = batch + self._pending, []
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(StoreError(str(exc)))
-                continue
+                return
             for _, future in batch:
                 if not future.done():
                     future.set_result(None)

@@ -1,0 +1,143 @@
+"""The embedded backend decides a deadline that falls due while the lot's batch is being
+made durable right away, on the state after that batch, and publishes and answers it after
+that batch; a failed write fails both, and nothing after it is written. The store's
+writes are held on a real SQLite file to make the timing happen."""
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_contract import Clock, open_lot
+
+from auction.model import PlaceBid, Rejection, Tick
+from auction.record import Recorded, event_to_dict, verify_chain
+from auction.state import LotState
+from engine.api import EngineError
+from engine.embedded import EmbeddedEngine
+from engine.sqlite_store import Row, SQLiteStore, StoreError
+
+
+class HeldWrites:
+    """Holds the store's next write until released (then it is written, or fails)."""
+
+    def __init__(self, store: SQLiteStore, fail: bool = False) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.real: Callable[[list[Row]], None] = store._write
+        self.fail = fail
+        self.written: list[list[int]] = []
+
+    def __call__(self, rows: list[Row]) -> None:
+        self.entered.set()
+        assert self.release.wait(10)
+        if self.fail:  # this write only: a store that went on would write the next
+            self.fail = False
+            raise sqlite3.OperationalError("disk I/O error")
+        self.real(rows)
+        self.written.append([r.seq for r in rows])
+
+    async def wait_entered(self) -> None:
+        async with asyncio.timeout(5):
+            while not self.entered.is_set():
+                await asyncio.sleep(0.005)
+
+
+def names(records: list[Recorded]) -> list[str]:
+    return [type(r.event).__name__ for r in records]
+
+
+def file_seqs(data: Path, lot_id: str) -> list[int]:
+    conn = sqlite3.connect(data / "events.sqlite3")
+    try:
+        return [s for (s,) in conn.execute(
+            "SELECT seq FROM events WHERE lot_id = ? ORDER BY seq", (lot_id,))]
+    finally:
+        conn.close()
+
+
+async def test_a_deadline_due_while_a_bid_is_stored_is_sequenced_when_due_and_published_after(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        await open_lot(engine)
+        state = engine.lot("L1")
+        assert state is not None and state.closes_at is not None
+        closes_at, opened = state.closes_at, state.version
+        commits: list[tuple[str, list[str]]] = []
+
+        def listener(state: LotState, records: list[Recorded]) -> None:
+            if records:  # not the call made on subscribing
+                commits.append((state.status, names(records)))
+        await engine.subscribe("L1", listener, after_seq=opened)
+
+        held = HeldWrites(engine._store)
+        monkeypatch.setattr(engine._store, "_write", held)
+        clock.t = closes_at - 5
+        bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
+                                                                  amount=10000)))
+        await held.wait_entered()  # the bid is decided and being written
+        clock.t = closes_at + 3
+        engine.fire_soon("L1")  # what the lot's timer does when the deadline is due
+        await asyncio.sleep(0.05)
+        assert not bid.done() and commits == []  # nothing is published before it is durable
+        clock.t = closes_at + 500  # the write takes long
+        held.release.set()
+        result = await bid
+        assert isinstance(result, list) and names(result) == ["BidAccepted"]
+        async with asyncio.timeout(5):
+            while len(commits) < 2:
+                await asyncio.sleep(0.005)
+        history = await engine.history("L1")
+
+    # The close was sequenced when it fell due, not when the bid's write returned.
+    closed = next(r for r in history if names([r]) == ["LotClosed"])
+    assert closed.event.at == closes_at + 3
+    assert closed.seq == result[-1].seq + 1
+    # Published in order: the bid's commit with the state after it, then the close.
+    assert commits[0] == ("open", ["BidAccepted"])
+    assert commits[1][1][0] == "LotClosed" and commits[1][0] != "open"
+    assert names(history)[-len(commits[1][1]):] == commits[1][1]
+    verify_chain("L1", ((r.seq, event_to_dict(r.event), r.hash) for r in history))
+    assert file_seqs(tmp_path, "L1") == [r.seq for r in history]
+    async with EmbeddedEngine(tmp_path, clock) as again:
+        recovered = again.lot("L1")
+        assert recovered is not None
+        assert (recovered.version, recovered.status) == (history[-1].seq, commits[1][0])
+
+
+async def test_a_failed_write_fails_the_close_decided_behind_it_and_nothing_more_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        await open_lot(engine)
+        state = engine.lot("L1")
+        assert state is not None and state.closes_at is not None
+        closes_at, durable = state.closes_at, state.version
+        held = HeldWrites(engine._store, fail=True)
+        monkeypatch.setattr(engine._store, "_write", held)
+        clock.t = closes_at - 5
+        bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
+                                                                  amount=10000)))
+        await held.wait_entered()
+        clock.t = closes_at + 3
+        tick = asyncio.ensure_future(engine.execute("L1", Tick()))
+        await asyncio.sleep(0.05)
+        held.release.set()
+        with pytest.raises(EngineError, match="not stored"):
+            await bid
+        with pytest.raises(EngineError, match="not stored"):
+            await tick
+        with pytest.raises(EngineError, match="stopped after a store failure"):
+            await engine.execute("L1", PlaceBid(bidder_id="B1", amount=11000))
+        assert held.written == []
+        with pytest.raises(StoreError, match="stopped after a failed write"):
+            await engine._store.append([])
+    assert file_seqs(tmp_path, "L1")[-1] == durable  # neither the bid nor the close
+    clock.t = closes_at - 5  # a restart before the deadline: the lot goes on from there
+    async with EmbeddedEngine(tmp_path, clock) as again:
+        recovered = again.lot("L1")
+        assert recovered is not None and recovered.version == durable
+        result = await again.execute("L1", PlaceBid(bidder_id="B1", amount=10000))
+        assert not isinstance(result, Rejection) and result[0].seq == durable + 1
