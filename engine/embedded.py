@@ -16,12 +16,10 @@ from pathlib import Path
 
 import orjson
 
-from auction.lot import decide, evolve
-from auction.model import Rejection
-from auction.record import Recorded, event_from_dict, event_to_dict, seal, verify_chain
-from auction.state import LotState
+from auction.lot import evolve
+from auction.record import Recorded, event_from_dict, event_to_dict, verify_chain
 from engine.api import EngineError, Session
-from engine.runtime import MAX_BATCH, Lot, Result, Runtime, Waiter, clone
+from engine.runtime import MAX_BATCH, Ahead, Lot, Runtime, Waiter, answer, clone, fail_waiters
 from engine.sqlite_store import Row, SQLiteStore, StoreError, encode_body
 
 log = logging.getLogger(__name__)
@@ -43,32 +41,9 @@ def _draw_key(path: Path) -> bytes:
     return key
 
 
-class _Ahead:
-    """A batch decided while the lot's previous batch was being made durable."""
-
-    __slots__ = ("batch", "results", "state", "fresh", "stored")
-
-    def __init__(self, batch: list[Waiter], results: list[Result], state: LotState | None,
-                 fresh: list[Recorded], stored: "asyncio.Future[None] | None") -> None:
-        self.batch, self.results, self.state = batch, results, state
-        self.fresh, self.stored = fresh, stored
-
-
 def _rows(records: list[Recorded]) -> list[Row]:
     return [Row(r.lot_id, r.seq, r.event.at, type(r.event).__name__,
                 r.body or encode_body(event_to_dict(r.event)), r.hash) for r in records]
-
-
-def _answer(batch: list[Waiter], results: list[Result]) -> None:
-    for waiter, result in zip(batch, results, strict=True):
-        if not waiter.future.done():
-            waiter.future.set_result(result)
-
-
-def _fail_waiters(batch: list[Waiter], exc: Exception) -> None:
-    for waiter in batch:
-        if not waiter.future.done():
-            waiter.future.set_exception(EngineError(f"not stored: {exc}"))
 
 
 def _collect(future: "asyncio.Future[None]") -> None:
@@ -172,34 +147,9 @@ class EmbeddedEngine(Runtime):
             finally:
                 lot.inflight = None
             self._published(lot, state, fresh)
-        _answer(batch, results)
-        if isinstance(lot.ahead, _Ahead):
+        answer(batch, results)
+        if lot.ahead is not None:
             await self._land_ahead(lot, lot.ahead)
-
-    def _decide(self, lot: Lot, state: LotState | None, last_hash: str, batch: list[Waiter],
-                *, in_place: bool) -> tuple[LotState | None, list[Recorded], list[Result]]:
-        """Decide ``batch`` in order on ``state`` (folded in place; ``lot.state`` follows
-        it when ``in_place``), sealing after ``last_hash``: the state after, the sealed
-        records, and each command's result."""
-        results: list[Result] = []
-        fresh: list[Recorded] = []
-        for waiter in batch:
-            if self._failed is not None:
-                results.append(Rejection("unavailable", self._failed))
-                continue
-            decision = decide(state, waiter.command, self.now())
-            if isinstance(decision, Rejection):
-                results.append(decision)
-                continue
-            first = state.version + 1 if state is not None else 1
-            sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else last_hash, decision)
-            for record in sealed:
-                state = evolve(state, record.event)
-            if in_place:
-                lot.state = state
-            fresh.extend(sealed)
-            results.append(sealed)
-        return state, fresh, results
 
     def _due_in_flight(self, lot: Lot) -> None:
         """A deadline fell due while the lot's batch is being made durable: decide what is
@@ -218,9 +168,9 @@ class EmbeddedEngine(Runtime):
                                              in_place=False)
         stored = (asyncio.ensure_future(self._store.append(_rows(fresh))) if fresh
                   else None)
-        lot.ahead = _Ahead(batch, results, state, fresh, stored)
+        lot.ahead = Ahead(batch, results, state, fresh, stored)
 
-    async def _land_ahead(self, lot: Lot, ahead: "_Ahead") -> None:
+    async def _land_ahead(self, lot: Lot, ahead: Ahead) -> None:
         """Publish and answer the batch decided ahead, once its events are durable."""
         lot.ahead = None
         if ahead.stored is not None:
@@ -228,11 +178,11 @@ class EmbeddedEngine(Runtime):
                 await ahead.stored
             except StoreError as exc:
                 self._fail(lot, str(exc))
-                _fail_waiters(ahead.batch, exc)
+                fail_waiters(ahead.batch, exc)
                 return
             assert ahead.state is not None
             self._published(lot, ahead.state, ahead.fresh)
-        _answer(ahead.batch, ahead.results)
+        answer(ahead.batch, ahead.results)
 
     def _fail(self, lot: Lot, reason: str) -> None:
         """Stop serving after a store failure; a batch decided ahead fails with it."""
@@ -240,8 +190,8 @@ class EmbeddedEngine(Runtime):
             self._failed = reason
             log.critical("store failure, engine stopped: %s", reason)
         ahead = lot.ahead
-        if isinstance(ahead, _Ahead):
+        if ahead is not None:
             lot.ahead = None
             if ahead.stored is not None:  # the store fails it too: collect that
                 ahead.stored.add_done_callback(_collect)
-            _fail_waiters(ahead.batch, StoreError(reason))
+            fail_waiters(ahead.batch, StoreError(reason))

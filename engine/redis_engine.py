@@ -26,14 +26,24 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from auction.lot import decide, evolve, next_deadline
+from auction.lot import evolve, next_deadline
 from auction.model import Rejection
-from auction.record import Recorded, chain, event_from_dict, event_to_dict, seal
+from auction.record import Recorded, chain, event_from_dict, event_to_dict
 from auction.state import LotState
 from engine import redis_keys as keys
 from engine.api import EngineError, Session, UnknownLot
 from engine.pg_record import PgRecord, PgRow
-from engine.runtime import Lot, Result, Runtime, Waiter, clone
+from engine.runtime import (
+    MAX_BATCH,
+    Ahead,
+    Lot,
+    Result,
+    Runtime,
+    Waiter,
+    answer,
+    clone,
+    fail_waiters,
+)
 from engine.sqlite_store import encode_body
 
 log = logging.getLogger(__name__)
@@ -244,41 +254,83 @@ class RedisEngine(Runtime):
 
     async def _commit_batch(self, lot: Lot, batch: list[Waiter]) -> None:
         for _ in range(MAX_ATTEMPTS):
-            results: list[Result] = []
-            fresh: list[Recorded] = []
             base = lot.version
-            state = clone(lot.state)
-            for waiter in batch:
-                decision = decide(state, waiter.command, self.now())
-                if isinstance(decision, Rejection):
-                    results.append(decision)
-                    continue
-                first = state.version + 1 if state is not None else 1
-                sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else lot.last_hash,
-                              decision)
-                for record in sealed:
-                    state = evolve(state, record.event)
-                fresh.extend(sealed)
-                results.append(sealed)
+            state, fresh, results = self._decide(lot, clone(lot.state), lot.last_hash, batch)
             refused = any(isinstance(r, Rejection) for r in results)
             if refused and not await self._current(lot, base):
                 continue  # a refusal decided on a stale copy: decide again on the latest
             if fresh:
                 assert state is not None
-                if not await self._append_records(lot, base, state, fresh):
+                lot.inflight = (state, fresh[-1].hash)
+                try:
+                    appended = await self._append_records(lot, base, state, fresh)
+                except EngineError:
+                    self._requeue_ahead(lot)
+                    raise
+                finally:
+                    lot.inflight = None
+                if not appended:
+                    self._requeue_ahead(lot)  # decided on this batch's outcome: again too
                     await self._catch_up(lot)  # another process was first: decide again
                     continue
-                if lot.version < fresh[-1].seq:  # not yet applied from our own broadcast
-                    self._published(lot, state, fresh)
-                if self.record_store is not None:
-                    self.record_store.add(PgRow(lot.lot_id, seq, r.event.at, type(r.event).__name__,
-                                          body, h) for r in fresh
-                                    for seq, body, h in (_row(r),))
-            for waiter, result in zip(batch, results, strict=True):
-                if not waiter.future.done():
-                    waiter.future.set_result(result)
+                self._landed(lot, state, fresh)
+            answer(batch, results)
+            if lot.ahead is not None:
+                await self._land_ahead(lot, lot.ahead)
             return
         raise EngineError(f"lot {lot.lot_id} is too contended; try again")
+
+    def _landed(self, lot: Lot, state: LotState, fresh: list[Recorded]) -> None:
+        """``fresh`` is in Redis: apply it (unless our own broadcast came first) and hand
+        it to the permanent record."""
+        if lot.version < fresh[-1].seq:  # not yet applied from our own broadcast
+            self._published(lot, state, fresh)
+        if self.record_store is not None:
+            self.record_store.add(PgRow(lot.lot_id, seq, r.event.at, type(r.event).__name__,
+                                  body, h) for r in fresh
+                            for seq, body, h in (_row(r),))
+
+    def _due_in_flight(self, lot: Lot) -> None:
+        """A deadline fell due while the lot's batch is being appended: decide what is
+        queued now (the deadline's Tick last) on a copy of the state after that batch, so
+        the close is sequenced when it falls due and not a round trip (and Redis's fsync)
+        later. It is appended, published and answered after that batch
+        (:meth:`_land_ahead`); if that batch's append does not go through, it goes back
+        to the front of the queue, decided again."""
+        if lot.inflight is None or lot.ahead is not None or len(lot.queue) > MAX_BATCH:
+            return
+        base, last_hash = lot.inflight
+        state, fresh, results = self._decide(lot, clone(base), last_hash, list(lot.queue))
+        if not fresh:  # only refusals: they need the check of the normal path
+            return
+        lot.ahead = Ahead(list(lot.queue), results, state, fresh)
+        lot.queue.clear()
+
+    def _requeue_ahead(self, lot: Lot) -> None:
+        """The batch decided ahead goes back, first in the queue: nothing of it was
+        appended, published or answered."""
+        ahead, lot.ahead = lot.ahead, None
+        if ahead is not None:
+            lot.queue.extendleft(reversed(ahead.batch))
+
+    async def _land_ahead(self, lot: Lot, ahead: Ahead) -> None:
+        """Append, publish and answer the batch decided ahead, now that the batch before
+        it is in Redis; if another process appended in between, decide it again."""
+        lot.ahead = None
+        base = ahead.fresh[0].seq - 1
+        assert ahead.state is not None
+        try:
+            appended = lot.version == base and await self._append_records(
+                lot, base, ahead.state, ahead.fresh)
+        except EngineError as exc:
+            fail_waiters(ahead.batch, exc)
+            return
+        if not appended:
+            lot.queue.extendleft(reversed(ahead.batch))
+            await self._catch_up(lot)
+            return
+        self._landed(lot, ahead.state, ahead.fresh)
+        answer(ahead.batch, ahead.results)
 
     async def _current(self, lot: Lot, base: int) -> bool:
         """Whether the lot had no event after ``base`` in Redis; if it had, catch up."""

@@ -18,9 +18,9 @@ from collections import deque
 from collections.abc import Callable
 
 from auction.draw import commitment
-from auction.lot import next_deadline
+from auction.lot import decide, evolve, next_deadline
 from auction.model import Command, CreateLot, RegisterBidder, Rejection, StartLot, Tick
-from auction.record import GENESIS, Recorded
+from auction.record import GENESIS, Recorded, seal
 from auction.state import LotState
 from engine.api import Engine, EngineError, Listener, Session, Subscription, UnknownLot
 from engine.sessions import SessionCoordinator
@@ -74,6 +74,33 @@ class Waiter:
         self.future = future
 
 
+class Ahead:
+    """A batch decided while the lot's previous batch was being made durable
+    (:meth:`Runtime._due_in_flight`): its commands, results, state after and records, and
+    the store's write of them if the backend started it already."""
+
+    __slots__ = ("batch", "results", "state", "fresh", "stored")
+
+    def __init__(self, batch: list[Waiter], results: list[Result], state: LotState | None,
+                 fresh: list[Recorded], stored: "asyncio.Future[None] | None" = None) -> None:
+        self.batch, self.results, self.state = batch, results, state
+        self.fresh, self.stored = fresh, stored
+
+
+def answer(batch: list[Waiter], results: list[Result]) -> None:
+    """Resolve each waiter of ``batch`` with its result."""
+    for waiter, result in zip(batch, results, strict=True):
+        if not waiter.future.done():
+            waiter.future.set_result(result)
+
+
+def fail_waiters(batch: list[Waiter], exc: Exception) -> None:
+    """Fail each waiter of ``batch``: nothing of it was stored."""
+    for waiter in batch:
+        if not waiter.future.done():
+            waiter.future.set_exception(EngineError(f"not stored: {exc}"))
+
+
 class Lot:
     """A lot's runtime: its state, durable records, queue, listeners and timer."""
 
@@ -93,7 +120,7 @@ class Lot:
         self.inflight: tuple[LotState, str] | None = None
         #: A batch decided ahead of the one in flight (engine.embedded), to be published
         #: and answered after it.
-        self.ahead: object | None = None
+        self.ahead: Ahead | None = None
 
     @property
     def version(self) -> int:
@@ -199,10 +226,37 @@ class Runtime(Engine):
             self._due_in_flight(lot)
         return await future
 
+    def _decide(self, lot: Lot, state: LotState | None, last_hash: str, batch: list[Waiter],
+                *, in_place: bool = False
+                ) -> tuple[LotState | None, list[Recorded], list[Result]]:
+        """Decide ``batch`` in order on ``state`` (folded in place; ``lot.state`` follows
+        it when ``in_place``), sealing after ``last_hash``: the state after, the sealed
+        records, and each command's result."""
+        results: list[Result] = []
+        fresh: list[Recorded] = []
+        for waiter in batch:
+            if self._failed is not None:
+                results.append(Rejection("unavailable", self._failed))
+                continue
+            decision = decide(state, waiter.command, self.now())
+            if isinstance(decision, Rejection):
+                results.append(decision)
+                continue
+            first = state.version + 1 if state is not None else 1
+            sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else last_hash, decision)
+            for record in sealed:
+                state = evolve(state, record.event)
+            if in_place:
+                lot.state = state
+            fresh.extend(sealed)
+            results.append(sealed)
+        return state, fresh, results
+
     def _due_in_flight(self, lot: Lot) -> None:
         """A deadline's :class:`Tick` was queued while the lot's batch in flight is being
         made durable (``lot.inflight``). A backend may decide what is queued right away,
-        ahead of that batch's durability (engine.embedded); by default it waits."""
+        ahead of that batch's durability (engine.embedded, engine.redis_engine); by
+        default it waits."""
 
     def _check_open(self) -> None:
         if self._closing:

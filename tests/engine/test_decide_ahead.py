@@ -1,15 +1,18 @@
-"""The embedded backend decides a deadline that falls due while the lot's batch is being
-made durable right away, on the state after that batch, and publishes and answers it after
-that batch; a failed write fails both, and nothing after it is written. The store's
-writes are held on a real SQLite file to make the timing happen."""
+"""A deadline that falls due while the lot's batch is being made durable is decided right
+away, on the state after that batch, and published and answered after it. Embedded: a
+failed write fails both, and nothing after it is written. Redis: a failed append sends
+the close back to the queue, decided again. The writes are held on a real SQLite file and
+a real Redis to make the timing happen."""
 
 import asyncio
 import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from services import RedisServer
 from test_contract import Clock, open_lot
 
 from auction.model import PlaceBid, Rejection, Tick
@@ -17,6 +20,7 @@ from auction.record import Recorded, event_to_dict, verify_chain
 from auction.state import LotState
 from engine.api import EngineError
 from engine.embedded import EmbeddedEngine
+from engine.redis_engine import RedisEngine
 from engine.sqlite_store import Row, SQLiteStore, StoreError
 
 
@@ -141,3 +145,88 @@ async def test_a_failed_write_fails_the_close_decided_behind_it_and_nothing_more
         assert recovered is not None and recovered.version == durable
         result = await again.execute("L1", PlaceBid(bidder_id="B1", amount=10000))
         assert not isinstance(result, Rejection) and result[0].seq == durable + 1
+
+
+class HeldAppends:
+    """Holds the Redis engine's next append script call until released."""
+
+    def __init__(self, engine: RedisEngine, fail: bool = False) -> None:
+        self.real = engine._append
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+        self.fail = fail
+        self.calls = 0
+
+    async def __call__(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            self.entered.set()
+            await asyncio.wait_for(self.release.wait(), 10)
+            if self.fail:
+                raise ConnectionError("connection to redis lost")
+        return await self.real(**kwargs)
+
+
+async def test_on_redis_a_deadline_due_while_a_bid_is_appended_is_sequenced_when_due(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with RedisEngine(redis_server.url, None, clock) as engine:
+        await open_lot(engine)
+        state = engine.lot("L1")
+        assert state is not None and state.closes_at is not None
+        closes_at = state.closes_at
+        held = HeldAppends(engine)
+        monkeypatch.setattr(engine, "_append", held)
+        clock.t = closes_at - 5
+        bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
+                                                                  amount=10000)))
+        await asyncio.wait_for(held.entered.wait(), 5)
+        clock.t = closes_at + 3
+        engine.fire_soon("L1")
+        await asyncio.sleep(0.05)
+        assert not bid.done()
+        clock.t = closes_at + 500
+        held.release.set()
+        result = await bid
+        assert isinstance(result, list) and names(result) == ["BidAccepted"]
+        async with asyncio.timeout(5):
+            while "LotClosed" not in names(await engine.history("L1")):
+                await asyncio.sleep(0.01)
+        history = await engine.history("L1")
+    closed = next(r for r in history if names([r]) == ["LotClosed"])
+    assert (closed.event.at, closed.seq) == (closes_at + 3, result[-1].seq + 1)
+    verify_chain("L1", ((r.seq, event_to_dict(r.event), r.hash) for r in history))
+    async with RedisEngine(redis_server.url, None, clock) as again:  # what Redis holds
+        assert [r.hash for r in await again.history("L1")] == [r.hash for r in history]
+
+
+async def test_on_redis_a_close_decided_behind_a_failed_append_is_decided_again(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with RedisEngine(redis_server.url, None, clock) as engine:
+        await open_lot(engine)
+        state = engine.lot("L1")
+        assert state is not None and state.closes_at is not None
+        closes_at, durable = state.closes_at, state.version
+        held = HeldAppends(engine, fail=True)
+        monkeypatch.setattr(engine, "_append", held)
+        clock.t = closes_at - 5
+        bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
+                                                                  amount=10000)))
+        await asyncio.wait_for(held.entered.wait(), 5)
+        clock.t = closes_at + 3
+        tick = asyncio.ensure_future(engine.execute("L1", Tick()))
+        await asyncio.sleep(0.05)
+        clock.t = closes_at + 40
+        held.release.set()
+        with pytest.raises(EngineError, match="redis unavailable"):
+            await bid
+        closing = await tick  # back in the queue, decided again after the failure
+        assert isinstance(closing, list) and names(closing)[0] == "LotClosed"
+        history = await engine.history("L1")
+    # Nothing of the failed append exists; the close came next, decided when retried.
+    assert [r.seq for r in history] == list(range(1, len(history) + 1))
+    assert names(history)[durable] == "LotClosed"
+    assert history[durable].event.at == closes_at + 40
+    assert "BidAccepted" not in names(history)
