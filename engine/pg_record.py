@@ -9,6 +9,7 @@ Schema migrations are applied at start, under an advisory lock.
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,11 @@ MIGRATION_LOCK = 0x61756374
 #: Rows kept in memory while Postgres is down; beyond it, catch-up will copy them.
 MAX_BUFFER = 200_000
 BATCH = 1000
+#: A row that another process appended is left to that process this long (ms) before a
+#: process that saw it copies it (:meth:`PgRecord.check`): only rows nobody handed over.
+HANDOVER_MS = 5_000
+#: How often the lots to check are looked at (s).
+CHECK_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,9 @@ class PgRecord:
         self._stopping = False
         self.behind = True  # True until a catch-up has run since the last failure
         self.written = 0
+        #: Lots with rows this process applied without appending them itself.
+        self._suspect: set[str] = set()
+        self._checked = 0.0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -136,6 +145,9 @@ class PgRecord:
                 if self.behind:
                     await self.catch_up()
                 await self._flush()
+                if self._suspect and time.monotonic() - self._checked >= CHECK_S:
+                    self._checked = time.monotonic()
+                    await self._check_suspects()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.warning("postgres record unavailable (%s); retrying", exc)
                 self.behind = True
@@ -149,7 +161,8 @@ class PgRecord:
             self._wake.clear()
             if not self._buffer:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), 2.0)
+                    await asyncio.wait_for(self._wake.wait(),
+                                           CHECK_S if self._suspect else 2.0)
                 except TimeoutError:
                     pass
 
@@ -172,16 +185,30 @@ class PgRecord:
             "VALUES ($1, $2, $3, $4, $5::jsonb, $5, $6) ON CONFLICT (lot_id, seq) DO NOTHING",
             [(r.lot_id, r.seq, r.at, r.type, r.body, r.hash) for r in rows])
 
+    def check(self, lot_id: str) -> None:
+        """``lot_id`` has durable rows this process did not hand over itself (appended by
+        another process, or by its own append whose outcome it did not learn): copy
+        those that nobody hands over within :data:`HANDOVER_MS`, holes included."""
+        self._suspect.add(lot_id)
+        self._wake.set()
+
     async def catch_up(self) -> int:
-        """Copy every durable event Postgres lacks from the live store; return how many."""
+        """Copy every durable event Postgres lacks from the live store, holes below a
+        lot's last event included; return how many."""
         if self._source is None or self._lots is None or self._pool is None:
             self.behind = False
             return 0
-        have = {r["lot_id"]: r["m"] for r in await self._pool.fetch(
-            "SELECT lot_id, max(seq) AS m FROM events GROUP BY lot_id")}
+        have = {r["lot_id"]: (r["m"], r["n"]) for r in await self._pool.fetch(
+            "SELECT lot_id, max(seq) AS m, count(*) AS n FROM events GROUP BY lot_id")}
         copied = 0
         for lot_id in list(self._lots()):
-            missing = self._source(lot_id, have.get(lot_id, 0))
+            last, count = have.get(lot_id, (0, 0))
+            if count == last:  # gap-free: what follows the last is missing, if anything
+                missing = list(self._source(lot_id, last))
+            else:  # a hole (an append handed to nobody here): every row Postgres lacks
+                present = {r["seq"] for r in await self._pool.fetch(
+                    "SELECT seq FROM events WHERE lot_id = $1", lot_id)}
+                missing = [row for row in self._source(lot_id, 0) if row.seq not in present]
             for i in range(0, len(missing), BATCH):
                 await self._insert(missing[i:i + BATCH])
             copied += len(missing)
@@ -189,6 +216,33 @@ class PgRecord:
         if copied:
             log.info("postgres record caught up %d events", copied)
         return copied
+
+    async def _check_suspects(self) -> None:
+        """Copy the rows of the suspect lots that Postgres lacks and nobody handed over."""
+        assert self._pool is not None
+        if self._source is None:
+            self._suspect.clear()
+            return
+        now_ms = time.time_ns() // 1_000_000
+        for lot_id in list(self._suspect):
+            row = await self._pool.fetchrow(
+                "SELECT coalesce(max(seq), 0) AS m, count(*) AS n FROM events "
+                "WHERE lot_id = $1", lot_id)
+            last, count = row["m"], row["n"]
+            if count == last:
+                lacking = list(self._source(lot_id, last))
+            else:
+                present = {r["seq"] for r in await self._pool.fetch(
+                    "SELECT seq FROM events WHERE lot_id = $1", lot_id)}
+                lacking = [r for r in self._source(lot_id, 0) if r.seq not in present]
+            old = [r for r in lacking if r.at <= now_ms - HANDOVER_MS]
+            for i in range(0, len(old), BATCH):
+                await self._insert(old[i:i + BATCH])
+            if old:
+                log.info("postgres record: copied %d events of %s nobody handed over",
+                         len(old), lot_id)
+            if len(old) == len(lacking):
+                self._suspect.discard(lot_id)
 
     async def add_session(self, session_id: str, name: str, created_at: int,
                           created_by: str, mode: str = "parallel", stagger_s: int = 0) -> None:

@@ -108,6 +108,8 @@ class RedisEngine(Runtime):
         self._append = self._redis.register_script(APPEND)
         self._sessions: dict[str, Session] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        #: Marks this process's own broadcasts (their rows it hands over itself).
+        self._origin = secrets.token_hex(8)
         self.record_store = (PgRecord(postgres_dsn, source=self._pg_rows, lots=self.lot_ids)
                        if postgres_dsn else None)
 
@@ -348,7 +350,7 @@ class RedisEngine(Runtime):
         rows = [_row(r) for r in fresh]
         n = keys.shard(lot.lot_id)
         deadline = next_deadline(state)
-        payload = orjson.dumps({"l": lot.lot_id, "r": rows})
+        payload = orjson.dumps({"l": lot.lot_id, "r": rows, "p": self._origin})
         args: list[Any] = [lot.lot_id, base, "" if deadline is None else deadline,
                            fresh[0].event.at if base == 0 else "", keys.channel(n), payload]
         for row in rows:
@@ -359,7 +361,11 @@ class RedisEngine(Runtime):
                       keys.lots(n)], args=args)
         except (RedisError, OSError) as exc:
             # Whether the script ran is unknown; the local state was not touched, and the
-            # expected-sequence check makes the next append re-read the stream first.
+            # expected-sequence check makes the next append re-read the stream first. If
+            # it ran, its rows are in Redis but handed to no permanent record: the record
+            # copies what nobody handed over (PgRecord.check), once read back here.
+            if self.record_store is not None:
+                self.record_store.check(lot.lot_id)
             raise EngineError(f"redis unavailable, nothing acknowledged: {exc}") from exc
         return int(outcome) == -1
 
@@ -374,8 +380,12 @@ class RedisEngine(Runtime):
         if rows:
             self._apply_rows(lot, rows)
 
-    def _apply_rows(self, lot: Lot, rows: list[tuple[int, str, str]]) -> bool:
-        """Apply durable rows continuing the lot; False if they leave a gap."""
+    def _apply_rows(self, lot: Lot, rows: list[tuple[int, str, str]],
+                    mine: bool = False) -> bool:
+        """Apply durable rows continuing the lot; False if they leave a gap. Rows not
+        published by this process's own append (``mine``) may be rows nobody hands to
+        the permanent record (their process died, or never learnt its append went
+        through): the record checks the lot (:meth:`PgRecord.check`)."""
         rows = [r for r in rows if r[0] > lot.version]
         if not rows:
             return True
@@ -393,6 +403,8 @@ class RedisEngine(Runtime):
         assert state is not None
         self._published(lot, state, records)
         self._arm(lot)
+        if self.record_store is not None and not mine:
+            self.record_store.check(lot.lot_id)
         return True
 
     async def _listen(self, listening: asyncio.Event) -> None:
@@ -424,7 +436,7 @@ class RedisEngine(Runtime):
         lot = self._lots.get(lot_id)
         if lot is None:
             lot = self._lots.setdefault(lot_id, Lot(lot_id))
-        if not self._apply_rows(lot, rows):
+        if not self._apply_rows(lot, rows, mine=message.get("p") == self._origin):
             await self._catch_up(lot)
 
     async def _poll_timers(self) -> None:
