@@ -202,13 +202,7 @@ class PgRecord:
             "SELECT lot_id, max(seq) AS m, count(*) AS n FROM events GROUP BY lot_id")}
         copied = 0
         for lot_id in list(self._lots()):
-            last, count = have.get(lot_id, (0, 0))
-            if count == last:  # gap-free: what follows the last is missing, if anything
-                missing = list(self._source(lot_id, last))
-            else:  # a hole (an append handed to nobody here): every row Postgres lacks
-                present = {r["seq"] for r in await self._pool.fetch(
-                    "SELECT seq FROM events WHERE lot_id = $1", lot_id)}
-                missing = [row for row in self._source(lot_id, 0) if row.seq not in present]
+            missing = await self._lacking(lot_id, *have.get(lot_id, (0, 0)))
             for i in range(0, len(missing), BATCH):
                 await self._insert(missing[i:i + BATCH])
             copied += len(missing)
@@ -216,6 +210,17 @@ class PgRecord:
         if copied:
             log.info("postgres record caught up %d events", copied)
         return copied
+
+    async def _lacking(self, lot_id: str, last: int, count: int) -> list[PgRow]:
+        """The live store's rows of ``lot_id`` that Postgres, holding ``count`` rows up to
+        seq ``last``, lacks: what follows ``last`` when it is gap-free, else every row
+        missing (a hole: an append nobody handed over)."""
+        assert self._source is not None and self._pool is not None
+        if count == last:
+            return list(self._source(lot_id, last))
+        present = {r["seq"] for r in await self._pool.fetch(
+            "SELECT seq FROM events WHERE lot_id = $1", lot_id)}
+        return [r for r in self._source(lot_id, 0) if r.seq not in present]
 
     async def _check_suspects(self) -> None:
         """Copy the rows of the suspect lots that Postgres lacks and nobody handed over."""
@@ -228,13 +233,7 @@ class PgRecord:
             row = await self._pool.fetchrow(
                 "SELECT coalesce(max(seq), 0) AS m, count(*) AS n FROM events "
                 "WHERE lot_id = $1", lot_id)
-            last, count = row["m"], row["n"]
-            if count == last:
-                lacking = list(self._source(lot_id, last))
-            else:
-                present = {r["seq"] for r in await self._pool.fetch(
-                    "SELECT seq FROM events WHERE lot_id = $1", lot_id)}
-                lacking = [r for r in self._source(lot_id, 0) if r.seq not in present]
+            lacking = await self._lacking(lot_id, row["m"], row["n"])
             old = [r for r in lacking if r.at <= now_ms - HANDOVER_MS]
             for i in range(0, len(old), BATCH):
                 await self._insert(old[i:i + BATCH])
