@@ -267,12 +267,12 @@ class RedisEngine(Runtime):
                 try:
                     appended = await self._append_records(lot, base, state, fresh)
                 except EngineError:
-                    self._requeue_ahead(lot)
+                    self._requeue(lot, self._take_ahead(lot))
                     raise
                 finally:
                     lot.inflight = None
                 if not appended:
-                    self._requeue_ahead(lot)  # decided on this batch's outcome: again too
+                    self._requeue(lot, self._take_ahead(lot))  # decided on this outcome too
                     await self._catch_up(lot)  # another process was first: decide again
                     continue
                 self._landed(lot, state, fresh)
@@ -308,10 +308,15 @@ class RedisEngine(Runtime):
         lot.ahead = Ahead(list(lot.queue), results, state, fresh)
         lot.queue.clear()
 
-    def _requeue_ahead(self, lot: Lot) -> None:
-        """The batch decided ahead goes back, first in the queue: nothing of it was
-        appended, published or answered."""
+    @staticmethod
+    def _take_ahead(lot: Lot) -> Ahead | None:
         ahead, lot.ahead = lot.ahead, None
+        return ahead
+
+    @staticmethod
+    def _requeue(lot: Lot, ahead: Ahead | None) -> None:
+        """The batch decided ahead goes back, first in the queue, to be decided again:
+        nothing of it was appended, published or answered."""
         if ahead is not None:
             lot.queue.extendleft(reversed(ahead.batch))
 
@@ -328,7 +333,7 @@ class RedisEngine(Runtime):
             fail_waiters(ahead.batch, exc)
             return
         if not appended:
-            lot.queue.extendleft(reversed(ahead.batch))
+            self._requeue(lot, ahead)
             await self._catch_up(lot)
             return
         self._landed(lot, ahead.state, ahead.fresh)

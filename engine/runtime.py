@@ -116,10 +116,10 @@ class Lot:
         self.timer: asyncio.TimerHandle | None = None
         self.deadline: int | None = None
         #: The state after the batch whose events are being made durable, and its last
-        #: hash, while that lasts (set by a backend that decides ahead, engine.embedded).
+        #: hash, while that lasts (set by the backends' commits).
         self.inflight: tuple[LotState, str] | None = None
-        #: A batch decided ahead of the one in flight (engine.embedded), to be published
-        #: and answered after it.
+        #: A batch decided ahead of the one in flight (:meth:`Runtime._due_in_flight`), to
+        #: be published and answered after it.
         self.ahead: Ahead | None = None
 
     @property

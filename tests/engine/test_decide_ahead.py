@@ -18,7 +18,7 @@ from test_contract import Clock, open_lot
 from auction.model import PlaceBid, Rejection, Tick
 from auction.record import Recorded, event_to_dict, verify_chain
 from auction.state import LotState
-from engine.api import EngineError
+from engine.api import Engine, EngineError
 from engine.embedded import EmbeddedEngine
 from engine.redis_engine import RedisEngine
 from engine.sqlite_store import Row, SQLiteStore, StoreError
@@ -61,14 +61,29 @@ def file_seqs(data: Path, lot_id: str) -> list[int]:
         conn.close()
 
 
+async def closing_lot(engine: Engine) -> tuple[int, int]:
+    """Open lot L1; its close instant and its version."""
+    await open_lot(engine)
+    state = engine.lot("L1")
+    assert state is not None and state.closes_at is not None
+    return state.closes_at, state.version
+
+
+async def bid_in_flight(engine: Engine, clock: Clock, closes_at: int,
+                        held: "HeldWrites | HeldAppends") -> "asyncio.Future[Any]":
+    """B0 bids 5 ms before the close; return once the bid's write is held."""
+    clock.t = closes_at - 5
+    bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
+                                                              amount=10000)))
+    await held.wait_entered()
+    return bid
+
+
 async def test_a_deadline_due_while_a_bid_is_stored_is_sequenced_when_due_and_published_after(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
     async with EmbeddedEngine(tmp_path, clock) as engine:
-        await open_lot(engine)
-        state = engine.lot("L1")
-        assert state is not None and state.closes_at is not None
-        closes_at, opened = state.closes_at, state.version
+        closes_at, opened = await closing_lot(engine)
         commits: list[tuple[str, list[str]]] = []
 
         def listener(state: LotState, records: list[Recorded]) -> None:
@@ -78,10 +93,7 @@ async def test_a_deadline_due_while_a_bid_is_stored_is_sequenced_when_due_and_pu
 
         held = HeldWrites(engine._store)
         monkeypatch.setattr(engine._store, "_write", held)
-        clock.t = closes_at - 5
-        bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
-                                                                  amount=10000)))
-        await held.wait_entered()  # the bid is decided and being written
+        bid = await bid_in_flight(engine, clock, closes_at, held)  # decided, being written
         clock.t = closes_at + 3
         engine.fire_soon("L1")  # what the lot's timer does when the deadline is due
         await asyncio.sleep(0.05)
@@ -115,16 +127,10 @@ async def test_a_failed_write_fails_the_close_decided_behind_it_and_nothing_more
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
     async with EmbeddedEngine(tmp_path, clock) as engine:
-        await open_lot(engine)
-        state = engine.lot("L1")
-        assert state is not None and state.closes_at is not None
-        closes_at, durable = state.closes_at, state.version
+        closes_at, durable = await closing_lot(engine)
         held = HeldWrites(engine._store, fail=True)
         monkeypatch.setattr(engine._store, "_write", held)
-        clock.t = closes_at - 5
-        bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
-                                                                  amount=10000)))
-        await held.wait_entered()
+        bid = await bid_in_flight(engine, clock, closes_at, held)
         clock.t = closes_at + 3
         tick = asyncio.ensure_future(engine.execute("L1", Tick()))
         await asyncio.sleep(0.05)
@@ -165,22 +171,19 @@ class HeldAppends:
                 raise ConnectionError("connection to redis lost")
         return await self.real(**kwargs)
 
+    async def wait_entered(self) -> None:
+        await asyncio.wait_for(self.entered.wait(), 5)
+
 
 async def test_on_redis_a_deadline_due_while_a_bid_is_appended_is_sequenced_when_due(
         redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     redis_server.flush()
     clock = Clock()
     async with RedisEngine(redis_server.url, None, clock) as engine:
-        await open_lot(engine)
-        state = engine.lot("L1")
-        assert state is not None and state.closes_at is not None
-        closes_at = state.closes_at
+        closes_at, _ = await closing_lot(engine)
         held = HeldAppends(engine)
         monkeypatch.setattr(engine, "_append", held)
-        clock.t = closes_at - 5
-        bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
-                                                                  amount=10000)))
-        await asyncio.wait_for(held.entered.wait(), 5)
+        bid = await bid_in_flight(engine, clock, closes_at, held)
         clock.t = closes_at + 3
         engine.fire_soon("L1")
         await asyncio.sleep(0.05)
@@ -205,16 +208,10 @@ async def test_on_redis_a_close_decided_behind_a_failed_append_is_decided_again(
     redis_server.flush()
     clock = Clock()
     async with RedisEngine(redis_server.url, None, clock) as engine:
-        await open_lot(engine)
-        state = engine.lot("L1")
-        assert state is not None and state.closes_at is not None
-        closes_at, durable = state.closes_at, state.version
+        closes_at, durable = await closing_lot(engine)
         held = HeldAppends(engine, fail=True)
         monkeypatch.setattr(engine, "_append", held)
-        clock.t = closes_at - 5
-        bid = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B0",
-                                                                  amount=10000)))
-        await asyncio.wait_for(held.entered.wait(), 5)
+        bid = await bid_in_flight(engine, clock, closes_at, held)
         clock.t = closes_at + 3
         tick = asyncio.ensure_future(engine.execute("L1", Tick()))
         await asyncio.sleep(0.05)
