@@ -70,6 +70,15 @@ class Engine(abc.ABC):
         await self.close()
 
     @abc.abstractmethod
+    async def readiness(self) -> dict[str, str]:
+        """Why the engine cannot serve commands now, one entry per failing check
+        (``engine``: stopped or shutting down; ``store``: the embedded store cannot be
+        written; ``redis``, ``redis_fanout``, ``postgres``: unreachable;
+        ``postgres_lag``: the permanent record is behind by more than its bound), each
+        with a sentence saying why; empty when it is ready. Answers within a few seconds
+        and never raises."""
+
+    @abc.abstractmethod
     def now(self) -> int:
         """The server clock, in Unix milliseconds: the only clock that decides."""
 

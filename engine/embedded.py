@@ -5,6 +5,13 @@ turn against its state, the events go to the store (group commit across lots), a
 when they are durable are they acknowledged and the listeners called. On start every lot
 is rebuilt by replaying its events after checking the hash chain: recovery after
 ``kill -9`` is the same fold as a third party's verification.
+
+When a write fails (disk full, I/O error) nothing of it is acknowledged, every lot it
+touched goes back to its durable state, and commands are refused (``unavailable``)
+while the engine retries the store with backoff (:data:`RETRY_FIRST_S` doubling up to
+:data:`RETRY_MAX_S`). Once the file is writable again the engine reads back what the
+failed write may have stored after all, publishes it, re-arms every deadline and serves
+again by itself: no restart needed, nothing acknowledged lost or doubled.
 """
 
 import asyncio
@@ -16,13 +23,18 @@ from pathlib import Path
 
 import orjson
 
-from auction.lot import evolve
-from auction.record import Recorded, event_from_dict, event_to_dict, verify_chain
+from auction.lot import evolve, replay
+from auction.record import Recorded, chain, event_from_dict, event_to_dict, verify_chain
 from engine.api import EngineError, Session
 from engine.runtime import MAX_BATCH, Ahead, Lot, Runtime, Waiter, answer, clone, fail_waiters
 from engine.sqlite_store import Row, SQLiteStore, StoreError, encode_body
 
 log = logging.getLogger(__name__)
+
+#: Seconds before the first retry of a failed store, doubled after each failed retry up
+#: to :data:`RETRY_MAX_S`.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 5.0
 
 
 def _draw_key(path: Path) -> bytes:
@@ -64,6 +76,9 @@ class EmbeddedEngine(Runtime):
         self._store = SQLiteStore(self.data_dir / "events.sqlite3")
         self._sessions: dict[str, Session] = {}
         self._lock_fd: int | None = None
+        #: Lots whose write failed: read back from the file when the store recovers.
+        self._diverged: set[str] = set()
+        self._healer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,10 +118,16 @@ class EmbeddedEngine(Runtime):
         if self._closing:
             return
         await self._stop_runtime()
+        if self._healer is not None:
+            self._healer.cancel()
+            await asyncio.gather(self._healer, return_exceptions=True)
         await self._store.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    async def readiness(self) -> dict[str, str]:
+        return self._runtime_reasons()
 
     def _session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
@@ -140,8 +161,9 @@ class EmbeddedEngine(Runtime):
             try:
                 await self._store.append(_rows(fresh))
             except StoreError as exc:
-                # The state in memory is now ahead of the file: stop serving (fail-stop);
-                # a restart recovers what is durable. Nothing here was acknowledged.
+                # The state in memory is now ahead of the file: stop serving (fail-stop)
+                # until the store works again (:meth:`_heal`). Nothing here was
+                # acknowledged.
                 self._fail(lot, str(exc))
                 raise EngineError(f"not stored: {exc}") from exc
             finally:
@@ -185,13 +207,74 @@ class EmbeddedEngine(Runtime):
         answer(ahead.batch, ahead.results)
 
     def _fail(self, lot: Lot, reason: str) -> None:
-        """Stop serving after a store failure; a batch decided ahead fails with it."""
+        """Stop serving after a store failure, until :meth:`_heal` finds the store
+        writable again; a batch decided ahead fails with it, and the lot goes back to its
+        durable state (what it decided in memory was not stored)."""
         if self._failed is None:
             self._failed = reason
-            log.critical("store failure, engine stopped: %s", reason)
+            log.critical("store failure, commands refused until it works again: %s", reason)
+            self._healer = asyncio.get_running_loop().create_task(self._heal())
+        self._diverged.add(lot.lot_id)
         ahead = lot.ahead
         if ahead is not None:
             lot.ahead = None
             if ahead.stored is not None:  # the store fails it too: collect that
                 ahead.stored.add_done_callback(_collect)
             fail_waiters(ahead.batch, StoreError(reason))
+        lot.state = replay(r.event for r in lot.records)
+
+    async def _heal(self) -> None:
+        """Retry the store with backoff until it is writable; then take in what the
+        failed writes stored after all and serve again."""
+        delay = RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, RETRY_MAX_S)
+            # Commands are refused meanwhile; let the writers still answering them finish.
+            writers = [lot.writer for lot in self._lots.values() if lot.writer is not None]
+            await asyncio.gather(*writers, return_exceptions=True)
+            after = {lot_id: lot.version if (lot := self._lots.get(lot_id)) else 0
+                     for lot_id in self._diverged}
+            try:
+                found = await self._store.recover(after, self.now())
+            except StoreError as exc:
+                log.warning("store still failing, next retry in %.1f s: %s", delay, exc)
+                continue
+            break
+        self._healer = None
+        try:
+            for lot_id, rows in found.items():
+                self._take_back(lot_id, rows)
+        except EngineError as exc:  # the file contradicts what was durable: stay stopped
+            self._failed = str(exc)
+            log.critical("store recovered but %s: engine stays stopped", exc)
+            return
+        self._diverged.clear()
+        self._failed = None
+        for lot in list(self._lots.values()):
+            self._arm(lot)
+        self._coordinator.start()  # what the sessions' closing modes could not do meanwhile
+        log.warning("store writable again: engine serving")
+
+    def _take_back(self, lot_id: str, rows: list[Row]) -> None:
+        """Publish ``rows``, found in the file after the lot's durable events: a write
+        reported failed that landed nonetheless (never acknowledged to its senders)."""
+        if not rows:
+            return
+        lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        prev, records = lot.last_hash, list[Recorded]()
+        for row in rows:
+            if row.seq != lot.version + len(records) + 1 or (
+                    chain(prev, lot_id, row.seq, row.body) != row.hash):
+                raise EngineError(f"lot {lot_id}: event {row.seq} in the file does not "
+                                  "continue its durable record")
+            records.append(Recorded(lot_id, row.seq, event_from_dict(orjson.loads(row.body)),
+                                    row.hash, row.body))
+            prev = row.hash
+        state = lot.state
+        for record in records:
+            state = evolve(state, record.event)
+        assert state is not None
+        log.warning("lot %s: %d events of a write reported failed were stored after all",
+                    lot_id, len(records))
+        self._published(lot, state, records)

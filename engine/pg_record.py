@@ -54,6 +54,11 @@ BATCH = 1000
 HANDOVER_MS = 5_000
 #: How often the lots to check are looked at (s).
 CHECK_S = 1.0
+#: The default bound (ms) on how far the permanent record may lag behind the live one
+#: before the process reports itself not ready (``postgres_max_lag_s``).
+MAX_LAG_MS = 30_000
+#: How long a readiness probe of Postgres may take (s).
+PROBE_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +93,10 @@ class PgRecord:
 
     def __init__(self, dsn: str,
                  source: Callable[[str, int], Sequence[PgRow]] | None = None,
-                 lots: Callable[[], Iterable[str]] | None = None) -> None:
+                 lots: Callable[[], Iterable[str]] | None = None,
+                 clock: Callable[[], int] | None = None) -> None:
         self.dsn = dsn
+        self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._source = source
         self._lots = lots
         self._pool: asyncpg.Pool | None = None
@@ -98,20 +105,59 @@ class PgRecord:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.behind = True  # True until a catch-up has run since the last failure
+        #: Since when (ms) the record has been behind: the oldest event it may lack.
+        self._behind_since: int | None = None
         self.written = 0
         #: Lots with rows this process applied without appending them itself.
         self._suspect: set[str] = set()
         self._checked = 0.0
 
     async def start(self) -> None:
+        self._fall_behind()
         self._task = asyncio.create_task(self._run())
+
+    def _fall_behind(self) -> None:
+        if not self.behind or self._behind_since is None:
+            self._behind_since = self._clock()
+        self.behind = True
 
     def add(self, rows: Iterable[PgRow]) -> None:
         self._buffer.extend(rows)
         if len(self._buffer) > MAX_BUFFER:
+            oldest = self._buffer[0].at
             del self._buffer[:len(self._buffer) - MAX_BUFFER]
-            self.behind = True
+            self._fall_behind()
+            self._behind_since = min(oldest, self._behind_since or oldest)
         self._wake.set()
+
+    def lag_ms(self) -> int:
+        """How far (ms) the record is behind what this process handed to it: the age of
+        the oldest event handed over and not yet written, or, while a catch-up is due
+        (after a failure), the time since the record fell behind. 0 when up to date."""
+        oldest = [self._buffer[0].at] if self._buffer else []
+        if self.behind and self._behind_since is not None:
+            oldest.append(self._behind_since)
+        return max(0, self._clock() - min(oldest)) if oldest else 0
+
+    async def readiness(self, max_lag_ms: int = MAX_LAG_MS) -> dict[str, str]:
+        """Reasons the record is not ready (:meth:`engine.api.Engine.readiness`):
+        ``postgres`` when it does not answer within :data:`PROBE_S`, ``postgres_lag``
+        when :meth:`lag_ms` exceeds ``max_lag_ms``."""
+        reasons: dict[str, str] = {}
+        pool = self._pool
+        if pool is None:
+            reasons["postgres"] = "postgres is unreachable (reconnecting)"
+        else:
+            try:
+                await asyncio.wait_for(pool.fetchval("SELECT 1"), PROBE_S)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    TimeoutError) as exc:
+                reasons["postgres"] = f"postgres is unreachable ({type(exc).__name__})"
+        lag = self.lag_ms()
+        if lag > max_lag_ms:
+            reasons["postgres_lag"] = (f"the permanent record is {lag / 1000:.1f} s behind "
+                                       f"(bound {max_lag_ms / 1000:g} s)")
+        return reasons
 
     async def close(self) -> None:
         self._stopping = True
@@ -150,7 +196,7 @@ class PgRecord:
                     await self._check_suspects()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.warning("postgres record unavailable (%s); retrying", exc)
-                self.behind = True
+                self._fall_behind()
                 await self._drop_pool()
                 if self._stopping:
                     return
@@ -196,7 +242,7 @@ class PgRecord:
         """Copy every durable event Postgres lacks from the live store, holes below a
         lot's last event included; return how many."""
         if self._source is None or self._lots is None or self._pool is None:
-            self.behind = False
+            self.behind, self._behind_since = False, None
             return 0
         have = {r["lot_id"]: (r["m"], r["n"]) for r in await self._pool.fetch(
             "SELECT lot_id, max(seq) AS m, count(*) AS n FROM events GROUP BY lot_id")}
@@ -206,7 +252,7 @@ class PgRecord:
             for i in range(0, len(missing), BATCH):
                 await self._insert(missing[i:i + BATCH])
             copied += len(missing)
-        self.behind = False
+        self.behind, self._behind_since = False, None
         if copied:
             log.info("postgres record caught up %d events", copied)
         return copied

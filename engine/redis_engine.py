@@ -32,7 +32,7 @@ from auction.record import Recorded, chain, event_from_dict, event_to_dict
 from auction.state import LotState
 from engine import redis_keys as keys
 from engine.api import EngineError, Session, UnknownLot
-from engine.pg_record import PgRecord, PgRow
+from engine.pg_record import MAX_LAG_MS, PROBE_S, PgRecord, PgRow
 from engine.runtime import (
     MAX_BATCH,
     Ahead,
@@ -101,17 +101,23 @@ class RedisEngine(Runtime):
     (permanent record). Many processes may run on the same pair."""
 
     def __init__(self, redis_url: str, postgres_dsn: str | None,
-                 clock: Callable[[], int] | None = None) -> None:
+                 clock: Callable[[], int] | None = None,
+                 postgres_max_lag_ms: int = MAX_LAG_MS) -> None:
         super().__init__(clock)
         self.redis_url = redis_url
+        #: How far the permanent record may lag before :meth:`readiness` says so.
+        self.postgres_max_lag_ms = postgres_max_lag_ms
+        #: Whether the fan-out subscription is up (every process's appends are followed).
+        self._following = False
         self._redis = connect(redis_url)
         self._append = self._redis.register_script(APPEND)
         self._sessions: dict[str, Session] = {}
         self._tasks: list[asyncio.Task[None]] = []
         #: Marks this process's own broadcasts (their rows it hands over itself).
         self._origin = secrets.token_hex(8)
-        self.record_store = (PgRecord(postgres_dsn, source=self._pg_rows, lots=self.lot_ids)
-                       if postgres_dsn else None)
+        self.record_store = (PgRecord(postgres_dsn, source=self._pg_rows, lots=self.lot_ids,
+                                      clock=self.now)
+                             if postgres_dsn else None)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -186,6 +192,18 @@ class RedisEngine(Runtime):
             if s["session_id"] not in self._sessions:
                 session = self._sessions[s["session_id"]] = Session(**s)
                 self._coordinator.new_session(session)
+
+    async def readiness(self) -> dict[str, str]:
+        reasons = self._runtime_reasons()
+        try:
+            await asyncio.wait_for(self._redis.ping(), PROBE_S)
+        except (RedisError, OSError, TimeoutError) as exc:
+            reasons["redis"] = f"redis is unreachable ({type(exc).__name__})"
+        if not self._following:
+            reasons["redis_fanout"] = "the fan-out from redis is lost (reconnecting)"
+        if self.record_store is not None:
+            reasons.update(await self.record_store.readiness(self.postgres_max_lag_ms))
+        return reasons
 
     # ----------------------------------------------------------------- reads
 
@@ -422,14 +440,17 @@ class RedisEngine(Runtime):
                     for lot in list(self._lots.values()):
                         await self._catch_up(lot)
                 listening.set()
+                self._following = True
                 while True:
                     msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if msg is not None and msg["type"] == "pmessage":
                         await self._on_message(msg["data"])
             except asyncio.CancelledError:
+                self._following = False
                 await pubsub.aclose()
                 raise
             except (RedisError, OSError) as exc:
+                self._following = False
                 log.warning("redis fan-out lost (%s); reconnecting", exc)
                 await pubsub.aclose()
                 await asyncio.sleep(0.2)

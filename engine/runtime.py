@@ -262,7 +262,18 @@ class Runtime(Engine):
         if self._closing:
             raise EngineError("the engine is shutting down")
         if self._failed is not None:
-            raise EngineError(f"the engine stopped after a store failure: {self._failed}")
+            raise EngineError(f"the engine stopped after a store failure: {self._failed} "
+                              "(it resumes by itself once the store works again)")
+
+    def _runtime_reasons(self) -> dict[str, str]:
+        """The reasons for :meth:`readiness` that every backend shares."""
+        reasons: dict[str, str] = {}
+        if self._closing:
+            reasons["engine"] = "the engine is shutting down"
+        if self._failed is not None:
+            reasons["store"] = (f"the store cannot be written ({self._failed}); commands "
+                                "are refused until a retry succeeds")
+        return reasons
 
     async def _write(self, lot: Lot) -> None:
         """The lot's single writer in this process: runs while commands are queued."""

@@ -3,6 +3,9 @@
 Every append waits until its rows are committed with ``synchronous=FULL`` in WAL mode,
 that is, fsynced: a caller that got past :meth:`SQLiteStore.append` may acknowledge.
 Appends from many lots that arrive while a commit is in flight share the next one.
+After a failed write nothing more is written until :meth:`SQLiteStore.recover` has
+reopened the file and proved it writable again (the ``writable`` table holds the time of
+the last such proof).
 """
 
 import asyncio
@@ -38,6 +41,10 @@ CREATE TABLE IF NOT EXISTS lots (
     lot_id  TEXT PRIMARY KEY,
     ordinal INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS writable (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+);
 """
 #: Columns added to a table after its first release: a file made before gets them at
 #: open, with their defaults (``(table, column, definition)``).
@@ -71,8 +78,9 @@ class SQLiteStore:
         self._conn: sqlite3.Connection | None = None
         self._pending: list[tuple[Sequence[Row], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        #: Why a write failed, after which nothing more is written (fail-stop): an append
-        #: made after it (a lot's next batch decided ahead) must not land without it.
+        #: Why a write failed, after which nothing more is written (fail-stop) until
+        #: :meth:`recover` succeeds: an append made after it (a lot's next batch decided
+        #: ahead) must not land without it.
         self._broken: str | None = None
 
     async def open(self) -> None:
@@ -163,8 +171,52 @@ class SQLiteStore:
                 [(r.lot_id,) for r in rows if r.seq == 1])
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                conn.execute("ROLLBACK")
             raise
+
+    @property
+    def broken(self) -> str | None:
+        """Why the last write failed, while the store refuses appends; else None."""
+        return self._broken
+
+    async def recover(self, after: dict[str, int], now_ms: int) -> dict[str, list[Row]]:
+        """After a failed write: reopen the file, prove it writable (a committed, fsynced
+        write of ``now_ms`` into the ``writable`` table) and read, for each lot of
+        ``after``, its rows with a greater sequence number (a write whose failure was
+        reported may still have landed). Appends are accepted again once this returned;
+        raises :class:`StoreError` (and keeps refusing them) while the file still fails."""
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        try:
+            rows = await self._run(self._recover, after, now_ms)
+        except Exception as exc:  # sqlite3 and OS errors alike: still not writable
+            raise StoreError(str(exc)) from exc
+        self._broken = None
+        return rows
+
+    def _recover(self, after: dict[str, int], now_ms: int) -> dict[str, list[Row]]:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass  # whatever it held is rolled back; the file is reopened below
+            self._conn = None
+        self._open()
+        assert self._conn is not None
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT OR REPLACE INTO writable (id, checked_at) VALUES (1, ?)",
+                         (now_ms,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                conn.execute("ROLLBACK")
+            raise
+        return {lot_id: [Row(*r) for r in conn.execute(
+            "SELECT lot_id, seq, at, type, body, hash FROM events WHERE lot_id = ? "
+            "AND seq > ? ORDER BY seq", (lot_id, seq))] for lot_id, seq in after.items()}
 
     async def close(self) -> None:
         while self._flusher is not None and not self._flusher.done():

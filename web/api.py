@@ -208,9 +208,24 @@ def _new_id(prefix: str) -> str:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process's event loop answers (whether or not the engine can serve:
+    that is :func:`readyz`)."""
     engine = _engine(request)
     return json_response({"status": "ok", "lots": len(engine.lot_ids()),
                           "server_time": engine.now()})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 200 when the engine can serve commands, 503 with the reasons (by check:
+    ``engine``, ``store``, ``redis``, ``redis_fanout``, ``postgres``, ``postgres_lag``)
+    when it cannot. Lots whose record cannot be read are listed under ``quarantined``
+    (lot id -> why); they do not make the process unready for the other lots."""
+    engine = _engine(request)
+    reasons = await engine.readiness()
+    quarantined: dict[str, str] = {}
+    return json_response({"status": "not_ready" if reasons else "ready", "reasons": reasons,
+                          "quarantined": quarantined, "lots": len(engine.lot_ids()),
+                          "server_time": engine.now()}, 503 if reasons else 200)
 
 
 async def server_time(request: web.Request) -> web.Response:
@@ -507,9 +522,10 @@ async def _run(request: web.Request, lot_id: str, command: Command) -> web.Respo
 
 
 def add_routes(app: web.Application) -> None:
-    """Register every API route (and ``/healthz``) on ``app``."""
+    """Register every API route (and ``/healthz``, ``/readyz``) on ``app``."""
     add = app.router
     add.add_get("/healthz", healthz)
+    add.add_get("/readyz", readyz)
     add.add_get("/api/openapi.json", openapi)
     add.add_get("/api/time", server_time)
     add.add_post("/api/sessions", create_session)

@@ -37,6 +37,17 @@ _STAGGER: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 86400,
                             "description": "seconds between the closes of consecutive lots "
                                            "(staggered sessions only)"}
 
+_READINESS: dict[str, Any] = {
+    "type": "object", "required": ["status", "reasons", "quarantined", "lots", "server_time"],
+    "additionalProperties": False,
+    "properties": {"status": {"enum": ["ready", "not_ready"]},
+                   "reasons": {"type": "object", "additionalProperties": {"type": "string"}},
+                   "quarantined": {"type": "object",
+                                   "additionalProperties": {"type": "string"}},
+                   "lots": {"type": "integer"},
+                   "server_time": _MS}}
+
+
 def _obj(required: list[str], properties: dict[str, Any], *,
          closed: bool = True) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "required": required, "properties": properties}
@@ -281,6 +292,15 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/healthz": {"get": _op("Liveness", 200, _obj(["status", "lots", "server_time"], {
             "status": {"const": "ok"}, "lots": {"type": "integer"}, "server_time": _MS}))},
+        "/readyz": {"get": {**_op(
+            "Readiness", 200, _READINESS, description=(
+                "200 when the engine can serve commands; 503 with `reasons` (check -> why: "
+                "engine, store, redis, redis_fanout, postgres, postgres_lag) when it "
+                "cannot. `quarantined` lists lots whose record cannot be read (lot id -> "
+                "why); the others are served.")),
+            "responses": {"200": {"description": "Ready", **_json(_READINESS)},
+                          "503": {"description": "Not ready: `reasons` says why",
+                                  **_json(_READINESS)}}}},
         "/api/openapi.json": {"get": _op("This document", 200, {"type": "object"})},
         "/api/time": {"get": _op("Server time", 200, _obj(["server_time"],
                                                           {"server_time": _MS}))},

@@ -45,6 +45,7 @@ ROLES = ("public", "bidder", "other", "host", "supervisor")
 HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     #  method, route                                    public    bidder    other     host      supervisor
     ("GET",  "/healthz"):                               ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("GET",  "/readyz"):                                ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/openapi.json"):                      ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/time"):                              ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/sessions"):                          ("ok",     "ok",     "ok",     "ok",     "ok"),
