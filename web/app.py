@@ -68,7 +68,8 @@ def make_engine(settings: Settings) -> Engine:
     if settings.redis_url:
         from engine.redis_engine import RedisEngine
 
-        return RedisEngine(settings.redis_url, settings.postgres_dsn)
+        return RedisEngine(settings.redis_url, settings.postgres_dsn,
+                           postgres_max_lag_ms=settings.postgres_max_lag_s * 1000)
     return EmbeddedEngine(settings.data_dir)
 
 

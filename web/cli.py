@@ -15,7 +15,7 @@ from aiohttp import web
 
 from engine.api import EngineError
 from web.app import create_app
-from web.config import ConfigError, Settings
+from web.config import OPTIONS, ConfigError, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,17 +25,14 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server (embedded backend by default)")
     demo = sub.add_parser("demo", help="run the server with a demo session and simulated bidders")
     for p in (serve, demo):
-        p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
-        p.add_argument("--port", type=int, default=None, help="port (default 8080)")
-        p.add_argument("--data", type=Path, default=None,
-                       help="data directory (serve: ./data; demo: a new temporary one)")
+        for option in OPTIONS:  # the settings that have a flag (docs/deployment.md)
+            if option.flag is not None:
+                p.add_argument(option.flag, dest=option.key, default=None,
+                               metavar=option.key.split("_")[-1].upper(),
+                               help=f"{option.help} (or {option.env})")
         p.add_argument("--config", type=Path, default=None,
-                       help="JSON configuration file (staff tokens, secret)")
-    serve.add_argument("--redis", default=None, metavar="URL",
-                       help="scale-out backend: Redis URL (or AUCTION_REDIS_URL)")
-    serve.add_argument("--postgres", default=None, metavar="DSN",
-                       help="scale-out backend: Postgres DSN for the permanent record "
-                            "(or AUCTION_POSTGRES_DSN)")
+                       help="JSON configuration file: any setting by its key (or "
+                            "AUCTION_CONFIG)")
     demo.add_argument("--fast", action="store_true",
                       help="lots of a few seconds; exit when every lot has ended")
     bench = sub.add_parser("bench", help="measure every figure of the benchmarks beside "
@@ -154,13 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         return verify_file(args.file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    data = args.data
-    if data is None and args.command == "demo":
-        data = Path(tempfile.mkdtemp(prefix="auction-demo-"))
+    flags = {option.key: getattr(args, option.key) for option in OPTIONS
+             if option.flag is not None}
+    if flags["data_dir"] is None and args.command == "demo":
+        flags["data_dir"] = Path(tempfile.mkdtemp(prefix="auction-demo-"))
     try:
-        settings = Settings.load(config=args.config, host=args.host, port=args.port,
-                                 data_dir=data, redis_url=getattr(args, "redis", None),
-                                 postgres_dsn=getattr(args, "postgres", None))
+        settings = Settings.load(config=args.config, **flags)
     except ConfigError as exc:
         print(f"auction: configuration error: {exc}", file=sys.stderr)
         return 2

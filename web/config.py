@@ -1,40 +1,22 @@
-"""Server settings: defaults, a JSON configuration file, the environment, and the
-generated ``DATA/secrets.json``.
+"""Server settings: defaults, a JSON configuration file, the environment, command-line
+flags, and the generated ``DATA/secrets.json``.
 
-Precedence, strongest first: arguments of :meth:`Settings.load` (command-line flags),
-environment variables, the configuration file, defaults. No secret ever lives in the
-repository: staff tokens and the bidder-token key come from the environment or a file,
-or are generated on first start into ``DATA/secrets.json`` (mode 0600) and reused.
+Every setting is one :class:`Option` of :data:`OPTIONS`: its key in the configuration
+file, its environment variable, its flag (where it has one), how its value is read and
+what it means. The file, the environment and the flags are all read through that one
+list, and docs/deployment.md lists it (a test keeps the two equal). ``AUCTION_CONFIG``
+(``--config``) names the configuration file itself: a JSON object whose keys are the
+options' keys.
 
-Environment variables:
+Precedence, strongest first: flags (arguments of :meth:`Settings.load`), environment
+variables, the configuration file, defaults; an empty environment variable counts as
+not set. A value and a ``*_file`` option holding it (``secret`` / ``secret_file``,
+``host_tokens`` / ``host_tokens_file``, ...) are one setting: the strongest source giving
+either wins, and within one source the value itself wins over the file.
 
-==============================  ==========================================================
-``AUCTION_CONFIG``              path of a JSON configuration file (like ``--config``)
-``AUCTION_HOST`` / ``_PORT``    address and port to listen on
-``AUCTION_DATA_DIR``            data directory
-``AUCTION_HOST_TOKENS``         ``"alice:tok1,bob:tok2"``: hosts (may act), staff id:token
-``AUCTION_SUPERVISOR_TOKENS``   same form: supervisors (read only)
-``AUCTION_SECRET``              key signing bidder tokens (at least 16 characters)
-``AUCTION_SECRET_FILE``         file holding that key
-``AUCTION_ALLOWED_ORIGINS``     ``"https://a.example,https://b.example"``: extra origins
-                                allowed to open WebSockets (same host:port always is)
-``AUCTION_BIDDER_TOKEN_TTL_S``  lifetime of bidder tokens in seconds (default 7 days)
-``AUCTION_HOST_TOKENS_FILE``    file holding ``AUCTION_HOST_TOKENS`` (better than the
-                                environment, which child processes and crash reports see)
-``AUCTION_SUPERVISOR_TOKENS_FILE``  same for ``AUCTION_SUPERVISOR_TOKENS``
-``AUCTION_MAX_CONNECTIONS_PER_ADDRESS``  WebSockets one network address may hold (100)
-``AUCTION_ADDRESS_RATE``        messages per second one address may send over all its
-                                WebSockets (200, bursts of twice that)
-``AUCTION_BID_RATE``            bids per second one bidder may send (20, bursts of twice)
-``AUCTION_TRUSTED_PROXIES``     ``"10.0.0.5,10.0.0.6"``: reverse proxies whose
-                                ``X-Forwarded-For`` names the client's address
-==============================  ==========================================================
-
-The configuration file holds an object with any of the keys ``host``, ``port``,
-``data_dir``, ``host_tokens`` and ``supervisor_tokens`` (objects staff id -> token),
-``secret``, ``secret_file``, ``allowed_origins`` (list), ``bidder_token_ttl_s``,
-``max_connections_per_address``, ``address_rate``, ``bid_rate``, ``trusted_proxies``
-(list).
+No secret ever lives in the repository: staff tokens and the bidder-token key come from
+the environment, a file or the configuration file, or are generated on first start
+into ``DATA/secrets.json`` (mode 0600) and reused.
 """
 
 import ipaddress
@@ -57,12 +39,72 @@ MIN_SECRET_BYTES = 16
 DEFAULT_TTL_S = 7 * 24 * 3600
 _STAFF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 _TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
-_FILE_KEYS = frozenset({
-    "host", "port", "data_dir", "host_tokens", "supervisor_tokens", "secret", "secret_file",
-    "allowed_origins", "bidder_token_ttl_s",
-    "max_connections_per_address", "address_rate", "bid_rate", "trusted_proxies",
-})
+#: Seconds the Postgres record may lag behind Redis before ``/readyz`` answers 503.
+DEFAULT_MAX_LAG_S = 30
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting. ``kind`` says how it is read: ``str``, ``int`` (whole number),
+    ``path``, ``list`` (comma-separated in the environment and on the command line, a
+    JSON list of strings in the file), ``tokens`` (``"alice:tok1,bob:tok2"``, a JSON
+    object staff id -> token in the file), ``secret`` (text; raw bytes from a file).
+    ``holds`` names the setting whose value the file this option names holds."""
+
+    key: str
+    env: str
+    flag: str | None
+    kind: str
+    help: str
+    holds: str | None = None
+
+
+#: Every setting, in the order docs/deployment.md lists them.
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "AUCTION_HOST", "--host", "str", "address to listen on (127.0.0.1)"),
+    Option("port", "AUCTION_PORT", "--port", "int", "TCP port to listen on (8080)"),
+    Option("data_dir", "AUCTION_DATA_DIR", "--data", "path",
+           "data directory (./data; the demo: a new temporary one)"),
+    Option("host_tokens", "AUCTION_HOST_TOKENS", None, "tokens",
+           "hosts (may act): staff id and token of each"),
+    Option("host_tokens_file", "AUCTION_HOST_TOKENS_FILE", None, "path",
+           "a file holding host_tokens as the environment gives them (better than the "
+           "environment, which child processes and crash reports see)",
+           holds="host_tokens"),
+    Option("supervisor_tokens", "AUCTION_SUPERVISOR_TOKENS", None, "tokens",
+           "supervisors (read only): staff id and token of each"),
+    Option("supervisor_tokens_file", "AUCTION_SUPERVISOR_TOKENS_FILE", None, "path",
+           "a file holding supervisor_tokens as the environment gives them",
+           holds="supervisor_tokens"),
+    Option("secret", "AUCTION_SECRET", None, "secret",
+           "key signing bidder tokens, at least 16 bytes (generated into "
+           "DATA/secrets.json when none is given)"),
+    Option("secret_file", "AUCTION_SECRET_FILE", None, "path",
+           "a file holding the secret", holds="secret"),
+    Option("allowed_origins", "AUCTION_ALLOWED_ORIGINS", None, "list",
+           "extra origins allowed to open WebSockets (the server's own host:port always is)"),
+    Option("bidder_token_ttl_s", "AUCTION_BIDDER_TOKEN_TTL_S", None, "int",
+           "lifetime of bidder tokens in seconds (7 days)"),
+    Option("max_connections_per_address", "AUCTION_MAX_CONNECTIONS_PER_ADDRESS", None, "int",
+           "WebSockets one network address may hold (100)"),
+    Option("address_rate", "AUCTION_ADDRESS_RATE", None, "int",
+           "messages per second one network address may send over all its WebSockets "
+           "(200, bursts of twice that)"),
+    Option("bid_rate", "AUCTION_BID_RATE", None, "int",
+           "bids per second one bidder may send (20, bursts of twice that)"),
+    Option("trusted_proxies", "AUCTION_TRUSTED_PROXIES", None, "list",
+           "IP addresses of reverse proxies whose X-Forwarded-For names the client's address"),
+    Option("redis_url", "AUCTION_REDIS_URL", "--redis", "str",
+           "scale-out backend: Redis URL (redis://, or redis+cluster:// for a cluster); "
+           "without it, the embedded backend"),
+    Option("postgres_dsn", "AUCTION_POSTGRES_DSN", "--postgres", "str",
+           "scale-out backend: Postgres DSN of the permanent record (with redis_url only)"),
+    Option("postgres_max_lag_s", "AUCTION_POSTGRES_MAX_LAG_S", None, "int",
+           f"seconds the Postgres record may lag behind Redis before /readyz answers 503 "
+           f"({DEFAULT_MAX_LAG_S})"),
+)
+_BY_KEY = {option.key: option for option in OPTIONS}
 
 
 class ConfigError(ValueError):
@@ -118,6 +160,8 @@ class Settings:
     #: (permanent record). Without ``redis_url`` the embedded backend is used.
     redis_url: str | None = None
     postgres_dsn: str | None = None
+    #: Seconds the Postgres record may lag behind Redis before the process is not ready.
+    postgres_max_lag_s: int = DEFAULT_MAX_LAG_S
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
@@ -134,40 +178,42 @@ class Settings:
 
     @classmethod
     def load(cls, config: Path | str | None = None, *, env: Mapping[str, str] | None = None,
-             host: str | None = None, port: int | None = None,
-             data_dir: Path | str | None = None, redis_url: str | None = None,
-             postgres_dsn: str | None = None) -> "Settings":
-        """Settings from (strongest first) the arguments, ``env`` (default
+             **flags: Any) -> "Settings":
+        """Settings from (strongest first) ``flags`` (an option's key -> its value, as a
+        flag's text or already typed; None is not given), ``env`` (default
         ``os.environ``), the JSON file ``config`` (default ``$AUCTION_CONFIG``) and the
-        defaults. Arguments that are None are not given.
+        defaults.
 
         With no staff token configured anywhere, a host token and a supervisor token are
         generated into ``data_dir/secrets.json`` (mode 0600; the data directory is
         created) and reused on later starts; so is the secret when none is configured.
         Raises :class:`ConfigError` for anything malformed.
         """
+        unknown = sorted(set(flags) - set(_BY_KEY))
+        if unknown:
+            raise TypeError(f"unknown setting {unknown[0]!r}")
         env = os.environ if env is None else env
         config = config if config is not None else env.get("AUCTION_CONFIG") or None
         file = _read_config_file(Path(config)) if config is not None else {}
+        given = _given(flags, env, file, str(config))
 
-        host = host or env.get("AUCTION_HOST") or _opt_str(file, "host") or cls.host
-        port = port or _env_int(env, "AUCTION_PORT") or _opt_int(file, "port") or cls.port
+        host: str = given.get("host", cls.host)
+        port: int = given.get("port", cls.port)
         if not 0 < port < 65536:
             raise ConfigError(f"port {port} is not a TCP port")
-        data = Path(data_dir or env.get("AUCTION_DATA_DIR") or _opt_str(file, "data_dir")
-                    or cls.data_dir)
-        ttl = (_env_int(env, "AUCTION_BIDDER_TOKEN_TTL_S")
-               or _opt_int(file, "bidder_token_ttl_s") or DEFAULT_TTL_S)
+        data: Path = given.get("data_dir", cls.data_dir)
+        ttl: int = given.get("bidder_token_ttl_s", DEFAULT_TTL_S)
         if ttl <= 0:
             raise ConfigError("the bidder token lifetime must be positive")
+        lag: int = given.get("postgres_max_lag_s", DEFAULT_MAX_LAG_S)
+        if lag <= 0:
+            raise ConfigError("postgres_max_lag_s must be positive")
 
-        host_list = _env_or_file(env, "AUCTION_HOST_TOKENS")
-        hosts = (_parse_token_list(host_list, "AUCTION_HOST_TOKENS")
-                 if host_list else _file_tokens(file, "host_tokens"))
-        supervisor_list = _env_or_file(env, "AUCTION_SUPERVISOR_TOKENS")
-        supervisors = (_parse_token_list(supervisor_list, "AUCTION_SUPERVISOR_TOKENS")
-                       if supervisor_list else _file_tokens(file, "supervisor_tokens"))
-        secret = _configured_secret(env, file)
+        hosts: dict[str, str] = given.get("host_tokens", {})
+        supervisors: dict[str, str] = given.get("supervisor_tokens", {})
+        secret: bytes | None = given.get("secret")
+        if secret is not None and len(secret) < MIN_SECRET_BYTES:
+            raise ConfigError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
 
         secrets_path = None
         if (not hosts and not supervisors) or secret is None:
@@ -185,18 +231,17 @@ class Settings:
                     raise ConfigError(f"staff {staff_id!r} and {staff[token][0]!r} share a token")
                 staff[token] = (staff_id, role)
 
-        origins = env.get("AUCTION_ALLOWED_ORIGINS") or None
-        allowed = (frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
-                   if origins is not None else _file_origins(file))
-        redis_url = redis_url or env.get("AUCTION_REDIS_URL") or _opt_str(file, "redis_url")
-        postgres_dsn = (postgres_dsn or env.get("AUCTION_POSTGRES_DSN")
-                        or _opt_str(file, "postgres_dsn"))
+        origins: list[str] | None = given.get("allowed_origins")
+        allowed = (frozenset(o.rstrip("/") for o in origins) if origins is not None
+                   else None)
+        redis_url: str | None = given.get("redis_url")
+        postgres_dsn: str | None = given.get("postgres_dsn")
         if postgres_dsn and not redis_url:
             raise ConfigError("a Postgres DSN is only used with Redis (give --redis too)")
-        limits = _limits(env, file)
         return cls(host=host, port=port, data_dir=data, staff=staff, secret=secret,
                    allowed_origins=allowed, bidder_token_ttl_s=ttl, secrets_path=secrets_path,
-                   redis_url=redis_url, postgres_dsn=postgres_dsn, **limits)
+                   redis_url=redis_url, postgres_dsn=postgres_dsn, postgres_max_lag_s=lag,
+                   **_limits(given))
 
     def host_token(self) -> str:
         """A host token (the first configured): what the demo uses to drive the API.
@@ -235,36 +280,114 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"configuration file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"configuration file {path} must hold a JSON object")
-    unknown = sorted(set(data) - _FILE_KEYS)
+    unknown = sorted(set(data) - set(_BY_KEY))
     if unknown:
         raise ConfigError(f"configuration file {path}: unknown key {unknown[0]!r}")
-    if "secret_file" in data and not isinstance(data["secret_file"], str):
-        raise ConfigError("secret_file must be a string")
     return data
 
 
-def _opt_str(file: Mapping[str, Any], key: str) -> str | None:
-    value = file.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{key} must be a string")
+def _given(flags: Mapping[str, Any], env: Mapping[str, str], file: Mapping[str, Any],
+           config: str) -> dict[str, Any]:
+    """Every setting given somewhere, read and typed: key -> value of the strongest
+    source (flag, environment, file) giving it or the ``*_file`` option holding it."""
+    holders = {option.holds: option for option in OPTIONS if option.holds is not None}
+    out: dict[str, Any] = {}
+    for option in OPTIONS:
+        if option.holds is not None:
+            continue  # read with the setting it holds
+        holder = holders.get(option.key)
+        for source in ("flag", "env", "file"):
+            value = _source_value(option, source, flags, env, file, config)
+            if value is None and holder is not None:
+                path = _source_value(holder, source, flags, env, file, config)
+                if path is not None:
+                    value = _held(option, path, _where(holder, source, config))
+            if value is not None:
+                out[option.key] = value
+                break
+    return out
+
+
+def _where(option: Option, source: str, config: str) -> str:
+    if source == "flag":
+        return option.flag or option.key
+    if source == "env":
+        return option.env
+    return f"{option.key} (in {config})"
+
+
+def _source_value(option: Option, source: str, flags: Mapping[str, Any],
+                  env: Mapping[str, str], file: Mapping[str, Any], config: str) -> Any:
+    """The option's value in one source, read, or None when that source does not give it."""
+    where = _where(option, source, config)
+    if source == "flag":
+        raw = flags.get(option.key)
+        if isinstance(raw, os.PathLike):
+            raw = os.fspath(raw)
+        if raw is None:
+            return None
+        return _from_text(option, raw, where) if isinstance(raw, str) else _from_json(
+            option, raw, where)
+    if source == "env":
+        text = env.get(option.env)
+        return _from_text(option, text, where) if text else None
+    value = file.get(option.key)
+    return None if value is None else _from_json(option, value, where)
+
+
+def _from_text(option: Option, text: str, where: str) -> Any:
+    """An environment variable's or a flag's text, read as ``option.kind``."""
+    if option.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{where} must be a whole number, not {text!r}") from None
+    if option.kind == "path":
+        return Path(text)
+    if option.kind == "list":
+        return [item.strip() for item in text.split(",") if item.strip()]
+    if option.kind == "tokens":
+        return _parse_token_list(text, where)
+    if option.kind == "secret":
+        return text.encode()
+    return text
+
+
+def _from_json(option: Option, value: Any, where: str) -> Any:
+    """A configuration file's value, checked and read as ``option.kind``."""
+    if option.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number")
+        return value
+    if option.kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings")
+        return [v.strip() for v in value]
+    if option.kind == "tokens":
+        return _file_tokens({option.key: value}, option.key, where)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string")
+    if option.kind == "path":
+        return Path(value)
+    if option.kind == "secret":
+        return value.encode()
     return value
 
 
-def _opt_int(file: Mapping[str, Any], key: str) -> int | None:
-    value = file.get(key)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{key} must be a whole number")
-    return value
-
-
-def _env_int(env: Mapping[str, str], key: str) -> int | None:
-    text = env.get(key)
-    if not text:
-        return None
+def _held(option: Option, path: Path, where: str) -> Any:
+    """The value of ``option`` read from the file ``path`` (named by ``where``)."""
     try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"{key} must be a whole number, not {text!r}") from None
+        raw = path.read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {option.key.replace('_', ' ')} file {path} "
+                          f"({where}): {exc.strerror}") from None
+    if option.kind == "secret":
+        return raw
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: {path} is not UTF-8 text") from None
+    return _from_text(option, text, f"{where} ({path})")
 
 
 def _check_member(staff_id: str, token: str, where: str) -> None:
@@ -293,85 +416,33 @@ def _parse_token_list(text: str, where: str) -> dict[str, str]:
     return out
 
 
-def _file_tokens(file: Mapping[str, Any], key: str) -> dict[str, str]:
+def _file_tokens(file: Mapping[str, Any], key: str, where: str | None = None) -> dict[str, str]:
     value = file.get(key)
+    where = where or key
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(f"{key} must be an object of staff id -> token strings")
+        raise ConfigError(f"{where} must be an object of staff id -> token strings")
     for staff_id, token in value.items():
-        _check_member(staff_id, token, key)
+        _check_member(staff_id, token, where)
     return dict(value)
 
 
-def _file_origins(file: Mapping[str, Any]) -> frozenset[str] | None:
-    value = file.get("allowed_origins")
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError("allowed_origins must be a list of origins such as "
-                          "\"https://auction.example\"")
-    return frozenset(v.rstrip("/") for v in value)
-
-
-def _env_or_file(env: Mapping[str, str], key: str) -> str | None:
-    """``env[key]``, else the content of the file named by ``env[key + "_FILE"]``."""
-    if env.get(key):
-        return env[key]
-    path = env.get(key + "_FILE")
-    if not path:
-        return None
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {key}_FILE {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{key}_FILE {path} is not UTF-8 text") from None
-
-
-def _limits(env: Mapping[str, str], file: Mapping[str, Any]) -> dict[str, Any]:
-    """The client limits that are set (environment first, then file)."""
+def _limits(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The client limits that are set, as :class:`Settings` fields."""
     out: dict[str, Any] = {}
-    connections = (_env_int(env, "AUCTION_MAX_CONNECTIONS_PER_ADDRESS")
-                   or _opt_int(file, "max_connections_per_address"))
-    if connections is not None:
-        out["max_connections_per_address"] = connections
+    if "max_connections_per_address" in given:
+        out["max_connections_per_address"] = given["max_connections_per_address"]
     for key, burst in (("address_rate", "address_burst"), ("bid_rate", "bid_burst")):
-        rate = _env_int(env, f"AUCTION_{key.upper()}") or _opt_int(file, key)
-        if rate is not None:
-            out[key], out[burst] = float(rate), 2 * rate
-    proxies = env.get("AUCTION_TRUSTED_PROXIES")
-    value: Any = ([p for p in proxies.split(",") if p.strip()] if proxies
-                  else file.get("trusted_proxies"))
-    if value is not None:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError("trusted_proxies must be a list of IP addresses")
+        if key in given:
+            out[key], out[burst] = float(given[key]), 2 * given[key]
+    if "trusted_proxies" in given:
         try:
-            out["trusted_proxies"] = frozenset(str(ipaddress.ip_address(v.strip()))
-                                               for v in value)
+            out["trusted_proxies"] = frozenset(str(ipaddress.ip_address(v))
+                                               for v in given["trusted_proxies"])
         except ValueError as exc:
             raise ConfigError(f"trusted_proxies: {exc}") from None
     return out
-
-
-def _configured_secret(env: Mapping[str, str], file: Mapping[str, Any]) -> bytes | None:
-    if env.get("AUCTION_SECRET"):
-        raw = env["AUCTION_SECRET"].encode()
-    elif env.get("AUCTION_SECRET_FILE") or file.get("secret_file"):
-        path = Path(env.get("AUCTION_SECRET_FILE") or file["secret_file"])
-        try:
-            raw = path.read_bytes().strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read the secret file {path}: {exc.strerror}") from None
-    elif file.get("secret") is not None:
-        secret = _opt_str(file, "secret")
-        assert secret is not None
-        raw = secret.encode()
-    else:
-        return None
-    if len(raw) < MIN_SECRET_BYTES:
-        raise ConfigError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
-    return raw
 
 
 # ------------------------------------------------------------------------ secrets.json

@@ -175,7 +175,7 @@ def test_staff_tokens_and_the_secret_come_from_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"AUCTION_HOST_TOKENS_FILE": "/nonexistent/hosts"}, "cannot read AUCTION_HOST_TOKENS"),
+    ({"AUCTION_HOST_TOKENS_FILE": "/nonexistent/hosts"}, "cannot read the host tokens file"),
     ({"AUCTION_SECRET_FILE": "/nonexistent/key"}, "cannot read the secret file"),
     ({"AUCTION_SECRET": "short"}, "at least 16"),
     ({"AUCTION_HOST_TOKENS": "alice"}, "id:token"),

@@ -1,12 +1,16 @@
 """Settings come from arguments, the environment, a JSON file, or generated secrets."""
 
 import json
+import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from web.config import ConfigError, Settings
+from web.cli import _parser as cli_parser
+from web.config import OPTIONS, ConfigError, Option, Settings
 
 
 def test_defaults_generate_staff_tokens_and_a_secret_into_a_private_file(tmp_path: Path) -> None:
@@ -98,3 +102,144 @@ def test_a_readable_secrets_file_is_restricted_to_its_owner(tmp_path: Path) -> N
     path.chmod(0o644)
     Settings.load(env={}, data_dir=tmp_path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# ------------------------------------------------------------------------ every setting
+
+
+def _staff(settings: Settings, role: str) -> dict[str, str]:
+    return {staff_id: token for token, (staff_id, r) in settings.staff.items() if r == role}
+
+
+#: What each setting changes in :class:`Settings`.
+OBSERVE: dict[str, Callable[[Settings], Any]] = {
+    "host": lambda s: s.host, "port": lambda s: s.port, "data_dir": lambda s: s.data_dir,
+    "host_tokens": lambda s: _staff(s, "host"), "host_tokens_file": lambda s: _staff(s, "host"),
+    "supervisor_tokens": lambda s: _staff(s, "supervisor"),
+    "supervisor_tokens_file": lambda s: _staff(s, "supervisor"),
+    "secret": lambda s: s.secret, "secret_file": lambda s: s.secret,
+    "allowed_origins": lambda s: s.allowed_origins,
+    "bidder_token_ttl_s": lambda s: s.bidder_token_ttl_s,
+    "max_connections_per_address": lambda s: s.max_connections_per_address,
+    "address_rate": lambda s: (s.address_rate, s.address_burst),
+    "bid_rate": lambda s: (s.bid_rate, s.bid_burst),
+    "trusted_proxies": lambda s: s.trusted_proxies,
+    "redis_url": lambda s: s.redis_url, "postgres_dsn": lambda s: s.postgres_dsn,
+    "postgres_max_lag_s": lambda s: s.postgres_max_lag_s,
+}
+#: Settings that need another one to be accepted (given in the file, the weakest source).
+NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
+
+
+def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
+    """Two values of every setting: ``(as in the file, as text, what it sets)``."""
+    def held(name: str, text: str) -> str:
+        path = tmp / name
+        path.write_text(text + "\n")
+        return str(path)
+
+    out: dict[str, list[tuple[Any, str, Any]]] = {
+        "host": [("0.0.0.0", "0.0.0.0", "0.0.0.0"), ("::1", "::1", "::1")],
+        "port": [(8001, "8001", 8001), (8002, "8002", 8002)],
+        "data_dir": [(str(tmp / "d1"), str(tmp / "d1"), tmp / "d1"),
+                     (str(tmp / "d2"), str(tmp / "d2"), tmp / "d2")],
+        "secret": [("s" * 20, "s" * 20, b"s" * 20), ("t" * 20, "t" * 20, b"t" * 20)],
+        "allowed_origins": [(["https://a.example/"], "https://a.example/",
+                             frozenset({"https://a.example"})),
+                            (["https://b.example", "https://c.example"],
+                             "https://b.example, https://c.example",
+                             frozenset({"https://b.example", "https://c.example"}))],
+        "bidder_token_ttl_s": [(60, "60", 60), (120, "120", 120)],
+        "max_connections_per_address": [(7, "7", 7), (8, "8", 8)],
+        "address_rate": [(50, "50", (50.0, 100)), (60, "60", (60.0, 120))],
+        "bid_rate": [(5, "5", (5.0, 10)), (6, "6", (6.0, 12))],
+        "trusted_proxies": [(["10.0.0.5"], "10.0.0.5", frozenset({"10.0.0.5"})),
+                            (["10.0.0.6", "::1"], "10.0.0.6,::1",
+                             frozenset({"10.0.0.6", "::1"}))],
+        "redis_url": [("redis://a:6379/0", "redis://a:6379/0", "redis://a:6379/0"),
+                      ("redis+cluster://b:7000/0", "redis+cluster://b:7000/0",
+                       "redis+cluster://b:7000/0")],
+        "postgres_dsn": [("postgresql://a@db/x", "postgresql://a@db/x", "postgresql://a@db/x"),
+                         ("postgresql://b@db/y", "postgresql://b@db/y", "postgresql://b@db/y")],
+        "postgres_max_lag_s": [(5, "5", 5), (9, "9", 9)],
+    }
+    for role in ("host", "supervisor"):
+        out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
+                                  {"alice": f"tok-{role}-1"}),
+                                 ({"bob": f"tok-{role}-2", "carl": f"tok-{role}-3"},
+                                  f"bob:tok-{role}-2,carl:tok-{role}-3",
+                                  {"bob": f"tok-{role}-2", "carl": f"tok-{role}-3"})]
+        paths = [held(f"{role}-{n}", f"dora:tok-{role}-f{n}") for n in (1, 2)]
+        out[f"{role}_tokens_file"] = [(path, path, {"dora": f"tok-{role}-f{n}"})
+                                      for n, path in zip((1, 2), paths, strict=True)]
+    paths = [held(f"secret-{n}", f"{n}" * 24) for n in (1, 2)]
+    out["secret_file"] = [(path, path, f"{n}".encode() * 24)
+                          for n, path in zip((1, 2), paths, strict=True)]
+    return out
+
+
+def load_with(tmp: Path, option: Option, *, file: Any = None, env: str | None = None,
+              flag: str | None = None) -> Settings:
+    """Settings with ``option`` given in the file, the environment and/or by its flag
+    (parsed by the ``auction serve`` command line, as a user types it)."""
+    config = tmp / "auction.json"
+    content = {"data_dir": str(tmp / "base"), **NEEDS.get(option.key, {})}
+    if file is not None:
+        content[option.key] = file
+    config.write_text(json.dumps(content))
+    argv = ["serve", "--config", str(config)]
+    if flag is not None:
+        assert option.flag is not None
+        argv += [option.flag, flag]
+    args = cli_parser().parse_args(argv)
+    flags = {o.key: getattr(args, o.key) for o in OPTIONS if o.flag is not None}
+    return Settings.load(args.config, env={option.env: env} if env is not None else {},
+                         **flags)
+
+
+def test_every_setting_is_read_from_the_file_the_environment_and_its_flag(
+        tmp_path: Path) -> None:
+    values = samples(tmp_path)
+    assert set(values) == set(OBSERVE) == {option.key for option in OPTIONS}
+    for option in OPTIONS:
+        observe = OBSERVE[option.key]
+        for as_json, as_text, expected in values[option.key]:
+            assert observe(load_with(tmp_path, option, file=as_json)) == expected, option
+            assert observe(load_with(tmp_path, option, env=as_text)) == expected, option
+            if option.flag is not None:
+                assert observe(load_with(tmp_path, option, flag=as_text)) == expected, option
+
+
+def test_for_every_setting_the_flag_beats_the_environment_which_beats_the_file(
+        tmp_path: Path) -> None:
+    values = samples(tmp_path)
+    for option in OPTIONS:
+        (one, one_text, first), (_, two_text, second) = values[option.key]
+        observe = OBSERVE[option.key]
+        assert observe(load_with(tmp_path, option, file=one, env=two_text)) == second, option
+        if option.flag is not None:
+            assert observe(load_with(tmp_path, option, file=one, env=two_text,
+                                     flag=one_text)) == first, option
+
+
+def test_a_value_beats_the_file_holding_it_given_in_the_same_source(tmp_path: Path) -> None:
+    (tmp_path / "hosts").write_text("bob:tok-from-file")
+    (tmp_path / "key").write_text("k" * 20)
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"host_tokens": {"alice": "tok-a"},
+                                  "host_tokens_file": str(tmp_path / "hosts"),
+                                  "secret": "s" * 20, "secret_file": str(tmp_path / "key")}))
+    settings = Settings.load(config, env={}, data_dir=tmp_path)
+    assert _staff(settings, "host") == {"alice": "tok-a"} and settings.secret == b"s" * 20
+    settings = Settings.load(config, env={"AUCTION_HOST_TOKENS_FILE": str(tmp_path / "hosts"),
+                                          "AUCTION_SECRET_FILE": str(tmp_path / "key")},
+                             data_dir=tmp_path)
+    assert _staff(settings, "host") == {"bob": "tok-from-file"}
+    assert settings.secret == b"k" * 20
+
+
+def test_the_deployment_guide_lists_exactly_the_settings() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "deployment.md").read_text()
+    rows = re.findall(r"^\| `([a-z_]+)` \| `(AUCTION_[A-Z_]+)` \| (`--[a-z-]+`|—) \|", guide,
+                      re.MULTILINE)
+    assert rows == [(o.key, o.env, f"`{o.flag}`" if o.flag else "—") for o in OPTIONS]
