@@ -221,10 +221,13 @@ class SQLiteStore:
     async def close(self) -> None:
         while self._flusher is not None and not self._flusher.done():
             await self._flusher
-        if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
+        await self._run(self._close)  # behind any reopening still running (recover)
         self._pool.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def encode_body(body: dict[str, object]) -> str:
