@@ -153,14 +153,6 @@ def withheld(state: LotState) -> bool:
     return state.format == Sealed.name and not _play(state).opened
 
 
-def unsealed_records(state: LotState, records: list[Recorded]) -> list[Recorded]:
-    """``records`` without the bids of a sealed lot that were never opened (a lot
-    cancelled before its opening): what public records may show of it."""
-    if not withheld(state):
-        return records
-    return [r for r in records if not isinstance(r.event, BidAccepted)]
-
-
 def finals(state: LotState) -> list[Bidder]:
     """Bidders with a sealed bid, in the order their final bids were sequenced."""
     return sorted((b for b in state.bidders.values() if b.last_bid is not None),
@@ -182,6 +174,9 @@ class Sealed(Format):
 
     def withholds(self, state: LotState) -> bool:
         return withheld(state)
+
+    def unrevealed(self, state: LotState) -> frozenset[int]:
+        return frozenset(b.seq for b in state.bids) if withheld(state) else frozenset()
 
     def parse(self, raw: object) -> EnglishParams:
         return parse_sealed(raw)
