@@ -12,9 +12,9 @@ import pytest
 from auction.collusion import check_lot
 from auction.formats import revealed_records, withheld
 from auction.model import CancelLot, CreateLot, PauseLot, ResumeLot, Tick
-from auction.views import PUBLIC, STAFF, redact, snapshot
 from auction.report import announcement, full_report, ocds_release, report_csv
 from auction.verify import build_export, dumps, verify
+from auction.views import PUBLIC, STAFF, redact, snapshot
 
 from .sim import HOST, T0, SimLot
 from .test_verify import failure, rechain

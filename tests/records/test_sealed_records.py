@@ -6,9 +6,9 @@ from typing import Any
 
 from auction import draw
 from auction.collusion import check_lot
+from auction.formats import revealed_records
 from auction.model import CreateLot, LotDrawn, ScheduleLot, StartLot, Tick
 from auction.record import GENESIS, chain
-from auction.formats import revealed_records
 from auction.report import announcement, full_report, ocds_release, report_csv
 from auction.verify import build_export, dumps, verify
 
