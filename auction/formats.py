@@ -107,6 +107,12 @@ class Format(abc.ABC):
         record (bids, events, report, export, collusion) refuse the lot meanwhile."""
         return False
 
+    def start_price(self, state: LotState) -> int | None:
+        """The start price the lot announces (views, result, OCDS ``tender.value``), None
+        when it has none (``EnglishParams.start_price`` then holds a stand-in the format
+        never shows)."""
+        return state.params.start_price
+
     def unrevealed(self, state: LotState) -> frozenset[int]:
         """Sequence numbers of the lot's ``BidAccepted`` events whose prices are not
         revealed (sealed bids before the opening, a ``multi_round`` lot's initial bids or

@@ -507,6 +507,10 @@ class MultiRound(Format):
         lot was cancelled before revealing them."""
         return state.status not in ENDED or bool(self.unrevealed(state))
 
+    def start_price(self, state: LotState) -> int | None:
+        """The ceiling, when the lot has one (the most an initial bid may be)."""
+        return state.params.ceiling
+
     def unrevealed(self, state: LotState) -> frozenset[int]:
         play: Play | None = state.play
         return frozenset(() if play is None else play.pending)

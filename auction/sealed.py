@@ -175,6 +175,9 @@ class Sealed(Format):
     def withholds(self, state: LotState) -> bool:
         return withheld(state)
 
+    def start_price(self, state: LotState) -> int | None:
+        return _options(state).start_price
+
     def unrevealed(self, state: LotState) -> frozenset[int]:
         return frozenset(b.seq for b in state.bids) if withheld(state) else frozenset()
 

@@ -166,3 +166,23 @@ def test_bids_a_cancelled_multi_round_lot_never_revealed_stay_sealed_for_good(
             assert amount not in text, (amount, text)
     if when == "mid_turn":  # what round 1 revealed stays public
         assert "900017.00" in texts[0] and "950023.00" in texts[0]
+
+
+@pytest.mark.parametrize(("fmt", "params", "start"), [
+    ("multi_round", {"step": "100.00"}, None),
+    ("multi_round", {"step": "100.00", "ceiling": "5000.00"}, "5000.00"),
+    ("sealed", {"duration_s": 60}, None),
+    ("sealed", {"duration_s": 60, "start_price": "700.00"}, "700.00"),
+])
+def test_a_lot_announces_only_the_start_price_its_format_has(
+        fmt: str, params: dict[str, Any], start: str | None) -> None:
+    lot = SimLot.__new__(SimLot)
+    lot.lot_id, lot.state, lot.records, lot.connections = "L-START", None, [], []
+    lot.do(CreateLot(lot_id=lot.lot_id, session_id="S-1", format=fmt, title="采购",
+                     params=params, actor=HOST), T0 - 60_000)
+    lot.open(T0)
+    lot.do(CancelLot(actor=HOST, reason="撤销"), T0 + 1000)
+    assert announcement(lot.s, lot.records)["start_price"] == start
+    assert snapshot(lot.s, PUBLIC)["params"]["start_price"] == start
+    tender = ocds_release(lot.s, lot.records, "ocds-x", "center")["tender"]
+    assert (str(tender["value"]["amount"]) if "value" in tender else None) == start
