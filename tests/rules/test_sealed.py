@@ -8,7 +8,7 @@ import pytest
 
 from auction import draw
 from auction.errors import InvalidParams, RecordError
-from auction.formats import Format
+from auction.formats import Format, revealed_records
 from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
     Act,
@@ -340,7 +340,9 @@ def test_before_the_opening_staff_see_how_many_bids_are_in_not_who_bid_from_wher
     assert "10.1.2.3" not in seen and "fp-secret" not in seen
     assert [row["bids"] for row in snapshot(s.s, STAFF)["register"]] == [None, None]
     assert snapshot(s.s, STAFF)["play"]["bid_count"] == 3
+    assert SEALED.unrevealed(s.s) == {b.seq for b in s.s.bids} and len(s.s.bids) == 3
     s.tick(at=s.s.closes_at)
+    assert SEALED.unrevealed(s.s) == frozenset()
     opened = [redact(s.s, r, STAFF) for r in records(s.events)
               if isinstance(r.event, BidAccepted)]
     assert {(b["bidder_id"], b["ip"], b["device"]) for b in opened} == {
@@ -380,6 +382,9 @@ def test_a_cancelled_sealed_lot_keeps_its_bids_sealed() -> None:
     s.cancel()
     assert withheld(s.s)
     assert snapshot(s.s, STAFF)["best"] is None
+    kept = revealed_records(s.s, records(s.events))
+    assert len(kept) == len(s.events) - 1
+    assert not any(isinstance(r.event, BidAccepted) for r in kept)
 
 
 def test_a_fresh_sealed_lot_shows_its_options_before_any_other_event() -> None:
