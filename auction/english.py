@@ -36,7 +36,7 @@ from auction.model import (
     register_event,
 )
 from auction.money import format_amount
-from auction.params import EnglishParams, parse_english
+from auction.params import HIDDEN_BEST, EnglishParams, parse_english
 from auction.record import Recorded
 from auction.state import ENDED, Bidder, LotState
 
@@ -121,7 +121,9 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
     The price grid (``step_multiple``) and the step in force are taken from the price the
     bid improves on: the best (``leader``), the bidder's own last bid (``own``) or, for a
     first bid, the start price. ``max_jump_steps`` counts steps past the best (the start
-    price before the first bid), whatever ``improve`` is.
+    price before the first bid), whatever ``improve`` is, where the best is public; under
+    ``rank`` and ``blind`` visibility past the bidder's own last bid (the start price
+    before its first), so that no answer depends on the bids of others.
     """
     p = state.params
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -144,7 +146,8 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
     if p.step_multiple and (amount - base) % step != 0:
         return Rejection("off_step")
     if p.max_jump_steps is not None:
-        anchor = p.start_price if state.best is None else state.best
+        shown = state.best if p.visibility not in HIDDEN_BEST else bidder.last_bid
+        anchor = p.start_price if shown is None else shown
         past = amount - anchor if forward else anchor - amount
         if past > p.max_jump_steps * p.step_at(anchor):
             return Rejection("jump_too_large")

@@ -107,6 +107,19 @@ class Format(abc.ABC):
         record (bids, events, report, export, collusion) refuse the lot meanwhile."""
         return False
 
+    def start_price(self, state: LotState) -> int | None:
+        """The start price the lot announces (views, result, OCDS ``tender.value``), None
+        when it has none (``EnglishParams.start_price`` then holds a stand-in the format
+        never shows)."""
+        return state.params.start_price
+
+    def unrevealed(self, state: LotState) -> frozenset[int]:
+        """Sequence numbers of the lot's ``BidAccepted`` events whose prices are not
+        revealed (sealed bids before the opening, a ``multi_round`` lot's initial bids or
+        turn in progress). Once the lot has ended they stay unrevealed for good (a lot
+        cancelled before revealing them): every record leaves them out."""
+        return frozenset()
+
     def command_of(self, event: Event) -> Command | None:
         """For :mod:`auction.verify`: the command whose decision starts with ``event``, for
         the format's own event types (None: no decision starts with it)."""
@@ -131,6 +144,15 @@ def of(state: LotState) -> Format:
 def withheld(state: LotState) -> bool:
     """Whether the raw record of ``state`` may not be shown yet (:meth:`Format.withholds`)."""
     return of(state).withholds(state)
+
+
+def revealed_records(state: LotState, records: list[Recorded]) -> list[Recorded]:
+    """``records`` without the bids whose prices were never revealed
+    (:meth:`Format.unrevealed`): what public records of an ended lot may show."""
+    hidden = of(state).unrevealed(state)
+    if not hidden:
+        return records
+    return [r for r in records if r.seq not in hidden]
 
 
 def open_lot(state: LotState, now: int, actor: str) -> Decision:

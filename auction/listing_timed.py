@@ -273,6 +273,9 @@ class Play:
     sec_leader: str | None = None
     sec_bids: int = 0
     draw: dict[str, Any] | None = None
+    #: When the listing ends (ended): ``listing_ends_at`` moved by pauses and
+    #: extensions during the listing (None before the lot opens).
+    listing_ends_at: int | None = None
 
 
 def _play(state: LotState) -> Play:
@@ -533,6 +536,8 @@ class ListingTimed(Format):
                          "winner_no": event.winner_no}
         elif isinstance(event, (LotClosed, LotOpened)):
             play.phase = ENDED if isinstance(event, LotClosed) else LISTING
+        if play.phase == LISTING and state.closes_at is not None:
+            play.listing_ends_at = state.closes_at  # the listing's end, as clocks moved it
 
     def min_next_bid(self, state: LotState, bidder: Bidder | None) -> int | None:
         play = _play_of(state)
@@ -560,7 +565,8 @@ class ListingTimed(Format):
         cap_by = state.bidders[play.cap_by].bidder_no if play.cap_by else None
         out: dict[str, Any] = {
             "phase": play.phase, "phase_ends_at": state.closes_at,
-            "listing_ends_at": o.listing_ends_at,
+            "listing_ends_at": o.listing_ends_at if play.listing_ends_at is None
+            else play.listing_ends_at,
             "listed": len(play.listed), "confirmed": len(play.confirmed),
             "cap": money(o.cap), "cap_rule": o.cap_rule,
             "cap_reached": play.cap_by is not None, "cap_by_no": cap_by,

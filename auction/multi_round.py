@@ -219,6 +219,10 @@ class Play:
     #: current phase was already due but not yet ticked: ``(began_at, ms)``; each moves
     #: the first phase end after ``began_at`` (and so every later one) by ``ms``.
     holds: list[tuple[int, int]] = field(default_factory=list)
+    #: Sequence numbers of the bids not revealed yet: the initial bids until round 1
+    #: starts, then the bids of the turn in progress until it ends. A lot cancelled
+    #: meanwhile keeps them unrevealed for good.
+    pending: list[int] = field(default_factory=list)
 
 
 def _play(state: LotState) -> Play:
@@ -297,6 +301,7 @@ def _round_started(state: LotState, e: RoundStarted) -> None:
     play.round, play.turn, play.bid_in_turn = e.round, -1, False
     play.order = [state.numbers[no] for no in e.order]
     play.revealed.update(zip(play.order, e.prices, strict=True))
+    play.pending = []
 
 
 def _turn_started(state: LotState, e: TurnStarted) -> None:
@@ -309,7 +314,7 @@ def _turn_started(state: LotState, e: TurnStarted) -> None:
 def _turn_ended(state: LotState, e: TurnEnded) -> None:
     play = _play(state)
     play.revealed[state.numbers[e.bidder_no]] = e.price
-    play.bid_in_turn = False
+    play.bid_in_turn, play.pending = False, []
 
 
 def _round_ended(state: LotState, e: RoundEnded) -> None:
@@ -498,8 +503,17 @@ class MultiRound(Format):
 
     def withholds(self, state: LotState) -> bool:
         """Initial bids and the bid of a turn in progress are unrevealed until the rounds
-        reveal them: the raw record waits for the end of the lot."""
-        return state.status not in ENDED
+        reveal them: the raw record waits for the end of the lot, and for good when the
+        lot was cancelled before revealing them."""
+        return state.status not in ENDED or bool(self.unrevealed(state))
+
+    def start_price(self, state: LotState) -> int | None:
+        """The ceiling, when the lot has one (the most an initial bid may be)."""
+        return state.params.ceiling
+
+    def unrevealed(self, state: LotState) -> frozenset[int]:
+        play: Play | None = state.play
+        return frozenset(() if play is None else play.pending)
 
     def parse(self, raw: object) -> EnglishParams:
         return parse_multi_round(raw)
@@ -527,6 +541,7 @@ class MultiRound(Format):
         if play is None or state.status in ENDED:
             return
         if isinstance(event, BidAccepted):
+            play.pending = [*play.pending, state.version]
             if play.phase == PREBID:
                 play.entrants.append(event.bidder_id)
             else:
@@ -572,7 +587,7 @@ class MultiRound(Format):
         base: dict[str, Any] = {"seq": record.seq, "type": type(event).__name__,
                                 "at": event.at}
         if isinstance(event, BidAccepted):
-            if state.status in ENDED:
+            if state.status in ENDED and record.seq not in self.unrevealed(state):
                 return None
             if audience == "bidder" and event.bidder_id == bidder_id:
                 return {**base, "bidder_no": event.bidder_no,

@@ -15,6 +15,10 @@ from auction.money import CURRENCY_DECIMALS, format_amount, parse_amount
 DIRECTIONS = ("forward", "reverse")
 IMPROVE_MODES = ("leader", "own")
 VISIBILITIES = ("price", "rank", "blind")
+#: Visibilities that hide the best price from bidders: under them a bid improves the
+#: bidder's own bid (``improve: own``), since judging it against the hidden best would
+#: tell the bidder where the best lies (``not_improving`` below it, an ack above).
+HIDDEN_BEST = ("rank", "blind")
 #: Upper bound for any time parameter in seconds (one year) and any step count.
 MAX_SECONDS = 366 * 24 * 3600
 MAX_MS = 10**14
@@ -136,10 +140,14 @@ def parse_english(raw: object) -> EnglishParams:
     extend_window_s = r.integer("extend_window_s", 0, MAX_SECONDS) or 0
     extend_s = r.integer("extend_s", 0, MAX_SECONDS) or 0
     max_closes_at = r.integer("max_closes_at", 0, MAX_MS)
-    improve = r.text("improve", "leader", IMPROVE_MODES)
     visibility = r.text("visibility", "price", VISIBILITIES)
+    improve = r.text("improve", "own" if visibility in HIDDEN_BEST else "leader",
+                     IMPROVE_MODES)
     proxy = r.boolean("proxy", False)
     r.done()
+    if improve == "leader" and visibility in HIDDEN_BEST:
+        raise InvalidParams(f"visibility {visibility} hides the best price: bids must "
+                            "improve the bidder's own bid (improve own)", "improve")
     if proxy and direction != "forward":
         raise InvalidParams("proxy bidding applies to forward lots", "proxy")
     if proxy and improve != "leader":

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from auction.deposits import ledger
+from auction.formats import of
 from auction.model import (
     SYSTEM,
     BidAccepted,
@@ -75,7 +76,7 @@ def announcement(state: LotState, records: Sequence[Recorded]) -> dict[str, Any]
     return {
         "lot_id": state.lot_id, "session_id": state.session_id, "title": state.title,
         "format": state.format, "status": state.status, "direction": p.direction,
-        "currency": p.currency, "start_price": _money(state, p.start_price),
+        "currency": p.currency, "start_price": _money(state, of(state).start_price(state)),
         "has_reserve": p.reserve is not None, "ceiling": _money(state, p.ceiling),
         "opened_at": opened, "ended_at": ended,
         "outcome": None if o is None else {
@@ -232,7 +233,6 @@ def ocds_release(state: LotState, records: Sequence[Recorded], prefix: str,
                        CANCELLED: "cancelled"}[o.status],
             "statusDetails": o.reason or o.status,
             "procuringEntity": {"id": "center", "name": publisher},
-            "value": _value(state, p.start_price),
             "procurementMethod": "open",
             "procurementMethodDetails": (
                 f"电子竞价（{'正向，价高者得' if forward else '反向，价低者得'}）/ online "
@@ -257,6 +257,9 @@ def ocds_release(state: LotState, records: Sequence[Recorded], prefix: str,
                         for seq, e in bids],
         },
     }
+    start = of(state).start_price(state)
+    if start is not None:  # the announced start price (a ceiling for multi_round lots)
+        release["tender"]["value"] = _value(state, start)
     if amounts:
         for measure, amount in (("highestValidBidValue", max(amounts)),
                                 ("lowestValidBidValue", min(amounts))):

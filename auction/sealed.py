@@ -7,8 +7,9 @@
   most (reverse) a bid may be, ``ceiling`` (reverse) the most any bid may be.
 - Until the opening (开标, the lot's ``closes_at``: pausing the lot moves it like every
   clock) nobody but the bidder itself sees a price: not the public, not the other
-  bidders, not staff. Snapshots and redacted events show every other audience only how
-  many bids are in and who bid (staff).
+  bidders, not staff. Snapshots and redacted events show every other audience, staff
+  included, only how many bids are in: not who bid, from where, on which device, nor
+  how often each bidder revised (supervisors see that at the opening).
 - The Tick at the opening records ``LotClosed``, then ``BidsOpened`` with every final bid
   (bidder number, amount, sequence number of the bid), then the outcome: the best final
   price wins if the secret ``reserve`` (forward) is met. Equal best prices go to the
@@ -46,7 +47,7 @@ from auction.model import (
 )
 from auction.money import CURRENCY_DECIMALS, format_amount
 from auction.params import DIRECTIONS, MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
-from auction.record import Recorded, event_to_dict
+from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
 
 TIE_RULES = ("earliest", "lottery")
@@ -152,14 +153,6 @@ def withheld(state: LotState) -> bool:
     return state.format == Sealed.name and not _play(state).opened
 
 
-def unsealed_records(state: LotState, records: list[Recorded]) -> list[Recorded]:
-    """``records`` without the bids of a sealed lot that were never opened (a lot
-    cancelled before its opening): what public records may show of it."""
-    if not withheld(state):
-        return records
-    return [r for r in records if not isinstance(r.event, BidAccepted)]
-
-
 def finals(state: LotState) -> list[Bidder]:
     """Bidders with a sealed bid, in the order their final bids were sequenced."""
     return sorted((b for b in state.bidders.values() if b.last_bid is not None),
@@ -181,6 +174,12 @@ class Sealed(Format):
 
     def withholds(self, state: LotState) -> bool:
         return withheld(state)
+
+    def start_price(self, state: LotState) -> int | None:
+        return _options(state).start_price
+
+    def unrevealed(self, state: LotState) -> frozenset[int]:
+        return frozenset(b.seq for b in state.bids) if withheld(state) else frozenset()
 
     def parse(self, raw: object) -> EnglishParams:
         return parse_sealed(raw)
@@ -278,7 +277,8 @@ class Sealed(Format):
             return
         view["best"] = view["leader_no"] = None
         if "register" in view:
-            view["register"] = [{**row, "last_bid": None} for row in view["register"]]
+            view["register"] = [{**row, "last_bid": None, "bids": None}
+                                for row in view["register"]]
             view["ranking"] = []
 
     def bidder_view(self, state: LotState, view: dict[str, Any], bidder: Bidder) -> None:
@@ -296,9 +296,9 @@ class Sealed(Format):
                     "seqs": list(event.seqs)}
         if (isinstance(event, BidAccepted) and audience == "staff"
                 and not _play(state).opened):
-            body = event_to_dict(event)
-            del body["amount"]
-            return {"seq": record.seq, **body}
+            # Staff learn that a bid came in, not whose it was (nor its address or
+            # device): who bid, and how often, is itself sealed until the opening.
+            return {"seq": record.seq, "type": "BidAccepted", "at": event.at}
         return None
 
 

@@ -75,6 +75,9 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
         "outcome": _outcome(state, audience),
     }
     fmt = of(state)
+    start = fmt.start_price(state)
+    if start != p.start_price:  # a format without one (or with another) says so
+        view["params"] = {**view["params"], "start_price": _money(state, start)}
     if state.status == "open" and p.visibility == "price" and p.improve == "leader":
         view["next_min"] = _money(state, fmt.min_next_bid(state, None))
     if audience == STAFF:

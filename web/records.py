@@ -21,7 +21,7 @@ from aiohttp import web
 
 from auction.collusion import DEFAULT, LotRecord, check_lot, check_lots
 from auction.deposits import ledger
-from auction.formats import withheld
+from auction.formats import revealed_records, withheld
 from auction.lot import replay
 from auction.model import ApplyDeposit, ForfeitDeposit, RefundDeposit
 from auction.record import Recorded
@@ -33,7 +33,6 @@ from auction.report import (
     ocds_release,
     report_csv,
 )
-from auction.sealed import unsealed_records
 from auction.state import LotState
 from auction.verify import build_export, dumps
 from web.api import _run, read_body, require_host, require_staff
@@ -86,7 +85,8 @@ def _ended(state: LotState) -> None:
 
 def _not_sealed(state: LotState) -> None:
     """Refuse what would show amounts of bids nobody may see yet: a sealed lot before its
-    opening, a multi_round lot under way (:func:`auction.formats.withheld`)."""
+    opening, a multi_round lot under way, either cancelled before revealing its bids
+    (:func:`auction.formats.withheld`)."""
     if withheld(state):
         raise WebError(409, "sealed", "the lot's bids are not revealed yet (a sealed lot "
                                       "before its opening, a multi_round lot under way): no "
@@ -104,7 +104,7 @@ async def lot_result(request: web.Request) -> web.Response:
     """The result announcement (结果公示) of an ended lot."""
     state, records = await _lot(request)
     _ended(state)
-    return _json(announcement(state, unsealed_records(state, records)))
+    return _json(announcement(state, revealed_records(state, records)))
 
 
 def _publisher() -> tuple[str, str]:
@@ -117,7 +117,7 @@ async def lot_ocds(request: web.Request) -> web.Response:
     state, records = await _lot(request)
     _ended(state)
     prefix, publisher = _publisher()
-    release = ocds_release(state, unsealed_records(state, records), prefix, publisher)
+    release = ocds_release(state, revealed_records(state, records), prefix, publisher)
     return _json(ocds_package([release], str(request.url), request.app[ENGINE].now(),
                               publisher))
 
@@ -134,7 +134,7 @@ async def all_ocds(request: web.Request) -> web.Response:
             continue
         state, records = await _lot(request, lot_id)
         if state.status in RESULT_STATUSES:
-            releases.append(ocds_release(state, unsealed_records(state, records), prefix,
+            releases.append(ocds_release(state, revealed_records(state, records), prefix,
                                          publisher))
     return _json(ocds_package(releases, str(request.url), engine.now(), publisher))
 

@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from auction.collusion import check_lot
-from auction.model import CreateLot, PauseLot, ResumeLot, Tick
+from auction.formats import revealed_records, withheld
+from auction.model import CancelLot, CreateLot, PauseLot, ResumeLot, Tick
 from auction.report import announcement, full_report, ocds_release, report_csv
 from auction.verify import build_export, dumps, verify
+from auction.views import PUBLIC, STAFF, redact, snapshot
 
 from .sim import HOST, T0, SimLot
 from .test_verify import failure, rechain
@@ -127,3 +131,58 @@ def test_the_full_report_and_its_csv_and_the_collusion_checks_read_the_lot() -> 
     assert any(row["type"] == "TurnEnded" for row in report["timeline"])
     csv_text = report_csv(report)
     assert "TurnEnded" in csv_text and "RoundStarted" in csv_text
+
+
+@pytest.mark.parametrize("when", ["initial_round", "mid_turn"])
+def test_bids_a_cancelled_multi_round_lot_never_revealed_stay_sealed_for_good(
+        when: str) -> None:
+    lot = SimLot.__new__(SimLot)
+    lot.lot_id, lot.state, lot.records, lot.connections = "L-CANCEL", None, [], []
+    lot.do(CreateLot(lot_id=lot.lot_id, session_id="S-1", format="multi_round", title="采购",
+                     params={"step": "100.00", "deposit": "5000.00"}, actor=HOST),
+           T0 - 60_000)
+    for bidder_id, no in (("a", "4821"), ("b", "1377")):
+        lot.register(bidder_id, no)
+    lot.open(T0)
+    lot.bid("a", "900017.00", T0 + 1000)
+    lot.bid("b", "950023.00", T0 + 2000)
+    hidden = ["900017", "950023"]
+    if when == "mid_turn":
+        lot.do(Tick(), T0 + FIRST)  # round 1 reveals both; b (the worst) is in turn
+        lot.bid("b", "800031.00", T0 + FIRST + 1000)
+        lot.bid("b", "700043.00", T0 + FIRST + 2000)
+        hidden = ["800031", "700043"]
+    lot.do(CancelLot(actor=HOST, reason="投诉处理"), T0 + FIRST + 3000)
+    assert lot.s.status == "cancelled"
+    # Staff reads of the raw record (report, export, collusion, bids, events) refuse.
+    assert withheld(lot.s)
+    public = revealed_records(lot.s, lot.records)
+    texts = [json.dumps(announcement(lot.s, public), ensure_ascii=False),
+             json.dumps(ocds_release(lot.s, public, "ocds-x", "center"), default=str),
+             json.dumps([snapshot(lot.s, a) for a in (STAFF, PUBLIC)]),
+             json.dumps([redact(lot.s, r, a) for r in lot.records for a in (STAFF, PUBLIC)])]
+    for text in texts:
+        for amount in hidden:
+            assert amount not in text, (amount, text)
+    if when == "mid_turn":  # what round 1 revealed stays public
+        assert "900017.00" in texts[0] and "950023.00" in texts[0]
+
+
+@pytest.mark.parametrize(("fmt", "params", "start"), [
+    ("multi_round", {"step": "100.00"}, None),
+    ("multi_round", {"step": "100.00", "ceiling": "5000.00"}, "5000.00"),
+    ("sealed", {"duration_s": 60}, None),
+    ("sealed", {"duration_s": 60, "start_price": "700.00"}, "700.00"),
+])
+def test_a_lot_announces_only_the_start_price_its_format_has(
+        fmt: str, params: dict[str, Any], start: str | None) -> None:
+    lot = SimLot.__new__(SimLot)
+    lot.lot_id, lot.state, lot.records, lot.connections = "L-START", None, [], []
+    lot.do(CreateLot(lot_id=lot.lot_id, session_id="S-1", format=fmt, title="采购",
+                     params=params, actor=HOST), T0 - 60_000)
+    lot.open(T0)
+    lot.do(CancelLot(actor=HOST, reason="撤销"), T0 + 1000)
+    assert announcement(lot.s, lot.records)["start_price"] == start
+    assert snapshot(lot.s, PUBLIC)["params"]["start_price"] == start
+    tender = ocds_release(lot.s, lot.records, "ocds-x", "center")["tender"]
+    assert (str(tender["value"]["amount"]) if "value" in tender else None) == start

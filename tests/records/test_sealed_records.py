@@ -6,10 +6,10 @@ from typing import Any
 
 from auction import draw
 from auction.collusion import check_lot
+from auction.formats import revealed_records
 from auction.model import CreateLot, LotDrawn, ScheduleLot, StartLot, Tick
 from auction.record import GENESIS, chain
 from auction.report import announcement, full_report, ocds_release, report_csv
-from auction.sealed import unsealed_records
 from auction.verify import build_export, dumps, verify
 
 from .sim import HOST, T0, SimLot
@@ -101,7 +101,7 @@ def test_a_drawn_winner_changed_with_a_rebuilt_chain_is_caught() -> None:
 
 def test_the_records_of_an_opened_sealed_lot_show_every_bid() -> None:
     lot = played(tie=False)
-    records = unsealed_records(lot.s, lot.records)
+    records = revealed_records(lot.s, lot.records)
     assert records == lot.records
     result = announcement(lot.s, records)
     assert result["outcome"]["amount"] == "450000.00" and result["bid_count"] == 4
@@ -120,7 +120,7 @@ def test_the_public_record_of_a_sealed_lot_cancelled_unopened_holds_no_bid() -> 
     lot.bid("a", "480000.00", T0 + 1_000)
     from auction.model import CancelLot
     lot.do(CancelLot(actor=HOST, reason="court order"), T0 + 2_000)
-    records = unsealed_records(lot.s, lot.records)
+    records = revealed_records(lot.s, lot.records)
     assert len(records) == len(lot.records) - 1
     result = announcement(lot.s, records)
     assert result["history"] == [] and "480000" not in str(result)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from auction.errors import RecordError
-from auction.formats import Format
+from auction.formats import Format, revealed_records
 from auction.lot import evolve
 from auction.model import Act, LotCreated, LotPaused, PlaceBid, Rejection, Tick
 from auction.params import EnglishParams, parse_english
@@ -59,3 +59,13 @@ def test_a_format_takes_no_action_and_its_deadline_is_the_closing_time_by_defaul
     assert fmt.act(lot.s, bidder, Act(bidder_id="a", act="stay"), lot.now) == Rejection(
         "not_supported", "a bare lot has no action 'stay'")
     assert fmt.deadline(lot.s) == lot.s.closes_at
+
+
+def test_a_format_hides_no_bid_for_good_and_announces_its_start_price() -> None:
+    lot = opened("a")
+    lot.take("a", "100.00")
+    bare = Bare()
+    assert bare.unrevealed(lot.s) == frozenset() and not bare.withholds(lot.s)
+    assert bare.start_price(lot.s) == lot.s.params.start_price
+    records = [Recorded("lot-1", i + 1, e, "") for i, e in enumerate(lot.events)]
+    assert revealed_records(lot.s, records) is records

@@ -193,3 +193,16 @@ def test_the_public_parameters_never_include_the_reserve() -> None:
     assert public["steps"] == [{"from": "0.00", "step": "10.00"}]
     assert public["ceiling"] is None
     assert public_params(parse())["has_reserve"] is False
+
+
+@pytest.mark.parametrize("visibility", ["rank", "blind"])
+def test_improve_leader_under_a_visibility_that_hides_the_best_is_refused_as_invalid_params(
+        visibility: str) -> None:
+    refused(english(visibility=visibility, improve="leader"), "improve", "improve own")
+
+
+@pytest.mark.parametrize("visibility", ["rank", "blind"])
+def test_a_visibility_that_hides_the_best_makes_bids_improve_the_bidders_own_bid(
+        visibility: str) -> None:
+    assert parse_english(english(visibility=visibility)).improve == "own"
+    assert parse_english(english(visibility="price")).improve == "leader"

@@ -8,10 +8,11 @@ import pytest
 
 from auction import draw
 from auction.errors import InvalidParams, RecordError
-from auction.formats import Format
+from auction.formats import Format, revealed_records
 from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
     Act,
+    BidAccepted,
     CreateLot,
     LotAwarded,
     LotCreated,
@@ -316,14 +317,37 @@ def test_before_the_opening_no_audience_but_the_bidder_sees_a_price() -> None:
         assert seen & secret == ({"678.90"} if who == "b" else set()), audience
     staff = snapshot(s.s, STAFF)
     assert staff["play"]["bid_count"] == 3 and staff["play"]["bidders_in"] == 2
-    assert [row["bids"] for row in staff["register"]] == [2, 1]
+    assert [row["bids"] for row in staff["register"]] == [None, None]
     assert staff["best"] is None and staff["ranking"] == []
     own = snapshot(s.s, BIDDER, "a")
     assert own["you"]["last_bid"] == "234.56" and own["you"]["revisions_left"] == 0
     assert [b["amount"] for b in own["you"]["own_bids"]] == ["123.45", "234.56"]
-    staff_bid = redact(s.s, recs[-1], STAFF)
-    assert staff_bid["bidder_no"] == "Na" and "amount" not in staff_bid
+    assert redact(s.s, recs[-1], STAFF) == {"seq": recs[-1].seq, "type": "BidAccepted",
+                                            "at": recs[-1].event.at}
     assert withheld(s.s)
+
+
+def test_before_the_opening_staff_see_how_many_bids_are_in_not_who_bid_from_where_or_how_often(
+        ) -> None:
+    s = lot("a", "b", revisions=2)
+    for bidder_id, amount in (("a", "1.00"), ("a", "2.00"), ("b", "3.00")):
+        s.accept(PlaceBid(bidder_id=bidder_id, amount=cny(amount), ip="10.1.2.3",
+                          device="fp-secret"))
+    seen = str([snapshot(s.s, STAFF), [redact(s.s, r, STAFF) for r in records(s.events)]])
+    staff_bids = [redact(s.s, r, STAFF) for r in records(s.events)
+                  if isinstance(r.event, BidAccepted)]
+    assert all(set(b) == {"seq", "type", "at"} for b in staff_bids) and len(staff_bids) == 3
+    assert "10.1.2.3" not in seen and "fp-secret" not in seen
+    assert [row["bids"] for row in snapshot(s.s, STAFF)["register"]] == [None, None]
+    assert snapshot(s.s, STAFF)["play"]["bid_count"] == 3
+    assert SEALED.unrevealed(s.s) == {b.seq for b in s.s.bids} and len(s.s.bids) == 3
+    s.tick(at=s.s.closes_at)
+    assert SEALED.unrevealed(s.s) == frozenset()
+    opened = [redact(s.s, r, STAFF) for r in records(s.events)
+              if isinstance(r.event, BidAccepted)]
+    assert {(b["bidder_id"], b["ip"], b["device"]) for b in opened} == {
+        ("a", "10.1.2.3", "fp-secret"), ("b", "10.1.2.3", "fp-secret")}
+    assert [row["bids"] for row in snapshot(s.s, STAFF)["register"]] == [2, 1]
 
 
 def test_after_the_opening_everyone_sees_every_final_bid() -> None:
@@ -358,6 +382,9 @@ def test_a_cancelled_sealed_lot_keeps_its_bids_sealed() -> None:
     s.cancel()
     assert withheld(s.s)
     assert snapshot(s.s, STAFF)["best"] is None
+    kept = revealed_records(s.s, records(s.events))
+    assert len(kept) == len(s.events) - 1
+    assert not any(isinstance(r.event, BidAccepted) for r in kept)
 
 
 def test_a_fresh_sealed_lot_shows_its_options_before_any_other_event() -> None:

@@ -94,7 +94,9 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
     start = step * draw(st.integers(20, 60)) + pick(0, 1)
     p: dict[str, Any] = {
         "direction": direction, "currency": currency, "start_price": money(start),
-        "improve": pick("leader", "own"), "visibility": pick("price", "rank", "blind"),
+        "visibility": (visibility := pick("price", "rank", "blind")),
+        # Under rank and blind a bid improves the bidder's own bid (the best is hidden).
+        "improve": pick("leader", "own") if visibility == "price" else "own",
         "step_multiple": pick(True, False),
     }
     if pick(True, False):

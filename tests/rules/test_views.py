@@ -135,8 +135,11 @@ def test_under_rank_visibility_a_bidder_sees_only_its_own_rank_and_price() -> No
     assert (view["best"], view["leader_no"], view["next_min"]) == (None, None, None)
     you = view["you"]
     assert (you["rank"], you["last_bid"], you["leading"]) == (2, "110.00", False)
-    assert you["next_min"] is None  # it would give the best away
-    assert "120.00" not in dump(view) and "0731" not in dump(view)
+    # Bids improve the bidder's own bid: its next price is its own plus a step, never
+    # one reckoned from the hidden best.
+    assert you["next_min"] == "120.00"
+    rest = {**view, "you": {**you, "next_min": None}}
+    assert "120.00" not in dump(rest) and "0731" not in dump(view)
     events = [redact(lot.s, r, BIDDER, "secret-id-b") for r in records(lot)]
     shown = [e for e in events if e["type"] == "BidAccepted" and "amount" in e]
     assert [(e["bidder_no"], e["amount"]) for e in shown] == [("0732", "110.00")]

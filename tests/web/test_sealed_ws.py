@@ -71,11 +71,10 @@ async def test_before_the_opening_only_the_bidder_itself_receives_its_price(
             assert amount not in frames[name], (name, amount)
     assert A1 in frames["b1"] and A2 in frames["b1"] and B1 not in frames["b1"]
     assert B1 in frames["b2"] and A1 not in frames["b2"] and A2 not in frames["b2"]
-    # Staff see how many bids and who bid, not the prices.
+    # Staff see how many bids are in, not the prices.
     last = [orjson.loads(f) for f in who["supervisor"].seen if '"update"' in f][-1]
     assert last["state"]["play"]["bid_count"] == 3
     assert last["state"]["play"]["bidders_in"] == 2
-    assert [e["bidder_no"] for e in last["events"] if e["type"] == "BidAccepted"]
     # Over HTTP too: the staff view and the staff records refuse or hide the prices.
     for token in (HOST_TOKEN, SUPERVISOR_TOKEN, None):
         status, view = await server.call("GET", f"/api/lots/{lot_id}", token=token)
@@ -88,6 +87,42 @@ async def test_before_the_opening_only_the_bidder_itself_receives_its_price(
         assert (status, data["error"]["code"]) == (409, "sealed"), path
     status, data = await server.call("GET", "/api/collusion", token=SUPERVISOR_TOKEN)
     assert status == 200 and data["checked"] == 0
+
+
+def staff_bids(client: Client) -> list[dict[str, Any]]:
+    """Every BidAccepted event of the update frames ``client`` received."""
+    return [e for f in client.seen for e in orjson.loads(f).get("events", [])
+            if e["type"] == "BidAccepted"]
+
+
+async def test_before_the_opening_staff_learn_how_many_bids_are_in_and_not_who_bid(
+        server: Server) -> None:
+    lot_id, who = await play(server)
+    await drain(who["host"])
+    await drain(who["supervisor"])
+    late = await server.connect()  # a catch-up gets the same as the live feed
+    await late.subscribe(lot_id, SUPERVISOR_TOKEN, after_seq=0)
+    await drain(late)
+    for client in (who["host"], who["supervisor"], late):
+        bids = staff_bids(client)
+        assert len(bids) == 3 and all(set(b) == {"seq", "type", "at"} for b in bids)
+        last = [orjson.loads(f) for f in client.seen if '"update"' in f][-1]["state"]
+        assert [row["bids"] for row in last["register"]] == [None, None]
+    for path in (f"/api/lots/{lot_id}", f"/api/lots?session_id={server.session_id}"):
+        status, data = await server.call("GET", path, token=SUPERVISOR_TOKEN)
+        views = data["lots"] if "lots" in data else [data]
+        assert status == 200 and [r["bids"] for r in views[0]["register"]] == [None, None]
+    # At the opening the supervisors see who bid, from where and on which device.
+    await until_opened(who["supervisor"])
+    await asyncio.sleep(0.3)
+    fresh = await server.connect()
+    await fresh.subscribe(lot_id, SUPERVISOR_TOKEN, after_seq=0)
+    await drain(fresh)
+    bids = staff_bids(fresh)
+    assert len(bids) == 3 and all(b["bidder_id"] and "ip" in b and "device" in b
+                                  for b in bids)
+    status, view = await server.call("GET", f"/api/lots/{lot_id}", token=SUPERVISOR_TOKEN)
+    assert sorted(row["bids"] for row in view["register"]) == [1, 2]
 
 
 async def test_at_the_opening_everyone_receives_every_final_bid_and_the_winner(

@@ -25,7 +25,7 @@ async def play(server: Server, **params: Any) -> tuple[str, list[Client], dict[s
         await client.subscribe(lot_id, token, device=f"dev-{i}")
         bidders.append(client)
     await server.open(lot_id)
-    for amount, who in [("110.00", 0), ("120.00", 1), ("130.00", 0), ("160.00", 1)]:
+    for amount, who in [("110.00", 0), ("130.00", 1), ("140.00", 0), ("160.00", 1)]:
         assert (await bidders[who].bid(lot_id, amount, ref=amount))["type"] == "ack"
     return lot_id, bidders, watchers
 
@@ -56,7 +56,7 @@ async def test_price_visibility_shows_prices_and_numbers_never_identities(
         assert secret not in text, secret
     assert "1000.00" not in text  # the reserve
     seen = bids_seen(public)
-    assert [b["amount"] for b in seen] == ["110.00", "120.00", "130.00", "160.00"]
+    assert [b["amount"] for b in seen] == ["110.00", "130.00", "140.00", "160.00"]
     assert all(set(b) == {"seq", "type", "at", "bidder_no", "amount"} for b in seen)
     last = updates(public)[-1]["state"]
     assert last["best"] == "160.00" and last["leader_no"] is not None
@@ -73,18 +73,18 @@ async def test_rank_visibility_shows_each_bidder_its_own_price_and_rank_only(
     lot_id, bidders, watchers = await play(server, visibility="rank")
     public = await drain(watchers["public"])
     text = "".join(public)
-    for secret in (*SECRET_NAMES, "110.00", "120.00", "130.00", "160.00", "1000.00"):
+    for secret in (*SECRET_NAMES, "110.00", "130.00", "140.00", "160.00", "1000.00"):
         assert secret not in text, secret
     assert all(set(b) == {"seq", "type", "at"} for b in bids_seen(public))
     last = updates(public)[-1]["state"]
     assert last["best"] is None and last["leader_no"] is None
     first = await drain(bidders[0])
     own = [b.get("amount") for b in bids_seen(first)]
-    assert own == ["110.00", None, "130.00", None]
-    for hidden in ("120.00", "160.00", "secret-co-2", "Hidden Name"):
+    assert own == ["110.00", None, "140.00", None]
+    for hidden in ("130.00", "160.00", "secret-co-2", "Hidden Name"):
         assert hidden not in "".join(first), hidden
     you = updates(first)[-1]["state"]["you"]
-    assert you["rank"] == 2 and you["leading"] is False and you["last_bid"] == "130.00"
+    assert you["rank"] == 2 and you["leading"] is False and you["last_bid"] == "140.00"
     second = updates(await drain(bidders[1]))[-1]["state"]["you"]
     assert second["rank"] == 1 and second["leading"] is True
     staff = bids_seen(await drain(watchers["staff"]))
@@ -96,7 +96,7 @@ async def test_blind_visibility_hides_even_the_rank(server: Server) -> None:
     you = updates(await drain(bidders[1]))[-1]["state"]["you"]
     assert you["rank"] is None and you["leading"] is None and you["last_bid"] == "160.00"
     public = "".join(await drain(watchers["public"]))
-    for secret in (*SECRET_NAMES, "110.00", "120.00", "130.00", "160.00"):
+    for secret in (*SECRET_NAMES, "110.00", "130.00", "140.00", "160.00"):
         assert secret not in public
 
 

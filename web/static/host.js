@@ -327,7 +327,7 @@ function drawRegister() {
   h("td", { class: "no" }, b.bidder_no), h("td", {}, b.bidder_id), h("td", {}, b.name),
   h("td", { class: "num" }, money(b.deposit, p?.currency)),
   h("td", { class: b.eligible ? "ok" : "warn" }, t(b.eligible ? "eligible_yes" : "eligible_no")),
-  h("td", { class: "num" }, String(b.bids ?? 0)),
+  h("td", { class: "num" }, b.bids == null ? "—" : String(b.bids)), // null: sealed
   h("td", { class: "num" }, money(b.last_bid, p?.currency)),
   h("td", {}, h("button", {
     type: "button", class: "small reissue", dataset: { bidderId: b.bidder_id },
