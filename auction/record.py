@@ -137,10 +137,81 @@ class Recorded:
     body: str = field(default="", compare=False, repr=False)
 
 
+#: The integers every store and every reader of the record holds exactly: signed 64-bit
+#: (SQLite's INTEGER, Postgres's BIGINT, orjson's integers; a larger one reads back as a
+#: float or not at all).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+#: How deeply mappings and lists may nest inside an event (orjson reads at most 1024).
+MAX_DEPTH = 32
+
+
+def unreadable(event: Event) -> str | None:
+    """Why ``event`` could not be recorded and read back exactly, or None when it can.
+
+    Every field must have its declared type (as :func:`event_from_dict` checks it);
+    integers must be signed 64-bit; strings must encode to UTF-8 (no lone surrogate) and
+    hold no NUL (Postgres's text and JSONB refuse it); mappings must have string keys
+    and hold only JSON values (``None``, booleans, integers, finite floats, strings,
+    lists, mappings), at most :data:`MAX_DEPTH` deep. Cheap: no encoding is made."""
+    cls = type(event)
+    if EVENT_TYPES.get(cls.__name__) is not cls:
+        return f"{cls.__name__} is not a registered event type"
+    for name, check in _checks_of(cls).items():
+        value = getattr(event, name)
+        if not check(value):
+            return f"{name} has the wrong type"
+        problem = _value_problem(value, 0)
+        if problem is not None:
+            return f"{name}: {problem}"
+    return None
+
+
+def _value_problem(value: object, depth: int) -> str | None:
+    if isinstance(value, str):
+        return _text_problem(value)
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if INT_MIN <= value <= INT_MAX else "an integer beyond 64 bits"
+    if isinstance(value, float):
+        return None if value - value == 0 else "a float that is not finite"
+    if depth >= MAX_DEPTH:
+        return f"nested deeper than {MAX_DEPTH}"
+    if isinstance(value, list):
+        items: Iterable[object] = value
+    elif isinstance(value, Mapping):
+        if not all(type(key) is str for key in value):
+            return "a mapping with a key that is not a string"
+        items = (*value.keys(), *value.values())
+    else:
+        return f"a {type(value).__name__}, which JSON does not hold"
+    for item in items:
+        problem = _value_problem(item, depth + 1)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "a lone surrogate, which UTF-8 does not hold"
+    return None
+
+
 def seal(lot_id: str, first_seq: int, prev_hash: str, events: Iterable[Event]) -> list[Recorded]:
-    """Number and chain ``events`` after ``prev_hash``, the first getting ``first_seq``."""
+    """Number and chain ``events`` after ``prev_hash``, the first getting ``first_seq``.
+
+    Raises :class:`RecordError` when an event could not be read back
+    (:func:`unreadable`): then nothing is sealed, and nothing may be recorded."""
     out: list[Recorded] = []
     for offset, event in enumerate(events):
+        problem = unreadable(event)
+        if problem is not None:
+            raise RecordError(f"{type(event).__name__} cannot be recorded: {problem}")
         seq = first_seq + offset
         body = encode_event(event_to_dict(event))
         prev_hash = chain(prev_hash, lot_id, seq, body)

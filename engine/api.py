@@ -32,6 +32,16 @@ class UnknownLot(EngineError):
     pass
 
 
+class Quarantined(EngineError):
+    """The lot's record could not be read back: the lot is set apart, every other lot is
+    served. ``reason`` says what could not be read."""
+
+    def __init__(self, lot_id: str, reason: str) -> None:
+        super().__init__(f"lot {lot_id} is quarantined: {reason}")
+        self.lot_id = lot_id
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """A session of lots; ``mode`` and ``stagger_s`` say how its lots close
@@ -96,6 +106,13 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def lot(self, lot_id: str) -> LotState | None:
         """The lot's current state (read only), or None."""
+
+    @abc.abstractmethod
+    def quarantined(self) -> dict[str, str]:
+        """The lots whose record could not be read back (lot id -> reason). Such a lot is
+        set apart, alone: its commands get the rejection ``quarantined``, its reads
+        (:meth:`history`, :meth:`record`, :meth:`subscribe`) raise :class:`Quarantined`,
+        :meth:`lot` gives None; every other lot is served."""
 
     @abc.abstractmethod
     def lot_ids(self) -> list[str]:

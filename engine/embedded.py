@@ -21,12 +21,21 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
-
+from auction.errors import RecordError
 from auction.lot import evolve, replay
-from auction.record import Recorded, chain, event_from_dict, event_to_dict, verify_chain
+from auction.record import Recorded, event_to_dict
 from engine.api import EngineError, Session
-from engine.runtime import MAX_BATCH, Ahead, Lot, Runtime, Waiter, answer, clone, fail_waiters
+from engine.runtime import (
+    MAX_BATCH,
+    Ahead,
+    Lot,
+    Runtime,
+    Waiter,
+    answer,
+    clone,
+    fail_waiters,
+    read_back,
+)
 from engine.sqlite_store import Row, SQLiteStore, StoreError, encode_body
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,17 @@ def _draw_key(path: Path) -> bytes:
 def _rows(records: list[Recorded]) -> list[Row]:
     return [Row(r.lot_id, r.seq, r.event.at, type(r.event).__name__,
                 r.body or encode_body(event_to_dict(r.event)), r.hash) for r in records]
+
+
+def _replayed(lot_id: str, rows: list[Row]) -> Lot:
+    """The lot its rows make; raises whatever the first row that cannot be read raises."""
+    lot = Lot(lot_id)
+    # The chain covers the stored text itself: verify it as it is, then decode it.
+    lot.records = read_back(lot_id, ((r.seq, r.body, r.hash) for r in rows))
+    for record in lot.records:
+        lot.state = evolve(lot.state, record.event)
+    lot.last_hash = lot.records[-1].hash
+    return lot
 
 
 def _collect(future: "asyncio.Future[None]") -> None:
@@ -104,15 +124,12 @@ class EmbeddedEngine(Runtime):
         for row in rows:
             by_lot.setdefault(row.lot_id, []).append(row)
         for lot_id, lot_rows in by_lot.items():
-            lot = Lot(lot_id)
-            # The chain covers the stored text itself: verify it as it is, then decode it.
-            lot.last_hash = verify_chain(lot_id, ((r.seq, r.body, r.hash) for r in lot_rows))
-            for row in lot_rows:
-                event = event_from_dict(orjson.loads(row.body))
-                lot.state = evolve(lot.state, event)
-                lot.records.append(Recorded(lot_id, row.seq, event, row.hash, row.body))
-            self._lots[lot_id] = lot
-        log.info("recovered %d lots, %d events", len(by_lot), len(rows))
+            try:
+                self._lots[lot_id] = _replayed(lot_id, lot_rows)
+            except Exception as exc:  # whatever it is, it stops this lot only
+                self._quarantine(lot_id, f"{type(exc).__name__}: {exc}")
+        log.info("recovered %d lots, %d events", len(by_lot) - len(self._quarantined),
+                 len(rows))
 
     async def close(self) -> None:
         if self._closing:
@@ -262,15 +279,12 @@ class EmbeddedEngine(Runtime):
         if not rows:
             return
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
-        prev, records = lot.last_hash, list[Recorded]()
-        for row in rows:
-            if row.seq != lot.version + len(records) + 1 or (
-                    chain(prev, lot_id, row.seq, row.body) != row.hash):
-                raise EngineError(f"lot {lot_id}: event {row.seq} in the file does not "
-                                  "continue its durable record")
-            records.append(Recorded(lot_id, row.seq, event_from_dict(orjson.loads(row.body)),
-                                    row.hash, row.body))
-            prev = row.hash
+        try:
+            records = read_back(lot_id, ((r.seq, r.body, r.hash) for r in rows),
+                                lot.version, lot.last_hash)
+        except RecordError as exc:
+            raise EngineError(f"lot {lot_id}: the file does not continue its durable "
+                              f"record: {exc.message}") from None
         state = lot.state
         for record in records:
             state = evolve(state, record.event)

@@ -228,7 +228,10 @@ class PgRecord:
         assert self._pool is not None
         await self._pool.executemany(
             "INSERT INTO events (lot_id, seq, at, type, body, body_text, hash) "
-            "VALUES ($1, $2, $3, $4, $5::jsonb, $5, $6) ON CONFLICT (lot_id, seq) DO NOTHING",
+            # $5 is text: ``body_text`` keeps the sealed text exactly (the chain hashes
+            # it); as ``$5::jsonb`` alone it would be typed jsonb and kept normalised.
+            "VALUES ($1, $2, $3, $4, $5::text::jsonb, $5::text, $6) "
+            "ON CONFLICT (lot_id, seq) DO NOTHING",
             [(r.lot_id, r.seq, r.at, r.type, r.body, r.hash) for r in rows])
 
     def check(self, lot_id: str) -> None:

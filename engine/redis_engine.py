@@ -26,9 +26,10 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from auction.errors import RecordError
 from auction.lot import evolve, next_deadline
 from auction.model import Rejection
-from auction.record import Recorded, chain, event_from_dict, event_to_dict
+from auction.record import Recorded, encode_event, event_to_dict
 from auction.state import LotState
 from engine import redis_keys as keys
 from engine.api import EngineError, Session, UnknownLot
@@ -43,6 +44,7 @@ from engine.runtime import (
     answer,
     clone,
     fail_waiters,
+    read_back,
 )
 from engine.sqlite_store import encode_body
 
@@ -241,8 +243,14 @@ class RedisEngine(Runtime):
             rows = await self.record_store.events(lot_id)
         except (OSError, ConnectionError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise EngineError(f"the permanent record is unavailable: {exc}") from exc
-        return [Recorded(lot_id, r["seq"], event_from_dict(orjson.loads(r["body_text"])),
-                         r["hash"]) for r in rows]
+        try:
+            # Rows written before ``body_text`` kept the sealed text exactly hold the
+            # same values, normalised: the chain is checked on their canonical text.
+            return read_back(lot_id, ((r["seq"], encode_event(orjson.loads(r["body_text"])),
+                                       r["hash"]) for r in rows))
+        except (RecordError, ValueError) as exc:
+            raise EngineError(f"the permanent record of {lot_id} cannot be read: {exc}"
+                              ) from exc
 
     def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[PgRow]:
         lot = self._lots.get(lot_id)
@@ -396,12 +404,23 @@ class RedisEngine(Runtime):
 
     async def _catch_up(self, lot: Lot) -> None:
         """Read and apply whatever the stream holds after the lot's last known event."""
-        entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await self._redis.xrange(
-            keys.events(lot.lot_id), f"{lot.version + 1}-0", "+"))
-        rows = [(int(eid.split(b"-")[0]), f[b"b"].decode(), f[b"h"].decode())
-                for eid, f in entries]
+        if lot.lot_id in self._quarantined:
+            return
+        rows = await self._stream_rows(lot.lot_id, lot.version)
         if rows:
             self._apply_rows(lot, rows)
+
+    async def _stream_rows(self, lot_id: str, after_seq: int) -> list[tuple[int, str, str]]:
+        """The lot's stream entries after ``after_seq`` as ``(seq, body, hash)`` rows;
+        entries that are not such rows make the lot quarantined (and none is given)."""
+        entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await self._redis.xrange(
+            keys.events(lot_id), f"{after_seq + 1}-0", "+"))
+        try:
+            return [(int(eid.split(b"-")[0]), f[b"b"].decode(), f[b"h"].decode())
+                    for eid, f in entries]
+        except (KeyError, ValueError) as exc:
+            self._quarantine(lot_id, f"a stream entry is not an event row: {exc!r}")
+            return []
 
     def _apply_rows(self, lot: Lot, rows: list[tuple[int, str, str]],
                     mine: bool = False) -> bool:
@@ -414,15 +433,16 @@ class RedisEngine(Runtime):
             return True
         if rows[0][0] != lot.version + 1:
             return False
-        records: list[Recorded] = []
-        state, prev = lot.state, lot.last_hash
-        for seq, body, digest in rows:
-            if chain(prev, lot.lot_id, seq, body) != digest:
-                raise EngineError(f"lot {lot.lot_id}: event {seq} does not match its hash")
-            event = event_from_dict(orjson.loads(body))
-            state = evolve(state, event)
-            records.append(Recorded(lot.lot_id, seq, event, digest, body))
-            prev = digest
+        if lot.lot_id in self._quarantined:
+            return True
+        state = lot.state
+        try:
+            records = read_back(lot.lot_id, rows, lot.version, lot.last_hash)
+            for record in records:
+                state = evolve(state, record.event)
+        except Exception as exc:  # whatever it is, it stops this lot only
+            self._quarantine(lot.lot_id, f"{type(exc).__name__}: {exc}")
+            return True
         assert state is not None
         self._published(lot, state, records)
         self._arm(lot)
@@ -456,9 +476,14 @@ class RedisEngine(Runtime):
                 await asyncio.sleep(0.2)
 
     async def _on_message(self, data: bytes) -> None:
-        message = orjson.loads(data)
-        lot_id = message["l"]
-        rows = [(int(seq), body, digest) for seq, body, digest in message["r"]]
+        try:
+            message = orjson.loads(data)
+            lot_id = message["l"]
+            rows = [(int(seq), body, digest) for seq, body, digest in message["r"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            # Not one of our broadcasts: the streams, read on a gap, are the record.
+            log.error("ignored a malformed broadcast: %r", exc)
+            return
         lot = self._lots.get(lot_id)
         if lot is None:
             lot = self._lots.setdefault(lot_id, Lot(lot_id))

@@ -15,14 +15,25 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+import orjson
 
 from auction.draw import commitment
+from auction.errors import RecordError
 from auction.lot import decide, evolve, next_deadline
 from auction.model import Command, CreateLot, RegisterBidder, Rejection, StartLot, Tick
-from auction.record import GENESIS, Recorded, seal
+from auction.record import GENESIS, Recorded, chain, event_from_dict, seal
 from auction.state import LotState
-from engine.api import Engine, EngineError, Listener, Session, Subscription, UnknownLot
+from engine.api import (
+    Engine,
+    EngineError,
+    Listener,
+    Quarantined,
+    Session,
+    Subscription,
+    UnknownLot,
+)
 from engine.sessions import SessionCoordinator
 
 log = logging.getLogger(__name__)
@@ -48,6 +59,30 @@ def draw_bidder_no(taken: int) -> str:
 
 
 Result = list[Recorded] | Rejection
+
+
+def read_back(lot_id: str, rows: Iterable[tuple[int, str, str]], after_seq: int = 0,
+              prev_hash: str = GENESIS) -> list[Recorded]:
+    """The records of a store's ``(seq, body, hash)`` rows, numbered on from ``after_seq``
+    whose hash was ``prev_hash``: what every backend reads at start, when following and
+    from the permanent record. Raises :class:`RecordError` for the first row out of
+    sequence, whose hash does not hold or whose body is not an event."""
+    records: list[Recorded] = []
+    for seq, body, digest in rows:
+        after_seq += 1
+        if seq != after_seq:
+            raise RecordError(f"event {after_seq} is missing (found {seq!r})")
+        if chain(prev_hash, lot_id, seq, body) != digest:
+            raise RecordError(f"event {seq} does not match its hash")
+        try:
+            event = event_from_dict(orjson.loads(body))
+        except orjson.JSONDecodeError as exc:
+            raise RecordError(f"event {seq} is not JSON: {exc}") from None
+        except RecordError as exc:
+            raise RecordError(f"event {seq}: {exc.message}") from None
+        records.append(Recorded(lot_id, seq, event, digest, body))
+        prev_hash = digest
+    return records
 
 
 def clone(state: LotState | None) -> LotState | None:
@@ -147,6 +182,8 @@ class Runtime(Engine):
         self._lots: dict[str, Lot] = {}
         self._closing = False
         self._failed: str | None = None
+        #: Lots whose record could not be read back (:meth:`_quarantine`), with why.
+        self._quarantined: dict[str, str] = {}
         self._ticks: set[asyncio.Task[object]] = set()
         #: The key each lot's draw seed is derived from (:meth:`seed_of`). A backend
         #: replaces it at start with one that survives restarts and is shared by every
@@ -177,6 +214,24 @@ class Runtime(Engine):
         lot = self._lots.get(lot_id)
         return lot.state if lot is not None else None
 
+    def quarantined(self) -> dict[str, str]:
+        return dict(self._quarantined)
+
+    def _quarantine(self, lot_id: str, reason: str) -> None:
+        """Set the lot apart: its record could not be read back. Every other lot goes on;
+        this one keeps nothing in memory, refuses its commands and reads, and has no
+        deadline armed."""
+        if lot_id not in self._quarantined:
+            log.error("lot %s quarantined: its record cannot be read back: %s", lot_id,
+                      reason)
+        self._quarantined[lot_id] = reason
+        lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        lot.state, lot.records, lot.listeners = None, [], []
+        if lot.timer is not None:
+            lot.timer.cancel()
+            lot.timer = None
+        lot.deadline = None
+
     def lot_ids(self) -> list[str]:
         return [lot_id for lot_id, lot in self._lots.items() if lot.state is not None]
 
@@ -184,6 +239,8 @@ class Runtime(Engine):
         return self._get(lot_id).records[max(after_seq, 0):]
 
     def _get(self, lot_id: str) -> Lot:
+        if lot_id in self._quarantined:
+            raise Quarantined(lot_id, self._quarantined[lot_id])
         lot = self._lots.get(lot_id)
         if lot is None or (lot.state is None and not lot.queue and lot.writer is None):
             raise UnknownLot(lot_id)
@@ -211,6 +268,9 @@ class Runtime(Engine):
 
     async def execute(self, lot_id: str, command: Command) -> Result:
         self._check_open()
+        for target in (lot_id, command.lot_id if isinstance(command, CreateLot) else lot_id):
+            if target in self._quarantined:
+                return Rejection("quarantined", self._quarantined[target])
         if isinstance(command, (Tick, StartLot)):
             seed = self.seed_of(lot_id)
             command = dataclasses.replace(command, seed=seed, seed_hash=commitment(seed))
@@ -243,7 +303,12 @@ class Runtime(Engine):
                 results.append(decision)
                 continue
             first = state.version + 1 if state is not None else 1
-            sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else last_hash, decision)
+            try:
+                sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else last_hash,
+                              decision)
+            except RecordError as exc:  # it could not be read back: record nothing
+                results.append(Rejection("invalid_input", exc.message))
+                continue
             for record in sealed:
                 state = evolve(state, record.event)
             if in_place:

@@ -39,7 +39,7 @@ from auction.record import Recorded, event_to_dict
 from auction.sessions import parse_rules
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
-from engine.api import Engine, EngineError, Session, UnknownLot
+from engine.api import Engine, EngineError, Quarantined, Session, UnknownLot
 from web.auth import (
     BidderClaims,
     Staff,
@@ -50,7 +50,7 @@ from web.auth import (
     read_bidder_token,
     verify_bidder_token,
 )
-from web.errors import WebError, error_body
+from web.errors import WebError, error_body, lot_missing
 from web.keys import ENGINE, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.openapi import OPENAPI
@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 #: Rejection codes of the rules that mean the input was bad (400) rather than a
 #: conflict with the lot's state (409).
-INPUT_CODES = frozenset({"invalid_params", "invalid_amount", "reason_required"})
+INPUT_CODES = frozenset({"invalid_params", "invalid_amount", "reason_required",
+                         "invalid_input"})
 MAX_EVENTS_PAGE = 10_000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -95,6 +96,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(400, exc.code, exc.detail)
     except UnknownLot as exc:
         return error_response(404, "unknown_lot", f"no lot {str(exc)!r}")
+    except Quarantined as exc:
+        return error_response(503, "quarantined", exc.reason)
     except EngineError as exc:
         return error_response(503, "unavailable", str(exc))
     except web.HTTPException as exc:
@@ -174,9 +177,10 @@ def _engine(request: web.Request) -> Engine:
 
 def _lot(request: web.Request) -> tuple[str, LotState]:
     lot_id = request.match_info["lot_id"]
-    state = _engine(request).lot(lot_id)
+    engine = _engine(request)
+    state = engine.lot(lot_id)
     if state is None:
-        raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
+        raise lot_missing(engine.quarantined(), lot_id)
     return lot_id, state
 
 
@@ -189,7 +193,8 @@ def _amount(value: Any, state: LotState, field: str) -> int:
 
 def _checked(result: list[Recorded] | Rejection) -> list[Recorded]:
     if isinstance(result, Rejection):
-        status = 400 if result.code in INPUT_CODES else 409
+        status = (400 if result.code in INPUT_CODES
+                  else 503 if result.code == "quarantined" else 409)
         raise WebError(status, result.code, result.detail)
     return result
 

@@ -5,6 +5,7 @@ and machine-readable, ``message`` is for people, ``detail`` says what exactly wa
 (a field name, a limit). Business rejections keep the code the rules gave them.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from auction.messages import message as rule_message
@@ -29,6 +30,13 @@ WEB_MESSAGES: dict[str, tuple[str, str]] = {
     "bad_seq": ("序号超出标的当前进度", "after_seq is beyond the lot's last event."),
     "unavailable": ("服务暂不可用，请稍后重试", "The service is unavailable; try again later."),
     "internal_error": ("服务器内部错误", "Internal server error."),
+    # Codes of the engine (engine/runtime.py): the record's guards.
+    "invalid_input": ("输入含有无法记录的内容（超出范围的数字、无法保存的字符）",
+                      "The input holds what the record cannot keep (a number out of range, "
+                      "a character that cannot be stored)."),
+    "quarantined": ("该标的的记录无法读取，已隔离，请联系管理员",
+                    "This lot's record cannot be read: the lot is quarantined; contact the "
+                    "operator."),
 }
 
 
@@ -53,3 +61,12 @@ class WebError(Exception):
         self.status = status
         self.code = code
         self.detail = detail
+
+
+def lot_missing(quarantined: Mapping[str, str], lot_id: str) -> WebError:
+    """The error for a lot the engine has no state of: 503 ``quarantined`` (with the
+    reason) when its record could not be read back, else 404 ``unknown_lot``."""
+    reason = quarantined.get(lot_id)
+    if reason is not None:
+        return WebError(503, "quarantined", reason)
+    return WebError(404, "unknown_lot", f"no lot {lot_id!r}")

@@ -37,7 +37,7 @@ from auction.state import LotState
 from auction.verify import build_export, dumps
 from web.api import _run, read_body, require_host, require_staff
 from web.connlog import CONNECTION_LOG
-from web.errors import WebError
+from web.errors import WebError, lot_missing
 from web.keys import ENGINE
 
 #: OCDS: the prefix of every ``ocid`` (a center registers its own with the Open
@@ -68,7 +68,7 @@ async def _lot(request: web.Request, lot_id: str | None = None
     engine = request.app[ENGINE]
     lot_id = lot_id or request.match_info["lot_id"]
     if engine.lot(lot_id) is None:
-        raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
+        raise lot_missing(engine.quarantined(), lot_id)
     records = await engine.record(lot_id)
     state = engine.lot(lot_id)
     if state is None or state.version != (records[-1].seq if records else 0):
@@ -199,7 +199,7 @@ def _settle(action: str) -> Any:
         host = require_host(request)
         lot_id = request.match_info["lot_id"]
         if request.app[ENGINE].lot(lot_id) is None:
-            raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
+            raise lot_missing(request.app[ENGINE].quarantined(), lot_id)
         r = await read_body(request)
         reason = r.text("reason", required=True, max_len=500)
         r.done()

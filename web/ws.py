@@ -38,7 +38,7 @@ from auction.model import Act, BidAccepted, PlaceBid, Rejection
 from auction.money import format_amount, parse_amount
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF
-from engine.api import EngineError, UnknownLot
+from engine.api import EngineError, Quarantined, UnknownLot
 from web.auth import (
     BidderClaims,
     TokenError,
@@ -47,7 +47,7 @@ from web.auth import (
     verify_bidder_token,
 )
 from web.connlog import CONNECTION_LOG, ConnectionLog
-from web.errors import WebError, describe
+from web.errors import WebError, describe, lot_missing
 from web.hub import Watcher
 from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
@@ -331,6 +331,8 @@ class Connection:
             await handler(msg, ref)
         except Invalid as exc:
             self._error(exc.code, exc.detail, ref)
+        except Quarantined as exc:
+            self._error("quarantined", exc.reason, ref)
         except EngineError as exc:
             self._error("unavailable", str(exc), ref)
         except Exception:
@@ -345,7 +347,8 @@ class Connection:
     def _lot(self, lot_id: str) -> LotState:
         state = self.engine.lot(lot_id)
         if state is None:
-            raise Invalid("unknown_lot", f"no lot {lot_id!r}")
+            missing = lot_missing(self.engine.quarantined(), lot_id)
+            raise Invalid(missing.code, missing.detail)
         return state
 
     async def _subscribe(self, msg: dict[str, Any], ref: str | None) -> None:
