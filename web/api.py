@@ -227,9 +227,8 @@ async def readyz(request: web.Request) -> web.Response:
     (lot id -> why); they do not make the process unready for the other lots."""
     engine = _engine(request)
     reasons = await engine.readiness()
-    quarantined: dict[str, str] = {}
     return json_response({"status": "not_ready" if reasons else "ready", "reasons": reasons,
-                          "quarantined": quarantined, "lots": len(engine.lot_ids()),
+                          "quarantined": engine.quarantined(), "lots": len(engine.lot_ids()),
                           "server_time": engine.now()}, 503 if reasons else 200)
 
 

@@ -60,6 +60,11 @@ async def check_serving(server: ServerProcess, good: str, good_token: str, bad: 
             assert resp.status == 200
         async with http.get("/api/lots") as resp:
             assert [lot["lot_id"] for lot in (await resp.json())["lots"]] == [good]
+        async with http.get("/readyz") as resp:
+            ready: Any = await resp.json()
+            assert resp.status == 200, ready
+            assert list(ready["quarantined"]) == [bad]
+            assert "amount has the wrong type" in ready["quarantined"][bad]
         for path in (f"/api/lots/{bad}", f"/api/lots/{bad}/events",
                      f"/api/lots/{bad}/report"):
             async with http.get(path, headers=supervisor) as resp:
