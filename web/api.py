@@ -133,9 +133,11 @@ def _bearer(request: web.Request) -> str | None:
     return token.strip()
 
 
-def staff_of(request: web.Request) -> Staff | None:
-    """The staff member of the request's token; None without a token. A bidder token
-    gets 403, any other unknown token 401."""
+def staff_of(request: web.Request, *, public: bool = False) -> Staff | None:
+    """The staff member of the request's token; None without a token. A valid bidder
+    token gets 403 on a staff route and, on a ``public`` route (one anyone may read),
+    counts as no token: a credential never takes away what everyone may read. Any other
+    unknown token gets 401."""
     token = _bearer(request)
     if token is None:
         return None
@@ -148,6 +150,8 @@ def staff_of(request: web.Request) -> Staff | None:
         except TokenError:
             pass
         else:
+            if public:
+                return None
             raise WebError(403, "forbidden", "a bidder token gives no access to staff routes")
     raise WebError(401, "unauthorized", "unknown token")
 
@@ -226,8 +230,9 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 async def list_lots(request: web.Request) -> web.Response:
-    """Every lot (``?session_id=`` filters): public views, staff views with a staff token."""
-    staff = staff_of(request)
+    """Every lot (``?session_id=`` filters): public views, staff views with a staff token
+    (a bidder token gets the public views)."""
+    staff = staff_of(request, public=True)
     session_id = request.query.get("session_id")
     engine = _engine(request)
     audience = STAFF if staff is not None else PUBLIC
@@ -241,27 +246,31 @@ async def list_lots(request: web.Request) -> web.Response:
 
 async def get_lot(request: web.Request) -> web.Response:
     """A lot as its caller may see it: staff token -> staff view; bidder token of this
-    lot -> that bidder's view; none -> public view."""
+    lot -> that bidder's view; none, or a bidder token of another lot -> public view."""
     lot_id, state = _lot(request)
     token = _bearer(request)
     if token is not None and looks_like_bidder_token(token):
         claims = _bidder_claims(request, token, lot_id, state)
+        if claims is None:
+            return json_response(snapshot(state, PUBLIC))
         view = snapshot(state, BIDDER, claims.bidder_id)
         view.setdefault("you", bidder_view(state, claims.bidder_id))  # price visibility
         return json_response(view)
-    staff = staff_of(request)
+    staff = staff_of(request, public=True)
     return json_response(snapshot(state, STAFF if staff is not None else PUBLIC))
 
 
 def _bidder_claims(request: web.Request, token: str, lot_id: str,
-                   state: LotState) -> BidderClaims:
+                   state: LotState) -> BidderClaims | None:
+    """The claims of a bidder token of this lot; None for a valid token of another lot
+    (whose bearer is, here, one of the public); 401 for a token that does not hold."""
     secret = request.app[SETTINGS].secret
     try:
         claims = verify_bidder_token(secret, token, _engine(request).now())
     except TokenError as exc:
         raise WebError(401, "bad_token", str(exc)) from None
     if claims.lot_id != lot_id:
-        raise WebError(403, "forbidden", "the bidder token is for another lot")
+        return None
     bidder = state.bidders.get(claims.bidder_id)
     if bidder is None or bidder.bidder_no != claims.bidder_no:
         raise WebError(401, "bad_token", "the bidder is not registered in this lot")
