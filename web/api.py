@@ -204,6 +204,16 @@ def _session_dict(session: Session) -> dict[str, Any]:
             "mode": session.mode, "stagger_s": session.stagger_s}
 
 
+#: Longest reason of a staff action (``auction.lot.MAX_TEXT``).
+MAX_REASON = 500
+
+
+def _reason(r: Reader) -> str:
+    """An optional ``reason`` of a staff action: recorded with it, ``""`` when left out.
+    Given, it is free text like every reason (not blank, no control characters)."""
+    return r.text("reason", max_len=MAX_REASON) or ""
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4).upper()}"
 
@@ -375,6 +385,7 @@ async def create_lot(request: web.Request) -> web.Response:
     fmt = r.text("format", required=True, max_len=32)
     params = r.obj("params", required=True)
     lot_id = r.text("lot_id", pattern=ID_PATTERN)
+    reason = _reason(r)
     r.done()
     assert session_id is not None and title is not None and fmt is not None
     assert params is not None
@@ -388,7 +399,7 @@ async def create_lot(request: web.Request) -> web.Response:
         new_id = _new_id("L") if lot_id is None else lot_id
         result = await engine.execute(new_id, CreateLot(
             lot_id=new_id, session_id=session_id, format=fmt, title=title, params=params,
-            actor=host.staff_id))
+            actor=host.staff_id, reason=reason))
         if not (generated and isinstance(result, Rejection) and result.code == "exists"):
             break
     _checked(result)
@@ -404,10 +415,11 @@ async def register_bidder(request: web.Request) -> web.Response:
     r = await read_body(request)
     bidder_id = r.text("bidder_id", required=True, pattern=ID_PATTERN)
     name = r.text("name", required=True, max_len=500)
+    reason = _reason(r)
     r.done()
     assert bidder_id is not None and name is not None
     records = _checked(await _engine(request).register_bidder(lot_id, bidder_id, name,
-                                                              host.staff_id))
+                                                              host.staff_id, reason))
     event = records[0].event
     assert isinstance(event, BidderRegistered)
     return json_response(_bidder_pass(request, lot_id, bidder_id, event.bidder_no), 201)
@@ -459,10 +471,11 @@ async def confirm_deposit(request: web.Request) -> web.Response:
     r = await read_body(request)
     amount = _amount(r.raw("amount", required=True), state, "amount")
     account = r.text("account", required=True, max_len=500)
+    reason = _reason(r)
     r.done()
     assert account is not None
     command = ConfirmDeposit(bidder_id=request.match_info["bidder_id"], amount=amount,
-                             account=account, actor=host.staff_id)
+                             account=account, actor=host.staff_id, reason=reason)
     return await _run(request, lot_id, command)
 
 
@@ -473,17 +486,20 @@ def _action(kind: str) -> Handler:
         host = require_host(request)
         lot_id, _ = _lot(request)
         r = await read_body(request)
-        reason = r.text("reason", required=kind not in ("schedule", "start"), max_len=500)
+        if kind in OPTIONAL_REASON:
+            reason: str | None = _reason(r)
+        else:
+            reason = r.text("reason", required=True, max_len=MAX_REASON)
         closes_at = r.integer("closes_at", required=True) if kind == "extend" else None
         r.done()
         actor = host.staff_id
+        assert reason is not None
         command: Command
         if kind == "schedule":
-            command = ScheduleLot(actor=actor)
+            command = ScheduleLot(actor=actor, reason=reason)
         elif kind == "start":
-            command = StartLot(actor=actor)
+            command = StartLot(actor=actor, reason=reason)
         else:
-            assert reason is not None
             if kind == "pause":
                 command = PauseLot(actor=actor, reason=reason)
             elif kind == "resume":
@@ -500,6 +516,9 @@ def _action(kind: str) -> Handler:
 
 
 ACTIONS = ("schedule", "start", "pause", "resume", "extend", "cancel")
+#: The actions whose reason may be left out (it is recorded when given): they follow the
+#: published plan. The others need one (``auction.lot``).
+OPTIONAL_REASON = ("schedule", "start")
 
 
 async def _run(request: web.Request, lot_id: str, command: Command) -> web.Response:

@@ -99,6 +99,8 @@ def _action(summary: str, body: dict[str, Any], description: str = "") -> dict[s
 
 
 _REASON = {**_TEXT, "description": "Why (recorded with the event)"}
+_OPTIONAL_REASON = {**_TEXT, "description": "Why (optional; recorded with the event when "
+                                            "given)"}
 
 # The record (web/records.py, docs/records.md): results, reports, exports, OCDS, deposits,
 # collusion checks.
@@ -305,7 +307,8 @@ OPENAPI: dict[str, Any] = {
                             "session_id": _ID, "title": _TEXT, "format": {"enum": sorted(FORMATS)},
                             "params": _ref("LotParams"),
                             "lot_id": {**_ID, "description": "generated (L-XXXXXXXX) when "
-                                                              "absent"}})),
+                                                              "absent"},
+                            "reason": _OPTIONAL_REASON})),
         },
         "/api/lots/{lot_id}": {"get": _op(
             "One lot as the caller may see it", 200, _ref("LotView"), errors=(401, 403, 404),
@@ -337,11 +340,13 @@ OPENAPI: dict[str, Any] = {
         "/api/lots/{lot_id}/bidders": {"post": _op(
             "Register a bidder (host): random bidder number and a bidder token", 201,
             _ref("BidderPass"), errors=_ACTION_ERRORS, staff=True, params=_LOT,
-            body=_obj(["bidder_id", "name"], {"bidder_id": _ID, "name": _TEXT}))},
+            body=_obj(["bidder_id", "name"], {"bidder_id": _ID, "name": _TEXT,
+                                              "reason": _OPTIONAL_REASON}))},
         "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"post": _op(
             "Confirm a bidder's deposit (host)", 200, _ref("ActionResult"),
             errors=_ACTION_ERRORS, staff=True, params=_BIDDER,
-            body=_obj(["amount", "account"], {"amount": _AMOUNT, "account": _TEXT}))},
+            body=_obj(["amount", "account"], {"amount": _AMOUNT, "account": _TEXT,
+                                              "reason": _OPTIONAL_REASON}))},
         "/api/lots/{lot_id}/bidders/{bidder_id}/token": {"post": _op(
             "Issue a new token for a registered bidder (host)", 200, _ref("BidderPass"),
             errors=(400, 401, 403, 404, 413), staff=True, params=_BIDDER,
@@ -354,11 +359,11 @@ OPENAPI: dict[str, Any] = {
                         "The revoked tokens are refused from then on and the bidder's open "
                         "WebSockets are closed (4003); issue a new token with .../token.")},
         "/api/lots/{lot_id}/schedule": _action(
-            "Schedule a draft lot (host)", _obj([], {"reason": _REASON}),
-            "The reason is accepted but not recorded."),
+            "Schedule a draft lot (host)", _obj([], {"reason": _OPTIONAL_REASON}),
+            "The reason, when given, is recorded in the LotScheduled event."),
         "/api/lots/{lot_id}/start": _action(
-            "Open a scheduled lot now (host)", _obj([], {"reason": _REASON}),
-            "The reason is accepted but not recorded."),
+            "Open a scheduled lot now (host)", _obj([], {"reason": _OPTIONAL_REASON}),
+            "The reason, when given, is recorded in the LotOpened event."),
         "/api/lots/{lot_id}/pause": _action("Pause an open lot (host)",
                                             _obj(["reason"], {"reason": _REASON})),
         "/api/lots/{lot_id}/resume": _action("Resume a paused lot (host)",
