@@ -11,6 +11,7 @@ late a timer fires.
 """
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -79,6 +80,12 @@ from auction.state import (
 #: Commands given by staff (or the registration desk): each names its actor.
 _STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
                    ExtendLot, CancelLot, RevokeTokens, *deposits.SETTLE_COMMANDS)
+#: Staff commands whose reason may be left out (``""``): routine desk work (creating a
+#: lot, registering a bidder, confirming a deposit) and following the published plan
+#: (scheduling, starting). A reason given is recorded all the same. The others (pause,
+#: resume, extend, cancel, revoke, settle) change what bidders were promised: their
+#: reason is required.
+_OPTIONAL_REASON = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot)
 #: Longest free text (ids, titles, names, reasons, accounts, client details) the record takes.
 MAX_TEXT = 500
 
@@ -99,6 +106,9 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         return Rejection("invalid_params", f"unknown command {type(cmd).__name__}")
     if _bad_text(cmd.actor):
         return Rejection("invalid_params", "the actor is required")
+    if isinstance(cmd, _OPTIONAL_REASON) and _bad_text(cmd.reason, required=False):
+        return Rejection("invalid_params", f"the reason is text of at most {MAX_TEXT} "
+                                           "characters")
     if isinstance(cmd, RegisterBidder):
         return _register(state, cmd, now)
     if isinstance(cmd, ConfirmDeposit):
@@ -110,14 +120,23 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
     if isinstance(cmd, ScheduleLot):
         if state.status != DRAFT:
             return Rejection("invalid_state", "only a draft lot can be scheduled")
-        return [LotScheduled(at=now, actor=cmd.actor)]
+        return [LotScheduled(at=now, actor=cmd.actor, reason=cmd.reason)]
     if isinstance(cmd, StartLot):
         if state.status != SCHEDULED:
             return Rejection("invalid_state", "only a scheduled lot can be started")
         if state.opens_at is not None and now < state.opens_at:
             return Rejection("too_early", "the lot opens by itself at its opens_at")
-        return of(state).open(state, now, cmd.actor, cmd)
+        return _start(state, cmd, now)
     return _staff(state, cmd, now)
+
+
+def _start(state: LotState, cmd: StartLot, now: int) -> Decision:
+    """The format opens the lot; the staff's reason goes into its ``LotOpened``."""
+    opened = of(state).open(state, now, cmd.actor, cmd)
+    if isinstance(opened, Rejection) or not cmd.reason:
+        return opened
+    return [dataclasses.replace(e, reason=cmd.reason) if isinstance(e, LotOpened) else e
+            for e in opened]
 
 
 def _bad_text(value: object, *, required: bool = True) -> bool:
@@ -150,12 +169,16 @@ def _create(cmd: CreateLot, now: int) -> Decision:
         return Rejection("invalid_params", "lot id and actor are required")
     if _bad_text(cmd.title):
         return Rejection("invalid_params", f"title must be 1 to {MAX_TEXT} characters")
+    if _bad_text(cmd.reason, required=False):
+        return Rejection("invalid_params", f"the reason is text of at most {MAX_TEXT} "
+                                           "characters")
     try:
         FORMATS[cmd.format].parse(cmd.params)
     except InvalidParams as exc:
         return Rejection("invalid_params", exc.message)
     return [LotCreated(at=now, actor=cmd.actor, lot_id=cmd.lot_id, session_id=cmd.session_id,
-                       format=cmd.format, title=cmd.title, params=copy.deepcopy(dict(cmd.params)))]
+                       format=cmd.format, title=cmd.title, params=copy.deepcopy(dict(cmd.params)),
+                       reason=cmd.reason)]
 
 
 def _register(state: LotState, cmd: RegisterBidder, now: int) -> Decision:
@@ -169,7 +192,7 @@ def _register(state: LotState, cmd: RegisterBidder, now: int) -> Decision:
     if cmd.bidder_no in state.numbers:
         return Rejection("number_taken")
     return [BidderRegistered(at=now, actor=cmd.actor, bidder_id=cmd.bidder_id,
-                             bidder_no=cmd.bidder_no, name=cmd.name)]
+                             bidder_no=cmd.bidder_no, name=cmd.name, reason=cmd.reason)]
 
 
 def _deposit(state: LotState, cmd: ConfirmDeposit, now: int) -> Decision:
@@ -184,7 +207,7 @@ def _deposit(state: LotState, cmd: ConfirmDeposit, now: int) -> Decision:
     if cmd.amount <= 0 or cmd.amount < state.params.deposit:
         return Rejection("deposit_too_low")
     return [DepositConfirmed(at=now, actor=cmd.actor, bidder_id=cmd.bidder_id,
-                             amount=cmd.amount, account=cmd.account)]
+                             amount=cmd.amount, account=cmd.account, reason=cmd.reason)]
 
 
 def _revoke(state: LotState, cmd: RevokeTokens, now: int) -> Decision:

@@ -2,7 +2,14 @@
 
 Times are integer milliseconds of the server's clock (Unix epoch); amounts are integer
 minor units of the lot's currency. Every event carries ``at`` (when the engine
-sequenced it) and ``actor`` (a staff id, a bidder number, or ``"system"``).
+sequenced it) and ``actor`` (a staff id, a bidder number, or ``"system"``). Every staff
+command carries a ``reason`` and its event records it (RULES.md: the actor and, for staff
+actions, a reason); where a reason is optional it defaults to ``""``.
+
+A field added to an event after records were written (such as the ``reason`` of
+``LotScheduled``) is declared with :func:`recorded_if_set`: its default is left out of the
+event's dict, so the records written before it encode, hash and verify as they always
+did, and read back with the default.
 """
 
 from collections.abc import Mapping
@@ -10,6 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 SYSTEM = "system"
+#: The metadata key of an event field left out of the record while it has its default.
+IF_SET = "recorded_if_set"
+
+
+def recorded_if_set(default: Any) -> Any:
+    """An event field with ``default``, written into the record only when it differs
+    from it (see the module's docstring)."""
+    return field(default=default, metadata={IF_SET: True})
 
 
 # --------------------------------------------------------------------------- commands
@@ -23,6 +38,7 @@ class CreateLot:
     title: str
     params: Mapping[str, Any]
     actor: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +49,7 @@ class RegisterBidder:
     bidder_no: str
     name: str
     actor: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,11 +58,13 @@ class ConfirmDeposit:
     amount: int
     account: str
     actor: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleLot:
     actor: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +73,7 @@ class StartLot:
     :class:`Tick`)."""
 
     actor: str
+    reason: str = ""
     seed_hash: str = ""
     seed: str = ""
 
@@ -185,6 +205,7 @@ class LotCreated(Event):
     format: str
     title: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,6 +213,7 @@ class BidderRegistered(Event):
     bidder_id: str
     bidder_no: str
     name: str
+    reason: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,6 +221,7 @@ class DepositConfirmed(Event):
     bidder_id: str
     amount: int
     account: str
+    reason: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,13 +234,16 @@ class TokensRevoked(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotScheduled(Event):
-    pass
+    reason: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotOpened(Event):
+    """Opened by staff (``StartLot``, with its reason) or by the clock at ``opens_at``."""
+
     closes_at: int
     max_closes_at: int | None
+    reason: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

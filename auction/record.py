@@ -13,28 +13,35 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from auction.errors import RecordError
-from auction.model import EVENT_TYPES, Event
+from auction.model import EVENT_TYPES, IF_SET, Event
 
 GENESIS = "0" * 64
 
 
-#: Field names of each event class, in declaration order (``fields()`` is slow).
-_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+#: Per event class, in declaration order (``fields()`` is slow): each field's name, and
+#: for a field recorded only when set (:func:`auction.model.recorded_if_set`) the
+#: default left out of the record.
+_FIELD_NAMES: dict[type[Event], tuple[tuple[str, Any], ...]] = {}
 _SCALARS = (str, int, type(None))
+_ALWAYS = object()
 
 
-def _field_names(cls: type[Event]) -> tuple[str, ...]:
+def _field_names(cls: type[Event]) -> tuple[tuple[str, Any], ...]:
     names = _FIELD_NAMES.get(cls)
     if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+        names = _FIELD_NAMES[cls] = tuple(
+            (f.name, f.default if f.metadata.get(IF_SET) else _ALWAYS) for f in fields(cls))
     return names
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """``{"type": "BidAccepted", "at": ..., ...}`` with every field of the event."""
+    """``{"type": "BidAccepted", "at": ..., ...}`` with every field of the event, but a
+    field recorded only when set that has its default."""
     out: dict[str, Any] = {"type": type(event).__name__}
-    for name in _field_names(type(event)):
+    for name, default in _field_names(type(event)):
         value = getattr(event, name)
+        if default is not _ALWAYS and value == default:
+            continue
         out[name] = (dict(value) if not isinstance(value, _SCALARS)
                      and isinstance(value, Mapping) else value)
     return out

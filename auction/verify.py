@@ -323,7 +323,7 @@ def command_of(event: Event) -> Command | None:
     e: Any = event
     if isinstance(event, LotCreated):
         return CreateLot(lot_id=e.lot_id, session_id=e.session_id, format=e.format,
-                         title=e.title, params=e.params, actor=e.actor)
+                         title=e.title, params=e.params, actor=e.actor, reason=e.reason)
     if isinstance(event, BidAccepted):
         return PlaceBid(bidder_id=e.bidder_id, amount=e.amount, ip=e.ip, device=e.device,
                         ref=e.ref)
@@ -335,11 +335,11 @@ def command_of(event: Event) -> Command | None:
             return None
         return ExtendLot(actor=e.actor, reason=e.reason, closes_at=e.closes_at)
     simple: dict[type[Event], tuple[type[Any], tuple[str, ...]]] = {
-        BidderRegistered: (RegisterBidder, ("bidder_id", "bidder_no", "name")),
-        DepositConfirmed: (ConfirmDeposit, ("bidder_id", "amount", "account")),
+        BidderRegistered: (RegisterBidder, ("bidder_id", "bidder_no", "name", "reason")),
+        DepositConfirmed: (ConfirmDeposit, ("bidder_id", "amount", "account", "reason")),
         TokensRevoked: (RevokeTokens, ("bidder_id", "reason")),
-        LotScheduled: (ScheduleLot, ()),
-        LotOpened: (StartLot, ()),
+        LotScheduled: (ScheduleLot, ("reason",)),
+        LotOpened: (StartLot, ("reason",)),
         LotPaused: (PauseLot, ("reason",)),
         LotResumed: (ResumeLot, ("reason",)),
         LotCancelled: (CancelLot, ("reason",)),

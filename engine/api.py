@@ -100,8 +100,9 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     async def register_bidder(self, lot_id: str, bidder_id: str, name: str,
-                              actor: str) -> list[Recorded] | Rejection:
-        """Register a bidder under a random bidder number unique in the lot."""
+                              actor: str, reason: str = "") -> list[Recorded] | Rejection:
+        """Register a bidder under a random bidder number unique in the lot (``reason``:
+        the staff's reason, recorded with the registration)."""
 
     @abc.abstractmethod
     def lot(self, lot_id: str) -> LotState | None:

@@ -249,12 +249,13 @@ class Runtime(Engine):
     # ----------------------------------------------------------------- writes
 
     async def register_bidder(self, lot_id: str, bidder_id: str, name: str,
-                              actor: str) -> Result:
+                              actor: str, reason: str = "") -> Result:
         for _ in range(50):
             state = self.lot(lot_id)
             taken = len(state.numbers) if state is not None else 0
             result = await self.execute(lot_id, RegisterBidder(
-                bidder_id=bidder_id, bidder_no=draw_bidder_no(taken), name=name, actor=actor))
+                bidder_id=bidder_id, bidder_no=draw_bidder_no(taken), name=name, actor=actor,
+                reason=reason))
             if not (isinstance(result, Rejection) and result.code == "number_taken"):
                 return result
         raise EngineError("no free bidder number found")

@@ -136,9 +136,11 @@ def _bearer(request: web.Request) -> str | None:
     return token.strip()
 
 
-def staff_of(request: web.Request) -> Staff | None:
-    """The staff member of the request's token; None without a token. A bidder token
-    gets 403, any other unknown token 401."""
+def staff_of(request: web.Request, *, public: bool = False) -> Staff | None:
+    """The staff member of the request's token; None without a token. A valid bidder
+    token gets 403 on a staff route and, on a ``public`` route (one anyone may read),
+    counts as no token: a credential never takes away what everyone may read. Any other
+    unknown token gets 401."""
     token = _bearer(request)
     if token is None:
         return None
@@ -151,6 +153,8 @@ def staff_of(request: web.Request) -> Staff | None:
         except TokenError:
             pass
         else:
+            if public:
+                return None
             raise WebError(403, "forbidden", "a bidder token gives no access to staff routes")
     raise WebError(401, "unauthorized", "unknown token")
 
@@ -205,6 +209,16 @@ def _session_dict(session: Session) -> dict[str, Any]:
             "mode": session.mode, "stagger_s": session.stagger_s}
 
 
+#: Longest reason of a staff action (``auction.lot.MAX_TEXT``).
+MAX_REASON = 500
+
+
+def _reason(r: Reader) -> str:
+    """An optional ``reason`` of a staff action: recorded with it, ``""`` when left out.
+    Given, it is free text like every reason (not blank, no control characters)."""
+    return r.text("reason", max_len=MAX_REASON) or ""
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4).upper()}"
 
@@ -245,8 +259,9 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 async def list_lots(request: web.Request) -> web.Response:
-    """Every lot (``?session_id=`` filters): public views, staff views with a staff token."""
-    staff = staff_of(request)
+    """Every lot (``?session_id=`` filters): public views, staff views with a staff token
+    (a bidder token gets the public views)."""
+    staff = staff_of(request, public=True)
     session_id = request.query.get("session_id")
     engine = _engine(request)
     audience = STAFF if staff is not None else PUBLIC
@@ -260,27 +275,31 @@ async def list_lots(request: web.Request) -> web.Response:
 
 async def get_lot(request: web.Request) -> web.Response:
     """A lot as its caller may see it: staff token -> staff view; bidder token of this
-    lot -> that bidder's view; none -> public view."""
+    lot -> that bidder's view; none, or a bidder token of another lot -> public view."""
     lot_id, state = _lot(request)
     token = _bearer(request)
     if token is not None and looks_like_bidder_token(token):
         claims = _bidder_claims(request, token, lot_id, state)
+        if claims is None:
+            return json_response(snapshot(state, PUBLIC))
         view = snapshot(state, BIDDER, claims.bidder_id)
         view.setdefault("you", bidder_view(state, claims.bidder_id))  # price visibility
         return json_response(view)
-    staff = staff_of(request)
+    staff = staff_of(request, public=True)
     return json_response(snapshot(state, STAFF if staff is not None else PUBLIC))
 
 
 def _bidder_claims(request: web.Request, token: str, lot_id: str,
-                   state: LotState) -> BidderClaims:
+                   state: LotState) -> BidderClaims | None:
+    """The claims of a bidder token of this lot; None for a valid token of another lot
+    (whose bearer is, here, one of the public); 401 for a token that does not hold."""
     secret = request.app[SETTINGS].secret
     try:
         claims = verify_bidder_token(secret, token, _engine(request).now())
     except TokenError as exc:
         raise WebError(401, "bad_token", str(exc)) from None
     if claims.lot_id != lot_id:
-        raise WebError(403, "forbidden", "the bidder token is for another lot")
+        return None
     bidder = state.bidders.get(claims.bidder_id)
     if bidder is None or bidder.bidder_no != claims.bidder_no:
         raise WebError(401, "bad_token", "the bidder is not registered in this lot")
@@ -385,6 +404,7 @@ async def create_lot(request: web.Request) -> web.Response:
     fmt = r.text("format", required=True, max_len=32)
     params = r.obj("params", required=True)
     lot_id = r.text("lot_id", pattern=ID_PATTERN)
+    reason = _reason(r)
     r.done()
     assert session_id is not None and title is not None and fmt is not None
     assert params is not None
@@ -398,7 +418,7 @@ async def create_lot(request: web.Request) -> web.Response:
         new_id = _new_id("L") if lot_id is None else lot_id
         result = await engine.execute(new_id, CreateLot(
             lot_id=new_id, session_id=session_id, format=fmt, title=title, params=params,
-            actor=host.staff_id))
+            actor=host.staff_id, reason=reason))
         if not (generated and isinstance(result, Rejection) and result.code == "exists"):
             break
     _checked(result)
@@ -414,10 +434,11 @@ async def register_bidder(request: web.Request) -> web.Response:
     r = await read_body(request)
     bidder_id = r.text("bidder_id", required=True, pattern=ID_PATTERN)
     name = r.text("name", required=True, max_len=500)
+    reason = _reason(r)
     r.done()
     assert bidder_id is not None and name is not None
     records = _checked(await _engine(request).register_bidder(lot_id, bidder_id, name,
-                                                              host.staff_id))
+                                                              host.staff_id, reason))
     event = records[0].event
     assert isinstance(event, BidderRegistered)
     return json_response(_bidder_pass(request, lot_id, bidder_id, event.bidder_no), 201)
@@ -469,10 +490,11 @@ async def confirm_deposit(request: web.Request) -> web.Response:
     r = await read_body(request)
     amount = _amount(r.raw("amount", required=True), state, "amount")
     account = r.text("account", required=True, max_len=500)
+    reason = _reason(r)
     r.done()
     assert account is not None
     command = ConfirmDeposit(bidder_id=request.match_info["bidder_id"], amount=amount,
-                             account=account, actor=host.staff_id)
+                             account=account, actor=host.staff_id, reason=reason)
     return await _run(request, lot_id, command)
 
 
@@ -483,17 +505,20 @@ def _action(kind: str) -> Handler:
         host = require_host(request)
         lot_id, _ = _lot(request)
         r = await read_body(request)
-        reason = r.text("reason", required=kind not in ("schedule", "start"), max_len=500)
+        if kind in OPTIONAL_REASON:
+            reason: str | None = _reason(r)
+        else:
+            reason = r.text("reason", required=True, max_len=MAX_REASON)
         closes_at = r.integer("closes_at", required=True) if kind == "extend" else None
         r.done()
         actor = host.staff_id
+        assert reason is not None
         command: Command
         if kind == "schedule":
-            command = ScheduleLot(actor=actor)
+            command = ScheduleLot(actor=actor, reason=reason)
         elif kind == "start":
-            command = StartLot(actor=actor)
+            command = StartLot(actor=actor, reason=reason)
         else:
-            assert reason is not None
             if kind == "pause":
                 command = PauseLot(actor=actor, reason=reason)
             elif kind == "resume":
@@ -510,6 +535,9 @@ def _action(kind: str) -> Handler:
 
 
 ACTIONS = ("schedule", "start", "pause", "resume", "extend", "cancel")
+#: The actions whose reason may be left out (it is recorded when given): they follow the
+#: published plan. The others need one (``auction.lot``).
+OPTIONAL_REASON = ("schedule", "start")
 
 
 async def _run(request: web.Request, lot_id: str, command: Command) -> web.Response:

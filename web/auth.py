@@ -12,9 +12,9 @@ without ``gen`` (issued before it existed) are of generation 0.
 """
 
 import base64
-import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -72,11 +72,22 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+#: Unpadded base64url text: the only spelling :func:`_b64encode` gives.
+_B64URL = re.compile(r"[A-Za-z0-9_-]*", re.ASCII)
+
+
 def _b64decode(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise TokenError("the token is not base64url") from None
+    """The bytes of ``text`` if it is *canonical* unpadded base64url, the exact text
+    :func:`_b64encode` gives for them: no padding, no ``+/`` alphabet, no whitespace and
+    no stray bits in the last character. Any other spelling of the same bytes is refused,
+    so a token has exactly one valid text."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise TokenError("the token is not canonical base64url")
+    # The pattern and the length leave nothing base64 could refuse.
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64encode(data) != text:
+        raise TokenError("the token is not canonical base64url")
+    return data
 
 
 def _sign(secret: bytes, signed_part: str) -> bytes:
@@ -117,6 +128,9 @@ def read_bidder_token(secret: bytes, token: str) -> BidderClaims:
     if not token.startswith(BIDDER_PREFIX) or token.count(".") != 2:
         raise TokenError("the token is not a bidder token")
     signed_part, _, signature = token.rpartition(".")
+    # The signature is decoded strictly, then its canonical bytes are compared in
+    # constant time: a token has one spelling, and its check takes the same time however
+    # much of a forged signature is right.
     if not hmac.compare_digest(_b64decode(signature), _sign(secret, signed_part)):
         raise TokenError("the token's signature does not hold")
     try:

@@ -1,15 +1,26 @@
 """The OpenAPI 3.1 description of the HTTP API, served at ``GET /api/openapi.json``.
 
 Kept beside :mod:`web.api` by hand; a test checks that every route of the application
-is described here and every path described here is routed.
+is described here and every path described here is routed. The parameters of each lot
+format are not written here: they are read off the format's own parser
+(:func:`format_params_schema`), so the document cannot drift from the rules.
 """
 
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from auction.errors import InvalidParams
 from auction.lot import FORMATS
+from auction.params import _Reader
 
-_AMOUNT = {"type": "string",
-           "pattern": r"^([1-9][0-9]{0,17}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$",
+#: An amount greater than zero, as a decimal string: the one place this pattern is
+#: written (amounts in bodies, in lot parameters, in answers).
+AMOUNT_PATTERN = r"^([1-9][0-9]{0,17}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
+#: An amount that may be zero (a deposit, a tier's ``from``): zero or the above.
+AMOUNT_OR_ZERO_PATTERN = rf"^(0(\.0{{1,2}})?|{AMOUNT_PATTERN[1:-1]})$"
+_AMOUNT = {"type": "string", "pattern": AMOUNT_PATTERN,
            "description": "Decimal string in the lot's currency, greater than zero, at most "
                           "its decimals (CNY: 2, JPY: 0). Numbers are refused "
                           "(invalid_amount).",
@@ -24,6 +35,183 @@ _TEXT_PATTERN = (r"^[^\x00-\x1f\x7f]*"  # explicit, not \s: what Python's str.st
                  r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
                  r"[^\x00-\x1f\x7f]*$")
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 500, "pattern": _TEXT_PATTERN}
+
+
+# ------------------------------------------------------------------ lot parameters
+
+#: One example of each format's parameters: the document shows it, and the tests create
+#: a lot of every format from it. A test fails for a format without one.
+FORMAT_EXAMPLES: dict[str, dict[str, Any]] = {
+    "english": {"start_price": "1000000.00", "step": "10000.00", "duration_s": 3600,
+                "deposit": "100000.00", "extend_window_s": 300, "extend_s": 300},
+    "dutch": {"start_price": "1000.00", "step": "10.00", "tick_s": 5, "floor": "800.00",
+              "deposit": "100.00"},
+    "japanese": {"start_price": "1000.00", "step": "10.00", "tick_s": 10,
+                 "deposit": "100.00"},
+    "sealed": {"closes_at": 4102444800000, "deposit": "100.00", "revisions": 1},
+    "listing_timed": {"start_price": "10000000.00", "step": "100000.00",
+                      "listing_ends_at": 4102444800000, "deposit": "1000000.00",
+                      "cap": "15000000.00", "cap_rule": "lottery"},
+    "multi_round": {"step": "100.00", "ceiling": "50000.00", "rounds": 3,
+                    "deposit": "1000.00"},
+}
+#: More parameters the parsers are probed with (besides the examples), so that every
+#: key a format reads is seen with its type and no key is called required that some
+#: valid lot leaves out (a key is required when every probe fails without it).
+_PROBES: dict[str, list[dict[str, Any]]] = {
+    "english": [{"start_price": "100.00", "steps": [{"from": "0", "step": "1.00"}],
+                 "closes_at": 4102444800000, "proxy": True}],
+    "dutch": [{"direction": "reverse", "start_price": "800.00", "step": "10.00",
+               "tick_s": 5, "ceiling": "1000.00"}],
+    "sealed": [{"duration_s": 600, "start_price": "100.00"}],
+    "listing_timed": [{"start_price": "100.00", "step": "10.00",
+                       "listing_ends_at": 4102444800000},
+                      {"start_price": "100.00", "step": "10.00",
+                       "listing_ends_at": 4102444800000, "cap": "200.00",
+                       "cap_rule": "secondary",
+                       "secondary": {"start": "0", "step": "1.00", "unit": "m²"}}],
+    "multi_round": [{"step": "1.00", "coefficients": {"b1": "0.05"}}],
+}
+#: Keys a parser takes as raw JSON (containers, free text): their shape. The typed keys
+#: inside a container are read off the parser like the others.
+_RAW: dict[str, dict[str, Any]] = {
+    "steps": {"type": "array", "minItems": 1},
+    "secondary": {"type": "object"},
+    "unit": {"type": "string", "maxLength": 20},
+    "coefficients": {"type": "object", "additionalProperties": {
+        "type": "string", "pattern": r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?$"}},
+}
+
+
+@contextlib.contextmanager
+def _recording(log: list[tuple[str, str, str, tuple[Any, ...], dict[str, Any]]]
+               ) -> Iterator[None]:
+    """While open, every read of :class:`auction.params._Reader` (the one way the
+    parsers read parameters) is logged as ``(object, kind, key, args, kwargs)``."""
+    names = ("__init__", "take", "text", "boolean", "integer", "amount")
+    saved = {name: getattr(_Reader, name) for name in names}
+    depth = [0]
+
+    def init(self: Any, raw: object, what: str = "params") -> None:
+        saved["__init__"](self, raw, what)
+        self.what = what
+
+    def wrap(kind: str) -> Callable[..., Any]:
+        def read(self: Any, key: str, *args: Any, **kwargs: Any) -> Any:
+            if depth[0] == 0:
+                log.append((self.what, kind, key, args, kwargs))
+            depth[0] += 1
+            try:
+                return saved[kind](self, key, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+        return read
+
+    try:
+        _Reader.__init__ = init  # type: ignore[method-assign]
+        for name in names[1:]:
+            setattr(_Reader, name, wrap(name))
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(_Reader, name, method)
+
+
+def _spec(kind: str, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    if kind == "text":
+        return {"enum": list(args[1]), "default": args[0]}
+    if kind == "boolean":
+        return {"type": "boolean", "default": args[0]}
+    if kind == "integer":
+        return {"type": "integer", "minimum": args[0], "maximum": args[1]}
+    if kind == "amount":
+        zero = kwargs.get("zero", False)
+        return {**_AMOUNT, "pattern": AMOUNT_OR_ZERO_PATTERN if zero else AMOUNT_PATTERN,
+                "description": "Decimal string in the lot's currency" + (
+                    ", zero or more" if zero else ", greater than zero")
+                + " (invalid_params otherwise)"}
+    return copy.deepcopy(_RAW[key])  # a raw key without a shape here: a KeyError, at once
+
+
+def _fails_without(parse: Callable[[object], Any], params: dict[str, Any], key: str) -> bool:
+    try:
+        parse({k: v for k, v in params.items() if k != key})
+    except InvalidParams:
+        return True
+    return False
+
+
+def format_params_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of the parameters of format ``name``, read off its parser: the
+    keys it reads (anything else is refused), each key's type, choices and bounds, and
+    the keys no valid lot leaves out. Rules across keys (``give exactly one of closes_at
+    and duration_s``...) are the parser's alone: a body this schema admits may still be
+    refused with ``invalid_params``, never the other way round."""
+    parse = FORMATS[name].parse
+    probes = [FORMAT_EXAMPLES[name], *_PROBES.get(name, [])]
+    log: list[tuple[str, str, str, tuple[Any, ...], dict[str, Any]]] = []
+    with _recording(log):
+        for probe in probes:
+            parse(probe)  # an example the parser refuses is a programming error
+    objects: dict[str, dict[str, dict[str, Any]]] = {}
+    # A typed read says more than a raw one (the dutch clock takes the other direction's
+    # limit raw, to refuse it): typed reads first, raw ones for keys read only so.
+    for what, kind, key, args, kwargs in sorted(log, key=lambda entry: entry[1] == "take"):
+        fields = objects.setdefault(what, {})
+        if kind != "take" or key not in fields:
+            fields[key] = _spec(kind, key, args, kwargs)
+    for container in set(objects) - {"params"}:
+        inner = _obj([], objects[container])
+        inner["required"] = [k for k in objects[container]
+                             if _nested_required(parse, probes, container, k)]
+        for key, spec in objects[container].items():
+            if key not in inner["required"]:
+                _nullable(spec)
+        outer = objects["params"][container]
+        if outer.get("type") == "array":
+            outer["items"] = inner
+        else:
+            outer.update(inner)
+    required = [key for key in objects["params"]
+                if all(key in p for p in probes)
+                and all(_fails_without(parse, p, key) for p in probes)]
+    for key, spec in objects["params"].items():
+        if key not in required:  # the parsers read null as left out
+            _nullable(spec)
+    schema = _obj(required, objects["params"])
+    schema["description"] = (f"Parameters of a {name} lot (RULES.md; docs/protocol.md), "
+                             "read off the rules' own parser. Unknown keys and values "
+                             "out of these bounds are refused (invalid_params), as are "
+                             "combinations the rules forbid.")
+    schema["examples"] = [FORMAT_EXAMPLES[name]]
+    return schema
+
+
+def _nullable(spec: dict[str, Any]) -> None:
+    if "enum" in spec:
+        spec["enum"] = [*spec["enum"], None]
+    else:
+        spec["type"] = [spec["type"], "null"]
+
+
+def _nested_required(parse: Callable[[object], Any], probes: list[dict[str, Any]],
+                     container: str, key: str) -> bool:
+    """Whether every probe holding ``container`` fails without its ``key``."""
+    found = False
+    for probe in probes:
+        value = probe.get(container)
+        items = value if isinstance(value, list) else [value] if value is not None else []
+        for index, item in enumerate(items):
+            found = True
+            changed = {k: v for k, v in item.items() if k != key}
+            new = ([*items[:index], changed, *items[index + 1:]] if isinstance(value, list)
+                   else changed)
+            try:
+                parse({**probe, container: new})
+            except InvalidParams:
+                continue
+            return False
+    return found
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -60,7 +248,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
+def _errors(*statuses: int, codes: dict[int, str] | None = None) -> dict[str, Any]:
     text = {400: "Bad input (bad_json, bad_request, invalid_amount, invalid_params, ...)",
             401: "Missing or unknown token (unauthorized, bad_token)",
             403: "Not allowed (forbidden): a supervisor acting, a bidder token on a staff route",
@@ -69,15 +257,17 @@ def _errors(*statuses: int) -> dict[str, Any]:
                  "already_registered, deposit_too_low, bad_deadline, ...)",
             413: "Body larger than 64 KiB (too_large)",
             503: "The engine cannot serve now (unavailable)"}
+    text.update(codes or {})
     return {str(s): {"description": text[s], **_json(_ref("Error"))} for s in statuses}
 
 
 def _op(summary: str, ok: int, response: dict[str, Any], *, errors: tuple[int, ...] = (),
         body: dict[str, Any] | None = None, staff: bool = False,
-        params: list[dict[str, Any]] | None = None, description: str = "") -> dict[str, Any]:
+        params: list[dict[str, Any]] | None = None, description: str = "",
+        codes: dict[int, str] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary,
                           "responses": {str(ok): {"description": "OK", **_json(response)},
-                                        **_errors(*errors)}}
+                                        **_errors(*errors, codes=codes)}}
     if description:
         op["description"] = description
     if staff:
@@ -110,6 +300,8 @@ def _action(summary: str, body: dict[str, Any], description: str = "") -> dict[s
 
 
 _REASON = {**_TEXT, "description": "Why (recorded with the event)"}
+_OPTIONAL_REASON = {**_TEXT, "description": "Why (optional; recorded with the event when "
+                                            "given)"}
 
 # The record (web/records.py, docs/records.md): results, reports, exports, OCDS, deposits,
 # collusion checks.
@@ -191,6 +383,15 @@ _RECORD_PATHS: dict[str, Any] = {
 _RECORD_PATHS["/api/lots/{lot_id}/report"]["get"]["responses"]["200"]["content"]["text/csv"] = {
     "schema": {"type": "string"}}
 
+def _create_lot(name: str) -> dict[str, Any]:
+    """The body creating a lot of format ``name``."""
+    return _obj(["session_id", "title", "format", "params"], {
+        "session_id": _ID, "title": _TEXT, "format": {"const": name},
+        "params": _ref(f"LotParams_{name}"),
+        "lot_id": {**_ID, "description": "generated (L-XXXXXXXX) when absent"},
+        "reason": _OPTIONAL_REASON})
+
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -217,33 +418,8 @@ OPENAPI: dict[str, Any] = {
                 "session_id": _ID, "name": {"type": "string"}, "created_at": _MS,
                 "created_by": {"type": "string"}, "mode": _SESSION_MODE,
                 "stagger_s": _STAGGER}),
-            "LotParams": {
-                "type": "object",
-                "description": "Parameters of the lot's format (RULES.md; docs/protocol.md). "
-                               "english: start_price, step or steps [{from, step}], "
-                               "direction, currency, deposit, "
-                               "reserve or ceiling, closes_at or duration_s, opens_at, "
-                               "extend_window_s, extend_s, max_closes_at, max_jump_steps, "
-                               "step_multiple, improve, visibility. Unknown keys are "
-                               "refused (invalid_params).",
-                "required": ["start_price"],
-                "properties": {
-                    "direction": {"enum": ["forward", "reverse"]},
-                    "currency": {"enum": ["CNY", "USD", "EUR", "HKD", "JPY"]},
-                    "deposit": _AMOUNT, "start_price": _AMOUNT, "step": _AMOUNT,
-                    "steps": {"type": "array", "items": _obj(["from", "step"], {
-                        "from": _AMOUNT, "step": _AMOUNT})},
-                    "step_multiple": {"type": "boolean"}, "reserve": _AMOUNT,
-                    "ceiling": _AMOUNT, "max_jump_steps": {"type": "integer", "minimum": 1},
-                    "opens_at": _MS, "closes_at": _MS,
-                    "duration_s": {"type": "integer", "minimum": 1},
-                    "extend_window_s": {"type": "integer", "minimum": 0},
-                    "extend_s": {"type": "integer", "minimum": 0}, "max_closes_at": _MS,
-                    "improve": {"enum": ["leader", "own"]},
-                    "visibility": {"enum": ["price", "rank", "blind"]},
-                },
-                "additionalProperties": False,
-            },
+            **{f"LotParams_{name}": format_params_schema(name) for name in sorted(FORMATS)},
+            **{f"CreateLot_{name}": _create_lot(name) for name in sorted(FORMATS)},
             "LotView": {
                 "type": "object",
                 "description": "A lot as the caller may see it (auction.views.snapshot): the "
@@ -316,21 +492,34 @@ OPENAPI: dict[str, Any] = {
         "/api/lots": {
             "get": _op("Every lot: public views, staff views with a staff token", 200,
                        _obj(["lots"], {"lots": {"type": "array", "items": _ref("LotView")}}),
-                       errors=(401, 403),
+                       errors=(401,), codes={401: "unauthorized: a token that is neither a "
+                                                   "staff token nor a valid bidder token (a "
+                                                   "bidder token gets the public views)"},
                        params=[_query("session_id", {"type": "string"},
                                       "only the lots of this session")]),
             "post": _op("Create a lot in draft (host); answers its staff view", 201,
                         _ref("LotView"), errors=(400, 401, 403, 409, 413, 503), staff=True,
-                        body=_obj(["session_id", "title", "format", "params"], {
-                            "session_id": _ID, "title": _TEXT, "format": {"enum": sorted(FORMATS)},
-                            "params": _ref("LotParams"),
-                            "lot_id": {**_ID, "description": "generated (L-XXXXXXXX) when "
-                                                              "absent"}})),
+                        codes={400: "Bad input: bad_json, bad_request (the body's shape), "
+                                    "invalid_params (the format's parameters, amounts in "
+                                    "them included, or the title), unknown_session",
+                               409: "exists: a lot with this lot_id exists"},
+                        description="The body depends on the lot's format: one schema per "
+                                    "format (CreateLot_<format>), each with its format's "
+                                    "parameters and an example.",
+                        body={"oneOf": [_ref(f"CreateLot_{name}") for name in sorted(FORMATS)],
+                              "discriminator": {"propertyName": "format", "mapping": {
+                                  name: f"#/components/schemas/CreateLot_{name}"
+                                  for name in sorted(FORMATS)}},
+                              "required": ["session_id", "title", "format", "params"]}),
         },
         "/api/lots/{lot_id}": {"get": _op(
-            "One lot as the caller may see it", 200, _ref("LotView"), errors=(401, 403, 404),
-            params=_LOT, description="No token: the public view. A staff token: the staff "
-                                     "view. A bidder token of this lot: that bidder's view.")},
+            "One lot as the caller may see it", 200, _ref("LotView"), errors=(401, 404),
+            params=_LOT, description="No token, or a bidder token of another lot: the public "
+                                     "view. A staff token: the staff view. A bidder token of "
+                                     "this lot: that bidder's view.",
+            codes={401: "unauthorized (an unknown token), bad_token (a bidder token that "
+                        "is expired, revoked, forged or of a bidder not registered here)",
+                   404: "unknown_lot"})},
         "/api/lots/{lot_id}/bids": {"get": _op(
             "Every accepted bid with identities, address and device (staff)", 200,
             _obj(["lot_id", "bids"], {"lot_id": _ID, "bids": {"type": "array", "items": _obj(
@@ -357,11 +546,22 @@ OPENAPI: dict[str, Any] = {
         "/api/lots/{lot_id}/bidders": {"post": _op(
             "Register a bidder (host): random bidder number and a bidder token", 201,
             _ref("BidderPass"), errors=_ACTION_ERRORS, staff=True, params=_LOT,
-            body=_obj(["bidder_id", "name"], {"bidder_id": _ID, "name": _TEXT}))},
+            codes={400: "Bad input: bad_json, bad_request, invalid_params",
+                   404: "unknown_lot",
+                   409: "Rejected by the rules: invalid_state (registration has ended), "
+                        "already_registered"},
+            body=_obj(["bidder_id", "name"], {"bidder_id": _ID, "name": _TEXT,
+                                              "reason": _OPTIONAL_REASON}))},
         "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"post": _op(
             "Confirm a bidder's deposit (host)", 200, _ref("ActionResult"),
             errors=_ACTION_ERRORS, staff=True, params=_BIDDER,
-            body=_obj(["amount", "account"], {"amount": _AMOUNT, "account": _TEXT}))},
+            codes={400: "Bad input: bad_json, bad_request, invalid_amount (the amount), "
+                        "invalid_params",
+                   404: "unknown_lot",
+                   409: "Rejected by the rules: invalid_state, unknown_bidder, "
+                        "deposit_too_low"},
+            body=_obj(["amount", "account"], {"amount": _AMOUNT, "account": _TEXT,
+                                              "reason": _OPTIONAL_REASON}))},
         "/api/lots/{lot_id}/bidders/{bidder_id}/token": {"post": _op(
             "Issue a new token for a registered bidder (host)", 200, _ref("BidderPass"),
             errors=(400, 401, 403, 404, 413), staff=True, params=_BIDDER,
@@ -374,11 +574,11 @@ OPENAPI: dict[str, Any] = {
                         "The revoked tokens are refused from then on and the bidder's open "
                         "WebSockets are closed (4003); issue a new token with .../token.")},
         "/api/lots/{lot_id}/schedule": _action(
-            "Schedule a draft lot (host)", _obj([], {"reason": _REASON}),
-            "The reason is accepted but not recorded."),
+            "Schedule a draft lot (host)", _obj([], {"reason": _OPTIONAL_REASON}),
+            "The reason, when given, is recorded in the LotScheduled event."),
         "/api/lots/{lot_id}/start": _action(
-            "Open a scheduled lot now (host)", _obj([], {"reason": _REASON}),
-            "The reason is accepted but not recorded."),
+            "Open a scheduled lot now (host)", _obj([], {"reason": _OPTIONAL_REASON}),
+            "The reason, when given, is recorded in the LotOpened event."),
         "/api/lots/{lot_id}/pause": _action("Pause an open lot (host)",
                                             _obj(["reason"], {"reason": _REASON})),
         "/api/lots/{lot_id}/resume": _action("Resume a paused lot (host)",

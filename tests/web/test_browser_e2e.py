@@ -373,3 +373,51 @@ async def test_a_room_reconnects_by_itself_after_the_server_restarts(
         if restarted is not None:
             restarted.stop()
             restarted.log.close()
+
+
+async def test_the_host_console_records_a_reason_with_every_staff_action(
+        auction_server: ServerProcess, pages: Pages) -> None:
+    server = auction_server
+    host = await pages.open(f"{server.base}/host")
+    await host.fill("#staff-token", ServerProcess.HOST_TOKEN)
+    await host.press("#staff-token", "Tab")
+    await host.fill("#session-name", "第2期")
+    await host.click("#create-session")
+    await host_ok(host)
+    await host.fill("#lot-title", "车辆 A")
+    await host.fill("#lot-deposit", "100.00")
+    await host.click("#create-lot")
+    await host_ok(host)
+    selected = host.locator("#selected")
+    await expect(selected).not_to_have_attribute("data-lot-id", "", timeout=WAIT)
+    lot_id = await selected.get_attribute("data-lot-id")
+    await expect(host.locator("#conn")).to_have_attribute("data-state", "online", timeout=WAIT)
+
+    await host.fill("#bidder-id", "A")
+    await host.fill("#bidder-name", "甲公司")
+    await host.fill("#bidder-reason", "报名材料齐全")
+    await host.click("#register")
+    await expect(host.locator('#bidder-links li[data-bidder-id="A"]')).to_have_count(
+        1, timeout=WAIT)
+    await expect(host.locator("#bidder-reason")).to_have_value("")
+    await host.select_option("#deposit-bidder", "A")
+    await host.fill("#deposit-amount", "100.00")
+    await host.fill("#deposit-account", "6222 0210 0000 0001")
+    await host.fill("#deposit-reason", "银行回单 0042")
+    await host.click("#confirm-deposit")
+    await host_ok(host)
+    await host.fill("#reason", "按公告排期")
+    await host.click("#schedule")
+    await expect(host.locator("#status")).to_have_attribute("data-status", "scheduled",
+                                                            timeout=WAIT)
+    await host.fill("#reason", "准时开始")
+    await host.click("#start")
+    await expect(host.locator("#status")).to_have_attribute("data-status", "open", timeout=WAIT)
+
+    events = (await api_get(server, f"/api/lots/{lot_id}/events"))["events"]
+    assert [(e["event"]["type"], e["event"].get("reason")) for e in events] == [
+        ("LotCreated", None), ("BidderRegistered", "报名材料齐全"),
+        ("DepositConfirmed", "银行回单 0042"), ("LotScheduled", "按公告排期"),
+        ("LotOpened", "准时开始")]
+    assert {e["event"]["actor"] for e in events} == {"host1"}
+    assert not pages.errors, pages.errors

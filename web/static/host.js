@@ -407,14 +407,17 @@ async function registerBidder() {
   if (!selectedId) return;
   const bidderId = $("bidder-id").value.trim();
   const name = $("bidder-name").value.trim();
-  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/bidders`, "POST",
-    { bidder_id: bidderId, name });
+  const reason = $("bidder-reason").value.trim();
+  const body = { bidder_id: bidderId, name };
+  if (reason) body.reason = reason; // optional; recorded with the registration
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/bidders`, "POST", body);
   if (!data) return;
   keepLink(bidderId, name, data);
   messages.show({ key: "registered", vars: { no: data.bidder_no } }, "ok");
   // Cleared only if unchanged: the host may already be typing the next bidder.
   if ($("bidder-id").value.trim() === bidderId) $("bidder-id").value = "";
   if ($("bidder-name").value.trim() === name) $("bidder-name").value = "";
+  if ($("bidder-reason").value.trim() === reason) $("bidder-reason").value = "";
   drawDepositChoices();
   if (!$("deposit-bidder").value) $("deposit-bidder").value = bidderId;
 }
@@ -430,6 +433,8 @@ async function confirmDeposit() {
     amount: normalizeInput($("deposit-amount").value),
     account: $("deposit-account").value.trim(),
   };
+  const reason = $("deposit-reason").value.trim();
+  if (reason) body.reason = reason; // optional; recorded with the deposit
   if (!body.account) {
     messages.show({ key: "account_required" });
     $("deposit-account").focus();
@@ -440,6 +445,7 @@ async function confirmDeposit() {
   if (!data) return;
   messages.show({ key: "deposit_confirmed" }, "ok");
   if ($("deposit-account").value.trim() === body.account) $("deposit-account").value = "";
+  if (reason && $("deposit-reason").value.trim() === reason) $("deposit-reason").value = "";
 }
 
 async function lotAction(action) {
