@@ -41,6 +41,7 @@ REF: contextvars.ContextVar[str | None] = contextvars.ContextVar("ref", default=
 #: The correlation ids, by the name each line gives them.
 CONTEXT = (("request_id", REQUEST_ID), ("conn_id", CONN_ID), ("lot_id", LOT_ID),
            ("ref", REF))
+CONTEXT_NAMES = tuple(name for name, _ in CONTEXT)
 #: The fields of an access line beyond the correlation ids.
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "remote")
 #: An ``X-Request-Id`` taken from the request (a proxy's, say); anything else is replaced.
@@ -61,9 +62,9 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def _fields(record: logging.LogRecord) -> dict[str, object]:
+def _fields(record: logging.LogRecord, names: tuple[str, ...]) -> dict[str, object]:
     out: dict[str, object] = {}
-    for name in (*(n for n, _ in CONTEXT), *ACCESS_FIELDS):
+    for name in names:
         value = getattr(record, name, None)
         if value is not None:
             out[name] = value
@@ -78,7 +79,7 @@ class JsonFormatter(logging.Formatter):
         line: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(), "logger": record.name,
-            "msg": record.getMessage(), **_fields(record)}
+            "msg": record.getMessage(), **_fields(record, (*CONTEXT_NAMES, *ACCESS_FIELDS))}
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(line).decode()
@@ -95,15 +96,16 @@ def _text_value(value: object) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """``time level logger message`` followed by the fields that are set, as
-    ``name=value``."""
+    """``time level logger message`` followed by the correlation ids that are set, as
+    ``name=value`` (an access line's message holds its own fields)."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        extra = " ".join(f"{k}={_text_value(v)}" for k, v in _fields(record).items())
+        extra = " ".join(f"{k}={_text_value(v)}"
+                         for k, v in _fields(record, CONTEXT_NAMES).items())
         if not extra:
             return text
         head, sep, tail = text.partition("\n")  # a traceback stays below the line
