@@ -155,15 +155,15 @@ async def test_metrics_are_for_staff_or_the_allowed_networks_only(
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[tuple[RedisServer, str]]:
-    """A Redis and a Postgres database of this test alone."""
+def services(tmp_path: Path) -> Iterator[tuple[RedisServer, PostgresServer, str]]:
+    """A Redis and a Postgres (with a database) of this test alone."""
     redis = RedisServer(tmp_path / "redis")
     redis.start()
     postgres = PostgresServer()
     postgres.init()
     postgres.start()
     try:
-        yield redis, postgres.create_database("metrics")
+        yield redis, postgres, postgres.create_database("metrics")
     finally:
         postgres.remove()
         redis.kill()
@@ -190,10 +190,10 @@ def dashboard_metrics() -> set[str]:
 
 @pytest.mark.slow
 async def test_the_postgres_record_s_lag_and_every_dashboard_metric_are_in_a_real_scrape(
-        make_server: ServerFactory, services: tuple[RedisServer, str]) -> None:
-    redis, dsn = services
+        make_server: ServerFactory, services: tuple[RedisServer, PostgresServer, str]) -> None:
+    redis, postgres, dsn = services
     server = await make_server(engine=RedisEngine(redis.url, dsn))
-    await play(server)
+    lot_id, clients, _, _ = await play(server)
     engine = server.engine
     record = engine.record_store  # type: ignore[attr-defined]
     async with asyncio.timeout(20):  # the record catches up once Postgres is reached
@@ -209,6 +209,15 @@ async def test_the_postgres_record_s_lag_and_every_dashboard_metric_are_in_a_rea
 
     missing = sorted(dashboard_metrics() - scraped.names())
     assert not missing, f"the dashboard queries metrics no scrape has: {missing}"
+
+    postgres.stop()  # the permanent record falls behind: the scrape shows how far
+    assert (await clients[0].bid(lot_id, "200.00", "late"))["type"] == "ack"
+    async with asyncio.timeout(10):
+        while (scraped := await server.scrape()).value("auction_postgres_lag_seconds") < 0.3:
+            await asyncio.sleep(0.1)
+    assert scraped.value("auction_postgres_rows_behind") >= 1
+    assert scraped.value("auction_engine_not_ready", check="postgres") == 1
+    postgres.start()
 
     redis.kill()  # the engine cannot serve: the scrape says so, and why
     async with asyncio.timeout(10):
