@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from auction.model import Command, Rejection
 from auction.record import Recorded
 from auction.state import LotState
+from engine.metrics import EngineMetrics
 
 #: Called with the lot's state after a commit and the records of that commit.
 Listener = Callable[[LotState, list[Recorded]], None]
@@ -63,6 +64,10 @@ class Subscription(abc.ABC):
 
 class Engine(abc.ABC):
     """A running backend. Use as ``async with`` or call :meth:`start` / :meth:`close`."""
+
+    #: The engine's own figures (ack and commit latencies, the permanent record's lag),
+    #: which the web layer exposes at ``/metrics``.
+    metrics: EngineMetrics
 
     @abc.abstractmethod
     async def start(self) -> None:

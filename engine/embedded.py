@@ -93,7 +93,7 @@ class EmbeddedEngine(Runtime):
     def __init__(self, data_dir: Path, clock: Callable[[], int] | None = None) -> None:
         super().__init__(clock)
         self.data_dir = Path(data_dir)
-        self._store = SQLiteStore(self.data_dir / "events.sqlite3")
+        self._store = SQLiteStore(self.data_dir / "events.sqlite3", self.metrics)
         self._sessions: dict[str, Session] = {}
         self._lock_fd: int | None = None
         #: Lots whose write failed: read back from the file when the store recovers.

@@ -139,6 +139,11 @@ class PgRecord:
             oldest.append(self._behind_since)
         return max(0, self._clock() - min(oldest)) if oldest else 0
 
+    def rows_behind(self) -> int:
+        """Rows handed to the record and not yet written (those a catch-up will copy
+        after a failure are not counted: see :meth:`lag_ms`)."""
+        return len(self._buffer)
+
     async def readiness(self, max_lag_ms: int = MAX_LAG_MS) -> dict[str, str]:
         """Reasons the record is not ready (:meth:`engine.api.Engine.readiness`):
         ``postgres`` when it does not answer within :data:`PROBE_S`, ``postgres_lag``

@@ -18,6 +18,7 @@
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -120,6 +121,7 @@ class RedisEngine(Runtime):
         self.record_store = (PgRecord(postgres_dsn, source=self._pg_rows, lots=self.lot_ids,
                                       clock=self.now)
                              if postgres_dsn else None)
+        self.metrics.record = self.record_store
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -386,6 +388,7 @@ class RedisEngine(Runtime):
                            fresh[0].event.at if base == 0 else "", keys.channel(n), payload]
         for row in rows:
             args.extend(row)
+        started = time.perf_counter()
         try:
             outcome = await self._append(
                 keys=[keys.meta(lot.lot_id), keys.events(lot.lot_id), keys.timers(n),
@@ -398,7 +401,10 @@ class RedisEngine(Runtime):
             if self.record_store is not None:
                 self.record_store.check(lot.lot_id)
             raise EngineError(f"redis unavailable, nothing acknowledged: {exc}") from exc
-        return int(outcome) == -1
+        appended = int(outcome) == -1
+        if appended:
+            self.metrics.committed(time.perf_counter() - started, len(rows))
+        return appended
 
     # ----------------------------------------------------------------- following
 

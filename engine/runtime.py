@@ -7,6 +7,7 @@ A backend subclasses :class:`Runtime` and implements :meth:`Runtime._commit_batc
 
 import abc
 import asyncio
+import contextvars
 import copy
 import dataclasses
 import hashlib
@@ -22,7 +23,16 @@ import orjson
 from auction.draw import commitment
 from auction.errors import RecordError
 from auction.lot import decide, evolve, next_deadline
-from auction.model import Command, CreateLot, RegisterBidder, Rejection, StartLot, Tick
+from auction.model import (
+    Act,
+    Command,
+    CreateLot,
+    PlaceBid,
+    RegisterBidder,
+    Rejection,
+    StartLot,
+    Tick,
+)
 from auction.record import GENESIS, Recorded, chain, event_from_dict, seal
 from auction.state import LotState
 from engine.api import (
@@ -34,6 +44,7 @@ from engine.api import (
     Subscription,
     UnknownLot,
 )
+from engine.metrics import EngineMetrics
 from engine.sessions import SessionCoordinator
 
 log = logging.getLogger(__name__)
@@ -192,6 +203,7 @@ class Runtime(Engine):
         #: Runs the closing modes of sessions (serial, staggered); a backend calls its
         #: ``start`` once its lots and sessions are loaded.
         self._coordinator = SessionCoordinator(self, self._session)
+        self.metrics = EngineMetrics()
 
     # ----------------------------------------------------------------- reads
 
@@ -268,6 +280,14 @@ class Runtime(Engine):
         return hmac.new(self.draw_key, lot_id.encode(), hashlib.sha256).hexdigest()
 
     async def execute(self, lot_id: str, command: Command) -> Result:
+        if isinstance(command, (PlaceBid, Act)):
+            started = time.perf_counter()
+            result = await self._execute(lot_id, command)
+            self.metrics.ack_seconds.observe(time.perf_counter() - started)
+            return result
+        return await self._execute(lot_id, command)
+
+    async def _execute(self, lot_id: str, command: Command) -> Result:
         self._check_open()
         for target in (lot_id, command.lot_id if isinstance(command, CreateLot) else lot_id):
             if target in self._quarantined:
@@ -282,7 +302,9 @@ class Runtime(Engine):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         lot.queue.append(Waiter(command, future))
         if lot.writer is None:
-            lot.writer = asyncio.create_task(self._write(lot))
+            # The writer serves every sender of the lot: it runs in a context of its own,
+            # not in that of the request that happened to start it (its log lines).
+            lot.writer = asyncio.create_task(self._write(lot), context=contextvars.Context())
         elif isinstance(command, Tick) and lot.inflight is not None:
             self._due_in_flight(lot)
         return await future
@@ -443,7 +465,7 @@ class Runtime(Engine):
 
     def fire_soon(self, lot_id: str) -> None:
         """Decide a :class:`Tick` for the lot in the background (deadlines due now)."""
-        task = asyncio.create_task(self._tick(lot_id))
+        task = asyncio.create_task(self._tick(lot_id), context=contextvars.Context())
         self._ticks.add(task)
         task.add_done_callback(self._ticks.discard)
 

@@ -9,13 +9,17 @@ the last such proof).
 """
 
 import asyncio
+import contextvars
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from engine.metrics import EngineMetrics
 
 T = TypeVar("T")
 
@@ -72,8 +76,9 @@ class StoreError(Exception):
 class SQLiteStore:
     """Owns one SQLite connection, used from one worker thread only."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, metrics: EngineMetrics | None = None) -> None:
         self.path = path
+        self._metrics = metrics
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._conn: sqlite3.Connection | None = None
         self._pending: list[tuple[Sequence[Row], asyncio.Future[None]]] = []
@@ -137,13 +142,15 @@ class SQLiteStore:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((rows, future))
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+            # It writes for every lot: a context of its own, not the first caller's.
+            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
         await future
 
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             rows = [row for rows, _ in batch for row in rows]
+            started = time.perf_counter()
             try:
                 await self._run(self._write, rows)
             except Exception as exc:  # every waiter must learn that nothing is durable
@@ -153,6 +160,8 @@ class SQLiteStore:
                     if not future.done():
                         future.set_exception(StoreError(str(exc)))
                 return
+            if self._metrics is not None:
+                self._metrics.committed(time.perf_counter() - started, len(rows))
             for _, future in batch:
                 if not future.done():
                     future.set_result(None)

@@ -17,8 +17,10 @@ from web.config import Settings
 from web.connlog import CONNECTION_LOG, FILENAME, ConnectionLog, run_connection_log
 from web.errors import WebError
 from web.hub import Hub
-from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, SETTINGS, STAFF
+from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, METRICS, SETTINGS, STAFF
 from web.limits import ClientLimits
+from web.logs import access_middleware
+from web.metrics import WebMetrics, metrics_handler
 from web.ws import close_all, websocket_handler
 
 #: Routes of the pages and the file under ``Settings.static_dir`` each serves.
@@ -39,7 +41,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     ``engine`` belongs to the caller, who starts it before the app starts and closes it
     after the app is cleaned up.
     """
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[access_middleware, error_middleware],
+                          client_max_size=MAX_BODY)
     owned = engine is None
     app[ENGINE] = engine = engine or make_engine(settings)
     app[SETTINGS] = settings
@@ -47,6 +50,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[HUB] = Hub(engine)
     app[CONNECTIONS] = set()
     app[LIMITS] = ClientLimits(settings)
+    app[METRICS] = WebMetrics(app)
     if owned:
         app.cleanup_ctx.append(_run_engine)
     app.cleanup_ctx.append(_run_hub)
@@ -56,6 +60,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
 
     add_routes(app)
     app.router.add_get("/ws", websocket_handler)
+    app.router.add_get("/metrics", metrics_handler)
     for path, filename in PAGES.items():
         app.router.add_get(path, _page(filename))
     if settings.static_dir.is_dir():

@@ -16,6 +16,7 @@ from aiohttp import web
 from engine.api import EngineError
 from web.app import create_app
 from web.config import OPTIONS, ConfigError, Settings
+from web.logs import configure as configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"auction: configuration error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format, settings.log_level)
     run = asyncio.run
     with contextlib.suppress(ImportError):
         import uvloop

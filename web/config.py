@@ -42,6 +42,8 @@ _TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
 #: Seconds the Postgres record may lag behind Redis before ``/readyz`` answers 503.
 DEFAULT_MAX_LAG_S = 30
 STATIC_DIR = Path(__file__).parent / "static"
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("postgres_max_lag_s", "AUCTION_POSTGRES_MAX_LAG_S", None, "int",
            f"seconds the Postgres record may lag behind Redis before /readyz answers 503 "
            f"({DEFAULT_MAX_LAG_S})"),
+    Option("metrics_allow", "AUCTION_METRICS_ALLOW", None, "list",
+           "networks (such as 10.0.0.5/32) whose clients may read /metrics without a staff "
+           "token"),
+    Option("log_format", "AUCTION_LOG_FORMAT", "--log-format", "str",
+           "text or json: the form of the log lines on standard error (text)"),
+    Option("log_level", "AUCTION_LOG_LEVEL", None, "str",
+           "debug, info, warning or error: the least severe lines logged (info; debug logs "
+           "every bid)"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -162,10 +172,21 @@ class Settings:
     postgres_dsn: str | None = None
     #: Seconds the Postgres record may lag behind Redis before the process is not ready.
     postgres_max_lag_s: int = DEFAULT_MAX_LAG_S
+    #: Networks whose clients may read ``/metrics`` without a staff token.
+    metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    #: Log lines as ``text`` or ``json``, from ``log_level`` up (:mod:`web.logs`).
+    log_format: str = "text"
+    log_level: str = "info"
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
             raise ConfigError(f"the secret must be at least {MIN_SECRET_BYTES} bytes")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, not "
+                              f"{self.log_format!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not "
+                              f"{self.log_level!r}")
         if not (self.bid_rate > 0 and self.address_rate > 0 and self.bid_burst >= 1
                 and self.address_burst >= 1 and self.max_connections_per_address >= 1):
             raise ConfigError("rates, bursts and the connection limit must be positive")
@@ -241,7 +262,7 @@ class Settings:
         return cls(host=host, port=port, data_dir=data, staff=staff, secret=secret,
                    allowed_origins=allowed, bidder_token_ttl_s=ttl, secrets_path=secrets_path,
                    redis_url=redis_url, postgres_dsn=postgres_dsn, postgres_max_lag_s=lag,
-                   **_limits(given))
+                   **_limits(given), **_operations(given))
 
     def host_token(self) -> str:
         """A host token (the first configured): what the demo uses to drive the API.
@@ -442,6 +463,18 @@ def _limits(given: Mapping[str, Any]) -> dict[str, Any]:
                                                for v in given["trusted_proxies"])
         except ValueError as exc:
             raise ConfigError(f"trusted_proxies: {exc}") from None
+    return out
+
+
+def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of logs and metrics that are set, as :class:`Settings` fields."""
+    out = {key: given[key] for key in ("log_format", "log_level") if key in given}
+    if "metrics_allow" in given:
+        try:
+            out["metrics_allow"] = tuple(ipaddress.ip_network(v, strict=False)
+                                         for v in given["metrics_allow"])
+        except ValueError as exc:
+            raise ConfigError(f"metrics_allow: {exc}") from None
     return out
 
 

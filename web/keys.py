@@ -11,6 +11,7 @@ from web.config import Settings
 if TYPE_CHECKING:
     from web.hub import Hub
     from web.limits import ClientLimits
+    from web.metrics import WebMetrics
     from web.ws import Connection
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,3 +22,5 @@ HUB: web.AppKey["Hub"] = web.AppKey("hub")
 CONNECTIONS: web.AppKey["set[Connection]"] = web.AppKey("connections")
 #: Rate and connection limits of the clients (per process).
 LIMITS: web.AppKey["ClientLimits"] = web.AppKey("limits")
+#: The application's metrics registry and the edge's counters (``/metrics``).
+METRICS: web.AppKey["WebMetrics"] = web.AppKey("metrics")

@@ -49,9 +49,11 @@ from web.auth import (
 from web.connlog import CONNECTION_LOG, ConnectionLog
 from web.errors import WebError, describe, lot_missing
 from web.hub import Watcher
-from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, SETTINGS
+from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, METRICS, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.limits import client_address
+from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID
+from web.logs import HEADER as REQUEST_ID_HEADER
 from web.validate import Invalid, Reader
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ class Connection:
         self.hub = app[HUB]
         self.staff = app[STAFF_DIRECTORY]
         self.limits = app[LIMITS]
+        self.metrics = app[METRICS]
         self.ip = ip
         self.default_device = device_of(request.headers.get("User-Agent", ""))
         self.connection_log, self.conn_id = app[CONNECTION_LOG], ConnectionLog.connection_id()
@@ -172,6 +175,7 @@ class Connection:
         if not catch_up and (self.queue.qsize() >= self.settings.ws_send_queue
                              or self.queued_bytes >= self.settings.ws_send_bytes):
             log.warning("closing a WebSocket from %s: it does not read its frames", self.ip)
+            self.metrics.slow_clients.inc()
             self.drop(TOO_SLOW, "too slow: frames not read")
             return
         self.queue.put_nowait(frame)
@@ -218,6 +222,7 @@ class Connection:
             await self._wait_for_room()
             data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
             if not self.limits.messages.take(self.ip):
+                self.metrics.rate_limited.labels("messages").inc()
                 self._error("rate_limited",
                             f"at most {self.settings.address_rate:g} messages per second "
                             "from one address", _ref_of(data))
@@ -297,13 +302,17 @@ class Connection:
         self.push(orjson.dumps(message))
 
     def _error(self, code: str, detail: str, ref: str | None = None) -> None:
+        self.metrics.ws_errors.labels(code).inc()
         message: dict[str, Any] = {"type": "error", "code": code, "message": describe(code),
                                    "detail": detail}
         if ref is not None:
             message["ref"] = ref
         self._send(message)
 
-    def _rejected(self, lot_id: str, ref: str, code: str, detail: str = "") -> None:
+    def _rejected(self, kind: str, lot_id: str, ref: str, code: str, detail: str = "") -> None:
+        """Answer a bid (``kind`` ``bid``) or an action (``act``) with a rejection."""
+        self.metrics.bids.labels(kind, code).inc()
+        log.debug("%s rejected: %s", kind, code)
         self._send({"type": "rejected", "lot_id": lot_id, "ref": ref, "code": code,
                     "message": describe(code), "detail": detail})
 
@@ -327,6 +336,10 @@ class Connection:
         if handler is None:
             self._error("unknown_type", f"unknown message type {kind[:40]!r}", ref)
             return
+        lot_id = msg.get("lot_id")
+        lot_token = LOT_ID.set(lot_id if isinstance(lot_id, str) and len(lot_id) <= 64
+                               else None)
+        ref_token = REF.set(ref)
         try:
             await handler(msg, ref)
         except Invalid as exc:
@@ -338,6 +351,9 @@ class Connection:
         except Exception:
             log.exception("WebSocket message %r failed", kind)
             self._error("internal_error", "", ref)
+        finally:
+            REF.reset(ref_token)
+            LOT_ID.reset(lot_token)
 
     def _reader(self, msg: dict[str, Any]) -> Reader:
         r = Reader(msg, BAD, what="message")
@@ -384,6 +400,8 @@ class Connection:
             raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
         self.subs[lot_id] = _Subscription(watcher, role, claims, device or self.default_device)
         if role != PUBLIC:  # joins of bidders and staff are logged for the supervisors
+            log.info("subscribed as %s%s", role,
+                     f" (bidder number {claims.bidder_no})" if claims else "")
             staff = None if claims else self.staff.lookup(token or "")
             self.connection_log.joined(
                 lot_id, self.conn_id, role=role, ip=self.ip, device=device or self.default_device,
@@ -451,21 +469,23 @@ class Connection:
     async def _bidder_command(self, lot_id: str, bid_ref: str, act: str | None,
                               amount: Any) -> None:
         """Decide a bid (``act`` None) or an action of the subscribed bidder."""
+        kind = "bid" if act is None else "act"
         state = self._lot(lot_id)
         sub = self.subs.get(lot_id)
         if sub is None or sub.claims is None:
             what = "bid" if act is None else "act"
             detail = (f"only a bidder subscribed to this lot with its bidder token may {what}"
                       if sub is None or sub.role == PUBLIC else f"a {sub.role} may not {what}")
-            self._rejected(lot_id, bid_ref, "forbidden", detail)
+            self._rejected(kind, lot_id, bid_ref, "forbidden", detail)
             return
         claims = sub.claims
         if claims.exp <= self.engine.now():
-            self._rejected(lot_id, bid_ref, "bad_token",
+            self._rejected(kind, lot_id, bid_ref, "bad_token",
                            "the bidder token has expired: subscribe with a new one")
             return
         if not self.limits.bids.take((lot_id, claims.bidder_id)):
-            self._rejected(lot_id, bid_ref, "rate_limited",
+            self.metrics.rate_limited.labels("bids").inc()
+            self._rejected(kind, lot_id, bid_ref, "rate_limited",
                            f"at most {self.settings.bid_rate:g} bids per second per bidder")
             return
         decimals = state.params.decimals
@@ -474,7 +494,7 @@ class Connection:
             try:
                 minor = parse_amount(amount, decimals)
             except InvalidAmount as exc:
-                self._rejected(lot_id, bid_ref, "invalid_amount", exc.message)
+                self._rejected(kind, lot_id, bid_ref, "invalid_amount", exc.message)
                 return
         command: PlaceBid | Act
         if act is None:
@@ -489,15 +509,17 @@ class Connection:
         except UnknownLot:
             raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
         except EngineError as exc:
-            self._rejected(lot_id, bid_ref, "unavailable", str(exc))
+            self._rejected(kind, lot_id, bid_ref, "unavailable", str(exc))
             return
         if isinstance(result, Rejection):
-            self._rejected(lot_id, bid_ref, result.code, result.detail)
+            self._rejected(kind, lot_id, bid_ref, result.code, result.detail)
             return
         ack: dict[str, Any] = {"type": "ack", "lot_id": lot_id, "ref": bid_ref,
                                "seq": result[0].seq, "at": result[0].event.at}
         if act is not None:
             ack["act"] = act
+        self.metrics.bids.labels(kind, "accepted").inc()
+        log.debug("%s accepted: seq %d", kind, result[0].seq)
         accepted = next((rec.event for rec in result if isinstance(rec.event, BidAccepted)
                          and rec.event.bidder_id == claims.bidder_id), None)
         if accepted is not None and act is None:
@@ -547,13 +569,16 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     ip = client_address(request, settings.trusted_proxies)
     counter = request.app[LIMITS].connections
     if not counter.acquire(ip):
+        request.app[METRICS].rate_limited.labels("connections").inc()
         raise WebError(429, "too_many_connections",
                        f"at most {counter.limit} WebSockets from one network address")
     try:
         ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=settings.ws_heartbeat_s,
                                    compress=False, decode_text=False)
+        ws.headers[REQUEST_ID_HEADER] = REQUEST_ID.get() or ""
         await ws.prepare(request)
         connection = Connection(request, ws, ip)
+        CONN_ID.set(connection.conn_id)  # for this connection's lines and its access line
         connections = request.app[CONNECTIONS]
         connections.add(connection)
         try:

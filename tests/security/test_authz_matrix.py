@@ -19,8 +19,8 @@ it), ``ok`` (200, nothing role-specific in the answer), ``made`` (201: the host'
 took effect), ``done`` (200: the host's action took effect), ``page`` (200 text/html),
 ``401`` (``unauthorized``: no or unknown credentials), ``403`` (``forbidden``: the
 credentials are known and do not allow it), ``101`` (the WebSocket upgrade: roles are
-given per subscription, see :data:`WS_MATRIX`). Every refused cell also checks that
-nothing changed.
+given per subscription, see :data:`WS_MATRIX`), ``metrics`` (200, Prometheus's text
+format). Every refused cell also checks that nothing changed.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET",  "/api/lots/{lot_id}/collusion"):           ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/api/collusion"):                         ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/ws"):                                    ("101",    "101",    "101",    "101",    "101"),
+    # operators: staff tokens, or the networks of metrics_allow (none here)
+    ("GET",  "/metrics"):                               ("401",    "403",    "403",    "metrics", "metrics"),
     ("GET",  "/"):                                      ("page",   "page",   "page",   "page",   "page"),
     ("GET",  "/room/{lot_id}"):                         ("page",   "page",   "page",   "page",   "page"),
     ("GET",  "/host"):                                  ("page",   "page",   "page",   "page",   "page"),
@@ -267,6 +269,10 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
         return
     if outcome == "page":
         assert status == 200 and content_type == "text/html", (where, status)
+        return
+    if outcome == "metrics":
+        assert status == 200 and content_type == "text/plain", (where, status)
+        assert b"\nauction_lots{" in data, where
         return
     assert status == (201 if outcome == "made" else 200), (where, status, data)
     if outcome in ("made", "done"):

@@ -272,6 +272,9 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_stay_on_tim
         late = max(got[seq] - committed[seq] for seq in committed)
         assert late < 0.5, f"a reading client got an update {late:.3f}s late"
     assert len(server.app[CONNECTIONS]) == len(fast)  # the slow one was dropped
+    scraped = await server.scrape()  # and the operators see it
+    assert scraped.value("auction_ws_slow_clients_closed_total") == 1
+    assert scraped.value("auction_ws_connections") == len(fast)
     slow.close()
 
 

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from web_support import STAFF, Server, ServerFactory
 
+from engine.api import Engine
 from engine.embedded import EmbeddedEngine
 from web.app import create_app
 from web.config import Settings
@@ -23,11 +24,12 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
     """``await make_server(**settings)``: a started server; stopped after the test."""
     runners: list[tuple[web.AppRunner, aiohttp.ClientSession, Server]] = []
 
-    async def make(**overrides: Any) -> Server:
+    async def make(engine: Engine | None = None, **overrides: Any) -> Server:
+        """A server on ``engine`` (not yet started; by default an EmbeddedEngine)."""
         data = tmp_path / f"data{len(runners)}"
         settings = Settings(data_dir=data, staff=STAFF, secret=b"web-test-secret-0123456789",
                             **overrides)
-        engine = EmbeddedEngine(data)
+        engine = engine or EmbeddedEngine(data)
         await engine.start()
         app = create_app(settings, engine)
         runner = web.AppRunner(app, access_log=None)
@@ -35,7 +37,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         host, port = runner.addresses[0][:2]
         http = aiohttp.ClientSession()
-        server = Server(f"http://{host}:{port}", engine, settings, http, app)
+        server = Server(f"http://{host}:{port}", engine, settings, http, app)  # type: ignore[arg-type]
         runners.append((runner, http, server))
         return server
 

@@ -79,6 +79,9 @@ def test_config_file_with_arguments_taking_precedence(tmp_path: Path) -> None:
     ({"AUCTION_PORT": "http"}, "whole number"),
     ({"AUCTION_PORT": "70000"}, "not a TCP port"),
     ({"AUCTION_CONFIG": "/nonexistent/auction.json"}, "cannot read"),
+    ({"AUCTION_LOG_FORMAT": "xml"}, "log_format must be one of text, json"),
+    ({"AUCTION_LOG_LEVEL": "loud"}, "log_level must be one of"),
+    ({"AUCTION_METRICS_ALLOW": "10.0.0.300"}, "metrics_allow"),
 ])
 def test_malformed_settings_are_refused_with_a_clear_message(
         tmp_path: Path, env: dict[str, str], message: str) -> None:
@@ -126,6 +129,8 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "trusted_proxies": lambda s: s.trusted_proxies,
     "redis_url": lambda s: s.redis_url, "postgres_dsn": lambda s: s.postgres_dsn,
     "postgres_max_lag_s": lambda s: s.postgres_max_lag_s,
+    "metrics_allow": lambda s: {str(n) for n in s.metrics_allow},
+    "log_format": lambda s: s.log_format, "log_level": lambda s: s.log_level,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
@@ -162,6 +167,11 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
         "postgres_dsn": [("postgresql://a@db/x", "postgresql://a@db/x", "postgresql://a@db/x"),
                          ("postgresql://b@db/y", "postgresql://b@db/y", "postgresql://b@db/y")],
         "postgres_max_lag_s": [(5, "5", 5), (9, "9", 9)],
+        "metrics_allow": [(["10.0.0.5"], "10.0.0.5", {"10.0.0.5/32"}),
+                          (["10.1.0.0/16", "::1"], "10.1.0.0/16,::1",
+                           {"10.1.0.0/16", "::1/128"})],
+        "log_format": [("json", "json", "json"), ("text", "text", "text")],
+        "log_level": [("debug", "debug", "debug"), ("warning", "warning", "warning")],
     }
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",

@@ -12,6 +12,7 @@ import aiohttp
 import orjson
 import websockets
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection
 
 from auction.money import format_amount
@@ -172,6 +173,33 @@ class Server:
         state = self.engine.lot(lot_id)
         assert state is not None
         return state.version
+
+    async def scrape(self, token: str | None = SUPERVISOR_TOKEN) -> Samples:
+        """``GET /metrics`` parsed: (sample name, labels) -> value."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.get(self.base + "/metrics", headers=headers) as resp:
+            text = await resp.text()
+            assert resp.status == 200, (resp.status, text[:200])
+            assert resp.content_type == "text/plain", resp.content_type
+        return Samples(text)
+
+
+class Samples(dict[tuple[str, frozenset[tuple[str, str]]], float]):
+    """The samples of a Prometheus text exposition, by name and labels."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                self[(sample.name, frozenset(sample.labels.items()))] = sample.value
+
+    def value(self, name: str, **labels: str) -> float:
+        """The sample's value; 0 for a labelled counter never incremented."""
+        return self.get((name, frozenset(labels.items())), 0.0)
+
+    def names(self) -> set[str]:
+        return {name for name, _ in self}
 
 
 ServerFactory = Callable[..., Awaitable[Server]]
