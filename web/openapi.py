@@ -194,6 +194,15 @@ def _nullable(spec: dict[str, Any]) -> None:
         spec["type"] = [spec["type"], "null"]
 
 
+def _absent_or_null(props: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Optional body keys as the server reads them: null is the same as absent."""
+    out = {}
+    for key, spec in props.items():
+        out[key] = spec = dict(spec)
+        _nullable(spec)
+    return out
+
+
 def _nested_required(parse: Callable[[object], Any], probes: list[dict[str, Any]],
                      container: str, key: str) -> bool:
     """Whether every probe holding ``container`` fails without its ``key``."""
@@ -486,8 +495,9 @@ OPENAPI: dict[str, Any] = {
             "post": _op("Create a session (host)", 201, _ref("Session"),
                         errors=(400, 401, 403, 409, 413, 503), staff=True,
                         body=_obj(["name"], {"name": {**_TEXT, "maxLength": 200},
-                                             "session_id": _ID, "mode": _SESSION_MODE,
-                                             "stagger_s": _STAGGER})),
+                                             **_absent_or_null({
+                                                 "session_id": _ID, "mode": _SESSION_MODE,
+                                                 "stagger_s": _STAGGER})})),
         },
         "/api/lots": {
             "get": _op("Every lot: public views, staff views with a staff token", 200,
