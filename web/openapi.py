@@ -7,11 +7,14 @@ is described here and every path described here is routed.
 from typing import Any
 
 from auction.lot import FORMATS
+from auction.money import AMOUNT_PATTERN, MAX_WHOLE_DIGITS
 
 _AMOUNT = {"type": "string",
-           "pattern": r"^([1-9][0-9]{0,17}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$",
+           "pattern": AMOUNT_PATTERN,
            "description": "Decimal string in the lot's currency, greater than zero, at most "
-                          "its decimals (CNY: 2, JPY: 0). Numbers are refused "
+                          "its decimals (CNY: 2, JPY: 0), at most "
+                          f"{MAX_WHOLE_DIGITS} digits before the point (the money "
+                          "maximum). Numbers, null and larger amounts are refused "
                           "(invalid_amount).",
            "examples": ["1250000.00"]}
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"}
