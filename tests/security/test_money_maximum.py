@@ -7,7 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import orjson
 import pytest
+import websockets
 from services import RedisServer
 from web_support import HOST_TOKEN, Server, ServerFactory
 
@@ -15,6 +18,7 @@ from auction.record import verify_chain
 from engine.api import Engine
 from engine.embedded import EmbeddedEngine
 from engine.redis_engine import RedisEngine
+from helpers import ServerProcess
 
 HOSTILE = ["184467440737095520.00", "999999999999999990.00", "1000000000000000.00"]
 TOP = "999999999999990.00"
@@ -124,3 +128,46 @@ async def test_a_lot_parameter_above_the_money_maximum_is_refused_as_invalid_amo
                    "duration_s": 600}})
     assert status == 400 and data["error"]["code"] == "invalid_amount", data
     assert "start_price" in data["error"]["detail"]
+
+
+@pytest.mark.slow
+async def test_auction_serve_starts_again_after_a_hostile_bid_and_serves_the_lot(
+        tmp_path: Path) -> None:
+    """#12: after such a bid `auction serve` exited 1 on its next start (RecordError)."""
+    served = ServerProcess(str(tmp_path))
+    auth = {"Authorization": f"Bearer {ServerProcess.HOST_TOKEN}"}
+    await served.start()
+    try:
+        async with aiohttp.ClientSession(headers=auth) as http:
+            async def post(path: str, body: dict[str, Any]) -> Any:
+                async with http.post(served.base + path, json=body) as resp:
+                    assert resp.status in (200, 201), await resp.text()
+                    return await resp.json()
+
+            session = (await post("/api/sessions", {"name": "s"}))["session_id"]
+            lot_id = (await post("/api/lots", {
+                "session_id": session, "title": "t", "format": "english",
+                "params": {"start_price": "1000.00", "step": "10.00", "duration_s": 600}}))[
+                "lot_id"]
+            token = (await post(f"/api/lots/{lot_id}/bidders",
+                                {"bidder_id": "b1", "name": "b1"}))["token"]
+            await post(f"/api/lots/{lot_id}/bidders/b1/deposit",
+                       {"amount": "1.00", "account": "a"})
+            await post(f"/api/lots/{lot_id}/schedule", {})
+            await post(f"/api/lots/{lot_id}/start", {})
+            async with websockets.connect(served.ws_url) as ws:
+                await ws.send(orjson.dumps({"type": "subscribe", "lot_id": lot_id,
+                                            "token": token}).decode())
+                await ws.send(orjson.dumps({"type": "bid", "lot_id": lot_id, "ref": "h",
+                                            "amount": HOSTILE[0]}).decode())
+                while (reply := orjson.loads(await ws.recv()))["type"] != "rejected":
+                    assert reply["type"] != "ack", reply
+                assert reply["code"] == "invalid_amount"
+        served.kill()
+        await served.start()  # the same data directory, a fresh process
+        async with aiohttp.ClientSession(headers=auth) as http:
+            async with http.get(f"{served.base}/api/lots/{lot_id}") as resp:
+                assert resp.status == 200 and (await resp.json())["status"] == "open"
+        assert served.proc is not None and served.proc.poll() is None
+    finally:
+        served.stop()
