@@ -25,8 +25,9 @@ those who confirmed the previous one. At the end of each tick (``LevelAdvanced``
   previous level by ``tie_rule``: ``earliest`` (default: the one who confirmed the
   previous level first) or ``lottery`` (the verifiable draw of :mod:`auction.draw`).
 
-A reverse clock that cannot go lower (the next level would be zero or less) ends at its
-level: the bidders who confirmed it are tied and ``tie_rule`` chooses among them.
+A clock that cannot move on (the next level would be zero or less, or above the money
+maximum of :mod:`auction.money`) ends at its level: the bidders who confirmed it are tied
+and ``tie_rule`` chooses among them.
 """
 
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ from auction.model import (
     Tick,
     register_event,
 )
-from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.money import AMOUNT_RANGE, CURRENCY_DECIMALS, format_amount, within
 from auction.params import DIRECTIONS, MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
 from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
@@ -222,8 +223,8 @@ def _acceptance(bidder: Bidder, cmd: PlaceBid | Act, amount: int, now: int) -> B
                        device=cmd.device, ref=cmd.ref)
 
 
-def _bad_amount(amount: object) -> bool:
-    return isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0
+def _bad_amount(state: LotState, amount: object) -> bool:
+    return not within(amount, state.params.decimals)
 
 
 def _tick_ms(p: EnglishParams) -> int:
@@ -307,8 +308,8 @@ class Dutch(Format):
                            bidder_no=bidder.bidder_no, amount=amount)]
 
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
-        if _bad_amount(cmd.amount):
-            return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+        if _bad_amount(state, cmd.amount):
+            return Rejection("invalid_amount", AMOUNT_RANGE)
         if cmd.amount != self.price(state.params, self.level_at(state, now)):
             return Rejection("not_price_in_force")
         return self._take(state, bidder, cmd, now)
@@ -429,7 +430,7 @@ class Japanese(Format):
         if len(confirmed) == 1:
             return _Ending(False, winner=confirmed[0], amount=play.price)
         if len(confirmed) >= 2:
-            if self.next_price(p, play.price) > 0:
+            if within(self.next_price(p, play.price), p.decimals):
                 return _Ending(True)
             return _Ending(False, tied=tuple(confirmed), winner=confirmed[0],
                            amount=play.price)
@@ -528,8 +529,8 @@ class Japanese(Format):
         return [*first, _acceptance(bidder, cmd, play.price, now)]
 
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
-        if _bad_amount(cmd.amount):
-            return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+        if _bad_amount(state, cmd.amount):
+            return Rejection("invalid_amount", AMOUNT_RANGE)
         return self._judge(state, bidder, cmd, now)
 
     def act(self, state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:

@@ -35,7 +35,7 @@ from auction.model import (
     Tick,
     register_event,
 )
-from auction.money import format_amount
+from auction.money import AMOUNT_RANGE, format_amount, within
 from auction.params import HIDDEN_BEST, EnglishParams, parse_english
 from auction.record import Recorded
 from auction.state import ENDED, Bidder, LotState
@@ -100,9 +100,10 @@ def reference(state: LotState, bidder: Bidder) -> int | None:
     return bidder.last_bid if state.params.improve == "own" else state.best
 
 
-def min_next_bid(state: LotState, bidder: Bidder | None) -> int:
+def min_next_bid(state: LotState, bidder: Bidder | None) -> int | None:
     """The least improving price for ``bidder``, or for anyone when None (forward: the
-    lowest acceptable price; reverse: the highest)."""
+    lowest acceptable price; reverse: the highest); None when no price can improve: a
+    step past the best would leave the money maximum (forward) or reach zero (reverse)."""
     p = state.params
     if bidder is not None:
         ref = reference(state, bidder)
@@ -111,7 +112,8 @@ def min_next_bid(state: LotState, bidder: Bidder | None) -> int:
     if ref is None:
         return p.start_price
     step = p.step_at(ref)
-    return ref + step if p.direction == "forward" else ref - step
+    least = ref + step if p.direction == "forward" else ref - step
+    return least if within(least, p.decimals) else None
 
 
 def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
@@ -123,11 +125,12 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
     first bid, the start price. ``max_jump_steps`` counts steps past the best (the start
     price before the first bid), whatever ``improve`` is, where the best is public; under
     ``rank`` and ``blind`` visibility past the bidder's own last bid (the start price
-    before its first), so that no answer depends on the bids of others.
+    before its first), so that no answer depends on the bids of others. The bidder's own
+    next acceptable price (:func:`min_next_bid`) is never refused by it.
     """
     p = state.params
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+    if not within(amount, p.decimals):
+        return Rejection("invalid_amount", AMOUNT_RANGE)
     if p.improve == "leader" and state.leader == bidder.bidder_id:
         return Rejection("already_leading")
     if p.ceiling is not None and amount > p.ceiling:
@@ -145,7 +148,8 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
         return Rejection("not_improving")
     if p.step_multiple and (amount - base) % step != 0:
         return Rejection("off_step")
-    if p.max_jump_steps is not None:
+    if p.max_jump_steps is not None and amount != (
+            p.start_price if ref is None else ref + step if forward else ref - step):
         shown = state.best if p.visibility not in HIDDEN_BEST else bidder.last_bid
         anchor = p.start_price if shown is None else shown
         past = amount - anchor if forward else anchor - amount
@@ -235,11 +239,13 @@ def set_proxy(state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
     if not p.proxy:
         return Rejection("proxy_disabled")
     amount = cmd.amount
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+    if not within(amount, p.decimals):
+        return Rejection("invalid_amount", AMOUNT_RANGE)
     leading = state.leader == bidder.bidder_id
     least = bidder.last_bid if leading and bidder.last_bid is not None \
         else min_next_bid(state, bidder)
+    if least is None:
+        return Rejection("not_improving", "no price can beat the best any more")
     if amount < least:
         return Rejection("proxy_too_low")
     if amount - least > MAX_PROXY_STEPS * p.step_at(least):

@@ -54,7 +54,7 @@ from auction.model import (
     Tick,
     register_event,
 )
-from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.money import CURRENCY_DECIMALS, format_amount, within
 from auction.params import MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
 from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
@@ -125,6 +125,7 @@ def parse(raw: object) -> EnglishParams:
     start_price = r.amount("start_price", decimals)
     step = r.amount("step", decimals)
     reserve = r.amount("reserve", decimals)
+    max_jump_steps = r.jump_guard()
     opens_at = r.integer("listing_opens_at", 0, MAX_MS)
     ends_at = r.integer("listing_ends_at", 0, MAX_MS)
     confirm_s = r.integer("confirm_s", 1, MAX_SECONDS)
@@ -161,7 +162,7 @@ def parse(raw: object) -> EnglishParams:
     return EnglishParams(
         direction="forward", currency=currency, decimals=decimals, deposit=deposit or 0,
         start_price=start_price, tiers=(Tier(0, step),), step_multiple=True, reserve=reserve,
-        ceiling=None, max_jump_steps=None, opens_at=opens_at, closes_at=ends_at,
+        ceiling=None, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=ends_at,
         duration_s=None, extend_window_s=0, extend_s=0, max_closes_at=None,
         improve="leader", visibility="price", options=options)
 
@@ -502,8 +503,9 @@ class ListingTimed(Format):
         if not _in_cap(state, play, bidder):
             return Rejection("not_in_cap")
         q = cmd.amount
-        if isinstance(q, bool) or not isinstance(q, int) or q <= 0:
-            return Rejection("invalid_amount", "the quantity must be whole minor units > 0")
+        if not within(q, state.params.decimals):
+            return Rejection("invalid_amount", "the quantity must be whole minor units, from "
+                                               "one to the money maximum")
         if play.sec_leader == bidder.bidder_id:
             return Rejection("already_leading")
         if play.sec_best is None:
@@ -547,7 +549,9 @@ class ListingTimed(Format):
             return None
         least = english_min_next_bid(state, bidder)
         cap = _options(state).cap
-        return least if cap is None else min(least, cap)
+        if least is None or cap is None:
+            return least if cap is None else cap
+        return min(least, cap)
 
     def view(self, state: LotState, view: dict[str, Any], audience: str,
              bidder_id: str | None) -> None:
@@ -577,7 +581,10 @@ class ListingTimed(Format):
         if o.secondary is not None:
             leader = state.bidders[play.sec_leader].bidder_no if play.sec_leader else None
             sec = o.secondary
-            least = sec.start if play.sec_best is None else play.sec_best + sec.step
+            least: int | None = (sec.start if play.sec_best is None
+                                 else play.sec_best + sec.step)
+            if not within(least, p.decimals):
+                least = None
             out["secondary"] = {"unit": sec.unit, "start": money(sec.start),
                                 "step": money(sec.step), "best": money(play.sec_best),
                                 "leader_no": leader, "bids": play.sec_bids,

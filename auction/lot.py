@@ -23,7 +23,7 @@ from auction import (  # noqa: F401 (importing a format module registers the for
     multi_round,
     sealed,
 )
-from auction.errors import InvalidParams, RecordError
+from auction.errors import InvalidAmount, InvalidParams, RecordError
 from auction.formats import FORMATS, of
 from auction.model import (
     SYSTEM,
@@ -61,6 +61,7 @@ from auction.model import (
     Tick,
     TokensRevoked,
 )
+from auction.money import max_minor
 from auction.state import (
     AWARDED,
     CANCELLED,
@@ -174,8 +175,8 @@ def _create(cmd: CreateLot, now: int) -> Decision:
                                            "characters")
     try:
         FORMATS[cmd.format].parse(cmd.params)
-    except InvalidParams as exc:
-        return Rejection("invalid_params", exc.message)
+    except (InvalidParams, InvalidAmount) as exc:
+        return Rejection(exc.code, exc.message)
     return [LotCreated(at=now, actor=cmd.actor, lot_id=cmd.lot_id, session_id=cmd.session_id,
                        format=cmd.format, title=cmd.title, params=copy.deepcopy(dict(cmd.params)),
                        reason=cmd.reason)]
@@ -198,8 +199,10 @@ def _register(state: LotState, cmd: RegisterBidder, now: int) -> Decision:
 def _deposit(state: LotState, cmd: ConfirmDeposit, now: int) -> Decision:
     if _bad_text(cmd.bidder_id) or _bad_text(cmd.account, required=False):
         return Rejection("invalid_params", "bidder id and account must be text")
-    if isinstance(cmd.amount, bool) or not isinstance(cmd.amount, int):
-        return Rejection("invalid_amount", "the deposit must be whole minor units")
+    if (isinstance(cmd.amount, bool) or not isinstance(cmd.amount, int)
+            or cmd.amount > max_minor(state.params.decimals)):
+        return Rejection("invalid_amount", "the deposit must be whole minor units, at most "
+                                           "the money maximum")
     if _over(state, now):
         return Rejection("invalid_state", "the lot has ended")
     if cmd.bidder_id not in state.bidders:
@@ -327,7 +330,7 @@ def evolve(state: LotState | None, event: Event) -> LotState:
             raise RecordError(f"unknown format {event.format!r}")
         try:
             params = fmt.parse(event.params)
-        except InvalidParams as exc:
+        except (InvalidParams, InvalidAmount) as exc:
             raise RecordError(f"invalid parameters: {exc.message}") from None
         return LotState(lot_id=event.lot_id, session_id=event.session_id, format=event.format,
                         title=event.title, params=params, version=1, created_at=event.at,

@@ -53,7 +53,7 @@ from auction.model import (
     Tick,
     register_event,
 )
-from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.money import AMOUNT_RANGE, CURRENCY_DECIMALS, format_amount, within
 from auction.params import MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
 from auction.record import Recorded
 from auction.state import ENDED, PAUSED, Bidder, LotState
@@ -406,8 +406,8 @@ def advance(state: LotState, now: int) -> tuple[list[Event], Play]:
 
 def judge(state: LotState, play: Play, bidder: Bidder, amount: int) -> Rejection | None:
     """Why ``bidder`` may not bid ``amount`` in the phase ``play`` is in, or None."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+    if not within(amount, state.params.decimals):
+        return Rejection("invalid_amount", AMOUNT_RANGE)
     if play.phase == PREBID:
         if bidder.bidder_id in play.entrants:
             return Rejection("revision_limit", "one initial bid per bidder")
@@ -489,7 +489,8 @@ def play_view(state: LotState, audience: str, bidder_id: str | None) -> dict[str
             **_row(state, bidder.bidder_id, bidder.last_bid if entered else None),
             "entered": entered, "in_turn": mine,
             "revealed": _money(state, revealed),
-            "max_bid": _money(state, revealed - o.step) if mine and revealed else None,
+            "max_bid": _money(state, revealed - o.step)
+            if mine and revealed and revealed > o.step else None,
         }
     return out
 
@@ -563,7 +564,8 @@ class MultiRound(Format):
         if play.phase == PREBID and bidder.bidder_id not in play.entrants:
             return state.params.ceiling
         if play.phase == TURN and play.order[play.turn] == bidder.bidder_id:
-            return play.revealed[bidder.bidder_id] - _options(state).step
+            least = play.revealed[bidder.bidder_id] - _options(state).step
+            return least if least > 0 else None
         return None
 
     def view(self, state: LotState, view: dict[str, Any], audience: str,

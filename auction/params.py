@@ -1,7 +1,9 @@
 """Lot parameters: strict parsing of the host's JSON into typed, validated values.
 
 Unknown keys, wrong types and inconsistent values raise :class:`InvalidParams`
-naming the field. Amounts are decimal strings in the lot's currency.
+naming the field. Amounts are decimal strings in the lot's currency; one that is not a
+valid amount (malformed, zero where zero makes no sense, above the money maximum of
+:mod:`auction.money`) raises :class:`InvalidAmount` naming the field.
 """
 
 import functools
@@ -22,6 +24,12 @@ HIDDEN_BEST = ("rank", "blind")
 #: Upper bound for any time parameter in seconds (one year) and any step count.
 MAX_SECONDS = 366 * 24 * 3600
 MAX_MS = 10**14
+#: The jump guard of a lot that does not set ``max_jump_steps``: a price bid more than this
+#: many steps past the best (the start price before the first bid) is refused
+#: (``jump_too_large``). A lot sets its own with ``max_jump_steps``, or none with 0.
+DEFAULT_MAX_JUMP_STEPS = 20
+#: Largest ``max_jump_steps`` a lot may set.
+MAX_JUMP_STEPS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +124,15 @@ class _Reader:
         try:
             return parse_amount(value, decimals, allow_zero=zero)
         except InvalidAmount as exc:
-            raise InvalidParams(f"{key}: {exc.message}", key) from None
+            raise InvalidAmount(f"{key}: {exc.message}", key) from None
+
+    def jump_guard(self) -> int | None:
+        """``max_jump_steps``: absent or null gives :data:`DEFAULT_MAX_JUMP_STEPS`, 0 no
+        guard (None)."""
+        value = self.integer("max_jump_steps", 0, MAX_JUMP_STEPS)
+        if value is None:
+            return DEFAULT_MAX_JUMP_STEPS
+        return value or None
 
 
 def parse_english(raw: object) -> EnglishParams:
@@ -133,7 +149,7 @@ def parse_english(raw: object) -> EnglishParams:
     step_multiple = r.boolean("step_multiple", True)
     reserve = r.amount("reserve", decimals)
     ceiling = r.amount("ceiling", decimals)
-    max_jump_steps = r.integer("max_jump_steps", 1, 1_000_000)
+    max_jump_steps = r.jump_guard()
     opens_at = r.integer("opens_at", 0, MAX_MS)
     closes_at = r.integer("closes_at", 0, MAX_MS)
     duration_s = r.integer("duration_s", 1, MAX_SECONDS)
@@ -156,6 +172,10 @@ def parse_english(raw: object) -> EnglishParams:
         raise InvalidParams("ceiling applies to reverse lots; use reserve", "ceiling")
     if direction == "reverse" and reserve is not None:
         raise InvalidParams("reserve applies to forward lots; use ceiling", "reserve")
+    if ceiling is not None and ceiling < start_price:
+        # Its first acceptable price would not be the start price, which every view
+        # advertises as such (and the jump guard counts from).
+        raise InvalidParams("start_price must not be above the ceiling", "start_price")
     if (closes_at is None) == (duration_s is None):
         raise InvalidParams("give exactly one of closes_at and duration_s", "closes_at")
     if opens_at is not None and closes_at is not None and opens_at >= closes_at:

@@ -45,7 +45,7 @@ from auction.model import (
     Tick,
     register_event,
 )
-from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.money import AMOUNT_RANGE, CURRENCY_DECIMALS, format_amount, within
 from auction.params import DIRECTIONS, MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
 from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
@@ -197,8 +197,8 @@ class Sealed(Format):
             ) -> list[Event] | Rejection:
         p, options = state.params, _options(state)
         amount = cmd.amount
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            return Rejection("invalid_amount", "amount must be a whole number of minor units > 0")
+        if not within(amount, p.decimals):
+            return Rejection("invalid_amount", AMOUNT_RANGE)
         if bidder.bids > options.revisions:
             return Rejection("revision_limit")
         if p.ceiling is not None and amount > p.ceiling:

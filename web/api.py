@@ -488,7 +488,7 @@ async def confirm_deposit(request: web.Request) -> web.Response:
     host = require_host(request)
     lot_id, state = _lot(request)
     r = await read_body(request)
-    amount = _amount(r.raw("amount", required=True), state, "amount")
+    amount = _amount(r.raw("amount"), state, "amount")  # null or none: invalid_amount
     account = r.text("account", required=True, max_len=500)
     reason = _reason(r)
     r.done()

@@ -13,16 +13,17 @@ from typing import Any
 
 from auction.errors import InvalidParams
 from auction.lot import FORMATS
+from auction.money import AMOUNT_PATTERN, MAX_WHOLE_DIGITS
 from auction.params import _Reader
 
-#: An amount greater than zero, as a decimal string: the one place this pattern is
-#: written (amounts in bodies, in lot parameters, in answers).
-AMOUNT_PATTERN = r"^([1-9][0-9]{0,17}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
-#: An amount that may be zero (a deposit, a tier's ``from``): zero or the above.
+#: An amount that may be zero (a deposit, a tier's ``from``): zero or a positive amount
+#: (:data:`auction.money.AMOUNT_PATTERN`, the one place that pattern is written).
 AMOUNT_OR_ZERO_PATTERN = rf"^(0(\.0{{1,2}})?|{AMOUNT_PATTERN[1:-1]})$"
 _AMOUNT = {"type": "string", "pattern": AMOUNT_PATTERN,
            "description": "Decimal string in the lot's currency, greater than zero, at most "
-                          "its decimals (CNY: 2, JPY: 0). Numbers are refused "
+                          "its decimals (CNY: 2, JPY: 0), at most "
+                          f"{MAX_WHOLE_DIGITS} digits before the point (the money "
+                          "maximum). Numbers, null and larger amounts are refused "
                           "(invalid_amount).",
            "examples": ["1250000.00"]}
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$"}

@@ -448,11 +448,13 @@ class Connection:
     async def _bid(self, msg: dict[str, Any], ref: str | None) -> None:
         r = self._reader(msg)
         lot_id = r.text("lot_id", required=True, max_len=64)
-        amount = r.raw("amount", required=True)
+        # Any amount that is not a decimal string, null or none included, is judged by
+        # parse_amount (invalid_amount), not refused as a malformed message.
+        amount = r.raw("amount")
         bid_ref = r.text("ref", required=True, max_len=MAX_REF)
         r.done()
         assert lot_id is not None and bid_ref is not None
-        await self._bidder_command(lot_id, bid_ref, None, amount)
+        await self._bidder_command(lot_id, bid_ref, None, amount, amount_sent=True)
 
     async def _act(self, msg: dict[str, Any], ref: str | None) -> None:
         """A bidder action other than a price (``confirm``, ``accept``, ``proxy``...):
@@ -464,11 +466,12 @@ class Connection:
         act_ref = r.text("ref", required=True, max_len=MAX_REF)
         r.done()
         assert lot_id is not None and act is not None and act_ref is not None
-        await self._bidder_command(lot_id, act_ref, act, amount)
+        await self._bidder_command(lot_id, act_ref, act, amount, amount_sent="amount" in msg)
 
     async def _bidder_command(self, lot_id: str, bid_ref: str, act: str | None,
-                              amount: Any) -> None:
-        """Decide a bid (``act`` None) or an action of the subscribed bidder."""
+                              amount: Any, *, amount_sent: bool) -> None:
+        """Decide a bid (``act`` None) or an action of the subscribed bidder. An amount
+        sent (always, for a bid) must be a decimal string, else ``invalid_amount``."""
         kind = "bid" if act is None else "act"
         state = self._lot(lot_id)
         sub = self.subs.get(lot_id)
@@ -490,7 +493,7 @@ class Connection:
             return
         decimals = state.params.decimals
         minor: int | None = None
-        if amount is not None or act is None:
+        if amount_sent:
             try:
                 minor = parse_amount(amount, decimals)
             except InvalidAmount as exc:

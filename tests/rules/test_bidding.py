@@ -210,7 +210,7 @@ def test_a_reverse_lot_awards_the_lowest_price() -> None:
 
 
 def test_nothing_above_the_ceiling_is_accepted_in_a_reverse_lot() -> None:
-    lot = opened("a", "b", direction="reverse", start_price="100.00", ceiling="80.00")
+    lot = opened("a", "b", direction="reverse", start_price="80.00", ceiling="80.00")
     lot.refuse_bid("a", "90.00", "above_ceiling")
     lot.bids(("a", "80.00"))
     lot.tick(at=CLOSE)

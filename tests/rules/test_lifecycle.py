@@ -58,8 +58,14 @@ def test_a_created_lot_is_a_draft_holding_its_parsed_params() -> None:
 
 
 def test_a_lot_with_invalid_params_is_not_created() -> None:
-    decision = decide(None, create(params=english(step="-1")), T0)
+    decision = decide(None, create(params=english(extend_s=-1)), T0)
     assert isinstance(decision, Rejection) and decision.code == "invalid_params"
+    assert "extend_s" in decision.detail
+
+
+def test_a_lot_with_an_invalid_amount_parameter_is_refused_as_invalid_amount() -> None:
+    decision = decide(None, create(params=english(step="-1")), T0)
+    assert isinstance(decision, Rejection) and decision.code == "invalid_amount"
     assert "step" in decision.detail
 
 

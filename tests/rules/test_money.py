@@ -51,10 +51,10 @@ def test_zero_is_rejected_unless_allowed(text: str) -> None:
 
 
 def test_a_huge_amount_is_rejected_with_a_clear_error() -> None:
-    assert parse_amount("9" * 18) == int("9" * 18) * 100
-    with pytest.raises(InvalidAmount, match="more than 18 digits"):
-        parse_amount("1" + "0" * 18)
-    with pytest.raises(InvalidAmount, match="more than 18 digits"):
+    assert parse_amount("9" * 15) == int("9" * 15) * 100
+    with pytest.raises(InvalidAmount, match="above the maximum"):
+        parse_amount("1" + "0" * 15)
+    with pytest.raises(InvalidAmount, match="above the maximum"):
         parse_amount("9" * 100_000)
 
 
@@ -74,6 +74,6 @@ def test_minor_units_format_with_exactly_the_currency_decimals(
     assert format_amount(minor, decimals) == text
 
 
-@pytest.mark.parametrize("text", ["0.01", "1.10", "1250000.00", "999999999999999999.99"])
+@pytest.mark.parametrize("text", ["0.01", "1.10", "1250000.00", "999999999999999.99"])
 def test_formatting_a_parsed_amount_gives_the_canonical_string_back(text: str) -> None:
     assert format_amount(parse_amount(text)) == text

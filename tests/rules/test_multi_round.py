@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from auction.errors import InvalidParams, RecordError
+from auction.errors import InvalidAmount, InvalidParams, RecordError
 from auction.formats import FORMATS, withheld
 from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
@@ -80,7 +80,7 @@ def test_the_host_sets_rounds_turns_pauses_step_and_coefficients() -> None:
 ])
 def test_parameters_out_of_the_rules_are_refused_naming_the_field(
         params: dict[str, Any], field: str) -> None:
-    with pytest.raises(InvalidParams) as error:
+    with pytest.raises((InvalidParams, InvalidAmount)) as error:
         parse_multi_round(rounds_params(**params))
     assert error.value.field == field
 

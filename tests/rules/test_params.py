@@ -4,8 +4,14 @@ from typing import Any
 
 import pytest
 
-from auction.errors import InvalidParams
-from auction.params import EnglishParams, Tier, parse_english, public_params
+from auction.errors import InvalidAmount, InvalidParams
+from auction.params import (
+    DEFAULT_MAX_JUMP_STEPS,
+    EnglishParams,
+    Tier,
+    parse_english,
+    public_params,
+)
 
 from .support import MINUTE, T0, english
 
@@ -21,6 +27,13 @@ def refused(raw: object, field: str | None, match: str) -> None:
     assert caught.value.code == "invalid_params"
 
 
+def refused_amount(raw: object, field: str, match: str) -> None:
+    with pytest.raises(InvalidAmount, match=match) as caught:
+        parse_english(raw)
+    assert caught.value.field == field
+    assert caught.value.code == "invalid_amount"
+
+
 def test_the_defaults_are_those_of_the_rules() -> None:
     p = parse_english({"start_price": "100.00", "step": "10.00", "closes_at": T0})
     assert p.direction == "forward"
@@ -29,7 +42,8 @@ def test_the_defaults_are_those_of_the_rules() -> None:
     assert p.step_multiple is True
     assert p.improve == "leader"
     assert p.visibility == "price"
-    assert (p.reserve, p.ceiling, p.max_jump_steps, p.max_closes_at) == (None,) * 4
+    assert (p.reserve, p.ceiling, p.max_closes_at) == (None,) * 3
+    assert p.max_jump_steps == DEFAULT_MAX_JUMP_STEPS == 20
     assert (p.extend_window_s, p.extend_s) == (0, 0)
     assert p.tiers == (Tier(0, 1000),)
 
@@ -68,7 +82,7 @@ def test_step_multiple_must_be_a_boolean(value: object) -> None:
 
 
 @pytest.mark.parametrize(("key", "value"), [
-    ("max_jump_steps", 0), ("max_jump_steps", 1_000_001), ("max_jump_steps", 2.0),
+    ("max_jump_steps", -1), ("max_jump_steps", 1_000_001), ("max_jump_steps", 2.0),
     ("max_jump_steps", True), ("max_jump_steps", "3"), ("opens_at", -1),
     ("opens_at", 10**14 + 1), ("closes_at", 1.5), ("duration_s", 0),
     ("extend_window_s", -1), ("extend_s", 366 * 24 * 3600 + 1), ("max_closes_at", "soon"),
@@ -82,14 +96,14 @@ def test_a_whole_number_parameter_out_of_type_or_range_is_refused(key: str, valu
 @pytest.mark.parametrize("value", [100.0, 100, "-1", "1e5", "1.001", "NaN"])
 def test_an_amount_parameter_that_is_not_a_decimal_string_is_refused(key: str, value: object
                                                                      ) -> None:
-    refused(english(**{key: value}), key, f"{key}: amount")
+    refused_amount(english(**{key: value}), key, f"{key}: amount")
 
 
 def test_a_zero_deposit_is_allowed_but_a_zero_price_is_not() -> None:
     assert parse(deposit="0.00").deposit == 0
-    refused(english(start_price="0"), "start_price", "greater than zero")
-    refused(english(step="0.00"), "step", "greater than zero")
-    refused(english(reserve="0"), "reserve", "greater than zero")
+    refused_amount(english(start_price="0"), "start_price", "greater than zero")
+    refused_amount(english(step="0.00"), "step", "greater than zero")
+    refused_amount(english(reserve="0"), "reserve", "greater than zero")
 
 
 def test_the_start_price_is_required() -> None:
@@ -99,7 +113,7 @@ def test_the_start_price_is_required() -> None:
 def test_a_ceiling_belongs_to_reverse_lots_and_a_reserve_to_forward_lots() -> None:
     refused(english(ceiling="200.00"), "ceiling", "ceiling applies to reverse")
     refused(english(direction="reverse", reserve="50.00"), "reserve", "reserve applies to forward")
-    assert parse(direction="reverse", ceiling="90.00").ceiling == 9000
+    assert parse(direction="reverse", ceiling="100.00").ceiling == 10000
     assert parse(reserve="500.00").reserve == 50000
 
 
@@ -160,8 +174,8 @@ def test_a_tier_with_an_unknown_key_is_refused() -> None:
 
 
 def test_a_tier_with_a_bad_amount_is_refused() -> None:
-    refused(tiered([{"from": "-1", "step": "1.00"}]), "from", "from: amount")
-    refused(tiered([{"from": "0", "step": "0"}]), "step", "step: amount")
+    refused_amount(tiered([{"from": "-1", "step": "1.00"}]), "from", "from: amount")
+    refused_amount(tiered([{"from": "0", "step": "0"}]), "step", "step: amount")
 
 
 def test_tiers_must_be_in_increasing_order_of_from() -> None:

@@ -129,7 +129,7 @@ def test_a_maximum_need_not_be_on_the_grid_the_engine_bids_grid_prices_below_it(
 
 
 def test_a_holder_may_raise_its_maximum_but_not_lower_it_below_its_own_bid() -> None:
-    lot = opened("a", "b", proxy=True)
+    lot = opened("a", "b", proxy=True, max_jump_steps=0)
     proxy(lot, "a", "200.00")
     lot.take("b", "150.00")
     assert lot.s.best == cny("160.00")

@@ -34,7 +34,7 @@ from auction.model import (
     StartLot,
     Tick,
 )
-from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.money import CURRENCY_DECIMALS, format_amount, max_minor, parse_amount
 from auction.record import (
     GENESIS,
     Recorded,
@@ -56,6 +56,7 @@ from auction.state import (
     SCHEDULED,
     LotState,
 )
+from auction.views import PUBLIC, bidder_view, snapshot
 
 T0 = 1_700_000_000_000
 HOST = "staff:host"
@@ -92,6 +93,9 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
     sign = 1 if direction == "forward" else -1
     step = pick(100, 1, 5, 2500)
     start = step * draw(st.integers(20, 60)) + pick(0, 1)
+    if direction == "forward" and pick(False, True):
+        # Near the money maximum: a few steps on, no price can improve any more.
+        start = max_minor(decimals) - step * draw(st.integers(0, 8)) - pick(0, 1)
     p: dict[str, Any] = {
         "direction": direction, "currency": currency, "start_price": money(start),
         "visibility": (visibility := pick("price", "rank", "blind")),
@@ -103,14 +107,16 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
         p["step"] = money(step)
     else:
         edge = start + sign * step * draw(st.integers(1, 6))
+        if edge > max_minor(decimals):
+            edge = 2 * start - edge
         p["steps"] = [{"from": money(0), "step": money(step)},
                       {"from": money(edge), "step": money(step * draw(st.integers(2, 4)))}]
     if direction == "forward" and pick(True, False):
-        p["reserve"] = money(start + step * pick(2, 4, 1, 8, 0, -1))
+        p["reserve"] = money(min(start + step * pick(2, 4, 1, 8, 0, -1), max_minor(decimals)))
     if direction == "reverse" and pick(True, False):
-        p["ceiling"] = money(start + step * pick(-2, 0, -4, 1))
+        p["ceiling"] = money(start + step * pick(0, 2, 4, 1))
     if pick(False, True):
-        p["max_jump_steps"] = pick(2, 1, 4)
+        p["max_jump_steps"] = pick(2, 1, 4, 0)
     deposit = pick(5000, None, 0)
     if deposit is not None:
         p["deposit"] = money(deposit)
@@ -237,11 +243,13 @@ class LotMachine(RuleBasedStateMachine):
             bidder = s.bidders[fact.bidder_id]
             assert s.eligible(bidder)
             forward = p.direction == "forward"
-            assert fact.amount > 0
+            assert 0 < fact.amount <= max_minor(p.decimals)
             assert fact.amount >= p.start_price if forward else fact.amount <= p.start_price
             if p.ceiling is not None:
                 assert fact.amount <= p.ceiling
-            assert not s.better(english.min_next_bid(s, bidder), fact.amount), "not improving"
+            least = english.min_next_bid(s, bidder)
+            assert least is not None, "a bid where no price can improve"
+            assert not s.better(least, fact.amount), "not improving"
             if p.improve == "leader":
                 assert s.leader != fact.bidder_id
             if p.step_multiple and len(p.tiers) == 1:
@@ -320,6 +328,9 @@ class LotMachine(RuleBasedStateMachine):
         bidder = data.draw(st.one_of(st.sampled_from(likely or BIDDERS),
                                      st.sampled_from(BIDDERS)), label="bidder")
         target = english.min_next_bid(s, s.bidders.get(bidder))
+        if target is None:  # no price can improve: bid around the best
+            assert s.best is not None
+            target = s.best
         sign = 1 if p.direction == "forward" else -1
         step = p.step_at(target)
         amount = data.draw(st.one_of(
@@ -390,6 +401,31 @@ class LotMachine(RuleBasedStateMachine):
             assert s.leader == next(b.bidder_id for b in s.bids if b.amount == best)
         else:
             assert s.best is None and s.leader is None
+
+    @invariant()
+    def the_advertised_next_price_is_accepted(self) -> None:
+        """Whatever a view advertises as the next acceptable price, a bid of exactly it by
+        an eligible bidder who may bid (not the leader in ``leader`` mode) is accepted."""
+        s = self.state
+        # A view shows the state as of its last event: a deadline due but not ticked yet
+        # (the timer fires at it) may have changed what can be bid.
+        due = None if s is None else next_deadline(s)
+        if s is None or s.status != OPEN or due is None or self.now >= due:
+            return
+        public = snapshot(s, PUBLIC)["next_min"]
+        for bidder in s.bidders.values():
+            if not s.eligible(bidder) or (
+                    s.params.improve == "leader" and bidder.bidder_id == s.leader):
+                continue
+            you = bidder_view(s, bidder.bidder_id)
+            assert you is not None
+            if you["next_min"] is None:  # this bidder may not bid now (or nothing improves)
+                continue
+            for shown in {public, you["next_min"]} - {None}:
+                decision = decide(s, PlaceBid(bidder_id=bidder.bidder_id,
+                                              amount=parse_amount(shown, s.params.decimals)),
+                                  self.now)
+                assert isinstance(decision, list), (shown, decision)
 
     @invariant()
     def the_replayed_record_reproduces_the_state(self) -> None:

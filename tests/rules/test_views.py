@@ -112,7 +112,7 @@ def test_a_bidder_gets_its_own_standing_from_bidder_view() -> None:
 
 
 def test_a_bidders_standing_can_list_only_its_bids_after_a_sequence_number() -> None:
-    lot = lot_with_bids()
+    lot = lot_with_bids(max_jump_steps=0)
     lot.bids(("secret-id-b", "500.00"), ("secret-id-a", "600.00"), ("secret-id-b", "700.00"))
     every = bidder_view(lot.s, "secret-id-b")
     assert every is not None

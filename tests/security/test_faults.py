@@ -57,7 +57,7 @@ async def test_redis_dying_gives_bidders_unavailable_and_loses_no_acknowledged_b
         make_server: ServerFactory, redis_server: RedisServer) -> None:
     server = await make_server(engine=RedisEngine(redis_server.url, None), bid_rate=1e4,
                                bid_burst=10_000)
-    lot_id, tokens = await server.open_lot(bidders=2)
+    lot_id, tokens = await server.open_lot(bidders=2, max_jump_steps=0)  # "999990.00" below
     bidders = [await server.connect() for _ in tokens]
     for client, token in zip(bidders, tokens, strict=True):
         await client.subscribe(lot_id, token, after_seq=None)

@@ -33,8 +33,9 @@ EXAMPLES = int(os.environ.get("AUCTION_FUZZ_EXAMPLES", "8"))
 RANDOM = os.environ.get("AUCTION_FUZZ_RANDOM") == "1"
 AUTH = {"Authorization": f"Bearer {HOST_TOKEN}"}
 #: Operations whose bodies have rules across fields that JSON Schema does not express
-#: here, and the only codes a schema-valid request may be refused with (400).
-BUSINESS_RULES = {("POST", "/api/lots"): {"invalid_params"}}
+#: here, and the only codes a schema-valid request may be refused with (400): an amount
+#: with decimals in a JPY lot is refused as invalid_amount.
+BUSINESS_RULES = {("POST", "/api/lots"): {"invalid_params", "invalid_amount"}}
 
 
 class Api:

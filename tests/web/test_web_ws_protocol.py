@@ -201,7 +201,6 @@ BAD_FRAMES: list[tuple[Any, str]] = [
     ({"type": "unsubscribe"}, "bad_message"),
     ({"type": "unsubscribe", "lot_id": "no-such-lot"}, "not_subscribed"),
     ({"type": "bid", "lot_id": "{lot}", "amount": "100.00"}, "bad_message"),
-    ({"type": "bid", "lot_id": "{lot}", "ref": "r"}, "bad_message"),
     ({"type": "bid", "lot_id": "no-such-lot", "amount": "100.00", "ref": "r"}, "unknown_lot"),
     ({"type": "bid", "lot_id": "{lot}", "amount": "100.00", "ref": "r" * 65}, "bad_message"),
     ({"type": "bid", "lot_id": "{lot}", "amount": "100.00", "ref": 5}, "bad_message"),
@@ -238,7 +237,7 @@ async def test_bad_frames_get_a_clear_error_and_change_nothing(
 @pytest.mark.parametrize("amount", [
     100, 100.0, 100.5, "100.001", "1e2", "-100.00", "+100.00", " 100.00", "100.00 ", "0",
     "0.00", "", "１００.00", "100,00", "NaN", "Infinity", "0x64", "00100.00", [], {},
-    "1" * 30,
+    "1" * 30, None, "1000000000000000.00", "184467440737095520.00",
 ])
 async def test_malformed_amounts_are_rejected_as_invalid_amount(server: Server,
                                                                 amount: Any) -> None:

@@ -3,7 +3,14 @@
 
 const CURRENCY_DECIMALS = { CNY: 2, USD: 2, EUR: 2, HKD: 2, JPY: 0 };
 const CURRENCY_SIGNS = { CNY: "¥", USD: "$", EUR: "€", HKD: "HK$", JPY: "¥" };
-const PLAIN_DECIMAL = /^(0|[1-9][0-9]{0,17})(?:\.([0-9]+))?$/;
+// The money maximum (auction/money.py MAX_WHOLE_DIGITS): at most 15 digits before the point.
+const MAX_WHOLE_DIGITS = 15;
+const PLAIN_DECIMAL = new RegExp(`^(0|[1-9][0-9]{0,${MAX_WHOLE_DIGITS - 1}})(?:\\.([0-9]+))?$`);
+
+/** The largest amount, in BigInt minor units of a currency with `decimals` decimals. */
+export function maxMinor(decimals) {
+  return 10n ** BigInt(MAX_WHOLE_DIGITS + decimals) - 1n;
+}
 
 /** Minor-unit digits of `currency`; `sample` (an amount string of the lot) decides for
  * currencies this table does not know. */
@@ -81,5 +88,5 @@ export function quickBid(params, nextMin, reference, n) {
   let base = nextMin ? parseAmount(nextMin, d) : null;
   if (base === null) base = ref === null ? start : ref + sign * step;
   const value = base + sign * BigInt(n - 1) * step;
-  return value > 0n ? formatAmount(value, d) : null;
+  return value > 0n && value <= maxMinor(d) ? formatAmount(value, d) : null;
 }
