@@ -130,7 +130,8 @@ def _spec(kind: str, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         return {**_AMOUNT, "pattern": AMOUNT_OR_ZERO_PATTERN if zero else AMOUNT_PATTERN,
                 "description": "Decimal string in the lot's currency" + (
                     ", zero or more" if zero else ", greater than zero")
-                + " (invalid_params otherwise)"}
+                + f", at most {MAX_WHOLE_DIGITS} digits before the point (invalid_amount "
+                "otherwise)"}
     return copy.deepcopy(_RAW[key])  # a raw key without a shape here: a KeyError, at once
 
 
@@ -511,8 +512,10 @@ OPENAPI: dict[str, Any] = {
             "post": _op("Create a lot in draft (host); answers its staff view", 201,
                         _ref("LotView"), errors=(400, 401, 403, 409, 413, 503), staff=True,
                         codes={400: "Bad input: bad_json, bad_request (the body's shape), "
-                                    "invalid_params (the format's parameters, amounts in "
-                                    "them included, or the title), unknown_session",
+                                    "invalid_amount (an amount among the format's "
+                                    "parameters: its key is the error's field), "
+                                    "invalid_params (any other parameter, or the title), "
+                                    "unknown_session",
                                409: "exists: a lot with this lot_id exists"},
                         description="The body depends on the lot's format: one schema per "
                                     "format (CreateLot_<format>), each with its format's "
