@@ -36,7 +36,7 @@ from auction.model import (
     register_event,
 )
 from auction.money import AMOUNT_RANGE, format_amount, within
-from auction.params import HIDDEN_BEST, EnglishParams, parse_english
+from auction.params import HIDDEN_BEST, EnglishParams, admit_new, parse_english
 from auction.record import Recorded
 from auction.state import ENDED, Bidder, LotState
 
@@ -281,6 +281,9 @@ class English(Format):
 
     def parse(self, raw: object) -> EnglishParams:
         return parse_english(raw)
+
+    def admit(self, params: EnglishParams) -> None:
+        admit_new(params)
 
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
         refused = judge_bid(state, bidder, cmd.amount)

@@ -53,6 +53,13 @@ class Format(abc.ABC):
     def parse(self, raw: object) -> EnglishParams:
         """Validated parameters (raise :class:`~auction.errors.InvalidParams`)."""
 
+    def admit(self, params: EnglishParams) -> None:
+        """Checks a new lot's parsed parameters must pass beyond :meth:`parse`: rules made
+        after lots were recorded under older ones, which replaying those records (parsing
+        their parameters again) must not apply. Raise :class:`~auction.errors.InvalidParams`.
+        By default there are none."""
+        return None
+
     def open(self, state: LotState, now: int, actor: str, cmd: StartLot | Tick) -> Decision:
         """Events of opening the lot at ``now`` (by staff or at its ``opens_at``)."""
         return open_lot(state, now, actor)

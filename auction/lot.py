@@ -174,7 +174,8 @@ def _create(cmd: CreateLot, now: int) -> Decision:
         return Rejection("invalid_params", f"the reason is text of at most {MAX_TEXT} "
                                            "characters")
     try:
-        FORMATS[cmd.format].parse(cmd.params)
+        fmt = FORMATS[cmd.format]
+        fmt.admit(fmt.parse(cmd.params))
     except (InvalidParams, InvalidAmount) as exc:
         return Rejection(exc.code, exc.message)
     return [LotCreated(at=now, actor=cmd.actor, lot_id=cmd.lot_id, session_id=cmd.session_id,

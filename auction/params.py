@@ -161,9 +161,6 @@ def parse_english(raw: object) -> EnglishParams:
                      IMPROVE_MODES)
     proxy = r.boolean("proxy", False)
     r.done()
-    if improve == "leader" and visibility in HIDDEN_BEST:
-        raise InvalidParams(f"visibility {visibility} hides the best price: bids must "
-                            "improve the bidder's own bid (improve own)", "improve")
     if proxy and direction != "forward":
         raise InvalidParams("proxy bidding applies to forward lots", "proxy")
     if proxy and improve != "leader":
@@ -172,10 +169,6 @@ def parse_english(raw: object) -> EnglishParams:
         raise InvalidParams("ceiling applies to reverse lots; use reserve", "ceiling")
     if direction == "reverse" and reserve is not None:
         raise InvalidParams("reserve applies to forward lots; use ceiling", "reserve")
-    if ceiling is not None and ceiling < start_price:
-        # Its first acceptable price would not be the start price, which every view
-        # advertises as such (and the jump guard counts from).
-        raise InvalidParams("start_price must not be above the ceiling", "start_price")
     if (closes_at is None) == (duration_s is None):
         raise InvalidParams("give exactly one of closes_at and duration_s", "closes_at")
     if opens_at is not None and closes_at is not None and opens_at >= closes_at:
@@ -237,3 +230,17 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         **({"proxy": True} if p.proxy else {}),
         **({} if p.options is None else {"options": p.options.public(p.decimals)}),
     }
+
+
+def admit_new(p: EnglishParams) -> None:
+    """The checks a lot's parameters must pass when the lot is created, beyond
+    :func:`parse_english`: rules made after lots were recorded under older ones, so that
+    replaying those records (which parses their parameters again) still works. Raises
+    :class:`InvalidParams`."""
+    if p.improve == "leader" and p.visibility in HIDDEN_BEST:
+        raise InvalidParams(f"visibility {p.visibility} hides the best price: bids must "
+                            "improve the bidder's own bid (improve own)", "improve")
+    if p.ceiling is not None and p.ceiling < p.start_price:
+        # Its first acceptable price would not be the start price, which every view
+        # advertises as such (and the jump guard counts from).
+        raise InvalidParams("start_price must not be above the ceiling", "start_price")

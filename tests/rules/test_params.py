@@ -5,10 +5,13 @@ from typing import Any
 import pytest
 
 from auction.errors import InvalidAmount, InvalidParams
+from auction.lot import decide, replay
+from auction.model import CreateLot, LotCreated, Rejection
 from auction.params import (
     DEFAULT_MAX_JUMP_STEPS,
     EnglishParams,
     Tier,
+    admit_new,
     parse_english,
     public_params,
 )
@@ -212,7 +215,29 @@ def test_the_public_parameters_never_include_the_reserve() -> None:
 @pytest.mark.parametrize("visibility", ["rank", "blind"])
 def test_improve_leader_under_a_visibility_that_hides_the_best_is_refused_as_invalid_params(
         visibility: str) -> None:
-    refused(english(visibility=visibility, improve="leader"), "improve", "improve own")
+    with pytest.raises(InvalidParams, match="improve own") as caught:
+        admit_new(parse_english(english(visibility=visibility, improve="leader")))
+    assert caught.value.field == "improve" and caught.value.code == "invalid_params"
+
+
+@pytest.mark.parametrize(("extra", "field"), [
+    ({"visibility": "rank", "improve": "leader"}, "improve"),
+    ({"direction": "reverse", "start_price": "100.00", "ceiling": "90.00"}, "start_price"),
+])
+def test_a_lot_recorded_before_a_creation_rule_existed_still_replays(
+        extra: dict[str, object], field: str) -> None:
+    """Rules that only new lots must pass are checked at creation, not when a record is
+    replayed: a record made under the older rules reads back as it was made."""
+    params = english(**extra)
+    refused_at_creation = decide(None, CreateLot(lot_id="L", session_id="", format="english",
+                                                 title="t", params=params, actor="h"), T0)
+    assert isinstance(refused_at_creation, Rejection)
+    assert refused_at_creation.code == "invalid_params" and field in refused_at_creation.detail
+    state = replay([LotCreated(at=T0, actor="h", lot_id="L", session_id="", format="english",
+                               title="t", params=params)])
+    assert state is not None
+    assert public_params(state.params)[field if field == "improve" else "ceiling"] == (
+        "leader" if field == "improve" else "90.00")
 
 
 @pytest.mark.parametrize("visibility", ["rank", "blind"])
