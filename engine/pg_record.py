@@ -11,10 +11,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+
+from engine.eventlog import Row
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,8 @@ MAX_LAG_MS = 30_000
 PROBE_S = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class PgRow:
-    lot_id: str
-    seq: int
-    at: int
-    type: str
-    body: str
-    hash: str
+#: The record's rows are the event log's (:class:`engine.eventlog.Row`): one row type.
+PgRow = Row
 
 
 async def migrate(conn: asyncpg.Connection) -> int:

@@ -1,28 +1,37 @@
-"""What every backend shares: per-lot queues with one writer task, listeners, timers.
+"""The composition root: one engine (:class:`Runtime`) made of an event log, the per-lot
+writers (:mod:`engine.pipeline`), timers, listeners and the sessions' coordinator.
 
-A backend subclasses :class:`Runtime` and implements :meth:`Runtime._commit_batch`
-(decide the queued commands, make their events durable, then call
-:meth:`Runtime._published`) plus start/close and sessions.
+:class:`Runtime` knows only the event-log port (:class:`engine.eventlog.EventLog`);
+this module alone names the adapters, in the two compositions a deployment picks:
+
+* :class:`EmbeddedEngine`: one process, no services, the SQLite log in a data
+  directory (:mod:`engine.logs.sqlite`). A failed write stops the engine until the file
+  is writable again (it retries by itself, with backoff), then it takes in what the
+  failed write stored after all and serves again.
+* :class:`RedisEngine`: several processes on one Redis (:mod:`engine.logs.redis`) and
+  one Postgres (:mod:`engine.pg_record`, the permanent record, written behind). Every
+  process follows every other's appends, so any process can serve any lot; a stale
+  append reads what it missed and decides again; the Redis timer index is polled as a
+  backstop, so a deadline fires even where no process had it armed.
 """
 
-import abc
 import asyncio
 import contextvars
-import copy
 import dataclasses
 import hashlib
 import hmac
 import logging
 import secrets
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+import asyncpg
 import orjson
 
 from auction.draw import commitment
 from auction.errors import RecordError
-from auction.lot import decide, evolve, next_deadline
+from auction.lot import evolve, next_deadline, replay
 from auction.model import (
     Act,
     Command,
@@ -33,7 +42,7 @@ from auction.model import (
     StartLot,
     Tick,
 )
-from auction.record import GENESIS, Recorded, chain, event_from_dict, seal
+from auction.record import Recorded, encode_event
 from auction.state import LotState
 from engine.api import (
     Engine,
@@ -44,17 +53,35 @@ from engine.api import (
     Subscription,
     UnknownLot,
 )
+from engine.eventlog import (
+    AppendFailed,
+    EventLog,
+    Loaded,
+    LogUnavailable,
+    Row,
+    Unreadable,
+    read_back,
+    row_of,
+)
+from engine.logs.redis import RedisLog
+from engine.logs.sqlite import SQLiteLog
 from engine.metrics import EngineMetrics
+from engine.pg_record import MAX_LAG_MS, PgRecord
+from engine.pipeline import Lot, Pipeline, Result
 from engine.sessions import SessionCoordinator
 
 log = logging.getLogger(__name__)
 
-#: Most commands of one lot decided into one commit.
-MAX_BATCH = 512
 #: How often the clock watchdog compares the wall clock with the monotonic clock (s).
 CLOCK_CHECK_S = 1.0
 #: A disagreement larger than this (ms) counts as a jump of the wall clock.
 CLOCK_JUMP_MS = 500
+#: Seconds before the first retry of a log that stopped after a failed write, doubled
+#: after each failed retry up to :data:`RETRY_MAX_S`.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 5.0
+#: How often a shared log's timer index and sessions are polled as a backstop (s).
+POLL_S = 0.5
 
 
 def wall_clock_ms() -> int:
@@ -69,110 +96,6 @@ def draw_bidder_no(taken: int) -> str:
     return str(100000 + secrets.randbelow(900000))
 
 
-Result = list[Recorded] | Rejection
-
-
-def read_back(lot_id: str, rows: Iterable[tuple[int, str, str]], after_seq: int = 0,
-              prev_hash: str = GENESIS) -> list[Recorded]:
-    """The records of a store's ``(seq, body, hash)`` rows, numbered on from ``after_seq``
-    whose hash was ``prev_hash``: what every backend reads at start, when following and
-    from the permanent record. Raises :class:`RecordError` for the first row out of
-    sequence, whose hash does not hold or whose body is not an event."""
-    records: list[Recorded] = []
-    for seq, body, digest in rows:
-        after_seq += 1
-        if seq != after_seq:
-            raise RecordError(f"event {after_seq} is missing (found {seq!r})")
-        if chain(prev_hash, lot_id, seq, body) != digest:
-            raise RecordError(f"event {seq} does not match its hash")
-        try:
-            event = event_from_dict(orjson.loads(body))
-        except orjson.JSONDecodeError as exc:
-            raise RecordError(f"event {seq} is not JSON: {exc}") from None
-        except RecordError as exc:
-            raise RecordError(f"event {seq}: {exc.message}") from None
-        records.append(Recorded(lot_id, seq, event, digest, body))
-        prev_hash = digest
-    return records
-
-
-def clone(state: LotState | None) -> LotState | None:
-    """A copy of ``state`` that evolving does not share with the original."""
-    if state is None:
-        return None
-    twin = copy.copy(state)
-    twin.bidders = {k: copy.copy(b) for k, b in state.bidders.items()}
-    for bidder in twin.bidders.values():
-        bidder.own = list(bidder.own)
-    twin.numbers = dict(state.numbers)
-    twin.bids = list(state.bids)
-    twin.outcome = copy.copy(state.outcome)
-    # A format's own state may be changed in place by its events (auction.formats).
-    twin.play = copy.deepcopy(state.play)
-    return twin
-
-
-class Waiter:
-    __slots__ = ("command", "future")
-
-    def __init__(self, command: Command, future: "asyncio.Future[Result]") -> None:
-        self.command = command
-        self.future = future
-
-
-class Ahead:
-    """A batch decided while the lot's previous batch was being made durable
-    (:meth:`Runtime._due_in_flight`): its commands, results, state after and records, and
-    the store's write of them if the backend started it already."""
-
-    __slots__ = ("batch", "results", "state", "fresh", "stored")
-
-    def __init__(self, batch: list[Waiter], results: list[Result], state: LotState | None,
-                 fresh: list[Recorded], stored: "asyncio.Future[None] | None" = None) -> None:
-        self.batch, self.results, self.state = batch, results, state
-        self.fresh, self.stored = fresh, stored
-
-
-def answer(batch: list[Waiter], results: list[Result]) -> None:
-    """Resolve each waiter of ``batch`` with its result."""
-    for waiter, result in zip(batch, results, strict=True):
-        if not waiter.future.done():
-            waiter.future.set_result(result)
-
-
-def fail_waiters(batch: list[Waiter], exc: Exception) -> None:
-    """Fail each waiter of ``batch``: nothing of it was stored."""
-    for waiter in batch:
-        if not waiter.future.done():
-            waiter.future.set_exception(EngineError(f"not stored: {exc}"))
-
-
-class Lot:
-    """A lot's runtime: its state, durable records, queue, listeners and timer."""
-
-    def __init__(self, lot_id: str) -> None:
-        self.lot_id = lot_id
-        self.state: LotState | None = None
-        self.records: list[Recorded] = []
-        self.last_hash = GENESIS
-        self.queue: deque[Waiter] = deque()
-        self.listeners: list[Listener] = []
-        self.joining: list[tuple[Listener, int | None, asyncio.Future[None]]] = []
-        self.writer: asyncio.Task[None] | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.deadline: int | None = None
-        #: The state after the batch whose events are being made durable, and its last
-        #: hash, while that lasts (set by the backends' commits).
-        self.inflight: tuple[LotState, str] | None = None
-        #: A batch decided ahead of the one in flight (:meth:`Runtime._due_in_flight`), to
-        #: be published and answered after it.
-        self.ahead: Ahead | None = None
-
-    @property
-    def version(self) -> int:
-        return self.records[-1].seq if self.records else 0
-
-
 class _Subscription(Subscription):
     def __init__(self, lot: Lot, listener: Listener) -> None:
         self._lot, self._listener = lot, listener
@@ -183,27 +106,108 @@ class _Subscription(Subscription):
 
 
 class Runtime(Engine):
-    """The shared machinery of the backends."""
+    """An engine over ``log``; ``record`` is a permanent record written behind the log
+    (Postgres), if any. ``clock`` returns server Unix milliseconds; tests may pass
+    their own."""
 
-    def __init__(self, clock: Callable[[], int] | None = None) -> None:
+    def __init__(self, log: EventLog, clock: Callable[[], int] | None = None,
+                 record: PgRecord | None = None,
+                 postgres_max_lag_ms: int = MAX_LAG_MS) -> None:
+        self.log = log
         self._clock = clock or wall_clock_ms
         #: The latest time :meth:`now` has given: the engine's clock never goes back.
         self._high_water = 0
         self._watchdog: asyncio.Task[None] | None = None
         self._lots: dict[str, Lot] = {}
+        self._sessions: dict[str, Session] = {}
         self._closing = False
         self._failed: str | None = None
+        #: Lots whose append failed on a log that stopped: read back when it recovers.
+        self._diverged: set[str] = set()
+        self._healer: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
         #: Lots whose record could not be read back (:meth:`_quarantine`), with why.
         self._quarantined: dict[str, str] = {}
         self._ticks: set[asyncio.Task[object]] = set()
-        #: The key each lot's draw seed is derived from (:meth:`seed_of`). A backend
-        #: replaces it at start with one that survives restarts and is shared by every
-        #: process of a deployment; this one is for an engine that is never restarted.
+        #: The key each lot's draw seed is derived from (:meth:`seed_of`), replaced at
+        #: start by the log's, which survives restarts and is shared by every process.
         self.draw_key = secrets.token_bytes(32)
-        #: Runs the closing modes of sessions (serial, staggered); a backend calls its
-        #: ``start`` once its lots and sessions are loaded.
+        #: Runs the closing modes of sessions (serial, staggered), once lots and
+        #: sessions are loaded.
         self._coordinator = SessionCoordinator(self, self._session)
         self.metrics = EngineMetrics()
+        self.log.committed = self.metrics.committed
+        self.record_store = record
+        #: How far the permanent record may lag before :meth:`readiness` says so.
+        self.postgres_max_lag_ms = postgres_max_lag_ms
+        self.metrics.record = record
+        self._pipeline = Pipeline(log, self)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        try:
+            await self.log.open()
+            self.draw_key = await self.log.draw_key()
+            if self.log.shared:  # before loading: nothing appended meanwhile is missed
+                await self.log.follow(self._followed, self._resumed)
+            self._recover(await self.log.load())
+        except BaseException:
+            await self._stop_log()
+            raise
+        for lot in self._lots.values():
+            self._arm(lot)
+        if self.log.shared:
+            self._poller = asyncio.create_task(self._poll())
+        if self.record_store is not None:
+            await self.record_store.start()
+        self._coordinator.start()
+
+    def _recover(self, loaded: Loaded) -> None:
+        for session in loaded.sessions:
+            self._sessions.setdefault(session.session_id, session)
+        for lot_id, reason in loaded.unreadable.items():
+            self._quarantine(lot_id, reason)
+        for lot_id, rows in loaded.lots.items():
+            self._apply_rows(self._lots.setdefault(lot_id, Lot(lot_id)), rows)
+        log.info("recovered %d lots, %d events", len(loaded.lots) - len(self._quarantined),
+                 sum(len(rows) for rows in loaded.lots.values()))
+
+    async def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        await self._coordinator.stop()
+        tasks = [t for t in (self._watchdog, self._healer, self._poller) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for lot in self._lots.values():
+            if lot.timer is not None:
+                lot.timer.cancel()
+        writers = [lot.writer for lot in self._lots.values() if lot.writer is not None]
+        await asyncio.gather(*writers, *self._ticks, return_exceptions=True)
+        if self.record_store is not None:
+            await self.record_store.close()
+        await self._stop_log()
+
+    async def _stop_log(self) -> None:
+        try:
+            await self.log.close()
+        except Exception:  # closing what never opened, or is already gone
+            log.exception("closing the event log failed")
+
+    async def readiness(self) -> dict[str, str]:
+        reasons: dict[str, str] = {}
+        if self._closing:
+            reasons["engine"] = "the engine is shutting down"
+        if self._failed is not None:
+            reasons["store"] = (f"the store cannot be written ({self._failed}); commands "
+                                "are refused until a retry succeeds")
+        reasons.update(await self.log.readiness())
+        if self.record_store is not None:
+            reasons.update(await self.record_store.readiness(self.postgres_max_lag_ms))
+        return reasons
 
     # ----------------------------------------------------------------- reads
 
@@ -219,8 +223,12 @@ class Runtime(Engine):
         return now
 
     def _session(self, session_id: str) -> Session | None:
-        """The session ``session_id`` as this process knows it (backends index them)."""
-        return next((s for s in self.sessions() if s.session_id == session_id), None)
+        return self._sessions.get(session_id)
+
+    def sessions(self) -> list[Session]:
+        if self.log.shared:  # made by several processes: one order for all of them
+            return sorted(self._sessions.values(), key=lambda s: (s.created_at, s.session_id))
+        return list(self._sessions.values())
 
     def lot(self, lot_id: str) -> LotState | None:
         lot = self._lots.get(lot_id)
@@ -248,7 +256,28 @@ class Runtime(Engine):
         return [lot_id for lot_id, lot in self._lots.items() if lot.state is not None]
 
     async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
+        await self._known(lot_id)
         return self._get(lot_id).records[max(after_seq, 0):]
+
+    async def record(self, lot_id: str) -> list[Recorded]:
+        """The lot's events as the permanent record holds them: Postgres where there is
+        one (read back from it), else the log."""
+        if self.record_store is None:
+            if self.log.shared:
+                raise EngineError("no Postgres record is configured")
+            return await self.history(lot_id)
+        try:
+            rows = await self.record_store.events(lot_id)
+        except (OSError, ConnectionError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise EngineError(f"the permanent record is unavailable: {exc}") from exc
+        try:
+            # Rows written before ``body_text`` kept the sealed text exactly hold the
+            # same values, normalised: the chain is checked on their canonical text.
+            return read_back(lot_id, ((r["seq"], encode_event(orjson.loads(r["body_text"])),
+                                       r["hash"]) for r in rows))
+        except (RecordError, ValueError) as exc:
+            raise EngineError(f"the permanent record of {lot_id} cannot be read: {exc}"
+                              ) from exc
 
     def _get(self, lot_id: str) -> Lot:
         if lot_id in self._quarantined:
@@ -258,7 +287,39 @@ class Runtime(Engine):
             raise UnknownLot(lot_id)
         return lot
 
+    async def _known(self, lot_id: str) -> None:
+        """On a shared log: make sure a lot created by another process is known here."""
+        if not self.log.shared or lot_id in self._lots:
+            return
+        try:
+            if await self.log.exists(lot_id):
+                await self.catch_up(self._lots.setdefault(lot_id, Lot(lot_id)))
+        except LogUnavailable as exc:
+            raise EngineError(str(exc)) from exc
+
+    def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[Row]:
+        lot = self._lots.get(lot_id)
+        return [row_of(r) for r in lot.records[after_seq:]] if lot is not None else []
+
     # ----------------------------------------------------------------- writes
+
+    async def create_session(self, session_id: str, name: str, actor: str,
+                             mode: str = "parallel", stagger_s: int = 0) -> Session:
+        self._check_open()
+        if session_id in self._sessions:
+            raise EngineError(f"session {session_id} exists")
+        session = Session(session_id, name, self.now(), actor, mode, stagger_s)
+        try:
+            fresh = await self.log.add_session(session)
+        except LogUnavailable as exc:
+            raise EngineError(str(exc)) from exc
+        if not fresh:
+            raise EngineError(f"session {session_id} exists")
+        self._sessions[session_id] = session
+        if self.record_store is not None:
+            await self.record_store.add_session(session_id, name, session.created_at, actor,
+                                                mode, stagger_s)
+        return session
 
     async def register_bidder(self, lot_id: str, bidder_id: str, name: str,
                               actor: str, reason: str = "") -> Result:
@@ -280,6 +341,7 @@ class Runtime(Engine):
         return hmac.new(self.draw_key, lot_id.encode(), hashlib.sha256).hexdigest()
 
     async def execute(self, lot_id: str, command: Command) -> Result:
+        await self._known(lot_id)
         if isinstance(command, (PlaceBid, Act)):
             started = time.perf_counter()
             result = await self._execute(lot_id, command)
@@ -299,52 +361,7 @@ class Runtime(Engine):
             lot = self._lots.setdefault(command.lot_id, Lot(command.lot_id))
         else:
             lot = self._get(lot_id)
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        lot.queue.append(Waiter(command, future))
-        if lot.writer is None:
-            # The writer serves every sender of the lot: it runs in a context of its own,
-            # not in that of the request that happened to start it (its log lines).
-            lot.writer = asyncio.create_task(self._write(lot), context=contextvars.Context())
-        elif isinstance(command, Tick) and lot.inflight is not None:
-            self._due_in_flight(lot)
-        return await future
-
-    def _decide(self, lot: Lot, state: LotState | None, last_hash: str, batch: list[Waiter],
-                *, in_place: bool = False
-                ) -> tuple[LotState | None, list[Recorded], list[Result]]:
-        """Decide ``batch`` in order on ``state`` (folded in place; ``lot.state`` follows
-        it when ``in_place``), sealing after ``last_hash``: the state after, the sealed
-        records, and each command's result."""
-        results: list[Result] = []
-        fresh: list[Recorded] = []
-        for waiter in batch:
-            if self._failed is not None:
-                results.append(Rejection("unavailable", self._failed))
-                continue
-            decision = decide(state, waiter.command, self.now())
-            if isinstance(decision, Rejection):
-                results.append(decision)
-                continue
-            first = state.version + 1 if state is not None else 1
-            try:
-                sealed = seal(lot.lot_id, first, fresh[-1].hash if fresh else last_hash,
-                              decision)
-            except RecordError as exc:  # it could not be read back: record nothing
-                results.append(Rejection("invalid_input", exc.message))
-                continue
-            for record in sealed:
-                state = evolve(state, record.event)
-            if in_place:
-                lot.state = state
-            fresh.extend(sealed)
-            results.append(sealed)
-        return state, fresh, results
-
-    def _due_in_flight(self, lot: Lot) -> None:
-        """A deadline's :class:`Tick` was queued while the lot's batch in flight is being
-        made durable (``lot.inflight``). A backend may decide what is queued right away,
-        ahead of that batch's durability (engine.embedded, engine.redis_engine); by
-        default it waits."""
+        return await self._pipeline.submit(lot, command)
 
     def _check_open(self) -> None:
         if self._closing:
@@ -353,52 +370,57 @@ class Runtime(Engine):
             raise EngineError(f"the engine stopped after a store failure: {self._failed} "
                               "(it resumes by itself once the store works again)")
 
-    def _runtime_reasons(self) -> dict[str, str]:
-        """The reasons for :meth:`readiness` that every backend shares."""
-        reasons: dict[str, str] = {}
-        if self._closing:
-            reasons["engine"] = "the engine is shutting down"
-        if self._failed is not None:
-            reasons["store"] = (f"the store cannot be written ({self._failed}); commands "
-                                "are refused until a retry succeeds")
-        return reasons
+    # ----------------------------------------------------------------- the writers' host
 
-    async def _write(self, lot: Lot) -> None:
-        """The lot's single writer in this process: runs while commands are queued."""
-        try:
-            while lot.queue:
-                batch: list[Waiter] = []
-                while lot.queue and len(batch) < MAX_BATCH:
-                    batch.append(lot.queue.popleft())
-                try:
-                    await self._commit_batch(lot, batch)
-                except Exception as exc:
-                    log.exception("commit of %s failed", lot.lot_id)
-                    for waiter in batch:
-                        if not waiter.future.done():
-                            waiter.future.set_exception(
-                                exc if isinstance(exc, EngineError) else EngineError(str(exc)))
-                self._admit_subscribers(lot)
-                self._arm(lot)
-        finally:
-            lot.writer = None
-            if lot.state is None and not lot.queue:  # a refused CreateLot leaves nothing
-                self._lots.pop(lot.lot_id, None)
+    def unavailable(self) -> str | None:
+        return self._failed
 
-    @abc.abstractmethod
-    async def _commit_batch(self, lot: Lot, batch: list[Waiter]) -> None:
-        """Decide ``batch`` in order, make the events durable, call :meth:`_published`,
-        and resolve every waiter's future."""
-
-    def _published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
-        """Durable ``records`` (continuing the lot's sequence) and the state after them:
-        keep them and tell the listeners."""
-        lot.state = state
+    def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
+        lot.state, lot.dirty = state, False
         lot.records.extend(records)
         lot.last_hash = records[-1].hash
         for listener in list(lot.listeners):
             self._notify(listener, state, records)
         self._coordinator.committed(state)
+
+    def appended(self, lot: Lot, records: list[Recorded]) -> None:
+        if self.record_store is not None:
+            self.record_store.add(row_of(r) for r in records)
+
+    def append_failed(self, lot: Lot, exc: AppendFailed) -> None:
+        if self.record_store is not None:
+            # If it landed after all, its rows are handed to no permanent record: the
+            # record copies what nobody handed over (PgRecord.check).
+            self.record_store.check(lot.lot_id)
+        if not self.log.fail_stop:
+            return
+        # The log writes nothing more until it is proved writable again: stop serving
+        # (fail-stop) until then (:meth:`_heal`). Nothing here was acknowledged.
+        if self._failed is None:
+            self._failed = exc.reason
+            log.critical("store failure, commands refused until it works again: %s",
+                         exc.reason)
+            self._healer = asyncio.get_running_loop().create_task(self._heal())
+        self._diverged.add(lot.lot_id)
+
+    def settled(self, lot: Lot) -> None:
+        self._admit_subscribers(lot)
+        self._arm(lot)
+
+    def idle(self, lot: Lot) -> None:
+        if lot.state is None and not lot.queue:  # a refused CreateLot leaves nothing
+            self._lots.pop(lot.lot_id, None)
+
+    async def catch_up(self, lot: Lot) -> None:
+        if lot.lot_id in self._quarantined:
+            return
+        try:
+            rows = await self.log.read(lot.lot_id, lot.version)
+        except Unreadable as exc:
+            self._quarantine(lot.lot_id, str(exc))
+            return
+        if rows:
+            self._apply_rows(lot, rows)
 
     @staticmethod
     def _notify(listener: Listener, state: LotState, records: list[Recorded]) -> None:
@@ -407,10 +429,127 @@ class Runtime(Engine):
         except Exception:  # one broken listener must not stop the lot or the others
             log.exception("listener failed")
 
+    # ----------------------------------------------------------------- other writers
+
+    def _apply_rows(self, lot: Lot, rows: list[Row]) -> bool:
+        """Publish durable rows continuing the lot, appended by another writer (or by
+        this one, unconfirmed); False if they leave a gap. A lot whose rows cannot be
+        read back is set apart."""
+        rows = [r for r in rows if r.seq > lot.version]
+        if not rows:
+            return True
+        if rows[0].seq != lot.version + 1:
+            return False
+        if lot.lot_id in self._quarantined:
+            return True
+        # The writer may have folded a batch in flight into the state: start from the
+        # durable one (that append will be stale).
+        state = replay(r.event for r in lot.records) if lot.dirty else lot.state
+        try:
+            records = read_back(lot.lot_id, rows, lot.version, lot.last_hash)
+            for record in records:
+                state = evolve(state, record.event)
+        except Exception as exc:  # whatever it is, it stops this lot only
+            self._quarantine(lot.lot_id, f"{type(exc).__name__}: {exc}")
+            return True
+        assert state is not None
+        self.published(lot, state, records)
+        self._arm(lot)
+        if self.record_store is not None:
+            self.record_store.check(lot.lot_id)
+        return True
+
+    async def _followed(self, lot_id: str, rows: list[Row]) -> None:
+        """Rows another process appended (the shared log's feed)."""
+        lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        if not self._apply_rows(lot, rows):
+            await self.catch_up(lot)
+
+    async def _resumed(self) -> None:
+        """The feed was lost and is back: read whatever was appended meanwhile."""
+        for lot in list(self._lots.values()):
+            await self.catch_up(lot)
+
+    async def _poll(self) -> None:
+        """The backstop of a shared log: fire every deadline its timer index says is due,
+        and learn the sessions other processes made."""
+        while True:
+            await asyncio.sleep(POLL_S)
+            try:
+                for lot_id in await self.log.due(self.now()):
+                    await self._known(lot_id)
+                    lot = self._lots.get(lot_id)
+                    if lot is not None and lot.writer is None:
+                        self.fire_soon(lot_id)
+                for session in await self.log.sessions():
+                    if session.session_id not in self._sessions:
+                        self._sessions[session.session_id] = session
+                        self._coordinator.new_session(session)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the log unreachable: try again at the next poll
+                log.warning("timer index unavailable: %s", exc)
+
+    # ----------------------------------------------------------------- a stopped log
+
+    async def _heal(self) -> None:
+        """Retry the log with backoff until it is writable; then take in what the failed
+        writes stored after all and serve again."""
+        delay = RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, RETRY_MAX_S)
+            # Commands are refused meanwhile; let the writers still answering them finish.
+            writers = [lot.writer for lot in self._lots.values() if lot.writer is not None]
+            await asyncio.gather(*writers, return_exceptions=True)
+            try:
+                await self.log.recover(self.now())
+                found = {lot_id: await self.log.read(
+                    lot_id, lot.version if (lot := self._lots.get(lot_id)) else 0)
+                    for lot_id in self._diverged}
+            except (LogUnavailable, Unreadable) as exc:
+                log.warning("store still failing, next retry in %.1f s: %s", delay, exc)
+                continue
+            break
+        self._healer = None
+        try:
+            for lot_id, rows in found.items():
+                self._take_back(lot_id, rows)
+        except EngineError as exc:  # the file contradicts what was durable: stay stopped
+            self._failed = str(exc)
+            log.critical("store recovered but %s: engine stays stopped", exc)
+            return
+        self._diverged.clear()
+        self._failed = None
+        for lot in list(self._lots.values()):
+            self._arm(lot)
+        self._coordinator.start()  # what the sessions' closing modes could not do meanwhile
+        log.warning("store writable again: engine serving")
+
+    def _take_back(self, lot_id: str, rows: list[Row]) -> None:
+        """Publish ``rows``, found in the log after the lot's durable events: a write
+        reported failed that landed nonetheless (never acknowledged to its senders)."""
+        if not rows:
+            return
+        lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        try:
+            records = read_back(lot_id, rows, lot.version, lot.last_hash)
+        except RecordError as exc:
+            raise EngineError(f"lot {lot_id}: the file does not continue its durable "
+                              f"record: {exc.message}") from None
+        state = lot.state
+        for record in records:
+            state = evolve(state, record.event)
+        assert state is not None
+        log.warning("lot %s: %d events of a write reported failed were stored after all",
+                    lot_id, len(records))
+        self.published(lot, state, records)
+
     # ----------------------------------------------------------------- fan-out
 
     async def subscribe(self, lot_id: str, listener: Listener,
                         after_seq: int | None = None) -> Subscription:
+        await self._known(lot_id)
         lot = self._get(lot_id)
         if lot.writer is None:
             self._join(lot, listener, after_seq)
@@ -491,16 +630,32 @@ class Runtime(Engine):
             await self.execute(lot_id, Tick())
         except EngineError as exc:
             log.warning("deadline of %s not fired: %s", lot_id, exc)
+        except UnknownLot:
+            pass
 
-    async def _stop_runtime(self) -> None:
-        """Stop timers and wait for every writer and tick to finish."""
-        self._closing = True
-        await self._coordinator.stop()
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            await asyncio.gather(self._watchdog, return_exceptions=True)
-        for lot in self._lots.values():
-            if lot.timer is not None:
-                lot.timer.cancel()
-        writers = [lot.writer for lot in self._lots.values() if lot.writer is not None]
-        await asyncio.gather(*writers, *self._ticks, return_exceptions=True)
+
+class EmbeddedEngine(Runtime):
+    """The engine on a data directory holding ``events.sqlite3`` (created if missing).
+
+    Only one process may use a data directory at a time (an exclusive lock is taken).
+    """
+
+    def __init__(self, data_dir: Path, clock: Callable[[], int] | None = None) -> None:
+        super().__init__(SQLiteLog(Path(data_dir)), clock)
+        self.data_dir = Path(data_dir)
+
+
+class RedisEngine(Runtime):
+    """The engine on ``redis_url`` (live record, timers, fan-out) and ``postgres_dsn``
+    (permanent record). Many processes may run on the same pair."""
+
+    def __init__(self, redis_url: str, postgres_dsn: str | None,
+                 clock: Callable[[], int] | None = None,
+                 postgres_max_lag_ms: int = MAX_LAG_MS) -> None:
+        self.redis_url = redis_url
+        super().__init__(RedisLog(redis_url), clock, postgres_max_lag_ms=postgres_max_lag_ms)
+        if postgres_dsn:
+            self.record_store = self.metrics.record = PgRecord(
+                postgres_dsn, source=self._pg_rows, lots=self.lot_ids, clock=self.now)
+
+

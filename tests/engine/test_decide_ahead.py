@@ -20,14 +20,15 @@ from auction.record import Recorded, event_to_dict, verify_chain
 from auction.state import LotState
 from engine.api import Engine, EngineError
 from engine.embedded import EmbeddedEngine
+from engine.eventlog import AppendFailed, Row
+from engine.logs.sqlite import SQLiteLog
 from engine.redis_engine import RedisEngine
-from engine.sqlite_store import Row, SQLiteStore, StoreError
 
 
 class HeldWrites:
     """Holds the store's next write until released (then it is written, or fails)."""
 
-    def __init__(self, store: SQLiteStore, fail: bool = False) -> None:
+    def __init__(self, store: SQLiteLog, fail: bool = False) -> None:
         self.entered, self.release = threading.Event(), threading.Event()
         self.real: Callable[[list[Row]], None] = store._write
         self.fail = fail
@@ -91,8 +92,8 @@ async def test_a_deadline_due_while_a_bid_is_stored_is_sequenced_when_due_and_pu
                 commits.append((state.status, names(records)))
         await engine.subscribe("L1", listener, after_seq=opened)
 
-        held = HeldWrites(engine._store)
-        monkeypatch.setattr(engine._store, "_write", held)
+        held = HeldWrites(engine.log)
+        monkeypatch.setattr(engine.log, "_write", held)
         bid = await bid_in_flight(engine, clock, closes_at, held)  # decided, being written
         clock.t = closes_at + 3
         engine.fire_soon("L1")  # what the lot's timer does when the deadline is due
@@ -128,8 +129,8 @@ async def test_a_failed_write_fails_the_close_decided_behind_it_and_nothing_more
     clock = Clock()
     async with EmbeddedEngine(tmp_path, clock) as engine:
         closes_at, durable = await closing_lot(engine)
-        held = HeldWrites(engine._store, fail=True)
-        monkeypatch.setattr(engine._store, "_write", held)
+        held = HeldWrites(engine.log, fail=True)
+        monkeypatch.setattr(engine.log, "_write", held)
         bid = await bid_in_flight(engine, clock, closes_at, held)
         clock.t = closes_at + 3
         tick = asyncio.ensure_future(engine.execute("L1", Tick()))
@@ -142,8 +143,8 @@ async def test_a_failed_write_fails_the_close_decided_behind_it_and_nothing_more
         with pytest.raises(EngineError, match="stopped after a store failure"):
             await engine.execute("L1", PlaceBid(bidder_id="B1", amount=11000))
         assert held.written == []
-        with pytest.raises(StoreError, match="stopped after a failed write"):
-            await engine._store.append([])
+        with pytest.raises(AppendFailed, match="stopped after a failed write"):
+            await engine.log.append("L1", durable, [])
     assert file_seqs(tmp_path, "L1")[-1] == durable  # neither the bid nor the close
     clock.t = closes_at - 5  # a restart before the deadline: the lot goes on from there
     async with EmbeddedEngine(tmp_path, clock) as again:
@@ -157,7 +158,7 @@ class HeldAppends:
     """Holds the Redis engine's next append script call until released."""
 
     def __init__(self, engine: RedisEngine, fail: bool = False) -> None:
-        self.real = engine._append
+        self.real = engine.log._append
         self.entered, self.release = asyncio.Event(), asyncio.Event()
         self.fail = fail
         self.calls = 0
@@ -182,7 +183,7 @@ async def test_on_redis_a_deadline_due_while_a_bid_is_appended_is_sequenced_when
     async with RedisEngine(redis_server.url, None, clock) as engine:
         closes_at, _ = await closing_lot(engine)
         held = HeldAppends(engine)
-        monkeypatch.setattr(engine, "_append", held)
+        monkeypatch.setattr(engine.log, "_append", held)
         bid = await bid_in_flight(engine, clock, closes_at, held)
         clock.t = closes_at + 3
         engine.fire_soon("L1")
@@ -210,7 +211,7 @@ async def test_on_redis_a_close_decided_behind_a_failed_append_is_decided_again(
     async with RedisEngine(redis_server.url, None, clock) as engine:
         closes_at, durable = await closing_lot(engine)
         held = HeldAppends(engine, fail=True)
-        monkeypatch.setattr(engine, "_append", held)
+        monkeypatch.setattr(engine.log, "_append", held)
         bid = await bid_in_flight(engine, clock, closes_at, held)
         clock.t = closes_at + 3
         tick = asyncio.ensure_future(engine.execute("L1", Tick()))

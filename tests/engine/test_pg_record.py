@@ -84,15 +84,15 @@ async def test_rows_of_an_append_whose_reply_was_lost_reach_postgres(
         async with asyncio.timeout(10):  # connected and caught up: only handovers now
             while not store.connected or store.behind:
                 await asyncio.sleep(0.05)
-        real = engine_._append
+        real = engine_.log._append
 
         async def reply_lost(**kwargs: Any) -> Any:
             await real(**kwargs)
             raise ConnectionError("connection to redis lost")
-        monkeypatch.setattr(engine_, "_append", reply_lost)
+        monkeypatch.setattr(engine_.log, "_append", reply_lost)
         with pytest.raises(EngineError, match="redis unavailable"):
             await engine_.execute("L1", PlaceBid(bidder_id="B0", amount=10000))
-        monkeypatch.setattr(engine_, "_append", real)
+        monkeypatch.setattr(engine_.log, "_append", real)
         refused = await engine_.execute("L1", PlaceBid(bidder_id="B1", amount=10000))
         assert isinstance(refused, Rejection)  # decided after reading the first back
         result = await engine_.execute("L1", PlaceBid(bidder_id="B1", amount=11000))

@@ -13,8 +13,8 @@ from test_contract import open_lot
 
 from auction.model import BidAccepted, CreateLot, PlaceBid, Rejection
 from auction.record import chain, encode_event
+from engine import pipeline
 from engine import redis_keys as keys
-from engine import runtime
 from engine.api import Engine, Quarantined
 from engine.embedded import EmbeddedEngine
 from engine.redis_engine import RedisEngine
@@ -55,7 +55,7 @@ def _unreadable_when_decided(original: Callable[..., Any]) -> Callable[..., Any]
 
 async def test_an_event_that_could_not_be_read_back_is_refused_as_invalid_input_and_nothing_is_recorded(  # noqa: E501
         engine_factory: EngineFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime, "decide", _unreadable_when_decided(runtime.decide))
+    monkeypatch.setattr(pipeline, "decide", _unreadable_when_decided(pipeline.decide))
     async with engine_factory() as engine:
         await open_lot(engine)
         version = engine.lot("L1").version  # type: ignore[union-attr]

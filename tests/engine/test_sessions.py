@@ -163,7 +163,7 @@ async def test_a_redis_session_stored_before_modes_still_loads(
     redis_server = request.getfixturevalue("redis_server")
     redis_server.flush()
     engine = RedisEngine(redis_server.url, None)
-    await engine._redis.hset(keys.SESSIONS, "OLD", orjson.dumps({  # noqa: SLF001
+    await engine.log._redis.hset(keys.SESSIONS, "OLD", orjson.dumps({  # noqa: SLF001
         "session_id": "OLD", "name": "old", "created_at": 1, "created_by": "host1"}))
     async with engine:
         assert [(s.session_id, s.mode) for s in engine.sessions()] == [("OLD", "parallel")]

@@ -16,7 +16,7 @@ from auction.record import Recorded
 from auction.state import LotState
 from engine.api import EngineError
 from engine.embedded import EmbeddedEngine
-from engine.sqlite_store import Row
+from engine.eventlog import Row
 
 
 class FailOnce:
@@ -57,7 +57,7 @@ async def test_a_failed_write_stops_the_engine_until_the_store_works_and_then_it
         await engine.subscribe("L1", listener, after_seq=before)
         assert await engine.readiness() == {}
 
-        monkeypatch.setattr(engine._store, "_write", FailOnce(engine._store._write, lands))
+        monkeypatch.setattr(engine.log, "_write", FailOnce(engine.log._write, lands))
         with pytest.raises(EngineError, match="not stored"):
             await engine.execute("L1", PlaceBid(bidder_id="B0", amount=10000))
         state = engine.lot("L1")
@@ -84,7 +84,7 @@ async def test_a_failed_write_stops_the_engine_until_the_store_works_and_then_it
 async def test_a_lot_whose_creation_failed_exists_after_recovery_exactly_when_it_was_stored(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lands: bool) -> None:
     async with EmbeddedEngine(tmp_path, Clock()) as engine:
-        monkeypatch.setattr(engine._store, "_write", FailOnce(engine._store._write, lands))
+        monkeypatch.setattr(engine.log, "_write", FailOnce(engine.log._write, lands))
         create = CreateLot(lot_id="L9", session_id="S1", format="english", title="t",
                            params={"start_price": "100.00", "step": "10.00",
                                    "duration_s": 60}, actor="host1")

@@ -2,7 +2,7 @@
 round-trips exactly through every store, on real servers: the SQLite file, the Redis
 stream (the append script, read as the backend follows a lot) and the Postgres record
 (``body`` JSONB beside ``body_text``); each store's rows are read back as recovery reads
-them (:func:`engine.runtime.read_back`). An event the record cannot hold is refused by
+them (:func:`engine.eventlog.read_back`). An event the record cannot hold is refused by
 ``seal`` before it reaches any store (tests/rules/test_roundtrip.py)."""
 
 import asyncio
@@ -16,14 +16,13 @@ from hypothesis import strategies as st
 from rules.roundtrip_support import all_event_types, event_holdable, events_of
 from services import PostgresServer, RedisServer
 
-from auction.lot import replay
+from auction.lot import next_deadline, replay
 from auction.model import Event, LotCreated
 from auction.record import GENESIS, Recorded, encode_event, event_to_dict, seal
-from engine.embedded import _rows
+from engine.eventlog import read_back, row_of
+from engine.logs.redis import RedisLog
+from engine.logs.sqlite import SQLiteLog
 from engine.pg_record import PgRecord, PgRow
-from engine.redis_engine import RedisEngine
-from engine.runtime import Lot, read_back
-from engine.sqlite_store import SQLiteStore
 
 _lots = itertools.count(1)
 #: One event of every type per example.
@@ -61,13 +60,14 @@ def test_every_event_reads_back_exactly_from_the_sqlite_file(events: tuple[Event
 
     async def check() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            store = SQLiteStore(Path(tmp) / "events.sqlite3")
+            store = SQLiteLog(Path(tmp))
             await store.open()
-            await store.append(_rows(records))
+            if records:
+                assert await store.append(lot_id, 0, [row_of(r) for r in records])
             await store.close()
-            again = SQLiteStore(Path(tmp) / "events.sqlite3")  # a restart
+            again = SQLiteLog(Path(tmp))  # a restart
             await again.open()
-            _, rows = await again.load()
+            rows = (await again.load()).lots.get(lot_id, [])
             await again.close()
         assert_exact(lot_id, records, [(r.seq, r.body, r.hash) for r in rows])
         assert [r.at for r in rows] == [r.event.at for r in records]
@@ -89,14 +89,16 @@ def test_every_event_reads_back_exactly_from_the_redis_stream(
     async def check() -> None:
         if not records:
             return
-        engine = RedisEngine(redis_server.url, None)
+        log = RedisLog(redis_server.url)
         try:
-            assert await engine._append_records(Lot(lot_id), 0, state, records)
-            rows = await engine._stream_rows(lot_id, 0)
+            assert await log.append(lot_id, 0, [row_of(r) for r in records],
+                                    deadline=next_deadline(state))
+            rows = await log.read(lot_id, 0)
         finally:
-            await engine._redis.aclose()
-        assert engine.quarantined() == {}
-        assert_exact(lot_id, records, rows)
+            await log.close()
+        assert_exact(lot_id, records, [(r.seq, r.body, r.hash) for r in rows])
+        assert [(r.at, r.type) for r in rows] == [(row_of(r).at, row_of(r).type)
+                                                  for r in records]
 
     asyncio.run(check())
 

@@ -1,0 +1,1 @@
+"""The event log's adapters (:mod:`engine.eventlog`): in memory, SQLite, Redis."""

@@ -1,0 +1,312 @@
+"""The Redis adapter of the event log, shared by every process of a deployment.
+
+* One stream per lot (entry id ``<seq>-0``; fields ``b`` body, ``h`` hash, ``a`` time,
+  ``t`` type), the lot's last sequence number and hash, a per-shard timer index and lot
+  index (sorted sets), the sessions (a hash): key names in :mod:`engine.redis_keys`.
+* The append is one Lua script: check the expected sequence number, add the rows to the
+  stream, update the timer index, publish the rows to every process, atomically. Redis
+  runs with ``appendfsync always`` (checked, and set when permitted, at open), so the
+  script's reply means durable.
+* :meth:`RedisLog.follow` delivers every other process's appends (pub/sub), and says when
+  the feed was lost and is back (then whatever was published meanwhile must be read).
+"""
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any, cast
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from engine import redis_keys as keys
+from engine.api import EngineError, Session
+from engine.eventlog import (
+    AppendFailed,
+    EventLog,
+    Loaded,
+    LogUnavailable,
+    ResumedHook,
+    Row,
+    RowsHook,
+    Unreadable,
+)
+
+log = logging.getLogger(__name__)
+
+APPEND = """
+local cur = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if cur ~= tonumber(ARGV[2]) then return cur end
+local last_seq, last_hash
+for i = 7, #ARGV, 5 do
+  redis.call('XADD', KEYS[2], ARGV[i] .. '-0', 'b', ARGV[i + 1], 'h', ARGV[i + 2],
+             'a', ARGV[i + 3], 't', ARGV[i + 4])
+  last_seq = ARGV[i]
+  last_hash = ARGV[i + 2]
+end
+redis.call('HSET', KEYS[1], 'seq', last_seq, 'hash', last_hash)
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+else
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+end
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1]) end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return -1
+"""
+#: Connections to one Redis: appends of more lots at once wait for one (a Redis with
+#: ``appendfsync always`` fsyncs once for all the commands it read together, so a few
+#: dozen connections keep it busy; the client's default pool refuses the 101st).
+REDIS_CONNECTIONS = 64
+#: Most due lots taken from each shard's timer index per look.
+DUE_PER_SHARD = 100
+
+
+def connect(url: str) -> Any:
+    """A client for ``url``: ``redis://`` (one server) or ``redis+cluster://`` (Redis
+    Cluster, any node's address)."""
+    if url.startswith("redis+cluster://"):
+        return aioredis.RedisCluster.from_url(url.replace("redis+cluster://", "redis://", 1),
+                                              socket_timeout=5, socket_connect_timeout=3)
+    return aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=5, socket_timeout=5,
+        socket_connect_timeout=3, health_check_interval=5))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _row(lot_id: str, seq: int, body: str, digest: str, at: object, kind: object) -> Row:
+    """A row of a stream entry or a broadcast; one stored before entries carried their
+    time and type takes them from its body."""
+    if not isinstance(at, int) or not isinstance(kind, str):
+        try:
+            fields = orjson.loads(body)
+            at, kind = int(fields["at"]), str(fields["type"])
+        except (ValueError, KeyError, TypeError):  # read_back says what is wrong with it
+            at, kind = 0, ""
+    return Row(lot_id, seq, at, kind, body, digest)
+
+
+class RedisLog(EventLog):
+    """The log on ``url``. Many processes may share it."""
+
+    shared = True
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._redis = connect(url)
+        self._append = self._redis.register_script(APPEND)
+        #: Marks this process's own broadcasts (the feed leaves them out).
+        self._origin = secrets.token_hex(8)
+        #: Whether the feed of other processes' appends is up.
+        self.following = False
+        self._listener: asyncio.Task[None] | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def open(self) -> None:
+        try:
+            await self._redis.ping()
+            await self._require_fsync()
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise EngineError(f"redis at {self.url} is not usable: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        await self._redis.aclose()
+
+    async def _require_fsync(self) -> None:
+        """Redis must fsync every write before it answers, or an acknowledged bid could be
+        lost in a crash: set ``appendonly yes`` and ``appendfsync always`` when it is not,
+        and say so loudly when that is not permitted."""
+        try:
+            config = {_text(k): _text(v)
+                      for k, v in (await self._redis.config_get("append*")).items()}
+            if config.get("appendonly") != "yes" or config.get("appendfsync") != "always":
+                await self._redis.config_set("appendonly", "yes")
+                await self._redis.config_set("appendfsync", "always")
+                log.warning("redis was not fsyncing every write; set appendonly yes, "
+                            "appendfsync always (make it permanent in redis.conf)")
+        except (RedisError, AttributeError) as exc:
+            log.error("cannot check redis durability (%s): it MUST run with appendonly yes "
+                      "and appendfsync always", exc)
+
+    async def draw_key(self) -> bytes:
+        """The deployment's draw key, made by the first process to start (SET NX)."""
+        try:
+            await self._redis.set(keys.DRAW_KEY, secrets.token_bytes(32), nx=True)
+            key = await self._redis.get(keys.DRAW_KEY)
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise EngineError(f"redis at {self.url} is not usable: {exc}") from exc
+        if not isinstance(key, bytes) or len(key) != 32:
+            raise EngineError(f"{keys.DRAW_KEY} in redis is not a 32-byte key")
+        return key
+
+    async def readiness(self) -> dict[str, str]:
+        reasons: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self._redis.ping(), 2.0)
+        except (RedisError, OSError, TimeoutError) as exc:
+            reasons["redis"] = f"redis is unreachable ({type(exc).__name__})"
+        if not self.following:
+            reasons["redis_fanout"] = "the fan-out from redis is lost (reconnecting)"
+        return reasons
+
+    # ----------------------------------------------------------------- reads
+
+    async def load(self) -> Loaded:
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for n in range(keys.SHARDS):
+                pipe.zrange(keys.lots(n), 0, -1, withscores=True)
+            found: list[tuple[float, str]] = []
+            for members in await pipe.execute():
+                found.extend((score, _text(member)) for member, score in members)
+            loaded = Loaded(sessions=await self.sessions())
+            for _, lot_id in sorted(found):
+                try:
+                    loaded.lots[lot_id] = await self.read(lot_id, 0)
+                except Unreadable as exc:
+                    loaded.unreadable[lot_id] = str(exc)
+        except (RedisError, OSError, TimeoutError, LogUnavailable) as exc:
+            raise EngineError(f"redis at {self.url} is not usable: {exc}") from exc
+        return loaded
+
+    async def read(self, lot_id: str, after_seq: int) -> list[Row]:
+        try:
+            entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await self._redis.xrange(
+                keys.events(lot_id), f"{after_seq + 1}-0", "+"))
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        try:
+            return [_row(lot_id, int(eid.split(b"-")[0]), f[b"b"].decode(), f[b"h"].decode(),
+                         int(f[b"a"]) if b"a" in f else None,
+                         f[b"t"].decode() if b"t" in f else None)
+                    for eid, f in entries]
+        except (KeyError, ValueError) as exc:
+            raise Unreadable(f"a stream entry is not an event row: {exc!r}") from None
+
+    async def last_seq(self, lot_id: str) -> int:
+        try:
+            return int(await self._redis.hget(keys.meta(lot_id), "seq") or 0)
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+
+    async def exists(self, lot_id: str) -> bool:
+        try:
+            return bool(await self._redis.exists(keys.meta(lot_id)))
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+
+    async def due(self, now_ms: int) -> list[str]:
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for n in range(keys.SHARDS):
+                pipe.zrangebyscore(keys.timers(n), "-inf", now_ms, start=0,
+                                   num=DUE_PER_SHARD)
+            return [_text(m) for members in await pipe.execute() for m in members]
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+
+    async def sessions(self) -> list[Session]:
+        try:
+            stored = await self._redis.hgetall(keys.SESSIONS)
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        # Sessions stored before ``mode`` existed take the defaults (parallel).
+        return [Session(**orjson.loads(raw)) for raw in stored.values()]
+
+    # ----------------------------------------------------------------- writes
+
+    async def add_session(self, session: Session) -> bool:
+        body = orjson.dumps({"session_id": session.session_id, "name": session.name,
+                             "created_at": session.created_at,
+                             "created_by": session.created_by, "mode": session.mode,
+                             "stagger_s": session.stagger_s})
+        try:
+            return bool(await self._redis.hsetnx(keys.SESSIONS, session.session_id, body))
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+
+    async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
+                     deadline: int | None = None, epoch: int | None = None) -> bool:
+        n = keys.shard(lot_id)
+        payload = orjson.dumps({"l": lot_id, "r": [(r.seq, r.body, r.hash, r.at, r.type)
+                                                   for r in rows], "p": self._origin})
+        args: list[Any] = [lot_id, expected_seq, "" if deadline is None else deadline,
+                           rows[0].at if expected_seq == 0 else "", keys.channel(n), payload]
+        for r in rows:
+            args.extend((r.seq, r.body, r.hash, r.at, r.type))
+        started = time.perf_counter()
+        try:
+            outcome = await self._append(
+                keys=[keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n)],
+                args=args)
+        except (RedisError, OSError) as exc:
+            # Whether the script ran is unknown; the expected-sequence check makes the
+            # next append of the lot find out (stale if it ran).
+            raise AppendFailed(f"redis unavailable, nothing acknowledged: {exc}",
+                               str(exc)) from exc
+        if int(outcome) != -1:
+            return False
+        if self.committed is not None:
+            self.committed(time.perf_counter() - started, len(rows))
+        return True
+
+    # ----------------------------------------------------------------- following
+
+    async def follow(self, rows: RowsHook, resumed: ResumedHook) -> None:
+        listening = asyncio.Event()
+        self._listener = asyncio.create_task(self._listen(listening, rows, resumed))
+        try:
+            await asyncio.wait_for(listening.wait(), 10)
+        except TimeoutError as exc:
+            raise EngineError(f"redis at {self.url} is not usable: no fan-out") from exc
+
+    async def _listen(self, listening: asyncio.Event, on_rows: RowsHook,
+                      resumed: ResumedHook) -> None:
+        """Follow every process's appends; after a lost connection, say so."""
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.psubscribe(keys.CHANNEL_PATTERN)
+                if listening.is_set():  # a reconnection: whatever was published meanwhile
+                    await resumed()
+                listening.set()
+                self.following = True
+                while True:
+                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if msg is not None and msg["type"] == "pmessage":
+                        await self._on_message(msg["data"], on_rows)
+            except asyncio.CancelledError:
+                self.following = False
+                await pubsub.aclose()
+                raise
+            except (RedisError, OSError) as exc:
+                self.following = False
+                log.warning("redis fan-out lost (%s); reconnecting", exc)
+                await pubsub.aclose()
+                await asyncio.sleep(0.2)
+
+    async def _on_message(self, data: bytes, on_rows: RowsHook) -> None:
+        try:
+            message = orjson.loads(data)
+            if message.get("p") == self._origin:
+                return  # this process's own append: its writer has the rows
+            lot_id = message["l"]
+            rows = [_row(lot_id, int(r[0]), r[1], r[2], *(r[3:5] if len(r) == 5
+                                                         else (None, None)))
+                    for r in message["r"]]
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            # Not one of our broadcasts: the streams, read on a gap, are the record.
+            log.error("ignored a malformed broadcast: %r", exc)
+            return
+        await on_rows(lot_id, rows)

@@ -1,0 +1,288 @@
+"""The embedded adapter of the event log: one SQLite file in a data directory.
+
+Every append waits until its rows are committed with ``synchronous=FULL`` in WAL mode,
+that is, fsynced: a caller that got past :meth:`SQLiteLog.append` may acknowledge.
+Appends from many lots that arrive while a commit is in flight share the next one (group
+commit). After a failed write nothing more is written (:attr:`SQLiteLog.fail_stop`)
+until :meth:`SQLiteLog.recover` has reopened the file and proved it writable again (the
+``writable`` table holds the time of the last such proof).
+
+Only one process may use a data directory at a time (an exclusive lock is taken at
+:meth:`SQLiteLog.open`); the directory also keeps the draw key (``draw.key``).
+"""
+
+import asyncio
+import contextvars
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from engine.api import EngineError, Session
+from engine.eventlog import AppendFailed, EventLog, Loaded, LogUnavailable, Row
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    lot_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    at     INTEGER NOT NULL,
+    type   TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    hash   TEXT NOT NULL,
+    PRIMARY KEY (lot_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    mode       TEXT NOT NULL DEFAULT 'parallel',
+    stagger_s  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS lots (
+    lot_id  TEXT PRIMARY KEY,
+    ordinal INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS writable (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+);
+"""
+#: Columns added to a table after its first release: a file made before gets them at
+#: open, with their defaults (``(table, column, definition)``).
+MIGRATIONS = (
+    ("sessions", "mode", "TEXT NOT NULL DEFAULT 'parallel'"),
+    ("sessions", "stagger_s", "INTEGER NOT NULL DEFAULT 0"),
+)
+FILE = "events.sqlite3"
+
+
+def _draw_key(path: Path) -> bytes:
+    """The data directory's draw key (32 random bytes, made on first start, owner-only)."""
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        key = os.urandom(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+            out.flush()
+            os.fsync(out.fileno())
+    if len(key) != 32:
+        raise EngineError(f"{path} is not a 32-byte draw key")
+    return key
+
+
+class SQLiteLog(EventLog):
+    """The log in ``data_dir/events.sqlite3``; one connection, used from one worker
+    thread only."""
+
+    fail_stop = True
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / FILE
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._conn: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
+        self._pending: list[tuple[Sequence[Row], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        #: Each lot's last committed sequence number (the expected-sequence check).
+        self._last: dict[str, int] = {}
+        #: Why a write failed, after which nothing more is written (fail-stop) until
+        #: :meth:`recover` succeeds.
+        self._broken: str | None = None
+        self._closed = False
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def open(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.data_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise EngineError(f"{self.data_dir} is in use by another process") from None
+        self._lock_fd = fd
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(SCHEMA)
+        for table, column, definition in MIGRATIONS:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        self._conn = conn
+        self._last = dict(conn.execute("SELECT lot_id, max(seq) FROM events GROUP BY lot_id"))
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        await self._run(self._close)  # behind any reopening still running (recover)
+        self._pool.shutdown(wait=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def draw_key(self) -> bytes:
+        return _draw_key(self.data_dir / "draw.key")
+
+    # ----------------------------------------------------------------- reads
+
+    async def load(self) -> Loaded:
+        return await self._run(self._load)
+
+    def _load(self) -> Loaded:
+        assert self._conn is not None
+        loaded = Loaded(sessions=[Session(*r) for r in self._conn.execute(
+            "SELECT session_id, name, created_at, created_by, mode, stagger_s FROM sessions "
+            "ORDER BY rowid")])
+        for r in self._conn.execute(
+                "SELECT e.lot_id, e.seq, e.at, e.type, e.body, e.hash FROM events e "
+                "LEFT JOIN lots l ON l.lot_id = e.lot_id ORDER BY l.ordinal, e.lot_id, e.seq"):
+            loaded.lots.setdefault(r[0], []).append(Row(*r))
+        return loaded
+
+    async def read(self, lot_id: str, after_seq: int) -> list[Row]:
+        try:
+            return await self._run(self._read, lot_id, after_seq)
+        except (sqlite3.Error, OSError) as exc:
+            raise LogUnavailable(f"the store cannot be read: {exc}", str(exc)) from exc
+
+    def _read(self, lot_id: str, after_seq: int) -> list[Row]:
+        assert self._conn is not None
+        return [Row(*r) for r in self._conn.execute(
+            "SELECT lot_id, seq, at, type, body, hash FROM events WHERE lot_id = ? "
+            "AND seq > ? ORDER BY seq", (lot_id, after_seq))]
+
+    async def last_seq(self, lot_id: str) -> int:
+        return self._last.get(lot_id, 0)
+
+    # ----------------------------------------------------------------- writes
+
+    async def add_session(self, session: Session) -> bool:
+        try:
+            return await self._run(self._add_session, (
+                session.session_id, session.name, session.created_at, session.created_by,
+                session.mode, session.stagger_s))
+        except (sqlite3.Error, OSError) as exc:
+            raise LogUnavailable(f"session not stored: {exc}", str(exc)) from exc
+
+    def _add_session(self, row: tuple[str, str, int, str, str, int]) -> bool:
+        assert self._conn is not None
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            return self._conn.execute(
+                "INSERT OR IGNORE INTO sessions (session_id, name, created_at, created_by, "
+                "mode, stagger_s) VALUES (?, ?, ?, ?, ?, ?)", row).rowcount == 1
+
+    async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
+                     deadline: int | None = None, epoch: int | None = None) -> bool:
+        """Appends are written in the order they are made; after a failed write every
+        append fails until :meth:`recover`."""
+        if self._broken is not None:
+            raise AppendFailed(f"not stored: the store stopped after a failed write: "
+                               f"{self._broken}", self._broken)
+        if self._last.get(lot_id, 0) != expected_seq:
+            return False
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((rows, future))
+        if self._flusher is None or self._flusher.done():
+            # It writes for every lot: a context of its own, not the first caller's.
+            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
+        await future
+        if rows:
+            self._last[lot_id] = rows[-1].seq
+        return True
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            rows = [row for rows, _ in batch for row in rows]
+            started = time.perf_counter()
+            try:
+                await self._run(self._write, rows)
+            except Exception as exc:  # every waiter must learn that nothing is durable
+                self._broken = str(exc)
+                batch, self._pending = batch + self._pending, []
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(AppendFailed(f"not stored: {exc}", str(exc)))
+                return
+            if self.committed is not None:
+                self.committed(time.perf_counter() - started, len(rows))
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    def _write(self, rows: list[Row]) -> None:
+        assert self._conn is not None
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT INTO events (lot_id, seq, at, type, body, hash) VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.lot_id, r.seq, r.at, r.type, r.body, r.hash) for r in rows])
+            conn.executemany(
+                "INSERT OR IGNORE INTO lots (lot_id, ordinal) "
+                "VALUES (?, (SELECT COUNT(*) FROM lots))",
+                [(r.lot_id,) for r in rows if r.seq == 1])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                conn.execute("ROLLBACK")
+            raise
+
+    async def recover(self, now_ms: int) -> None:
+        """Reopen the file and prove it writable (a committed, fsynced write of
+        ``now_ms`` into the ``writable`` table); what a failed write may have stored after
+        all is then read with :meth:`read`."""
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        try:
+            await self._run(self._recover, now_ms)
+        except Exception as exc:  # sqlite3 and OS errors alike: still not writable
+            raise LogUnavailable(f"not stored: {exc}", str(exc)) from exc
+        self._broken = None
+
+    def _recover(self, now_ms: int) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass  # whatever it held is rolled back; the file is reopened below
+            self._conn = None
+        self._open()
+        assert self._conn is not None
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT OR REPLACE INTO writable (id, checked_at) VALUES (1, ?)",
+                         (now_ms,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,371 @@
+"""The per-lot writer: decide → seal → append → publish, with sequence barriers.
+
+One writer task per lot, written once for every backend; it knows the event-log port
+(:class:`engine.eventlog.EventLog`) and the engine that hosts it (:class:`Host`), never
+an adapter.
+
+* **Decide.** Queued commands are decided in order against the lot's tip: the state
+  after the last batch decided. A rejection is a result, not an event.
+* **Seal.** Each decision's events are numbered gap-free and chained; an event the
+  record could not read back is refused (``invalid_input``) and nothing of it is kept.
+* **Append.** A batch's rows go to the log with the sequence number they continue
+  (``expected_seq``): one append of a lot at a time, the next after the previous one's
+  outcome, so the log's check holds the lot's total order.
+* **Decide ahead.** While a batch is being appended, every command that arrives is
+  decided at once, on a copy of the state after that batch (the batch *ahead*, extended
+  as commands arrive, up to :data:`MAX_BATCH`): a close is sequenced when it falls due,
+  and the next append is ready when the log answers.
+* **Publish.** Only when a batch's append is durable are its records kept, its listeners
+  called and its commands answered, in order; then the batch ahead is appended.
+* **Barriers.** A stale append (another writer appended first) reads what it missed and
+  decides its batch again; a failed append (outcome unknown) fails its commands. What
+  was decided ahead on top of either is decided again, never answered; on a log that
+  stops after a failure (:attr:`EventLog.fail_stop`) it fails with it.
+"""
+
+import asyncio
+import contextvars
+import copy
+import logging
+from collections import deque
+from collections.abc import Iterable
+from typing import Protocol
+
+from auction.errors import RecordError
+from auction.lot import decide, evolve, next_deadline, replay
+from auction.model import Command, Rejection
+from auction.record import GENESIS, Recorded, seal
+from auction.state import LotState
+from engine.api import EngineError, Listener
+from engine.eventlog import AppendFailed, EventLog, LogUnavailable, row_of
+
+log = logging.getLogger(__name__)
+
+#: Most commands of one lot decided into one batch.
+MAX_BATCH = 512
+#: Stale appends of one lot in a row (other processes appending first) before the
+#: commands of the batch are failed as too contended.
+MAX_ATTEMPTS = 50
+
+Result = list[Recorded] | Rejection
+
+
+def clone(state: LotState | None) -> LotState | None:
+    """A copy of ``state`` that evolving does not share with the original."""
+    if state is None:
+        return None
+    twin = copy.copy(state)
+    twin.bidders = {k: copy.copy(b) for k, b in state.bidders.items()}
+    for bidder in twin.bidders.values():
+        bidder.own = list(bidder.own)
+    twin.numbers = dict(state.numbers)
+    twin.bids = list(state.bids)
+    twin.outcome = copy.copy(state.outcome)
+    # A format's own state may be changed in place by its events (auction.formats).
+    twin.play = copy.deepcopy(state.play)
+    return twin
+
+
+class Waiter:
+    __slots__ = ("command", "future")
+
+    def __init__(self, command: Command, future: "asyncio.Future[Result]") -> None:
+        self.command = command
+        self.future = future
+
+
+class Batch:
+    """Commands decided together on the state after ``base`` (hash ``base_hash``): their
+    results, the state after them, their sealed records, and their append once made."""
+
+    __slots__ = ("waiters", "results", "state", "fresh", "base", "base_hash", "append")
+
+    def __init__(self, state: LotState | None, base: int, base_hash: str) -> None:
+        self.waiters: list[Waiter] = []
+        self.results: list[Result] = []
+        self.state = state
+        self.fresh: list[Recorded] = []
+        self.base, self.base_hash = base, base_hash
+        self.append: asyncio.Task[bool] | None = None
+
+    @property
+    def last(self) -> tuple[int, str]:
+        """The sequence number and hash after this batch."""
+        if self.fresh:
+            return self.fresh[-1].seq, self.fresh[-1].hash
+        return self.base, self.base_hash
+
+
+class Lot:
+    """A lot's runtime: its durable records and the state after them, its queue and
+    batches in the writer, listeners and timer."""
+
+    def __init__(self, lot_id: str) -> None:
+        self.lot_id = lot_id
+        #: The state after the lot's tip; the durable one unless :attr:`dirty`.
+        self.state: LotState | None = None
+        #: Whether :attr:`state` holds a batch decided in place and not yet durable.
+        self.dirty = False
+        self.records: list[Recorded] = []
+        self.last_hash = GENESIS
+        self.queue: deque[Waiter] = deque()
+        self.listeners: list[Listener] = []
+        self.joining: list[tuple[Listener, int | None, asyncio.Future[None]]] = []
+        self.writer: asyncio.Task[None] | None = None
+        #: Set when a command is queued or an append has its outcome.
+        self.wake = asyncio.Event()
+        #: The batch whose append is under way, and the one decided ahead of it.
+        self.inflight: Batch | None = None
+        self.ahead: Batch | None = None
+        self.stale = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.deadline: int | None = None
+
+    @property
+    def version(self) -> int:
+        return self.records[-1].seq if self.records else 0
+
+
+def answer(waiters: list[Waiter], results: list[Result]) -> None:
+    """Resolve each waiter with its result."""
+    for waiter, result in zip(waiters, results, strict=True):
+        if not waiter.future.done():
+            waiter.future.set_result(result)
+
+
+def fail(waiters: Iterable[Waiter], exc: EngineError) -> None:
+    """Fail each waiter: nothing of its command was made durable."""
+    for waiter in waiters:
+        if not waiter.future.done():
+            waiter.future.set_exception(exc)
+
+
+class Host(Protocol):
+    """What the writer needs of the engine that runs it (:class:`engine.runtime.Runtime`)."""
+
+    def now(self) -> int:
+        """The server clock (ms) that decides."""
+
+    def unavailable(self) -> str | None:
+        """Why commands are refused now (``unavailable``), or None."""
+
+    def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
+        """Durable ``records`` continuing the lot and the state after them: keep them and
+        tell the listeners."""
+
+    def appended(self, lot: Lot, records: list[Recorded]) -> None:
+        """This writer's append of ``records`` is durable (after :meth:`published`)."""
+
+    def append_failed(self, lot: Lot, exc: AppendFailed) -> None:
+        """An append of the lot did not go through, or its outcome is unknown."""
+
+    async def catch_up(self, lot: Lot) -> None:
+        """Read and publish whatever the log holds after the lot's durable records."""
+
+    def settled(self, lot: Lot) -> None:
+        """The lot's state is its durable one: admit subscribers, arm its deadline."""
+
+    def idle(self, lot: Lot) -> None:
+        """The lot's writer stopped: nothing is queued or in flight."""
+
+
+class Pipeline:
+    """The writers of the lots of one engine, over one log."""
+
+    def __init__(self, log: EventLog, host: Host) -> None:
+        self.log = log
+        self._host = host
+
+    def submit(self, lot: Lot, command: Command) -> "asyncio.Future[Result]":
+        """Queue ``command`` for the lot's writer (started if it is not running)."""
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        lot.queue.append(Waiter(command, future))
+        lot.wake.set()
+        if lot.writer is None:
+            self.start(lot)
+        return future
+
+    # ----------------------------------------------------------------- deciding
+
+    def _decide(self, lot: Lot, batch: Batch, waiters: Iterable[Waiter]) -> LotState | None:
+        """Decide ``waiters`` in order onto ``batch`` (its state folded in place)."""
+        state = batch.state
+        unavailable = self._host.unavailable()
+        for waiter in waiters:
+            batch.waiters.append(waiter)
+            if unavailable is not None:
+                batch.results.append(Rejection("unavailable", unavailable))
+                continue
+            decision = decide(state, waiter.command, self._host.now())
+            if isinstance(decision, Rejection):
+                batch.results.append(decision)
+                continue
+            seq, prev = batch.last
+            try:
+                sealed = seal(lot.lot_id, seq + 1, prev, decision)
+            except RecordError as exc:  # it could not be read back: record nothing
+                batch.results.append(Rejection("invalid_input", exc.message))
+                continue
+            for record in sealed:
+                state = evolve(state, record.event)
+            batch.state = state
+            batch.fresh.extend(sealed)
+            batch.results.append(sealed)
+        return state
+
+    def _take(self, lot: Lot, room: int) -> list[Waiter]:
+        waiters: list[Waiter] = []
+        while lot.queue and len(waiters) < room:
+            waiters.append(lot.queue.popleft())
+        return waiters
+
+    def _decide_head(self, lot: Lot) -> Batch:
+        """A batch of the queue decided on the durable state, in place."""
+        batch = Batch(lot.state, lot.version, lot.last_hash)
+        self._decide(lot, batch, self._take(lot, MAX_BATCH))
+        if batch.fresh:
+            lot.state, lot.dirty = batch.state, True
+        return batch
+
+    def _decide_ahead(self, lot: Lot) -> None:
+        """Decide what is queued on the state after the batch in flight."""
+        assert lot.inflight is not None
+        ahead = lot.ahead
+        if ahead is None:
+            base, base_hash = lot.inflight.last
+            ahead = lot.ahead = Batch(clone(lot.inflight.state), base, base_hash)
+        self._decide(lot, ahead, self._take(lot, MAX_BATCH - len(ahead.waiters)))
+
+    # ----------------------------------------------------------------- the writer
+
+    def start(self, lot: Lot) -> None:
+        """Start the lot's writer. It serves every sender of the lot: it runs in a context
+        of its own, not in that of the request that happened to start it (its log
+        lines)."""
+        lot.writer = asyncio.create_task(self._write(lot), context=contextvars.Context())
+
+    async def _write(self, lot: Lot) -> None:
+        """The lot's single writer in this process: runs while anything is queued or in
+        flight."""
+        try:
+            while True:
+                lot.wake.clear()
+                if lot.inflight is None:
+                    batch, lot.ahead = lot.ahead, None
+                    if batch is None:
+                        if not lot.queue:
+                            return
+                        batch = self._decide_head(lot)
+                    if batch.fresh:
+                        self._send(lot, batch)
+                    else:
+                        await self._refusals(lot, batch)
+                    continue
+                if (lot.queue and (lot.ahead is None or len(lot.ahead.waiters) < MAX_BATCH)
+                        and self._host.unavailable() is None):
+                    self._decide_ahead(lot)
+                    continue
+                append = lot.inflight.append
+                assert append is not None
+                if not append.done():
+                    await lot.wake.wait()
+                    continue
+                await self._land(lot, lot.inflight, append)
+        finally:
+            lot.writer = None
+            fail(lot.queue, EngineError("the lot's writer stopped"))  # cancelled only
+            lot.queue.clear()
+            self._host.idle(lot)
+
+    def _send(self, lot: Lot, batch: Batch) -> None:
+        """Start the batch's append (the lot's version is its base)."""
+        assert batch.state is not None
+        lot.inflight = batch
+        batch.append = asyncio.ensure_future(self.log.append(
+            lot.lot_id, batch.base, [row_of(r) for r in batch.fresh],
+            deadline=next_deadline(batch.state)))
+        batch.append.add_done_callback(lambda _: lot.wake.set())
+
+    async def _refusals(self, lot: Lot, batch: Batch) -> None:
+        """Answer a batch that recorded nothing; on a shared log, only once the log
+        confirms it was decided on the latest state (else decide it again)."""
+        if self.log.shared:
+            try:
+                current = await self.log.last_seq(lot.lot_id) == batch.base
+            except Exception as exc:
+                fail(batch.waiters, EngineError(str(exc)))
+                return
+            if not current:
+                await self._again(lot, batch.waiters)
+                return
+        answer(batch.waiters, batch.results)
+        self._host.settled(lot)
+
+    async def _land(self, lot: Lot, batch: Batch, append: "asyncio.Task[bool]") -> None:
+        """The outcome of the append in flight: publish and answer, or decide again."""
+        lot.inflight = None
+        try:
+            durable = append.result()
+        except Exception as exc:
+            failed = exc if isinstance(exc, AppendFailed) else AppendFailed(str(exc))
+            if not isinstance(exc, AppendFailed):
+                log.error("append of %s failed", lot.lot_id, exc_info=exc)
+            self._failed(lot, batch, failed)
+            return
+        if not durable:
+            lot.stale += 1
+            if lot.stale >= MAX_ATTEMPTS:
+                lot.stale = 0
+                self._rewind(lot)
+                fail(batch.waiters, EngineError(f"lot {lot.lot_id} is too contended; "
+                                                "try again"))
+                await self._again(lot, self._behind(lot))
+                return
+            await self._again(lot, batch.waiters + self._behind(lot))
+            return
+        lot.stale = 0
+        assert batch.state is not None
+        lot.dirty = False
+        self._host.published(lot, batch.state, batch.fresh)
+        self._host.appended(lot, batch.fresh)
+        answer(batch.waiters, batch.results)
+        self._host.settled(lot)
+
+    def _behind(self, lot: Lot) -> list[Waiter]:
+        """The waiters of the batch decided ahead, taken back."""
+        ahead, lot.ahead = lot.ahead, None
+        return ahead.waiters if ahead is not None else []
+
+    def _failed(self, lot: Lot, batch: Batch, exc: AppendFailed) -> None:
+        """Nothing of the batch is acknowledged; the lot goes back to its durable state;
+        what was decided ahead is decided again, or fails when the log stopped."""
+        self._rewind(lot)
+        self._host.append_failed(lot, exc)
+        error = EngineError(str(exc))
+        fail(batch.waiters, error)
+        behind = self._behind(lot)
+        if self.log.fail_stop:
+            fail(behind, error)
+        else:
+            lot.queue.extendleft(reversed(behind))
+        self._host.settled(lot)
+
+    async def _again(self, lot: Lot, waiters: list[Waiter]) -> None:
+        """Decide ``waiters`` again, first in the queue, after reading what the log holds
+        beyond the lot's durable records."""
+        self._rewind(lot)
+        lot.queue.extendleft(reversed(waiters))
+        try:
+            await self._host.catch_up(lot)
+        except Exception as exc:
+            error = EngineError(str(exc) if isinstance(exc, (LogUnavailable, EngineError))
+                                else f"the log cannot be read: {exc}")
+            fail(waiters, error)
+            for _ in waiters:
+                lot.queue.popleft()
+
+    def _rewind(self, lot: Lot) -> None:
+        """Back to the durable state (what was decided in place was not stored)."""
+        if lot.dirty:
+            lot.state = replay(r.event for r in lot.records)
+            lot.dirty = False
