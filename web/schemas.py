@@ -673,19 +673,20 @@ _PATH = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _MISSING = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 
 
-def _located(error: msgspec.ValidationError) -> tuple[str, str]:
-    """``(what, path)`` of an error: ``path`` like ``.params.step`` or ``[0]`` (``""``
-    for the object itself); a missing or unknown field is located at that field."""
+def _located(error: msgspec.ValidationError) -> tuple[str, str, bool]:
+    """``(what, path, unknown)`` of an error: ``path`` like ``.params.step`` or ``[0]``
+    (``""`` for the object itself); a missing or unknown field is located at that field
+    (``unknown`` says which)."""
     match = _PATH.match(str(error))
     assert match is not None
     what, path = match["what"], match["path"] or ""
-    missing = _MISSING.match(what)
-    if missing:
-        path = f"{path}.{missing['field']}"
-    return what, path
+    field = _MISSING.match(what)
+    if field:
+        path = f"{path}.{field['field']}"
+    return what, path, bool(field) and "unknown" in what
 
 
-def _code_of(path: str, raw: Any, default: str) -> str:
+def _code_of(path: str, raw: Any, default: str, unknown: bool) -> str:
     parts = path.split(".")
     if len(parts) < 2:
         return default
@@ -693,7 +694,7 @@ def _code_of(path: str, raw: Any, default: str) -> str:
     if len(parts) > 2 and f"{field}." in FIELD_CODES:
         return FIELD_CODES[f"{field}."]
     code = FIELD_CODES.get(field)
-    if code is None:
+    if code is None or unknown:  # a field the object does not have: malformed
         return default
     value = raw.get(field) if isinstance(raw, dict) else None
     if field == "format" and not isinstance(value, str):
@@ -707,9 +708,18 @@ def invalid(error: msgspec.ValidationError, raw: Any, code: str) -> Invalid:
     """The :class:`Invalid` of a validation ``error`` of ``raw`` (the decoded JSON,
     looked at only on this slow path), with the code of :data:`FIELD_CODES` or
     ``code``."""
-    what, path = _located(error)
+    what, path, unknown = _located(error)
     field = path.lstrip(".") or "the object"
-    return Invalid(_code_of(path, raw, code), f"{field}: {what}" if path else what)
+    return Invalid(_code_of(path, raw, code, unknown), f"{field}: {what}" if path else what)
+
+
+def _raw(data: bytes) -> Any:
+    """``data`` decoded as plain JSON, to explain ``error``; a text that is not JSON at
+    all (a wrong type can be seen before the end of the text) is ``bad_json``."""
+    try:
+        return _JSON.decode(data)
+    except msgspec.DecodeError as exc:
+        raise Invalid("bad_json", str(exc)) from None
 
 
 _JSON = msgspec.json.Decoder()
@@ -727,7 +737,7 @@ def decode_body(data: bytes, schema: Any) -> Any:
     try:
         return decoder.decode(data)
     except msgspec.ValidationError as exc:
-        raise invalid(exc, _JSON.decode(data), "bad_request") from None
+        raise invalid(exc, _raw(data), "bad_request") from None
     except msgspec.DecodeError as exc:
         raise Invalid("bad_json", str(exc)) from None
 
@@ -743,8 +753,8 @@ def decode_message(data: bytes) -> AnyClientMessage:
     try:
         return _MESSAGE_DECODER.decode(data)
     except msgspec.ValidationError as exc:
-        raw = _JSON.decode(data)
-        what, path = _located(exc)
+        raw = _raw(data)
+        _, path, _ = _located(exc)
         if path == ".type" and isinstance(raw, dict) and isinstance(raw.get("type"), str):
             raise Invalid("unknown_type", f"unknown message type {raw['type'][:40]!r}"
                           ) from None
@@ -753,12 +763,17 @@ def decode_message(data: bytes) -> AnyClientMessage:
         raise Invalid("bad_json", str(exc)) from None
 
 
-def with_amount(data: bytes, amount: str) -> AnyClientMessage:
-    """The message of ``data`` with its ``amount`` replaced: how a bid whose amount is
-    bad is read to answer it (``rejected`` ``invalid_amount`` once the bidder is known)."""
-    raw = _JSON.decode(data)
+def with_amount(data: bytes) -> tuple[AnyClientMessage, Any]:
+    """A bid or action whose amount is bad, read without its amount: the message (with a
+    placeholder amount) and the amount as sent, so that it is answered with ``rejected``
+    ``invalid_amount`` once the bidder is known. Raises :class:`Invalid` if anything
+    else in it is bad too."""
+    raw = _raw(data)
     assert isinstance(raw, dict)
-    return msgspec.convert({**raw, "amount": amount}, AnyClientMessage)
+    try:
+        return msgspec.convert({**raw, "amount": "1"}, AnyClientMessage), raw.get("amount")
+    except msgspec.ValidationError as exc:
+        raise invalid(exc, raw, "bad_message") from None
 
 
 def ref_in(data: bytes) -> str | None:

@@ -31,7 +31,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from auction.errors import InvalidAmount
@@ -344,11 +343,10 @@ class Connection:
             # A bid or an action whose amount is bad: answered with ``rejected``
             # ``invalid_amount`` once the rest of it holds and the bidder may bid.
             try:
-                msg = with_amount(data, "1")
-            except msgspec.ValidationError as again:
-                self._error(BAD, str(again), ref_in(data))
+                msg, bad_amount = with_amount(data)
+            except Invalid as again:
+                self._error(again.code, again.detail, ref_in(data))
                 return
-            bad_amount = orjson.loads(data).get("amount")
         ref = msg.ref
         lot_token = LOT_ID.set(getattr(msg, "lot_id", None))
         ref_token = REF.set(ref)
