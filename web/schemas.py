@@ -382,6 +382,10 @@ class LotView(Open):
     leader_no: str | None = None
     next_min: str | None = None
     outcome: dict[str, Any] | None = None
+    you: dict[str, Any] | None | UnsetType = UNSET
+    reserve: str | None | UnsetType = UNSET
+    register: list[dict[str, Any]] | UnsetType = UNSET
+    ranking: list[str] | UnsetType = UNSET
 
 
 class Lots(Open):

@@ -392,7 +392,7 @@ class Connection:
         if old is not None:
             self.hub.unwatch(old.watcher)
             self.connection_log.left(lot_id, self.conn_id)
-        greeting = Subscribed(lot_id=lot_id, role=role,  # type: ignore[arg-type]
+        greeting = Subscribed(lot_id=lot_id, role=role,
                               bidder_no=claims.bidder_no if claims else None, ref=ref)
         try:
             watcher = await self.hub.watch(
