@@ -14,7 +14,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "above_ceiling": ("报价超过最高限价", "The bid is above the ceiling price."),
     "above_cap": ("报价超过最高限价", "The bid is above the price cap."),
     "jump_too_large": ("报价超出允许的最大加价幅度", "The bid jumps more steps than allowed."),
-    "already_leading": ("您已是当前最高报价者", "You already hold the best bid."),
+    "already_leading": ("您已是当前最优报价者", "You already hold the best bid."),
     "revision_limit": ("报价修改次数已用完", "No more revisions of your bid are allowed."),
     "not_your_turn": ("尚未轮到您报价", "It is not your turn."),
     "invalid_amount": ("金额格式不正确", "The amount is not a valid decimal amount."),

@@ -24,7 +24,6 @@ from auction.model import (
     BidderRegistered,
     CancelLot,
     Command,
-    ConfirmDeposit,
     CreateLot,
     ExtendLot,
     PauseLot,
@@ -34,6 +33,7 @@ from auction.model import (
     ScheduleLot,
     StartLot,
 )
+from auction.model import ConfirmDeposit as ConfirmDepositCommand
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded, event_to_dict
 from auction.sessions import parse_rules
@@ -50,11 +50,23 @@ from web.auth import (
     read_bidder_token,
     verify_bidder_token,
 )
-from web.errors import WebError, error_body, lot_missing
+from web.errors import CATALOGUE_JSON, WebError, error_body, lot_missing
 from web.keys import ENGINE, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.openapi import OPENAPI
-from web.validate import ID_PATTERN, MAX_INT, Invalid, Reader
+from web.schemas import (
+    MAX_INT,
+    ROUTES,
+    ConfirmDeposit,
+    CreateSession,
+    Extend,
+    Invalid,
+    RegisterBidder,
+    WithReason,
+    decode_body,
+    lot_params,
+    tag_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,18 +124,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(500, "internal_error")
 
 
-async def read_body(request: web.Request) -> Reader:
-    """The request's JSON object (an empty body reads as ``{}``), ready for strict reading."""
+async def read_body(request: web.Request) -> Any:
+    """The request's body (an empty body reads as ``{}``) as the struct its route reads
+    (:data:`web.schemas.ROUTES`); 400 with the schema's error code otherwise."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise WebError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
-    raw = await request.read()
-    if not raw.strip():
-        return Reader({}, "bad_request")
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise WebError(400, "bad_json", str(exc)) from None
-    return Reader(data, "bad_request")
+    route = request.match_info.route.resource
+    assert route is not None
+    schema = ROUTES[(request.method, route.canonical)].body
+    return decode_body(await request.read(), schema)
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -209,14 +218,10 @@ def _session_dict(session: Session) -> dict[str, Any]:
             "mode": session.mode, "stagger_s": session.stagger_s}
 
 
-#: Longest reason of a staff action (``auction.lot.MAX_TEXT``).
-MAX_REASON = 500
-
-
-def _reason(r: Reader) -> str:
-    """An optional ``reason`` of a staff action: recorded with it, ``""`` when left out.
-    Given, it is free text like every reason (not blank, no control characters)."""
-    return r.text("reason", max_len=MAX_REASON) or ""
+def _reason(body: Any) -> str:
+    """The ``reason`` of a staff action: recorded with it, ``""`` when left out (where it
+    may be)."""
+    return body.reason or ""
 
 
 def _new_id(prefix: str) -> str:
@@ -252,6 +257,18 @@ async def server_time(request: web.Request) -> web.Response:
 
 async def openapi(request: web.Request) -> web.Response:
     return json_response(OPENAPI)
+
+
+async def asyncapi(request: web.Request) -> web.Response:
+    from web.asyncapi import ASYNCAPI  # it reads the protocol's constants from web.ws
+
+    return json_response(ASYNCAPI)
+
+
+async def error_catalogue(request: web.Request) -> web.Response:
+    """Every code with its Chinese and English texts: what the pages show."""
+    return web.Response(body=CATALOGUE_JSON, content_type="application/json",
+                        headers={"Cache-Control": "no-cache"})
 
 
 async def list_sessions(request: web.Request) -> web.Response:
@@ -371,15 +388,10 @@ def _query_int(request: web.Request, key: str, default: int, *, low: int = 0,
 
 async def create_session(request: web.Request) -> web.Response:
     host = require_host(request)
-    r = await read_body(request)
-    name = r.text("name", required=True, max_len=200)
-    session_id = r.text("session_id", pattern=ID_PATTERN)
-    mode = r.raw("mode")
-    stagger_s = r.raw("stagger_s")
-    r.done()
-    assert name is not None
+    body: CreateSession = await read_body(request)
+    name, session_id = body.name, body.session_id
     try:
-        rules = parse_rules(mode, stagger_s)
+        rules = parse_rules(body.mode, body.stagger_s)
     except InvalidParams as exc:
         raise WebError(400, "invalid_params", exc.message) from None
     engine = _engine(request)
@@ -398,16 +410,9 @@ async def create_session(request: web.Request) -> web.Response:
 async def create_lot(request: web.Request) -> web.Response:
     """Create a lot (draft); answers 201 with its staff view."""
     host = require_host(request)
-    r = await read_body(request)
-    session_id = r.text("session_id", required=True, max_len=64)
-    title = r.text("title", required=True, max_len=500)
-    fmt = r.text("format", required=True, max_len=32)
-    params = r.obj("params", required=True)
-    lot_id = r.text("lot_id", pattern=ID_PATTERN)
-    reason = _reason(r)
-    r.done()
-    assert session_id is not None and title is not None and fmt is not None
-    assert params is not None
+    body = await read_body(request)
+    session_id, title, lot_id, reason = body.session_id, body.title, body.lot_id, _reason(body)
+    fmt, params = tag_of(type(body)), lot_params(body.params)
     engine = _engine(request)
     if session_id not in {s.session_id for s in engine.sessions()}:
         raise WebError(400, "unknown_session", f"no session {session_id!r}")
@@ -431,12 +436,8 @@ async def register_bidder(request: web.Request) -> web.Response:
     """Register a bidder: a random bidder number and a signed token for this lot."""
     host = require_host(request)
     lot_id, _ = _lot(request)
-    r = await read_body(request)
-    bidder_id = r.text("bidder_id", required=True, pattern=ID_PATTERN)
-    name = r.text("name", required=True, max_len=500)
-    reason = _reason(r)
-    r.done()
-    assert bidder_id is not None and name is not None
+    body: RegisterBidder = await read_body(request)
+    bidder_id, name, reason = body.bidder_id, body.name, _reason(body)
     records = _checked(await _engine(request).register_bidder(lot_id, bidder_id, name,
                                                               host.staff_id, reason))
     event = records[0].event
@@ -450,8 +451,7 @@ async def reissue_token(request: web.Request) -> web.Response:
     require_host(request)
     lot_id, state = _lot(request)
     bidder_id = request.match_info["bidder_id"]
-    r = await read_body(request)
-    r.done()
+    await read_body(request)
     bidder = state.bidders.get(bidder_id)
     if bidder is None:
         raise WebError(404, "unknown_bidder", f"no bidder {bidder_id!r} in this lot")
@@ -465,12 +465,9 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     stays registered; ``POST .../token`` issues it a new token."""
     host = require_host(request)
     lot_id, _ = _lot(request)
-    r = await read_body(request)
-    reason = r.text("reason", required=True, max_len=500)
-    r.done()
-    assert reason is not None
+    body: WithReason = await read_body(request)
     command = RevokeTokens(bidder_id=request.match_info["bidder_id"], actor=host.staff_id,
-                           reason=reason)
+                           reason=body.reason)
     return await _run(request, lot_id, command)
 
 
@@ -487,14 +484,11 @@ def _bidder_pass(request: web.Request, lot_id: str, bidder_id: str,
 async def confirm_deposit(request: web.Request) -> web.Response:
     host = require_host(request)
     lot_id, state = _lot(request)
-    r = await read_body(request)
-    amount = _amount(r.raw("amount"), state, "amount")  # null or none: invalid_amount
-    account = r.text("account", required=True, max_len=500)
-    reason = _reason(r)
-    r.done()
-    assert account is not None
-    command = ConfirmDeposit(bidder_id=request.match_info["bidder_id"], amount=amount,
-                             account=account, actor=host.staff_id, reason=reason)
+    body: ConfirmDeposit = await read_body(request)
+    amount = _amount(body.amount, state, "amount")
+    command = ConfirmDepositCommand(bidder_id=request.match_info["bidder_id"], amount=amount,
+                                    account=body.account, actor=host.staff_id,
+                                    reason=_reason(body))
     return await _run(request, lot_id, command)
 
 
@@ -504,15 +498,8 @@ def _action(kind: str) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         host = require_host(request)
         lot_id, _ = _lot(request)
-        r = await read_body(request)
-        if kind in OPTIONAL_REASON:
-            reason: str | None = _reason(r)
-        else:
-            reason = r.text("reason", required=True, max_len=MAX_REASON)
-        closes_at = r.integer("closes_at", required=True) if kind == "extend" else None
-        r.done()
-        actor = host.staff_id
-        assert reason is not None
+        body = await read_body(request)
+        reason, actor = _reason(body), host.staff_id
         command: Command
         if kind == "schedule":
             command = ScheduleLot(actor=actor, reason=reason)
@@ -526,8 +513,8 @@ def _action(kind: str) -> Handler:
             elif kind == "cancel":
                 command = CancelLot(actor=actor, reason=reason)
             else:
-                assert closes_at is not None
-                command = ExtendLot(actor=actor, reason=reason, closes_at=closes_at)
+                assert isinstance(body, Extend)
+                command = ExtendLot(actor=actor, reason=reason, closes_at=body.closes_at)
         return await _run(request, lot_id, command)
 
     handle.__name__ = f"{kind}_lot"
@@ -535,9 +522,6 @@ def _action(kind: str) -> Handler:
 
 
 ACTIONS = ("schedule", "start", "pause", "resume", "extend", "cancel")
-#: The actions whose reason may be left out (it is recorded when given): they follow the
-#: published plan. The others need one (``auction.lot``).
-OPTIONAL_REASON = ("schedule", "start")
 
 
 async def _run(request: web.Request, lot_id: str, command: Command) -> web.Response:
@@ -559,6 +543,8 @@ def add_routes(app: web.Application) -> None:
     add.add_get("/healthz", healthz)
     add.add_get("/readyz", readyz)
     add.add_get("/api/openapi.json", openapi)
+    add.add_get("/api/asyncapi.json", asyncapi)
+    add.add_get("/api/errors.json", error_catalogue)
     add.add_get("/api/time", server_time)
     add.add_post("/api/sessions", create_session)
     add.add_get("/api/sessions", list_sessions)

@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="verify a lot's export offline: hash chain, "
                                            "replay through the rules, outcome")
     verify.add_argument("file", type=Path, help="the export (GET /api/lots/LOT/export)")
+    docs = sub.add_parser("docs", help="rewrite the message tables of docs/protocol.md from "
+                                       "web/schemas.py")
+    docs.add_argument("--check", action="store_true",
+                      help="change nothing; exit 1 if the tables are stale")
     return parser
 
 
@@ -151,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         return bench(quick=args.quick, backend=args.backend)
     if args.command == "verify":
         return verify_file(args.file)
+    if args.command == "docs":
+        from web.docs import main as docs
+
+        return docs(args.check)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     flags = {option.key: getattr(args, option.key) for option in OPTIONS
              if option.flag is not None}

@@ -8,6 +8,10 @@ and machine-readable, ``message`` is for people, ``detail`` says what exactly wa
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
+import auction.lot  # noqa: F401 (its formats add their codes to auction.messages)
+from auction.messages import MESSAGES as RULE_MESSAGES
 from auction.messages import message as rule_message
 
 #: Messages of the codes the web layer adds to those of :mod:`auction.messages`.
@@ -38,6 +42,32 @@ WEB_MESSAGES: dict[str, tuple[str, str]] = {
                     "This lot's record cannot be read: the lot is quarantined; contact the "
                     "operator."),
 }
+
+
+#: Texts of codes the pages themselves show (no server sends them): failures of the
+#: connection or of a request that got no answer.
+PAGE_MESSAGES: dict[str, tuple[str, str]] = {
+    "server_error": ("服务器错误，请稍后再试", "Server error; try again later."),
+    "offline": ("未连接服务器，报价未发送", "Not connected: the bid was not sent."),
+    "connection_lost": ("连接中断，报价结果未知，请核对“我的报价记录”",
+                        "Connection lost: check “My bids” to see whether the bid counted."),
+    "timeout": ("服务器未及时响应，请核对“我的报价记录”",
+                "No answer from the server: check “My bids”."),
+    "network": ("网络错误，请检查连接", "Network error: check the connection."),
+    "error": ("操作失败", "The action failed."),
+}
+
+
+def catalogue() -> dict[str, dict[str, str]]:
+    """The one catalogue of codes and their texts (``code -> {"zh", "en"}``): the rules'
+    codes, the web layer's and the pages' own. Served to the pages at
+    ``GET /api/errors.json``."""
+    codes = {**RULE_MESSAGES, **WEB_MESSAGES, **PAGE_MESSAGES}
+    return {code: {"zh": zh, "en": en} for code, (zh, en) in sorted(codes.items())}
+
+
+#: :func:`catalogue` encoded once.
+CATALOGUE_JSON = orjson.dumps(catalogue())
 
 
 def describe(code: str) -> dict[str, str]:

@@ -200,12 +200,9 @@ def _settle(action: str) -> Any:
         lot_id = request.match_info["lot_id"]
         if request.app[ENGINE].lot(lot_id) is None:
             raise lot_missing(request.app[ENGINE].quarantined(), lot_id)
-        r = await read_body(request)
-        reason = r.text("reason", required=True, max_len=500)
-        r.done()
-        assert reason is not None
+        body = await read_body(request)
         command = _SETTLE[action](bidder_id=request.match_info["bidder_id"],
-                                  actor=host.staff_id, reason=reason)
+                                  actor=host.staff_id, reason=body.reason)
         return await _run(request, lot_id, command)
 
     handle.__name__ = f"{action}_deposit"

@@ -30,11 +30,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
+import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from auction.errors import InvalidAmount
-from auction.model import Act, BidAccepted, PlaceBid, Rejection
+from auction.model import Act as ActCommand
+from auction.model import BidAccepted, Rejection
+from auction.model import PlaceBid as PlaceBidCommand
 from auction.money import format_amount, parse_amount
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF
@@ -54,7 +56,25 @@ from web.keys import STAFF as STAFF_DIRECTORY
 from web.limits import client_address
 from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID
 from web.logs import HEADER as REQUEST_ID_HEADER
-from web.validate import Invalid, Reader
+from web.schemas import (
+    Ack,
+    Act,
+    ErrorMessage,
+    Invalid,
+    Ping,
+    PlaceBid,
+    Pong,
+    Rejected,
+    ServerMessage,
+    Subscribe,
+    Subscribed,
+    Unsubscribe,
+    Unsubscribed,
+    Welcome,
+    decode_message,
+    ref_in,
+    with_amount,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +87,13 @@ MAX_MESSAGE = 1024 * 1024
 TOO_SLOW = 4000
 #: How long a close handshake may take before the socket is cut.
 CLOSE_TIMEOUT_S = 2.0
-MAX_REF = 64
-MAX_DEVICE = 128
-
 BAD = "bad_message"
+#: Marks a message whose amount was good (see ``Connection._handle``).
+_GOOD = object()
 #: Bytes the socket may hold for a client before new frames wait in its queue (whose
 #: length decides when the client is too slow): aiohttp's own flow-control limit.
 DIRECT_WRITE_LIMIT = 64 * 1024
-#: The messages a client may send (docs/protocol.md); each has a handler ``_<type>``.
-MESSAGE_TYPES = ("subscribe", "unsubscribe", "bid", "act", "ping")
-#: Names of bidder actions (``act``): which a lot takes depends on its format.
-MAX_ACT = 32
+_ENCODER = msgspec.json.Encoder()
 
 
 def origin_allowed(origin: str, host: str, allowed: frozenset[str] | None) -> bool:
@@ -156,8 +172,10 @@ class Connection:
         self.closing = False
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
-        self._handlers: dict[str, Callable[[dict[str, Any], str | None], Awaitable[None]]] = {
-            kind: getattr(self, f"_{kind}") for kind in MESSAGE_TYPES}
+        #: The handler of each message a client may send (web.schemas.CLIENT_MESSAGES).
+        self._handlers: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
+            Subscribe: self._subscribe, Unsubscribe: self._unsubscribe, PlaceBid: self._bid,
+            Act: self._act, Ping: self._ping}
 
     # ------------------------------------------------------------------ Outbox
 
@@ -214,8 +232,8 @@ class Connection:
     async def run(self) -> None:
         """Serve the client until it leaves or is closed."""
         self._writer = asyncio.get_running_loop().create_task(self._write())
-        self._send({"type": "welcome", "server_time": self.engine.now(), "protocol": PROTOCOL,
-                    "max_frame": MAX_FRAME})
+        self._send(Welcome(server_time=self.engine.now(), protocol=PROTOCOL,
+                           max_frame=MAX_FRAME))
         async for msg in self.ws:
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 break  # ERROR: aiohttp has closed the connection (1009 too big)
@@ -225,7 +243,7 @@ class Connection:
                 self.metrics.rate_limited.labels("messages").inc()
                 self._error("rate_limited",
                             f"at most {self.settings.address_rate:g} messages per second "
-                            "from one address", _ref_of(data))
+                            "from one address", ref_in(data) if len(data) <= MAX_FRAME else None)
             elif len(data) > MAX_FRAME:
                 self._error("too_large", f"frames are limited to {MAX_FRAME} bytes")
             elif msg.type == WSMsgType.BINARY:
@@ -298,50 +316,47 @@ class Connection:
 
     # ------------------------------------------------------------------ replies
 
-    def _send(self, message: dict[str, Any]) -> None:
-        self.push(orjson.dumps(message))
+    def _send(self, message: ServerMessage) -> None:
+        self.push(_ENCODER.encode(message))
 
     def _error(self, code: str, detail: str, ref: str | None = None) -> None:
         self.metrics.ws_errors.labels(code).inc()
-        message: dict[str, Any] = {"type": "error", "code": code, "message": describe(code),
-                                   "detail": detail}
-        if ref is not None:
-            message["ref"] = ref
-        self._send(message)
+        self._send(ErrorMessage(code=code, message=describe(code), detail=detail, ref=ref))
 
     def _rejected(self, kind: str, lot_id: str, ref: str, code: str, detail: str = "") -> None:
         """Answer a bid (``kind`` ``bid``) or an action (``act``) with a rejection."""
         self.metrics.bids.labels(kind, code).inc()
         log.debug("%s rejected: %s", kind, code)
-        self._send({"type": "rejected", "lot_id": lot_id, "ref": ref, "code": code,
-                    "message": describe(code), "detail": detail})
+        self._send(Rejected(lot_id=lot_id, ref=ref, code=code, message=describe(code),
+                            detail=detail))
 
     # ------------------------------------------------------------------ messages
 
     async def _handle(self, data: bytes) -> None:
+        bad_amount: Any = _GOOD
         try:
-            msg = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            self._error("bad_json", str(exc))
-            return
-        ref = _ref_in(msg)
-        if not isinstance(msg, dict):
-            self._error(BAD, "a message must be a JSON object")
-            return
-        kind = msg.get("type")
-        if not isinstance(kind, str):
-            self._error(BAD, "type is required and must be a string", ref)
-            return
-        handler = self._handlers.get(kind)
-        if handler is None:
-            self._error("unknown_type", f"unknown message type {kind[:40]!r}", ref)
-            return
-        lot_id = msg.get("lot_id")
-        lot_token = LOT_ID.set(lot_id if isinstance(lot_id, str) and len(lot_id) <= 64
-                               else None)
+            msg = decode_message(data)
+        except Invalid as exc:
+            if exc.code != "invalid_amount":
+                self._error(exc.code, exc.detail, ref_in(data))
+                return
+            # A bid or an action whose amount is bad: answered with ``rejected``
+            # ``invalid_amount`` once the rest of it holds and the bidder may bid.
+            try:
+                msg, bad_amount = with_amount(data)
+            except Invalid as again:
+                self._error(again.code, again.detail, ref_in(data))
+                return
+        ref = msg.ref
+        lot_token = LOT_ID.set(getattr(msg, "lot_id", None))
         ref_token = REF.set(ref)
         try:
-            await handler(msg, ref)
+            if bad_amount is _GOOD:
+                await self._handlers[type(msg)](msg)
+            else:
+                assert isinstance(msg, PlaceBid | Act)
+                await self._bidder_command(msg.lot_id, msg.ref,
+                                           msg.act if isinstance(msg, Act) else None, bad_amount)
         except Invalid as exc:
             self._error(exc.code, exc.detail, ref)
         except Quarantined as exc:
@@ -349,16 +364,11 @@ class Connection:
         except EngineError as exc:
             self._error("unavailable", str(exc), ref)
         except Exception:
-            log.exception("WebSocket message %r failed", kind)
+            log.exception("WebSocket message %r failed", type(msg).__name__)
             self._error("internal_error", "", ref)
         finally:
             REF.reset(ref_token)
             LOT_ID.reset(lot_token)
-
-    def _reader(self, msg: dict[str, Any]) -> Reader:
-        r = Reader(msg, BAD, what="message")
-        r.ignore(["type"])
-        return r
 
     def _lot(self, lot_id: str) -> LotState:
         state = self.engine.lot(lot_id)
@@ -367,15 +377,9 @@ class Connection:
             raise Invalid(missing.code, missing.detail)
         return state
 
-    async def _subscribe(self, msg: dict[str, Any], ref: str | None) -> None:
-        r = self._reader(msg)
-        lot_id = r.text("lot_id", required=True, max_len=64)
-        after_seq = r.integer("after_seq")
-        token = r.text("token", max_len=1024)
-        device = r.text("device", max_len=MAX_DEVICE)
-        r.text("ref", max_len=MAX_REF)
-        r.done()
-        assert lot_id is not None
+    async def _subscribe(self, msg: Subscribe) -> None:
+        lot_id, after_seq, token, device, ref = (msg.lot_id, msg.after_seq, msg.token,
+                                                 msg.device, msg.ref)
         state = self._lot(lot_id)
         if after_seq is not None and after_seq > state.version:
             raise Invalid("bad_seq", f"after_seq {after_seq} is beyond the lot's last event "
@@ -388,14 +392,12 @@ class Connection:
         if old is not None:
             self.hub.unwatch(old.watcher)
             self.connection_log.left(lot_id, self.conn_id)
-        greeting: dict[str, Any] = {"type": "subscribed", "lot_id": lot_id, "role": role,
-                                    "bidder_no": claims.bidder_no if claims else None}
-        if ref is not None:
-            greeting["ref"] = ref
+        greeting = Subscribed(lot_id=lot_id, role=role,
+                              bidder_no=claims.bidder_no if claims else None, ref=ref)
         try:
             watcher = await self.hub.watch(
                 self, lot_id, audience, claims.bidder_id if claims else None, after_seq,
-                greeting=orjson.dumps(greeting), token_gen=claims.gen if claims else None)
+                greeting=_ENCODER.encode(greeting), token_gen=claims.gen if claims else None)
         except UnknownLot:
             raise Invalid("unknown_lot", f"no lot {lot_id!r}") from None
         self.subs[lot_id] = _Subscription(watcher, role, claims, device or self.default_device)
@@ -429,49 +431,28 @@ class Connection:
             raise Invalid("bad_token", str(exc)) from None
         return BIDDER, BIDDER, claims
 
-    async def _unsubscribe(self, msg: dict[str, Any], ref: str | None) -> None:
-        r = self._reader(msg)
-        lot_id = r.text("lot_id", required=True, max_len=64)
-        r.text("ref", max_len=MAX_REF)
-        r.done()
-        assert lot_id is not None
+    async def _unsubscribe(self, msg: Unsubscribe) -> None:
+        lot_id = msg.lot_id
         sub = self.subs.pop(lot_id, None)
         if sub is None:
             raise Invalid("not_subscribed", f"not subscribed to {lot_id!r}")
         self.hub.unwatch(sub.watcher)
         self.connection_log.left(lot_id, self.conn_id)
-        reply: dict[str, Any] = {"type": "unsubscribed", "lot_id": lot_id}
-        if ref is not None:
-            reply["ref"] = ref
-        self._send(reply)
+        self._send(Unsubscribed(lot_id=lot_id, ref=msg.ref))
 
-    async def _bid(self, msg: dict[str, Any], ref: str | None) -> None:
-        r = self._reader(msg)
-        lot_id = r.text("lot_id", required=True, max_len=64)
-        # Any amount that is not a decimal string, null or none included, is judged by
-        # parse_amount (invalid_amount), not refused as a malformed message.
-        amount = r.raw("amount")
-        bid_ref = r.text("ref", required=True, max_len=MAX_REF)
-        r.done()
-        assert lot_id is not None and bid_ref is not None
-        await self._bidder_command(lot_id, bid_ref, None, amount, amount_sent=True)
+    async def _bid(self, msg: PlaceBid) -> None:
+        await self._bidder_command(msg.lot_id, msg.ref, None, msg.amount)
 
-    async def _act(self, msg: dict[str, Any], ref: str | None) -> None:
+    async def _act(self, msg: Act) -> None:
         """A bidder action other than a price (``confirm``, ``accept``, ``proxy``...):
         answered like a bid, with ``ack`` or ``rejected``."""
-        r = self._reader(msg)
-        lot_id = r.text("lot_id", required=True, max_len=64)
-        act = r.text("act", required=True, max_len=MAX_ACT)
-        amount = r.raw("amount")
-        act_ref = r.text("ref", required=True, max_len=MAX_REF)
-        r.done()
-        assert lot_id is not None and act is not None and act_ref is not None
-        await self._bidder_command(lot_id, act_ref, act, amount, amount_sent="amount" in msg)
+        await self._bidder_command(msg.lot_id, msg.ref, msg.act, msg.amount)
 
     async def _bidder_command(self, lot_id: str, bid_ref: str, act: str | None,
-                              amount: Any, *, amount_sent: bool) -> None:
-        """Decide a bid (``act`` None) or an action of the subscribed bidder. An amount
-        sent (always, for a bid) must be a decimal string, else ``invalid_amount``."""
+                              amount: Any) -> None:
+        """Decide a bid (``act`` None) or an action of the subscribed bidder. A bid's
+        amount (and an action's, when not null) must be a decimal string, else
+        ``invalid_amount``."""
         kind = "bid" if act is None else "act"
         state = self._lot(lot_id)
         sub = self.subs.get(lot_id)
@@ -493,19 +474,19 @@ class Connection:
             return
         decimals = state.params.decimals
         minor: int | None = None
-        if amount_sent:
+        if amount is not None or act is None:
             try:
                 minor = parse_amount(amount, decimals)
             except InvalidAmount as exc:
                 self._rejected(kind, lot_id, bid_ref, "invalid_amount", exc.message)
                 return
-        command: PlaceBid | Act
+        command: PlaceBidCommand | ActCommand
         if act is None:
             assert minor is not None
-            command = PlaceBid(bidder_id=claims.bidder_id, amount=minor, ip=self.ip,
+            command = PlaceBidCommand(bidder_id=claims.bidder_id, amount=minor, ip=self.ip,
                                device=sub.device, ref=bid_ref, token_gen=claims.gen)
         else:
-            command = Act(bidder_id=claims.bidder_id, act=act, amount=minor, ip=self.ip,
+            command = ActCommand(bidder_id=claims.bidder_id, act=act, amount=minor, ip=self.ip,
                           device=sub.device, ref=bid_ref, token_gen=claims.gen)
         try:
             result = await self.engine.execute(lot_id, command)
@@ -517,48 +498,22 @@ class Connection:
         if isinstance(result, Rejection):
             self._rejected(kind, lot_id, bid_ref, result.code, result.detail)
             return
-        ack: dict[str, Any] = {"type": "ack", "lot_id": lot_id, "ref": bid_ref,
-                               "seq": result[0].seq, "at": result[0].event.at}
-        if act is not None:
-            ack["act"] = act
+        ack = Ack(lot_id=lot_id, ref=bid_ref, seq=result[0].seq, at=result[0].event.at,
+                  act=act)
         self.metrics.bids.labels(kind, "accepted").inc()
         log.debug("%s accepted: seq %d", kind, result[0].seq)
         accepted = next((rec.event for rec in result if isinstance(rec.event, BidAccepted)
                          and rec.event.bidder_id == claims.bidder_id), None)
         if accepted is not None and act is None:
-            ack["amount"] = format_amount(accepted.amount, decimals)
+            ack.amount = format_amount(accepted.amount, decimals)
         elif minor is not None:
-            ack["amount"] = format_amount(minor, decimals)
+            ack.amount = format_amount(minor, decimals)
         self._send(ack)
 
-    async def _ping(self, msg: dict[str, Any], ref: str | None) -> None:
-        r = self._reader(msg)
-        client_time = r.integer("client_time", required=True)
-        r.text("ref", max_len=MAX_REF)
-        r.done()
-        assert client_time is not None
+    async def _ping(self, msg: Ping) -> None:
         now = self.engine.now()
-        reply: dict[str, Any] = {"type": "pong", "client_time": client_time, "server_time": now,
-                                 "offset_ms": now - client_time}
-        if ref is not None:
-            reply["ref"] = ref
-        self._send(reply)
-
-
-def _ref_in(msg: object) -> str | None:
-    """The message's ``ref`` if it has a valid one."""
-    ref = msg.get("ref") if isinstance(msg, dict) else None
-    return ref if isinstance(ref, str) and 0 < len(ref) <= MAX_REF else None
-
-
-def _ref_of(data: bytes) -> str | None:
-    """The ``ref`` of a raw frame, if it is a JSON object of at most MAX_FRAME bytes."""
-    if len(data) > MAX_FRAME:
-        return None
-    try:
-        return _ref_in(orjson.loads(data))
-    except orjson.JSONDecodeError:
-        return None
+        self._send(Pong(client_time=msg.client_time, server_time=now,
+                        offset_ms=now - msg.client_time, ref=msg.ref))
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:

@@ -37,7 +37,7 @@ from web_support import DEFAULT_PARAMS, HOST_TOKEN, SUPERVISOR_TOKEN, Client, Se
 from auction.model import PlaceBid
 from web.app import create_app
 from web.config import Settings
-from web.ws import MESSAGE_TYPES
+from web.schemas import MESSAGE_TYPES
 
 ROLES = ("public", "bidder", "other", "host", "supervisor")
 
@@ -47,6 +47,8 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET",  "/healthz"):                               ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/readyz"):                                ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/openapi.json"):                      ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("GET",  "/api/asyncapi.json"):                     ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("GET",  "/api/errors.json"):                       ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/time"):                              ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/sessions"):                          ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("POST", "/api/sessions"):                          ("401",    "403",    "403",    "made",   "403"),

@@ -17,8 +17,15 @@ def schema(path: str, method: str = "post") -> dict:  # type: ignore[type-arg]
 
 
 def body_property(path: str, name: str) -> dict:  # type: ignore[type-arg]
+    """The schema of field ``name`` of the body of ``POST path`` (a required field's
+    own schema; an optional one's non-null choice)."""
     body = schema(path)["requestBody"]["content"]["application/json"]["schema"]
-    return body["properties"][name]  # type: ignore[no-any-return]
+    if "$ref" in body:
+        body = OPENAPI["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    prop = body["properties"][name]
+    if "anyOf" in prop:
+        prop = next(choice for choice in prop["anyOf"] if choice.get("type") != "null")
+    return prop  # type: ignore[no-any-return]
 
 
 TEXTS = ["a", " a ", "土地 №7", "", " ", "\t", "\x85", "\xa0", "\u3000", "\u2028", "\ufeff",

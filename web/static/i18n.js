@@ -355,119 +355,15 @@ const STATUS = {
   },
 };
 
-// Fallback text for codes; the server's own message {zh, en} is preferred when it sent one.
-const CODES = {
-  zh: {
-    not_open: "标的尚未开始竞价",
-    closed: "竞价已结束",
-    paused: "竞价已暂停",
-    cancelled: "标的已取消",
-    not_eligible: "您未报名本标的，无竞价资格",
-    deposit_missing: "保证金未确认到账",
-    not_improving: "报价未达到最低加价幅度",
-    off_step: "报价须为加价幅度的整数倍",
-    below_start: "报价低于起始价",
-    above_start: "报价高于起始价",
-    above_ceiling: "报价超过最高限价",
-    above_cap: "报价超过最高限价",
-    jump_too_large: "报价超出允许的最大加价幅度",
-    already_leading: "您已是当前最优报价者",
-    revision_limit: "报价修改次数已用完",
-    not_your_turn: "尚未轮到您报价",
-    invalid_amount: "金额格式不正确",
-    rate_limited: "操作过于频繁，请稍后再试",
-    forbidden: "无权执行此操作",
-    invalid_state: "当前状态下不能执行此操作",
-    invalid_params: "参数不正确",
-    reason_required: "请填写操作理由",
-    already_registered: "该竞买人已报名",
-    unknown_bidder: "未找到该竞买人",
-    deposit_too_low: "保证金金额不足",
-    number_taken: "竞买号已被占用",
-    too_early: "未到设定时间",
-    bad_deadline: "时间设置不正确",
-    exists: "对象已存在",
-    unauthorized: "未登录或令牌无效",
-    bad_token: "凭证无效或已过期",
-    not_found: "未找到",
-    unknown_lot: "标的不存在",
-    bad_request: "请求格式不正确",
-    bad_json: "请求格式不正确",
-    unknown_type: "不支持的消息类型",
-    too_large: "消息过大",
-    not_subscribed: "尚未进入竞价室",
-    bad_message: "消息格式不正确",
-    unknown_session: "未找到该竞价会",
-    method_not_allowed: "不支持该请求方法",
-    too_many_subscriptions: "订阅的标的过多",
-    bad_seq: "序号超出标的当前进度",
-    unavailable: "服务暂不可用，请稍后重试",
-    internal_error: "服务器内部错误",
-    invalid_input: "输入含有无法记录的内容（超出范围的数字、无法保存的字符）",
-    quarantined: "该标的的记录无法读取，已隔离，请联系管理员",
-    server_error: "服务器错误，请稍后再试",
-    offline: "未连接服务器，报价未发送",
-    connection_lost: "连接中断，报价结果未知，请核对“我的报价记录”",
-    timeout: "服务器未及时响应，请核对“我的报价记录”",
-    network: "网络错误，请检查连接",
-    error: "操作失败",
-  },
-  en: {
-    not_open: "The lot is not open for bidding.",
-    closed: "Bidding on this lot has ended.",
-    paused: "Bidding is paused.",
-    cancelled: "The lot has been cancelled.",
-    not_eligible: "You are not registered for this lot.",
-    deposit_missing: "Your deposit has not been confirmed.",
-    not_improving: "The bid does not improve by at least one step.",
-    off_step: "The bid must be a whole number of steps.",
-    below_start: "The bid is below the start price.",
-    above_start: "The bid is above the start price.",
-    above_ceiling: "The bid is above the ceiling price.",
-    above_cap: "The bid is above the price cap.",
-    jump_too_large: "The bid jumps more steps than allowed.",
-    already_leading: "You already hold the best bid.",
-    revision_limit: "No more revisions of your bid are allowed.",
-    not_your_turn: "It is not your turn.",
-    invalid_amount: "The amount is not a valid decimal amount.",
-    rate_limited: "Too many requests; slow down.",
-    forbidden: "You are not allowed to do this.",
-    invalid_state: "Not possible in the lot's state.",
-    invalid_params: "The parameters are not valid.",
-    reason_required: "A reason is required for this action.",
-    already_registered: "This bidder is already registered.",
-    unknown_bidder: "No such bidder in this lot.",
-    deposit_too_low: "The deposit is less than the lot requires.",
-    number_taken: "This bidder number is taken.",
-    too_early: "The set time has not come yet.",
-    bad_deadline: "The time given is not valid.",
-    exists: "It exists already.",
-    unauthorized: "Not signed in, or the token is not valid.",
-    bad_token: "The token is not valid or has expired.",
-    not_found: "Not found.",
-    unknown_lot: "No such lot.",
-    bad_request: "The request is malformed.",
-    bad_json: "The request is malformed.",
-    unknown_type: "Unsupported message type.",
-    too_large: "The message is too large.",
-    not_subscribed: "Not in the room yet.",
-    bad_message: "The message is malformed.",
-    unknown_session: "No such session.",
-    method_not_allowed: "Method not allowed.",
-    too_many_subscriptions: "Too many subscriptions on one connection.",
-    bad_seq: "after_seq is beyond the lot's last event.",
-    unavailable: "The service is unavailable; try again later.",
-    internal_error: "Internal server error.",
-    invalid_input: "The input holds what the record cannot keep (a number out of range, a character that cannot be stored).",
-    quarantined: "This lot's record cannot be read: the lot is quarantined; contact the operator.",
-    server_error: "Server error; try again later.",
-    offline: "Not connected: the bid was not sent.",
-    connection_lost: "Connection lost: check “My bids” to see whether the bid counted.",
-    timeout: "No answer from the server: check “My bids”.",
-    network: "Network error: check the connection.",
-    error: "The action failed.",
-  },
-};
+// Texts of the codes (code -> {zh, en}): the server's one catalogue (web/errors.py). The
+// server's own message {zh, en} is preferred when it sent one.
+const CODES = await fetch("/api/errors.json")
+  .then((response) => (response.ok ? response.json() : {}))
+  .catch(() => ({}));
+
+function codeWords(code) {
+  return CODES[code]?.[current];
+}
 
 function stored() {
   try {
@@ -525,7 +421,7 @@ export function statusName(status) {
 export function codeText(code, message) {
   if (message && typeof message === "object" && message[current]) return message[current];
   if (typeof message === "string" && message) return message;
-  return CODES[current][code] ?? CODES[current].error + (code ? ` (${code})` : "");
+  return codeWords(code) ?? (codeWords("error") ?? "") + (code ? ` (${code})` : "");
 }
 
 /** A failure or extension reason code in words; free text (a staff reason) as given. */
@@ -533,7 +429,7 @@ export function reasonText(reason) {
   if (!reason) return "";
   const key = `reason_${reason}`;
   if (key in STRINGS[current]) return t(key);
-  return CODES[current][reason] ?? reason;
+  return codeWords(reason) ?? reason;
 }
 
 /** Rewrite every [data-i18n], [data-i18n-placeholder] and [data-i18n-title] under `root`. */

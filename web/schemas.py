@@ -1,0 +1,891 @@
+"""Every HTTP body and every WebSocket message, declared once as msgspec structs.
+
+From these declarations come the validation of what clients send (:func:`decode_body`,
+:func:`decode_message`, with the error codes of docs/protocol.md), the OpenAPI document
+(:mod:`web.openapi`), the AsyncAPI document of the WebSocket protocol
+(:mod:`web.asyncapi`) and the message tables of docs/protocol.md (:mod:`web.docs`).
+
+What a schema cannot say stays with the rules: a lot's parameters are checked here key by
+key (type, choices, bounds) and then parsed by the format's own parser
+(:mod:`auction.params` and the format modules), which adds the rules across keys. This
+module is the one place where the edge maps to the rules (:func:`lot_params`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from auction.clock import TIE_RULES
+from auction.listing_timed import CAP_RULES
+from auction.lot import FORMATS, MAX_TEXT
+from auction.money import CURRENCY_DECIMALS, MAX_WHOLE_DIGITS
+from auction.multi_round import MAX_ROUNDS, MAX_TURN_S
+from auction.params import DIRECTIONS, IMPROVE_MODES, MAX_MS, MAX_SECONDS, VISIBILITIES
+from auction.sealed import MAX_REVISIONS
+from auction.sessions import MAX_STAGGER_S, MODES
+
+# ----------------------------------------------------------------------- field types
+
+#: Ends a pattern at the end of the text. Python's ``$`` also matches before a final
+#: newline (msgspec searches with Python's ``re``); the lookahead refuses it, and reads
+#: the same in the documents' ECMAScript patterns.
+_END = r"$(?!\n)"
+#: Largest whole number a client may send (milliseconds, sequence numbers): safe in
+#: JavaScript.
+MAX_INT = 2**53 - 1
+#: Identifiers chosen by clients or generated (lots, sessions, bidders).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}" + _END
+#: Free text: no control characters and not blank (blank: what Python's ``str.strip``
+#: removes, spelled out since ``\s`` differs between Python and ECMAScript).
+TEXT_PATTERN = (r"^[^\x00-\x1f\x7f]*"
+                r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+                r"[^\x00-\x1f\x7f]*" + _END)
+#: Most minor-unit digits of any currency the engine knows (amounts here are checked
+#: against it; the lot's own currency is checked by the rules).
+_DECIMALS = max(CURRENCY_DECIMALS.values())
+_FRACTION = rf"(\.[0-9]{{1,{_DECIMALS}}})?"
+#: An amount greater than zero, as a decimal string, at most
+#: :data:`auction.money.MAX_WHOLE_DIGITS` digits before the point.
+AMOUNT_PATTERN = (rf"^([1-9][0-9]{{0,{MAX_WHOLE_DIGITS - 1}}}{_FRACTION}"
+                  rf"|0\.(?=[0-9]{{0,{_DECIMALS - 1}}}[1-9])[0-9]{{1,{_DECIMALS}}})" + _END)
+#: An amount that may be zero (a deposit, a tier's ``from``).
+AMOUNT_OR_ZERO_PATTERN = (rf"^(0|[1-9][0-9]{{0,{MAX_WHOLE_DIGITS - 1}}}){_FRACTION}"
+                          + _END)
+
+
+def _text(max_length: int = MAX_TEXT, description: str = "") -> Any:
+    meta = Meta(min_length=1, max_length=max_length, pattern=TEXT_PATTERN,
+                description=description or None)
+    return Annotated[str, meta]
+
+
+Id = Annotated[str, Meta(pattern=ID_PATTERN)]
+Text = _text()
+Ms = Annotated[int, Meta(ge=0, le=MAX_INT, description="Unix time in milliseconds")]
+Seq = Annotated[int, Meta(ge=0, le=MAX_INT)]
+Amount = Annotated[str, Meta(
+    pattern=AMOUNT_PATTERN, examples=["1250000.00"],
+    description="Decimal string in the lot's currency, greater than zero, at most its "
+                f"decimals (CNY: 2, JPY: 0), at most {MAX_WHOLE_DIGITS} digits before the "
+                "point (the money maximum); numbers and null are refused")]
+ParamAmount = Annotated[str, Meta(
+    pattern=AMOUNT_PATTERN, examples=["1250000.00"],
+    description="Decimal string in the lot's currency, greater than zero, at most "
+                f"{MAX_WHOLE_DIGITS} digits before the point (invalid_amount otherwise)")]
+ParamAmountOrZero = Annotated[str, Meta(
+    pattern=AMOUNT_OR_ZERO_PATTERN, examples=["0.00"],
+    description="Decimal string in the lot's currency, zero or more, at most "
+                f"{MAX_WHOLE_DIGITS} digits before the point (invalid_amount otherwise)")]
+Reason = _text(description="Why (recorded with the event)")
+OptionalReason = _text(description="Why (optional; recorded with the event when given)")
+Message = dict[str, str]
+
+
+def _choice(values: tuple[str, ...]) -> Any:
+    return Literal.__getitem__(values)
+
+
+def _int(low: int, high: int) -> Any:
+    return Annotated[int, Meta(ge=low, le=high)]
+
+
+Direction = _choice(DIRECTIONS)
+Currency = _choice(tuple(CURRENCY_DECIMALS))
+TieRule = _choice(TIE_RULES)
+Seconds = _int(1, MAX_SECONDS)
+SecondsOrZero = _int(0, MAX_SECONDS)
+Instant = _int(0, MAX_MS)
+Tick = _int(1, 24 * 3600)
+
+
+class Closed(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A client object: unknown fields are refused."""
+
+
+class Open(Struct, omit_defaults=True):
+    """A server object: clients must ignore fields they do not know."""
+
+
+# ----------------------------------------------------------------------- lot parameters
+# One struct per format, keyed by the parameters its parser reads (``None``: absent, the
+# format's default applies). The examples are the documents' and the tests' (a lot of
+# every format is created from them).
+
+
+class Tier(Closed):
+    from_: ParamAmountOrZero = msgspec.field(name="from")
+    step: ParamAmount
+
+
+class EnglishParams(Closed):
+    start_price: ParamAmount
+    direction: Direction | None = None
+    currency: Currency | None = None
+    deposit: ParamAmountOrZero | None = None
+    step: ParamAmount | None = None
+    steps: Annotated[list[Tier], Meta(min_length=1)] | None = None
+    step_multiple: bool | None = None
+    reserve: ParamAmount | None = None
+    ceiling: ParamAmount | None = None
+    max_jump_steps: _int(0, 1_000_000) | None = None
+    opens_at: Instant | None = None
+    closes_at: Instant | None = None
+    duration_s: Seconds | None = None
+    extend_window_s: SecondsOrZero | None = None
+    extend_s: SecondsOrZero | None = None
+    max_closes_at: Instant | None = None
+    visibility: _choice(VISIBILITIES) | None = None
+    improve: _choice(IMPROVE_MODES) | None = None
+    proxy: bool | None = None
+
+
+class DutchParams(Closed):
+    start_price: ParamAmount
+    step: ParamAmount
+    tick_s: Tick
+    direction: Direction | None = None
+    currency: Currency | None = None
+    deposit: ParamAmountOrZero | None = None
+    opens_at: Instant | None = None
+    floor: ParamAmount | None = None
+    ceiling: ParamAmount | None = None
+
+
+class JapaneseParams(Closed):
+    start_price: ParamAmount
+    step: ParamAmount
+    tick_s: Tick
+    direction: Direction | None = None
+    currency: Currency | None = None
+    deposit: ParamAmountOrZero | None = None
+    opens_at: Instant | None = None
+    tie_rule: TieRule | None = None
+
+
+class SealedParams(Closed):
+    direction: Direction | None = None
+    currency: Currency | None = None
+    deposit: ParamAmountOrZero | None = None
+    start_price: ParamAmount | None = None
+    reserve: ParamAmount | None = None
+    ceiling: ParamAmount | None = None
+    opens_at: Instant | None = None
+    closes_at: Instant | None = None
+    duration_s: Seconds | None = None
+    revisions: _int(0, MAX_REVISIONS) | None = None
+    tie_rule: TieRule | None = None
+
+
+class Secondary(Closed):
+    start: ParamAmountOrZero
+    step: ParamAmount
+    countdown_s: Seconds | None = None
+    unit: Annotated[str, Meta(max_length=20)] | None = None
+
+
+class ListingTimedParams(Closed):
+    start_price: ParamAmount
+    step: ParamAmount
+    listing_ends_at: Instant
+    currency: Currency | None = None
+    deposit: ParamAmountOrZero | None = None
+    reserve: ParamAmount | None = None
+    listing_opens_at: Instant | None = None
+    confirm_s: Seconds | None = None
+    countdown_s: Seconds | None = None
+    cap: ParamAmount | None = None
+    cap_rule: _choice(CAP_RULES) | None = None
+    cap_confirm_s: Seconds | None = None
+    secondary: Secondary | None = None
+    max_jump_steps: _int(0, 1_000_000) | None = None
+
+
+Coefficient = Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?" + _END)]
+
+
+class MultiRoundParams(Closed):
+    step: ParamAmount
+    direction: Literal["reverse"] | None = None
+    currency: Currency | None = None
+    deposit: ParamAmountOrZero | None = None
+    ceiling: ParamAmount | None = None
+    opens_at: Instant | None = None
+    rounds: _int(1, MAX_ROUNDS) | None = None
+    turn_s: _int(1, MAX_TURN_S) | None = None
+    first_pause_s: Seconds | None = None
+    pause_s: _int(1, MAX_TURN_S) | None = None
+    coefficients: dict[str, Coefficient] | None = None
+
+
+#: The parameters of each format, by format name.
+FORMAT_PARAMS: dict[str, type[Closed]] = {
+    "english": EnglishParams, "dutch": DutchParams, "japanese": JapaneseParams,
+    "sealed": SealedParams, "listing_timed": ListingTimedParams,
+    "multi_round": MultiRoundParams,
+}
+#: One example of each format's parameters: the documents show it, and the tests create
+#: a lot of every format from it.
+FORMAT_EXAMPLES: dict[str, dict[str, Any]] = {
+    "english": {"start_price": "1000000.00", "step": "10000.00", "duration_s": 3600,
+                "deposit": "100000.00", "extend_window_s": 300, "extend_s": 300},
+    "dutch": {"start_price": "1000.00", "step": "10.00", "tick_s": 5, "floor": "800.00",
+              "deposit": "100.00"},
+    "japanese": {"start_price": "1000.00", "step": "10.00", "tick_s": 10,
+                 "deposit": "100.00"},
+    "sealed": {"closes_at": 4102444800000, "deposit": "100.00", "revisions": 1},
+    "listing_timed": {"start_price": "10000000.00", "step": "100000.00",
+                      "listing_ends_at": 4102444800000, "deposit": "1000000.00",
+                      "cap": "15000000.00", "cap_rule": "lottery"},
+    "multi_round": {"step": "100.00", "ceiling": "50000.00", "rounds": 3,
+                    "deposit": "1000.00"},
+}
+assert set(FORMAT_PARAMS) == set(FORMATS) == set(FORMAT_EXAMPLES), "a format without schema"
+
+
+def lot_params(params: Struct) -> dict[str, Any]:
+    """The parameters as the rules read them (a JSON object; absent keys left out)."""
+    out: dict[str, Any] = msgspec.to_builtins(params)
+    return out
+
+
+# ----------------------------------------------------------------------- HTTP bodies
+
+
+class CreateSession(Closed):
+    name: _text(200)
+    session_id: Id | None = None
+    mode: _choice(MODES) | None = None
+    stagger_s: Annotated[int, Meta(
+        ge=0, le=MAX_STAGGER_S,
+        description="seconds between the closes of consecutive lots (staggered sessions "
+                    "only)")] | None = None
+
+
+class _CreateLot(Closed, tag_field="format", kw_only=True):
+    session_id: _text(64)
+    title: Text
+    lot_id: Annotated[str, Meta(pattern=ID_PATTERN,
+                                description="generated (L-XXXXXXXX) when absent")] | None = None
+    reason: OptionalReason | None = None
+
+
+def _create_lot(name: str, params: type[Struct]) -> type[_CreateLot]:
+    # The body of one format: its ``format`` tag and its own parameters.
+    return msgspec.defstruct(f"CreateLot_{name}", [("params", params)], bases=(_CreateLot,),
+                             tag=name, module=__name__)
+
+
+CREATE_LOT: dict[str, type[_CreateLot]] = {
+    name: _create_lot(name, params) for name, params in FORMAT_PARAMS.items()}
+#: The body of ``POST /api/lots``: a tagged union on ``format``.
+CreateLot: Any = Union.__getitem__(tuple(CREATE_LOT.values()))
+
+
+class RegisterBidder(Closed):
+    bidder_id: Id
+    name: Text
+    reason: OptionalReason | None = None
+
+
+class ConfirmDeposit(Closed):
+    amount: Amount
+    account: Text
+    reason: OptionalReason | None = None
+
+
+class Empty(Closed):
+    """No fields (an empty body reads as this)."""
+
+
+class WithReason(Closed):
+    reason: Reason
+
+
+class OptionalReasonBody(Closed):
+    reason: OptionalReason | None = None
+
+
+class Extend(Closed):
+    reason: Reason
+    closes_at: Ms
+
+
+# ----------------------------------------------------------------------- HTTP answers
+
+
+class ErrorDetail(Open):
+    code: str
+    message: Message
+    detail: str
+
+
+class Error(Open):
+    error: ErrorDetail
+
+
+class Session(Open):
+    session_id: Id
+    name: str
+    created_at: Ms
+    created_by: str
+    mode: _choice(MODES)
+    stagger_s: int
+
+
+class Sessions(Open):
+    sessions: list[Session]
+
+
+class Health(Open):
+    status: Literal["ok"]
+    lots: int
+    server_time: Ms
+
+
+class Readiness(Open):
+    status: Literal["ready", "not_ready"]
+    reasons: dict[str, str]
+    quarantined: dict[str, str]
+    lots: int
+    server_time: Ms
+
+
+class ServerTime(Open):
+    server_time: Ms
+
+
+LotStatus = Literal["draft", "scheduled", "open", "paused", "closed", "awarded", "failed",
+                    "cancelled"]
+
+
+class LotView(Open):
+    """A lot as the caller may see it (auction.views.snapshot): the public view hides
+    identities, the reserve and, under rank or blind visibility, prices; a bidder's view
+    adds ``you``; the staff view adds ``reserve``, ``register`` and ``ranking``."""
+
+    lot_id: Id
+    session_id: str
+    title: str
+    format: str
+    status: LotStatus
+    seq: int
+    params: dict[str, Any]
+    bidders: int
+    bid_count: int
+    opens_at: int | None = None
+    closes_at: int | None = None
+    max_closes_at: int | None = None
+    paused_at: int | None = None
+    best: str | None = None
+    leader_no: str | None = None
+    next_min: str | None = None
+    outcome: dict[str, Any] | None = None
+    you: dict[str, Any] | None | UnsetType = UNSET
+    reserve: str | None | UnsetType = UNSET
+    register: list[dict[str, Any]] | UnsetType = UNSET
+    ranking: list[str] | UnsetType = UNSET
+
+
+class Lots(Open):
+    lots: list[LotView]
+
+
+class BidderPass(Open):
+    lot_id: Id
+    bidder_id: Id
+    bidder_no: Annotated[str, Meta(description="random, unique in the lot")]
+    token: Annotated[str, Meta(description="signed bidder token: valid for this lot only")]
+    expires_at: Ms
+    room_url: Annotated[str, Meta(description="the bidder room, token in the fragment",
+                                  examples=["/room/L-1A2B3C4D#token=b1..."])]
+
+
+class ActionResult(Open):
+    lot_id: Id
+    seq: int
+    events: Annotated[list[dict[str, Any]],
+                      Meta(description="the events the action caused (staff view)")]
+    state: LotView
+
+
+class Bid(Open):
+    seq: int
+    at: Ms
+    bidder_id: Id
+    bidder_no: str
+    amount: Amount
+    ip: str
+    device: str
+    ref: str
+
+
+class Bids(Open):
+    lot_id: Id
+    bids: list[Bid]
+
+
+class RecordedEvent(Open):
+    seq: int
+    event: Annotated[dict[str, Any],
+                     Meta(description="canonical event dict; amounts in minor units")]
+    hash: Annotated[str, Meta(description="sha256 chain, hex")]
+
+
+class Events(Open):
+    lot_id: Id
+    events: list[RecordedEvent]
+    last_seq: int
+
+
+class Export(Open):
+    format_version: Literal[1]
+    lot_id: Id
+    events: list[RecordedEvent]
+    outcome: dict[str, Any]
+    exported_at: Ms | UnsetType = UNSET
+    chain: dict[str, Any] | UnsetType = UNSET
+
+
+class Flag(Open):
+    check: Literal["shared_address", "shared_device", "shared_account", "lockstep",
+                   "identical_prices", "fixed_gap", "cover_bidding", "winner_rotation"]
+    scope: Literal["lot", "lots"]
+    level: Literal["high", "medium"]
+    lots: list[Id]
+    bidders: list[dict[str, Any]]
+    evidence: dict[str, Any]
+    message: Message
+
+
+class LotCollusion(Open):
+    lot_id: Id
+    flags: list[Flag]
+
+
+class Collusion(Open):
+    lots: dict[str, list[Flag]]
+    across: list[Flag]
+    checked: int
+    thresholds: dict[str, Any]
+
+
+#: Answers that are JSON objects whose fields are described in prose (docs/records.md).
+Document = dict[str, Any]
+
+
+# ----------------------------------------------------------------------- WebSocket: client
+
+_REF_TEXT = "the client's id of this message, echoed in the reply or error"
+Ref = _text(64, _REF_TEXT)
+LotRef = _text(64)
+ClientRef = Ref | None
+
+
+class ClientMessage(Closed, tag_field="type"):
+    """A message a client sends."""
+
+
+class Subscribe(ClientMessage, tag="subscribe"):
+    """Watch a lot, or change how you watch it."""
+
+    lot_id: LotRef
+    after_seq: Annotated[Seq, Meta(description=(
+        "A number: first receive every event with `seq > after_seq` (0: the whole "
+        "history). Null or absent: the current state only, then live events."))
+    ] | None = None
+    token: _text(1024, "A bidder token of this lot (role `bidder`) or a staff token "
+                       "(role `host` or `supervisor`). Absent: role `public`.") | None = None
+    device: _text(128, "The client's device fingerprint, recorded with each bid for the "
+                       "supervisors' collusion checks. Default: `ua:` + a hash of the "
+                       "User-Agent.") | None = None
+    ref: ClientRef = None
+
+
+class Unsubscribe(ClientMessage, tag="unsubscribe"):
+    """Stop watching a lot."""
+
+    lot_id: LotRef
+    ref: ClientRef = None
+
+
+class PlaceBid(ClientMessage, tag="bid"):
+    """A price, by the bidder of the subscription's token."""
+
+    lot_id: Annotated[LotRef, Meta(
+        description="the lot must be subscribed with a bidder token")]
+    amount: Annotated[Amount, Meta(description=(
+        "at most the currency's decimals (CNY 2, JPY 0), no sign, no exponent, no "
+        "spaces, not zero (`rejected` `invalid_amount` otherwise)"))]
+    ref: _text(64, "the client's id of this bid, echoed in `ack`/`rejected` and recorded "
+                   "with the bid")
+
+
+class Act(ClientMessage, tag="act"):
+    """A bidder's action other than a price (the format says which it takes)."""
+
+    lot_id: Annotated[LotRef, Meta(description="subscribed with a bidder token, as for "
+                                               "`bid`")]
+    act: _text(32, "the action's name")
+    ref: _text(64, "as for `bid`")
+    amount: Annotated[Amount, Meta(description=(
+        "only for actions that carry an amount (`proxy`, `secondary`); same rules as "
+        "`bid.amount`"))] | None = None
+
+
+class Ping(ClientMessage, tag="ping"):
+    """Measure the clock offset."""
+
+    client_time: Annotated[int, Meta(ge=0, le=MAX_INT, description="the client's clock, ms")]
+    ref: ClientRef = None
+
+
+CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = (Subscribe, Unsubscribe, PlaceBid, Act,
+                                                   Ping)
+AnyClientMessage = Subscribe | Unsubscribe | PlaceBid | Act | Ping
+
+
+# ----------------------------------------------------------------------- WebSocket: server
+
+
+class ServerMessage(Open, tag_field="type"):
+    """A message the server sends."""
+
+
+class Welcome(ServerMessage, tag="welcome"):
+    """First message of every connection."""
+
+    server_time: Ms
+    protocol: int
+    max_frame: Annotated[int, Meta(description="largest frame the server reads, bytes")]
+
+
+class Subscribed(ServerMessage, tag="subscribed"):
+    """The subscription is made; the catch-up follows."""
+
+    lot_id: str
+    role: Literal["public", "bidder", "host", "supervisor"]
+    bidder_no: Annotated[str | None, Meta(
+        description="the bidder's number in this lot (null for other roles)")]
+    ref: str | None = None
+
+
+class Update(ServerMessage, tag="update"):
+    """Events of one commit (live) or of the catch-up, and the state after them."""
+
+    lot_id: str
+    events: Annotated[list[dict[str, Any]], Meta(
+        description="in `seq` order, gap-free, each redacted for the receiver's audience")]
+    state: Annotated[dict[str, Any], Meta(
+        description="the lot's snapshot for the receiver's audience after these events")]
+    server_time: Ms
+
+
+class You(ServerMessage, tag="you"):
+    """A bidder's own standing."""
+
+    lot_id: str
+    seq: int
+    you: Annotated[dict[str, Any] | None, Meta(
+        description="null if the bidder is no longer registered")]
+
+
+class Ack(ServerMessage, tag="ack"):
+    """The bid or action is durably recorded as event `seq` at server time `at`."""
+
+    lot_id: str
+    ref: str
+    seq: int
+    at: Ms
+    amount: Amount | None = None
+    act: str | None = None
+
+
+class Rejected(ServerMessage, tag="rejected"):
+    """A bid or action refused; nothing changed."""
+
+    lot_id: str
+    ref: str
+    code: str
+    message: Message
+    detail: str
+
+
+class ErrorMessage(ServerMessage, tag="error"):
+    """A message the protocol cannot take; nothing changed, the connection stays."""
+
+    code: str
+    message: Message
+    detail: str
+    ref: str | None = None
+
+
+class Pong(ServerMessage, tag="pong"):
+    """Answer to `ping`: `offset_ms = server_time - client_time`."""
+
+    client_time: int
+    server_time: Ms
+    offset_ms: int
+    ref: str | None = None
+
+
+class Unsubscribed(ServerMessage, tag="unsubscribed"):
+    """No update of that lot follows."""
+
+    lot_id: str
+    ref: str | None = None
+
+
+SERVER_MESSAGES: tuple[type[ServerMessage], ...] = (
+    Welcome, Subscribed, Update, You, Ack, Rejected, ErrorMessage, Pong, Unsubscribed)
+AnyServerMessage = (Welcome | Subscribed | Update | You | Ack | Rejected | ErrorMessage | Pong
+                    | Unsubscribed)
+
+
+def tag_of(struct: type[Struct]) -> str:
+    """The ``type`` (or ``format``) value of a tagged struct."""
+    tag = struct.__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
+
+
+# ----------------------------------------------------------------------- decoding
+
+
+class Invalid(Exception):
+    """A client object that does not have the expected shape: ``code`` and ``detail``
+    (which field, what is wrong)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+#: Error codes of fields whose bad values are not a malformed request but bad input of a
+#: kind with its own code (``None``: the request's own code). Keyed by the first field of
+#: the error's path; ``params.`` covers every key inside a lot's parameters.
+FIELD_CODES: dict[str, str] = {
+    "amount": "invalid_amount",
+    "params.": "invalid_params",
+    "format": "invalid_params",
+    "mode": "invalid_params",
+    "stagger_s": "invalid_params",
+}
+_PATH = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_MISSING = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`")
+
+
+def _located(error: msgspec.ValidationError) -> tuple[str, str, bool]:
+    """``(what, path, unknown)`` of an error: ``path`` like ``.params.step`` or ``[0]``
+    (``""`` for the object itself); a missing or unknown field is located at that field
+    (``unknown`` says which)."""
+    match = _PATH.match(str(error))
+    assert match is not None
+    what, path = match["what"], match["path"] or ""
+    field = _MISSING.match(what)
+    if field:
+        path = f"{path}.{field['field']}"
+    return what, path, bool(field) and "unknown" in what
+
+
+def _amount_keys(cls: type[msgspec.Struct], seen: set[type[msgspec.Struct]]) -> set[str]:
+    """The keys of ``cls`` (and of the structs inside it) whose values are amounts."""
+    seen.add(cls)
+    keys: set[str] = set()
+    for f in msgspec.structs.fields(cls):
+        kinds, todo = set(), [f.type]
+        while todo:  # the type and every type inside it (unions, lists, Annotated)
+            kind = todo.pop()
+            if kind not in kinds:
+                kinds.add(kind)
+                todo.extend(get_args(kind))
+        if kinds & {ParamAmount, ParamAmountOrZero}:
+            keys.add(f.encode_name)
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, msgspec.Struct) and kind not in seen:
+                keys |= _amount_keys(kind, seen)
+    return keys
+
+
+#: Keys of a lot's parameters that hold amounts: a value of the wrong shape there is
+#: ``invalid_amount`` (its key the field), as the rules' own parsing says.
+PARAM_AMOUNT_KEYS = frozenset().union(*(_amount_keys(c, set())
+                                        for c in FORMAT_PARAMS.values()))
+
+
+def _at(raw: Any, parts: list[str]) -> Any:
+    """The value of the decoded JSON ``raw`` at a path's ``parts`` (None if absent)."""
+    for part in parts:
+        name, _, index = part.partition("[")
+        raw = raw.get(name) if isinstance(raw, dict) else None
+        if index:
+            i = int(index.rstrip("]"))
+            raw = raw[i] if isinstance(raw, list) and i < len(raw) else None
+    return raw
+
+
+def _code_of(path: str, raw: Any, default: str, unknown: bool) -> str:
+    parts = path.split(".")
+    if len(parts) < 2:
+        return default
+    field = parts[1]
+    if len(parts) > 2 and f"{field}." in FIELD_CODES:
+        if (field == "params" and not unknown
+                and parts[-1].partition("[")[0] in PARAM_AMOUNT_KEYS
+                and _at(raw, parts[1:]) is not None):
+            return "invalid_amount"
+        return FIELD_CODES[f"{field}."]
+    code = FIELD_CODES.get(field)
+    if code is None or unknown:  # a field the object does not have: malformed
+        return default
+    value = raw.get(field) if isinstance(raw, dict) else None
+    if field == "format" and not isinstance(value, str):
+        return default  # not a format name at all: a malformed request
+    return code
+
+
+def invalid(error: msgspec.ValidationError, raw: Any, code: str) -> Invalid:
+    """The :class:`Invalid` of a validation ``error`` of ``raw`` (the decoded JSON,
+    looked at only on this slow path), with the code of :data:`FIELD_CODES` or
+    ``code``."""
+    what, path, unknown = _located(error)
+    field = path.lstrip(".") or "the object"
+    return Invalid(_code_of(path, raw, code, unknown), f"{field}: {what}" if path else what)
+
+
+def _raw(data: bytes) -> Any:
+    """``data`` decoded as plain JSON, to explain ``error``; a text that is not JSON at
+    all (a wrong type can be seen before the end of the text) is ``bad_json``."""
+    try:
+        return _JSON.decode(data)
+    except msgspec.DecodeError as exc:
+        raise Invalid("bad_json", str(exc)) from None
+
+
+_JSON = msgspec.json.Decoder()
+_BODY_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decode_body(data: bytes, schema: Any) -> Any:
+    """An HTTP body (``bytes``; empty reads as ``{}``) as ``schema``; raises
+    :class:`Invalid` with ``bad_json``, ``bad_request`` or a field's code."""
+    if not data.strip():
+        data = b"{}"
+    decoder = _BODY_DECODERS.get(schema)
+    if decoder is None:
+        decoder = _BODY_DECODERS[schema] = msgspec.json.Decoder(schema)
+    try:
+        return decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise invalid(exc, _raw(data), "bad_request") from None
+    except msgspec.DecodeError as exc:
+        raise Invalid("bad_json", str(exc)) from None
+
+
+_MESSAGE_DECODER = msgspec.json.Decoder(AnyClientMessage)
+MESSAGE_TYPES = tuple(tag_of(m) for m in CLIENT_MESSAGES)
+
+
+def decode_message(data: bytes) -> AnyClientMessage:
+    """A client's WebSocket frame as its message; raises :class:`Invalid` with
+    ``bad_json``, ``bad_message``, ``unknown_type`` or a field's code (``amount``:
+    ``invalid_amount``)."""
+    try:
+        return _MESSAGE_DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        raw = _raw(data)
+        _, path, _ = _located(exc)
+        if path == ".type" and isinstance(raw, dict) and isinstance(raw.get("type"), str):
+            raise Invalid("unknown_type", f"unknown message type {raw['type'][:40]!r}"
+                          ) from None
+        raise invalid(exc, raw, "bad_message") from None
+    except msgspec.DecodeError as exc:
+        raise Invalid("bad_json", str(exc)) from None
+
+
+def with_amount(data: bytes) -> tuple[AnyClientMessage, Any]:
+    """A bid or action whose amount is bad, read without its amount: the message (with a
+    placeholder amount) and the amount as sent, so that it is answered with ``rejected``
+    ``invalid_amount`` once the bidder is known. Raises :class:`Invalid` if anything
+    else in it is bad too."""
+    raw = _raw(data)
+    assert isinstance(raw, dict)
+    try:
+        return msgspec.convert({**raw, "amount": "1"}, AnyClientMessage), raw.get("amount")
+    except msgspec.ValidationError as exc:
+        raise invalid(exc, raw, "bad_message") from None
+
+
+def ref_in(data: bytes) -> str | None:
+    """The ``ref`` of a raw frame if it is a JSON object with a valid one."""
+    try:
+        raw = _JSON.decode(data)
+    except msgspec.DecodeError:
+        return None
+    ref = raw.get("ref") if isinstance(raw, dict) else None
+    try:
+        return msgspec.convert(ref, Ref) if ref is not None else None
+    except msgspec.ValidationError:
+        return None
+
+
+# ----------------------------------------------------------------------- routes
+
+
+class Route(NamedTuple):
+    """What one HTTP route reads and answers: ``body`` the request body's struct (None:
+    the route reads none), ``answer`` the successful answer's type."""
+
+    body: Any
+    answer: Any
+
+
+_LOT = "/api/lots/{lot_id}"
+_BIDDER = _LOT + "/bidders/{bidder_id}"
+#: Every JSON route of the application, by ``(method, path)``: the handlers read their
+#: bodies through it (:func:`web.api.read_body`) and the OpenAPI document is made from it.
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/healthz"): Route(None, Health),
+    ("GET", "/readyz"): Route(None, Readiness),
+    ("GET", "/api/openapi.json"): Route(None, Document),
+    ("GET", "/api/asyncapi.json"): Route(None, Document),
+    ("GET", "/api/errors.json"): Route(None, dict[str, Message]),
+    ("GET", "/api/time"): Route(None, ServerTime),
+    ("GET", "/api/sessions"): Route(None, Sessions),
+    ("POST", "/api/sessions"): Route(CreateSession, Session),
+    ("GET", "/api/lots"): Route(None, Lots),
+    ("POST", "/api/lots"): Route(CreateLot, LotView),
+    ("GET", _LOT): Route(None, LotView),
+    ("GET", _LOT + "/bids"): Route(None, Bids),
+    ("GET", _LOT + "/events"): Route(None, Events),
+    ("POST", _LOT + "/bidders"): Route(RegisterBidder, BidderPass),
+    ("POST", _BIDDER + "/deposit"): Route(ConfirmDeposit, ActionResult),
+    ("POST", _BIDDER + "/token"): Route(Empty, BidderPass),
+    ("POST", _BIDDER + "/revoke"): Route(WithReason, ActionResult),
+    **{("POST", f"{_LOT}/{kind}"): Route(OptionalReasonBody, ActionResult)
+       for kind in ("schedule", "start")},
+    **{("POST", f"{_LOT}/{kind}"): Route(WithReason, ActionResult)
+       for kind in ("pause", "resume", "cancel")},
+    ("POST", _LOT + "/extend"): Route(Extend, ActionResult),
+    ("GET", _LOT + "/result"): Route(None, Document),
+    ("GET", _LOT + "/ocds"): Route(None, Document),
+    ("GET", "/api/ocds"): Route(None, Document),
+    ("GET", _LOT + "/report"): Route(None, Document),
+    ("GET", _LOT + "/export"): Route(None, Export),
+    ("GET", _LOT + "/deposits"): Route(None, Document),
+    **{("POST", f"{_BIDDER}/deposit/{action}"): Route(WithReason, ActionResult)
+       for action in ("refund", "forfeit", "apply")},
+    ("GET", _LOT + "/collusion"): Route(None, LotCollusion),
+    ("GET", "/api/collusion"): Route(None, Collusion),
+}
+#: Routes that answer no JSON, and what they answer instead.
+OTHER_ROUTES: dict[str, str] = {
+    "/ws": "the WebSocket protocol (AsyncAPI document at /api/asyncapi.json)",
+    "/metrics": "Prometheus text format",
+    "/static/": "the pages' files",
+    "pages": "HTML pages (web.app.PAGES)",
+}
