@@ -61,7 +61,7 @@ class Outbox(Protocol):
         """Close the connection with WebSocket close ``code``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Watcher:
     """One connection watching one lot as ``audience`` (``public``/``bidder``/``staff``)."""
 
