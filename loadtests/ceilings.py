@@ -125,7 +125,7 @@ async def protocol_server(port: int) -> None:
                         "type": "update", "lot_id": lot_id,
                         "events": [{"seq": seq, "type": "BidAccepted", "at": now,
                                     "bidder_no": "1000", "amount": data["amount"]}],
-                        "state": {**STATE, "lot_id": lot_id, "seq": seq, "best": data["amount"],
+                        "delta": {"seq": seq, "bid_count": seq, "best": data["amount"],
                                   "leader_no": "1000", "next_min": data["amount"]},
                         "server_time": now})
                     for member in rooms[lot_id]:

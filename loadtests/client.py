@@ -1,8 +1,9 @@
 """A client of one lot over the WebSocket protocol (docs/protocol.md).
 
 It keeps what a browser room keeps: the last sequence number seen (checking that the
-order is gap-free and nothing comes twice), the latest state, the acknowledged bids, and
-it resumes after a dropped connection from the last sequence number.
+order is gap-free and nothing comes twice), the latest state (the snapshot of a catch-up
+``update`` with the deltas of the live ones applied, :func:`fold`), the acknowledged
+bids, and it resumes after a dropped connection from the last sequence number.
 """
 
 import asyncio
@@ -14,9 +15,30 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from auction.deltas import DeltaError, apply
+
 
 class ProtocolViolation(AssertionError):
     """The server broke a promise of the protocol (a gap, a duplicate)."""
+
+
+def fold(state: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]:
+    """The lot's snapshot after ``update``: its ``state`` (a catch-up), or ``state`` (the
+    snapshot as of the event before the update's first) with its ``delta`` and ``gone``
+    applied. ``state`` is not changed.
+
+    Raises :class:`ProtocolViolation` if a delta does not fit ``state``."""
+    if "state" in update:
+        whole: dict[str, Any] = update["state"]
+        return whole
+    events = update["events"]
+    if state is None or not events or state.get("seq") != events[0]["seq"] - 1:
+        raise ProtocolViolation(f"a delta from seq {events[0]['seq'] - 1 if events else '?'} "
+                                f"for a state at {None if state is None else state.get('seq')}")
+    try:
+        return apply(state, update["delta"], update.get("gone", ()))
+    except DeltaError as exc:
+        raise ProtocolViolation(str(exc)) from None
 
 
 class LotClient:
@@ -81,7 +103,7 @@ class LotClient:
                         f"{self.lot_id}: got seq {event['seq']} after {self.last_seq}")
                 self.last_seq = event["seq"]
                 self.events.append(event)
-            self.state = msg["state"]
+            self.state = fold(self.state, msg)
         elif kind in ("ack", "rejected", "error") and msg.get("ref") in self._waiting:
             if kind == "ack":
                 self.acked.append(msg)

@@ -32,6 +32,8 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from loadtests.client import fold
+
 log = logging.getLogger(__name__)
 
 #: Rejection codes that are the normal outcome of bidders competing for the same price.
@@ -205,7 +207,7 @@ class LotSocket:
                 self.last_seq = event["seq"]
                 if event["type"] == "BidAccepted":
                     self._bid_seen(event, received)
-            self.state = msg["state"]
+            self.state = fold(self.state, msg)
             return
         if kind == "subscribed":
             self.bidder_no = msg.get("bidder_no")

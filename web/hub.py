@@ -6,7 +6,10 @@ closed with the last). On each commit it groups the lot's watchers by
 blind visibility), builds the ``update`` frame of each key once (orjson bytes) and
 pushes those same bytes into each watcher's :class:`Outbox`; pushing never blocks, so a
 slow connection cannot slow the lot or the others (its outbox decides when it is too
-slow).
+slow). A live frame carries a delta, not the snapshot: the hub keeps the last snapshot of
+each key it delivered (one per key, not per watcher) and sends what changed since
+(:mod:`auction.deltas`); a key nobody watches at a commit is forgotten, and the next
+watcher of it starts from a whole snapshot.
 
 A watcher joins with ``after_seq``: it first gets the events after ``after_seq`` up to
 the hub's last delivered commit (from :meth:`engine.api.Engine.history`) with a snapshot,
@@ -28,6 +31,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from auction.deltas import diff
 from auction.model import TokensRevoked
 from auction.record import Recorded
 from auction.state import LotState
@@ -57,7 +61,7 @@ class Outbox(Protocol):
         """Close the connection with WebSocket close ``code``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Watcher:
     """One connection watching one lot as ``audience`` (``public``/``bidder``/``staff``)."""
 
@@ -90,13 +94,29 @@ class _Feed:
         #: The leader before the commit being delivered (it is concerned when outbid).
         self.leader: str | None = None
         self.closed = False
+        #: The snapshot last delivered to each audience key that has live watchers, as of
+        #: :attr:`seq`: what the next commit's deltas are made from.
+        self.views: dict[str, dict[str, Any]] = {}
 
 
 def update_frame(lot_id: str, events: list[dict[str, Any]], view: dict[str, Any],
                  server_time: int) -> bytes:
-    """An encoded ``update`` message."""
+    """An encoded ``update`` message with the whole snapshot (a catch-up)."""
     return orjson.dumps({"type": "update", "lot_id": lot_id, "events": events, "state": view,
                          "server_time": server_time})
+
+
+def delta_frame(lot_id: str, events: list[dict[str, Any]], before: dict[str, Any],
+                view: dict[str, Any], server_time: int) -> bytes:
+    """An encoded live ``update`` message: ``events`` and what changed from the snapshot
+    ``before`` (as of the event before the first of ``events``) to ``view``."""
+    changes, gone = diff(before, view)
+    message: dict[str, Any] = {"type": "update", "lot_id": lot_id, "events": events,
+                               "delta": changes}
+    if gone:
+        message["gone"] = gone
+    message["server_time"] = server_time
+    return orjson.dumps(message)
 
 
 class Hub:
@@ -220,6 +240,9 @@ class Hub:
         audience, bidder_id = watcher.audience, watcher.bidder_id
         events = [redact(state, r, audience, bidder_id) for r in watcher.backlog]
         view = snapshot(state, audience, bidder_id)
+        feed = self._feeds.get(watcher.lot_id)
+        if feed is not None and feed.seq == state.version:  # the base of the next deltas
+            feed.views.setdefault(audience_key(state, audience, bidder_id), view)
         now = self._engine.now()
         chunks = [events[i:i + CATCH_UP_CHUNK] for i in range(0, len(events), CATCH_UP_CHUNK)]
         if watcher.greeting is not None:
@@ -248,6 +271,7 @@ class Hub:
 
     def _deliver(self, feed: _Feed, state: LotState, records: list[Recorded]) -> None:
         frames: dict[str, bytes] = {}
+        before, feed.views = feed.views, {}
         now = self._engine.now()
         concerned = {getattr(r.event, "bidder_id", None) for r in records}
         concerned.add(feed.leader)
@@ -272,8 +296,11 @@ class Hub:
             if frame is None:  # views depend on the key only: any watcher of it will do
                 audience, bidder_id = watcher.audience, watcher.bidder_id
                 events = [redact(state, r, audience, bidder_id) for r in records]
-                frame = frames[key] = update_frame(
-                    feed.lot_id, events, snapshot(state, audience, bidder_id), now)
+                view = feed.views[key] = snapshot(state, audience, bidder_id)
+                old = before.get(key)
+                frame = frames[key] = (
+                    update_frame(feed.lot_id, events, view, now) if old is None
+                    else delta_frame(feed.lot_id, events, old, view, now))
             watcher.outbox.push(frame)
             watcher.last = records[-1].seq
             own = watcher.bidder_id

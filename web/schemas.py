@@ -574,14 +574,21 @@ class Subscribed(ServerMessage, tag="subscribed"):
 
 
 class Update(ServerMessage, tag="update"):
-    """Events of one commit (live) or of the catch-up, and the state after them."""
+    """Events of the catch-up and the whole snapshot after them (`state`), or events of
+    one live commit and what changed in the receiver's snapshot (`delta`, `gone`)."""
 
     lot_id: str
     events: Annotated[list[dict[str, Any]], Meta(
         description="in `seq` order, gap-free, each redacted for the receiver's audience")]
-    state: Annotated[dict[str, Any], Meta(
-        description="the lot's snapshot for the receiver's audience after these events")]
     server_time: Ms
+    state: Annotated[dict[str, Any] | None, Meta(
+        description="catch-up: the lot's snapshot for the receiver's audience after these "
+                    "events")] = None
+    delta: Annotated[dict[str, Any] | None, Meta(
+        description="live: path -> new value of what changed in the receiver's snapshot "
+                    "since the event before the first of these (`auction/deltas.py`)")] = None
+    gone: Annotated[list[str] | None, Meta(
+        description="live: paths of keys the snapshot no longer has")] = None
 
 
 class You(ServerMessage, tag="you"):

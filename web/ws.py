@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import logging
 import struct
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,6 +89,10 @@ CLOSE_TIMEOUT_S = 2.0
 BAD = "bad_message"
 #: Marks a message whose amount was good (see ``Connection._handle``).
 _GOOD = object()
+#: The method of :class:`Connection` that handles each message a client may send
+#: (web.schemas.CLIENT_MESSAGES); one table for every connection.
+_HANDLERS: dict[type[Any], str] = {Subscribe: "_subscribe", Unsubscribe: "_unsubscribe",
+                                   PlaceBid: "_bid", Act: "_act", Ping: "_ping"}
 #: Bytes the socket may hold for a client before new frames wait in its queue (whose
 #: length decides when the client is too slow): aiohttp's own flow-control limit.
 DIRECT_WRITE_LIMIT = 64 * 1024
@@ -161,21 +164,20 @@ class Connection:
         self.default_device = device_of(request.headers.get("User-Agent", ""))
         self.connection_log, self.conn_id = app[CONNECTION_LOG], ConnectionLog.connection_id()
         self.subs: dict[str, _Subscription] = {}
-        self.queue: asyncio.Queue[bytes] = asyncio.Queue()
+        #: Frames waiting for a client that fell behind, drained by the writer task; both
+        #: are made when the client first falls behind (an idle socket holds neither).
+        self.queue: asyncio.Queue[bytes] | None = None
         #: Frames pushed since the last flush (see :meth:`_flush`).
         self._batch: list[bytes] = []
         self._loop = asyncio.get_running_loop()
         #: Bytes of the frames in ``queue``.
         self.queued_bytes = 0
-        #: Set when ``queued_bytes`` falls to ``ws_read_pause_bytes`` (or on closing).
-        self._room = asyncio.Event()
+        #: Set when ``queued_bytes`` falls to ``ws_read_pause_bytes`` (or on closing);
+        #: made by the first wait for it.
+        self._room: asyncio.Event | None = None
         self.closing = False
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
-        #: The handler of each message a client may send (web.schemas.CLIENT_MESSAGES).
-        self._handlers: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
-            Subscribe: self._subscribe, Unsubscribe: self._unsubscribe, PlaceBid: self._bid,
-            Act: self._act, Ping: self._ping}
 
     # ------------------------------------------------------------------ Outbox
 
@@ -185,7 +187,7 @@ class Connection:
         closed."""
         if self.closing:
             return
-        if self.queue.empty():  # nothing is behind: it goes with the next write
+        if self.queue is None or self.queue.empty():  # nothing is behind: next write
             self._batch.append(frame)
             if len(self._batch) == 1:
                 self._loop.call_soon(self._loop.call_soon, self._flush)
@@ -196,8 +198,19 @@ class Connection:
             self.metrics.slow_clients.inc()
             self.drop(TOO_SLOW, "too slow: frames not read")
             return
+        self._enqueue(frame)
+
+    def _enqueue(self, frame: bytes) -> None:
+        """Queue ``frame`` for the writer task (made with the queue, the first time)."""
+        if self.queue is None:
+            self.queue = asyncio.Queue()
+            self._writer = self._loop.create_task(self._write(self.queue))
         self.queue.put_nowait(frame)
         self.queued_bytes += len(frame)
+
+    def _make_room(self) -> None:
+        if self._room is not None:
+            self._room.set()
 
     def _flush(self) -> None:
         """Write the frames pushed since the last flush in one write, if the socket has
@@ -215,10 +228,9 @@ class Connection:
         transport = self.request.transport
         if (transport is None or transport.is_closing() or self.ws.closed
                 or transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT
-                or not self.queue.empty()):
+                or (self.queue is not None and not self.queue.empty())):
             for frame in batch:
-                self.queue.put_nowait(frame)
-                self.queued_bytes += len(frame)
+                self._enqueue(frame)
             return
         transport.write(b"".join(text_frame(frame) for frame in batch))
 
@@ -231,7 +243,6 @@ class Connection:
 
     async def run(self) -> None:
         """Serve the client until it leaves or is closed."""
-        self._writer = asyncio.get_running_loop().create_task(self._write())
         self._send(Welcome(server_time=self.engine.now(), protocol=PROTOCOL,
                            max_frame=MAX_FRAME))
         async for msg in self.ws:
@@ -256,6 +267,8 @@ class Connection:
         is closing (the heartbeat closes a client that reads nothing at all)."""
         while (self.queued_bytes > self.settings.ws_read_pause_bytes and not self.closing
                and not self.ws.closed):
+            if self._room is None:
+                self._room = asyncio.Event()
             self._room.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._room.wait(), 1.0)
@@ -266,7 +279,7 @@ class Connection:
         data (a client that does not read would otherwise hold it open for ever, and
         hold up the server's shutdown)."""
         self.closing = True
-        self._room.set()
+        self._make_room()
         await self._stop_writer()
         try:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()[:120]),
@@ -287,7 +300,7 @@ class Connection:
     async def finish(self) -> None:
         """Release everything: the subscriptions, the writer, a pending close."""
         self.closing = True
-        self._room.set()
+        self._make_room()
         for lot_id, sub in self.subs.items():
             self.hub.unwatch(sub.watcher)
             self.connection_log.left(lot_id, self.conn_id)
@@ -301,18 +314,18 @@ class Connection:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
 
-    async def _write(self) -> None:
+    async def _write(self, queue: asyncio.Queue[bytes]) -> None:
         try:
             while True:
-                frame = await self.queue.get()
+                frame = await queue.get()
                 await self.ws.send_frame(frame, WSMsgType.TEXT)
                 self.queued_bytes -= len(frame)
                 if self.queued_bytes <= self.settings.ws_read_pause_bytes:
-                    self._room.set()
+                    self._make_room()
         except (ConnectionError, RuntimeError) as exc:  # the peer went away
             log.debug("WebSocket writer of %s stopped: %s", self.ip, exc)
             self.closing = True
-            self._room.set()
+            self._make_room()
 
     # ------------------------------------------------------------------ replies
 
@@ -352,7 +365,7 @@ class Connection:
         ref_token = REF.set(ref)
         try:
             if bad_amount is _GOOD:
-                await self._handlers[type(msg)](msg)
+                await getattr(self, _HANDLERS[type(msg)])(msg)
             else:
                 assert isinstance(msg, PlaceBid | Act)
                 await self._bidder_command(msg.lot_id, msg.ref,

@@ -57,6 +57,8 @@ REPLIES: dict[str, tuple[set[str], set[str]]] = {
 }
 PUSHED = {"update": {"type", "lot_id", "events", "state", "server_time"},
           "you": {"type", "lot_id", "seq", "you"}}
+#: A live update carries a delta (and ``gone`` when keys disappeared) instead of ``state``.
+LIVE_UPDATE = ({"type", "lot_id", "events", "delta", "server_time"}, {"gone"})
 ERROR_CODES = set(WEB_MESSAGES) | {"rate_limited", "bad_token"}
 #: Close codes of a clean refusal: normal, protocol error, bad data, too big.
 CLEAN_CLOSES = {1000, 1002, 1003, 1007, 1009}
@@ -244,7 +246,8 @@ class Session:
             event(f"closed {self.closed}")
 
     def pushed(self, msg: dict[str, Any]) -> None:
-        assert set(msg) == PUSHED[msg["type"]], msg
+        must, may = LIVE_UPDATE if "delta" in msg else (PUSHED[msg["type"]], set())
+        assert must <= set(msg) <= must | may, msg
         if msg["type"] != "update":
             return
         seqs = [e["seq"] for e in msg["events"]]
@@ -252,6 +255,10 @@ class Session:
         if lot in self.last_seq and seqs:
             assert seqs[0] == self.last_seq[lot] + 1, (self.last_seq[lot], seqs[:3])
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else True
+        if "delta" in msg:  # made from the snapshot as of the event before its first
+            assert seqs and msg["delta"]["seq"] == seqs[-1], msg
+            self.last_seq[lot] = seqs[-1]
+            return
         assert msg["state"]["seq"] >= (seqs[-1] if seqs else 0)
         self.last_seq[lot] = msg["state"]["seq"]
 

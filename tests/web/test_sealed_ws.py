@@ -72,9 +72,9 @@ async def test_before_the_opening_only_the_bidder_itself_receives_its_price(
     assert A1 in frames["b1"] and A2 in frames["b1"] and B1 not in frames["b1"]
     assert B1 in frames["b2"] and A1 not in frames["b2"] and A2 not in frames["b2"]
     # Staff see how many bids are in, not the prices.
-    last = [orjson.loads(f) for f in who["supervisor"].seen if '"update"' in f][-1]
-    assert last["state"]["play"]["bid_count"] == 3
-    assert last["state"]["play"]["bidders_in"] == 2
+    last = who["supervisor"].states[lot_id]  # as folded from its updates
+    assert last["play"]["bid_count"] == 3
+    assert last["play"]["bidders_in"] == 2
     # Over HTTP too: the staff view and the staff records refuse or hide the prices.
     for token in (HOST_TOKEN, SUPERVISOR_TOKEN, None):
         status, view = await server.call("GET", f"/api/lots/{lot_id}", token=token)
@@ -106,7 +106,7 @@ async def test_before_the_opening_staff_learn_how_many_bids_are_in_and_not_who_b
     for client in (who["host"], who["supervisor"], late):
         bids = staff_bids(client)
         assert len(bids) == 3 and all(set(b) == {"seq", "type", "at"} for b in bids)
-        last = [orjson.loads(f) for f in client.seen if '"update"' in f][-1]["state"]
+        last = client.states[lot_id]
         assert [row["bids"] for row in last["register"]] == [None, None]
     for path in (f"/api/lots/{lot_id}", f"/api/lots?session_id={server.session_id}"):
         status, data = await server.call("GET", path, token=SUPERVISOR_TOKEN)

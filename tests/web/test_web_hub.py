@@ -103,14 +103,14 @@ async def test_each_audience_frame_is_encoded_once_per_commit(
     await hub.watch(boxes[7], "L", "bidder", "x")
     await hub.watch(boxes[8], "L", "bidder", "y")
     encoded: list[list[int]] = []
-    real = web.hub.update_frame
+    real = web.hub.delta_frame
 
-    def counting(lot_id: str, events: list[dict[str, Any]], view: dict[str, Any],
-                 server_time: int) -> bytes:
+    def counting(lot_id: str, events: list[dict[str, Any]], before: dict[str, Any],
+                 view: dict[str, Any], server_time: int) -> bytes:
         encoded.append([e["seq"] for e in events])
-        return real(lot_id, events, view, server_time)
+        return real(lot_id, events, before, view, server_time)
 
-    monkeypatch.setattr(web.hub, "update_frame", counting)
+    monkeypatch.setattr(web.hub, "delta_frame", counting)
     await bid(engine, "x", 100)
     assert len(encoded) == 4  # public, staff, bidder:x, bidder:y
     assert all(box.frames[-1]["type"] == "update" for box in boxes)

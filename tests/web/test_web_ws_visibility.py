@@ -6,6 +6,8 @@ from typing import Any
 import orjson
 from web_support import HOST_TOKEN, Client, Server
 
+from loadtests.client import fold
+
 SECRET_NAMES = ("secret-co-1", "secret-co-2", "Hidden Name", "acct-", "127.0.0.1", "ua:",
                 "dev-")
 
@@ -40,7 +42,14 @@ async def drain(client: Client, seconds: float = 0.3) -> list[str]:
 
 
 def updates(frames: list[str]) -> list[dict[str, Any]]:
-    return [m for m in map(orjson.loads, frames) if m["type"] == "update"]
+    """The ``update`` frames of one lot, each with the ``state`` folded up to it."""
+    out: list[dict[str, Any]] = []
+    state: dict[str, Any] | None = None
+    for message in map(orjson.loads, frames):
+        if message["type"] == "update":
+            state = fold(state, message)
+            out.append({**message, "state": state})
+    return out
 
 
 def bids_seen(frames: list[str]) -> list[dict[str, Any]]:

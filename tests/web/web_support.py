@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from auction.money import format_amount
 from engine.embedded import EmbeddedEngine
+from loadtests.client import fold
 from web.config import Settings
 
 HOST_TOKEN = "host-token-for-web-tests"
@@ -27,12 +28,19 @@ DEFAULT_PARAMS: dict[str, Any] = {"start_price": "100.00", "step": "10.00",
 
 
 class Client:
-    """A WebSocket client speaking JSON, with timeouts on every read."""
+    """A WebSocket client speaking JSON, with timeouts on every read.
+
+    It folds each lot's ``update``s as a client must (:func:`loadtests.client.fold`): an
+    ``update`` it returns always has a ``state``, the frame's own (a catch-up) or, for a
+    live frame, the snapshot the client holds once the frame's ``delta`` is applied (the
+    frame as sent is in :attr:`seen`)."""
 
     def __init__(self, conn: ClientConnection) -> None:
         self.conn = conn
         #: Every text frame received so far, raw.
         self.seen: list[str] = []
+        #: Each lot's snapshot as folded from its updates.
+        self.states: dict[str, dict[str, Any]] = {}
 
     async def send(self, message: Any) -> None:
         """Send a dict as JSON text; a str or bytes as it is."""
@@ -44,6 +52,9 @@ class Client:
         raw = await asyncio.wait_for(self.conn.recv(), timeout)
         self.seen.append(raw if isinstance(raw, str) else raw.decode())
         data: dict[str, Any] = orjson.loads(raw)
+        if data.get("type") == "update":
+            state = self.states[data["lot_id"]] = fold(self.states.get(data["lot_id"]), data)
+            data.setdefault("state", state)
         return data
 
     async def next(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 // The WebSocket client of one lot (docs/protocol.md): subscribe, resume after a drop from
 // the last sequence number seen (nothing missed, nothing twice), reconnect with backoff,
-// clock sync against the server, and bids answered by their `ack` or `rejected`.
+// clock sync against the server, bids answered by their `ack` or `rejected`, and the lot's
+// snapshot kept up to date from the deltas of live `update`s.
 
 const PING_EVERY_MS = 10_000;
 // A ping unanswered (no frame at all since) for this long means the socket is dead.
@@ -34,6 +35,68 @@ function deviceId() {
   }
 }
 
+function unkey(part) {
+  return part.replace(/~1/g, "/").replace(/~0/g, "~");
+}
+
+/** `part` of a delta's path as an index of `list`, from 0 to `most`. */
+function indexOf(list, part, most) {
+  if (!/^[0-9]+$/.test(part) || Number(part) > most) {
+    throw new Error(`${part} is not an index of a list of ${list.length}`);
+  }
+  return Number(part);
+}
+
+/**
+ * The snapshot `state` with the delta of a live `update` applied (`changes`: path ->
+ * value, `gone`: paths removed; docs/protocol.md), as a new object: `state` itself is not
+ * changed. Throws when a path does not fit `state` (it is not the delta's base).
+ */
+export function applyDelta(state, changes, gone = []) {
+  const out = { ...state };
+  const copied = new Set([out]);
+  const parent = (parts) => {
+    let container = out;
+    for (const part of parts) {
+      let slot;
+      if (Array.isArray(container)) {
+        slot = indexOf(container, part, container.length - 1);
+      } else {
+        slot = unkey(part);
+        if (!Object.hasOwn(container, slot)) throw new Error(`no ${parts.join("/")} in the state`);
+      }
+      let child = container[slot];
+      if (child === null || typeof child !== "object") {
+        throw new Error(`${parts.join("/")} holds no object or list`);
+      }
+      if (!copied.has(child)) {
+        child = Array.isArray(child) ? [...child] : { ...child };
+        copied.add(child);
+        container[slot] = child;
+      }
+      container = child;
+    }
+    return container;
+  };
+  for (const [path, value] of Object.entries(changes)) {
+    const parts = path.split("/");
+    const last = parts.pop();
+    const container = parent(parts);
+    if (Array.isArray(container)) container[indexOf(container, last, container.length)] = value;
+    else container[unkey(last)] = value;
+  }
+  for (const path of gone) {
+    const parts = path.split("/");
+    const last = unkey(parts.pop());
+    const container = parent(parts);
+    if (Array.isArray(container) || !Object.hasOwn(container, last)) {
+      throw new Error(`no ${path} to remove in the state`);
+    }
+    delete container[last];
+  }
+  return out;
+}
+
 let refCounter = 0;
 function newRef() {
   refCounter += 1;
@@ -48,7 +111,8 @@ export class LotConnection {
    * @param {string} [options.token] bidder token of the lot or staff token
    * @param {number} [options.afterSeq=0] first subscription replays events after this
    * @param {(events: object[], state: object|null, frame: object) => void} [options.onUpdate]
-   *        new events (each seen once, in order) and the latest snapshot (null when stale)
+   *        new events (each seen once, in order) and the lot's snapshot after them (a copy
+   *        the page may keep; null when the frame brought none: stale, or being resynced)
    * @param {(state: "connecting"|"online"|"offline") => void} [options.onConnState]
    * @param {(you: object|null, frame: object) => void} [options.onYou] a bidder's own standing
    *        under `price` visibility (under `rank`/`blind` it is `state.you` instead)
@@ -68,7 +132,9 @@ export class LotConnection {
     this.youSeq = -1;
     this.onError = options.onError ?? (() => {});
     this.onReset = options.onReset ?? (() => {});
-    this.stateSeq = -1;
+    // The lot's snapshot: a catch-up's `state`, then each live `update`'s delta applied.
+    this.state = null;
+    this.resyncing = false;
     this.connState = null;
     this.ws = null;
     this.stopped = true;
@@ -296,20 +362,47 @@ export class LotConnection {
       this.lastSeq = event.seq;
       fresh.push(event);
     }
-    let state = frame.state ?? null;
-    if (state && Number.isInteger(state.seq)) {
-      if (state.seq < this.stateSeq) state = null; // older than what is shown
-      else this.stateSeq = state.seq;
+    let changed = false;
+    const held = this.state && Number.isInteger(this.state.seq) ? this.state.seq : -1;
+    if (frame.state && typeof frame.state === "object") {
+      // A whole snapshot (a catch-up), unless older than what is shown.
+      if (!Number.isInteger(frame.state.seq) || frame.state.seq >= held) {
+        this.state = frame.state;
+        this.resyncing = false;
+        changed = true;
+      }
+    } else if (frame.delta && typeof frame.delta === "object" && !this.resyncing) {
+      const events = Array.isArray(frame.events) ? frame.events : [];
+      const base = events.length && Number.isInteger(events[0].seq) ? events[0].seq - 1 : null;
+      if (base !== null && base === held) {
+        try {
+          this.state = applyDelta(this.state, frame.delta, Array.isArray(frame.gone) ? frame.gone : []);
+          changed = true;
+        } catch (exc) {
+          console.warn(`lot ${this.lotId}: ${exc.message}; asking for the whole snapshot`);
+          this._resync();
+        }
+      } else if (base === null || base > held) {
+        this._resync(); // the snapshot this delta was made from never arrived
+      } // else older than what is shown: its events (if new) are enough
     }
     if (!this.synced && Number.isFinite(frame.server_time)) {
       this.offset = frame.server_time - clientNow();
     }
+    const state = changed ? structuredClone(this.state) : null;
     if (fresh.length || state) this.onUpdate(fresh, state, frame);
+  }
+
+  /** Subscribe again from the last event seen: the catch-up brings a whole snapshot. */
+  _resync() {
+    this.state = null;
+    this.resyncing = true; // until the whole snapshot arrives, deltas cannot be applied
+    this._subscribe();
   }
 
   _replayAll() {
     this.lastSeq = 0;
-    this.stateSeq = -1;
+    this.state = null;
     this.youSeq = -1;
     this.onReset();
     this._subscribe();
