@@ -5,10 +5,12 @@ only read. Every error is JSON ``{"error": {"code", "message": {"zh", "en"}, "de
 400 bad input (malformed JSON, wrong types, unknown fields, invalid amounts or
 parameters), 401 missing or unknown token, 403 a token that may not do this (a
 supervisor acting, a bidder token on a staff route), 404 unknown lot, 405, 409 a
-rejection by the rules (its code), 413 a body over :data:`MAX_BODY`, 503 the engine
-cannot serve now. Requests that fail change nothing.
+rejection by the rules (its code), 408 a body not received within
+``Settings.http_body_timeout_s`` (the connection is then closed), 413 a body over
+:data:`MAX_BODY`, 503 the engine cannot serve now. Requests that fail change nothing.
 """
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -91,7 +93,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except WebError as exc:
-        return error_response(exc.status, exc.code, exc.detail)
+        response = error_response(exc.status, exc.code, exc.detail)
+        if exc.status == 408:  # the rest of a body that came too slowly is not waited for
+            response.force_close()
+        return response
     except Invalid as exc:
         return error_response(400, exc.code, exc.detail)
     except UnknownLot as exc:
@@ -116,7 +121,13 @@ async def read_body(request: web.Request) -> Reader:
     """The request's JSON object (an empty body reads as ``{}``), ready for strict reading."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise WebError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
-    raw = await request.read()
+    limit = request.app[SETTINGS].http_body_timeout_s
+    try:
+        async with asyncio.timeout(limit):
+            raw = await request.read()
+    except TimeoutError:
+        raise WebError(408, "request_timeout",
+                       f"the body was not received within {limit:g} s") from None
     if not raw.strip():
         return Reader({}, "bad_request")
     try:
