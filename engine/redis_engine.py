@@ -217,6 +217,16 @@ class RedisEngine(Runtime):
     def sessions(self) -> list[Session]:
         return sorted(self._sessions.values(), key=lambda s: (s.created_at, s.session_id))
 
+    async def session(self, session_id: str) -> Session | None:
+        """Sessions of other processes are read every ``POLL_S``; one not known yet is
+        looked for in Redis at once."""
+        if session_id not in self._sessions:
+            try:
+                await self._load_sessions()
+            except (RedisError, OSError) as exc:
+                raise EngineError(f"redis unavailable: {exc}") from exc
+        return self._sessions.get(session_id)
+
     async def _known(self, lot_id: str) -> None:
         """Make sure a lot created by another process is known here."""
         if lot_id not in self._lots and await self._redis.exists(keys.meta(lot_id)):

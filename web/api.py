@@ -420,7 +420,7 @@ async def create_lot(request: web.Request) -> web.Response:
     assert session_id is not None and title is not None and fmt is not None
     assert params is not None
     engine = _engine(request)
-    if session_id not in {s.session_id for s in engine.sessions()}:
+    if await engine.session(session_id) is None:
         raise WebError(400, "unknown_session", f"no session {session_id!r}")
     generated = lot_id is None
     result: list[Recorded] | Rejection = Rejection("exists")
