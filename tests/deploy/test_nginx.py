@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import re
 import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -103,9 +104,15 @@ async def deployment(tmp_path: Path, postgres: PostgresServer) -> AsyncIterator[
         yield Deployment(nginx, backends, port, ssl.create_default_context(cafile=cert))
     finally:
         nginx.stop()
+        hung = []
         for backend in backends:
-            backend.stop()
+            try:
+                backend.stop()
+            except subprocess.TimeoutExpired:  # kill it rather than leave it behind
+                backend.kill()
+                hung.append(Path(backend.data_dir, f"server-{backend.port}.log").read_text())
         redis.kill()
+        assert not hung, f"a backend did not stop on SIGTERM within 20 s: {hung[0][-3000:]}"
 
 
 async def test_a_lot_played_through_nginx_over_https_and_wss_records_each_client_s_own_address(
