@@ -151,3 +151,9 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def sessions(self) -> list[Session]:
         """Every session, in order of creation."""
+
+    async def session(self, session_id: str) -> Session | None:
+        """The session ``session_id``, or None. Unlike :meth:`sessions`, which may lag
+        behind the other processes of a scale-out backend, this finds a session another
+        process created a moment ago (a host's next request may reach any process)."""
+        return next((s for s in self.sessions() if s.session_id == session_id), None)

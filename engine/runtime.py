@@ -230,6 +230,24 @@ class Runtime(Engine):
             return sorted(self._sessions.values(), key=lambda s: (s.created_at, s.session_id))
         return list(self._sessions.values())
 
+    async def session(self, session_id: str) -> Session | None:
+        """A session another process made a moment ago is looked for in a shared log at
+        once (the sessions of other processes are otherwise learnt every ``POLL_S``)."""
+        if session_id not in self._sessions and self.log.shared:
+            try:
+                found = await self.log.sessions()
+            except Exception as exc:
+                raise EngineError(f"the log is unavailable: {exc}") from exc
+            self._learn(found)
+        return self._sessions.get(session_id)
+
+    def _learn(self, sessions: list[Session]) -> None:
+        """Take in the sessions other processes made."""
+        for session in sessions:
+            if session.session_id not in self._sessions:
+                self._sessions[session.session_id] = session
+                self._coordinator.new_session(session)
+
     def lot(self, lot_id: str) -> LotState | None:
         lot = self._lots.get(lot_id)
         return lot.state if lot is not None else None
@@ -481,10 +499,7 @@ class Runtime(Engine):
                     lot = self._lots.get(lot_id)
                     if lot is not None and lot.writer is None:
                         self.fire_soon(lot_id)
-                for session in await self.log.sessions():
-                    if session.session_id not in self._sessions:
-                        self._sessions[session.session_id] = session
-                        self._coordinator.new_session(session)
+                self._learn(await self.log.sessions())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the log unreachable: try again at the next poll

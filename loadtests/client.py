@@ -46,8 +46,12 @@ class LotClient:
 
     _refs = itertools.count(1)
 
-    def __init__(self, ws_url: str, lot_id: str, token: str | None = None) -> None:
+    def __init__(self, ws_url: str, lot_id: str, token: str | None = None,
+                 **connect_options: Any) -> None:
+        """``connect_options`` go to ``websockets.connect`` (``ssl``, ``origin``,
+        ``additional_headers``, ``local_addr``...)."""
         self.ws_url, self.lot_id, self.token = ws_url, lot_id, token
+        self.connect_options = connect_options
         self.last_seq = 0
         self.state: dict[str, Any] = {}
         self.bidder_no: str | None = None
@@ -60,7 +64,8 @@ class LotClient:
 
     async def connect(self) -> None:
         """(Re)connect and subscribe, resuming after the last sequence number seen."""
-        self._ws = await websockets.connect(self.ws_url, max_size=2**22)
+        self._ws = await websockets.connect(self.ws_url, max_size=2**22,
+                                            **self.connect_options)
         sub: dict[str, Any] = {"type": "subscribe", "lot_id": self.lot_id,
                                "after_seq": self.last_seq}
         if self.token:

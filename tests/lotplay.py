@@ -3,6 +3,7 @@ shared by the crash, scale-out and fault tests."""
 
 import asyncio
 import time
+from ssl import SSLContext
 from typing import Any
 
 import aiohttp
@@ -11,9 +12,14 @@ from helpers import ServerProcess
 from loadtests.client import LotClient
 
 
-async def setup_lot(server: ServerProcess, duration_s: int, bidders: int) -> tuple[str, list[str]]:
+async def setup_lot(server: ServerProcess, duration_s: int, bidders: int, *,
+                    ssl: SSLContext | None = None) -> tuple[str, list[str]]:
+    """A running english lot with ``bidders`` registered and their tokens; ``ssl``
+    verifies an HTTPS ``server.base``."""
     headers = {"Authorization": f"Bearer {server.HOST_TOKEN}"}
-    async with aiohttp.ClientSession(base_url=server.base, headers=headers) as http:
+    connector = aiohttp.TCPConnector(ssl=ssl) if ssl is not None else None
+    async with aiohttp.ClientSession(base_url=server.base, headers=headers,
+                                     connector=connector) as http:
         async def post(path: str, body: dict[str, Any]) -> Any:
             async with http.post(path, json=body) as resp:
                 data = await resp.json()

@@ -5,10 +5,12 @@ only read. Every error is JSON ``{"error": {"code", "message": {"zh", "en"}, "de
 400 bad input (malformed JSON, wrong types, unknown fields, invalid amounts or
 parameters), 401 missing or unknown token, 403 a token that may not do this (a
 supervisor acting, a bidder token on a staff route), 404 unknown lot, 405, 409 a
-rejection by the rules (its code), 413 a body over :data:`MAX_BODY`, 503 the engine
-cannot serve now. Requests that fail change nothing.
+rejection by the rules (its code), 408 a body not received within
+``Settings.http_body_timeout_s`` (the connection is then closed), 413 a body over
+:data:`MAX_BODY`, 503 the engine cannot serve now. Requests that fail change nothing.
 """
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -103,7 +105,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except WebError as exc:
-        return error_response(exc.status, exc.code, exc.detail)
+        response = error_response(exc.status, exc.code, exc.detail)
+        if exc.status == 408:  # the rest of a body that came too slowly is not waited for
+            response.force_close()
+        return response
     except Invalid as exc:
         return error_response(400, exc.code, exc.detail)
     except UnknownLot as exc:
@@ -132,7 +137,14 @@ async def read_body(request: web.Request) -> Any:
     route = request.match_info.route.resource
     assert route is not None
     schema = ROUTES[(request.method, route.canonical)].body
-    return decode_body(await request.read(), schema)
+    limit = request.app[SETTINGS].http_body_timeout_s
+    try:
+        async with asyncio.timeout(limit):
+            raw = await request.read()
+    except TimeoutError:
+        raise WebError(408, "request_timeout",
+                       f"the body was not received within {limit:g} s") from None
+    return decode_body(raw, schema)
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -414,7 +426,7 @@ async def create_lot(request: web.Request) -> web.Response:
     session_id, title, lot_id, reason = body.session_id, body.title, body.lot_id, _reason(body)
     fmt, params = tag_of(type(body)), lot_params(body.params)
     engine = _engine(request)
-    if session_id not in {s.session_id for s in engine.sessions()}:
+    if await engine.session(session_id) is None:
         raise WebError(400, "unknown_session", f"no session {session_id!r}")
     generated = lot_id is None
     result: list[Recorded] | Rejection = Rejection("exists")

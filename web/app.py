@@ -68,6 +68,23 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     return app
 
 
+#: Seconds aiohttp keeps reading (and dropping) the rest of a body it answered before
+#: reading it all (an error, a 408), so that the client sees the answer; then it closes.
+LINGER_S = 2.0
+
+
+def make_runner(app: web.Application) -> web.AppRunner:
+    """The runner serving ``app`` as ``auction serve`` does: a connection must send a
+    request's headers within ``http_header_timeout_s`` of its opening or of the previous
+    response (aiohttp's keep-alive timer, armed from the opening, closes a silent or
+    half-sent connection when it fires), so neither silent sockets nor half-sent
+    headers are kept; bodies have their own deadline (``web.api.read_body``)."""
+    settings = app[SETTINGS]
+    return web.AppRunner(app, handle_signals=False, access_log=None,
+                         keepalive_timeout=settings.http_header_timeout_s,
+                         lingering_time=LINGER_S)
+
+
 def make_engine(settings: Settings) -> Engine:
     """The backend the settings ask for."""
     if settings.redis_url:

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from engine.api import EngineError
-from web.app import create_app
+from web.app import create_app, make_runner
 from web.config import OPTIONS, ConfigError, Settings
 from web.logs import configure as configure_logging
 
@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _start(settings: Settings) -> tuple[web.AppRunner, str]:
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = make_runner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

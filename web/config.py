@@ -159,6 +159,14 @@ class Settings:
     #: Seconds between the server's pings; a client that does not answer within half of
     #: it is closed.
     ws_heartbeat_s: float = 30.0
+    #: Seconds a connection has to send a request's headers, from its opening or the end
+    #: of its previous response (an idle keep-alive connection is closed after as long),
+    #: and to send a request's body once its headers are in (HTTP 408 after that).
+    http_header_timeout_s: float = 10.0
+    http_body_timeout_s: float = 10.0
+    #: Seconds a WebSocket may stay open without watching any lot (from its opening, or
+    #: from its last unsubscribe) before it is closed with 1008.
+    ws_subscribe_timeout_s: float = 10.0
     #: Bytes waiting to be sent to one WebSocket above which its next message is not read
     #: until they are sent (so a client that does not read cannot make the server pile
     #: up catch-ups), and above which a live update closes it as too slow.
@@ -190,6 +198,9 @@ class Settings:
         if not (self.bid_rate > 0 and self.address_rate > 0 and self.bid_burst >= 1
                 and self.address_burst >= 1 and self.max_connections_per_address >= 1):
             raise ConfigError("rates, bursts and the connection limit must be positive")
+        if not (self.http_header_timeout_s > 0 and self.http_body_timeout_s > 0
+                and self.ws_subscribe_timeout_s > 0):
+            raise ConfigError("the header, body and subscription timeouts must be positive")
         for token, (staff_id, role) in self.staff.items():
             if role not in ROLES:
                 raise ConfigError(f"staff {staff_id!r} has unknown role {role!r}")

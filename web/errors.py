@@ -27,6 +27,7 @@ WEB_MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_session": ("未找到该竞价会", "No such session."),
     "method_not_allowed": ("不支持该请求方法", "Method not allowed."),
     "too_large": ("消息过大", "The message is too large."),
+    "request_timeout": ("请求发送过慢，已超时", "The request was not sent in time."),
     "not_subscribed": ("尚未订阅该标的", "You are not subscribed to this lot."),
     "too_many_subscriptions": ("订阅的标的过多", "Too many subscriptions on one connection."),
     "too_many_connections": ("来自同一地址的连接过多",

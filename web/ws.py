@@ -14,7 +14,9 @@ sends but does not read cannot make the server pile up replies and catch-ups.
 
 Limits (:mod:`web.limits`): WebSockets per network address (refused with HTTP 429),
 messages per second per address (``error`` ``rate_limited``) and bids per second per
-bidder (``rejected`` ``rate_limited``).
+bidder (``rejected`` ``rate_limited``). A connection that watches no lot for
+``Settings.ws_subscribe_timeout_s`` (it never subscribed, or unsubscribed from all) is
+closed with :data:`NO_SUBSCRIPTION` (1008).
 
 Bad input never changes anything and never ends the connection, except frames over
 :data:`MAX_MESSAGE` (closed with 1009 by aiohttp).
@@ -84,6 +86,8 @@ MAX_FRAME = 16 * 1024
 MAX_MESSAGE = 1024 * 1024
 #: Close code of a client that does not read its frames fast enough.
 TOO_SLOW = 4000
+#: Close code of a connection that watched no lot for ``Settings.ws_subscribe_timeout_s``.
+NO_SUBSCRIPTION = WSCloseCode.POLICY_VIOLATION
 #: How long a close handshake may take before the socket is cut.
 CLOSE_TIMEOUT_S = 2.0
 BAD = "bad_message"
@@ -178,6 +182,8 @@ class Connection:
         self.closing = False
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        #: Fires when the connection has watched no lot for ``ws_subscribe_timeout_s``.
+        self._unwatched: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ Outbox
 
@@ -243,6 +249,7 @@ class Connection:
 
     async def run(self) -> None:
         """Serve the client until it leaves or is closed."""
+        self._watch_deadline()
         self._send(Welcome(server_time=self.engine.now(), protocol=PROTOCOL,
                            max_frame=MAX_FRAME))
         async for msg in self.ws:
@@ -261,6 +268,25 @@ class Connection:
                 self._error(BAD, "binary frames are not accepted: send JSON text frames")
             else:
                 await self._handle(data)
+
+    def _watch_deadline(self) -> None:
+        """Arm the subscription deadline while the connection watches no lot, disarm it
+        while it watches one: a socket that never subscribes (a client that only pings,
+        or sends nothing, or fails to authenticate) is closed instead of held for ever."""
+        if self.subs:
+            if self._unwatched is not None:
+                self._unwatched.cancel()
+                self._unwatched = None
+        elif self._unwatched is None and not self.closing:
+            self._unwatched = self._loop.call_later(self.settings.ws_subscribe_timeout_s,
+                                                    self._no_subscription)
+
+    def _no_subscription(self) -> None:
+        self._unwatched = None
+        if not self.subs and not self.closing:
+            limit = self.settings.ws_subscribe_timeout_s
+            log.info("closing a WebSocket from %s: no subscription within %g s", self.ip, limit)
+            self.drop(NO_SUBSCRIPTION, f"no subscription within {limit:g} s")
 
     async def _wait_for_room(self) -> None:
         """Wait until the client has taken most of what waits for it, or the connection
@@ -301,6 +327,9 @@ class Connection:
         """Release everything: the subscriptions, the writer, a pending close."""
         self.closing = True
         self._make_room()
+        if self._unwatched is not None:
+            self._unwatched.cancel()
+            self._unwatched = None
         for lot_id, sub in self.subs.items():
             self.hub.unwatch(sub.watcher)
             self.connection_log.left(lot_id, self.conn_id)
@@ -382,6 +411,7 @@ class Connection:
         finally:
             REF.reset(ref_token)
             LOT_ID.reset(lot_token)
+            self._watch_deadline()
 
     def _lot(self, lot_id: str) -> LotState:
         state = self.engine.lot(lot_id)

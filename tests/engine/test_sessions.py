@@ -167,3 +167,18 @@ async def test_a_redis_session_stored_before_modes_still_loads(
         "session_id": "OLD", "name": "old", "created_at": 1, "created_by": "host1"}))
     async with engine:
         assert [(s.session_id, s.mode) for s in engine.sessions()] == [("OLD", "parallel")]
+
+
+async def test_a_session_created_by_one_process_is_found_at_once_by_another(
+        request: pytest.FixtureRequest) -> None:
+    """Behind a load balancer a host's next request (creating a lot in the new session)
+    may reach another process: it must find the session without waiting for its poll."""
+    from engine.redis_engine import RedisEngine
+    redis_server = request.getfixturevalue("redis_server")
+    redis_server.flush()
+    async with RedisEngine(redis_server.url, None) as a, RedisEngine(redis_server.url, None) as b:
+        await a.create_session("S-ONE", "morning", "host1", "serial")
+        found = await b.session("S-ONE")
+        assert found is not None and (found.name, found.mode) == ("morning", "serial")
+        assert await b.session("S-NONE") is None
+        assert [s.session_id for s in b.sessions()] == ["S-ONE"]
