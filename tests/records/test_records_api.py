@@ -14,7 +14,8 @@ import pytest
 from web_support import HOST_TOKEN, SUPERVISOR_TOKEN, Server
 
 from auction.verify import verify
-from web.connlog import CONNECTION_LOG, FILENAME, ConnectionLog
+from web.connlog import FILENAME, ConnectionLog
+from web.keys import CONNECTION_LOG
 
 SECRETS = ("Company b", "acct-b", "127.0.0.1", "fp-", "\"b1\"", "\"b2\"")
 
