@@ -45,6 +45,10 @@ DEFAULT_MAX_LAG_S = 30
 STATIC_DIR = Path(__file__).parent / "static"
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+#: OCDS: the prefix of every ``ocid`` (a center registers its own with the Open
+#: Contracting Partnership) and the publisher's name (docs/records.md).
+DEFAULT_OCID_PREFIX = "ocds-auction"
+DEFAULT_OCDS_PUBLISHER = "公共资源交易中心 / Public Resource Trading Center"
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("log_level", "AUCTION_LOG_LEVEL", None, "str",
            "debug, info, warning or error: the least severe lines logged (info; debug logs "
            "every bid)"),
+    Option("ocid_prefix", "AUCTION_OCID_PREFIX", None, "str",
+           "OCDS: the prefix of every ocid, registered by the center with the Open "
+           f"Contracting Partnership ({DEFAULT_OCID_PREFIX})"),
+    Option("ocds_publisher", "AUCTION_OCDS_PUBLISHER", None, "str",
+           f"OCDS: the publisher's name ({DEFAULT_OCDS_PUBLISHER})"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -178,6 +187,9 @@ class Settings:
     #: Log lines as ``text`` or ``json``, from ``log_level`` up (:mod:`web.logs`).
     log_format: str = "text"
     log_level: str = "info"
+    #: OCDS: the prefix of every ``ocid`` and the publisher's name (:mod:`web.records`).
+    ocid_prefix: str = DEFAULT_OCID_PREFIX
+    ocds_publisher: str = DEFAULT_OCDS_PUBLISHER
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
@@ -387,6 +399,9 @@ def _problems(given: Mapping[str, Any]) -> list[str]:
     if given.get("log_level", "info") not in LOG_LEVELS:
         out.append(f"log_level must be one of {', '.join(LOG_LEVELS)}, not "
                    f"{given['log_level']!r}")
+    for key in ("ocid_prefix", "ocds_publisher"):
+        if key in given and not given[key].strip():
+            out.append(f"{key} must not be blank")
     if any(given.get(key, 1) <= 0 for key in ("bid_rate", "address_rate",
                                               "max_connections_per_address")):
         out.append("rates, bursts and the connection limit must be positive")
@@ -531,8 +546,10 @@ def _limits(given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of logs and metrics that are set, as :class:`Settings` fields."""
-    out = {key: given[key] for key in ("log_format", "log_level") if key in given}
+    """The settings of logs, metrics and OCDS that are set, as :class:`Settings`
+    fields."""
+    out = {key: given[key] for key in ("log_format", "log_level", "ocid_prefix",
+                                       "ocds_publisher") if key in given}
     if "metrics_allow" in given:
         try:
             out["metrics_allow"] = tuple(ipaddress.ip_network(v, strict=False)

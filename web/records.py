@@ -11,7 +11,6 @@ settling a deposit is for hosts.
 """
 
 import dataclasses
-import os
 import re
 from decimal import Decimal
 from typing import Any
@@ -37,13 +36,8 @@ from auction.state import LotState
 from auction.verify import build_export, dumps
 from web.api import read_body, require_host, require_staff, run_command
 from web.errors import WebError, lot_missing
-from web.keys import CONNECTION_LOG, ENGINE
+from web.keys import CONNECTION_LOG, ENGINE, SETTINGS
 
-#: OCDS: the prefix of every ``ocid`` (a center registers its own with the Open
-#: Contracting Partnership) and the publisher's name; from the environment.
-OCID_PREFIX_ENV, PUBLISHER_ENV = "AUCTION_OCID_PREFIX", "AUCTION_OCDS_PUBLISHER"
-DEFAULT_OCID_PREFIX = "ocds-auction"
-DEFAULT_PUBLISHER = "公共资源交易中心 / Public Resource Trading Center"
 SETTLE = {"refund": RefundDeposit, "forfeit": ForfeitDeposit, "apply": ApplyDeposit}
 
 
@@ -106,16 +100,18 @@ async def lot_result(request: web.Request) -> web.Response:
     return _json(announcement(state, revealed_records(state, records)))
 
 
-def _publisher() -> tuple[str, str]:
-    return (os.environ.get(OCID_PREFIX_ENV) or DEFAULT_OCID_PREFIX,
-            os.environ.get(PUBLISHER_ENV) or DEFAULT_PUBLISHER)
+def _publisher(request: web.Request) -> tuple[str, str]:
+    """The OCDS ``ocid`` prefix and publisher's name: settings (``ocid_prefix``,
+    ``ocds_publisher``)."""
+    settings = request.config_dict[SETTINGS]
+    return settings.ocid_prefix, settings.ocds_publisher
 
 
 async def lot_ocds(request: web.Request) -> web.Response:
     """An OCDS release package with the release of one ended lot."""
     state, records = await _lot(request)
     _ended(state)
-    prefix, publisher = _publisher()
+    prefix, publisher = _publisher(request)
     release = ocds_release(state, revealed_records(state, records), prefix, publisher)
     return _json(ocds_package([release], str(request.url), request.config_dict[ENGINE].now(),
                               publisher))
@@ -125,7 +121,7 @@ async def all_ocds(request: web.Request) -> web.Response:
     """An OCDS release package with one release per ended lot (``?session_id=`` filters)."""
     engine = request.config_dict[ENGINE]
     session_id = request.query.get("session_id")
-    prefix, publisher = _publisher()
+    prefix, publisher = _publisher(request)
     releases = []
     for lot_id in engine.lot_ids():
         live = engine.lot(lot_id)

@@ -134,6 +134,7 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "postgres_max_lag_s": lambda s: s.postgres_max_lag_s,
     "metrics_allow": lambda s: {str(n) for n in s.metrics_allow},
     "log_format": lambda s: s.log_format, "log_level": lambda s: s.log_level,
+    "ocid_prefix": lambda s: s.ocid_prefix, "ocds_publisher": lambda s: s.ocds_publisher,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
@@ -175,6 +176,10 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
                            {"10.1.0.0/16", "::1/128"})],
         "log_format": [("json", "json", "json"), ("text", "text", "text")],
         "log_level": [("debug", "debug", "debug"), ("warning", "warning", "warning")],
+        "ocid_prefix": [("ocds-7x9k2p", "ocds-7x9k2p", "ocds-7x9k2p"),
+                        ("ocds-a1b2c3", "ocds-a1b2c3", "ocds-a1b2c3")],
+        "ocds_publisher": [("某市公共资源交易中心", "某市公共资源交易中心", "某市公共资源交易中心"),
+                           ("Center B", "Center B", "Center B")],
     }
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
