@@ -32,7 +32,7 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from loadtests.client import fold
+from web.client import fold
 
 log = logging.getLogger(__name__)
 

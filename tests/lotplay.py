@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 
 from helpers import ServerProcess
-from loadtests.client import LotClient
+from web.client import LotClient
 
 
 async def setup_lot(server: ServerProcess, duration_s: int, bidders: int, *,

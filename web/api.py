@@ -53,12 +53,10 @@ from web.auth import (
     verify_bidder_token,
 )
 from web.errors import CATALOGUE_JSON, WebError, error_body, lot_missing
-from web.keys import ENGINE, SETTINGS
+from web.keys import BODIES, ENGINE, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
-from web.openapi import OPENAPI
 from web.schemas import (
     MAX_INT,
-    ROUTES,
     ConfirmDeposit,
     CreateSession,
     Extend,
@@ -131,13 +129,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 async def read_body(request: web.Request) -> Any:
     """The request's body (an empty body reads as ``{}``) as the struct its route reads
-    (:data:`web.schemas.ROUTES`); 400 with the schema's error code otherwise."""
+    (:data:`web.routes.ROUTES`); 400 with the schema's error code otherwise."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise WebError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
     route = request.match_info.route.resource
     assert route is not None
-    schema = ROUTES[(request.method, route.canonical)].body
-    limit = request.app[SETTINGS].http_body_timeout_s
+    schema = request.config_dict[BODIES][(request.method, route.canonical)]
+    limit = request.config_dict[SETTINGS].http_body_timeout_s
     try:
         async with asyncio.timeout(limit):
             raw = await request.read()
@@ -165,12 +163,12 @@ def staff_of(request: web.Request, *, public: bool = False) -> Staff | None:
     token = _bearer(request)
     if token is None:
         return None
-    staff = request.app[STAFF_DIRECTORY].lookup(token)
+    staff = request.config_dict[STAFF_DIRECTORY].lookup(token)
     if staff is not None:
         return staff
     if looks_like_bidder_token(token):
         try:
-            read_bidder_token(request.app[SETTINGS].secret, token)
+            read_bidder_token(request.config_dict[SETTINGS].secret, token)
         except TokenError:
             pass
         else:
@@ -197,7 +195,7 @@ def require_host(request: web.Request) -> Staff:
 
 
 def _engine(request: web.Request) -> Engine:
-    return request.app[ENGINE]
+    return request.config_dict[ENGINE]
 
 
 def _lot(request: web.Request) -> tuple[str, LotState]:
@@ -267,16 +265,6 @@ async def server_time(request: web.Request) -> web.Response:
     return json_response({"server_time": _engine(request).now()})
 
 
-async def openapi(request: web.Request) -> web.Response:
-    return json_response(OPENAPI)
-
-
-async def asyncapi(request: web.Request) -> web.Response:
-    from web.asyncapi import ASYNCAPI  # it reads the protocol's constants from web.ws
-
-    return json_response(ASYNCAPI)
-
-
 async def error_catalogue(request: web.Request) -> web.Response:
     """Every code with its Chinese and English texts: what the pages show."""
     return web.Response(body=CATALOGUE_JSON, content_type="application/json",
@@ -322,7 +310,7 @@ def _bidder_claims(request: web.Request, token: str, lot_id: str,
                    state: LotState) -> BidderClaims | None:
     """The claims of a bidder token of this lot; None for a valid token of another lot
     (whose bearer is, here, one of the public); 401 for a token that does not hold."""
-    secret = request.app[SETTINGS].secret
+    secret = request.config_dict[SETTINGS].secret
     try:
         claims = verify_bidder_token(secret, token, _engine(request).now())
     except TokenError as exc:
@@ -480,12 +468,12 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     body: WithReason = await read_body(request)
     command = RevokeTokens(bidder_id=request.match_info["bidder_id"], actor=host.staff_id,
                            reason=body.reason)
-    return await _run(request, lot_id, command)
+    return await run_command(request, lot_id, command)
 
 
 def _bidder_pass(request: web.Request, lot_id: str, bidder_id: str,
                  bidder_no: str, gen: int = 0) -> dict[str, Any]:
-    settings = request.app[SETTINGS]
+    settings = request.config_dict[SETTINGS]
     exp = _engine(request).now() + settings.bidder_token_ttl_s * 1000
     token = issue_bidder_token(settings.secret,
                                BidderClaims(lot_id, bidder_id, bidder_no, exp, gen))
@@ -501,10 +489,10 @@ async def confirm_deposit(request: web.Request) -> web.Response:
     command = ConfirmDepositCommand(bidder_id=request.match_info["bidder_id"], amount=amount,
                                     account=body.account, actor=host.staff_id,
                                     reason=_reason(body))
-    return await _run(request, lot_id, command)
+    return await run_command(request, lot_id, command)
 
 
-def _action(kind: str) -> Handler:
+def lot_action(kind: str) -> Handler:
     """The handler of ``POST /api/lots/{lot_id}/<kind>``."""
 
     async def handle(request: web.Request) -> web.Response:
@@ -527,7 +515,7 @@ def _action(kind: str) -> Handler:
             else:
                 assert isinstance(body, Extend)
                 command = ExtendLot(actor=actor, reason=reason, closes_at=body.closes_at)
-        return await _run(request, lot_id, command)
+        return await run_command(request, lot_id, command)
 
     handle.__name__ = f"{kind}_lot"
     return handle
@@ -536,7 +524,7 @@ def _action(kind: str) -> Handler:
 ACTIONS = ("schedule", "start", "pause", "resume", "extend", "cancel")
 
 
-async def _run(request: web.Request, lot_id: str, command: Command) -> web.Response:
+async def run_command(request: web.Request, lot_id: str, command: Command) -> web.Response:
     """Execute a staff command; answer with its events and the lot's staff view."""
     engine = _engine(request)
     records = _checked(await engine.execute(lot_id, command))
@@ -548,29 +536,3 @@ async def _run(request: web.Request, lot_id: str, command: Command) -> web.Respo
         "state": snapshot(state, STAFF),
     })
 
-
-def add_routes(app: web.Application) -> None:
-    """Register every API route (and ``/healthz``, ``/readyz``) on ``app``."""
-    add = app.router
-    add.add_get("/healthz", healthz)
-    add.add_get("/readyz", readyz)
-    add.add_get("/api/openapi.json", openapi)
-    add.add_get("/api/asyncapi.json", asyncapi)
-    add.add_get("/api/errors.json", error_catalogue)
-    add.add_get("/api/time", server_time)
-    add.add_post("/api/sessions", create_session)
-    add.add_get("/api/sessions", list_sessions)
-    add.add_post("/api/lots", create_lot)
-    add.add_get("/api/lots", list_lots)
-    add.add_get("/api/lots/{lot_id}", get_lot)
-    add.add_get("/api/lots/{lot_id}/bids", list_bids)
-    add.add_get("/api/lots/{lot_id}/events", list_events)
-    add.add_post("/api/lots/{lot_id}/bidders", register_bidder)
-    add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/deposit", confirm_deposit)
-    add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/token", reissue_token)
-    add.add_post("/api/lots/{lot_id}/bidders/{bidder_id}/revoke", revoke_tokens)
-    for kind in ACTIONS:
-        add.add_post(f"/api/lots/{{lot_id}}/{kind}", _action(kind))
-    from web.records import add_record_routes  # it builds on this module's helpers
-
-    add_record_routes(app)

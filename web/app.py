@@ -5,30 +5,32 @@ owns it) and the hub is made ready; on shutdown every WebSocket is closed with 1
 GOING_AWAY, then the hub releases its engine subscriptions, then the engine closes.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from engine.api import Engine
 from engine.embedded import EmbeddedEngine
-from web.api import MAX_BODY, add_routes, error_middleware
+from web.api import MAX_BODY, error_middleware
 from web.auth import StaffDirectory
 from web.config import Settings
-from web.connlog import CONNECTION_LOG, FILENAME, ConnectionLog, run_connection_log
-from web.errors import WebError
+from web.connlog import FILENAME, ConnectionLog
 from web.hub import Hub
-from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, METRICS, SETTINGS, STAFF
+from web.keys import (
+    CONNECTION_LOG,
+    CONNECTIONS,
+    ENGINE,
+    HUB,
+    LIMITS,
+    METRICS,
+    SETTINGS,
+    STAFF,
+)
 from web.limits import ClientLimits
 from web.logs import access_middleware
-from web.metrics import WebMetrics, metrics_handler
-from web.ws import close_all, websocket_handler
-
-#: Routes of the pages and the file under ``Settings.static_dir`` each serves.
-PAGES = {"/": "index.html", "/room/{lot_id}": "room.html", "/host": "host.html",
-         "/board/{lot_id}": "board.html", "/result/{lot_id}": "result.html",
-         "/report/{lot_id}": "report.html", "/supervisor": "supervisor.html"}
-_PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-                 "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+from web.metrics import WebMetrics
+from web.routes import add_routes
+from web.ws import close_all
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> web.Application:
@@ -55,16 +57,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
         app.cleanup_ctx.append(_run_engine)
     app.cleanup_ctx.append(_run_hub)
     app[CONNECTION_LOG] = ConnectionLog(settings.data_dir / FILENAME, lambda: app[ENGINE].now())
-    app.cleanup_ctx.append(run_connection_log)
+    app.cleanup_ctx.append(_run_connection_log)
     app.on_shutdown.append(close_all)
 
-    add_routes(app)
-    app.router.add_get("/ws", websocket_handler)
-    app.router.add_get("/metrics", metrics_handler)
-    for path, filename in PAGES.items():
-        app.router.add_get(path, _page(filename))
-    if settings.static_dir.is_dir():
-        app.router.add_static("/static/", settings.static_dir, follow_symlinks=False)
+    add_routes(app)  # every route: web.routes.ROUTES
     return app
 
 
@@ -109,11 +105,12 @@ async def _run_hub(app: web.Application) -> AsyncIterator[None]:
     await app[HUB].close()
 
 
-def _page(filename: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
-    async def page(request: web.Request) -> web.FileResponse:
-        path = request.app[SETTINGS].static_dir / filename
-        if not path.is_file():
-            raise WebError(404, "not_found", f"page {filename} is not installed")
-        return web.FileResponse(path, headers=_PAGE_HEADERS)
 
-    return page
+async def _run_connection_log(app: web.Application) -> AsyncIterator[None]:
+    """The connection log: started with the app, flushed and closed with it."""
+    connection_log = app[CONNECTION_LOG]
+    await connection_log.start()
+    try:
+        yield
+    finally:
+        await connection_log.close()

@@ -1,4 +1,5 @@
-"""The ``auction`` command: ``serve``, ``demo`` and ``verify``."""
+"""The ``auction`` command: ``serve``, ``demo``, ``verify``, ``config``, ``docs`` and
+``bench``."""
 
 import argparse
 import asyncio
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from engine.api import EngineError
 from web.app import create_app, make_runner
-from web.config import OPTIONS, ConfigError, Settings
+from web.config import OPTIONS, ConfigError, Settings, check, write_reference
 from web.logs import configure as configure_logging
 
 
@@ -26,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server (embedded backend by default)")
     demo = sub.add_parser("demo", help="run the server with a demo session and simulated bidders")
     for p in (serve, demo):
-        for option in OPTIONS:  # the settings that have a flag (docs/deployment.md)
+        for option in OPTIONS:  # the settings that have a flag (docs/configuration.md)
             if option.flag is not None:
                 p.add_argument(option.flag, dest=option.key, default=None,
                                metavar=option.key.split("_")[-1].upper(),
@@ -48,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="verify a lot's export offline: hash chain, "
                                            "replay through the rules, outcome")
     verify.add_argument("file", type=Path, help="the export (GET /api/lots/LOT/export)")
+    config = sub.add_parser("config", help="check the configuration, or write its "
+                                           "reference page (docs/configuration.md)")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    config_check = config_sub.add_parser(
+        "check", help="print the effective configuration (secrets masked), where each "
+                      "value came from and every problem; exit 1 on a problem")
+    config_check.add_argument("--config", type=Path, default=None,
+                              help="JSON configuration file (or AUCTION_CONFIG)")
+    config_docs = config_sub.add_parser(
+        "docs", help="rewrite docs/configuration.md from the settings (web/config.py)")
+    config_docs.add_argument("--check", action="store_true",
+                             help="change nothing; exit 1 if the page is stale")
     docs = sub.add_parser("docs", help="rewrite the message tables of docs/protocol.md from "
                                        "web/schemas.py")
     docs.add_argument("--check", action="store_true",
@@ -147,8 +160,30 @@ def verify_file(path: Path) -> int:
     return 0 if result.ok else 1
 
 
+def config_check(config: Path | None) -> int:
+    """``auction config check``: the effective configuration and every problem; 0 when
+    there is none, 1 otherwise. Nothing is written."""
+    lines, problems = check(config)
+    key_width = max(len(line.key) for line in lines)
+    value_width = min(48, max(len(line.value) for line in lines))
+    print(f"{'setting':<{key_width}}  {'value':<{value_width}}  from")
+    for line in lines:
+        print(f"{line.key:<{key_width}}  {line.value:<{value_width}}  {line.source}")
+    if not problems:
+        print("\nno problems")
+        return 0
+    print(f"\n{len(problems)} problem{'s' if len(problems) > 1 else ''}:")
+    for problem in problems:
+        print(f"  - {problem}")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "config":
+        if args.config_command == "check":
+            return config_check(args.config)
+        return write_reference(args.check)
     if args.command == "bench":
         from loadtests.bench import main as bench
 

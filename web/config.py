@@ -4,7 +4,8 @@ flags, and the generated ``DATA/secrets.json``.
 Every setting is one :class:`Option` of :data:`OPTIONS`: its key in the configuration
 file, its environment variable, its flag (where it has one), how its value is read and
 what it means. The file, the environment and the flags are all read through that one
-list, and docs/deployment.md lists it (a test keeps the two equal). ``AUCTION_CONFIG``
+list, and docs/configuration.md is made from it (``auction config docs``; a test fails
+while it is stale). ``AUCTION_CONFIG``
 (``--config``) names the configuration file itself: a JSON object whose keys are the
 options' keys.
 
@@ -44,6 +45,10 @@ DEFAULT_MAX_LAG_S = 30
 STATIC_DIR = Path(__file__).parent / "static"
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+#: OCDS: the prefix of every ``ocid`` (a center registers its own with the Open
+#: Contracting Partnership) and the publisher's name (docs/records.md).
+DEFAULT_OCID_PREFIX = "ocds-auction"
+DEFAULT_OCDS_PUBLISHER = "公共资源交易中心 / Public Resource Trading Center"
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class Option:
     holds: str | None = None
 
 
-#: Every setting, in the order docs/deployment.md lists them.
+#: Every setting, in the order docs/configuration.md lists them.
 OPTIONS: tuple[Option, ...] = (
     Option("host", "AUCTION_HOST", "--host", "str", "address to listen on (127.0.0.1)"),
     Option("port", "AUCTION_PORT", "--port", "int", "TCP port to listen on (8080)"),
@@ -113,6 +118,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("log_level", "AUCTION_LOG_LEVEL", None, "str",
            "debug, info, warning or error: the least severe lines logged (info; debug logs "
            "every bid)"),
+    Option("ocid_prefix", "AUCTION_OCID_PREFIX", None, "str",
+           "OCDS: the prefix of every ocid, registered by the center with the Open "
+           f"Contracting Partnership ({DEFAULT_OCID_PREFIX})"),
+    Option("ocds_publisher", "AUCTION_OCDS_PUBLISHER", None, "str",
+           f"OCDS: the publisher's name ({DEFAULT_OCDS_PUBLISHER})"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -185,6 +195,9 @@ class Settings:
     #: Log lines as ``text`` or ``json``, from ``log_level`` up (:mod:`web.logs`).
     log_format: str = "text"
     log_level: str = "info"
+    #: OCDS: the prefix of every ``ocid`` and the publisher's name (:mod:`web.records`).
+    ocid_prefix: str = DEFAULT_OCID_PREFIX
+    ocds_publisher: str = DEFAULT_OCDS_PUBLISHER
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
@@ -229,23 +242,19 @@ class Settings:
         file = _read_config_file(Path(config)) if config is not None else {}
         given = _given(flags, env, file, str(config))
 
+        problems = _problems(given)
+        if problems:
+            raise ConfigError(problems[0])
+
         host: str = given.get("host", cls.host)
         port: int = given.get("port", cls.port)
-        if not 0 < port < 65536:
-            raise ConfigError(f"port {port} is not a TCP port")
         data: Path = given.get("data_dir", cls.data_dir)
         ttl: int = given.get("bidder_token_ttl_s", DEFAULT_TTL_S)
-        if ttl <= 0:
-            raise ConfigError("the bidder token lifetime must be positive")
         lag: int = given.get("postgres_max_lag_s", DEFAULT_MAX_LAG_S)
-        if lag <= 0:
-            raise ConfigError("postgres_max_lag_s must be positive")
 
         hosts: dict[str, str] = given.get("host_tokens", {})
         supervisors: dict[str, str] = given.get("supervisor_tokens", {})
         secret: bytes | None = given.get("secret")
-        if secret is not None and len(secret) < MIN_SECRET_BYTES:
-            raise ConfigError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
 
         secrets_path = None
         if (not hosts and not supervisors) or secret is None:
@@ -268,8 +277,6 @@ class Settings:
                    else None)
         redis_url: str | None = given.get("redis_url")
         postgres_dsn: str | None = given.get("postgres_dsn")
-        if postgres_dsn and not redis_url:
-            raise ConfigError("a Postgres DSN is only used with Redis (give --redis too)")
         return cls(host=host, port=port, data_dir=data, staff=staff, secret=secret,
                    allowed_origins=allowed, bidder_token_ttl_s=ttl, secrets_path=secrets_path,
                    redis_url=redis_url, postgres_dsn=postgres_dsn, postgres_max_lag_s=lag,
@@ -303,7 +310,9 @@ class Settings:
 # ------------------------------------------------------------------------ reading
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
+def _read_config_file(path: Path, problems: list[str] | None = None) -> dict[str, Any]:
+    """The configuration file's object. With ``problems``, an unknown key is added to it
+    (and left out) rather than raised."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -313,30 +322,100 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"configuration file {path} must hold a JSON object")
     unknown = sorted(set(data) - set(_BY_KEY))
-    if unknown:
+    if unknown and problems is None:
         raise ConfigError(f"configuration file {path}: unknown key {unknown[0]!r}")
+    for key in unknown:
+        assert problems is not None
+        problems.append(f"configuration file {path}: unknown key {key!r}")
+        del data[key]
     return data
 
 
 def _given(flags: Mapping[str, Any], env: Mapping[str, str], file: Mapping[str, Any],
-           config: str) -> dict[str, Any]:
+           config: str, sources: dict[str, tuple[str, Any]] | None = None,
+           problems: list[str] | None = None) -> dict[str, Any]:
     """Every setting given somewhere, read and typed: key -> value of the strongest
-    source (flag, environment, file) giving it or the ``*_file`` option holding it."""
+    source (flag, environment, file) giving it or the ``*_file`` option holding it.
+
+    ``sources``, when given, receives where each value came from and the value as that
+    source gave it (key -> (words, value); a ``*_file`` option's value is its path).
+    ``problems``, when given, receives the message of every value that cannot be read
+    (that setting is then left out) instead of raising :class:`ConfigError` at the
+    first."""
     holders = {option.holds: option for option in OPTIONS if option.holds is not None}
     out: dict[str, Any] = {}
     for option in OPTIONS:
-        if option.holds is not None:
-            continue  # read with the setting it holds
         holder = holders.get(option.key)
         for source in ("flag", "env", "file"):
-            value = _source_value(option, source, flags, env, file, config)
-            if value is None and holder is not None:
-                path = _source_value(holder, source, flags, env, file, config)
-                if path is not None:
-                    value = _held(option, path, _where(holder, source, config))
-            if value is not None:
-                out[option.key] = value
+            try:
+                value = _source_value(option, source, flags, env, file, config)
+                where = _source_words(option, source, config)
+                if value is None and holder is not None:
+                    path = _source_value(holder, source, flags, env, file, config)
+                    if path is not None:
+                        value = _held(option, path, _where(holder, source, config))
+                        where = f"the file {path} ({_source_words(holder, source, config)})"
+            except ConfigError as exc:
+                if problems is None:
+                    raise
+                problems.append(str(exc))
                 break
+            if value is not None:
+                if option.holds is None:  # a *_file option is read with what it holds
+                    out[option.key] = value
+                if sources is not None:
+                    sources[option.key] = (where, value)
+                break
+    return out
+
+
+def _source_words(option: Option, source: str, config: str) -> str:
+    if source == "flag":
+        return f"flag {option.flag}"
+    if source == "env":
+        return f"environment {option.env}"
+    return f"configuration file {config}"
+
+
+def _problems(given: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the settings ``given`` (read by :func:`_given`), each in words,
+    in the order :meth:`Settings.load` refuses them."""
+    out = []
+    port = given.get("port", Settings.port)
+    if not 0 < port < 65536:
+        out.append(f"port {port} is not a TCP port")
+    if given.get("bidder_token_ttl_s", DEFAULT_TTL_S) <= 0:
+        out.append("the bidder token lifetime must be positive")
+    if given.get("postgres_max_lag_s", DEFAULT_MAX_LAG_S) <= 0:
+        out.append("postgres_max_lag_s must be positive")
+    secret = given.get("secret")
+    if secret is not None and len(secret) < MIN_SECRET_BYTES:
+        out.append(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
+    owners: dict[str, str] = {}
+    for key in ("host_tokens", "supervisor_tokens"):
+        for staff_id, token in given.get(key, {}).items():
+            if token in owners:
+                out.append(f"staff {staff_id!r} and {owners[token]!r} share a token")
+            owners.setdefault(token, staff_id)
+    if given.get("postgres_dsn") and not given.get("redis_url"):
+        out.append("a Postgres DSN is only used with Redis (give --redis too)")
+    for read in (_limits, _operations):
+        try:
+            read(given)
+        except ConfigError as exc:
+            out.append(str(exc))
+    if given.get("log_format", "text") not in LOG_FORMATS:
+        out.append(f"log_format must be one of {', '.join(LOG_FORMATS)}, not "
+                   f"{given['log_format']!r}")
+    if given.get("log_level", "info") not in LOG_LEVELS:
+        out.append(f"log_level must be one of {', '.join(LOG_LEVELS)}, not "
+                   f"{given['log_level']!r}")
+    for key in ("ocid_prefix", "ocds_publisher"):
+        if key in given and not given[key].strip():
+            out.append(f"{key} must not be blank")
+    if any(given.get(key, 1) <= 0 for key in ("bid_rate", "address_rate",
+                                              "max_connections_per_address")):
+        out.append("rates, bursts and the connection limit must be positive")
     return out
 
 
@@ -478,8 +557,10 @@ def _limits(given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of logs and metrics that are set, as :class:`Settings` fields."""
-    out = {key: given[key] for key in ("log_format", "log_level") if key in given}
+    """The settings of logs, metrics and OCDS that are set, as :class:`Settings`
+    fields."""
+    out = {key: given[key] for key in ("log_format", "log_level", "ocid_prefix",
+                                       "ocds_publisher") if key in given}
     if "metrics_allow" in given:
         try:
             out["metrics_allow"] = tuple(ipaddress.ip_network(v, strict=False)
@@ -533,3 +614,161 @@ def _load_or_create_secrets(data_dir: Path, *, generate_staff: bool) -> dict[str
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     return stored
+
+
+# ------------------------------------------------------------------------ auction config
+
+
+#: The reference page of the settings, made from :data:`OPTIONS` (``auction config docs``).
+CONFIGURATION_MD = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+_GENERATED = ("host_tokens", "supervisor_tokens", "secret")
+_PASSWORD = re.compile(r"(?P<head>://[^/@:\s]*:)[^/@\s]*(?P<tail>@)|"
+                       r"(?P<key>password\s*=\s*)(?:'[^']*'|\S+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Effective:
+    """One setting as ``auction config check`` shows it: its value (secrets masked) and
+    where the value came from."""
+
+    key: str
+    value: str
+    source: str
+
+
+def default_text(option: Option) -> str:
+    """The option's default in words."""
+    if option.key in _GENERATED:
+        return f"generated into DATA/{SECRETS_FILE}"
+    return shown(option, getattr(Settings, option.key, None))
+
+
+def shown(option: Option, value: Any) -> str:
+    """``value`` of ``option`` as it may be printed: tokens and the secret masked, the
+    password of a URL or DSN masked."""
+    if value is None or (isinstance(value, list | tuple | frozenset | set | dict)
+                         and not value):
+        return "(none)"
+    if option.kind == "tokens":
+        return ", ".join(f"{staff_id}:****" for staff_id in value)
+    if option.kind == "secret":
+        return f"**** ({len(value)} bytes)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple | frozenset | set):
+        return ", ".join(str(v) for v in value)
+    return _PASSWORD.sub(lambda m: (f"{m['head']}****{m['tail']}" if m["head"]
+                                    else f"{m['key']}****"), str(value))
+
+
+def check(config: Path | str | None = None, *, env: Mapping[str, str] | None = None,
+          **flags: Any) -> tuple[list[Effective], list[str]]:
+    """The effective configuration (as :meth:`Settings.load` would read it from the same
+    sources) and every problem in it, without writing anything: what ``auction config
+    check`` prints."""
+    env = os.environ if env is None else env
+    config = config if config is not None else env.get("AUCTION_CONFIG") or None
+    problems: list[str] = []
+    file: dict[str, Any] = {}
+    if config is not None:
+        try:
+            file = _read_config_file(Path(config), problems)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    sources: dict[str, tuple[str, Any]] = {}
+    given = _given(flags, env, file, str(config), sources, problems)
+    problems += _problems(given)
+    data = Path(given.get("data_dir", Settings.data_dir))
+    staff_given = "host_tokens" in given or "supervisor_tokens" in given
+    stored = _stored_secrets(data, problems)
+    lines = []
+    for option in OPTIONS:
+        if option.key in sources:
+            source, value = sources[option.key]
+            lines.append(Effective(option.key, shown(option, value), source))
+        elif option.key in _GENERATED and (option.key == "secret" or not staff_given):
+            value = stored.get(option.key)
+            if option.key == "secret" and value is not None:
+                value = bytes.fromhex(value)
+            lines.append(Effective(
+                option.key, shown(option, value) if value is not None else "(none yet)",
+                f"generated in {data / SECRETS_FILE}" if value is not None
+                else f"to be generated into {data / SECRETS_FILE} on the first start"))
+        else:
+            lines.append(Effective(option.key, default_text(option), "default"))
+    return lines, list(dict.fromkeys(problems))
+
+
+def _stored_secrets(data_dir: Path, problems: list[str]) -> dict[str, Any]:
+    """The generated ``secrets.json`` as it is (nothing is written), or ``{}``."""
+    path = data_dir / SECRETS_FILE
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(stored, dict):
+            raise ValueError("not an object")
+        for key in ("host_tokens", "supervisor_tokens"):
+            stored[key] = _file_tokens(stored, key)
+        if "secret" in stored:
+            bytes.fromhex(stored["secret"])
+    except (OSError, ValueError, TypeError, ConfigError) as exc:
+        problems.append(f"{path} is damaged ({exc}); fix or remove it")
+        return {}
+    return stored
+
+
+_REFERENCE_HEAD = """\
+# Configuration
+
+<!-- Made from web/config.py's OPTIONS by `auction config docs`; do not edit by hand
+(a test fails while this page differs from OPTIONS). -->
+
+Every setting can be given in the configuration file (a JSON object, by its key; the
+file is named by `--config` or `AUCTION_CONFIG`), in the environment, and, for some, by
+a flag of `auction serve` / `auction demo`. Precedence, strongest first: **flag >
+environment > configuration file > default**; an empty environment variable counts as
+not set. A value and the `*_file` setting holding it (`secret` and `secret_file`, ...)
+are one setting: the strongest source giving either wins, and within one source the
+value itself wins over the file. In the environment and on the command line, lists are
+comma-separated (`"https://a.example,https://b.example"`) and staff tokens are
+`"alice:tok1,bob:tok2"`; in the configuration file they are a JSON list and a JSON
+object (`{"alice": "tok1"}`). This table is `web/config.py`'s `OPTIONS`, the one list
+every source is read through (`tests/web/test_web_config.py` sets each setting from each
+source and checks that this table lists exactly them).
+
+`auction config check [--config FILE]` prints the effective configuration, each value
+with where it came from (a flag, the environment, the configuration file, a file named
+by a `*_file` setting, `DATA/secrets.json`, or the default; tokens, the secret and the
+passwords of URLs masked), then every problem found; it exits 1 when there is one, 0
+otherwise, and writes nothing.
+
+"""
+
+
+def reference() -> str:
+    """docs/configuration.md: the settings of :data:`OPTIONS`, in their order."""
+    rows = ["| file key | environment | flag | kind | default | setting |",
+            "|---|---|---|---|---|---|"]
+    for option in OPTIONS:
+        flag = f"`{option.flag}`" if option.flag else "—"
+        kind = f"file holding `{option.holds}`" if option.holds else option.kind
+        rows.append(f"| `{option.key}` | `{option.env}` | {flag} | {kind} | "
+                    f"{default_text(option)} | {option.help} |")
+    return _REFERENCE_HEAD + "\n".join(rows) + "\n"
+
+
+def write_reference(check_only: bool, path: Path = CONFIGURATION_MD) -> int:
+    """``auction config docs``: rewrite ``path`` from :data:`OPTIONS` (``check_only``:
+    change nothing, 1 when it is stale)."""
+    text = reference()
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    if current == text:
+        print(f"{path}: current")
+        return 0
+    if check_only:
+        print(f"{path}: stale: run `auction config docs`")
+        return 1
+    path.write_text(text, encoding="utf-8")
+    print(f"{path}: written")
+    return 0

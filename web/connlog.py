@@ -24,11 +24,9 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +132,3 @@ def _append(path: Path, batch: list[dict[str, Any]]) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-CONNECTION_LOG = web.AppKey("connection_log", ConnectionLog)
-
-
-async def run_connection_log(app: web.Application) -> AsyncIterator[None]:
-    """``cleanup_ctx`` of the log: started with the app, flushed and closed with it."""
-    connection_log = app[CONNECTION_LOG]
-    await connection_log.start()
-    try:
-        yield
-    finally:
-        await connection_log.close()

@@ -9,7 +9,6 @@ bid from a browser.
 """
 
 import asyncio
-import contextlib
 import random
 import sys
 from dataclasses import dataclass, field
@@ -18,10 +17,8 @@ from typing import Any
 
 import aiohttp
 
-from auction.money import format_amount, parse_amount
-from loadtests import bots_listing
-from loadtests.bots_sealed import SEALED_DEMO_LIMITS, sealed_bidder, sealed_demo_params
-from loadtests.client import LotClient
+from web import demo_bidders as bidders
+from web.client import LotClient
 
 
 @dataclass
@@ -58,11 +55,12 @@ def demo_lots(fast: bool) -> list[LotPlan]:
         LotPlan(
             title="国有建设用地使用权挂牌出让（限时竞价，最高限价摇号） / Land use right "
                   "(listing + timed bidding, capped, lottery)",
-            params=bots_listing.land_params(fast), limits=bots_listing.LAND_LIMITS,
+            params=bidders.land_params(fast), limits=bidders.LAND_LIMITS,
             format="listing_timed"),
         LotPlan(
             title="学校食堂设备采购（密封报价） / School canteen equipment (sealed bids)",
-            params=sealed_demo_params(duration), limits=SEALED_DEMO_LIMITS, format="sealed"),
+            params=bidders.sealed_demo_params(duration), limits=bidders.SEALED_DEMO_LIMITS,
+            format="sealed"),
     ]
 
 
@@ -178,40 +176,21 @@ class Demo:
         if outcome["status"] == "awarded":
             return (f"\n[{plan.lot_id}] 成交 AWARDED to bidder No. {outcome['bidder_no']} at "
                     f"{outcome['amount']} {cur} after {state['bid_count']} bids"
-                    + bots_listing.describe_draw(state))
+                    + bidders.describe_draw(state))
         return (f"\n[{plan.lot_id}] {outcome['status'].upper()}: {outcome.get('reason')} "
                 f"after {state['bid_count']} bids")
 
     async def bot(self, plan: LotPlan, token: str, limit: str, stop: asyncio.Event) -> None:
-        """A bidder that bids the minimum next price, with think time, up to ``limit``
-        (a land lot: :mod:`loadtests.bots_listing`; a sealed lot:
-        :mod:`loadtests.bots_sealed`)."""
+        """A simulated bidder of the lot's format (:mod:`web.demo_bidders`), with think
+        time, up to ``limit``."""
         if plan.format == "listing_timed":
             think = (0.2, 1.0) if self.fast else (2.0, 15.0)
-            await bots_listing.land_bot(self.ws_url, plan.lot_id, token, limit, stop, think,
-                                        self.rng)
-            return
-        if plan.format == "sealed":
-            await sealed_bidder(self.ws_url, plan.lot_id, token, limit, stop, self.rng,
-                                self.fast)
-            return
-        limit_minor = parse_amount(limit, 2)
-        think = (0.2, 1.2) if self.fast else (2.0, 20.0)
-        client = LotClient(self.ws_url, plan.lot_id, token)
-        await client.connect()
-        try:
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.rng.uniform(*think))
-                state = client.state
-                nxt = state.get("next_min")
-                if stop.is_set() or state.get("status") != "open" or not nxt or client.leading():
-                    continue
-                price = parse_amount(nxt, 2)
-                reverse = state["params"]["direction"] == "reverse"
-                if (price < limit_minor) if reverse else (price > limit_minor):
-                    continue
-                with contextlib.suppress(ConnectionError, TimeoutError):
-                    await client.bid(format_amount(price, 2))
-        finally:
-            await client.close()
+            await bidders.land_bot(self.ws_url, plan.lot_id, token, limit, stop, think,
+                                   self.rng)
+        elif plan.format == "sealed":
+            await bidders.sealed_bidder(self.ws_url, plan.lot_id, token, limit, stop,
+                                        self.rng, self.fast)
+        else:
+            think = (0.2, 1.2) if self.fast else (2.0, 20.0)
+            await bidders.english_bidder(self.ws_url, plan.lot_id, token, limit, stop, think,
+                                         self.rng)

@@ -1,12 +1,15 @@
-"""The typed application keys shared by the modules of the web layer."""
+"""Every application key of the web layer (``web.AppKey``): the only module that makes
+them (tests/web/test_structure.py keeps it so). Handlers of a sub-application read them
+through ``request.config_dict``, which reaches the root application's values."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from engine.api import Engine
 from web.auth import StaffDirectory
 from web.config import Settings
+from web.connlog import ConnectionLog
 
 if TYPE_CHECKING:
     from web.hub import Hub
@@ -24,3 +27,8 @@ CONNECTIONS: web.AppKey["set[Connection]"] = web.AppKey("connections")
 LIMITS: web.AppKey["ClientLimits"] = web.AppKey("limits")
 #: The application's metrics registry and the edge's counters (``/metrics``).
 METRICS: web.AppKey["WebMetrics"] = web.AppKey("metrics")
+#: Where the identities of connections are logged (web.connlog).
+CONNECTION_LOG = web.AppKey("connection_log", ConnectionLog)
+#: The request body's struct of each JSON route, by ``(method, path)``: made from the
+#: route table (web.routes.ROUTES), read by :func:`web.api.read_body`.
+BODIES: web.AppKey[dict[tuple[str, str], Any]] = web.AppKey("bodies")

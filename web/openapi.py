@@ -1,22 +1,23 @@
 """The OpenAPI 3.1 description of the HTTP API, served at ``GET /api/openapi.json``.
 
-Made from :mod:`web.schemas`: every request body and successful answer is the JSON Schema
-of the struct its route declares there (:data:`web.schemas.ROUTES`), lot parameters one
-schema per format. What this module adds is prose: summaries, who may call, the error
-statuses and codes, the query parameters.
+Made from the route table (:data:`web.routes.ROUTES`, the one the router is built from):
+every request body and successful answer is the JSON Schema of the struct (from
+:mod:`web.schemas`) its route declares there, lot parameters one schema per format.
+What this module adds is prose: summaries, who may call, the error statuses and codes,
+the query parameters.
 """
 
+import copy
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
-from auction.lot import FORMATS
 from web.schemas import (
     FORMAT_EXAMPLES,
     FORMAT_PARAMS,
     MAX_INT,
-    ROUTES,
     Document,
     Error,
 )
@@ -71,7 +72,7 @@ def _op(summary: str, ok: int = 200, *, errors: tuple[int, ...] = (), staff: boo
         params: list[dict[str, Any]] | None = None, description: str = "",
         codes: dict[int, str] | None = None) -> dict[str, Any]:
     """An operation; its body and its answer's schema are added from
-    :data:`web.schemas.ROUTES` (:func:`_document`)."""
+    :data:`web.routes.ROUTES` (:func:`_document`)."""
     op: dict[str, Any] = {"summary": summary, "responses": {
         str(ok): {"description": "OK"}, **_errors(*errors, codes=codes)}}
     if description:
@@ -111,7 +112,7 @@ _ENDED = ("409 not_ended until the lot is awarded, failed or cancelled.")
 _SEALED = ("409 sealed while the lot's bids are not revealed yet: a sealed lot before its "
            "opening, a multi_round lot under way.")
 
-#: The operations of every route in :data:`web.schemas.ROUTES`, by path and method.
+#: The operations of every route in :data:`web.routes.ROUTES`, by path and method.
 _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/healthz": {"get": _op("Liveness")},
     "/readyz": {"get": _op("Readiness", description=(
@@ -245,11 +246,13 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def _document() -> dict[str, Any]:
+def document(table: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
+    """The document of the JSON routes ``table``: ``(method, path)`` -> a route with its
+    ``body`` and ``answer`` types (:data:`web.routes.JSON_ROUTES`)."""
     described = {(method.upper(), path) for path, ops in _PATHS.items() for method in ops}
-    assert described == set(ROUTES), ("routes and operations differ",
-                                      described ^ set(ROUTES))
-    routes = sorted(ROUTES.items())
+    assert described == set(table), ("routes and operations differ",
+                                     described ^ set(table))
+    routes = sorted(table.items())
     types: list[Any] = [Error]
     for _, route in routes:
         types += [t for t in (route.body, route.answer) if t is not None and t is not Document]
@@ -257,7 +260,7 @@ def _document() -> dict[str, Any]:
     by_type = dict(zip(types, schemas, strict=True))
     paths: dict[str, Any] = {}
     for (method, path), route in routes:
-        op = _PATHS[path][method.lower()]
+        op = copy.deepcopy(_PATHS[path][method.lower()])
         ok = next(iter(op["responses"]))
         answer = {"type": "object"} if route.answer is Document else by_type[route.answer]
         op["responses"][ok].update(_json(answer))
@@ -300,6 +303,3 @@ def _document() -> dict[str, Any]:
 def _ref_name(schema: dict[str, Any]) -> str:
     return str(schema.get("$ref", "")).rsplit("/", 1)[-1]
 
-
-OPENAPI: dict[str, Any] = _document()
-assert {f"LotParams_{name}" for name in FORMATS} <= set(OPENAPI["components"]["schemas"])

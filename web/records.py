@@ -11,7 +11,6 @@ settling a deposit is for hosts.
 """
 
 import dataclasses
-import os
 import re
 from decimal import Decimal
 from typing import Any
@@ -35,17 +34,11 @@ from auction.report import (
 )
 from auction.state import LotState
 from auction.verify import build_export, dumps
-from web.api import _run, read_body, require_host, require_staff
-from web.connlog import CONNECTION_LOG
+from web.api import read_body, require_host, require_staff, run_command
 from web.errors import WebError, lot_missing
-from web.keys import ENGINE
+from web.keys import CONNECTION_LOG, ENGINE, SETTINGS
 
-#: OCDS: the prefix of every ``ocid`` (a center registers its own with the Open
-#: Contracting Partnership) and the publisher's name; from the environment.
-OCID_PREFIX_ENV, PUBLISHER_ENV = "AUCTION_OCID_PREFIX", "AUCTION_OCDS_PUBLISHER"
-DEFAULT_OCID_PREFIX = "ocds-auction"
-DEFAULT_PUBLISHER = "公共资源交易中心 / Public Resource Trading Center"
-_SETTLE = {"refund": RefundDeposit, "forfeit": ForfeitDeposit, "apply": ApplyDeposit}
+SETTLE = {"refund": RefundDeposit, "forfeit": ForfeitDeposit, "apply": ApplyDeposit}
 
 
 def _default(value: object) -> Any:
@@ -65,7 +58,7 @@ async def _lot(request: web.Request, lot_id: str | None = None
     gives. The engine's live state may run ahead of it (a commit in flight, or Postgres
     catching up with the scale-out backend): then the records are replayed instead, so a
     report never shows an event the permanent record does not hold."""
-    engine = request.app[ENGINE]
+    engine = request.config_dict[ENGINE]
     lot_id = lot_id or request.match_info["lot_id"]
     if engine.lot(lot_id) is None:
         raise lot_missing(engine.quarantined(), lot_id)
@@ -94,7 +87,7 @@ def _not_sealed(state: LotState) -> None:
 
 
 def _record(request: web.Request, state: LotState, records: list[Recorded]) -> LotRecord:
-    return LotRecord(state, records, request.app[CONNECTION_LOG].entries(state.lot_id))
+    return LotRecord(state, records, request.config_dict[CONNECTION_LOG].entries(state.lot_id))
 
 
 # ------------------------------------------------------------------------ public
@@ -107,26 +100,28 @@ async def lot_result(request: web.Request) -> web.Response:
     return _json(announcement(state, revealed_records(state, records)))
 
 
-def _publisher() -> tuple[str, str]:
-    return (os.environ.get(OCID_PREFIX_ENV) or DEFAULT_OCID_PREFIX,
-            os.environ.get(PUBLISHER_ENV) or DEFAULT_PUBLISHER)
+def _publisher(request: web.Request) -> tuple[str, str]:
+    """The OCDS ``ocid`` prefix and publisher's name: settings (``ocid_prefix``,
+    ``ocds_publisher``)."""
+    settings = request.config_dict[SETTINGS]
+    return settings.ocid_prefix, settings.ocds_publisher
 
 
 async def lot_ocds(request: web.Request) -> web.Response:
     """An OCDS release package with the release of one ended lot."""
     state, records = await _lot(request)
     _ended(state)
-    prefix, publisher = _publisher()
+    prefix, publisher = _publisher(request)
     release = ocds_release(state, revealed_records(state, records), prefix, publisher)
-    return _json(ocds_package([release], str(request.url), request.app[ENGINE].now(),
+    return _json(ocds_package([release], str(request.url), request.config_dict[ENGINE].now(),
                               publisher))
 
 
 async def all_ocds(request: web.Request) -> web.Response:
     """An OCDS release package with one release per ended lot (``?session_id=`` filters)."""
-    engine = request.app[ENGINE]
+    engine = request.config_dict[ENGINE]
     session_id = request.query.get("session_id")
-    prefix, publisher = _publisher()
+    prefix, publisher = _publisher(request)
     releases = []
     for lot_id in engine.lot_ids():
         live = engine.lot(lot_id)
@@ -168,7 +163,7 @@ async def lot_report(request: web.Request) -> web.Response:
     record = _record(request, state, records)
     flags = [f.to_dict() for f in check_lot(record)]
     report = full_report(state, records, record.connections, flags,
-                         request.app[ENGINE].now())
+                         request.config_dict[ENGINE].now())
     if fmt == "json":
         return _json(report)
     return web.Response(
@@ -182,7 +177,7 @@ async def lot_export(request: web.Request) -> web.Response:
     require_staff(request)
     state, records = await _lot(request)
     _not_sealed(state)
-    doc = build_export(state, records, request.app[ENGINE].now())
+    doc = build_export(state, records, request.config_dict[ENGINE].now())
     return web.Response(text=dumps(doc), content_type="application/json",
                         headers={"Cache-Control": "no-store"})
 
@@ -194,16 +189,16 @@ async def lot_deposits(request: web.Request) -> web.Response:
     return _json(ledger(state, records))
 
 
-def _settle(action: str) -> Any:
+def settle(action: str) -> Any:
     async def handle(request: web.Request) -> web.Response:
         host = require_host(request)
         lot_id = request.match_info["lot_id"]
-        if request.app[ENGINE].lot(lot_id) is None:
-            raise lot_missing(request.app[ENGINE].quarantined(), lot_id)
+        if request.config_dict[ENGINE].lot(lot_id) is None:
+            raise lot_missing(request.config_dict[ENGINE].quarantined(), lot_id)
         body = await read_body(request)
-        command = _SETTLE[action](bidder_id=request.match_info["bidder_id"],
+        command = SETTLE[action](bidder_id=request.match_info["bidder_id"],
                                   actor=host.staff_id, reason=body.reason)
-        return await _run(request, lot_id, command)
+        return await run_command(request, lot_id, command)
 
     handle.__name__ = f"{action}_deposit"
     return handle
@@ -221,7 +216,7 @@ async def lot_collusion(request: web.Request) -> web.Response:
 async def all_collusion(request: web.Request) -> web.Response:
     """Every lot's checks, and the checks across lots (``?session_id=`` filters)."""
     require_staff(request)
-    engine = request.app[ENGINE]
+    engine = request.config_dict[ENGINE]
     session_id = request.query.get("session_id")
     records = []
     for lot_id in engine.lot_ids():
@@ -237,18 +232,3 @@ async def all_collusion(request: web.Request) -> web.Response:
     return _json({"lots": per_lot, "across": [f.to_dict() for f in check_lots(records)],
                   "checked": len(records), "thresholds": thresholds})
 
-
-def add_record_routes(app: web.Application) -> None:
-    """Register the routes of this module on ``app``."""
-    add = app.router
-    add.add_get("/api/lots/{lot_id}/result", lot_result)
-    add.add_get("/api/lots/{lot_id}/ocds", lot_ocds)
-    add.add_get("/api/ocds", all_ocds)
-    add.add_get("/api/lots/{lot_id}/report", lot_report)
-    add.add_get("/api/lots/{lot_id}/export", lot_export)
-    add.add_get("/api/lots/{lot_id}/deposits", lot_deposits)
-    for action in _SETTLE:
-        add.add_post(f"/api/lots/{{lot_id}}/bidders/{{bidder_id}}/deposit/{action}",
-                     _settle(action))
-    add.add_get("/api/lots/{lot_id}/collusion", lot_collusion)
-    add.add_get("/api/collusion", all_collusion)

@@ -14,7 +14,7 @@ module is the one place where the edge maps to the rules (:func:`lot_params`).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, NamedTuple, Union, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -838,61 +838,3 @@ def ref_in(data: bytes) -> str | None:
         return msgspec.convert(ref, Ref) if ref is not None else None
     except msgspec.ValidationError:
         return None
-
-
-# ----------------------------------------------------------------------- routes
-
-
-class Route(NamedTuple):
-    """What one HTTP route reads and answers: ``body`` the request body's struct (None:
-    the route reads none), ``answer`` the successful answer's type."""
-
-    body: Any
-    answer: Any
-
-
-_LOT = "/api/lots/{lot_id}"
-_BIDDER = _LOT + "/bidders/{bidder_id}"
-#: Every JSON route of the application, by ``(method, path)``: the handlers read their
-#: bodies through it (:func:`web.api.read_body`) and the OpenAPI document is made from it.
-ROUTES: dict[tuple[str, str], Route] = {
-    ("GET", "/healthz"): Route(None, Health),
-    ("GET", "/readyz"): Route(None, Readiness),
-    ("GET", "/api/openapi.json"): Route(None, Document),
-    ("GET", "/api/asyncapi.json"): Route(None, Document),
-    ("GET", "/api/errors.json"): Route(None, dict[str, Message]),
-    ("GET", "/api/time"): Route(None, ServerTime),
-    ("GET", "/api/sessions"): Route(None, Sessions),
-    ("POST", "/api/sessions"): Route(CreateSession, Session),
-    ("GET", "/api/lots"): Route(None, Lots),
-    ("POST", "/api/lots"): Route(CreateLot, LotView),
-    ("GET", _LOT): Route(None, LotView),
-    ("GET", _LOT + "/bids"): Route(None, Bids),
-    ("GET", _LOT + "/events"): Route(None, Events),
-    ("POST", _LOT + "/bidders"): Route(RegisterBidder, BidderPass),
-    ("POST", _BIDDER + "/deposit"): Route(ConfirmDeposit, ActionResult),
-    ("POST", _BIDDER + "/token"): Route(Empty, BidderPass),
-    ("POST", _BIDDER + "/revoke"): Route(WithReason, ActionResult),
-    **{("POST", f"{_LOT}/{kind}"): Route(OptionalReasonBody, ActionResult)
-       for kind in ("schedule", "start")},
-    **{("POST", f"{_LOT}/{kind}"): Route(WithReason, ActionResult)
-       for kind in ("pause", "resume", "cancel")},
-    ("POST", _LOT + "/extend"): Route(Extend, ActionResult),
-    ("GET", _LOT + "/result"): Route(None, Document),
-    ("GET", _LOT + "/ocds"): Route(None, Document),
-    ("GET", "/api/ocds"): Route(None, Document),
-    ("GET", _LOT + "/report"): Route(None, Document),
-    ("GET", _LOT + "/export"): Route(None, Export),
-    ("GET", _LOT + "/deposits"): Route(None, Document),
-    **{("POST", f"{_BIDDER}/deposit/{action}"): Route(WithReason, ActionResult)
-       for action in ("refund", "forfeit", "apply")},
-    ("GET", _LOT + "/collusion"): Route(None, LotCollusion),
-    ("GET", "/api/collusion"): Route(None, Collusion),
-}
-#: Routes that answer no JSON, and what they answer instead.
-OTHER_ROUTES: dict[str, str] = {
-    "/ws": "the WebSocket protocol (AsyncAPI document at /api/asyncapi.json)",
-    "/metrics": "Prometheus text format",
-    "/static/": "the pages' files",
-    "pages": "HTML pages (web.app.PAGES)",
-}

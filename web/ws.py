@@ -49,10 +49,10 @@ from web.auth import (
     looks_like_bidder_token,
     verify_bidder_token,
 )
-from web.connlog import CONNECTION_LOG, ConnectionLog
+from web.connlog import ConnectionLog
 from web.errors import WebError, describe, lot_missing
 from web.hub import Watcher
-from web.keys import CONNECTIONS, ENGINE, HUB, LIMITS, METRICS, SETTINGS
+from web.keys import CONNECTION_LOG, CONNECTIONS, ENGINE, HUB, LIMITS, METRICS, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.limits import client_address
 from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID

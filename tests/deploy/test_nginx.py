@@ -24,7 +24,7 @@ from lotplay import hammer, setup_lot, staff_get
 from services import NginxServer, PostgresServer, RedisServer, make_test_certificate
 
 from helpers import ServerProcess, free_port
-from loadtests.client import LotClient
+from web.client import LotClient
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from lotplay import hammer, setup_lot, staff_get
 
 from auction.money import parse_amount
 from helpers import ServerProcess
-from loadtests.client import LotClient
+from web.client import LotClient
 
 pytestmark = pytest.mark.slow
 

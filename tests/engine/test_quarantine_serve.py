@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from auction.record import chain, encode_event
 from engine import redis_keys as keys
 from helpers import ServerProcess
-from loadtests.client import LotClient
+from web.client import LotClient
 
 pytestmark = pytest.mark.slow
 

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_support import HOST_TOKEN, SUPERVISOR_TOKEN, Server
+from web_support import HOST_TOKEN, SUPERVISOR_TOKEN, Server, ServerFactory
 
 from auction.verify import verify
-from web.connlog import CONNECTION_LOG, FILENAME, ConnectionLog
+from web.config import Settings
+from web.connlog import FILENAME, ConnectionLog
+from web.keys import CONNECTION_LOG
 
 SECRETS = ("Company b", "acct-b", "127.0.0.1", "fp-", "\"b1\"", "\"b2\"")
 
@@ -235,11 +237,14 @@ async def test_ocds_releases_are_public_with_exact_amounts(server: Server) -> No
     assert other["releases"] == []
 
 
-async def test_the_ocid_prefix_and_publisher_come_from_the_environment(
-        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_ocid_prefix_and_publisher_are_settings_of_the_server(
+        make_server: ServerFactory, tmp_path: Path) -> None:
+    settings = Settings.load(env={"AUCTION_OCID_PREFIX": "ocds-7x9k2p",
+                                  "AUCTION_OCDS_PUBLISHER": "某市公共资源交易中心"},
+                             data_dir=tmp_path / "settings")
+    server = await make_server(ocid_prefix=settings.ocid_prefix,
+                               ocds_publisher=settings.ocds_publisher)
     lot_id, _ = await short_lot(server, bids=False)
-    monkeypatch.setenv("AUCTION_OCID_PREFIX", "ocds-7x9k2p")
-    monkeypatch.setenv("AUCTION_OCDS_PUBLISHER", "某市公共资源交易中心")
     package = await server.ok("GET", f"/api/lots/{lot_id}/ocds", token=None)
     assert package["publisher"] == {"name": "某市公共资源交易中心"}
     assert package["releases"][0]["ocid"] == f"ocds-7x9k2p-{lot_id}"

@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from helpers import ServerProcess
-from loadtests.client import LotClient
+from web.client import LotClient
 
 pytestmark = pytest.mark.browser
 

@@ -20,7 +20,7 @@ from services import PostgresServer, RedisServer
 from auction.money import parse_amount
 from engine import redis_keys as keys
 from helpers import ServerProcess
-from loadtests.client import LotClient
+from web.client import LotClient
 
 pytestmark = pytest.mark.slow
 _databases = itertools.count(1)

@@ -25,7 +25,7 @@ from threaded import ThreadedServer
 from web_support import HOST_TOKEN, STAFF
 
 from auction.lot import FORMATS
-from web.openapi import OPENAPI
+from web.routes import OPENAPI
 
 EXAMPLES = int(os.environ.get("AUCTION_FUZZ_FORMAT_EXAMPLES", "30"))
 RANDOM = os.environ.get("AUCTION_FUZZ_RANDOM") == "1"

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from threaded import ThreadedServer
 from web_support import DEFAULT_PARAMS, HOST_TOKEN, STAFF
 
-from web.openapi import OPENAPI
+from web.routes import OPENAPI
 
 EXAMPLES = int(os.environ.get("AUCTION_FUZZ_EXAMPLES", "8"))
 RANDOM = os.environ.get("AUCTION_FUZZ_RANDOM") == "1"

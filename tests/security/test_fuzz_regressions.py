@@ -9,7 +9,7 @@ import re
 import pytest
 from web_support import Server
 
-from web.openapi import OPENAPI
+from web.routes import OPENAPI
 
 
 def schema(path: str, method: str = "post") -> dict:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ import jsonschema
 from web_support import Server
 
 from auction.lot import FORMATS
-from web.openapi import OPENAPI
+from web.routes import OPENAPI
 
 
 def _resolved(node: Any) -> Any:

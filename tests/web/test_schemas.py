@@ -14,17 +14,14 @@ import jsonschema
 import msgspec
 from web_support import Server
 
-from web.app import PAGES
 from web.asyncapi import ASYNCAPI
 from web.docs import PROTOCOL_MD, render
 from web.docs import main as docs_main
 from web.errors import catalogue
-from web.openapi import OPENAPI
+from web.routes import JSON_ROUTES, OPENAPI, ROUTES, STATIC
 from web.schemas import (
     CLIENT_MESSAGES,
     MESSAGE_TYPES,
-    OTHER_ROUTES,
-    ROUTES,
     SERVER_MESSAGES,
     AnyServerMessage,
     tag_of,
@@ -39,15 +36,15 @@ def test_every_http_route_has_a_schema_and_every_schema_a_route(server: Server) 
         if route.method == "HEAD" or route.resource is None:
             continue
         path = route.resource.canonical
-        if path in PAGES or path in OTHER_ROUTES or path.startswith("/static"):
-            continue  # not JSON: pages, files, the WebSocket (AsyncAPI), /metrics
+        if path == STATIC.rstrip("/"):
+            continue  # the pages' files
         routed.add((route.method, path))
-    assert routed - set(ROUTES) == set(), "routes without a schema in web.schemas.ROUTES"
-    assert set(ROUTES) - routed == set(), "schemas of routes that do not exist"
+    assert routed == {(r.method, r.path) for r in ROUTES}, "the router is not the table"
+    routed -= {(r.method, r.path) for r in ROUTES if r.serves is not None}  # not JSON
     described = {(method.upper(), path) for path, ops in OPENAPI["paths"].items()
                  for method in ops}
     assert described == routed
-    for (method, path), route in ROUTES.items():
+    for (method, path), route in JSON_ROUTES.items():
         op = OPENAPI["paths"][path][method.lower()]
         assert ("requestBody" in op) == (route.body is not None), (method, path)
         ok = next(status for status in op["responses"] if status.startswith("2"))

@@ -1,8 +1,11 @@
 """Settings come from arguments, the environment, a JSON file, or generated secrets."""
 
 import json
+import os
 import re
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,6 +134,7 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "postgres_max_lag_s": lambda s: s.postgres_max_lag_s,
     "metrics_allow": lambda s: {str(n) for n in s.metrics_allow},
     "log_format": lambda s: s.log_format, "log_level": lambda s: s.log_level,
+    "ocid_prefix": lambda s: s.ocid_prefix, "ocds_publisher": lambda s: s.ocds_publisher,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
@@ -172,6 +176,10 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
                            {"10.1.0.0/16", "::1/128"})],
         "log_format": [("json", "json", "json"), ("text", "text", "text")],
         "log_level": [("debug", "debug", "debug"), ("warning", "warning", "warning")],
+        "ocid_prefix": [("ocds-7x9k2p", "ocds-7x9k2p", "ocds-7x9k2p"),
+                        ("ocds-a1b2c3", "ocds-a1b2c3", "ocds-a1b2c3")],
+        "ocds_publisher": [("某市公共资源交易中心", "某市公共资源交易中心", "某市公共资源交易中心"),
+                           ("Center B", "Center B", "Center B")],
     }
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
@@ -248,8 +256,95 @@ def test_a_value_beats_the_file_holding_it_given_in_the_same_source(tmp_path: Pa
     assert settings.secret == b"k" * 20
 
 
-def test_the_deployment_guide_lists_exactly_the_settings() -> None:
-    guide = (Path(__file__).parents[2] / "docs" / "deployment.md").read_text()
+def test_the_configuration_reference_lists_exactly_the_settings() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
     rows = re.findall(r"^\| `([a-z_]+)` \| `(AUCTION_[A-Z_]+)` \| (`--[a-z-]+`|—) \|", guide,
                       re.MULTILINE)
     assert rows == [(o.key, o.env, f"`{o.flag}`" if o.flag else "—") for o in OPTIONS]
+
+
+# ------------------------------------------------------------------------ auction config
+
+
+def _auction(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The ``auction`` command in a process of its own, with only ``env`` set."""
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "web.cli", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=60,
+                          env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(root),
+                               **env})
+
+
+def _rows(out: str) -> dict[str, tuple[str, str]]:
+    """``setting -> (value, source)`` of ``auction config check``'s table."""
+    header, *lines = out.split("\n\n")[0].splitlines()
+    value_at, source_at = header.index("value"), header.index("from")
+    return {line[:value_at].strip(): (line[value_at:source_at].strip(),
+                                      line[source_at:].strip()) for line in lines}
+
+
+def test_config_check_prints_every_value_with_its_source_and_masks_every_secret(
+        tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("k" * 40)
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({
+        "port": 8081, "host": "0.0.0.0", "secret_file": str(tmp_path / "secret"),
+        "supervisor_tokens": {"sam": "sup-token-value"},
+        "redis_url": "redis://:redis-password@redis.internal:6379/0",
+        "postgres_dsn": "postgresql://auction:pqz@db.internal/auction"}))
+    env = {"AUCTION_PORT": "9000", "AUCTION_HOST_TOKENS": "alice:host-token-value",
+           "AUCTION_DATA_DIR": str(tmp_path / "data")}
+    done = _auction("config", "check", "--config", str(config), env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = _rows(done.stdout)
+    assert [key for key in rows] == [option.key for option in OPTIONS]
+    assert rows["port"] == ("9000", "environment AUCTION_PORT")
+    assert rows["host"] == ("0.0.0.0", f"configuration file {config}")
+    assert rows["host_tokens"] == ("alice:****", "environment AUCTION_HOST_TOKENS")
+    assert rows["supervisor_tokens"] == ("sam:****", f"configuration file {config}")
+    assert rows["secret"] == ("**** (40 bytes)", f"the file {tmp_path / 'secret'} "
+                              f"(configuration file {config})")
+    assert rows["redis_url"][0] == "redis://:****@redis.internal:6379/0"
+    user, host = "postgresql://auction:", "@db.internal/auction"
+    assert rows["postgres_dsn"][0] == user + "****" + host
+    assert rows["log_level"] == ("info", "default")
+    for secret in ("host-token-value", "sup-token-value", "k" * 40, "redis-password",
+                   ":pqz@"):
+        assert secret not in done.stdout + done.stderr
+    assert "no problems" in done.stdout
+    assert not (tmp_path / "data").exists(), "a check writes nothing"
+
+
+def test_config_check_lists_every_problem_at_once_and_exits_1(tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"port": 70000, "colour": "blue", "log_level": "loud",
+                                  "metrics_allow": ["not-a-network"]}))
+    env = {"AUCTION_SECRET": "short", "AUCTION_BID_RATE": "fast",
+           "AUCTION_POSTGRES_DSN": "postgresql://db/auction",
+           "AUCTION_DATA_DIR": str(tmp_path / "data")}
+    done = _auction("config", "check", "--config", str(config), env=env, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    problems = done.stdout.split("problems:\n")[1]
+    for expected in ("port 70000 is not a TCP port", "unknown key 'colour'",
+                     "log_level must be one of", "metrics_allow:",
+                     "the secret must be at least 16 bytes", "AUCTION_BID_RATE must be a whole "
+                     "number", "a Postgres DSN is only used with Redis"):
+        assert expected in problems, (expected, problems)
+    assert len(problems.strip().splitlines()) == 7
+    assert not (tmp_path / "data").exists()
+    # what the check finds is what the server refuses to start with
+    with pytest.raises(ConfigError):
+        Settings.load(config, env=env)
+
+
+def test_the_configuration_reference_page_is_made_from_the_options(tmp_path: Path) -> None:
+    from web.config import reference, write_reference
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    assert page.read_text(encoding="utf-8") == reference(), (
+        "docs/configuration.md is stale: run `auction config docs`")
+    stale = tmp_path / "configuration.md"
+    stale.write_text(reference().replace("`--port`", "`--listen-port`"))
+    assert write_reference(True, stale) == 1 and "--listen-port" in stale.read_text()
+    assert write_reference(False, stale) == 0 and stale.read_text() == reference()
+    assert write_reference(True, stale) == 0

@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from auction.money import format_amount
 from engine.embedded import EmbeddedEngine
-from loadtests.client import fold
+from web.client import fold
 from web.config import Settings
 
 HOST_TOKEN = "host-token-for-web-tests"
@@ -30,7 +30,7 @@ DEFAULT_PARAMS: dict[str, Any] = {"start_price": "100.00", "step": "10.00",
 class Client:
     """A WebSocket client speaking JSON, with timeouts on every read.
 
-    It folds each lot's ``update``s as a client must (:func:`loadtests.client.fold`): an
+    It folds each lot's ``update``s as a client must (:func:`web.client.fold`): an
     ``update`` it returns always has a ``state``, the frame's own (a catch-up) or, for a
     live frame, the snapshot the client holds once the frame's ``delta`` is applied (the
     frame as sent is in :attr:`seen`)."""

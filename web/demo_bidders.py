@@ -1,7 +1,18 @@
-"""Simulated bidders of a ``listing_timed`` land lot (国有建设用地使用权) for ``auction demo``:
-they bid in the listing up to their limit (never past the cap), confirm for timed
-bidding, bid there, and once the cap is reached declare they accept it, so that the
-lot is decided by the verifiable lottery."""
+"""The simulated bidders of ``auction demo``: WebSocket clients (:mod:`web.client`) that
+subscribe with their bidder tokens and bid with think time up to a private limit.
+
+* An English lot: :func:`english_bidder` bids the minimum next price while not leading.
+* A ``listing_timed`` land lot (国有建设用地使用权): :func:`land_bot` bids in the listing
+  up to its limit (never past the cap), confirms for timed bidding, bids there, and once
+  the cap is reached declares it accepts it, so that the lot is decided by the verifiable
+  lottery.
+* A sealed lot (一次报价 / 密封报价): :func:`sealed_bidder` thinks, submits one sealed
+  price, and, when the lot allows revisions, sometimes revises it once before the
+  opening. It sees nobody else's price, so its prices come from its own valuation only.
+
+They are part of the product (the demo is a production command); the load tests
+(``loadtests/``) are not imported by any command but ``auction bench`` (docs/design.md).
+"""
 
 import asyncio
 import contextlib
@@ -13,7 +24,7 @@ import orjson
 import websockets
 
 from auction.money import format_amount, parse_amount
-from loadtests.client import LotClient
+from web.client import LotClient
 
 
 class ActClient(LotClient):
@@ -94,3 +105,66 @@ def describe_draw(state: dict[str, Any]) -> str:
     return (f"\n  摇号 lottery: seed hash {state['play']['seed_hash']}, seed {draw['seed']}, "
             f"candidates {', '.join(draw['candidates'])}, index {draw['index']} → "
             f"No. {draw['winner_no']}")
+
+
+def sealed_demo_params(duration_s: int) -> dict[str, Any]:
+    """A reverse procurement lot with sealed bids, one revision each, opened at the end."""
+    return {"direction": "reverse", "ceiling": "800000.00", "deposit": "10000.00",
+            "duration_s": duration_s, "revisions": 1, "tie_rule": "lottery"}
+
+
+#: The simulated bidders' final prices (yuan): each first bids above and may revise down.
+SEALED_DEMO_LIMITS = ["712000.00", "698500.00", "731000.00"]
+
+
+async def sealed_bidder(ws_url: str, lot_id: str, token: str, limit: str,
+                        stop: asyncio.Event, rng: random.Random, fast: bool) -> None:
+    """Submit a sealed price a little above ``limit`` (a reverse lot: higher is worse),
+    then, half of the time, revise it down to ``limit``; all with think time, until the
+    lot closes or ``stop`` is set."""
+    think = (0.2, 1.5) if fast else (5.0, 60.0)
+    limit_minor = parse_amount(limit, 2)
+    plan = [limit_minor + rng.randrange(5, 40) * 1000]
+    if rng.random() < 0.5:
+        plan.append(limit_minor)
+    else:
+        plan = [limit_minor]
+    client = LotClient(ws_url, lot_id, token)
+    await client.connect()
+    try:
+        for price in plan:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), rng.uniform(*think))
+            if stop.is_set() or client.state.get("status") != "open":
+                return
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await client.bid(format_amount(price, 2))
+        await stop.wait()
+    finally:
+        await client.close()
+
+
+async def english_bidder(ws_url: str, lot_id: str, token: str, limit: str,
+                         stop: asyncio.Event, think: tuple[float, float],
+                         rng: random.Random) -> None:
+    """A bidder of an English lot: the minimum next price, with think time, while it is
+    not leading and the price is within ``limit``."""
+    limit_minor = parse_amount(limit, 2)
+    client = LotClient(ws_url, lot_id, token)
+    await client.connect()
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), rng.uniform(*think))
+            state = client.state
+            nxt = state.get("next_min")
+            if stop.is_set() or state.get("status") != "open" or not nxt or client.leading():
+                continue
+            price = parse_amount(nxt, 2)
+            reverse = state["params"]["direction"] == "reverse"
+            if (price < limit_minor) if reverse else (price > limit_minor):
+                continue
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await client.bid(format_amount(price, 2))
+    finally:
+        await client.close()

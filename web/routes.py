@@ -1,0 +1,172 @@
+"""Every route of the application in one table, :data:`ROUTES`: method, path, handler, and
+for a JSON route the struct of its request body and the type of its answer (from
+:mod:`web.schemas`). The router is built from it (:func:`add_routes`), the handlers read
+their bodies through it (:func:`web.api.read_body`) and the OpenAPI document is made from
+it (:data:`OPENAPI`).
+
+The routes under ``/api/`` form one sub-application, mounted at ``/api``; its handlers
+read the shared objects through ``request.config_dict`` (:mod:`web.keys`). The handler
+modules do not know each other's routes: :mod:`web.records` uses :mod:`web.api`'s
+helpers, :mod:`web.api` imports neither this module nor :mod:`web.records`.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+
+from aiohttp import web
+
+from web import api, records
+from web.asyncapi import ASYNCAPI
+from web.errors import WebError
+from web.keys import BODIES, SETTINGS
+from web.metrics import metrics_handler
+from web.openapi import PARAMS_NAMES, document
+from web.schemas import (
+    ActionResult,
+    BidderPass,
+    Bids,
+    Collusion,
+    ConfirmDeposit,
+    CreateLot,
+    CreateSession,
+    Document,
+    Empty,
+    Events,
+    Export,
+    Extend,
+    Health,
+    LotCollusion,
+    Lots,
+    LotView,
+    Message,
+    OptionalReasonBody,
+    Readiness,
+    RegisterBidder,
+    ServerTime,
+    Session,
+    Sessions,
+    WithReason,
+)
+from web.ws import websocket_handler
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Route(NamedTuple):
+    """One route. A JSON route has its ``answer`` (the successful answer's type) and
+    ``body`` (the request body's struct; None: the route reads none); any other route
+    says in ``serves`` what it answers instead."""
+
+    method: str
+    path: str
+    handler: Handler
+    body: Any = None
+    answer: Any = None
+    serves: str | None = None
+
+
+#: The prefix of the API's sub-application.
+API = "/api"
+#: Where the pages' files are served from (``Settings.static_dir``, when installed).
+STATIC = "/static/"
+#: Routes of the pages and the file under ``Settings.static_dir`` each serves.
+PAGES = {"/": "index.html", "/room/{lot_id}": "room.html", "/host": "host.html",
+         "/board/{lot_id}": "board.html", "/result/{lot_id}": "result.html",
+         "/report/{lot_id}": "report.html", "/supervisor": "supervisor.html"}
+_PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                 "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+
+def _page(filename: str) -> Handler:
+    async def page(request: web.Request) -> web.FileResponse:
+        path = request.app[SETTINGS].static_dir / filename
+        if not path.is_file():
+            raise WebError(404, "not_found", f"page {filename} is not installed")
+        return web.FileResponse(path, headers=_PAGE_HEADERS)
+
+    page.__name__ = f"page_{filename.split('.')[0]}"
+    return page
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI document of :data:`JSON_ROUTES`."""
+    return api.json_response(OPENAPI)
+
+
+async def asyncapi(request: web.Request) -> web.Response:
+    """The AsyncAPI document of the WebSocket protocol."""
+    return api.json_response(ASYNCAPI)
+
+
+_LOT = "/api/lots/{lot_id}"
+_BIDDER = _LOT + "/bidders/{bidder_id}"
+
+#: Every route of the application (``GET`` routes answer ``HEAD`` too), static files
+#: aside (:data:`STATIC`).
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/healthz", api.healthz, None, Health),
+    Route("GET", "/readyz", api.readyz, None, Readiness),
+    Route("GET", "/api/openapi.json", openapi, None, Document),
+    Route("GET", "/api/asyncapi.json", asyncapi, None, Document),
+    Route("GET", "/api/errors.json", api.error_catalogue, None, dict[str, Message]),
+    Route("GET", "/api/time", api.server_time, None, ServerTime),
+    Route("GET", "/api/sessions", api.list_sessions, None, Sessions),
+    Route("POST", "/api/sessions", api.create_session, CreateSession, Session),
+    Route("GET", "/api/lots", api.list_lots, None, Lots),
+    Route("POST", "/api/lots", api.create_lot, CreateLot, LotView),
+    Route("GET", _LOT, api.get_lot, None, LotView),
+    Route("GET", _LOT + "/bids", api.list_bids, None, Bids),
+    Route("GET", _LOT + "/events", api.list_events, None, Events),
+    Route("POST", _LOT + "/bidders", api.register_bidder, RegisterBidder, BidderPass),
+    Route("POST", _BIDDER + "/deposit", api.confirm_deposit, ConfirmDeposit, ActionResult),
+    Route("POST", _BIDDER + "/token", api.reissue_token, Empty, BidderPass),
+    Route("POST", _BIDDER + "/revoke", api.revoke_tokens, WithReason, ActionResult),
+    *(Route("POST", f"{_LOT}/{kind}", api.lot_action(kind),
+            OptionalReasonBody if kind in ("schedule", "start")
+            else Extend if kind == "extend" else WithReason, ActionResult)
+      for kind in api.ACTIONS),
+    # the record (web/records.py)
+    Route("GET", _LOT + "/result", records.lot_result, None, Document),
+    Route("GET", _LOT + "/ocds", records.lot_ocds, None, Document),
+    Route("GET", "/api/ocds", records.all_ocds, None, Document),
+    Route("GET", _LOT + "/report", records.lot_report, None, Document),
+    Route("GET", _LOT + "/export", records.lot_export, None, Export),
+    Route("GET", _LOT + "/deposits", records.lot_deposits, None, Document),
+    *(Route("POST", f"{_BIDDER}/deposit/{action}", records.settle(action), WithReason,
+            ActionResult) for action in records.SETTLE),
+    Route("GET", _LOT + "/collusion", records.lot_collusion, None, LotCollusion),
+    Route("GET", "/api/collusion", records.all_collusion, None, Collusion),
+    # not JSON
+    Route("GET", "/ws", websocket_handler,
+          serves="the WebSocket protocol (AsyncAPI document at /api/asyncapi.json)"),
+    Route("GET", "/metrics", metrics_handler, serves="Prometheus text format"),
+    *(Route("GET", path, _page(filename), serves=f"the HTML page {filename}")
+      for path, filename in PAGES.items()),
+)
+assert len({(r.method, r.path) for r in ROUTES}) == len(ROUTES), "a route twice"
+assert all((r.answer is None) != (r.serves is None) for r in ROUTES), "JSON or not?"
+
+#: The JSON routes by ``(method, path)``: what the OpenAPI document describes.
+JSON_ROUTES: dict[tuple[str, str], Route] = {
+    (r.method, r.path): r for r in ROUTES if r.serves is None}
+OPENAPI: dict[str, Any] = document(JSON_ROUTES)
+assert set(PARAMS_NAMES.values()) <= set(OPENAPI["components"]["schemas"])
+
+
+def add_routes(app: web.Application) -> None:
+    """Build ``app``'s router from :data:`ROUTES`: the ``/api/`` routes in a
+    sub-application mounted at :data:`API`, the others on ``app`` itself, and the static
+    files when ``app``'s settings have them."""
+    sub = web.Application()
+    for route in ROUTES:
+        router, path = ((sub.router, route.path[len(API):])
+                        if route.path.startswith(API + "/") else (app.router, route.path))
+        if route.method == "GET":
+            router.add_get(path, route.handler)
+        else:
+            router.add_route(route.method, path, route.handler)
+    app[BODIES] = {key: route.body for key, route in JSON_ROUTES.items()}
+    app.add_subapp(API, sub)
+    settings = app.get(SETTINGS)
+    if settings is not None and settings.static_dir.is_dir():
+        app.router.add_static(STATIC, settings.static_dir, follow_symlinks=False)
