@@ -1,58 +1,28 @@
-"""A client of one lot over the WebSocket protocol (docs/protocol.md).
-
-It keeps what a browser room keeps: the last sequence number seen (checking that the
-order is gap-free and nothing comes twice), the latest state (the snapshot of a catch-up
-``update`` with the deltas of the live ones applied, :func:`fold`), the acknowledged
-bids, and it resumes after a dropped connection from the last sequence number.
+"""A client of one lot over the WebSocket protocol (docs/protocol.md), on asyncio: the
+driver of a :class:`web.client.LotSession`, which keeps what a browser room keeps (the
+last sequence number, the folded state, the acknowledged bids) and makes the messages.
+It resumes after a dropped connection from the last sequence number seen.
 """
 
 import asyncio
 import contextlib
-import itertools
 from typing import Any
 
 import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from auction.deltas import DeltaError, apply
+from web.client import LotSession, ProtocolViolation, SessionView, fold
+
+__all__ = ["LotClient", "ProtocolViolation", "fold"]
 
 
-class ProtocolViolation(AssertionError):
-    """The server broke a promise of the protocol (a gap, a duplicate)."""
-
-
-def fold(state: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]:
-    """The lot's snapshot after ``update``: its ``state`` (a catch-up), or ``state`` (the
-    snapshot as of the event before the update's first) with its ``delta`` and ``gone``
-    applied. ``state`` is not changed.
-
-    Raises :class:`ProtocolViolation` if a delta does not fit ``state``."""
-    if "state" in update:
-        whole: dict[str, Any] = update["state"]
-        return whole
-    events = update["events"]
-    if state is None or not events or state.get("seq") != events[0]["seq"] - 1:
-        raise ProtocolViolation(f"a delta from seq {events[0]['seq'] - 1 if events else '?'} "
-                                f"for a state at {None if state is None else state.get('seq')}")
-    try:
-        return apply(state, update["delta"], update.get("gone", ()))
-    except DeltaError as exc:
-        raise ProtocolViolation(str(exc)) from None
-
-
-class LotClient:
-    """Watch (and, with a bidder token, bid on) one lot."""
-
-    _refs = itertools.count(1)
+class LotClient(SessionView):
+    """Watch (and, with a bidder token, bid and act on) one lot."""
 
     def __init__(self, ws_url: str, lot_id: str, token: str | None = None) -> None:
         self.ws_url, self.lot_id, self.token = ws_url, lot_id, token
-        self.last_seq = 0
-        self.state: dict[str, Any] = {}
-        self.bidder_no: str | None = None
-        self.acked: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        self.session = LotSession(lot_id, token)
         self.changed = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -61,11 +31,7 @@ class LotClient:
     async def connect(self) -> None:
         """(Re)connect and subscribe, resuming after the last sequence number seen."""
         self._ws = await websockets.connect(self.ws_url, max_size=2**22)
-        sub: dict[str, Any] = {"type": "subscribe", "lot_id": self.lot_id,
-                               "after_seq": self.last_seq}
-        if self.token:
-            sub["token"] = self.token
-        await self._ws.send(orjson.dumps(sub).decode())
+        await self._ws.send(orjson.dumps(self.session.subscribe()).decode())
         self._reader = asyncio.create_task(self._read(self._ws))
 
     async def close(self) -> None:
@@ -82,7 +48,11 @@ class LotClient:
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
-                self._handle(orjson.loads(raw))
+                reply = self.session.receive(orjson.loads(raw))
+                future = self._waiting.pop(reply["ref"], None) if reply else None
+                if reply is not None and future is not None and not future.done():
+                    future.set_result(reply)
+                self.changed.set()
         except websockets.ConnectionClosed:
             pass
         finally:
@@ -92,43 +62,32 @@ class LotClient:
             self._waiting.clear()
             self.changed.set()
 
-    def _handle(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
-        if kind == "subscribed":
-            self.bidder_no = msg.get("bidder_no")
-        elif kind == "update" and msg.get("lot_id") == self.lot_id:
-            for event in msg["events"]:
-                if event["seq"] != self.last_seq + 1:
-                    raise ProtocolViolation(
-                        f"{self.lot_id}: got seq {event['seq']} after {self.last_seq}")
-                self.last_seq = event["seq"]
-                self.events.append(event)
-            self.state = fold(self.state, msg)
-        elif kind in ("ack", "rejected", "error") and msg.get("ref") in self._waiting:
-            if kind == "ack":
-                self.acked.append(msg)
-            future = self._waiting.pop(msg["ref"])
-            if not future.done():
-                future.set_result(msg)
-        self.changed.set()
-
-    async def bid(self, amount: str, timeout: float = 10.0) -> dict[str, Any]:
-        """Send a bid; return the server's ``ack`` or ``rejected`` message."""
+    async def request(self, msg: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+        """Send ``msg`` (made by :attr:`session`); return the reply to its ``ref``."""
         if self._ws is None:
             raise ConnectionError("not connected")
-        ref = f"b{next(self._refs)}"
+        ref = msg["ref"]
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[ref] = future
         try:
-            await self._ws.send(orjson.dumps({"type": "bid", "lot_id": self.lot_id,
-                                              "amount": amount, "ref": ref}).decode())
+            await self._ws.send(orjson.dumps(msg).decode())
             return await asyncio.wait_for(future, timeout)
         except websockets.ConnectionClosed as exc:
             raise ConnectionError("connection lost") from exc
         finally:
             self._waiting.pop(ref, None)
+            self.session.forget(ref)
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved here whatever happened
+
+    async def bid(self, amount: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Send a bid; return the server's ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.bid(amount), timeout)
+
+    async def act(self, name: str, amount: str | None = None,
+                  timeout: float = 10.0) -> dict[str, Any]:
+        """Send action ``name``; return the server's ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.act(name, amount), timeout)
 
     async def wait_for(self, predicate: Any, timeout: float = 30.0) -> None:
         """Wait until ``predicate(self)`` holds."""
@@ -136,6 +95,3 @@ class LotClient:
             while not predicate(self):
                 self.changed.clear()
                 await self.changed.wait()
-
-    def leading(self) -> bool:
-        return self.bidder_no is not None and self.state.get("leader_no") == self.bidder_no

@@ -1,6 +1,12 @@
 """The WebSocket endpoint ``GET /ws``: one connection per client, protocol in
 docs/protocol.md.
 
+What the protocol decides (every reply, error and limit, who may bid) is the sans-I/O
+core :class:`web.protocol.ServerProtocol`; this module is its asyncio driver: it reads
+the frames, feeds them to the core with the time, and carries out what the core returns
+(send, watch a lot on the :class:`web.hub.Hub`, execute a command on the engine, count),
+feeding the outcomes of watching and executing back.
+
 Each connection has one reader (this handler: messages are handled one at a time, in
 order) and, for a client that falls behind, one writer task draining a send queue.
 Everything the client receives, in order — replies, and the update frames the
@@ -12,9 +18,9 @@ batches straight to the socket while the client keeps up, else through that queu
 ``ws_read_pause_bytes`` wait for it, its next message is not read, so a client that
 sends but does not read cannot make the server pile up replies and catch-ups.
 
-Limits (:mod:`web.limits`): WebSockets per network address (refused with HTTP 429),
-messages per second per address (``error`` ``rate_limited``) and bids per second per
-bidder (``rejected`` ``rate_limited``).
+Limits (:mod:`web.limits`): WebSockets per network address (refused with HTTP 429,
+here), messages per second per address (``error`` ``rate_limited``) and bids per second
+per bidder (``rejected`` ``rate_limited``), both applied by the core.
 
 Bad input never changes anything and never ends the connection, except frames over
 :data:`MAX_MESSAGE` (closed with 1009 by aiohttp).
@@ -30,6 +36,7 @@ from urllib.parse import urlsplit
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from web import protocol
 from web.connlog import CONNECTION_LOG, ConnectionLog
 from web.errors import WebError
 from web.hub import Watcher
@@ -38,23 +45,9 @@ from web.keys import STAFF as STAFF_DIRECTORY
 from web.limits import client_address
 from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID
 from web.logs import HEADER as REQUEST_ID_HEADER
-from web.protocol import (
-    MAX_FRAME,
-    PROTOCOL,
-    Count,
-    Effect,
-    Execute,
-    Joined,
-    Rules,
-    Send,
-    ServerProtocol,
-    Unwatch,
-    Watch,
-)
+from web.protocol import Effect
 
 log = logging.getLogger(__name__)
-
-__all__ = ["MAX_FRAME", "PROTOCOL", "close_all", "origin_allowed", "websocket_handler"]
 
 #: Larger frames are not even read: the connection is closed with 1009.
 MAX_MESSAGE = 1024 * 1024
@@ -124,9 +117,9 @@ class Connection:
         self.metrics = app[METRICS]
         self.ip = ip
         self.connection_log, self.conn_id = app[CONNECTION_LOG], ConnectionLog.connection_id()
-        self.protocol = ServerProtocol(
+        self.core = protocol.ServerProtocol(
             lots=self.engine, staff=self.staff,
-            rules=Rules(secret=self.settings.secret,
+            rules=protocol.Rules(secret=self.settings.secret,
                         max_subscriptions=self.settings.ws_max_subscriptions,
                         address_rate=self.settings.address_rate,
                         bid_rate=self.settings.bid_rate),
@@ -213,15 +206,15 @@ class Connection:
 
     async def run(self) -> None:
         """Serve the client until it leaves or is closed."""
-        await self._carry_out(self.protocol.welcome(self.engine.now()))
+        await self._carry_out(self.core.welcome(self.engine.now()))
         async for msg in self.ws:
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 break  # ERROR: aiohttp has closed the connection (1009 too big)
             await self._wait_for_room()
             data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
-            effects = self.protocol.receive(data, self.engine.now(),
+            effects = self.core.receive(data, self.engine.now(),
                                             binary=msg.type == WSMsgType.BINARY)
-            lot_id, ref = self.protocol.context
+            lot_id, ref = self.core.context
             lot_token, ref_token = LOT_ID.set(lot_id), REF.set(ref)
             try:
                 await self._carry_out(effects)
@@ -235,18 +228,18 @@ class Connection:
         pending = list(effects)
         while pending:
             effect = pending.pop(0)
-            if isinstance(effect, Send):
+            if isinstance(effect, protocol.Send):
                 self.push(_ENCODER.encode(effect.message))
-            elif isinstance(effect, Count):
+            elif isinstance(effect, protocol.Count):
                 getattr(self.metrics, effect.name).labels(*effect.labels).inc()
-            elif isinstance(effect, Watch):
+            elif isinstance(effect, protocol.Watch):
                 pending[:0] = await self._watch(effect)
-            elif isinstance(effect, Unwatch):
+            elif isinstance(effect, protocol.Unwatch):
                 watcher = self.watchers.pop(effect.lot_id, None)
                 if watcher is not None:
                     self.hub.unwatch(watcher)
                 self.connection_log.left(effect.lot_id, self.conn_id)
-            elif isinstance(effect, Joined):
+            elif isinstance(effect, protocol.Joined):
                 self.connection_log.joined(
                     effect.lot_id, self.conn_id, role=effect.role, ip=self.ip,
                     device=effect.device, bidder_id=effect.bidder_id,
@@ -254,22 +247,22 @@ class Connection:
             else:
                 pending[:0] = await self._execute(effect)
 
-    async def _watch(self, watch: Watch) -> list[Effect]:
+    async def _watch(self, watch: protocol.Watch) -> list[Effect]:
         try:
             watcher = await self.hub.watch(
                 self, watch.lot_id, watch.audience, watch.bidder_id, watch.after_seq,
                 greeting=_ENCODER.encode(watch.greeting), token_gen=watch.token_gen)
         except Exception as exc:  # noqa: BLE001 - the protocol answers every failure
-            return self.protocol.watched(watch, exc)
+            return self.core.watched(watch, exc)
         self.watchers[watch.lot_id] = watcher
-        return self.protocol.watched(watch)
+        return self.core.watched(watch)
 
-    async def _execute(self, execute: Execute) -> list[Effect]:
+    async def _execute(self, execute: protocol.Execute) -> list[Effect]:
         try:
             result = await self.engine.execute(execute.lot_id, execute.command)
         except Exception as exc:  # noqa: BLE001 - the protocol answers every failure
-            return self.protocol.executed(execute, exc)
-        return self.protocol.executed(execute, result)
+            return self.core.executed(execute, exc)
+        return self.core.executed(execute, result)
 
     async def _wait_for_room(self) -> None:
         """Wait until the client has taken most of what waits for it, or the connection
@@ -310,7 +303,7 @@ class Connection:
         """Release everything: the subscriptions, the writer, a pending close."""
         self.closing = True
         self._make_room()
-        await self._carry_out(self.protocol.close())
+        await self._carry_out(self.core.close())
         await self._stop_writer()
         if self._closer is not None:
             await asyncio.gather(self._closer, return_exceptions=True)

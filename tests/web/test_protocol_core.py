@@ -3,23 +3,18 @@ it answers with what to send and what to do. The lots are a real EmbeddedEngine,
 also executes the commands the core asks for; the limiters are the real ones on a clock
 the test moves."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import orjson
 import pytest
+from web_support import open_lot
 
-from auction.model import (
-    ConfirmDeposit,
-    CreateLot,
-    RegisterBidder,
-    Rejection,
-    ScheduleLot,
-    StartLot,
-)
 from auction.model import PlaceBid as PlaceBidCommand
+from auction.model import (
+    Rejection,
+)
 from engine.api import EngineError, Quarantined, UnknownLot
 from engine.embedded import EmbeddedEngine
 from web.auth import BidderClaims, StaffDirectory, issue_bidder_token
@@ -66,30 +61,6 @@ class Lots:
 
     def quarantined(self) -> dict[str, str]:
         return {"Q": "the record does not verify"}
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[EmbeddedEngine]:
-    engine = EmbeddedEngine(tmp_path)
-    await engine.start()
-    try:
-        yield engine
-    finally:
-        await engine.close()
-
-
-async def open_lot(engine: EmbeddedEngine, lot_id: str = "L") -> None:
-    commands = [
-        CreateLot(lot_id=lot_id, session_id="S", format="english", title="t", actor="h",
-                  params={"start_price": "1.00", "step": "1.00", "duration_s": 600,
-                          "proxy": True}),
-        *[c for b in ("x", "y") for c in (
-            RegisterBidder(bidder_id=b, bidder_no=f"{ord(b)}", name=b, actor="h"),
-            ConfirmDeposit(bidder_id=b, amount=100, account="a", actor="h"))],
-        ScheduleLot(actor="h"), StartLot(actor="h"),
-    ]
-    for command in commands:
-        assert not isinstance(await engine.execute(lot_id, command), Rejection)
 
 
 def token(bidder: str = "x", lot_id: str = "L", exp: int = NOW + DAY, gen: int = 0,
@@ -162,7 +133,7 @@ def counts(effects: list[Effect]) -> list[tuple[str, tuple[str, ...]]]:
 
 @pytest.fixture
 async def h(engine: EmbeddedEngine) -> Harness:
-    await open_lot(engine)
+    await open_lot(engine, proxy=True)
     return Harness(engine)
 
 
@@ -355,7 +326,7 @@ async def test_a_subscribe_after_the_last_event_is_bad_seq(h: Harness) -> None:
     "neither-staff-nor-bidder",
     token(lot_id="M"),                    # another lot's
     token(exp=NOW),                       # expired
-    token(bidder="z"),                    # not registered
+    token(bidder="w"),                    # not registered
     token(bidder_no="999"),               # not the registered number
     token(gen=1),                         # not the current generation
     token()[:-4] + "AAAA",                # forged

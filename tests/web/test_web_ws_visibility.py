@@ -6,7 +6,7 @@ from typing import Any
 import orjson
 from web_support import HOST_TOKEN, Client, Server
 
-from loadtests.client import fold
+from web.client import fold
 
 SECRET_NAMES = ("secret-co-1", "secret-co-2", "Hidden Name", "acct-", "127.0.0.1", "ua:",
                 "dev-")

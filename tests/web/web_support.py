@@ -15,9 +15,17 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection
 
+from auction.model import (
+    ConfirmDeposit,
+    CreateLot,
+    RegisterBidder,
+    Rejection,
+    ScheduleLot,
+    StartLot,
+)
 from auction.money import format_amount
 from engine.embedded import EmbeddedEngine
-from loadtests.client import fold
+from web.client import fold
 from web.config import Settings
 
 HOST_TOKEN = "host-token-for-web-tests"
@@ -27,10 +35,27 @@ DEFAULT_PARAMS: dict[str, Any] = {"start_price": "100.00", "step": "10.00",
                                   "duration_s": 600, "deposit": "50.00"}
 
 
+async def open_lot(engine: EmbeddedEngine, lot_id: str = "L", visibility: str = "price",
+                   **params: Any) -> None:
+    """An open English lot straight on the engine, bidders x, y, z (numbers their
+    ``ord``) eligible; ``params`` added to its parameters."""
+    commands = [
+        CreateLot(lot_id=lot_id, session_id="S", format="english", title="t", actor="h",
+                  params={"start_price": "1.00", "step": "1.00", "duration_s": 600,
+                          "visibility": visibility, **params}),
+        *[c for b in ("x", "y", "z") for c in (
+            RegisterBidder(bidder_id=b, bidder_no=f"{ord(b)}", name=b, actor="h"),
+            ConfirmDeposit(bidder_id=b, amount=100, account="a", actor="h"))],
+        ScheduleLot(actor="h"), StartLot(actor="h"),
+    ]
+    for command in commands:
+        assert not isinstance(await engine.execute(lot_id, command), Rejection)
+
+
 class Client:
     """A WebSocket client speaking JSON, with timeouts on every read.
 
-    It folds each lot's ``update``s as a client must (:func:`loadtests.client.fold`): an
+    It folds each lot's ``update``s as a client must (:func:`web.client.fold`): an
     ``update`` it returns always has a ``state``, the frame's own (a catch-up) or, for a
     live frame, the snapshot the client holds once the frame's ``delta`` is applied (the
     frame as sent is in :attr:`seen`)."""

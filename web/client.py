@@ -1,0 +1,195 @@
+"""The client side of the WebSocket protocol (docs/protocol.md) as a sans-I/O object, the
+one core of every Python client (the demo bots, the load-test users and drivers, the test
+clients): :class:`LotSession` keeps what a browser room keeps for one lot and makes the
+messages to send; the drivers (asyncio in :mod:`loadtests.client`, gevent in
+:mod:`loadtests.locust_support`, a bare socket in :mod:`loadtests.drivers`) move the
+bytes.
+
+It keeps the last sequence number seen (checking that the order is gap-free and that
+nothing comes twice), the latest state (the snapshot of a catch-up ``update`` with the
+deltas of the live ones applied, :func:`fold`), the bidder number and the acknowledged
+bids; a subscribe made after a dropped connection resumes after the last sequence number
+seen, and every request carries a fresh ``ref`` whose reply :meth:`LotSession.receive`
+hands back.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from auction.deltas import DeltaError, apply
+
+#: The types of the messages that answer a request by its ``ref``.
+REPLIES = frozenset({"subscribed", "unsubscribed", "ack", "rejected", "error", "pong"})
+
+
+class ProtocolViolation(AssertionError):
+    """The server broke a promise of the protocol (a gap, a duplicate, a delta that does
+    not fit)."""
+
+
+def fold(state: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]:
+    """The lot's snapshot after ``update``: its ``state`` (a catch-up), or ``state`` (the
+    snapshot as of the event before the update's first) with its ``delta`` and ``gone``
+    applied. ``state`` is not changed.
+
+    Raises :class:`ProtocolViolation` if a delta does not fit ``state``."""
+    if "state" in update:
+        whole: dict[str, Any] = update["state"]
+        return whole
+    events = update["events"]
+    if state is None or not events or state.get("seq") != events[0]["seq"] - 1:
+        raise ProtocolViolation(f"a delta from seq {events[0]['seq'] - 1 if events else '?'} "
+                                f"for a state at {None if state is None else state.get('seq')}")
+    try:
+        return apply(state, update["delta"], update.get("gone", ()))
+    except DeltaError as exc:
+        raise ProtocolViolation(str(exc)) from None
+
+
+class LotSession:
+    """One client's view of one lot: fed the server's messages (decoded), it makes the
+    client's. ``resume`` False: a subscribe asks for the current state only (no
+    history), and the first ``update`` sets the sequence number."""
+
+    _refs = itertools.count(1)
+
+    def __init__(self, lot_id: str, token: str | None = None, *, device: str | None = None,
+                 resume: bool = True, keep_events: bool = True) -> None:
+        self.lot_id, self.token, self.device = lot_id, token, device
+        self.resume, self.keep_events = resume, keep_events
+        #: The sequence number of the last event seen (0: none yet).
+        self.last_seq = 0
+        self.synced = resume
+        self.state: dict[str, Any] = {}
+        self.role: str | None = None
+        self.bidder_no: str | None = None
+        self.acked: list[dict[str, Any]] = []
+        #: Every event seen, in order (when ``keep_events``).
+        self.events: list[dict[str, Any]] = []
+        #: The refs of the requests sent and not answered yet.
+        self.pending: set[str] = set()
+
+    # ------------------------------------------------------------------ requests
+
+    def _ref(self, prefix: str) -> str:
+        ref = f"{prefix}{next(self._refs)}"
+        self.pending.add(ref)
+        return ref
+
+    def subscribe(self) -> dict[str, Any]:
+        """The ``subscribe`` message: resuming after the last event seen (0 at first), or
+        the current state only."""
+        msg: dict[str, Any] = {"type": "subscribe", "lot_id": self.lot_id,
+                               "ref": self._ref("s")}
+        if self.resume:
+            msg["after_seq"] = self.last_seq
+        else:
+            self.synced = False
+        if self.token is not None:
+            msg["token"] = self.token
+        if self.device is not None:
+            msg["device"] = self.device
+        return msg
+
+    def bid(self, amount: str, ref: str | None = None) -> dict[str, Any]:
+        """A ``bid`` message with a fresh ``ref`` (or ``ref``)."""
+        if ref is not None:
+            self.pending.add(ref)
+        return {"type": "bid", "lot_id": self.lot_id, "amount": amount,
+                "ref": ref or self._ref("b")}
+
+    def act(self, name: str, amount: str | None = None) -> dict[str, Any]:
+        """An ``act`` message with a fresh ``ref``."""
+        msg: dict[str, Any] = {"type": "act", "lot_id": self.lot_id, "act": name,
+                               "ref": self._ref("a")}
+        if amount is not None:
+            msg["amount"] = amount
+        return msg
+
+    def ping(self, client_time: int) -> dict[str, Any]:
+        return {"type": "ping", "client_time": client_time, "ref": self._ref("p")}
+
+    def forget(self, ref: str) -> None:
+        """Stop waiting for ``ref``'s reply (it timed out, the connection was lost)."""
+        self.pending.discard(ref)
+
+    # ------------------------------------------------------------------ replies
+
+    def receive(self, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """Take in one message from the server; return it if it is the reply to a request
+        still waited for, else None.
+
+        Raises :class:`ProtocolViolation` on an ``update`` out of order."""
+        kind = msg.get("type")
+        if kind == "update" and msg.get("lot_id") == self.lot_id:
+            self._update(msg)
+            return None
+        if kind == "subscribed" and msg.get("lot_id") == self.lot_id:
+            self.role, self.bidder_no = msg.get("role"), msg.get("bidder_no")
+        ref = msg.get("ref")
+        if kind not in REPLIES or ref not in self.pending:
+            return None
+        self.pending.discard(ref)
+        if kind == "ack":
+            self.acked.append(msg)
+        return msg
+
+    def _update(self, msg: dict[str, Any]) -> None:
+        if not self.synced:  # the current state, maybe with the events of a commit
+            self.synced = True  # that was in flight, then live
+            self.state = msg["state"]
+            self.last_seq = self.state["seq"]
+            return
+        for event in msg["events"]:
+            if event["seq"] != self.last_seq + 1:
+                raise ProtocolViolation(f"{self.lot_id}: got seq {event['seq']} after "
+                                        f"{self.last_seq}")
+            self.last_seq = event["seq"]
+            if self.keep_events:
+                self.events.append(event)
+        self.state = fold(self.state, msg)
+
+    # ------------------------------------------------------------------ the lot
+
+    def leading(self) -> bool:
+        return self.bidder_no is not None and self.state.get("leader_no") == self.bidder_no
+
+    def open_for_me(self) -> bool:
+        """Whether the lot is open and this bidder is not leading it."""
+        return (self.state.get("status") == "open" and self.state.get("next_min") is not None
+                and self.state.get("leader_no") != self.bidder_no)
+
+
+class SessionView:
+    """What a driver of a :class:`LotSession` (its ``session``) shows of the lot."""
+
+    session: LotSession
+
+    @property
+    def last_seq(self) -> int:
+        return self.session.last_seq
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.session.state
+
+    @property
+    def bidder_no(self) -> str | None:
+        return self.session.bidder_no
+
+    @property
+    def acked(self) -> list[dict[str, Any]]:
+        return self.session.acked
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.session.events
+
+    def leading(self) -> bool:
+        return self.session.leading()
+
+    def open_for_me(self) -> bool:
+        """Whether the lot is open and this bidder is not leading it."""
+        return self.session.open_for_me()
