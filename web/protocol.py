@@ -60,6 +60,7 @@ from web.schemas import (
     with_amount,
 )
 
+#: The protocol logs as the WebSocket endpoint it serves.
 log = logging.getLogger("web.ws")
 
 PROTOCOL = 1
