@@ -46,6 +46,7 @@ from loadtests.lean import (
     open_lean,
     update_head,
 )
+from web.client import LotSession
 
 BUCKET_NS = 100_000_000
 BID_TIMEOUT_S = 10.0
@@ -67,6 +68,9 @@ class Member:
                  record: bool) -> None:
         self.driver, self.key, self.lot_id = driver, key, lot_id
         self.token, self.record = token, record
+        #: Makes the messages and matches the replies; the updates are only counted
+        #: here (not folded), so that the driver keeps up with the server.
+        self.session = LotSession(lot_id, token, resume=False, keep_events=False)
         self.sock: LeanSocket | None = None
         self.subscribed: asyncio.Future[dict[str, Any]] | None = None
         self.pending: dict[str, asyncio.Future[tuple[dict[str, Any], int]]] = {}
@@ -75,10 +79,7 @@ class Member:
         loop = asyncio.get_running_loop()
         self.subscribed = loop.create_future()
         self.sock = await open_lean(ws_url, self.on_frame, on_close=self.on_close)
-        message: dict[str, Any] = {"type": "subscribe", "lot_id": self.lot_id}
-        if self.token is not None:
-            message["token"] = self.token
-        self.sock.send_json(message)
+        self.sock.send_json(self.session.subscribe())
         reply = await asyncio.wait_for(self.subscribed, 30)
         if reply.get("type") != "subscribed":
             raise ConnectionError(f"subscribe refused: {reply}")
@@ -95,7 +96,8 @@ class Member:
                     d.frames.setdefault(self.key, []).append((first, now))
         elif payload.startswith((ACK, REJECTED, ERROR)):
             msg = orjson.loads(payload)
-            future = self.pending.pop(msg.get("ref"), None)
+            reply = self.session.receive(msg)
+            future = self.pending.pop(reply["ref"], None) if reply else None
             if future is not None and not future.done():
                 future.set_result((msg, now))
             elif msg["type"] == "error":
@@ -103,8 +105,10 @@ class Member:
                 if self.subscribed is not None and not self.subscribed.done():
                     self.subscribed.set_result(msg)
         elif payload.startswith(SUBSCRIBED):
+            msg = orjson.loads(payload)
+            self.session.receive(msg)
             if self.subscribed is not None and not self.subscribed.done():
-                self.subscribed.set_result(orjson.loads(payload))
+                self.subscribed.set_result(msg)
 
     def on_close(self) -> None:
         pending, self.pending = self.pending, {}
@@ -114,7 +118,7 @@ class Member:
         if self.subscribed is not None and not self.subscribed.done():
             self.subscribed.set_exception(ConnectionError("connection lost"))
 
-    async def bid(self, lot_id: str, amount: str, ref: str) -> tuple[dict[str, Any], int, int]:
+    async def bid(self, amount: str, ref: str) -> tuple[dict[str, Any], int, int]:
         """Send a bid; ``(reply, t_send_ns, t_reply_ns)``."""
         if self.sock is None or self.sock.closed.done():
             raise ConnectionError("not connected")
@@ -122,11 +126,12 @@ class Member:
             asyncio.get_running_loop().create_future())
         self.pending[ref] = future
         sent = time.monotonic_ns()
-        self.sock.send_json({"type": "bid", "lot_id": lot_id, "amount": amount, "ref": ref})
+        self.sock.send_json(self.session.bid(amount, ref))
         try:
             reply, at = await asyncio.wait_for(future, BID_TIMEOUT_S)
         finally:
             self.pending.pop(ref, None)
+            self.session.forget(ref)
         return reply, sent, at
 
 
@@ -202,8 +207,7 @@ class Driver:
         lot.price += lot.step
         ref = f"r{next(self._refs)}"
         try:
-            reply, sent, at = await member.bid(
-                lot.lot_id, format_amount(price, lot.decimals), ref)
+            reply, sent, at = await member.bid(format_amount(price, lot.decimals), ref)
         except (TimeoutError, ConnectionError) as exc:
             self.errors[f"bid {type(exc).__name__}"] += 1
             out["errors"] += 1

@@ -14,7 +14,6 @@ schedulers and a thread hop on every message.)
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import random
 import time
@@ -32,7 +31,7 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from web.client import fold
+from web.client import LotSession, SessionView
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class ProtocolError(Exception):
     """The server answered something the protocol does not allow, or an error."""
 
 
-class LotSocket:
+class LotSocket(SessionView):
     """One WebSocket subscribed to one lot (as a bidder with ``token``, else public).
 
     A reader greenlet keeps the lot's latest ``state`` and resolves replies. Bids report
@@ -64,15 +63,12 @@ class LotSocket:
     time to its arrival, corrected by the clock offset measured with ``ping``).
     """
 
-    _refs = itertools.count(1)
-
     def __init__(self, ws_url: str, lot_id: str, token: str | None = None,
                  on_failure: Callable[[str], None] | None = None) -> None:
         self.ws_url, self.lot_id, self.token = ws_url, lot_id, token
         self.ws: ClientConnection | None = None
-        self.state: dict[str, Any] = {}
-        self.bidder_no: str | None = None
-        self.last_seq = 0
+        #: Subscribed without after_seq: the current state, then live events.
+        self.session = LotSession(lot_id, token, resume=False, keep_events=False)
         self.offset_ms: float | None = None
         self.closing = False
         self.on_failure = on_failure
@@ -81,7 +77,6 @@ class LotSocket:
         self._bids: dict[tuple[str, str], float] = {}
         self._reader: gevent.Greenlet | None = None
         self.watching = token is None
-        self.synced = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -98,11 +93,8 @@ class LotSocket:
         fire("connect", started)
         self._reader = gevent.spawn(self._read)
         started = time.perf_counter()
-        message: dict[str, Any] = {"type": "subscribe", "lot_id": self.lot_id, "ref": "sub"}
-        if self.token:
-            message["token"] = self.token
         try:
-            reply = self.request(message, "sub", timeout=30)
+            reply = self.request(self.session.subscribe(), timeout=30)
             if reply.get("type") != "subscribed":
                 raise ProtocolError(f"subscribe refused: {reply.get('code')} "
                                     f"{reply.get('detail')}")
@@ -120,9 +112,12 @@ class LotSocket:
 
     # ------------------------------------------------------------------ requests
 
-    def request(self, message: dict[str, Any], ref: str, timeout: float = 10) -> dict[str, Any]:
-        """Send ``message`` and wait for the reply carrying ``ref``."""
+    def request(self, message: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+        """Send ``message`` (made by :attr:`session`) and wait for the reply carrying its
+        ``ref``."""
+        ref = message["ref"]
         if self.ws is None or (self._reader is not None and self._reader.dead):
+            self.session.forget(ref)
             raise ConnectionError("not connected")
         result = AsyncResult()
         self._replies[ref] = result
@@ -134,16 +129,15 @@ class LotSocket:
             raise TimeoutError(f"no reply within {timeout:g}s") from None
         finally:
             self._replies.pop(ref, None)
+            self.session.forget(ref)
 
     def bid(self, amount: str) -> None:
         """Bid ``amount``; reports ``bid→ack`` (or the rejection) and ``bid→update``."""
-        ref = f"b{next(self._refs)}"
         started = time.perf_counter()
         key = (self.bidder_no or "", amount)
         self._bids[key] = started
         try:
-            reply = self.request({"type": "bid", "lot_id": self.lot_id, "amount": amount,
-                                  "ref": ref}, ref)
+            reply = self.request(self.session.bid(amount))
         except Exception as exc:  # timeouts, a lost connection
             self._bids.pop(key, None)
             fire("bid→ack", started, exception=exc)
@@ -161,11 +155,10 @@ class LotSocket:
 
     def ping(self) -> None:
         """Measure the round trip and the server clock's offset (``offset_ms``)."""
-        ref = f"p{next(self._refs)}"
         started = time.perf_counter()
         sent_ms = time.time() * 1000
         try:
-            reply = self.request({"type": "ping", "client_time": int(sent_ms), "ref": ref}, ref)
+            reply = self.request(self.session.ping(int(sent_ms)))
         except Exception as exc:
             fire("ping→pong", started, exception=exc)
             return
@@ -192,28 +185,15 @@ class LotSocket:
                     result.set_exception(ConnectionError("connection lost"))
 
     def _handle(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
-        if kind == "update":
+        synced, last_seq = self.session.synced, self.session.last_seq
+        reply = self.session.receive(msg)
+        if msg.get("type") == "update" and synced:
             received = time.perf_counter()
-            if not self.synced:  # subscribed without after_seq: the state, maybe with the
-                self.synced = True  # events of a commit that was in flight, then live
-                self.last_seq = msg["state"]["seq"]
-                self.state = msg["state"]
-                return
             for event in msg["events"]:
-                if event["seq"] != self.last_seq + 1:
-                    raise ProtocolError(f"{self.lot_id}: seq {event['seq']} after "
-                                        f"{self.last_seq}")
-                self.last_seq = event["seq"]
-                if event["type"] == "BidAccepted":
+                if event["seq"] > last_seq and event["type"] == "BidAccepted":
                     self._bid_seen(event, received)
-            self.state = fold(self.state, msg)
-            return
-        if kind == "subscribed":
-            self.bidder_no = msg.get("bidder_no")
-        ref = msg.get("ref")
-        if ref is not None and ref in self._replies:
-            self._replies[ref].set(msg)
+        if reply is not None and reply["ref"] in self._replies:
+            self._replies[reply["ref"]].set(reply)
 
     def _bid_seen(self, event: dict[str, Any], received: float) -> None:
         started = self._bids.pop((event.get("bidder_no") or "", event.get("amount") or ""), None)
@@ -226,13 +206,6 @@ class LotSocket:
             events.request.fire(request_type=REQUEST_TYPE, name="event→update (watcher)",
                                 response_time=max(0.0, lag), response_length=0,
                                 exception=None, context={})
-
-    # ------------------------------------------------------------------ the lot
-
-    def open_for_me(self) -> bool:
-        """Whether the lot is open and this bidder is not leading it."""
-        return (self.state.get("status") == "open" and self.state.get("next_min") is not None
-                and self.state.get("leader_no") != self.bidder_no)
 
 
 def _connect(ws_url: str) -> ClientConnection:

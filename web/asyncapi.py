@@ -5,8 +5,8 @@ sends, each the JSON Schema of its struct in :mod:`web.schemas`."""
 from typing import Any
 
 from web.openapi import components
+from web.protocol import MAX_FRAME, PROTOCOL
 from web.schemas import CLIENT_MESSAGES, SERVER_MESSAGES, tag_of
-from web.ws import MAX_FRAME, PROTOCOL
 
 
 def _messages(structs: tuple[type[Any], ...], schemas: list[dict[str, Any]]

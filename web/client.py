@@ -1,10 +1,19 @@
-"""A client of one lot over the WebSocket protocol (docs/protocol.md).
+"""The client side of the WebSocket protocol (docs/protocol.md) as a sans-I/O object, the
+one core of every Python client (the demo bots, the load-test users and drivers, the test
+clients): :class:`LotSession` keeps what a browser room keeps for one lot and makes the
+messages to send; the drivers (asyncio: :class:`LotClient` below, gevent in
+:mod:`loadtests.locust_support`, a bare socket in :mod:`loadtests.drivers`) move the
+bytes.
 
-It keeps what a browser room keeps: the last sequence number seen (checking that the
-order is gap-free and nothing comes twice), the latest state (the snapshot of a catch-up
-``update`` with the deltas of the live ones applied, :func:`fold`), the acknowledged
-bids, and it resumes after a dropped connection from the last sequence number.
+It keeps the last sequence number seen (checking that the order is gap-free and that
+nothing comes twice), the latest state (the snapshot of a catch-up ``update`` with the
+deltas of the live ones applied, :func:`fold`), the bidder number and the acknowledged
+bids; a subscribe made after a dropped connection resumes after the last sequence number
+seen, and every request carries a fresh ``ref`` whose reply :meth:`LotSession.receive`
+hands back.
 """
+
+from __future__ import annotations
 
 import asyncio
 import contextlib
@@ -17,9 +26,13 @@ from websockets.asyncio.client import ClientConnection
 
 from auction.deltas import DeltaError, apply
 
+#: The types of the messages that answer a request by its ``ref``.
+REPLIES = frozenset({"subscribed", "unsubscribed", "ack", "rejected", "error", "pong"})
+
 
 class ProtocolViolation(AssertionError):
-    """The server broke a promise of the protocol (a gap, a duplicate)."""
+    """The server broke a promise of the protocol (a gap, a duplicate, a delta that does
+    not fit)."""
 
 
 def fold(state: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]:
@@ -41,10 +54,158 @@ def fold(state: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]
         raise ProtocolViolation(str(exc)) from None
 
 
-class LotClient:
-    """Watch (and, with a bidder token, bid on) one lot."""
+class LotSession:
+    """One client's view of one lot: fed the server's messages (decoded), it makes the
+    client's. ``resume`` False: a subscribe asks for the current state only (no
+    history), and the first ``update`` sets the sequence number."""
 
     _refs = itertools.count(1)
+
+    def __init__(self, lot_id: str, token: str | None = None, *, device: str | None = None,
+                 resume: bool = True, keep_events: bool = True) -> None:
+        self.lot_id, self.token, self.device = lot_id, token, device
+        self.resume, self.keep_events = resume, keep_events
+        #: The sequence number of the last event seen (0: none yet).
+        self.last_seq = 0
+        self.synced = resume
+        self.state: dict[str, Any] = {}
+        self.role: str | None = None
+        self.bidder_no: str | None = None
+        self.acked: list[dict[str, Any]] = []
+        #: Every event seen, in order (when ``keep_events``).
+        self.events: list[dict[str, Any]] = []
+        #: The refs of the requests sent and not answered yet.
+        self.pending: set[str] = set()
+
+    # ------------------------------------------------------------------ requests
+
+    def _ref(self, prefix: str) -> str:
+        ref = f"{prefix}{next(self._refs)}"
+        self.pending.add(ref)
+        return ref
+
+    def subscribe(self) -> dict[str, Any]:
+        """The ``subscribe`` message: resuming after the last event seen (0 at first), or
+        the current state only."""
+        msg: dict[str, Any] = {"type": "subscribe", "lot_id": self.lot_id,
+                               "ref": self._ref("s")}
+        if self.resume:
+            msg["after_seq"] = self.last_seq
+        else:
+            self.synced = False
+        if self.token is not None:
+            msg["token"] = self.token
+        if self.device is not None:
+            msg["device"] = self.device
+        return msg
+
+    def bid(self, amount: str, ref: str | None = None) -> dict[str, Any]:
+        """A ``bid`` message with a fresh ``ref`` (or ``ref``)."""
+        if ref is not None:
+            self.pending.add(ref)
+        return {"type": "bid", "lot_id": self.lot_id, "amount": amount,
+                "ref": ref or self._ref("b")}
+
+    def act(self, name: str, amount: str | None = None) -> dict[str, Any]:
+        """An ``act`` message with a fresh ``ref``."""
+        msg: dict[str, Any] = {"type": "act", "lot_id": self.lot_id, "act": name,
+                               "ref": self._ref("a")}
+        if amount is not None:
+            msg["amount"] = amount
+        return msg
+
+    def ping(self, client_time: int) -> dict[str, Any]:
+        return {"type": "ping", "client_time": client_time, "ref": self._ref("p")}
+
+    def forget(self, ref: str) -> None:
+        """Stop waiting for ``ref``'s reply (it timed out, the connection was lost)."""
+        self.pending.discard(ref)
+
+    # ------------------------------------------------------------------ replies
+
+    def receive(self, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """Take in one message from the server; return it if it is the reply to a request
+        still waited for, else None.
+
+        Raises :class:`ProtocolViolation` on an ``update`` out of order."""
+        kind = msg.get("type")
+        if kind == "update" and msg.get("lot_id") == self.lot_id:
+            self._update(msg)
+            return None
+        if kind == "subscribed" and msg.get("lot_id") == self.lot_id:
+            self.role, self.bidder_no = msg.get("role"), msg.get("bidder_no")
+        ref = msg.get("ref")
+        if kind not in REPLIES or ref not in self.pending:
+            return None
+        self.pending.discard(ref)
+        if kind == "ack":
+            self.acked.append(msg)
+        return msg
+
+    def _update(self, msg: dict[str, Any]) -> None:
+        if not self.synced:  # the current state, maybe with the events of a commit
+            self.synced = True  # that was in flight, then live
+            self.state = msg["state"]
+            self.last_seq = self.state["seq"]
+            return
+        for event in msg["events"]:
+            if event["seq"] != self.last_seq + 1:
+                raise ProtocolViolation(f"{self.lot_id}: got seq {event['seq']} after "
+                                        f"{self.last_seq}")
+            self.last_seq = event["seq"]
+            if self.keep_events:
+                self.events.append(event)
+        self.state = fold(self.state, msg)
+
+    # ------------------------------------------------------------------ the lot
+
+    def leading(self) -> bool:
+        return self.bidder_no is not None and self.state.get("leader_no") == self.bidder_no
+
+    def open_for_me(self) -> bool:
+        """Whether the lot is open and this bidder is not leading it."""
+        return (self.state.get("status") == "open" and self.state.get("next_min") is not None
+                and self.state.get("leader_no") != self.bidder_no)
+
+
+class SessionView:
+    """What a driver of a :class:`LotSession` (its ``session``) shows of the lot."""
+
+    session: LotSession
+
+    @property
+    def last_seq(self) -> int:
+        return self.session.last_seq
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.session.state
+
+    @property
+    def bidder_no(self) -> str | None:
+        return self.session.bidder_no
+
+    @property
+    def acked(self) -> list[dict[str, Any]]:
+        return self.session.acked
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.session.events
+
+    def leading(self) -> bool:
+        return self.session.leading()
+
+    def open_for_me(self) -> bool:
+        """Whether the lot is open and this bidder is not leading it."""
+        return self.session.open_for_me()
+
+
+# ----------------------------------------------------------------- asyncio driver
+
+
+class LotClient(SessionView):
+    """Watch (and, with a bidder token, bid and act on) one lot."""
 
     def __init__(self, ws_url: str, lot_id: str, token: str | None = None,
                  **connect_options: Any) -> None:
@@ -52,11 +213,7 @@ class LotClient:
         ``additional_headers``, ``local_addr``...)."""
         self.ws_url, self.lot_id, self.token = ws_url, lot_id, token
         self.connect_options = connect_options
-        self.last_seq = 0
-        self.state: dict[str, Any] = {}
-        self.bidder_no: str | None = None
-        self.acked: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        self.session = LotSession(lot_id, token)
         self.changed = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -66,11 +223,7 @@ class LotClient:
         """(Re)connect and subscribe, resuming after the last sequence number seen."""
         self._ws = await websockets.connect(self.ws_url, max_size=2**22,
                                             **self.connect_options)
-        sub: dict[str, Any] = {"type": "subscribe", "lot_id": self.lot_id,
-                               "after_seq": self.last_seq}
-        if self.token:
-            sub["token"] = self.token
-        await self._ws.send(orjson.dumps(sub).decode())
+        await self._ws.send(orjson.dumps(self.session.subscribe()).decode())
         self._reader = asyncio.create_task(self._read(self._ws))
 
     async def close(self) -> None:
@@ -87,7 +240,11 @@ class LotClient:
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
-                self._handle(orjson.loads(raw))
+                reply = self.session.receive(orjson.loads(raw))
+                future = self._waiting.pop(reply["ref"], None) if reply else None
+                if reply is not None and future is not None and not future.done():
+                    future.set_result(reply)
+                self.changed.set()
         except websockets.ConnectionClosed:
             pass
         finally:
@@ -97,43 +254,32 @@ class LotClient:
             self._waiting.clear()
             self.changed.set()
 
-    def _handle(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
-        if kind == "subscribed":
-            self.bidder_no = msg.get("bidder_no")
-        elif kind == "update" and msg.get("lot_id") == self.lot_id:
-            for event in msg["events"]:
-                if event["seq"] != self.last_seq + 1:
-                    raise ProtocolViolation(
-                        f"{self.lot_id}: got seq {event['seq']} after {self.last_seq}")
-                self.last_seq = event["seq"]
-                self.events.append(event)
-            self.state = fold(self.state, msg)
-        elif kind in ("ack", "rejected", "error") and msg.get("ref") in self._waiting:
-            if kind == "ack":
-                self.acked.append(msg)
-            future = self._waiting.pop(msg["ref"])
-            if not future.done():
-                future.set_result(msg)
-        self.changed.set()
-
-    async def bid(self, amount: str, timeout: float = 10.0) -> dict[str, Any]:
-        """Send a bid; return the server's ``ack`` or ``rejected`` message."""
+    async def request(self, msg: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+        """Send ``msg`` (made by :attr:`session`); return the reply to its ``ref``."""
         if self._ws is None:
             raise ConnectionError("not connected")
-        ref = f"b{next(self._refs)}"
+        ref = msg["ref"]
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[ref] = future
         try:
-            await self._ws.send(orjson.dumps({"type": "bid", "lot_id": self.lot_id,
-                                              "amount": amount, "ref": ref}).decode())
+            await self._ws.send(orjson.dumps(msg).decode())
             return await asyncio.wait_for(future, timeout)
         except websockets.ConnectionClosed as exc:
             raise ConnectionError("connection lost") from exc
         finally:
             self._waiting.pop(ref, None)
+            self.session.forget(ref)
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved here whatever happened
+
+    async def bid(self, amount: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Send a bid; return the server's ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.bid(amount), timeout)
+
+    async def act(self, name: str, amount: str | None = None,
+                  timeout: float = 10.0) -> dict[str, Any]:
+        """Send action ``name``; return the server's ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.act(name, amount), timeout)
 
     async def wait_for(self, predicate: Any, timeout: float = 30.0) -> None:
         """Wait until ``predicate(self)`` holds."""
@@ -141,6 +287,3 @@ class LotClient:
             while not predicate(self):
                 self.changed.clear()
                 await self.changed.wait()
-
-    def leading(self) -> bool:
-        return self.bidder_no is not None and self.state.get("leader_no") == self.bidder_no

@@ -20,36 +20,8 @@ import random
 import time
 from typing import Any
 
-import orjson
-import websockets
-
 from auction.money import format_amount, parse_amount
 from web.client import LotClient
-
-
-class ActClient(LotClient):
-    """A :class:`LotClient` that also sends bidder actions (``act``)."""
-
-    async def act(self, name: str, amount: str | None = None,
-                  timeout: float = 10.0) -> dict[str, Any]:
-        """Send action ``name``; return the server's ``ack`` or ``rejected`` message."""
-        if self._ws is None:
-            raise ConnectionError("not connected")
-        ref = f"a{next(self._refs)}"
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting[ref] = future
-        msg: dict[str, Any] = {"type": "act", "lot_id": self.lot_id, "act": name, "ref": ref}
-        if amount is not None:
-            msg["amount"] = amount
-        try:
-            await self._ws.send(orjson.dumps(msg).decode())
-            return await asyncio.wait_for(future, timeout)
-        except websockets.ConnectionClosed as exc:
-            raise ConnectionError("connection lost") from exc
-        finally:
-            self._waiting.pop(ref, None)
-            if future.done() and not future.cancelled():
-                future.exception()
 
 
 def land_params(fast: bool) -> dict[str, Any]:
@@ -72,7 +44,7 @@ async def land_bot(ws_url: str, lot_id: str, token: str, limit: str, stop: async
                    think: tuple[float, float], rng: random.Random) -> None:
     """One simulated bidder of the land lot (see the module doc)."""
     limit_minor = parse_amount(limit, 2)
-    client = ActClient(ws_url, lot_id, token)
+    client = LotClient(ws_url, lot_id, token)
     await client.connect()
     try:
         while not stop.is_set():

@@ -105,7 +105,7 @@ class _Live(Collector):
                                 value=len(connections))
         yield GaugeMetricFamily("auction_ws_subscriptions", "Lots watched over WebSockets, "
                                 "summed over connections",
-                                value=sum(len(c.subs) for c in connections))
+                                value=sum(len(c.watchers) for c in connections))
         yield GaugeMetricFamily("auction_ws_lots_watched", "Lots with at least one watcher "
                                 "here (engine subscriptions of the fan-out)",
                                 value=app[HUB].subscriptions())

@@ -54,3 +54,14 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
 async def server(make_server: ServerFactory) -> Server:
     """A server with default settings."""
     return await make_server()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[EmbeddedEngine]:
+    """A started EmbeddedEngine on tmp_path, without a server; closed after the test."""
+    engine = EmbeddedEngine(tmp_path)
+    await engine.start()
+    try:
+        yield engine
+    finally:
+        await engine.close()

@@ -2,22 +2,16 @@
 each audience's frame encoded once per commit, and joins that race a commit."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from web_support import open_lot
 
 import web.hub
 from auction.model import (
-    ConfirmDeposit,
-    CreateLot,
     PlaceBid,
-    RegisterBidder,
     Rejection,
-    ScheduleLot,
-    StartLot,
 )
 from engine.embedded import EmbeddedEngine
 from web.hub import Hub
@@ -38,30 +32,6 @@ class Box:
 
     def seqs(self) -> list[int]:
         return [e["seq"] for f in self.frames if f["type"] == "update" for e in f["events"]]
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[EmbeddedEngine]:
-    engine = EmbeddedEngine(tmp_path)
-    await engine.start()
-    try:
-        yield engine
-    finally:
-        await engine.close()
-
-
-async def open_lot(engine: EmbeddedEngine, lot_id: str = "L", visibility: str = "price") -> None:
-    commands = [
-        CreateLot(lot_id=lot_id, session_id="S", format="english", title="t", actor="h",
-                  params={"start_price": "1.00", "step": "1.00", "duration_s": 600,
-                          "visibility": visibility}),
-        *[c for b in ("x", "y", "z") for c in (
-            RegisterBidder(bidder_id=b, bidder_no=f"{ord(b)}", name=b, actor="h"),
-            ConfirmDeposit(bidder_id=b, amount=100, account="a", actor="h"))],
-        ScheduleLot(actor="h"), StartLot(actor="h"),
-    ]
-    for command in commands:
-        assert not isinstance(await engine.execute(lot_id, command), Rejection)
 
 
 async def bid(engine: EmbeddedEngine, bidder: str, amount: int, lot_id: str = "L") -> None:

@@ -15,6 +15,14 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection
 
+from auction.model import (
+    ConfirmDeposit,
+    CreateLot,
+    RegisterBidder,
+    Rejection,
+    ScheduleLot,
+    StartLot,
+)
 from auction.money import format_amount
 from engine.embedded import EmbeddedEngine
 from web.client import fold
@@ -25,6 +33,23 @@ SUPERVISOR_TOKEN = "supervisor-token-for-web-tests"
 STAFF = {HOST_TOKEN: ("alice", "host"), SUPERVISOR_TOKEN: ("sam", "supervisor")}
 DEFAULT_PARAMS: dict[str, Any] = {"start_price": "100.00", "step": "10.00",
                                   "duration_s": 600, "deposit": "50.00"}
+
+
+async def open_lot(engine: EmbeddedEngine, lot_id: str = "L", visibility: str = "price",
+                   **params: Any) -> None:
+    """An open English lot straight on the engine, bidders x, y, z (numbers their
+    ``ord``) eligible; ``params`` added to its parameters."""
+    commands = [
+        CreateLot(lot_id=lot_id, session_id="S", format="english", title="t", actor="h",
+                  params={"start_price": "1.00", "step": "1.00", "duration_s": 600,
+                          "visibility": visibility, **params}),
+        *[c for b in ("x", "y", "z") for c in (
+            RegisterBidder(bidder_id=b, bidder_no=f"{ord(b)}", name=b, actor="h"),
+            ConfirmDeposit(bidder_id=b, amount=100, account="a", actor="h"))],
+        ScheduleLot(actor="h"), StartLot(actor="h"),
+    ]
+    for command in commands:
+        assert not isinstance(await engine.execute(lot_id, command), Rejection)
 
 
 class Client:
