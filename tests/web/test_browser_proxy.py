@@ -47,6 +47,7 @@ async def test_a_proxy_maximum_left_in_the_room_bids_for_its_bidder(
 
     await room_b.fill("#amount", "150.00")
     await room_b.click("#bid-btn")
+    await room_b.click("#confirm-bid")
     await expect(room_b.locator("#best")).to_contain_text("160.00", timeout=WAIT)
     await expect(room_b.locator("#leader")).to_have_text(numbers["A"])
     await expect(room_a.locator("#best")).to_contain_text("160.00", timeout=WAIT)
