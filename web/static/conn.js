@@ -12,6 +12,8 @@ const PONG_TIMEOUT_MS = 8_000;
 const URGENT_PING_EVERY_MS = 1_000;
 const URGENT_PONG_TIMEOUT_MS = 2_500;
 const HEARTBEAT_TICK_MS = 500;
+// A socket not open after this long (a network that swallows the handshake) is retried.
+const CONNECT_TIMEOUT_MS = 5_000;
 const BID_TIMEOUT_MS = 15_000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 5_000;
@@ -189,6 +191,7 @@ export class LotConnection {
     window.removeEventListener("offline", this._lost);
     document.removeEventListener("visibilitychange", this._wake);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.connectTimer);
     clearInterval(this.pingTimer);
     if (this.ws) {
       this.ws.onclose = null;
@@ -271,7 +274,16 @@ export class LotConnection {
       return;
     }
     this.ws = ws;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (this.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
+      ws.onclose = null;
+      ws.close();
+      this.ws = null;
+      this._scheduleReconnect();
+    }, CONNECT_TIMEOUT_MS);
     ws.onopen = () => {
+      clearTimeout(this.connectTimer);
       this.lastFrameAt = clientNow();
       this._subscribe();
       this._ping();

@@ -136,6 +136,7 @@ export function drawCountdown(state, now) {
   if (el) {
     if (el.textContent !== c.text) el.textContent = c.text;
     el.dataset.phase = c.phase;
+    el.dataset.long = String(c.text.length > 8); // days: a smaller font keeps it in its card
     el.dataset.ms = c.ms === null ? "" : String(Math.max(0, Math.round(c.ms)));
   }
   const label = $("countdown-label");
