@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 from test_browser_e2e import (  # noqa: F401
-    WAIT, Pages, api_get, api_post, auction_server, expect_accepted, pages,
+    WAIT,
+    Pages,
+    api_get,
+    api_post,
+    auction_server,
+    expect_accepted,
+    pages,
 )
 
 from helpers import ServerProcess
@@ -83,7 +89,8 @@ async def english_lot(server: ServerProcess, bidders: tuple[str, ...] = ("A", "B
     the room URL of each bidder."""
     session = await api_post(server, "/api/sessions", {"name": "room"})
     lot = await api_post(server, "/api/lots", {
-        "session_id": session["session_id"], "title": "某地块国有建设用地使用权", "format": "english",
+        "session_id": session["session_id"], "title": "某地块国有建设用地使用权",
+        "format": "english",
         "params": {"direction": "forward", "currency": "CNY", "start_price": "1000.00",
                    "step": "10.00", "deposit": "100.00", "duration_s": 600, **params}})
     lot_id = lot["lot_id"]
@@ -99,8 +106,8 @@ async def english_lot(server: ServerProcess, bidders: tuple[str, ...] = ("A", "B
     return lot_id, urls
 
 
-async def open_room(pages: Pages, base: str, path: str) -> Page:
-    room = await pages.open(base + path)
+async def open_room(opened: Pages, base: str, path: str) -> Page:
+    room = await opened.open(base + path)
     await expect(room.locator("#conn")).to_have_attribute("data-state", "online", timeout=WAIT)
     await expect(room.locator("#status")).to_have_attribute("data-status", "open", timeout=WAIT)
     return room
@@ -114,7 +121,7 @@ async def confirmed_bid(room: Page, amount: str | None = None) -> None:
 
 
 async def test_a_bid_goes_out_only_once_confirmed_in_figures_capitals_and_wan(
-        auction_server: ServerProcess, pages: Pages) -> None:
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
     lot_id, urls = await english_lot(server)
     room = await open_room(pages, server.base, urls["A"])
@@ -151,7 +158,7 @@ async def test_a_bid_goes_out_only_once_confirmed_in_figures_capitals_and_wan(
 
 
 async def test_a_websocket_cut_in_the_last_minutes_shows_a_banner_at_once_and_blocks_bidding(
-        auction_server: ServerProcess, pages: Pages) -> None:
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
     _, urls = await english_lot(server, duration_s=240)  # within the last minutes
     proxy = CuttableProxy(server.port)
@@ -184,7 +191,7 @@ async def test_a_websocket_cut_in_the_last_minutes_shows_a_banner_at_once_and_bl
 
 
 async def test_the_browser_going_offline_shows_the_banner_without_waiting_for_a_ping(
-        auction_server: ServerProcess, pages: Pages) -> None:
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
     _, urls = await english_lot(server, duration_s=3600)  # far from the end: slow heartbeat
     room = await open_room(pages, server.base, urls["A"])
@@ -198,7 +205,7 @@ async def test_the_browser_going_offline_shows_the_banner_without_waiting_for_a_
 
 
 async def test_outbid_extension_pause_and_resume_each_show_a_dated_notice_and_stale_ones_go(
-        auction_server: ServerProcess, pages: Pages) -> None:
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
     lot_id, urls = await english_lot(server, duration_s=30, extend_window_s=60, extend_s=120)
     room_a = await open_room(pages, server.base, urls["A"])
@@ -232,7 +239,7 @@ async def test_outbid_extension_pause_and_resume_each_show_a_dated_notice_and_st
 
 
 async def test_on_a_phone_the_price_countdown_and_bid_button_stay_on_screen(
-        auction_server: ServerProcess, browser: Browser) -> None:
+        auction_server: ServerProcess, browser: Browser) -> None:  # noqa: F811
     server = auction_server
     _, urls = await english_lot(server)
     context = await browser.new_context(viewport={"width": 390, "height": 844},
@@ -256,7 +263,7 @@ async def test_on_a_phone_the_price_countdown_and_bid_button_stay_on_screen(
 
 
 async def test_a_reverse_lot_speaks_of_lowest_offers_and_its_leader_cannot_press_bid(
-        auction_server: ServerProcess, pages: Pages) -> None:
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
     _, urls = await english_lot(server, direction="reverse", start_price="1000.00",
                                 ceiling="1000.00", duration_s=62)
@@ -275,7 +282,7 @@ async def test_a_reverse_lot_speaks_of_lowest_offers_and_its_leader_cannot_press
 
 
 async def test_a_ten_day_listing_prints_no_null_and_counts_down_in_days_with_a_date(
-        auction_server: ServerProcess, pages: Pages) -> None:
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
     session = await api_post(server, "/api/sessions", {"name": "挂牌"})
     ends = int(time.time() * 1000) + 10 * 86_400_000
@@ -293,7 +300,8 @@ async def test_a_ten_day_listing_prints_no_null_and_counts_down_in_days_with_a_d
     await expect(room.locator("#lt-phase")).to_be_visible(timeout=WAIT)
     text = await room.locator("main").inner_text()
     assert "null" not in text and "undefined" not in text, text
-    await expect(room.locator("#countdown")).to_have_text(re.compile(r"^(9|10) 天 \d{2}:\d{2}:\d{2}$"))
+    await expect(room.locator("#countdown")).to_have_text(
+        re.compile(r"^(9|10) 天 \d{2}:\d{2}:\d{2}$"))
     await expect(room.locator("#lt-clock")).to_have_text(re.compile(r"天"))
     day = time.strftime("%Y-%m-%d", time.localtime(ends / 1000))
     await expect(room.locator("#closes-at")).to_contain_text(day)
@@ -302,7 +310,7 @@ async def test_a_ten_day_listing_prints_no_null_and_counts_down_in_days_with_a_d
 
 
 async def test_a_cancelled_lot_claims_no_lead_and_an_ended_one_links_its_result(
-        auction_server: ServerProcess, pages: Pages) -> None:
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
     lot_id, urls = await english_lot(server)
     room = await open_room(pages, server.base, urls["A"])
