@@ -328,3 +328,27 @@ async def test_a_cancelled_lot_claims_no_lead_and_an_ended_one_links_its_result(
     link = room.locator("#result-link")
     await expect(link).to_be_visible()
     assert await link.get_attribute("href") == f"/result/{lot_id}"
+
+
+CAPITALS = [
+    ("0.00", "零元整"), ("0.05", "伍分"), ("0.50", "伍角整"), ("10.00", "壹拾元整"),
+    ("1010.00", "壹仟零壹拾元整"), ("1030.05", "壹仟零叁拾元零伍分"),
+    ("100000.00", "壹拾万元整"), ("45000000.00", "肆仟伍佰万元整"),
+    ("100000001.00", "壹亿零壹元整"), ("125500000.00", "壹亿贰仟伍佰伍拾万元整"),
+    ("1000100000000.00", "壹万零壹亿元整"),
+    ("999999999999999.99", "玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
+]
+WAN = [("1030.00", 2, "0.103"), ("45000000.00", 2, "4,500"), ("0.01", 2, "0.000001"),
+       ("123456789", 0, "12,345.6789")]
+
+
+async def test_the_confirmation_writes_amounts_in_capital_numerals_and_wan_exactly(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    page = await pages.open(f"{auction_server.base}/")
+    got = await page.evaluate("""async ([capitals, wan]) => {
+        const m = await import("/static/money.js");
+        return [capitals.map(([a]) => m.capitalAmount(a)),
+                wan.map(([a, d]) => m.inWan(a, d))];
+    }""", [CAPITALS, WAN])
+    assert got[0] == [text for _, text in CAPITALS]
+    assert got[1] == [text for _, _, text in WAN]

@@ -163,7 +163,7 @@ export function stepsOver(params, nextMin, reference, amount) {
   const d = decimalsOf(params.currency, params.start_price);
   const value = parseAmount(amount, d);
   const base = nextMin ? parseAmount(nextMin, d) : null;
-  if (value === null || base === null) return null;
+  if (value === null || base === null || !params.steps?.length) return null;
   const ref = reference ? parseAmount(reference, d) : null;
   const step = stepAt(params.steps, ref ?? parseAmount(params.start_price, d), d);
   if (!step) return null;

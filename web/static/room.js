@@ -484,7 +484,11 @@ async function sendBid() {
   const dialog = $("confirm");
   const amount = dialog.dataset.amount;
   dialog.close();
-  if (bidding || !amount || netDown) return;
+  if (bidding || !amount) return;
+  if (netDown) {
+    messages.show({ code: "offline" });
+    return;
+  }
   const input = $("amount");
   bidding = true;
   messages.clear();
