@@ -169,8 +169,8 @@ async def test_a_websocket_cut_in_the_last_minutes_shows_a_banner_at_once_and_bl
         cut_at = time.monotonic()
         proxy.cut()
         banner = room.locator("#net-banner")
-        await expect(banner).to_have_attribute("data-state", "lost", timeout=5_000)
-        assert time.monotonic() - cut_at < 5
+        await expect(banner).to_have_attribute("data-state", "lost", timeout=7_000)
+        assert time.monotonic() - cut_at < 7
         await expect(banner).to_be_visible()
         await expect(banner).to_contain_text("网络连接已中断")
         await expect(room.locator("#conn")).not_to_have_attribute("data-state", "online")

@@ -8,9 +8,10 @@ const PING_EVERY_MS = 10_000;
 // Judged from the oldest unanswered ping, not from the last frame: background tabs run
 // timers late.
 const PONG_TIMEOUT_MS = 8_000;
-// In the last minutes of a lot (setUrgent(true)) a lost link must show at once.
-const URGENT_PING_EVERY_MS = 1_000;
-const URGENT_PONG_TIMEOUT_MS = 2_500;
+// In the last minutes of a lot (setUrgent(true)) a lost link must show within seconds.
+// Every 2 s, not faster: a hall of bidders behind one address shares its message rate.
+const URGENT_PING_EVERY_MS = 2_000;
+const URGENT_PONG_TIMEOUT_MS = 3_000;
 const HEARTBEAT_TICK_MS = 500;
 // A socket not open after this long (a network that swallows the handshake) is retried.
 const CONNECT_TIMEOUT_MS = 5_000;
