@@ -41,6 +41,7 @@ async def test_a_proxy_maximum_left_in_the_room_bids_for_its_bidder(
         await expect(room.locator("#proxy-form")).to_be_visible()
     await room_a.fill("#proxy-amount", "300")
     await room_a.click("#proxy-btn")
+    await room_a.click("#confirm-bid")
     await expect(room_a.locator("#message")).to_have_attribute("data-kind", "ok", timeout=WAIT)
     await expect(room_a.locator("#proxy-current")).to_have_attribute("data-amount", "300.00")
     await expect(room_b.locator("#leader")).to_have_text(numbers["A"], timeout=WAIT)

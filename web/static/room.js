@@ -326,6 +326,7 @@ function render() {
   tick();
   drawPlay("room", $("play"), {
     state, you: me, conn, messages, t, money, serverNow: () => conn.serverNow(), rerender: render,
+    confirmAmount,
   });
 }
 
@@ -349,6 +350,11 @@ async function submitProxy(event) {
     return;
   }
   const amount = formatAmount(minor, decimals());
+  if (!(await confirmAmount(amount, { steps: false }))) return;
+  if (netDown) {
+    messages.show({ code: "offline" });
+    return;
+  }
   bidding = true;
   messages.clear();
   render();
@@ -449,11 +455,35 @@ async function submitBid(event) {
   }
   const amount = formatAmount(minor, decimals()); // "1280000" -> "1280000.00"
   input.value = amount;
-  askConfirm(amount);
+  if (!(await confirmAmount(amount))) return;
+  await sendBid(amount);
+}
+
+let confirmAnswer = null; // resolves the open confirmation: true to send, false not to
+
+/**
+ * Ask the bidder to confirm `amount` (a decimal string) in the dialog; resolves true when
+ * confirmed, false when dismissed. Bids of every format go through it (formats get it as
+ * `ctx.confirmAmount`); `steps: false` for amounts that are not a next bid (a proxy
+ * maximum, a sealed price).
+ */
+function confirmAmount(amount, { steps = true } = {}) {
+  confirmAnswer?.(false);
+  askConfirm(amount, steps);
+  return new Promise((resolve) => {
+    confirmAnswer = resolve;
+  });
+}
+
+function answerConfirm(yes) {
+  const answer = confirmAnswer;
+  confirmAnswer = null;
+  if ($("confirm").open) $("confirm").close();
+  answer?.(yes);
 }
 
 /** The confirmation dialog: the amount in figures, in capitals (大写) and in 万. */
-function askConfirm(amount) {
+function askConfirm(amount, countSteps) {
   const p = params();
   const reverse = p?.direction === "reverse";
   const cur = p?.currency;
@@ -464,7 +494,7 @@ function askConfirm(amount) {
   $("confirm-capital").textContent = capital ? `人民币${capital}` : "—";
   const wan = inWan(amount, decimals());
   $("confirm-wan").textContent = wan === null ? "—" : t("wan_amount", { wan });
-  const steps = p ? stepsOver(p, nextMin(), reference(), amount) : null;
+  const steps = p && countSteps ? stepsOver(p, nextMin(), reference(), amount) : null;
   $("confirm-steps").textContent = steps ? t(reverse ? "confirm_steps_reverse_n" : "confirm_steps_n", { n: steps }) : "—";
   $("confirm-steps").dataset.steps = steps ?? "";
   const warn = $("confirm-warning");
@@ -480,10 +510,7 @@ function askConfirm(amount) {
   (steps > WARN_STEPS ? $("confirm-cancel") : $("confirm-bid")).focus();
 }
 
-async function sendBid() {
-  const dialog = $("confirm");
-  const amount = dialog.dataset.amount;
-  dialog.close();
+async function sendBid(amount) {
   if (bidding || !amount) return;
   if (netDown) {
     messages.show({ code: "offline" });
@@ -550,9 +577,10 @@ function main() {
   $("step-1").addEventListener("click", () => quick(1));
   $("step-2").addEventListener("click", quickN);
   $("steps-n").addEventListener("input", () => render());
-  $("confirm-bid").addEventListener("click", sendBid);
+  $("confirm-bid").addEventListener("click", () => answerConfirm(true));
+  $("confirm").addEventListener("close", () => answerConfirm(false)); // Esc, or the end
   $("confirm-cancel").addEventListener("click", () => {
-    $("confirm").close();
+    answerConfirm(false);
     $("amount").focus();
   });
   document.addEventListener("visibilitychange", () => {
