@@ -204,7 +204,7 @@ function netState(s) {
         $("net-banner").hidden = true;
       }, 15_000);
     }
-  } else if (everOnline && !netDown) {
+  } else if ((everOnline || s === "offline") && !netDown) {
     netDown = true;
     netChangedAt = Date.now();
     clearTimeout(backTimer);
