@@ -83,10 +83,11 @@ async def api_post(server: ServerProcess, path: str, body: dict[str, Any]) -> An
 
 
 async def bid(room: Page, amount: str | None = None) -> None:
-    """Type `amount` (or keep the pre-filled one) and press the bid button."""
+    """Type `amount` (or keep the pre-filled one), press the bid button and confirm."""
     if amount is not None:
         await room.fill("#amount", amount)
     await room.click("#bid-btn")
+    await room.click("#confirm-bid")
 
 
 async def expect_accepted(room: Page, amount: str) -> None:
@@ -236,10 +237,10 @@ async def test_a_lot_is_played_to_its_end_through_the_pages(
     await bid(room_a, "1035.00")
     await expect_rejected(room_a, "off_step")
 
-    # B, the leader, may not bid again.
+    # B, the leader, may not bid again: its button is disabled and says why.
     await expect(room_b.locator("#amount")).to_have_value("1030.00", timeout=WAIT)
-    await bid(room_b)
-    await expect_rejected(room_b, "already_leading")
+    await expect(room_b.locator("#bid-btn")).to_be_disabled()
+    await expect(room_b.locator("#leader-note")).to_have_text("您已是当前最高报价者，无需再次出价")
 
     # A outbids by one step.
     await room_a.fill("#amount", "")

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.browser
 async def bid(room: object, amount: str) -> None:
     await room.fill("#amount", amount)  # type: ignore[attr-defined]
     await room.click("#bid-btn")  # type: ignore[attr-defined]
+    await room.click("#confirm-bid")  # type: ignore[attr-defined]
 
 
 async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(

@@ -87,8 +87,10 @@ async def test_a_multi_round_lot_is_played_through_the_pages(
         await expect(room_a.locator("#bid-btn")).to_be_enabled()
         await room_a.fill("#amount", "900.00")
         await room_a.click("#bid-btn")
+        await room_a.click("#confirm-bid")
         await room_b.fill("#amount", "1000.00")
         await room_b.click("#bid-btn")
+        await room_b.click("#confirm-bid")
         await expect(room_a.locator("#bid-card")).to_have_attribute("data-mr-allowed", "no",
                                                                     timeout=WAIT)
         await expect(room_b.locator("#bid-card")).to_have_attribute("data-mr-allowed", "no",
@@ -108,6 +110,7 @@ async def test_a_multi_round_lot_is_played_through_the_pages(
         await expect(room_b.locator("#bid-btn")).to_be_disabled()
         await room_a.fill("#amount", "790.00")
         await room_a.click("#bid-btn")
+        await room_a.click("#confirm-bid")
         await expect(room_a.locator(".mr-you")).to_contain_text("790.00", timeout=WAIT)
         await expect(board.locator("#play")).not_to_contain_text("790.00")
 

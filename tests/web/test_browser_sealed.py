@@ -66,6 +66,7 @@ async def post(http: aiohttp.ClientSession, server: ServerProcess, path: str,
 async def submit(room: Page, amount: str) -> None:
     await room.fill("#sealed-amount", amount)
     await room.click("#sealed-submit")
+    await room.click("#confirm-bid")
     message = room.locator("#message")
     await expect(message).to_have_attribute("data-kind", "ok", timeout=WAIT)
 

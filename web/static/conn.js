@@ -5,8 +5,16 @@
 
 const PING_EVERY_MS = 10_000;
 // A ping unanswered (no frame at all since) for this long means the socket is dead.
-// Judged from the ping, not from the last frame: background tabs run timers late.
+// Judged from the oldest unanswered ping, not from the last frame: background tabs run
+// timers late.
 const PONG_TIMEOUT_MS = 8_000;
+// In the last minutes of a lot (setUrgent(true)) a lost link must show within seconds.
+// Every 2 s, not faster: a hall of bidders behind one address shares its message rate.
+const URGENT_PING_EVERY_MS = 2_000;
+const URGENT_PONG_TIMEOUT_MS = 3_000;
+const HEARTBEAT_TICK_MS = 500;
+// A socket not open after this long (a network that swallows the handshake) is retried.
+const CONNECT_TIMEOUT_MS = 5_000;
 const BID_TIMEOUT_MS = 15_000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 5_000;
@@ -142,7 +150,9 @@ export class LotConnection {
     this.retryTimer = null;
     this.pingTimer = null;
     this.lastFrameAt = 0;
-    this.pingSentAt = 0;
+    this.pingSentAt = 0; // the oldest ping not answered by any frame since
+    this.lastPingAt = 0;
+    this.urgent = false;
     this.pending = new Map(); // ref -> {resolve, timer}
     this.clockSamples = []; // {rtt, offset}
     this.offset = 0;
@@ -160,16 +170,29 @@ export class LotConnection {
       clearTimeout(this.retryTimer);
       this._connect();
     };
+    // The browser knows the network is gone: no need to wait for a ping to go unanswered.
+    this._lost = () => {
+      if (this.stopped || !this.ws) return;
+      this._drop("offline");
+    };
     window.addEventListener("online", this._wake);
+    window.addEventListener("offline", this._lost);
     document.addEventListener("visibilitychange", this._wake);
     this._connect();
+  }
+
+  /** Ping faster and give up on a silent socket sooner (the last minutes of a lot). */
+  setUrgent(urgent) {
+    this.urgent = Boolean(urgent);
   }
 
   stop() {
     this.stopped = true;
     window.removeEventListener("online", this._wake);
+    window.removeEventListener("offline", this._lost);
     document.removeEventListener("visibilitychange", this._wake);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.connectTimer);
     clearInterval(this.pingTimer);
     if (this.ws) {
       this.ws.onclose = null;
@@ -252,12 +275,21 @@ export class LotConnection {
       return;
     }
     this.ws = ws;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (this.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
+      ws.onclose = null;
+      ws.close();
+      this.ws = null;
+      this._scheduleReconnect();
+    }, CONNECT_TIMEOUT_MS);
     ws.onopen = () => {
+      clearTimeout(this.connectTimer);
       this.lastFrameAt = clientNow();
       this._subscribe();
       this._ping();
       clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => this._heartbeat(), PING_EVERY_MS);
+      this.pingTimer = setInterval(() => this._heartbeat(), HEARTBEAT_TICK_MS);
     };
     ws.onmessage = (msg) => {
       this.lastFrameAt = clientNow();
@@ -290,23 +322,36 @@ export class LotConnection {
   }
 
   _heartbeat() {
+    const now = clientNow();
     const unanswered = this.pingSentAt > this.lastFrameAt;
-    if (unanswered && clientNow() - this.pingSentAt > PONG_TIMEOUT_MS && this.ws) {
-      const ws = this.ws;
-      ws.onclose = null;
-      ws.close(4000, "no pong");
-      this.ws = null;
-      clearInterval(this.pingTimer);
-      this._failPending("connection_lost");
-      this._scheduleReconnect();
+    const timeout = this.urgent ? URGENT_PONG_TIMEOUT_MS : PONG_TIMEOUT_MS;
+    if (unanswered && now - this.pingSentAt > timeout && this.ws) {
+      this._drop("no pong");
       return;
     }
-    this._ping();
+    if (now - this.lastPingAt >= (this.urgent ? URGENT_PING_EVERY_MS : PING_EVERY_MS)) this._ping();
+  }
+
+  /** Give up on the socket now (dead or the network gone) and reconnect when possible. */
+  _drop(why) {
+    const ws = this.ws;
+    ws.onclose = null;
+    try {
+      ws.close(4000, why);
+    } catch {
+      // already closing
+    }
+    this.ws = null;
+    clearInterval(this.pingTimer);
+    this._failPending("connection_lost");
+    this._scheduleReconnect();
   }
 
   _ping() {
-    this.pingSentAt = clientNow();
-    this._send({ type: "ping", client_time: Math.round(this.pingSentAt) });
+    const now = clientNow();
+    this.lastPingAt = now;
+    if (!(this.pingSentAt > this.lastFrameAt)) this.pingSentAt = now;
+    this._send({ type: "ping", client_time: Math.round(now) });
   }
 
   _send(frame) {

@@ -94,6 +94,8 @@ const STRINGS = {
     conn_online: "在线",
     conn_connecting: "连接中",
     conn_offline: "离线",
+    duration_days: "{d} 天 {hms}",
+    improve_reverse: "降价规则",
 
     // Results
     result: "竞价结果",
@@ -261,6 +263,8 @@ const STRINGS = {
     conn_online: "Online",
     conn_connecting: "Connecting",
     conn_offline: "Offline",
+    duration_days: "{d}d {hms}",
+    improve_reverse: "Offer rule",
 
     result: "Result",
     result_awarded: "Awarded to bidder {no} at {amount}",

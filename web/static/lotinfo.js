@@ -22,7 +22,7 @@ export function drawLotInfo(dl, state) {
     [t(reverse ? "step_reverse" : "step"), steps],
     [t("deposit"), money(p.deposit, p.currency)],
     [t("visibility"), t(`visibility_${p.visibility}`)],
-    [t("improve"), t(`improve_${p.improve}`)],
+    [t(reverse ? "improve_reverse" : "improve"), t(`improve_${p.improve}`)],
     [t("soft_close"), p.extend_window_s
       ? t("soft_close_text", { window: p.extend_window_s, extend: p.extend_s })
       : t("soft_close_none")],

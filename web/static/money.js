@@ -90,3 +90,84 @@ export function quickBid(params, nextMin, reference, n) {
   const value = base + sign * BigInt(n - 1) * step;
   return value > 0n && value <= maxMinor(d) ? formatAmount(value, d) : null;
 }
+
+const CN_DIGITS = "零壹贰叁肆伍陆柒捌玖";
+const CN_UNITS = ["", "拾", "佰", "仟"];
+
+/** 1..9999 in capital numerals, zeros inside folded into one 零, none at the end. */
+function capitalUnder10k(n) {
+  const digits = String(n).padStart(4, "0");
+  let out = "";
+  let zero = false;
+  for (let i = 0; i < 4; i += 1) {
+    const d = Number(digits[i]);
+    if (d === 0) {
+      zero = out !== "";
+    } else {
+      if (zero) out += "零";
+      out += CN_DIGITS[d] + CN_UNITS[3 - i];
+      zero = false;
+    }
+  }
+  return out;
+}
+
+/** A whole BigInt (1 ≤ n < 10^16) in capital numerals: 万 every 4 digits, 亿 every 8. */
+function capitalWhole(n) {
+  for (const [size, unit] of [[10n ** 8n, "亿"], [10n ** 4n, "万"]]) {
+    if (n >= size) {
+      const hi = n / size;
+      const lo = n % size;
+      let out = capitalWhole(hi) + unit;
+      if (lo === 0n) return out;
+      if (lo < size / 10n) out += "零";
+      return out + capitalWhole(lo);
+    }
+  }
+  return capitalUnder10k(Number(n));
+}
+
+/**
+ * `amount` (a decimal string) in Chinese capital numerals as written on cheques and bid
+ * forms (大写): "1030.05" → "壹仟零叁拾元零伍分", "45000000.00" → "肆仟伍佰万元整".
+ * Null unless it is a plain non-negative amount of 0 to 2 decimals.
+ */
+export function capitalAmount(amount) {
+  const m = /^([0-9]{1,16})(?:\.([0-9]{1,2}))?$/.exec(String(amount ?? ""));
+  if (!m) return null;
+  const whole = BigInt(m[1]);
+  const frac = (m[2] ?? "").padEnd(2, "0");
+  const jiao = Number(frac[0]);
+  const fen = Number(frac[1]);
+  let out = whole > 0n ? `${capitalWhole(whole)}元` : "";
+  if (jiao === 0 && fen === 0) return `${out || "零元"}整`;
+  if (jiao > 0) out += `${CN_DIGITS[jiao]}角`;
+  else if (whole > 0n) out += "零";
+  if (fen > 0) out += `${CN_DIGITS[fen]}分`;
+  else out += "整";
+  return out;
+}
+
+/** `amount` (a decimal string of `decimals` places) in 万 (ten thousands), exact, grouped,
+ * without trailing zeros: "1030.00" → "0.103", "45000000.00" → "4,500". */
+export function inWan(amount, decimals) {
+  const minor = parseAmount(String(amount ?? ""), decimals, true);
+  if (minor === null) return null;
+  const text = formatAmount(minor, decimals + 4);
+  return groupDigits(text.replace(/0+$/, "").replace(/\.$/, ""));
+}
+
+/** How many steps `amount` lies beyond `nextMin` counting the minimum itself as the first
+ * (1 = the least acceptable bid), in the lot's direction; null when not computable. */
+export function stepsOver(params, nextMin, reference, amount) {
+  const d = decimalsOf(params.currency, params.start_price);
+  const value = parseAmount(amount, d);
+  const base = nextMin ? parseAmount(nextMin, d) : null;
+  if (value === null || base === null || !params.steps?.length) return null;
+  const ref = reference ? parseAmount(reference, d) : null;
+  const step = stepAt(params.steps, ref ?? parseAmount(params.start_price, d), d);
+  if (!step) return null;
+  const beyond = params.direction === "reverse" ? base - value : value - base;
+  if (beyond < 0n) return 0;
+  return Number(beyond / step) + 1;
+}

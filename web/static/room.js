@@ -5,24 +5,76 @@ import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { drawPlay } from "./formats.js";
 import { drawLotInfo } from "./lotinfo.js";
 import {
-  currencySign, decimalsOf, formatAmount, normalizeInput, parseAmount, quickBid,
+  capitalAmount, currencySign, decimalsOf, formatAmount, inWan, normalizeInput, parseAmount,
+  quickBid, stepsOver,
 } from "./money.js";
 import {
-  $, ENDED, MessageBox, clock, drawCountdown, h, lotIdFromPath, money, resultText, showAmount,
-  showConn, showStatus, takeToken,
+  $, ENDED, MessageBox, clock, countdown, dateTime, drawCountdown, h, lotIdFromPath, money,
+  resultText, showAmount, showConn, showStatus, takeToken,
 } from "./ui.js";
 
 const HISTORY_SHOWN = 100;
+// A bid more steps than this beyond the least acceptable one asks twice.
+const WARN_STEPS = 5;
+// In the last minutes the connection is watched closely (a faster heartbeat).
+const URGENT_WINDOW_MS = 5 * 60_000;
+const NOTICES_SHOWN = 6;
+// Countdown milestones read out by screen readers (ms left).
+const MILESTONES = [300_000, 60_000, 30_000, 10_000];
 
 addStrings({
   zh: {
     proxy_max: "代理最高价", proxy_set: "设置代理出价", proxy_yours: "我的代理最高价（仅本人可见）",
     proxy_ok: "代理最高价已设为 {amount}：系统将按幅度逐次代为出价，直至该价",
+    confirm_title: "请确认报价", confirm_title_reverse: "请确认报价（反向竞价，价低者得）",
+    confirm_figures: "报价金额", confirm_capital: "大写", confirm_wan: "折合",
+    confirm_steps: "幅度", confirm_cancel: "返回修改", confirm_ok: "确认出价",
+    confirm_ok_reverse: "确认报价", wan_amount: "{wan} 万元",
+    confirm_steps_n: "最低可出价之上第 {n} 个幅度", confirm_steps_reverse_n: "最高可报价之下第 {n} 个幅度",
+    confirm_warning: "注意：本次报价比最低可出价高 {n} 个幅度，请仔细核对金额。",
+    confirm_warning_reverse: "注意：本次报价比最高可报价低 {n} 个幅度，请仔细核对金额。",
+    steps_n: "幅度数",
+    net_lost: "网络连接已中断（{time}）：价格和倒计时已停止更新，暂不能出价，正在重新连接…",
+    net_back: "连接已恢复（{time}），价格和倒计时已更新。",
+    notice_outbid: "您的报价已被超越，当前最高价 {amount}",
+    notice_outbid_reverse: "您的报价已被超越，当前最低价 {amount}",
+    notice_outbid_hidden: "您已不再领先",
+    notice_extended: "竞价延时至 {time}",
+    notice_paused: "竞价已暂停：{reason}", notice_paused_plain: "竞价已暂停",
+    notice_resumed: "竞价已恢复，截止时间 {time}",
+    notice_ended: "竞价已结束",
+    leader_note: "您已是当前最高报价者，无需再次出价",
+    leader_note_reverse: "您已是当前最低报价者，无需再次出价",
+    result_link: "查看成交结果公告",
+    countdown_say: "剩余 {left}",
+    title_outbid: "【已被超越】",
   },
   en: {
     proxy_max: "Proxy maximum", proxy_set: "Set proxy maximum",
     proxy_yours: "Your proxy maximum (seen by you only)",
     proxy_ok: "Proxy maximum set to {amount}: the engine bids for you one step at a time up to it",
+    confirm_title: "Confirm your bid", confirm_title_reverse: "Confirm your offer (reverse: lowest wins)",
+    confirm_figures: "Amount", confirm_capital: "In Chinese capitals", confirm_wan: "In 10,000s",
+    confirm_steps: "Steps", confirm_cancel: "Go back", confirm_ok: "Confirm bid",
+    confirm_ok_reverse: "Confirm offer", wan_amount: "{wan} × 10,000",
+    confirm_steps_n: "step {n} above the minimum bid", confirm_steps_reverse_n: "step {n} below the highest offer allowed",
+    confirm_warning: "Careful: this bid is {n} steps above the minimum. Check the amount.",
+    confirm_warning_reverse: "Careful: this offer is {n} steps below the highest allowed. Check the amount.",
+    steps_n: "Steps",
+    net_lost: "Connection lost ({time}): price and countdown are not updating and bidding is disabled; reconnecting…",
+    net_back: "Connection restored ({time}); price and countdown are up to date.",
+    notice_outbid: "You have been outbid: the best bid is now {amount}",
+    notice_outbid_reverse: "You have been outbid: the lowest offer is now {amount}",
+    notice_outbid_hidden: "You are no longer leading",
+    notice_extended: "Closing extended to {time}",
+    notice_paused: "Bidding paused: {reason}", notice_paused_plain: "Bidding paused",
+    notice_resumed: "Bidding resumed; closes at {time}",
+    notice_ended: "Bidding has ended",
+    leader_note: "You hold the highest bid: no need to bid again",
+    leader_note_reverse: "You hold the lowest offer: no need to bid again",
+    result_link: "See the result announcement",
+    countdown_say: "{left} left",
+    title_outbid: "[Outbid] ",
   },
 });
 
@@ -36,6 +88,15 @@ let myNo = null;
 let extended = false;
 let lastPrefill = null;
 let bidding = false;
+let netDown = false; // the link was lost after having been up
+let everOnline = false;
+let netChangedAt = null;
+let backTimer = null;
+let live = false; // events after the first catch-up are news worth a notice
+let wasLeading = null;
+let wasEnded = null;
+let lastSaid = null;
+const notices = []; // {kind, key, vars, at}
 const ownBids = new Map(); // seq -> {seq, at, amount}
 const history = []; // {seq, at, bidder_no, amount}, in sequence order
 
@@ -43,7 +104,10 @@ const conn = new LotConnection({
   lotId,
   token,
   afterSeq: 0,
-  onConnState: (s) => showConn(s),
+  onConnState: (s) => {
+    showConn(s);
+    netState(s);
+  },
   onSubscribed: (frame) => {
     if (frame.bidder_no) myNo = frame.bidder_no;
     render();
@@ -54,7 +118,9 @@ const conn = new LotConnection({
       state = snapshot;
       takeYou(snapshot.you);
     }
+    if (live) for (const e of events) noticeEvent(e);
     render();
+    live = true;
   },
   onYou: (view) => {
     youView = view;
@@ -97,6 +163,65 @@ function applyEvent(e) {
   }
 }
 
+/** The dated notices of events that came while the room was open. */
+function noticeEvent(e) {
+  if (e.type === "CloseExtended") {
+    addNotice("extended", "notice_extended", { time: dateTime(e.closes_at) }, e.at);
+  } else if (e.type === "LotPaused") {
+    dropNotices("resumed");
+    addNotice("paused", e.reason ? "notice_paused" : "notice_paused_plain", { reason: e.reason }, e.at);
+  } else if (e.type === "LotResumed") {
+    dropNotices("paused");
+    addNotice("resumed", "notice_resumed", { time: dateTime(state?.closes_at) }, e.at);
+  }
+}
+
+function addNotice(kind, key, vars, at) {
+  notices.unshift({ kind, key, vars, at: Number.isFinite(at) ? at : conn.serverNow() });
+  notices.length = Math.min(notices.length, NOTICES_SHOWN);
+  drawNotices();
+}
+
+function dropNotices(...kinds) {
+  for (let i = notices.length - 1; i >= 0; i -= 1) if (kinds.includes(notices[i].kind)) notices.splice(i, 1);
+  drawNotices();
+}
+
+function drawNotices() {
+  $("notices").replaceChildren(...notices.map((n) => h("li", { class: "notice", dataset: { kind: n.kind } },
+    h("time", {}, dateTime(n.at)), " ", t(n.key, n.vars))));
+}
+
+/** The full-width banner of a lost (then restored) connection. */
+function netState(s) {
+  if (s === "online") {
+    everOnline = true;
+    if (netDown) {
+      netDown = false;
+      netChangedAt = Date.now();
+      clearTimeout(backTimer);
+      backTimer = setTimeout(() => {
+        $("net-banner").hidden = true;
+      }, 15_000);
+    }
+  } else if ((everOnline || s === "offline") && !netDown) {
+    netDown = true;
+    netChangedAt = Date.now();
+    clearTimeout(backTimer);
+  }
+  drawNet();
+  render();
+}
+
+function drawNet() {
+  const banner = $("net-banner");
+  document.body.classList.toggle("net-down", netDown);
+  if (netChangedAt === null) return;
+  banner.dataset.state = netDown ? "lost" : "back";
+  banner.textContent = t(netDown ? "net_lost" : "net_back", { time: clock(netChangedAt) });
+  if (netDown) banner.hidden = false;
+}
+
 function params() {
   return state?.params ?? null;
 }
@@ -136,17 +261,19 @@ function render() {
   const hidden = p && p.visibility !== "price" && !ENDED.has(state.status);
   showAmount($("best"), state?.best, hidden ? t("best_hidden") : "—");
   $("leader").textContent = state?.leader_no ?? "—";
-  $("leader-you").textContent = myNo && state?.leader_no === myNo ? t("you") : "";
+  const cancelled = state?.status === "cancelled";
+  $("leader-you").textContent = myNo && state?.leader_no === myNo && !cancelled ? t("you") : "";
   $("bid-count").textContent = String(state?.bid_count ?? 0);
   $("closes-at").textContent = Number.isFinite(state?.closes_at) && !ENDED.has(state.status)
-    ? t("closes_at", { time: clock(state.closes_at) }) : "";
+    ? t("closes_at", { time: dateTime(state.closes_at) }) : "";
 
   $("my-no").textContent = myNo ?? "—";
-  $("my-rank").textContent = Number.isInteger(me?.rank) ? t("rank_n", { n: me.rank }) : "—";
+  $("my-rank").textContent = Number.isInteger(me?.rank) && !cancelled ? t("rank_n", { n: me.rank }) : "—";
   const badge = $("leading-badge");
-  badge.textContent = leading === true ? t("leading")
+  badge.textContent = cancelled ? "" : leading === true ? t("leading")
     : leading === false && me?.last_bid ? t("not_leading") : "";
-  badge.dataset.leading = String(leading === true);
+  badge.dataset.leading = String(leading === true && !cancelled);
+  watchStanding(leading, ended, reverse, p);
   const eligibility = $("eligibility");
   eligibility.textContent = !me ? "" : me.eligible === false ? t("not_eligible_note")
     : me.eligible ? t("eligible_note") : "";
@@ -156,6 +283,9 @@ function render() {
   $("result-card").hidden = !result;
   $("result").textContent = result;
   $("result-you").textContent = yourResult();
+  const link = $("result-link");
+  link.hidden = !ended || !lotId;
+  link.href = `/result/${encodeURIComponent(lotId ?? "")}`;
 
   const min = nextMin();
   $("next-min-label").textContent = t(reverse ? "next_min_reverse" : "next_min_forward");
@@ -170,22 +300,33 @@ function render() {
     input.value = min;
     lastPrefill = min;
   }
-  input.disabled = ended;
+  // The leader may not bid again where a bid must beat the best (english.py already_leading).
+  const leaderBlocked = leading === true && !ended
+    && ["english", "listing_timed"].includes(state?.format) && (p?.improve ?? "leader") === "leader";
+  const blocked = ended || netDown;
+  input.disabled = blocked;
   $("bid-card").hidden = ended;
   $("bid-btn").textContent = bidding ? t("bidding") : t(reverse ? "bid_reverse" : "bid");
-  $("bid-btn").disabled = bidding || ended;
+  $("bid-btn").disabled = bidding || blocked || leaderBlocked;
+  const note = $("leader-note");
+  note.hidden = !leaderBlocked;
+  note.textContent = leaderBlocked ? t(reverse ? "leader_note_reverse" : "leader_note") : "";
   for (const n of [1, 2]) {
-    $(`step-${n}`).textContent = t(reverse ? "minus_steps" : "plus_steps", { n });
-    $(`step-${n}`).disabled = !p || ended;
+    const steps = n === 1 ? 1 : stepsN();
+    $(`step-${n}`).textContent = t(reverse ? "minus_steps" : "plus_steps", { n: steps });
+    $(`step-${n}`).disabled = !p || blocked || leaderBlocked;
   }
+  $("steps-n").disabled = !p || blocked;
+  if (ended && $("confirm").open) $("confirm").close();
 
   drawProxy(p, me, ended);
   drawOwnBids();
   drawHistory();
   drawLotInfo($("lot-info"), state);
-  drawCountdown(state, conn.serverNow());
+  tick();
   drawPlay("room", $("play"), {
     state, you: me, conn, messages, t, money, serverNow: () => conn.serverNow(), rerender: render,
+    confirmAmount,
   });
 }
 
@@ -209,6 +350,11 @@ async function submitProxy(event) {
     return;
   }
   const amount = formatAmount(minor, decimals());
+  if (!(await confirmAmount(amount, { steps: false }))) return;
+  if (netDown) {
+    messages.show({ code: "offline" });
+    return;
+  }
   bidding = true;
   messages.clear();
   render();
@@ -223,6 +369,49 @@ async function submitProxy(event) {
     messages.show({ code: answer.code, message: answer.message, detail: answer.detail });
   }
   render();
+}
+
+/** Notice a lost lead (outbid) and the end; clear the messages they make stale. */
+function watchStanding(leading, ended, reverse, p) {
+  if (!state) return;
+  if (live && wasLeading === true && leading === false && !ended) {
+    const hidden = p && p.visibility !== "price";
+    const vars = { amount: money(state.best, p?.currency) };
+    addNotice("outbid", hidden || !state.best ? "notice_outbid_hidden"
+      : reverse ? "notice_outbid_reverse" : "notice_outbid", vars);
+    if (messages.current?.kind === "ok") messages.clear();
+    if (document.hidden && !document.title.startsWith(t("title_outbid"))) {
+      document.title = t("title_outbid") + document.title;
+    }
+  }
+  if (live && wasEnded === false && ended) {
+    if (messages.current?.kind === "ok") messages.clear();
+    dropNotices("paused", "resumed", "extended", "outbid");
+    addNotice("ended", "notice_ended", {});
+  }
+  if (state.status !== "paused" && notices.some((n) => n.kind === "paused")) dropNotices("paused");
+  wasLeading = leading ?? null;
+  wasEnded = ended;
+}
+
+/** The N of the "+N steps" button (the bidder's choice, 1 to 99). */
+function stepsN() {
+  const n = Number.parseInt($("steps-n").value, 10);
+  return Number.isInteger(n) && n >= 1 && n <= 99 ? n : 2;
+}
+
+/** Countdown, the faster heartbeat of the last minutes and the milestones read out. */
+function tick() {
+  const now = conn.serverNow();
+  drawCountdown(state, now);
+  const c = countdown(state, now);
+  conn.setUrgent(state?.status === "open" && c.ms !== null && c.ms <= URGENT_WINDOW_MS);
+  const milestone = c.phase === "running" || c.phase === "urgent"
+    ? MILESTONES.find((m) => c.ms <= m && c.ms > m - 2_000) : undefined;
+  if (milestone !== undefined && milestone !== lastSaid) {
+    lastSaid = milestone;
+    $("countdown-say").textContent = t("countdown_say", { left: c.text });
+  }
 }
 
 function yourResult() {
@@ -266,6 +455,68 @@ async function submitBid(event) {
   }
   const amount = formatAmount(minor, decimals()); // "1280000" -> "1280000.00"
   input.value = amount;
+  if (!(await confirmAmount(amount))) return;
+  await sendBid(amount);
+}
+
+let confirmAnswer = null; // resolves the open confirmation: true to send, false not to
+
+/**
+ * Ask the bidder to confirm `amount` (a decimal string) in the dialog; resolves true when
+ * confirmed, false when dismissed. Bids of every format go through it (formats get it as
+ * `ctx.confirmAmount`); `steps: false` for amounts that are not a next bid (a proxy
+ * maximum, a sealed price).
+ */
+function confirmAmount(amount, { steps = true } = {}) {
+  confirmAnswer?.(false);
+  askConfirm(amount, steps);
+  return new Promise((resolve) => {
+    confirmAnswer = resolve;
+  });
+}
+
+function answerConfirm(yes) {
+  const answer = confirmAnswer;
+  confirmAnswer = null;
+  if ($("confirm").open) $("confirm").close();
+  answer?.(yes);
+}
+
+/** The confirmation dialog: the amount in figures, in capitals (大写) and in 万. */
+function askConfirm(amount, countSteps) {
+  const p = params();
+  const reverse = p?.direction === "reverse";
+  const cur = p?.currency;
+  $("confirm-title").textContent = t(reverse ? "confirm_title_reverse" : "confirm_title");
+  $("confirm-amount").textContent = money(amount, cur);
+  $("confirm-amount").dataset.amount = amount;
+  const capital = cur === "CNY" || !cur ? capitalAmount(amount) : null;
+  $("confirm-capital").textContent = capital ? `人民币${capital}` : "—";
+  const wan = inWan(amount, decimals());
+  $("confirm-wan").textContent = wan === null ? "—" : t("wan_amount", { wan });
+  const steps = p && countSteps ? stepsOver(p, nextMin(), reference(), amount) : null;
+  $("confirm-steps").textContent = steps ? t(reverse ? "confirm_steps_reverse_n" : "confirm_steps_n", { n: steps }) : "—";
+  $("confirm-steps").dataset.steps = steps ?? "";
+  const warn = $("confirm-warning");
+  warn.hidden = !(steps > WARN_STEPS);
+  warn.textContent = steps > WARN_STEPS
+    ? t(reverse ? "confirm_warning_reverse" : "confirm_warning", { n: steps - 1 }) : "";
+  $("confirm-bid").textContent = t(reverse ? "confirm_ok_reverse" : "confirm_ok");
+  const dialog = $("confirm");
+  dialog.dataset.amount = amount;
+  dialog.dataset.warn = String(steps > WARN_STEPS);
+  if (!dialog.open) dialog.showModal();
+  // A large jump puts the focus on "go back": Enter alone does not send it.
+  (steps > WARN_STEPS ? $("confirm-cancel") : $("confirm-bid")).focus();
+}
+
+async function sendBid(amount) {
+  if (bidding || !amount) return;
+  if (netDown) {
+    messages.show({ code: "offline" });
+    return;
+  }
+  const input = $("amount");
   bidding = true;
   messages.clear();
   render();
@@ -304,22 +555,40 @@ function quick(n) {
   }
 }
 
+/** The +N button: N as the bidder chose it. */
+function quickN() {
+  quick(stepsN());
+}
+
 function main() {
   initI18n();
   onLangChange(() => {
     render();
     messages.draw();
     showConn(conn.connState);
+    drawNotices();
+    drawNet();
   });
   showConn("connecting");
   if (!lotId) return;
   if (!token) messages.show({ key: "no_token" }, "info");
   $("bid-form").addEventListener("submit", submitBid);
   $("proxy-form").addEventListener("submit", submitProxy);
-  for (const n of [1, 2]) $(`step-${n}`).addEventListener("click", () => quick(n));
+  $("step-1").addEventListener("click", () => quick(1));
+  $("step-2").addEventListener("click", quickN);
+  $("steps-n").addEventListener("input", () => render());
+  $("confirm-bid").addEventListener("click", () => answerConfirm(true));
+  $("confirm").addEventListener("close", () => answerConfirm(false)); // Esc, or the end
+  $("confirm-cancel").addEventListener("click", () => {
+    answerConfirm(false);
+    $("amount").focus();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) document.title = document.title.replace(t("title_outbid"), "");
+  });
   conn.start();
   render();
-  setInterval(() => drawCountdown(state, conn.serverNow()), 200);
+  setInterval(tick, 200);
 }
 
 main();

@@ -81,9 +81,22 @@ export function clock(ms, millis = false) {
   return millis ? `${base}.${pad(d.getMilliseconds(), 3)}` : base;
 }
 
-/** A duration as mm:ss, or h:mm:ss from one hour on; partial seconds round up. */
+/** Server time `ms` as local date and time, YYYY-MM-DD HH:MM:SS. */
+export function dateTime(ms) {
+  if (!Number.isFinite(ms)) return "";
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(ms)}`;
+}
+
+/** A duration as mm:ss, h:mm:ss from one hour on, "N 天 hh:mm:ss" from one day on;
+ * partial seconds round up. */
 export function duration(ms) {
   const total = Math.max(0, Math.ceil(ms / 1000));
+  if (total >= 86_400) {
+    const rest = total % 86_400;
+    const hms = `${pad(Math.floor(rest / 3600))}:${pad(Math.floor((rest % 3600) / 60))}:${pad(rest % 60)}`;
+    return t("duration_days", { d: Math.floor(total / 86_400), hms });
+  }
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
@@ -123,6 +136,7 @@ export function drawCountdown(state, now) {
   if (el) {
     if (el.textContent !== c.text) el.textContent = c.text;
     el.dataset.phase = c.phase;
+    el.dataset.long = String(c.text.length > 8); // days: a smaller font keeps it in its card
     el.dataset.ms = c.ms === null ? "" : String(Math.max(0, Math.round(c.ms)));
   }
   const label = $("countdown-label");

@@ -116,7 +116,7 @@ function header(ctx) {
     play.cap_reached ? row(t("lt_cap_by"), play.cap_by_no) : null,
     row(t("lt_listed"), String(play.listed ?? 0)),
     row(t("lt_confirmed"), String(play.confirmed ?? 0), { id: "lt-confirmed" }),
-  ];
+  ].filter(Boolean); // replaceChildren would print a null as "null"
 }
 
 function lottery(ctx) {
@@ -219,11 +219,12 @@ function board(el, ctx) {
 function host(el, ctx) {
   const { state, t } = ctx;
   const play = state.play ?? {};
-  el.replaceChildren(...header(ctx), ...secondary(ctx), ...lottery(ctx),
+  el.replaceChildren(...[...header(ctx), ...secondary(ctx), ...lottery(ctx),
     row(t("lt_confirmations"), (play.confirmed_nos ?? []).join(", ") || "—", { id: "lt-confirmed-nos" }),
     play.cap_rule === "lottery"
       ? row(t("lt_declarations"), (play.declared_nos ?? []).join(", ") || "—", { id: "lt-declared-nos" })
-      : null);
+      : null,
+  ].filter(Boolean));
 }
 
 function template() {

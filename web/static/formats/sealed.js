@@ -118,6 +118,7 @@ function room(el, ctx) {
         return;
       }
       const amount = formatAmount(minor, decimals);
+      if (ctx.confirmAmount && !(await ctx.confirmAmount(amount, { steps: false }))) return;
       form.dataset.busy = "true";
       messages.clear();
       const answer = await conn.bid(amount);
