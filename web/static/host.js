@@ -7,8 +7,8 @@ import "./records-i18n.js";
 import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
-  $, ENDED, MessageBox, api, clock, drawCountdown, h, money, resultText, showAmount, showConn,
-  showStatus, takeToken,
+  $, ENDED, MessageBox, api, clock, confirmAction, drawCountdown, guard, h, money, resultText,
+  showAmount, showConn, showStatus, takeToken,
 } from "./ui.js";
 
 addStrings({
@@ -16,11 +16,23 @@ addStrings({
     proxy_label: "允许代理出价（正向）", session_mode: "结束方式",
     session_mode_parallel: "同时结束", session_mode_serial: "依次进行",
     session_mode_staggered: "错时结束", stagger_label: "错时间隔（秒）",
+    ceiling: "最高限价",
+    extend_to_time: "新的截止时间",
+    extend_time_not_later: "新的截止时间须晚于当前截止时间 {time}",
+    confirm_start: "确认开始标的“{title}”的竞价？",
+    confirm_start_empty: "注意：标的“{title}”目前没有具备资格（保证金已到账）的竞买人，开始后无人能够报价。仍要开始吗？",
+    confirm_cancel: "确认取消标的“{title}”？取消后不可恢复。理由：{reason}",
   },
   en: {
     proxy_label: "Allow proxy bidding (forward)", session_mode: "Closing",
     session_mode_parallel: "Parallel", session_mode_serial: "Serial (one after another)",
     session_mode_staggered: "Staggered", stagger_label: "Stagger (s)",
+    ceiling: "Ceiling",
+    extend_to_time: "New closing time",
+    extend_time_not_later: "The new closing time must be later than the current one, {time}",
+    confirm_start: "Start the bidding of “{title}”?",
+    confirm_start_empty: "Warning: “{title}” has no eligible bidder (deposit received) yet; once started nobody can bid. Start anyway?",
+    confirm_cancel: "Cancel “{title}”? This cannot be undone. Reason: {reason}",
   },
 });
 
@@ -37,6 +49,7 @@ let conn = null;
 let state = null;
 let bids = []; // BidAccepted events of the selected lot, in sequence order
 let depositPrefill = null;
+let extendPrefill = null;
 
 function staffToken() {
   return ($("staff-token").value || token).trim();
@@ -113,6 +126,27 @@ async function createSession() {
 }
 
 // ---------------------------------------------------------------------------- lots
+
+/** The value of a datetime-local input as epoch ms (the browser's time zone), or null. */
+function readDateTime(id) {
+  const text = $(id).value;
+  if (!text) return null;
+  const ms = new Date(text).getTime();
+  return Number.isFinite(ms) ? ms : null;
+}
+
+const pad2 = (n) => String(n).padStart(2, "0");
+
+/** Epoch ms as the value of a datetime-local input (seconds included). */
+function dateTimeValue(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/** Epoch ms as "YYYY-MM-DD HH:MM:SS". */
+function dateTimeText(ms) {
+  return dateTimeValue(ms).replace("T", " ");
+}
 
 function readInt(id) {
   const text = normalizeInput($(id).value);
@@ -287,6 +321,7 @@ function render() {
   showAmount($("best"), state?.best);
   $("leader").textContent = state?.leader_no ?? "—";
   $("bid-count").textContent = String(state?.bid_count ?? 0);
+  $("reserve-label").textContent = t(reverse ? "ceiling" : "reserve");
   $("reserve").textContent = reverse ? money(p?.ceiling, p?.currency, t("none"))
     : money(state?.reserve, p?.currency, t("none"));
 
@@ -307,6 +342,10 @@ function render() {
   if (p?.deposit && (deposit.value === "" || deposit.value === depositPrefill)) {
     deposit.value = p.deposit;
     depositPrefill = p.deposit;
+  }
+  const extendTo = $("extend-to");
+  if (Number.isFinite(state?.closes_at) && (extendTo.value === "" || extendTo.value === extendPrefill)) {
+    extendTo.value = extendPrefill = dateTimeValue(state.closes_at + 120_000);
   }
   const status = state?.status;
   const ended = ENDED.has(status);
@@ -331,7 +370,7 @@ function drawRegister() {
   h("td", { class: "num" }, money(b.last_bid, p?.currency)),
   h("td", {}, h("button", {
     type: "button", class: "small reissue", dataset: { bidderId: b.bidder_id },
-    onclick: () => reissue(b),
+    onclick: guard(() => reissue(b)),
   }, t("reissue"))))));
 }
 
@@ -459,13 +498,25 @@ async function lotAction(action) {
     return;
   }
   if (action === "extend") {
-    const seconds = readInt("extend-to-s");
-    if (!Number.isInteger(seconds) || seconds <= 0) {
+    const closesAt = readDateTime("extend-to");
+    if (closesAt === null) {
       messages.show({ code: "bad_deadline" });
+      $("extend-to").focus();
       return;
     }
-    body.closes_at = Math.round((conn ? conn.serverNow() : Date.now()) + seconds * 1000);
+    if (Number.isFinite(state?.closes_at) && closesAt <= state.closes_at) {
+      messages.show({ key: "extend_time_not_later", vars: { time: dateTimeText(state.closes_at) } });
+      $("extend-to").focus();
+      return;
+    }
+    body.closes_at = closesAt;
   }
+  const title = state?.title ?? selectedId;
+  if (action === "start") {
+    const eligible = registerEntries().filter((b) => b.eligible).length;
+    if (!confirmAction(t(eligible ? "confirm_start" : "confirm_start_empty", { title }))) return;
+  }
+  if (action === "cancel" && !confirmAction(t("confirm_cancel", { title, reason }))) return;
   const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/${action}`, "POST", body);
   if (!data) return;
   messages.show({ key: "done" }, "ok");
@@ -519,15 +570,24 @@ function main() {
     setToken(tokenInput.value.trim());
     afterToken();
   });
-  $("create-session").addEventListener("click", createSession);
-  $("create-lot").addEventListener("click", createLot);
+  // A `#token=...` link opened in a tab already on this page changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    const fresh = takeToken(TOKEN_KEY);
+    if (!fresh || fresh === token) return;
+    tokenInput.value = fresh;
+    setToken(fresh);
+    afterToken();
+  });
+  // Every submit is guarded: a double click sends one request.
+  $("create-session").addEventListener("click", guard(createSession, $("create-session")));
+  $("create-lot").addEventListener("click", guard(createLot, $("create-lot")));
   $("lot-format").addEventListener("change", chooseFormat);
   drawFormatChoice();
   $("refresh-lots").addEventListener("click", loadLots);
-  $("register").addEventListener("click", registerBidder);
-  $("confirm-deposit").addEventListener("click", confirmDeposit);
+  $("register").addEventListener("click", guard(registerBidder, $("register")));
+  $("confirm-deposit").addEventListener("click", guard(confirmDeposit, $("confirm-deposit")));
   for (const action of ["schedule", "start", "pause", "resume", "extend", "cancel"]) {
-    $(action).addEventListener("click", () => lotAction(action));
+    $(action).addEventListener("click", guard(() => lotAction(action), $(action)));
   }
   render();
   if (staffToken()) afterToken();

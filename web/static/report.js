@@ -2,9 +2,23 @@
 // the host console: the field, or #token=...). Printable; CSV and export downloads; hosts
 // settle deposits here after the lot has ended.
 
-import { initI18n, lang, onLangChange, t } from "./i18n.js";
+import { addStrings, initI18n, lang, onLangChange, t } from "./i18n.js";
 import { dateTime, depositText, download, flagItems } from "./records-ui.js";
-import { $, ENDED, MessageBox, api, h, lotIdFromPath, money, resultText, showStatus, takeToken } from "./ui.js";
+import {
+  $, ENDED, MessageBox, api, confirmAction, guard, h, lotIdFromPath, money, resultText, showStatus,
+  takeToken,
+} from "./ui.js";
+
+addStrings({
+  zh: {
+    confirm_refund: "确认向 {no} 号竞买人（{name}）退还保证金 {amount}？理由：{reason}",
+    confirm_forfeit: "确认没收 {no} 号竞买人（{name}）的保证金 {amount}？此操作不可撤销。理由：{reason}",
+  },
+  en: {
+    confirm_refund: "Refund the deposit of {amount} to bidder {no} ({name})? Reason: {reason}",
+    confirm_forfeit: "Forfeit the deposit of {amount} of bidder {no} ({name})? This cannot be undone. Reason: {reason}",
+  },
+});
 
 const TOKEN_KEY = "auction.staffToken";
 const lotId = lotIdFromPath();
@@ -66,11 +80,7 @@ function render() {
   }, h("td", { class: "no" }, d.bidder_no), h("td", {}, d.bidder_id), h("td", {}, d.name),
   h("td", { class: "num" }, money(d.amount, cur)), h("td", { class: "mono" }, d.account),
   h("td", { class: "dep-status" }, depositText(d.status)),
-  h("td", {}, h("span", { class: "settle" }, ...(ENDED.has(lot.status) && (d.status === "refundable" || (d.status === "confirmed" && d.winner))
-    ? SETTLE[d.status] : []).map((action) => h("button", {
-    type: "button", class: "small", dataset: { action },
-    onclick: () => settle(d.bidder_id, action),
-  }, t(action))))))));
+  h("td", {}, settleCell(d, lot)))));
 
   $("bid-total").textContent = String(report.bids.length);
   rows("bids", report.bids, (b) => [[String(b.seq), "num"], [dateTime(b.at, true), "time"],
@@ -101,12 +111,33 @@ async function load() {
   render();
 }
 
-async function settle(bidderId, action) {
-  const reason = $("settle-reason").value.trim();
+/** A deposit's settlement controls: its own reason field and its actions side by side. */
+function settleCell(d, lot) {
+  const actions = ENDED.has(lot.status) && (d.status === "refundable" || (d.status === "confirmed" && d.winner))
+    ? SETTLE[d.status] : [];
+  if (!actions.length) return h("span", { class: "settle" });
+  const reason = h("input", {
+    type: "text", class: "settle-reason", "aria-label": t("settle_reason"), placeholder: t("settle_reason"),
+  });
+  return h("span", { class: "settle no-print" }, reason, ...actions.map((action) => {
+    const button = h("button", { type: "button", class: `small${action === "forfeit" ? " danger" : ""}`, dataset: { action } },
+      t(action));
+    button.addEventListener("click", guard(() => settle(d, action, reason, lot.params.currency), button));
+    return button;
+  }));
+}
+
+async function settle(d, action, reasonInput, currency) {
+  const bidderId = d.bidder_id;
+  const reason = reasonInput.value.trim();
   if (!reason) {
     messages.show({ code: "reason_required" });
-    $("settle-reason").focus();
+    reasonInput.focus();
     return;
+  }
+  if (action === "refund" || action === "forfeit") {
+    const vars = { no: d.bidder_no, name: d.name, amount: money(d.amount, currency), reason };
+    if (!confirmAction(t(`confirm_${action}`, vars))) return;
   }
   const path = `/api/lots/${encodeURIComponent(lotId)}/bidders/${encodeURIComponent(bidderId)}/deposit/${action}`;
   const answer = await api(path, { method: "POST", body: { reason }, token: staffToken() });
@@ -141,6 +172,13 @@ function main() {
     } catch {
       // kept in memory only
     }
+    load();
+  });
+  window.addEventListener("hashchange", () => {
+    const fresh = takeToken(TOKEN_KEY);
+    if (!fresh || fresh === token) return;
+    token = fresh;
+    input.value = fresh;
     load();
   });
   $("print").addEventListener("click", () => window.print());
