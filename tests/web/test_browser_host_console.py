@@ -177,7 +177,8 @@ async def test_extend_asks_for_the_new_closing_time_and_closes_the_lot_then(
     earlier = datetime.fromtimestamp((closes_at - 60_000) / 1000).strftime("%Y-%m-%dT%H:%M:%S")
     await page.fill("#extend-to", earlier)
     await page.click("#extend")
-    await expect(page.locator("#message")).to_contain_text("须晚于当前截止时间")
+    await expect(page.locator('.field-error[data-for="extend-to"]')).to_contain_text(
+        "须晚于当前截止时间")
     # A whole new closing time, an hour after the present one.
     target = (closes_at // 1000 + 3600) * 1000
     await page.fill("#extend-to",
@@ -216,4 +217,39 @@ async def test_each_deposit_has_its_own_reason_and_a_forfeit_asks_first(
     await first.locator('button[data-action="forfeit"]').click()
     await expect(first).to_have_attribute("data-status", "forfeited", timeout=WAIT)
     await expect(second).to_have_attribute("data-status", "refundable")
+    assert console.errors == []
+
+
+async def test_an_error_is_shown_next_to_its_field_in_the_page_s_language_only(
+        server: Server, open_page: Any) -> None:
+    await server.ok("POST", "/api/sessions", {"name": "s"})
+    console = await host_console(server, open_page)
+    page = console.page
+    await expect(page.locator("#lot-session option")).to_have_count(1, timeout=WAIT)
+    await page.fill("#lot-title", "某地块")
+    await page.fill("#lot-step", "abc")
+    await page.click("#create-lot")
+    error = page.locator('.field-error[data-for="lot-step"]')
+    await expect(error).to_have_text("金额格式不正确", timeout=WAIT)
+    await expect(page.locator("#lot-step")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#message")).to_be_hidden()
+    # The error sits right under its field, not at the top of the page.
+    field = await page.locator("#lot-step").bounding_box()
+    box = await error.bounding_box()
+    assert field and box and 0 <= box["y"] - (field["y"] + field["height"]) < 40
+    await page.click("#lang-toggle")
+    await expect(error).to_have_text("The amount is not a valid decimal amount.")
+    # A missing reason is shown at the reason field; a good submit clears the errors.
+    lot_id = await server.make_lot()
+    await page.click("#lang-toggle")
+    await page.locator(f'#lots .lot-item[data-lot-id="{lot_id}"]').click(timeout=WAIT * 2)
+    await server.ok("POST", f"/api/lots/{lot_id}/schedule", {})
+    await server.ok("POST", f"/api/lots/{lot_id}/start", {})
+    await expect(page.locator("#pause")).to_be_enabled(timeout=WAIT)
+    await page.click("#pause")
+    await expect(page.locator('.field-error[data-for="reason"]')).to_have_text("请填写操作理由")
+    await page.fill("#reason", "网络故障")
+    await page.click("#pause")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "paused", timeout=WAIT)
+    await expect(page.locator(".field-error")).to_have_count(0)
     assert console.errors == []

@@ -2,7 +2,7 @@
 // deposits, the lot's clock controls, and a live staff view of the selected lot.
 
 import { LotConnection } from "./conn.js";
-import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
+import { addStrings, codeText, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
 import { currencySign, normalizeInput } from "./money.js";
@@ -40,7 +40,9 @@ const TOKEN_KEY = "auction.staffToken";
 const SELECTED_KEY = "auction.host.selected";
 const LOTS_REFRESH_MS = 10_000;
 
-const messages = new MessageBox($("message"), { details: true });
+// Errors speak the page's language only (no English developer detail); an error about a
+// field is shown next to that field (see showFieldError).
+const messages = new MessageBox($("message"));
 let token = takeToken(TOKEN_KEY) ?? "";
 let sessions = [];
 let lots = [];
@@ -78,16 +80,99 @@ function storeLink(lotId, link) {
   return links;
 }
 
-/** Call the API with the staff token; show failures in #message. Returns data or null. */
-async function call(path, method = "GET", body) {
+// ---------------------------------------------------------------------------- field errors
+
+/** Input ids of the fields of each form, by the name the API gives them in `detail`. */
+const FORM_FIELDS = {
+  session: { name: "session-name", mode: "session-mode", stagger_s: "session-stagger" },
+  lot: {
+    session_id: "lot-session", title: "lot-title", format: "lot-format", params: "lot-params-json",
+    direction: "lot-direction", start_price: "lot-start", step: "lot-step", deposit: "lot-deposit",
+    duration_s: "lot-duration", reserve: "lot-reserve", ceiling: "lot-ceiling",
+    extend_window_s: "lot-extend-window", extend_s: "lot-extend", visibility: "lot-visibility",
+    improve: "lot-improve", proxy: "lot-proxy", max_jump_steps: "lot-max-jump",
+  },
+  bidder: { bidder_id: "bidder-id", name: "bidder-name", reason: "bidder-reason" },
+  deposit: {
+    bidder_id: "deposit-bidder", amount: "deposit-amount", account: "deposit-account",
+    reason: "deposit-reason",
+  },
+  control: { reason: "reason", closes_at: "extend-to" },
+};
+
+const fieldErrors = new Map(); // input id -> {code, message, key, vars}
+
+/** The input of `form` an error is about: the field named first in its detail, else the
+ * field its code is about, else `fallback`. */
+function fieldOf(form, error, fallback) {
+  const fields = FORM_FIELDS[form] ?? {};
+  // "params.start_price: ..." is about start_price.
+  const detail = (typeof error.detail === "string" ? error.detail : "").replace(/^params\./, "");
+  let best = null;
+  for (const [name, id] of Object.entries(fields)) {
+    if ($(id)?.closest("[hidden]")) continue; // not on screen (another format's field)
+    const at = detail.search(new RegExp(`(^|[^A-Za-z0-9_])${name}([^A-Za-z0-9_]|$)`));
+    if (at >= 0 && (best === null || at < best.at)) best = { at, id };
+  }
+  if (best) return best.id;
+  if (error.code === "reason_required" && fields.reason) return fields.reason;
+  if (["invalid_amount", "bad_amount"].includes(error.code) && fields.amount) return fields.amount;
+  return fallback;
+}
+
+/** Show `error` (a server error or `{key, vars}`) next to input `id`, in the page's language. */
+function showFieldError(id, error) {
+  fieldErrors.set(id, error);
+  drawFieldErrors();
+  $(id)?.focus();
+}
+
+function clearFieldErrors() {
+  fieldErrors.clear();
+  drawFieldErrors();
+}
+
+function drawFieldErrors() {
+  for (const el of document.querySelectorAll(".field-error")) {
+    if (!fieldErrors.has(el.dataset.for)) {
+      document.getElementById(el.dataset.for)?.removeAttribute("aria-invalid");
+      el.remove();
+    }
+  }
+  for (const [id, error] of fieldErrors) {
+    const input = $(id);
+    if (!input) continue;
+    const anchor = input.closest("label") ?? input;
+    let el = document.querySelector(`.field-error[data-for="${id}"]`);
+    if (!el) {
+      el = h("p", { class: "field-error", role: "alert", dataset: { for: id }, id: `${id}-error` });
+      anchor.after(el);
+    }
+    el.dataset.code = error.code ?? error.key ?? "";
+    el.textContent = error.key ? t(error.key, error.vars) : codeText(error.code, error.message);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", el.id);
+  }
+}
+
+/**
+ * Call the API with the staff token. Returns data or null. A failure is shown next to the
+ * field of `form` it is about (or next to input `near`), else in #message.
+ */
+async function call(path, method = "GET", body, { form = null, near = null } = {}) {
   if (!staffToken()) {
     messages.show({ key: "need_token" });
     return null;
   }
-  if (method !== "GET") messages.clear();
+  if (method !== "GET") {
+    messages.clear();
+    clearFieldErrors();
+  }
   const answer = await api(path, { method, body, token: staffToken() });
   if (!answer.ok) {
-    messages.show(answer.error);
+    const id = form ? fieldOf(form, answer.error, near) : near;
+    if (id) showFieldError(id, answer.error);
+    else messages.show(answer.error);
     return null;
   }
   return answer.data ?? {};
@@ -113,12 +198,12 @@ async function createSession() {
   if (body.mode === "staggered") {
     const stagger = readInt("session-stagger");
     if (stagger === undefined || Number.isNaN(stagger)) {
-      messages.show({ code: "invalid_params", detail: "stagger_s" });
+      showFieldError("session-stagger", { code: "invalid_params" });
       return;
     }
     body.stagger_s = stagger;
   }
-  const data = await call("/api/sessions", "POST", body);
+  const data = await call("/api/sessions", "POST", body, { form: "session", near: "session-name" });
   if (!data) return;
   messages.show({ key: "created_session", vars: { id: data.session_id } }, "ok");
   $("session-name").value = "";
@@ -183,11 +268,12 @@ async function createLot() {
     try {
       params = JSON.parse($("lot-params-json").value);
     } catch (err) {
-      messages.show({ code: "invalid_params", detail: String(err.message ?? err) });
+      showFieldError("lot-params-json", { code: "invalid_params" });
       return;
     }
     const body = { session_id: sessionId, title: $("lot-title").value.trim(), format, params };
-    const data = await call("/api/lots", "POST", body);
+    clearFieldErrors();
+    const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-params-json" });
     if (!data) return;
     messages.show({ key: "created_lot", vars: { id: data.lot_id } }, "ok");
     await loadLots();
@@ -210,8 +296,7 @@ async function createLot() {
   for (const [key, id] of Object.entries(ints)) {
     const value = readInt(id);
     if (Number.isNaN(value)) {
-      messages.show({ code: "invalid_params", detail: key });
-      $(id).focus();
+      showFieldError(id, { code: "invalid_params" });
       return;
     }
     if (value !== undefined) params[key] = value;
@@ -223,7 +308,7 @@ async function createLot() {
   if (!params.deposit) delete params.deposit;
   if ($("lot-proxy").checked) params.proxy = true;
   const body = { session_id: sessionId, title: $("lot-title").value.trim(), format: "english", params };
-  const data = await call("/api/lots", "POST", body);
+  const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-title" });
   if (!data) return;
   messages.show({ key: "created_lot", vars: { id: data.lot_id } }, "ok");
   await loadLots();
@@ -449,7 +534,8 @@ async function registerBidder() {
   const reason = $("bidder-reason").value.trim();
   const body = { bidder_id: bidderId, name };
   if (reason) body.reason = reason; // optional; recorded with the registration
-  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/bidders`, "POST", body);
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/bidders`, "POST", body,
+    { form: "bidder", near: "bidder-id" });
   if (!data) return;
   keepLink(bidderId, name, data);
   messages.show({ key: "registered", vars: { no: data.bidder_no } }, "ok");
@@ -465,7 +551,7 @@ async function confirmDeposit() {
   if (!selectedId) return;
   const bidderId = $("deposit-bidder").value;
   if (!bidderId) {
-    messages.show({ code: "unknown_bidder" });
+    showFieldError("deposit-bidder", { code: "unknown_bidder" });
     return;
   }
   const body = {
@@ -475,12 +561,11 @@ async function confirmDeposit() {
   const reason = $("deposit-reason").value.trim();
   if (reason) body.reason = reason; // optional; recorded with the deposit
   if (!body.account) {
-    messages.show({ key: "account_required" });
-    $("deposit-account").focus();
+    showFieldError("deposit-account", { key: "account_required" });
     return;
   }
   const path = `/api/lots/${encodeURIComponent(selectedId)}/bidders/${encodeURIComponent(bidderId)}/deposit`;
-  const data = await call(path, "POST", body);
+  const data = await call(path, "POST", body, { form: "deposit", near: "deposit-amount" });
   if (!data) return;
   messages.show({ key: "deposit_confirmed" }, "ok");
   if ($("deposit-account").value.trim() === body.account) $("deposit-account").value = "";
@@ -493,20 +578,17 @@ async function lotAction(action) {
   const body = {};
   if (reason) body.reason = reason;
   else if (!["schedule", "start"].includes(action)) {
-    messages.show({ code: "reason_required" });
-    $("reason").focus();
+    showFieldError("reason", { code: "reason_required" });
     return;
   }
   if (action === "extend") {
     const closesAt = readDateTime("extend-to");
     if (closesAt === null) {
-      messages.show({ code: "bad_deadline" });
-      $("extend-to").focus();
+      showFieldError("extend-to", { code: "bad_deadline" });
       return;
     }
     if (Number.isFinite(state?.closes_at) && closesAt <= state.closes_at) {
-      messages.show({ key: "extend_time_not_later", vars: { time: dateTimeText(state.closes_at) } });
-      $("extend-to").focus();
+      showFieldError("extend-to", { key: "extend_time_not_later", vars: { time: dateTimeText(state.closes_at) } });
       return;
     }
     body.closes_at = closesAt;
@@ -517,7 +599,8 @@ async function lotAction(action) {
     if (!confirmAction(t(eligible ? "confirm_start" : "confirm_start_empty", { title }))) return;
   }
   if (action === "cancel" && !confirmAction(t("confirm_cancel", { title, reason }))) return;
-  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/${action}`, "POST", body);
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/${action}`, "POST", body,
+    { form: "control", near: action === "extend" ? "extend-to" : "reason" });
   if (!data) return;
   messages.show({ key: "done" }, "ok");
   const snapshot = data.state ?? data; // {lot_id, seq, events, state}
@@ -558,6 +641,7 @@ function main() {
   initI18n();
   onLangChange(() => {
     messages.draw();
+    drawFieldErrors();
     showConn(conn ? conn.connState : "offline");
     drawLots();
     drawLinks();
@@ -579,15 +663,19 @@ function main() {
     afterToken();
   });
   // Every submit is guarded: a double click sends one request.
-  $("create-session").addEventListener("click", guard(createSession, $("create-session")));
-  $("create-lot").addEventListener("click", guard(createLot, $("create-lot")));
+  const submit = (id, fn) => $(id).addEventListener("click", guard(async () => {
+    clearFieldErrors();
+    await fn();
+  }, $(id)));
+  submit("create-session", createSession);
+  submit("create-lot", createLot);
   $("lot-format").addEventListener("change", chooseFormat);
   drawFormatChoice();
   $("refresh-lots").addEventListener("click", loadLots);
-  $("register").addEventListener("click", guard(registerBidder, $("register")));
-  $("confirm-deposit").addEventListener("click", guard(confirmDeposit, $("confirm-deposit")));
+  submit("register", registerBidder);
+  submit("confirm-deposit", confirmDeposit);
   for (const action of ["schedule", "start", "pause", "resume", "extend", "cancel"]) {
-    $(action).addEventListener("click", guard(() => lotAction(action), $(action)));
+    submit(action, () => lotAction(action));
   }
   render();
   if (staffToken()) afterToken();
