@@ -113,7 +113,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("log_level", "AUCTION_LOG_LEVEL", None, "str",
            "debug, info, warning or error: the least severe lines logged (info; debug logs "
            "every bid)"),
+    Option("center_name", "AUCTION_CENTER_NAME", None, "str",
+           "the trading center's name: the issuing body of result announcements and the "
+           "header of printed reports (none)"),
+    Option("center_contact", "AUCTION_CENTER_CONTACT", None, "str",
+           "how to reach the center about a result (telephone, address), printed on result "
+           "announcements (none)"),
+    Option("publicity_days", "AUCTION_PUBLICITY_DAYS", None, "int",
+           "days a result is publicly announced for after the lot ends (5)"),
 )
+
 _BY_KEY = {option.key: option for option in OPTIONS}
 
 
@@ -177,6 +186,11 @@ class Settings:
     #: Log lines as ``text`` or ``json``, from ``log_level`` up (:mod:`web.logs`).
     log_format: str = "text"
     log_level: str = "info"
+    #: The trading center: issuing body of announcements and header of reports.
+    center_name: str = ""
+    center_contact: str = ""
+    #: Days a result is publicly announced for (公示期) after the lot ends.
+    publicity_days: int = 5
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
@@ -468,7 +482,12 @@ def _limits(given: Mapping[str, Any]) -> dict[str, Any]:
 
 def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of logs and metrics that are set, as :class:`Settings` fields."""
-    out = {key: given[key] for key in ("log_format", "log_level") if key in given}
+    out = {key: given[key] for key in ("log_format", "log_level", "center_name",
+                                       "center_contact") if key in given}
+    if "publicity_days" in given:
+        if not 0 < given["publicity_days"] <= 366:
+            raise ConfigError("publicity_days must be between 1 and 366")
+        out["publicity_days"] = given["publicity_days"]
     if "metrics_allow" in given:
         try:
             out["metrics_allow"] = tuple(ipaddress.ip_network(v, strict=False)

@@ -131,6 +131,8 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "postgres_max_lag_s": lambda s: s.postgres_max_lag_s,
     "metrics_allow": lambda s: {str(n) for n in s.metrics_allow},
     "log_format": lambda s: s.log_format, "log_level": lambda s: s.log_level,
+    "center_name": lambda s: s.center_name, "center_contact": lambda s: s.center_contact,
+    "publicity_days": lambda s: s.publicity_days,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
@@ -172,6 +174,11 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
                            {"10.1.0.0/16", "::1/128"})],
         "log_format": [("json", "json", "json"), ("text", "text", "text")],
         "log_level": [("debug", "debug", "debug"), ("warning", "warning", "warning")],
+        "center_name": [("某市公共资源交易中心", "某市公共资源交易中心", "某市公共资源交易中心"),
+                        ("B Center", "B Center", "B Center")],
+        "center_contact": [("0571-1234 5678", "0571-1234 5678", "0571-1234 5678"),
+                           ("+86 10 8888 0000", "+86 10 8888 0000", "+86 10 8888 0000")],
+        "publicity_days": [(5, "5", 5), (10, "10", 10)],
     }
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
