@@ -208,6 +208,6 @@ async def test_a_host_settles_a_deposit_on_the_report_page(
     ledger = await api(server, "GET", f"/api/lots/{lot_id}/deposits")
     assert {d["bidder_id"]: d["status"] for d in ledger["deposits"]} == {
         "co-a": "applied", "co-b": "refunded"}
-    await expect(page.locator("#actions tbody tr", has_text="DepositRefunded")).to_contain_text(
+    await expect(page.locator("#actions tbody tr", has_text="退还保证金")).to_contain_text(
         "退还至原账户")
     assert pages.errors == []

@@ -4,6 +4,7 @@
 
 import { addStrings, initI18n, lang, onLangChange, t } from "./i18n.js";
 import { dateTime, depositText, download, flagItems } from "./records-ui.js";
+import { detailsText, eventName } from "./report-words.js";
 import {
   $, ENDED, MessageBox, api, confirmAction, guard, h, lotIdFromPath, money, resultText, showStatus,
   takeToken,
@@ -11,10 +12,14 @@ import {
 
 addStrings({
   zh: {
+    report_doc_title: "竞价过程报告", sign_host: "主持人（签字）", sign_supervisor: "监督人（签字）",
+    sign_seal: "交易中心（盖章）", sign_date: "日期",
     confirm_refund: "确认向 {no} 号竞买人（{name}）退还保证金 {amount}？理由：{reason}",
     confirm_forfeit: "确认没收 {no} 号竞买人（{name}）的保证金 {amount}？此操作不可撤销。理由：{reason}",
   },
   en: {
+    report_doc_title: "Auction proceedings report", sign_host: "Host (signature)",
+    sign_supervisor: "Supervisor (signature)", sign_seal: "Trading center (seal)", sign_date: "Date",
     confirm_refund: "Refund the deposit of {amount} to bidder {no} ({name})? Reason: {reason}",
     confirm_forfeit: "Forfeit the deposit of {amount} of bidder {no} ({name})? This cannot be undone. Reason: {reason}",
   },
@@ -35,10 +40,6 @@ function staffToken() {
   return ($("staff-token").value || token).trim();
 }
 
-function details(row, skip) {
-  return Object.entries(row).filter(([k, v]) => !skip.includes(k) && v !== null && v !== "")
-    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
-}
 
 function rows(tableId, items, cells) {
   $(tableId).tBodies[0].replaceChildren(...items.map((item) => h("tr", { dataset: { seq: item.seq ?? "" } },
@@ -52,6 +53,8 @@ function render() {
   const p = lot.params;
   const cur = p.currency;
   $("lot-title").textContent = lot.title;
+  $("center-name").textContent = report.center?.name ?? "";
+  $("center-name").hidden = !report.center?.name;
   showStatus($("status"), lot.status);
   $("not-final").hidden = report.final;
   $("generated").textContent = t("report_generated", { time: dateTime(report.generated_at) });
@@ -87,12 +90,12 @@ function render() {
     [b.bidder_no, "no"], [b.bidder_id], [b.name], [money(b.amount, cur), "num amt"], [b.ip, "mono"],
     [b.device, "mono"]]);
   rows("actions", report.staff_actions, (a) => [[String(a.seq), "num"], [dateTime(a.at, true), "time"],
-    [a.actor], [a.action], [a.reason ?? ""], [details(a.details, []), "mono"]]);
+    [a.actor], [eventName(a.action), "action"], [a.reason ?? ""], [detailsText(a.details, [])]]);
   rows("connections", report.connections, (c) => [[dateTime(c.at, true), "time"],
     [t(`kind_${c.kind}`)], [c.role], [c.bidder_no ? `${c.bidder_no} ${c.name ?? ""} (${c.bidder_id})` : c.staff_id ?? ""],
     [c.ip, "mono"], [c.device, "mono"]]);
   rows("timeline", report.timeline, (e) => [[String(e.seq), "num"], [dateTime(e.at, true), "time"],
-    [e.type], [e.actor], [details(e, ["seq", "type", "at", "actor"]), "mono"]]);
+    [eventName(e.type), "action"], [e.actor], [detailsText(e, ["seq", "type", "at", "actor"])]]);
 }
 
 async function load() {
