@@ -168,3 +168,46 @@ async def test_the_result_announcement_says_a_lot_was_decided_by_lottery(
     await expect(text).to_contain_text(f"竞买号 {draw['winner_no']}，竞得本标的")
     await page.click("#lang-toggle")
     await expect(text).to_contain_text(f"bidder {draw['winner_no']}, wins the lot")
+
+
+async def test_the_printed_report_has_a_header_signatures_page_numbers_and_reads_in_words(
+        make_server: Any, open_page: Any) -> None:
+    server = await make_server(center_name="某市公共资源交易中心")
+    lot_id = await server.make_lot()
+    for bidder in ("b1", "b2"):
+        await server.register(lot_id, bidder, deposit=False)
+        await server.ok("POST", f"/api/lots/{lot_id}/bidders/{bidder}/deposit",
+                        {"amount": "50.00", "account": "6222 0000 1111"})  # one account
+    await server.open(lot_id)
+    await server.ok("POST", f"/api/lots/{lot_id}/cancel", {"reason": "标的信息有误"})
+    page = await open_page(f"{server.base}/report/{lot_id}#token={SUPERVISOR_TOKEN}")
+    await expect(page.locator("#center-name")).to_have_text("某市公共资源交易中心", timeout=WAIT)
+    await expect(page.locator(".doc-title")).to_have_text("竞价过程报告")
+    await expect(page.locator("#signatures")).to_contain_text("监督人（签字）")
+    await expect(page.locator("#signatures")).to_contain_text("交易中心（盖章）")
+    cancelled = page.locator("#actions tbody tr", has_text="取消标的")
+    await expect(cancelled).to_contain_text("标的信息有误")
+    # No event names, raw JSON or Unix milliseconds in what a reader sees.
+    for table in ("#actions", "#timeline"):
+        text = await page.locator(f"{table} tbody").inner_text()
+        assert text.strip()
+        for raw in ("LotCancelled", "DepositConfirmed", "{", "}", "="):
+            assert raw not in text, (table, raw, text)
+        assert not re.search(r"\d{13}", text), (table, text)
+    flags = page.locator('#flags li[data-check="shared_account"]')
+    await expect(flags).to_have_count(1)
+    evidence = await flags.locator(".evidence").all_inner_texts()
+    assert evidence and not any("{" in e or '"' in e for e in evidence), evidence
+    # Printed: A4 margins and page numbers; the toolbar stays off paper, the header on it.
+    page_rule = await page.evaluate("""() => {
+      for (const sheet of document.styleSheets) for (const rule of sheet.cssRules) {
+        if (rule instanceof CSSPageRule) return rule.cssText;
+      }
+      return "";
+    }""")
+    assert "margin" in page_rule and "counter(page)" in page_rule, page_rule
+    await page.emulate_media(media="print")
+    await expect(page.locator(".toolbar")).to_be_hidden()
+    await expect(page.locator(".doc-head")).to_be_visible()
+    pdf = await page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
