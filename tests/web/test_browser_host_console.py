@@ -253,3 +253,40 @@ async def test_an_error_is_shown_next_to_its_field_in_the_page_s_language_only(
     await expect(page.locator("#status")).to_have_attribute("data-status", "paused", timeout=WAIT)
     await expect(page.locator(".field-error")).to_have_count(0)
     assert console.errors == []
+
+
+async def test_each_format_is_created_from_a_labelled_form_with_date_time_pickers(
+        server: Server, open_page: Any) -> None:
+    await server.ok("POST", "/api/sessions", {"name": "s"})
+    console = await host_console(server, open_page)
+    page = console.page
+    await expect(page.locator("#lot-session option")).to_have_count(1, timeout=WAIT)
+    names = await page.locator("#lot-format option").all_inner_texts()
+    assert "密封报价" in names and "挂牌+限时竞价" in names and "sealed" not in names
+    await page.select_option("#lot-format", "sealed")
+    await expect(page.locator("#lot-format-fields")).to_be_visible()
+    await expect(page.locator("#lp-ceiling")).to_have_value("500000.00")
+    assert await page.locator("#lp-opens_at").get_attribute("type") == "datetime-local"
+    label = page.locator("#lot-format-fields label", has=page.locator("#lp-ceiling"))
+    await expect(label).to_contain_text("最高限价")
+    # A bad amount is refused next to its field.
+    await page.fill("#lot-title", "某工程施工总承包")
+    await page.fill("#lp-ceiling", "五十万")
+    await page.click("#create-lot")
+    await expect(page.locator('.field-error[data-for="lp-ceiling"]')).to_have_text(
+        "金额格式不正确", timeout=WAIT)
+    # The start time is picked as a date and a time; the lot opens then.
+    await page.fill("#lp-ceiling", "480000.00")
+    opens = datetime.now().replace(second=0, microsecond=0).timestamp() + 2 * 3600
+    await page.fill("#lp-opens_at", datetime.fromtimestamp(opens).strftime("%Y-%m-%dT%H:%M"))
+    await page.click("#create-lot")
+    await expect(page.locator("#selected")).not_to_have_attribute("data-lot-id", "", timeout=WAIT)
+    lot_id = await page.locator("#selected").get_attribute("data-lot-id")
+    lot = await server.ok("GET", f"/api/lots/{lot_id}")
+    assert lot["format"] == "sealed"
+    assert lot["params"]["ceiling"] == "480000.00"
+    assert lot["opens_at"] == int(opens * 1000)
+    await page.click("#lang-toggle")
+    await expect(page.locator("#lot-format option[value='sealed']")).to_have_text("Sealed bids")
+    await expect(label).to_contain_text("Ceiling")
+    assert console.errors == []

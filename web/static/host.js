@@ -5,6 +5,7 @@ import { LotConnection } from "./conn.js";
 import { addStrings, codeText, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
+import { drawLotForm, formatName, readLotForm, relabelLotForm } from "./lotform.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
   $, ENDED, MessageBox, api, clock, confirmAction, drawCountdown, guard, h, money, resultText,
@@ -86,7 +87,7 @@ function storeLink(lotId, link) {
 const FORM_FIELDS = {
   session: { name: "session-name", mode: "session-mode", stagger_s: "session-stagger" },
   lot: {
-    session_id: "lot-session", title: "lot-title", format: "lot-format", params: "lot-params-json",
+    session_id: "lot-session", title: "lot-title", format: "lot-format", opens_at: "lot-opens-at",
     direction: "lot-direction", start_price: "lot-start", step: "lot-step", deposit: "lot-deposit",
     duration_s: "lot-duration", reserve: "lot-reserve", ceiling: "lot-ceiling",
     extend_window_s: "lot-extend-window", extend_s: "lot-extend", visibility: "lot-visibility",
@@ -105,7 +106,13 @@ const fieldErrors = new Map(); // input id -> {code, message, key, vars}
 /** The input of `form` an error is about: the field named first in its detail, else the
  * field its code is about, else `fallback`. */
 function fieldOf(form, error, fallback) {
-  const fields = FORM_FIELDS[form] ?? {};
+  const fields = { ...FORM_FIELDS[form] };
+  if (form === "lot") {
+    // The fields of the chosen format's form (lp-<param>).
+    for (const input of document.querySelectorAll("#lot-format-fields [data-param]")) {
+      fields[input.dataset.param] = input.id;
+    }
+  }
   // "params.start_price: ..." is about start_price.
   const detail = (typeof error.detail === "string" ? error.detail : "").replace(/^params\./, "");
   let best = null;
@@ -239,21 +246,25 @@ function readInt(id) {
   return /^\d{1,9}$/.test(text) ? Number(text) : NaN;
 }
 
-/** The format chosen for a new lot: english uses the form, the others a JSON field. */
+/** The format chosen for a new lot (names in words): english has its own fields, the
+ * others a form drawn from their template (lotform.js). */
 function drawFormatChoice() {
   const select = $("lot-format");
   if (!select.options.length) {
     select.replaceChildren(...FORMAT_NAMES.map((name) => h("option", { value: name }, name)));
   }
+  for (const option of select.options) option.textContent = formatName(option.value);
   const english = select.value === "english";
-  $("lot-params-row").hidden = english;
+  $("lot-format-fields").hidden = english;
   for (const el of document.querySelectorAll(".english-only")) el.hidden = !english;
+  relabelLotForm($("lot-format-fields"));
 }
 
 function chooseFormat() {
   drawFormatChoice();
-  const template = templateOf($("lot-format").value);
-  if (template) $("lot-params-json").value = JSON.stringify(template, null, 2);
+  const format = $("lot-format").value;
+  if (format !== "english") drawLotForm($("lot-format-fields"), format, templateOf(format));
+  clearFieldErrors();
 }
 
 async function createLot() {
@@ -264,16 +275,13 @@ async function createLot() {
   }
   const format = $("lot-format").value || "english";
   if (format !== "english") {
-    let params;
-    try {
-      params = JSON.parse($("lot-params-json").value);
-    } catch (err) {
-      showFieldError("lot-params-json", { code: "invalid_params" });
+    const read = readLotForm($("lot-format-fields"));
+    if (read.error) {
+      showFieldError(read.id, read.error);
       return;
     }
-    const body = { session_id: sessionId, title: $("lot-title").value.trim(), format, params };
-    clearFieldErrors();
-    const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-params-json" });
+    const body = { session_id: sessionId, title: $("lot-title").value.trim(), format, params: read.params };
+    const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-title" });
     if (!data) return;
     messages.show({ key: "created_lot", vars: { id: data.lot_id } }, "ok");
     await loadLots();
@@ -306,6 +314,12 @@ async function createLot() {
     if (value) params[key] = value;
   }
   if (!params.deposit) delete params.deposit;
+  const opensAt = readDateTime("lot-opens-at");
+  if ($("lot-opens-at").value && opensAt === null) {
+    showFieldError("lot-opens-at", { code: "bad_deadline" });
+    return;
+  }
+  if (opensAt !== null) params.opens_at = opensAt;
   if ($("lot-proxy").checked) params.proxy = true;
   const body = { session_id: sessionId, title: $("lot-title").value.trim(), format: "english", params };
   const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-title" });
@@ -642,6 +656,7 @@ function main() {
   onLangChange(() => {
     messages.draw();
     drawFieldErrors();
+    drawFormatChoice();
     showConn(conn ? conn.connState : "offline");
     drawLots();
     drawLinks();
