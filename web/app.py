@@ -69,7 +69,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     return app
 
 
-
 #: Extensions of the static files sent compressed to a client that accepts it (pages are).
 COMPRESSIBLE = frozenset({".html", ".css", ".js", ".json", ".svg", ".txt", ".map"})
 

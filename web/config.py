@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,9 @@ OPTIONS: tuple[Option, ...] = (
            "announcements (none)"),
     Option("publicity_days", "AUCTION_PUBLICITY_DAYS", None, "int",
            "days a result is publicly announced for after the lot ends (5)"),
+    Option("time_zone", "AUCTION_TIME_ZONE", None, "str",
+           "the center's time zone, an IANA name: the host console reads date-times in it "
+           "(Asia/Shanghai)"),
 )
 
 _BY_KEY = {option.key: option for option in OPTIONS}
@@ -191,6 +195,8 @@ class Settings:
     center_contact: str = ""
     #: Days a result is publicly announced for (公示期) after the lot ends.
     publicity_days: int = 5
+    #: The center's time zone (IANA name), in which the host console reads date-times.
+    time_zone: str = "Asia/Shanghai"
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
@@ -488,6 +494,13 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
         if not 0 < given["publicity_days"] <= 366:
             raise ConfigError("publicity_days must be between 1 and 366")
         out["publicity_days"] = given["publicity_days"]
+    if "time_zone" in given:
+        try:
+            ZoneInfo(given["time_zone"])
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ConfigError(f"time_zone {given['time_zone']!r} is not a known time zone "
+                              "(an IANA name such as Asia/Shanghai)") from None
+        out["time_zone"] = given["time_zone"]
     if "metrics_allow" in given:
         try:
             out["metrics_allow"] = tuple(ipaddress.ip_network(v, strict=False)

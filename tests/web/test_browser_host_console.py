@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
@@ -17,6 +18,8 @@ from web_support import HOST_TOKEN, Server
 pytestmark = pytest.mark.browser
 
 WAIT = 10_000
+#: The center's time zone (the default setting), in which the console reads date-times.
+CENTER = ZoneInfo("Asia/Shanghai")
 
 
 class Console:
@@ -174,7 +177,8 @@ async def test_extend_asks_for_the_new_closing_time_and_closes_the_lot_then(
     assert await page.locator("#extend-to").get_attribute("type") == "datetime-local"
     await page.fill("#reason", "系统故障补时")
     # Earlier than the current close: refused in the page, nothing sent.
-    earlier = datetime.fromtimestamp((closes_at - 60_000) / 1000).strftime("%Y-%m-%dT%H:%M:%S")
+    earlier = datetime.fromtimestamp((closes_at - 60_000) / 1000, CENTER).strftime(
+        "%Y-%m-%dT%H:%M:%S")
     await page.fill("#extend-to", earlier)
     await page.click("#extend")
     await expect(page.locator('.field-error[data-for="extend-to"]')).to_contain_text(
@@ -182,7 +186,7 @@ async def test_extend_asks_for_the_new_closing_time_and_closes_the_lot_then(
     # A whole new closing time, an hour after the present one.
     target = (closes_at // 1000 + 3600) * 1000
     await page.fill("#extend-to",
-                    datetime.fromtimestamp(target / 1000).strftime("%Y-%m-%dT%H:%M:%S"))
+                    datetime.fromtimestamp(target / 1000, CENTER).strftime("%Y-%m-%dT%H:%M:%S"))
     await page.click("#extend")
     await expect(page.locator("#message")).to_have_attribute("data-kind", "ok", timeout=WAIT)
     state = await server.ok("GET", f"/api/lots/{lot_id}")
@@ -278,7 +282,8 @@ async def test_each_format_is_created_from_a_labelled_form_with_date_time_picker
     # The start time is picked as a date and a time; the lot opens then.
     await page.fill("#lp-ceiling", "480000.00")
     opens = datetime.now().replace(second=0, microsecond=0).timestamp() + 2 * 3600
-    await page.fill("#lp-opens_at", datetime.fromtimestamp(opens).strftime("%Y-%m-%dT%H:%M"))
+    await page.fill("#lp-opens_at",
+                    datetime.fromtimestamp(opens, CENTER).strftime("%Y-%m-%dT%H:%M"))
     await page.click("#create-lot")
     await expect(page.locator("#selected")).not_to_have_attribute("data-lot-id", "", timeout=WAIT)
     lot_id = await page.locator("#selected").get_attribute("data-lot-id")
@@ -290,3 +295,25 @@ async def test_each_format_is_created_from_a_labelled_form_with_date_time_picker
     await expect(page.locator("#lot-format option[value='sealed']")).to_have_text("Sealed bids")
     await expect(label).to_contain_text("Ceiling")
     assert console.errors == []
+
+
+async def test_date_times_are_read_in_the_center_s_time_zone_not_the_computer_s(
+        server: Server, browser: Browser) -> None:
+    await server.ok("POST", "/api/sessions", {"name": "s"})
+    context = await browser.new_context(timezone_id="America/New_York")
+    try:
+        page = await context.new_page()
+        await page.goto(f"{server.base}/host#token={HOST_TOKEN}")
+        await expect(page.locator("#time-zone")).to_have_text("Asia/Shanghai", timeout=WAIT)
+        await expect(page.locator("#lot-session option")).to_have_count(1, timeout=WAIT)
+        await page.fill("#lot-title", "某地块")
+        await page.fill("#lot-opens-at", "2030-01-01T10:00")
+        await page.click("#create-lot")
+        await expect(page.locator("#selected")).not_to_have_attribute("data-lot-id", "",
+                                                                      timeout=WAIT)
+        lot_id = await page.locator("#selected").get_attribute("data-lot-id")
+        lot = await server.ok("GET", f"/api/lots/{lot_id}")
+        assert lot["opens_at"] == int(datetime(2030, 1, 1, 10, 0, tzinfo=CENTER).timestamp()
+                                      * 1000)
+    finally:
+        await context.close()

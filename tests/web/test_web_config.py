@@ -132,7 +132,7 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "metrics_allow": lambda s: {str(n) for n in s.metrics_allow},
     "log_format": lambda s: s.log_format, "log_level": lambda s: s.log_level,
     "center_name": lambda s: s.center_name, "center_contact": lambda s: s.center_contact,
-    "publicity_days": lambda s: s.publicity_days,
+    "publicity_days": lambda s: s.publicity_days, "time_zone": lambda s: s.time_zone,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
@@ -179,6 +179,8 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
         "center_contact": [("0571-1234 5678", "0571-1234 5678", "0571-1234 5678"),
                            ("+86 10 8888 0000", "+86 10 8888 0000", "+86 10 8888 0000")],
         "publicity_days": [(5, "5", 5), (10, "10", 10)],
+        "time_zone": [("Asia/Urumqi", "Asia/Urumqi", "Asia/Urumqi"),
+                      ("Asia/Hong_Kong", "Asia/Hong_Kong", "Asia/Hong_Kong")],
     }
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
@@ -260,3 +262,8 @@ def test_the_deployment_guide_lists_exactly_the_settings() -> None:
     rows = re.findall(r"^\| `([a-z_]+)` \| `(AUCTION_[A-Z_]+)` \| (`--[a-z-]+`|—) \|", guide,
                       re.MULTILINE)
     assert rows == [(o.key, o.env, f"`{o.flag}`" if o.flag else "—") for o in OPTIONS]
+
+
+def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="time_zone"):
+        Settings.load(env={"AUCTION_TIME_ZONE": "Mars/Olympus_Mons"}, data_dir=tmp_path)

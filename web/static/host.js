@@ -6,6 +6,7 @@ import { addStrings, codeText, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
 import { drawLotForm, formatName, readLotForm, relabelLotForm } from "./lotform.js";
+import { epochToZoned, loadZone, zonedToEpoch } from "./zone.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
   $, ENDED, MessageBox, api, clock, confirmAction, drawCountdown, guard, h, money, resultText,
@@ -17,7 +18,7 @@ addStrings({
     proxy_label: "允许代理出价（正向）", session_mode: "结束方式",
     session_mode_parallel: "同时结束", session_mode_serial: "依次进行",
     session_mode_staggered: "错时结束", stagger_label: "错时间隔（秒）",
-    ceiling: "最高限价",
+    ceiling: "最高限价", times_in_zone: "时间均为交易中心时区",
     extend_to_time: "新的截止时间",
     extend_time_not_later: "新的截止时间须晚于当前截止时间 {time}",
     confirm_start: "确认开始标的“{title}”的竞价？",
@@ -28,7 +29,7 @@ addStrings({
     proxy_label: "Allow proxy bidding (forward)", session_mode: "Closing",
     session_mode_parallel: "Parallel", session_mode_serial: "Serial (one after another)",
     session_mode_staggered: "Staggered", stagger_label: "Stagger (s)",
-    ceiling: "Ceiling",
+    ceiling: "Ceiling", times_in_zone: "Times are in the center's time zone",
     extend_to_time: "New closing time",
     extend_time_not_later: "The new closing time must be later than the current one, {time}",
     confirm_start: "Start the bidding of “{title}”?",
@@ -219,20 +220,16 @@ async function createSession() {
 
 // ---------------------------------------------------------------------------- lots
 
-/** The value of a datetime-local input as epoch ms (the browser's time zone), or null. */
+/** The value of a datetime-local input as epoch ms (the center's time zone), or null. */
 function readDateTime(id) {
   const text = $(id).value;
   if (!text) return null;
-  const ms = new Date(text).getTime();
-  return Number.isFinite(ms) ? ms : null;
+  return zonedToEpoch(text);
 }
 
-const pad2 = (n) => String(n).padStart(2, "0");
-
-/** Epoch ms as the value of a datetime-local input (seconds included). */
+/** Epoch ms as the value of a datetime-local input (the center's time zone, seconds included). */
 function dateTimeValue(ms) {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  return epochToZoned(ms);
 }
 
 /** Epoch ms as "YYYY-MM-DD HH:MM:SS". */
@@ -693,6 +690,10 @@ function main() {
     submit(action, () => lotAction(action));
   }
   render();
+  loadZone().then((tz) => {
+    for (const el of document.querySelectorAll('input[type="datetime-local"]')) el.title = tz;
+    $("time-zone").textContent = tz;
+  });
   if (staffToken()) afterToken();
   setInterval(() => drawCountdown(state, conn ? conn.serverNow() : Date.now()), 200);
   setInterval(() => { if (staffToken()) loadLots(); }, LOTS_REFRESH_MS);

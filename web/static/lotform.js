@@ -6,6 +6,7 @@
 import { addStrings, t } from "./i18n.js";
 import { normalizeInput } from "./money.js";
 import { h } from "./ui.js";
+import { centerZone, epochToZoned, zonedToEpoch } from "./zone.js";
 
 addStrings({
   zh: {
@@ -22,7 +23,7 @@ addStrings({
     p_currency: "币种", p_closes_at: "截止时间",
     ch_forward: "正向（价高者得）", ch_reverse: "反向（价低者得）", ch_lottery: "摇号",
     ch_earliest: "先报者优先", ch_secondary: "报第二指标", ch_none: "—",
-    time_zone_note: "时间按本机时区（{tz}）填写",
+    time_zone_note: "时间按交易中心时区（{tz}）填写",
   },
   en: {
     fmt_english: "English (ascending)", fmt_listing_timed: "Listing then timed bidding",
@@ -40,7 +41,7 @@ addStrings({
     p_closes_at: "Closing time",
     ch_forward: "Forward (highest wins)", ch_reverse: "Reverse (lowest wins)", ch_lottery: "Lottery",
     ch_earliest: "Earliest wins", ch_secondary: "Second quantity", ch_none: "—",
-    time_zone_note: "Times are in this computer's time zone ({tz})",
+    time_zone_note: "Times are in the center's time zone ({tz})",
   },
 });
 
@@ -71,18 +72,12 @@ function kindOf(key, value) {
   return "amount";
 }
 
-const pad = (n) => String(n).padStart(2, "0");
-
-function localValue(ms) {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
 
 /** Draw the fields of `format` (from its `template`) into `el`. */
 export function drawLotForm(el, format, template) {
   const fields = Object.entries(template ?? {}).filter(([k]) => k !== "currency");
   for (const key of EXTRA[format] ?? []) if (!(key in (template ?? {}))) fields.push([key, null]);
-  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone ?? "";
+  const tz = centerZone();
   el.replaceChildren(...fields.map(([key, value]) => {
     const kind = key.endsWith("_at") ? "time" : kindOf(key, value);
     let input;
@@ -91,7 +86,7 @@ export function drawLotForm(el, format, template) {
       input.value = value ?? CHOICES[key][0];
     } else if (kind === "time") {
       input = h("input", { type: "datetime-local", title: t("time_zone_note", { tz }) });
-      if (Number.isFinite(value)) input.value = localValue(value);
+      if (Number.isFinite(value)) input.value = epochToZoned(value, false);
     } else if (kind === "json") {
       input = h("textarea", { rows: 2, spellcheck: "false" });
       input.value = JSON.stringify(value);
@@ -141,8 +136,8 @@ export function readLotForm(el) {
       if (!/^\d{1,9}$/.test(text)) return { error: { code: "invalid_params" }, id: input.id };
       params[key] = Number(text);
     } else if (kind === "time") {
-      const ms = new Date(input.value).getTime();
-      if (!Number.isFinite(ms)) return { error: { code: "bad_deadline" }, id: input.id };
+      const ms = zonedToEpoch(input.value);
+      if (ms === null) return { error: { code: "bad_deadline" }, id: input.id };
       params[key] = ms;
     } else if (kind === "json") {
       try {
