@@ -262,7 +262,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def server_time(request: web.Request) -> web.Response:
-    return json_response({"server_time": _engine(request).now()})
+    return json_response({"server_time": _engine(request).now(),
+                          "time_zone": request.config_dict[SETTINGS].time_zone})
 
 
 async def error_catalogue(request: web.Request) -> web.Response:

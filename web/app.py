@@ -5,7 +5,8 @@ owns it) and the hub is made ready; on shutdown every WebSocket is closed with 1
 GOING_AWAY, then the hub releases its engine subscriptions, then the engine closes.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import PurePosixPath
 
 from aiohttp import web
 
@@ -29,7 +30,7 @@ from web.keys import (
 from web.limits import ClientLimits
 from web.logs import access_middleware
 from web.metrics import WebMetrics
-from web.routes import add_routes
+from web.routes import PAGES, add_routes
 from web.ws import close_all
 
 
@@ -43,7 +44,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     ``engine`` belongs to the caller, who starts it before the app starts and closes it
     after the app is cleaned up.
     """
-    app = web.Application(middlewares=[access_middleware, error_middleware],
+    app = web.Application(middlewares=[access_middleware, error_middleware, compress_static],
                           client_max_size=MAX_BODY)
     owned = engine is None
     app[ENGINE] = engine = engine or make_engine(settings)
@@ -79,6 +80,30 @@ def make_runner(app: web.Application) -> web.AppRunner:
     return web.AppRunner(app, handle_signals=False, access_log=None,
                          keepalive_timeout=settings.http_header_timeout_s,
                          lingering_time=LINGER_S)
+
+
+#: Extensions of the static files sent compressed to a client that accepts it (pages are).
+COMPRESSIBLE = frozenset({".html", ".css", ".js", ".json", ".svg", ".txt", ".map"})
+
+
+@web.middleware
+async def compress_static(request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                          ) -> web.StreamResponse:
+    """Pages and static text files (HTML, CSS, scripts) go out gzip- or deflate-compressed
+    when the request's Accept-Encoding allows it, as they are otherwise; ``Vary:
+    Accept-Encoding`` tells caches so. Range requests are answered uncompressed."""
+    response = await handler(request)
+    if request.method not in ("GET", "HEAD") or "Range" in request.headers:
+        return response
+    resource = request.match_info.route.resource
+    page = resource is not None and resource.canonical in PAGES
+    static = (request.path.startswith("/static/")
+              and PurePosixPath(request.path).suffix in COMPRESSIBLE)
+    if (page or static) and response.status == 200 and "Content-Encoding" not in response.headers:
+        response.headers.add("Vary", "Accept-Encoding")
+        response.enable_compression()
+    return response
 
 
 def make_engine(settings: Settings) -> Engine:

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,19 @@ OPTIONS: tuple[Option, ...] = (
            f"Contracting Partnership ({DEFAULT_OCID_PREFIX})"),
     Option("ocds_publisher", "AUCTION_OCDS_PUBLISHER", None, "str",
            f"OCDS: the publisher's name ({DEFAULT_OCDS_PUBLISHER})"),
+    Option("center_name", "AUCTION_CENTER_NAME", None, "str",
+           "the trading center's name: the issuing body of result announcements and the "
+           "header of printed reports (none)"),
+    Option("center_contact", "AUCTION_CENTER_CONTACT", None, "str",
+           "how to reach the center about a result (telephone, address), printed on result "
+           "announcements (none)"),
+    Option("publicity_days", "AUCTION_PUBLICITY_DAYS", None, "int",
+           "days a result is publicly announced for after the lot ends (5)"),
+    Option("time_zone", "AUCTION_TIME_ZONE", None, "str",
+           "the center's time zone, an IANA name: the host console reads date-times in it "
+           "(Asia/Shanghai)"),
 )
+
 _BY_KEY = {option.key: option for option in OPTIONS}
 
 
@@ -198,6 +211,13 @@ class Settings:
     #: OCDS: the prefix of every ``ocid`` and the publisher's name (:mod:`web.records`).
     ocid_prefix: str = DEFAULT_OCID_PREFIX
     ocds_publisher: str = DEFAULT_OCDS_PUBLISHER
+    #: The trading center: issuing body of announcements and header of reports.
+    center_name: str = ""
+    center_contact: str = ""
+    #: Days a result is publicly announced for (公示期) after the lot ends.
+    publicity_days: int = 5
+    #: The center's time zone (IANA name), in which the host console reads date-times.
+    time_zone: str = "Asia/Shanghai"
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
@@ -557,10 +577,22 @@ def _limits(given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of logs, metrics and OCDS that are set, as :class:`Settings`
-    fields."""
+    """The settings of logs, metrics, OCDS and the center's own that are set, as
+    :class:`Settings` fields."""
     out = {key: given[key] for key in ("log_format", "log_level", "ocid_prefix",
-                                       "ocds_publisher") if key in given}
+                                       "ocds_publisher", "center_name", "center_contact")
+           if key in given}
+    if "publicity_days" in given:
+        if not 0 < given["publicity_days"] <= 366:
+            raise ConfigError("publicity_days must be between 1 and 366")
+        out["publicity_days"] = given["publicity_days"]
+    if "time_zone" in given:
+        try:
+            ZoneInfo(given["time_zone"])
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ConfigError(f"time_zone {given['time_zone']!r} is not a known time zone "
+                              "(an IANA name such as Asia/Shanghai)") from None
+        out["time_zone"] = given["time_zone"]
     if "metrics_allow" in given:
         try:
             out["metrics_allow"] = tuple(ipaddress.ip_network(v, strict=False)

@@ -34,6 +34,7 @@ from auction.report import (
 )
 from auction.state import LotState
 from auction.verify import build_export, dumps
+from auction.views import PUBLIC, snapshot
 from web.api import read_body, require_host, require_staff, run_command
 from web.errors import WebError, lot_missing
 from web.keys import CONNECTION_LOG, ENGINE, SETTINGS
@@ -97,7 +98,24 @@ async def lot_result(request: web.Request) -> web.Response:
     """The result announcement (结果公示) of an ended lot."""
     state, records = await _lot(request)
     _ended(state)
-    return _json(announcement(state, revealed_records(state, records)))
+    result = announcement(state, revealed_records(state, records))
+    settings = request.config_dict[SETTINGS]
+    # Who issues the announcement and for how long it stands (公示期): the center's
+    # settings; the period runs from the lot's end.
+    result["issuer"] = {"name": settings.center_name, "contact": settings.center_contact}
+    ended = result.get("ended_at")
+    result["publicity"] = {"days": settings.publicity_days, "from": ended,
+                           "until": None if ended is None
+                           else ended + settings.publicity_days * DAY_MS}
+    # A lot decided by the public draw (摇号) says so, with what anyone needs to recompute it.
+    play = snapshot(state, PUBLIC).get("play")
+    if isinstance(play, dict) and play.get("draw"):
+        result["draw"] = {**play["draw"], "seed_hash": play.get("seed_hash"),
+                          "cap": play.get("cap")}
+    return _json(result)
+
+
+DAY_MS = 86_400_000
 
 
 def _publisher(request: web.Request) -> tuple[str, str]:
@@ -165,6 +183,9 @@ async def lot_report(request: web.Request) -> web.Response:
     report = full_report(state, records, record.connections, flags,
                          request.config_dict[ENGINE].now())
     if fmt == "json":
+        settings = request.config_dict[SETTINGS]
+        # The printed report's header: the center that issues it.
+        report["center"] = {"name": settings.center_name, "contact": settings.center_contact}
         return _json(report)
     return web.Response(
         body=("\ufeff" + report_csv(report, offset)).encode("utf-8"),

@@ -356,6 +356,8 @@ class Readiness(Open):
 
 class ServerTime(Open):
     server_time: Ms
+    #: The center's time zone (IANA name): the pages read and show date-times in it.
+    time_zone: str
 
 
 LotStatus = Literal["draft", "scheduled", "open", "paused", "closed", "awarded", "failed",

@@ -45,6 +45,8 @@ class Pages:
         self.contexts.append(ctx)
         page = await ctx.new_page()
         page.on("pageerror", lambda exc: self.errors.append(f"{url}: {exc}"))
+        # Confirmations (start, cancel, refund, forfeit) are answered yes.
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
         await page.goto(url)
         return page
 
@@ -179,7 +181,7 @@ async def test_the_supervisor_page_shows_flags_and_leads_to_the_report(
     # A supervisor may not settle deposits: the server says so.
     loser = page.locator('#deposits tr[data-bidder-id="co-b"]')
     await expect(loser).to_have_attribute("data-status", "refundable")
-    await page.fill("#settle-reason", "退还至原账户")
+    await loser.locator(".settle-reason").fill("退还至原账户")
     await loser.locator('button[data-action="refund"]').click()
     await expect(page.locator("#message")).to_have_attribute("data-code", "forbidden")
     assert pages.errors == []
@@ -195,16 +197,17 @@ async def test_a_host_settles_a_deposit_on_the_report_page(
     await expect(loser).to_have_attribute("data-status", "refundable", timeout=WAIT)
     await loser.locator('button[data-action="refund"]').click()
     await expect(page.locator("#message")).to_have_attribute("data-code", "reason_required")
-    await page.fill("#settle-reason", "退还至原账户")
+    await loser.locator(".settle-reason").fill("退还至原账户")
     await loser.locator('button[data-action="refund"]').click()
     await expect(loser).to_have_attribute("data-status", "refunded", timeout=WAIT)
     await expect(loser.locator(".dep-status")).to_have_text("已退还")
     winner = page.locator('#deposits tr[data-bidder-id="co-a"]')
+    await winner.locator(".settle-reason").fill("转为成交价款")
     await winner.locator('button[data-action="apply"]').click()
     await expect(winner).to_have_attribute("data-status", "applied", timeout=WAIT)
     ledger = await api(server, "GET", f"/api/lots/{lot_id}/deposits")
     assert {d["bidder_id"]: d["status"] for d in ledger["deposits"]} == {
         "co-a": "applied", "co-b": "refunded"}
-    await expect(page.locator("#actions tbody tr", has_text="DepositRefunded")).to_contain_text(
+    await expect(page.locator("#actions tbody tr", has_text="退还保证金")).to_contain_text(
         "退还至原账户")
     assert pages.errors == []

@@ -4,7 +4,6 @@ clock's falling price and accepts it, the board shows the winner and the price."
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -33,9 +32,15 @@ async def host_lot(server: ServerProcess, pages: Pages, fmt: str, params: dict[s
     await host_ok(host)
     await expect(host.locator("#lot-session option")).to_have_count(1)
     await host.select_option("#lot-format", fmt)
-    template = json.loads(await host.locator("#lot-params-json").input_value())
-    assert template["tick_s"] > 0 and "start_price" in template
-    await host.fill("#lot-params-json", json.dumps(params))
+    # The format's own form, filled from its template; each parameter typed in its field.
+    assert int(await host.locator("#lp-tick_s").input_value()) > 0
+    assert await host.locator("#lp-start_price").input_value()
+    for key, value in params.items():
+        field = host.locator(f"#lp-{key}")
+        if await field.evaluate("el => el.tagName") == "SELECT":
+            await field.select_option(str(value))
+        else:
+            await field.fill(str(value))
     await host.fill("#lot-title", f"{fmt} 国有产权 C-7")
     await host.click("#create-lot")
     await host_ok(host)

@@ -5,6 +5,7 @@ after the server is killed and started again."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -48,6 +49,8 @@ class Pages:
         self.contexts.append(context)
         page = await context.new_page()
         page.on("pageerror", lambda exc: self.errors.append(f"{url}: {exc}"))
+        # Confirmations (start, cancel, refund, forfeit) are answered yes.
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
         await page.goto(url)
         return page
 

@@ -58,8 +58,8 @@ async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(
     await host.fill("#staff-token", ServerProcess.HOST_TOKEN)
     await host.press("#staff-token", "Tab")
     await host.select_option("#lot-format", "listing_timed")
-    await expect(host.locator("#lot-params-json")).to_have_value(
-        re.compile(r'"listing_ends_at": \d+'), timeout=WAIT)
+    await expect(host.locator("#lp-listing_ends_at")).to_have_value(
+        re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d$"), timeout=WAIT)
     await host.click(f'#lots .lot-item[data-lot-id="{lot_id}"]', timeout=WAIT)
     await expect(host.locator("#lt-phase")).to_have_attribute("data-phase", "listing",
                                                               timeout=WAIT)

@@ -9,8 +9,7 @@ import pytest
 from web_support import Server
 
 from auction.deltas import diff
-from web.client import LotClient
-from web.client import LotSession, ProtocolViolation, fold
+from web.client import LotClient, LotSession, ProtocolViolation, fold
 
 
 def event(seq: int, kind: str = "BidAccepted") -> dict[str, Any]:

@@ -135,6 +135,8 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "metrics_allow": lambda s: {str(n) for n in s.metrics_allow},
     "log_format": lambda s: s.log_format, "log_level": lambda s: s.log_level,
     "ocid_prefix": lambda s: s.ocid_prefix, "ocds_publisher": lambda s: s.ocds_publisher,
+    "center_name": lambda s: s.center_name, "center_contact": lambda s: s.center_contact,
+    "publicity_days": lambda s: s.publicity_days, "time_zone": lambda s: s.time_zone,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
@@ -180,6 +182,13 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
                         ("ocds-a1b2c3", "ocds-a1b2c3", "ocds-a1b2c3")],
         "ocds_publisher": [("某市公共资源交易中心", "某市公共资源交易中心", "某市公共资源交易中心"),
                            ("Center B", "Center B", "Center B")],
+        "center_name": [("某市公共资源交易中心", "某市公共资源交易中心", "某市公共资源交易中心"),
+                        ("B Center", "B Center", "B Center")],
+        "center_contact": [("0571-1234 5678", "0571-1234 5678", "0571-1234 5678"),
+                           ("+86 10 8888 0000", "+86 10 8888 0000", "+86 10 8888 0000")],
+        "publicity_days": [(5, "5", 5), (10, "10", 10)],
+        "time_zone": [("Asia/Urumqi", "Asia/Urumqi", "Asia/Urumqi"),
+                      ("Asia/Hong_Kong", "Asia/Hong_Kong", "Asia/Hong_Kong")],
     }
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
@@ -348,3 +357,6 @@ def test_the_configuration_reference_page_is_made_from_the_options(tmp_path: Pat
     assert write_reference(True, stale) == 1 and "--listen-port" in stale.read_text()
     assert write_reference(False, stale) == 0 and stale.read_text() == reference()
     assert write_reference(True, stale) == 0
+def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="time_zone"):
+        Settings.load(env={"AUCTION_TIME_ZONE": "Mars/Olympus_Mons"}, data_dir=tmp_path)

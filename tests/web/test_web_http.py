@@ -37,6 +37,12 @@ async def test_time_gives_the_server_clock(server: Server) -> None:
     assert abs(data["server_time"] - server.engine.now()) < 5_000
 
 
+async def test_time_gives_the_center_s_time_zone(make_server: ServerFactory) -> None:
+    server = await make_server(time_zone="Asia/Urumqi")
+    data = await server.ok("GET", "/api/time", token=None)
+    assert data["time_zone"] == "Asia/Urumqi"
+
+
 async def test_openapi_describes_exactly_the_routes_of_the_app(server: Server) -> None:
     doc = await server.ok("GET", "/api/openapi.json", token=None)
     assert doc["openapi"] == "3.1.0" and doc == OPENAPI

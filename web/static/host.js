@@ -2,13 +2,15 @@
 // deposits, the lot's clock controls, and a live staff view of the selected lot.
 
 import { LotConnection } from "./conn.js";
-import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
+import { addStrings, codeText, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
+import { drawLotForm, formatName, readLotForm, relabelLotForm } from "./lotform.js";
+import { epochToZoned, loadZone, zonedToEpoch } from "./zone.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
-  $, ENDED, MessageBox, api, clock, drawCountdown, h, money, resultText, showAmount, showConn,
-  showStatus, takeToken,
+  $, ENDED, MessageBox, api, clock, confirmAction, drawCountdown, guard, h, money, resultText,
+  showAmount, showConn, showStatus, takeToken,
 } from "./ui.js";
 
 addStrings({
@@ -16,11 +18,23 @@ addStrings({
     proxy_label: "允许代理出价（正向）", session_mode: "结束方式",
     session_mode_parallel: "同时结束", session_mode_serial: "依次进行",
     session_mode_staggered: "错时结束", stagger_label: "错时间隔（秒）",
+    ceiling: "最高限价", times_in_zone: "时间均为交易中心时区",
+    extend_to_time: "新的截止时间",
+    extend_time_not_later: "新的截止时间须晚于当前截止时间 {time}",
+    confirm_start: "确认开始标的“{title}”的竞价？",
+    confirm_start_empty: "注意：标的“{title}”目前没有具备资格（保证金已到账）的竞买人，开始后无人能够报价。仍要开始吗？",
+    confirm_cancel: "确认取消标的“{title}”？取消后不可恢复。理由：{reason}",
   },
   en: {
     proxy_label: "Allow proxy bidding (forward)", session_mode: "Closing",
     session_mode_parallel: "Parallel", session_mode_serial: "Serial (one after another)",
     session_mode_staggered: "Staggered", stagger_label: "Stagger (s)",
+    ceiling: "Ceiling", times_in_zone: "Times are in the center's time zone",
+    extend_to_time: "New closing time",
+    extend_time_not_later: "The new closing time must be later than the current one, {time}",
+    confirm_start: "Start the bidding of “{title}”?",
+    confirm_start_empty: "Warning: “{title}” has no eligible bidder (deposit received) yet; once started nobody can bid. Start anyway?",
+    confirm_cancel: "Cancel “{title}”? This cannot be undone. Reason: {reason}",
   },
 });
 
@@ -28,7 +42,9 @@ const TOKEN_KEY = "auction.staffToken";
 const SELECTED_KEY = "auction.host.selected";
 const LOTS_REFRESH_MS = 10_000;
 
-const messages = new MessageBox($("message"), { details: true });
+// Errors speak the page's language only (no English developer detail); an error about a
+// field is shown next to that field (see showFieldError).
+const messages = new MessageBox($("message"));
 let token = takeToken(TOKEN_KEY) ?? "";
 let sessions = [];
 let lots = [];
@@ -37,6 +53,7 @@ let conn = null;
 let state = null;
 let bids = []; // BidAccepted events of the selected lot, in sequence order
 let depositPrefill = null;
+let extendPrefill = null;
 
 function staffToken() {
   return ($("staff-token").value || token).trim();
@@ -65,16 +82,105 @@ function storeLink(lotId, link) {
   return links;
 }
 
-/** Call the API with the staff token; show failures in #message. Returns data or null. */
-async function call(path, method = "GET", body) {
+// ---------------------------------------------------------------------------- field errors
+
+/** Input ids of the fields of each form, by the name the API gives them in `detail`. */
+const FORM_FIELDS = {
+  session: { name: "session-name", mode: "session-mode", stagger_s: "session-stagger" },
+  lot: {
+    session_id: "lot-session", title: "lot-title", format: "lot-format", opens_at: "lot-opens-at",
+    direction: "lot-direction", start_price: "lot-start", step: "lot-step", deposit: "lot-deposit",
+    duration_s: "lot-duration", reserve: "lot-reserve", ceiling: "lot-ceiling",
+    extend_window_s: "lot-extend-window", extend_s: "lot-extend", visibility: "lot-visibility",
+    improve: "lot-improve", proxy: "lot-proxy", max_jump_steps: "lot-max-jump",
+  },
+  bidder: { bidder_id: "bidder-id", name: "bidder-name", reason: "bidder-reason" },
+  deposit: {
+    bidder_id: "deposit-bidder", amount: "deposit-amount", account: "deposit-account",
+    reason: "deposit-reason",
+  },
+  control: { reason: "reason", closes_at: "extend-to" },
+};
+
+const fieldErrors = new Map(); // input id -> {code, message, key, vars}
+
+/** The input of `form` an error is about: the field named first in its detail, else the
+ * field its code is about, else `fallback`. */
+function fieldOf(form, error, fallback) {
+  const fields = { ...FORM_FIELDS[form] };
+  if (form === "lot") {
+    // The fields of the chosen format's form (lp-<param>).
+    for (const input of document.querySelectorAll("#lot-format-fields [data-param]")) {
+      fields[input.dataset.param] = input.id;
+    }
+  }
+  // "params.start_price: ..." is about start_price.
+  const detail = (typeof error.detail === "string" ? error.detail : "").replace(/^params\./, "");
+  let best = null;
+  for (const [name, id] of Object.entries(fields)) {
+    if ($(id)?.closest("[hidden]")) continue; // not on screen (another format's field)
+    const at = detail.search(new RegExp(`(^|[^A-Za-z0-9_])${name}([^A-Za-z0-9_]|$)`));
+    if (at >= 0 && (best === null || at < best.at)) best = { at, id };
+  }
+  if (best) return best.id;
+  if (error.code === "reason_required" && fields.reason) return fields.reason;
+  if (["invalid_amount", "bad_amount"].includes(error.code) && fields.amount) return fields.amount;
+  return fallback;
+}
+
+/** Show `error` (a server error or `{key, vars}`) next to input `id`, in the page's language. */
+function showFieldError(id, error) {
+  fieldErrors.set(id, error);
+  drawFieldErrors();
+  $(id)?.focus();
+}
+
+function clearFieldErrors() {
+  fieldErrors.clear();
+  drawFieldErrors();
+}
+
+function drawFieldErrors() {
+  for (const el of document.querySelectorAll(".field-error")) {
+    if (!fieldErrors.has(el.dataset.for)) {
+      document.getElementById(el.dataset.for)?.removeAttribute("aria-invalid");
+      el.remove();
+    }
+  }
+  for (const [id, error] of fieldErrors) {
+    const input = $(id);
+    if (!input) continue;
+    const anchor = input.closest("label") ?? input;
+    let el = document.querySelector(`.field-error[data-for="${id}"]`);
+    if (!el) {
+      el = h("p", { class: "field-error", role: "alert", dataset: { for: id }, id: `${id}-error` });
+      anchor.after(el);
+    }
+    el.dataset.code = error.code ?? error.key ?? "";
+    el.textContent = error.key ? t(error.key, error.vars) : codeText(error.code, error.message);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", el.id);
+  }
+}
+
+/**
+ * Call the API with the staff token. Returns data or null. A failure is shown next to the
+ * field of `form` it is about (or next to input `near`), else in #message.
+ */
+async function call(path, method = "GET", body, { form = null, near = null } = {}) {
   if (!staffToken()) {
     messages.show({ key: "need_token" });
     return null;
   }
-  if (method !== "GET") messages.clear();
+  if (method !== "GET") {
+    messages.clear();
+    clearFieldErrors();
+  }
   const answer = await api(path, { method, body, token: staffToken() });
   if (!answer.ok) {
-    messages.show(answer.error);
+    const id = form ? fieldOf(form, answer.error, near) : near;
+    if (id) showFieldError(id, answer.error);
+    else messages.show(answer.error);
     return null;
   }
   return answer.data ?? {};
@@ -100,12 +206,12 @@ async function createSession() {
   if (body.mode === "staggered") {
     const stagger = readInt("session-stagger");
     if (stagger === undefined || Number.isNaN(stagger)) {
-      messages.show({ code: "invalid_params", detail: "stagger_s" });
+      showFieldError("session-stagger", { code: "invalid_params" });
       return;
     }
     body.stagger_s = stagger;
   }
-  const data = await call("/api/sessions", "POST", body);
+  const data = await call("/api/sessions", "POST", body, { form: "session", near: "session-name" });
   if (!data) return;
   messages.show({ key: "created_session", vars: { id: data.session_id } }, "ok");
   $("session-name").value = "";
@@ -114,27 +220,48 @@ async function createSession() {
 
 // ---------------------------------------------------------------------------- lots
 
+/** The value of a datetime-local input as epoch ms (the center's time zone), or null. */
+function readDateTime(id) {
+  const text = $(id).value;
+  if (!text) return null;
+  return zonedToEpoch(text);
+}
+
+/** Epoch ms as the value of a datetime-local input (the center's time zone, seconds included). */
+function dateTimeValue(ms) {
+  return epochToZoned(ms);
+}
+
+/** Epoch ms as "YYYY-MM-DD HH:MM:SS". */
+function dateTimeText(ms) {
+  return dateTimeValue(ms).replace("T", " ");
+}
+
 function readInt(id) {
   const text = normalizeInput($(id).value);
   if (text === "") return undefined;
   return /^\d{1,9}$/.test(text) ? Number(text) : NaN;
 }
 
-/** The format chosen for a new lot: english uses the form, the others a JSON field. */
+/** The format chosen for a new lot (names in words): english has its own fields, the
+ * others a form drawn from their template (lotform.js). */
 function drawFormatChoice() {
   const select = $("lot-format");
   if (!select.options.length) {
     select.replaceChildren(...FORMAT_NAMES.map((name) => h("option", { value: name }, name)));
   }
+  for (const option of select.options) option.textContent = formatName(option.value);
   const english = select.value === "english";
-  $("lot-params-row").hidden = english;
+  $("lot-format-fields").hidden = english;
   for (const el of document.querySelectorAll(".english-only")) el.hidden = !english;
+  relabelLotForm($("lot-format-fields"));
 }
 
 function chooseFormat() {
   drawFormatChoice();
-  const template = templateOf($("lot-format").value);
-  if (template) $("lot-params-json").value = JSON.stringify(template, null, 2);
+  const format = $("lot-format").value;
+  if (format !== "english") drawLotForm($("lot-format-fields"), format, templateOf(format));
+  clearFieldErrors();
 }
 
 async function createLot() {
@@ -145,15 +272,13 @@ async function createLot() {
   }
   const format = $("lot-format").value || "english";
   if (format !== "english") {
-    let params;
-    try {
-      params = JSON.parse($("lot-params-json").value);
-    } catch (err) {
-      messages.show({ code: "invalid_params", detail: String(err.message ?? err) });
+    const read = readLotForm($("lot-format-fields"));
+    if (read.error) {
+      showFieldError(read.id, read.error);
       return;
     }
-    const body = { session_id: sessionId, title: $("lot-title").value.trim(), format, params };
-    const data = await call("/api/lots", "POST", body);
+    const body = { session_id: sessionId, title: $("lot-title").value.trim(), format, params: read.params };
+    const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-title" });
     if (!data) return;
     messages.show({ key: "created_lot", vars: { id: data.lot_id } }, "ok");
     await loadLots();
@@ -176,8 +301,7 @@ async function createLot() {
   for (const [key, id] of Object.entries(ints)) {
     const value = readInt(id);
     if (Number.isNaN(value)) {
-      messages.show({ code: "invalid_params", detail: key });
-      $(id).focus();
+      showFieldError(id, { code: "invalid_params" });
       return;
     }
     if (value !== undefined) params[key] = value;
@@ -187,9 +311,15 @@ async function createLot() {
     if (value) params[key] = value;
   }
   if (!params.deposit) delete params.deposit;
+  const opensAt = readDateTime("lot-opens-at");
+  if ($("lot-opens-at").value && opensAt === null) {
+    showFieldError("lot-opens-at", { code: "bad_deadline" });
+    return;
+  }
+  if (opensAt !== null) params.opens_at = opensAt;
   if ($("lot-proxy").checked) params.proxy = true;
   const body = { session_id: sessionId, title: $("lot-title").value.trim(), format: "english", params };
-  const data = await call("/api/lots", "POST", body);
+  const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-title" });
   if (!data) return;
   messages.show({ key: "created_lot", vars: { id: data.lot_id } }, "ok");
   await loadLots();
@@ -287,6 +417,7 @@ function render() {
   showAmount($("best"), state?.best);
   $("leader").textContent = state?.leader_no ?? "—";
   $("bid-count").textContent = String(state?.bid_count ?? 0);
+  $("reserve-label").textContent = t(reverse ? "ceiling" : "reserve");
   $("reserve").textContent = reverse ? money(p?.ceiling, p?.currency, t("none"))
     : money(state?.reserve, p?.currency, t("none"));
 
@@ -307,6 +438,10 @@ function render() {
   if (p?.deposit && (deposit.value === "" || deposit.value === depositPrefill)) {
     deposit.value = p.deposit;
     depositPrefill = p.deposit;
+  }
+  const extendTo = $("extend-to");
+  if (Number.isFinite(state?.closes_at) && (extendTo.value === "" || extendTo.value === extendPrefill)) {
+    extendTo.value = extendPrefill = dateTimeValue(state.closes_at + 120_000);
   }
   const status = state?.status;
   const ended = ENDED.has(status);
@@ -331,7 +466,7 @@ function drawRegister() {
   h("td", { class: "num" }, money(b.last_bid, p?.currency)),
   h("td", {}, h("button", {
     type: "button", class: "small reissue", dataset: { bidderId: b.bidder_id },
-    onclick: () => reissue(b),
+    onclick: guard(() => reissue(b)),
   }, t("reissue"))))));
 }
 
@@ -410,7 +545,8 @@ async function registerBidder() {
   const reason = $("bidder-reason").value.trim();
   const body = { bidder_id: bidderId, name };
   if (reason) body.reason = reason; // optional; recorded with the registration
-  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/bidders`, "POST", body);
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/bidders`, "POST", body,
+    { form: "bidder", near: "bidder-id" });
   if (!data) return;
   keepLink(bidderId, name, data);
   messages.show({ key: "registered", vars: { no: data.bidder_no } }, "ok");
@@ -426,7 +562,7 @@ async function confirmDeposit() {
   if (!selectedId) return;
   const bidderId = $("deposit-bidder").value;
   if (!bidderId) {
-    messages.show({ code: "unknown_bidder" });
+    showFieldError("deposit-bidder", { code: "unknown_bidder" });
     return;
   }
   const body = {
@@ -436,12 +572,11 @@ async function confirmDeposit() {
   const reason = $("deposit-reason").value.trim();
   if (reason) body.reason = reason; // optional; recorded with the deposit
   if (!body.account) {
-    messages.show({ key: "account_required" });
-    $("deposit-account").focus();
+    showFieldError("deposit-account", { key: "account_required" });
     return;
   }
   const path = `/api/lots/${encodeURIComponent(selectedId)}/bidders/${encodeURIComponent(bidderId)}/deposit`;
-  const data = await call(path, "POST", body);
+  const data = await call(path, "POST", body, { form: "deposit", near: "deposit-amount" });
   if (!data) return;
   messages.show({ key: "deposit_confirmed" }, "ok");
   if ($("deposit-account").value.trim() === body.account) $("deposit-account").value = "";
@@ -454,19 +589,29 @@ async function lotAction(action) {
   const body = {};
   if (reason) body.reason = reason;
   else if (!["schedule", "start"].includes(action)) {
-    messages.show({ code: "reason_required" });
-    $("reason").focus();
+    showFieldError("reason", { code: "reason_required" });
     return;
   }
   if (action === "extend") {
-    const seconds = readInt("extend-to-s");
-    if (!Number.isInteger(seconds) || seconds <= 0) {
-      messages.show({ code: "bad_deadline" });
+    const closesAt = readDateTime("extend-to");
+    if (closesAt === null) {
+      showFieldError("extend-to", { code: "bad_deadline" });
       return;
     }
-    body.closes_at = Math.round((conn ? conn.serverNow() : Date.now()) + seconds * 1000);
+    if (Number.isFinite(state?.closes_at) && closesAt <= state.closes_at) {
+      showFieldError("extend-to", { key: "extend_time_not_later", vars: { time: dateTimeText(state.closes_at) } });
+      return;
+    }
+    body.closes_at = closesAt;
   }
-  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/${action}`, "POST", body);
+  const title = state?.title ?? selectedId;
+  if (action === "start") {
+    const eligible = registerEntries().filter((b) => b.eligible).length;
+    if (!confirmAction(t(eligible ? "confirm_start" : "confirm_start_empty", { title }))) return;
+  }
+  if (action === "cancel" && !confirmAction(t("confirm_cancel", { title, reason }))) return;
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/${action}`, "POST", body,
+    { form: "control", near: action === "extend" ? "extend-to" : "reason" });
   if (!data) return;
   messages.show({ key: "done" }, "ok");
   const snapshot = data.state ?? data; // {lot_id, seq, events, state}
@@ -507,6 +652,8 @@ function main() {
   initI18n();
   onLangChange(() => {
     messages.draw();
+    drawFieldErrors();
+    drawFormatChoice();
     showConn(conn ? conn.connState : "offline");
     drawLots();
     drawLinks();
@@ -519,17 +666,34 @@ function main() {
     setToken(tokenInput.value.trim());
     afterToken();
   });
-  $("create-session").addEventListener("click", createSession);
-  $("create-lot").addEventListener("click", createLot);
+  // A `#token=...` link opened in a tab already on this page changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    const fresh = takeToken(TOKEN_KEY);
+    if (!fresh || fresh === token) return;
+    tokenInput.value = fresh;
+    setToken(fresh);
+    afterToken();
+  });
+  // Every submit is guarded: a double click sends one request.
+  const submit = (id, fn) => $(id).addEventListener("click", guard(async () => {
+    clearFieldErrors();
+    await fn();
+  }, $(id)));
+  submit("create-session", createSession);
+  submit("create-lot", createLot);
   $("lot-format").addEventListener("change", chooseFormat);
   drawFormatChoice();
   $("refresh-lots").addEventListener("click", loadLots);
-  $("register").addEventListener("click", registerBidder);
-  $("confirm-deposit").addEventListener("click", confirmDeposit);
+  submit("register", registerBidder);
+  submit("confirm-deposit", confirmDeposit);
   for (const action of ["schedule", "start", "pause", "resume", "extend", "cancel"]) {
-    $(action).addEventListener("click", () => lotAction(action));
+    submit(action, () => lotAction(action));
   }
   render();
+  loadZone().then((tz) => {
+    for (const el of document.querySelectorAll('input[type="datetime-local"]')) el.title = tz;
+    $("time-zone").textContent = tz;
+  });
   if (staffToken()) afterToken();
   setInterval(() => drawCountdown(state, conn ? conn.serverNow() : Date.now()), 200);
   setInterval(() => { if (staffToken()) loadLots(); }, LOTS_REFRESH_MS);

@@ -3,6 +3,7 @@
 import "./records-i18n.js";
 import { t } from "./i18n.js";
 import { clock, h } from "./ui.js";
+import { detailsText } from "./report-words.js";
 
 const pad = (n) => String(n).padStart(2, "0");
 
@@ -23,7 +24,7 @@ export function checkName(check) {
   return t(`check_${check}`);
 }
 
-/** `flags` (from the API) as list items: check, level, message, evidence as JSON. */
+/** `flags` (from the API) as list items: check, level, message, evidence in words. */
 export function flagItems(flags, lang) {
   if (!flags.length) return [h("li", { class: "empty" }, t("no_flags"))];
   return flags.map((f) => h("li", { dataset: { check: f.check, level: f.level, lots: f.lots.join(" ") } },
@@ -33,7 +34,9 @@ export function flagItems(flags, lang) {
       h("code", { class: "flag-lots" }, f.lots.join(" ")),
       h("span", { class: "flag-message" }, f.message?.[lang] ?? f.message?.en ?? "")),
     h("details", {}, h("summary", {}, t("evidence")),
-      h("pre", {}, JSON.stringify({ lots: f.lots, bidders: f.bidders, evidence: f.evidence }, null, 2)))));
+      h("p", { class: "evidence" }, detailsText({ lots: f.lots, bidders: f.bidders })),
+      ...Object.entries(f.evidence ?? {}).map(([k, v]) => h("p", { class: "evidence" },
+        detailsText({ [k]: v }))))));
 }
 
 /** Fetch `path` with the staff `token` and save the answer as `filename`. */

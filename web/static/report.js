@@ -2,9 +2,28 @@
 // the host console: the field, or #token=...). Printable; CSV and export downloads; hosts
 // settle deposits here after the lot has ended.
 
-import { initI18n, lang, onLangChange, t } from "./i18n.js";
+import { addStrings, initI18n, lang, onLangChange, t } from "./i18n.js";
 import { dateTime, depositText, download, flagItems } from "./records-ui.js";
-import { $, ENDED, MessageBox, api, h, lotIdFromPath, money, resultText, showStatus, takeToken } from "./ui.js";
+import { detailsText, eventName } from "./report-words.js";
+import {
+  $, ENDED, MessageBox, api, confirmAction, guard, h, lotIdFromPath, money, resultText, showStatus,
+  takeToken,
+} from "./ui.js";
+
+addStrings({
+  zh: {
+    report_doc_title: "竞价过程报告", sign_host: "主持人（签字）", sign_supervisor: "监督人（签字）",
+    sign_seal: "交易中心（盖章）", sign_date: "日期",
+    confirm_refund: "确认向 {no} 号竞买人（{name}）退还保证金 {amount}？理由：{reason}",
+    confirm_forfeit: "确认没收 {no} 号竞买人（{name}）的保证金 {amount}？此操作不可撤销。理由：{reason}",
+  },
+  en: {
+    report_doc_title: "Auction proceedings report", sign_host: "Host (signature)",
+    sign_supervisor: "Supervisor (signature)", sign_seal: "Trading center (seal)", sign_date: "Date",
+    confirm_refund: "Refund the deposit of {amount} to bidder {no} ({name})? Reason: {reason}",
+    confirm_forfeit: "Forfeit the deposit of {amount} of bidder {no} ({name})? This cannot be undone. Reason: {reason}",
+  },
+});
 
 const TOKEN_KEY = "auction.staffToken";
 const lotId = lotIdFromPath();
@@ -21,10 +40,6 @@ function staffToken() {
   return ($("staff-token").value || token).trim();
 }
 
-function details(row, skip) {
-  return Object.entries(row).filter(([k, v]) => !skip.includes(k) && v !== null && v !== "")
-    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
-}
 
 function rows(tableId, items, cells) {
   $(tableId).tBodies[0].replaceChildren(...items.map((item) => h("tr", { dataset: { seq: item.seq ?? "" } },
@@ -38,6 +53,8 @@ function render() {
   const p = lot.params;
   const cur = p.currency;
   $("lot-title").textContent = lot.title;
+  $("center-name").textContent = report.center?.name ?? "";
+  $("center-name").hidden = !report.center?.name;
   showStatus($("status"), lot.status);
   $("not-final").hidden = report.final;
   $("generated").textContent = t("report_generated", { time: dateTime(report.generated_at) });
@@ -66,23 +83,19 @@ function render() {
   }, h("td", { class: "no" }, d.bidder_no), h("td", {}, d.bidder_id), h("td", {}, d.name),
   h("td", { class: "num" }, money(d.amount, cur)), h("td", { class: "mono" }, d.account),
   h("td", { class: "dep-status" }, depositText(d.status)),
-  h("td", {}, h("span", { class: "settle" }, ...(ENDED.has(lot.status) && (d.status === "refundable" || (d.status === "confirmed" && d.winner))
-    ? SETTLE[d.status] : []).map((action) => h("button", {
-    type: "button", class: "small", dataset: { action },
-    onclick: () => settle(d.bidder_id, action),
-  }, t(action))))))));
+  h("td", {}, settleCell(d, lot)))));
 
   $("bid-total").textContent = String(report.bids.length);
   rows("bids", report.bids, (b) => [[String(b.seq), "num"], [dateTime(b.at, true), "time"],
     [b.bidder_no, "no"], [b.bidder_id], [b.name], [money(b.amount, cur), "num amt"], [b.ip, "mono"],
     [b.device, "mono"]]);
   rows("actions", report.staff_actions, (a) => [[String(a.seq), "num"], [dateTime(a.at, true), "time"],
-    [a.actor], [a.action], [a.reason ?? ""], [details(a.details, []), "mono"]]);
+    [a.actor], [eventName(a.action), "action"], [a.reason ?? ""], [detailsText(a.details, [])]]);
   rows("connections", report.connections, (c) => [[dateTime(c.at, true), "time"],
     [t(`kind_${c.kind}`)], [c.role], [c.bidder_no ? `${c.bidder_no} ${c.name ?? ""} (${c.bidder_id})` : c.staff_id ?? ""],
     [c.ip, "mono"], [c.device, "mono"]]);
   rows("timeline", report.timeline, (e) => [[String(e.seq), "num"], [dateTime(e.at, true), "time"],
-    [e.type], [e.actor], [details(e, ["seq", "type", "at", "actor"]), "mono"]]);
+    [eventName(e.type), "action"], [e.actor], [detailsText(e, ["seq", "type", "at", "actor"])]]);
 }
 
 async function load() {
@@ -101,12 +114,33 @@ async function load() {
   render();
 }
 
-async function settle(bidderId, action) {
-  const reason = $("settle-reason").value.trim();
+/** A deposit's settlement controls: its own reason field and its actions side by side. */
+function settleCell(d, lot) {
+  const actions = ENDED.has(lot.status) && (d.status === "refundable" || (d.status === "confirmed" && d.winner))
+    ? SETTLE[d.status] : [];
+  if (!actions.length) return h("span", { class: "settle" });
+  const reason = h("input", {
+    type: "text", class: "settle-reason", "aria-label": t("settle_reason"), placeholder: t("settle_reason"),
+  });
+  return h("span", { class: "settle no-print" }, reason, ...actions.map((action) => {
+    const button = h("button", { type: "button", class: `small${action === "forfeit" ? " danger" : ""}`, dataset: { action } },
+      t(action));
+    button.addEventListener("click", guard(() => settle(d, action, reason, lot.params.currency), button));
+    return button;
+  }));
+}
+
+async function settle(d, action, reasonInput, currency) {
+  const bidderId = d.bidder_id;
+  const reason = reasonInput.value.trim();
   if (!reason) {
     messages.show({ code: "reason_required" });
-    $("settle-reason").focus();
+    reasonInput.focus();
     return;
+  }
+  if (action === "refund" || action === "forfeit") {
+    const vars = { no: d.bidder_no, name: d.name, amount: money(d.amount, currency), reason };
+    if (!confirmAction(t(`confirm_${action}`, vars))) return;
   }
   const path = `/api/lots/${encodeURIComponent(lotId)}/bidders/${encodeURIComponent(bidderId)}/deposit/${action}`;
   const answer = await api(path, { method: "POST", body: { reason }, token: staffToken() });
@@ -141,6 +175,13 @@ function main() {
     } catch {
       // kept in memory only
     }
+    load();
+  });
+  window.addEventListener("hashchange", () => {
+    const fresh = takeToken(TOKEN_KEY);
+    if (!fresh || fresh === token) return;
+    token = fresh;
+    input.value = fresh;
     load();
   });
   $("print").addEventListener("click", () => window.print());

@@ -1,9 +1,21 @@
 // The result announcement (结果公示): /result/{lot_id}. Public: bidder numbers only.
 
 import { drawPriceChart } from "./chart.js";
-import { initI18n, onLangChange, t } from "./i18n.js";
+import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
+import { lotteryText } from "./lottery.js";
 import { dateTime } from "./records-ui.js";
 import { $, MessageBox, api, clock, h, lotIdFromPath, money, resultText, showStatus } from "./ui.js";
+
+addStrings({
+  zh: {
+    publicity_period: "公示期", publicity_range: "{from} 至 {until}（{days} 日）",
+    issuer: "发布单位", issuer_contact: "联系方式", not_set: "未设置",
+  },
+  en: {
+    publicity_period: "Publicity period", publicity_range: "{from} to {until} ({days} days)",
+    issuer: "Issued by", issuer_contact: "Contact", not_set: "not set",
+  },
+});
 
 const POLL_MS = 5_000;
 const lotId = lotIdFromPath();
@@ -20,7 +32,23 @@ function render() {
   const text = resultText({ status: result.status, outcome: result.outcome, params: { currency } });
   $("result-card").hidden = !text;
   $("result").textContent = text;
-  for (const id of ["figures", "chart-card", "details"]) $(id).hidden = false;
+  for (const id of ["figures", "chart-card", "details", "notice"]) $(id).hidden = false;
+  const lottery = result.draw ? lotteryText({ draw: result.draw, cap: result.draw.cap }, result.lot_id,
+    (a) => money(a, currency)) : "";
+  $("lottery-text").hidden = !lottery;
+  $("lottery-text").textContent = lottery;
+  const pub = result.publicity;
+  const notice = [
+    [t("issuer"), result.issuer?.name || t("not_set"), "issuer"],
+    [t("issuer_contact"), result.issuer?.contact || t("not_set"), "contact"],
+  ];
+  if (pub) {
+    notice.push([t("publicity_period"), t("publicity_range", {
+      from: dateTime(pub.from), until: dateTime(pub.until), days: pub.days,
+    }), "publicity"]);
+  }
+  $("notice-info").replaceChildren(...notice.flatMap(([k, v, key]) => [h("dt", {}, k),
+    h("dd", { dataset: { field: key } }, v)]));
   $("winner-no").textContent = o.status === "awarded" ? o.bidder_no : t("no_winner");
   $("price").textContent = o.status === "awarded" ? money(o.amount, currency) : "—";
   $("price").dataset.amount = o.amount ?? "";

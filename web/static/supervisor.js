@@ -81,6 +81,14 @@ function main() {
     load();
   });
   $("refresh").addEventListener("click", load);
+  // A `#token=...` link opened in a tab already on this page changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    const fresh = takeToken(TOKEN_KEY);
+    if (!fresh || fresh === token) return;
+    token = fresh;
+    input.value = fresh;
+    load();
+  });
   load();
 }
 

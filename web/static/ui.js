@@ -249,6 +249,38 @@ export async function api(path, { method = "GET", body, token } = {}) {
   return { ok: false, error: { code: error.code ?? fallback, message: error.message, detail: error.detail } };
 }
 
+/**
+ * `fn` guarded against a second submit while the first runs: a double click, Enter pressed
+ * twice or a click during the request does nothing. `button` (when given) is disabled and
+ * marked aria-busy meanwhile.
+ */
+export function guard(fn, button = null) {
+  let running = false;
+  return async (...args) => {
+    if (running) return undefined;
+    running = true;
+    const wasDisabled = button?.disabled;
+    if (button) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+    }
+    try {
+      return await fn(...args);
+    } finally {
+      running = false;
+      if (button) {
+        button.removeAttribute("aria-busy");
+        button.disabled = Boolean(wasDisabled);
+      }
+    }
+  };
+}
+
+/** Ask before a destructive or irreversible action; true when the person confirms. */
+export function confirmAction(text) {
+  return window.confirm(text);
+}
+
 /** Remove every child of `el` and append `children`. */
 export function replaceChildren(el, children) {
   if (el) el.replaceChildren(...children);
