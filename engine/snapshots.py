@@ -162,7 +162,7 @@ def _decode(value: Any, objects: list[Any]) -> Any:
     if tag == "C":
         name, fields = rest
         cls = _class(name)
-        obj = object.__new__(cls)
+        obj: Any = object.__new__(cls)
         objects.append(obj)
         for f in dataclasses.fields(cls):
             if f.compare:
