@@ -103,8 +103,11 @@ class Lot:
 
     def __init__(self, lot_id: str) -> None:
         self.lot_id = lot_id
-        #: The state after the lot's tip; the durable one unless :attr:`dirty`.
-        self.state: LotState | None = None
+        self._state: LotState | None = None
+        #: Whether the state is kept only encoded (:attr:`base_state`, with no records
+        #: after it) until it is asked for: an ended lot nobody looked at since the
+        #: start, or evicted since (see :meth:`freeze`).
+        self.cold = False
         #: Whether :attr:`state` holds a batch decided in place and not yet durable.
         self.dirty = False
         #: The durable records kept in memory: those after event :attr:`base` (the lot
@@ -130,6 +133,24 @@ class Lot:
         self.stale = 0
         self.timer: asyncio.TimerHandle | None = None
         self.deadline: int | None = None
+
+    @property
+    def state(self) -> LotState | None:
+        """The state after the lot's tip; the durable one unless :attr:`dirty`."""
+        if self.cold:
+            assert self.base_state is not None
+            self._state, self.cold = decode_state(self.base_state), False
+        return self._state
+
+    @state.setter
+    def state(self, state: LotState | None) -> None:
+        self._state, self.cold = state, False
+
+    def freeze(self) -> None:
+        """Keep the state only encoded (it is decoded again when next asked for): only
+        for a lot whose records after :attr:`base` are let go and that nothing uses."""
+        assert self.base_state is not None and not self.records and not self.dirty
+        self._state, self.cold = None, True
 
     @property
     def version(self) -> int:

@@ -23,6 +23,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -69,7 +70,7 @@ from engine.metrics import EngineMetrics
 from engine.pg_record import MAX_LAG_MS, PgRecord
 from engine.pipeline import Lot, Pipeline, Result
 from engine.sessions import SessionCoordinator
-from engine.snapshots import SnapshotError, decode_state, encode_state
+from engine.snapshots import VERSION, SnapshotError, decode_state, encode_state
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 5.0
 #: How often a shared log's timer index and sessions are polled as a backstop (s).
 POLL_S = 0.5
+#: Ended lots whose state is kept decoded in memory (the most recently used); the others
+#: keep it encoded only, and decode it when asked for (:meth:`Runtime.lot`).
+WARM_LOTS = 1000
 
 
 def wall_clock_ms() -> int:
@@ -120,6 +124,8 @@ class Runtime(Engine):
         self._high_water = 0
         self._watchdog: asyncio.Task[None] | None = None
         self._lots: dict[str, Lot] = {}
+        #: Ended lots with their state decoded, least recently used first.
+        self._warm: OrderedDict[str, None] = OrderedDict()
         self._sessions: dict[str, Session] = {}
         self._closing = False
         self._failed: str | None = None
@@ -174,6 +180,13 @@ class Runtime(Engine):
         for lot_id, rows in loaded.lots.items():
             lot = self._lots.setdefault(lot_id, Lot(lot_id))
             snapshot = loaded.snapshots.get(lot_id)
+            if (snapshot is not None and snapshot.ended and not rows
+                    and snapshot.state.startswith(f"[{VERSION},")):
+                # An ended lot: its state stays encoded until it is asked for.
+                lot.base, lot.base_state = snapshot.seq, snapshot.state
+                lot.last_hash = lot.base_hash = snapshot.hash
+                lot.freeze()
+                continue
             if snapshot is not None:
                 try:
                     lot.state = decode_state(snapshot.state)
@@ -251,7 +264,36 @@ class Runtime(Engine):
 
     def lot(self, lot_id: str) -> LotState | None:
         lot = self._lots.get(lot_id)
-        return lot.state if lot is not None else None
+        return self._state_of(lot) if lot is not None else None
+
+    def _state_of(self, lot: Lot) -> LotState | None:
+        """The lot's state, decoded if it was kept encoded (then it counts as used: the
+        least recently used ended lots are kept encoded only); a state that cannot be
+        decoded sets the lot apart."""
+        if not lot.cold:
+            if lot.lot_id in self._warm:
+                self._warm.move_to_end(lot.lot_id)
+            return lot.state
+        try:
+            state = lot.state
+        except SnapshotError as exc:
+            self._quarantine(lot.lot_id, f"its snapshot cannot be read: {exc}")
+            return None
+        self._warmed(lot)
+        return state
+
+    def _warmed(self, lot: Lot) -> None:
+        """An ended lot's state was decoded: keep at most :data:`WARM_LOTS` so, freezing
+        the least recently used that nothing uses."""
+        self._warm[lot.lot_id] = None
+        self._warm.move_to_end(lot.lot_id)
+        while len(self._warm) > WARM_LOTS:
+            oldest, _ = self._warm.popitem(last=False)
+            cold = self._lots.get(oldest)
+            if (cold is not None and not cold.cold and cold.base_state is not None
+                    and not cold.records and not cold.dirty and not cold.listeners
+                    and not cold.joining and cold.writer is None and not cold.queue):
+                cold.freeze()
 
     def quarantined(self) -> dict[str, str]:
         return dict(self._quarantined)
@@ -266,6 +308,7 @@ class Runtime(Engine):
         self._quarantined[lot_id] = reason
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
         lot.state, lot.records, lot.listeners = None, [], []
+        self._warm.pop(lot_id, None)
         lot.base, lot.base_state, lot.last_hash, lot.base_hash = 0, None, GENESIS, GENESIS
         if lot.timer is not None:
             lot.timer.cancel()
@@ -273,7 +316,8 @@ class Runtime(Engine):
         lot.deadline = None
 
     def lot_ids(self) -> list[str]:
-        return [lot_id for lot_id, lot in self._lots.items() if lot.state is not None]
+        return [lot_id for lot_id, lot in self._lots.items()
+                if lot.cold or lot.state is not None]
 
     async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
         await self._known(lot_id)
@@ -322,6 +366,10 @@ class Runtime(Engine):
         if lot_id in self._quarantined:
             raise Quarantined(lot_id, self._quarantined[lot_id])
         lot = self._lots.get(lot_id)
+        if lot is not None and lot.cold:
+            self._state_of(lot)
+            if lot_id in self._quarantined:
+                raise Quarantined(lot_id, self._quarantined[lot_id])
         if lot is None or (lot.state is None and not lot.queue and lot.writer is None):
             raise UnknownLot(lot_id)
         return lot
@@ -438,6 +486,7 @@ class Runtime(Engine):
             return
         lot.base, lot.base_hash = lot.version, lot.last_hash
         lot.records = []
+        self._warmed(lot)
 
     def appended(self, lot: Lot, records: list[Recorded]) -> None:
         if self.record_store is not None:
@@ -643,7 +692,8 @@ class Runtime(Engine):
     # ----------------------------------------------------------------- timers
 
     def _arm(self, lot: Lot) -> None:
-        deadline = next_deadline(lot.state) if lot.state is not None else None
+        deadline = (next_deadline(lot.state) if not lot.cold and lot.state is not None
+                    else None)
         if deadline == lot.deadline and lot.timer is not None:
             return
         if lot.timer is not None:

@@ -13,7 +13,7 @@ from auction.lot import replay
 from auction.model import PlaceBid, Tick
 from auction.record import Recorded
 from auction.state import AWARDED, LotState
-from engine import snapshots
+from engine import runtime, snapshots
 from engine.embedded import EmbeddedEngine
 from engine.logs.memory import MemoryLog
 from engine.runtime import Runtime
@@ -97,6 +97,8 @@ async def test_an_ended_lot_keeps_no_records_in_memory_and_reads_them_back_from_
     async with EmbeddedEngine(tmp_path, clock) as again:
         loaded = await again.log.load()
         assert loaded.lots["L1"] == [] and loaded.snapshots["L1"].ended
+        assert again._lots["L1"].cold  # not even decoded until asked for
+        assert again.lot_ids() == ["L1"]
         assert again.lot("L1") == ended
         assert again._lots["L1"].records == []
         assert await again.history("L1") == history
@@ -116,3 +118,52 @@ async def test_a_snapshot_the_engine_cannot_read_is_ignored_and_the_lot_replays_
     async with EmbeddedEngine(tmp_path, clock) as again:
         assert again.lot("L1") == before
         assert await again.history("L1") == history
+
+
+async def end_lot(engine: Runtime, clock: Clock, lot_id: str) -> LotState:
+    await open_lot(engine, lot_id)
+    await bid_on(engine, lot_id, 2)
+    state = engine.lot(lot_id)
+    assert state is not None and state.closes_at is not None
+    clock.t = max(clock.t, state.closes_at)
+    assert isinstance(await engine.execute(lot_id, Tick()), list)
+    ended = engine.lot(lot_id)
+    assert ended is not None and ended.status == AWARDED
+    return ended
+
+
+async def test_ended_lots_beyond_the_warm_ones_keep_their_state_encoded_and_serve_it_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "WARM_LOTS", 1)
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        first = await end_lot(engine, clock, "L1")
+        watched: list[int] = []
+        await engine.subscribe("L1", lambda state, records: watched.extend(
+            r.seq for r in records))
+        second = await end_lot(engine, clock, "L2")
+        assert not engine._lots["L1"].cold  # watched: kept
+        third = await end_lot(engine, clock, "L3")
+        assert engine._lots["L2"].cold and not engine._lots["L3"].cold
+        assert engine.lot("L2") == second and engine.lot("L1") == first
+        assert engine._lots["L3"].cold  # the least recently used unwatched one
+        assert engine.lot("L3") == third
+        assert await engine.history("L2") == await engine.record("L2")
+        assert replay(r.event for r in await engine.history("L2")) == second
+
+
+async def test_an_ended_lot_whose_snapshot_is_damaged_is_set_apart_and_the_others_serve(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        await end_lot(engine, clock, "L1")
+        second = await end_lot(engine, clock, "L2")
+    conn = sqlite3.connect(tmp_path / "events.sqlite3")
+    with conn:
+        conn.execute("UPDATE snapshots SET state = '[1, [\"C\", \"os:system\", {}]]' "
+                     "WHERE lot_id = 'L1'")
+    conn.close()
+    async with EmbeddedEngine(tmp_path, clock) as again:
+        assert again.lot("L1") is None
+        assert "snapshot" in again.quarantined()["L1"]
+        assert again.lot("L2") == second
