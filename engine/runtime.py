@@ -386,7 +386,9 @@ class Runtime(Engine):
 
     def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[Row]:
         lot = self._lots.get(lot_id)
-        return [row_of(r) for r in lot.records[after_seq:]] if lot is not None else []
+        # Only lots that keep every record in memory (base 0) under a permanent record.
+        return ([row_of(r) for r in lot.records[max(after_seq - lot.base, 0):]]
+                if lot is not None else [])
 
     # ----------------------------------------------------------------- writes
 
