@@ -99,7 +99,12 @@ class Batch:
 
 class Lot:
     """A lot's runtime: its durable records and the state after them, its queue and
-    batches in the writer, listeners and timer."""
+    batches in the writer, listeners and timer. Slots: an engine holds one per lot,
+    ended lots included."""
+
+    __slots__ = ("lot_id", "_state", "cold", "dirty", "records", "base", "base_state",
+                 "base_hash", "last_hash", "queue", "listeners", "joining", "writer", "wake",
+                 "inflight", "ahead", "stale", "timer", "deadline")
 
     def __init__(self, lot_id: str) -> None:
         self.lot_id = lot_id
