@@ -104,7 +104,7 @@ class Lot:
 
     __slots__ = ("lot_id", "_state", "cold", "dirty", "records", "base", "base_state",
                  "base_hash", "last_hash", "queue", "listeners", "joining", "writer", "wake",
-                 "inflight", "ahead", "stale", "timer", "deadline")
+                 "inflight", "ahead", "stale", "timer", "deadline", "summary")
 
     def __init__(self, lot_id: str) -> None:
         self.lot_id = lot_id
@@ -113,6 +113,8 @@ class Lot:
         #: after it) until it is asked for: an ended lot nobody looked at since the
         #: start, or evicted since (see :meth:`freeze`).
         self.cold = False
+        #: The status and session id of a :attr:`cold` lot's state.
+        self.summary: tuple[str, str] | None = None
         #: Whether :attr:`state` holds a batch decided in place and not yet durable.
         self.dirty = False
         #: The durable records kept in memory: those after event :attr:`base` (the lot
@@ -155,6 +157,8 @@ class Lot:
         """Keep the state only encoded (it is decoded again when next asked for): only
         for a lot whose records after :attr:`base` are let go and that nothing uses."""
         assert self.base_state is not None and not self.records and not self.dirty
+        if self._state is not None:
+            self.summary = (self._state.status, self._state.session_id)
         self._state, self.cold = None, True
 
     @property

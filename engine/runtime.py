@@ -186,6 +186,7 @@ class Runtime(Engine):
                 lot.base, lot.base_state = snapshot.seq, snapshot.state
                 lot.last_hash = lot.base_hash = snapshot.hash
                 lot.freeze()
+                lot.summary = (snapshot.status, snapshot.session_id)
                 continue
             if snapshot is not None:
                 try:
@@ -265,6 +266,12 @@ class Runtime(Engine):
     def lot(self, lot_id: str) -> LotState | None:
         lot = self._lots.get(lot_id)
         return self._state_of(lot) if lot is not None else None
+
+    def summary(self, lot_id: str) -> tuple[str, str] | None:
+        lot = self._lots.get(lot_id)
+        if lot is not None and lot.cold and lot.summary is not None:
+            return lot.summary
+        return super().summary(lot_id)
 
     def _state_of(self, lot: Lot) -> LotState | None:
         """The lot's state, decoded if it was kept encoded (then it counts as used: the

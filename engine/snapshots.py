@@ -35,13 +35,16 @@ class SnapshotError(Exception):
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """The state after event ``seq`` (whose chain hash is ``hash``), encoded; ``ended``
-    says the lot has ended (its status is final), for the log's index of live lots."""
+    says the lot has ended (its status is final), for the log's index of live lots;
+    ``status`` and ``session_id`` are the state's, readable without decoding it."""
 
     lot_id: str
     seq: int
     hash: str
     state: str
     ended: bool
+    status: str = ""
+    session_id: str = ""
 
 
 def due(state: LotState, base: int, last: int) -> bool:
@@ -52,7 +55,8 @@ def due(state: LotState, base: int, last: int) -> bool:
 
 def take(state: LotState, seq: int, digest: str) -> Snapshot:
     """The snapshot of ``state`` after event ``seq`` (hash ``digest``)."""
-    return Snapshot(state.lot_id, seq, digest, encode_state(state), state.status in ENDED)
+    return Snapshot(state.lot_id, seq, digest, encode_state(state), state.status in ENDED,
+                    state.status, state.session_id)
 
 
 # Every non-scalar value is a list whose first item says what it is:

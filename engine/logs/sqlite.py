@@ -55,7 +55,9 @@ CREATE TABLE IF NOT EXISTS snapshots (
     seq    INTEGER NOT NULL,
     hash   TEXT NOT NULL,
     state  TEXT NOT NULL,
-    ended  INTEGER NOT NULL
+    ended  INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    session_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS writable (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
@@ -179,12 +181,14 @@ class SQLiteLog(EventLog):
             "ORDER BY rowid")])
         # Each lot's snapshot and the rows after it (its tail): an ended lot's last
         # snapshot is after its last row, so it reads no row at all.
-        for lot_id, seq, digest, state, ended in self._conn.execute(
-                "SELECT l.lot_id, s.seq, s.hash, s.state, s.ended FROM lots l "
+        for lot_id, seq, digest, state, ended, status, session_id in self._conn.execute(
+                "SELECT l.lot_id, s.seq, s.hash, s.state, s.ended, s.status, s.session_id "
+                "FROM lots l "
                 "LEFT JOIN snapshots s ON s.lot_id = l.lot_id ORDER BY l.ordinal"):
             loaded.lots[lot_id] = []
             if seq is not None:
-                loaded.snapshots[lot_id] = Snapshot(lot_id, seq, digest, state, bool(ended))
+                loaded.snapshots[lot_id] = Snapshot(lot_id, seq, digest, state, bool(ended),
+                                                    status, session_id)
         for r in self._conn.execute(
                 "SELECT e.lot_id, e.seq, e.at, e.type, e.body, e.hash FROM lots l "
                 "LEFT JOIN snapshots s ON s.lot_id = l.lot_id "
@@ -284,9 +288,10 @@ class SQLiteLog(EventLog):
                 "VALUES (?, (SELECT COUNT(*) FROM lots))",
                 [(r.lot_id,) for r in rows if r.seq == 1])
             conn.executemany(
-                "INSERT OR REPLACE INTO snapshots (lot_id, seq, hash, state, ended) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(s.lot_id, s.seq, s.hash, s.state, int(s.ended)) for s in snapshots])
+                "INSERT OR REPLACE INTO snapshots (lot_id, seq, hash, state, ended, status, "
+                "session_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(s.lot_id, s.seq, s.hash, s.state, int(s.ended), s.status, s.session_id)
+                 for s in snapshots])
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # SQLite may have rolled back already (disk full)

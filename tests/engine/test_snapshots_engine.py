@@ -99,6 +99,7 @@ async def test_an_ended_lot_keeps_no_records_in_memory_and_reads_them_back_from_
         assert loaded.lots["L1"] == [] and loaded.snapshots["L1"].ended
         assert again._lots["L1"].cold  # not even decoded until asked for
         assert again.lot_ids() == ["L1"]
+        assert again.summary("L1") == (AWARDED, "S1") and again._lots["L1"].cold
         assert again.lot("L1") == ended
         assert again._lots["L1"].records == []
         assert await again.history("L1") == history
@@ -145,6 +146,8 @@ async def test_ended_lots_beyond_the_warm_ones_keep_their_state_encoded_and_serv
         assert not engine._lots["L1"].cold  # watched: kept
         third = await end_lot(engine, clock, "L3")
         assert engine._lots["L2"].cold and not engine._lots["L3"].cold
+        # Counting lots by status and walking a session's lots need no decoding.
+        assert engine.summary("L2") == (AWARDED, "S1") and engine._lots["L2"].cold
         assert engine.lot("L2") == second and engine.lot("L1") == first
         assert engine._lots["L3"].cold  # the least recently used unwatched one
         assert engine.lot("L3") == third
