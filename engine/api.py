@@ -113,6 +113,13 @@ class Engine(abc.ABC):
     def lot(self, lot_id: str) -> LotState | None:
         """The lot's current state (read only), or None."""
 
+    def summary(self, lot_id: str) -> tuple[str, str] | None:
+        """The lot's status and session id, or None: what walking every lot needs (lot
+        counts, a session's lots), without the whole state where an engine keeps it
+        encoded."""
+        state = self.lot(lot_id)
+        return (state.status, state.session_id) if state is not None else None
+
     @abc.abstractmethod
     def quarantined(self) -> dict[str, str]:
         """The lots whose record could not be read back (lot id -> reason). Such a lot is

@@ -19,6 +19,7 @@ import orjson
 from auction.errors import RecordError
 from auction.record import GENESIS, Recorded, chain, encode_event, event_from_dict, event_to_dict
 from engine.api import Session
+from engine.snapshots import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +96,13 @@ ResumedHook = Callable[[], Awaitable[None]]
 @dataclass
 class Loaded:
     """What a log holds at start: sessions, and each lot's rows in creation order (lots
-    whose entries are not rows, with why, in ``unreadable``)."""
+    whose entries are not rows, with why, in ``unreadable``). A lot with a snapshot in
+    ``snapshots`` has only its rows after it (its tail, maybe none) in ``lots``."""
 
     sessions: list[Session] = field(default_factory=list)
     lots: dict[str, list[Row]] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)
 
 
 class EventLog(abc.ABC):
@@ -137,12 +140,16 @@ class EventLog(abc.ABC):
 
     @abc.abstractmethod
     async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
-                     deadline: int | None = None, epoch: int | None = None) -> bool:
+                     deadline: int | None = None, epoch: int | None = None,
+                     snapshot: Snapshot | None = None) -> bool:
         """Make ``rows`` (continuing ``expected_seq``) durable: True once they are,
         False when the lot's last sequence number is not ``expected_seq`` (stale: nothing
         appended). ``deadline`` is the lot's next deadline after the rows (a shared log
         keeps a timer index); ``epoch`` is the writer's fencing epoch where a log checks
-        one. Raises :class:`AppendFailed` when the outcome is not known to be durable."""
+        one; ``snapshot`` is the lot's state after the rows, which a log that keeps
+        snapshots stores with them (replacing the lot's previous one) and gives back
+        from :meth:`load`. Raises :class:`AppendFailed` when the outcome is not known to
+        be durable."""
 
     @abc.abstractmethod
     async def read(self, lot_id: str, after_seq: int) -> list[Row]:

@@ -32,12 +32,13 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from auction.errors import RecordError
-from auction.lot import decide, evolve, next_deadline, replay
+from auction.lot import decide, evolve, next_deadline
 from auction.model import Command, Rejection
 from auction.record import GENESIS, Recorded, seal
 from auction.state import LotState
 from engine.api import EngineError, Listener
 from engine.eventlog import AppendFailed, EventLog, LogUnavailable, row_of
+from engine.snapshots import SnapshotError, decode_state, due, take
 
 log = logging.getLogger(__name__)
 
@@ -98,19 +99,38 @@ class Batch:
 
 class Lot:
     """A lot's runtime: its durable records and the state after them, its queue and
-    batches in the writer, listeners and timer."""
+    batches in the writer, listeners and timer. Slots: an engine holds one per lot,
+    ended lots included."""
+
+    __slots__ = ("lot_id", "_state", "cold", "dirty", "records", "base", "base_state",
+                 "base_hash", "last_hash", "queue", "listeners", "joining", "writer", "wake",
+                 "inflight", "ahead", "stale", "timer", "deadline", "summary")
 
     def __init__(self, lot_id: str) -> None:
         self.lot_id = lot_id
-        #: The state after the lot's tip; the durable one unless :attr:`dirty`.
-        self.state: LotState | None = None
+        self._state: LotState | None = None
+        #: Whether the state is kept only encoded (:attr:`base_state`, with no records
+        #: after it) until it is asked for: an ended lot nobody looked at since the
+        #: start, or evicted since (see :meth:`freeze`).
+        self.cold = False
+        #: The status and session id of a :attr:`cold` lot's state.
+        self.summary: tuple[str, str] | None = None
         #: Whether :attr:`state` holds a batch decided in place and not yet durable.
         self.dirty = False
+        #: The durable records kept in memory: those after event :attr:`base` (the lot
+        #: started from a snapshot of its state after it, or let older records go; they
+        #: are read back from the log when asked for).
         self.records: list[Recorded] = []
+        self.base = 0
+        #: The encoded state after event :attr:`base` (see :mod:`engine.snapshots`).
+        self.base_state: str | None = None
+        #: The chain hash of event :attr:`base`.
+        self.base_hash = GENESIS
         self.last_hash = GENESIS
         self.queue: deque[Waiter] = deque()
         self.listeners: list[Listener] = []
-        self.joining: list[tuple[Listener, int | None, asyncio.Future[None]]] = []
+        self.joining: list[tuple[Listener, int | None, asyncio.Future[None],
+                                 list[Recorded]]] = []
         self.writer: asyncio.Task[None] | None = None
         #: Set when a command is queued or an append has its outcome.
         self.wake = asyncio.Event()
@@ -122,8 +142,36 @@ class Lot:
         self.deadline: int | None = None
 
     @property
+    def state(self) -> LotState | None:
+        """The state after the lot's tip; the durable one unless :attr:`dirty`."""
+        if self.cold:
+            assert self.base_state is not None
+            self._state, self.cold = decode_state(self.base_state), False
+        return self._state
+
+    @state.setter
+    def state(self, state: LotState | None) -> None:
+        self._state, self.cold = state, False
+
+    def freeze(self) -> None:
+        """Keep the state only encoded (it is decoded again when next asked for): only
+        for a lot whose records after :attr:`base` are let go and that nothing uses."""
+        assert self.base_state is not None and not self.records and not self.dirty
+        if self._state is not None:
+            self.summary = (self._state.status, self._state.session_id)
+        self._state, self.cold = None, True
+
+    @property
     def version(self) -> int:
-        return self.records[-1].seq if self.records else 0
+        return self.records[-1].seq if self.records else self.base
+
+    def durable(self) -> LotState | None:
+        """The lot's durable state, folded again: the state after :attr:`base` and the
+        records after it."""
+        state = decode_state(self.base_state) if self.base_state is not None else None
+        for record in self.records:
+            state = evolve(state, record.event)
+        return state
 
 
 def answer(waiters: list[Waiter], results: list[Result]) -> None:
@@ -281,9 +329,16 @@ class Pipeline:
         """Start the batch's append (the lot's version is its base)."""
         assert batch.state is not None
         lot.inflight = batch
+        seq, digest = batch.last
+        snapshot = None
+        if due(batch.state, batch.base, seq):
+            try:
+                snapshot = take(batch.state, seq, digest)
+            except SnapshotError as exc:  # the events stay the record: start replays them
+                log.error("no snapshot of %s: %s", lot.lot_id, exc)
         batch.append = asyncio.ensure_future(self.log.append(
             lot.lot_id, batch.base, [row_of(r) for r in batch.fresh],
-            deadline=next_deadline(batch.state)))
+            deadline=next_deadline(batch.state), snapshot=snapshot))
         batch.append.add_done_callback(lambda _: lot.wake.set())
 
     async def _refusals(self, lot: Lot, batch: Batch) -> None:
@@ -367,5 +422,5 @@ class Pipeline:
     def _rewind(self, lot: Lot) -> None:
         """Back to the durable state (what was decided in place was not stored)."""
         if lot.dirty:
-            lot.state = replay(r.event for r in lot.records)
+            lot.state = lot.durable()
             lot.dirty = False

@@ -23,6 +23,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -31,7 +32,7 @@ import orjson
 
 from auction.draw import commitment
 from auction.errors import RecordError
-from auction.lot import evolve, next_deadline, replay
+from auction.lot import evolve, next_deadline
 from auction.model import (
     Act,
     Command,
@@ -42,8 +43,8 @@ from auction.model import (
     StartLot,
     Tick,
 )
-from auction.record import Recorded, encode_event
-from auction.state import LotState
+from auction.record import GENESIS, Recorded, encode_event
+from auction.state import ENDED, LotState
 from engine.api import (
     Engine,
     EngineError,
@@ -69,6 +70,7 @@ from engine.metrics import EngineMetrics
 from engine.pg_record import MAX_LAG_MS, PgRecord
 from engine.pipeline import Lot, Pipeline, Result
 from engine.sessions import SessionCoordinator
+from engine.snapshots import VERSION, SnapshotError, decode_state, encode_state
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,9 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 5.0
 #: How often a shared log's timer index and sessions are polled as a backstop (s).
 POLL_S = 0.5
+#: Ended lots whose state is kept decoded in memory (the most recently used); the others
+#: keep it encoded only, and decode it when asked for (:meth:`Runtime.lot`).
+WARM_LOTS = 1000
 
 
 def wall_clock_ms() -> int:
@@ -119,6 +124,8 @@ class Runtime(Engine):
         self._high_water = 0
         self._watchdog: asyncio.Task[None] | None = None
         self._lots: dict[str, Lot] = {}
+        #: Ended lots with their state decoded, least recently used first.
+        self._warm: OrderedDict[str, None] = OrderedDict()
         self._sessions: dict[str, Session] = {}
         self._closing = False
         self._failed: str | None = None
@@ -151,7 +158,7 @@ class Runtime(Engine):
             self.draw_key = await self.log.draw_key()
             if self.log.shared:  # before loading: nothing appended meanwhile is missed
                 await self.log.follow(self._followed, self._resumed)
-            self._recover(await self.log.load())
+            await self._recover(await self.log.load())
         except BaseException:
             await self._stop_log()
             raise
@@ -163,14 +170,40 @@ class Runtime(Engine):
             await self.record_store.start()
         self._coordinator.start()
 
-    def _recover(self, loaded: Loaded) -> None:
+    async def _recover(self, loaded: Loaded) -> None:
+        """Every lot from its snapshot and the rows after it (from its first row where it
+        has no snapshot, or one this engine cannot read)."""
         for session in loaded.sessions:
             self._sessions.setdefault(session.session_id, session)
         for lot_id, reason in loaded.unreadable.items():
             self._quarantine(lot_id, reason)
         for lot_id, rows in loaded.lots.items():
-            self._apply_rows(self._lots.setdefault(lot_id, Lot(lot_id)), rows)
-        log.info("recovered %d lots, %d events", len(loaded.lots) - len(self._quarantined),
+            lot = self._lots.setdefault(lot_id, Lot(lot_id))
+            snapshot = loaded.snapshots.get(lot_id)
+            if (snapshot is not None and snapshot.ended and not rows
+                    and snapshot.state.startswith(f"[{VERSION},")):
+                # An ended lot: its state stays encoded until it is asked for.
+                lot.base, lot.base_state = snapshot.seq, snapshot.state
+                lot.last_hash = lot.base_hash = snapshot.hash
+                lot.freeze()
+                lot.summary = (snapshot.status, snapshot.session_id)
+                continue
+            if snapshot is not None:
+                try:
+                    lot.state = decode_state(snapshot.state)
+                    lot.base, lot.base_state = snapshot.seq, snapshot.state
+                    lot.last_hash = lot.base_hash = snapshot.hash
+                except SnapshotError as exc:
+                    log.warning("lot %s: snapshot not used (%s): replaying its events",
+                                lot_id, exc)
+                    try:
+                        rows = await self.log.read(lot_id, 0)
+                    except Unreadable as unreadable:
+                        self._quarantine(lot_id, str(unreadable))
+                        continue
+            self._apply_rows(lot, rows)
+        log.info("recovered %d lots (%d from snapshots), %d events after them",
+                 len(loaded.lots) - len(self._quarantined), len(loaded.snapshots),
                  sum(len(rows) for rows in loaded.lots.values()))
 
     async def close(self) -> None:
@@ -250,7 +283,42 @@ class Runtime(Engine):
 
     def lot(self, lot_id: str) -> LotState | None:
         lot = self._lots.get(lot_id)
-        return lot.state if lot is not None else None
+        return self._state_of(lot) if lot is not None else None
+
+    def summary(self, lot_id: str) -> tuple[str, str] | None:
+        lot = self._lots.get(lot_id)
+        if lot is not None and lot.cold and lot.summary is not None:
+            return lot.summary
+        return super().summary(lot_id)
+
+    def _state_of(self, lot: Lot) -> LotState | None:
+        """The lot's state, decoded if it was kept encoded (then it counts as used: the
+        least recently used ended lots are kept encoded only); a state that cannot be
+        decoded sets the lot apart."""
+        if not lot.cold:
+            if lot.lot_id in self._warm:
+                self._warm.move_to_end(lot.lot_id)
+            return lot.state
+        try:
+            state = lot.state
+        except SnapshotError as exc:
+            self._quarantine(lot.lot_id, f"its snapshot cannot be read: {exc}")
+            return None
+        self._warmed(lot)
+        return state
+
+    def _warmed(self, lot: Lot) -> None:
+        """An ended lot's state was decoded: keep at most :data:`WARM_LOTS` so, freezing
+        the least recently used that nothing uses."""
+        self._warm[lot.lot_id] = None
+        self._warm.move_to_end(lot.lot_id)
+        while len(self._warm) > WARM_LOTS:
+            oldest, _ = self._warm.popitem(last=False)
+            cold = self._lots.get(oldest)
+            if (cold is not None and not cold.cold and cold.base_state is not None
+                    and not cold.records and not cold.dirty and not cold.listeners
+                    and not cold.joining and cold.writer is None and not cold.queue):
+                cold.freeze()
 
     def quarantined(self) -> dict[str, str]:
         return dict(self._quarantined)
@@ -265,17 +333,39 @@ class Runtime(Engine):
         self._quarantined[lot_id] = reason
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
         lot.state, lot.records, lot.listeners = None, [], []
+        self._warm.pop(lot_id, None)
+        lot.base, lot.base_state, lot.last_hash, lot.base_hash = 0, None, GENESIS, GENESIS
         if lot.timer is not None:
             lot.timer.cancel()
             lot.timer = None
         lot.deadline = None
 
     def lot_ids(self) -> list[str]:
-        return [lot_id for lot_id, lot in self._lots.items() if lot.state is not None]
+        return [lot_id for lot_id, lot in self._lots.items()
+                if lot.cold or lot.state is not None]
 
     async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
         await self._known(lot_id)
-        return self._get(lot_id).records[max(after_seq, 0):]
+        lot = self._get(lot_id)
+        after_seq = max(after_seq, 0)
+        older = await self._older(lot, after_seq)
+        return older + lot.records[max(after_seq - lot.base, 0):]
+
+    async def _older(self, lot: Lot, after_seq: int) -> list[Recorded]:
+        """The lot's records after ``after_seq`` up to :attr:`Lot.base`, which memory
+        does not keep: read back from the log, the chain checked from its first event
+        to the hash the lot continues."""
+        base, base_hash = lot.base, lot.base_hash
+        if after_seq >= base:
+            return []
+        try:
+            rows = [row for row in await self.log.read(lot.lot_id, 0) if row.seq <= base]
+            records = read_back(lot.lot_id, rows)
+        except (LogUnavailable, Unreadable, RecordError) as exc:
+            raise EngineError(f"the record of {lot.lot_id} cannot be read: {exc}") from exc
+        if len(records) != base or records[-1].hash != base_hash:
+            raise EngineError(f"the record of {lot.lot_id} does not lead to its snapshot")
+        return records[after_seq:]
 
     async def record(self, lot_id: str) -> list[Recorded]:
         """The lot's events as the permanent record holds them: Postgres where there is
@@ -301,6 +391,10 @@ class Runtime(Engine):
         if lot_id in self._quarantined:
             raise Quarantined(lot_id, self._quarantined[lot_id])
         lot = self._lots.get(lot_id)
+        if lot is not None and lot.cold:
+            self._state_of(lot)
+            if lot_id in self._quarantined:
+                raise Quarantined(lot_id, self._quarantined[lot_id])
         if lot is None or (lot.state is None and not lot.queue and lot.writer is None):
             raise UnknownLot(lot_id)
         return lot
@@ -317,7 +411,9 @@ class Runtime(Engine):
 
     def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[Row]:
         lot = self._lots.get(lot_id)
-        return [row_of(r) for r in lot.records[after_seq:]] if lot is not None else []
+        # Only lots that keep every record in memory (base 0) under a permanent record.
+        return ([row_of(r) for r in lot.records[max(after_seq - lot.base, 0):]]
+                if lot is not None else [])
 
     # ----------------------------------------------------------------- writes
 
@@ -401,6 +497,24 @@ class Runtime(Engine):
             self._notify(listener, state, records)
         self._coordinator.committed(state)
 
+    def _let_go(self, lot: Lot) -> None:
+        """An ended lot keeps its state, not its records: they are read back from the
+        log when asked for (:meth:`history`, :meth:`subscribe`). Not where a permanent
+        record copies rows from memory (:meth:`_pg_rows`), nor while the state runs
+        ahead of the log or subscribers wait to join."""
+        state = lot.state
+        if (state is None or state.status not in ENDED or not lot.records or lot.dirty
+                or lot.joining or self.record_store is not None):
+            return
+        try:
+            lot.base_state = encode_state(state)
+        except SnapshotError as exc:  # pragma: no cover - every state of the rules encodes
+            log.error("lot %s keeps its records in memory: %s", lot.lot_id, exc)
+            return
+        lot.base, lot.base_hash = lot.version, lot.last_hash
+        lot.records = []
+        self._warmed(lot)
+
     def appended(self, lot: Lot, records: list[Recorded]) -> None:
         if self.record_store is not None:
             self.record_store.add(row_of(r) for r in records)
@@ -424,6 +538,7 @@ class Runtime(Engine):
     def settled(self, lot: Lot) -> None:
         self._admit_subscribers(lot)
         self._arm(lot)
+        self._let_go(lot)
 
     def idle(self, lot: Lot) -> None:
         if lot.state is None and not lot.queue:  # a refused CreateLot leaves nothing
@@ -462,7 +577,7 @@ class Runtime(Engine):
             return True
         # The writer may have folded a batch in flight into the state: start from the
         # durable one (that append will be stale).
-        state = replay(r.event for r in lot.records) if lot.dirty else lot.state
+        state = lot.durable() if lot.dirty else lot.state
         try:
             records = read_back(lot.lot_id, rows, lot.version, lot.last_hash)
             for record in records:
@@ -566,30 +681,43 @@ class Runtime(Engine):
                         after_seq: int | None = None) -> Subscription:
         await self._known(lot_id)
         lot = self._get(lot_id)
+        # What memory no longer keeps is read first; what is older than the lot's base
+        # never changes, and what comes after it is taken when joining.
+        older: list[Recorded] = []
+        while after_seq is not None:
+            base = lot.base
+            older = await self._older(lot, max(after_seq, 0))
+            if lot.base == base:  # else the lot let records go meanwhile: read again
+                break
         if lot.writer is None:
-            self._join(lot, listener, after_seq)
+            self._join(lot, listener, after_seq, older)
         else:  # a commit is in flight: join right after it, when state == durable record
             joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            lot.joining.append((listener, after_seq, joined))
+            lot.joining.append((listener, after_seq, joined, older))
             await joined
         return _Subscription(lot, listener)
 
-    def _join(self, lot: Lot, listener: Listener, after_seq: int | None) -> None:
+    def _join(self, lot: Lot, listener: Listener, after_seq: int | None,
+              older: list[Recorded]) -> None:
         if after_seq is not None and lot.state is not None:
-            self._notify(listener, lot.state, lot.records[max(after_seq, 0):])
+            # ``older`` holds what is after ``after_seq`` up to the base (nothing is let
+            # go while a subscriber waits to join), memory the rest.
+            kept = lot.records[max(after_seq - lot.base, 0):]
+            self._notify(listener, lot.state, older + kept)
         lot.listeners.append(listener)
 
     def _admit_subscribers(self, lot: Lot) -> None:
         joining, lot.joining = lot.joining, []
-        for listener, after_seq, joined in joining:
-            self._join(lot, listener, after_seq)
+        for listener, after_seq, joined, older in joining:
+            self._join(lot, listener, after_seq, older)
             if not joined.done():
                 joined.set_result(None)
 
     # ----------------------------------------------------------------- timers
 
     def _arm(self, lot: Lot) -> None:
-        deadline = next_deadline(lot.state) if lot.state is not None else None
+        deadline = (next_deadline(lot.state) if not lot.cold and lot.state is not None
+                    else None)
         if deadline == lot.deadline and lot.timer is not None:
             return
         if lot.timer is not None:

@@ -77,8 +77,9 @@ class SessionCoordinator:
         if session is None or session.mode == PARALLEL:
             return
         lots = [state for lot_id in self._engine.lot_ids()
-                if (state := self._engine.lot(lot_id)) is not None
-                and state.session_id == session_id]
+                if (summary := self._engine.summary(lot_id)) is not None
+                and summary[1] == session_id
+                and (state := self._engine.lot(lot_id)) is not None]
         for lot_id, command in plan(session_id, SessionRules(session.mode, session.stagger_s),
                                     lots):
             result = await self._engine.execute(lot_id, command)

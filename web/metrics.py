@@ -111,9 +111,9 @@ class _Live(Collector):
                                 value=app[HUB].subscriptions())
         counts = dict.fromkeys(STATUSES, 0)
         for lot_id in engine.lot_ids():
-            state = engine.lot(lot_id)
-            if state is not None:
-                counts[state.status] = counts.get(state.status, 0) + 1
+            summary = engine.summary(lot_id)  # an ended lot's state may be kept encoded
+            if summary is not None:
+                counts[summary[0]] = counts.get(summary[0], 0) + 1
         lots = GaugeMetricFamily("auction_lots", "Lots by status", labels=["status"])
         for status, count in counts.items():
             lots.add_metric([status], count)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from engine.api import Session
 from engine.eventlog import EventLog, Loaded, Row
+from engine.snapshots import Snapshot
 
 #: Awaited before an append lands, with its lot, expected sequence number and rows: a
 #: test may hold it, raise :class:`engine.eventlog.AppendFailed` (nothing lands), or call
@@ -29,6 +30,8 @@ class MemoryLog(EventLog):
         self.rows: dict[str, list[Row]] = {}
         self._sessions: dict[str, Session] = {}
         self._key = secrets.token_bytes(32)
+        #: Each lot's latest snapshot (see :meth:`EventLog.append`).
+        self.snapshots: dict[str, Snapshot] = {}
         #: Awaited before each append lands (see :data:`Gate`); None: land at once.
         self.gate: Gate | None = None
 
@@ -42,8 +45,11 @@ class MemoryLog(EventLog):
         return self._key
 
     async def load(self) -> Loaded:
+        snapshots = dict(self.snapshots)
         return Loaded(sessions=list(self._sessions.values()),
-                      lots={lot_id: list(rows) for lot_id, rows in self.rows.items()})
+                      lots={lot_id: rows[snapshots[lot_id].seq:] if lot_id in snapshots
+                            else list(rows) for lot_id, rows in self.rows.items()},
+                      snapshots=snapshots)
 
     async def read(self, lot_id: str, after_seq: int) -> list[Row]:
         return self.rows.get(lot_id, [])[max(after_seq, 0):]
@@ -62,12 +68,15 @@ class MemoryLog(EventLog):
         return True
 
     async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
-                     deadline: int | None = None, epoch: int | None = None) -> bool:
+                     deadline: int | None = None, epoch: int | None = None,
+                     snapshot: Snapshot | None = None) -> bool:
         if self.gate is not None:
             await self.gate(lot_id, expected_seq, rows)
         started = time.perf_counter()
         if not self.land(lot_id, expected_seq, rows):
             return False
+        if snapshot is not None:
+            self.snapshots[lot_id] = snapshot
         if self.committed is not None:
             self.committed(time.perf_counter() - started, len(rows))
         return True

@@ -34,6 +34,7 @@ from engine.eventlog import (
     RowsHook,
     Unreadable,
 )
+from engine.snapshots import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,8 @@ class RedisLog(EventLog):
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
 
     async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
-                     deadline: int | None = None, epoch: int | None = None) -> bool:
+                     deadline: int | None = None, epoch: int | None = None,
+                     snapshot: Snapshot | None = None) -> bool:
         n = keys.shard(lot_id)
         payload = orjson.dumps({"l": lot_id, "r": [(r.seq, r.body, r.hash, r.at, r.type)
                                                    for r in rows], "p": self._origin})

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from engine.api import EngineError, Session
 from engine.eventlog import AppendFailed, EventLog, Loaded, LogUnavailable, Row
+from engine.snapshots import Snapshot
 
 T = TypeVar("T")
 
@@ -48,6 +49,15 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS lots (
     lot_id  TEXT PRIMARY KEY,
     ordinal INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    lot_id TEXT PRIMARY KEY,
+    seq    INTEGER NOT NULL,
+    hash   TEXT NOT NULL,
+    state  TEXT NOT NULL,
+    ended  INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    session_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS writable (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
@@ -91,7 +101,8 @@ class SQLiteLog(EventLog):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
-        self._pending: list[tuple[Sequence[Row], asyncio.Future[None]]] = []
+        self._pending: list[tuple[Sequence[Row], Snapshot | None,
+                                  asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         #: Each lot's last committed sequence number (the expected-sequence check).
         self._last: dict[str, int] = {}
@@ -123,8 +134,17 @@ class SQLiteLog(EventLog):
             have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
+            # Files made before every lot had its row in ``lots``: give it one, once.
+            conn.execute("INSERT OR IGNORE INTO lots (lot_id, ordinal) SELECT lot_id, "
+                         "(SELECT COUNT(*) FROM lots) + row_number() OVER (ORDER BY lot_id) "
+                         "FROM events WHERE seq = 1")
+            conn.execute("PRAGMA user_version = 1")
         self._conn = conn
-        self._last = dict(conn.execute("SELECT lot_id, max(seq) FROM events GROUP BY lot_id"))
+        # One index seek per lot (the last row of each), not a scan of every event.
+        self._last = {lot_id: seq for lot_id, seq in conn.execute(
+            "SELECT l.lot_id, (SELECT max(seq) FROM events e WHERE e.lot_id = l.lot_id) "
+            "FROM lots l") if seq is not None}
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -159,10 +179,25 @@ class SQLiteLog(EventLog):
         loaded = Loaded(sessions=[Session(*r) for r in self._conn.execute(
             "SELECT session_id, name, created_at, created_by, mode, stagger_s FROM sessions "
             "ORDER BY rowid")])
+        # Each lot's snapshot and the rows after it (its tail): an ended lot's last
+        # snapshot is after its last row, so it reads no row at all.
+        for lot_id, seq, digest, state, ended, status, session_id in self._conn.execute(
+                "SELECT l.lot_id, s.seq, s.hash, s.state, s.ended, s.status, s.session_id "
+                "FROM lots l "
+                "LEFT JOIN snapshots s ON s.lot_id = l.lot_id ORDER BY l.ordinal"):
+            loaded.lots[lot_id] = []
+            if seq is not None:
+                loaded.snapshots[lot_id] = Snapshot(lot_id, seq, digest, state, bool(ended),
+                                                    status, session_id)
         for r in self._conn.execute(
-                "SELECT e.lot_id, e.seq, e.at, e.type, e.body, e.hash FROM events e "
-                "LEFT JOIN lots l ON l.lot_id = e.lot_id ORDER BY l.ordinal, e.lot_id, e.seq"):
-            loaded.lots.setdefault(r[0], []).append(Row(*r))
+                "SELECT e.lot_id, e.seq, e.at, e.type, e.body, e.hash FROM lots l "
+                "LEFT JOIN snapshots s ON s.lot_id = l.lot_id "
+                "JOIN events e ON e.lot_id = l.lot_id AND e.seq > coalesce(s.seq, 0) "
+                "ORDER BY l.ordinal, e.seq"):
+            loaded.lots[r[0]].append(Row(*r))
+        for lot_id in [k for k, rows in loaded.lots.items()
+                       if not rows and k not in loaded.snapshots]:
+            del loaded.lots[lot_id]  # a row of ``lots`` without events: none to load
         return loaded
 
     async def read(self, lot_id: str, after_seq: int) -> list[Row]:
@@ -199,16 +234,18 @@ class SQLiteLog(EventLog):
                 "mode, stagger_s) VALUES (?, ?, ?, ?, ?, ?)", row).rowcount == 1
 
     async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
-                     deadline: int | None = None, epoch: int | None = None) -> bool:
-        """Appends are written in the order they are made; after a failed write every
-        append fails until :meth:`recover`."""
+                     deadline: int | None = None, epoch: int | None = None,
+                     snapshot: Snapshot | None = None) -> bool:
+        """Appends are written in the order they are made, each with its snapshot in
+        the same transaction; after a failed write every append fails until
+        :meth:`recover`."""
         if self._broken is not None:
             raise AppendFailed(f"not stored: the store stopped after a failed write: "
                                f"{self._broken}", self._broken)
         if self._last.get(lot_id, 0) != expected_seq:
             return False
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((rows, future))
+        self._pending.append((rows, snapshot, future))
         if self._flusher is None or self._flusher.done():
             # It writes for every lot: a context of its own, not the first caller's.
             self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
@@ -220,24 +257,25 @@ class SQLiteLog(EventLog):
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            rows = [row for rows, _ in batch for row in rows]
+            rows = [row for rows, _, _ in batch for row in rows]
+            snapshots = [snapshot for _, snapshot, _ in batch if snapshot is not None]
             started = time.perf_counter()
             try:
-                await self._run(self._write, rows)
+                await self._run(self._write, rows, snapshots)
             except Exception as exc:  # every waiter must learn that nothing is durable
                 self._broken = str(exc)
                 batch, self._pending = batch + self._pending, []
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(AppendFailed(f"not stored: {exc}", str(exc)))
                 return
             if self.committed is not None:
                 self.committed(time.perf_counter() - started, len(rows))
-            for _, future in batch:
+            for _, _, future in batch:
                 if not future.done():
                     future.set_result(None)
 
-    def _write(self, rows: list[Row]) -> None:
+    def _write(self, rows: list[Row], snapshots: Sequence[Snapshot] = ()) -> None:
         assert self._conn is not None
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
@@ -249,6 +287,11 @@ class SQLiteLog(EventLog):
                 "INSERT OR IGNORE INTO lots (lot_id, ordinal) "
                 "VALUES (?, (SELECT COUNT(*) FROM lots))",
                 [(r.lot_id,) for r in rows if r.seq == 1])
+            conn.executemany(
+                "INSERT OR REPLACE INTO snapshots (lot_id, seq, hash, state, ended, status, "
+                "session_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(s.lot_id, s.seq, s.hash, s.state, int(s.ended), s.status, s.session_id)
+                 for s in snapshots])
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # SQLite may have rolled back already (disk full)

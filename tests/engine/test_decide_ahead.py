@@ -30,17 +30,17 @@ class HeldWrites:
 
     def __init__(self, store: SQLiteLog, fail: bool = False) -> None:
         self.entered, self.release = threading.Event(), threading.Event()
-        self.real: Callable[[list[Row]], None] = store._write
+        self.real: Callable[..., None] = store._write
         self.fail = fail
         self.written: list[list[int]] = []
 
-    def __call__(self, rows: list[Row]) -> None:
+    def __call__(self, rows: list[Row], *snapshots: object) -> None:
         self.entered.set()
         assert self.release.wait(10)
         if self.fail:  # this write only: a store that went on would write the next
             self.fail = False
             raise sqlite3.OperationalError("disk I/O error")
-        self.real(rows)
+        self.real(rows, *snapshots)
         self.written.append([r.seq for r in rows])
 
     async def wait_entered(self) -> None:

@@ -23,15 +23,15 @@ class FailOnce:
     """The store's next write reports a disk I/O error, after writing (``lands``) or
     without writing; later writes are the real ones."""
 
-    def __init__(self, real: Callable[[list[Row]], None], lands: bool) -> None:
+    def __init__(self, real: Callable[..., None], lands: bool) -> None:
         self.real, self.lands, self.failed = real, lands, False
 
-    def __call__(self, rows: list[Row]) -> None:
+    def __call__(self, rows: list[Row], *snapshots: object) -> None:
         if self.failed:
-            return self.real(rows)
+            return self.real(rows, *snapshots)
         self.failed = True
         if self.lands:
-            self.real(rows)
+            self.real(rows, *snapshots)
         raise sqlite3.OperationalError("disk I/O error")
 
 

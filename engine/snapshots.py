@@ -1,0 +1,182 @@
+"""Snapshots of a lot's state: the state after event ``seq``, kept beside the events so
+that a start folds only the events after it (the tail), not every event since genesis.
+
+A snapshot is derived data, never a second truth: the events stay the record, a
+snapshot that cannot be read (made by another version of the rules, damaged) is ignored
+and the lot is replayed from genesis. :func:`encode_state` and :func:`decode_state`
+round-trip a :class:`~auction.state.LotState` exactly, for every format, without a line
+per format: any dataclass of the ``auction`` package (the state, its bidders and bids,
+a format's own ``play`` and parameters), lists, tuples, sets, dicts with any keys,
+integers, text, booleans and None. An object reached twice (a bid is in the lot's list
+and in its bidder's) is one object again after decoding. Fields declared
+``compare=False`` are caches (a bid's formatted view) and are not kept.
+"""
+
+import dataclasses
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from auction.state import ENDED, LotState
+
+#: Bumped whenever the encoding changes: a snapshot of another version is not used.
+VERSION = 1
+#: A snapshot is written every this many events of a lot, and at every append of a lot
+#: that has ended (so an ended lot starts from its last snapshot with no tail).
+EVERY = 500
+
+
+class SnapshotError(Exception):
+    """The state cannot be encoded, or the text is not a snapshot this version reads."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The state after event ``seq`` (whose chain hash is ``hash``), encoded; ``ended``
+    says the lot has ended (its status is final), for the log's index of live lots;
+    ``status`` and ``session_id`` are the state's, readable without decoding it."""
+
+    lot_id: str
+    seq: int
+    hash: str
+    state: str
+    ended: bool
+    status: str = ""
+    session_id: str = ""
+
+
+def due(state: LotState, base: int, last: int) -> bool:
+    """Whether an append taking the lot from ``base`` to ``last`` events writes a
+    snapshot of ``state`` (the state after it)."""
+    return last > base and (state.status in ENDED or last // EVERY > base // EVERY)
+
+
+def take(state: LotState, seq: int, digest: str) -> Snapshot:
+    """The snapshot of ``state`` after event ``seq`` (hash ``digest``)."""
+    return Snapshot(state.lot_id, seq, digest, encode_state(state), state.status in ENDED,
+                    state.status, state.session_id)
+
+
+# Every non-scalar value is a list whose first item says what it is:
+#   ["L", item...] list, ["T", item...] tuple, ["S", item...] set, ["F", item...]
+#   frozenset, ["D", key, value, ...] dict, ["C", "module:Class", {field: value}] a
+#   dataclass instance (numbered in order of first appearance), ["R", n] the n-th one.
+
+
+def encode_state(state: LotState) -> str:
+    """The state as text; raises :class:`SnapshotError` for a value it cannot keep."""
+    seen: dict[int, int] = {}
+    body = _encode(state, seen)
+    return orjson.dumps([VERSION, body]).decode()
+
+
+def _encode(value: Any, seen: dict[int, int]) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        if type(value) is not int:  # an IntEnum would come back as a plain int
+            raise SnapshotError(f"cannot keep a {type(value).__name__}")
+        if not -(2**63) <= value < 2**63:
+            return ["I", str(value)]
+        return value
+    if isinstance(value, list) and type(value) is list:
+        return ["L", *(_encode(v, seen) for v in value)]
+    if type(value) is tuple:
+        return ["T", *(_encode(v, seen) for v in value)]
+    if type(value) in (set, frozenset):
+        items = [_encode(v, seen) for v in value]
+        try:
+            items.sort(key=orjson.dumps)
+        except TypeError:  # pragma: no cover - encoded items are always JSON
+            pass
+        return ["S" if type(value) is set else "F", *items]
+    if type(value) is dict:
+        out: list[Any] = ["D"]
+        for key, item in value.items():
+            out.append(_encode(key, seen))
+            out.append(_encode(item, seen))
+        return out
+    cls = type(value)
+    if dataclasses.is_dataclass(value) and cls.__module__.split(".")[0] == "auction":
+        ref = seen.get(id(value))
+        if ref is not None:
+            return ["R", ref]
+        seen[id(value)] = len(seen)
+        fields = {f.name: _encode(getattr(value, f.name), seen)
+                  for f in dataclasses.fields(value) if f.compare}
+        return ["C", f"{cls.__module__}:{cls.__qualname__}", fields]
+    raise SnapshotError(f"cannot keep a {cls.__module__}.{cls.__qualname__}")
+
+
+def decode_state(text: str | bytes) -> LotState:
+    """The state a text of :func:`encode_state` holds; raises :class:`SnapshotError` if
+    it is not one (another version, damaged)."""
+    try:
+        version, body = orjson.loads(text)
+    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+        raise SnapshotError(f"not a snapshot: {exc}") from None
+    if version != VERSION:
+        raise SnapshotError(f"snapshot version {version!r}, this engine reads {VERSION}")
+    try:
+        state = _decode(body, [])
+    except SnapshotError:
+        raise
+    except Exception as exc:  # any malformed structure: not a snapshot we can use
+        raise SnapshotError(f"malformed snapshot: {type(exc).__name__}: {exc}") from None
+    if not isinstance(state, LotState):
+        raise SnapshotError("a snapshot holds a lot's state")
+    return state
+
+
+def _class(name: str) -> type:
+    module, _, qualname = name.partition(":")
+    if module.split(".")[0] != "auction":
+        raise SnapshotError(f"not a class of the rules: {name}")
+    cls: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise SnapshotError(f"not a class of the rules: {name}")
+    return cls
+
+
+def _decode(value: Any, objects: list[Any]) -> Any:
+    if not isinstance(value, list):
+        if value is None or isinstance(value, (bool, int, str)):
+            return value
+        raise SnapshotError(f"unexpected value {value!r}")
+    tag, *rest = value
+    if tag == "L":
+        return [_decode(v, objects) for v in rest]
+    if tag == "T":
+        return tuple(_decode(v, objects) for v in rest)
+    if tag == "S":
+        return {_decode(v, objects) for v in rest}
+    if tag == "F":
+        return frozenset(_decode(v, objects) for v in rest)
+    if tag == "D":
+        return {_decode(rest[i], objects): _decode(rest[i + 1], objects)
+                for i in range(0, len(rest), 2)}
+    if tag == "I":
+        return int(rest[0])
+    if tag == "R":
+        return objects[rest[0]]
+    if tag == "C":
+        name, fields = rest
+        cls = _class(name)
+        obj: Any = object.__new__(cls)
+        objects.append(obj)
+        for f in dataclasses.fields(cls):
+            if f.compare:
+                item = _decode(fields[f.name], objects)
+            elif f.default is not dataclasses.MISSING:
+                item = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                item = f.default_factory()
+            else:  # pragma: no cover - every cache field has a default
+                raise SnapshotError(f"{name}.{f.name} has no default")
+            object.__setattr__(obj, f.name, item)
+        return obj
+    raise SnapshotError(f"unknown tag {tag!r}")

@@ -1,0 +1,172 @@
+"""Bounded start and memory (engine/snapshots.py in the engine): a restart folds each
+lot's snapshot and the events after it, not every event since genesis; an ended lot
+keeps its state, not its records, which are read back from the store; a snapshot the
+engine cannot read is ignored and the lot replays from its events."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from test_contract import Clock, open_lot
+
+from auction.lot import replay
+from auction.model import PlaceBid, Tick
+from auction.record import Recorded
+from auction.state import AWARDED, LotState
+from engine import runtime, snapshots
+from engine.embedded import EmbeddedEngine
+from engine.logs.memory import MemoryLog
+from engine.runtime import Runtime
+
+
+@pytest.fixture(autouse=True)
+def snapshot_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snapshots, "EVERY", 4)
+
+
+async def bid_on(engine: Runtime, lot_id: str, times: int) -> None:
+    for _ in range(times):
+        state = engine.lot(lot_id)
+        assert state is not None
+        top = state.best if state.best is not None else 9000
+        bidder = "B1" if state.leader == "B0" else "B0"
+        result = await engine.execute(lot_id, PlaceBid(bidder_id=bidder, amount=top + 1000))
+        assert isinstance(result, list), result
+
+
+def engines(tmp_path: Path, clock: Clock) -> list[tuple[str, object]]:
+    return [("sqlite", lambda: EmbeddedEngine(tmp_path, clock)),
+            ("memory", (lambda log: lambda: Runtime(log, clock))(MemoryLog()))]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+async def test_a_restart_folds_each_lots_snapshot_and_only_the_events_after_it(
+        tmp_path: Path, kind: str) -> None:
+    clock = Clock()
+    make = dict(engines(tmp_path, clock))[kind]
+    async with make() as engine:  # type: ignore[operator]
+        await open_lot(engine, "L1")
+        await bid_on(engine, "L1", 9)
+        await open_lot(engine, "L2")
+        before = {lot_id: engine.lot(lot_id) for lot_id in ("L1", "L2")}
+        history = {lot_id: await engine.history(lot_id) for lot_id in ("L1", "L2")}
+    async with make() as again:  # type: ignore[operator]
+        loaded = await again.log.load()
+        for lot_id in ("L1", "L2"):
+            total = len(history[lot_id])
+            snapshot = loaded.snapshots[lot_id]
+            assert 0 < snapshot.seq <= total and total - snapshot.seq < snapshots.EVERY
+            assert [r.seq for r in loaded.lots[lot_id]] == list(range(snapshot.seq + 1,
+                                                                      total + 1))
+            assert again.lot(lot_id) == before[lot_id] == replay(
+                r.event for r in history[lot_id])
+            assert await again.history(lot_id) == history[lot_id]
+            assert await again.history(lot_id, 3) == history[lot_id][3:]
+        # The lot goes on from the snapshot: the next bid continues its chain.
+        await bid_on(again, "L1", 3)
+        after = await again.history("L1")
+        assert after[:len(history["L1"])] == history["L1"]
+        assert again.lot("L1") == replay(r.event for r in after)
+    async with make() as third:  # type: ignore[operator]
+        assert await third.history("L1") == after
+
+
+async def test_an_ended_lot_keeps_no_records_in_memory_and_reads_them_back_from_the_store(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        await open_lot(engine, "L1")
+        await bid_on(engine, "L1", 3)
+        state = engine.lot("L1")
+        assert state is not None and state.closes_at is not None
+        clock.t = state.closes_at
+        assert isinstance(await engine.execute("L1", Tick()), list)
+        ended = engine.lot("L1")
+        assert ended is not None and ended.status == AWARDED
+        assert engine._lots["L1"].records == []  # let go: the store has them
+        history = await engine.history("L1")
+        assert [r.seq for r in history] == list(range(1, ended.version + 1))
+        assert replay(r.event for r in history) == ended
+        assert await engine.record("L1") == history
+        seen: list[Recorded] = []
+
+        def listener(state: LotState, records: list[Recorded]) -> None:
+            seen.extend(records)
+        await engine.subscribe("L1", listener, after_seq=2)
+        assert seen == history[2:]
+    async with EmbeddedEngine(tmp_path, clock) as again:
+        loaded = await again.log.load()
+        assert loaded.lots["L1"] == [] and loaded.snapshots["L1"].ended
+        assert again._lots["L1"].cold  # not even decoded until asked for
+        assert again.lot_ids() == ["L1"]
+        assert again.summary("L1") == (AWARDED, "S1") and again._lots["L1"].cold
+        assert again.lot("L1") == ended
+        assert again._lots["L1"].records == []
+        assert await again.history("L1") == history
+
+
+async def test_a_snapshot_the_engine_cannot_read_is_ignored_and_the_lot_replays_its_events(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        await open_lot(engine, "L1")
+        await bid_on(engine, "L1", 5)
+        before, history = engine.lot("L1"), await engine.history("L1")
+    conn = sqlite3.connect(tmp_path / "events.sqlite3")
+    with conn:
+        assert conn.execute("UPDATE snapshots SET state = '[999, null]'").rowcount == 1
+    conn.close()
+    async with EmbeddedEngine(tmp_path, clock) as again:
+        assert again.lot("L1") == before
+        assert await again.history("L1") == history
+
+
+async def end_lot(engine: Runtime, clock: Clock, lot_id: str) -> LotState:
+    await open_lot(engine, lot_id)
+    await bid_on(engine, lot_id, 2)
+    state = engine.lot(lot_id)
+    assert state is not None and state.closes_at is not None
+    clock.t = max(clock.t, state.closes_at)
+    assert isinstance(await engine.execute(lot_id, Tick()), list)
+    ended = engine.lot(lot_id)
+    assert ended is not None and ended.status == AWARDED
+    return ended
+
+
+async def test_ended_lots_beyond_the_warm_ones_keep_their_state_encoded_and_serve_it_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "WARM_LOTS", 1)
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        first = await end_lot(engine, clock, "L1")
+        watched: list[int] = []
+        await engine.subscribe("L1", lambda state, records: watched.extend(
+            r.seq for r in records))
+        second = await end_lot(engine, clock, "L2")
+        assert not engine._lots["L1"].cold  # watched: kept
+        third = await end_lot(engine, clock, "L3")
+        assert engine._lots["L2"].cold and not engine._lots["L3"].cold
+        # Counting lots by status and walking a session's lots need no decoding.
+        assert engine.summary("L2") == (AWARDED, "S1") and engine._lots["L2"].cold
+        assert engine.lot("L2") == second and engine.lot("L1") == first
+        assert engine._lots["L3"].cold  # the least recently used unwatched one
+        assert engine.lot("L3") == third
+        assert await engine.history("L2") == await engine.record("L2")
+        assert replay(r.event for r in await engine.history("L2")) == second
+
+
+async def test_an_ended_lot_whose_snapshot_is_damaged_is_set_apart_and_the_others_serve(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        await end_lot(engine, clock, "L1")
+        second = await end_lot(engine, clock, "L2")
+    conn = sqlite3.connect(tmp_path / "events.sqlite3")
+    with conn:
+        conn.execute("UPDATE snapshots SET state = '[1, [\"C\", \"os:system\", {}]]' "
+                     "WHERE lot_id = 'L1'")
+    conn.close()
+    async with EmbeddedEngine(tmp_path, clock) as again:
+        assert again.lot("L1") is None
+        assert "snapshot" in again.quarantined()["L1"]
+        assert again.lot("L2") == second
