@@ -149,6 +149,9 @@ class Host(Protocol):
     def unavailable(self) -> str | None:
         """Why commands are refused now (``unavailable``), or None."""
 
+    def epoch(self, lot: Lot) -> int | None:
+        """The fencing epoch this process appends to the lot under (None: unchecked)."""
+
     def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
         """Durable ``records`` continuing the lot and the state after them: keep them and
         tell the listeners."""
@@ -283,7 +286,7 @@ class Pipeline:
         lot.inflight = batch
         batch.append = asyncio.ensure_future(self.log.append(
             lot.lot_id, batch.base, [row_of(r) for r in batch.fresh],
-            deadline=next_deadline(batch.state)))
+            deadline=next_deadline(batch.state), epoch=self._host.epoch(lot)))
         batch.append.add_done_callback(lambda _: lot.wake.set())
 
     async def _refusals(self, lot: Lot, batch: Batch) -> None:

@@ -23,6 +23,7 @@ import hmac
 import logging
 import secrets
 import time
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -63,9 +64,10 @@ from engine.eventlog import (
     read_back,
     row_of,
 )
-from engine.logs.redis import RedisLog
+from engine.logs.redis import Fenced, RedisLog
 from engine.logs.sqlite import SQLiteLog
 from engine.metrics import EngineMetrics
+from engine.ownership import Ownership
 from engine.pg_record import MAX_LAG_MS, PgRecord
 from engine.pipeline import Lot, Pipeline, Result
 from engine.sessions import SessionCoordinator
@@ -142,6 +144,9 @@ class Runtime(Engine):
         self.postgres_max_lag_ms = postgres_max_lag_ms
         self.metrics.record = record
         self._pipeline = Pipeline(log, self)
+        #: Lot ownership on a shared log (:mod:`engine.ownership`): set by the
+        #: composition that uses it; None appends without fencing.
+        self.ownership: Ownership | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -159,6 +164,8 @@ class Runtime(Engine):
             self._arm(lot)
         if self.log.shared:
             self._poller = asyncio.create_task(self._poll())
+        if self.ownership is not None:
+            await self.ownership.start(self._serve_forwarded)
         if self.record_store is not None:
             await self.record_store.start()
         self._coordinator.start()
@@ -187,6 +194,8 @@ class Runtime(Engine):
                 lot.timer.cancel()
         writers = [lot.writer for lot in self._lots.values() if lot.writer is not None]
         await asyncio.gather(*writers, *self._ticks, return_exceptions=True)
+        if self.ownership is not None:
+            await self.ownership.close()
         if self.record_store is not None:
             await self.record_store.close()
         await self._stop_log()
@@ -354,6 +363,16 @@ class Runtime(Engine):
         for target in (lot_id, command.lot_id if isinstance(command, CreateLot) else lot_id):
             if target in self._quarantined:
                 return Rejection("quarantined", self._quarantined[target])
+        if self.ownership is not None:
+            if not isinstance(command, CreateLot):
+                self._get(lot_id)  # an unknown lot: no lease taken for it
+            routed = await self._route(lot_id, command)
+            if routed is not None:
+                return routed
+        return await self._submit(lot_id, command)
+
+    async def _submit(self, lot_id: str, command: Command) -> Result:
+        """Decide ``command`` in this process's writer of the lot."""
         if isinstance(command, (Tick, StartLot)):
             seed = self.seed_of(lot_id)
             command = dataclasses.replace(command, seed=seed, seed_hash=commitment(seed))
@@ -370,10 +389,84 @@ class Runtime(Engine):
             raise EngineError(f"the engine stopped after a store failure: {self._failed} "
                               "(it resumes by itself once the store works again)")
 
+    # ----------------------------------------------------------------- ownership
+
+    async def _route(self, lot_id: str, command: Command) -> Result | None:
+        """None when this process owns the lot (taking its lease if it is free or
+        expired); else the result of forwarding ``command`` to the owner. A deadline's
+        :class:`Tick` is never forwarded: the owner's own timer fires it."""
+        assert self.ownership is not None
+        if lot_id in self.ownership.held:
+            return None
+        give_up = time.monotonic() + self.ownership.ttl_ms / 1000 + 2.0
+        while True:
+            try:
+                owner = await self.ownership.acquire(lot_id)
+                if isinstance(owner, int):
+                    return None
+                if isinstance(command, Tick):
+                    return []
+                answer = await self.ownership.forward(owner, lot_id, command)
+            except LogUnavailable as exc:
+                raise EngineError(str(exc)) from exc
+            except TimeoutError:
+                raise EngineError(f"the process owning lot {lot_id} did not answer; "
+                                  "nothing acknowledged, try again") from None
+            if answer is not None and "moved" not in answer:
+                return await self._forwarded(lot_id, answer)
+            # The owner is gone (its lease runs out) or moved on: ask again.
+            if time.monotonic() > give_up:
+                raise EngineError(f"lot {lot_id} has no reachable owner; try again")
+            await asyncio.sleep(0.1)
+
+    async def _forwarded(self, lot_id: str, answer: dict[str, object]) -> Result:
+        """The result of a command the owner decided: its records, read here."""
+        if "rej" in answer:
+            code, detail = typing.cast(list[str], answer["rej"])
+            return Rejection(code, detail)
+        if "seqs" not in answer:
+            raise EngineError(str(answer.get("err", "the lot's owner failed the command")))
+        first, last = typing.cast(list[int], answer["seqs"])
+        if first > last:
+            return []
+        lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        if lot.version < last:
+            try:
+                await self.catch_up(lot)
+            except LogUnavailable as exc:
+                raise EngineError(str(exc)) from exc
+        if lot.version < last:
+            raise EngineError(f"lot {lot_id}: the owner's records are not readable here")
+        return lot.records[first - 1:last]
+
+    async def _serve_forwarded(self, lot_id: str, command: Command) -> dict[str, object]:
+        """A command another process forwarded to a lot this process owns."""
+        assert self.ownership is not None
+        if lot_id not in self.ownership.held:
+            return {"moved": True}
+        self._check_open()
+        await self._known(lot_id)
+        if lot_id in self._quarantined:
+            return {"rej": ["quarantined", self._quarantined[lot_id]]}
+        if not isinstance(command, CreateLot):
+            self._get(lot_id)
+        result = await self._submit(lot_id, command)
+        if isinstance(result, Rejection):
+            return {"rej": [result.code, result.detail]}
+        if not result:
+            return {"seqs": [1, 0]}
+        return {"seqs": [result[0].seq, result[-1].seq]}
+
     # ----------------------------------------------------------------- the writers' host
 
     def unavailable(self) -> str | None:
         return self._failed
+
+    def epoch(self, lot: Lot) -> int | None:
+        if self.ownership is None:
+            return None
+        # A lot not held is appended to under an epoch no lease has: always fenced.
+        return self.ownership.held.get(lot.lot_id, -1)
 
     def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
         lot.state, lot.dirty = state, False
@@ -388,6 +481,8 @@ class Runtime(Engine):
             self.record_store.add(row_of(r) for r in records)
 
     def append_failed(self, lot: Lot, exc: AppendFailed) -> None:
+        if isinstance(exc, Fenced) and self.ownership is not None:
+            self.ownership.lost(lot.lot_id)
         if self.record_store is not None:
             # If it landed after all, its rows are handed to no permanent record: the
             # record copies what nobody handed over (PgRecord.check).
@@ -653,7 +748,9 @@ class RedisEngine(Runtime):
                  clock: Callable[[], int] | None = None,
                  postgres_max_lag_ms: int = MAX_LAG_MS) -> None:
         self.redis_url = redis_url
-        super().__init__(RedisLog(redis_url), clock, postgres_max_lag_ms=postgres_max_lag_ms)
+        redis_log = RedisLog(redis_url)
+        super().__init__(redis_log, clock, postgres_max_lag_ms=postgres_max_lag_ms)
+        self.ownership = Ownership(redis_log.redis)
         if postgres_dsn:
             self.record_store = self.metrics.record = PgRecord(
                 postgres_dsn, source=self._pg_rows, lots=self.lot_ids, clock=self.now)

@@ -1,0 +1,117 @@
+"""Lot ownership on the Redis backend (engine/ownership.py): one owner per lot, fenced
+appends, forwarding to the owner, take-over of a dead owner's lots; real Redis."""
+
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+from services import RedisServer
+from test_contract import Clock, open_lot
+
+from auction.model import PlaceBid, Rejection
+from engine import redis_keys as keys
+from engine.api import EngineError
+from engine.redis_engine import RedisEngine
+
+TTL_MS = 600
+
+
+def engine_on(redis: RedisServer, clock: Clock) -> RedisEngine:
+    engine = RedisEngine(redis.url, None, clock)
+    assert engine.ownership is not None
+    engine.ownership.ttl_ms = TTL_MS
+    return engine
+
+
+async def stream_seqs(redis: RedisServer, lot_id: str) -> list[int]:
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        return [int(eid.split(b"-")[0]) for eid, _ in await client.xrange(keys.events(lot_id))]
+    finally:
+        await client.aclose()
+
+
+async def lease_holder(redis: RedisServer, lot_id: str) -> str | None:
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        value = await client.get(keys.lease(lot_id))
+        return value.decode() if value is not None else None
+    finally:
+        await client.aclose()
+
+
+async def test_a_command_at_a_process_that_does_not_own_the_lot_is_decided_by_the_owner(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        bidders = await open_lot(a, "L1")
+        assert await lease_holder(redis_server, "L1") == a.ownership.id
+        results = [await (a if i % 2 else b).execute("L1", PlaceBid(
+            bidder_id=bidders[i % 2], amount=11000 + 1000 * i)) for i in range(6)]
+        assert all(not isinstance(r, Rejection) for r in results), results
+        # b owns nothing: it forwarded, and answered with the owner's records
+        assert "L1" not in b.ownership.held
+        seqs = [r.seq for result in results if isinstance(result, list) for r in result]
+        assert len(seqs) == len(set(seqs)) == 6
+        assert await stream_seqs(redis_server, "L1") == list(
+            range(1, a._get("L1").version + 1))
+        # one order, read the same in both processes
+        await b.catch_up(b._get("L1"))
+        assert [r.hash for r in b._get("L1").records] == [r.hash for r in a._get("L1").records]
+
+
+async def test_a_stalled_owners_lot_is_taken_over_after_its_lease_and_its_appends_are_refused(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        bidders = await open_lot(a, "L1")
+        epoch = a.ownership.held["L1"]
+        # a stalls: it neither renews nor answers, yet believes it owns the lot
+        for task in (a.ownership._renewer, a.ownership._listener):
+            assert task is not None
+            task.cancel()
+        started = time.monotonic()
+        taken = await b.execute("L1", PlaceBid(bidder_id=bidders[0], amount=11000))
+        assert isinstance(taken, list) and taken, taken
+        assert time.monotonic() - started < TTL_MS / 1000 + 2.0
+        assert b.ownership.held["L1"] > epoch
+        before = await stream_seqs(redis_server, "L1")
+        # the old owner's next append is fenced: refused, never acknowledged, not stored
+        try:
+            late = await a.execute("L1", PlaceBid(bidder_id=bidders[1], amount=12000))
+        except EngineError as exc:
+            assert "another process" in str(exc)
+        else:
+            raise AssertionError(f"a stale owner's bid was acknowledged: {late}")
+        assert await stream_seqs(redis_server, "L1") == before
+        assert "L1" not in a.ownership.held
+
+
+async def test_two_processes_contending_for_a_free_lot_keep_one_order(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a:
+        bidders = await open_lot(a, "L1", bidders=4)
+    # a closed and released its lease: both new processes race for the free lot
+    async with engine_on(redis_server, clock) as b, engine_on(redis_server, clock) as c:
+        assert b.ownership is not None and c.ownership is not None
+        results = await asyncio.gather(*(
+            (b if i % 2 else c).execute("L1", PlaceBid(bidder_id=bidders[i % 4],
+                                                       amount=11000 + 1000 * i))
+            for i in range(20)))
+        assert all(isinstance(r, list) or r.code in ("already_leading", "not_improving")
+                   for r in results), results
+        # exactly one of them owns the lot; the other forwarded
+        assert ("L1" in b.ownership.held) != ("L1" in c.ownership.held)
+        seqs = sorted(r.seq for result in results if isinstance(result, list) for r in result)
+        stream = await stream_seqs(redis_server, "L1")
+        assert seqs and seqs == stream[-len(seqs):]
+        assert stream == list(range(1, len(stream) + 1))
+        for engine in (b, c):
+            await engine.catch_up(engine._get("L1"))
+        assert [r.hash for r in b._get("L1").records] == [r.hash for r in c._get("L1").records]
