@@ -3,7 +3,7 @@
 * **Lease.** A lot's owner is the process whose id its lease key holds
   (:func:`engine.redis_keys.lease`, a string with a TTL of :data:`LEASE_TTL_MS`). A
   process takes a lot's lease when it is free or has expired (:meth:`Ownership.acquire`,
-  one Lua script), and renews the leases of all its lots every :data:`RENEW_S` in one
+  one Lua script), and renews the leases of all its lots every third of the TTL in one
   pipelined call; a lease it finds taken by another is dropped at once.
 * **Fencing.** Each take-over increases the lot's epoch (:func:`engine.redis_keys.epoch`).
   The owner appends with the epoch it took the lease under, and the append script refuses
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 #: How long a lease lasts without renewal (ms): a dead owner's lots are taken over at
 #: most this long after its last renewal (plus the timer poll for lots with a deadline).
 LEASE_TTL_MS = 3000
-#: How often an owner renews all its leases (s).
-RENEW_S = 1.0
+#: An owner renews all its leases every TTL / RENEWALS_PER_TTL (1 s for 3 s).
+RENEWALS_PER_TTL = 3
 #: How long a forwarded command waits for the owner's answer (s).
 FORWARD_TIMEOUT_S = 5.0
 
@@ -95,7 +95,6 @@ class Ownership:
         self.ttl_ms = ttl_ms
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE)
-        self._renew = redis.register_script(RENEW)
         self._release = redis.register_script(RELEASE)
         #: The lots this process owns, with the epoch it took each under.
         self.held: dict[str, int] = {}
@@ -138,8 +137,8 @@ class Ownership:
             return []
         pipe = self._redis.pipeline(transaction=False)
         for lot_id, epoch in held:
-            self._renew(keys=[keys.lease(lot_id), keys.epoch(lot_id)],
-                        args=[self.id, self.ttl_ms, epoch], client=pipe)
+            pipe.eval(RENEW, 2, keys.lease(lot_id), keys.epoch(lot_id), self.id, self.ttl_ms,
+                      epoch)
         answers = await pipe.execute()
         lost = [lot_id for (lot_id, epoch), ok in zip(held, answers, strict=True)
                 if not int(ok) and self.held.get(lot_id) == epoch]
@@ -149,7 +148,7 @@ class Ownership:
 
     async def _renewing(self) -> None:
         while True:
-            await asyncio.sleep(RENEW_S)
+            await asyncio.sleep(self.ttl_ms / 1000 / RENEWALS_PER_TTL)
             try:
                 await self.renew()
             except asyncio.CancelledError:

@@ -62,6 +62,21 @@ async def test_a_command_at_a_process_that_does_not_own_the_lot_is_decided_by_th
         assert [r.hash for r in b._get("L1").records] == [r.hash for r in a._get("L1").records]
 
 
+async def test_an_owner_keeps_its_lots_past_the_lease_ttl_by_renewing_them(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        bidders = await open_lot(a, "L1")
+        epoch = a.ownership.held["L1"]
+        await asyncio.sleep(3 * TTL_MS / 1000)
+        assert await lease_holder(redis_server, "L1") == a.ownership.id
+        result = await b.execute("L1", PlaceBid(bidder_id=bidders[0], amount=11000))
+        assert isinstance(result, list) and result, result
+        assert a.ownership.held == {"L1": epoch} and b.ownership.held == {}
+
+
 async def test_a_stalled_owners_lot_is_taken_over_after_its_lease_and_its_appends_are_refused(
         redis_server: RedisServer) -> None:
     redis_server.flush()
