@@ -42,6 +42,8 @@ LEASE_TTL_MS = 3000
 RENEWALS_PER_TTL = 3
 #: How long a forwarded command waits for the owner's answer (s).
 FORWARD_TIMEOUT_S = 5.0
+#: How often a forwarded command waiting for its answer checks the owner still listens.
+OWNER_CHECK_S = 0.5
 
 ACQUIRE = """
 local holder = redis.call('GET', KEYS[1])
@@ -167,20 +169,37 @@ class Ownership:
 
     async def forward(self, owner: str, lot_id: str, command: Command) -> dict[str, Any] | None:
         """Send ``command`` to ``owner`` and wait for its answer; None when no process
-        listens on the owner's channel (it is gone)."""
+        listens on the owner's channel (it is gone). Raises :class:`TimeoutError` when no
+        answer came (in :data:`FORWARD_TIMEOUT_S`, or the owner went away meanwhile):
+        whether the owner decided the command is then unknown."""
         request = secrets.token_hex(8)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._pending[request] = future
         try:
             listeners = await self._redis.publish(keys.process(owner), orjson.dumps(
                 {"q": request, "r": self.id, "l": lot_id, "c": encode_command(command)}))
             if not listeners:
                 return None
-            return await asyncio.wait_for(future, FORWARD_TIMEOUT_S)
+            give_up = loop.time() + FORWARD_TIMEOUT_S
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), OWNER_CHECK_S)
+                except TimeoutError:
+                    if loop.time() >= give_up:
+                        raise
+                # The owner may have died after it took the command: nobody will answer.
+                if not await self._listening(owner):
+                    raise TimeoutError
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
         finally:
             self._pending.pop(request, None)
+
+    async def _listening(self, owner: str) -> bool:
+        channel = keys.process(owner)
+        counts = await self._redis.pubsub_numsub(channel)
+        return any(int(count) > 0 for _, count in counts)
 
     async def _listen(self, serve: Serve, listening: asyncio.Event) -> None:
         while True:

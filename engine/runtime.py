@@ -410,8 +410,8 @@ class Runtime(Engine):
             except LogUnavailable as exc:
                 raise EngineError(str(exc)) from exc
             except TimeoutError:
-                raise EngineError(f"the process owning lot {lot_id} did not answer; "
-                                  "nothing acknowledged, try again") from None
+                raise EngineError(f"the process owning lot {lot_id} did not answer (whether "
+                                  "it recorded the command is unknown); try again") from None
             if answer is not None and "moved" not in answer:
                 return await self._forwarded(lot_id, answer)
             # The owner is gone (its lease runs out) or moved on: ask again.
