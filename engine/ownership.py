@@ -42,7 +42,8 @@ LEASE_TTL_MS = 3000
 RENEWALS_PER_TTL = 3
 #: How long a forwarded command waits for the owner's answer (s).
 FORWARD_TIMEOUT_S = 5.0
-#: How often a forwarded command waiting for its answer checks the owner still listens.
+#: How often a forwarded command waiting for its answer checks that the owner still
+#: holds the lease and listens.
 OWNER_CHECK_S = 0.5
 
 ACQUIRE = """
@@ -188,17 +189,21 @@ class Ownership:
                 except TimeoutError:
                     if loop.time() >= give_up:
                         raise
-                # The owner may have died after it took the command: nobody will answer.
-                if not await self._listening(owner):
+                # The owner may have died or stalled after it took the command: nobody
+                # will answer, or not before its lease ran out (its append is then fenced).
+                if not await self._still_owner(owner, lot_id):
                     raise TimeoutError
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
         finally:
             self._pending.pop(request, None)
 
-    async def _listening(self, owner: str) -> bool:
-        channel = keys.process(owner)
-        counts = await self._redis.pubsub_numsub(channel)
+    async def _still_owner(self, owner: str, lot_id: str) -> bool:
+        """Whether ``owner`` still holds the lot's lease and listens on its channel."""
+        holder = await self._redis.get(keys.lease(lot_id))
+        if holder is None or _text(holder) != owner:
+            return False
+        counts = await self._redis.pubsub_numsub(keys.process(owner))
         return any(int(count) > 0 for _, count in counts)
 
     async def _listen(self, serve: Serve, listening: asyncio.Event) -> None:
