@@ -10,9 +10,11 @@ this module alone names the adapters, in the two compositions a deployment picks
   failed write stored after all and serves again.
 * :class:`RedisEngine`: several processes on one Redis (:mod:`engine.logs.redis`) and
   one Postgres (:mod:`engine.pg_record`, the permanent record, written behind). Every
-  process follows every other's appends, so any process can serve any lot; a stale
-  append reads what it missed and decides again; the Redis timer index is polled as a
-  backstop, so a deadline fires even where no process had it armed.
+  process follows every other's appends; a lot is owned by one process at a time
+  (:mod:`engine.ownership`: a lease with a fencing epoch the append checks), the others
+  forward its commands to the owner; a stale append reads what it missed and decides
+  again; the Redis timer index is polled as a backstop, so a dead owner's deadline fires
+  on the process that takes its lot over.
 """
 
 import asyncio
