@@ -23,7 +23,7 @@ import dataclasses
 import logging
 import secrets
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -84,6 +84,13 @@ def encode_command(command: Command) -> dict[str, Any]:
 def decode_command(doc: dict[str, Any]) -> Command:
     kind = _COMMANDS[doc["t"]]
     return typing.cast(Command, kind(**doc["f"]))
+
+
+def _plain(value: object) -> object:
+    """What orjson does not encode by itself in a command: read-only mappings."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} cannot be forwarded")
 
 
 def _text(value: bytes | str) -> str:
@@ -179,7 +186,8 @@ class Ownership:
         self._pending[request] = future
         try:
             listeners = await self._redis.publish(keys.process(owner), orjson.dumps(
-                {"q": request, "r": self.id, "l": lot_id, "c": encode_command(command)}))
+                {"q": request, "r": self.id, "l": lot_id, "c": encode_command(command)},
+                default=_plain))
             if not listeners:
                 return None
             give_up = loop.time() + FORWARD_TIMEOUT_S

@@ -3,14 +3,17 @@ appends, forwarding to the owner, take-over of a dead owner's lots; real Redis."
 
 import asyncio
 import time
+from types import MappingProxyType
 
+import orjson
 import redis.asyncio as aioredis
 from services import RedisServer
 from test_contract import Clock, open_lot
 
-from auction.model import PlaceBid, Rejection
+from auction.model import CreateLot, ExtendLot, PlaceBid, Rejection, Tick
 from engine import redis_keys as keys
 from engine.api import EngineError
+from engine.ownership import _plain, decode_command, encode_command
 from engine.redis_engine import RedisEngine
 
 TTL_MS = 600
@@ -130,3 +133,17 @@ async def test_two_processes_contending_for_a_free_lot_keep_one_order(
         for engine in (b, c):
             await engine.catch_up(engine._get("L1"))
         assert [r.hash for r in b._get("L1").records] == [r.hash for r in c._get("L1").records]
+
+
+async def test_every_kind_of_command_survives_being_forwarded_unchanged() -> None:
+    commands = [CreateLot(lot_id="L9", session_id="S1", format="english", title="t",
+                          params=MappingProxyType({"start_price": "1.00", "nested": {"a": 1}}),
+                          actor="host1"),
+                PlaceBid(bidder_id="B0", amount=10**14, ref="r", token_gen=3),
+                ExtendLot(actor="host1", reason="r", closes_at=1_800_000_000_000), Tick()]
+    for command in commands:
+        doc = orjson.loads(orjson.dumps(encode_command(command), default=_plain))
+        back = decode_command(doc)
+        assert type(back) is type(command)
+        assert encode_command(back) == orjson.loads(orjson.dumps(encode_command(command),
+                                                                 default=_plain))
