@@ -201,6 +201,8 @@ class Ownership:
                 # will answer, or not before its lease ran out (its append is then fenced).
                 if not await self._still_owner(owner, lot_id):
                     raise TimeoutError
+        except TimeoutError:  # an OSError too: not a failure of Redis
+            raise
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
         finally:

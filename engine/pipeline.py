@@ -37,7 +37,7 @@ from auction.model import Command, Rejection
 from auction.record import GENESIS, Recorded, seal
 from auction.state import LotState
 from engine.api import EngineError, Listener
-from engine.eventlog import AppendFailed, EventLog, LogUnavailable, row_of
+from engine.eventlog import AppendFailed, AppendRefused, EventLog, LogUnavailable, row_of
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ MAX_BATCH = 512
 MAX_ATTEMPTS = 50
 
 Result = list[Recorded] | Rejection
+
+
+class NotAppended(EngineError):
+    """The command's batch was refused by the log with nothing written
+    (:class:`AppendRefused`): the command may be sent again, elsewhere."""
 
 
 def clone(state: LotState | None) -> LotState | None:
@@ -344,7 +349,8 @@ class Pipeline:
         what was decided ahead is decided again, or fails when the log stopped."""
         self._rewind(lot)
         self._host.append_failed(lot, exc)
-        error = EngineError(str(exc))
+        error = (NotAppended(str(exc)) if isinstance(exc, AppendRefused)
+                 else EngineError(str(exc)))
         fail(batch.waiters, error)
         behind = self._behind(lot)
         if self.log.fail_stop:

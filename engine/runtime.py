@@ -71,7 +71,7 @@ from engine.logs.sqlite import SQLiteLog
 from engine.metrics import EngineMetrics
 from engine.ownership import Ownership
 from engine.pg_record import MAX_LAG_MS, PgRecord
-from engine.pipeline import Lot, Pipeline, Result
+from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ CLOCK_JUMP_MS = 500
 #: after each failed retry up to :data:`RETRY_MAX_S`.
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 5.0
+#: How often a command refused by a fenced append is sent on to the lot's new owner.
+REDIRECTS = 3
 #: How often a shared log's timer index and sessions are polled as a backstop (s).
 POLL_S = 0.5
 
@@ -365,13 +367,22 @@ class Runtime(Engine):
         for target in (lot_id, command.lot_id if isinstance(command, CreateLot) else lot_id):
             if target in self._quarantined:
                 return Rejection("quarantined", self._quarantined[target])
-        if self.ownership is not None:
-            if not isinstance(command, CreateLot):
-                self._get(lot_id)  # an unknown lot: no lease taken for it
+        if self.ownership is None:
+            return await self._submit(lot_id, command)
+        if not isinstance(command, CreateLot):
+            self._get(lot_id)  # an unknown lot: no lease taken for it
+        for attempt in range(REDIRECTS):
             routed = await self._route(lot_id, command)
             if routed is not None:
                 return routed
-        return await self._submit(lot_id, command)
+            try:
+                return await self._submit(lot_id, command)
+            except NotAppended:
+                # Fenced: another process took the lot over and nothing of this command
+                # was written; send it to the new owner.
+                if attempt == REDIRECTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _submit(self, lot_id: str, command: Command) -> Result:
         """Decide ``command`` in this process's writer of the lot."""
@@ -452,7 +463,10 @@ class Runtime(Engine):
             return {"rej": ["quarantined", self._quarantined[lot_id]]}
         if not isinstance(command, CreateLot):
             self._get(lot_id)
-        result = await self._submit(lot_id, command)
+        try:
+            result = await self._submit(lot_id, command)
+        except NotAppended:  # this process lost the lot meanwhile: the sender routes again
+            return {"moved": True}
         if isinstance(result, Rejection):
             return {"rej": [result.code, result.detail]}
         if not result:

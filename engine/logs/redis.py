@@ -27,6 +27,7 @@ from engine import redis_keys as keys
 from engine.api import EngineError, Session
 from engine.eventlog import (
     AppendFailed,
+    AppendRefused,
     EventLog,
     Loaded,
     LogUnavailable,
@@ -96,7 +97,7 @@ def _row(lot_id: str, seq: int, body: str, digest: str, at: object, kind: object
     return Row(lot_id, seq, at, kind, body, digest)
 
 
-class Fenced(AppendFailed):
+class Fenced(AppendRefused):
     """The append was made under a fencing epoch that is no longer the lot's: another
     process took the lot over. Nothing was appended; nothing of it may be acknowledged."""
 

@@ -6,13 +6,15 @@ import time
 from types import MappingProxyType
 
 import orjson
+import pytest
 import redis.asyncio as aioredis
 from services import RedisServer
 from test_contract import Clock, open_lot
 
 from auction.model import CreateLot, ExtendLot, PlaceBid, Rejection, Tick
 from engine import redis_keys as keys
-from engine.api import EngineError
+from engine.eventlog import Row
+from engine.logs.redis import Fenced
 from engine.ownership import _plain, decode_command, encode_command
 from engine.redis_engine import RedisEngine
 
@@ -80,7 +82,7 @@ async def test_an_owner_keeps_its_lots_past_the_lease_ttl_by_renewing_them(
         assert a.ownership.held == {"L1": epoch} and b.ownership.held == {}
 
 
-async def test_a_stalled_owners_lot_is_taken_over_after_its_lease_and_its_appends_are_refused(
+async def test_a_stalled_owners_lot_is_taken_over_its_appends_refused_and_its_commands_sent_on(
         redis_server: RedisServer) -> None:
     redis_server.flush()
     clock = Clock()
@@ -98,14 +100,19 @@ async def test_a_stalled_owners_lot_is_taken_over_after_its_lease_and_its_append
         assert time.monotonic() - started < TTL_MS / 1000 + 2.0
         assert b.ownership.held["L1"] > epoch
         before = await stream_seqs(redis_server, "L1")
-        # the old owner's next append is fenced: refused, never acknowledged, not stored
-        try:
-            late = await a.execute("L1", PlaceBid(bidder_id=bidders[1], amount=12000))
-        except EngineError as exc:
-            assert "another process" in str(exc)
-        else:
-            raise AssertionError(f"a stale owner's bid was acknowledged: {late}")
+        # the old owner's own append is fenced: the log refuses it and stores nothing
+        row = Row("L1", before[-1] + 1, clock.t, "BidAccepted", "{}", "0" * 64)
+        with pytest.raises(Fenced):
+            await a.log.append("L1", before[-1], [row], epoch=epoch)
         assert await stream_seqs(redis_server, "L1") == before
+        # a wakes up (it listens again, still believing it owns the lot): a command sent
+        # to it is refused by the log there and sent on to the new owner
+        a.ownership._listener = asyncio.create_task(
+            a.ownership._listen(a._serve_forwarded, asyncio.Event()))
+        late = await a.execute("L1", PlaceBid(bidder_id=bidders[1], amount=12000))
+        assert isinstance(late, list) and late, late
+        assert await stream_seqs(redis_server, "L1") == before + [r.seq for r in late]
+        assert b._get("L1").records[-1].hash == late[-1].hash
         assert "L1" not in a.ownership.held
 
 
