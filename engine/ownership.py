@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from auction.model import Command
@@ -106,6 +107,9 @@ class Ownership:
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE)
         self._release = redis.register_script(RELEASE)
+        #: Whether PUBLISH and PUBSUB NUMSUB count every subscriber: not in Redis Cluster,
+        #: where they count those of one node (there only the lease tells the owner left).
+        self._counts = not isinstance(redis, aioredis.RedisCluster)
         #: The lots this process owns, with the epoch it took each under.
         self.held: dict[str, int] = {}
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -188,7 +192,7 @@ class Ownership:
             listeners = await self._redis.publish(keys.process(owner), orjson.dumps(
                 {"q": request, "r": self.id, "l": lot_id, "c": encode_command(command)},
                 default=_plain))
-            if not listeners:
+            if not listeners and self._counts:
                 return None
             give_up = loop.time() + FORWARD_TIMEOUT_S
             while True:
@@ -213,6 +217,8 @@ class Ownership:
         holder = await self._redis.get(keys.lease(lot_id))
         if holder is None or _text(holder) != owner:
             return False
+        if not self._counts:
+            return True
         counts = await self._redis.pubsub_numsub(keys.process(owner))
         return any(int(count) > 0 for _, count in counts)
 
