@@ -81,6 +81,11 @@ class AppendFailed(LogUnavailable):
     did)."""
 
 
+class AppendRefused(AppendFailed):
+    """The log refused the append without writing anything (e.g. a fencing epoch that
+    is no longer the lot's): its commands may be sent elsewhere as they are."""
+
+
 class Unreadable(Exception):
     """The log holds entries of a lot that are not event rows (the lot is set apart)."""
 

@@ -37,7 +37,7 @@ from auction.model import Command, Rejection
 from auction.record import GENESIS, Recorded, seal
 from auction.state import LotState
 from engine.api import EngineError, Listener
-from engine.eventlog import AppendFailed, EventLog, LogUnavailable, row_of
+from engine.eventlog import AppendFailed, AppendRefused, EventLog, LogUnavailable, row_of
 from engine.snapshots import SnapshotError, decode_state, due, take
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,11 @@ MAX_BATCH = 512
 MAX_ATTEMPTS = 50
 
 Result = list[Recorded] | Rejection
+
+
+class NotAppended(EngineError):
+    """The command's batch was refused by the log with nothing written
+    (:class:`AppendRefused`): the command may be sent again, elsewhere."""
 
 
 def clone(state: LotState | None) -> LotState | None:
@@ -197,6 +202,9 @@ class Host(Protocol):
     def unavailable(self) -> str | None:
         """Why commands are refused now (``unavailable``), or None."""
 
+    def epoch(self, lot: Lot) -> int | None:
+        """The fencing epoch this process appends to the lot under (None: unchecked)."""
+
     def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
         """Durable ``records`` continuing the lot and the state after them: keep them and
         tell the listeners."""
@@ -338,7 +346,8 @@ class Pipeline:
                 log.error("no snapshot of %s: %s", lot.lot_id, exc)
         batch.append = asyncio.ensure_future(self.log.append(
             lot.lot_id, batch.base, [row_of(r) for r in batch.fresh],
-            deadline=next_deadline(batch.state), snapshot=snapshot))
+            deadline=next_deadline(batch.state), epoch=self._host.epoch(lot),
+            snapshot=snapshot))
         batch.append.add_done_callback(lambda _: lot.wake.set())
 
     async def _refusals(self, lot: Lot, batch: Batch) -> None:
@@ -396,7 +405,8 @@ class Pipeline:
         what was decided ahead is decided again, or fails when the log stopped."""
         self._rewind(lot)
         self._host.append_failed(lot, exc)
-        error = EngineError(str(exc))
+        error = (NotAppended(str(exc)) if isinstance(exc, AppendRefused)
+                 else EngineError(str(exc)))
         fail(batch.waiters, error)
         behind = self._behind(lot)
         if self.log.fail_stop:

@@ -46,3 +46,21 @@ def lots(n: int) -> str:
 def channel(n: int) -> str:
     """Pub/sub channel carrying the shard's appended events to every process."""
     return f"{PREFIX}:fan:{n}"
+
+
+def lease(lot_id: str) -> str:
+    """String, with a TTL: the id of the process that owns the lot (see
+    :mod:`engine.ownership`); absent when nobody does."""
+    return f"{PREFIX}:{_tag(shard(lot_id))}:lot:{lot_id}:lease"
+
+
+def epoch(lot_id: str) -> str:
+    """Integer: the lot's fencing epoch, increased at every take-over of its lease; the
+    append script refuses an append made under another epoch."""
+    return f"{PREFIX}:{_tag(shard(lot_id))}:lot:{lot_id}:epoch"
+
+
+def process(process_id: str) -> str:
+    """Pub/sub channel of one process: commands forwarded to the lots it owns, and the
+    answers to the commands it forwarded."""
+    return f"{PREFIX}:proc:{process_id}"

@@ -10,9 +10,11 @@ this module alone names the adapters, in the two compositions a deployment picks
   failed write stored after all and serves again.
 * :class:`RedisEngine`: several processes on one Redis (:mod:`engine.logs.redis`) and
   one Postgres (:mod:`engine.pg_record`, the permanent record, written behind). Every
-  process follows every other's appends, so any process can serve any lot; a stale
-  append reads what it missed and decides again; the Redis timer index is polled as a
-  backstop, so a deadline fires even where no process had it armed.
+  process follows every other's appends; a lot is owned by one process at a time
+  (:mod:`engine.ownership`: a lease with a fencing epoch the append checks), the others
+  forward its commands to the owner; a stale append reads what it missed and decides
+  again; the Redis timer index is polled as a backstop, so a dead owner's deadline fires
+  on the process that takes its lot over.
 """
 
 import asyncio
@@ -23,6 +25,7 @@ import hmac
 import logging
 import secrets
 import time
+import typing
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,11 +67,12 @@ from engine.eventlog import (
     read_back,
     row_of,
 )
-from engine.logs.redis import RedisLog
+from engine.logs.redis import Fenced, RedisLog
 from engine.logs.sqlite import SQLiteLog
 from engine.metrics import EngineMetrics
+from engine.ownership import Ownership
 from engine.pg_record import MAX_LAG_MS, PgRecord
-from engine.pipeline import Lot, Pipeline, Result
+from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
 from engine.snapshots import VERSION, SnapshotError, decode_state, encode_state
 
@@ -82,6 +86,8 @@ CLOCK_JUMP_MS = 500
 #: after each failed retry up to :data:`RETRY_MAX_S`.
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 5.0
+#: How often a command refused by a fenced append is sent on to the lot's new owner.
+REDIRECTS = 3
 #: How often a shared log's timer index and sessions are polled as a backstop (s).
 POLL_S = 0.5
 #: Ended lots whose state is kept decoded in memory (the most recently used); the others
@@ -149,6 +155,9 @@ class Runtime(Engine):
         self.postgres_max_lag_ms = postgres_max_lag_ms
         self.metrics.record = record
         self._pipeline = Pipeline(log, self)
+        #: Lot ownership on a shared log (:mod:`engine.ownership`): set by the
+        #: composition that uses it; None appends without fencing.
+        self.ownership: Ownership | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -166,6 +175,8 @@ class Runtime(Engine):
             self._arm(lot)
         if self.log.shared:
             self._poller = asyncio.create_task(self._poll())
+        if self.ownership is not None:
+            await self.ownership.start(self._serve_forwarded)
         if self.record_store is not None:
             await self.record_store.start()
         self._coordinator.start()
@@ -220,6 +231,8 @@ class Runtime(Engine):
                 lot.timer.cancel()
         writers = [lot.writer for lot in self._lots.values() if lot.writer is not None]
         await asyncio.gather(*writers, *self._ticks, return_exceptions=True)
+        if self.ownership is not None:
+            await self.ownership.close()
         if self.record_store is not None:
             await self.record_store.close()
         await self._stop_log()
@@ -468,6 +481,25 @@ class Runtime(Engine):
         for target in (lot_id, command.lot_id if isinstance(command, CreateLot) else lot_id):
             if target in self._quarantined:
                 return Rejection("quarantined", self._quarantined[target])
+        if self.ownership is None:
+            return await self._submit(lot_id, command)
+        if not isinstance(command, CreateLot):
+            self._get(lot_id)  # an unknown lot: no lease taken for it
+        for attempt in range(REDIRECTS):
+            routed = await self._route(lot_id, command)
+            if routed is not None:
+                return routed
+            try:
+                return await self._submit(lot_id, command)
+            except NotAppended:
+                # Fenced: another process took the lot over and nothing of this command
+                # was written; send it to the new owner.
+                if attempt == REDIRECTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _submit(self, lot_id: str, command: Command) -> Result:
+        """Decide ``command`` in this process's writer of the lot."""
         if isinstance(command, (Tick, StartLot)):
             seed = self.seed_of(lot_id)
             command = dataclasses.replace(command, seed=seed, seed_hash=commitment(seed))
@@ -484,10 +516,87 @@ class Runtime(Engine):
             raise EngineError(f"the engine stopped after a store failure: {self._failed} "
                               "(it resumes by itself once the store works again)")
 
+    # ----------------------------------------------------------------- ownership
+
+    async def _route(self, lot_id: str, command: Command) -> Result | None:
+        """None when this process owns the lot (taking its lease if it is free or
+        expired); else the result of forwarding ``command`` to the owner. A deadline's
+        :class:`Tick` is never forwarded: the owner's own timer fires it."""
+        assert self.ownership is not None
+        if lot_id in self.ownership.held:
+            return None
+        give_up = time.monotonic() + self.ownership.ttl_ms / 1000 + 2.0
+        while True:
+            try:
+                owner = await self.ownership.acquire(lot_id)
+                if isinstance(owner, int):
+                    return None
+                if isinstance(command, Tick):
+                    return []
+                answer = await self.ownership.forward(owner, lot_id, command)
+            except LogUnavailable as exc:
+                raise EngineError(str(exc)) from exc
+            except TimeoutError:
+                raise EngineError(f"the process owning lot {lot_id} did not answer (whether "
+                                  "it recorded the command is unknown); try again") from None
+            if answer is not None and "moved" not in answer:
+                return await self._forwarded(lot_id, answer)
+            # The owner is gone (its lease runs out) or moved on: ask again.
+            if time.monotonic() > give_up:
+                raise EngineError(f"lot {lot_id} has no reachable owner; try again")
+            await asyncio.sleep(0.1)
+
+    async def _forwarded(self, lot_id: str, answer: dict[str, object]) -> Result:
+        """The result of a command the owner decided: its records, read here."""
+        if "rej" in answer:
+            code, detail = typing.cast(list[str], answer["rej"])
+            return Rejection(code, detail)
+        if "seqs" not in answer:
+            raise EngineError(str(answer.get("err", "the lot's owner failed the command")))
+        first, last = typing.cast(list[int], answer["seqs"])
+        if first > last:
+            return []
+        lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        if lot.version < last:
+            try:
+                await self.catch_up(lot)
+            except LogUnavailable as exc:
+                raise EngineError(str(exc)) from exc
+        if lot.version < last:
+            raise EngineError(f"lot {lot_id}: the owner's records are not readable here")
+        return lot.records[first - 1:last]
+
+    async def _serve_forwarded(self, lot_id: str, command: Command) -> dict[str, object]:
+        """A command another process forwarded to a lot this process owns."""
+        assert self.ownership is not None
+        if lot_id not in self.ownership.held:
+            return {"moved": True}
+        self._check_open()
+        await self._known(lot_id)
+        if lot_id in self._quarantined:
+            return {"rej": ["quarantined", self._quarantined[lot_id]]}
+        if not isinstance(command, CreateLot):
+            self._get(lot_id)
+        try:
+            result = await self._submit(lot_id, command)
+        except NotAppended:  # this process lost the lot meanwhile: the sender routes again
+            return {"moved": True}
+        if isinstance(result, Rejection):
+            return {"rej": [result.code, result.detail]}
+        if not result:
+            return {"seqs": [1, 0]}
+        return {"seqs": [result[0].seq, result[-1].seq]}
+
     # ----------------------------------------------------------------- the writers' host
 
     def unavailable(self) -> str | None:
         return self._failed
+
+    def epoch(self, lot: Lot) -> int | None:
+        if self.ownership is None:
+            return None
+        # A lot not held is appended to under an epoch no lease has: always fenced.
+        return self.ownership.held.get(lot.lot_id, -1)
 
     def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
         lot.state, lot.dirty = state, False
@@ -520,6 +629,8 @@ class Runtime(Engine):
             self.record_store.add(row_of(r) for r in records)
 
     def append_failed(self, lot: Lot, exc: AppendFailed) -> None:
+        if isinstance(exc, Fenced) and self.ownership is not None:
+            self.ownership.lost(lot.lot_id)
         if self.record_store is not None:
             # If it landed after all, its rows are handed to no permanent record: the
             # record copies what nobody handed over (PgRecord.check).
@@ -796,7 +907,9 @@ class RedisEngine(Runtime):
                  clock: Callable[[], int] | None = None,
                  postgres_max_lag_ms: int = MAX_LAG_MS) -> None:
         self.redis_url = redis_url
-        super().__init__(RedisLog(redis_url), clock, postgres_max_lag_ms=postgres_max_lag_ms)
+        redis_log = RedisLog(redis_url)
+        super().__init__(redis_log, clock, postgres_max_lag_ms=postgres_max_lag_ms)
+        self.ownership = Ownership(redis_log.redis)
         if postgres_dsn:
             self.record_store = self.metrics.record = PgRecord(
                 postgres_dsn, source=self._pg_rows, lots=self.lot_ids, clock=self.now)

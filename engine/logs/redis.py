@@ -3,7 +3,8 @@
 * One stream per lot (entry id ``<seq>-0``; fields ``b`` body, ``h`` hash, ``a`` time,
   ``t`` type), the lot's last sequence number and hash, a per-shard timer index and lot
   index (sorted sets), the sessions (a hash): key names in :mod:`engine.redis_keys`.
-* The append is one Lua script: check the expected sequence number, add the rows to the
+* The append is one Lua script: check the writer's fencing epoch (when it gives one:
+  the lot's owner, :mod:`engine.ownership`) and the expected sequence number, add the rows to the
   stream, update the timer index, publish the rows to every process, atomically. Redis
   runs with ``appendfsync always`` (checked, and set when permitted, at open), so the
   script's reply means durable.
@@ -26,6 +27,7 @@ from engine import redis_keys as keys
 from engine.api import EngineError, Session
 from engine.eventlog import (
     AppendFailed,
+    AppendRefused,
     EventLog,
     Loaded,
     LogUnavailable,
@@ -39,10 +41,13 @@ from engine.snapshots import Snapshot
 log = logging.getLogger(__name__)
 
 APPEND = """
+if ARGV[7] ~= '' and tonumber(redis.call('GET', KEYS[5]) or '0') ~= tonumber(ARGV[7]) then
+  return -2
+end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if cur ~= tonumber(ARGV[2]) then return cur end
 local last_seq, last_hash
-for i = 7, #ARGV, 5 do
+for i = 8, #ARGV, 5 do
   redis.call('XADD', KEYS[2], ARGV[i] .. '-0', 'b', ARGV[i + 1], 'h', ARGV[i + 2],
              'a', ARGV[i + 3], 't', ARGV[i + 4])
   last_seq = ARGV[i]
@@ -91,6 +96,11 @@ def _row(lot_id: str, seq: int, body: str, digest: str, at: object, kind: object
         except (ValueError, KeyError, TypeError):  # read_back says what is wrong with it
             at, kind = 0, ""
     return Row(lot_id, seq, at, kind, body, digest)
+
+
+class Fenced(AppendRefused):
+    """The append was made under a fencing epoch that is no longer the lot's: another
+    process took the lot over. Nothing was appended; nothing of it may be acknowledged."""
 
 
 class RedisLog(EventLog):
@@ -237,26 +247,38 @@ class RedisLog(EventLog):
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
 
+    @property
+    def redis(self) -> Any:
+        """The client (shared with :mod:`engine.ownership`)."""
+        return self._redis
+
     async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
                      deadline: int | None = None, epoch: int | None = None,
                      snapshot: Snapshot | None = None) -> bool:
+        """See :meth:`EventLog.append`; with ``epoch``, raises :class:`Fenced` (nothing
+        appended) when it is not the lot's current fencing epoch."""
         n = keys.shard(lot_id)
         payload = orjson.dumps({"l": lot_id, "r": [(r.seq, r.body, r.hash, r.at, r.type)
                                                    for r in rows], "p": self._origin})
         args: list[Any] = [lot_id, expected_seq, "" if deadline is None else deadline,
-                           rows[0].at if expected_seq == 0 else "", keys.channel(n), payload]
+                           rows[0].at if expected_seq == 0 else "", keys.channel(n), payload,
+                           "" if epoch is None else epoch]
         for r in rows:
             args.extend((r.seq, r.body, r.hash, r.at, r.type))
         started = time.perf_counter()
         try:
             outcome = await self._append(
-                keys=[keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n)],
+                keys=[keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n),
+                      keys.epoch(lot_id)],
                 args=args)
         except (RedisError, OSError) as exc:
             # Whether the script ran is unknown; the expected-sequence check makes the
             # next append of the lot find out (stale if it ran).
             raise AppendFailed(f"redis unavailable, nothing acknowledged: {exc}",
                                str(exc)) from exc
+        if int(outcome) == -2:
+            raise Fenced(f"lot {lot_id} is now owned by another process (epoch {epoch} is "
+                         "over); nothing acknowledged, try again")
         if int(outcome) != -1:
             return False
         if self.committed is not None:

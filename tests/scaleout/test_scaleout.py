@@ -4,6 +4,7 @@ Postgres that this test run starts itself, bidders on both, and crashes of each 
 import asyncio
 import contextlib
 import itertools
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from services import PostgresServer, RedisServer
 
 from auction.money import parse_amount
 from engine import redis_keys as keys
+from engine.ownership import LEASE_TTL_MS
 from helpers import ServerProcess
 from web.client import LotClient
 
@@ -238,3 +240,77 @@ async def test_bidding_goes_on_while_postgres_is_down_and_the_record_catches_up(
         for client in clients:
             await client.close()
         stack.postgres.start()
+
+
+async def lease_and_epoch(stack: Stack, lot_id: str) -> tuple[str | None, int]:
+    client = aioredis.Redis.from_url(stack.redis.url)
+    try:
+        holder, epoch = await client.get(keys.lease(lot_id)), await client.get(keys.epoch(lot_id))
+    finally:
+        await client.aclose()
+    return (holder.decode() if holder else None), int(epoch or 0)
+
+
+async def test_a_kill_9_of_the_lots_owner_hands_the_lot_over_within_the_lease_ttl(
+        stack: Stack) -> None:
+    a, b = stack.server(), stack.server()
+    await a.start()
+    await b.start()
+    lot_id, tokens = await setup_lot(a, duration_s=14, bidders=4)
+    owner, epoch = await lease_and_epoch(stack, lot_id)
+    assert owner is not None and epoch == 1  # a created the lot and owns it
+    # every bidder on b: each bid is forwarded to a, the owner
+    clients = [LotClient(b.ws_url, lot_id, t) for t in tokens]
+    try:
+        await connect_all(clients)
+        closes_at = clients[0].state["closes_at"]
+        busy = [asyncio.create_task(keep_bidding(c, until_close(closes_at))) for c in clients]
+        await asyncio.sleep(2.0)
+        before = sum(len(c.acked) for c in clients)
+        assert before > 10, "the lot was not busy"
+        killed = time.monotonic()
+        a.kill()  # bids in flight at a are lost unacknowledged
+        while sum(len(c.acked) for c in clients) == before:
+            assert time.monotonic() - killed < LEASE_TTL_MS / 1000 + 3.0, "no take-over"
+            await asyncio.sleep(0.05)
+        new_owner, new_epoch = await lease_and_epoch(stack, lot_id)
+        assert new_owner not in (None, owner) and new_epoch == 2
+        await asyncio.gather(*busy)
+        await asyncio.gather(*(keep_bidding(c, until_close(closes_at)) for c in clients))
+        await check_result(stack, lot_id, clients, closes_at)
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_an_owner_stalled_past_its_lease_acknowledges_nothing_after_the_take_over(
+        stack: Stack) -> None:
+    a, b = stack.server(), stack.server()
+    await a.start()
+    await b.start()
+    lot_id, tokens = await setup_lot(a, duration_s=16, bidders=4)
+    clients = [LotClient((a if i % 2 else b).ws_url, lot_id, t) for i, t in enumerate(tokens)]
+    assert a.proc is not None
+    try:
+        await connect_all(clients)
+        closes_at = clients[0].state["closes_at"]
+        busy = [asyncio.create_task(keep_bidding(c, until_close(closes_at))) for c in clients]
+        await asyncio.sleep(2.0)
+        a.proc.send_signal(signal.SIGSTOP)  # a freezes with bids in flight, lease held
+        try:
+            await asyncio.sleep(LEASE_TTL_MS / 1000 + 2.0)
+            _, epoch = await lease_and_epoch(stack, lot_id)
+            assert epoch == 2, "b did not take the lot over"
+        finally:
+            a.proc.send_signal(signal.SIGCONT)  # a wakes up believing it owns the lot
+        await asyncio.gather(*busy)
+        for client in clients:
+            if not client.connected:
+                await client.close()
+                await client.connect()
+        await asyncio.gather(*(keep_bidding(c, until_close(closes_at)) for c in clients))
+        # every ack (a's included, before and after its stall) is in the one record
+        await check_result(stack, lot_id, clients, closes_at)
+    finally:
+        for client in clients:
+            await client.close()

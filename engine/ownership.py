@@ -1,0 +1,283 @@
+"""Lot ownership on the shared (Redis) log: one process appends to a lot at a time.
+
+* **Lease.** A lot's owner is the process whose id its lease key holds
+  (:func:`engine.redis_keys.lease`, a string with a TTL of :data:`LEASE_TTL_MS`). A
+  process takes a lot's lease when it is free or has expired (:meth:`Ownership.acquire`,
+  one Lua script), and renews the leases of all its lots every third of the TTL in one
+  pipelined call; a lease it finds taken by another is dropped at once.
+* **Fencing.** Each take-over increases the lot's epoch (:func:`engine.redis_keys.epoch`).
+  The owner appends with the epoch it took the lease under, and the append script refuses
+  any other (:class:`engine.logs.redis.Fenced`): a process that lost its lease (stalled,
+  partitioned, presumed dead) can never append again, so nothing it decides after the
+  take-over is acknowledged.
+* **Forwarding.** A command for a lot owned by another process is sent to the owner over
+  that process's request/reply channel (:func:`engine.redis_keys.process`); the owner
+  decides it and answers (the sequence numbers it recorded, or its rejection), and the
+  forwarding process answers its client once it holds those records. When nobody
+  listens on the owner's channel (it died), the forwarding process waits for the lease
+  to expire and takes the lot over itself.
+"""
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from auction.model import Command
+from engine import redis_keys as keys
+from engine.eventlog import LogUnavailable
+
+log = logging.getLogger(__name__)
+
+#: How long a lease lasts without renewal (ms): a dead owner's lots are taken over at
+#: most this long after its last renewal (plus the timer poll for lots with a deadline).
+LEASE_TTL_MS = 3000
+#: An owner renews all its leases every TTL / RENEWALS_PER_TTL (1 s for 3 s).
+RENEWALS_PER_TTL = 3
+#: How long a forwarded command waits for the owner's answer (s).
+FORWARD_TIMEOUT_S = 5.0
+#: How often a forwarded command waiting for its answer checks that the owner still
+#: holds the lease and listens.
+OWNER_CHECK_S = 0.5
+
+ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, tonumber(redis.call('GET', KEYS[2]) or '0')}
+end
+if holder then return {0, holder} end
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, epoch}
+"""
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1]
+   and tonumber(redis.call('GET', KEYS[2]) or '0') == tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_COMMANDS: dict[str, type] = {kind.__name__: kind for kind in typing.get_args(Command)}
+
+#: Serves a forwarded command: ``(lot_id, command) -> answer`` (a JSON-able dict).
+Serve = Callable[[str, Command], Awaitable[dict[str, Any]]]
+
+
+def encode_command(command: Command) -> dict[str, Any]:
+    return {"t": type(command).__name__,
+            "f": {f.name: getattr(command, f.name) for f in dataclasses.fields(command)}}
+
+
+def decode_command(doc: dict[str, Any]) -> Command:
+    kind = _COMMANDS[doc["t"]]
+    return typing.cast(Command, kind(**doc["f"]))
+
+
+def _plain(value: object) -> object:
+    """What orjson does not encode by itself in a command: read-only mappings."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} cannot be forwarded")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Ownership:
+    """This process's leases on ``redis`` (the log's client) and its request channel."""
+
+    def __init__(self, redis: Any, ttl_ms: int = LEASE_TTL_MS) -> None:
+        self.id = secrets.token_hex(8)
+        self.ttl_ms = ttl_ms
+        self._redis = redis
+        self._acquire = redis.register_script(ACQUIRE)
+        self._release = redis.register_script(RELEASE)
+        #: Whether PUBLISH and PUBSUB NUMSUB count every subscriber: not in Redis Cluster,
+        #: where they count those of one node (there only the lease tells the owner left).
+        self._counts = not isinstance(redis, aioredis.RedisCluster)
+        #: The lots this process owns, with the epoch it took each under.
+        self.held: dict[str, int] = {}
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._renewer: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    # ----------------------------------------------------------------- leases
+
+    def epoch(self, lot_id: str) -> int | None:
+        return self.held.get(lot_id)
+
+    async def acquire(self, lot_id: str) -> int | str:
+        """The epoch this process owns the lot under (taking its lease if it is free or
+        expired), or the id of the process that owns it."""
+        try:
+            owned, value = await self._acquire(
+                keys=[keys.lease(lot_id), keys.epoch(lot_id)], args=[self.id, self.ttl_ms])
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        if int(owned):
+            epoch = int(value)
+            if self.held.get(lot_id) != epoch:
+                log.info("lot %s owned by this process (epoch %d)", lot_id, epoch)
+            self.held[lot_id] = epoch
+            return epoch
+        self.held.pop(lot_id, None)
+        return _text(value)
+
+    def lost(self, lot_id: str) -> None:
+        """The lot's lease is no longer this process's (an append was fenced)."""
+        if self.held.pop(lot_id, None) is not None:
+            log.warning("lot %s: lease lost to another process", lot_id)
+
+    async def renew(self) -> list[str]:
+        """Renew every lease held, in one pipelined call; the lots whose lease was lost."""
+        held = list(self.held.items())
+        if not held:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for lot_id, epoch in held:
+            pipe.eval(RENEW, 2, keys.lease(lot_id), keys.epoch(lot_id), self.id, self.ttl_ms,
+                      epoch)
+        answers = await pipe.execute()
+        lost = [lot_id for (lot_id, epoch), ok in zip(held, answers, strict=True)
+                if not int(ok) and self.held.get(lot_id) == epoch]
+        for lot_id in lost:
+            self.lost(lot_id)
+        return lost
+
+    async def _renewing(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl_ms / 1000 / RENEWALS_PER_TTL)
+            try:
+                await self.renew()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis unreachable: the next renewal tries again
+                log.warning("lease renewal failed: %s", exc)
+
+    # ----------------------------------------------------------------- forwarding
+
+    async def start(self, serve: Serve) -> None:
+        """Renew leases, and serve commands forwarded to this process's lots."""
+        listening = asyncio.Event()
+        self._listener = asyncio.create_task(self._listen(serve, listening))
+        self._renewer = asyncio.create_task(self._renewing())
+        await asyncio.wait_for(listening.wait(), 10)
+
+    async def forward(self, owner: str, lot_id: str, command: Command) -> dict[str, Any] | None:
+        """Send ``command`` to ``owner`` and wait for its answer; None when no process
+        listens on the owner's channel (it is gone). Raises :class:`TimeoutError` when no
+        answer came (in :data:`FORWARD_TIMEOUT_S`, or the owner went away meanwhile):
+        whether the owner decided the command is then unknown."""
+        request = secrets.token_hex(8)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._pending[request] = future
+        try:
+            listeners = await self._redis.publish(keys.process(owner), orjson.dumps(
+                {"q": request, "r": self.id, "l": lot_id, "c": encode_command(command)},
+                default=_plain))
+            if not listeners and self._counts:
+                return None
+            give_up = loop.time() + FORWARD_TIMEOUT_S
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), OWNER_CHECK_S)
+                except TimeoutError:
+                    if loop.time() >= give_up:
+                        raise
+                # The owner may have died or stalled after it took the command: nobody
+                # will answer, or not before its lease ran out (its append is then fenced).
+                if not await self._still_owner(owner, lot_id):
+                    raise TimeoutError
+        except TimeoutError:  # an OSError too: not a failure of Redis
+            raise
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        finally:
+            self._pending.pop(request, None)
+
+    async def _still_owner(self, owner: str, lot_id: str) -> bool:
+        """Whether ``owner`` still holds the lot's lease and listens on its channel."""
+        holder = await self._redis.get(keys.lease(lot_id))
+        if holder is None or _text(holder) != owner:
+            return False
+        if not self._counts:
+            return True
+        counts = await self._redis.pubsub_numsub(keys.process(owner))
+        return any(int(count) > 0 for _, count in counts)
+
+    async def _listen(self, serve: Serve, listening: asyncio.Event) -> None:
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(keys.process(self.id))
+                listening.set()
+                while True:
+                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if msg is not None and msg["type"] == "message":
+                        self._on_message(msg["data"], serve)
+            except asyncio.CancelledError:
+                await pubsub.aclose()
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("request channel lost (%s); reconnecting", exc)
+                await pubsub.aclose()
+                await asyncio.sleep(0.2)
+
+    def _on_message(self, data: bytes, serve: Serve) -> None:
+        try:
+            message = orjson.loads(data)
+            if "a" in message:
+                future = self._pending.get(message["a"])
+                if future is not None and not future.done():
+                    future.set_result(message)
+                return
+            request, reply_to, lot_id = message["q"], message["r"], message["l"]
+            command = decode_command(message["c"])
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("ignored a malformed forwarded message: %r", exc)
+            return
+        task = asyncio.create_task(self._answer(serve, request, reply_to, lot_id, command))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, serve: Serve, request: str, reply_to: str, lot_id: str,
+                      command: Command) -> None:
+        try:
+            answer = await serve(lot_id, command)
+        except Exception as exc:
+            answer = {"err": str(exc) or type(exc).__name__}
+        try:
+            await self._redis.publish(keys.process(reply_to),
+                                      orjson.dumps({"a": request, **answer}))
+        except (RedisError, OSError) as exc:
+            log.warning("could not answer a forwarded command: %s", exc)
+
+    async def close(self) -> None:
+        """Stop serving and renewing, and release every lease (others take over at once)."""
+        tasks = [t for t in (self._listener, self._renewer, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for lot_id in list(self.held):
+            try:
+                await self._release(keys=[keys.lease(lot_id)], args=[self.id])
+            except (RedisError, OSError):  # it expires by itself
+                break
+        self.held.clear()

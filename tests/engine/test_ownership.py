@@ -1,0 +1,156 @@
+"""Lot ownership on the Redis backend (engine/ownership.py): one owner per lot, fenced
+appends, forwarding to the owner, take-over of a dead owner's lots; real Redis."""
+
+import asyncio
+import time
+from types import MappingProxyType
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+from services import RedisServer
+from test_contract import Clock, open_lot
+
+from auction.model import CreateLot, ExtendLot, PlaceBid, Rejection, Tick
+from engine import redis_keys as keys
+from engine.eventlog import Row
+from engine.logs.redis import Fenced
+from engine.ownership import _plain, decode_command, encode_command
+from engine.redis_engine import RedisEngine
+
+TTL_MS = 600
+
+
+def engine_on(redis: RedisServer, clock: Clock) -> RedisEngine:
+    engine = RedisEngine(redis.url, None, clock)
+    assert engine.ownership is not None
+    engine.ownership.ttl_ms = TTL_MS
+    return engine
+
+
+async def stream_seqs(redis: RedisServer, lot_id: str) -> list[int]:
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        return [int(eid.split(b"-")[0]) for eid, _ in await client.xrange(keys.events(lot_id))]
+    finally:
+        await client.aclose()
+
+
+async def lease_holder(redis: RedisServer, lot_id: str) -> str | None:
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        value = await client.get(keys.lease(lot_id))
+        return value.decode() if value is not None else None
+    finally:
+        await client.aclose()
+
+
+async def test_a_command_at_a_process_that_does_not_own_the_lot_is_decided_by_the_owner(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        bidders = await open_lot(a, "L1")
+        assert await lease_holder(redis_server, "L1") == a.ownership.id
+        results = [await (a if i % 2 else b).execute("L1", PlaceBid(
+            bidder_id=bidders[i % 2], amount=11000 + 1000 * i)) for i in range(6)]
+        assert all(not isinstance(r, Rejection) for r in results), results
+        # b owns nothing: it forwarded, and answered with the owner's records
+        assert "L1" not in b.ownership.held
+        seqs = [r.seq for result in results if isinstance(result, list) for r in result]
+        assert len(seqs) == len(set(seqs)) == 6
+        assert await stream_seqs(redis_server, "L1") == list(
+            range(1, a._get("L1").version + 1))
+        # one order, read the same in both processes
+        await b.catch_up(b._get("L1"))
+        assert [r.hash for r in b._get("L1").records] == [r.hash for r in a._get("L1").records]
+
+
+async def test_an_owner_keeps_its_lots_past_the_lease_ttl_by_renewing_them(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        bidders = await open_lot(a, "L1")
+        epoch = a.ownership.held["L1"]
+        await asyncio.sleep(3 * TTL_MS / 1000)
+        assert await lease_holder(redis_server, "L1") == a.ownership.id
+        result = await b.execute("L1", PlaceBid(bidder_id=bidders[0], amount=11000))
+        assert isinstance(result, list) and result, result
+        assert a.ownership.held == {"L1": epoch} and b.ownership.held == {}
+
+
+async def test_a_stalled_owners_lot_is_taken_over_its_appends_refused_and_its_commands_sent_on(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        bidders = await open_lot(a, "L1")
+        epoch = a.ownership.held["L1"]
+        # a stalls: it neither renews nor answers, yet believes it owns the lot
+        for task in (a.ownership._renewer, a.ownership._listener):
+            assert task is not None
+            task.cancel()
+        started = time.monotonic()
+        taken = await b.execute("L1", PlaceBid(bidder_id=bidders[0], amount=11000))
+        assert isinstance(taken, list) and taken, taken
+        assert time.monotonic() - started < TTL_MS / 1000 + 2.0
+        assert b.ownership.held["L1"] > epoch
+        before = await stream_seqs(redis_server, "L1")
+        # the old owner's own append is fenced: the log refuses it and stores nothing
+        row = Row("L1", before[-1] + 1, clock.t, "BidAccepted", "{}", "0" * 64)
+        with pytest.raises(Fenced):
+            await a.log.append("L1", before[-1], [row], epoch=epoch)
+        assert await stream_seqs(redis_server, "L1") == before
+        # a wakes up (it listens again, still believing it owns the lot): a command sent
+        # to it is refused by the log there and sent on to the new owner
+        a.ownership._listener = asyncio.create_task(
+            a.ownership._listen(a._serve_forwarded, asyncio.Event()))
+        late = await a.execute("L1", PlaceBid(bidder_id=bidders[1], amount=12000))
+        assert isinstance(late, list) and late, late
+        assert await stream_seqs(redis_server, "L1") == before + [r.seq for r in late]
+        assert b._get("L1").records[-1].hash == late[-1].hash
+        assert "L1" not in a.ownership.held
+
+
+async def test_two_processes_contending_for_a_free_lot_keep_one_order(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a:
+        bidders = await open_lot(a, "L1", bidders=4)
+    # a closed and released its lease: both new processes race for the free lot
+    async with engine_on(redis_server, clock) as b, engine_on(redis_server, clock) as c:
+        assert b.ownership is not None and c.ownership is not None
+        results = await asyncio.gather(*(
+            (b if i % 2 else c).execute("L1", PlaceBid(bidder_id=bidders[i % 4],
+                                                       amount=11000 + 1000 * i))
+            for i in range(20)))
+        assert all(isinstance(r, list) or r.code in ("already_leading", "not_improving")
+                   for r in results), results
+        # exactly one of them owns the lot; the other forwarded
+        assert ("L1" in b.ownership.held) != ("L1" in c.ownership.held)
+        seqs = sorted(r.seq for result in results if isinstance(result, list) for r in result)
+        stream = await stream_seqs(redis_server, "L1")
+        assert seqs and seqs == stream[-len(seqs):]
+        assert stream == list(range(1, len(stream) + 1))
+        for engine in (b, c):
+            await engine.catch_up(engine._get("L1"))
+        assert [r.hash for r in b._get("L1").records] == [r.hash for r in c._get("L1").records]
+
+
+async def test_every_kind_of_command_survives_being_forwarded_unchanged() -> None:
+    commands = [CreateLot(lot_id="L9", session_id="S1", format="english", title="t",
+                          params=MappingProxyType({"start_price": "1.00", "nested": {"a": 1}}),
+                          actor="host1"),
+                PlaceBid(bidder_id="B0", amount=10**14, ref="r", token_gen=3),
+                ExtendLot(actor="host1", reason="r", closes_at=1_800_000_000_000), Tick()]
+    for command in commands:
+        doc = orjson.loads(orjson.dumps(encode_command(command), default=_plain))
+        back = decode_command(doc)
+        assert type(back) is type(command)
+        assert encode_command(back) == orjson.loads(orjson.dumps(encode_command(command),
+                                                                 default=_plain))
