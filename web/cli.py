@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -204,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"auction: configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_format, settings.log_level)
+    level = settings.log_level
+    if args.command == "demo" and level == "info" and not os.environ.get("AUCTION_LOG_LEVEL"):
+        # The demo speaks to a person: its pages and results, not a line per request.
+        level = "warning"
+    configure_logging(settings.log_format, level)
     run = asyncio.run
     with contextlib.suppress(ImportError):
         import uvloop
