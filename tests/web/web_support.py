@@ -25,7 +25,7 @@ from auction.model import (
 )
 from auction.money import format_amount
 from engine.embedded import EmbeddedEngine
-from web.client import fold
+from web.client import LotSession, fold
 from web.config import Settings
 
 HOST_TOKEN = "host-token-for-web-tests"
@@ -55,10 +55,11 @@ async def open_lot(engine: EmbeddedEngine, lot_id: str = "L", visibility: str = 
 class Client:
     """A WebSocket client speaking JSON, with timeouts on every read.
 
-    It folds each lot's ``update``s as a client must (:func:`web.client.fold`): an
-    ``update`` it returns always has a ``state``, the frame's own (a catch-up) or, for a
-    live frame, the snapshot the client holds once the frame's ``delta`` is applied (the
-    frame as sent is in :attr:`seen`)."""
+    Its ``subscribe`` and ``bid`` messages are made by the one client core,
+    :class:`web.client.LotSession`. It folds each lot's ``update``s as a client must
+    (:func:`web.client.fold`): an ``update`` it returns always has a ``state``, the
+    frame's own (a catch-up) or, for a live frame, the snapshot the client holds once the
+    frame's ``delta`` is applied (the frame as sent is in :attr:`seen`)."""
 
     def __init__(self, conn: ClientConnection) -> None:
         self.conn = conn
@@ -100,11 +101,10 @@ class Client:
                         after_seq: int | None = 0, **extra: Any) -> dict[str, Any]:
         """Subscribe; return the first ``update`` (after checking ``subscribed`` and
         reading a bidder's ``you``)."""
-        msg: dict[str, Any] = {"type": "subscribe", "lot_id": lot_id, "after_seq": after_seq,
-                               **extra}
-        if token is not None:
-            msg["token"] = token
-        await self.send(msg)
+        session = LotSession(lot_id, token, device=extra.pop("device", None),
+                             resume=after_seq is not None)
+        session.last_seq = after_seq or 0
+        await self.send({**session.subscribe(), **extra})
         subscribed = await self.recv()
         assert subscribed["type"] == "subscribed", subscribed
         update = await self.recv()
@@ -116,7 +116,7 @@ class Client:
 
     async def bid(self, lot_id: str, amount: Any, ref: str = "r1") -> dict[str, Any]:
         """Send a bid; return its ``ack`` or ``rejected`` (skipping updates)."""
-        await self.send({"type": "bid", "lot_id": lot_id, "amount": amount, "ref": ref})
+        await self.send(LotSession(lot_id).bid(amount, ref))
         async with asyncio.timeout(5):
             while True:
                 msg = await self.recv()
