@@ -217,7 +217,9 @@ class RedisServer:
                               check=True, capture_output=True, text=True, timeout=60).stdout
 
 
-def _pg_bin() -> Path:
+def pg_bin() -> Path:
+    """The directory of PostgreSQL's server binaries: $AUCTION_PG_BIN, else the newest
+    Debian install (also what the test suite's servers use)."""
     configured = os.environ.get("AUCTION_PG_BIN")
     candidates = [Path(configured)] if configured else sorted(
         Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -233,7 +235,7 @@ class PostgresServer:
     root it runs as user ``postgres``, which PostgreSQL requires."""
 
     def __init__(self, cpus: Sequence[int] | None = None) -> None:
-        self.bin = _pg_bin()
+        self.bin = pg_bin()
         self.dir = Path(tempfile.mkdtemp(prefix="auction-bench-pg-"))
         self.port = free_port()
         self.cpus = cpus
