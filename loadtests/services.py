@@ -82,7 +82,21 @@ def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 15) -> N
         proc.wait(5)
 
 
-class AuctionServer:
+class Listening:
+    """A server on ``self.port`` of 127.0.0.1: its HTTP and WebSocket addresses."""
+
+    port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+
+class AuctionServer(Listening):
     """``auction serve`` (``python -m web.cli serve``) in a child process."""
 
     HOST_TOKEN = "bench-host-token-0123456789"
@@ -98,14 +112,6 @@ class AuctionServer:
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{data_dir.name}.log"
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1",
