@@ -82,7 +82,21 @@ def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 15) -> N
         proc.wait(5)
 
 
-class AuctionServer:
+class Listening:
+    """A server on ``self.port`` of 127.0.0.1: its HTTP and WebSocket addresses."""
+
+    port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+
+class AuctionServer(Listening):
     """``auction serve`` (``python -m web.cli serve``) in a child process."""
 
     HOST_TOKEN = "bench-host-token-0123456789"
@@ -98,14 +112,6 @@ class AuctionServer:
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{data_dir.name}.log"
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1",
@@ -217,7 +223,9 @@ class RedisServer:
                               check=True, capture_output=True, text=True, timeout=60).stdout
 
 
-def _pg_bin() -> Path:
+def pg_bin() -> Path:
+    """The directory of PostgreSQL's server binaries: $AUCTION_PG_BIN, else the newest
+    Debian install (also what the test suite's servers use)."""
     configured = os.environ.get("AUCTION_PG_BIN")
     candidates = [Path(configured)] if configured else sorted(
         Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -233,7 +241,7 @@ class PostgresServer:
     root it runs as user ``postgres``, which PostgreSQL requires."""
 
     def __init__(self, cpus: Sequence[int] | None = None) -> None:
-        self.bin = _pg_bin()
+        self.bin = pg_bin()
         self.dir = Path(tempfile.mkdtemp(prefix="auction-bench-pg-"))
         self.port = free_port()
         self.cpus = cpus

@@ -1,4 +1,5 @@
-"""Fixtures every part of the suite may use: the Chromium binary and a Playwright browser.
+"""Fixtures every part of the suite may use: the Chromium binary, a Playwright browser and
+its pages, an `auction serve` process, and a throwaway PostgreSQL cluster.
 
 Helpers to import (free_port, wait_for_port, ...) live in `helpers.py` beside this file.
 """
@@ -6,11 +7,16 @@ Helpers to import (free_port, wait_for_port, ...) live in `helpers.py` beside th
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from browser_pages import Pages
 from playwright.async_api import Browser, async_playwright
+from services import PostgresServer
+
+from helpers import ServerProcess
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -57,3 +63,38 @@ async def browser(chromium_path: str) -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest_asyncio.fixture
+async def pages(browser: Browser) -> AsyncIterator[Pages]:
+    """Pages each in its own browser context (``await pages.open(url)``), closed after the
+    test; ``pages.errors`` holds their uncaught script errors."""
+    opened = Pages(browser)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest_asyncio.fixture
+async def auction_server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    """A started ``auction serve`` process on the embedded backend in ``tmp_path``,
+    stopped after the test."""
+    proc = ServerProcess(str(tmp_path))
+    await proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        proc.log.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the whole run; each user makes its own database with
+    ``create_database``."""
+    server = PostgresServer()
+    server.init()
+    server.start()
+    yield server
+    server.remove()

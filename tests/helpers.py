@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+from loadtests.services import Listening
+
 
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago.
@@ -62,7 +64,7 @@ async def wait_for_port_async(host: str, port: int, timeout: float = 30.0) -> No
             return
 
 
-class ServerProcess:
+class ServerProcess(Listening):
     """``auction serve`` in a child process, on a free port and the given data directory,
     with known staff tokens (``host1:host-secret``, ``super1:super-secret``)."""
 
@@ -76,14 +78,6 @@ class ServerProcess:
         self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = open(os.path.join(data_dir, f"server-{self.port}.log"), "ab")  # noqa: SIM115
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
 
     def env(self) -> dict[str, str]:
         return dict(os.environ,

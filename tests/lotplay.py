@@ -57,9 +57,22 @@ async def hammer(client: LotClient, until: float) -> None:
             return
 
 
-async def staff_get(server: ServerProcess, path: str) -> Any:
-    headers = {"Authorization": f"Bearer {server.SUPERVISOR_TOKEN}"}
+async def staff_request(server: ServerProcess, method: str, path: str, body: Any = None,
+                        token: str = ServerProcess.HOST_TOKEN) -> Any:
+    """One HTTP request of a member of staff (a host's token unless ``token`` says
+    otherwise); asserts it succeeded (200 or 201) and returns its JSON body."""
+    headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(base_url=server.base, headers=headers) as http:
-        async with http.get(path) as resp:
-            assert resp.status == 200
+        async with http.request(method, path, json=body) as resp:
+            assert resp.status in (200, 201), await resp.text()
             return await resp.json()
+
+
+async def staff_get(server: ServerProcess, path: str) -> Any:
+    """GET as a supervisor (who may read every lot)."""
+    return await staff_request(server, "GET", path, token=server.SUPERVISOR_TOKEN)
+
+
+async def staff_post(server: ServerProcess, path: str, body: Any) -> Any:
+    """POST as a host."""
+    return await staff_request(server, "POST", path, body)

@@ -11,26 +11,18 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import CHROMIUM_ARGS  # noqa: E402
+from lotplay import staff_post  # noqa: E402
 
 from helpers import ServerProcess  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-async def post(server: ServerProcess, path: str, body: dict[str, Any]) -> Any:
-    headers = {"Authorization": f"Bearer {ServerProcess.HOST_TOKEN}"}
-    async with aiohttp.ClientSession() as http, http.post(server.base + path, json=body,
-                                                          headers=headers) as response:
-        assert response.status in (200, 201), await response.text()
-        return await response.json()
 
 
 async def bid(server: ServerProcess, url: str, amount: str) -> None:
@@ -52,9 +44,9 @@ async def main(out: Path) -> None:
         server = ServerProcess(data)
         await server.start()
         try:
-            session = await post(server, "/api/sessions",
-                                 {"name": "2026年第12期 国有建设用地使用权"})
-            lot = await post(server, "/api/lots", {
+            session = await staff_post(server, "/api/sessions",
+                                       {"name": "2026年第12期 国有建设用地使用权"})
+            lot = await staff_post(server, "/api/lots", {
                 "session_id": session["session_id"], "title": "XQ-2026-12 号地块国有建设用地使用权",
                 "format": "english",
                 "params": {"direction": "forward", "currency": "CNY",
@@ -64,13 +56,13 @@ async def main(out: Path) -> None:
             lot_id = lot["lot_id"]
             urls = {}
             for bidder_id in ("A", "B"):
-                reg = await post(server, f"/api/lots/{lot_id}/bidders",
-                                 {"bidder_id": bidder_id, "name": f"竞买人 {bidder_id}"})
-                await post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                           {"amount": "25000000.00", "account": f"6222 0000 {bidder_id}"})
+                reg = await staff_post(server, f"/api/lots/{lot_id}/bidders",
+                                       {"bidder_id": bidder_id, "name": f"竞买人 {bidder_id}"})
+                await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                                 {"amount": "25000000.00", "account": f"6222 0000 {bidder_id}"})
                 urls[bidder_id] = server.base + reg["room_url"]
-            await post(server, f"/api/lots/{lot_id}/schedule", {})
-            await post(server, f"/api/lots/{lot_id}/start", {})
+            await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
+            await staff_post(server, f"/api/lots/{lot_id}/start", {})
             best = 125_000_000
             await bid(server, urls["A"], f"{best}.00")
             async with async_playwright() as pw:

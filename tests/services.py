@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from helpers import free_port, wait_for_port
+from loadtests.services import ServiceError, pg_bin
 
 
 def _need(path: str | None, what: str) -> str:
@@ -69,14 +70,10 @@ class RedisServer:
 
 
 def _pg_bin() -> Path:
-    configured = os.environ.get("AUCTION_PG_BIN")
-    candidates = [Path(configured)] if configured else sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    for candidate in candidates:
-        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
-            return candidate
-    pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) not found: run the tests with "
-                "`./dev test`, which installs Debian's postgresql", pytrace=False)
+    try:
+        return pg_bin()
+    except ServiceError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 class PostgresServer:

@@ -3,13 +3,13 @@
 The hub holds ONE engine subscription per watched lot (opened with the first watcher,
 closed with the last). On each commit it groups the lot's watchers by
 :func:`auction.views.audience_key` (``public``, ``staff``, ``bidder:<id>`` under rank or
-blind visibility), builds the ``update`` frame of each key once (orjson bytes) and
-pushes those same bytes into each watcher's :class:`Outbox`; pushing never blocks, so a
-slow connection cannot slow the lot or the others (its outbox decides when it is too
-slow). A live frame carries a delta, not the snapshot: the hub keeps the last snapshot of
-each key it delivered (one per key, not per watcher) and sends what changed since
-(:mod:`auction.deltas`); a key nobody watches at a commit is forgotten, and the next
-watcher of it starts from a whole snapshot.
+blind visibility), builds the ``update`` frame of each key once (bytes encoded from
+:class:`web.schemas.Update`) and pushes those same bytes into each watcher's
+:class:`Outbox`; pushing never blocks, so a slow connection cannot slow the lot or the
+others (its outbox decides when it is too slow). A live frame carries a delta, not the
+snapshot: the hub keeps the last snapshot of each key it delivered (one per key, not per
+watcher) and sends what changed since (:mod:`auction.deltas`); a key nobody watches at a
+commit is forgotten, and the next watcher of it starts from a whole snapshot.
 
 A watcher joins with ``after_seq``: it first gets the events after ``after_seq`` up to
 the hub's last delivered commit (from :meth:`engine.api.Engine.history`) with a snapshot,
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-import orjson
+import msgspec
 
 from auction.deltas import diff
 from auction.model import TokensRevoked
@@ -37,6 +37,7 @@ from auction.record import Recorded
 from auction.state import LotState
 from auction.views import PUBLIC, audience_key, bidder_view, redact, snapshot
 from engine.api import Engine, EngineError, Subscription, UnknownLot
+from web.schemas import Update, You
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,15 @@ class _Feed:
         self.views: dict[str, dict[str, Any]] = {}
 
 
+#: Frames are encoded from their declared structs (web.schemas): as fast as orjson on a
+#: dict for a typical live update (about 0.46 us either way).
+_encode = msgspec.json.Encoder().encode
+
+
 def update_frame(lot_id: str, events: list[dict[str, Any]], view: dict[str, Any],
                  server_time: int) -> bytes:
     """An encoded ``update`` message with the whole snapshot (a catch-up)."""
-    return orjson.dumps({"type": "update", "lot_id": lot_id, "events": events, "state": view,
-                         "server_time": server_time})
+    return _encode(Update(lot_id=lot_id, events=events, state=view, server_time=server_time))
 
 
 def delta_frame(lot_id: str, events: list[dict[str, Any]], before: dict[str, Any],
@@ -111,12 +116,8 @@ def delta_frame(lot_id: str, events: list[dict[str, Any]], before: dict[str, Any
     """An encoded live ``update`` message: ``events`` and what changed from the snapshot
     ``before`` (as of the event before the first of ``events``) to ``view``."""
     changes, gone = diff(before, view)
-    message: dict[str, Any] = {"type": "update", "lot_id": lot_id, "events": events,
-                               "delta": changes}
-    if gone:
-        message["gone"] = gone
-    message["server_time"] = server_time
-    return orjson.dumps(message)
+    return _encode(Update(lot_id=lot_id, events=events, delta=changes, gone=gone or None,
+                          server_time=server_time))
 
 
 class Hub:
@@ -312,6 +313,5 @@ def you_frame(state: LotState, bidder_id: str, bids_after: int = 0) -> bytes:
     """A ``you`` message: the bidder's own standing in the lot, its ``own_bids`` limited
     to those after ``bids_after`` (:func:`auction.views.bidder_view`)."""
     you = bidder_view(state, bidder_id, bids_after=bids_after)
-    return orjson.dumps({"type": "you", "lot_id": state.lot_id, "seq": state.version,
-                         "you": you})
+    return _encode(You(lot_id=state.lot_id, seq=state.version, you=you))
 

@@ -61,6 +61,7 @@ def _errors(*statuses: int, codes: dict[int, str] | None = None) -> dict[str, An
             404: "Unknown lot (unknown_lot) or bidder (unknown_bidder)",
             409: "Rejected by the auction rules; the code says why (invalid_state, exists, "
                  "already_registered, deposit_too_low, bad_deadline, ...)",
+            408: "The body was not received within the body timeout (request_timeout)",
             413: "Body larger than 64 KiB (too_large)",
             503: "The engine cannot serve now (unavailable)"}
     text.update(codes or {})
@@ -97,6 +98,8 @@ _LOT = [_path_param("lot_id")]
 _BIDDER = [_path_param("lot_id"), _path_param("bidder_id")]
 _STAFF_ERRORS = (401, 403, 404)
 _ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 503)
+#: The answers of reading a body, added to every operation that reads one.
+_BODY_ERRORS = (408, 413)
 
 
 def _action(summary: str, description: str = "") -> dict[str, Any]:
@@ -270,6 +273,8 @@ def document(table: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
                 body = {"oneOf": body.pop("anyOf"), **body}
             required = bool(defs.get(_ref_name(body), {}).get("required")) or "oneOf" in body
             op["requestBody"] = {"required": required, **_json(body)}
+            # What reading any body may answer (web.api.read_body).
+            op["responses"].update(_errors(*_BODY_ERRORS))
         paths.setdefault(path, {})[method.lower()] = op
     # ?format=csv answers text/csv (found by the schemathesis fuzzer: tests/security).
     paths["/api/lots/{lot_id}/report"]["get"]["responses"]["200"]["content"]["text/csv"] = {

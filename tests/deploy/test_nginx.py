@@ -12,7 +12,7 @@ import re
 import ssl
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,15 +31,6 @@ pytestmark = pytest.mark.slow
 #: What the site allows for headers and bodies (client_header_timeout, client_body_timeout).
 NGINX_TIMEOUT_S = 10.0
 SLACK_S = 3.0
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.init()
-    server.start()
-    yield server
-    server.remove()
 
 
 @dataclass
@@ -80,10 +71,11 @@ class Deployment:
 
 
 @pytest_asyncio.fixture
-async def deployment(tmp_path: Path, postgres: PostgresServer) -> AsyncIterator[Deployment]:
+async def deployment(tmp_path: Path,
+                     postgres_server: PostgresServer) -> AsyncIterator[Deployment]:
     redis = RedisServer(tmp_path / "redis")
     redis.start()
-    dsn = postgres.create_database(f"deploy_{tmp_path.name[-20:].replace('-', '_')}")
+    dsn = postgres_server.create_database(f"deploy_{tmp_path.name[-20:].replace('-', '_')}")
     backends = []
     for i in range(2):
         data = tmp_path / f"backend{i}"

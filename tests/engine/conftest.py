@@ -1,7 +1,8 @@
 """The engine contract suite runs against every backend through ``engine_factory``.
 
 The Redis + Postgres backend runs on servers this test run starts itself (own ports, own
-data directories); each test gets an empty Redis and its own database.
+data directories); each test gets an empty Redis and its own database (in the session's
+``postgres_server`` of tests/conftest.py).
 """
 
 import itertools
@@ -25,15 +26,6 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.init()
-    server.start()
-    yield server
-    server.remove()
 
 
 @pytest.fixture(params=["embedded", "redis"])

@@ -329,7 +329,7 @@ async def test_collusion_checks_per_lot_and_across_lots(server: Server) -> None:
 async def test_the_connections_log_survives_a_restart(make_server: Any,
                                                       tmp_path: Path) -> None:
     data = tmp_path / "shared"
-    server = await make_server(data)
+    server = await make_server(data=data)
     lot_id = await server.make_lot()
     token = (await server.register(lot_id, "b1"))["token"]
     room = await server.connect()

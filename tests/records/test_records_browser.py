@@ -5,14 +5,12 @@ its collusion flags and links, and the printable report where a host settles a d
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from browser_pages import Pages
+from lotplay import staff_request
+from playwright.async_api import expect
 
 from helpers import ServerProcess
 from web.client import LotClient
@@ -23,76 +21,25 @@ WAIT = 15_000
 DURATION_S = 5
 
 
-@pytest.fixture
-async def auction_server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    proc = ServerProcess(str(tmp_path))
-    await proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-        proc.log.close()
-
-
-class Pages:
-    def __init__(self, browser: Browser) -> None:
-        self.browser = browser
-        self.contexts: list[BrowserContext] = []
-        self.errors: list[str] = []
-
-    async def open(self, url: str, **context: Any) -> Page:
-        ctx = await self.browser.new_context(**context)
-        self.contexts.append(ctx)
-        page = await ctx.new_page()
-        page.on("pageerror", lambda exc: self.errors.append(f"{url}: {exc}"))
-        # Confirmations (start, cancel, refund, forfeit) are answered yes.
-        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-        await page.goto(url)
-        return page
-
-    async def close(self) -> None:
-        for ctx in self.contexts:
-            with contextlib.suppress(Exception):
-                await ctx.close()
-
-
-@pytest.fixture
-async def pages(browser: Browser) -> AsyncIterator[Pages]:
-    opened = Pages(browser)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-async def api(server: ServerProcess, method: str, path: str, body: Any = None,
-              token: str = ServerProcess.HOST_TOKEN) -> Any:
-    async with aiohttp.ClientSession() as http, http.request(
-            method, server.base + path, json=body,
-            headers={"Authorization": f"Bearer {token}"}) as response:
-        assert response.status in (200, 201), await response.text()
-        return await response.json()
-
-
 async def played_lot(server: ServerProcess) -> tuple[str, dict[str, str]]:
     """A lot of a few seconds where two bidders bid from this machine; returns its id
     and the bidder numbers by bidder id. The lot is still open on return."""
-    session = await api(server, "POST", "/api/sessions", {"name": "2026年第1期"})
-    lot = await api(server, "POST", "/api/lots", {
+    session = await staff_request(server, "POST", "/api/sessions", {"name": "2026年第1期"})
+    lot = await staff_request(server, "POST", "/api/lots", {
         "session_id": session["session_id"], "title": "国有建设用地使用权 东区-7",
         "format": "english", "params": {"start_price": "1000000.00", "step": "10000.00",
                                         "deposit": "50000.00", "duration_s": DURATION_S}})
     lot_id = lot["lot_id"]
     numbers, clients = {}, []
     for bidder_id in ("co-a", "co-b"):
-        reg = await api(server, "POST", f"/api/lots/{lot_id}/bidders",
-                        {"bidder_id": bidder_id, "name": f"{bidder_id} 有限公司"})
-        await api(server, "POST", f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                  {"amount": "50000.00", "account": f"6222-{bidder_id}"})
+        reg = await staff_request(server, "POST", f"/api/lots/{lot_id}/bidders",
+                                  {"bidder_id": bidder_id, "name": f"{bidder_id} 有限公司"})
+        await staff_request(server, "POST", f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                            {"amount": "50000.00", "account": f"6222-{bidder_id}"})
         numbers[bidder_id] = reg["bidder_no"]
         clients.append(LotClient(server.ws_url, lot_id, reg["token"]))
-    await api(server, "POST", f"/api/lots/{lot_id}/schedule", {})
-    await api(server, "POST", f"/api/lots/{lot_id}/start", {})
+    await staff_request(server, "POST", f"/api/lots/{lot_id}/schedule", {})
+    await staff_request(server, "POST", f"/api/lots/{lot_id}/start", {})
     for client in clients:
         await client.connect()
         await client.wait_for(lambda c: bool(c.state))
@@ -129,8 +76,9 @@ async def test_the_result_page_announces_the_result_with_its_chart(
     assert await dots.nth(0).get_attribute("data-bidder-no") == numbers["co-a"]
     await expect(page.locator("#chart polyline.chart-line")).to_have_count(1)
     await expect(page.locator("#history tbody tr")).to_have_count(3)
+    result = await staff_request(server, "GET", f"/api/lots/{lot_id}/result")
     await expect(page.locator("#record .hash").first).to_have_text(
-        (await api(server, "GET", f"/api/lots/{lot_id}/result"))["record"]["outcome_hash"])
+        result["record"]["outcome_hash"])
     body = await page.locator("main").inner_text()
     assert "co-a" not in body and "6222" not in body and "127.0.0.1" not in body
 
@@ -171,8 +119,8 @@ async def test_the_supervisor_page_shows_flags_and_leads_to_the_report(
     await expect(page.locator('#flags li[data-check="shared_address"]')).to_be_visible()
     await expect(page.locator("#connections tbody tr")).to_have_count(4)
     await expect(page.locator("#timeline tbody tr")).to_have_count(
-        len((await api(server, "GET", f"/api/lots/{lot_id}/events",
-                       token=ServerProcess.SUPERVISOR_TOKEN))["events"]))
+        len((await staff_request(server, "GET", f"/api/lots/{lot_id}/events",
+                                 token=ServerProcess.SUPERVISOR_TOKEN))["events"]))
     async with page.expect_download() as download:
         await page.click("#csv")
     csv_bytes = Path(await (await download.value).path()).read_bytes()
@@ -205,7 +153,7 @@ async def test_a_host_settles_a_deposit_on_the_report_page(
     await winner.locator(".settle-reason").fill("转为成交价款")
     await winner.locator('button[data-action="apply"]').click()
     await expect(winner).to_have_attribute("data-status", "applied", timeout=WAIT)
-    ledger = await api(server, "GET", f"/api/lots/{lot_id}/deposits")
+    ledger = await staff_request(server, "GET", f"/api/lots/{lot_id}/deposits")
     assert {d["bidder_id"]: d["status"] for d in ledger["deposits"]} == {
         "co-a": "applied", "co-b": "refunded"}
     await expect(page.locator("#actions tbody tr", has_text="退还保证金")).to_contain_text(

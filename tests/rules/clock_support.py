@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auction.draw import commitment
-from auction.model import Act, CreateLot, Event, ScheduleLot, StartLot, Tick
+from auction.model import Act, CreateLot, Event
 
 from .support import HOST, T0, Lot
 
@@ -32,22 +31,14 @@ def japanese_params(**overrides: Any) -> dict[str, Any]:
 class ClockLot(Lot):
     """A lot of a clock format, opened by staff at T0 with the engine's draw seed."""
 
+    seed = SEED
+
     def __init__(self, fmt: str, params: dict[str, Any], *, now: int = T0) -> None:
         self.now = now
         self.state = None
         self.events: list[Event] = []
         self.accept(CreateLot(lot_id="lot-1", session_id="s-1", format=fmt,
                               title="国有产权 C-7", params=params, actor=HOST))
-
-    def open(self, *bidders: str) -> ClockLot:
-        for bidder in bidders:
-            self.register(bidder)
-        self.accept(ScheduleLot(actor=HOST))
-        self.accept(StartLot(actor=HOST, seed=SEED, seed_hash=commitment(SEED)))
-        return self
-
-    def tick(self, at: int | None = None) -> list[Event]:
-        return self.accept(Tick(seed=SEED, seed_hash=commitment(SEED)), at)
 
     def act(self, bidder_id: str, act: str, at: int | None = None) -> list[Event]:
         return self.accept(Act(bidder_id=bidder_id, act=act), at)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auction.draw import commitment
-from auction.model import Act, CreateLot, Event, ScheduleLot, StartLot, Tick
+from auction.model import Act, CreateLot, Event
 
 from .support import HOST, MINUTE, T0, Lot, cny
 
@@ -23,6 +22,8 @@ def listing(**overrides: Any) -> dict[str, Any]:
 
 
 class ListingLot(Lot):
+
+    seed = SEED
     def __init__(self, params: dict[str, Any] | None = None, *, now: int = T0) -> None:
         self.now = now
         self.state = None
@@ -30,16 +31,6 @@ class ListingLot(Lot):
         self.accept(CreateLot(lot_id="lot-1", session_id="s-1", format="listing_timed",
                               title="国有建设用地使用权 A-1",
                               params=listing() if params is None else params, actor=HOST))
-
-    def open(self, *bidders: str) -> ListingLot:
-        for bidder in bidders:
-            self.register(bidder)
-        self.accept(ScheduleLot(actor=HOST))
-        self.accept(StartLot(actor=HOST, seed=SEED, seed_hash=commitment(SEED)))
-        return self
-
-    def tick(self, at: int | None = None) -> list[Event]:
-        return self.accept(Tick(seed=SEED, seed_hash=commitment(SEED)), at)
 
     def act(self, bidder_id: str, act: str, amount: str | None = None,
             at: int | None = None) -> list[Event]:

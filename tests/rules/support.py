@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
+from auction.draw import commitment
 from auction.lot import decide, evolve, replay
 from auction.model import (
     CancelLot,
@@ -87,8 +88,16 @@ class Lot:
         assert self.state == before
         return decision
 
+    #: The lot's secret seed for the formats that draw lots (clock, listing_timed): given
+    #: at the start and with every tick, as the server does. None: no seed.
+    seed: str | None = None
+
+    def _seeded(self) -> dict[str, str]:
+        return {} if self.seed is None else {"seed": self.seed,
+                                             "seed_hash": commitment(self.seed)}
+
     def tick(self, at: int | None = None) -> list[Event]:
-        return self.accept(Tick(), at)
+        return self.accept(Tick(**self._seeded()), at)
 
     # ----------------------------------------------------------------- shortcuts
     def register(self, bidder_id: str, no: str | None = None, deposit: str | None = "50.00"
@@ -99,11 +108,11 @@ class Lot:
             self.accept(ConfirmDeposit(bidder_id=bidder_id, amount=cny(deposit),
                                        account=f"acct-{bidder_id}", actor=HOST))
 
-    def open(self, *bidders: str) -> Lot:
+    def open(self, *bidders: str) -> Self:
         for bidder in bidders:
             self.register(bidder)
         self.accept(ScheduleLot(actor=HOST))
-        self.accept(StartLot(actor=HOST))
+        self.accept(StartLot(actor=HOST, **self._seeded()))
         return self
 
     def bid(self, bidder_id: str, amount: str, at: int | None = None) -> Decision:

@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,6 @@ from web.client import LotClient
 
 pytestmark = pytest.mark.slow
 _databases = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.init()
-    server.start()
-    yield server
-    server.remove()
 
 
 class Stack:
@@ -86,8 +77,8 @@ class Stack:
 
 
 @pytest_asyncio.fixture
-async def stack(tmp_path: Path, postgres: PostgresServer) -> AsyncIterator[Stack]:
-    s = Stack(tmp_path, postgres)
+async def stack(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIterator[Stack]:
+    s = Stack(tmp_path, postgres_server)
     s.redis.start()
     try:
         yield s

@@ -10,13 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import orjson
 import pytest
-import pytest_asyncio
 import websockets
 from lotplay import setup_lot
 
@@ -31,16 +28,6 @@ BODY_S = Settings.http_body_timeout_s
 SUBSCRIBE_S = Settings.ws_subscribe_timeout_s
 #: What the bounds allow for the test's own scheduling on a busy machine.
 SLACK_S = 3.0
-
-
-@pytest_asyncio.fixture
-async def served(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    server = ServerProcess(str(tmp_path))
-    await server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def open_socket(server: ServerProcess, first: bytes = b"") -> tuple[
@@ -75,25 +62,36 @@ async def serves_meanwhile(server: ServerProcess) -> None:
         assert resp.status == 200
 
 
+async def closed_while_serving(server: ServerProcess, sockets: list[tuple[
+        asyncio.StreamReader, asyncio.StreamWriter]], trickling: list[tuple[
+        asyncio.StreamReader, asyncio.StreamWriter]], data: bytes,
+        within: float) -> list[tuple[float, bytes]]:
+    """Trickle ``data`` on the ``trickling`` sockets, check the server still serves, and
+    wait (at most ``within`` seconds) until it closed every socket; when and what it
+    sent on each. Every socket is closed on return."""
+    feeders = [asyncio.create_task(trickle(w, data)) for _, w in trickling]
+    try:
+        await serves_meanwhile(server)
+        return await asyncio.wait_for(
+            asyncio.gather(*(until_closed(r) for r, _ in sockets + trickling)), within)
+    finally:
+        for feeder in feeders:
+            feeder.cancel()
+        for _, writer in sockets + trickling:
+            writer.close()
+
+
 async def test_silent_sockets_and_half_sent_headers_are_closed_within_the_header_timeout(
-        served: ServerProcess) -> None:
+        auction_server: ServerProcess) -> None:
+    served = auction_server
     opened = time.monotonic()
     half = b"GET /healthz HTTP/1.1\r\nHost: auction.test\r\nX-Slow: "
     sockets = [await open_socket(served, half) for _ in range(300)]
     sockets += [await open_socket(served) for _ in range(50)]
     trickling = [await open_socket(served) for _ in range(10)]
     endless = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
-    feeders = [asyncio.create_task(trickle(w, endless)) for _, w in trickling]
-    try:
-        await serves_meanwhile(served)
-        closed = await asyncio.wait_for(
-            asyncio.gather(*(until_closed(r) for r, _ in sockets + trickling)),
-            HEADER_S + SLACK_S)
-    finally:
-        for feeder in feeders:
-            feeder.cancel()
-        for _, writer in sockets + trickling:
-            writer.close()
+    closed = await closed_while_serving(served, sockets, trickling, endless,
+                                        HEADER_S + SLACK_S)
     for at, received in closed:
         assert received == b""  # closed, never answered: there was no request
         assert HEADER_S - 0.5 <= at - opened <= HEADER_S + SLACK_S
@@ -101,7 +99,8 @@ async def test_silent_sockets_and_half_sent_headers_are_closed_within_the_header
 
 
 async def test_a_keep_alive_connection_must_send_its_next_request_within_the_header_timeout(
-        served: ServerProcess) -> None:
+        auction_server: ServerProcess) -> None:
+    served = auction_server
     request = b"GET /healthz HTTP/1.1\r\nHost: auction.test\r\n\r\n"
     sockets = [await open_socket(served, request) for _ in range(20)]
     answered = []
@@ -124,7 +123,8 @@ async def test_a_keep_alive_connection_must_send_its_next_request_within_the_hea
 
 
 async def test_a_half_sent_body_gets_408_and_its_connection_is_closed_within_the_body_timeout(
-        served: ServerProcess) -> None:
+        auction_server: ServerProcess) -> None:
+    served = auction_server
     body = orjson.dumps({"name": "never created"})
     head = (f"POST /api/sessions HTTP/1.1\r\nHost: auction.test\r\n"
             f"Authorization: Bearer {served.HOST_TOKEN}\r\nContent-Type: application/json\r\n"
@@ -132,17 +132,8 @@ async def test_a_half_sent_body_gets_408_and_its_connection_is_closed_within_the
     started = time.monotonic()
     stalled = [await open_socket(served, head + body[:5]) for _ in range(50)]
     trickling = [await open_socket(served, head) for _ in range(10)]
-    feeders = [asyncio.create_task(trickle(w, body)) for _, w in trickling]
-    try:
-        await serves_meanwhile(served)
-        closed = await asyncio.wait_for(
-            asyncio.gather(*(until_closed(r) for r, _ in stalled + trickling)),
-            BODY_S + LINGER_S + SLACK_S)
-    finally:
-        for feeder in feeders:
-            feeder.cancel()
-        for _, writer in stalled + trickling:
-            writer.close()
+    closed = await closed_while_serving(served, stalled, trickling, body,
+                                        BODY_S + LINGER_S + SLACK_S)
     for at, received in closed:
         assert received.startswith(b"HTTP/1.1 408 ")
         answer = orjson.loads(received.split(b"\r\n\r\n", 1)[1])
@@ -157,7 +148,8 @@ async def test_a_half_sent_body_gets_408_and_its_connection_is_closed_within_the
 
 
 async def test_a_websocket_that_watches_no_lot_is_closed_with_1008_within_the_subscription_timeout(
-        served: ServerProcess) -> None:
+        auction_server: ServerProcess) -> None:
+    served = auction_server
     lot_id, tokens = await setup_lot(served, duration_s=120, bidders=1)
 
     async def connect() -> websockets.ClientConnection:

@@ -7,17 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import test_browser_e2e as e2e
+from browser_pages import Pages
+from lotplay import staff_get
 from playwright.async_api import Page, expect
-from test_browser_e2e import WAIT, Pages, api_get, host_ok
+from test_browser_e2e import WAIT, host_ok
 
 from helpers import ServerProcess
 
 pytestmark = pytest.mark.browser
-
-# The fixtures of the end-to-end browser test: a real `auction serve`, pages in contexts.
-auction_server = e2e.auction_server
-pages = e2e.pages
 
 
 async def host_lot(server: ServerProcess, pages: Pages, fmt: str, params: dict[str, Any],
@@ -126,7 +123,7 @@ async def test_a_dutch_lot_is_played_to_its_end_through_the_pages(
 
 
 async def api_state(server: ServerProcess, lot_id: str) -> Any:
-    return await api_get(server, f"/api/lots/{lot_id}")
+    return await staff_get(server, f"/api/lots/{lot_id}")
 
 
 async def test_a_japanese_lot_is_played_to_its_end_through_the_pages(

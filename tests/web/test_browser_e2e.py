@@ -5,15 +5,10 @@ after the server is killed and started again."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
-import aiohttp
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from browser_pages import Pages
+from lotplay import staff_get, staff_post
+from playwright.async_api import Page, expect
 
 from helpers import ServerProcess
 
@@ -22,67 +17,6 @@ pytestmark = pytest.mark.browser
 #: Timeout of an `expect` that waits for the server or another page (ms).
 WAIT = 10_000
 DURATION_S = 14
-
-
-@pytest.fixture
-async def auction_server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    proc = ServerProcess(str(tmp_path))
-    await proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-        proc.log.close()
-
-
-class Pages:
-    """Pages each in a browser context of its own (several tabs in one context make the
-    background ones slow), with the uncaught script errors of all of them."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.browser = browser
-        self.contexts: list[BrowserContext] = []
-        self.errors: list[str] = []
-
-    async def open(self, url: str) -> Page:
-        context = await self.browser.new_context()
-        self.contexts.append(context)
-        page = await context.new_page()
-        page.on("pageerror", lambda exc: self.errors.append(f"{url}: {exc}"))
-        # Confirmations (start, cancel, refund, forfeit) are answered yes.
-        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-        await page.goto(url)
-        return page
-
-    async def close(self) -> None:
-        for context in self.contexts:
-            with contextlib.suppress(Exception):
-                await context.close()
-
-
-@pytest.fixture
-async def pages(browser: Browser) -> AsyncIterator[Pages]:
-    opened = Pages(browser)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-async def api_get(server: ServerProcess, path: str) -> Any:
-    headers = {"Authorization": f"Bearer {ServerProcess.SUPERVISOR_TOKEN}"}
-    async with aiohttp.ClientSession() as http, http.get(server.base + path,
-                                                         headers=headers) as response:
-        assert response.status == 200, await response.text()
-        return await response.json()
-
-
-async def api_post(server: ServerProcess, path: str, body: dict[str, Any]) -> Any:
-    headers = {"Authorization": f"Bearer {ServerProcess.HOST_TOKEN}"}
-    async with aiohttp.ClientSession() as http, http.post(server.base + path, json=body,
-                                                          headers=headers) as response:
-        assert response.status in (200, 201), await response.text()
-        return await response.json()
 
 
 async def bid(room: Page, amount: str | None = None) -> None:
@@ -293,7 +227,7 @@ async def test_a_lot_is_played_to_its_end_through_the_pages(
         await expect(host.locator(control)).to_be_disabled()
 
     # The API (supervisor) tells the same story.
-    lot = await api_get(server, f"/api/lots/{lot_id}")
+    lot = await staff_get(server, f"/api/lots/{lot_id}")
     assert lot["status"] == "awarded"
     assert lot["outcome"]["status"] == "awarded"
     assert lot["outcome"]["bidder_no"] == no_a
@@ -302,7 +236,7 @@ async def test_a_lot_is_played_to_its_end_through_the_pages(
     assert lot["best"] == "1030.00" and lot["leader_no"] == no_a
     assert lot["bid_count"] == 3
     assert lot["reserve"] == "1025.00"
-    bids = (await api_get(server, f"/api/lots/{lot_id}/bids"))
+    bids = (await staff_get(server, f"/api/lots/{lot_id}/bids"))
     bid_list = bids["bids"] if isinstance(bids, dict) else bids
     assert [(b["bidder_no"], b["amount"]) for b in bid_list] == expected[::-1]
 
@@ -313,21 +247,21 @@ async def test_a_room_reconnects_by_itself_after_the_server_restarts(
         auction_server: ServerProcess, pages: Pages) -> None:
     server = auction_server
     # The lot is set up through the API: this test is about the room's connection.
-    session = await api_post(server, "/api/sessions", {"name": "reconnect"})
-    lot = await api_post(server, "/api/lots", {
+    session = await staff_post(server, "/api/sessions", {"name": "reconnect"})
+    lot = await staff_post(server, "/api/lots", {
         "session_id": session["session_id"], "title": "reconnect", "format": "english",
         "params": {"direction": "forward", "currency": "CNY", "start_price": "100.00",
                    "step": "10.00", "deposit": "50.00", "duration_s": 300}})
     lot_id = lot["lot_id"]
     urls = []
     for bidder_id in ("A", "B"):
-        registered = await api_post(server, f"/api/lots/{lot_id}/bidders",
-                                    {"bidder_id": bidder_id, "name": bidder_id})
-        await api_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                       {"amount": "50.00", "account": f"acct-{bidder_id}"})
+        registered = await staff_post(server, f"/api/lots/{lot_id}/bidders",
+                                      {"bidder_id": bidder_id, "name": bidder_id})
+        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                         {"amount": "50.00", "account": f"acct-{bidder_id}"})
         urls.append(server.base + registered["room_url"])
-    await api_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await api_post(server, f"/api/lots/{lot_id}/start", {})
+    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
+    await staff_post(server, f"/api/lots/{lot_id}/start", {})
 
     restarted: ServerProcess | None = None
     try:
@@ -369,7 +303,7 @@ async def test_a_room_reconnects_by_itself_after_the_server_restarts(
         assert len(set(seqs)) == 3, seqs
         await expect(room_a.locator("#own-bids li[data-seq]")).to_have_count(1)
         await expect(room_a.locator("#amount")).to_have_value("130.00")
-        lot_state = await api_get(restarted, f"/api/lots/{lot_id}")
+        lot_state = await staff_get(restarted, f"/api/lots/{lot_id}")
         assert lot_state["bid_count"] == 3 and lot_state["best"] == "120.00"
         assert pages.errors == []
     finally:
@@ -418,7 +352,7 @@ async def test_the_host_console_records_a_reason_with_every_staff_action(
     await host.click("#start")
     await expect(host.locator("#status")).to_have_attribute("data-status", "open", timeout=WAIT)
 
-    events = (await api_get(server, f"/api/lots/{lot_id}/events"))["events"]
+    events = (await staff_get(server, f"/api/lots/{lot_id}/events"))["events"]
     assert [(e["event"]["type"], e["event"].get("reason")) for e in events] == [
         ("LotCreated", None), ("BidderRegistered", "报名材料齐全"),
         ("DepositConfirmed", "银行回单 0042"), ("LotScheduled", "按公告排期"),

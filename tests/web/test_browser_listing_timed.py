@@ -9,8 +9,10 @@ import re
 import time
 
 import pytest
+from browser_pages import Pages
+from lotplay import staff_post
 from playwright.async_api import expect
-from test_browser_e2e import WAIT, Pages, api_post, auction_server, pages  # noqa: F401
+from test_browser_e2e import WAIT
 
 from helpers import ServerProcess
 
@@ -26,8 +28,8 @@ async def bid(room: object, amount: str) -> None:
 async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(
         auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
-    session = await api_post(server, "/api/sessions", {"name": "2026年第7期 土地挂牌"})
-    lot = await api_post(server, "/api/lots", {
+    session = await staff_post(server, "/api/sessions", {"name": "2026年第7期 土地挂牌"})
+    lot = await staff_post(server, "/api/lots", {
         "session_id": session["session_id"], "title": "XQ-2026-07 地块", "format": "listing_timed",
         "params": {"start_price": "1000.00", "step": "10.00", "deposit": "100.00",
                    "listing_ends_at": int(time.time() * 1000) + 15_000, "confirm_s": 5,
@@ -35,14 +37,14 @@ async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(
     lot_id = lot["lot_id"]
     urls, numbers = {}, {}
     for bidder_id in ("A", "B"):
-        reg = await api_post(server, f"/api/lots/{lot_id}/bidders",
-                             {"bidder_id": bidder_id, "name": f"公司 {bidder_id}"})
-        await api_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                       {"amount": "100.00", "account": f"acct-{bidder_id}"})
+        reg = await staff_post(server, f"/api/lots/{lot_id}/bidders",
+                               {"bidder_id": bidder_id, "name": f"公司 {bidder_id}"})
+        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                         {"amount": "100.00", "account": f"acct-{bidder_id}"})
         urls[bidder_id] = f"{server.base}/room/{lot_id}#token={reg['token']}"
         numbers[bidder_id] = reg["bidder_no"]
-    await api_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await api_post(server, f"/api/lots/{lot_id}/start", {})
+    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
+    await staff_post(server, f"/api/lots/{lot_id}/start", {})
 
     board = await pages.open(f"{server.base}/board/{lot_id}")
     room_a = await pages.open(urls["A"])

@@ -6,12 +6,9 @@ and the lot ends awarded to the lowest adjusted price."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
+from lotplay import staff_post
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from helpers import ServerProcess
@@ -21,30 +18,11 @@ pytestmark = pytest.mark.browser
 WAIT = 15_000
 
 
-@pytest.fixture
-async def auction_server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    proc = ServerProcess(str(tmp_path))
-    await proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-        proc.log.close()
-
-
-async def post(server: ServerProcess, path: str, body: dict[str, Any]) -> Any:
-    headers = {"Authorization": f"Bearer {ServerProcess.HOST_TOKEN}"}
-    async with aiohttp.ClientSession() as http, http.post(server.base + path, json=body,
-                                                          headers=headers) as response:
-        assert response.status in (200, 201), await response.text()
-        return await response.json()
-
-
 async def test_a_multi_round_lot_is_played_through_the_pages(
         auction_server: ServerProcess, browser: Browser) -> None:
     server = auction_server
-    session = await post(server, "/api/sessions", {"name": "2026年第3期 政府采购"})
-    lot = await post(server, "/api/lots", {
+    session = await staff_post(server, "/api/sessions", {"name": "2026年第3期 政府采购"})
+    lot = await staff_post(server, "/api/lots", {
         "session_id": session["session_id"], "title": "办公设备采购 第3包",
         "format": "multi_round",
         "params": {"step": "1.00", "ceiling": "1000.00", "deposit": "10.00", "rounds": 1,
@@ -53,10 +31,10 @@ async def test_a_multi_round_lot_is_played_through_the_pages(
     lot_id = lot["lot_id"]
     passes = {}
     for bidder_id in ("A", "B"):
-        passes[bidder_id] = await post(server, f"/api/lots/{lot_id}/bidders",
-                                       {"bidder_id": bidder_id, "name": f"公司 {bidder_id}"})
-        await post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                   {"amount": "10.00", "account": f"acct-{bidder_id}"})
+        passes[bidder_id] = await staff_post(server, f"/api/lots/{lot_id}/bidders",
+                                             {"bidder_id": bidder_id, "name": f"公司 {bidder_id}"})
+        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                         {"amount": "10.00", "account": f"acct-{bidder_id}"})
     no_a, no_b = passes["A"]["bidder_no"], passes["B"]["bidder_no"]
 
     contexts: list[BrowserContext] = []
@@ -77,8 +55,8 @@ async def test_a_multi_round_lot_is_played_through_the_pages(
         for page in (board, room_a, room_b):
             await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
                                                                   timeout=WAIT)
-        await post(server, f"/api/lots/{lot_id}/schedule", {})
-        await post(server, f"/api/lots/{lot_id}/start", {})
+        await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
+        await staff_post(server, f"/api/lots/{lot_id}/start", {})
 
         # Initial bids: sealed; the form closes once a bidder has entered.
         for room in (board, room_a, room_b):

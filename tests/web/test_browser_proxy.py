@@ -5,8 +5,10 @@ rival never sees the maximum; the host console creates a staggered session."""
 from __future__ import annotations
 
 import pytest
+from browser_pages import Pages
+from lotplay import staff_get, staff_post
 from playwright.async_api import expect
-from test_browser_e2e import WAIT, Pages, api_get, api_post, auction_server, pages  # noqa: F401
+from test_browser_e2e import WAIT
 
 from helpers import ServerProcess
 
@@ -16,22 +18,22 @@ pytestmark = pytest.mark.browser
 async def test_a_proxy_maximum_left_in_the_room_bids_for_its_bidder(
         auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
-    session = await api_post(server, "/api/sessions", {"name": "proxy sale"})
-    lot = await api_post(server, "/api/lots", {
+    session = await staff_post(server, "/api/sessions", {"name": "proxy sale"})
+    lot = await staff_post(server, "/api/lots", {
         "session_id": session["session_id"], "title": "国有土地 A-7", "format": "english",
         "params": {"start_price": "100.00", "step": "10.00", "deposit": "50.00",
                    "duration_s": 600, "proxy": True}})
     lot_id = lot["lot_id"]
     urls, numbers = {}, {}
     for bidder_id in ("A", "B"):
-        reg = await api_post(server, f"/api/lots/{lot_id}/bidders",
-                             {"bidder_id": bidder_id, "name": f"Company {bidder_id}"})
-        await api_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                       {"amount": "50.00", "account": f"acct-{bidder_id}"})
+        reg = await staff_post(server, f"/api/lots/{lot_id}/bidders",
+                               {"bidder_id": bidder_id, "name": f"Company {bidder_id}"})
+        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                         {"amount": "50.00", "account": f"acct-{bidder_id}"})
         urls[bidder_id] = f"{server.base}/room/{lot_id}#token={reg['token']}"
         numbers[bidder_id] = reg["bidder_no"]
-    await api_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await api_post(server, f"/api/lots/{lot_id}/start", {})
+    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
+    await staff_post(server, f"/api/lots/{lot_id}/start", {})
 
     room_a = await pages.open(urls["A"])
     room_b = await pages.open(urls["B"])
@@ -63,7 +65,7 @@ async def test_a_proxy_maximum_left_in_the_room_bids_for_its_bidder(
     await host.fill("#session-stagger", "30")
     await host.click("#create-session")
     await expect(host.locator("#message")).to_have_attribute("data-kind", "ok", timeout=WAIT)
-    sessions = (await api_get(server, "/api/sessions"))["sessions"]
+    sessions = (await staff_get(server, "/api/sessions"))["sessions"]
     assert [(s["mode"], s["stagger_s"]) for s in sessions] == [("parallel", 0),
                                                                 ("staggered", 30)]
     assert pages.errors == []

@@ -12,16 +12,10 @@ import time
 from typing import Any
 
 import pytest
+from browser_pages import Pages
+from lotplay import staff_get, staff_post
 from playwright.async_api import Browser, Page, expect
-from test_browser_e2e import (  # noqa: F401
-    WAIT,
-    Pages,
-    api_get,
-    api_post,
-    auction_server,
-    expect_accepted,
-    pages,
-)
+from test_browser_e2e import WAIT, expect_accepted
 
 from helpers import ServerProcess
 
@@ -87,8 +81,8 @@ async def english_lot(server: ServerProcess, bidders: tuple[str, ...] = ("A", "B
                       **params: Any) -> tuple[str, dict[str, str]]:
     """An open english lot (start 1000.00, step 10.00 unless `params` say otherwise) and
     the room URL of each bidder."""
-    session = await api_post(server, "/api/sessions", {"name": "room"})
-    lot = await api_post(server, "/api/lots", {
+    session = await staff_post(server, "/api/sessions", {"name": "room"})
+    lot = await staff_post(server, "/api/lots", {
         "session_id": session["session_id"], "title": "某地块国有建设用地使用权",
         "format": "english",
         "params": {"direction": "forward", "currency": "CNY", "start_price": "1000.00",
@@ -96,13 +90,13 @@ async def english_lot(server: ServerProcess, bidders: tuple[str, ...] = ("A", "B
     lot_id = lot["lot_id"]
     urls = {}
     for bidder_id in bidders:
-        registered = await api_post(server, f"/api/lots/{lot_id}/bidders",
-                                    {"bidder_id": bidder_id, "name": bidder_id})
-        await api_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                       {"amount": "100.00", "account": f"acct-{bidder_id}"})
+        registered = await staff_post(server, f"/api/lots/{lot_id}/bidders",
+                                      {"bidder_id": bidder_id, "name": bidder_id})
+        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                         {"amount": "100.00", "account": f"acct-{bidder_id}"})
         urls[bidder_id] = registered["room_url"]
-    await api_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await api_post(server, f"/api/lots/{lot_id}/start", {})
+    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
+    await staff_post(server, f"/api/lots/{lot_id}/start", {})
     return lot_id, urls
 
 
@@ -141,7 +135,7 @@ async def test_a_bid_goes_out_only_once_confirmed_in_figures_capitals_and_wan(
     await room.click("#confirm-cancel")
     await expect(dialog).to_be_hidden()
     await asyncio.sleep(0.5)
-    assert (await api_get(server, f"/api/lots/{lot_id}"))["bid_count"] == 0
+    assert (await staff_get(server, f"/api/lots/{lot_id}"))["bid_count"] == 0
 
     # +N steps with N chosen by the bidder, then a confirmed bid without a warning.
     await room.fill("#steps-n", "3")
@@ -154,7 +148,7 @@ async def test_a_bid_goes_out_only_once_confirmed_in_figures_capitals_and_wan(
     await expect(room.locator("#confirm-warning")).to_be_hidden()
     await room.click("#confirm-bid")
     await expect_accepted(room, "1,020.00")
-    assert (await api_get(server, f"/api/lots/{lot_id}"))["best"] == "1020.00"
+    assert (await staff_get(server, f"/api/lots/{lot_id}"))["best"] == "1020.00"
 
 
 async def test_a_websocket_cut_in_the_last_minutes_shows_a_banner_at_once_and_blocks_bidding(
@@ -228,11 +222,11 @@ async def test_outbid_extension_pause_and_resume_each_show_a_dated_notice_and_st
     await expect(outbid).to_contain_text("您的报价已被超越，当前最高价 ¥1,010.00")
     await expect(room_a.locator("#message")).to_be_hidden()  # "报价成功" is stale now
 
-    await api_post(server, f"/api/lots/{lot_id}/pause", {"reason": "网络设备故障"})
+    await staff_post(server, f"/api/lots/{lot_id}/pause", {"reason": "网络设备故障"})
     paused = notices.locator('li[data-kind="paused"]')
     await expect(paused).to_have_count(1, timeout=WAIT)
     await expect(paused).to_contain_text("竞价已暂停：网络设备故障")
-    await api_post(server, f"/api/lots/{lot_id}/resume", {"reason": "故障已排除"})
+    await staff_post(server, f"/api/lots/{lot_id}/resume", {"reason": "故障已排除"})
     await expect(notices.locator('li[data-kind="resumed"]')).to_have_count(1, timeout=WAIT)
     await expect(paused).to_have_count(0)
     assert pages.errors == []
@@ -284,18 +278,18 @@ async def test_a_reverse_lot_speaks_of_lowest_offers_and_its_leader_cannot_press
 async def test_a_ten_day_listing_prints_no_null_and_counts_down_in_days_with_a_date(
         auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
-    session = await api_post(server, "/api/sessions", {"name": "挂牌"})
+    session = await staff_post(server, "/api/sessions", {"name": "挂牌"})
     ends = int(time.time() * 1000) + 10 * 86_400_000
-    lot = await api_post(server, "/api/lots", {
+    lot = await staff_post(server, "/api/lots", {
         "session_id": session["session_id"], "title": "挂牌地块", "format": "listing_timed",
         "params": {"start_price": "1000.00", "step": "10.00", "deposit": "100.00",
                    "listing_ends_at": ends, "confirm_s": 5, "countdown_s": 4}})
     lot_id = lot["lot_id"]
-    reg = await api_post(server, f"/api/lots/{lot_id}/bidders", {"bidder_id": "A", "name": "A"})
-    await api_post(server, f"/api/lots/{lot_id}/bidders/A/deposit",
-                   {"amount": "100.00", "account": "acct-A"})
-    await api_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await api_post(server, f"/api/lots/{lot_id}/start", {})
+    reg = await staff_post(server, f"/api/lots/{lot_id}/bidders", {"bidder_id": "A", "name": "A"})
+    await staff_post(server, f"/api/lots/{lot_id}/bidders/A/deposit",
+                     {"amount": "100.00", "account": "acct-A"})
+    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
+    await staff_post(server, f"/api/lots/{lot_id}/start", {})
     room = await open_room(pages, server.base, reg["room_url"])
     await expect(room.locator("#lt-phase")).to_be_visible(timeout=WAIT)
     text = await room.locator("main").inner_text()
@@ -317,7 +311,7 @@ async def test_a_cancelled_lot_claims_no_lead_and_an_ended_one_links_its_result(
     await confirmed_bid(room)
     await expect_accepted(room, "1,000.00")
     await expect(room.locator("#leading-badge")).to_have_text("您当前领先")
-    await api_post(server, f"/api/lots/{lot_id}/cancel", {"reason": "法院裁定中止"})
+    await staff_post(server, f"/api/lots/{lot_id}/cancel", {"reason": "法院裁定中止"})
     await expect(room.locator("#status")).to_have_attribute("data-status", "cancelled",
                                                             timeout=WAIT)
     await expect(room.locator("#leading-badge")).to_have_text("")

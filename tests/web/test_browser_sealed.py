@@ -3,14 +3,11 @@ and revise sealed bids in their rooms; before the opening the board and the host
 show only how many bids are in, never a price; at the opening the board shows every
 final bid and the winner."""
 
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from browser_pages import Pages
+from lotplay import staff_post
+from playwright.async_api import Page, expect
 
 from helpers import ServerProcess
 
@@ -23,46 +20,6 @@ DURATION_S = 14
 A_FIRST, A_FINAL, B_FINAL = "4321.09", "4100.55", "4250.00"
 
 
-@pytest.fixture
-async def auction_server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    proc = ServerProcess(str(tmp_path))
-    await proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-        proc.log.close()
-
-
-@pytest.fixture
-async def contexts(browser: Browser) -> AsyncIterator[list[BrowserContext]]:
-    opened: list[BrowserContext] = []
-    try:
-        yield opened
-    finally:
-        for context in opened:
-            with contextlib.suppress(Exception):
-                await context.close()
-
-
-async def open_page(browser: Browser, contexts: list[BrowserContext], url: str,
-                    errors: list[str]) -> Page:
-    context = await browser.new_context()
-    contexts.append(context)
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"{url}: {exc}"))
-    await page.goto(url)
-    return page
-
-
-async def post(http: aiohttp.ClientSession, server: ServerProcess, path: str,
-               body: dict[str, Any]) -> Any:
-    headers = {"Authorization": f"Bearer {ServerProcess.HOST_TOKEN}"}
-    async with http.post(server.base + path, json=body, headers=headers) as response:
-        assert response.status in (200, 201), await response.text()
-        return await response.json()
-
-
 async def submit(room: Page, amount: str) -> None:
     await room.fill("#sealed-amount", amount)
     await room.click("#sealed-submit")
@@ -72,40 +29,38 @@ async def submit(room: Page, amount: str) -> None:
 
 
 async def test_a_sealed_lot_is_played_to_its_opening_through_the_pages(
-        auction_server: ServerProcess, browser: Browser,
-        contexts: list[BrowserContext]) -> None:
-    server, errors = auction_server, []
-    async with aiohttp.ClientSession() as http:
-        session = await post(http, server, "/api/sessions", {"name": "政府采购 密封报价"})
-        lot = await post(http, server, "/api/lots", {
-            "session_id": session["session_id"], "title": "食堂设备采购（密封报价）",
-            "format": "sealed", "params": {
-                "direction": "reverse", "ceiling": "5000.00", "deposit": "100.00",
-                "duration_s": DURATION_S, "revisions": 1}})
-        lot_id = lot["lot_id"]
-        rooms: dict[str, str] = {}
-        for bidder_id in ("A", "B"):
-            reg = await post(http, server, f"/api/lots/{lot_id}/bidders",
-                             {"bidder_id": bidder_id, "name": f"供应商 {bidder_id}"})
-            await post(http, server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                       {"amount": "100.00", "account": f"6222-{bidder_id}"})
-            rooms[bidder_id] = f"{server.base}/room/{lot_id}#token={reg['token']}"
+        auction_server: ServerProcess, pages: Pages) -> None:
+    server = auction_server
+    session = await staff_post(server, "/api/sessions", {"name": "政府采购 密封报价"})
+    lot = await staff_post(server, "/api/lots", {
+        "session_id": session["session_id"], "title": "食堂设备采购（密封报价）",
+        "format": "sealed", "params": {
+            "direction": "reverse", "ceiling": "5000.00", "deposit": "100.00",
+            "duration_s": DURATION_S, "revisions": 1}})
+    lot_id = lot["lot_id"]
+    rooms: dict[str, str] = {}
+    for bidder_id in ("A", "B"):
+        reg = await staff_post(server, f"/api/lots/{lot_id}/bidders",
+                               {"bidder_id": bidder_id, "name": f"供应商 {bidder_id}"})
+        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
+                         {"amount": "100.00", "account": f"6222-{bidder_id}"})
+        rooms[bidder_id] = f"{server.base}/room/{lot_id}#token={reg['token']}"
 
-        host = await open_page(browser, contexts, f"{server.base}/host", errors)
-        await host.fill("#staff-token", ServerProcess.HOST_TOKEN)
-        await host.press("#staff-token", "Tab")
-        await host.locator(f'#lots .lot-item[data-lot-id="{lot_id}"]').click(timeout=WAIT)
-        board = await open_page(browser, contexts, f"{server.base}/board/{lot_id}", errors)
-        room_a = await open_page(browser, contexts, rooms["A"], errors)
-        room_b = await open_page(browser, contexts, rooms["B"], errors)
-        for page in (host, board, room_a, room_b):
-            await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
-                                                                  timeout=WAIT)
-        await post(http, server, f"/api/lots/{lot_id}/schedule", {})
-        await post(http, server, f"/api/lots/{lot_id}/start", {})
-        for page in (host, board, room_a, room_b):
-            await expect(page.locator("#status")).to_have_attribute("data-status", "open",
-                                                                    timeout=WAIT)
+    host = await pages.open(f"{server.base}/host")
+    await host.fill("#staff-token", ServerProcess.HOST_TOKEN)
+    await host.press("#staff-token", "Tab")
+    await host.locator(f'#lots .lot-item[data-lot-id="{lot_id}"]').click(timeout=WAIT)
+    board = await pages.open(f"{server.base}/board/{lot_id}")
+    room_a = await pages.open(rooms["A"])
+    room_b = await pages.open(rooms["B"])
+    for page in (host, board, room_a, room_b):
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
+                                                              timeout=WAIT)
+    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
+    await staff_post(server, f"/api/lots/{lot_id}/start", {})
+    for page in (host, board, room_a, room_b):
+        await expect(page.locator("#status")).to_have_attribute("data-status", "open",
+                                                                timeout=WAIT)
 
     # The room has the sealed form instead of the english one.
     await expect(room_a.locator("#bid-card")).to_be_hidden()
@@ -148,4 +103,4 @@ async def test_a_sealed_lot_is_played_to_its_opening_through_the_pages(
     await expect(winner).to_contain_text("4,100.55")
     await expect(host.locator("#sealed-table tbody tr")).to_have_count(2, timeout=WAIT)
     await expect(room_b.locator("#sealed-table tbody tr")).to_have_count(2, timeout=WAIT)
-    assert errors == []
+    assert pages.errors == []

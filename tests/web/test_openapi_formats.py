@@ -14,6 +14,7 @@ import jsonschema
 from web_support import Server
 
 from auction.lot import FORMATS
+from web.keys import BODIES
 from web.routes import OPENAPI
 
 
@@ -141,3 +142,23 @@ async def test_an_amount_in_a_lot_s_parameters_is_refused_as_the_document_says(
         "session_id": session["session_id"], "title": "t", "format": "english",
         "params": {"start_price": 100, "step": "1.00", "duration_s": 60}})
     assert status == 400 and data["error"]["code"] == "invalid_amount"
+
+
+async def test_every_route_that_reads_a_body_documents_its_408_request_timeout_answer(
+        server: Server) -> None:
+    """Every route whose body the server reads (the app's own table of bodies) may answer
+    408 request_timeout (a body sent too slowly) and 413 too_large: the document says so."""
+    document = await server.ok("GET", "/api/openapi.json", token=None)
+    reading = {(method.lower(), path) for (method, path), body in server.app[BODIES].items()
+               if body is not None}
+    assert reading, "the app reads no body"
+    with_body = {(method, path) for path, ops in document["paths"].items()
+                 for method, op in ops.items() if "requestBody" in op}
+    assert with_body == reading
+    for method, path in sorted(reading):
+        responses = document["paths"][path][method]["responses"]
+        assert "request_timeout" in responses.get("408", {}).get("description", ""), (
+            method, path)
+        assert "too_large" in responses.get("413", {}).get("description", ""), (method, path)
+        assert responses["408"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"}

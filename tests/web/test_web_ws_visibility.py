@@ -3,10 +3,12 @@ identities or hidden prices, whatever happens in the lot."""
 
 from typing import Any
 
+import msgspec
 import orjson
 from web_support import HOST_TOKEN, Client, Server
 
 from web.client import fold
+from web.schemas import Update, You
 
 SECRET_NAMES = ("secret-co-1", "secret-co-2", "Hidden Name", "acct-", "127.0.0.1", "ua:",
                 "dev-")
@@ -117,3 +119,26 @@ async def test_a_late_public_watcher_resuming_sees_no_more_than_a_live_one(
     await late.send({"type": "subscribe", "lot_id": lot_id, "after_seq": 0})
     replay = [e for u in updates(await drain(late)) for e in u["events"]]
     assert replay[-len(live):] == live
+
+
+async def test_update_and_you_frames_are_the_encoding_of_their_schema_structs(
+        server: Server) -> None:
+    """Catch-up and live ``update`` frames and ``you`` frames, byte for byte, are what the
+    declared structs (web.schemas.Update, You) encode: no field outside the schema, in
+    the schema's order."""
+    lot_id, tokens = await server.open_lot()  # price visibility: `you` comes apart
+    bidder = await server.connect()
+    await bidder.subscribe(lot_id, tokens[0])
+    other = await server.connect()
+    await other.subscribe(lot_id, tokens[1])
+    assert (await bidder.bid(lot_id, "100.00", ref="b1"))["type"] == "ack"
+    assert (await other.bid(lot_id, "110.00", ref="b2"))["type"] == "ack"
+    await bidder.next("you")
+    frames: dict[str, type[Update | You]] = {"update": Update, "you": You}
+    seen = [raw for raw in bidder.seen + other.seen
+            if orjson.loads(raw)["type"] in frames]
+    kinds = {(orjson.loads(raw)["type"], "delta" in orjson.loads(raw)) for raw in seen}
+    assert {("update", False), ("update", True), ("you", False)} <= kinds
+    for raw in seen:
+        struct = msgspec.json.decode(raw, type=frames[orjson.loads(raw)["type"]])
+        assert msgspec.json.encode(struct).decode() == raw

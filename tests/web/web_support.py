@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 import websockets
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,8 +26,10 @@ from auction.model import (
     StartLot,
 )
 from auction.money import format_amount
+from engine.api import Engine
 from engine.embedded import EmbeddedEngine
-from web.client import fold
+from web.app import create_app
+from web.client import LotSession, fold
 from web.config import Settings
 
 HOST_TOKEN = "host-token-for-web-tests"
@@ -55,10 +59,11 @@ async def open_lot(engine: EmbeddedEngine, lot_id: str = "L", visibility: str = 
 class Client:
     """A WebSocket client speaking JSON, with timeouts on every read.
 
-    It folds each lot's ``update``s as a client must (:func:`web.client.fold`): an
-    ``update`` it returns always has a ``state``, the frame's own (a catch-up) or, for a
-    live frame, the snapshot the client holds once the frame's ``delta`` is applied (the
-    frame as sent is in :attr:`seen`)."""
+    Its ``subscribe`` and ``bid`` messages are made by the one client core,
+    :class:`web.client.LotSession`. It folds each lot's ``update``s as a client must
+    (:func:`web.client.fold`): an ``update`` it returns always has a ``state``, the
+    frame's own (a catch-up) or, for a live frame, the snapshot the client holds once the
+    frame's ``delta`` is applied (the frame as sent is in :attr:`seen`)."""
 
     def __init__(self, conn: ClientConnection) -> None:
         self.conn = conn
@@ -100,11 +105,10 @@ class Client:
                         after_seq: int | None = 0, **extra: Any) -> dict[str, Any]:
         """Subscribe; return the first ``update`` (after checking ``subscribed`` and
         reading a bidder's ``you``)."""
-        msg: dict[str, Any] = {"type": "subscribe", "lot_id": lot_id, "after_seq": after_seq,
-                               **extra}
-        if token is not None:
-            msg["token"] = token
-        await self.send(msg)
+        session = LotSession(lot_id, token, device=extra.pop("device", None),
+                             resume=after_seq is not None)
+        session.last_seq = after_seq or 0
+        await self.send({**session.subscribe(), **extra})
         subscribed = await self.recv()
         assert subscribed["type"] == "subscribed", subscribed
         update = await self.recv()
@@ -116,7 +120,7 @@ class Client:
 
     async def bid(self, lot_id: str, amount: Any, ref: str = "r1") -> dict[str, Any]:
         """Send a bid; return its ``ack`` or ``rejected`` (skipping updates)."""
-        await self.send({"type": "bid", "lot_id": lot_id, "amount": amount, "ref": ref})
+        await self.send(LotSession(lot_id).bid(amount, ref))
         async with asyncio.timeout(5):
             while True:
                 msg = await self.recv()
@@ -239,3 +243,50 @@ class Samples(dict[tuple[str, frozenset[tuple[str, str]]], float]):
 
 
 ServerFactory = Callable[..., Awaitable[Server]]
+
+
+SECRET = b"web-test-secret-0123456789"
+
+
+@pytest.fixture
+async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
+    """``await make_server(engine=None, *, clock=None, data=None, **settings)``: the app
+    started on a real socket (127.0.0.1, a port the OS picks) with ``engine`` (not yet
+    started; by default an EmbeddedEngine with ``clock`` on ``data``, by default a new
+    directory under ``tmp_path``). Every server made is stopped after the test.
+
+    The fixtures of this module are those of the web, security and record tests (their
+    conftest.py imports them)."""
+    made: list[tuple[web.AppRunner, aiohttp.ClientSession, Server]] = []
+
+    async def make(engine: Engine | None = None, *, clock: Callable[[], int] | None = None,
+                   data: Path | None = None, **overrides: Any) -> Server:
+        data = data or tmp_path / f"data{len(made)}"
+        settings = Settings(data_dir=data, staff=STAFF, secret=SECRET, **overrides)
+        engine = engine or EmbeddedEngine(data, clock)
+        await engine.start()
+        app = create_app(settings, engine)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        http = aiohttp.ClientSession()
+        server = Server(f"http://{host}:{port}", engine, settings, http, app)  # type: ignore[arg-type]
+        made.append((runner, http, server))
+        return server
+
+    try:
+        yield make
+    finally:
+        for runner, http, server in made:
+            for client in server.clients:
+                await client.close()
+            await http.close()
+            await runner.cleanup()
+            await server.engine.close()
+
+
+@pytest.fixture
+async def server(make_server: ServerFactory) -> Server:
+    """A server with default settings."""
+    return await make_server()
