@@ -4,6 +4,7 @@ takes bids on every other lot, and answers ``quarantined`` for that one."""
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,16 +109,17 @@ def logged_error(server: ServerProcess, lot_id: str) -> bool:
                for line in text.splitlines())
 
 
-async def test_the_embedded_server_starts_and_serves_every_lot_but_the_unreadable_one(
-        tmp_path: Path) -> None:
-    server = ServerProcess(str(tmp_path))
+async def serves_all_but_the_poisoned_lot(server: ServerProcess,
+                                          poison: Callable[[str], Awaitable[None]]) -> None:
+    """Two lots on ``server``; after a stop, ``poison`` makes one unreadable in the store;
+    the restarted process serves the other and sets that one apart, logging it."""
     await server.start()
     try:
         good, tokens = await setup_lot(server, duration_s=600, bidders=2)
         bad, _ = await setup_lot(server, duration_s=600, bidders=2)
     finally:
         assert server.stop() == 0
-    poison_sqlite(str(tmp_path), bad)
+    await poison(bad)
     await server.start()
     try:
         await check_serving(server, good, tokens[0], bad)
@@ -125,6 +127,14 @@ async def test_the_embedded_server_starts_and_serves_every_lot_but_the_unreadabl
     finally:
         assert server.stop() == 0
     assert logged_error(server, bad)
+
+
+async def test_the_embedded_server_starts_and_serves_every_lot_but_the_unreadable_one(
+        tmp_path: Path) -> None:
+    async def poison(lot_id: str) -> None:
+        poison_sqlite(str(tmp_path), lot_id)
+
+    await serves_all_but_the_poisoned_lot(ServerProcess(str(tmp_path)), poison)
 
 
 async def test_the_scale_out_server_starts_and_serves_every_lot_but_the_unreadable_one(
@@ -132,18 +142,9 @@ async def test_the_scale_out_server_starts_and_serves_every_lot_but_the_unreadab
     redis_server.flush()
     dsn = postgres_server.create_database("quarantine_serve")
     env = {"AUCTION_REDIS_URL": redis_server.url, "AUCTION_POSTGRES_DSN": dsn}
-    server = ServerProcess(str(tmp_path), extra_env=env)
-    await server.start()
-    try:
-        good, tokens = await setup_lot(server, duration_s=600, bidders=2)
-        bad, _ = await setup_lot(server, duration_s=600, bidders=2)
-    finally:
-        assert server.stop() == 0
-    await poison_redis(redis_server.url, bad)
-    await server.start()
-    try:
-        await check_serving(server, good, tokens[0], bad)
-        assert server.proc is not None and server.proc.poll() is None
-    finally:
-        assert server.stop() == 0
-    assert logged_error(server, bad)
+
+    async def poison(lot_id: str) -> None:
+        await poison_redis(redis_server.url, lot_id)
+
+    await serves_all_but_the_poisoned_lot(ServerProcess(str(tmp_path), extra_env=env),
+                                          poison)
