@@ -14,11 +14,15 @@ Guarantees of every backend:
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from auction.model import Command, Rejection
 from auction.record import Recorded
 from auction.state import LotState
 from engine.metrics import EngineMetrics
+
+if TYPE_CHECKING:
+    from engine.aggregates import Aggregates
 
 #: Called with the lot's state after a commit and the records of that commit.
 Listener = Callable[[LotState, list[Recorded]], None]
@@ -68,6 +72,9 @@ class Engine(abc.ABC):
     #: The engine's own figures (ack and commit latencies, the permanent record's lag),
     #: which the web layer exposes at ``/metrics``.
     metrics: EngineMetrics
+    #: The aggregates other than lots (accounts, notices, applications...), on this
+    #: backend's own durable log (:mod:`engine.aggregates`).
+    aggregates: "Aggregates"
 
     @abc.abstractmethod
     async def start(self) -> None:

@@ -64,3 +64,17 @@ def process(process_id: str) -> str:
     """Pub/sub channel of one process: commands forwarded to the lots it owns, and the
     answers to the commands it forwarded."""
     return f"{PREFIX}:proc:{process_id}"
+
+
+# Aggregates other than lots (:mod:`engine.aggregates`): one stream each, under a hash tag
+# of its own; the index of a kind is a separate key (updated before the first append).
+
+
+def aggregate_events(stream: str) -> str:
+    """Stream of an aggregate's events; entry id ``<seq>-0``, fields ``b``, ``h``, ``a``, ``t``."""
+    return f"{PREFIX}:{{g:{stream}}}:events"
+
+
+def aggregate_index(kind: str) -> str:
+    """Sorted set of the kind's aggregate ids by the time of their first append."""
+    return f"{PREFIX}:aggregates:{kind}"

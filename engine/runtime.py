@@ -48,6 +48,7 @@ from auction.model import (
 )
 from auction.record import GENESIS, Recorded, encode_event
 from auction.state import ENDED, LotState
+from engine.aggregates import AggregateLog, Aggregates, MemoryAggregateLog
 from engine.api import (
     Engine,
     EngineError,
@@ -67,6 +68,8 @@ from engine.eventlog import (
     read_back,
     row_of,
 )
+from engine.logs.aggregates_redis import RedisAggregateLog
+from engine.logs.aggregates_sqlite import SQLiteAggregateLog
 from engine.logs.redis import Fenced, RedisLog
 from engine.logs.sqlite import SQLiteLog
 from engine.metrics import EngineMetrics
@@ -123,9 +126,11 @@ class Runtime(Engine):
 
     def __init__(self, log: EventLog, clock: Callable[[], int] | None = None,
                  record: PgRecord | None = None,
-                 postgres_max_lag_ms: int = MAX_LAG_MS) -> None:
+                 postgres_max_lag_ms: int = MAX_LAG_MS,
+                 aggregates: AggregateLog | None = None) -> None:
         self.log = log
         self._clock = clock or wall_clock_ms
+        self.aggregates = Aggregates(aggregates or MemoryAggregateLog(), self.now)
         #: The latest time :meth:`now` has given: the engine's clock never goes back.
         self._high_water = 0
         self._watchdog: asyncio.Task[None] | None = None
@@ -164,6 +169,7 @@ class Runtime(Engine):
     async def start(self) -> None:
         try:
             await self.log.open()
+            await self.aggregates.open()
             self.draw_key = await self.log.draw_key()
             if self.log.shared:  # before loading: nothing appended meanwhile is missed
                 await self.log.follow(self._followed, self._resumed)
@@ -238,6 +244,10 @@ class Runtime(Engine):
         await self._stop_log()
 
     async def _stop_log(self) -> None:
+        try:
+            await self.aggregates.close()
+        except Exception:  # closing what never opened, or is already gone
+            log.exception("closing the aggregates' log failed")
         try:
             await self.log.close()
         except Exception:  # closing what never opened, or is already gone
@@ -895,7 +905,8 @@ class EmbeddedEngine(Runtime):
     """
 
     def __init__(self, data_dir: Path, clock: Callable[[], int] | None = None) -> None:
-        super().__init__(SQLiteLog(Path(data_dir)), clock)
+        super().__init__(SQLiteLog(Path(data_dir)), clock,
+                         aggregates=SQLiteAggregateLog(Path(data_dir)))
         self.data_dir = Path(data_dir)
 
 
@@ -908,7 +919,8 @@ class RedisEngine(Runtime):
                  postgres_max_lag_ms: int = MAX_LAG_MS) -> None:
         self.redis_url = redis_url
         redis_log = RedisLog(redis_url)
-        super().__init__(redis_log, clock, postgres_max_lag_ms=postgres_max_lag_ms)
+        super().__init__(redis_log, clock, postgres_max_lag_ms=postgres_max_lag_ms,
+                         aggregates=RedisAggregateLog(redis_log.redis))
         self.ownership = Ownership(redis_log.redis)
         if postgres_dsn:
             self.record_store = self.metrics.record = PgRecord(
