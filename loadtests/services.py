@@ -2,8 +2,10 @@
 ``appendfsync always`` and a PostgreSQL cluster, each on its own free port and directory
 on 127.0.0.1, stopped by the harness when it is done.
 
-(The test suite has the same kind of helpers in ``tests/services.py``; these do not
-depend on pytest and can pin a process to chosen CPUs.)
+These are also the test suite's (``tests/services.py`` wraps them so that a missing tool
+fails the test with what to do, and ``tests/helpers.py`` names the tests' tokens): one
+way to start each service. They do not depend on pytest and can pin a process to chosen
+CPUs.
 """
 
 import contextlib
@@ -71,15 +73,19 @@ def rss_kib(pid: int) -> int:
     raise ServiceError(f"no VmRSS for process {pid}")
 
 
-def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 15) -> None:
-    if proc is None or proc.poll() is not None:
-        return
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 15) -> int:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds; the exit status (0 when there was
+    no process)."""
+    if proc is None:
+        return 0
+    if proc.poll() is not None:
+        return proc.returncode
     proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout)
+        return proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(5)
+        return proc.wait(5)
 
 
 class Listening:
@@ -97,21 +103,26 @@ class Listening:
 
 
 class AuctionServer(Listening):
-    """``auction serve`` (``python -m web.cli serve``) in a child process."""
+    """``auction serve`` (``python -m web.cli serve``) in a child process, with known staff
+    tokens and bidder-token secret, its output appended to ``log_path`` (by default beside
+    the data directory). The one way the bench, the load tests and the test suite start
+    the server (the tests' ``ServerProcess`` only names other tokens)."""
 
     HOST_TOKEN = "bench-host-token-0123456789"
+    SUPERVISOR_TOKEN: str | None = None
     SECRET = "bench-secret-for-bidder-tokens-0123456789"
 
-    def __init__(self, data_dir: Path, *, redis_url: str | None = None,
+    def __init__(self, data_dir: str | Path, *, redis_url: str | None = None,
                  postgres_dsn: str | None = None, cpus: Sequence[int] | None = None,
-                 port: int | None = None, extra_env: dict[str, str] | None = None) -> None:
-        self.data_dir = data_dir
+                 port: int | None = None, extra_env: dict[str, str] | None = None,
+                 log_path: Path | None = None) -> None:
+        self.data_dir = Path(data_dir)
         self.extra_env = extra_env or {}
         self.redis_url, self.postgres_dsn = redis_url, postgres_dsn
         self.cpus = cpus
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir.parent / f"server-{data_dir.name}.log"
+        self.log_path = log_path or self.data_dir.parent / f"server-{self.data_dir.name}.log"
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1",
@@ -124,8 +135,10 @@ class AuctionServer(Listening):
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUCTION_")}
-        env.update(AUCTION_HOST_TOKENS=f"bench:{self.HOST_TOKEN}", AUCTION_SECRET=self.SECRET,
+        env.update(AUCTION_HOST_TOKENS=f"host1:{self.HOST_TOKEN}", AUCTION_SECRET=self.SECRET,
                    PYTHONUNBUFFERED="1")
+        if self.SUPERVISOR_TOKEN:
+            env["AUCTION_SUPERVISOR_TOKENS"] = f"super1:{self.SUPERVISOR_TOKEN}"
         env.update(self.extra_env)
         return env
 
@@ -160,8 +173,13 @@ class AuctionServer(Listening):
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
-    def stop(self) -> None:
-        stop_process(self.proc, 30)
+    def stop(self) -> int:
+        """SIGTERM (SIGKILL after 30 s); the exit status."""
+        return stop_process(self.proc, 30)
+
+    def output(self) -> str:
+        """What the server has written to its log so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 def _healthy(port: int) -> bool:
@@ -177,17 +195,18 @@ def _healthy(port: int) -> bool:
 
 class RedisServer:
     """``redis-server`` with ``appendonly yes`` and ``appendfsync always`` (what the
-    scale-out backend requires)."""
+    scale-out backend requires), on its own port and directory."""
 
-    def __init__(self, data_dir: Path, cpus: Sequence[int] | None = None) -> None:
+    def __init__(self, data_dir: Path, cpus: Sequence[int] | None = None,
+                 port: int | None = None) -> None:
         binary = os.environ.get("AUCTION_REDIS_SERVER") or shutil.which("redis-server")
-        if not binary:
-            raise ServiceError("redis-server not found: install Debian's redis-server "
-                               "(./dev test does) or set AUCTION_REDIS_SERVER")
+        if not binary or not os.access(binary, os.X_OK):
+            raise ServiceError(f"redis-server not found ({binary!r}): install Debian's "
+                               "redis-server (./dev test does) or set AUCTION_REDIS_SERVER")
         self.binary = binary
         self.dir = data_dir
         self.cpus = cpus
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -201,16 +220,18 @@ class RedisServer:
             raise ServiceError(f"{name} not found beside {self.binary}")
         return found
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
+        """Start it (``extra``: more ``redis-server`` arguments) and wait until it listens."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
              "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-             "--logfile", str(self.dir / "redis.log")],
+             "--logfile", str(self.dir / "redis.log"), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec(self.cpus))
         wait_for_port(self.port, 20, self.proc)
 
     def kill(self) -> None:
+        """SIGKILL, as a crash would."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
@@ -221,6 +242,10 @@ class RedisServer:
     def cli(self, *args: str) -> str:
         return subprocess.run([self.tool("redis-cli"), "-p", str(self.port), *args],
                               check=True, capture_output=True, text=True, timeout=60).stdout
+
+    def flush(self) -> None:
+        """Remove every key (``FLUSHALL``)."""
+        self.cli("FLUSHALL")
 
 
 def pg_bin() -> Path:
@@ -237,14 +262,17 @@ def pg_bin() -> Path:
 
 
 class PostgresServer:
-    """A PostgreSQL cluster in its own directory with default durability (fsync on). As
-    root it runs as user ``postgres``, which PostgreSQL requires."""
+    """A PostgreSQL cluster in its own directory (by default a new one under /tmp, which
+    user ``postgres`` can reach). As root it runs as user ``postgres``, which PostgreSQL
+    requires. ``fsync`` off is for tests that do not measure durability."""
 
-    def __init__(self, cpus: Sequence[int] | None = None) -> None:
+    def __init__(self, data_dir: Path | None = None, port: int | None = None,
+                 cpus: Sequence[int] | None = None, fsync: bool = True) -> None:
         self.bin = pg_bin()
-        self.dir = Path(tempfile.mkdtemp(prefix="auction-bench-pg-"))
-        self.port = free_port()
+        self.dir = data_dir or Path(tempfile.mkdtemp(prefix="auction-pg-"))
+        self.port = port or free_port()
         self.cpus = cpus
+        self.fsync = fsync
         self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
@@ -257,16 +285,33 @@ class PostgresServer:
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
-    def start(self) -> None:
+    def init(self) -> None:
+        """Make the cluster (``initdb``)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         os.chmod(self.dir, 0o700)
         self._run(str(self.bin / "initdb"), "-D", str(self.dir / "db"), "-A", "trust",
                   "-U", self.user, "--no-sync", "-E", "UTF8")
+
+    def running(self) -> bool:
+        return self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "db"), "status",
+                         check=False).returncode == 0
+
+    def start(self) -> None:
+        """Start the cluster (made first when there is none); nothing when it runs."""
+        if not (self.dir / "db").exists():
+            self.init()
+        elif self.running():
+            return
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "db"), "-w", "-t", "60",
                   "-l", str(self.dir / "pg.log"), "-o",
                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                  "-c max_connections=200", "start")
+                  f"-c max_connections=200{'' if self.fsync else ' -c fsync=off'}", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "db"), "-m", mode, "-w",
+                  "stop", check=False)
 
     def create_database(self, name: str) -> str:
         psql = self.bin / "psql"
@@ -276,7 +321,5 @@ class PostgresServer:
         return self.dsn(name)
 
     def remove(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "db"), "-m", "immediate",
-                  "-w", "stop", check=False)
+        self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
-

@@ -86,7 +86,6 @@ async def auction_server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-        proc.log.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
+from pathlib import Path
 
-from loadtests.services import Listening
+from loadtests.services import AuctionServer, free_port
 
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago.
-
-    The port is released before returning, so another process could take it first; bind
-    to it promptly.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["ServerProcess", "free_port", "wait_for_port", "wait_for_port_async"]
 
 
 def _accepts(host: str, port: int) -> bool:
@@ -64,43 +51,22 @@ async def wait_for_port_async(host: str, port: int, timeout: float = 30.0) -> No
             return
 
 
-class ServerProcess(Listening):
-    """``auction serve`` in a child process, on a free port and the given data directory,
-    with known staff tokens (``host1:host-secret``, ``super1:super-secret``)."""
+class ServerProcess(AuctionServer):
+    """``auction serve`` in a child process (:class:`loadtests.services.AuctionServer`, the
+    one way every harness starts it) on a free port and the given data directory, with the
+    tests' staff tokens (``host1``, ``super1``), its output in
+    ``data_dir/server-<port>.log``."""
 
     HOST_TOKEN = "host-secret-0123456789"
     SUPERVISOR_TOKEN = "super-secret-0123456789"
+    SECRET = "test-secret-for-bidder-tokens-0123456789"
 
-    def __init__(self, data_dir: str, port: int | None = None,
+    def __init__(self, data_dir: str | Path, port: int | None = None,
                  extra_env: dict[str, str] | None = None) -> None:
-        self.data_dir = data_dir
-        self.port = port or free_port()
-        self.extra_env = extra_env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = open(os.path.join(data_dir, f"server-{self.port}.log"), "ab")  # noqa: SIM115
+        port = port or free_port()
+        super().__init__(data_dir, port=port, extra_env=extra_env,
+                         log_path=Path(data_dir) / f"server-{port}.log")
 
-    def env(self) -> dict[str, str]:
-        return dict(os.environ,
-                    AUCTION_HOST_TOKENS=f"host1:{self.HOST_TOKEN}",
-                    AUCTION_SUPERVISOR_TOKENS=f"super1:{self.SUPERVISOR_TOKEN}",
-                    AUCTION_SECRET="test-secret-for-bidder-tokens-0123456789",
-                    **self.extra_env)
-
-    async def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", "serve", "--port", str(self.port),
-             "--data", self.data_dir], env=self.env(), stdout=self.log,
-            stderr=subprocess.STDOUT)
-        await wait_for_port_async("127.0.0.1", self.port, timeout=30)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no flush, as a power cut would."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(20)
+    async def start(self) -> float:  # type: ignore[override]
+        """Start and wait until ``GET /healthz`` answers (without blocking the loop)."""
+        return await asyncio.to_thread(super().start, 30)

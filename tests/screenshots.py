@@ -104,7 +104,6 @@ async def main(out: Path) -> None:
                 await browser.close()
         finally:
             server.stop()
-            server.log.close()
 
 
 if __name__ == "__main__":

@@ -103,8 +103,7 @@ async def check_serving(server: ServerProcess, good: str, good_token: str, bad: 
 
 
 def logged_error(server: ServerProcess, lot_id: str) -> bool:
-    server.log.flush()
-    text = (Path(server.data_dir) / f"server-{server.port}.log").read_text()
+    text = server.output()
     return any("ERROR" in line and lot_id in line and "quarantined" in line
                for line in text.splitlines())
 

@@ -310,7 +310,6 @@ async def test_a_room_reconnects_by_itself_after_the_server_restarts(
         await pages.close()
         if restarted is not None:
             restarted.stop()
-            restarted.log.close()
 
 
 async def test_the_host_console_records_a_reason_with_every_staff_action(
