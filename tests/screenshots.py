@@ -17,7 +17,7 @@ from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import CHROMIUM_ARGS  # noqa: E402
-from lotplay import staff_post  # noqa: E402
+from lotplay import make_lot  # noqa: E402
 
 from helpers import ServerProcess  # noqa: E402
 
@@ -44,25 +44,13 @@ async def main(out: Path) -> None:
         server = ServerProcess(data)
         await server.start()
         try:
-            session = await staff_post(server, "/api/sessions",
-                                       {"name": "2026年第12期 国有建设用地使用权"})
-            lot = await staff_post(server, "/api/lots", {
-                "session_id": session["session_id"], "title": "XQ-2026-12 号地块国有建设用地使用权",
-                "format": "english",
-                "params": {"direction": "forward", "currency": "CNY",
-                           "start_price": "125000000.00", "step": "500000.00",
-                           "deposit": "25000000.00", "duration_s": 200,
-                           "extend_window_s": 300, "extend_s": 600}})
-            lot_id = lot["lot_id"]
-            urls = {}
-            for bidder_id in ("A", "B"):
-                reg = await staff_post(server, f"/api/lots/{lot_id}/bidders",
-                                       {"bidder_id": bidder_id, "name": f"竞买人 {bidder_id}"})
-                await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                                 {"amount": "25000000.00", "account": f"6222 0000 {bidder_id}"})
-                urls[bidder_id] = server.base + reg["room_url"]
-            await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
-            await staff_post(server, f"/api/lots/{lot_id}/start", {})
+            lot = await make_lot(server, "english", {
+                "direction": "forward", "currency": "CNY", "start_price": "125000000.00",
+                "step": "500000.00", "deposit": "25000000.00", "duration_s": 200,
+                "extend_window_s": 300, "extend_s": 600},
+                title="XQ-2026-12 号地块国有建设用地使用权",
+                session="2026年第12期 国有建设用地使用权", name="竞买人 {}", account="6222 0000 {}")
+            urls = lot.rooms
             best = 125_000_000
             await bid(server, urls["A"], f"{best}.00")
             async with async_playwright() as pw:

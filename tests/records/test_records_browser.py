@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from browser_pages import Pages
-from lotplay import staff_request
+from lotplay import make_lot, staff_request
 from playwright.async_api import expect
 
 from helpers import ServerProcess
@@ -24,22 +24,12 @@ DURATION_S = 5
 async def played_lot(server: ServerProcess) -> tuple[str, dict[str, str]]:
     """A lot of a few seconds where two bidders bid from this machine; returns its id
     and the bidder numbers by bidder id. The lot is still open on return."""
-    session = await staff_request(server, "POST", "/api/sessions", {"name": "2026年第1期"})
-    lot = await staff_request(server, "POST", "/api/lots", {
-        "session_id": session["session_id"], "title": "国有建设用地使用权 东区-7",
-        "format": "english", "params": {"start_price": "1000000.00", "step": "10000.00",
-                                        "deposit": "50000.00", "duration_s": DURATION_S}})
-    lot_id = lot["lot_id"]
-    numbers, clients = {}, []
-    for bidder_id in ("co-a", "co-b"):
-        reg = await staff_request(server, "POST", f"/api/lots/{lot_id}/bidders",
-                                  {"bidder_id": bidder_id, "name": f"{bidder_id} 有限公司"})
-        await staff_request(server, "POST", f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                            {"amount": "50000.00", "account": f"6222-{bidder_id}"})
-        numbers[bidder_id] = reg["bidder_no"]
-        clients.append(LotClient(server.ws_url, lot_id, reg["token"]))
-    await staff_request(server, "POST", f"/api/lots/{lot_id}/schedule", {})
-    await staff_request(server, "POST", f"/api/lots/{lot_id}/start", {})
+    lot = await make_lot(server, "english", {
+        "start_price": "1000000.00", "step": "10000.00", "deposit": "50000.00",
+        "duration_s": DURATION_S}, ("co-a", "co-b"), title="国有建设用地使用权 东区-7",
+        name="{} 有限公司", account="6222-{}")
+    lot_id, numbers = lot.lot_id, lot.numbers
+    clients = [LotClient(server.ws_url, lot_id, b.token) for b in lot.bidders.values()]
     for client in clients:
         await client.connect()
         await client.wait_for(lambda c: bool(c.state))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from browser_pages import Pages
-from lotplay import staff_get, staff_post
+from lotplay import make_lot, staff_get
 from playwright.async_api import Page, expect
 
 from helpers import ServerProcess
@@ -247,21 +247,10 @@ async def test_a_room_reconnects_by_itself_after_the_server_restarts(
         auction_server: ServerProcess, pages: Pages) -> None:
     server = auction_server
     # The lot is set up through the API: this test is about the room's connection.
-    session = await staff_post(server, "/api/sessions", {"name": "reconnect"})
-    lot = await staff_post(server, "/api/lots", {
-        "session_id": session["session_id"], "title": "reconnect", "format": "english",
-        "params": {"direction": "forward", "currency": "CNY", "start_price": "100.00",
-                   "step": "10.00", "deposit": "50.00", "duration_s": 300}})
-    lot_id = lot["lot_id"]
-    urls = []
-    for bidder_id in ("A", "B"):
-        registered = await staff_post(server, f"/api/lots/{lot_id}/bidders",
-                                      {"bidder_id": bidder_id, "name": bidder_id})
-        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                         {"amount": "50.00", "account": f"acct-{bidder_id}"})
-        urls.append(server.base + registered["room_url"])
-    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await staff_post(server, f"/api/lots/{lot_id}/start", {})
+    lot = await make_lot(server, "english", {
+        "direction": "forward", "currency": "CNY", "start_price": "100.00", "step": "10.00",
+        "deposit": "50.00", "duration_s": 300}, title="reconnect", session="reconnect")
+    lot_id, urls = lot.lot_id, list(lot.rooms.values())
 
     restarted: ServerProcess | None = None
     try:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from browser_pages import Pages
-from lotplay import staff_post
+from lotplay import make_lot
 from playwright.async_api import expect
 from test_browser_e2e import WAIT
 
@@ -28,23 +28,12 @@ async def bid(room: object, amount: str) -> None:
 async def test_a_listing_timed_lot_is_played_to_its_end_through_the_pages(
         auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
-    session = await staff_post(server, "/api/sessions", {"name": "2026年第7期 土地挂牌"})
-    lot = await staff_post(server, "/api/lots", {
-        "session_id": session["session_id"], "title": "XQ-2026-07 地块", "format": "listing_timed",
-        "params": {"start_price": "1000.00", "step": "10.00", "deposit": "100.00",
-                   "listing_ends_at": int(time.time() * 1000) + 15_000, "confirm_s": 5,
-                   "countdown_s": 4, "cap": "2000.00", "cap_rule": "lottery"}})
-    lot_id = lot["lot_id"]
-    urls, numbers = {}, {}
-    for bidder_id in ("A", "B"):
-        reg = await staff_post(server, f"/api/lots/{lot_id}/bidders",
-                               {"bidder_id": bidder_id, "name": f"公司 {bidder_id}"})
-        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                         {"amount": "100.00", "account": f"acct-{bidder_id}"})
-        urls[bidder_id] = f"{server.base}/room/{lot_id}#token={reg['token']}"
-        numbers[bidder_id] = reg["bidder_no"]
-    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await staff_post(server, f"/api/lots/{lot_id}/start", {})
+    lot = await make_lot(server, "listing_timed", {
+        "start_price": "1000.00", "step": "10.00", "deposit": "100.00",
+        "listing_ends_at": int(time.time() * 1000) + 15_000, "confirm_s": 5,
+        "countdown_s": 4, "cap": "2000.00", "cap_rule": "lottery"},
+        title="XQ-2026-07 地块", session="2026年第7期 土地挂牌", name="公司 {}")
+    lot_id, urls, numbers = lot.lot_id, lot.rooms, lot.numbers
 
     board = await pages.open(f"{server.base}/board/{lot_id}")
     room_a = await pages.open(urls["A"])

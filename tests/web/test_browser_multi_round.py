@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from lotplay import staff_post
+from lotplay import make_lot, staff_post
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from helpers import ServerProcess
@@ -21,21 +21,12 @@ WAIT = 15_000
 async def test_a_multi_round_lot_is_played_through_the_pages(
         auction_server: ServerProcess, browser: Browser) -> None:
     server = auction_server
-    session = await staff_post(server, "/api/sessions", {"name": "2026年第3期 政府采购"})
-    lot = await staff_post(server, "/api/lots", {
-        "session_id": session["session_id"], "title": "办公设备采购 第3包",
-        "format": "multi_round",
-        "params": {"step": "1.00", "ceiling": "1000.00", "deposit": "10.00", "rounds": 1,
-                   "turn_s": 4, "first_pause_s": 5, "pause_s": 1,
-                   "coefficients": {"B": "0.25"}}})
-    lot_id = lot["lot_id"]
-    passes = {}
-    for bidder_id in ("A", "B"):
-        passes[bidder_id] = await staff_post(server, f"/api/lots/{lot_id}/bidders",
-                                             {"bidder_id": bidder_id, "name": f"公司 {bidder_id}"})
-        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                         {"amount": "10.00", "account": f"acct-{bidder_id}"})
-    no_a, no_b = passes["A"]["bidder_no"], passes["B"]["bidder_no"]
+    lot = await make_lot(server, "multi_round", {
+        "step": "1.00", "ceiling": "1000.00", "deposit": "10.00", "rounds": 1, "turn_s": 4,
+        "first_pause_s": 5, "pause_s": 1, "coefficients": {"B": "0.25"}},
+        title="办公设备采购 第3包", session="2026年第3期 政府采购", name="公司 {}", start=False)
+    lot_id = lot.lot_id
+    no_a, no_b = lot.numbers["A"], lot.numbers["B"]
 
     contexts: list[BrowserContext] = []
     errors: list[str] = []
@@ -50,8 +41,8 @@ async def test_a_multi_round_lot_is_played_through_the_pages(
 
     try:
         board = await open_page(f"{server.base}/board/{lot_id}")
-        room_a = await open_page(server.base + passes["A"]["room_url"])
-        room_b = await open_page(server.base + passes["B"]["room_url"])
+        room_a = await open_page(lot.rooms["A"])
+        room_b = await open_page(lot.rooms["B"])
         for page in (board, room_a, room_b):
             await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
                                                                   timeout=WAIT)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from browser_pages import Pages
-from lotplay import staff_get, staff_post
+from lotplay import make_lot, staff_get
 from playwright.async_api import expect
 from test_browser_e2e import WAIT
 
@@ -18,22 +18,10 @@ pytestmark = pytest.mark.browser
 async def test_a_proxy_maximum_left_in_the_room_bids_for_its_bidder(
         auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
-    session = await staff_post(server, "/api/sessions", {"name": "proxy sale"})
-    lot = await staff_post(server, "/api/lots", {
-        "session_id": session["session_id"], "title": "国有土地 A-7", "format": "english",
-        "params": {"start_price": "100.00", "step": "10.00", "deposit": "50.00",
-                   "duration_s": 600, "proxy": True}})
-    lot_id = lot["lot_id"]
-    urls, numbers = {}, {}
-    for bidder_id in ("A", "B"):
-        reg = await staff_post(server, f"/api/lots/{lot_id}/bidders",
-                               {"bidder_id": bidder_id, "name": f"Company {bidder_id}"})
-        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                         {"amount": "50.00", "account": f"acct-{bidder_id}"})
-        urls[bidder_id] = f"{server.base}/room/{lot_id}#token={reg['token']}"
-        numbers[bidder_id] = reg["bidder_no"]
-    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await staff_post(server, f"/api/lots/{lot_id}/start", {})
+    lot = await make_lot(server, "english", {
+        "start_price": "100.00", "step": "10.00", "deposit": "50.00", "duration_s": 600,
+        "proxy": True}, title="国有土地 A-7", session="proxy sale", name="Company {}")
+    urls, numbers = lot.rooms, lot.numbers
 
     room_a = await pages.open(urls["A"])
     room_b = await pages.open(urls["B"])

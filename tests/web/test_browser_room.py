@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from browser_pages import Pages
-from lotplay import staff_get, staff_post
+from lotplay import make_lot, staff_get, staff_post
 from playwright.async_api import Browser, Page, expect
 from test_browser_e2e import WAIT, expect_accepted
 
@@ -81,23 +81,11 @@ async def english_lot(server: ServerProcess, bidders: tuple[str, ...] = ("A", "B
                       **params: Any) -> tuple[str, dict[str, str]]:
     """An open english lot (start 1000.00, step 10.00 unless `params` say otherwise) and
     the room URL of each bidder."""
-    session = await staff_post(server, "/api/sessions", {"name": "room"})
-    lot = await staff_post(server, "/api/lots", {
-        "session_id": session["session_id"], "title": "某地块国有建设用地使用权",
-        "format": "english",
-        "params": {"direction": "forward", "currency": "CNY", "start_price": "1000.00",
-                   "step": "10.00", "deposit": "100.00", "duration_s": 600, **params}})
-    lot_id = lot["lot_id"]
-    urls = {}
-    for bidder_id in bidders:
-        registered = await staff_post(server, f"/api/lots/{lot_id}/bidders",
-                                      {"bidder_id": bidder_id, "name": bidder_id})
-        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                         {"amount": "100.00", "account": f"acct-{bidder_id}"})
-        urls[bidder_id] = registered["room_url"]
-    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await staff_post(server, f"/api/lots/{lot_id}/start", {})
-    return lot_id, urls
+    lot = await make_lot(server, "english", {
+        "direction": "forward", "currency": "CNY", "start_price": "1000.00", "step": "10.00",
+        "deposit": "100.00", "duration_s": 600, **params}, bidders,
+        title="某地块国有建设用地使用权", session="room")
+    return lot.lot_id, {b: url.removeprefix(server.base) for b, url in lot.rooms.items()}
 
 
 async def open_room(opened: Pages, base: str, path: str) -> Page:
@@ -278,19 +266,12 @@ async def test_a_reverse_lot_speaks_of_lowest_offers_and_its_leader_cannot_press
 async def test_a_ten_day_listing_prints_no_null_and_counts_down_in_days_with_a_date(
         auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server
-    session = await staff_post(server, "/api/sessions", {"name": "挂牌"})
     ends = int(time.time() * 1000) + 10 * 86_400_000
-    lot = await staff_post(server, "/api/lots", {
-        "session_id": session["session_id"], "title": "挂牌地块", "format": "listing_timed",
-        "params": {"start_price": "1000.00", "step": "10.00", "deposit": "100.00",
-                   "listing_ends_at": ends, "confirm_s": 5, "countdown_s": 4}})
-    lot_id = lot["lot_id"]
-    reg = await staff_post(server, f"/api/lots/{lot_id}/bidders", {"bidder_id": "A", "name": "A"})
-    await staff_post(server, f"/api/lots/{lot_id}/bidders/A/deposit",
-                     {"amount": "100.00", "account": "acct-A"})
-    await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
-    await staff_post(server, f"/api/lots/{lot_id}/start", {})
-    room = await open_room(pages, server.base, reg["room_url"])
+    lot = await make_lot(server, "listing_timed", {
+        "start_price": "1000.00", "step": "10.00", "deposit": "100.00",
+        "listing_ends_at": ends, "confirm_s": 5, "countdown_s": 4}, ["A"],
+        title="挂牌地块", session="挂牌")
+    room = await open_room(pages, server.base, lot.rooms["A"].removeprefix(server.base))
     await expect(room.locator("#lt-phase")).to_be_visible(timeout=WAIT)
     text = await room.locator("main").inner_text()
     assert "null" not in text and "undefined" not in text, text

@@ -6,7 +6,7 @@ final bid and the winner."""
 
 import pytest
 from browser_pages import Pages
-from lotplay import staff_post
+from lotplay import make_lot, staff_post
 from playwright.async_api import Page, expect
 
 from helpers import ServerProcess
@@ -31,20 +31,11 @@ async def submit(room: Page, amount: str) -> None:
 async def test_a_sealed_lot_is_played_to_its_opening_through_the_pages(
         auction_server: ServerProcess, pages: Pages) -> None:
     server = auction_server
-    session = await staff_post(server, "/api/sessions", {"name": "政府采购 密封报价"})
-    lot = await staff_post(server, "/api/lots", {
-        "session_id": session["session_id"], "title": "食堂设备采购（密封报价）",
-        "format": "sealed", "params": {
-            "direction": "reverse", "ceiling": "5000.00", "deposit": "100.00",
-            "duration_s": DURATION_S, "revisions": 1}})
-    lot_id = lot["lot_id"]
-    rooms: dict[str, str] = {}
-    for bidder_id in ("A", "B"):
-        reg = await staff_post(server, f"/api/lots/{lot_id}/bidders",
-                               {"bidder_id": bidder_id, "name": f"供应商 {bidder_id}"})
-        await staff_post(server, f"/api/lots/{lot_id}/bidders/{bidder_id}/deposit",
-                         {"amount": "100.00", "account": f"6222-{bidder_id}"})
-        rooms[bidder_id] = f"{server.base}/room/{lot_id}#token={reg['token']}"
+    lot = await make_lot(server, "sealed", {
+        "direction": "reverse", "ceiling": "5000.00", "deposit": "100.00",
+        "duration_s": DURATION_S, "revisions": 1}, title="食堂设备采购（密封报价）",
+        session="政府采购 密封报价", name="供应商 {}", account="6222-{}", start=False)
+    lot_id, rooms = lot.lot_id, lot.rooms
 
     host = await pages.open(f"{server.base}/host")
     await host.fill("#staff-token", ServerProcess.HOST_TOKEN)
