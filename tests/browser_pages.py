@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 
 class Pages:
@@ -29,6 +29,15 @@ class Pages:
         page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
         await page.goto(url)
         return page
+
+    async def online(self, *urls: str, timeout: float = 10_000) -> list[Page]:
+        """A page at each of ``urls`` (a board, rooms, a console), once each shows its
+        connection to the server online."""
+        opened = [await self.open(url) for url in urls]
+        for page in opened:
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
+                                                                  timeout=timeout)
+        return opened
 
     async def close(self) -> None:
         for ctx in self.contexts:

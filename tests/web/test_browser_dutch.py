@@ -78,12 +78,8 @@ async def test_a_dutch_lot_is_played_to_its_end_through_the_pages(
     params = {"start_price": "1000.00", "step": "10.00", "tick_s": 1, "floor": "900.00",
               "deposit": "100.00"}
     host, lot_id, numbers, urls = await host_lot(server, pages, "dutch", params, ("A", "B"))
-    board = await pages.open(f"{server.base}/board/{lot_id}")
-    room_a = await pages.open(urls["A"])
-    room_b = await pages.open(urls["B"])
-    for page in (board, room_a, room_b):
-        await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
-                                                              timeout=WAIT)
+    board, room_a, room_b = await pages.online(f"{server.base}/board/{lot_id}", urls["A"],
+                                               urls["B"], timeout=WAIT)
     await expect(room_a.locator("#bid-card")).to_be_hidden()
     await expect(room_a.locator("#clock-price")).to_have_attribute("data-amount", "1000.00")
     await expect(room_a.locator("#accept-btn")).to_be_disabled()  # not open yet
@@ -132,12 +128,8 @@ async def test_a_japanese_lot_is_played_to_its_end_through_the_pages(
     params = {"start_price": "1000.00", "step": "10.00", "tick_s": 3, "deposit": "100.00",
               "tie_rule": "earliest"}
     host, lot_id, numbers, urls = await host_lot(server, pages, "japanese", params, ("A", "B"))
-    board = await pages.open(f"{server.base}/board/{lot_id}")
-    room_a = await pages.open(urls["A"])
-    room_b = await pages.open(urls["B"])
-    for page in (board, room_a, room_b):
-        await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
-                                                              timeout=WAIT)
+    board, room_a, room_b = await pages.online(f"{server.base}/board/{lot_id}", urls["A"],
+                                               urls["B"], timeout=WAIT)
     await expect(room_a.locator("#bid-card")).to_be_hidden()
     await host.click("#start")
     await expect(board.locator("#clock-in")).to_have_attribute("data-n", "2", timeout=WAIT)

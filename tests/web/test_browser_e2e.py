@@ -111,11 +111,9 @@ async def test_a_lot_is_played_to_its_end_through_the_pages(
                                                             timeout=WAIT)
 
     # ------------------------------------------------- rooms and board, before the start
-    board = await pages.open(f"{server.base}/board/{lot_id}")
-    room_a = await pages.open(urls["A"])
-    room_b = await pages.open(urls["B"])
+    board, room_a, room_b = await pages.online(f"{server.base}/board/{lot_id}", urls["A"],
+                                               urls["B"], timeout=WAIT)
     for page in (board, room_a, room_b):
-        await expect(page.locator("#conn")).to_have_attribute("data-state", "online", timeout=WAIT)
         await expect(page.locator("#status")).to_have_attribute("data-status", "scheduled")
     assert "#token" not in room_a.url  # the token leaves the address bar
     await expect(room_a.locator("#my-no")).to_have_text(no_a)

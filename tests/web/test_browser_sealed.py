@@ -41,12 +41,9 @@ async def test_a_sealed_lot_is_played_to_its_opening_through_the_pages(
     await host.fill("#staff-token", ServerProcess.HOST_TOKEN)
     await host.press("#staff-token", "Tab")
     await host.locator(f'#lots .lot-item[data-lot-id="{lot_id}"]').click(timeout=WAIT)
-    board = await pages.open(f"{server.base}/board/{lot_id}")
-    room_a = await pages.open(rooms["A"])
-    room_b = await pages.open(rooms["B"])
-    for page in (host, board, room_a, room_b):
-        await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
-                                                              timeout=WAIT)
+    board, room_a, room_b = await pages.online(f"{server.base}/board/{lot_id}", rooms["A"],
+                                               rooms["B"], timeout=WAIT)
+    await expect(host.locator("#conn")).to_have_attribute("data-state", "online", timeout=WAIT)
     await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
     await staff_post(server, f"/api/lots/{lot_id}/start", {})
     for page in (host, board, room_a, room_b):
