@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from auction.money import format_amount, parse_amount
@@ -40,33 +41,47 @@ def land_params(fast: bool) -> dict[str, Any]:
 LAND_LIMITS = ["13000000.00", "12500000.00", "12000000.00"]
 
 
-async def land_bot(ws_url: str, lot_id: str, token: str, limit: str, stop: asyncio.Event,
-                   think: tuple[float, float], rng: random.Random) -> None:
-    """One simulated bidder of the land lot (see the module doc)."""
-    limit_minor = parse_amount(limit, 2)
+#: One move of a simulated bidder: what it does (if anything) on the lot's state now.
+Move = Callable[[LotClient, dict[str, Any]], Awaitable[None]]
+
+
+async def play(ws_url: str, lot_id: str, token: str, move: Move, stop: asyncio.Event,
+               think: tuple[float, float], rng: random.Random) -> None:
+    """A simulated bidder's life: connect with its token, then, after each think time,
+    make ``move`` on the open lot's state (a lost link or a slow answer is shrugged off),
+    until ``stop`` is set."""
     client = LotClient(ws_url, lot_id, token)
     await client.connect()
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), rng.uniform(*think))
-            state = client.state
-            play = state.get("play") or {}
-            you = play.get("you") or {}
-            if stop.is_set() or state.get("status") != "open":
+            if stop.is_set() or client.state.get("status") != "open":
                 continue
             with contextlib.suppress(ConnectionError, TimeoutError):
-                if you.get("may_confirm"):
-                    await client.act("confirm")
-                elif play.get("phase") == "cap" and you.get("in_cap") and not you.get(
-                        "declared"):
-                    await client.act("accept_cap")
-                elif you.get("may_bid") and state.get("next_min") and not client.leading():
-                    price = parse_amount(state["next_min"], 2)
-                    if price <= limit_minor:
-                        await client.bid(format_amount(price, 2))
+                await move(client, client.state)
     finally:
         await client.close()
+
+
+async def land_bot(ws_url: str, lot_id: str, token: str, limit: str, stop: asyncio.Event,
+                   think: tuple[float, float], rng: random.Random) -> None:
+    """One simulated bidder of the land lot (see the module doc)."""
+    limit_minor = parse_amount(limit, 2)
+
+    async def move(client: LotClient, state: dict[str, Any]) -> None:
+        play_state = state.get("play") or {}
+        you = play_state.get("you") or {}
+        if you.get("may_confirm"):
+            await client.act("confirm")
+        elif play_state.get("phase") == "cap" and you.get("in_cap") and not you.get("declared"):
+            await client.act("accept_cap")
+        elif you.get("may_bid") and state.get("next_min") and not client.leading():
+            price = parse_amount(state["next_min"], 2)
+            if price <= limit_minor:
+                await client.bid(format_amount(price, 2))
+
+    await play(ws_url, lot_id, token, move, stop, think, rng)
 
 
 def describe_draw(state: dict[str, Any]) -> str:
@@ -122,21 +137,14 @@ async def english_bidder(ws_url: str, lot_id: str, token: str, limit: str,
     """A bidder of an English lot: the minimum next price, with think time, while it is
     not leading and the price is within ``limit``."""
     limit_minor = parse_amount(limit, 2)
-    client = LotClient(ws_url, lot_id, token)
-    await client.connect()
-    try:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), rng.uniform(*think))
-            state = client.state
-            nxt = state.get("next_min")
-            if stop.is_set() or state.get("status") != "open" or not nxt or client.leading():
-                continue
-            price = parse_amount(nxt, 2)
-            reverse = state["params"]["direction"] == "reverse"
-            if (price < limit_minor) if reverse else (price > limit_minor):
-                continue
-            with contextlib.suppress(ConnectionError, TimeoutError):
-                await client.bid(format_amount(price, 2))
-    finally:
-        await client.close()
+
+    async def move(client: LotClient, state: dict[str, Any]) -> None:
+        nxt = state.get("next_min")
+        if not nxt or client.leading():
+            return
+        price = parse_amount(nxt, 2)
+        reverse = state["params"]["direction"] == "reverse"
+        if not ((price < limit_minor) if reverse else (price > limit_minor)):
+            await client.bid(format_amount(price, 2))
+
+    await play(ws_url, lot_id, token, move, stop, think, rng)
