@@ -4,10 +4,9 @@ server's timer, bidders accept, stay and drop with ``act`` and get ``ack`` or
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from web_support import Client, Server
+from web_support import Server
 
 DUTCH = {"start_price": "100.00", "step": "10.00", "tick_s": 1, "floor": "60.00",
          "deposit": "50.00"}
@@ -28,23 +27,8 @@ async def clock_lot(server: Server, fmt: str, params: dict[str, Any], bidders: i
     return lot_id, tokens
 
 
-async def act(client: Client, lot_id: str, what: str, ref: str, **extra: Any
-              ) -> dict[str, Any]:
-    await client.send({"type": "act", "lot_id": lot_id, "act": what, "ref": ref, **extra})
-    async with asyncio.timeout(5):
-        while True:
-            msg = await client.recv()
-            if msg["type"] in ("ack", "rejected", "error"):
-                return msg
 
 
-async def until(client: Client, test: Any, timeout: float = 8.0) -> dict[str, Any]:
-    """The next update whose state passes ``test``."""
-    async with asyncio.timeout(timeout):
-        while True:
-            msg = await client.next("update", timeout)
-            if test(msg["state"]):
-                return msg
 
 
 async def test_a_dutch_clock_steps_on_the_server_timer_and_the_first_accept_wins(
@@ -55,22 +39,22 @@ async def test_a_dutch_clock_steps_on_the_server_timer_and_the_first_accept_wins
     play = first["state"]["play"]
     assert (play["clock"], play["price"], play["tick_s"], play["limit"]) == (
         "dutch", "100.00", 1, "60.00")
-    stepped = await until(board, lambda s: s["play"]["level"] >= 1)
+    stepped = await board.until(lambda s: s["play"]["level"] >= 1)
     event = stepped["events"][0]
     assert event["type"] == "ClockStepped" and event["amount"] == stepped["state"]["play"][
         "price"]
     bidder = await server.connect()
     await bidder.subscribe(lot_id, tokens[0])
-    ack = await act(bidder, lot_id, "accept", "take-it")
+    ack = await bidder.act(lot_id, "accept", ref="take-it")
     assert ack["type"] == "ack" and ack["act"] == "accept"
-    ended = await until(board, lambda s: s["status"] == "awarded")
+    ended = await board.until(lambda s: s["status"] == "awarded")
     outcome = ended["state"]["outcome"]
     accepted = next(e for e in ended["events"] if e["type"] == "BidAccepted")
     assert outcome["amount"] == accepted["amount"] and outcome["bidder_no"] == accepted[
         "bidder_no"]
     other = await server.connect()
     await other.subscribe(lot_id, tokens[1])
-    refused = await act(other, lot_id, "accept", "too-late")
+    refused = await other.act(lot_id, "accept", ref="too-late")
     assert refused["type"] == "rejected" and refused["code"] == "closed"
 
 
@@ -78,7 +62,7 @@ async def test_a_dutch_clock_with_no_taker_fails_at_its_floor(server: Server) ->
     lot_id, _ = await clock_lot(server, "dutch", {**DUTCH, "floor": "90.00"})
     board = await server.connect()
     await board.subscribe(lot_id)
-    ended = await until(board, lambda s: s["status"] == "failed")
+    ended = await board.until(lambda s: s["status"] == "failed")
     assert ended["state"]["outcome"]["reason"] == "no_taker"
 
 
@@ -106,20 +90,20 @@ async def test_japanese_bidders_stay_and_drop_and_see_their_status(server: Serve
         assert update["state"]["play"]["status"] == "in"
         clients.append(client)
     a, b, c = clients
-    assert (await act(a, lot_id, "stay", "a0"))["type"] == "ack"
-    assert (await act(b, lot_id, "stay", "b0"))["type"] == "ack"
-    again = await act(b, lot_id, "stay", "b0-again")
+    assert (await a.act(lot_id, "stay", ref="a0"))["type"] == "ack"
+    assert (await b.act(lot_id, "stay", ref="b0"))["type"] == "ack"
+    again = await b.act(lot_id, "stay", ref="b0-again")
     assert (again["type"], again["code"]) == ("rejected", "already_confirmed")
-    assert (await act(c, lot_id, "drop", "c0"))["type"] == "ack"
-    refused = await act(c, lot_id, "stay", "c1")
+    assert (await c.act(lot_id, "drop", ref="c0"))["type"] == "ack"
+    refused = await c.act(lot_id, "stay", ref="c1")
     assert (refused["type"], refused["code"]) == ("rejected", "out_of_clock")
-    mine = await until(a, lambda s: s["play"]["level"] == 1)
+    mine = await a.until(lambda s: s["play"]["level"] == 1)
     assert mine["state"]["play"]["status"] == "in"
     advanced = next(e for e in mine["events"] if e["type"] == "LevelAdvanced")
     assert advanced["amount"] == "110.00" and advanced["dropped_count"] == 1
     assert "dropped" not in advanced
-    assert (await act(a, lot_id, "stay", "a1"))["type"] == "ack"
-    ended = await until(board, lambda s: s["status"] == "awarded")
+    assert (await a.act(lot_id, "stay", ref="a1"))["type"] == "ack"
+    ended = await board.until(lambda s: s["status"] == "awarded")
     assert ended["state"]["outcome"]["amount"] == "110.00"
     assert ended["state"]["play"]["in_count"] is None
 

@@ -4,12 +4,11 @@ anyone recomputes; what each audience is sent."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import Any
 
 import orjson
-from web_support import Client, Server
+from web_support import Server
 
 from auction.verify import dumps, verify
 
@@ -30,26 +29,8 @@ async def listing_lot(server: Server, bidders: int, **params: Any) -> tuple[str,
     return lot_id, tokens
 
 
-async def act(client: Client, lot_id: str, name: str, amount: str | None = None,
-              ref: str = "a1") -> dict[str, Any]:
-    msg: dict[str, Any] = {"type": "act", "lot_id": lot_id, "act": name, "ref": ref}
-    if amount is not None:
-        msg["amount"] = amount
-    await client.send(msg)
-    async with asyncio.timeout(5):
-        while True:
-            reply = await client.recv()
-            if reply["type"] in ("ack", "rejected", "error"):
-                return reply
 
 
-async def until(client: Client, check: Any, timeout: float = 8.0) -> dict[str, Any]:
-    """The first update whose state passes ``check``."""
-    async with asyncio.timeout(timeout):
-        while True:
-            msg = await client.next("update", timeout)
-            if check(msg["state"]):
-                return msg
 
 
 async def test_a_lot_goes_from_listing_through_confirmation_to_timed_bidding_and_closes(
@@ -64,20 +45,20 @@ async def test_a_lot_goes_from_listing_through_confirmation_to_timed_bidding_and
     assert first["state"]["play"]["phase"] == "listing"
     assert (await one.bid(lot_id, "100.00"))["type"] == "ack"
     assert (await two.bid(lot_id, "110.00"))["type"] == "ack"
-    assert (await act(one, lot_id, "confirm"))["code"] == "wrong_phase"
-    await until(public, lambda s: s["play"]["phase"] == "confirm")
+    assert (await one.act(lot_id, "confirm"))["code"] == "wrong_phase"
+    await public.until(lambda s: s["play"]["phase"] == "confirm")
     assert (await three.bid(lot_id, "120.00", ref="late"))["code"] == "wrong_phase"
-    assert (await act(three, lot_id, "confirm"))["code"] == "no_listing_bid"
-    ack = await act(one, lot_id, "confirm", ref="c1")
+    assert (await three.act(lot_id, "confirm"))["code"] == "no_listing_bid"
+    ack = await one.act(lot_id, "confirm", ref="c1")
     assert ack["type"] == "ack" and ack["act"] == "confirm" and ack["ref"] == "c1"
-    update = await until(public, lambda s: s["play"]["confirmed"] == 1)
+    update = await public.until(lambda s: s["play"]["confirmed"] == 1)
     confirmation = next(e for e in update["events"] if e["type"] == "BidderConfirmed")
     assert set(confirmation) == {"seq", "type", "at"}
-    timed = await until(public, lambda s: s["play"]["phase"] == "timed")
+    timed = await public.until(lambda s: s["play"]["phase"] == "timed")
     assert timed["state"]["next_min"] == "120.00"
     assert (await two.bid(lot_id, "120.00", ref="t2"))["code"] == "not_confirmed"
     assert (await one.bid(lot_id, "120.00", ref="t1"))["type"] == "ack"
-    ended = await until(public, lambda s: s["status"] == "awarded")
+    ended = await public.until(lambda s: s["status"] == "awarded")
     assert ended["state"]["outcome"]["amount"] == "120.00"
     assert ended["state"]["play"]["phase"] == "ended"
 
@@ -94,12 +75,12 @@ async def test_the_cap_lottery_draws_in_public_and_anyone_recomputes_it(server: 
     seed_hash = first["state"]["play"]["seed_hash"]
     assert (await one.bid(lot_id, "150.01"))["code"] == "above_cap"
     assert (await one.bid(lot_id, "150.00"))["type"] == "ack"
-    await until(public, lambda s: s["play"]["phase"] == "cap")
+    await public.until(lambda s: s["play"]["phase"] == "cap")
     assert (await two.bid(lot_id, "140.00"))["code"] == "wrong_phase"
-    assert (await act(two, lot_id, "accept_cap"))["type"] == "ack"
-    declared = await until(two, lambda s: s["play"]["you"]["declared"])
+    assert (await two.act(lot_id, "accept_cap"))["type"] == "ack"
+    declared = await two.until(lambda s: s["play"]["you"]["declared"])
     assert declared["state"]["play"]["candidates"] == 2
-    ended = await until(public, lambda s: s["status"] == "awarded")
+    ended = await public.until(lambda s: s["status"] == "awarded")
     draw = ended["state"]["play"]["draw"]
     assert hashlib.sha256(draw["seed"].encode()).hexdigest() == seed_hash
     index = int(hashlib.sha256((draw["seed"] + lot_id).encode()).hexdigest(), 16) % 2
@@ -118,7 +99,7 @@ async def test_the_records_of_an_ended_lot_are_served_and_the_export_verifies(
     status, _ = await server.call("GET", f"/api/lots/{lot_id}/result", token=None)
     assert status != 200  # nothing before the end
     assert (await one.bid(lot_id, "150.00"))["type"] == "ack"
-    await until(public, lambda s: s["status"] == "awarded")
+    await public.until(lambda s: s["status"] == "awarded")
     result = await server.ok("GET", f"/api/lots/{lot_id}/result", token=None)
     assert result["format"] == "listing_timed" and result["outcome"]["amount"] == "150.00"
     report = await server.ok("GET", f"/api/lots/{lot_id}/report")
@@ -142,12 +123,12 @@ async def test_after_the_cap_the_second_quantity_is_bid_with_act_secondary(
     await two.subscribe(lot_id, t2)
     await public.subscribe(lot_id)
     assert (await one.bid(lot_id, "150.00"))["type"] == "ack"
-    await until(public, lambda s: s["play"]["phase"] == "secondary")
-    assert (await act(two, lot_id, "secondary", "520.00"))["code"] == "off_step"
-    assert (await act(two, lot_id, "secondary", "1.5e3"))["code"] == "invalid_amount"
-    ack = await act(two, lot_id, "secondary", "550.00")
+    await public.until(lambda s: s["play"]["phase"] == "secondary")
+    assert (await two.act(lot_id, "secondary", "520.00"))["code"] == "off_step"
+    assert (await two.act(lot_id, "secondary", "1.5e3"))["code"] == "invalid_amount"
+    ack = await two.act(lot_id, "secondary", "550.00")
     assert ack["type"] == "ack" and ack["amount"] == "550.00"
-    ended = await until(public, lambda s: s["status"] == "awarded")
+    ended = await public.until(lambda s: s["status"] == "awarded")
     sec = ended["state"]["play"]["secondary"]
     assert sec["best"] == "550.00" and sec["unit"] == "m²"
     assert ended["state"]["outcome"]["amount"] == "150.00"

@@ -29,12 +29,6 @@ def tally(replies: list[dict[str, Any]]) -> Counter[str]:
     return Counter("accepted" if r["type"] == "ack" else r["code"] for r in replies)
 
 
-async def act(client: Client, lot_id: str, name: str, ref: str) -> dict[str, Any]:
-    await client.send({"type": "act", "lot_id": lot_id, "act": name, "ref": ref})
-    while True:
-        reply = await client.recv()
-        if reply["type"] in ("ack", "rejected", "error"):
-            return reply
 
 
 async def play(server: Server) -> tuple[str, list[Client], list[dict[str, Any]],
@@ -52,7 +46,7 @@ async def play(server: Server) -> tuple[str, list[Client], list[dict[str, Any]],
             await second.bid(lot_id, "abc", "b2"),  # not an amount: the edge
             await second.bid(lot_id, "130.00", "b3"),
             await watcher.bid(lot_id, "150.00", "w1")]  # not a bidder: the edge
-    acts = [await act(first, lot_id, "confirm", "c1")]  # an English lot has no actions
+    acts = [await first.act(lot_id, "confirm", ref="c1")]  # an English lot has no actions
     await watcher.send({"type": "no-such-type"})
     assert (await watcher.next("error"))["code"] == "unknown_type"
     return lot_id, [first, second, watcher], bids, acts

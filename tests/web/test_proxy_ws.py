@@ -13,13 +13,6 @@ async def bidder(server: Server, lot_id: str, token: str) -> tuple[Client, dict[
     return client, update
 
 
-async def act(client: Client, lot_id: str, amount: Any, ref: str = "p1") -> dict[str, Any]:
-    await client.send({"type": "act", "lot_id": lot_id, "act": "proxy", "amount": amount,
-                       "ref": ref})
-    while True:
-        msg = await client.recv()
-        if msg["type"] in ("ack", "rejected", "error"):
-            return msg
 
 
 async def next_you(client: Client) -> dict[str, Any]:
@@ -37,7 +30,7 @@ async def test_a_proxy_maximum_is_acked_and_others_see_only_the_automatic_bids(
     staff = await server.connect()
     await staff.subscribe(lot_id, HOST_TOKEN)
 
-    ack = await act(a, lot_id, "300.00")
+    ack = await a.act(lot_id, "proxy", "300.00")
     assert ack["type"] == "ack" and ack["act"] == "proxy" and ack["amount"] == "300.00"
     seen = await watcher.next("update")
     kinds = [(e["type"], e.get("amount")) for e in seen["events"]]
@@ -60,9 +53,9 @@ async def test_a_proxy_maximum_is_refused_with_a_code_when_too_low_or_disabled(
     a, _ = await bidder(server, lot_id, tokens[0])
     assert (await a.bid(lot_id, "200.00"))["type"] == "ack"
     b, _ = await bidder(server, lot_id, tokens[1])
-    refused = await act(b, lot_id, "205.00")
+    refused = await b.act(lot_id, "proxy", "205.00")
     assert refused["type"] == "rejected" and refused["code"] == "proxy_too_low"
     plain, plain_tokens = await server.open_lot()
     c, _ = await bidder(server, plain, plain_tokens[0])
-    refused = await act(c, plain, "500.00")
+    refused = await c.act(plain, "proxy", "500.00")
     assert refused["type"] == "rejected" and refused["code"] == "proxy_disabled"

@@ -121,10 +121,33 @@ class Client:
     async def bid(self, lot_id: str, amount: Any, ref: str = "r1") -> dict[str, Any]:
         """Send a bid; return its ``ack`` or ``rejected`` (skipping updates)."""
         await self.send(LotSession(lot_id).bid(amount, ref))
-        async with asyncio.timeout(5):
+        return await self.answer()
+
+    async def act(self, lot_id: str, name: str, amount: Any = None, ref: str = "a1",
+                  **extra: Any) -> dict[str, Any]:
+        """Send an ``act`` (with ``amount`` when given); return its ``ack``, ``rejected``
+        or ``error``."""
+        message: dict[str, Any] = {"type": "act", "lot_id": lot_id, "act": name, "ref": ref,
+                                   **extra}
+        if amount is not None:
+            message["amount"] = amount
+        await self.send(message)
+        return await self.answer()
+
+    async def answer(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The next ``ack``, ``rejected`` or ``error`` (skipping everything else)."""
+        async with asyncio.timeout(timeout):
             while True:
                 msg = await self.recv()
                 if msg["type"] in ("ack", "rejected", "error"):
+                    return msg
+
+    async def until(self, check: Any, timeout: float = 8.0) -> dict[str, Any]:
+        """The first ``update`` whose (folded) state passes ``check``."""
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.next("update", timeout)
+                if check(msg["state"]):
                     return msg
 
     async def close(self) -> None:
