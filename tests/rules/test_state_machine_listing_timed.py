@@ -19,23 +19,18 @@ from auction.model import (
     Act,
     BidAccepted,
     CloseExtended,
-    ConfirmDeposit,
-    CreateLot,
     Event,
     LotAwarded,
     LotDrawn,
     LotFailed,
     PlaceBid,
-    RegisterBidder,
-    Rejection,
-    ScheduleLot,
     StartLot,
     Tick,
 )
 from auction.state import CLOSED, OPEN
 from auction.verify import build_export, dumps, verify
 
-from .test_state_machine import BIDDERS, HOST, NUMBERS, OUTCOME_EVENTS, T0, LotMachine
+from .test_state_machine import BIDDERS, HOST, OUTCOME_EVENTS, T0, LotMachine
 
 SEED = "5eed" * 16
 
@@ -65,6 +60,8 @@ def listing_params(draw: st.DrawFn) -> dict[str, Any]:
 
 
 class ListingMachine(LotMachine):
+    FORMAT = "listing_timed"
+    TITLE = "国有建设用地使用权"
     ACTIONS = ("bid", "advance", "confirm", "tick", "bid", "advance_to_deadline", "accept_cap",
                "secondary", "bid", "confirm", "accept_cap", "secondary", "bid_at_deadline",
                "act_at_deadline", "advance", "pause", "resume", "extend", "register",
@@ -73,22 +70,7 @@ class ListingMachine(LotMachine):
     @initialize(params=listing_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
                 stage=st.sampled_from(["open", "open", "open", "scheduled"]))
     def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
-        decision = self.apply(CreateLot(lot_id="lot-x", session_id="s", format="listing_timed",
-                                        title="国有建设用地使用权", params=params, actor=HOST))
-        assert not isinstance(decision, Rejection), decision
-        for bidder, number in zip(BIDDERS[:ready], NUMBERS, strict=False):
-            assert isinstance(self.apply(RegisterBidder(
-                bidder_id=bidder, bidder_no=number, name=bidder, actor=HOST)), list)
-            assert isinstance(self.apply(ConfirmDeposit(
-                bidder_id=bidder, amount=9000, account="acct", actor=HOST)), list)
-        assert isinstance(self.apply(ScheduleLot(actor=HOST)), list)
-        if stage == "open":
-            if self.s.opens_at is None:
-                self.apply(StartLot(actor=HOST, seed=SEED, seed_hash=commitment(SEED)))
-            else:
-                self.now = self.s.opens_at
-                self.tick()
-            assert self.s.status == OPEN
+        self.prepare(params, ready, stage)
 
     def tick(self) -> None:
         cmd = Tick(seed=SEED, seed_hash=commitment(SEED))
@@ -96,7 +78,7 @@ class ListingMachine(LotMachine):
         assert isinstance(decision, list), "a tick is never refused"
         assert decide(self.s, cmd, self.now) == [], "firing a tick twice did something"
 
-    def do_start(self, data: st.DataObject) -> None:
+    def do_start(self, data: st.DataObject | None) -> None:
         self.apply(StartLot(actor=HOST, seed=SEED, seed_hash=commitment(SEED)))
 
     def bidder(self, data: st.DataObject) -> str:

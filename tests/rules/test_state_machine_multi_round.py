@@ -8,37 +8,27 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, event, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant
 
 from auction.lot import decide, evolve, next_deadline
 from auction.model import (
     BidAccepted,
-    Command,
-    ConfirmDeposit,
-    CreateLot,
     Event,
     LotAwarded,
     LotFailed,
     PlaceBid,
-    RegisterBidder,
     Rejection,
-    ScheduleLot,
-    StartLot,
     Tick,
 )
 from auction.money import CURRENCY_DECIMALS, format_amount
 from auction.multi_round import final_end
-from auction.record import GENESIS, seal
 from auction.state import CLOSED, OPEN, PAUSED
 from auction.views import snapshot
 
 from .test_state_machine import (
-    ALLOWED,
     BIDDERS,
-    HOST,
-    NUMBERS,
     OUTCOME_EVENTS,
     T0,
     LotMachine,
@@ -82,6 +72,11 @@ def coefficient_units(params: dict[str, Any], bidder_id: str) -> int:
 class RoundsMachine(LotMachine):
     """:class:`LotMachine` on a multi_round lot, with the format's own checks."""
 
+    FORMAT = "multi_round"
+    #: The best is by adjusted price, and a bidder may take back part of an unrevealed
+    #: cut within its turn (its last bid of the turn counts).
+    BEST_NEVER_WORSENS = False
+
     ACTIONS = ("bid", "advance", "bid", "tick", "advance_to_deadline", "bid", "tick",
                "bid_at_deadline", "advance", "register", "deposit", "pause", "resume",
                "extend", "schedule", "start", "cancel", "bid", "advance")
@@ -94,50 +89,7 @@ class RoundsMachine(LotMachine):
                 stage=st.sampled_from(["open", "open", "open", "scheduled", "draft"]))
     def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
         self.params = params
-        decision = self.apply(CreateLot(lot_id="lot-x", session_id="s", format="multi_round",
-                                        title="random lot", params=params, actor=HOST))
-        assert not isinstance(decision, Rejection), decision
-        for bidder, number in zip(BIDDERS[:ready], NUMBERS, strict=False):
-            assert isinstance(self.apply(RegisterBidder(
-                bidder_id=bidder, bidder_no=number, name=bidder, actor=HOST)), list)
-            assert isinstance(self.apply(ConfirmDeposit(
-                bidder_id=bidder, amount=9000, account="acct", actor=HOST)), list)
-        if stage == "draft":
-            return
-        assert isinstance(self.apply(ScheduleLot(actor=HOST)), list)
-        if stage == "open":
-            if self.s.opens_at is None:
-                self.apply(StartLot(actor=HOST))
-            else:
-                self.now = self.s.opens_at
-                self.tick()
-            assert self.s.status == OPEN
-
-    def apply(self, cmd: Command) -> list[Event] | Rejection:
-        """As :meth:`LotMachine.apply`, without its check that the best price never
-        worsens: here the best is by adjusted price, and a bidder may take back part of
-        an unrevealed cut within its turn (its last bid of the turn counts)."""
-        before = copy.deepcopy(self.state)
-        decision = decide(self.state, cmd, self.now)
-        assert self.state == before, "decide changed the state"
-        if isinstance(decision, Rejection):
-            event(f"rejected {decision.code}")
-            self.check_rejection(cmd, decision)
-            return decision
-        for fact in decision:
-            event(type(fact).__name__)
-            self.check_event(fact)
-            old_status = None if self.state is None else self.state.status
-            self.state = evolve(self.state, fact)
-            if old_status is not None and old_status != self.state.status:
-                assert (old_status, self.state.status) in ALLOWED, (old_status, self.state)
-        prev = self.records[-1].hash if self.records else GENESIS
-        sealed = seal("lot-x", len(self.records) + 1, prev, decision)
-        self.records.extend(sealed)
-        self.events.extend(decision)
-        for record in sealed:
-            self.store_and_replay(record)
-        return decision
+        self.prepare(params, ready, stage)
 
     # ------------------------------------------------------------------ the format's checks
     def adjusted_key(self, bidder_id: str) -> tuple[int, int, int]:

@@ -28,7 +28,7 @@ class ProxyMachine(LotMachine):
     @initialize(params=proxy_params(), ready=st.sampled_from([3, 2, 4]),
                 stage=st.sampled_from(["open", "open", "scheduled"]))
     def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
-        super().create(params, ready, stage)
+        self.prepare(params, ready, stage)
 
     def do_proxy(self, data: st.DataObject) -> None:
         """A maximum a few steps above the next acceptable price (or below it)."""
