@@ -275,16 +275,22 @@ class LotMachine(RuleBasedStateMachine):
             # The outcome of a close, judged independently: no bid, or a best below the
             # reserve, fails the lot; otherwise the first to reach the best price wins.
             assert s.status == CLOSED
-            if not s.bids:
-                expected: tuple[Any, ...] = ("failed", "no_bids")
-            elif p.reserve is not None and s.best is not None and s.best < p.reserve:
-                expected = ("failed", "reserve_not_met")
-            else:
-                expected = ("awarded", s.ranking()[0].bidder_id, s.best)
-            if isinstance(fact, LotAwarded):
-                assert ("awarded", fact.bidder_id, fact.amount) == expected
-            else:
-                assert ("failed", fact.reason) == expected
+            self.check_outcome(fact)
+
+    def check_outcome(self, fact: LotAwarded | LotFailed) -> None:
+        """No bid, or a best below the reserve, fails the lot; otherwise the first to reach
+        the best price wins."""
+        s, p = self.s, self.s.params
+        if not s.bids:
+            expected: tuple[Any, ...] = ("failed", "no_bids")
+        elif p.reserve is not None and s.best is not None and s.best < p.reserve:
+            expected = ("failed", "reserve_not_met")
+        else:
+            expected = ("awarded", s.ranking()[0].bidder_id, s.best)
+        if isinstance(fact, LotAwarded):
+            assert ("awarded", fact.bidder_id, fact.amount) == expected
+        else:
+            assert ("failed", fact.reason) == expected
 
     # ------------------------------------------------------------------ commands
     #: What a step does, weighted by repetition. Hypothesis deems the first the simplest,

@@ -161,16 +161,7 @@ class ListingMachine(LotMachine):
                 if s.params.options.cap_rule == "secondary":
                     assert fact.bidder_id == (play.sec_leader or play.cap_by)
                 return
-            if not s.bids:
-                expected: tuple[Any, ...] = ("failed", "no_bids")
-            elif p.reserve is not None and s.best is not None and s.best < p.reserve:
-                expected = ("failed", "reserve_not_met")
-            else:
-                expected = ("awarded", s.ranking()[0].bidder_id, s.best)
-            if isinstance(fact, LotAwarded):
-                assert ("awarded", fact.bidder_id, fact.amount) == expected
-            else:
-                assert ("failed", fact.reason) == expected
+            self.check_outcome(fact)
 
     def teardown(self) -> None:
         if self.state is None:
