@@ -139,13 +139,12 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
     return p
 
 
-class LotMachine(RuleBasedStateMachine):
-    """Drives one lot; every step checks the invariants of ARCHITECTURE.md. A format's
-    machine subclasses it: its own ``create`` (with its parameters) calls
-    :meth:`prepare`, and it adds its own rules and checks."""
+class RecordedLot(RuleBasedStateMachine):
+    """One lot driven through ``decide``/``evolve`` with its record sealed and, beside the
+    live state, a shadow folded from the record's stored form; each step's facts are
+    checked (:meth:`check_event`, :meth:`check_rejection`). The machines of the formats
+    subclass it (through :class:`LotMachine`, or directly for the clocks)."""
 
-    FORMAT = "english"
-    TITLE = "random lot"
     #: Whether the best price can never worsen (not where the best is by adjusted price,
     #: or a bidder may revise its own sealed bid).
     BEST_NEVER_WORSENS = True
@@ -161,34 +160,6 @@ class LotMachine(RuleBasedStateMachine):
         #: hash-checked one by one), kept beside the live one.
         self.shadow: LotState | None = None
         self.stored_hash = GENESIS
-
-    # ------------------------------------------------------------------ driving
-    @initialize(params=lot_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
-                stage=st.sampled_from(["open", "open", "open", "scheduled", "draft"]))
-    def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
-        self.prepare(params, ready, stage)
-
-    def prepare(self, params: dict[str, Any], ready: int, stage: str) -> None:
-        """Create the lot and, through the same commands, bring it to a random stage with
-        ``ready`` eligible bidders, so that most runs reach the bidding."""
-        decision = self.apply(CreateLot(lot_id="lot-x", session_id="s", format=self.FORMAT,
-                                        title=self.TITLE, params=params, actor=HOST))
-        assert not isinstance(decision, Rejection), decision
-        for bidder, number in zip(BIDDERS[:ready], NUMBERS, strict=False):
-            assert isinstance(self.apply(RegisterBidder(
-                bidder_id=bidder, bidder_no=number, name=bidder, actor=HOST)), list)
-            assert isinstance(self.apply(ConfirmDeposit(
-                bidder_id=bidder, amount=9000, account="acct", actor=HOST)), list)
-        if stage == "draft":
-            return
-        assert isinstance(self.apply(ScheduleLot(actor=HOST)), list)
-        if stage == "open":
-            if self.s.opens_at is None:
-                self.do_start(None)
-            else:
-                self.now = self.s.opens_at
-                self.tick()
-            assert self.s.status == OPEN
 
     @property
     def s(self) -> LotState:
@@ -231,6 +202,49 @@ class LotMachine(RuleBasedStateMachine):
         assert chain(self.stored_hash, "lot-x", seq, body) == digest
         self.stored_hash = digest
         self.shadow = evolve(self.shadow, event_from_dict(body))
+
+    def check_rejection(self, cmd: Command, rejection: Rejection) -> None:
+        return None
+
+    def check_event(self, fact: Event) -> None:
+        assert fact.at == self.now
+
+
+class LotMachine(RecordedLot):
+    """Drives one lot; every step checks the invariants of ARCHITECTURE.md. A format's
+    machine subclasses it: its own ``create`` (with its parameters) calls
+    :meth:`prepare`, and it adds its own rules and checks."""
+
+    FORMAT = "english"
+    TITLE = "random lot"
+
+    # ------------------------------------------------------------------ driving
+    @initialize(params=lot_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
+                stage=st.sampled_from(["open", "open", "open", "scheduled", "draft"]))
+    def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
+        self.prepare(params, ready, stage)
+
+    def prepare(self, params: dict[str, Any], ready: int, stage: str) -> None:
+        """Create the lot and, through the same commands, bring it to a random stage with
+        ``ready`` eligible bidders, so that most runs reach the bidding."""
+        decision = self.apply(CreateLot(lot_id="lot-x", session_id="s", format=self.FORMAT,
+                                        title=self.TITLE, params=params, actor=HOST))
+        assert not isinstance(decision, Rejection), decision
+        for bidder, number in zip(BIDDERS[:ready], NUMBERS, strict=False):
+            assert isinstance(self.apply(RegisterBidder(
+                bidder_id=bidder, bidder_no=number, name=bidder, actor=HOST)), list)
+            assert isinstance(self.apply(ConfirmDeposit(
+                bidder_id=bidder, amount=9000, account="acct", actor=HOST)), list)
+        if stage == "draft":
+            return
+        assert isinstance(self.apply(ScheduleLot(actor=HOST)), list)
+        if stage == "open":
+            if self.s.opens_at is None:
+                self.do_start(None)
+            else:
+                self.now = self.s.opens_at
+                self.tick()
+            assert self.s.status == OPEN
 
     def check_rejection(self, cmd: Command, rejection: Rejection) -> None:
         if self.state is None:
