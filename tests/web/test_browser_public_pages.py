@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
-from test_listing_timed_ws import act, listing_lot
+from test_listing_timed_ws import listing_lot
 from web_support import SUPERVISOR_TOKEN, Server
 
 pytestmark = pytest.mark.browser
@@ -116,7 +116,7 @@ async def test_the_board_explains_a_lottery_in_words(server: Server, open_page: 
     await two.subscribe(lot_id, t2)
     assert (await one.bid(lot_id, "150.00"))["type"] == "ack"
     await expect(page.locator("#lottery-text")).to_contain_text("公开摇号", timeout=WAIT)
-    assert (await act(two, lot_id, "accept_cap"))["type"] == "ack"
+    assert (await two.act(lot_id, "accept_cap"))["type"] == "ack"
     await expect(page.locator("#status")).to_have_attribute("data-status", "awarded",
                                                             timeout=WAIT)
     result = await server.ok("GET", f"/api/lots/{lot_id}")
@@ -154,7 +154,7 @@ async def test_the_result_announcement_says_a_lot_was_decided_by_lottery(
     await two.subscribe(lot_id, t2)
     assert (await one.bid(lot_id, "150.00"))["type"] == "ack"
     await asyncio.sleep(0.2)
-    assert (await act(two, lot_id, "accept_cap"))["type"] == "ack"
+    assert (await two.act(lot_id, "accept_cap"))["type"] == "ack"
     async with asyncio.timeout(10):  # the draw, then the record holds the end
         while (answer := await server.call("GET", f"/api/lots/{lot_id}/result",
                                            token=None))[0] != 200:

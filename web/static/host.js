@@ -10,7 +10,7 @@ import { epochToZoned, loadZone, zonedToEpoch } from "./zone.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
   $, ENDED, MessageBox, api, clock, confirmAction, drawCountdown, guard, h, money, resultText,
-  showAmount, showConn, showStatus, takeToken,
+  bindStaffToken, showAmount, showConn, showStatus,
 } from "./ui.js";
 
 addStrings({
@@ -38,14 +38,13 @@ addStrings({
   },
 });
 
-const TOKEN_KEY = "auction.staffToken";
 const SELECTED_KEY = "auction.host.selected";
 const LOTS_REFRESH_MS = 10_000;
 
 // Errors speak the page's language only (no English developer detail); an error about a
 // field is shown next to that field (see showFieldError).
 const messages = new MessageBox($("message"));
-let token = takeToken(TOKEN_KEY) ?? "";
+let token = "";
 let sessions = [];
 let lots = [];
 let selectedId = null;
@@ -626,15 +625,6 @@ async function lotAction(action) {
 
 // ---------------------------------------------------------------------------- start
 
-function setToken(value) {
-  token = value;
-  try {
-    sessionStorage.setItem(TOKEN_KEY, value);
-  } catch {
-    // kept in memory only
-  }
-}
-
 async function afterToken() {
   messages.clear();
   await Promise.all([loadSessions(), loadLots()]);
@@ -660,18 +650,8 @@ function main() {
     render();
   });
   showConn("offline");
-  const tokenInput = $("staff-token");
-  tokenInput.value = token;
-  tokenInput.addEventListener("change", () => {
-    setToken(tokenInput.value.trim());
-    afterToken();
-  });
-  // A `#token=...` link opened in a tab already on this page changes only the fragment.
-  window.addEventListener("hashchange", () => {
-    const fresh = takeToken(TOKEN_KEY);
-    if (!fresh || fresh === token) return;
-    tokenInput.value = fresh;
-    setToken(fresh);
+  token = bindStaffToken($("staff-token"), (fresh) => {
+    token = fresh;
     afterToken();
   });
   // Every submit is guarded: a double click sends one request.

@@ -7,7 +7,7 @@ import { dateTime, depositText, download, flagItems } from "./records-ui.js";
 import { detailsText, eventName } from "./report-words.js";
 import {
   $, ENDED, MessageBox, api, confirmAction, guard, h, lotIdFromPath, money, resultText, showStatus,
-  takeToken,
+  bindStaffToken,
 } from "./ui.js";
 
 addStrings({
@@ -25,10 +25,9 @@ addStrings({
   },
 });
 
-const TOKEN_KEY = "auction.staffToken";
 const lotId = lotIdFromPath();
 const messages = new MessageBox($("message"), { details: true });
-let token = takeToken(TOKEN_KEY) ?? "";
+let token = "";
 let report = null;
 
 const SETTLE = {
@@ -166,22 +165,8 @@ function main() {
     messages.draw();
     render();
   });
-  const input = $("staff-token");
-  input.value = token;
-  input.addEventListener("change", () => {
-    token = input.value.trim();
-    try {
-      sessionStorage.setItem(TOKEN_KEY, token);
-    } catch {
-      // kept in memory only
-    }
-    load();
-  });
-  window.addEventListener("hashchange", () => {
-    const fresh = takeToken(TOKEN_KEY);
-    if (!fresh || fresh === token) return;
+  token = bindStaffToken($("staff-token"), (fresh) => {
     token = fresh;
-    input.value = fresh;
     load();
   });
   $("print").addEventListener("click", () => window.print());

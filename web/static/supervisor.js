@@ -3,11 +3,10 @@
 
 import { initI18n, lang, onLangChange, t } from "./i18n.js";
 import { download, flagItems } from "./records-ui.js";
-import { $, ENDED, MessageBox, api, h, showStatus, takeToken } from "./ui.js";
+import { $, ENDED, MessageBox, api, h, showStatus, bindStaffToken } from "./ui.js";
 
-const TOKEN_KEY = "auction.staffToken";
 const messages = new MessageBox($("message"), { details: true });
-let token = takeToken(TOKEN_KEY) ?? "";
+let token = "";
 let lots = [];
 let checks = null;
 
@@ -69,26 +68,11 @@ function main() {
     messages.draw();
     render();
   });
-  const input = $("staff-token");
-  input.value = token;
-  input.addEventListener("change", () => {
-    token = input.value.trim();
-    try {
-      sessionStorage.setItem(TOKEN_KEY, token);
-    } catch {
-      // kept in memory only
-    }
+  token = bindStaffToken($("staff-token"), (fresh) => {
+    token = fresh;
     load();
   });
   $("refresh").addEventListener("click", load);
-  // A `#token=...` link opened in a tab already on this page changes only the fragment.
-  window.addEventListener("hashchange", () => {
-    const fresh = takeToken(TOKEN_KEY);
-    if (!fresh || fresh === token) return;
-    token = fresh;
-    input.value = fresh;
-    load();
-  });
   load();
 }
 

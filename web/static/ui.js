@@ -33,6 +33,35 @@ export function takeToken(storageKey) {
   }
 }
 
+/**
+ * The staff token of the host console, report and supervisor pages: from a `#token=...`
+ * link (also one opened later in a tab already on the page) or the tab's session storage,
+ * shown in `input`. `changed(token)` is called whenever the person or a link changes it;
+ * returns the token the page starts with.
+ */
+export function bindStaffToken(input, changed) {
+  const key = "auction.staffToken";
+  let token = takeToken(key) ?? "";
+  input.value = token;
+  const set = (value) => {
+    token = value;
+    try {
+      sessionStorage.setItem(key, value);
+    } catch {
+      // kept in memory only
+    }
+    changed(token);
+  };
+  input.addEventListener("change", () => set(input.value.trim()));
+  window.addEventListener("hashchange", () => {
+    const fresh = takeToken(key);
+    if (!fresh || fresh === token) return;
+    input.value = fresh;
+    set(fresh);
+  });
+  return token;
+}
+
 /** `amount` (decimal string) for display: "¥1,250,000.00", or `empty` when null. */
 export function money(amount, currency, empty = "—") {
   if (amount === null || amount === undefined) return empty;
