@@ -23,7 +23,7 @@ sees (:func:`public_questions`) never names the asker.
 Pure: the decider is built with the center's calendar and periods; no clock is read.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -76,6 +76,32 @@ DEFAULT_PERIODS: Mapping[str, MinimumPeriods] = {
     "procurement": MinimumPeriods(Period(5, "working"), Period(5, "working")),
     "other": MinimumPeriods(Period(5), Period(1, "working")),
 }
+
+
+_UNITS: Mapping[str, DayUnit] = {"c": "calendar", "w": "working"}
+
+
+def _period(text: str) -> Period:
+    digits, unit = text[:-1], text[-1:]
+    if not digits.isdigit() or not digits.isascii() or unit not in _UNITS:
+        raise ValueError(f"{text!r} is not days and c or w, such as 20c or 10w")
+    return Period(int(digits), _UNITS[unit])
+
+
+def parse_periods(entries: Iterable[str]) -> dict[str, MinimumPeriods]:
+    """The minimum periods of every kind of trade: :data:`DEFAULT_PERIODS` with the
+    center's ``KIND=NOTICE/APPLICATION`` entries (``land=20c/10w``: 20 calendar days of
+    notice, 10 working days of applications) on top. ValueError for a malformed entry or
+    an unknown kind."""
+    out = dict(DEFAULT_PERIODS)
+    for entry in entries:
+        kind, _, spec = entry.partition("=")
+        notice, slash, application = spec.partition("/")
+        if kind not in TRADE_KINDS or not slash:
+            raise ValueError(f"{entry!r} is not KIND=NOTICE/APPLICATION with KIND one of "
+                             f"{', '.join(TRADE_KINDS)}")
+        out[kind] = MinimumPeriods(_period(notice), _period(application))
+    return out
 
 
 @dataclass(frozen=True)

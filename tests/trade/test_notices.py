@@ -10,6 +10,7 @@ import pytest
 from auction.aggregate import replay
 from auction.model import Event, Rejection
 from auction.trade.notices import (
+    DEFAULT_PERIODS,
     AmendNotice,
     AnswerQuestion,
     AskQuestion,
@@ -22,6 +23,7 @@ from auction.trade.notices import (
     PublishNotice,
     Terms,
     WithdrawNotice,
+    parse_periods,
     phase,
     public_questions,
 )
@@ -217,3 +219,17 @@ def test_a_period_is_whole_days_in_a_known_unit() -> None:
         Period(-1)
     with pytest.raises(ValueError):
         Period(3, "lunar")  # type: ignore[arg-type]
+
+
+def test_the_centers_periods_override_the_defaults_kind_by_kind() -> None:
+    periods = parse_periods(["land=30c/15w", "other=0c/0w"])
+    assert periods["land"] == MinimumPeriods(Period(30), Period(15, "working"))
+    assert periods["other"] == MinimumPeriods(Period(0), Period(0, "working"))
+    assert periods["mining"] == DEFAULT_PERIODS["mining"]
+
+
+@pytest.mark.parametrize("entry", ["land=20c", "lottery=1c/1w", "land=20d/10w", "land=c/10w",
+                                   "land=２0c/10w"])
+def test_a_malformed_period_entry_is_refused(entry: str) -> None:
+    with pytest.raises(ValueError):
+        parse_periods([entry])
