@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from auction.trade.applications import APPLICATION_STATUSES
+from auction.trade.notices import PHASES, TRADE_KINDS
 from web.schemas import (
     FORMAT_EXAMPLES,
     FORMAT_PARAMS,
@@ -132,15 +134,15 @@ _NOTICE_BODY = ("The schedule is checked against the center's minimum periods fo
                 "period_too_short or invalid_schedule. Every lot must exist (400 "
                 "unknown_lot) and, when it opens by itself, open at bidding_at (409 "
                 "invalid_schedule). flags lists years the holiday calendar does not know.")
-_STATUS_QUERY = _query("status", {"enum": ["submitted", "approved", "rejected", "withdrawn"]},
+_STATUS_QUERY = _query("status", {"enum": list(APPLICATION_STATUSES)},
                        "only applications in this status")
 #: The operations of the trade around a lot (web/trade.py, docs/trade.md).
 _TRADE_PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/notices": {
         "get": _op("Published notices, newest first (public)", params=[
-            _query("kind", {"type": "string"}, "only notices of this kind of trade"),
-            _query("phase", {"enum": ["announced", "applying", "closed", "bidding",
-                                      "withdrawn"]}, "only notices in this phase")]),
+            _query("kind", {"enum": list(TRADE_KINDS)}, "only notices of this kind of trade"),
+            _query("phase", {"enum": list(PHASES)}, "only notices in this phase")],
+            errors=(400,)),
         "post": _op("Publish a notice (公告, host)", 201, staff=True,
                     errors=(400, 401, 403, 409, 503), codes=_TRADE_ERRORS,
                     description=_NOTICE_BODY),
@@ -186,7 +188,7 @@ _TRADE_PATHS: dict[str, dict[str, dict[str, Any]]] = {
         description=_ACCOUNT + " accept_terms must be true; the barred list is checked "
                                "(409 barred).")},
     "/api/applications": {"get": _op(
-        "The reviewer queue (staff)", staff=True, errors=(401, 403),
+        "The reviewer queue (staff)", staff=True, errors=(400, 401, 403),
         params=[_STATUS_QUERY, _query("lot_id", {"type": "string"}, "only this lot's")])},
     "/api/applications/{application_id}": {"get": _op(
         "An application (staff, or its own account: with the room link once admitted)",

@@ -87,7 +87,9 @@ STATIC = "/static/"
 #: Routes of the pages and the file under ``Settings.static_dir`` each serves.
 PAGES = {"/": "index.html", "/room/{lot_id}": "room.html", "/host": "host.html",
          "/board/{lot_id}": "board.html", "/result/{lot_id}": "result.html",
-         "/report/{lot_id}": "report.html", "/supervisor": "supervisor.html"}
+         "/report/{lot_id}": "report.html", "/supervisor": "supervisor.html",
+         "/notices": "notices.html", "/notice/{notice_id}": "notice.html",
+         "/portal": "portal.html", "/review": "review.html"}
 _PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
                  "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 

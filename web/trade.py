@@ -33,6 +33,7 @@ from auction.record import Recorded
 from auction.state import LotState
 from auction.trade.accounts import Account, AccountDecider, RegisterAccount, account_id
 from auction.trade.applications import (
+    APPLICATION_STATUSES,
     AdmitBidder,
     Application,
     ApplicationDecider,
@@ -46,6 +47,8 @@ from auction.trade.applications import (
     eligible,
 )
 from auction.trade.notices import (
+    PHASES,
+    TRADE_KINDS,
     AmendNotice,
     AnswerQuestion,
     AskQuestion,
@@ -188,6 +191,13 @@ def _path_id(request: web.Request, key: str) -> str:
     return value
 
 
+def _query_choice(request: web.Request, key: str, choices: tuple[str, ...]) -> str | None:
+    value = request.query.get(key)
+    if value is not None and value not in choices:
+        raise WebError(400, "bad_request", f"{key} must be one of {', '.join(choices)}")
+    return value
+
+
 def _amount_text(amount: int | None, lot: LotState | None) -> str | None:
     if amount is None:
         return None
@@ -250,7 +260,8 @@ async def _notice(request: web.Request) -> Notice:
 
 async def list_notices(request: web.Request) -> web.Response:
     """Published notices, newest first (``?kind=``, ``?phase=`` filter): public."""
-    kind, wanted = request.query.get("kind"), request.query.get("phase")
+    kind = _query_choice(request, "kind", TRADE_KINDS)
+    wanted = _query_choice(request, "phase", PHASES)
     aggregates, decider, engine = _aggregates(request), _trade(request).notices, _engine(request)
     views = []
     for notice_id in await aggregates.ids(decider.kind):
@@ -552,7 +563,7 @@ async def list_applications(request: web.Request) -> web.Response:
     """The reviewer queue (staff): applications, ``?status=`` and ``?lot_id=`` filter."""
     require_staff(request)
     apps = await _applications(request, lot_id=request.query.get("lot_id"),
-                               status=request.query.get("status"))
+                               status=_query_choice(request, "status", APPLICATION_STATUSES))
     return json_response({"applications": [await application_view(request, a)
                                             for a in apps]})
 
@@ -615,6 +626,24 @@ async def _after(request: web.Request, app_id: str) -> web.Response:
     await admit(request.config_dict, app_id)
     app = await _aggregates(request).state(_trade(request).applications, app_id)
     return json_response(await application_view(request, app))
+
+
+async def applicants_by_lot(app: Mapping[Any, Any]) -> dict[str, list[dict[str, Any]]]:
+    """For the collusion checks (:class:`auction.collusion.LotRecord`): per lot, each
+    bidder admitted from an application with the contacts it gave and the hashes of the
+    documents it uploaded."""
+    engine: Engine = app[ENGINE]
+    decider = app[TRADE].applications
+    out: dict[str, list[dict[str, Any]]] = {}
+    for app_id in await engine.aggregates.ids(decider.kind):
+        application: Application = await engine.aggregates.state(decider, app_id)
+        if application.bidder_id:
+            contact = application.contact
+            out.setdefault(application.lot_id, []).append({
+                "bidder_id": application.bidder_id,
+                "contacts": [str(contact[k]) for k in ("phone", "email") if contact.get(k)],
+                "documents": sorted({d.sha256 for d in application.documents})})
+    return out
 
 
 # ------------------------------------------------------------------------ eligibility

@@ -26,6 +26,7 @@ from typing import Any
 from auction.messages import MESSAGES
 from auction.model import Event, Rejection, recorded_if_set, register_event
 
+APPLICATION_STATUSES = ("submitted", "approved", "rejected", "withdrawn")
 MAX_DOCUMENTS = 20
 MAX_CONSORTIUM = 10
 

@@ -33,6 +33,8 @@ from auction.workdays import DAY_UNITS, DayUnit, WorkCalendar, china_date
 
 #: Kinds of trade a center configures periods for.
 TRADE_KINDS = ("land", "mining", "state_property", "procurement", "other")
+#: Where a notice stands (:func:`phase`).
+PHASES = ("announced", "applying", "closed", "bidding", "withdrawn")
 MAX_LOTS = 50
 MAX_QUESTIONS = 1000
 
