@@ -30,7 +30,7 @@ from auction.errors import InvalidAmount
 from auction.model import ConfirmDeposit, Rejection
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded
-from auction.state import LotState
+from auction.state import DRAFT, SCHEDULED, LotState
 from auction.trade.accounts import Account, AccountDecider, RegisterAccount, account_id
 from auction.trade.applications import (
     APPLICATION_STATUSES,
@@ -216,13 +216,14 @@ def _terms(body: NoticeBody) -> Terms:
 
 
 def _check_lots(engine: Engine, terms: Terms) -> None:
-    """Every lot of a notice exists, and one that opens by itself opens at the notice's
-    bidding time (the lot's schedule follows the notice)."""
+    """Every lot of a notice exists, and one not open yet that opens by itself opens at
+    the notice's bidding time (the lot's schedule follows the notice)."""
     for lot_id in terms.lot_ids:
         lot = engine.lot(lot_id)
         if lot is None:
             raise WebError(400, "unknown_lot", f"no lot {lot_id!r}")
-        if lot.opens_at is not None and lot.opens_at != terms.bidding_at:
+        if (lot.status in (DRAFT, SCHEDULED) and lot.opens_at is not None
+                and lot.opens_at != terms.bidding_at):
             raise WebError(409, "invalid_schedule",
                            f"lot {lot_id} opens at {lot.opens_at}, not at the notice's "
                            f"bidding time {terms.bidding_at}")
