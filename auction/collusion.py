@@ -14,6 +14,9 @@ Per lot (:func:`check_lot`):
   connected from one network address, or one client fingerprint, or paid their deposits
   from one account (招标投标法实施条例 第四十条: deposits from one account are deemed
   collusion).
+* ``shared_contact`` / ``shared_document``: two or more bidders admitted from online
+  applications gave one contact (telephone, e-mail) or uploaded the same document (the
+  same SHA-256: 不同投标人的投标文件由同一单位或者个人编制, deemed collusion).
 * ``lockstep``: bidder B's bids follow bidder A's, again and again, within a short and
   nearly constant interval (a script or one person bidding for both). Automatic bids
   of a proxy maximum (actor ``system``) answer at once by design and are not followers.
@@ -25,8 +28,8 @@ Per lot (:func:`check_lot`):
 Across lots (:func:`check_lots`), identities being bidder ids (the registration id of a
 company, the same in every lot it enters):
 
-* ``shared_address`` / ``shared_device`` / ``shared_account`` between different bidders
-  in different lots;
+* ``shared_address`` / ``shared_device`` / ``shared_account`` / ``shared_contact`` /
+  ``shared_document`` between different bidders in different lots;
 * ``fixed_gap``: two bidders whose final prices differ by the same amount or ratio in
   every lot both entered (at least ``gap_min_lots``);
 * ``cover_bidding`` (陪标): a bidder who, lot after lot, registers and pays a deposit but
@@ -96,11 +99,14 @@ DEFAULT = Thresholds()
 class LotRecord:
     """What the checks read of one lot. ``connections`` are the web layer's entries
     (``{"at", "kind": "join"|"leave", "role", "bidder_id", "ip", "device", ...}``);
-    only those with role ``bidder`` are used."""
+    only those with role ``bidder`` are used. ``applicants`` are the applications of the
+    lot's bidders admitted from them (``{"bidder_id", "contacts": [...], "documents":
+    [sha256, ...]}``)."""
 
     state: LotState
     records: Sequence[Recorded]
     connections: Sequence[Mapping[str, Any]] = ()
+    applicants: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +195,12 @@ def _uses(lot: _Lot, what: str) -> Iterable[tuple[str, str, dict[str, Any]]]:
         for bidder_id, (account, seq) in lot.accounts.items():
             yield account, bidder_id, {"lot_id": lot.lot_id, "seq": seq, "how": "deposit"}
         return
+    if what in ("contact", "document"):
+        for applicant in lot.record.applicants:
+            for value in applicant.get(f"{what}s", ()):
+                yield str(value), str(applicant["bidder_id"]), {"lot_id": lot.lot_id,
+                                                                "how": "application"}
+        return
     for bid in lot.bids:
         yield (bid.ip if what == "address" else bid.device), bid.bidder_id, {
             "lot_id": lot.lot_id, "seq": bid.seq, "at": bid.at, "how": "bid"}
@@ -215,7 +227,13 @@ _SHARED_TEXT = {
                "fingerprint, {value}"),
     "account": ("竞买人 {nos} 的保证金从同一账户 {value} 转出", "The deposits of bidders {nos} "
                 "came from one account, {value}"),
+    "contact": ("竞买人 {nos} 的竞买申请使用同一联系方式 {value}", "The applications of bidders "
+                "{nos} gave one contact, {value}"),
+    "document": ("竞买人 {nos} 上传了相同的申请文件（SHA-256 {value}）", "Bidders {nos} uploaded "
+                 "the same document (SHA-256 {value})"),
 }
+#: What bidders may share, each a check ``shared_<what>``.
+_SHARED = ("address", "device", "account", "contact", "document")
 
 
 def _shared(lots: Sequence[_Lot], what: str, t: Thresholds, *, across: bool) -> list[Flag]:
@@ -506,16 +524,14 @@ def check_lot(record: LotRecord, thresholds: Thresholds = DEFAULT) -> list[Flag]
     """Every per-lot check on one lot."""
     lot = _read(record)
     t = thresholds
-    return [*_shared([lot], "address", t, across=False), *_shared([lot], "device", t,
-                                                                   across=False),
-            *_shared([lot], "account", t, across=False), *_lockstep(lot, t),
-            *_identical(lot, t), *_fixed_gap_in_lot(lot, t)]
+    return [*(f for what in _SHARED for f in _shared([lot], what, t, across=False)),
+            *_lockstep(lot, t), *_identical(lot, t), *_fixed_gap_in_lot(lot, t)]
 
 
 def check_lots(records: Sequence[LotRecord], thresholds: Thresholds = DEFAULT) -> list[Flag]:
     """Every check across lots (not repeating what :func:`check_lot` finds in one lot)."""
     lots = [_read(r) for r in records]
     t = thresholds
-    return [*_shared(lots, "address", t, across=True), *_shared(lots, "device", t, across=True),
-            *_shared(lots, "account", t, across=True), *_fixed_gap_across(lots, t),
+    return [*(f for what in _SHARED for f in _shared(lots, what, t, across=True)),
+            *_fixed_gap_across(lots, t),
             *_cover_bidding(lots, t), *_winner_rotation(lots, t)]

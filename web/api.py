@@ -443,7 +443,7 @@ async def register_bidder(request: web.Request) -> web.Response:
                                                               host.staff_id, reason))
     event = records[0].event
     assert isinstance(event, BidderRegistered)
-    return json_response(_bidder_pass(request, lot_id, bidder_id, event.bidder_no), 201)
+    return json_response(bidder_pass(request, lot_id, bidder_id, event.bidder_no), 201)
 
 
 async def reissue_token(request: web.Request) -> web.Response:
@@ -456,7 +456,7 @@ async def reissue_token(request: web.Request) -> web.Response:
     bidder = state.bidders.get(bidder_id)
     if bidder is None:
         raise WebError(404, "unknown_bidder", f"no bidder {bidder_id!r} in this lot")
-    return json_response(_bidder_pass(request, lot_id, bidder_id, bidder.bidder_no,
+    return json_response(bidder_pass(request, lot_id, bidder_id, bidder.bidder_no,
                                       bidder.token_gen))
 
 
@@ -472,7 +472,7 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     return await run_command(request, lot_id, command)
 
 
-def _bidder_pass(request: web.Request, lot_id: str, bidder_id: str,
+def bidder_pass(request: web.Request, lot_id: str, bidder_id: str,
                  bidder_no: str, gen: int = 0) -> dict[str, Any]:
     settings = request.config_dict[SETTINGS]
     exp = _engine(request).now() + settings.bidder_token_ttl_s * 1000

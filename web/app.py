@@ -26,11 +26,13 @@ from web.keys import (
     METRICS,
     SETTINGS,
     STAFF,
+    TRADE,
 )
 from web.limits import ClientLimits
 from web.logs import access_middleware
 from web.metrics import WebMetrics
 from web.routes import PAGES, add_routes
+from web.trade import Trade
 from web.ws import close_all
 
 
@@ -54,6 +56,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[CONNECTIONS] = set()
     app[LIMITS] = ClientLimits(settings)
     app[METRICS] = WebMetrics(app)
+    app[TRADE] = Trade.of(settings)
     if owned:
         app.cleanup_ctx.append(_run_engine)
     app.cleanup_ctx.append(_run_hub)

@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from auction.trade.notices import parse_periods
+from auction.workdays import WorkCalendar
+
 log = logging.getLogger(__name__)
 
 HOST, SUPERVISOR = "host", "supervisor"
@@ -50,6 +53,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 #: Contracting Partnership) and the publisher's name (docs/records.md).
 DEFAULT_OCID_PREFIX = "ocds-auction"
 DEFAULT_OCDS_PUBLISHER = "公共资源交易中心 / Public Resource Trading Center"
+DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("time_zone", "AUCTION_TIME_ZONE", None, "str",
            "the center's time zone, an IANA name: the host console reads date-times in it "
            "(Asia/Shanghai)"),
+    Option("center_holidays", "AUCTION_CENTER_HOLIDAYS", None, "list",
+           "the center's own days off (YYYY-MM-DD) on top of China's public holidays, for "
+           "periods counted in working days (none)"),
+    Option("center_workdays", "AUCTION_CENTER_WORKDAYS", None, "list",
+           "the center's own working days (YYYY-MM-DD), e.g. an adjusted day of a year the "
+           "calendar package does not know yet (none)"),
+    Option("trade_periods", "AUCTION_TRADE_PERIODS", None, "list",
+           "minimum periods of notices per kind of trade, each KIND=NOTICE/APPLICATION "
+           "with a number of days and c (calendar) or w (working), e.g. land=20c/10w; "
+           "kinds not given keep their defaults (docs/trade.md)"),
+    Option("barred_parties_file", "AUCTION_BARRED_PARTIES_FILE", None, "path",
+           "a CSV file whose first column lists the credit codes and identity numbers of "
+           "barred parties (e.g. dishonest judgment debtors), read again when it changes; "
+           "checked at application and at award (none)"),
+    Option("upload_max_bytes", "AUCTION_UPLOAD_MAX_BYTES", None, "int",
+           "largest document an applicant may upload, in bytes (10 MiB)"),
 )
 
 _BY_KEY = {option.key: option for option in OPTIONS}
@@ -218,6 +238,15 @@ class Settings:
     publicity_days: int = 5
     #: The center's time zone (IANA name), in which the host console reads date-times.
     time_zone: str = "Asia/Shanghai"
+    #: The center's own days off and working days (ISO dates) for working-day periods.
+    center_holidays: tuple[str, ...] = ()
+    center_workdays: tuple[str, ...] = ()
+    #: Minimum periods per kind of trade, ``KIND=NOTICE/APPLICATION`` (``land=20c/10w``).
+    trade_periods: tuple[str, ...] = ()
+    #: CSV of barred parties' codes (first column), or None.
+    barred_parties_file: Path | None = None
+    #: Largest uploaded document, in bytes.
+    upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
@@ -593,12 +622,37 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"time_zone {given['time_zone']!r} is not a known time zone "
                               "(an IANA name such as Asia/Shanghai)") from None
         out["time_zone"] = given["time_zone"]
+    out.update(_trade(given))
     if "metrics_allow" in given:
         try:
             out["metrics_allow"] = tuple(ipaddress.ip_network(v, strict=False)
                                          for v in given["metrics_allow"])
         except ValueError as exc:
             raise ConfigError(f"metrics_allow: {exc}") from None
+    return out
+
+
+def _trade(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of the trade around a lot (notices, applications) that are set, as
+    :class:`Settings` fields, checked by the parsers that use them."""
+    out: dict[str, Any] = {}
+    for key in ("center_holidays", "center_workdays", "trade_periods"):
+        if key in given:
+            out[key] = tuple(given[key])
+    try:
+        WorkCalendar.of(out.get("center_holidays", ()), out.get("center_workdays", ()))
+    except ValueError as exc:
+        raise ConfigError(f"center_holidays / center_workdays: {exc}") from None
+    try:
+        parse_periods(out.get("trade_periods", ()))
+    except ValueError as exc:
+        raise ConfigError(f"trade_periods: {exc}") from None
+    if "barred_parties_file" in given:
+        out["barred_parties_file"] = given["barred_parties_file"]
+    if "upload_max_bytes" in given:
+        if not 0 < given["upload_max_bytes"] <= 1024**3:
+            raise ConfigError("upload_max_bytes must be between 1 and 1073741824")
+        out["upload_max_bytes"] = given["upload_max_bytes"]
     return out
 
 

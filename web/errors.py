@@ -11,6 +11,9 @@ from typing import Any
 import orjson
 
 import auction.lot  # noqa: F401 (its formats add their codes to auction.messages)
+import auction.trade.accounts  # noqa: F401 (the trade's deciders add theirs)
+import auction.trade.applications  # noqa: F401
+import auction.trade.notices  # noqa: F401
 from auction.messages import MESSAGES as RULE_MESSAGES
 from auction.messages import message as rule_message
 
@@ -39,6 +42,16 @@ WEB_MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_input": ("输入含有无法记录的内容（超出范围的数字、无法保存的字符）",
                       "The input holds what the record cannot keep (a number out of range, "
                       "a character that cannot be stored)."),
+    # Codes of the trade around a lot (web/trade.py, web/bidders.py).
+    "weak_password": ("密码强度不足：至少 10 位，含大写、小写、数字、符号中的三类，且不含证件号码",
+                      "The password is too weak: at least 10 characters of three kinds, "
+                      "not holding the code."),
+    "login_failed": ("登录失败：证件号码、密码或动态验证码不正确",
+                     "Login failed: the code, the password or the one-time code is wrong."),
+    "csrf": ("请求缺少有效的防伪造令牌，请刷新页面后重试",
+             "The request lacks a valid anti-forgery token: reload the page."),
+    "unsupported_type": ("文件类型不支持（仅限 PDF、PNG、JPEG）",
+                         "Unsupported file type (PDF, PNG or JPEG only)."),
     "quarantined": ("该标的的记录无法读取，已隔离，请联系管理员",
                     "This lot's record cannot be read: the lot is quarantined; contact the "
                     "operator."),

@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from auction.trade.applications import APPLICATION_STATUSES
+from auction.trade.notices import PHASES, TRADE_KINDS
 from web.schemas import (
     FORMAT_EXAMPLES,
     FORMAT_PARAMS,
@@ -61,6 +63,8 @@ def _errors(*statuses: int, codes: dict[int, str] | None = None) -> dict[str, An
             404: "Unknown lot (unknown_lot) or bidder (unknown_bidder)",
             409: "Rejected by the auction rules; the code says why (invalid_state, exists, "
                  "already_registered, deposit_too_low, bad_deadline, ...)",
+            415: "Unsupported media type (unsupported_type)",
+            429: "Too many attempts (rate_limited)",
             408: "The body was not received within the body timeout (request_timeout)",
             413: "Body larger than 64 KiB (too_large)",
             503: "The engine cannot serve now (unavailable)"}
@@ -114,6 +118,106 @@ _ENDED = ("409 not_ended until the lot is awarded, failed or cancelled.")
 #: Staff records that would show prices nobody may see yet (auction.formats.withheld).
 _SEALED = ("409 sealed while the lot's bids are not revealed yet: a sealed lot before its "
            "opening, a multi_round lot under way.")
+
+_NOTICE = [_path_param("notice_id")]
+_APPLICATION = [_path_param("application_id")]
+_ACCOUNT = ("Bidder account: the session cookie of POST /api/account/login, and on every "
+            "action the X-CSRF-Token header it answered (401 unauthorized without a "
+            "session, 403 csrf without the header).")
+_TRADE_ERRORS = {400: "Bad input: bad_json, bad_request, invalid_params, ...",
+                 404: "not_found, unknown_lot, unknown_application, unknown_question",
+                 409: "Refused by the rules; the code says why (period_too_short, "
+                      "invalid_schedule, not_published, window_closed, barred, exists, "
+                      "invalid_state, ...)"}
+_NOTICE_BODY = ("The schedule is checked against the center's minimum periods for the kind "
+                "of trade (trade_periods), in calendar or working days: 409 "
+                "period_too_short or invalid_schedule. Every lot must exist (400 "
+                "unknown_lot) and, when it opens by itself, open at bidding_at (409 "
+                "invalid_schedule). flags lists years the holiday calendar does not know.")
+_STATUS_QUERY = _query("status", {"enum": list(APPLICATION_STATUSES)},
+                       "only applications in this status")
+#: The operations of the trade around a lot (web/trade.py, docs/trade.md).
+_TRADE_PATHS: dict[str, dict[str, dict[str, Any]]] = {
+    "/api/notices": {
+        "get": _op("Published notices, newest first (public)", params=[
+            _query("kind", {"enum": list(TRADE_KINDS)}, "only notices of this kind of trade"),
+            _query("phase", {"enum": list(PHASES)}, "only notices in this phase")],
+            errors=(400,)),
+        "post": _op("Publish a notice (公告, host)", 201, staff=True,
+                    errors=(400, 401, 403, 409, 503), codes=_TRADE_ERRORS,
+                    description=_NOTICE_BODY),
+    },
+    "/api/notices/{notice_id}": {"get": _op(
+        "A notice with its Q&A (public; askers are never named)", errors=(404,),
+        params=_NOTICE)},
+    "/api/notices/{notice_id}/amend": {"post": _op(
+        "Amend a notice (更正公告, host, with a reason)", staff=True, params=_NOTICE,
+        errors=(400, 401, 403, 404, 409, 503), codes=_TRADE_ERRORS,
+        description="A change of anything but the title is material: the periods are "
+                    "counted again from now. " + _NOTICE_BODY)},
+    "/api/notices/{notice_id}/withdraw": {"post": _op(
+        "Withdraw a notice (host, with a reason)", staff=True, params=_NOTICE,
+        errors=(400, 401, 403, 404, 409, 503), codes=_TRADE_ERRORS)},
+    "/api/notices/{notice_id}/questions": {"post": _op(
+        "Ask a question about a notice (bidder account)", 201, params=_NOTICE,
+        errors=(400, 401, 403, 404, 409, 503), codes=_TRADE_ERRORS, description=_ACCOUNT)},
+    "/api/notices/{notice_id}/questions/{no}/answer": {"post": _op(
+        "Answer a question in public (host)", staff=True,
+        params=[*_NOTICE, _path_param("no")], errors=(400, 401, 403, 404, 409, 503),
+        codes=_TRADE_ERRORS)},
+    "/api/accounts": {"post": _op(
+        "Register a bidder account (organisation or person)", 201,
+        errors=(400, 409, 503), codes={
+            400: "Bad input: bad_request, invalid_party_code (the credit code's or "
+                 "identity number's check character), weak_password",
+            409: "exists: an account for this code exists"},
+        description="Answers the TOTP secret once: the second factor of every login.")},
+    "/api/account/login": {"post": _op(
+        "Log in (code, password, TOTP code): a session cookie and the CSRF token",
+        errors=(400, 401, 429, 503), codes={
+            401: "login_failed, whatever was wrong",
+            429: "rate_limited: too many failed logins for the account or the address"})},
+    "/api/account/logout": {"post": _op("Log out (clears the session cookie)",
+                                        errors=(400,))},
+    "/api/account": {"get": _op(
+        "The account's page: applications, deposits, review, rooms, results",
+        errors=(401,), description=_ACCOUNT)},
+    "/api/lots/{lot_id}/applications": {"post": _op(
+        "Apply for a lot (竞买申请, bidder account) during its notice's window", 201,
+        params=_LOT, errors=(400, 401, 403, 404, 409, 503), codes=_TRADE_ERRORS,
+        description=_ACCOUNT + " accept_terms must be true; the barred list is checked "
+                               "(409 barred).")},
+    "/api/applications": {"get": _op(
+        "The reviewer queue (staff)", staff=True, errors=(400, 401, 403),
+        params=[_STATUS_QUERY, _query("lot_id", {"type": "string"}, "only this lot's")])},
+    "/api/applications/{application_id}": {"get": _op(
+        "An application (staff, or its own account: with the room link once admitted)",
+        params=_APPLICATION, errors=(401, 404), codes=_TRADE_ERRORS)},
+    "/api/applications/{application_id}/documents": {"post": _op(
+        "Upload a document of an application (bidder account)", 201, params=[
+            *_APPLICATION, _query("name", {"type": "string"}, "the document's name")],
+        errors=(400, 401, 403, 404, 409, 413, 415, 503), codes={
+            **_TRADE_ERRORS, 413: "too_large: over upload_max_bytes",
+            415: "unsupported_type: not PDF, PNG or JPEG (by Content-Type and first bytes)"},
+        description=_ACCOUNT + " The body is the file's bytes; stored by its SHA-256, "
+                               "which the record keeps.")},
+    "/api/applications/{application_id}/review": {"post": _op(
+        "Pre-qualification review (资格前审, host): approve, or reject with a reason",
+        staff=True, params=_APPLICATION, errors=(400, 401, 403, 404, 409, 503),
+        codes=_TRADE_ERRORS, description="An approval with the deposit counted admits "
+                                         "the applicant to the lot.")},
+    "/api/applications/{application_id}/winner-review": {"post": _op(
+        "Post-qualification review of the winner (资格后审, host)", staff=True,
+        params=_APPLICATION, errors=(400, 401, 403, 404, 409, 503), codes=_TRADE_ERRORS)},
+    "/api/applications/{application_id}/deposit": {"post": _op(
+        "Confirm an application's deposit by hand (host, with a reason)", staff=True,
+        params=_APPLICATION, errors=(400, 401, 403, 404, 409, 503), codes=_TRADE_ERRORS,
+        description="The audited override of the bank's match; admits the applicant "
+                    "when that makes it eligible.")},
+    "/api/applications/{application_id}/withdraw": {"post": _op(
+        "Withdraw an application (bidder account, before admission)", params=_APPLICATION,
+        errors=(400, 401, 403, 404, 409, 503), codes=_TRADE_ERRORS, description=_ACCOUNT)},
+}
 
 #: The operations of every route in :data:`web.routes.ROUTES`, by path and method.
 _PATHS: dict[str, dict[str, dict[str, Any]]] = {
@@ -246,6 +350,7 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/collusion": {"get": _op(
         "Collusion checks of every lot and across lots (staff)", errors=(401, 403),
         staff=True, params=_SESSION_QUERY)},
+    **_TRADE_PATHS,
 }
 
 

@@ -12,6 +12,7 @@ settling a deposit is for hosts.
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +39,7 @@ from auction.views import PUBLIC, snapshot
 from web.api import read_body, require_host, require_staff, run_command
 from web.errors import WebError, lot_missing
 from web.keys import CONNECTION_LOG, ENGINE, SETTINGS
+from web.trade import applicants_by_lot
 
 SETTLE = {"refund": RefundDeposit, "forfeit": ForfeitDeposit, "apply": ApplyDeposit}
 
@@ -87,8 +89,10 @@ def _not_sealed(state: LotState) -> None:
                                       "record showing their prices is given before")
 
 
-def _record(request: web.Request, state: LotState, records: list[Recorded]) -> LotRecord:
-    return LotRecord(state, records, request.config_dict[CONNECTION_LOG].entries(state.lot_id))
+def _record(request: web.Request, state: LotState, records: list[Recorded],
+            applicants: Mapping[str, list[dict[str, Any]]]) -> LotRecord:
+    return LotRecord(state, records, request.config_dict[CONNECTION_LOG].entries(state.lot_id),
+                     applicants.get(state.lot_id, []))
 
 
 # ------------------------------------------------------------------------ public
@@ -178,7 +182,7 @@ async def lot_report(request: web.Request) -> web.Response:
     offset = _offset_minutes(request)  # checked whatever the format: bad input is refused
     state, records = await _lot(request)
     _not_sealed(state)
-    record = _record(request, state, records)
+    record = _record(request, state, records, await applicants_by_lot(request.config_dict))
     flags = [f.to_dict() for f in check_lot(record)]
     report = full_report(state, records, record.connections, flags,
                          request.config_dict[ENGINE].now())
@@ -230,7 +234,8 @@ async def lot_collusion(request: web.Request) -> web.Response:
     require_staff(request)
     state, records = await _lot(request)
     _not_sealed(state)
-    flags = check_lot(_record(request, state, records))
+    flags = check_lot(_record(request, state, records,
+                              await applicants_by_lot(request.config_dict)))
     return _json({"lot_id": state.lot_id, "flags": [f.to_dict() for f in flags]})
 
 
@@ -239,6 +244,7 @@ async def all_collusion(request: web.Request) -> web.Response:
     require_staff(request)
     engine = request.config_dict[ENGINE]
     session_id = request.query.get("session_id")
+    applicants = await applicants_by_lot(request.config_dict)
     records = []
     for lot_id in engine.lot_ids():
         live = engine.lot(lot_id)
@@ -246,7 +252,7 @@ async def all_collusion(request: web.Request) -> web.Response:
             continue
         state, lot_records = await _lot(request, lot_id)
         if not withheld(state):  # sealed bids are checked once they are opened
-            records.append(_record(request, state, lot_records))
+            records.append(_record(request, state, lot_records, applicants))
     per_lot = {r.state.lot_id: [f.to_dict() for f in check_lot(r)] for r in records}
     thresholds = {k: str(v) if not isinstance(v, int | str) else v
                   for k, v in dataclasses.asdict(DEFAULT).items()}

@@ -15,14 +15,19 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from web import api, records
+from web import api, records, trade
 from web.asyncapi import ASYNCAPI
 from web.errors import WebError
 from web.keys import BODIES, SETTINGS
 from web.metrics import metrics_handler
 from web.openapi import PARAMS_NAMES, document
 from web.schemas import (
+    AccountCreated,
+    AccountPage,
     ActionResult,
+    Applications,
+    ApplicationView,
+    Apply,
     BidderPass,
     Bids,
     Collusion,
@@ -35,16 +40,26 @@ from web.schemas import (
     Export,
     Extend,
     Health,
+    LoggedIn,
+    Login,
     LotCollusion,
     Lots,
     LotView,
     Message,
+    NewAccount,
+    NewNotice,
+    NoticeAmendment,
+    Notices,
+    NoticeView,
     OptionalReasonBody,
+    Question,
     Readiness,
     RegisterBidder,
+    Review,
     ServerTime,
     Session,
     Sessions,
+    StaffDeposit,
     WithReason,
 )
 from web.ws import websocket_handler
@@ -72,7 +87,9 @@ STATIC = "/static/"
 #: Routes of the pages and the file under ``Settings.static_dir`` each serves.
 PAGES = {"/": "index.html", "/room/{lot_id}": "room.html", "/host": "host.html",
          "/board/{lot_id}": "board.html", "/result/{lot_id}": "result.html",
-         "/report/{lot_id}": "report.html", "/supervisor": "supervisor.html"}
+         "/report/{lot_id}": "report.html", "/supervisor": "supervisor.html",
+         "/notices": "notices.html", "/notice/{notice_id}": "notice.html",
+         "/portal": "portal.html", "/review": "review.html"}
 _PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
                  "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
@@ -100,6 +117,8 @@ async def asyncapi(request: web.Request) -> web.Response:
 
 _LOT = "/api/lots/{lot_id}"
 _BIDDER = _LOT + "/bidders/{bidder_id}"
+_NOTICE = "/api/notices/{notice_id}"
+_APPLICATION = "/api/applications/{application_id}"
 
 #: Every route of the application (``GET`` routes answer ``HEAD`` too), static files
 #: aside (:data:`STATIC`).
@@ -136,6 +155,33 @@ ROUTES: tuple[Route, ...] = (
             ActionResult) for action in records.SETTLE),
     Route("GET", _LOT + "/collusion", records.lot_collusion, None, LotCollusion),
     Route("GET", "/api/collusion", records.all_collusion, None, Collusion),
+    # the trade around a lot (web/trade.py, docs/trade.md)
+    Route("GET", "/api/notices", trade.list_notices, None, Notices),
+    Route("POST", "/api/notices", trade.publish_notice, NewNotice, NoticeView),
+    Route("GET", _NOTICE, trade.get_notice, None, NoticeView),
+    Route("POST", _NOTICE + "/amend", trade.amend_notice, NoticeAmendment, NoticeView),
+    Route("POST", _NOTICE + "/withdraw", trade.withdraw_notice, WithReason, NoticeView),
+    Route("POST", _NOTICE + "/questions", trade.ask_question, Question, NoticeView),
+    Route("POST", _NOTICE + "/questions/{no}/answer", trade.answer_question, Question,
+          NoticeView),
+    Route("POST", "/api/accounts", trade.register_account, NewAccount, AccountCreated),
+    Route("POST", "/api/account/login", trade.login, Login, LoggedIn),
+    Route("POST", "/api/account/logout", trade.logout, Empty, Document),
+    Route("GET", "/api/account", trade.account_page, None, AccountPage),
+    Route("POST", _LOT + "/applications", trade.apply, Apply, ApplicationView),
+    Route("GET", "/api/applications", trade.list_applications, None, Applications),
+    Route("GET", _APPLICATION, trade.get_application, None, ApplicationView),
+    Route("POST", _APPLICATION + "/documents", trade.upload_document, None, ApplicationView),
+    Route("GET", _APPLICATION + "/documents/{sha256}", trade.get_document,
+          serves="the document's bytes (staff, or the applicant's account)"),
+    Route("POST", _APPLICATION + "/review", trade.review_application, Review,
+          ApplicationView),
+    Route("POST", _APPLICATION + "/winner-review", trade.review_winner, Review,
+          ApplicationView),
+    Route("POST", _APPLICATION + "/deposit", trade.confirm_application_deposit, StaffDeposit,
+          ApplicationView),
+    Route("POST", _APPLICATION + "/withdraw", trade.withdraw_application, WithReason,
+          ApplicationView),
     # not JSON
     Route("GET", "/ws", websocket_handler,
           serves="the WebSocket protocol (AsyncAPI document at /api/asyncapi.json)"),

@@ -479,6 +479,178 @@ class Collusion(Open):
 Document = dict[str, Any]
 
 
+# ----------------------------------------------------------------------- the trade
+
+#: A unified social credit code or a resident identity number (check characters are
+#: checked by the rules: invalid_party_code).
+PartyCode = Annotated[str, Meta(pattern=r"^[0-9A-Z]{17}[0-9A-Z]" + _END,
+                                examples=["91350100M000100Y43"])]
+Password = Annotated[str, Meta(min_length=1, max_length=128)]
+Otp = Annotated[str, Meta(pattern=r"^[0-9]{6}" + _END, description="the 6-digit TOTP code")]
+Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\x00-\x20]+@[^@\x00-\x20]+" + _END)]
+Phone = Annotated[str, Meta(pattern=r"^\+?[0-9][0-9 -]{4,19}" + _END)]
+#: Long text (a notice's terms): line breaks allowed.
+Prose = Annotated[str, Meta(min_length=1, max_length=20_000)]
+Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}" + _END)]
+
+
+class NewAccount(Closed):
+    party: Literal["organisation", "person"]
+    name: Text
+    code: PartyCode
+    contact_person: Text
+    phone: Phone
+    email: Email
+    password: Annotated[str, Meta(min_length=10, max_length=128, description=(
+        "at least 10 characters of at least three kinds (lower case, upper case, digits, "
+        "others), not holding the code"))]
+
+
+class AccountCreated(Open):
+    account_id: Id
+    totp_secret: Annotated[str, Meta(description="base32, shown once: enter it in an "
+                                                 "authenticator app")]
+    totp_uri: Annotated[str, Meta(description="otpauth:// URI of the same secret")]
+
+
+class Login(Closed):
+    code: PartyCode
+    password: Password
+    otp: Otp
+
+
+class LoggedIn(Open):
+    account_id: Id
+    name: str
+    csrf: Annotated[str, Meta(description="send it as X-CSRF-Token with every account "
+                                          "action")]
+
+
+class DocumentView(Open):
+    name: str
+    sha256: Sha256
+    size: int
+    content_type: str
+    at: Ms
+
+
+class ApplicationView(Open):
+    application_id: Id
+    notice_id: Id
+    lot_id: Id
+    account_id: Id
+    name: str
+    status: Annotated[str, Meta(description="submitted, approved, rejected or withdrawn")]
+    prequalification: bool
+    consortium: list[str]
+    contact: dict[str, Any]
+    documents: list[DocumentView]
+    deposit_required: str
+    deposit: str | None
+    deposit_source: str
+    eligible: bool
+    bidder_no: str
+    post_review: str
+    reason: str
+    lot_status: str
+    room_url: str | None = None
+
+
+class Applications(Open):
+    applications: list[ApplicationView]
+
+
+class AccountPage(Open):
+    account_id: Id
+    party: str
+    name: str
+    code: str
+    contact: dict[str, Any]
+    csrf: str
+    applications: list[ApplicationView]
+
+
+class NoticeBody(Closed):
+    title: Text
+    kind: Literal["land", "mining", "state_property", "procurement", "other"]
+    apply_from: Ms
+    apply_until: Ms
+    deposit_until: Ms
+    bidding_at: Ms
+    terms: Prose
+    lot_ids: Annotated[list[Id], Meta(min_length=1, max_length=50)]
+    documents: Annotated[list[Text], Meta(max_length=20)] = []
+    prequalification: bool = True
+    consortium: bool = False
+
+
+class NewNotice(NoticeBody):
+    notice_id: Id | None = None
+    reason: OptionalReason | None = None
+
+
+class NoticeAmendment(NoticeBody, kw_only=True):
+    reason: Reason
+
+
+class QuestionView(Open):
+    no: int
+    asked_at: Ms
+    text: str
+    answer: str
+    answered_at: Ms | None
+
+
+class NoticeView(Open):
+    notice_id: Id
+    status: str
+    phase: Annotated[str, Meta(description="announced, applying, closed, bidding or "
+                                           "withdrawn")]
+    title: str
+    kind: str
+    apply_from: Ms
+    apply_until: Ms
+    deposit_until: Ms
+    bidding_at: Ms
+    terms: str
+    lot_ids: list[str]
+    documents: list[str]
+    prequalification: bool
+    consortium: bool
+    published_at: Ms
+    periods_from: Ms
+    amendments: int
+    flags: list[str]
+    questions: list[QuestionView]
+    lots: list[dict[str, Any]]
+
+
+class Notices(Open):
+    notices: list[NoticeView]
+
+
+QuestionText = _text(2000)
+
+
+class Question(Closed):
+    text: QuestionText
+
+
+class Apply(Closed):
+    accept_terms: bool
+    consortium: Annotated[list[Text], Meta(max_length=10)] = []
+
+
+class Review(Closed):
+    approve: bool
+    reason: OptionalReason | None = None
+
+
+class StaffDeposit(Closed):
+    amount: Amount
+    reason: Reason
+
+
 # ----------------------------------------------------------------------- WebSocket: client
 
 _REF_TEXT = "the client's id of this message, echoed in the reply or error"

@@ -145,6 +145,31 @@ def test_sharing_across_lots_is_flagged_once_and_not_within_one_lot() -> None:
     assert [f.check for f in check_lots([same_lot.record()])] == []
 
 
+@pytest.mark.parametrize("what", ["contact", "document"])
+def test_applicants_sharing_a_contact_or_a_document_are_flagged_in_a_lot_and_across_lots(
+        what: str) -> None:
+    rng = random.Random(21)
+    pool = honest_companies(rng, 6)
+    first, second = honest_lot(rng, "L-A", pool[:3]), honest_lot(rng, "L-B", pool[3:])
+    shared = "13800000000" if what == "contact" else "ab" * 32
+    own = [f"own-{i}" for i in range(6)]
+
+    def applicants(companies: list[Company], values: list[str]) -> list[dict[str, object]]:
+        return [{"bidder_id": c.bidder_id, f"{what}s": [value, " "]}
+                for c, value in zip(companies, values, strict=True)]
+
+    in_lot = replace(first.record(), applicants=applicants(pool[:3], [shared, shared, own[2]]))
+    flag = only(check_lot(in_lot), f"shared_{what}")
+    assert ids(flag) == {pool[0].bidder_id, pool[1].bidder_id} and flag.level == "high"
+    assert flag.evidence["uses"][pool[0].bidder_id] == [{"lot_id": "L-A", "how": "application"}]
+    assert shared in flag.message["zh"] and shared in flag.message["en"]
+    a = replace(first.record(), applicants=applicants(pool[:3], [shared, own[1], own[2]]))
+    b = replace(second.record(), applicants=applicants(pool[3:], [own[3], shared, own[5]]))
+    across = only(check_lots([a, b]), f"shared_{what}")
+    assert across.scope == "lots" and ids(across) == {pool[0].bidder_id, pool[4].bidder_id}
+    assert [f for f in check_lot(a) if f.check == f"shared_{what}"] == []
+
+
 # --------------------------------------------------------------------------- bid patterns
 
 

@@ -17,6 +17,7 @@ Roles (columns, in this order):
 Outcomes: ``public`` / ``bidder`` / ``staff`` (200 with the lot as that audience sees
 it), ``ok`` (200, nothing role-specific in the answer), ``made`` (201: the host's action
 took effect), ``done`` (200: the host's action took effect), ``page`` (200 text/html),
+``login`` (401 ``login_failed``: a login that does not hold),
 ``401`` (``unauthorized``: no or unknown credentials), ``403`` (``forbidden``: the
 credentials are known and do not allow it), ``101`` (the WebSocket upgrade: roles are
 given per subscription, see :data:`WS_MATRIX`), ``metrics`` (200, Prometheus's text
@@ -26,6 +27,8 @@ format). Every refused cell also checks that nothing changed.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +38,26 @@ import websockets
 from web_support import DEFAULT_PARAMS, HOST_TOKEN, SUPERVISOR_TOKEN, Client, Server
 
 from auction.model import PlaceBid
+from auction.trade.accounts import RegisterAccount, account_id
+from auction.trade.applications import AttachDocument, SubmitApplication, application_id
+from auction.trade.identity import uscc_check_char
+from auction.trade.notices import AskQuestion
 from web.app import create_app
 from web.config import Settings
+from web.keys import TRADE
 from web.schemas import MESSAGE_TYPES
+from web.trade import deposit_arrived
 
 ROLES = ("public", "bidder", "other", "host", "supervisor")
+DAY = 86_400_000
+CODE = "91350100M000100Y43"
+_CODES = itertools.count(1)
+
+
+def fresh_code() -> str:
+    """A new valid unified social credit code."""
+    first = f"9135010000{next(_CODES):07d}"
+    return first + uscc_check_char(first)
 
 # fmt: off
 HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
@@ -86,6 +104,36 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
                                                         ("401",    "403",    "403",    "done",   "403"),
     ("GET",  "/api/lots/{lot_id}/collusion"):           ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/api/collusion"):                         ("401",    "403",    "403",    "ok",     "ok"),
+    # the trade (web/trade.py): notices are public, published and answered by hosts;
+    # account routes need the account's session cookie (no token is one), so every role
+    # here is refused them; the reviewer queue and its actions are for staff
+    ("GET",  "/api/notices"):                           ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("POST", "/api/notices"):                           ("401",    "403",    "403",    "made",   "403"),
+    ("GET",  "/api/notices/{notice_id}"):               ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("POST", "/api/notices/{notice_id}/amend"):         ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/notices/{notice_id}/withdraw"):      ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/notices/{notice_id}/questions"):     ("401",    "401",    "401",    "401",    "401"),
+    ("POST", "/api/notices/{notice_id}/questions/{no}/answer"):
+                                                        ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/accounts"):                          ("made",   "made",   "made",   "made",   "made"),
+    ("POST", "/api/account/login"):                     ("login",  "login",  "login",  "login",  "login"),
+    ("POST", "/api/account/logout"):                    ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("GET",  "/api/account"):                           ("401",    "401",    "401",    "401",    "401"),
+    ("POST", "/api/lots/{lot_id}/applications"):        ("401",    "401",    "401",    "401",    "401"),
+    ("GET",  "/api/applications"):                      ("401",    "403",    "403",    "ok",     "ok"),
+    ("GET",  "/api/applications/{application_id}"):     ("401",    "403",    "403",    "ok",     "ok"),
+    ("POST", "/api/applications/{application_id}/documents"):
+                                                        ("401",    "401",    "401",    "401",    "401"),
+    ("GET",  "/api/applications/{application_id}/documents/{sha256}"):
+                                                        ("401",    "403",    "403",    "ok",     "ok"),
+    ("POST", "/api/applications/{application_id}/review"):
+                                                        ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/applications/{application_id}/winner-review"):
+                                                        ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/applications/{application_id}/deposit"):
+                                                        ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/applications/{application_id}/withdraw"):
+                                                        ("401",    "401",    "401",    "401",    "401"),
     ("GET",  "/ws"):                                    ("101",    "101",    "101",    "101",    "101"),
     # operators: staff tokens, or the networks of metrics_allow (none here)
     ("GET",  "/metrics"):                               ("401",    "403",    "403",    "metrics", "metrics"),
@@ -96,6 +144,10 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET",  "/result/{lot_id}"):                       ("page",   "page",   "page",   "page",   "page"),
     ("GET",  "/report/{lot_id}"):                       ("page",   "page",   "page",   "page",   "page"),
     ("GET",  "/supervisor"):                            ("page",   "page",   "page",   "page",   "page"),
+    ("GET",  "/notices"):                               ("page",   "page",   "page",   "page",   "page"),
+    ("GET",  "/notice/{notice_id}"):                    ("page",   "page",   "page",   "page",   "page"),
+    ("GET",  "/portal"):                                ("page",   "page",   "page",   "page",   "page"),
+    ("GET",  "/review"):                                ("page",   "page",   "page",   "page",   "page"),
     ("GET",  "/static"):                                ("ok",     "ok",     "ok",     "ok",     "ok"),
 }
 
@@ -121,6 +173,8 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/refund"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/forfeit"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/apply"): "awarded",
+    # the applicant is admitted to lot A (registration is before the lot opens)
+    ("POST", "/api/applications/{application_id}/winner-review"): "draft",
 }
 #: The bidder a route is about (default b1; b2 leads lot A once it is open).
 BIDDER_OF: dict[str, str] = {"/revoke": "b2", "/deposit/apply": "b2"}
@@ -167,21 +221,65 @@ def test_docs_list_the_same_matrix() -> None:
 @dataclass
 class World:
     """Lot A (the lot the routes are about, with bidders b1 and b2) and lot B (another
-    lot, with its bidder x1), and a token for every role."""
+    lot, with its bidder x1), a notice of lot A with a question, an application for lot
+    A with a document, and a token for every role."""
 
     server: Server
     lot: str
     other_lot: str
     tokens: dict[str, str | None]
+    notice: str = ""
+    application: str = ""
+    document: str = ""
 
-    def fingerprint(self) -> tuple[Any, ...]:
+    async def fingerprint(self) -> tuple[Any, ...]:
         engine = self.server.engine
+        aggregates = engine.aggregates
+        trade = []
+        for kind in ("notice", "account", "application"):
+            for aggregate_id in await aggregates.ids(kind):
+                trade.append((kind, aggregate_id,
+                              len(await aggregates.records(kind, aggregate_id))))
         return (tuple(s.session_id for s in engine.sessions()),
                 tuple((lot_id, engine.lot(lot_id).version)  # type: ignore[union-attr]
-                      for lot_id in engine.lot_ids()))
+                      for lot_id in engine.lot_ids()), tuple(trade))
 
 
-async def make_world(server: Server, state: str) -> World:
+def notice_body(lot: str) -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    return {"title": "公告", "kind": "other", "apply_from": now - DAY,
+            "apply_until": now + 20 * DAY, "deposit_until": now + 20 * DAY,
+            "bidding_at": now + 25 * DAY, "terms": "竞买须知", "lot_ids": [lot]}
+
+
+async def make_trade(world: World, *, admitted: bool) -> None:
+    """A notice of lot A with a question, and an account's application for lot A with a
+    document (``admitted``: without pre-qualification, deposit counted, admitted)."""
+    server = world.server
+    trade = server.app[TRADE]
+    aggregates = server.engine.aggregates
+    notice = await server.ok("POST", "/api/notices", {
+        **notice_body(world.lot), "prequalification": not admitted})
+    world.notice = notice["notice_id"]
+    account = account_id("organisation", CODE)
+    await aggregates.execute(trade.accounts, account, RegisterAccount(
+        party="organisation", name="申请人", code=CODE, contact={"phone": "13800000000"},
+        password_hash="", totp_salt="s"))
+    await aggregates.execute(trade.notices, world.notice, AskQuestion(account, "问题"))
+    world.application = application_id(world.lot, account)
+    await aggregates.execute(trade.applications, world.application, SubmitApplication(
+        notice_id=world.notice, lot_id=world.lot, name="申请人", contact={},
+        accept_terms=True, apply_from=notice["apply_from"],
+        apply_until=notice["apply_until"], deposit_required=5000,
+        prequalification=not admitted, consortium_allowed=False, actor=account))
+    world.document = await trade.store.put(b"%PDF-1.4 authz")
+    await aggregates.execute(trade.applications, world.application, AttachDocument(
+        "营业执照", world.document, 14, "application/pdf", account))
+    if admitted:
+        await deposit_arrived(server.app, world.application, 5000, "staff", "alice", "r")
+
+
+async def make_world(server: Server, state: str, *, admitted: bool = False) -> World:
     lot = await server.make_lot(**({"duration_s": 1} if state == "awarded" else {}))
     b1 = await server.register(lot, "b1")
     await server.register(lot, "b2")
@@ -202,7 +300,9 @@ async def make_world(server: Server, state: str) -> World:
             await asyncio.sleep(0.02)  # (awarded: the close comes a second after opening)
     tokens = {"public": None, "bidder": b1["token"], "other": x1["token"],
               "host": HOST_TOKEN, "supervisor": SUPERVISOR_TOKEN}
-    return World(server, lot, other_lot, tokens)
+    world = World(server, lot, other_lot, tokens)
+    await make_trade(world, admitted=admitted)
+    return world
 
 
 def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
@@ -210,7 +310,10 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
     state = world.server.engine.lot(world.lot)
     assert state is not None
     bidder = next((b for end, b in BIDDER_OF.items() if route.endswith(end)), "b1")
-    path = route.replace("{lot_id}", world.lot).replace("{bidder_id}", bidder)
+    path = (route.replace("{lot_id}", world.lot).replace("{bidder_id}", bidder)
+            .replace("{notice_id}", world.notice).replace("{no}", "1")
+            .replace("{application_id}", world.application)
+            .replace("{sha256}", world.document))
     if route == "/static":
         path = "/static/i18n.js"
     bodies: dict[str, Any] = {
@@ -224,6 +327,20 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/start": {},
         "/api/lots/{lot_id}/extend": {"reason": "r",
                                       "closes_at": (state.closes_at or 0) + 60_000},
+        "/api/notices": notice_body(world.lot),
+        "/api/notices/{notice_id}/amend": {**notice_body(world.lot), "title": "更正",
+                                           "reason": "r"},
+        "/api/notices/{notice_id}/questions": {"text": "t"},
+        "/api/notices/{notice_id}/questions/{no}/answer": {"text": "t"},
+        "/api/accounts": {"party": "organisation", "name": "n", "code": fresh_code(),
+                          "contact_person": "c", "phone": "13800000000",
+                          "email": "a@example.cn", "password": "Correct-Horse-9"},
+        "/api/account/login": {"code": CODE, "password": "wrong", "otp": "000000"},
+        "/api/account/logout": {},
+        "/api/lots/{lot_id}/applications": {"accept_terms": True},
+        "/api/applications/{application_id}/review": {"approve": True},
+        "/api/applications/{application_id}/winner-review": {"approve": True},
+        "/api/applications/{application_id}/deposit": {"amount": "50.00", "reason": "r"},
     }
     if method == "GET":
         return path, None
@@ -242,7 +359,8 @@ def _cells() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("method", "route"), _cells(), ids=[f"{m} {r}" for m, r in _cells()])
 async def test_http_route_for_every_role(server: Server, method: str, route: str) -> None:
     expected = dict(zip(ROLES, HTTP_MATRIX[(method, route)], strict=True))
-    world = await make_world(server, PREPARE.get((method, route), "open"))
+    world = await make_world(server, PREPARE.get((method, route), "open"),
+                             admitted=route.endswith("/winner-review"))
     # The host acts last: every other role is refused first, on an unchanged lot.
     for role in sorted(ROLES, key=lambda r: r == "host"):
         await check_http_cell(world, method, route, role, expected[role])
@@ -258,16 +376,20 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
         async with websockets.connect(server.ws_url, additional_headers=headers) as ws:
             assert b'"welcome"' in (await ws.recv()).encode(), where
         return
-    before = world.fingerprint()
+    before = await world.fingerprint()
     hdrs = {"Authorization": f"Bearer {token}"} if token else {}
     async with server.http.request(method, server.base + path, json=body,
                                    headers=hdrs) as resp:
         status, content_type = resp.status, resp.content_type
         data = await resp.json() if content_type == "application/json" else await resp.read()
+    if outcome == "login":  # a login that does not hold, whoever asks: nothing changes
+        assert status == 401 and data["error"]["code"] == "login_failed", (where, data)
+        assert await world.fingerprint() == before, where
+        return
     if outcome in ("401", "403"):
         assert status == int(outcome), (where, status, data)
         assert data["error"]["code"] == ("unauthorized" if outcome == "401" else "forbidden")
-        assert world.fingerprint() == before, f"{where}: refused, yet something changed"
+        assert await world.fingerprint() == before, f"{where}: refused, yet something changed"
         return
     if outcome == "page":
         assert status == 200 and content_type == "text/html", (where, status)
@@ -278,7 +400,7 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
         return
     assert status == (201 if outcome == "made" else 200), (where, status, data)
     if outcome in ("made", "done"):
-        assert world.fingerprint() != before or route.endswith("/token"), where
+        assert await world.fingerprint() != before or route.endswith("/token"), where
     if outcome in ("public", "bidder", "staff"):
         views = data["lots"] if "lots" in data else [data]
         assert views, where
@@ -326,7 +448,7 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     else:  # other: its token is for lot B. It may watch lot B as its bidder, not bid on A.
         assert first["type"] == "error" and first["code"] == "bad_token", where
         await client.subscribe(world.other_lot, token)
-    before = world.fingerprint()
+    before = await world.fingerprint()
     messages: dict[str, dict[str, Any]] = {
         "bid": {"type": "bid", "lot_id": lot, "amount": "110.00", "ref": "x"},
         "act": {"type": "act", "lot_id": lot, "act": "confirm", "ref": "x"},
@@ -342,10 +464,10 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     if code:
         assert reply["code"] == code, (where, reply)
     if outcome == "ack":
-        assert world.fingerprint() != before
+        assert await world.fingerprint() != before
         assert server.engine.lot(lot).leader == "b1"  # type: ignore[union-attr]
     else:
-        assert world.fingerprint() == before, f"{where}: changed the lot"
+        assert await world.fingerprint() == before, f"{where}: changed the lot"
 
 
 async def check_subscribe(world: World, client: Client, first: dict[str, Any], role: str,

@@ -35,7 +35,16 @@ AUTH = {"Authorization": f"Bearer {HOST_TOKEN}"}
 #: Operations whose bodies have rules across fields that JSON Schema does not express
 #: here, and the only codes a schema-valid request may be refused with (400): an amount
 #: with decimals in a JPY lot is refused as invalid_amount.
-BUSINESS_RULES = {("POST", "/api/lots"): {"invalid_params", "invalid_amount"}}
+BUSINESS_RULES = {
+    ("POST", "/api/lots"): {"invalid_params", "invalid_amount"},
+    # The trade (web/trade.py): a notice's lots must exist; a code's check character and
+    # a password's strength are checked beyond the pattern; a rejection needs its reason.
+    ("POST", "/api/notices"): {"unknown_lot"},
+    ("POST", "/api/notices/{notice_id}/amend"): {"unknown_lot"},
+    ("POST", "/api/accounts"): {"invalid_party_code", "weak_password"},
+    ("POST", "/api/applications/{application_id}/review"): {"reason_required"},
+    ("POST", "/api/applications/{application_id}/winner-review"): {"reason_required"},
+}
 
 
 class Api:

@@ -14,7 +14,7 @@ from web_support import Server
 from web.app import PAGES
 
 STATIC = ["/static/host.js", "/static/style.css", "/static/i18n.js", "/static/board.html"]
-PAGE_PATHS = [p.replace("{lot_id}", "L1") for p in PAGES]
+PAGE_PATHS = [p.replace("{lot_id}", "L1").replace("{notice_id}", "N1") for p in PAGES]
 
 
 async def raw_get(server: Server, path: str, accept: str) -> tuple[int, dict[str, str], bytes]:

@@ -137,6 +137,11 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "ocid_prefix": lambda s: s.ocid_prefix, "ocds_publisher": lambda s: s.ocds_publisher,
     "center_name": lambda s: s.center_name, "center_contact": lambda s: s.center_contact,
     "publicity_days": lambda s: s.publicity_days, "time_zone": lambda s: s.time_zone,
+    "center_holidays": lambda s: s.center_holidays,
+    "center_workdays": lambda s: s.center_workdays,
+    "trade_periods": lambda s: s.trade_periods,
+    "barred_parties_file": lambda s: s.barred_parties_file,
+    "upload_max_bytes": lambda s: s.upload_max_bytes,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
@@ -189,6 +194,18 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
         "publicity_days": [(5, "5", 5), (10, "10", 10)],
         "time_zone": [("Asia/Urumqi", "Asia/Urumqi", "Asia/Urumqi"),
                       ("Asia/Hong_Kong", "Asia/Hong_Kong", "Asia/Hong_Kong")],
+        "center_holidays": [(["2026-09-30"], "2026-09-30", ("2026-09-30",)),
+                            (["2027-01-04", "2027-01-05"], "2027-01-04,2027-01-05",
+                             ("2027-01-04", "2027-01-05"))],
+        "center_workdays": [(["2027-02-06"], "2027-02-06", ("2027-02-06",)),
+                            (["2027-02-07", "2027-02-20"], "2027-02-07,2027-02-20",
+                             ("2027-02-07", "2027-02-20"))],
+        "trade_periods": [(["land=30c/15w"], "land=30c/15w", ("land=30c/15w",)),
+                          (["land=20w/10w", "mining=25c/10w"], "land=20w/10w,mining=25c/10w",
+                           ("land=20w/10w", "mining=25c/10w"))],
+        "barred_parties_file": [(str(tmp / "b1.csv"), str(tmp / "b1.csv"), tmp / "b1.csv"),
+                                (str(tmp / "b2.csv"), str(tmp / "b2.csv"), tmp / "b2.csv")],
+        "upload_max_bytes": [(1000, "1000", 1000), (2000, "2000", 2000)],
     }
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
@@ -360,3 +377,18 @@ def test_the_configuration_reference_page_is_made_from_the_options(tmp_path: Pat
 def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="time_zone"):
         Settings.load(env={"AUCTION_TIME_ZONE": "Mars/Olympus_Mons"}, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("given, words", [
+    ({"center_holidays": ["2026-10-09"], "center_workdays": ["2026-10-09"]},
+     "both a holiday and a working day"),
+    ({"center_holidays": ["9 Oct"]}, "center_holidays"),
+    ({"trade_periods": ["land=20"]}, "trade_periods"),
+    ({"upload_max_bytes": 0}, "upload_max_bytes"),
+])
+def test_the_trades_settings_are_checked_when_read(tmp_path: Path, given: dict[str, Any],
+                                                   words: str) -> None:
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"data_dir": str(tmp_path), **given}))
+    with pytest.raises(ConfigError, match=words):
+        Settings.load(config, env={})

@@ -4,6 +4,7 @@
 import { LotConnection } from "./conn.js";
 import { addStrings, codeText, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
+import "./trade-i18n.js";
 import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
 import { drawLotForm, formatName, readLotForm, relabelLotForm } from "./lotform.js";
 import { epochToZoned, loadZone, zonedToEpoch } from "./zone.js";

@@ -2,6 +2,7 @@
 
 import { initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
+import "./trade-i18n.js";
 import { $, ENDED, MessageBox, api, h, money, showStatus } from "./ui.js";
 
 const REFRESH_MS = 10_000;

@@ -248,17 +248,19 @@ export class MessageBox {
 }
 
 /**
- * Call the HTTP API. Resolves `{ok: true, data}` or `{ok: false, error: {code, message,
+ * Call the HTTP API (`headers`: more headers; `raw`: a body sent as it is, e.g. a file).
+ * Resolves `{ok: true, data}` or `{ok: false, error: {code, message,
  * detail}}` (network failures too); never rejects.
  */
-export async function api(path, { method = "GET", body, token } = {}) {
-  const headers = { Accept: "application/json" };
+export async function api(path, { method = "GET", body, token, headers: extra = {}, raw } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;
   try {
     response = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      method, headers, credentials: "same-origin",
+      body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     return { ok: false, error: { code: "network" } };

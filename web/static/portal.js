@@ -1,0 +1,122 @@
+// The bidder portal (/portal): register (the TOTP key shown once), log in with the second
+// factor, and the account's applications: review, deposit, documents, the room once eligible.
+
+import { accountApi, keepCsrf, loadAccount } from "./account.js";
+import { initI18n, onLangChange, t } from "./i18n.js";
+import "./trade-i18n.js";
+import { $, MessageBox, api, dateTime, guard, h, money } from "./ui.js";
+
+const messages = new MessageBox($("message"));
+let account = null;
+
+function depositText(app) {
+  return app.deposit !== null ? t("deposit_counted", { amount: money(app.deposit) })
+    : t("deposit_due", { amount: money(app.deposit_required) });
+}
+
+function uploadForm(app) {
+  const name = h("input", { class: "doc-name", required: true, maxlength: "200" });
+  name.placeholder = t("document_name");
+  const file = h("input", { class: "doc-file", type: "file", accept: "application/pdf,image/png,image/jpeg", required: true });
+  const button = h("button", { type: "submit", class: "doc-upload" }, t("upload"));
+  const form = h("form", { class: "upload" }, name, file, button);
+  form.addEventListener("submit", guard(async (event) => {
+    event.preventDefault();
+    const chosen = file.files[0];
+    if (!chosen) return;
+    const path = `/api/applications/${encodeURIComponent(app.application_id)}/documents`
+      + `?name=${encodeURIComponent(name.value.trim())}`;
+    const answer = await accountApi(path, {
+      method: "POST", raw: chosen, headers: { "Content-Type": chosen.type || "application/octet-stream" },
+    });
+    if (!answer.ok) {
+      messages.show(answer.error);
+      return;
+    }
+    messages.show({ key: "uploaded" }, "ok");
+    await load();
+  }, button));
+  return form;
+}
+
+function draw() {
+  $("signed-out").hidden = account !== null;
+  $("signed-in").hidden = account === null;
+  $("logout").hidden = account === null;
+  if (account === null) return;
+  $("account-name").textContent = account.name;
+  $("account-code").textContent = `${t(`party_${account.party}`)} · ${account.code}`;
+  if (!account.applications.length) {
+    $("applications").replaceChildren(h("li", { class: "empty" }, t("applications_empty")));
+    return;
+  }
+  $("applications").replaceChildren(...account.applications.map((app) => h("li", {
+    class: "lot-card application", dataset: { applicationId: app.application_id, lotId: app.lot_id, status: app.status },
+  },
+  h("a", { class: "board-link", href: `/notice/${encodeURIComponent(app.notice_id)}` },
+    h("span", { class: "lot-title" }, app.lot_id)),
+  h("span", { class: "status app-status" }, t(`app_${app.status}`)),
+  app.reason ? h("div", { class: "reason" }, app.reason) : null,
+  h("div", { class: "lot-meta deposit" }, `${t("deposit_status")}: ${depositText(app)}`),
+  h("ul", { class: "documents" }, ...app.documents.map((d) => h("li", {},
+    `${d.name} · ${d.size} B · ${dateTime(d.at)} · SHA-256 ${d.sha256.slice(0, 12)}…`))),
+  app.status === "submitted" || app.status === "approved" ? uploadForm(app) : null,
+  app.room_url ? h("a", { class: "button-link room-link", href: app.room_url }, t("enter_room"))
+    : h("p", { class: "note" }, t("not_eligible_room")))));
+}
+
+async function load() {
+  account = await loadAccount();
+  draw();
+}
+
+initI18n();
+onLangChange(() => {
+  draw();
+  messages.draw();
+});
+
+$("login-form").addEventListener("submit", guard(async (event) => {
+  event.preventDefault();
+  const answer = await api("/api/account/login", {
+    method: "POST",
+    body: { code: $("login-code").value.trim().toUpperCase(), password: $("login-password").value, otp: $("login-otp").value.trim() },
+  });
+  if (!answer.ok) {
+    messages.show(answer.error);
+    return;
+  }
+  keepCsrf(answer.data.csrf);
+  messages.clear();
+  $("login-password").value = "";
+  await load();
+}, $("login")));
+
+$("register-form").addEventListener("submit", guard(async (event) => {
+  event.preventDefault();
+  const answer = await api("/api/accounts", {
+    method: "POST",
+    body: {
+      party: $("reg-party").value, name: $("reg-name").value.trim(),
+      code: $("reg-code").value.trim().toUpperCase(), contact_person: $("reg-contact").value.trim(),
+      phone: $("reg-phone").value.trim(), email: $("reg-email").value.trim(), password: $("reg-password").value,
+    },
+  });
+  if (!answer.ok) {
+    messages.show(answer.error);
+    return;
+  }
+  $("totp").hidden = false;
+  $("totp-secret").textContent = answer.data.totp_secret;
+  $("login-code").value = $("reg-code").value.trim().toUpperCase();
+  messages.show({ key: "registered" }, "ok");
+}, $("register")));
+
+$("logout").addEventListener("click", guard(async () => {
+  await accountApi("/api/account/logout", { method: "POST", body: {} });
+  keepCsrf("");
+  account = null;
+  draw();
+}));
+
+load();
