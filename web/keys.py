@@ -12,6 +12,7 @@ from web.config import Settings
 from web.connlog import ConnectionLog
 
 if TYPE_CHECKING:
+    from web.bank import BankService
     from web.hub import Hub
     from web.limits import ClientLimits
     from web.metrics import WebMetrics
@@ -32,3 +33,5 @@ CONNECTION_LOG = web.AppKey("connection_log", ConnectionLog)
 #: The request body's struct of each JSON route, by ``(method, path)``: made from the
 #: route table (web.routes.ROUTES), read by :func:`web.api.read_body`.
 BODIES: web.AppKey[dict[tuple[str, str], Any]] = web.AppKey("bodies")
+#: Deposits and payments through the bank (web.bank).
+BANK: web.AppKey["BankService"] = web.AppKey("bank")

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from web import api, records
+from web import api, bank, records
 from web.asyncapi import ASYNCAPI
 from web.errors import WebError
 from web.keys import BODIES, SETTINGS
@@ -23,6 +23,7 @@ from web.metrics import metrics_handler
 from web.openapi import PARAMS_NAMES, document
 from web.schemas import (
     ActionResult,
+    BankNotification,
     BidderPass,
     Bids,
     Collusion,
@@ -39,12 +40,17 @@ from web.schemas import (
     Lots,
     LotView,
     Message,
+    NotificationResult,
     OptionalReasonBody,
     Readiness,
+    RefundConfirmations,
+    RefundsConfirmed,
     RegisterBidder,
     ServerTime,
     Session,
     Sessions,
+    StatementImport,
+    StatementResult,
     WithReason,
 )
 from web.ws import websocket_handler
@@ -136,10 +142,22 @@ ROUTES: tuple[Route, ...] = (
             ActionResult) for action in records.SETTLE),
     Route("GET", _LOT + "/collusion", records.lot_collusion, None, LotCollusion),
     Route("GET", "/api/collusion", records.all_collusion, None, Collusion),
+    # deposits and payments through the bank (web/bank.py, docs/bank.md)
+    Route("POST", "/api/bank/notifications", bank.bank_notification, BankNotification,
+          NotificationResult),
+    Route("POST", "/api/bank/statements", bank.import_statement, StatementImport,
+          StatementResult),
+    Route("GET", "/api/bank/ledger", bank.bank_ledger, None, Document),
+    Route("POST", "/api/bank/refunds/confirmations", bank.confirm_refunds, RefundConfirmations,
+          RefundsConfirmed),
+    Route("GET", _LOT + "/deposit", bank.lot_deposit, None, Document),
+    Route("POST", _LOT + "/payment", bank.payment_notice, Empty, Document),
     # not JSON
     Route("GET", "/ws", websocket_handler,
           serves="the WebSocket protocol (AsyncAPI document at /api/asyncapi.json)"),
     Route("GET", "/metrics", metrics_handler, serves="Prometheus text format"),
+    Route("POST", "/api/bank/refunds/export", bank.export_refunds,
+          serves="the bank payment file of the refunds due (CSV; docs/bank.md)"),
     *(Route("GET", path, _page(filename), serves=f"the HTML page {filename}")
       for path, filename in PAGES.items()),
 )
