@@ -500,7 +500,13 @@ async def confirm_deposit(request: web.Request) -> web.Response:
     lot_id, state = lot_of(request)
     body: ConfirmDeposit = await read_body(request)
     amount = _amount(body.amount, state, "amount")
-    command = ConfirmDepositCommand(bidder_id=request.match_info["bidder_id"], amount=amount,
+    bidder_id = request.match_info["bidder_id"]
+    if not body.reason and await request.config_dict[BANK].has_deposit_reference(lot_id,
+                                                                                bidder_id):
+        raise WebError(400, "reason_required", "the deposit is paid through the bank: "
+                                               "confirming it by hand overrides the bank "
+                                               "and needs a reason")
+    command = ConfirmDepositCommand(bidder_id=bidder_id, amount=amount,
                                     account=body.account, actor=host.staff_id,
                                     reason=_reason(body))
     return await run_command(request, lot_id, command)

@@ -179,6 +179,14 @@ class BankService:
                                deadline_ms)
         return ref.reference
 
+    async def has_deposit_reference(self, lot_id: str, party_id: str) -> bool:
+        """Whether the party's deposit is paid through the bank (bank notifications are
+        configured and the party has a reference): then a host confirming it by hand
+        overrides the bank and must say why."""
+        if self.settings.bank_secret is None:
+            return False
+        return (await self.ledger()).reference_of(DEPOSIT, lot_id, party_id) is not None
+
     async def open_payment(self, lot_id: str) -> Reference:
         """The payment notice of the lot's winner: the price less its deposit, due by the
         end of the ``payment_days``-th working day from today (in China)."""

@@ -179,8 +179,11 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"post": _op(
         "Confirm a bidder's deposit (host)", errors=_ACTION_ERRORS, staff=True,
         params=_BIDDER,
+        description="With bank notifications configured (bank_secret) and the bidder "
+                    "paying through its deposit reference, confirming by hand overrides "
+                    "the bank: the reason is then required (reason_required).",
         codes={400: "Bad input: bad_json, bad_request, invalid_amount (the amount), "
-                    "invalid_params",
+                    "invalid_params, reason_required",
                404: "unknown_lot",
                409: "Rejected by the rules: invalid_state, unknown_bidder, "
                     "deposit_too_low"})},

@@ -151,7 +151,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/bank/refunds/confirmations", bank.confirm_refunds, RefundConfirmations,
           RefundsConfirmed),
     Route("GET", _LOT + "/deposit", bank.lot_deposit, None, Document),
-    Route("POST", _LOT + "/payment", bank.payment_notice, Empty, Document),
+    Route("POST", _LOT + "/payment", bank.payment_notice, OptionalReasonBody, Document),
     # not JSON
     Route("GET", "/ws", websocket_handler,
           serves="the WebSocket protocol (AsyncAPI document at /api/asyncapi.json)"),

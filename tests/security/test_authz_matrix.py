@@ -18,7 +18,9 @@ Outcomes: ``public`` / ``bidder`` / ``staff`` (200 with the lot as that audience
 it), ``ok`` (200, nothing role-specific in the answer), ``made`` (201: the host's action
 took effect), ``done`` (200: the host's action took effect), ``page`` (200 text/html),
 ``401`` (``unauthorized``: no or unknown credentials), ``403`` (``forbidden``: the
-credentials are known and do not allow it), ``101`` (the WebSocket upgrade: roles are
+credentials are known and do not allow it), ``signed`` (401 ``bad_signature``: only the
+bank's signature opens the route, no token does), ``409`` (the credentials allow it, the
+state does not: here, confirming a refund never exported), ``101`` (the WebSocket upgrade: roles are
 given per subscription, see :data:`WS_MATRIX`), ``metrics`` (200, Prometheus's text
 format). Every refused cell also checks that nothing changed.
 """
@@ -26,15 +28,24 @@ format). Every refused cell also checks that nothing changed.
 from __future__ import annotations
 
 import asyncio
+import base64
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
-from web_support import DEFAULT_PARAMS, HOST_TOKEN, SUPERVISOR_TOKEN, Client, Server
+from web_support import (
+    DEFAULT_PARAMS,
+    HOST_TOKEN,
+    SUPERVISOR_TOKEN,
+    Client,
+    Server,
+    ServerFactory,
+)
 
 from auction.model import PlaceBid
+from auction.trade import deposits_bank as bank
 from web.app import create_app
 from web.config import Settings
 from web.schemas import MESSAGE_TYPES
@@ -86,6 +97,16 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
                                                         ("401",    "403",    "403",    "done",   "403"),
     ("GET",  "/api/lots/{lot_id}/collusion"):           ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/api/collusion"):                         ("401",    "403",    "403",    "ok",     "ok"),
+    # the bank path (web/bank.py): notifications open with the bank's signature only,
+    # whatever token comes with them; the ledger is for staff, acting on it for hosts; a
+    # bidder reads its own deposit instructions
+    ("POST", "/api/bank/notifications"):                ("signed", "signed", "signed", "signed", "signed"),
+    ("POST", "/api/bank/statements"):                   ("401",    "403",    "403",    "done",   "403"),
+    ("GET",  "/api/bank/ledger"):                       ("401",    "403",    "403",    "ok",     "ok"),
+    ("POST", "/api/bank/refunds/export"):               ("401",    "403",    "403",    "ok",     "403"),
+    ("POST", "/api/bank/refunds/confirmations"):        ("401",    "403",    "403",    "409",    "403"),
+    ("GET",  "/api/lots/{lot_id}/deposit"):             ("401",    "ok",     "403",    "ok",     "ok"),
+    ("POST", "/api/lots/{lot_id}/payment"):             ("401",    "403",    "403",    "made",   "403"),
     ("GET",  "/ws"):                                    ("101",    "101",    "101",    "101",    "101"),
     # operators: staff tokens, or the networks of metrics_allow (none here)
     ("GET",  "/metrics"):                               ("401",    "403",    "403",    "metrics", "metrics"),
@@ -121,6 +142,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/refund"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/forfeit"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/apply"): "awarded",
+    ("POST", "/api/lots/{lot_id}/payment"): "awarded",
 }
 #: The bidder a route is about (default b1; b2 leads lot A once it is open).
 BIDDER_OF: dict[str, str] = {"/revoke": "b2", "/deposit/apply": "b2"}
@@ -164,6 +186,13 @@ def test_docs_list_the_same_matrix() -> None:
 # ------------------------------------------------------------------------ the world
 
 
+@pytest.fixture
+async def server(make_server: ServerFactory) -> Server:
+    """A server whose bank notifications are configured: their row shows that only the
+    bank's signature opens them, whatever token comes along."""
+    return await make_server(bank_secret=b"bank-secret-of-the-matrix-01")
+
+
 @dataclass
 class World:
     """Lot A (the lot the routes are about, with bidders b1 and b2) and lot B (another
@@ -174,11 +203,12 @@ class World:
     other_lot: str
     tokens: dict[str, str | None]
 
-    def fingerprint(self) -> tuple[Any, ...]:
+    async def fingerprint(self) -> tuple[Any, ...]:
         engine = self.server.engine
         return (tuple(s.session_id for s in engine.sessions()),
                 tuple((lot_id, engine.lot(lot_id).version)  # type: ignore[union-attr]
-                      for lot_id in engine.lot_ids()))
+                      for lot_id in engine.lot_ids()),
+                len(await engine.aggregates.records(bank.KIND, bank.LEDGER_ID)))
 
 
 async def make_world(server: Server, state: str) -> World:
@@ -218,10 +248,16 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots": {"session_id": world.server.session_id, "title": "t",
                       "format": "english", "params": DEFAULT_PARAMS},
         "/api/lots/{lot_id}/bidders": {"bidder_id": "b3", "name": "n"},
-        "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"amount": "50.00", "account": "a"},
+        "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"amount": "50.00", "account": "a",
+                                                            "reason": "r"},
         "/api/lots/{lot_id}/bidders/{bidder_id}/token": {},
         "/api/lots/{lot_id}/schedule": {},
         "/api/lots/{lot_id}/start": {},
+        "/api/bank/statements": {"content_base64": base64.b64encode(
+            "交易时间,付款账号,付款户名,金额,附言,流水号\n2025-09-23 10:00:00,6222,某公司,"
+            "1.00,转账,S-1\n".encode()).decode()},
+        "/api/bank/refunds/confirmations": {"confirmations": [
+            {"transaction_id": "T-none", "bank_transaction_id": "B-1"}]},
         "/api/lots/{lot_id}/extend": {"reason": "r",
                                       "closes_at": (state.closes_at or 0) + 60_000},
     }
@@ -258,16 +294,17 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
         async with websockets.connect(server.ws_url, additional_headers=headers) as ws:
             assert b'"welcome"' in (await ws.recv()).encode(), where
         return
-    before = world.fingerprint()
+    before = await world.fingerprint()
     hdrs = {"Authorization": f"Bearer {token}"} if token else {}
     async with server.http.request(method, server.base + path, json=body,
                                    headers=hdrs) as resp:
         status, content_type = resp.status, resp.content_type
         data = await resp.json() if content_type == "application/json" else await resp.read()
-    if outcome in ("401", "403"):
-        assert status == int(outcome), (where, status, data)
-        assert data["error"]["code"] == ("unauthorized" if outcome == "401" else "forbidden")
-        assert world.fingerprint() == before, f"{where}: refused, yet something changed"
+    if outcome in ("401", "403", "signed", "409"):
+        code = {"401": "unauthorized", "403": "forbidden", "signed": "bad_signature"}
+        assert status == (401 if outcome == "signed" else int(outcome)), (where, status, data)
+        assert data["error"]["code"] == code.get(outcome, data["error"]["code"]), where
+        assert await world.fingerprint() == before, f"{where}: refused, yet something changed"
         return
     if outcome == "page":
         assert status == 200 and content_type == "text/html", (where, status)
@@ -278,7 +315,7 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
         return
     assert status == (201 if outcome == "made" else 200), (where, status, data)
     if outcome in ("made", "done"):
-        assert world.fingerprint() != before or route.endswith("/token"), where
+        assert await world.fingerprint() != before or route.endswith("/token"), where
     if outcome in ("public", "bidder", "staff"):
         views = data["lots"] if "lots" in data else [data]
         assert views, where
@@ -326,7 +363,7 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     else:  # other: its token is for lot B. It may watch lot B as its bidder, not bid on A.
         assert first["type"] == "error" and first["code"] == "bad_token", where
         await client.subscribe(world.other_lot, token)
-    before = world.fingerprint()
+    before = await world.fingerprint()
     messages: dict[str, dict[str, Any]] = {
         "bid": {"type": "bid", "lot_id": lot, "amount": "110.00", "ref": "x"},
         "act": {"type": "act", "lot_id": lot, "act": "confirm", "ref": "x"},
@@ -342,10 +379,10 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     if code:
         assert reply["code"] == code, (where, reply)
     if outcome == "ack":
-        assert world.fingerprint() != before
+        assert await world.fingerprint() != before
         assert server.engine.lot(lot).leader == "b1"  # type: ignore[union-attr]
     else:
-        assert world.fingerprint() == before, f"{where}: changed the lot"
+        assert await world.fingerprint() == before, f"{where}: changed the lot"
 
 
 async def check_subscribe(world: World, client: Client, first: dict[str, Any], role: str,

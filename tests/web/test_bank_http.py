@@ -15,7 +15,14 @@ from web_support import HOST_TOKEN, Server, ServerFactory
 
 from auction.model import DepositConfirmed, DepositRefunded
 from auction.trade.deposits_bank import DECIDER, LEDGER_ID
-from web.bank import SIGNATURE_HEADER, TIMESTAMP_HEADER, parse_confirmations, sign
+from web.bank import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    DepositOutcome,
+    parse_confirmations,
+    sign,
+)
+from web.keys import BANK
 
 BANK_SECRET = b"bank-secret-for-the-tests-0123"
 
@@ -48,6 +55,12 @@ async def registered(server: Server, lot_id: str, bidder_id: str,
 
 async def test_a_deposit_paid_by_a_signed_notification_confirms_the_bidder_with_actor_bank(
         server: Server) -> None:
+    heard: list[DepositOutcome] = []
+
+    async def listener(outcome: DepositOutcome) -> None:
+        heard.append(outcome)
+
+    server.app[BANK].listeners.append(listener)
     lot_id = await server.make_lot()
     reg = await registered(server, lot_id, "b1", "甲公司")
     ref = reg["deposit_reference"]
@@ -66,6 +79,21 @@ async def test_a_deposit_paid_by_a_signed_notification_confirms_the_bidder_with_
     [party] = mine["parties"]
     assert party["deposit"]["status"] == "matched"
     assert party["deposit_status"] == "confirmed"
+    assert heard == [DepositOutcome(lot_id, "b1", ref, "T-1", "matched")]
+
+
+async def test_a_host_confirming_a_bank_paid_deposit_by_hand_must_give_a_reason(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    await registered(server, lot_id, "b1", "甲公司")
+    path = f"/api/lots/{lot_id}/bidders/b1/deposit"
+    body = {"amount": "50.00", "account": "6222-001"}
+    status, error = await server.call("POST", path, body)
+    assert (status, error["error"]["code"]) == (400, "reason_required")
+    await server.ok("POST", path, {**body, "reason": "银行回单已核对 / bank slip checked"})
+    [confirmed] = [r.event for r in await server.engine.history(lot_id)
+                   if isinstance(r.event, DepositConfirmed)]
+    assert (confirmed.actor, confirmed.reason) == ("alice", "银行回单已核对 / bank slip checked")
 
 
 async def test_a_deposit_from_another_companys_account_is_flagged_and_the_bidder_sees_why(
