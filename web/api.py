@@ -53,7 +53,7 @@ from web.auth import (
     verify_bidder_token,
 )
 from web.errors import CATALOGUE_JSON, WebError, error_body, lot_missing
-from web.keys import BODIES, ENGINE, SETTINGS
+from web.keys import BANK, BODIES, ENGINE, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.schemas import (
     MAX_INT,
@@ -127,25 +127,30 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(500, "internal_error")
 
 
-async def read_body(request: web.Request) -> Any:
-    """The request's body (an empty body reads as ``{}``) as the struct its route reads
-    (:data:`web.routes.ROUTES`); 400 with the schema's error code otherwise."""
+async def read_raw(request: web.Request) -> bytes:
+    """The request's body as it came: 413 over :data:`MAX_BODY`, 408 when not received
+    within ``Settings.http_body_timeout_s``."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise WebError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
-    route = request.match_info.route.resource
-    assert route is not None
-    schema = request.config_dict[BODIES][(request.method, route.canonical)]
     limit = request.config_dict[SETTINGS].http_body_timeout_s
     try:
         async with asyncio.timeout(limit):
-            raw = await request.read()
+            return await request.read()
     except TimeoutError:
         raise WebError(408, "request_timeout",
                        f"the body was not received within {limit:g} s") from None
-    return decode_body(raw, schema)
 
 
-def _bearer(request: web.Request) -> str | None:
+async def read_body(request: web.Request) -> Any:
+    """The request's body (an empty body reads as ``{}``) as the struct its route reads
+    (:data:`web.routes.ROUTES`); 400 with the schema's error code otherwise."""
+    route = request.match_info.route.resource
+    assert route is not None
+    schema = request.config_dict[BODIES][(request.method, route.canonical)]
+    return decode_body(await read_raw(request), schema)
+
+
+def bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization")
     if header is None:
         return None
@@ -160,7 +165,7 @@ def staff_of(request: web.Request, *, public: bool = False) -> Staff | None:
     token gets 403 on a staff route and, on a ``public`` route (one anyone may read),
     counts as no token: a credential never takes away what everyone may read. Any other
     unknown token gets 401."""
-    token = _bearer(request)
+    token = bearer(request)
     if token is None:
         return None
     staff = request.config_dict[STAFF_DIRECTORY].lookup(token)
@@ -198,7 +203,7 @@ def _engine(request: web.Request) -> Engine:
     return request.config_dict[ENGINE]
 
 
-def _lot(request: web.Request) -> tuple[str, LotState]:
+def lot_of(request: web.Request) -> tuple[str, LotState]:
     lot_id = request.match_info["lot_id"]
     engine = _engine(request)
     state = engine.lot(lot_id)
@@ -294,10 +299,10 @@ async def list_lots(request: web.Request) -> web.Response:
 async def get_lot(request: web.Request) -> web.Response:
     """A lot as its caller may see it: staff token -> staff view; bidder token of this
     lot -> that bidder's view; none, or a bidder token of another lot -> public view."""
-    lot_id, state = _lot(request)
-    token = _bearer(request)
+    lot_id, state = lot_of(request)
+    token = bearer(request)
     if token is not None and looks_like_bidder_token(token):
-        claims = _bidder_claims(request, token, lot_id, state)
+        claims = bidder_claims(request, token, lot_id, state)
         if claims is None:
             return json_response(snapshot(state, PUBLIC))
         view = snapshot(state, BIDDER, claims.bidder_id)
@@ -307,7 +312,7 @@ async def get_lot(request: web.Request) -> web.Response:
     return json_response(snapshot(state, STAFF if staff is not None else PUBLIC))
 
 
-def _bidder_claims(request: web.Request, token: str, lot_id: str,
+def bidder_claims(request: web.Request, token: str, lot_id: str,
                    state: LotState) -> BidderClaims | None:
     """The claims of a bidder token of this lot; None for a valid token of another lot
     (whose bearer is, here, one of the public); 401 for a token that does not hold."""
@@ -344,7 +349,7 @@ async def list_bids(request: web.Request) -> web.Response:
     """Every accepted bid with the bidder's identity and the address and device it came
     from (for collusion checks)."""
     require_staff(request)
-    lot_id, state = _lot(request)
+    lot_id, state = lot_of(request)
     _not_sealed(state)
     bids = []
     for record in await _engine(request).history(lot_id):
@@ -361,7 +366,7 @@ async def list_events(request: web.Request) -> web.Response:
     """The lot's record after ``?after=N`` (at most ``?limit=``): seq, the canonical
     event dict (amounts in integer minor units, as hashed) and the chain hash."""
     require_staff(request)
-    lot_id, state = _lot(request)
+    lot_id, state = lot_of(request)
     _not_sealed(state)
     after = _query_int(request, "after", 0)
     limit = _query_int(request, "limit", 1000, high=MAX_EVENTS_PAGE, low=1)
@@ -436,21 +441,29 @@ async def create_lot(request: web.Request) -> web.Response:
 async def register_bidder(request: web.Request) -> web.Response:
     """Register a bidder: a random bidder number and a signed token for this lot."""
     host = require_host(request)
-    lot_id, _ = _lot(request)
+    lot_id, _ = lot_of(request)
     body: RegisterBidder = await read_body(request)
     bidder_id, name, reason = body.bidder_id, body.name, _reason(body)
     records = _checked(await _engine(request).register_bidder(lot_id, bidder_id, name,
                                                               host.staff_id, reason))
     event = records[0].event
     assert isinstance(event, BidderRegistered)
-    return json_response(bidder_pass(request, lot_id, bidder_id, event.bidder_no), 201)
+    answer = bidder_pass(request, lot_id, bidder_id, event.bidder_no)
+    state = _engine(request).lot(lot_id)
+    if state is not None and state.params.deposit > 0:
+        # the bidder's own deposit reference (web/bank.py): the deposit is due by the lot's
+        # opening when it has a time set, else while the lot takes deposits
+        answer["deposit_reference"] = await request.config_dict[BANK].open_deposit(
+            lot_id, bidder_id, name, state.params.deposit,
+            state.opens_at if state.opens_at is not None else state.params.opens_at)
+    return json_response(answer, 201)
 
 
 async def reissue_token(request: web.Request) -> web.Response:
     """A new token for a registered bidder (the old ones stay valid until they expire,
     unless revoked)."""
     require_host(request)
-    lot_id, state = _lot(request)
+    lot_id, state = lot_of(request)
     bidder_id = request.match_info["bidder_id"]
     await read_body(request)
     bidder = state.bidders.get(bidder_id)
@@ -465,7 +478,7 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     they are refused from now on and the bidder's open WebSockets are closed. The bidder
     stays registered; ``POST .../token`` issues it a new token."""
     host = require_host(request)
-    lot_id, _ = _lot(request)
+    lot_id, _ = lot_of(request)
     body: WithReason = await read_body(request)
     command = RevokeTokens(bidder_id=request.match_info["bidder_id"], actor=host.staff_id,
                            reason=body.reason)
@@ -484,10 +497,16 @@ def bidder_pass(request: web.Request, lot_id: str, bidder_id: str,
 
 async def confirm_deposit(request: web.Request) -> web.Response:
     host = require_host(request)
-    lot_id, state = _lot(request)
+    lot_id, state = lot_of(request)
     body: ConfirmDeposit = await read_body(request)
     amount = _amount(body.amount, state, "amount")
-    command = ConfirmDepositCommand(bidder_id=request.match_info["bidder_id"], amount=amount,
+    bidder_id = request.match_info["bidder_id"]
+    if not body.reason and await request.config_dict[BANK].has_deposit_reference(lot_id,
+                                                                                bidder_id):
+        raise WebError(400, "reason_required", "the deposit is paid through the bank: "
+                                               "confirming it by hand overrides the bank "
+                                               "and needs a reason")
+    command = ConfirmDepositCommand(bidder_id=bidder_id, amount=amount,
                                     account=body.account, actor=host.staff_id,
                                     reason=_reason(body))
     return await run_command(request, lot_id, command)
@@ -498,7 +517,7 @@ def lot_action(kind: str) -> Handler:
 
     async def handle(request: web.Request) -> web.Response:
         host = require_host(request)
-        lot_id, _ = _lot(request)
+        lot_id, _ = lot_of(request)
         body = await read_body(request)
         reason, actor = _reason(body), host.staff_id
         command: Command

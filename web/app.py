@@ -14,10 +14,12 @@ from engine.api import Engine
 from engine.embedded import EmbeddedEngine
 from web.api import MAX_BODY, error_middleware
 from web.auth import StaffDirectory
+from web.bank import BankService
 from web.config import Settings
 from web.connlog import FILENAME, ConnectionLog
 from web.hub import Hub
 from web.keys import (
+    BANK,
     CONNECTION_LOG,
     CONNECTIONS,
     ENGINE,
@@ -57,6 +59,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[LIMITS] = ClientLimits(settings)
     app[METRICS] = WebMetrics(app)
     app[TRADE] = Trade.of(settings)
+    app[BANK] = BankService(engine, settings)
     if owned:
         app.cleanup_ctx.append(_run_engine)
     app.cleanup_ctx.append(_run_hub)

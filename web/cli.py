@@ -1,5 +1,5 @@
-"""The ``auction`` command: ``serve``, ``demo``, ``verify``, ``config``, ``docs`` and
-``bench``."""
+"""The ``auction`` command: ``serve``, ``demo``, ``verify``, ``config``, ``docs``,
+``bank`` and ``bench``."""
 
 import argparse
 import asyncio
@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from engine.api import EngineError
+from web import bank_cli
 from web.app import create_app, make_runner
 from web.config import OPTIONS, ConfigError, Settings, check, write_reference
 from web.logs import configure as configure_logging
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                                        "web/schemas.py")
     docs.add_argument("--check", action="store_true",
                       help="change nothing; exit 1 if the tables are stale")
+    bank_cli.add_parser(sub)
     return parser
 
 
@@ -195,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         from web.docs import main as docs
 
         return docs(args.check)
+    if args.command == "bank":
+        return asyncio.run(bank_cli.run(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     flags = {option.key: getattr(args, option.key) for option in OPTIONS
              if option.flag is not None}

@@ -54,6 +54,11 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_OCID_PREFIX = "ocds-auction"
 DEFAULT_OCDS_PUBLISHER = "公共资源交易中心 / Public Resource Trading Center"
 DEFAULT_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+#: Bank notifications (docs/bank.md): the replay window; refunds and payments of the
+#: price: working days.
+DEFAULT_BANK_WINDOW_S = 300
+DEFAULT_REFUND_DAYS = 5
+DEFAULT_PAYMENT_DAYS = 10
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,21 @@ OPTIONS: tuple[Option, ...] = (
            "checked at application and at award (none)"),
     Option("upload_max_bytes", "AUCTION_UPLOAD_MAX_BYTES", None, "int",
            "largest document an applicant may upload, in bytes (10 MiB)"),
+    Option("bank_secret", "AUCTION_BANK_SECRET", None, "secret",
+           "key the bank signs its notifications with (HMAC-SHA256), at least 16 bytes, "
+           "shared with the bank (none: POST /api/bank/notifications answers 503; "
+           "docs/bank.md)"),
+    Option("bank_secret_file", "AUCTION_BANK_SECRET_FILE", None, "path",
+           "a file holding the bank secret", holds="bank_secret"),
+    Option("bank_window_s", "AUCTION_BANK_WINDOW_S", None, "int",
+           f"seconds a signed bank notification stays acceptable after its timestamp, and "
+           f"how far ahead of the server's clock it may be ({DEFAULT_BANK_WINDOW_S})"),
+    Option("refund_days", "AUCTION_REFUND_DAYS", None, "int",
+           f"working days within which a deposit is refunded after its lot's result notice "
+           f"ends, or a flagged arrival after it came ({DEFAULT_REFUND_DAYS})"),
+    Option("payment_days", "AUCTION_PAYMENT_DAYS", None, "int",
+           f"working days the winner has to pay the price after the payment notice "
+           f"({DEFAULT_PAYMENT_DAYS})"),
 )
 
 _BY_KEY = {option.key: option for option in OPTIONS}
@@ -247,10 +267,17 @@ class Settings:
     barred_parties_file: Path | None = None
     #: Largest uploaded document, in bytes.
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
+    #: The key of the bank's signed notifications (None: the bank endpoint is off).
+    bank_secret: bytes | None = field(default=None, repr=False)
+    bank_window_s: int = DEFAULT_BANK_WINDOW_S
+    refund_days: int = DEFAULT_REFUND_DAYS
+    payment_days: int = DEFAULT_PAYMENT_DAYS
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_SECRET_BYTES:
             raise ConfigError(f"the secret must be at least {MIN_SECRET_BYTES} bytes")
+        if self.bank_secret is not None and len(self.bank_secret) < MIN_SECRET_BYTES:
+            raise ConfigError(f"the bank secret must be at least {MIN_SECRET_BYTES} bytes")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}, not "
                               f"{self.log_format!r}")
@@ -623,6 +650,16 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
                               "(an IANA name such as Asia/Shanghai)") from None
         out["time_zone"] = given["time_zone"]
     out.update(_trade(given))
+    for key, high in (("bank_window_s", 24 * 3600), ("refund_days", 366),
+                      ("payment_days", 366)):
+        if key in given:
+            if not 0 < given[key] <= high:
+                raise ConfigError(f"{key} must be between 1 and {high}")
+            out[key] = given[key]
+    if "bank_secret" in given:
+        if len(given["bank_secret"]) < MIN_SECRET_BYTES:
+            raise ConfigError(f"the bank secret must be at least {MIN_SECRET_BYTES} bytes")
+        out["bank_secret"] = given["bank_secret"]
     if "metrics_allow" in given:
         try:
             out["metrics_allow"] = tuple(ipaddress.ip_network(v, strict=False)

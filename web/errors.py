@@ -13,6 +13,7 @@ import orjson
 import auction.lot  # noqa: F401 (its formats add their codes to auction.messages)
 import auction.trade.accounts  # noqa: F401 (the trade's deciders add theirs)
 import auction.trade.applications  # noqa: F401
+import auction.trade.deposits_bank  # noqa: F401 (its flags and codes, likewise)
 import auction.trade.notices  # noqa: F401
 from auction.messages import MESSAGES as RULE_MESSAGES
 from auction.messages import message as rule_message
@@ -38,6 +39,10 @@ WEB_MESSAGES: dict[str, tuple[str, str]] = {
     "bad_seq": ("序号超出标的当前进度", "after_seq is beyond the lot's last event."),
     "unavailable": ("服务暂不可用，请稍后重试", "The service is unavailable; try again later."),
     "internal_error": ("服务器内部错误", "Internal server error."),
+    "bad_signature": ("银行通知签名无效或已过期", "The bank notification's signature is "
+                                                 "missing, wrong or too old."),
+    "bank_not_configured": ("未配置银行通知密钥", "Bank notifications are not configured."),
+    "bad_statement": ("银行流水文件无法读取", "The bank statement cannot be read."),
     # Codes of the engine (engine/runtime.py): the record's guards.
     "invalid_input": ("输入含有无法记录的内容（超出范围的数字、无法保存的字符）",
                       "The input holds what the record cannot keep (a number out of range, "

@@ -12,6 +12,7 @@ from web.config import Settings
 from web.connlog import ConnectionLog
 
 if TYPE_CHECKING:
+    from web.bank import BankService
     from web.hub import Hub
     from web.limits import ClientLimits
     from web.metrics import WebMetrics
@@ -35,3 +36,5 @@ CONNECTION_LOG = web.AppKey("connection_log", ConnectionLog)
 BODIES: web.AppKey[dict[tuple[str, str], Any]] = web.AppKey("bodies")
 #: The trade's deciders, object store, barred list and login limits (web.trade).
 TRADE: web.AppKey["Trade"] = web.AppKey("trade")
+#: Deposits and payments through the bank (web.bank).
+BANK: web.AppKey["BankService"] = web.AppKey("bank")

@@ -283,8 +283,11 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"post": _op(
         "Confirm a bidder's deposit (host)", errors=_ACTION_ERRORS, staff=True,
         params=_BIDDER,
+        description="With bank notifications configured (bank_secret) and the bidder "
+                    "paying through its deposit reference, confirming by hand overrides "
+                    "the bank: the reason is then required (reason_required).",
         codes={400: "Bad input: bad_json, bad_request, invalid_amount (the amount), "
-                    "invalid_params",
+                    "invalid_params, reason_required",
                404: "unknown_lot",
                409: "Rejected by the rules: invalid_state, unknown_bidder, "
                     "deposit_too_low"})},
@@ -351,6 +354,38 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "Collusion checks of every lot and across lots (staff)", errors=(401, 403),
         staff=True, params=_SESSION_QUERY)},
     **_TRADE_PATHS,
+    # Deposits and payments through the bank (web/bank.py, docs/bank.md).
+    "/api/bank/notifications": {"post": _op(
+        "A bank's signed notification of money that arrived (the bank)",
+        errors=(400, 401, 409, 413, 503),
+        codes={401: "bad_signature: X-Bank-Timestamp / X-Bank-Signature missing, wrong, "
+                    "or the timestamp outside the replay window",
+               409: "conflict: the transaction id was received with other content",
+               503: "bank_not_configured (no bank_secret), unavailable"},
+        description="HMAC-SHA256 of `timestamp.body` with the bank secret (docs/bank.md). "
+                    "Idempotent by transaction_id: the same notification again answers its "
+                    "outcome with duplicate: true and changes nothing.")},
+    "/api/bank/statements": {"post": _op(
+        "Import a bank statement (host): CSV, UTF-8 or GBK, base64", errors=(
+            400, 401, 403, 409, 413, 503), staff=True,
+        codes={400: "bad_statement (a column missing, a row that cannot be read: "
+                    "nothing is imported), bad_request"})},
+    "/api/bank/ledger": {"get": _op(
+        "The bank ledger (staff): references, arrivals with flags, refunds due and "
+        "overdue, what each lot holds", errors=(401, 403), staff=True)},
+    "/api/bank/refunds/confirmations": {"post": _op(
+        "The bank's confirmations of refunds paid (host)", errors=(
+            400, 401, 403, 409, 413, 503), staff=True,
+        codes={409: "unknown_transfer, not_refundable (not exported, or settled "
+                    "otherwise)"})},
+    "/api/lots/{lot_id}/deposit": {"get": _op(
+        "Deposit instructions and status: a bidder's own (bidder token), every bidder's "
+        "(staff)", errors=(401, 403, 404), params=_LOT)},
+    "/api/lots/{lot_id}/payment": {"post": _op(
+        "The payment notice of an awarded lot's winner (host)", 201,
+        errors=_ACTION_ERRORS, staff=True, params=_LOT,
+        description="The price less the deposit, due by the end of the payment_days-th "
+                    "working day; opened once (again: the same notice).")},
 }
 
 

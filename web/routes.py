@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from web import api, records, trade
+from web import api, bank, records, trade
 from web.asyncapi import ASYNCAPI
 from web.errors import WebError
 from web.keys import BODIES, SETTINGS
@@ -28,6 +28,7 @@ from web.schemas import (
     Applications,
     ApplicationView,
     Apply,
+    BankNotification,
     BidderPass,
     Bids,
     Collusion,
@@ -51,15 +52,20 @@ from web.schemas import (
     NoticeAmendment,
     Notices,
     NoticeView,
+    NotificationResult,
     OptionalReasonBody,
     Question,
     Readiness,
+    RefundConfirmations,
+    RefundsConfirmed,
     RegisterBidder,
     Review,
     ServerTime,
     Session,
     Sessions,
     StaffDeposit,
+    StatementImport,
+    StatementResult,
     WithReason,
 )
 from web.ws import websocket_handler
@@ -182,10 +188,22 @@ ROUTES: tuple[Route, ...] = (
           ApplicationView),
     Route("POST", _APPLICATION + "/withdraw", trade.withdraw_application, WithReason,
           ApplicationView),
+    # deposits and payments through the bank (web/bank.py, docs/bank.md)
+    Route("POST", "/api/bank/notifications", bank.bank_notification, BankNotification,
+          NotificationResult),
+    Route("POST", "/api/bank/statements", bank.import_statement, StatementImport,
+          StatementResult),
+    Route("GET", "/api/bank/ledger", bank.bank_ledger, None, Document),
+    Route("POST", "/api/bank/refunds/confirmations", bank.confirm_refunds, RefundConfirmations,
+          RefundsConfirmed),
+    Route("GET", _LOT + "/deposit", bank.lot_deposit, None, Document),
+    Route("POST", _LOT + "/payment", bank.payment_notice, OptionalReasonBody, Document),
     # not JSON
     Route("GET", "/ws", websocket_handler,
           serves="the WebSocket protocol (AsyncAPI document at /api/asyncapi.json)"),
     Route("GET", "/metrics", metrics_handler, serves="Prometheus text format"),
+    Route("POST", "/api/bank/refunds/export", bank.export_refunds,
+          serves="the bank payment file of the refunds due (CSV; docs/bank.md)"),
     *(Route("GET", path, _page(filename), serves=f"the HTML page {filename}")
       for path, filename in PAGES.items()),
 )

@@ -314,6 +314,41 @@ class Extend(Closed):
     closes_at: Ms
 
 
+class BankNotification(Closed):
+    """Money that arrived, as the bank notifies it (docs/bank.md), signed in the headers
+    ``X-Bank-Timestamp`` and ``X-Bank-Signature``."""
+
+    transaction_id: Annotated[str, Meta(pattern=ID_PATTERN,
+                                        description="the bank's transaction id (流水号): "
+                                                    "the same id twice changes nothing")]
+    reference: _text(description="the payment reference (子账号 / 缴款码), or the "
+                                 "transfer's 附言 holding it")
+    payer_account: _text(64, "the account the money came from (付款账号)")
+    payer_name: _text(description="the name of that account (付款户名)")
+    amount: Amount
+    value_time: Annotated[Ms, Meta(description="the bank's time of the transfer (交易时间), "
+                                               "Unix ms: it decides whether it was on time")]
+    currency: Literal["CNY"] = "CNY"
+
+
+class StatementImport(Closed):
+    """A bank statement (CSV, UTF-8 or GBK; docs/bank.md) to import."""
+
+    content_base64: Annotated[str, Meta(min_length=1, description="the file, base64")]
+    filename: Text | None = None
+
+
+class RefundConfirmation(Closed):
+    transaction_id: Annotated[str, Meta(pattern=ID_PATTERN,
+                                        description="the refund's id (退款编号: the "
+                                                    "arrival it pays back)")]
+    bank_transaction_id: _text(64, "the bank's transaction id of the refund")
+
+
+class RefundConfirmations(Closed):
+    confirmations: Annotated[list[RefundConfirmation], Meta(min_length=1, max_length=1000)]
+
+
 # ----------------------------------------------------------------------- HTTP answers
 
 
@@ -404,6 +439,10 @@ class BidderPass(Open):
     expires_at: Ms
     room_url: Annotated[str, Meta(description="the bidder room, token in the fragment",
                                   examples=["/room/L-1A2B3C4D#token=b1..."])]
+    deposit_reference: Annotated[str, Meta(
+        description="the bidder's own deposit reference (保证金子账号): pay the deposit "
+                    "from the bidder's own account with it as 附言 (docs/bank.md)")] | \
+        UnsetType = UNSET
 
 
 class ActionResult(Open):
@@ -473,6 +512,50 @@ class Collusion(Open):
     across: list[Flag]
     checked: int
     thresholds: dict[str, Any]
+
+
+Outcome = Literal["matched", "unknown_reference", "duplicate", "late", "foreign_payer",
+                  "short", "over", "lot_ended"]
+
+
+class NotificationResult(Open):
+    transaction_id: str
+    reference: Annotated[str, Meta(description="the reference matched (\"\" for none)")]
+    outcome: Outcome
+    message: Message
+    duplicate: Annotated[bool, Meta(description="received before: nothing changed")]
+
+
+class Transfer(Open):
+    """An arrival in the bank ledger and what became of it."""
+
+    transaction_id: str
+    reference: str
+    lot_id: str
+    party_id: str
+    purpose: str
+    payer_account: str
+    payer_name: str
+    amount: str
+    value_at: Ms
+    received_at: Ms
+    source: Literal["notification", "statement", "staff"]
+    outcome: Outcome
+    message: Message
+    status: Literal["held", "exported", "refunded", "applied", "forfeited", "paid"]
+    batch_id: str
+    bank_transaction_id: str
+
+
+class StatementResult(Open):
+    rows: int
+    new: Annotated[int, Meta(description="arrivals not received before")]
+    skipped: Annotated[int, Meta(description="rows of money going out")]
+    transfers: list[Transfer]
+
+
+class RefundsConfirmed(Open):
+    confirmed: list[Transfer]
 
 
 #: Answers that are JSON objects whose fields are described in prose (docs/records.md).

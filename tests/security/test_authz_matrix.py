@@ -19,7 +19,9 @@ it), ``ok`` (200, nothing role-specific in the answer), ``made`` (201: the host'
 took effect), ``done`` (200: the host's action took effect), ``page`` (200 text/html),
 ``login`` (401 ``login_failed``: a login that does not hold),
 ``401`` (``unauthorized``: no or unknown credentials), ``403`` (``forbidden``: the
-credentials are known and do not allow it), ``101`` (the WebSocket upgrade: roles are
+credentials are known and do not allow it), ``signed`` (401 ``bad_signature``: only the
+bank's signature opens the route, no token does), ``409`` (the credentials allow it, the
+state does not: here, confirming a refund never exported), ``101`` (the WebSocket upgrade: roles are
 given per subscription, see :data:`WS_MATRIX`), ``metrics`` (200, Prometheus's text
 format). Every refused cell also checks that nothing changed.
 """
@@ -27,6 +29,7 @@ format). Every refused cell also checks that nothing changed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import time
 from dataclasses import dataclass
@@ -35,9 +38,17 @@ from typing import Any
 
 import pytest
 import websockets
-from web_support import DEFAULT_PARAMS, HOST_TOKEN, SUPERVISOR_TOKEN, Client, Server
+from web_support import (
+    DEFAULT_PARAMS,
+    HOST_TOKEN,
+    SUPERVISOR_TOKEN,
+    Client,
+    Server,
+    ServerFactory,
+)
 
 from auction.model import PlaceBid
+from auction.trade import deposits_bank as bank
 from auction.trade.accounts import RegisterAccount, account_id
 from auction.trade.applications import AttachDocument, SubmitApplication, application_id
 from auction.trade.identity import uscc_check_char
@@ -134,6 +145,16 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
                                                         ("401",    "403",    "403",    "done",   "403"),
     ("POST", "/api/applications/{application_id}/withdraw"):
                                                         ("401",    "401",    "401",    "401",    "401"),
+    # the bank path (web/bank.py): notifications open with the bank's signature only,
+    # whatever token comes with them; the ledger is for staff, acting on it for hosts; a
+    # bidder reads its own deposit instructions
+    ("POST", "/api/bank/notifications"):                ("signed", "signed", "signed", "signed", "signed"),
+    ("POST", "/api/bank/statements"):                   ("401",    "403",    "403",    "done",   "403"),
+    ("GET",  "/api/bank/ledger"):                       ("401",    "403",    "403",    "ok",     "ok"),
+    ("POST", "/api/bank/refunds/export"):               ("401",    "403",    "403",    "ok",     "403"),
+    ("POST", "/api/bank/refunds/confirmations"):        ("401",    "403",    "403",    "409",    "403"),
+    ("GET",  "/api/lots/{lot_id}/deposit"):             ("401",    "ok",     "403",    "ok",     "ok"),
+    ("POST", "/api/lots/{lot_id}/payment"):             ("401",    "403",    "403",    "made",   "403"),
     ("GET",  "/ws"):                                    ("101",    "101",    "101",    "101",    "101"),
     # operators: staff tokens, or the networks of metrics_allow (none here)
     ("GET",  "/metrics"):                               ("401",    "403",    "403",    "metrics", "metrics"),
@@ -175,6 +196,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/apply"): "awarded",
     # the applicant is admitted to lot A (registration is before the lot opens)
     ("POST", "/api/applications/{application_id}/winner-review"): "draft",
+    ("POST", "/api/lots/{lot_id}/payment"): "awarded",
 }
 #: The bidder a route is about (default b1; b2 leads lot A once it is open).
 BIDDER_OF: dict[str, str] = {"/revoke": "b2", "/deposit/apply": "b2"}
@@ -218,6 +240,13 @@ def test_docs_list_the_same_matrix() -> None:
 # ------------------------------------------------------------------------ the world
 
 
+@pytest.fixture
+async def server(make_server: ServerFactory) -> Server:
+    """A server whose bank notifications are configured: their row shows that only the
+    bank's signature opens them, whatever token comes along."""
+    return await make_server(bank_secret=b"bank-secret-of-the-matrix-01")
+
+
 @dataclass
 class World:
     """Lot A (the lot the routes are about, with bidders b1 and b2) and lot B (another
@@ -242,7 +271,8 @@ class World:
                               len(await aggregates.records(kind, aggregate_id))))
         return (tuple(s.session_id for s in engine.sessions()),
                 tuple((lot_id, engine.lot(lot_id).version)  # type: ignore[union-attr]
-                      for lot_id in engine.lot_ids()), tuple(trade))
+                      for lot_id in engine.lot_ids()), tuple(trade),
+                len(await engine.aggregates.records(bank.KIND, bank.LEDGER_ID)))
 
 
 def notice_body(lot: str) -> dict[str, Any]:
@@ -321,10 +351,16 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots": {"session_id": world.server.session_id, "title": "t",
                       "format": "english", "params": DEFAULT_PARAMS},
         "/api/lots/{lot_id}/bidders": {"bidder_id": "b3", "name": "n"},
-        "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"amount": "50.00", "account": "a"},
+        "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"amount": "50.00", "account": "a",
+                                                            "reason": "r"},
         "/api/lots/{lot_id}/bidders/{bidder_id}/token": {},
         "/api/lots/{lot_id}/schedule": {},
         "/api/lots/{lot_id}/start": {},
+        "/api/bank/statements": {"content_base64": base64.b64encode(
+            "交易时间,付款账号,付款户名,金额,附言,流水号\n2025-09-23 10:00:00,6222,某公司,"
+            "1.00,转账,S-1\n".encode()).decode()},
+        "/api/bank/refunds/confirmations": {"confirmations": [
+            {"transaction_id": "T-none", "bank_transaction_id": "B-1"}]},
         "/api/lots/{lot_id}/extend": {"reason": "r",
                                       "closes_at": (state.closes_at or 0) + 60_000},
         "/api/notices": notice_body(world.lot),
@@ -389,6 +425,10 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
     if outcome in ("401", "403"):
         assert status == int(outcome), (where, status, data)
         assert data["error"]["code"] == ("unauthorized" if outcome == "401" else "forbidden")
+    if outcome in ("401", "403", "signed", "409"):
+        code = {"401": "unauthorized", "403": "forbidden", "signed": "bad_signature"}
+        assert status == (401 if outcome == "signed" else int(outcome)), (where, status, data)
+        assert data["error"]["code"] == code.get(outcome, data["error"]["code"]), where
         assert await world.fingerprint() == before, f"{where}: refused, yet something changed"
         return
     if outcome == "page":

@@ -142,6 +142,9 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "trade_periods": lambda s: s.trade_periods,
     "barred_parties_file": lambda s: s.barred_parties_file,
     "upload_max_bytes": lambda s: s.upload_max_bytes,
+    "bank_secret": lambda s: s.bank_secret, "bank_secret_file": lambda s: s.bank_secret,
+    "bank_window_s": lambda s: s.bank_window_s, "refund_days": lambda s: s.refund_days,
+    "payment_days": lambda s: s.payment_days,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
@@ -219,6 +222,13 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
     paths = [held(f"secret-{n}", f"{n}" * 24) for n in (1, 2)]
     out["secret_file"] = [(path, path, f"{n}".encode() * 24)
                           for n, path in zip((1, 2), paths, strict=True)]
+    out["bank_secret"] = [("b" * 20, "b" * 20, b"b" * 20), ("c" * 20, "c" * 20, b"c" * 20)]
+    paths = [held(f"bank-secret-{n}", f"{n}" * 20) for n in (1, 2)]
+    out["bank_secret_file"] = [(path, path, f"{n}".encode() * 20)
+                               for n, path in zip((1, 2), paths, strict=True)]
+    out["bank_window_s"] = [(60, "60", 60), (600, "600", 600)]
+    out["refund_days"] = [(3, "3", 3), (7, "7", 7)]
+    out["payment_days"] = [(5, "5", 5), (15, "15", 15)]
     return out
 
 

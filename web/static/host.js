@@ -2,6 +2,7 @@
 // deposits, the lot's clock controls, and a live staff view of the selected lot.
 
 import { LotConnection } from "./conn.js";
+import { mountBank } from "./bank.js";
 import { addStrings, codeText, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import "./trade-i18n.js";
@@ -676,6 +677,7 @@ function main() {
     $("time-zone").textContent = tz;
   });
   if (staffToken()) afterToken();
+  mountBank(staffToken);
   setInterval(() => drawCountdown(state, conn ? conn.serverNow() : Date.now()), 200);
   setInterval(() => { if (staffToken()) loadLots(); }, LOTS_REFRESH_MS);
 }

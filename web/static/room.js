@@ -2,6 +2,7 @@
 
 import { LotConnection } from "./conn.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
+import { mountDeposit } from "./deposit.js";
 import { drawPlay } from "./formats.js";
 import { drawLotInfo } from "./lotinfo.js";
 import {
@@ -588,6 +589,7 @@ function main() {
   });
   conn.start();
   render();
+  mountDeposit(lotId, token);
   setInterval(tick, 200);
 }
 

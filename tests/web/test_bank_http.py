@@ -1,0 +1,268 @@
+"""Deposits and payments through the bank over real HTTP: signed notifications (forged,
+replayed, repeated, conflicting), statement import in GBK, refunds exported and confirmed
+until the ledger of each ended lot is zero, the payment of the price."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from typing import Any
+
+import orjson
+import pytest
+from web_support import HOST_TOKEN, Server, ServerFactory
+
+from auction.model import DepositConfirmed, DepositRefunded
+from auction.trade.deposits_bank import DECIDER, LEDGER_ID
+from web.bank import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    DepositOutcome,
+    parse_confirmations,
+    sign,
+)
+from web.keys import BANK
+
+BANK_SECRET = b"bank-secret-for-the-tests-0123"
+
+
+@pytest.fixture
+async def server(make_server: ServerFactory) -> Server:
+    return await make_server(bank_secret=BANK_SECRET)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def notify(server: Server, *, stamp: int | None = None, secret: bytes = BANK_SECRET,
+                 body: bytes | None = None, **fields: Any) -> tuple[int, Any]:
+    """Send a signed bank notification of ``fields`` (or the raw ``body``)."""
+    raw = body if body is not None else orjson.dumps(
+        {"amount": "50.00", "value_time": now_ms(), "payer_account": "6222-001", **fields})
+    ts = str(now_ms() if stamp is None else stamp)
+    return await server.call("POST", "/api/bank/notifications", token=None, data=raw,
+                             headers={"Content-Type": "application/json",
+                                      TIMESTAMP_HEADER: ts,
+                                      SIGNATURE_HEADER: sign(secret, ts, raw)})
+
+
+async def registered(server: Server, lot_id: str, bidder_id: str,
+                     name: str) -> dict[str, Any]:
+    return await server.register(lot_id, bidder_id, deposit=False, name=name)
+
+
+async def test_a_deposit_paid_by_a_signed_notification_confirms_the_bidder_with_actor_bank(
+        server: Server) -> None:
+    heard: list[DepositOutcome] = []
+
+    async def listener(outcome: DepositOutcome) -> None:
+        heard.append(outcome)
+
+    server.app[BANK].listeners.append(listener)
+    lot_id = await server.make_lot()
+    reg = await registered(server, lot_id, "b1", "甲公司")
+    ref = reg["deposit_reference"]
+    assert ref.startswith("BZ") and len(ref) == 12
+    status, answer = await notify(server, transaction_id="T-1", reference=f"保证金 {ref}",
+                                  payer_name="甲公司")
+    assert status == 200, answer
+    assert (answer["outcome"], answer["reference"], answer["duplicate"]) == (
+        "matched", ref, False)
+    state = server.engine.lot(lot_id)
+    assert state is not None and state.bidders["b1"].deposit == 5000
+    records = await server.engine.history(lot_id)
+    [confirmed] = [r.event for r in records if isinstance(r.event, DepositConfirmed)]
+    assert (confirmed.actor, confirmed.account) == ("bank", "6222-001")
+    mine = await server.ok("GET", f"/api/lots/{lot_id}/deposit", token=reg["token"])
+    [party] = mine["parties"]
+    assert party["deposit"]["status"] == "matched"
+    assert party["deposit_status"] == "confirmed"
+    assert heard == [DepositOutcome(lot_id, "b1", ref, "T-1", "matched")]
+
+
+async def test_a_host_confirming_a_bank_paid_deposit_by_hand_must_give_a_reason(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    await registered(server, lot_id, "b1", "甲公司")
+    path = f"/api/lots/{lot_id}/bidders/b1/deposit"
+    body = {"amount": "50.00", "account": "6222-001"}
+    status, error = await server.call("POST", path, body)
+    assert (status, error["error"]["code"]) == (400, "reason_required")
+    await server.ok("POST", path, {**body, "reason": "银行回单已核对 / bank slip checked"})
+    [confirmed] = [r.event for r in await server.engine.history(lot_id)
+                   if isinstance(r.event, DepositConfirmed)]
+    assert (confirmed.actor, confirmed.reason) == ("alice", "银行回单已核对 / bank slip checked")
+
+
+async def test_a_deposit_from_another_companys_account_is_flagged_and_the_bidder_sees_why(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    reg = await registered(server, lot_id, "b2", "乙公司")
+    status, answer = await notify(server, transaction_id="T-2",
+                                  reference=reg["deposit_reference"], payer_name="丙公司")
+    assert (status, answer["outcome"]) == (200, "foreign_payer")
+    assert answer["message"]["en"].startswith("The payer is not the applicant")
+    state = server.engine.lot(lot_id)
+    assert state is not None and state.bidders["b2"].deposit is None
+    mine = await server.ok("GET", f"/api/lots/{lot_id}/deposit", token=reg["token"])
+    [arrival] = mine["parties"][0]["deposit"]["arrivals"]
+    assert arrival["outcome"] == "foreign_payer"
+    assert mine["parties"][0]["deposit"]["status"] == "awaiting"
+
+
+async def test_the_same_notification_twice_changes_nothing_and_other_content_is_refused(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    reg = await registered(server, lot_id, "b1", "甲公司")
+    fields = {"transaction_id": "T-9", "reference": reg["deposit_reference"],
+              "payer_name": "甲公司", "value_time": now_ms()}
+    assert (await notify(server, **fields))[1]["duplicate"] is False
+    before = await server.engine.aggregates.records("bank_ledger", LEDGER_ID)
+    status, again = await notify(server, **fields)
+    assert (status, again["outcome"], again["duplicate"]) == (200, "matched", True)
+    assert await server.engine.aggregates.records("bank_ledger", LEDGER_ID) == before
+    status, conflict = await notify(server, **{**fields, "amount": "51.00"})
+    assert (status, conflict["error"]["code"]) == (409, "conflict")
+    deposits = [r for r in await server.engine.history(lot_id)
+                if isinstance(r.event, DepositConfirmed)]
+    assert len(deposits) == 1
+
+
+async def test_a_forged_or_replayed_notification_is_refused_and_changes_nothing(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    reg = await registered(server, lot_id, "b1", "甲公司")
+    fields = {"transaction_id": "T-5", "reference": reg["deposit_reference"],
+              "payer_name": "甲公司"}
+    forged = await notify(server, secret=b"not-the-banks-secret-000", **fields)
+    assert forged[0] == 401 and forged[1]["error"]["code"] == "bad_signature"
+    replayed = await notify(server, stamp=now_ms() - 301_000, **fields)
+    assert replayed[0] == 401 and "replay" in replayed[1]["error"]["detail"]
+    ahead = await notify(server, stamp=now_ms() + 301_000, **fields)
+    assert ahead[0] == 401
+    raw = orjson.dumps({"transaction_id": "T-5", "reference": "x", "payer_account": "1",
+                        "payer_name": "甲公司", "amount": "50.00", "value_time": 1})
+    status, unsigned = await server.call("POST", "/api/bank/notifications", token=None,
+                                         data=raw)
+    assert (status, unsigned["error"]["code"]) == (401, "bad_signature")
+    ts = str(now_ms())
+    tampered = raw.replace(b"50.00", b"5.00")
+    status, _ = await server.call("POST", "/api/bank/notifications", token=None,
+                                  data=tampered, headers={
+                                      TIMESTAMP_HEADER: ts,
+                                      SIGNATURE_HEADER: sign(BANK_SECRET, ts, raw)})
+    assert status == 401
+    assert await server.engine.aggregates.records("bank_ledger", LEDGER_ID) == [
+        r for r in await server.engine.aggregates.records("bank_ledger", LEDGER_ID)
+        if r.event.__class__.__name__ == "BankReferenceOpened"]
+
+
+async def test_without_a_bank_secret_the_endpoint_is_off(make_server: ServerFactory) -> None:
+    server = await make_server()
+    status, body = await notify(server, transaction_id="T", reference="x", payer_name="n")
+    assert (status, body["error"]["code"]) == (503, "bank_not_configured")
+
+
+STATEMENT = """交易时间,付款账号,付款户名,金额,摘要,附言,流水号
+{on_time},6222-001,甲公司,50.00,保证金,{ref_a},S-1
+{on_time},6222-002,乙公司,49.99,保证金,{ref_b},S-2
+{late},6222-003,丙公司,50.00,保证金,{ref_c},S-3
+{on_time},6222-004,丁公司,50.00,,转账,S-4
+{on_time},6222-005,戊公司,-10.00,退款,,S-5
+"""
+
+
+async def test_a_gbk_statement_is_imported_and_matched_row_by_row(server: Server) -> None:
+    opens = now_ms() + 3_600_000
+    lot_id = await server.make_lot(opens_at=opens)
+    refs = {b: (await registered(server, lot_id, b, n))["deposit_reference"]
+            for b, n in (("a", "甲公司"), ("b", "乙公司"), ("c", "丙公司"))}
+    text = STATEMENT.format(on_time=time.strftime("%Y-%m-%d %H:%M:%S",
+                                                  time.gmtime(now_ms() / 1000 + 8 * 3600)),
+                            late=time.strftime("%Y-%m-%d %H:%M:%S",
+                                               time.gmtime(opens / 1000 + 8 * 3600 + 60)),
+                            ref_a=refs["a"], ref_b=refs["b"], ref_c=refs["c"])
+    body = {"content_base64": base64.b64encode(text.encode("gbk")).decode()}
+    result = await server.ok("POST", "/api/bank/statements", body)
+    assert (result["rows"], result["new"], result["skipped"]) == (4, 4, 1)
+    assert [t["outcome"] for t in result["transfers"]] == [
+        "matched", "short", "late", "unknown_reference"]
+    again = await server.ok("POST", "/api/bank/statements", body)
+    assert again["new"] == 0
+    bad = base64.b64encode("交易时间,金额\n".encode()).decode()
+    status, error = await server.call("POST", "/api/bank/statements", {"content_base64": bad})
+    assert (status, error["error"]["code"]) == (400, "bad_statement")
+    status, _ = await server.call("POST", "/api/bank/statements",
+                                  {"content_base64": body["content_base64"]},
+                                  token="supervisor-token-for-web-tests")
+    assert status == 403
+
+
+async def awarded_lot(server: Server) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A lot awarded to ``a`` (bid), ``b`` paid and lost, ``c`` paid short (flagged)."""
+    lot_id = await server.make_lot(duration_s=1)
+    names = {"a": "甲公司", "b": "乙公司", "c": "丙公司"}
+    regs = {b: await registered(server, lot_id, b, n) for b, n in names.items()}
+    for txn, (bidder, amount) in enumerate((("a", "50.00"), ("b", "50.00"), ("c", "5.00"))):
+        _, answer = await notify(server, transaction_id=f"D-{txn}",
+                                 reference=regs[bidder]["deposit_reference"],
+                                 payer_name=names[bidder], payer_account=f"6222-{bidder}",
+                                 amount=amount)
+        assert answer["outcome"] == ("matched" if bidder != "c" else "short"), answer
+    await server.open(lot_id)
+    client = await server.connect()
+    await client.subscribe(lot_id, regs["a"]["token"])
+    assert (await client.bid(lot_id, "100.00"))["type"] == "ack"
+    for _ in range(100):
+        state = server.engine.lot(lot_id)
+        if state is not None and state.status == "awarded":
+            break
+        await asyncio.sleep(0.05)
+    return lot_id, regs
+
+
+async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reaches_zero(
+        server: Server) -> None:
+    lot_id, regs = await awarded_lot(server)
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert ledger["balances"] == {lot_id: "105.00"}
+    assert {r["transaction_id"] for r in ledger["refunds"]} == {"D-1", "D-2"}
+    async with server.http.post(server.base + "/api/bank/refunds/export?encoding=gbk",
+                                headers={"Authorization": f"Bearer {HOST_TOKEN}"}) as resp:
+        assert resp.status == 200 and resp.content_type == "text/csv"
+        data = await resp.read()
+        assert resp.headers["X-Refund-Count"] == "2"
+    text = data.decode("gb18030")
+    assert text.splitlines()[0] == "退款编号,收款账号,收款户名,金额,附言,标的,原流水号,应退日期"
+    assert "D-1,6222-b,乙公司,50.00,退还保证金" in text
+    assert "D-2,6222-c,丙公司,5.00,退回款项" in text
+    confirmation = "退款编号,银行流水号,状态\nD-1,B-1,成功\nD-2,B-2,成功\nD-0,B-0,失败\n"
+    items = [{"transaction_id": t, "bank_transaction_id": b}
+             for t, b in parse_confirmations(confirmation.encode("gbk"))]
+    assert len(items) == 2
+    done = await server.ok("POST", "/api/bank/refunds/confirmations", {"confirmations": items})
+    assert [t["status"] for t in done["confirmed"]] == ["refunded", "refunded"]
+    refunded = [r.event for r in await server.engine.history(lot_id)
+                if isinstance(r.event, DepositRefunded)]
+    assert [(e.bidder_id, e.actor) for e in refunded] == [("b", "bank")]
+    # the winner pays the price less its deposit; its deposit is applied to it
+    notice = await server.ok("POST", f"/api/lots/{lot_id}/payment", {})
+    assert (notice["amount"], notice["payment"], notice["party_id"]) == ("50.00", "awaiting",
+                                                                        "a")
+    mine = await server.ok("GET", f"/api/lots/{lot_id}/deposit", token=regs["a"]["token"])
+    assert mine["parties"][0]["payment"]["reference"] == notice["reference"]
+    _, paid = await notify(server, transaction_id="P-1", reference=notice["reference"],
+                           payer_name="甲公司", payer_account="6222-a")
+    assert paid["outcome"] == "matched"
+    state = server.engine.lot(lot_id)
+    assert state is not None and state.bidders["a"].settled == "applied"
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert ledger["balances"] == {lot_id: "0.00"}
+    assert ledger["ended_lots_at_zero"] is True
+    assert ledger["payments"][0]["payment"] == "paid"
+    assert ledger["overdue"] == []
+    bank_state = await server.engine.aggregates.state(DECIDER, LEDGER_ID)
+    assert {t.status for t in bank_state.transfers.values()} == {
+        "refunded", "applied", "paid"}
