@@ -78,6 +78,8 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
     start = fmt.start_price(state)
     if start != p.start_price:  # a format without one (or with another) says so
         view["params"] = {**view["params"], "start_price": _money(state, start)}
+    if state.signatures != "off":  # the lot parameter, outside the format's own
+        view["params"] = {**view["params"], "signatures": state.signatures}
     if state.status == "open" and p.visibility == "price" and p.improve == "leader":
         view["next_min"] = _money(state, fmt.min_next_bid(state, None))
     if audience == STAFF:
@@ -122,6 +124,8 @@ def bidder_view(state: LotState, bidder_id: str | None, *,
         "own_bids": [b.view or _own_bid(state, b)
                      for b in _bids_after(bidder.own, bids_after)],
     }
+    if state.signatures != "off":
+        view["key"] = bidder.key.alg if bidder.key is not None else None
     fmt.bidder_view(state, view, bidder)
     return view
 
