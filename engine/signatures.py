@@ -261,3 +261,34 @@ def check_receipt(public: str, receipt: Mapping[str, Any]) -> bool:
     except (InvalidSignature, KeyError, TypeError, ValueError, binascii.Error):
         return False
     return True
+
+
+def check_receipts(export: Mapping[str, Any], receipts: Any) -> tuple[list[str], int]:
+    """Which receipts of a bidder's receipts file are not held by ``export`` (a lot's
+    export, verified already), and how many are. The file is ``{"key": public key,
+    "receipts": [ack, ...]}`` as the room page saves it, each ack with ``lot_id``,
+    ``seq``, ``hash``, ``amount``, ``act`` and ``receipt``. A receipt holds when the
+    server's key signed it and the export's event ``seq`` has that hash: the signed
+    action is in the record exactly as acknowledged. Raises :class:`ValueError` for a file
+    of another shape."""
+    if not isinstance(receipts, Mapping) or not isinstance(receipts.get("key"), str) \
+            or not isinstance(receipts.get("receipts"), list):
+        raise ValueError("a receipts file is an object with key and receipts")
+    hashes = {e.get("seq"): e.get("hash") for e in export.get("events", [])
+              if isinstance(e, Mapping)}
+    problems: list[str] = []
+    for receipt in receipts["receipts"]:
+        if not isinstance(receipt, Mapping):
+            problems.append(f"{receipt!r} is not a receipt")
+            continue
+        what = (f"lot {receipt.get('lot_id')} seq {receipt.get('seq')} "
+                f"({receipt.get('act') or 'bid'} {receipt.get('amount')})")
+        if not check_receipt(receipts["key"], receipt):
+            problems.append(f"{what}: the server's signature does not hold")
+        elif receipt["lot_id"] != export.get("lot_id"):
+            problems.append(f"{what}: the receipt is for another lot than the export's "
+                            f"{export.get('lot_id')}")
+        elif hashes.get(receipt["seq"]) != receipt["hash"]:
+            problems.append(f"{what}: the export has no such event: the acknowledged action "
+                            "is missing from the record or was changed")
+    return problems, len(receipts["receipts"]) - len(problems)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from engine.api import Engine
+from engine.signatures import ReceiptKey
 from web.auth import StaffDirectory
 from web.config import Settings
 from web.connlog import ConnectionLog
@@ -32,3 +33,5 @@ CONNECTION_LOG = web.AppKey("connection_log", ConnectionLog)
 #: The request body's struct of each JSON route, by ``(method, path)``: made from the
 #: route table (web.routes.ROUTES), read by :func:`web.api.read_body`.
 BODIES: web.AppKey[dict[tuple[str, str], Any]] = web.AppKey("bodies")
+#: The deployment's receipt key (engine.signatures.ReceiptKey): signs every ``ack``.
+RECEIPTS = web.AppKey("receipts", ReceiptKey)
