@@ -315,7 +315,8 @@ def _bid(state: LotState, cmd: PlaceBid | Act, now: int) -> Decision:
     if cmd.signed is None or isinstance(decision, Rejection):
         return decision
     # The signature goes on the bidder's own event (a clock may record its advance first).
-    own = next(i for i, e in enumerate(decision) if e.actor == bidder.bidder_no)
+    own = next((i for i, e in enumerate(decision)
+                if getattr(e, "bidder_id", None) == bidder.bidder_id), 0)
     decision[own] = dataclasses.replace(decision[own], signed=dict(cmd.signed))
     return decision
 

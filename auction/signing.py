@@ -176,10 +176,11 @@ def enrol_problem(state: LotState, bidder: Bidder, alg: object, key: object,
 
 
 def note(state: LotState, event: Event) -> None:
-    """Apply the ``signed`` of ``event`` (a signed action's first event): its nonce is
-    used, and its bidder (the event's actor) has signed."""
+    """Apply the ``signed`` of ``event`` (the event of a signed action): its nonce is
+    used, and its bidder (the event's ``bidder_id``, else its actor) has signed."""
     signed = event.signed
     assert signed is not None
-    bidder = state.bidders[state.numbers[event.actor]]
+    bidder = (state.bidders.get(getattr(event, "bidder_id", ""))
+              or state.bidders[state.numbers[event.actor]])
     bidder.nonces.add(signed["nonce"])
     bidder.signed += 1

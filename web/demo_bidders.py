@@ -21,7 +21,20 @@ import time
 from typing import Any
 
 from auction.money import format_amount, parse_amount
+from engine.signatures import Signer
 from web.client import LotClient
+
+
+async def signed_client(ws_url: str, lot_id: str, token: str) -> LotClient:
+    """A connected client of the bidder of ``token`` that signs every bid and action with
+    a new ECDSA P-256 key, enrolled first (the demo's lots require signatures)."""
+    client = LotClient(ws_url, lot_id, token, signer=Signer.ecdsa_p256())
+    await client.connect()
+    await client.wait_for(lambda c: c.bidder_no is not None and bool(c.state))
+    enrolled = await client.enrol()
+    if enrolled["type"] != "ack":
+        raise RuntimeError(f"the demo bidder could not enrol its key: {enrolled}")
+    return client
 
 
 def land_params(fast: bool) -> dict[str, Any]:
@@ -44,8 +57,7 @@ async def land_bot(ws_url: str, lot_id: str, token: str, limit: str, stop: async
                    think: tuple[float, float], rng: random.Random) -> None:
     """One simulated bidder of the land lot (see the module doc)."""
     limit_minor = parse_amount(limit, 2)
-    client = LotClient(ws_url, lot_id, token)
-    await client.connect()
+    client = await signed_client(ws_url, lot_id, token)
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -101,8 +113,7 @@ async def sealed_bidder(ws_url: str, lot_id: str, token: str, limit: str,
         plan.append(limit_minor)
     else:
         plan = [limit_minor]
-    client = LotClient(ws_url, lot_id, token)
-    await client.connect()
+    client = await signed_client(ws_url, lot_id, token)
     try:
         for price in plan:
             with contextlib.suppress(TimeoutError):
@@ -122,8 +133,7 @@ async def english_bidder(ws_url: str, lot_id: str, token: str, limit: str,
     """A bidder of an English lot: the minimum next price, with think time, while it is
     not leading and the price is within ``limit``."""
     limit_minor = parse_amount(limit, 2)
-    client = LotClient(ws_url, lot_id, token)
-    await client.connect()
+    client = await signed_client(ws_url, lot_id, token)
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
