@@ -9,6 +9,7 @@ depends only on the state, the record and :func:`audience_key`, never on who els
 the key. Amounts leave here as decimal strings.
 """
 
+import hashlib
 from typing import Any
 
 from auction.deposits import SETTLE_EVENTS
@@ -124,8 +125,9 @@ def bidder_view(state: LotState, bidder_id: str | None, *,
         "own_bids": [b.view or _own_bid(state, b)
                      for b in _bids_after(bidder.own, bids_after)],
     }
-    if state.signatures != "off":
-        view["key"] = bidder.key.alg if bidder.key is not None else None
+    if state.signatures != "off":  # which key its actions are checked against, if any
+        view["key"] = None if bidder.key is None else {
+            "alg": bidder.key.alg, "id": hashlib.sha256(bidder.key.key.encode()).hexdigest()[:16]}
     fmt.bidder_view(state, view, bidder)
     return view
 

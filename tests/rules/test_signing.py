@@ -2,6 +2,7 @@
 and verification of a record whose signed fields were changed."""
 
 import dataclasses
+import hashlib
 import json
 from typing import Any
 
@@ -189,7 +190,8 @@ def test_views_say_whether_a_lot_signs_and_whether_the_bidder_has_a_key() -> Non
     assert snapshot(lot.s, "public")["params"]["signatures"] == "optional"
     assert bidder_view(lot.s, "b1")["key"] is None  # type: ignore[index]
     enrol(lot, "b1", signer)
-    assert bidder_view(lot.s, "b1")["key"] == "ecdsa-p256"  # type: ignore[index]
+    assert bidder_view(lot.s, "b1")["key"] == {  # type: ignore[index]
+        "alg": "ecdsa-p256", "id": hashlib.sha256(signer.key.encode()).hexdigest()[:16]}
     assert "key" not in (bidder_view(Lot().open("b1").s, "b1") or {})
 
 
