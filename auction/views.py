@@ -18,6 +18,7 @@ from auction.model import (
     BidAccepted,
     BidderRegistered,
     DepositConfirmed,
+    KeyEnrolled,
     LotAwarded,
     LotCreated,
     TokensRevoked,
@@ -186,7 +187,7 @@ def redact(state: LotState, record: Recorded, audience: str,
         own = audience == BIDDER and event.bidder_id == bidder_id
         if own or state.params.visibility == "price":
             out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
-    elif isinstance(event, (BidderRegistered, DepositConfirmed, TokensRevoked,
+    elif isinstance(event, (BidderRegistered, DepositConfirmed, TokensRevoked, KeyEnrolled,
                             *SETTLE_EVENTS)):
         if audience == BIDDER and event.bidder_id == bidder_id:
             out["own"] = True
@@ -195,5 +196,7 @@ def redact(state: LotState, record: Recorded, audience: str,
     elif isinstance(event, LotCreated):
         out.update(title=event.title, format=event.format)
     else:
-        out.update((k, v) for k, v in event_to_dict(event).items() if k != "type")
+        # a signature is for staff and the record (it would tie actions to one bidder)
+        out.update((k, v) for k, v in event_to_dict(event).items()
+                   if k not in ("type", "signed"))
     return out

@@ -10,10 +10,10 @@ import pytest
 
 from auction import signing
 from auction.errors import InvalidParams
-from auction.model import Act, EnrollKey, KeyEnrolled, PlaceBid, RevokeTokens
+from auction.model import Act, CloseExtended, EnrollKey, KeyEnrolled, PlaceBid, RevokeTokens
 from auction.record import seal
 from auction.verify import build_export, dumps, verify
-from auction.views import bidder_view, snapshot
+from auction.views import bidder_view, redact, snapshot
 from engine.signatures import Signer
 
 from .support import HOST, MINUTE, T0, Lot, cny, english
@@ -236,3 +236,20 @@ def test_a_signed_record_verifies_and_one_with_a_signed_field_changed_and_rehash
         assert result.discrepancy is not None
         assert result.discrepancy.seq == bid["seq"]
         assert "bad_signature" in result.discrepancy.detail
+
+
+def test_the_public_and_other_bidders_see_neither_keys_nor_signatures() -> None:
+    lot, signer = lot_with("required", "b1", "b2"), Signer.ecdsa_p256()
+    enrol(lot, "b1", signer)
+    lot.accept(signed_bid(lot, "b1", "100.00", signer))
+    records = seal(lot.s.lot_id, 1, "0" * 64, lot.events)
+    enrolled, bid = records[-2], records[-1]
+    assert redact(lot.s, enrolled, "public") == {"seq": enrolled.seq, "type": "KeyEnrolled",
+                                                 "at": enrolled.event.at}
+    assert redact(lot.s, enrolled, "bidder", "b2") == redact(lot.s, enrolled, "public")
+    assert "signed" not in redact(lot.s, bid, "public")
+    assert redact(lot.s, bid, "staff")["signed"] == bid.event.signed
+    # an event the shared rules show the public as it is, but for its signature
+    other = dataclasses.replace(records[0], event=CloseExtended(
+        at=T0, actor="system", closes_at=T0 + MINUTE, reason="", signed={"sig": "x"}))
+    assert "signed" not in redact(lot.s, other, "public")
