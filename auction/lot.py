@@ -22,6 +22,7 @@ from auction import (  # noqa: F401 (importing a format module registers the for
     listing_timed,
     multi_round,
     sealed,
+    signing,
 )
 from auction.errors import InvalidAmount, InvalidParams, RecordError
 from auction.formats import FORMATS, of
@@ -38,8 +39,10 @@ from auction.model import (
     Decision,
     DepositConfirmed,
     DrawCommitted,
+    EnrollKey,
     Event,
     ExtendLot,
+    KeyEnrolled,
     LotAwarded,
     LotCancelled,
     LotClosed,
@@ -74,6 +77,7 @@ from auction.state import (
     SCHEDULED,
     AcceptedBid,
     Bidder,
+    EnrolledKey,
     LotState,
     Outcome,
 )
@@ -99,6 +103,8 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         return Rejection("invalid_state", "the lot does not exist")
     if isinstance(cmd, (PlaceBid, Act)):
         return _bid(state, cmd, now)
+    if isinstance(cmd, EnrollKey):
+        return _enrol(state, cmd, now)
     if isinstance(cmd, Tick):
         return _tick(state, cmd, now)
     if isinstance(cmd, CreateLot):
@@ -175,7 +181,7 @@ def _create(cmd: CreateLot, now: int) -> Decision:
                                            "characters")
     try:
         fmt = FORMATS[cmd.format]
-        fmt.admit(fmt.parse(cmd.params))
+        fmt.admit(fmt.parse(signing.parse_mode(cmd.params)[1]))
     except (InvalidParams, InvalidAmount) as exc:
         return Rejection(exc.code, exc.message)
     return [LotCreated(at=now, actor=cmd.actor, lot_id=cmd.lot_id, session_id=cmd.session_id,
@@ -297,11 +303,37 @@ def _bid(state: LotState, cmd: PlaceBid | Act, now: int) -> Decision:
         return Rejection("deposit_missing")
     if any(_bad_text(v, required=False) for v in (cmd.ip, cmd.device, cmd.ref)):
         return Rejection("invalid_params", f"ip, device and ref are text of at most {MAX_TEXT}")
-    if isinstance(cmd, Act):
-        if _bad_text(cmd.act):
-            return Rejection("invalid_params", "the action is required")
-        return of(state).act(state, bidder, cmd, now)
-    return of(state).bid(state, bidder, cmd, now)
+    if isinstance(cmd, Act) and _bad_text(cmd.act):
+        return Rejection("invalid_params", "the action is required")
+    if state.signatures == "off":
+        cmd = dataclasses.replace(cmd, signed=None)
+    refused = signing.check(state, bidder, cmd)
+    if refused is not None:
+        return refused
+    decision = (of(state).act(state, bidder, cmd, now) if isinstance(cmd, Act)
+                else of(state).bid(state, bidder, cmd, now))
+    if cmd.signed is None or isinstance(decision, Rejection):
+        return decision
+    # The signature goes on the bidder's own event (a clock may record its advance first).
+    own = next((i for i, e in enumerate(decision)
+                if getattr(e, "bidder_id", None) == bidder.bidder_id), 0)
+    decision[own] = dataclasses.replace(decision[own], signed=dict(cmd.signed))
+    return decision
+
+
+def _enrol(state: LotState, cmd: EnrollKey, now: int) -> Decision:
+    if _over(state, now):
+        return Rejection("closed")
+    bidder = state.bidders.get(cmd.bidder_id) if isinstance(cmd.bidder_id, str) else None
+    if bidder is None:
+        return Rejection("not_eligible")
+    if cmd.token_gen is not None and cmd.token_gen != bidder.token_gen:
+        return Rejection("bad_token", "the bidder's token was revoked")
+    refused = signing.enrol_problem(state, bidder, cmd.alg, cmd.key, cmd.certificate)
+    if refused is not None:
+        return refused
+    return [KeyEnrolled(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
+                        alg=cmd.alg, key=cmd.key, certificate=cmd.certificate)]
 
 
 def next_deadline(state: LotState) -> int | None:
@@ -330,20 +362,28 @@ def evolve(state: LotState | None, event: Event) -> LotState:
         if fmt is None:
             raise RecordError(f"unknown format {event.format!r}")
         try:
-            params = fmt.parse(event.params)
+            mode, rest = signing.parse_mode(event.params)
+            params = fmt.parse(rest)
         except (InvalidParams, InvalidAmount) as exc:
             raise RecordError(f"invalid parameters: {exc.message}") from None
         return LotState(lot_id=event.lot_id, session_id=event.session_id, format=event.format,
                         title=event.title, params=params, version=1, created_at=event.at,
-                        opens_at=params.opens_at)
+                        opens_at=params.opens_at, signatures=mode)
     fmt = of(state)
     apply = _APPLY.get(type(event)) or fmt.events.get(type(event))
     if apply is None:
         raise RecordError(f"{type(event).__name__} cannot follow the first event")
     state.version += 1
     apply(state, event)
+    if event.signed is not None:
+        signing.note(state, event)
     fmt.after(state, event)
     return state
+
+
+def _key_enrolled(s: LotState, e: KeyEnrolled) -> None:
+    bidder = s.bidders[e.bidder_id]
+    bidder.key = EnrolledKey(e.alg, e.key, e.certificate, bidder.token_gen)
 
 
 def _bid_accepted(s: LotState, e: BidAccepted) -> None:
@@ -427,6 +467,7 @@ _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
     LotPaused: _paused, LotResumed: _resumed, LotClosed: _closed,
     LotAwarded: _awarded, LotFailed: _failed, LotCancelled: _cancelled,
     TokensRevoked: _revoked, DrawCommitted: _ignored, LotDrawn: _ignored,
+    KeyEnrolled: _key_enrolled,
     **{event_type: deposits.settled for event_type in deposits.SETTLE_EVENTS},
 }
 

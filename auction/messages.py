@@ -33,6 +33,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_deadline": ("时间设置不正确", "The time given is not valid."),
     "exists": ("对象已存在", "It exists already."),
     "not_supported": ("本标的的竞价方式不支持此操作", "The lot's format does not take this."),
+    "signature_required": ("本标的的报价须经数字签名", "This action must be signed."),
+    "no_key": ("尚未登记签名公钥", "Enrol a signing key before signing."),
+    "bad_signature": ("数字签名验证失败", "The signature does not verify."),
+    "replayed_signature": ("签名已使用过或序号无效（疑似重放）",
+                           "The signature was used before or sees the future (a replay)."),
+    "bad_key": ("签名公钥或证书无效", "The key or certificate is not valid."),
+    "key_in_use": ("已用该公钥签名，不能更换", "The key was used to sign; it cannot be replaced."),
 }
 
 

@@ -125,6 +125,9 @@ class PlaceBid:
     device: str = ""
     ref: str = ""
     token_gen: int | None = None
+    #: The bidder's signature (:mod:`auction.signing`): ``{"seen": n, "nonce": ..., "sig":
+    #: ...}``, or None for an unsigned bid.
+    signed: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,6 +155,21 @@ class Act:
     ip: str = ""
     device: str = ""
     ref: str = ""
+    token_gen: int | None = None
+    signed: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrollKey:
+    """A bidder enrols the public key its actions will be signed with (:mod:`auction.
+    signing`): ``alg`` names the algorithm, ``key`` the public key as the algorithm
+    writes it, ``certificate`` the bidder's certificate (PEM) where the algorithm takes
+    one (SM2). The key is checked by the algorithm before it is recorded."""
+
+    bidder_id: str
+    alg: str
+    key: str
+    certificate: str = ""
     token_gen: int | None = None
 
 
@@ -185,7 +203,7 @@ class ApplyDeposit:
 Command = (
     CreateLot | RegisterBidder | ConfirmDeposit | ScheduleLot | StartLot | PauseLot | ResumeLot
     | ExtendLot | CancelLot | RevokeTokens | PlaceBid | Act | Tick | RefundDeposit | ForfeitDeposit
-    | ApplyDeposit
+    | ApplyDeposit | EnrollKey
 )
 
 
@@ -196,6 +214,10 @@ Command = (
 class Event:
     at: int
     actor: str
+    #: On the event that records a bidder's signed action (the first of its decision):
+    #: the signature and the signed fields the event does not hold itself, ``{"seen": n,
+    #: "nonce": ..., "sig": ...}`` (:mod:`auction.signing`). Absent from unsigned events.
+    signed: Mapping[str, Any] | None = recorded_if_set(None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -345,6 +367,19 @@ class LotDrawn(Event):
     winner_no: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyEnrolled(Event):
+    """``bidder_id`` (actor: its number) enrolled the public ``key`` of algorithm ``alg``
+    (with its ``certificate`` where the algorithm takes one): its signed actions from now
+    on are checked against it. A later one replaces it (:mod:`auction.signing` says
+    when that is allowed)."""
+
+    bidder_id: str
+    alg: str
+    key: str
+    certificate: str = recorded_if_set("")
+
+
 _E = TypeVar("_E", bound=type[Event])
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -353,7 +388,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         LotCreated, BidderRegistered, DepositConfirmed, LotScheduled, LotOpened, BidAccepted,
         CloseExtended, LotPaused, LotResumed, LotCancelled, LotClosed, LotAwarded, LotFailed,
         TokensRevoked, DepositRefunded, DepositForfeited, DepositApplied, DrawCommitted,
-        LotDrawn,
+        LotDrawn, KeyEnrolled,
     )
 }
 

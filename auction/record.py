@@ -61,6 +61,7 @@ _CHECKS: dict[object, Callable[[object], bool]] = {
     list[str]: lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
     list[int]: lambda value: isinstance(value, list) and all(map(_is_int, value)),
     Mapping[str, Any]: lambda value: isinstance(value, Mapping),
+    Mapping[str, Any] | None: lambda value: value is None or isinstance(value, Mapping),
 }
 #: Per event class, the check of each field (made on first use: formats register their
 #: own event types when imported). A field type without a check here is a programming

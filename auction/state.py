@@ -12,6 +12,17 @@ AWARDED, FAILED, CANCELLED = "awarded", "failed", "cancelled"
 ENDED = frozenset({CLOSED, AWARDED, FAILED, CANCELLED})
 
 
+@dataclass(frozen=True, slots=True)
+class EnrolledKey:
+    """The public key a bidder's actions are signed with (:mod:`auction.signing`), and the
+    generation of the bidder's tokens when it was enrolled."""
+
+    alg: str
+    key: str
+    certificate: str
+    token_gen: int
+
+
 @dataclass(slots=True)
 class Bidder:
     bidder_id: str
@@ -30,6 +41,11 @@ class Bidder:
     #: How the deposit was settled after the lot ended: ``applied``, ``refunded``,
     #: ``forfeited``, or None (see :func:`auction.deposits.deposit_status`).
     settled: str | None = None
+    #: Its enrolled public key, None before it enrols one.
+    key: EnrolledKey | None = None
+    #: How many of its actions were signed, and the nonces they used (a nonce is used once).
+    signed: int = 0
+    nonces: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -82,6 +98,9 @@ class LotState:
     outcome: Outcome | None = None
     #: The format's own state (see :mod:`auction.formats`), None for ``english``.
     play: Any = None
+    #: Whether bidders' actions are signed: ``off``, ``optional`` or ``required``
+    #: (the lot parameter ``signatures``, see :mod:`auction.signing`).
+    signatures: str = "off"
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

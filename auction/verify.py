@@ -38,6 +38,7 @@ from auction.errors import RecordError
 from auction.formats import FORMATS
 from auction.model import (
     SYSTEM,
+    Act,
     ApplyDeposit,
     BidAccepted,
     BidderRegistered,
@@ -51,9 +52,11 @@ from auction.model import (
     DepositForfeited,
     DepositRefunded,
     DrawCommitted,
+    EnrollKey,
     Event,
     ExtendLot,
     ForfeitDeposit,
+    KeyEnrolled,
     LotCancelled,
     LotClosed,
     LotCreated,
@@ -319,11 +322,21 @@ def _check_entry(lot_id: str, seq: int, prev: str, entry: object) -> str:
 
 def command_of(event: Event) -> Command | None:
     """The command whose decision starts with ``event``, or None when no decision can
-    start with it (an outcome, a soft-close extension: they follow a close or a bid)."""
+    start with it (an outcome, a soft-close extension: they follow a close or a bid).
+    A signed action's command carries the event's signature, checked again by the rules."""
+    command = _command_of(event)
+    if event.signed is not None and isinstance(command, (PlaceBid, Act)):
+        return replace(command, signed=event.signed)
+    return command
+
+
+def _command_of(event: Event) -> Command | None:
     e: Any = event
     if isinstance(event, LotCreated):
         return CreateLot(lot_id=e.lot_id, session_id=e.session_id, format=e.format,
                          title=e.title, params=e.params, actor=e.actor, reason=e.reason)
+    if isinstance(event, KeyEnrolled):
+        return EnrollKey(bidder_id=e.bidder_id, alg=e.alg, key=e.key, certificate=e.certificate)
     if isinstance(event, BidAccepted):
         return PlaceBid(bidder_id=e.bidder_id, amount=e.amount, ip=e.ip, device=e.device,
                         ref=e.ref)

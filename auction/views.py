@@ -9,6 +9,7 @@ depends only on the state, the record and :func:`audience_key`, never on who els
 the key. Amounts leave here as decimal strings.
 """
 
+import hashlib
 from typing import Any
 
 from auction.deposits import SETTLE_EVENTS
@@ -17,6 +18,7 @@ from auction.model import (
     BidAccepted,
     BidderRegistered,
     DepositConfirmed,
+    KeyEnrolled,
     LotAwarded,
     LotCreated,
     TokensRevoked,
@@ -78,6 +80,8 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
     start = fmt.start_price(state)
     if start != p.start_price:  # a format without one (or with another) says so
         view["params"] = {**view["params"], "start_price": _money(state, start)}
+    if state.signatures != "off":  # the lot parameter, outside the format's own
+        view["params"] = {**view["params"], "signatures": state.signatures}
     if state.status == "open" and p.visibility == "price" and p.improve == "leader":
         view["next_min"] = _money(state, fmt.min_next_bid(state, None))
     if audience == STAFF:
@@ -122,6 +126,9 @@ def bidder_view(state: LotState, bidder_id: str | None, *,
         "own_bids": [b.view or _own_bid(state, b)
                      for b in _bids_after(bidder.own, bids_after)],
     }
+    if state.signatures != "off":  # which key its actions are checked against, if any
+        view["key"] = None if bidder.key is None else {
+            "alg": bidder.key.alg, "id": hashlib.sha256(bidder.key.key.encode()).hexdigest()[:16]}
     fmt.bidder_view(state, view, bidder)
     return view
 
@@ -180,7 +187,7 @@ def redact(state: LotState, record: Recorded, audience: str,
         own = audience == BIDDER and event.bidder_id == bidder_id
         if own or state.params.visibility == "price":
             out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
-    elif isinstance(event, (BidderRegistered, DepositConfirmed, TokensRevoked,
+    elif isinstance(event, (BidderRegistered, DepositConfirmed, TokensRevoked, KeyEnrolled,
                             *SETTLE_EVENTS)):
         if audience == BIDDER and event.bidder_id == bidder_id:
             out["own"] = True
@@ -189,5 +196,7 @@ def redact(state: LotState, record: Recorded, audience: str,
     elif isinstance(event, LotCreated):
         out.update(title=event.title, format=event.format)
     else:
-        out.update((k, v) for k, v in event_to_dict(event).items() if k != "type")
+        # a signature is for staff and the record (it would tie actions to one bidder)
+        out.update((k, v) for k, v in event_to_dict(event).items()
+                   if k not in ("type", "signed"))
     return out

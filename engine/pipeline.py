@@ -36,6 +36,7 @@ from auction.lot import decide, evolve, next_deadline
 from auction.model import Command, Rejection
 from auction.record import GENESIS, Recorded, seal
 from auction.state import LotState
+from engine import signatures  # noqa: F401 (registers the signature algorithms with the rules)
 from engine.api import EngineError, Listener
 from engine.eventlog import AppendFailed, AppendRefused, EventLog, LogUnavailable, row_of
 from engine.snapshots import SnapshotError, decode_state, due, take

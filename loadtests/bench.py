@@ -338,6 +338,7 @@ class Bench:
             await self.measure_room(api)
             lots = await self.measure_throughput(api)
             await self.measure_latency(api, lots)
+            await self.measure_signed(api, lots["max"])
         events = await self.measure_restart()
         self.figure("start_recovering", self.results["start_recovering"]["value"],
                     f"restart recovering the run's {events} events")
@@ -522,14 +523,19 @@ class Bench:
 
     # -------------------------------------------------------------- throughput
 
-    async def measure_throughput(self, api: Api) -> dict[str, Any]:
+    async def measure_throughput(self, api: Api, signed: bool = False) -> dict[str, Any]:
+        """Bids/s and ack latency over many lots; ``signed``: lots that require signatures,
+        each bid signed (ECDSA P-256) by the driver and verified by the server."""
         assert self.server is not None
         s = self.scale
-        log(f"throughput: setting up {s.lots} lots")
-        specs = list(await asyncio.gather(*(api.bidding_lot(self.session_id, 2)
+        what = "signed throughput" if signed else "throughput"
+        log(f"{what}: setting up {s.lots} lots")
+        params = {**LOT_PARAMS, "signatures": "required"} if signed else None
+        specs = list(await asyncio.gather(*(api.bidding_lot(self.session_id, 2, params)
                                             for _ in range(s.lots))))
         bidders = await self.driver("lot-bidders", {
-            "ws_url": self.server.ws_url, "lots": [driver_lot(x, True) for x in specs]})
+            "ws_url": self.server.ws_url,
+            "lots": [{**driver_lot(x, True), "sign": signed} for x in specs]})
         watchers = await self.driver("lot-watchers", {
             "ws_url": self.server.ws_url, "record": True,
             "members": [{"lot_id": x["lot_id"]} for x in specs]})
@@ -550,11 +556,22 @@ class Bench:
                 f"acknowledged bids per second over {s.window_s}s; rejected "
                 f"{bids['rejected']}, errors {bids['errors']}")
         key = "bids_embedded" if self.backend == EMBEDDED else "bids_redis"
+        if signed:
+            key, note = "bids_signed", note + "; every bid signed and verified"
         self.figure(key, rate, note, errors=bids["errors"],
                     ack_p50_ms=_ms(percentile([(a[4] - a[3]) for a in acks], 0.5)),
                     ack_p99_ms=_ms(percentile([(a[4] - a[3]) for a in acks], 0.99)))
-        log(f"throughput: {rate:.0f} bids/s")
+        log(f"{what}: {rate:.0f} bids/s")
         return {"specs": specs, "bidders": bidders, "watchers": watchers, "max": rate}
+
+    async def measure_signed(self, api: Api, unsigned: float) -> None:
+        """The cost of signatures: the throughput phase again on lots that require them,
+        judged against the same phase without (``unsigned`` bids/s)."""
+        self.ceiling("signatures_off", "the throughput phase with signatures off", unsigned,
+                     "bids/s", "the same lots, bidders and window, unsigned bids")
+        measured = await self.measure_throughput(api, signed=True)
+        await measured["bidders"].exit()
+        await measured["watchers"].exit()
 
     # -------------------------------------------------------------- latency, closes
 
@@ -813,6 +830,9 @@ class Bench:
             10_000, ">=", "protocol")
         add("bids_redis", "accepted bids/s, Redis + Postgres backend, one process", "bids/s",
             5_000, ">=", "redis")
+        add("bids_signed", f"accepted bids/s, many lots, {self.backend} backend, every bid "
+            "signed (ECDSA P-256) and verified", "bids/s", 0.8, ">=", "signatures_off",
+            of="ratio")
         add("ack_p99", "bid -> own acknowledgement p99, at half of max load", "ms", 20, "<=")
         add("update_p99", "bid -> price update received by every room member p99, at half of "
             "max load", "ms", 50, "<=")

@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 
 from auction.money import format_amount
+from engine.signatures import Signer
 from loadtests.lean import (
     ACK,
     ERROR,
@@ -65,12 +66,15 @@ class Member:
     and resolves the replies to its own requests."""
 
     def __init__(self, driver: "Driver", key: str, lot_id: str, token: str | None,
-                 record: bool) -> None:
+                 record: bool, sign: bool = False) -> None:
         self.driver, self.key, self.lot_id = driver, key, lot_id
         self.token, self.record = token, record
         #: Makes the messages and matches the replies; the updates are only counted
-        #: here (not folded), so that the driver keeps up with the server.
-        self.session = LotSession(lot_id, token, resume=False, keep_events=False)
+        #: here (not folded), so that the driver keeps up with the server. With ``sign``
+        #: it enrols a new ECDSA P-256 key and signs every bid (its ``seen`` stays 0:
+        #: the updates are not folded, and the rules take any seq not ahead of the lot).
+        self.session = LotSession(lot_id, token, resume=False, keep_events=False,
+                                  signer=Signer.ecdsa_p256() if sign else None)
         self.sock: LeanSocket | None = None
         self.subscribed: asyncio.Future[dict[str, Any]] | None = None
         self.pending: dict[str, asyncio.Future[tuple[dict[str, Any], int]]] = {}
@@ -83,6 +87,10 @@ class Member:
         reply = await asyncio.wait_for(self.subscribed, 30)
         if reply.get("type") != "subscribed":
             raise ConnectionError(f"subscribe refused: {reply}")
+        if self.session.signer is not None:
+            enrolled, _, _ = await self.request(self.session.enrol())
+            if enrolled.get("type") != "ack":
+                raise ConnectionError(f"enrolment refused: {enrolled}")
 
     def on_frame(self, payload: bytes) -> None:
         now = time.monotonic_ns()
@@ -120,13 +128,19 @@ class Member:
 
     async def bid(self, amount: str, ref: str) -> tuple[dict[str, Any], int, int]:
         """Send a bid; ``(reply, t_send_ns, t_reply_ns)``."""
+        return await self.request(self.session.bid(amount, ref))
+
+    async def request(self, msg: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
+        """Send ``msg`` (made by the session, with its ``ref``); ``(reply, t_send_ns,
+        t_reply_ns)``."""
         if self.sock is None or self.sock.closed.done():
             raise ConnectionError("not connected")
+        ref = msg["ref"]
         future: asyncio.Future[tuple[dict[str, Any], int]] = (
             asyncio.get_running_loop().create_future())
         self.pending[ref] = future
         sent = time.monotonic_ns()
-        self.sock.send_json(self.session.bid(amount, ref))
+        self.sock.send_json(msg)
         try:
             reply, at = await asyncio.wait_for(future, BID_TIMEOUT_S)
         finally:
@@ -172,7 +186,7 @@ class Driver:
                                        spec.get("token"), spec.get("record", record_all)))
         for index, spec in enumerate(self.job.get("lots", [])):
             bidders = [Member(self, f"{spec['lot_id']}#{next(keys)}", spec["lot_id"], token,
-                              spec.get("record", record_all))
+                              spec.get("record", record_all), spec.get("sign", False))
                        for token in spec["tokens"]]
             self.members.extend(bidders)
             self.lots.append(LotPlan(index, spec, bidders))

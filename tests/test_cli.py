@@ -1,6 +1,7 @@
 """The ``auction`` command as a user runs it, in a child process."""
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -35,6 +36,31 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     sealed = re.search(r"^\[(\S+)\] .*\(sealed bids\)$", out, re.MULTILINE)
     assert sealed is not None and sealed.group(1) in results  # the sealed lot was opened
     assert (tmp_path / "events.sqlite3").exists()
+
+
+def test_the_demos_exports_hold_only_signed_bids_and_verify(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    proc = subprocess.run(
+        [sys.executable, "-m", "web.cli", "demo", "--fast", "--port", str(free_port()),
+         "--data", str(tmp_path / "data"), "--export", str(exports)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    files = sorted(exports.glob("*.json"))
+    assert len(files) == len(demo_lots(True)), files
+    bids = 0
+    for path in files:
+        doc = json.loads(path.read_text())
+        keys = {e["event"]["bidder_id"] for e in doc["events"]
+                if e["event"]["type"] == "KeyEnrolled"}
+        for entry in doc["events"]:
+            event = entry["event"]
+            if event["type"] == "BidAccepted" and event["actor"] != "system":
+                assert "signed" in event and event["bidder_id"] in keys, (path.name, event)
+                bids += 1
+        done = subprocess.run([sys.executable, "-m", "web.cli", "verify", str(path)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert bids > 0
 
 
 def test_serve_refuses_a_data_directory_another_server_holds(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIGURES = [
     "price-update fan-out, 1,000-bidder room",
     "accepted bids/s, many lots, embedded backend",
+    "accepted bids/s, many lots, embedded backend, every bid signed (ECDSA P-256) and verified",
     "accepted bids/s, Redis + Postgres backend, one process",
     "bid -> own acknowledgement p99, at half of max load",
     "bid -> price update received by every room member p99, at half of max load",
@@ -58,6 +59,9 @@ def test_bench_quick_prints_one_json_object_with_every_figure_and_ceiling() -> N
     fanout = by_name["price-update fan-out, 1,000-bidder room"]
     assert fanout["ceiling"] == ceilings["raw fan-out"]["value"]
     assert fanout["ratio"] == pytest.approx(fanout["value"] / fanout["ceiling"], rel=0.01)
+    signed = by_name[FIGURES[2]]
+    assert signed["ceiling_name"] == "the throughput phase with signatures off"
+    assert signed["value"] and signed["ratio"] and "errors 0" in signed["note"], signed
     for name in ("accepted bids after the close instant",
                  "acknowledged bids lost across kill -9 runs"):
         assert by_name[name]["value"] == 0, by_name[name]

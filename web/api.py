@@ -53,7 +53,7 @@ from web.auth import (
     verify_bidder_token,
 )
 from web.errors import CATALOGUE_JSON, WebError, error_body, lot_missing
-from web.keys import BANK, BODIES, ENGINE, SETTINGS
+from web.keys import BANK, BODIES, ENGINE, RECEIPTS, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.schemas import (
     MAX_INT,
@@ -269,6 +269,11 @@ async def readyz(request: web.Request) -> web.Response:
 async def server_time(request: web.Request) -> web.Response:
     return json_response({"server_time": _engine(request).now(),
                           "time_zone": request.config_dict[SETTINGS].time_zone})
+
+
+async def receipt_key(request: web.Request) -> web.Response:
+    """The public key that signs receipts (docs/records.md, Receipts)."""
+    return json_response(request.config_dict[RECEIPTS].published())
 
 
 async def error_catalogue(request: web.Request) -> web.Response:

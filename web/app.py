@@ -12,6 +12,7 @@ from aiohttp import web
 
 from engine.api import Engine
 from engine.embedded import EmbeddedEngine
+from engine.signatures import ReceiptKey
 from web.api import MAX_BODY, error_middleware
 from web.auth import StaffDirectory
 from web.bank import BankService
@@ -26,6 +27,7 @@ from web.keys import (
     HUB,
     LIMITS,
     METRICS,
+    RECEIPTS,
     SETTINGS,
     STAFF,
     TRADE,
@@ -53,6 +55,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     owned = engine is None
     app[ENGINE] = engine = engine or make_engine(settings)
     app[SETTINGS] = settings
+    key_path = settings.receipt_key_path()
+    app[RECEIPTS] = (ReceiptKey.load_or_create(key_path) if key_path is not None
+                     else ReceiptKey.ephemeral())
     app[STAFF] = StaffDirectory(settings.staff)
     app[HUB] = Hub(engine)
     app[CONNECTIONS] = set()

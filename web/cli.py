@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import os
 import signal
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="verify a lot's export offline: hash chain, "
                                            "replay through the rules, outcome")
     verify.add_argument("file", type=Path, help="the export (GET /api/lots/LOT/export)")
+    verify.add_argument("--receipts", type=Path, default=None, metavar="FILE",
+                        help="a bidder's receipts file (saved from its room page): prove "
+                             "that each receipt's action is in the export")
     config = sub.add_parser("config", help="check the configuration, or write its "
                                            "reference page (docs/configuration.md)")
     config_sub = config.add_subparsers(dest="config_command", required=True)
@@ -148,19 +152,36 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
         await runner.cleanup()
 
 
-def verify_file(path: Path) -> int:
-    """``auction verify FILE``: 0 and a summary when the export holds, 1 and the first
-    discrepancy when it does not, 2 when the file cannot be read."""
+def verify_file(path: Path, receipts: Path | None = None) -> int:
+    """``auction verify [--receipts R] FILE``: 0 and a summary when the export holds (and
+    every receipt's action is in it), 1 and the first discrepancy (or every receipt that
+    does not hold) when it does not, 2 when a file cannot be read.
+
+    The signature algorithms are registered (:mod:`engine.signatures`), so that every
+    signed action of the export is checked again."""
     from auction.verify import verify
+    from engine import signatures
 
     try:
         data = path.read_bytes()
+        receipts_data = receipts.read_bytes() if receipts is not None else None
     except OSError as exc:
-        print(f"auction verify: cannot read {path}: {exc}", file=sys.stderr)
+        print(f"auction verify: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     result = verify(data)
     print(textwrap.fill(result.summary, 100, break_long_words=False), flush=True)
-    return 0 if result.ok else 1
+    if not result.ok or receipts_data is None:
+        return 0 if result.ok else 1
+    try:
+        problems, held = signatures.check_receipts(json.loads(data), json.loads(receipts_data))
+    except ValueError as exc:
+        print(f"auction verify: {receipts}: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"RECEIPT NOT HELD: {problem}", flush=True)
+    print(f"{held} receipt{'s' if held != 1 else ''} held by the export, "
+          f"{len(problems)} not.", flush=True)
+    return 1 if problems else 0
 
 
 def config_check(config: Path | None) -> int:
@@ -192,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench(quick=args.quick, backend=args.backend)
     if args.command == "verify":
-        return verify_file(args.file)
+        return verify_file(args.file, args.receipts)
     if args.command == "docs":
         from web.docs import main as docs
 

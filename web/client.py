@@ -25,6 +25,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from auction.deltas import DeltaError, apply
+from auction.money import CURRENCY_DECIMALS, parse_amount
+from engine.signatures import Signer
 
 #: The types of the messages that answer a request by its ``ref``.
 REPLIES = frozenset({"subscribed", "unsubscribed", "ack", "rejected", "error", "pong"})
@@ -62,8 +64,11 @@ class LotSession:
     _refs = itertools.count(1)
 
     def __init__(self, lot_id: str, token: str | None = None, *, device: str | None = None,
-                 resume: bool = True, keep_events: bool = True) -> None:
+                 resume: bool = True, keep_events: bool = True,
+                 signer: Signer | None = None) -> None:
         self.lot_id, self.token, self.device = lot_id, token, device
+        #: Signs every bid and action when given (docs/protocol.md, Signed actions).
+        self.signer = signer
         self.resume, self.keep_events = resume, keep_events
         #: The sequence number of the last event seen (0: none yet).
         self.last_seq = 0
@@ -103,8 +108,9 @@ class LotSession:
         """A ``bid`` message with a fresh ``ref`` (or ``ref``)."""
         if ref is not None:
             self.pending.add(ref)
-        return {"type": "bid", "lot_id": self.lot_id, "amount": amount,
-                "ref": ref or self._ref("b")}
+        msg = {"type": "bid", "lot_id": self.lot_id, "amount": amount,
+               "ref": ref or self._ref("b")}
+        return self._signed(msg, "bid", amount)
 
     def act(self, name: str, amount: str | None = None) -> dict[str, Any]:
         """An ``act`` message with a fresh ``ref``."""
@@ -112,6 +118,27 @@ class LotSession:
                                "ref": self._ref("a")}
         if amount is not None:
             msg["amount"] = amount
+        return self._signed(msg, name, amount)
+
+    def enrol(self) -> dict[str, Any]:
+        """The ``enrol`` message of the signer's public key (and certificate)."""
+        assert self.signer is not None, "enrolling needs a signer"
+        msg: dict[str, Any] = {"type": "enrol", "lot_id": self.lot_id, "alg": self.signer.alg,
+                               "key": self.signer.key, "ref": self._ref("k")}
+        if self.signer.certificate:
+            msg["certificate"] = self.signer.certificate
+        return msg
+
+    def _signed(self, msg: dict[str, Any], action: str, amount: str | None) -> dict[str, Any]:
+        """``msg`` with the signer's ``sig`` over it (unchanged without a signer)."""
+        if self.signer is None or self.bidder_no is None:
+            return msg
+        minor = None
+        if amount is not None:
+            currency = self.state.get("params", {}).get("currency", "CNY")
+            minor = parse_amount(amount, CURRENCY_DECIMALS[currency])
+        msg["sig"] = self.signer.signed(self.lot_id, self.bidder_no, action, minor,
+                                        self.last_seq)
         return msg
 
     def ping(self, client_time: int) -> dict[str, Any]:
@@ -207,13 +234,13 @@ class SessionView:
 class LotClient(SessionView):
     """Watch (and, with a bidder token, bid and act on) one lot."""
 
-    def __init__(self, ws_url: str, lot_id: str, token: str | None = None,
-                 **connect_options: Any) -> None:
+    def __init__(self, ws_url: str, lot_id: str, token: str | None = None, *,
+                 signer: Signer | None = None, **connect_options: Any) -> None:
         """``connect_options`` go to ``websockets.connect`` (``ssl``, ``origin``,
-        ``additional_headers``, ``local_addr``...)."""
+        ``additional_headers``, ``local_addr``...); ``signer`` signs every bid and action."""
         self.ws_url, self.lot_id, self.token = ws_url, lot_id, token
         self.connect_options = connect_options
-        self.session = LotSession(lot_id, token)
+        self.session = LotSession(lot_id, token, signer=signer)
         self.changed = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -280,6 +307,10 @@ class LotClient(SessionView):
                   timeout: float = 10.0) -> dict[str, Any]:
         """Send action ``name``; return the server's ``ack`` or ``rejected`` message."""
         return await self.request(self.session.act(name, amount), timeout)
+
+    async def enrol(self, timeout: float = 10.0) -> dict[str, Any]:
+        """Enrol the signer's key; return the server's ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.enrol(), timeout)
 
     async def wait_for(self, predicate: Any, timeout: float = 30.0) -> None:
         """Wait until ``predicate(self)`` holds."""

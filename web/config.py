@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 HOST, SUPERVISOR = "host", "supervisor"
 ROLES = (HOST, SUPERVISOR)
 SECRETS_FILE = "secrets.json"
+RECEIPT_KEY_FILE = "receipt-key.pem"
 MIN_SECRET_BYTES = 16
 DEFAULT_TTL_S = 7 * 24 * 3600
 _STAFF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
@@ -99,6 +100,10 @@ OPTIONS: tuple[Option, ...] = (
            "DATA/secrets.json when none is given)"),
     Option("secret_file", "AUCTION_SECRET_FILE", None, "path",
            "a file holding the secret", holds="secret"),
+    Option("receipt_key_file", "AUCTION_RECEIPT_KEY_FILE", None, "path",
+           "the Ed25519 private key (PKCS#8 PEM) signing receipts, published at "
+           "/.well-known/auction-receipt-key (generated into DATA/receipt-key.pem when "
+           "none is given)"),
     Option("allowed_origins", "AUCTION_ALLOWED_ORIGINS", None, "list",
            "extra origins allowed to open WebSockets (the server's own host:port always is)"),
     Option("bidder_token_ttl_s", "AUCTION_BIDDER_TOKEN_TTL_S", None, "int",
@@ -243,6 +248,8 @@ class Settings:
     postgres_dsn: str | None = None
     #: Seconds the Postgres record may lag behind Redis before the process is not ready.
     postgres_max_lag_s: int = DEFAULT_MAX_LAG_S
+    #: The receipt key's file; None: ``data_dir/receipt-key.pem`` (see :meth:`receipt_key_path`).
+    receipt_key_file: Path | None = None
     #: Networks whose clients may read ``/metrics`` without a staff token.
     metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     #: Log lines as ``text`` or ``json``, from ``log_level`` up (:mod:`web.logs`).
@@ -356,7 +363,16 @@ class Settings:
         return cls(host=host, port=port, data_dir=data, staff=staff, secret=secret,
                    allowed_origins=allowed, bidder_token_ttl_s=ttl, secrets_path=secrets_path,
                    redis_url=redis_url, postgres_dsn=postgres_dsn, postgres_max_lag_s=lag,
+                   receipt_key_file=given.get("receipt_key_file"),
                    **_limits(given), **_operations(given))
+
+    def receipt_key_path(self) -> Path | None:
+        """Where the receipt key is kept: ``receipt_key_file``, else ``receipt-key.pem`` in
+        the data directory when it exists; None (a key for this process only) for a server
+        without either (tests that build their settings directly)."""
+        if self.receipt_key_file is not None:
+            return self.receipt_key_file
+        return self.data_dir / RECEIPT_KEY_FILE if self.data_dir.is_dir() else None
 
     def host_token(self) -> str:
         """A host token (the first configured): what the demo uses to drive the API.

@@ -98,7 +98,9 @@ class Demo:
             for plan in plans:
                 lot = await self.api(http, "POST", "/api/lots", {
                     "session_id": session["session_id"], "title": plan.title,
-                    "format": plan.format, "params": plan.params})
+                    "format": plan.format,
+                    # the demo's bidders sign (docs/design.md, Signed actions)
+                    "params": {**plan.params, "signatures": "required"}})
                 plan.lot_id = lot["lot_id"]
                 deposit = plan.params["deposit"]
                 for i, limit in enumerate(plan.limits):

@@ -22,7 +22,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from auction.money import format_amount, parse_amount
+from engine.signatures import Signer
 from web.client import LotClient
+
+
+async def signed_client(ws_url: str, lot_id: str, token: str) -> LotClient:
+    """A connected client of the bidder of ``token`` that signs every bid and action with
+    a new ECDSA P-256 key, enrolled first (the demo's lots require signatures)."""
+    client = LotClient(ws_url, lot_id, token, signer=Signer.ecdsa_p256())
+    await client.connect()
+    await client.wait_for(lambda c: c.bidder_no is not None and bool(c.state))
+    enrolled = await client.enrol()
+    if enrolled["type"] != "ack":
+        raise RuntimeError(f"the demo bidder could not enrol its key: {enrolled}")
+    return client
 
 
 def land_params(fast: bool) -> dict[str, Any]:
@@ -50,8 +63,7 @@ async def play(ws_url: str, lot_id: str, token: str, move: Move, stop: asyncio.E
     """A simulated bidder's life: connect with its token, then, after each think time,
     make ``move`` on the open lot's state (a lost link or a slow answer is shrugged off),
     until ``stop`` is set."""
-    client = LotClient(ws_url, lot_id, token)
-    await client.connect()
+    client = await signed_client(ws_url, lot_id, token)
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -116,8 +128,7 @@ async def sealed_bidder(ws_url: str, lot_id: str, token: str, limit: str,
         plan.append(limit_minor)
     else:
         plan = [limit_minor]
-    client = LotClient(ws_url, lot_id, token)
-    await client.connect()
+    client = await signed_client(ws_url, lot_id, token)
     try:
         for price in plan:
             with contextlib.suppress(TimeoutError):

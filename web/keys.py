@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from engine.api import Engine
+from engine.signatures import ReceiptKey
 from web.auth import StaffDirectory
 from web.config import Settings
 from web.connlog import ConnectionLog
@@ -38,3 +39,5 @@ BODIES: web.AppKey[dict[tuple[str, str], Any]] = web.AppKey("bodies")
 TRADE: web.AppKey["Trade"] = web.AppKey("trade")
 #: Deposits and payments through the bank (web.bank).
 BANK: web.AppKey["BankService"] = web.AppKey("bank")
+#: The deployment's receipt key (engine.signatures.ReceiptKey): signs every ``ack``.
+RECEIPTS = web.AppKey("receipts", ReceiptKey)

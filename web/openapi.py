@@ -233,6 +233,10 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "Every error and rejection code with its texts (code -> {zh, en})",
         description="The one catalogue of the texts the pages show.")},
     "/api/time": {"get": _op("Server time")},
+    "/.well-known/auction-receipt-key": {"get": _op(
+        "The public key of the server's receipts (Ed25519)",
+        description="Every `ack` carries `receipt`, this key's signature over lot, seq, "
+                    "hash, amount and act (docs/records.md, Receipts).")},
     "/api/sessions": {
         "get": _op("Every session, in order of creation"),
         "post": _op("Create a session (host)", 201, errors=(400, 401, 403, 409, 413, 503),

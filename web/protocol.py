@@ -24,13 +24,14 @@ from typing import Any, Protocol, cast
 
 from auction.errors import InvalidAmount
 from auction.model import Act as ActCommand
-from auction.model import BidAccepted, Rejection
+from auction.model import BidAccepted, EnrollKey, Rejection
 from auction.model import PlaceBid as PlaceBidCommand
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF
 from engine.api import EngineError, Quarantined, UnknownLot
+from engine.signatures import ReceiptKey
 from web.auth import (
     BidderClaims,
     Staff,
@@ -44,6 +45,7 @@ from web.logs import LOT_ID, REF
 from web.schemas import (
     Ack,
     Act,
+    Enrol,
     ErrorMessage,
     Invalid,
     Ping,
@@ -98,6 +100,8 @@ class Rules:
     max_subscriptions: int
     address_rate: float
     bid_rate: float
+    #: Signs every ``ack`` (a receipt); None: acks carry none.
+    receipts: ReceiptKey | None = None
 
 
 # ---------------------------------------------------------------------- what it returns
@@ -147,10 +151,12 @@ class Execute:
     """Execute ``command`` on the lot; then call :meth:`ServerProtocol.executed`."""
 
     lot_id: str
-    command: PlaceBidCommand | ActCommand
+    command: PlaceBidCommand | ActCommand | EnrollKey
     kind: str
     decimals: int
     minor: int | None
+    #: The client's ref of the message (echoed in the answer).
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -226,10 +232,14 @@ class ServerProtocol:
             if isinstance(msg, Ping):
                 return [Send(Pong(client_time=msg.client_time, server_time=now,
                                   offset_ms=now - msg.client_time, ref=msg.ref))]
+            if isinstance(msg, Enrol):
+                return self._enrol(msg, now)
             act = msg.act if isinstance(msg, Act) else None
+            signed = (None if msg.sig is None else
+                      {"seen": msg.sig.seen, "nonce": msg.sig.nonce, "sig": msg.sig.sig})
             return self._bidder_command(msg.lot_id, msg.ref, act,
                                         msg.amount if bad_amount is _GOOD else bad_amount,
-                                        now)
+                                        now, signed)
         except Invalid as exc:
             return self._error(exc.code, exc.detail, msg.ref)
         except Exception as exc:  # noqa: BLE001 - every failure is answered
@@ -263,24 +273,31 @@ class ServerProtocol:
         exception it raised."""
         command, kind = execute.command, execute.kind
         if isinstance(result, UnknownLot):
-            return self._error("unknown_lot", f"no lot {execute.lot_id!r}", command.ref)
+            return self._error("unknown_lot", f"no lot {execute.lot_id!r}", execute.ref)
         if isinstance(result, EngineError):
-            return self._rejected(kind, execute.lot_id, command.ref, "unavailable", str(result))
+            return self._rejected(kind, execute.lot_id, execute.ref, "unavailable", str(result))
         if isinstance(result, BaseException):
-            return self.failed(result, command.ref)
+            return self.failed(result, execute.ref)
         if isinstance(result, Rejection):
-            return self._rejected(kind, execute.lot_id, command.ref, result.code,
+            return self._rejected(kind, execute.lot_id, execute.ref, result.code,
                                   result.detail)
-        act = command.act if isinstance(command, ActCommand) else None
-        ack = Ack(lot_id=execute.lot_id, ref=command.ref, seq=result[0].seq,
-                  at=result[0].event.at, act=act)
-        log.debug("%s accepted: seq %d", kind, result[0].seq)
+        act = (command.act if isinstance(command, ActCommand)
+               else "enrol" if isinstance(command, EnrollKey) else None)
+        # The bidder's own event (a clock may record its advance before it).
+        own = next((rec for rec in result
+                    if getattr(rec.event, "bidder_id", None) == command.bidder_id), result[0])
+        ack = Ack(lot_id=execute.lot_id, ref=execute.ref, seq=own.seq, at=own.event.at,
+                  act=act, hash=own.hash)
+        log.debug("%s accepted: seq %d", kind, own.seq)
         accepted = next((rec.event for rec in result if isinstance(rec.event, BidAccepted)
                          and rec.event.bidder_id == command.bidder_id), None)
         if accepted is not None and act is None:
             ack.amount = format_amount(accepted.amount, execute.decimals)
         elif execute.minor is not None:
             ack.amount = format_amount(execute.minor, execute.decimals)
+        if self.rules.receipts is not None:
+            ack.receipt = self.rules.receipts.sign(ack.lot_id, ack.seq, own.hash, ack.amount,
+                                                   act)
         return [Count("bids", (kind, "accepted")), Send(ack)]
 
     def failed(self, exc: BaseException, ref: str | None) -> list[Effect]:
@@ -368,22 +385,42 @@ class ServerProtocol:
             raise Invalid("not_subscribed", f"not subscribed to {lot_id!r}")
         return [Unwatch(lot_id), Send(Unsubscribed(lot_id=lot_id, ref=msg.ref))]
 
-    def _bidder_command(self, lot_id: str, ref: str, act: str | None, amount: Any,
-                        now: int) -> list[Effect]:
-        """Decide a bid (``act`` None) or an action of the subscribed bidder. A bid's
-        amount (and an action's, when not null) must be a decimal string, else
-        ``invalid_amount``."""
-        kind = "bid" if act is None else "act"
-        state = self._lot(lot_id)
+    def _enrol(self, msg: Enrol, now: int) -> list[Effect]:
+        """Enrol the subscribed bidder's public key (decided by the rules)."""
+        claims = self._bidder_of(msg.lot_id, msg.ref, "enrol", now)
+        if not isinstance(claims, BidderClaims):
+            return claims
+        command = EnrollKey(bidder_id=claims.bidder_id, alg=msg.alg, key=msg.key,
+                            certificate=msg.certificate or "", token_gen=claims.gen)
+        state = self._lot(msg.lot_id)
+        return [Execute(msg.lot_id, command, "enrol", state.params.decimals, None, msg.ref)]
+
+    def _bidder_of(self, lot_id: str, ref: str, kind: str, now: int
+                   ) -> BidderClaims | list[Effect]:
+        """The claims of the bidder subscribed to ``lot_id``, or the rejection of its
+        ``kind`` of message."""
+        self._lot(lot_id)
         sub = self.subs.get(lot_id)
         if sub is None or sub.claims is None:
             detail = (f"only a bidder subscribed to this lot with its bidder token may {kind}"
                       if sub is None or sub.role == PUBLIC else f"a {sub.role} may not {kind}")
             return self._rejected(kind, lot_id, ref, "forbidden", detail)
-        claims = sub.claims
-        if claims.exp <= now:
+        if sub.claims.exp <= now:
             return self._rejected(kind, lot_id, ref, "bad_token",
                                   "the bidder token has expired: subscribe with a new one")
+        return sub.claims
+
+    def _bidder_command(self, lot_id: str, ref: str, act: str | None, amount: Any,
+                        now: int, signed: dict[str, Any] | None = None) -> list[Effect]:
+        """Decide a bid (``act`` None) or an action of the subscribed bidder. A bid's
+        amount (and an action's, when not null) must be a decimal string, else
+        ``invalid_amount``."""
+        kind = "bid" if act is None else "act"
+        state = self._lot(lot_id)
+        claims = self._bidder_of(lot_id, ref, kind, now)
+        if not isinstance(claims, BidderClaims):
+            return claims
+        sub = self.subs[lot_id]
         if not self.bids.take((lot_id, claims.bidder_id)):
             return [Count("rate_limited", ("bids",)),
                     *self._rejected(kind, lot_id, ref, "rate_limited",
@@ -400,8 +437,10 @@ class ServerProtocol:
         if act is None:
             assert minor is not None
             command = PlaceBidCommand(bidder_id=claims.bidder_id, amount=minor, ip=self.ip,
-                                      device=sub.device, ref=ref, token_gen=claims.gen)
+                                      device=sub.device, ref=ref, token_gen=claims.gen,
+                                      signed=signed)
         else:
             command = ActCommand(bidder_id=claims.bidder_id, act=act, amount=minor,
-                                 ip=self.ip, device=sub.device, ref=ref, token_gen=claims.gen)
-        return [Execute(lot_id, command, kind, decimals, minor)]
+                                 ip=self.ip, device=sub.device, ref=ref, token_gen=claims.gen,
+                                 signed=signed)
+        return [Execute(lot_id, command, kind, decimals, minor, ref)]

@@ -141,6 +141,9 @@ class EnglishParams(Closed):
     visibility: _choice(VISIBILITIES) | None = None
     improve: _choice(IMPROVE_MODES) | None = None
     proxy: bool | None = None
+    signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
+        "whether bidders sign their actions (docs/protocol.md, Signed actions); "
+        "default off"))] | None = None
 
 
 class DutchParams(Closed):
@@ -153,6 +156,9 @@ class DutchParams(Closed):
     opens_at: Instant | None = None
     floor: ParamAmount | None = None
     ceiling: ParamAmount | None = None
+    signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
+        "whether bidders sign their actions (docs/protocol.md, Signed actions); "
+        "default off"))] | None = None
 
 
 class JapaneseParams(Closed):
@@ -164,6 +170,9 @@ class JapaneseParams(Closed):
     deposit: ParamAmountOrZero | None = None
     opens_at: Instant | None = None
     tie_rule: TieRule | None = None
+    signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
+        "whether bidders sign their actions (docs/protocol.md, Signed actions); "
+        "default off"))] | None = None
 
 
 class SealedParams(Closed):
@@ -178,6 +187,9 @@ class SealedParams(Closed):
     duration_s: Seconds | None = None
     revisions: _int(0, MAX_REVISIONS) | None = None
     tie_rule: TieRule | None = None
+    signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
+        "whether bidders sign their actions (docs/protocol.md, Signed actions); "
+        "default off"))] | None = None
 
 
 class Secondary(Closed):
@@ -202,6 +214,9 @@ class ListingTimedParams(Closed):
     cap_confirm_s: Seconds | None = None
     secondary: Secondary | None = None
     max_jump_steps: _int(0, 1_000_000) | None = None
+    signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
+        "whether bidders sign their actions (docs/protocol.md, Signed actions); "
+        "default off"))] | None = None
 
 
 Coefficient = Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?" + _END)]
@@ -219,6 +234,9 @@ class MultiRoundParams(Closed):
     first_pause_s: Seconds | None = None
     pause_s: _int(1, MAX_TURN_S) | None = None
     coefficients: dict[str, Coefficient] | None = None
+    signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
+        "whether bidders sign their actions (docs/protocol.md, Signed actions); "
+        "default off"))] | None = None
 
 
 #: The parameters of each format, by format name.
@@ -387,6 +405,14 @@ class Readiness(Open):
     quarantined: dict[str, str]
     lots: int
     server_time: Ms
+
+
+class ReceiptKey(Open):
+    """The public key of the server's receipts."""
+
+    alg: Literal["ed25519"]
+    key: Annotated[str, Meta(description="the raw 32-byte public key, base64")]
+    message: Annotated[str, Meta(description="the version of the signed receipt message")]
 
 
 class ServerTime(Open):
@@ -769,6 +795,21 @@ class Unsubscribe(ClientMessage, tag="unsubscribe"):
     ref: ClientRef = None
 
 
+class Signature(Closed):
+    """A bidder's signature of its action (docs/protocol.md, Signed actions)."""
+
+    seen: Annotated[Seq, Meta(description="the lot's last sequence number the bidder saw")]
+    nonce: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$", description=(
+        "8 to 64 letters, digits, - or _, never used before by the bidder in this lot"))]
+    sig: Annotated[str, Meta(pattern=r"^[A-Za-z0-9+/=_-]{1,512}$", description=(
+        "base64 of the signature (r ‖ s) over the canonical message"))]
+
+
+_SIG_FIELD = Annotated[Signature, Meta(description=(
+    "the bidder's signature, required where the lot's `signatures` is `required` or the "
+    "bidder enrolled a key"))]
+
+
 class PlaceBid(ClientMessage, tag="bid"):
     """A price, by the bidder of the subscription's token."""
 
@@ -779,6 +820,7 @@ class PlaceBid(ClientMessage, tag="bid"):
         "spaces, not zero (`rejected` `invalid_amount` otherwise)"))]
     ref: _text(64, "the client's id of this bid, echoed in `ack`/`rejected` and recorded "
                    "with the bid")
+    sig: _SIG_FIELD | None = None
 
 
 class Act(ClientMessage, tag="act"):
@@ -791,6 +833,21 @@ class Act(ClientMessage, tag="act"):
     amount: Annotated[Amount, Meta(description=(
         "only for actions that carry an amount (`proxy`, `secondary`); same rules as "
         "`bid.amount`"))] | None = None
+    sig: _SIG_FIELD | None = None
+
+
+class Enrol(ClientMessage, tag="enrol"):
+    """Enrol the public key the bidder's actions on this lot are signed with."""
+
+    lot_id: Annotated[LotRef, Meta(description="subscribed with a bidder token, as for "
+                                               "`bid`")]
+    alg: Annotated[Literal["ecdsa-p256", "sm2"], Meta(description="the key's algorithm")]
+    key: Annotated[str, Meta(min_length=1, max_length=8192, pattern=r"^[A-Za-z0-9+/=_-]+$",
+                             description=("ecdsa-p256: base64 SubjectPublicKeyInfo; sm2: hex "
+                                          "of the certificate's public point"))]
+    ref: _text(64, "as for `bid`")
+    certificate: Annotated[str, Meta(max_length=8192, description=(
+        "sm2: the bidder's X.509 certificate (PEM)"))] | None = None
 
 
 class Ping(ClientMessage, tag="ping"):
@@ -801,8 +858,8 @@ class Ping(ClientMessage, tag="ping"):
 
 
 CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = (Subscribe, Unsubscribe, PlaceBid, Act,
-                                                   Ping)
-AnyClientMessage = Subscribe | Unsubscribe | PlaceBid | Act | Ping
+                                                   Enrol, Ping)
+AnyClientMessage = Subscribe | Unsubscribe | PlaceBid | Act | Enrol | Ping
 
 
 # ----------------------------------------------------------------------- WebSocket: server
@@ -866,6 +923,11 @@ class Ack(ServerMessage, tag="ack"):
     at: Ms
     amount: Amount | None = None
     act: str | None = None
+    hash: Annotated[str, Meta(description="the chain hash of event `seq`")] | None = None
+    receipt: Annotated[str, Meta(description=(
+        "the server's Ed25519 signature (base64) over lot, seq, hash, amount and act "
+        "(docs/records.md, Receipts); the key is at /.well-known/auction-receipt-key"))
+    ] | None = None
 
 
 class Rejected(ServerMessage, tag="rejected"):

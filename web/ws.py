@@ -40,7 +40,16 @@ from web import protocol
 from web.connlog import ConnectionLog
 from web.errors import WebError
 from web.hub import Watcher
-from web.keys import CONNECTION_LOG, CONNECTIONS, ENGINE, HUB, LIMITS, METRICS, SETTINGS
+from web.keys import (
+    CONNECTION_LOG,
+    CONNECTIONS,
+    ENGINE,
+    HUB,
+    LIMITS,
+    METRICS,
+    RECEIPTS,
+    SETTINGS,
+)
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.limits import client_address
 from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID
@@ -124,7 +133,8 @@ class Connection:
             rules=protocol.Rules(secret=self.settings.secret,
                         max_subscriptions=self.settings.ws_max_subscriptions,
                         address_rate=self.settings.address_rate,
-                        bid_rate=self.settings.bid_rate),
+                        bid_rate=self.settings.bid_rate,
+                        receipts=app[RECEIPTS]),
             messages=self.limits.messages, bids=self.limits.bids, ip=ip,
             default_device=device_of(request.headers.get("User-Agent", "")))
         #: The watcher of each lot the client watches.

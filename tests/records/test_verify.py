@@ -16,10 +16,12 @@ from auction.model import (
     ApplyDeposit,
     CancelLot,
     CloseExtended,
+    EnrollKey,
     ExtendLot,
     ForfeitDeposit,
     LotAwarded,
     PauseLot,
+    PlaceBid,
     RefundDeposit,
     ResumeLot,
     RevokeTokens,
@@ -28,6 +30,7 @@ from auction.model import (
 )
 from auction.record import GENESIS, chain, event_to_dict
 from auction.verify import build_export, dumps, iso_time, outcome_of, verify
+from engine.signatures import Signer
 
 from .listing_lots import lottery_lot
 from .sim import HOST, T0, SimLot, cny, params
@@ -83,6 +86,23 @@ def cancelled_by_staff() -> SimLot:
     return lot
 
 
+def signed_lot() -> SimLot:
+    """A lot whose bidders enrolled keys and signed their bids."""
+    lot = SimLot("L-SIGNED", params(closes_at=T0 + 60_000, signatures="required"))
+    signers = {"a": Signer.ecdsa_p256(), "b": Signer.ecdsa_p256()}
+    for bidder_id, signer in signers.items():
+        lot.register(bidder_id)
+        lot.do(EnrollKey(bidder_id=bidder_id, alg=signer.alg, key=signer.key), T0 - 500)
+    lot.open(T0)
+    for offset, (bidder_id, amount) in enumerate((("a", "1000000.00"), ("b", "1010000.00"))):
+        signed = signers[bidder_id].signed(lot.s.lot_id, lot.s.bidders[bidder_id].bidder_no,
+                                           "bid", cny(amount), lot.s.version)
+        lot.do(PlaceBid(bidder_id=bidder_id, amount=cny(amount), signed=signed),
+               T0 + 1000 * (offset + 1))
+    lot.close()
+    return lot
+
+
 def export_of(lot: SimLot) -> dict[str, Any]:
     return build_export(lot.s, lot.records, exported_at=T0 + 1_000_000)
 
@@ -128,7 +148,7 @@ def test_the_export_of_a_played_lot_verifies_with_a_summary() -> None:
 
 def test_the_played_lots_hold_every_event_type() -> None:
     lots = (played(), opened_by_clock(), cancelled_by_clock(), cancelled_by_staff(),
-            lottery_lot())
+            lottery_lot(), signed_lot())
     shared_types = {name for name, cls in EVENT_TYPES.items() if cls.__module__ == "auction.model"}
     seen = {type(e).__name__ for lot in lots for e in lot.events}
     assert shared_types <= seen

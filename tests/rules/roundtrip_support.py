@@ -75,6 +75,7 @@ FIELD_VALUES: dict[object, st.SearchStrategy[Any]] = {
     list[str]: st.one_of(st.lists(texts, max_size=8), st.just(["x"] * 5000)),
     list[int]: st.one_of(st.lists(ints, max_size=8), st.just(list(range(5000)))),
     Mapping[str, Any]: mappings,
+    Mapping[str, Any] | None: st.one_of(st.none(), mappings),
 }
 
 

@@ -23,6 +23,7 @@ from auction.model import (
     DepositRefunded,
     DrawCommitted,
     Event,
+    KeyEnrolled,
     LotAwarded,
     LotCancelled,
     LotClosed,
@@ -71,6 +72,10 @@ SAMPLES: list[Event] = [
     DrawCommitted(at=T0, actor="system", seed_hash="ab" * 32),
     LotDrawn(at=T0, actor="system", purpose="cap_lottery", seed="cd" * 32,
              candidates=["0731", "2044"], index=1, winner_no="2044"),
+    KeyEnrolled(at=T0, actor="0731", bidder_id="b1", alg="sm2", key="04" + "ab" * 64,
+                certificate="-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n"),
+    BidAccepted(at=T0, actor="0731", bidder_id="b1", bidder_no="0731", amount=10100,
+                signed={"seen": 9, "nonce": "n0nce-0001", "sig": "c2ln"}),
 ]
 
 

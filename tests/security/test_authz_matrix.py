@@ -38,6 +38,8 @@ from typing import Any
 
 import pytest
 import websockets
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from web_support import (
     DEFAULT_PARAMS,
     HOST_TOKEN,
@@ -79,6 +81,7 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET",  "/api/asyncapi.json"):                     ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/errors.json"):                       ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/time"):                              ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("GET",  "/.well-known/auction-receipt-key"):       ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/sessions"):                          ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("POST", "/api/sessions"):                          ("401",    "403",    "403",    "made",   "403"),
     ("GET",  "/api/lots"):                              ("public", "public", "public", "staff",  "staff"),
@@ -172,6 +175,10 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET",  "/static"):                                ("ok",     "ok",     "ok",     "ok",     "ok"),
 }
 
+#: A public key to enrol (ECDSA P-256, base64 SubjectPublicKeyInfo).
+ENROL_KEY = base64.b64encode(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+
 #: Every WebSocket message type, sent about lot A after subscribing to it with the role's
 #: token (``other`` subscribes with its token of lot B, which is refused).
 WS_MATRIX: dict[str, tuple[str, str, str, str, str]] = {
@@ -179,6 +186,7 @@ WS_MATRIX: dict[str, tuple[str, str, str, str, str]] = {
     "subscribe":   ("subscribed public",  "subscribed bidder", "error bad_token",     "subscribed host",    "subscribed supervisor"),
     "bid":         ("rejected forbidden", "ack",               "rejected forbidden",  "rejected forbidden", "rejected forbidden"),
     "act":         ("rejected forbidden", "rejected not_supported", "rejected forbidden", "rejected forbidden", "rejected forbidden"),
+    "enrol":       ("rejected forbidden", "rejected not_supported", "rejected forbidden", "rejected forbidden", "rejected forbidden"),
     "unsubscribe": ("unsubscribed",       "unsubscribed",      "error not_subscribed", "unsubscribed",      "unsubscribed"),
     "ping":        ("pong",               "pong",              "pong",                "pong",               "pong"),
 }
@@ -492,6 +500,8 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     messages: dict[str, dict[str, Any]] = {
         "bid": {"type": "bid", "lot_id": lot, "amount": "110.00", "ref": "x"},
         "act": {"type": "act", "lot_id": lot, "act": "confirm", "ref": "x"},
+        "enrol": {"type": "enrol", "lot_id": lot, "alg": "ecdsa-p256", "key": ENROL_KEY,
+                  "ref": "x"},
         "unsubscribe": {"type": "unsubscribe", "lot_id": lot},
         "ping": {"type": "ping", "client_time": 1},
     }
@@ -505,7 +515,8 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
         assert reply["code"] == code, (where, reply)
     if outcome == "ack":
         assert await world.fingerprint() != before
-        assert server.engine.lot(lot).leader == "b1"  # type: ignore[union-attr]
+        if message == "bid":
+            assert server.engine.lot(lot).leader == "b1"  # type: ignore[union-attr]
     else:
         assert await world.fingerprint() == before, f"{where}: changed the lot"
 

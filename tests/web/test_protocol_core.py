@@ -370,7 +370,8 @@ async def test_only_a_bidder_subscribed_with_its_token_may_bid_or_act(
     bid = {"type": "bid", "lot_id": "L", "amount": "1.00", "ref": "b"}
     assert only(h.feed(bid))["code"] == "forbidden"  # not subscribed at all
     await h.subscribe(tok=tok)
-    for msg in (bid, {"type": "act", "lot_id": "L", "act": "confirm", "ref": "a"}):
+    for msg in (bid, {"type": "act", "lot_id": "L", "act": "confirm", "ref": "a"},
+                {"type": "enrol", "lot_id": "L", "alg": "ecdsa-p256", "key": "AAAA", "ref": "k"}):
         effects = h.feed(msg)
         reply = only(effects)
         assert (reply["type"], reply["code"]) == ("rejected", "forbidden")

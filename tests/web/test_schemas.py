@@ -94,6 +94,9 @@ async def test_every_message_either_way_is_declared_and_the_server_sends_what_it
         ({"type": "bid", "lot_id": lot_id, "amount": "110.00", "ref": "b1"}, "ack"),
         ({"type": "bid", "lot_id": lot_id, "amount": "1.001", "ref": "b2"}, "rejected"),
         ({"type": "act", "lot_id": lot_id, "act": "no_such_act", "ref": "a1"}, "rejected"),
+        # the lot's signatures are off: no key is enrolled
+        ({"type": "enrol", "lot_id": lot_id, "alg": "ecdsa-p256", "key": "AAAA", "ref": "k1"},
+         "rejected"),
         ({"type": "ping", "client_time": 1, "ref": "p"}, "pong"),
         ({"type": "ping", "client_time": "now", "ref": "p2"}, "error"),
         ({"type": "unsubscribe", "lot_id": lot_id, "ref": "u"}, "unsubscribed"),

@@ -11,6 +11,7 @@ import pytest
 import websockets
 from web_support import HOST_TOKEN, SUPERVISOR_TOKEN, Client, Server, ServerFactory
 
+from engine.signatures import check_receipt
 from web.auth import BidderClaims, issue_bidder_token
 
 # ---------------------------------------------------------------- every message
@@ -74,8 +75,12 @@ async def test_a_bidder_bids_and_gets_the_update_then_the_ack(server: Server) ->
     assert event["type"] == "BidAccepted" and event["amount"] == "100.00"
     assert event["bidder_no"] == subscribed["bidder_no"]
     ack = await bidder.next("ack")
+    receipt = {key: ack.pop(key) for key in ("hash", "receipt")}
     assert ack == {"type": "ack", "lot_id": lot_id, "ref": "b-1", "seq": event["seq"],
                    "amount": "100.00", "at": event["at"]}
+    assert receipt["hash"] == (await server.engine.record(lot_id))[-1].hash
+    key = await server.ok("GET", "/.well-known/auction-receipt-key", token=None)
+    assert check_receipt(key["key"], {**ack, **receipt})
     seen = await watcher.next("update")
     assert seen["events"] == update["events"] and seen["state"]["best"] == "100.00"
 

@@ -136,6 +136,10 @@ export class LotConnection {
     this.onUpdate = options.onUpdate ?? (() => {});
     this.onConnState = options.onConnState ?? (() => {});
     this.onSubscribed = options.onSubscribed ?? (() => {});
+    // Signs a bidder's action: `(action, amount, seen) => Promise<{seen, nonce, sig}|null>`
+    // (signing.js); null: actions go unsigned. `onAck` sees every `ack` (its receipt).
+    this.signer = options.signer ?? null;
+    this.onAck = options.onAck ?? (() => {});
     this.onYou = options.onYou ?? (() => {});
     this.youSeq = -1;
     this.onError = options.onError ?? (() => {});
@@ -228,7 +232,7 @@ export class LotConnection {
    * {type: "error", code: "offline" | "connection_lost" | "timeout"}.
    */
   bid(amount, ref = newRef()) {
-    return this._request({ type: "bid", lot_id: this.lotId, amount, ref }, ref);
+    return this._signed({ type: "bid", lot_id: this.lotId, amount, ref }, "bid", amount);
   }
 
   /**
@@ -238,7 +242,26 @@ export class LotConnection {
   act(act, amount = undefined, ref = newRef()) {
     const msg = { type: "act", lot_id: this.lotId, act, ref };
     if (amount !== undefined && amount !== null) msg.amount = amount;
-    return this._request(msg, ref);
+    return this._signed(msg, act, msg.amount ?? null);
+  }
+
+  /** Enrol the public `key` of algorithm `alg` (signing.js). Resolves like `bid`. */
+  enrol(alg, key, ref = newRef()) {
+    return this._request({ type: "enrol", lot_id: this.lotId, alg, key, ref }, ref);
+  }
+
+  /** `msg` signed by the signer (when there is one) over the last event seen, then sent. */
+  async _signed(msg, action, amount) {
+    if (this.signer) {
+      try {
+        const sig = await this.signer(action, amount, this.lastSeq);
+        if (sig) msg.sig = sig;
+      } catch (err) {
+        console.warn("signing failed", err);
+        return { type: "error", code: "sign_failed", ref: msg.ref };
+      }
+    }
+    return this._request(msg, msg.ref);
   }
 
   _request(msg, ref) {
@@ -381,6 +404,9 @@ export class LotConnection {
         this.onYou(frame.you ?? null, frame);
         break;
       case "ack":
+        this.onAck(frame);
+        this._settle(frame.ref, frame);
+        break;
       case "rejected":
         this._settle(frame.ref, frame);
         break;

@@ -5,6 +5,7 @@ import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { mountDeposit } from "./deposit.js";
 import { drawPlay } from "./formats.js";
 import { drawLotInfo } from "./lotinfo.js";
+import { BidderKey, canSign, keepReceipt, receipts, receiptsFile } from "./signing.js";
 import {
   capitalAmount, currencySign, decimalsOf, formatAmount, inWan, normalizeInput, parseAmount,
   quickBid, stepsOver,
@@ -25,6 +26,11 @@ const MILESTONES = [300_000, 60_000, 30_000, 10_000];
 
 addStrings({
   zh: {
+    signing_on: "数字签名：已启用（签名密钥仅存于本设备，不可导出）· 回执 {n} 份",
+    signing_enrolling: "数字签名：正在登记本设备的签名公钥…",
+    signing_failed: "数字签名：无法登记签名公钥（{code}），请联系主持人",
+    signing_unavailable: "数字签名：本浏览器无法签名（需 HTTPS 安全连接）",
+    receipts_download: "下载回执",
     proxy_max: "代理最高价", proxy_set: "设置代理出价", proxy_yours: "我的代理最高价（仅本人可见）",
     proxy_ok: "代理最高价已设为 {amount}：系统将按幅度逐次代为出价，直至该价",
     confirm_title: "请确认报价", confirm_title_reverse: "请确认报价（反向竞价，价低者得）",
@@ -51,6 +57,11 @@ addStrings({
     title_outbid: "【已被超越】",
   },
   en: {
+    signing_on: "Signatures: on (the signing key stays on this device and cannot be exported) · {n} receipts",
+    signing_enrolling: "Signatures: enrolling this device's public key…",
+    signing_failed: "Signatures: the public key could not be enrolled ({code}); ask the host",
+    signing_unavailable: "Signatures: this browser cannot sign (a secure https connection is needed)",
+    receipts_download: "Download receipts",
     proxy_max: "Proxy maximum", proxy_set: "Set proxy maximum",
     proxy_yours: "Your proxy maximum (seen by you only)",
     proxy_ok: "Proxy maximum set to {amount}: the engine bids for you one step at a time up to it",
@@ -101,10 +112,19 @@ const notices = []; // {kind, key, vars, at}
 const ownBids = new Map(); // seq -> {seq, at, amount}
 const history = []; // {seq, at, bidder_no, amount}, in sequence order
 
+let signingState = null; // null (lot does not sign), "enrolling", "on", "failed", "unavailable"
+let signingCode = "";
+let bidderKey = null;
+let enrolling = false;
+let enrolledHere = false; // enrolled from this page (the `you` view may not say so yet)
+
 const conn = new LotConnection({
   lotId,
   token,
   afterSeq: 0,
+  onAck: (frame) => {
+    if (myNo) keepReceipt(lotId, myNo, frame);
+  },
   onConnState: (s) => {
     showConn(s);
     netState(s);
@@ -148,6 +168,64 @@ function takeYou(view) {
   if (!view) return;
   if (view.bidder_no) myNo = view.bidder_no;
   for (const b of view.own_bids ?? []) ownBids.set(b.seq, b);
+  ensureKey(view);
+}
+
+/** Where the lot signs: the device's key, enrolled unless the server's view of the
+ * bidder names it already; then every bid and action is signed (docs/design.md). */
+async function ensureKey(view) {
+  const mode = state?.params?.signatures;
+  if (!mode || mode === "off" || !myNo || enrolling || ENDED.has(state.status)) return;
+  if (!canSign()) {
+    signingState = "unavailable";
+    return;
+  }
+  enrolling = true;
+  try {
+    bidderKey = bidderKey ?? await BidderKey.load(lotId, myNo);
+    if (!enrolledHere && !bidderKey.enrolled(view.key)) {
+      signingState = "enrolling";
+      render();
+      const answer = await conn.enrol(bidderKey.alg, bidderKey.key);
+      if (answer.type !== "ack") {
+        signingState = "failed";
+        signingCode = answer.code;
+        messages.show({ code: answer.code, message: answer.message, detail: answer.detail });
+        return;
+      }
+      enrolledHere = true;
+    }
+    const decimalsNow = decimals();
+    conn.signer = (action, amount, seen) => bidderKey.sign(
+      action, amount === null ? null : parseAmount(amount, decimalsNow), seen);
+    signingState = "on";
+  } catch (err) {
+    console.warn("the signing key could not be made", err);
+    signingState = "failed";
+    signingCode = "sign_failed";
+  } finally {
+    enrolling = false;
+    render();
+  }
+}
+
+function drawSigning() {
+  const box = $("signing");
+  box.hidden = signingState === null;
+  box.dataset.state = signingState ?? "";
+  const kept = myNo ? receipts(lotId, myNo).length : 0;
+  $("signing-text").textContent = signingState === null ? ""
+    : t(`signing_${signingState}`, { n: kept, code: signingCode });
+  $("receipts-btn").hidden = kept === 0;
+}
+
+async function downloadReceipts() {
+  if (!myNo) return;
+  const blob = new Blob([await receiptsFile(lotId, myNo)], { type: "application/json" });
+  const link = h("a", { href: URL.createObjectURL(blob), download: `receipts-${lotId}-${myNo}.json` });
+  document.body.append(link);
+  link.click();
+  link.remove();
 }
 
 /** The bidder's own standing: inside the state under rank/blind, else the `you` frame. */
@@ -265,6 +343,7 @@ function render() {
   const cancelled = state?.status === "cancelled";
   $("leader-you").textContent = myNo && state?.leader_no === myNo && !cancelled ? t("you") : "";
   $("bid-count").textContent = String(state?.bid_count ?? 0);
+  drawSigning();
   $("closes-at").textContent = Number.isFinite(state?.closes_at) && !ENDED.has(state.status)
     ? t("closes_at", { time: dateTime(state.closes_at) }) : "";
 
@@ -575,6 +654,7 @@ function main() {
   if (!token) messages.show({ key: "no_token" }, "info");
   $("bid-form").addEventListener("submit", submitBid);
   $("proxy-form").addEventListener("submit", submitProxy);
+  $("receipts-btn").addEventListener("click", downloadReceipts);
   $("step-1").addEventListener("click", () => quick(1));
   $("step-2").addEventListener("click", quickN);
   $("steps-n").addEventListener("input", () => render());

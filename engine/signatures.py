@@ -1,0 +1,294 @@
+"""The cryptography of signed bids and of receipts, from maintained libraries.
+
+* ``ecdsa-p256``: ECDSA over P-256 with SHA-256 (``cryptography``), as a browser makes it
+  with a non-extractable WebCrypto key. The key is the base64 of its SubjectPublicKeyInfo
+  (DER, WebCrypto's ``spki`` export); a signature is the base64 of ``r ‖ s`` (32 bytes
+  each, WebCrypto's form).
+* ``sm2``: SM2 (GM/T 0003) with SM3 over ``Z_A ‖ message``, ``Z_A`` made with the
+  standard's default user id ``1234567812345678`` (GM/T 0009), by ``gmssl``. The bidder
+  enrols its X.509 certificate (PEM, read by ``asn1crypto``); the key is the hex of the
+  certificate's public point (``04 ‖ x ‖ y``) and must match it. A signature is the base64
+  of ``r ‖ s``.
+
+Importing this module registers both with the rules (:func:`auction.signing.register`).
+:class:`Signer` signs for clients (the demo's bidders, tests, the load generator).
+
+Receipts: the server signs every acknowledgement with its deployment key (Ed25519,
+``cryptography``), over :func:`receipt_message` (lot, sequence number, event hash,
+amount, action); anyone checks a receipt with the published key (:func:`check_receipt`).
+"""
+
+import base64
+import binascii
+import functools
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from gmssl import sm2  # type: ignore[import-untyped]
+
+from auction import signing
+
+ECDSA_P256, SM2 = "ecdsa-p256", "sm2"
+#: The OID of the SM2 curve (GM/T 0006) in a certificate's public key.
+SM2_CURVE = "1.2.156.10197.1.301"
+_SM2_N = int(sm2.default_ecc_table["n"], 16)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+
+
+def _raw_rs(sig: str, size: int = 32) -> tuple[int, int] | None:
+    try:
+        raw = _unb64(sig)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 2 * size:
+        return None
+    return int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big")
+
+
+# --------------------------------------------------------------------------- ECDSA P-256
+
+
+@functools.lru_cache(maxsize=4096)
+def _p256_key(key: str) -> ec.EllipticCurvePublicKey | None:
+    try:
+        loaded = serialization.load_der_public_key(_unb64(key))
+    except (binascii.Error, ValueError):
+        return None
+    if not isinstance(loaded, ec.EllipticCurvePublicKey) or loaded.curve.name != "secp256r1":
+        return None
+    return loaded
+
+
+def _p256_check(key: str, certificate: str) -> str | None:
+    if certificate:
+        return "an ecdsa-p256 key is enrolled without a certificate"
+    return None if _p256_key(key) is not None else (
+        "the key is not the base64 SubjectPublicKeyInfo of a P-256 public key")
+
+
+def _p256_verify(key: str, certificate: str, message: bytes, sig: str) -> bool:
+    public, rs = _p256_key(key), _raw_rs(sig)
+    if public is None or rs is None:
+        return False
+    try:
+        public.verify(encode_dss_signature(*rs), message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- SM2
+
+
+@functools.lru_cache(maxsize=1024)
+def sm2_point_of(certificate: str) -> str | None:
+    """The hex public point (``04 ‖ x ‖ y``) of an SM2 certificate (PEM), or None when
+    ``certificate`` is not an X.509 certificate of an SM2 key."""
+    try:
+        data = certificate.encode()
+        if asn1_pem.detect(data):
+            _, _, data = asn1_pem.unarmor(data)
+        cert = asn1_x509.Certificate.load(data)
+        info = cert["tbs_certificate"]["subject_public_key_info"]
+        algorithm = info["algorithm"]
+        if (algorithm["algorithm"].dotted != "1.2.840.10045.2.1"
+                or algorithm["parameters"].chosen.dotted != SM2_CURVE):
+            return None
+        point = bytes(info["public_key"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return point.hex() if len(point) == 65 and point[0] == 4 else None
+
+
+def _sm2_check(key: str, certificate: str) -> str | None:
+    point = sm2_point_of(certificate)
+    if point is None:
+        return "an sm2 key is enrolled with its X.509 certificate of an SM2 key (PEM)"
+    if key.lower() != point:
+        return "the key is not the public key of the certificate"
+    return None
+
+
+def _sm2_verify(key: str, certificate: str, message: bytes, sig: str) -> bool:
+    rs = _raw_rs(sig)
+    if rs is None or not all(0 < v < _SM2_N for v in rs):
+        return False
+    crypt = sm2.CryptSM2(private_key=None, public_key=key.lower()[2:])
+    return bool(crypt.verify_with_sm3(f"{rs[0]:064x}{rs[1]:064x}", message))
+
+
+signing.register(signing.Algorithm(ECDSA_P256, _p256_check, _p256_verify))
+signing.register(signing.Algorithm(SM2, _sm2_check, _sm2_verify))
+
+
+# --------------------------------------------------------------------------- signers
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A bidder's private key, for clients: ``alg``, the ``key`` and ``certificate`` to
+    enrol, and :meth:`sign`."""
+
+    alg: str
+    key: str
+    certificate: str
+    _private: Any
+
+    @classmethod
+    def ecdsa_p256(cls, private: ec.EllipticCurvePrivateKey | None = None) -> "Signer":
+        """A signer with ``private`` (a new key when None)."""
+        private = private or ec.generate_private_key(ec.SECP256R1())
+        spki = private.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+        return cls(ECDSA_P256, _b64(spki), "", private)
+
+    @classmethod
+    def sm2(cls, private_pem: bytes, certificate: str) -> "Signer":
+        """A signer with an SM2 private key (PKCS#8 or SEC1 PEM, as ``openssl genpkey``
+        writes it) and its certificate."""
+        _, _, der = asn1_pem.unarmor(private_pem)
+        try:
+            ec_key = asn1_keys.PrivateKeyInfo.load(der)["private_key"].parsed
+        except ValueError:
+            ec_key = asn1_keys.ECPrivateKey.load(der)
+        scalar = ec_key["private_key"].native
+        point = sm2_point_of(certificate)
+        if point is None:
+            raise ValueError("not an SM2 certificate")
+        return cls(SM2, point, certificate,
+                   sm2.CryptSM2(private_key=f"{scalar:064x}", public_key=point[2:]))
+
+    def sign(self, message: bytes) -> str:
+        """The signature of ``message``, base64 of ``r ‖ s``."""
+        if self.alg == SM2:
+            hex_rs = self._private.sign_with_sm3(message, secrets.token_hex(32))
+            return _b64(bytes.fromhex(hex_rs))
+        r, s = decode_dss_signature(self._private.sign(message, ec.ECDSA(hashes.SHA256())))
+        return _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+    def signed(self, lot_id: str, bidder_no: str, action: str, amount: int | None,
+               seen: int, fields: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The ``signed`` member of an action: a new nonce, ``seen`` and the signature."""
+        nonce = secrets.token_urlsafe(12)
+        sig = self.sign(signing.message(lot_id, bidder_no, action, amount, seen, nonce, fields))
+        return {"seen": seen, "nonce": nonce, "sig": sig}
+
+
+# --------------------------------------------------------------------------- receipts
+
+RECEIPT_ALG = "ed25519"
+RECEIPT_VERSION = "auction-receipt/1"
+
+
+def receipt_message(lot_id: str, seq: int, digest: str, amount: str | None,
+                    act: str | None) -> bytes:
+    """The bytes a receipt signs: compact key-sorted JSON of the lot, the event's sequence
+    number and chain hash, the amount (as the acknowledgement gives it) and the action."""
+    return json.dumps({"v": RECEIPT_VERSION, "lot": lot_id, "seq": seq, "hash": digest,
+                       "amount": amount, "act": act}, sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class ReceiptKey:
+    """The deployment's receipt key (Ed25519)."""
+
+    def __init__(self, private: ed25519.Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public = _b64(private.public_key().public_bytes(serialization.Encoding.Raw,
+                                                             serialization.PublicFormat.Raw))
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> "ReceiptKey":
+        """The key in ``path`` (PKCS#8 PEM), made there (mode 0600) when it is absent."""
+        if path.exists():
+            private = serialization.load_pem_private_key(path.read_bytes(), None)
+            if not isinstance(private, ed25519.Ed25519PrivateKey):
+                raise ValueError(f"{path} does not hold an Ed25519 private key")
+            return cls(private)
+        private = ed25519.Ed25519PrivateKey.generate()
+        pem = private.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        return cls(private)
+
+    @classmethod
+    def ephemeral(cls) -> "ReceiptKey":
+        return cls(ed25519.Ed25519PrivateKey.generate())
+
+    def published(self) -> dict[str, str]:
+        """What ``/.well-known/auction-receipt-key`` shows."""
+        return {"alg": RECEIPT_ALG, "key": self.public, "message": RECEIPT_VERSION}
+
+    def sign(self, lot_id: str, seq: int, digest: str, amount: str | None,
+             act: str | None) -> str:
+        return _b64(self._private.sign(receipt_message(lot_id, seq, digest, amount, act)))
+
+
+def check_receipt(public: str, receipt: Mapping[str, Any]) -> bool:
+    """Whether ``receipt`` (an acknowledgement with ``lot_id``, ``seq``, ``hash``,
+    ``amount``, ``act`` and ``receipt``) is signed by the key ``public`` (base64)."""
+    try:
+        key = ed25519.Ed25519PublicKey.from_public_bytes(_unb64(public))
+        key.verify(_unb64(receipt["receipt"]),
+                   receipt_message(receipt["lot_id"], receipt["seq"], receipt["hash"],
+                                   receipt.get("amount"), receipt.get("act")))
+    except (InvalidSignature, KeyError, TypeError, ValueError, binascii.Error):
+        return False
+    return True
+
+
+def check_receipts(export: Mapping[str, Any], receipts: Any) -> tuple[list[str], int]:
+    """Which receipts of a bidder's receipts file are not held by ``export`` (a lot's
+    export, verified already), and how many are. The file is ``{"key": public key,
+    "receipts": [ack, ...]}`` as the room page saves it, each ack with ``lot_id``,
+    ``seq``, ``hash``, ``amount``, ``act`` and ``receipt``. A receipt holds when the
+    server's key signed it and the export's event ``seq`` has that hash: the signed
+    action is in the record exactly as acknowledged. Raises :class:`ValueError` for a file
+    of another shape."""
+    if not isinstance(receipts, Mapping) or not isinstance(receipts.get("key"), str) \
+            or not isinstance(receipts.get("receipts"), list):
+        raise ValueError("a receipts file is an object with key and receipts")
+    hashes = {e.get("seq"): e.get("hash") for e in export.get("events", [])
+              if isinstance(e, Mapping)}
+    problems: list[str] = []
+    for receipt in receipts["receipts"]:
+        if not isinstance(receipt, Mapping):
+            problems.append(f"{receipt!r} is not a receipt")
+            continue
+        what = (f"lot {receipt.get('lot_id')} seq {receipt.get('seq')} "
+                f"({receipt.get('act') or 'bid'} {receipt.get('amount')})")
+        if not check_receipt(receipts["key"], receipt):
+            problems.append(f"{what}: the server's signature does not hold")
+        elif receipt["lot_id"] != export.get("lot_id"):
+            problems.append(f"{what}: the receipt is for another lot than the export's "
+                            f"{export.get('lot_id')}")
+        elif hashes.get(receipt["seq"]) != receipt["hash"]:
+            problems.append(f"{what}: the export has no such event: the acknowledged action "
+                            "is missing from the record or was changed")
+    return problems, len(receipts["receipts"]) - len(problems)

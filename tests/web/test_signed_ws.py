@@ -1,0 +1,195 @@
+"""Signed bids over the WebSocket protocol (docs/protocol.md, Signed actions) and the
+server's receipts (docs/records.md, Receipts): real sockets, the one Python client core
+(web.client) signing with ECDSA P-256 and with an SM2 key and certificate made by the
+``openssl`` command, and ``auction verify`` on the export."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_support import Server
+
+from auction.lot import replay
+from auction.record import GENESIS, chain, event_from_dict
+from auction.verify import dumps, outcome_of
+from engine.signatures import Signer, check_receipt
+from web.client import LotClient
+
+AUCTION = Path(sys.executable).with_name("auction")
+
+
+async def signed_lot(server: Server, mode: str = "required") -> tuple[str, list[str]]:
+    return await server.open_lot(signatures=mode)
+
+
+async def client(server: Server, lot_id: str, token: str, signer: Signer | None) -> LotClient:
+    bidder = LotClient(server.ws_url, lot_id, token, signer=signer)
+    await bidder.connect()
+    await bidder.wait_for(lambda c: c.bidder_no is not None and c.state)
+    return bidder
+
+
+def sm2_signer(tmp_path: Path) -> Signer:
+    """An SM2 key and a self-signed SM3-with-SM2 certificate, made by ``openssl``."""
+    openssl = shutil.which("openssl")
+    assert openssl is not None, "the openssl command is needed to make an SM2 certificate"
+    key, cert = tmp_path / "sm2.key", tmp_path / "sm2.pem"
+    subprocess.run([openssl, "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:SM2", "-out", str(key)], check=True, capture_output=True)
+    subprocess.run([openssl, "req", "-new", "-x509", "-key", str(key), "-sm3", "-sigopt",
+                    "distid:1234567812345678", "-subj", "/CN=bidder/O=某某建设有限公司",
+                    "-days", "2", "-out", str(cert)], check=True, capture_output=True)
+    return Signer.sm2(key.read_bytes(), cert.read_text())
+
+
+async def test_a_signed_bid_is_acked_with_a_receipt_that_the_published_key_verifies(
+        server: Server) -> None:
+    lot_id, tokens = await signed_lot(server)
+    bidder = await client(server, lot_id, tokens[0], Signer.ecdsa_p256())
+    enrolled = await bidder.enrol()
+    assert enrolled["type"] == "ack" and enrolled["act"] == "enrol", enrolled
+    ack = await bidder.bid("100.00")
+    assert ack["type"] == "ack", ack
+    key = await server.ok("GET", "/.well-known/auction-receipt-key", token=None)
+    assert key["alg"] == "ed25519"
+    assert check_receipt(key["key"], ack)
+    assert not check_receipt(key["key"], {**ack, "amount": "1000.00"})
+    assert not check_receipt(key["key"], {**enrolled, "seq": ack["seq"]})
+    events = (await server.ok("GET", f"/api/lots/{lot_id}/events"))["events"]
+    recorded = next(e for e in events if e["seq"] == ack["seq"])
+    assert recorded["hash"] == ack["hash"]
+    assert recorded["event"]["signed"]["sig"]
+
+
+async def test_a_bid_with_a_missing_wrong_or_replayed_signature_is_refused_and_changes_nothing(
+        server: Server) -> None:
+    lot_id, tokens = await signed_lot(server)
+    signer = Signer.ecdsa_p256()
+    bidder = await client(server, lot_id, tokens[0], signer)
+    assert (await bidder.enrol())["type"] == "ack"
+    before = server.seq(lot_id)
+
+    unsigned = {**bidder.session.bid("100.00")}
+    del unsigned["sig"]
+    refused = await bidder.request(unsigned)
+    assert (refused["type"], refused["code"]) == ("rejected", "signature_required")
+
+    wrong = bidder.session.bid("100.00")
+    wrong["amount"] = "110.00"  # signed for 100.00
+    refused = await bidder.request(wrong)
+    assert (refused["type"], refused["code"]) == ("rejected", "bad_signature")
+
+    other = bidder.session.bid("100.00")
+    other["sig"] = Signer.ecdsa_p256().signed(lot_id, bidder.bidder_no or "", "bid", 10000,
+                                              bidder.last_seq)
+    refused = await bidder.request(other)
+    assert (refused["type"], refused["code"]) == ("rejected", "bad_signature")
+
+    ahead = bidder.session.bid("100.00")
+    ahead["sig"] = signer.signed(lot_id, bidder.bidder_no or "", "bid", 10000,
+                                 bidder.last_seq + 5)
+    refused = await bidder.request(ahead)
+    assert (refused["type"], refused["code"]) == ("rejected", "replayed_signature")
+    assert server.seq(lot_id) == before, "a refused bid changed the record"
+
+    good = bidder.session.bid("100.00")
+    assert (await bidder.request(good))["type"] == "ack"
+    replay = {**good, "ref": "again-1"}
+    bidder.session.pending.add("again-1")
+    refused = await bidder.request(replay)
+    assert (refused["type"], refused["code"]) == ("rejected", "replayed_signature")
+    assert server.seq(lot_id) == before + 1
+    await bidder.close()
+
+
+async def test_a_bid_signed_with_an_sm2_certificate_is_accepted_and_auction_verify_checks_it(
+        server: Server, tmp_path: Path) -> None:
+    lot_id, tokens = await signed_lot(server)
+    sm2, p256 = sm2_signer(tmp_path), Signer.ecdsa_p256()
+    a = await client(server, lot_id, tokens[0], sm2)
+    b = await client(server, lot_id, tokens[1], p256)
+    # a certificate whose key is not the one enrolled is refused
+    mismatched = {**a.session.enrol(), "key": "04" + "11" * 64}
+    refused = await a.request(mismatched)
+    assert (refused["type"], refused["code"]) == ("rejected", "bad_key")
+    assert (await a.enrol())["type"] == "ack"
+    assert (await b.enrol())["type"] == "ack"
+    assert (await a.bid("100.00"))["type"] == "ack"
+    await b.wait_for(lambda c: c.state.get("best") == "100.00")
+    assert (await b.bid("110.00"))["type"] == "ack"
+    await a.wait_for(lambda c: c.state.get("best") == "110.00")
+    assert (await a.bid("120.00"))["type"] == "ack"
+    export = await server.ok("GET", f"/api/lots/{lot_id}/export")
+    path = tmp_path / "export.json"
+    path.write_text(dumps(export))
+    done = subprocess.run([str(AUCTION), "verify", str(path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    enrolled = [e["event"] for e in export["events"] if e["event"]["type"] == "KeyEnrolled"]
+    assert {e["alg"] for e in enrolled} == {"sm2", "ecdsa-p256"}
+    assert "BEGIN CERTIFICATE" in next(e["certificate"] for e in enrolled if e["alg"] == "sm2")
+    for client_ in (a, b):
+        await client_.close()
+
+
+def rechained(doc: dict[str, Any], drop_seq: int) -> dict[str, Any]:
+    """The export without event ``drop_seq``, renumbered and hashed again: what an operator
+    who deletes a bid from the database and rebuilds the chain would publish."""
+    events = [dict(e) for e in doc["events"] if e["seq"] != drop_seq]
+    prev = GENESIS
+    for index, entry in enumerate(events):
+        entry["seq"] = index + 1
+        prev = entry["hash"] = chain(prev, doc["lot_id"], index + 1, entry["event"])
+    state = replay([event_from_dict(e["event"]) for e in events])
+    assert state is not None
+    return {**doc, "events": events, "outcome": outcome_of(state, len(events), prev)}
+
+
+async def test_a_receipt_of_a_bid_removed_from_the_record_is_reported(
+        server: Server, tmp_path: Path) -> None:
+    lot_id, tokens = await signed_lot(server, "optional")
+    a = await client(server, lot_id, tokens[0], None)
+    b = await client(server, lot_id, tokens[1], None)
+    first = await a.bid("100.00")
+    await b.wait_for(lambda c: c.state.get("best") == "100.00")
+    assert (await b.bid("110.00"))["type"] == "ack"
+    await a.wait_for(lambda c: c.state.get("best") == "110.00")
+    last = await a.bid("120.00")
+    key = await server.ok("GET", "/.well-known/auction-receipt-key", token=None)
+    receipts = tmp_path / "receipts.json"
+    receipts.write_text(json.dumps({"key": key["key"], "receipts": [first, last]}))
+    export = await server.ok("GET", f"/api/lots/{lot_id}/export")
+    whole = tmp_path / "export.json"
+    whole.write_text(dumps(export))
+    done = subprocess.run([str(AUCTION), "verify", "--receipts", str(receipts), str(whole)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 receipts held by the export, 0 not." in done.stdout
+
+    # the operator removes the last bid and hashes the chain again: the export holds by
+    # itself (a bid less is still a valid auction), but the bidder's receipt proves it
+    forged = tmp_path / "forged.json"
+    forged.write_text(dumps(rechained(export, last["seq"])))
+    done = subprocess.run([str(AUCTION), "verify", "--receipts", str(receipts), str(forged)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"RECEIPT NOT HELD: lot {lot_id} seq {last['seq']} (bid 120.00)" in done.stdout
+    assert "1 receipt held by the export, 1 not." in done.stdout
+    for client_ in (a, b):
+        await client_.close()
+
+
+@pytest.mark.parametrize("mode", ["sometimes", 1])
+async def test_a_lot_with_an_unknown_signatures_mode_is_refused(server: Server,
+                                                                 mode: Any) -> None:
+    status, body = await server.call("POST", "/api/sessions", {"name": "s"})
+    assert status == 201
+    status, body = await server.call("POST", "/api/lots", {
+        "session_id": body["session_id"], "title": "t", "format": "english",
+        "params": {"start_price": "1.00", "step": "1.00", "duration_s": 60,
+                   "signatures": mode}})
+    assert status == 400, body
