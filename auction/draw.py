@@ -5,16 +5,22 @@ contributions can recompute the winner with nothing but SHA-256.
 - commitment: ``sha256(seed)`` as lowercase hex (the seed is text, UTF-8);
 - candidates: bidder numbers, sorted as strings;
 - contributions: values no single party controls, fixed after the seed was committed and
-  before it is revealed (in a bidder-sealed ``sealed`` lot, the tied candidates'
-  commitments: hashes of prices and salts only each bidder knew), in the order of the
-  sorted candidates; none in a draw of the operator's seed alone;
+  before it is revealed, in the order of the sorted candidates: in a bidder-sealed
+  ``sealed`` lot the tied candidates' commitments (hashes of prices and salts only each
+  bidder knew), in a ``listing_timed`` cap lottery the random values (:data:`RANDOM_HEX`)
+  the candidates' declarations carried; none in a draw of the operator's seed alone;
 - winner: ``candidates[int(sha256(seed + lot_id + mix), 16) mod len(candidates)]`` where
   ``mix`` is ``"|" + c`` for each contribution ``c`` in order (empty when there are none:
   the formula of draws recorded before contributions existed).
 """
 
 import hashlib
+import re
 from collections.abc import Sequence
+
+#: A bidder's random value (a sealed bid's salt, a draw contribution): 32 to 128
+#: lowercase hex digits (128 to 512 bits).
+RANDOM_HEX = re.compile(r"[0-9a-f]{32,128}")
 
 
 def commitment(seed: str) -> str:

@@ -52,7 +52,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from auction.draw import commitment, draw
+from auction.draw import RANDOM_HEX, commitment, draw
 from auction.errors import InvalidParams
 from auction.formats import Format, open_lot, register
 from auction.messages import MESSAGES
@@ -85,7 +85,6 @@ SEALINGS = ("server", "bidder")
 DEFAULT_REVEAL_S = 600
 BIDDING, REVEAL = "bidding", "reveal"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_SALT = re.compile(r"[0-9a-f]{32,128}")
 #: Most revisions a lot may allow each bidder.
 MAX_REVISIONS = 100
 
@@ -428,7 +427,7 @@ class Sealed(Format):
             return Rejection("already_revealed")
         if cmd.amount is None or not within(cmd.amount, state.params.decimals):
             return Rejection("invalid_amount", AMOUNT_RANGE)
-        if not isinstance(cmd.salt, str) or not _SALT.fullmatch(cmd.salt):
+        if not isinstance(cmd.salt, str) or not RANDOM_HEX.fullmatch(cmd.salt):
             return Rejection("invalid_params", "the salt is 32 to 128 lowercase hex digits")
         if seal_commitment(state.lot_id, bidder.bidder_no, cmd.amount,
                            cmd.salt) != held.commitment:
