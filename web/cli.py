@@ -1,5 +1,5 @@
-"""The ``auction`` command: ``serve``, ``demo``, ``verify``, ``config``, ``docs`` and
-``bench``."""
+"""The ``auction`` command: ``serve``, ``demo``, ``verify``, ``witness``, ``config``,
+``docs`` and ``bench``."""
 
 import argparse
 import asyncio
@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -50,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="verify a lot's export offline: hash chain, "
                                            "replay through the rules, outcome")
     verify.add_argument("file", type=Path, help="the export (GET /api/lots/LOT/export)")
+    verify.add_argument("--witness", type=Path, action="append", default=[], metavar="DIR",
+                        help="a directory written by `auction witness`: the export must "
+                             "agree with every chain head it saw (may be repeated)")
+    witness = sub.add_parser("witness", help="follow a server's public feed and keep the "
+                                             "chain heads it announces, with this clock")
+    witness.add_argument("url", help="the server's address, e.g. https://auction.example")
+    witness.add_argument("--out", type=Path, required=True, help="where to write the heads")
+    witness.add_argument("--duration", type=float, default=None, metavar="S",
+                         help="stop after S seconds (default: until Ctrl-C)")
     config = sub.add_parser("config", help="check the configuration, or write its "
                                            "reference page (docs/configuration.md)")
     config_sub = config.add_subparsers(dest="config_command", required=True)
@@ -146,17 +156,24 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
         await runner.cleanup()
 
 
-def verify_file(path: Path) -> int:
-    """``auction verify FILE``: 0 and a summary when the export holds, 1 and the first
-    discrepancy when it does not, 2 when the file cannot be read."""
-    from auction.verify import verify
+def verify_file(path: Path, witnesses: Sequence[Path] = ()) -> int:
+    """``auction verify [--witness DIR]... FILE``: 0 and a summary when the export holds
+    (and agrees with the heads the witnesses saw), 1 and the first discrepancy when it
+    does not, 2 when a file cannot be read."""
+    from auction.verify import check_heads, verify
+    from web.witness import read_heads
 
+    missing = next((d for d in witnesses if not d.is_dir()), None)
+    if missing is not None:
+        print(f"auction verify: no witness directory {missing}", file=sys.stderr)
+        return 2
     try:
         data = path.read_bytes()
-    except OSError as exc:
-        print(f"auction verify: cannot read {path}: {exc}", file=sys.stderr)
+        heads = [h for directory in witnesses for h in read_heads(directory)]
+    except (OSError, ValueError) as exc:
+        print(f"auction verify: cannot read: {exc}", file=sys.stderr)
         return 2
-    result = verify(data)
+    result = check_heads(data, heads) if witnesses else verify(data)
     print(textwrap.fill(result.summary, 100, break_long_words=False), flush=True)
     return 0 if result.ok else 1
 
@@ -190,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench(quick=args.quick, backend=args.backend)
     if args.command == "verify":
-        return verify_file(args.file)
+        return verify_file(args.file, args.witness)
+    if args.command == "witness":
+        from web.witness import main as witness
+
+        return witness(args.url, args.out, args.duration)
     if args.command == "docs":
         from web.docs import main as docs
 

@@ -227,9 +227,11 @@ class ServerProtocol:
                 return [Send(Pong(client_time=msg.client_time, server_time=now,
                                   offset_ms=now - msg.client_time, ref=msg.ref))]
             act = msg.act if isinstance(msg, Act) else None
+            extra = ({"commitment": msg.commitment or "", "salt": msg.salt or ""}
+                     if isinstance(msg, Act) else {})
             return self._bidder_command(msg.lot_id, msg.ref, act,
                                         msg.amount if bad_amount is _GOOD else bad_amount,
-                                        now)
+                                        now, **extra)
         except Invalid as exc:
             return self._error(exc.code, exc.detail, msg.ref)
         except Exception as exc:  # noqa: BLE001 - every failure is answered
@@ -369,7 +371,7 @@ class ServerProtocol:
         return [Unwatch(lot_id), Send(Unsubscribed(lot_id=lot_id, ref=msg.ref))]
 
     def _bidder_command(self, lot_id: str, ref: str, act: str | None, amount: Any,
-                        now: int) -> list[Effect]:
+                        now: int, commitment: str = "", salt: str = "") -> list[Effect]:
         """Decide a bid (``act`` None) or an action of the subscribed bidder. A bid's
         amount (and an action's, when not null) must be a decimal string, else
         ``invalid_amount``."""
@@ -403,5 +405,6 @@ class ServerProtocol:
                                       device=sub.device, ref=ref, token_gen=claims.gen)
         else:
             command = ActCommand(bidder_id=claims.bidder_id, act=act, amount=minor,
-                                 ip=self.ip, device=sub.device, ref=ref, token_gen=claims.gen)
+                                 commitment=commitment, salt=salt, ip=self.ip,
+                                 device=sub.device, ref=ref, token_gen=claims.gen)
         return [Execute(lot_id, command, kind, decimals, minor)]

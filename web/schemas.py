@@ -534,8 +534,15 @@ class Act(ClientMessage, tag="act"):
     act: _text(32, "the action's name")
     ref: _text(64, "as for `bid`")
     amount: Annotated[Amount, Meta(description=(
-        "only for actions that carry an amount (`proxy`, `secondary`); same rules as "
-        "`bid.amount`"))] | None = None
+        "only for actions that carry an amount (`proxy`, `secondary`, `reveal`); same "
+        "rules as `bid.amount`"))] | None = None
+    commitment: Annotated[str, Meta(max_length=64, description=(
+        "`commit` of a bidder-sealed sealed lot: lowercase hex SHA-256 of the compact JSON "
+        "`[lot_id, bidder_no, amount in minor units as a string, salt]`; the amount and "
+        "the salt stay with the bidder"))] | None = None
+    salt: Annotated[str, Meta(max_length=128, description=(
+        "`reveal`: the salt of the commitment (32 to 128 lowercase hex digits); "
+        "`accept_cap`: an optional random contribution to the draw, same form"))] | None = None
 
 
 class Ping(ClientMessage, tag="ping"):
@@ -591,6 +598,10 @@ class Update(ServerMessage, tag="update"):
                     "since the event before the first of these (`auction/deltas.py`)")] = None
     gone: Annotated[list[str] | None, Meta(
         description="live: paths of keys the snapshot no longer has")] = None
+    head: Annotated[str | None, Meta(
+        description="the chain hash (sha256, hex) of the last of `events`: the head of the "
+                    "lot's record at that `seq`, which public witnesses keep (`auction "
+                    "witness`); absent when `events` is empty")] = None
 
 
 class You(ServerMessage, tag="you"):
