@@ -25,7 +25,7 @@ from auction.lot import FORMATS, MAX_TEXT
 from auction.money import CURRENCY_DECIMALS, MAX_WHOLE_DIGITS
 from auction.multi_round import MAX_ROUNDS, MAX_TURN_S
 from auction.params import DIRECTIONS, IMPROVE_MODES, MAX_MS, MAX_SECONDS, VISIBILITIES
-from auction.sealed import MAX_REVISIONS
+from auction.sealed import MAX_REVISIONS, SEALINGS
 from auction.sessions import MAX_STAGGER_S, MODES
 
 # ----------------------------------------------------------------------- field types
@@ -178,6 +178,13 @@ class SealedParams(Closed):
     duration_s: Seconds | None = None
     revisions: _int(0, MAX_REVISIONS) | None = None
     tie_rule: TieRule | None = None
+    sealing: Annotated[_choice(SEALINGS), Meta(description=(
+        "`server` (default): the server keeps the sealed prices, withheld from every view "
+        "until the opening; `bidder`: each bidder commits to a hash of its price and a "
+        "salt it keeps, and reveals them at the opening (commit-reveal)"))] | None = None
+    reveal_s: Annotated[Seconds, Meta(description=(
+        "sealing `bidder`: the reveal window after the opening (default 600 s); a bid "
+        "not revealed in it is void"))] | None = None
 
 
 class Secondary(Closed):
