@@ -28,7 +28,7 @@ to the Tick (commands then get ``closed``).
 from dataclasses import dataclass, field
 from typing import Any
 
-from auction.draw import commitment, draw
+from auction.draw import RANDOM_HEX, commitment, draw
 from auction.english import judge_bid
 from auction.english import min_next_bid as english_min_next_bid
 from auction.errors import InvalidParams
@@ -52,6 +52,7 @@ from auction.model import (
     Rejection,
     StartLot,
     Tick,
+    recorded_if_set,
     register_event,
 )
 from auction.money import CURRENCY_DECIMALS, format_amount, within
@@ -236,10 +237,12 @@ class CapReached(Event):
 @register_event
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CapAccepted(Event):
-    """``bidder_id`` declared it accepts the cap price (a candidate of the draw)."""
+    """``bidder_id`` declared it accepts the cap price (a candidate of the draw), with its
+    random ``contribution`` to the draw when it gave one (:mod:`auction.draw`)."""
 
     bidder_id: str
     bidder_no: str
+    contribution: str = recorded_if_set("")
 
 
 @register_event
@@ -270,6 +273,8 @@ class Play:
     #: listing, confirmed bidders after timed bidding).
     cap_in: str | None = None
     declared: list[str] = field(default_factory=list)
+    #: The random contributions to the draw of the declarations that carried one.
+    contributions: dict[str, str] = field(default_factory=dict)
     sec_best: int | None = None
     sec_leader: str | None = None
     sec_bids: int = 0
@@ -308,7 +313,10 @@ def _on_cap(s: LotState, e: CapReached) -> None:
 
 
 def _on_accepted(s: LotState, e: CapAccepted) -> None:
-    _play(s).declared.append(e.bidder_id)
+    play = _play(s)
+    play.declared.append(e.bidder_id)
+    if e.contribution:
+        play.contributions[e.bidder_id] = e.contribution
 
 
 def _on_secondary(s: LotState, e: SecondaryBid) -> None:
@@ -372,11 +380,14 @@ def _close(state: LotState, now: int, c: Course, cmd: Tick) -> Decision:
         assert cap is not None and play.cap_by is not None
         if play.seed_hash is None or commitment(cmd.seed) != play.seed_hash:
             return Rejection("draw_unverifiable")
-        numbers = [state.bidders[b].bidder_no for b in [play.cap_by, *play.declared]]
-        candidates, index, winner_no = draw(cmd.seed, state.lot_id, numbers)
+        numbers = sorted(state.bidders[b].bidder_no for b in [play.cap_by, *play.declared])
+        mixed = [play.contributions[state.numbers[no]] for no in numbers
+                 if state.numbers[no] in play.contributions]
+        candidates, index, winner_no = draw(cmd.seed, state.lot_id, numbers, mixed)
         winner = state.bidders[state.numbers[winner_no]]
         return [*events, LotDrawn(at=now, actor=SYSTEM, purpose="cap_lottery", seed=cmd.seed,
-                                  candidates=candidates, index=index, winner_no=winner_no),
+                                  candidates=candidates, index=index, winner_no=winner_no,
+                                  contributions=mixed),
                 LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,
                            bidder_no=winner.bidder_no, amount=cap)]
     if c.phase == SECONDARY:
@@ -488,8 +499,11 @@ class ListingTimed(Format):
                 return Rejection("not_in_cap")
             if me == play.cap_by or me in play.declared:
                 return Rejection("already_declared")
+            if cmd.salt and not (isinstance(cmd.salt, str) and RANDOM_HEX.fullmatch(cmd.salt)):
+                return Rejection("invalid_params", "a contribution to the draw is 32 to 128 "
+                                                   "lowercase hex digits")
             return [CapAccepted(at=now, actor=bidder.bidder_no, bidder_id=me,
-                                bidder_no=bidder.bidder_no)]
+                                bidder_no=bidder.bidder_no, contribution=cmd.salt)]
         if cmd.act == "secondary":
             return self._secondary(state, bidder, cmd, now, c)
         return super().act(state, bidder, cmd, now)
@@ -639,7 +653,7 @@ class ListingTimed(Format):
         if isinstance(event, BidderConfirmed):
             return Act(bidder_id=event.bidder_id, act="confirm")
         if isinstance(event, CapAccepted):
-            return Act(bidder_id=event.bidder_id, act="accept_cap")
+            return Act(bidder_id=event.bidder_id, act="accept_cap", salt=event.contribution)
         if isinstance(event, SecondaryBid):
             return Act(bidder_id=event.bidder_id, act="secondary", amount=event.quantity,
                        ip=event.ip, device=event.device, ref=event.ref)

@@ -23,7 +23,9 @@ IF_SET = "recorded_if_set"
 
 def recorded_if_set(default: Any) -> Any:
     """An event field with ``default``, written into the record only when it differs
-    from it (see the module's docstring)."""
+    from it (see the module's docstring). A list default is made afresh for each event."""
+    if isinstance(default, list):
+        return field(default_factory=list, metadata={IF_SET: True})
     return field(default=default, metadata={IF_SET: True})
 
 
@@ -147,11 +149,17 @@ class Tick:
 class Act:
     """A bidder's action other than a price bid, named by ``act`` and judged by the lot's
     format (``confirm``, ``accept``, ``stay``, ``drop``, ``proxy``...); ``amount`` when the
-    action carries one. Same recording fields as :class:`PlaceBid`."""
+    action carries one. Same recording fields as :class:`PlaceBid`.
+
+    ``commitment`` and ``salt`` serve a bidder-sealed ``sealed`` lot
+    (:mod:`auction.sealed`): ``commit`` carries the hash of a price and a secret salt,
+    ``reveal`` the price and that salt."""
 
     bidder_id: str
     act: str
     amount: int | None = None
+    commitment: str = ""
+    salt: str = ""
     ip: str = ""
     device: str = ""
     ref: str = ""
@@ -365,6 +373,9 @@ class LotDrawn(Event):
     candidates: list[str]
     index: int
     winner_no: str
+    #: Values no single party controls, mixed into the draw (:func:`auction.draw.draw`),
+    #: in the order of ``candidates``; empty in draws of the operator's seed alone.
+    contributions: list[str] = recorded_if_set([])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,7 @@ replay the events through :func:`auction.lot.replay` to the recorded outcome.
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from auction.errors import RecordError
@@ -30,8 +30,13 @@ def _field_names(cls: type[Event]) -> tuple[tuple[str, Any], ...]:
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(
-            (f.name, f.default if f.metadata.get(IF_SET) else _ALWAYS) for f in fields(cls))
+            (f.name, _default(f) if f.metadata.get(IF_SET) else _ALWAYS) for f in fields(cls))
     return names
+
+
+def _default(f: Any) -> Any:
+    """The default of a field recorded only when set (a list's is made by its factory)."""
+    return f.default if f.default is not MISSING else f.default_factory()
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -17,21 +17,48 @@
   them (``lottery``: ``DrawCommitted`` when the lot opens, ``LotDrawn`` at the opening
   when a tie needs it, see :mod:`auction.draw`).
 
-The stored record holds the sealed amounts from the moment they are bid (it is hashed and
-replayed like every record): whoever operates the database is trusted with them. Every
-way out of the server (views, events, records pages and APIs) withholds them until the
-lot is opened; see :func:`withheld`.
+With ``sealing: server`` (the default) the stored record holds the sealed amounts from
+the moment they are bid (it is hashed and replayed like every record): whoever operates
+the database is trusted with them. Every way out of the server (views, events, records
+pages and APIs) withholds them until the lot is opened; see :func:`withheld`.
+
+With ``sealing: bidder`` (commit-reveal) the server never learns a price before its
+bidder reveals it:
+
+- while the lot is open a bidder commits (``Act`` ``commit``, ``BidCommitted``) to
+  ``sha256`` of the canonical JSON ``[lot_id, bidder_no, amount, salt]`` (amount in
+  integer minor units as a decimal string, salt 32 to 128 lowercase hex digits the
+  bidder drew and keeps; see :func:`seal_commitment`); a commit carries no amount. A
+  revision is a new commitment (``revisions`` counts them);
+- the Tick at the opening records ``RevealOpened`` (every committed bidder's number and
+  commitment, published) and a reveal window of ``reveal_s`` seconds from then;
+- in the window each bidder reveals (``Act`` ``reveal`` with the amount and the salt):
+  a reveal that does not hash to its last commitment is refused (``reveal_mismatch``),
+  one that does is recorded as ``BidRevealed`` and ``BidAccepted``. A revealed price the
+  lot's limits refuse (``above_ceiling``...) is refused like a bid. Reveals stay sealed
+  from everyone but their bidder until the window ends: nobody can withdraw after seeing
+  the others' prices (only staff-free counts are shown);
+- the Tick at the end of the window records ``LotClosed``, ``BidsVoided`` (the bidders
+  who committed and did not reveal: their bids are void) and then the opening as above,
+  among the revealed bids; equal prices rank by their commitments' sequence numbers.
+  A ``lottery`` tie mixes the tied candidates' commitments into the draw
+  (:func:`auction.draw.draw`): the operator, who committed to its seed before any bid,
+  cannot know them in advance, and no bidder knows the seed.
 """
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from auction.draw import commitment, draw
+from auction.draw import RANDOM_HEX, commitment, draw
 from auction.errors import InvalidParams
 from auction.formats import Format, open_lot, register
 from auction.messages import MESSAGES
 from auction.model import (
     SYSTEM,
+    Act,
     BidAccepted,
     DrawCommitted,
     Event,
@@ -51,6 +78,13 @@ from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
 
 TIE_RULES = ("earliest", "lottery")
+#: Who seals the bids: the server (it stores the amounts, withheld from every view) or
+#: each bidder (commit-reveal: the server stores a hash until the bidder reveals).
+SEALINGS = ("server", "bidder")
+#: The reveal window of a bidder-sealed lot when ``reveal_s`` is not given.
+DEFAULT_REVEAL_S = 600
+BIDDING, REVEAL = "bidding", "reveal"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 #: Most revisions a lot may allow each bidder.
 MAX_REVISIONS = 100
 
@@ -60,7 +94,26 @@ MESSAGES.update({
                  "The draw seed does not match the commitment published at opening."),
     "sealed": ("密封报价尚未开标，报价不可查看",
                "The sealed bids are not opened yet: no price can be shown."),
+    "commit_required": ("本标的由竞买人自行密封：请提交报价承诺，开标时再解密",
+                        "Bids on this lot are sealed by the bidder: commit, then reveal at "
+                        "the opening."),
+    "not_reveal_time": ("尚未进入解密时段", "The reveal window is not open."),
+    "reveal_only": ("已开标：只接受报价解密", "Bidding ended at the opening: only reveals "
+                                          "are taken."),
+    "no_commitment": ("您没有已提交的报价承诺", "You have no committed bid to reveal."),
+    "already_revealed": ("您的报价已解密", "Your bid is revealed already."),
+    "reveal_mismatch": ("解密的报价与承诺不符", "The price and salt do not match your commitment."),
 })
+
+
+def seal_commitment(lot_id: str, bidder_no: str, amount: int, salt: str) -> str:
+    """The commitment to ``amount`` (minor units) of ``bidder_no`` in ``lot_id`` with the
+    bidder's secret ``salt``: lowercase hex SHA-256 of the UTF-8 JSON array
+    ``[lot_id, bidder_no, str(amount), salt]`` without spaces (what the room page
+    computes with ``JSON.stringify`` and WebCrypto)."""
+    text = json.dumps([lot_id, bidder_no, str(amount), salt], ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @register_event
@@ -74,17 +127,80 @@ class BidsOpened(Event):
     seqs: list[int]
 
 
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BidCommitted(Event):
+    """A bidder-sealed bid: the hash of a price and a salt only the bidder knows."""
+
+    bidder_id: str
+    bidder_no: str
+    commitment: str
+    ip: str = ""
+    device: str = ""
+    ref: str = ""
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RevealOpened(Event):
+    """The opening of a bidder-sealed lot: bidding ended, bidders reveal until
+    ``closes_at``; every committed bidder's number and last commitment, in the order the
+    commitments were sequenced."""
+
+    closes_at: int
+    bidder_nos: list[str]
+    commitments: list[str]
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BidRevealed(Event):
+    """A reveal that matches the bidder's commitment (a ``BidAccepted`` follows)."""
+
+    bidder_id: str
+    bidder_no: str
+    amount: int
+    salt: str
+    ip: str = ""
+    device: str = ""
+    ref: str = ""
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BidsVoided(Event):
+    """The reveal window ended: these bidders committed and did not reveal; their bids are
+    void."""
+
+    bidder_nos: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class SealedOptions:
     revisions: int
     tie_rule: str
     #: The optional least (forward) / most (reverse) price of a bid.
     start_price: int | None
+    sealing: str = "server"
+    #: The reveal window of a bidder-sealed lot (seconds), 0 for server sealing.
+    reveal_s: int = 0
 
     def public(self, decimals: int) -> dict[str, Any]:
-        return {"revisions": self.revisions, "tie_rule": self.tie_rule,
-                "start_price": None if self.start_price is None
-                else format_amount(self.start_price, decimals)}
+        out: dict[str, Any] = {"revisions": self.revisions, "tie_rule": self.tie_rule,
+                               "start_price": None if self.start_price is None
+                               else format_amount(self.start_price, decimals)}
+        if self.sealing == "bidder":
+            out.update(sealing=self.sealing, reveal_s=self.reveal_s)
+        return out
+
+
+@dataclass(slots=True)
+class Commit:
+    """A bidder's last commitment, its sequence number and how many it made."""
+
+    commitment: str
+    seq: int
+    count: int
 
 
 @dataclass(slots=True)
@@ -97,6 +213,16 @@ class SealedPlay:
     revealed: list[tuple[int, str, int]] = field(default_factory=list)
     #: The published commitment of the draw seed (``lottery`` lots).
     seed_hash: str | None = None
+    #: Bidder sealing: ``bidding`` until the opening, then ``reveal``.
+    phase: str = BIDDING
+    #: Bidder sealing: each committed bidder's (id) last commitment.
+    commits: dict[str, Commit] = field(default_factory=dict)
+    commit_count: int = 0
+    #: Bidder sealing: bidders (ids) who revealed, and the sequence numbers of the reveals.
+    revealed_ids: set[str] = field(default_factory=set)
+    reveal_seqs: list[int] = field(default_factory=list)
+    #: Bidder sealing: the numbers of the bidders whose bids were void.
+    voided: list[str] = field(default_factory=list)
 
 
 def parse_sealed(raw: object) -> EnglishParams:
@@ -114,7 +240,11 @@ def parse_sealed(raw: object) -> EnglishParams:
     duration_s = r.integer("duration_s", 1, MAX_SECONDS)
     revisions = r.integer("revisions", 0, MAX_REVISIONS) or 0
     tie_rule = r.text("tie_rule", "earliest", TIE_RULES)
+    sealing = r.text("sealing", "server", SEALINGS)
+    reveal_s = r.integer("reveal_s", 1, MAX_SECONDS)
     r.done()
+    if reveal_s is not None and sealing != "bidder":
+        raise InvalidParams("reveal_s applies to sealing bidder", "reveal_s")
     if direction == "forward" and ceiling is not None:
         raise InvalidParams("ceiling applies to reverse lots; use reserve", "ceiling")
     if direction == "reverse" and reserve is not None:
@@ -131,7 +261,10 @@ def parse_sealed(raw: object) -> EnglishParams:
         reserve=reserve, ceiling=ceiling, max_jump_steps=None, opens_at=opens_at,
         closes_at=closes_at, duration_s=duration_s, extend_window_s=0, extend_s=0,
         max_closes_at=None, improve="leader", visibility="blind",
-        options=SealedOptions(revisions=revisions, tie_rule=tie_rule, start_price=start_price),
+        options=SealedOptions(revisions=revisions, tie_rule=tie_rule, start_price=start_price,
+                              sealing=sealing,
+                              reveal_s=(reveal_s or DEFAULT_REVEAL_S) if sealing == "bidder"
+                              else 0),
     )
 
 
@@ -153,10 +286,23 @@ def withheld(state: LotState) -> bool:
     return state.format == Sealed.name and not _play(state).opened
 
 
+def _by_bidder(state: LotState) -> bool:
+    return _options(state).sealing == "bidder"
+
+
+def _order(state: LotState, bidder: Bidder) -> int:
+    """Where ``bidder``'s final bid ranks among equal prices: the sequence number of the
+    bid (server sealing) or of its commitment (bidder sealing: reveals come later)."""
+    if _by_bidder(state):
+        return _play(state).commits[bidder.bidder_id].seq
+    return bidder.last_seq
+
+
 def finals(state: LotState) -> list[Bidder]:
-    """Bidders with a sealed bid, in the order their final bids were sequenced."""
+    """Bidders with a sealed (and, under bidder sealing, revealed) bid, in the order their
+    final bids (commitments) were sequenced."""
     return sorted((b for b in state.bidders.values() if b.last_bid is not None),
-                  key=lambda b: b.last_seq)
+                  key=lambda b: _order(state, b))
 
 
 def _money(state: LotState, value: int | None) -> str | None:
@@ -169,6 +315,42 @@ def _bids_opened(state: LotState, event: BidsOpened) -> None:
     play.revealed = list(zip(event.seqs, event.bidder_nos, event.amounts, strict=True))
 
 
+def _committed(state: LotState, event: BidCommitted) -> None:
+    play = _play(state)
+    held = play.commits.get(event.bidder_id)
+    play.commits[event.bidder_id] = Commit(event.commitment, state.version,
+                                           1 + (held.count if held else 0))
+    play.commit_count += 1
+
+
+def _reveal_opened(state: LotState, event: RevealOpened) -> None:
+    _play(state).phase = REVEAL
+    state.closes_at = event.closes_at
+
+
+def _bid_revealed(state: LotState, event: BidRevealed) -> None:
+    play = _play(state)
+    play.revealed_ids.add(event.bidder_id)
+    play.reveal_seqs.append(state.version)
+
+
+def _voided(state: LotState, event: BidsVoided) -> None:
+    _play(state).voided = list(event.bidder_nos)
+
+
+def _limits(state: LotState, amount: int) -> Rejection | None:
+    """Why the lot's limits refuse a sealed price ``amount``, if they do."""
+    p, options = state.params, _options(state)
+    if p.ceiling is not None and amount > p.ceiling:
+        return Rejection("above_ceiling")
+    if options.start_price is not None:
+        if p.direction == "forward" and amount < options.start_price:
+            return Rejection("below_start")
+        if p.direction == "reverse" and amount > options.start_price:
+            return Rejection("above_start")
+    return None
+
+
 class Sealed(Format):
     name = "sealed"
 
@@ -179,12 +361,15 @@ class Sealed(Format):
         return _options(state).start_price
 
     def unrevealed(self, state: LotState) -> frozenset[int]:
-        return frozenset(b.seq for b in state.bids) if withheld(state) else frozenset()
+        if not withheld(state):
+            return frozenset()
+        return frozenset([*(b.seq for b in state.bids), *_play(state).reveal_seqs])
 
     def parse(self, raw: object) -> EnglishParams:
         return parse_sealed(raw)
 
-    events = {BidsOpened: _bids_opened}
+    events = {BidsOpened: _bids_opened, BidCommitted: _committed,
+              RevealOpened: _reveal_opened, BidRevealed: _bid_revealed, BidsVoided: _voided}
 
     def open(self, state: LotState, now: int, actor: str, cmd: StartLot | Tick
              ) -> list[Event] | Rejection:
@@ -195,34 +380,102 @@ class Sealed(Format):
 
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int
             ) -> list[Event] | Rejection:
-        p, options = state.params, _options(state)
+        if _by_bidder(state):
+            return Rejection("commit_required")
         amount = cmd.amount
-        if not within(amount, p.decimals):
+        if not within(amount, state.params.decimals):
             return Rejection("invalid_amount", AMOUNT_RANGE)
-        if bidder.bids > options.revisions:
+        if bidder.bids > _options(state).revisions:
             return Rejection("revision_limit")
-        if p.ceiling is not None and amount > p.ceiling:
-            return Rejection("above_ceiling")
-        if options.start_price is not None:
-            if p.direction == "forward" and amount < options.start_price:
-                return Rejection("below_start")
-            if p.direction == "reverse" and amount > options.start_price:
-                return Rejection("above_start")
+        refused = _limits(state, amount)
+        if refused is not None:
+            return refused
         if amount == bidder.last_bid:
             return Rejection("same_bid")
         return [BidAccepted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
                             bidder_no=bidder.bidder_no, amount=amount, ip=cmd.ip,
                             device=cmd.device, ref=cmd.ref)]
 
+    def act(self, state: LotState, bidder: Bidder, cmd: Act, now: int
+            ) -> list[Event] | Rejection:
+        """``commit`` and ``reveal`` of a bidder-sealed lot."""
+        if not _by_bidder(state) or cmd.act not in ("commit", "reveal"):
+            return Rejection("not_supported", f"a sealed lot has no action {cmd.act!r}")
+        play = _play(state)
+        held = play.commits.get(bidder.bidder_id)
+        if cmd.act == "commit":
+            if play.phase != BIDDING:
+                return Rejection("reveal_only")
+            if cmd.amount is not None or cmd.salt:
+                return Rejection("invalid_params", "a commitment carries no amount and no "
+                                                   "salt: they stay with the bidder")
+            if not isinstance(cmd.commitment, str) or not _HEX64.fullmatch(cmd.commitment):
+                return Rejection("invalid_params", "the commitment is 64 lowercase hex "
+                                                   "digits (SHA-256)")
+            if held is not None and held.count > _options(state).revisions:
+                return Rejection("revision_limit")
+            if held is not None and held.commitment == cmd.commitment:
+                return Rejection("same_bid")
+            return [BidCommitted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
+                                 bidder_no=bidder.bidder_no, commitment=cmd.commitment,
+                                 ip=cmd.ip, device=cmd.device, ref=cmd.ref)]
+        if play.phase != REVEAL:
+            return Rejection("not_reveal_time")
+        if held is None:
+            return Rejection("no_commitment")
+        if bidder.bidder_id in play.revealed_ids:
+            return Rejection("already_revealed")
+        if cmd.amount is None or not within(cmd.amount, state.params.decimals):
+            return Rejection("invalid_amount", AMOUNT_RANGE)
+        if not isinstance(cmd.salt, str) or not RANDOM_HEX.fullmatch(cmd.salt):
+            return Rejection("invalid_params", "the salt is 32 to 128 lowercase hex digits")
+        if seal_commitment(state.lot_id, bidder.bidder_no, cmd.amount,
+                           cmd.salt) != held.commitment:
+            return Rejection("reveal_mismatch")
+        refused = _limits(state, cmd.amount)
+        if refused is not None:
+            return refused
+        return [BidRevealed(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
+                            bidder_no=bidder.bidder_no, amount=cmd.amount, salt=cmd.salt,
+                            ip=cmd.ip, device=cmd.device, ref=cmd.ref),
+                BidAccepted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
+                            bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip,
+                            device=cmd.device, ref=cmd.ref)]
+
+    def command_of(self, event: Event) -> Act | Tick | None:
+        if isinstance(event, BidCommitted):
+            return Act(bidder_id=event.bidder_id, act="commit", commitment=event.commitment,
+                       ip=event.ip, device=event.device, ref=event.ref)
+        if isinstance(event, BidRevealed):
+            return Act(bidder_id=event.bidder_id, act="reveal", amount=event.amount,
+                       salt=event.salt, ip=event.ip, device=event.device, ref=event.ref)
+        if isinstance(event, RevealOpened):
+            return Tick()
+        return None
+
     def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event] | Rejection:
-        """The opening: close, reveal every final bid, decide the outcome."""
+        """The opening: close, reveal every final bid, decide the outcome. Under bidder
+        sealing the opening first opens the reveal window (when anyone committed), and
+        its end voids the bids not revealed."""
         assert state.closes_at is not None  # only an open lot has a deadline
+        play = _play(state)
+        by_bidder = _by_bidder(state)
+        if by_bidder and play.phase == BIDDING and play.commits:
+            held = sorted(((c.seq, state.bidders[b].bidder_no, c.commitment)
+                           for b, c in play.commits.items()))
+            return [RevealOpened(at=now, actor=SYSTEM,
+                                 closes_at=now + _options(state).reveal_s * 1000,
+                                 bidder_nos=[no for _, no, _ in held],
+                                 commitments=[c for _, _, c in held])]
         final = finals(state)
-        events: list[Event] = [
-            LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at),
-            BidsOpened(at=now, actor=SYSTEM, bidder_nos=[b.bidder_no for b in final],
-                       amounts=[b.last_bid or 0 for b in final],
-                       seqs=[b.last_seq for b in final])]
+        events: list[Event] = [LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at)]
+        void = sorted((c.seq, state.bidders[b].bidder_no) for b, c in play.commits.items()
+                      if b not in play.revealed_ids)
+        if void:
+            events.append(BidsVoided(at=now, actor=SYSTEM, bidder_nos=[no for _, no in void]))
+        events.append(BidsOpened(at=now, actor=SYSTEM, bidder_nos=[b.bidder_no for b in final],
+                                 amounts=[b.last_bid or 0 for b in final],
+                                 seqs=[_order(state, b) for b in final]))
         if not final:
             return [*events, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
         pick = max if state.params.direction == "forward" else min
@@ -235,10 +488,15 @@ class Sealed(Format):
         if len(tied) > 1 and _options(state).tie_rule == "lottery":
             if commitment(cmd.seed) != _play(state).seed_hash:
                 return Rejection("bad_seed")
-            candidates, index, winner_no = draw(cmd.seed, state.lot_id,
-                                                [b.bidder_no for b in tied])
+            numbers = sorted(b.bidder_no for b in tied)
+            # Bidder sealing: the tied candidates' commitments, which nobody could know
+            # when the seed was committed, are mixed into the draw.
+            mixed = ([play.commits[state.numbers[no]].commitment for no in numbers]
+                     if by_bidder else [])
+            candidates, index, winner_no = draw(cmd.seed, state.lot_id, numbers, mixed)
             events.append(LotDrawn(at=now, actor=SYSTEM, purpose="tie", seed=cmd.seed,
-                                   candidates=candidates, index=index, winner_no=winner_no))
+                                   candidates=candidates, index=index, winner_no=winner_no,
+                                   contributions=mixed))
             winner = state.bidders[state.numbers[winner_no]]
         events.append(LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,
                                  bidder_no=winner.bidder_no, amount=best))
@@ -253,7 +511,8 @@ class Sealed(Format):
         if not isinstance(event, BidAccepted):
             return
         sign = -1 if state.params.direction == "forward" else 1
-        leader = min(finals(state), key=lambda b: (sign * (b.last_bid or 0), b.last_seq))
+        leader = min(finals(state),
+                     key=lambda b: (sign * (b.last_bid or 0), _order(state, b)))
         state.best, state.leader = leader.last_bid, leader.bidder_id
 
     def view(self, state: LotState, view: dict[str, Any], audience: str,
@@ -273,6 +532,18 @@ class Sealed(Format):
             "revisions": options.revisions, "tie_rule": options.tie_rule,
             "seed_hash": play.seed_hash, "bids": revealed,
         }
+        if options.sealing == "bidder":
+            view["play"].update(
+                sealing="bidder", phase="opened" if play.opened else play.phase,
+                reveal_s=options.reveal_s, bid_count=play.commit_count,
+                bidders_in=len(play.commits), revealed_count=len(play.revealed_ids),
+                reveal_ends_at=state.closes_at if play.phase == REVEAL else None,
+                commitments=[{"bidder_no": state.bidders[b].bidder_no,
+                              "commitment": c.commitment} for b, c in play.commits.items()]
+                if play.phase == REVEAL else None,
+                voided=list(play.voided))
+            if play.phase == REVEAL:
+                view["play"]["opening_at"] = None
         if play.opened:
             return
         view["best"] = view["leader_no"] = None
@@ -283,12 +554,27 @@ class Sealed(Format):
 
     def bidder_view(self, state: LotState, view: dict[str, Any], bidder: Bidder) -> None:
         revisions = _options(state).revisions
+        if _by_bidder(state):
+            play = _play(state)
+            held = play.commits.get(bidder.bidder_id)
+            made = held.count if held else 0
+            revealed = bidder.bidder_id in play.revealed_ids
+            view["revisions_left"] = max(0, revisions + 1 - made) if made else revisions
+            view["can_bid"] = (state.status == OPEN and play.phase == BIDDING
+                               and made <= revisions)
+            view["commitment"] = held.commitment if held else None
+            view["revealed"] = revealed
+            view["can_reveal"] = (state.status == OPEN and play.phase == REVEAL
+                                  and held is not None and not revealed)
+            return
         view["revisions_left"] = max(0, revisions + 1 - bidder.bids) if bidder.bids else revisions
         view["can_bid"] = state.status == OPEN and bidder.bids <= revisions
 
     def redact(self, state: LotState, record: Recorded, audience: str,
                bidder_id: str | None) -> dict[str, Any] | None:
         event = record.event
+        if isinstance(event, (BidCommitted, BidRevealed)):
+            return _redact_sealing(state, record, event, audience, bidder_id)
         if isinstance(event, BidsOpened):
             return {"seq": record.seq, "type": "BidsOpened", "at": event.at,
                     "actor": event.actor, "bidder_nos": list(event.bidder_nos),
@@ -300,6 +586,24 @@ class Sealed(Format):
             # device): who bid, and how often, is itself sealed until the opening.
             return {"seq": record.seq, "type": "BidAccepted", "at": event.at}
         return None
+
+
+def _redact_sealing(state: LotState, record: Recorded, event: "BidCommitted | BidRevealed",
+                    audience: str, bidder_id: str | None) -> dict[str, Any] | None:
+    """A commitment or a reveal as ``audience`` may see it. Until the opening only its
+    bidder sees whose it is (and its commitment or price); after it, staff see the whole
+    event, everyone else who committed and revealed what (not addresses or devices)."""
+    out: dict[str, Any] = {"seq": record.seq, "type": type(event).__name__, "at": event.at}
+    opened = _play(state).opened
+    if opened and audience == "staff":
+        return None
+    if opened or (audience == "bidder" and event.bidder_id == bidder_id):
+        out["bidder_no"] = event.bidder_no
+        if isinstance(event, BidCommitted):
+            out["commitment"] = event.commitment
+        else:
+            out.update(amount=_money(state, event.amount), salt=event.salt)
+    return out
 
 
 SEALED = register(Sealed())

@@ -456,3 +456,43 @@ def _summary(state: LotState, outcome: dict[str, Any]) -> str:
             f"and came out identical; the replayed outcome matches the recorded one: "
             f"{result}; {outcome['bidders']} bidders registered, {outcome['bids']} bids "
             f"accepted.")
+
+
+# --------------------------------------------------------------------------- witnesses
+
+
+def check_heads(data: bytes | str, heads: Sequence[Mapping[str, Any]]) -> Verification:
+    """Verify an export (:func:`verify`) and check it against the chain heads public
+    witnesses saw (``{"lot_id", "seq", "hash", "seen_at"}`` each, as ``auction witness``
+    writes them; heads of other lots are ignored): the export must hold, for each head of
+    its lot, an event ``seq`` whose hash is the one seen. A record rewritten after a
+    witness saw it (even re-hashed consistently) fails here (kind ``witness``)."""
+    result = verify(data)
+    if not result.ok:
+        return result
+    doc = json.loads(data)
+    entries = doc["events"]
+    mine = [h for h in heads if h.get("lot_id") == result.lot_id]
+    try:
+        for head in sorted(mine, key=lambda h: (h.get("seq", 0), h.get("seen_at", 0))):
+            seq, digest, seen = head.get("seq"), head.get("hash"), head.get("seen_at")
+            when = iso_time(seen) if isinstance(seen, int) else "an unknown time"
+            if not isinstance(seq, int) or seq < 1 or not isinstance(digest, str):
+                raise _fail(None, "witness", f"a witness head is malformed: {dict(head)!r}")
+            if seq > len(entries):
+                raise _fail(seq, "witness", f"a witness saw event {seq} (hash {digest}) at "
+                                            f"{when}; the export ends at event {len(entries)}")
+            if entries[seq - 1]["hash"] != digest:
+                raise _fail(seq, "witness", f"a witness saw event {seq} with hash {digest} "
+                                            f"at {when}; the export has "
+                                            f"{entries[seq - 1]['hash']}: the record was "
+                                            "rewritten after it was published")
+    except _Found as found:
+        return _failed(found.discrepancy, result.lot_id)
+    if not mine:
+        note = " No witness head concerns this lot: nothing was checked against witnesses."
+    else:
+        last = max(h["seq"] for h in mine)
+        note = (f" It agrees with all {len(mine)} chain heads public witnesses saw of this "
+                f"lot (up to event {last}).")
+    return replace(result, summary=result.summary + note)

@@ -1,5 +1,5 @@
-"""The ``auction`` command: ``serve``, ``demo``, ``verify``, ``config``, ``docs``,
-``bank`` and ``bench``."""
+"""The ``auction`` command: ``serve``, ``demo``, ``verify``, ``witness``, ``config``,
+``docs``, ``bank`` and ``bench``."""
 
 import argparse
 import asyncio
@@ -12,6 +12,7 @@ import signal
 import sys
 import tempfile
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -55,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--receipts", type=Path, default=None, metavar="FILE",
                         help="a bidder's receipts file (saved from its room page): prove "
                              "that each receipt's action is in the export")
+    verify.add_argument("--witness", type=Path, action="append", default=[], metavar="DIR",
+                        help="a directory written by `auction witness`: the export must "
+                             "agree with every chain head it saw (may be repeated)")
+    witness = sub.add_parser("witness", help="follow a server's public feed and keep the "
+                                             "chain heads it announces, with this clock")
+    witness.add_argument("url", help="the server's address, e.g. https://auction.example")
+    witness.add_argument("--out", type=Path, required=True, help="where to write the heads")
+    witness.add_argument("--duration", type=float, default=None, metavar="S",
+                         help="stop after S seconds (default: until Ctrl-C)")
     config = sub.add_parser("config", help="check the configuration, or write its "
                                            "reference page (docs/configuration.md)")
     config_sub = config.add_subparsers(dest="config_command", required=True)
@@ -152,23 +162,34 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
         await runner.cleanup()
 
 
-def verify_file(path: Path, receipts: Path | None = None) -> int:
-    """``auction verify [--receipts R] FILE``: 0 and a summary when the export holds (and
-    every receipt's action is in it), 1 and the first discrepancy (or every receipt that
-    does not hold) when it does not, 2 when a file cannot be read.
+def verify_file(path: Path, receipts: Path | None = None,
+                witnesses: Sequence[Path] = ()) -> int:
+    """``auction verify [--receipts R] [--witness DIR]... FILE``: 0 and a summary when the
+    export holds (and agrees with the heads the witnesses saw, and holds every receipt's
+    action), 1 and the first discrepancy (or every receipt that does not hold) when it
+    does not, 2 when a file cannot be read.
 
     The signature algorithms are registered (:mod:`engine.signatures`), so that every
     signed action of the export is checked again."""
-    from auction.verify import verify
+    from auction.verify import check_heads, verify
     from engine import signatures
+    from web.witness import read_heads
 
+    missing = next((d for d in witnesses if not d.is_dir()), None)
+    if missing is not None:
+        print(f"auction verify: no witness directory {missing}", file=sys.stderr)
+        return 2
     try:
         data = path.read_bytes()
         receipts_data = receipts.read_bytes() if receipts is not None else None
+        heads = [h for directory in witnesses for h in read_heads(directory)]
     except OSError as exc:
         print(f"auction verify: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
-    result = verify(data)
+    except ValueError as exc:
+        print(f"auction verify: cannot read: {exc}", file=sys.stderr)
+        return 2
+    result = check_heads(data, heads) if witnesses else verify(data)
     print(textwrap.fill(result.summary, 100, break_long_words=False), flush=True)
     if not result.ok or receipts_data is None:
         return 0 if result.ok else 1
@@ -213,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench(quick=args.quick, backend=args.backend)
     if args.command == "verify":
-        return verify_file(args.file, args.receipts)
+        return verify_file(args.file, args.receipts, args.witness)
+    if args.command == "witness":
+        from web.witness import main as witness
+
+        return witness(args.url, args.out, args.duration)
     if args.command == "docs":
         from web.docs import main as docs
 

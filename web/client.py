@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import secrets
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ from websockets.asyncio.client import ClientConnection
 
 from auction.deltas import DeltaError, apply
 from auction.money import CURRENCY_DECIMALS, parse_amount
+from auction.sealed import seal_commitment
 from engine.signatures import Signer
 
 #: The types of the messages that answer a request by its ``ref``.
@@ -81,6 +83,13 @@ class LotSession:
         self.events: list[dict[str, Any]] = []
         #: The refs of the requests sent and not answered yet.
         self.pending: set[str] = set()
+        #: ``(seq, hash)`` of every chain head the server's updates announced, in order
+        #: (what a public witness keeps).
+        self.heads: list[tuple[int, str]] = []
+        #: Bidder sealing: the bid file of the last acknowledged commitment (lot, bidder
+        #: number, amount, salt, commitment), and those of commitments in flight by ref.
+        self.bid_file: dict[str, str] | None = None
+        self._commits: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ requests
 
@@ -112,10 +121,10 @@ class LotSession:
                "ref": ref or self._ref("b")}
         return self._signed(msg, "bid", amount)
 
-    def act(self, name: str, amount: str | None = None) -> dict[str, Any]:
-        """An ``act`` message with a fresh ``ref``."""
+    def act(self, name: str, amount: str | None = None, **extra: str) -> dict[str, Any]:
+        """An ``act`` message with a fresh ``ref`` (``extra``: ``commitment``, ``salt``)."""
         msg: dict[str, Any] = {"type": "act", "lot_id": self.lot_id, "act": name,
-                               "ref": self._ref("a")}
+                               "ref": self._ref("a"), **extra}
         if amount is not None:
             msg["amount"] = amount
         return self._signed(msg, name, amount)
@@ -141,12 +150,37 @@ class LotSession:
                                         self.last_seq)
         return msg
 
+    def commit(self, amount: str) -> dict[str, Any]:
+        """The ``commit`` of a sealed price ``amount`` (a decimal string) in a
+        bidder-sealed lot: a fresh random salt, the commitment sent, the amount and the
+        salt kept in :attr:`bid_file` once acknowledged (the subscription must have
+        given the bidder number and the lot's state its currency)."""
+        if self.bidder_no is None:
+            raise ValueError("commit needs a bidder subscription")
+        currency = self.state.get("params", {}).get("currency", "CNY")
+        minor = parse_amount(amount, CURRENCY_DECIMALS[currency])
+        salt = secrets.token_hex(32)
+        commitment = seal_commitment(self.lot_id, self.bidder_no, minor, salt)
+        msg = self.act("commit", commitment=commitment)
+        self._commits[msg["ref"]] = {"lot_id": self.lot_id, "bidder_no": self.bidder_no,
+                                     "amount": amount, "salt": salt,
+                                     "commitment": commitment}
+        return msg
+
+    def reveal(self, bid_file: dict[str, str] | None = None) -> dict[str, Any]:
+        """The ``reveal`` of ``bid_file`` (by default the one kept by :meth:`commit`)."""
+        held = bid_file or self.bid_file
+        if held is None:
+            raise ValueError("no bid file to reveal")
+        return self.act("reveal", held["amount"], salt=held["salt"])
+
     def ping(self, client_time: int) -> dict[str, Any]:
         return {"type": "ping", "client_time": client_time, "ref": self._ref("p")}
 
     def forget(self, ref: str) -> None:
         """Stop waiting for ``ref``'s reply (it timed out, the connection was lost)."""
         self.pending.discard(ref)
+        self._commits.pop(ref, None)
 
     # ------------------------------------------------------------------ replies
 
@@ -167,6 +201,9 @@ class LotSession:
         self.pending.discard(ref)
         if kind == "ack":
             self.acked.append(msg)
+        held = self._commits.pop(ref, None) if isinstance(ref, str) else None
+        if held is not None and kind == "ack":
+            self.bid_file = held
         return msg
 
     def _update(self, msg: dict[str, Any]) -> None:
@@ -175,13 +212,16 @@ class LotSession:
             self.state = msg["state"]
             self.last_seq = self.state["seq"]
             return
-        for event in msg["events"]:
+        events = msg["events"]
+        for event in events:
             if event["seq"] != self.last_seq + 1:
                 raise ProtocolViolation(f"{self.lot_id}: got seq {event['seq']} after "
                                         f"{self.last_seq}")
             self.last_seq = event["seq"]
             if self.keep_events:
                 self.events.append(event)
+        if events and isinstance(msg.get("head"), str):
+            self.heads.append((events[-1]["seq"], msg["head"]))
         self.state = fold(self.state, msg)
 
     # ------------------------------------------------------------------ the lot
@@ -311,6 +351,15 @@ class LotClient(SessionView):
     async def enrol(self, timeout: float = 10.0) -> dict[str, Any]:
         """Enrol the signer's key; return the server's ``ack`` or ``rejected`` message."""
         return await self.request(self.session.enrol(), timeout)
+    async def commit(self, amount: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Commit to a sealed price (bidder sealing); the reply. The amount and salt are
+        kept in ``session.bid_file`` when acknowledged: keep them until the reveal."""
+        return await self.request(self.session.commit(amount), timeout)
+
+    async def reveal(self, bid_file: dict[str, str] | None = None,
+                     timeout: float = 10.0) -> dict[str, Any]:
+        """Reveal the committed price (the kept bid file, or ``bid_file``); the reply."""
+        return await self.request(self.session.reveal(bid_file), timeout)
 
     async def wait_for(self, predicate: Any, timeout: float = 30.0) -> None:
         """Wait until ``predicate(self)`` holds."""

@@ -106,18 +106,20 @@ _encode = msgspec.json.Encoder().encode
 
 
 def update_frame(lot_id: str, events: list[dict[str, Any]], view: dict[str, Any],
-                 server_time: int) -> bytes:
-    """An encoded ``update`` message with the whole snapshot (a catch-up)."""
-    return _encode(Update(lot_id=lot_id, events=events, state=view, server_time=server_time))
+                 server_time: int, head: str | None = None) -> bytes:
+    """An encoded ``update`` message with the whole snapshot (a catch-up); ``head`` is the
+    chain hash of the last of ``events`` (what public witnesses keep)."""
+    return _encode(Update(lot_id=lot_id, events=events, state=view, server_time=server_time,
+                          head=head))
 
 
 def delta_frame(lot_id: str, events: list[dict[str, Any]], before: dict[str, Any],
-                view: dict[str, Any], server_time: int) -> bytes:
+                view: dict[str, Any], server_time: int, head: str | None = None) -> bytes:
     """An encoded live ``update`` message: ``events`` and what changed from the snapshot
     ``before`` (as of the event before the first of ``events``) to ``view``."""
     changes, gone = diff(before, view)
     return _encode(Update(lot_id=lot_id, events=events, delta=changes, gone=gone or None,
-                          server_time=server_time))
+                          server_time=server_time, head=head))
 
 
 class Hub:
@@ -245,12 +247,17 @@ class Hub:
         if feed is not None and feed.seq == state.version:  # the base of the next deltas
             feed.views.setdefault(audience_key(state, audience, bidder_id), view)
         now = self._engine.now()
-        chunks = [events[i:i + CATCH_UP_CHUNK] for i in range(0, len(events), CATCH_UP_CHUNK)]
+        starts = range(0, len(events), CATCH_UP_CHUNK)
+        chunks: list[tuple[list[dict[str, Any]], str | None]] = [
+            (events[i:i + CATCH_UP_CHUNK],
+             watcher.backlog[min(i + CATCH_UP_CHUNK, len(events)) - 1].hash)
+            for i in starts]
         if watcher.greeting is not None:
             watcher.outbox.push(watcher.greeting, catch_up=True)
             watcher.greeting = None
-        for chunk in chunks or [[]]:
-            watcher.outbox.push(update_frame(watcher.lot_id, chunk, view, now), catch_up=True)
+        for chunk, head in chunks or [([], None)]:
+            watcher.outbox.push(update_frame(watcher.lot_id, chunk, view, now, head),
+                                catch_up=True)
         if bidder_id is not None and audience_key(state, audience, bidder_id) == PUBLIC:
             watcher.outbox.push(you_frame(state, bidder_id), catch_up=True)
         if watcher.backlog:
@@ -299,9 +306,10 @@ class Hub:
                 events = [redact(state, r, audience, bidder_id) for r in records]
                 view = feed.views[key] = snapshot(state, audience, bidder_id)
                 old = before.get(key)
+                head = records[-1].hash
                 frame = frames[key] = (
-                    update_frame(feed.lot_id, events, view, now) if old is None
-                    else delta_frame(feed.lot_id, events, old, view, now))
+                    update_frame(feed.lot_id, events, view, now, head) if old is None
+                    else delta_frame(feed.lot_id, events, old, view, now, head))
             watcher.outbox.push(frame)
             watcher.last = records[-1].seq
             own = watcher.bidder_id

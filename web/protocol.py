@@ -237,9 +237,11 @@ class ServerProtocol:
             act = msg.act if isinstance(msg, Act) else None
             signed = (None if msg.sig is None else
                       {"seen": msg.sig.seen, "nonce": msg.sig.nonce, "sig": msg.sig.sig})
+            extra = ({"commitment": msg.commitment or "", "salt": msg.salt or ""}
+                     if isinstance(msg, Act) else {})
             return self._bidder_command(msg.lot_id, msg.ref, act,
                                         msg.amount if bad_amount is _GOOD else bad_amount,
-                                        now, signed)
+                                        now, signed, **extra)
         except Invalid as exc:
             return self._error(exc.code, exc.detail, msg.ref)
         except Exception as exc:  # noqa: BLE001 - every failure is answered
@@ -411,7 +413,8 @@ class ServerProtocol:
         return sub.claims
 
     def _bidder_command(self, lot_id: str, ref: str, act: str | None, amount: Any,
-                        now: int, signed: dict[str, Any] | None = None) -> list[Effect]:
+                        now: int, signed: dict[str, Any] | None = None,
+                        commitment: str = "", salt: str = "") -> list[Effect]:
         """Decide a bid (``act`` None) or an action of the subscribed bidder. A bid's
         amount (and an action's, when not null) must be a decimal string, else
         ``invalid_amount``."""
@@ -441,6 +444,7 @@ class ServerProtocol:
                                       signed=signed)
         else:
             command = ActCommand(bidder_id=claims.bidder_id, act=act, amount=minor,
-                                 ip=self.ip, device=sub.device, ref=ref, token_gen=claims.gen,
+                                 commitment=commitment, salt=salt, ip=self.ip,
+                                 device=sub.device, ref=ref, token_gen=claims.gen,
                                  signed=signed)
         return [Execute(lot_id, command, kind, decimals, minor, ref)]

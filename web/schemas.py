@@ -25,7 +25,7 @@ from auction.lot import FORMATS, MAX_TEXT
 from auction.money import CURRENCY_DECIMALS, MAX_WHOLE_DIGITS
 from auction.multi_round import MAX_ROUNDS, MAX_TURN_S
 from auction.params import DIRECTIONS, IMPROVE_MODES, MAX_MS, MAX_SECONDS, VISIBILITIES
-from auction.sealed import MAX_REVISIONS
+from auction.sealed import MAX_REVISIONS, SEALINGS
 from auction.sessions import MAX_STAGGER_S, MODES
 
 # ----------------------------------------------------------------------- field types
@@ -190,6 +190,13 @@ class SealedParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    sealing: Annotated[_choice(SEALINGS), Meta(description=(
+        "`server` (default): the server keeps the sealed prices, withheld from every view "
+        "until the opening; `bidder`: each bidder commits to a hash of its price and a "
+        "salt it keeps, and reveals them at the opening (commit-reveal)"))] | None = None
+    reveal_s: Annotated[Seconds, Meta(description=(
+        "sealing `bidder`: the reveal window after the opening (default 600 s); a bid "
+        "not revealed in it is void"))] | None = None
 
 
 class Secondary(Closed):
@@ -831,8 +838,15 @@ class Act(ClientMessage, tag="act"):
     act: _text(32, "the action's name")
     ref: _text(64, "as for `bid`")
     amount: Annotated[Amount, Meta(description=(
-        "only for actions that carry an amount (`proxy`, `secondary`); same rules as "
-        "`bid.amount`"))] | None = None
+        "only for actions that carry an amount (`proxy`, `secondary`, `reveal`); same "
+        "rules as `bid.amount`"))] | None = None
+    commitment: Annotated[str, Meta(max_length=64, description=(
+        "`commit` of a bidder-sealed sealed lot: lowercase hex SHA-256 of the compact JSON "
+        "`[lot_id, bidder_no, amount in minor units as a string, salt]`; the amount and "
+        "the salt stay with the bidder"))] | None = None
+    salt: Annotated[str, Meta(max_length=128, description=(
+        "`reveal`: the salt of the commitment (32 to 128 lowercase hex digits); "
+        "`accept_cap`: an optional random contribution to the draw, same form"))] | None = None
     sig: _SIG_FIELD | None = None
 
 
@@ -903,6 +917,10 @@ class Update(ServerMessage, tag="update"):
                     "since the event before the first of these (`auction/deltas.py`)")] = None
     gone: Annotated[list[str] | None, Meta(
         description="live: paths of keys the snapshot no longer has")] = None
+    head: Annotated[str | None, Meta(
+        description="the chain hash (sha256, hex) of the last of `events`: the head of the "
+                    "lot's record at that `seq`, which public witnesses keep (`auction "
+                    "witness`); absent when `events` is empty")] = None
 
 
 class You(ServerMessage, tag="you"):

@@ -292,6 +292,26 @@ def test_the_draw_picks_the_winner_at_the_cap_price_verifiably() -> None:
     assert snapshot(lot.s, "public")["play"]["draw"]["winner_no"] == drawn.winner_no
 
 
+def test_declarations_carrying_random_contributions_mix_them_into_the_draw() -> None:
+    # the cap reached in the listing: every eligible bidder may declare
+    lot = listed("a", "b", "c", "d", cap="200.00", cap_rule="lottery", cap_confirm_s=60)
+    assert kinds(lot.take("a", "200.00", T0 + MINUTE)) == ["BidAccepted", "CapReached"]
+    at = T0 + MINUTE + SECOND
+    lot.refuse(Act(bidder_id="b", act="accept_cap", salt="not hex"), "invalid_params", at)
+    lot.accept(Act(bidder_id="c", act="accept_cap", salt="c0" * 16), at)
+    lot.accept(Act(bidder_id="b", act="accept_cap", salt="b0" * 20), at)
+    lot.accept(Act(bidder_id="d", act="accept_cap"), at)  # a declaration without one
+    drawn = lot.tick(T0 + MINUTE + 60 * SECOND)[1]
+    assert isinstance(drawn, LotDrawn)
+    # in the order of the sorted candidates; the cap's bidder and d gave none
+    assert drawn.candidates == ["Na", "Nb", "Nc", "Nd"]
+    assert drawn.contributions == ["b0" * 20, "c0" * 16]
+    mix = f"|{'b0' * 20}|{'c0' * 16}"
+    index = int(hashlib.sha256((SEED + "lot-1" + mix).encode()).hexdigest(), 16) % 4
+    assert drawn.index == index and drawn.winner_no == drawn.candidates[index]
+    assert replay(lot.events) == lot.s
+
+
 def test_a_draw_with_a_seed_not_matching_the_published_hash_is_refused() -> None:
     lot = lottery()
     at = CONFIRM_ENDS + 61 * SECOND

@@ -1,28 +1,42 @@
 """Random command sequences on random sealed lots (time advancing, revisions, pause and
-resume, staff actions, draws) never break the invariants of the rules core; every
-rejection changes nothing; replaying the stored record reproduces the state; and before
-the opening no audience but the bidder sees a sealed price."""
+resume, staff actions, draws; under bidder sealing commitments, matching and mismatched
+reveals and voids) never break the invariants of the rules core; every rejection changes
+nothing; replaying the stored record reproduces the state; before the opening no
+audience but the bidder sees a sealed price; and under bidder sealing no price is in the
+record before its bidder reveals it."""
 
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant
 
 from auction import draw
 from auction.lot import decide
 from auction.model import (
+    Act,
     BidAccepted,
     Event,
     LotAwarded,
     LotDrawn,
     LotFailed,
     PlaceBid,
+    Rejection,
     StartLot,
     Tick,
 )
 from auction.money import CURRENCY_DECIMALS, format_amount
-from auction.sealed import BidsOpened, finals, withheld
+from auction.sealed import (
+    BidCommitted,
+    BidRevealed,
+    BidsOpened,
+    BidsVoided,
+    RevealOpened,
+    SealedPlay,
+    finals,
+    seal_commitment,
+    withheld,
+)
 from auction.state import CLOSED, OPEN
 from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
 
@@ -30,6 +44,7 @@ from .test_state_machine import BIDDERS, HOST, OUTCOME_EVENTS, T0, LotMachine
 
 SEED = "c0ffee" * 10
 SEED_HASH = draw.commitment(SEED)
+SALTS = ("a1" * 16, "b2" * 32, "c3" * 20)
 
 
 @st.composite
@@ -53,6 +68,9 @@ def sealed_params(draw_: st.DrawFn) -> dict[str, Any]:
             del p["start_price"]
     if pick(True, False):
         p["deposit"] = format_amount(50, decimals)
+    if pick(False, True):
+        p["sealing"] = "bidder"
+        p["reveal_s"] = pick(60, 5, 1)
     opens = pick(None, 0, 2_000)
     if opens is not None:
         p["opens_at"] = T0 + opens
@@ -68,6 +86,14 @@ class SealedMachine(LotMachine):
     FORMAT = "sealed"
     TITLE = "sealed lot"
     BEST_NEVER_WORSENS = False  # a bidder may revise its own sealed bid
+
+    ACTIONS = (*LotMachine.ACTIONS, "reveal", "reveal", "advance_to_deadline", "tick",
+               "reveal", "reveal", "reveal")
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Bidder sealing: each bidder's last committed (amount, salt), kept by the bidder.
+        self.secrets: dict[str, tuple[int, str]] = {}
 
     @initialize(params=sealed_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
                 stage=st.sampled_from(["open", "open", "scheduled", "draft"]))
@@ -93,6 +119,20 @@ class SealedMachine(LotMachine):
             if options.start_price is not None:
                 assert (fact.amount >= options.start_price if p.direction == "forward"
                         else fact.amount <= options.start_price)
+        if isinstance(fact, BidCommitted):
+            assert s.status == OPEN and s.closes_at is not None and fact.at < s.closes_at
+            assert options.sealing == "bidder" and s.play.phase == "bidding"
+        if isinstance(fact, RevealOpened):
+            assert fact.at >= (s.closes_at or 0) and len(fact.bidder_nos) == len(s.play.commits)
+        if isinstance(fact, BidRevealed):
+            held = s.play.commits[fact.bidder_id]
+            assert s.play.phase == "reveal" and fact.bidder_id not in s.play.revealed_ids
+            assert seal_commitment(s.lot_id, fact.bidder_no, fact.amount,
+                                   fact.salt) == held.commitment
+        if isinstance(fact, BidsVoided):
+            assert fact.bidder_nos == sorted(
+                (s.bidders[b].bidder_no for b in s.play.commits if b not in s.play.revealed_ids),
+                key=lambda no: s.play.commits[s.numbers[no]].seq)
         if isinstance(fact, BidsOpened):
             assert s.status == CLOSED
             final = finals(s)
@@ -119,7 +159,9 @@ class SealedMachine(LotMachine):
             if options.tie_rule == "earliest" or len(tied) == 1:
                 assert fact.bidder_no == tied[0]
             else:
-                assert fact.bidder_no == draw.draw(SEED, s.lot_id, tied)[2]
+                mixed = ([s.play.commits[s.numbers[no]].commitment for no in sorted(tied)]
+                         if options.sealing == "bidder" else [])
+                assert fact.bidder_no == draw.draw(SEED, s.lot_id, tied, mixed)[2]
 
     def tick(self) -> None:
         decision = self.apply(Tick(seed=SEED, seed_hash=SEED_HASH))
@@ -133,7 +175,37 @@ class SealedMachine(LotMachine):
         bidder = data.draw(st.sampled_from(BIDDERS), label="bidder")
         amount = data.draw(st.one_of(st.integers(90, 160), st.sampled_from([0, -1, 140])),
                            label="amount")
-        self.apply(PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d"))
+        if self.s.params.options.sealing != "bidder":
+            self.apply(PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d"))
+            return
+        salt = data.draw(st.sampled_from(SALTS), label="salt")
+        number = self.s.bidders[bidder].bidder_no if bidder in self.s.bidders else "?"
+        commitment = seal_commitment(self.s.lot_id, number, amount, salt)
+        decision = self.apply(Act(bidder_id=bidder, act="commit", commitment=commitment,
+                                  ip="10.0.0.1", device="d"))
+        if isinstance(decision, list):
+            self.secrets[bidder] = (amount, salt)
+
+    def do_reveal(self, data: st.DataObject) -> None:
+        """A bidder reveals its last commitment, or a price or salt that does not match."""
+        bidder = data.draw(st.sampled_from(BIDDERS), label="revealer")
+        amount, salt = self.secrets.get(bidder, (140, SALTS[0]))
+        how = data.draw(st.sampled_from(["match", "match", "amount", "salt"]), label="how")
+        if how == "amount":
+            amount += 1
+        if how == "salt":
+            salt = salt[::-1] if salt[::-1] != salt else SALTS[1]
+        s = self.s
+        play = s.play
+        mismatched = (how != "match" and s.status == OPEN and isinstance(play, SealedPlay)
+                      and play.phase == "reveal" and self.now < (s.closes_at or 0)
+                      and bidder in play.commits and bidder not in play.revealed_ids
+                      and s.eligible(s.bidders[bidder]))
+        event(f"reveal in {getattr(play, 'phase', None)}")
+        decision = self.apply(Act(bidder_id=bidder, act="reveal", amount=amount, salt=salt,
+                                  ip="10.0.0.2", device="d"))
+        if mismatched:
+            assert isinstance(decision, Rejection) and decision.code == "reveal_mismatch"
 
     @invariant()
     def the_state_is_consistent(self) -> None:
@@ -150,6 +222,15 @@ class SealedMachine(LotMachine):
             assert s.best is None and s.leader is None
 
     @invariant()
+    def no_price_is_recorded_before_its_bidder_reveals_it(self) -> None:
+        if self.state is None or self.s.params.options.sealing != "bidder":
+            return
+        revealers = {r.event.bidder_id for r in self.records
+                     if isinstance(r.event, (BidAccepted, BidRevealed))}
+        assert revealers == self.s.play.revealed_ids if self.s.play else not revealers
+        assert not any(isinstance(r.event, PlaceBid) for r in self.records)
+
+    @invariant()
     def no_one_but_the_bidder_sees_a_sealed_price(self) -> None:
         if self.state is None or not withheld(self.state):
             return
@@ -159,7 +240,7 @@ class SealedMachine(LotMachine):
         assert all(row["last_bid"] is None for row in staff["register"])
         assert snapshot(s, PUBLIC)["best"] is None
         for record in self.records:
-            if isinstance(record.event, BidAccepted):
+            if isinstance(record.event, (BidAccepted, BidRevealed)):
                 assert "amount" not in redact(s, record, STAFF)
                 assert "amount" not in redact(s, record, PUBLIC)
                 other = next((b for b in s.bidders if b != record.event.bidder_id), None)

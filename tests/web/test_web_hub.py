@@ -76,9 +76,9 @@ async def test_each_audience_frame_is_encoded_once_per_commit(
     real = web.hub.delta_frame
 
     def counting(lot_id: str, events: list[dict[str, Any]], before: dict[str, Any],
-                 view: dict[str, Any], server_time: int) -> bytes:
+                 view: dict[str, Any], server_time: int, head: str | None = None) -> bytes:
         encoded.append([e["seq"] for e in events])
-        return real(lot_id, events, before, view, server_time)
+        return real(lot_id, events, before, view, server_time, head)
 
     monkeypatch.setattr(web.hub, "delta_frame", counting)
     await bid(engine, "x", 100)
