@@ -161,18 +161,32 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
 def accept(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> list[Event]:
     """Events of an accepted bid: the bid, and the soft-close extension it triggers
     (``closes_at`` moves to ``max(closes_at, now + extend_s)``, never past
-    ``max_closes_at``, when fewer than ``extend_window_s`` seconds are left)."""
+    ``max_closes_at``, when fewer than ``extend_window_s`` seconds are left and the bid
+    is one the lot's ``extend_on`` counts: see :func:`extends`)."""
     events: list[Event] = [BidAccepted(
         at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id, bidder_no=bidder.bidder_no,
         amount=cmd.amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref,
     )]
     closes_at = state.closes_at
     assert closes_at is not None  # an open lot always has a closing time
-    target = _extension(state, closes_at, now)
+    target = _extension(state, closes_at, now) if extends(state, bidder, cmd.amount) else None
     if target is not None:
         events.append(CloseExtended(at=now, actor=SYSTEM, closes_at=target,
                                     reason="soft_close"))
     return events + answers(state, events, now)
+
+
+def extends(state: LotState, bidder: Bidder, amount: int) -> bool:
+    """Whether an accepted bid of ``bidder`` at ``amount`` is one that moves a soft close
+    (``extend_on``): ``any`` bid; under ``rank_1`` only a bid that is the new best (the
+    leader raising its own bid counts, a bid behind the best does not); under
+    ``leader_change`` only a new best by another bidder than the leader. (A bid the
+    engine makes for a proxy always makes a new leader.)"""
+    mode = state.params.extend_on
+    if mode == "any":
+        return True
+    best = state.best is None or state.better(amount, state.best)
+    return best and (mode == "rank_1" or state.leader != bidder.bidder_id)
 
 
 def _extension(state: LotState, closes_at: int, now: int) -> int | None:

@@ -55,7 +55,7 @@ from auction.model import (
     register_event,
 )
 from auction.money import CURRENCY_DECIMALS, format_amount, within
-from auction.params import MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
+from auction.params import MAX_MS, MAX_SECONDS, STEP_ROUNDINGS, EnglishParams, Tier, _Reader
 from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
 
@@ -124,6 +124,8 @@ def parse(raw: object) -> EnglishParams:
     deposit = r.amount("deposit", decimals, zero=True)
     start_price = r.amount("start_price", decimals)
     step = r.amount("step", decimals)
+    percent = r.percent("step_percent")
+    step_round = r.text("step_round", "up", STEP_ROUNDINGS)
     reserve = r.amount("reserve", decimals)
     max_jump_steps = r.jump_guard()
     opens_at = r.integer("listing_opens_at", 0, MAX_MS)
@@ -135,11 +137,14 @@ def parse(raw: object) -> EnglishParams:
     cap_confirm_s = r.integer("cap_confirm_s", 1, MAX_SECONDS)
     raw_secondary = r.take("secondary")
     r.done()
-    for key, value in (("start_price", start_price), ("step", step),
-                       ("listing_ends_at", ends_at)):
+    for key, value in (("start_price", start_price), ("listing_ends_at", ends_at)):
         if value is None:
             raise InvalidParams(f"{key} is required", key)
-    assert start_price is not None and step is not None and ends_at is not None
+    assert start_price is not None and ends_at is not None
+    if (step is None) == (percent is None):
+        raise InvalidParams("give exactly one of step and step_percent", "step")
+    if step_round != "up" and percent is None:
+        raise InvalidParams("step_round applies to percentage steps", "step_round")
     if opens_at is not None and opens_at >= ends_at:
         raise InvalidParams("listing_opens_at must be before listing_ends_at",
                             "listing_opens_at")
@@ -161,10 +166,11 @@ def parse(raw: object) -> EnglishParams:
         cap=cap, cap_rule=cap_rule, cap_confirm_s=cap_confirm_s or 300, secondary=secondary)
     return EnglishParams(
         direction="forward", currency=currency, decimals=decimals, deposit=deposit or 0,
-        start_price=start_price, tiers=(Tier(0, step),), step_multiple=True, reserve=reserve,
+        start_price=start_price, tiers=(Tier(0, step or 0, percent or 0),),
+        step_multiple=True, reserve=reserve,
         ceiling=None, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=ends_at,
         duration_s=None, extend_window_s=0, extend_s=0, max_closes_at=None,
-        improve="leader", visibility="price", options=options)
+        improve="leader", visibility="price", options=options, step_round=step_round)
 
 
 def _secondary(raw: object, decimals: int) -> Secondary:

@@ -24,7 +24,16 @@ from auction.listing_timed import CAP_RULES
 from auction.lot import FORMATS, MAX_TEXT
 from auction.money import CURRENCY_DECIMALS, MAX_WHOLE_DIGITS
 from auction.multi_round import MAX_ROUNDS, MAX_TURN_S
-from auction.params import DIRECTIONS, IMPROVE_MODES, MAX_MS, MAX_SECONDS, VISIBILITIES
+from auction.params import (
+    DIRECTIONS,
+    EXTEND_ON,
+    IMPROVE_MODES,
+    MAX_MS,
+    MAX_SECONDS,
+    PERCENT_PATTERN,
+    STEP_ROUNDINGS,
+    VISIBILITIES,
+)
 from auction.sealed import MAX_REVISIONS
 from auction.sessions import MAX_STAGGER_S, MODES
 
@@ -80,6 +89,10 @@ ParamAmountOrZero = Annotated[str, Meta(
     pattern=AMOUNT_OR_ZERO_PATTERN, examples=["0.00"],
     description="Decimal string in the lot's currency, zero or more, at most "
                 f"{MAX_WHOLE_DIGITS} digits before the point (invalid_amount otherwise)")]
+Percent = Annotated[str, Meta(
+    pattern="^" + PERCENT_PATTERN + _END, examples=["1.5"],
+    description="A percentage as a decimal string, above 0 and at most 100, at most four "
+                "decimals (\"1.5\" is 1.5 %)")]
 Reason = _text(description="Why (recorded with the event)")
 OptionalReason = _text(description="Why (optional; recorded with the event when given)")
 Message = dict[str, str]
@@ -117,8 +130,12 @@ class Open(Struct, omit_defaults=True):
 
 
 class Tier(Closed):
+    """From ``from`` on, the step is ``step`` or ``percent`` of the price improved on
+    (exactly one of them)."""
+
     from_: ParamAmountOrZero = msgspec.field(name="from")
-    step: ParamAmount
+    step: ParamAmount | None = None
+    percent: Percent | None = None
 
 
 class EnglishParams(Closed):
@@ -127,7 +144,9 @@ class EnglishParams(Closed):
     currency: Currency | None = None
     deposit: ParamAmountOrZero | None = None
     step: ParamAmount | None = None
+    step_percent: Percent | None = None
     steps: Annotated[list[Tier], Meta(min_length=1)] | None = None
+    step_round: _choice(STEP_ROUNDINGS) | None = None
     step_multiple: bool | None = None
     reserve: ParamAmount | None = None
     ceiling: ParamAmount | None = None
@@ -137,6 +156,7 @@ class EnglishParams(Closed):
     duration_s: Seconds | None = None
     extend_window_s: SecondsOrZero | None = None
     extend_s: SecondsOrZero | None = None
+    extend_on: _choice(EXTEND_ON) | None = None
     max_closes_at: Instant | None = None
     visibility: _choice(VISIBILITIES) | None = None
     improve: _choice(IMPROVE_MODES) | None = None
@@ -189,8 +209,10 @@ class Secondary(Closed):
 
 class ListingTimedParams(Closed):
     start_price: ParamAmount
-    step: ParamAmount
     listing_ends_at: Instant
+    step: ParamAmount | None = None
+    step_percent: Percent | None = None
+    step_round: _choice(STEP_ROUNDINGS) | None = None
     currency: Currency | None = None
     deposit: ParamAmountOrZero | None = None
     reserve: ParamAmount | None = None

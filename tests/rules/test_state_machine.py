@@ -103,8 +103,13 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
         "improve": pick("leader", "own") if visibility == "price" else "own",
         "step_multiple": pick(True, False),
     }
-    if pick(True, False):
+    shape = pick("step", "steps", "percent")
+    if shape == "step":
         p["step"] = money(step)
+    elif shape == "percent":
+        # A percentage of the price improved on, rounded to the minor unit as drawn.
+        p["step_percent"] = pick("1", "0.5", "2.5", "10", "0.0001")
+        p["step_round"] = pick("up", "down", "half_up")
     else:
         edge = start + sign * step * draw(st.integers(1, 6))
         if edge > max_minor(decimals):
@@ -132,6 +137,7 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
     if pick(True, False):
         p["extend_window_s"] = pick(20, 1, 30)
         p["extend_s"] = pick(30, 1, 60)
+        p["extend_on"] = pick("any", "leader_change", "rank_1")
         if pick(True, False):
             # A lot started late may find its max_closes_at before a duration's end:
             # starting it is then refused (bad_deadline), which the machine checks too.
@@ -153,6 +159,7 @@ class LotMachine(RuleBasedStateMachine):
         #: hash-checked one by one), kept beside the live one.
         self.shadow: LotState | None = None
         self.stored_hash = GENESIS
+        self.bid_extends = True
 
     # ------------------------------------------------------------------ driving
     @initialize(params=lot_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
@@ -252,12 +259,19 @@ class LotMachine(RuleBasedStateMachine):
             assert not s.better(least, fact.amount), "not improving"
             if p.improve == "leader":
                 assert s.leader != fact.bidder_id
-            if p.step_multiple and len(p.tiers) == 1:
+            if p.step_multiple and len(p.tiers) == 1 and not p.tiers[0].ppm:
                 assert (fact.amount - p.start_price) % p.tiers[0].step == 0
+            # Whether the bid may move a soft close (extend_on), judged independently.
+            new_best = s.best is None or s.better(fact.amount, s.best)
+            self.bid_extends = {"any": True, "rank_1": new_best,
+                                "leader_change": new_best and s.leader != fact.bidder_id,
+                                }[p.extend_on]
         if isinstance(fact, CloseExtended):
             assert s.closes_at is not None and fact.closes_at > s.closes_at
             if fact.reason == "soft_close" and s.max_closes_at is not None:
                 assert fact.closes_at <= s.max_closes_at
+            if fact.reason == "soft_close":
+                assert self.bid_extends, "a bid extend_on does not count moved the close"
         if isinstance(fact, OUTCOME_EVENTS):
             assert not any(isinstance(e, OUTCOME_EVENTS) for e in self.events)
         if isinstance(fact, (LotAwarded, LotFailed)):

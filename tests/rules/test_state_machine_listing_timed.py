@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize
 
 from auction.draw import commitment
+from auction.english import min_next_bid as english_min_next_bid
 from auction.lot import decide
 from auction.model import (
     Act,
@@ -48,6 +49,11 @@ def listing_params(draw: st.DrawFn) -> dict[str, Any]:
     p: dict[str, Any] = {"start_price": "100.00", "step": "10.00", "deposit": "50.00",
                          "listing_ends_at": T0 + pick(30, 5, 60) * 1000,
                          "confirm_s": pick(10, 1, 30), "countdown_s": pick(10, 2, 30)}
+    if pick(False, True):
+        # Steps of 10 % of the price improved on (10.00 from the start price).
+        del p["step"]
+        p["step_percent"] = "10"
+        p["step_round"] = pick("up", "down", "half_up")
     if pick(True, False):
         p["reserve"] = pick("130.00", "120.00")
     if pick(False, True):
@@ -116,6 +122,7 @@ class ListingMachine(LotMachine):
         base = s.best if s.best is not None else s.params.start_price - 1000
         amount = data.draw(st.one_of(
             st.integers(1, 3).map(lambda k: base + k * 1000),
+            st.integers(1, 3).map(lambda k: base + k * s.params.step_at(base)),
             st.sampled_from([cap or 1, (cap or 1) + 1, base + 500, base]),
         ), label="amount")
         self.apply(PlaceBid(bidder_id=self.bidder(data), amount=amount, ip="10.0.0.1"))
@@ -153,7 +160,10 @@ class ListingMachine(LotMachine):
             assert fact.amount >= p.start_price and s.leader != fact.bidder_id
             assert cap is None or fact.amount <= cap
             assert s.best is None or fact.amount > s.best
-            assert fact.amount == cap or (fact.amount - p.start_price) % p.tiers[0].step == 0
+            assert fact.amount == cap or p.tiers[0].ppm or (
+                fact.amount - p.start_price) % p.tiers[0].step == 0
+            assert fact.amount == cap or english_min_next_bid(s, None) is None or (
+                fact.amount >= english_min_next_bid(s, None))
             assert s.play.cap_by is None, "a price bid after the cap"
             if s.play.phase != "listing":
                 assert fact.bidder_id in s.play.confirmed

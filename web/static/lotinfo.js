@@ -11,7 +11,10 @@ export function drawLotInfo(dl, state) {
   // Tier i holds from its `from` up to the next tier's `from` (the first also below).
   const tiers = p.steps ?? [];
   const steps = tiers.map((s, i) => {
-    const step = money(s.step, p.currency);
+    // A percentage step: that share of the price improved on, rounded as the lot says.
+    const step = s.percent ? t("step_percent_text", { percent: s.percent,
+                                                      round: t(`step_round_${p.step_round}`) })
+      : money(s.step, p.currency);
     if (tiers.length === 1) return step;
     if (i === 0) return `< ${money(tiers[1].from, p.currency)}: ${step}`;
     return `≥ ${money(s.from, p.currency)}: ${step}`;
@@ -25,6 +28,7 @@ export function drawLotInfo(dl, state) {
     [t(reverse ? "improve_reverse" : "improve"), t(`improve_${p.improve}`)],
     [t("soft_close"), p.extend_window_s
       ? t("soft_close_text", { window: p.extend_window_s, extend: p.extend_s })
+        + (p.extend_on ? t(`extend_on_${p.extend_on}`) : "")
       : t("soft_close_none")],
   ];
   if (reverse && p.ceiling) rows.push([t("ceiling"), money(p.ceiling, p.currency)]);
