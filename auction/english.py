@@ -18,7 +18,7 @@ It may be raised, or lowered as long as it stays at least what the bidder alread
 from dataclasses import dataclass, field
 from typing import Any
 
-from auction.formats import Format, register
+from auction.formats import Format, below_minimum, register
 from auction.messages import MESSAGES
 from auction.model import (
     SYSTEM,
@@ -276,11 +276,15 @@ def set_proxy(state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
 
 def close(state: LotState, now: int) -> list[Event]:
     """Events of closing the lot: ``LotClosed`` and the outcome. The best price wins if
-    the reserve (forward) is met; with no bid or the reserve not met, the lot fails."""
+    the reserve (forward) is met; with no bid or the reserve not met, the lot fails; with
+    fewer bidders who bid than ``min_bidders``, see :func:`auction.formats.below_minimum`."""
     assert state.closes_at is not None  # only an open lot closes
     closed = LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at)
     if state.leader is None or state.best is None:
         return [closed, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+    short = below_minimum(state, now, sum(1 for b in state.bidders.values() if b.bids))
+    if short is not None:
+        return [closed, short]
     reserve = state.params.reserve
     if reserve is not None and state.best < reserve:
         return [closed, LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]

@@ -32,7 +32,7 @@ from auction.draw import commitment, draw
 from auction.english import judge_bid
 from auction.english import min_next_bid as english_min_next_bid
 from auction.errors import InvalidParams
-from auction.formats import Format, open_lot, register
+from auction.formats import Format, below_minimum, open_lot, register
 from auction.messages import MESSAGES
 from auction.model import (
     SYSTEM,
@@ -136,6 +136,7 @@ def parse(raw: object) -> EnglishParams:
     cap_rule = r.text("cap_rule", "none", CAP_RULES)
     cap_confirm_s = r.integer("cap_confirm_s", 1, MAX_SECONDS)
     raw_secondary = r.take("secondary")
+    min_bidders, below_min = r.minimum()
     r.done()
     for key, value in (("start_price", start_price), ("listing_ends_at", ends_at)):
         if value is None:
@@ -152,6 +153,9 @@ def parse(raw: object) -> EnglishParams:
         raise InvalidParams("cap must be above start_price", "cap")
     if cap is not None and reserve is not None and reserve > cap:
         raise InvalidParams("reserve must not be above cap", "reserve")
+    if cap is not None and min_bidders > 1:
+        # Reaching the cap ends price bidding at once, however few have bid.
+        raise InvalidParams("min_bidders above 1 does not go with a cap", "min_bidders")
     if cap is None and cap_rule != "none":
         raise InvalidParams("cap_rule needs a cap", "cap_rule")
     if cap_confirm_s is not None and cap_rule != "lottery":
@@ -170,7 +174,8 @@ def parse(raw: object) -> EnglishParams:
         step_multiple=True, reserve=reserve,
         ceiling=None, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=ends_at,
         duration_s=None, extend_window_s=0, extend_s=0, max_closes_at=None,
-        improve="leader", visibility="price", options=options, step_round=step_round)
+        improve="leader", visibility="price", options=options, step_round=step_round,
+        min_bidders=min_bidders, below_min=below_min)
 
 
 def _secondary(raw: object, decimals: int) -> Secondary:
@@ -392,6 +397,9 @@ def _close(state: LotState, now: int, c: Course, cmd: Tick) -> Decision:
                                     bidder_no=winner.bidder_no, amount=cap)]
     if state.leader is None or state.best is None:
         return [*events, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+    short = below_minimum(state, now, len(play.listed))
+    if short is not None:
+        return [*events, short]
     reserve = state.params.reserve
     if reserve is not None and state.best < reserve:
         return [*events, LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]

@@ -24,7 +24,7 @@ from auction import (  # noqa: F401 (importing a format module registers the for
     sealed,
 )
 from auction.errors import InvalidAmount, InvalidParams, RecordError
-from auction.formats import FORMATS, of
+from auction.formats import FORMATS, of, short_of_bidders
 from auction.model import (
     SYSTEM,
     Act,
@@ -132,7 +132,11 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
 
 
 def _start(state: LotState, cmd: StartLot, now: int) -> Decision:
-    """The format opens the lot; the staff's reason goes into its ``LotOpened``."""
+    """The format opens the lot; the staff's reason goes into its ``LotOpened``. A lot
+    with fewer eligible bidders than its ``min_bidders`` fails instead
+    (``too_few_bidders``)."""
+    if short_of_bidders(state):
+        return [LotFailed(at=now, actor=cmd.actor, reason="too_few_bidders")]
     opened = of(state).open(state, now, cmd.actor, cmd)
     if isinstance(opened, Rejection) or not cmd.reason:
         return opened
@@ -268,6 +272,8 @@ def _staff(state: LotState, cmd: PauseLot | ResumeLot | ExtendLot | CancelLot,
 def _tick(state: LotState, cmd: Tick, now: int) -> Decision:
     fmt = of(state)
     if state.status == SCHEDULED and state.opens_at is not None and now >= state.opens_at:
+        if short_of_bidders(state):
+            return [LotFailed(at=now, actor=SYSTEM, reason="too_few_bidders")]
         opened = fmt.open(state, now, SYSTEM, cmd)
         if isinstance(opened, Rejection):
             return [LotCancelled(at=now, actor=SYSTEM, reason=opened.code)]

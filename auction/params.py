@@ -40,6 +40,12 @@ STEP_ROUNDINGS = ("up", "down", "half_up")
 PPM = 1_000_000
 PERCENT_PATTERN = r"(0|[1-9][0-9]?|100)(\.[0-9]{1,4})?"
 _PERCENT = re.compile(PERCENT_PATTERN)
+#: What a lot below its minimum number of bidders (``min_bidders``) does: ``fail`` (the
+#: default: it fails, ``too_few_bidders`` at the opening, ``too_few_bids`` at the close)
+#: or ``award_single`` (a single bidder may still bid, and wins at the start price).
+BELOW_MIN = ("fail", "award_single")
+#: Largest ``min_bidders``.
+MAX_MIN_BIDDERS = 1000
 #: Extend-on modes of the soft close (``extend_on``): which accepted bids in the window
 #: move the close. ``any`` (the default): every bid; ``leader_change``: a bid that makes
 #: another bidder the leader; ``rank_1``: a bid that is the new best (the leader
@@ -88,6 +94,10 @@ class EnglishParams:
     step_round: str = "up"
     #: Which bids in the soft-close window extend the close (:data:`EXTEND_ON`).
     extend_on: str = "any"
+    #: At least this many eligible bidders to open and bidders with a bid to award.
+    min_bidders: int = 1
+    #: Below ``min_bidders`` (:data:`BELOW_MIN`).
+    below_min: str = "fail"
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -172,6 +182,15 @@ class _Reader:
             raise InvalidParams(f"{key} must be above 0 and at most 100", key)
         return ppm
 
+    def minimum(self) -> tuple[int, str]:
+        """``min_bidders`` (default 1) and ``below_min`` (default ``fail``, which is
+        all a lot without a minimum may say)."""
+        least = self.integer("min_bidders", 1, MAX_MIN_BIDDERS) or 1
+        below = self.text("below_min", "fail", BELOW_MIN)
+        if below != "fail" and least == 1:
+            raise InvalidParams("below_min applies to min_bidders above 1", "below_min")
+        return least, below
+
     def jump_guard(self) -> int | None:
         """``max_jump_steps``: absent or null gives :data:`DEFAULT_MAX_JUMP_STEPS`, 0 no
         guard (None)."""
@@ -208,6 +227,7 @@ def parse_english(raw: object) -> EnglishParams:
     proxy = r.boolean("proxy", False)
     step_round = r.text("step_round", "up", STEP_ROUNDINGS)
     extend_on = r.text("extend_on", "any", EXTEND_ON)
+    min_bidders, below_min = r.minimum()
     r.done()
     if step_round != "up" and not any(t.ppm for t in tiers):
         raise InvalidParams("step_round applies to percentage steps", "step_round")
@@ -235,7 +255,8 @@ def parse_english(raw: object) -> EnglishParams:
         ceiling=ceiling, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=closes_at,
         duration_s=duration_s, extend_window_s=extend_window_s, extend_s=extend_s,
         max_closes_at=max_closes_at, improve=improve, visibility=visibility, proxy=proxy,
-        step_round=step_round, extend_on=extend_on,
+        step_round=step_round, extend_on=extend_on, min_bidders=min_bidders,
+        below_min=below_min,
     )
 
 
@@ -294,6 +315,8 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
                   else {"from": amount(t.start), "step": amount(t.step)} for t in p.tiers],
         **({"step_round": p.step_round} if any(t.ppm for t in p.tiers) else {}),
         **({"extend_on": p.extend_on} if p.extend_on != "any" else {}),
+        **({"min_bidders": p.min_bidders, "below_min": p.below_min}
+           if p.min_bidders > 1 else {}),
         "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,

@@ -58,6 +58,7 @@ from auction.model import (
     LotClosed,
     LotCreated,
     LotDrawn,
+    LotFailed,
     LotOpened,
     LotPaused,
     LotResumed,
@@ -330,6 +331,9 @@ def command_of(event: Event) -> Command | None:
     if isinstance(event, LotClosed) or (isinstance(event, (LotOpened, LotCancelled))
                                         and event.actor == SYSTEM):
         return Tick()
+    if isinstance(event, LotFailed) and event.reason == "too_few_bidders":
+        # A lot with too few eligible bidders fails instead of opening (min_bidders).
+        return Tick() if event.actor == SYSTEM else StartLot(actor=e.actor)
     if isinstance(event, CloseExtended):
         if event.actor == SYSTEM:
             return None

@@ -25,9 +25,11 @@ from auction.lot import FORMATS, MAX_TEXT
 from auction.money import CURRENCY_DECIMALS, MAX_WHOLE_DIGITS
 from auction.multi_round import MAX_ROUNDS, MAX_TURN_S
 from auction.params import (
+    BELOW_MIN,
     DIRECTIONS,
     EXTEND_ON,
     IMPROVE_MODES,
+    MAX_MIN_BIDDERS,
     MAX_MS,
     MAX_SECONDS,
     PERCENT_PATTERN,
@@ -161,6 +163,8 @@ class EnglishParams(Closed):
     visibility: _choice(VISIBILITIES) | None = None
     improve: _choice(IMPROVE_MODES) | None = None
     proxy: bool | None = None
+    min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
+    below_min: _choice(BELOW_MIN) | None = None
 
 
 class DutchParams(Closed):
@@ -224,6 +228,8 @@ class ListingTimedParams(Closed):
     cap_confirm_s: Seconds | None = None
     secondary: Secondary | None = None
     max_jump_steps: _int(0, 1_000_000) | None = None
+    min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
+    below_min: _choice(BELOW_MIN) | None = None
 
 
 Coefficient = Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?" + _END)]

@@ -25,6 +25,7 @@ from auction.model import (
     LotAwarded,
     LotCancelled,
     LotFailed,
+    LotOpened,
     PauseLot,
     PlaceBid,
     RegisterBidder,
@@ -66,6 +67,7 @@ FINAL = {AWARDED, FAILED, CANCELLED}
 ALLOWED = {
     (DRAFT, SCHEDULED), (SCHEDULED, OPEN), (OPEN, PAUSED), (PAUSED, OPEN), (OPEN, CLOSED),
     (CLOSED, AWARDED), (CLOSED, FAILED),
+    (SCHEDULED, FAILED),  # too few eligible bidders to open (min_bidders)
     (DRAFT, CANCELLED), (SCHEDULED, CANCELLED), (OPEN, CANCELLED), (PAUSED, CANCELLED),
     (CLOSED, CANCELLED),
 }
@@ -138,6 +140,9 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
         p["extend_window_s"] = pick(20, 1, 30)
         p["extend_s"] = pick(30, 1, 60)
         p["extend_on"] = pick("any", "leader_change", "rank_1")
+    if pick(False, True):
+        p["min_bidders"] = pick(2, 3, 5)
+        p["below_min"] = pick("fail", "award_single")
         if pick(True, False):
             # A lot started late may find its max_closes_at before a duration's end:
             # starting it is then refused (bad_deadline), which the machine checks too.
@@ -184,7 +189,8 @@ class LotMachine(RuleBasedStateMachine):
             else:
                 self.now = self.s.opens_at
                 self.tick()
-            assert self.s.status == OPEN
+            assert self.s.status == OPEN or (
+                self.s.outcome is not None and self.s.outcome.reason == "too_few_bidders")
 
     @property
     def s(self) -> LotState:
@@ -274,12 +280,30 @@ class LotMachine(RuleBasedStateMachine):
                 assert self.bid_extends, "a bid extend_on does not count moved the close"
         if isinstance(fact, OUTCOME_EVENTS):
             assert not any(isinstance(e, OUTCOME_EVENTS) for e in self.events)
+        eligible = sum(1 for b in s.bidders.values() if s.eligible(b))
+        enough = (p.min_bidders == 1 or eligible >= p.min_bidders
+                  or (p.below_min == "award_single" and eligible == 1))
+        if isinstance(fact, LotOpened):
+            assert enough, "a lot opened with too few eligible bidders"
+        if isinstance(fact, LotFailed) and s.status == SCHEDULED:
+            assert fact.reason == "too_few_bidders" and not enough
+            return
         if isinstance(fact, (LotAwarded, LotFailed)):
             # The outcome of a close, judged independently: no bid, or a best below the
-            # reserve, fails the lot; otherwise the first to reach the best price wins.
+            # reserve, fails the lot; fewer bidders who bid than min_bidders fail it (or
+            # a single one wins at the start price); otherwise the first to reach the
+            # best price wins.
             assert s.status == CLOSED
+            entrants = len({b.bidder_id for b in s.bids})
             if not s.bids:
                 expected: tuple[Any, ...] = ("failed", "no_bids")
+            elif entrants < p.min_bidders:
+                if p.below_min != "award_single" or entrants > 1:
+                    expected = ("failed", "too_few_bids")
+                elif p.reserve is not None and p.start_price < p.reserve:
+                    expected = ("failed", "reserve_not_met")
+                else:
+                    expected = ("awarded", s.bids[0].bidder_id, p.start_price)
             elif p.reserve is not None and s.best is not None and s.best < p.reserve:
                 expected = ("failed", "reserve_not_met")
             else:

@@ -58,7 +58,12 @@ def listing_params(draw: st.DrawFn) -> dict[str, Any]:
         p["reserve"] = pick("130.00", "120.00")
     if pick(False, True):
         p["listing_opens_at"] = T0 + 1000
-    rule = pick("lottery", "secondary", None, "none")
+    rule = pick("lottery", "secondary", None, "none", "minimum")
+    if rule == "minimum":
+        # A minimum number of bidders (it does not go with a cap).
+        p["min_bidders"] = pick(2, 3)
+        p["below_min"] = pick("fail", "award_single")
+        rule = None
     if rule is not None:
         p["cap"] = pick("155.00", "200.00", "130.00")
         p["cap_rule"] = rule
@@ -94,7 +99,8 @@ class ListingMachine(LotMachine):
             else:
                 self.now = self.s.opens_at
                 self.tick()
-            assert self.s.status == OPEN
+            assert self.s.status == OPEN or (
+                self.s.outcome is not None and self.s.outcome.reason == "too_few_bidders")
 
     def tick(self) -> None:
         cmd = Tick(seed=SEED, seed_hash=commitment(SEED))
@@ -179,6 +185,11 @@ class ListingMachine(LotMachine):
             digest = hashlib.sha256((fact.seed + "lot-x").encode()).hexdigest()
             assert fact.index == int(digest, 16) % len(fact.candidates)
             assert fact.winner_no == fact.candidates[fact.index]
+        if isinstance(fact, LotFailed) and s.status != CLOSED:
+            # Too few eligible bidders to open (min_bidders).
+            eligible = sum(1 for b in s.bidders.values() if s.eligible(b))
+            assert fact.reason == "too_few_bidders" and eligible < p.min_bidders
+            return
         if isinstance(fact, (LotAwarded, LotFailed)):
             assert s.status == CLOSED
             play = s.play
@@ -189,8 +200,16 @@ class ListingMachine(LotMachine):
                 if s.params.options.cap_rule == "secondary":
                     assert fact.bidder_id == (play.sec_leader or play.cap_by)
                 return
+            entrants = len(play.listed)
             if not s.bids:
                 expected: tuple[Any, ...] = ("failed", "no_bids")
+            elif entrants < p.min_bidders:
+                if p.below_min != "award_single" or entrants > 1:
+                    expected = ("failed", "too_few_bids")
+                elif p.reserve is not None and p.start_price < p.reserve:
+                    expected = ("failed", "reserve_not_met")
+                else:
+                    expected = ("awarded", play.listed[0], p.start_price)
             elif p.reserve is not None and s.best is not None and s.best < p.reserve:
                 expected = ("failed", "reserve_not_met")
             else:

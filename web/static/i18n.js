@@ -113,6 +113,11 @@ const STRINGS = {
     result_closed: "竞价已结束，正在确认结果…",
     reason_no_bids: "无有效报价",
     reason_reserve_not_met: "最高报价未达到保留价",
+    reason_too_few_bidders: "有效竞买人不足规定人数，未能开拍",
+    reason_too_few_bids: "报价竞买人不足规定人数",
+    min_bidders: "最少竞买人数",
+    min_bidders_text: "{n} 人",
+    below_min_award_single: "；仅一人报价时以起始价成交",
     reason_soft_close: "竞价截止前有报价，自动延时",
     reason_bad_deadline: "时间设置不正确",
 
@@ -287,6 +292,11 @@ const STRINGS = {
     result_closed: "Bidding has ended; the result is being settled…",
     reason_no_bids: "no valid bid",
     reason_reserve_not_met: "the best bid is below the reserve",
+    reason_too_few_bidders: "fewer eligible bidders than the lot requires: it did not open",
+    reason_too_few_bids: "fewer bidders bid than the lot requires",
+    min_bidders: "Minimum bidders",
+    min_bidders_text: "{n}",
+    below_min_award_single: "; a single bidder wins at the start price",
     reason_soft_close: "a late bid extended the close",
     reason_bad_deadline: "the times are not valid",
 

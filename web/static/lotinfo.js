@@ -31,6 +31,10 @@ export function drawLotInfo(dl, state) {
         + (p.extend_on ? t(`extend_on_${p.extend_on}`) : "")
       : t("soft_close_none")],
   ];
+  if (p.min_bidders) {
+    rows.push([t("min_bidders"), t("min_bidders_text", { n: p.min_bidders })
+      + (p.below_min === "award_single" ? t("below_min_award_single") : "")]);
+  }
   if (reverse && p.ceiling) rows.push([t("ceiling"), money(p.ceiling, p.currency)]);
   if (p.has_reserve) rows.push([t("reserve"), t("has_reserve")]);
   dl.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
