@@ -55,7 +55,15 @@ from auction.model import (
     register_event,
 )
 from auction.money import CURRENCY_DECIMALS, format_amount, within
-from auction.params import MAX_MS, MAX_SECONDS, STEP_ROUNDINGS, EnglishParams, Tier, _Reader
+from auction.params import (
+    MAX_MS,
+    MAX_SECONDS,
+    SHOW_COUNTS,
+    STEP_ROUNDINGS,
+    EnglishParams,
+    Tier,
+    _Reader,
+)
 from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
 
@@ -137,6 +145,7 @@ def parse(raw: object) -> EnglishParams:
     cap_confirm_s = r.integer("cap_confirm_s", 1, MAX_SECONDS)
     raw_secondary = r.take("secondary")
     min_bidders, below_min = r.minimum()
+    show_counts = r.text("show_counts", "always", SHOW_COUNTS[:2])
     r.done()
     for key, value in (("start_price", start_price), ("listing_ends_at", ends_at)):
         if value is None:
@@ -175,7 +184,7 @@ def parse(raw: object) -> EnglishParams:
         ceiling=None, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=ends_at,
         duration_s=None, extend_window_s=0, extend_s=0, max_closes_at=None,
         improve="leader", visibility="price", options=options, step_round=step_round,
-        min_bidders=min_bidders, below_min=below_min)
+        min_bidders=min_bidders, below_min=below_min, show_counts=show_counts)
 
 
 def _secondary(raw: object, decimals: int) -> Secondary:

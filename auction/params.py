@@ -46,6 +46,11 @@ _PERCENT = re.compile(PERCENT_PATTERN)
 BELOW_MIN = ("fail", "award_single")
 #: Largest ``min_bidders``.
 MAX_MIN_BIDDERS = 1000
+#: When the public and the bidders see how many bidders registered and how many bids are
+#: in (``show_counts``): ``always`` (the default), ``after_open`` (not before the lot
+#: opens), ``after_close`` (not before it ends; ``blind`` visibility only, since a public
+#: price list or a rank tells how many bid). Staff always see them.
+SHOW_COUNTS = ("always", "after_open", "after_close")
 #: Extend-on modes of the soft close (``extend_on``): which accepted bids in the window
 #: move the close. ``any`` (the default): every bid; ``leader_change``: a bid that makes
 #: another bidder the leader; ``rank_1``: a bid that is the new best (the leader
@@ -98,6 +103,8 @@ class EnglishParams:
     min_bidders: int = 1
     #: Below ``min_bidders`` (:data:`BELOW_MIN`).
     below_min: str = "fail"
+    #: When the counts of bidders and bids are shown (:data:`SHOW_COUNTS`).
+    show_counts: str = "always"
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -228,7 +235,11 @@ def parse_english(raw: object) -> EnglishParams:
     step_round = r.text("step_round", "up", STEP_ROUNDINGS)
     extend_on = r.text("extend_on", "any", EXTEND_ON)
     min_bidders, below_min = r.minimum()
+    show_counts = r.text("show_counts", "always", SHOW_COUNTS)
     r.done()
+    if show_counts == "after_close" and visibility != "blind":
+        raise InvalidParams("show_counts after_close needs visibility blind (prices or "
+                            "ranks tell how many bid)", "show_counts")
     if step_round != "up" and not any(t.ppm for t in tiers):
         raise InvalidParams("step_round applies to percentage steps", "step_round")
     if extend_on != "any" and extend_s == 0:
@@ -256,7 +267,7 @@ def parse_english(raw: object) -> EnglishParams:
         duration_s=duration_s, extend_window_s=extend_window_s, extend_s=extend_s,
         max_closes_at=max_closes_at, improve=improve, visibility=visibility, proxy=proxy,
         step_round=step_round, extend_on=extend_on, min_bidders=min_bidders,
-        below_min=below_min,
+        below_min=below_min, show_counts=show_counts,
     )
 
 
@@ -317,6 +328,7 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         **({"extend_on": p.extend_on} if p.extend_on != "any" else {}),
         **({"min_bidders": p.min_bidders, "below_min": p.below_min}
            if p.min_bidders > 1 else {}),
+        **({"show_counts": p.show_counts} if p.show_counts != "always" else {}),
         "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,

@@ -33,6 +33,7 @@ from auction.params import (
     MAX_MS,
     MAX_SECONDS,
     PERCENT_PATTERN,
+    SHOW_COUNTS,
     STEP_ROUNDINGS,
     VISIBILITIES,
 )
@@ -165,6 +166,7 @@ class EnglishParams(Closed):
     proxy: bool | None = None
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
+    show_counts: _choice(SHOW_COUNTS) | None = None
 
 
 class DutchParams(Closed):
@@ -230,6 +232,7 @@ class ListingTimedParams(Closed):
     max_jump_steps: _int(0, 1_000_000) | None = None
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
+    show_counts: _choice(SHOW_COUNTS[:2]) | None = None
 
 
 Coefficient = Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?" + _END)]
@@ -404,8 +407,9 @@ class LotView(Open):
     status: LotStatus
     seq: int
     params: dict[str, Any]
-    bidders: int
-    bid_count: int
+    #: None while the lot's ``show_counts`` hides them from the caller.
+    bidders: int | None
+    bid_count: int | None
     opens_at: int | None = None
     closes_at: int | None = None
     max_closes_at: int | None = None

@@ -57,7 +57,7 @@ from auction.state import (
     SCHEDULED,
     LotState,
 )
-from auction.views import PUBLIC, bidder_view, snapshot
+from auction.views import PUBLIC, STAFF, bidder_view, redact, snapshot
 
 T0 = 1_700_000_000_000
 HOST = "staff:host"
@@ -140,6 +140,9 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
         p["extend_window_s"] = pick(20, 1, 30)
         p["extend_s"] = pick(30, 1, 60)
         p["extend_on"] = pick("any", "leader_change", "rank_1")
+    counts = pick("always", "after_open", "after_close")
+    if counts != "always" and (counts == "after_open" or visibility == "blind"):
+        p["show_counts"] = counts
     if pick(False, True):
         p["min_bidders"] = pick(2, 3, 5)
         p["below_min"] = pick("fail", "award_single")
@@ -464,6 +467,24 @@ class LotMachine(RuleBasedStateMachine):
                                               amount=parse_amount(shown, s.params.decimals)),
                                   self.now)
                 assert isinstance(decision, list), (shown, decision)
+
+    @invariant()
+    def hidden_counts_cannot_be_read_or_counted(self) -> None:
+        """While ``show_counts`` hides them, no public or bidder view holds the counts,
+        and the public record does not let anyone count registrations or bids."""
+        s = self.state
+        if s is None:
+            return
+        mode = s.params.show_counts
+        hidden = (mode == "after_open" and s.status in (DRAFT, SCHEDULED)) or (
+            mode == "after_close" and s.status not in ENDED)
+        public = snapshot(s, PUBLIC)
+        assert (public["bidders"] is None) == hidden
+        assert (public["bid_count"] is None) == hidden
+        if hidden:
+            kinds = {redact(s, r, PUBLIC)["type"] for r in self.records}
+            assert not kinds & {"BidderRegistered", "DepositConfirmed", "BidAccepted"}
+            assert snapshot(s, STAFF)["bidders"] == len(s.bidders)
 
     @invariant()
     def the_replayed_record_reproduces_the_state(self) -> None:

@@ -102,8 +102,9 @@ function render() {
   showAmount($("best"), awarded ? state?.outcome?.amount ?? state?.best
     : over && state?.status !== "closed" ? null : state?.best, hidden ? t("best_hidden") : "—");
   $("leader").textContent = state?.leader_no ?? "—";
-  $("bid-count").textContent = String(state?.bid_count ?? 0);
-  $("bidders").textContent = String(state?.bidders ?? 0);
+  // null: the lot does not disclose its counts yet (show_counts).
+  $("bid-count").textContent = state?.bid_count === null ? t("count_hidden") : String(state?.bid_count ?? 0);
+  $("bidders").textContent = state?.bidders === null ? t("count_hidden") : String(state?.bidders ?? 0);
   $("closes-at").textContent = Number.isFinite(state?.closes_at) && !ENDED.has(state.status)
     ? t("closes_at", { time: clock(state.closes_at) }) : "";
   const result = resultText(state);
@@ -115,7 +116,7 @@ function render() {
       h("span", { class: "time" }, clock(b.at)),
       h("span", { class: "no" }, b.bidder_no ?? ""),
       h("span", { class: "amt" }, money(b.amount, p?.currency))))
-    : [h("li", { class: "empty" }, t(hidden && state.bid_count ? "bids_hidden" : "no_bids"))]));
+    : [h("li", { class: "empty" }, t(hidden && state.bid_count !== 0 ? "bids_hidden" : "no_bids"))]));
   drawLotInfo($("lot-info"), state);
   const lottery = state?.format === "listing_timed"
     ? lotteryText(state.play, state.lot_id, (a) => money(a, p?.currency)) : "";

@@ -35,6 +35,7 @@ export function drawLotInfo(dl, state) {
     rows.push([t("min_bidders"), t("min_bidders_text", { n: p.min_bidders })
       + (p.below_min === "award_single" ? t("below_min_award_single") : "")]);
   }
+  if (p.show_counts) rows.push([t("show_counts"), t(`show_counts_${p.show_counts}`)]);
   if (reverse && p.ceiling) rows.push([t("ceiling"), money(p.ceiling, p.currency)]);
   if (p.has_reserve) rows.push([t("reserve"), t("has_reserve")]);
   dl.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));

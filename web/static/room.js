@@ -263,7 +263,8 @@ function render() {
   $("leader").textContent = state?.leader_no ?? "—";
   const cancelled = state?.status === "cancelled";
   $("leader-you").textContent = myNo && state?.leader_no === myNo && !cancelled ? t("you") : "";
-  $("bid-count").textContent = String(state?.bid_count ?? 0);
+  // null: the lot does not disclose its counts yet (show_counts).
+  $("bid-count").textContent = state?.bid_count === null ? t("count_hidden") : String(state?.bid_count ?? 0);
   $("closes-at").textContent = Number.isFinite(state?.closes_at) && !ENDED.has(state.status)
     ? t("closes_at", { time: dateTime(state.closes_at) }) : "";
 
@@ -441,7 +442,7 @@ function drawHistory() {
   const hidden = params() && params().visibility !== "price" && !ENDED.has(state.status);
   $("history").replaceChildren(...(shown.length
     ? shown.map((b) => bidItem(b, myNo && b.bidder_no === myNo))
-    : [h("li", { class: "empty" }, t(hidden && state.bid_count ? "bids_hidden" : "no_bids"))]));
+    : [h("li", { class: "empty" }, t(hidden && state.bid_count !== 0 ? "bids_hidden" : "no_bids"))]));
 }
 
 async function submitBid(event) {
