@@ -47,6 +47,9 @@ PROXY_REF = "proxy"
 MAX_PROXY_STEPS = 1000
 
 MESSAGES.update({
+    "confirm_required": ("报价超出最低可出价较多，请确认后重新提交",
+                         "The bid is far above your next acceptable price: confirm it to "
+                         "send it"),
     "proxy_disabled": ("本标的不接受代理出价", "This lot takes no proxy maximum"),
     "proxy_too_low": ("代理最高价低于下一可接受价或本人已出价格",
                       "The proxy maximum is below the next acceptable price or your own bid"),
@@ -116,7 +119,8 @@ def min_next_bid(state: LotState, bidder: Bidder | None) -> int | None:
     return least if within(least, p.decimals) else None
 
 
-def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
+def judge_bid(state: LotState, bidder: Bidder, amount: int,
+              confirmed: bool = False) -> Rejection | None:
     """Why ``amount`` may not be accepted as ``bidder``'s price, or None when it may
     (status, time and eligibility are checked by the caller).
 
@@ -127,6 +131,10 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
     ``rank`` and ``blind`` visibility past the bidder's own last bid (the start price
     before its first), so that no answer depends on the bids of others. The bidder's own
     next acceptable price (:func:`min_next_bid`) is never refused by it.
+
+    With ``confirm_above_steps`` K, a bid more than K steps (of the step in force) past
+    the bidder's own next acceptable price needs ``confirmed``, else
+    ``confirm_required``: the next acceptable price itself never does.
     """
     p = state.params
     if not within(amount, p.decimals):
@@ -155,6 +163,10 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
         past = amount - anchor if forward else anchor - amount
         if past > p.max_jump_steps * p.step_at(anchor):
             return Rejection("jump_too_large")
+    if p.confirm_above_steps is not None and not confirmed:
+        least = p.start_price if ref is None else ref + step if forward else ref - step
+        if (amount - least if forward else least - amount) > p.confirm_above_steps * step:
+            return Rejection("confirm_required")
     return None
 
 
@@ -165,7 +177,7 @@ def accept(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> list[Eve
     is one the lot's ``extend_on`` counts: see :func:`extends`)."""
     events: list[Event] = [BidAccepted(
         at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id, bidder_no=bidder.bidder_no,
-        amount=cmd.amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref,
+        amount=cmd.amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref, confirmed=cmd.confirmed,
     )]
     closes_at = state.closes_at
     assert closes_at is not None  # an open lot always has a closing time
@@ -304,7 +316,7 @@ class English(Format):
         admit_new(params)
 
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
-        refused = judge_bid(state, bidder, cmd.amount)
+        refused = judge_bid(state, bidder, cmd.amount, cmd.confirmed)
         return refused if refused is not None else accept(state, bidder, cmd, now)
 
     def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event]:

@@ -56,6 +56,7 @@ from auction.model import (
 )
 from auction.money import CURRENCY_DECIMALS, format_amount, within
 from auction.params import (
+    MAX_JUMP_STEPS,
     MAX_MS,
     MAX_SECONDS,
     SHOW_COUNTS,
@@ -146,6 +147,7 @@ def parse(raw: object) -> EnglishParams:
     raw_secondary = r.take("secondary")
     min_bidders, below_min = r.minimum()
     show_counts = r.text("show_counts", "always", SHOW_COUNTS[:2])
+    confirm_above_steps = r.integer("confirm_above_steps", 0, MAX_JUMP_STEPS)
     r.done()
     for key, value in (("start_price", start_price), ("listing_ends_at", ends_at)):
         if value is None:
@@ -184,7 +186,8 @@ def parse(raw: object) -> EnglishParams:
         ceiling=None, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=ends_at,
         duration_s=None, extend_window_s=0, extend_s=0, max_closes_at=None,
         improve="leader", visibility="price", options=options, step_round=step_round,
-        min_bidders=min_bidders, below_min=below_min, show_counts=show_counts)
+        min_bidders=min_bidders, below_min=below_min, show_counts=show_counts,
+        confirm_above_steps=confirm_above_steps)
 
 
 def _secondary(raw: object, decimals: int) -> Secondary:
@@ -462,13 +465,13 @@ class ListingTimed(Format):
         # The cap is above the start price and above any best (bidding stops there): a
         # bid of the cap needs no step.
         refused = (Rejection("already_leading") if state.leader == bidder.bidder_id
-                   else None) if at_cap else judge_bid(state, bidder, amount)
+                   else None) if at_cap else judge_bid(state, bidder, amount, cmd.confirmed)
         if refused is not None:
             return refused
         events: list[Event] = [*c.events, BidAccepted(
             at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
             bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip, device=cmd.device,
-            ref=cmd.ref)]
+            ref=cmd.ref, confirmed=cmd.confirmed)]
         if at_cap:
             return events + self._cap(state, bidder, now)
         if c.phase == TIMED and now + o.countdown_s * 1000 > c.ends:

@@ -125,6 +125,9 @@ class PlaceBid:
     device: str = ""
     ref: str = ""
     token_gen: int | None = None
+    #: The bidder confirmed a bid far above its next acceptable price (a lot's
+    #: ``confirm_above_steps``): recorded with the bid.
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,6 +257,9 @@ class BidAccepted(Event):
     ip: str = ""
     device: str = ""
     ref: str = ""
+    #: Sent with the bidder's explicit confirmation (recorded only when true: the bids
+    #: recorded before it existed keep their bytes).
+    confirmed: bool = recorded_if_set(False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

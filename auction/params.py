@@ -29,7 +29,7 @@ MAX_MS = 10**14
 #: many steps past the best (the start price before the first bid) is refused
 #: (``jump_too_large``). A lot sets its own with ``max_jump_steps``, or none with 0.
 DEFAULT_MAX_JUMP_STEPS = 20
-#: Largest ``max_jump_steps`` a lot may set.
+#: Largest ``max_jump_steps`` (and ``confirm_above_steps``) a lot may set.
 MAX_JUMP_STEPS = 1_000_000
 #: How a percentage step is rounded to the minor unit (``step_round``): ``up`` (the
 #: default: a step is never less than the percentage), ``down``, ``half_up``. A step is
@@ -105,6 +105,9 @@ class EnglishParams:
     below_min: str = "fail"
     #: When the counts of bidders and bids are shown (:data:`SHOW_COUNTS`).
     show_counts: str = "always"
+    #: A bid more than this many steps past the bidder's next acceptable price needs the
+    #: bidder's explicit confirmation (``confirmed``), else ``confirm_required``; None: none.
+    confirm_above_steps: int | None = None
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -236,6 +239,7 @@ def parse_english(raw: object) -> EnglishParams:
     extend_on = r.text("extend_on", "any", EXTEND_ON)
     min_bidders, below_min = r.minimum()
     show_counts = r.text("show_counts", "always", SHOW_COUNTS)
+    confirm_above_steps = r.integer("confirm_above_steps", 0, MAX_JUMP_STEPS)
     r.done()
     if show_counts == "after_close" and visibility != "blind":
         raise InvalidParams("show_counts after_close needs visibility blind (prices or "
@@ -268,6 +272,7 @@ def parse_english(raw: object) -> EnglishParams:
         max_closes_at=max_closes_at, improve=improve, visibility=visibility, proxy=proxy,
         step_round=step_round, extend_on=extend_on, min_bidders=min_bidders,
         below_min=below_min, show_counts=show_counts,
+        confirm_above_steps=confirm_above_steps,
     )
 
 
@@ -329,6 +334,8 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         **({"min_bidders": p.min_bidders, "below_min": p.below_min}
            if p.min_bidders > 1 else {}),
         **({"show_counts": p.show_counts} if p.show_counts != "always" else {}),
+        **({"confirm_above_steps": p.confirm_above_steps}
+           if p.confirm_above_steps is not None else {}),
         "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,

@@ -327,7 +327,7 @@ def command_of(event: Event) -> Command | None:
                          title=e.title, params=e.params, actor=e.actor, reason=e.reason)
     if isinstance(event, BidAccepted):
         return PlaceBid(bidder_id=e.bidder_id, amount=e.amount, ip=e.ip, device=e.device,
-                        ref=e.ref)
+                        ref=e.ref, confirmed=e.confirmed)
     if isinstance(event, LotClosed) or (isinstance(event, (LotOpened, LotCancelled))
                                         and event.actor == SYSTEM):
         return Tick()

@@ -47,6 +47,7 @@ from web.schemas import (
     ErrorMessage,
     Invalid,
     Ping,
+    PlaceBid,
     Pong,
     Rejected,
     ServerMessage,
@@ -229,7 +230,7 @@ class ServerProtocol:
             act = msg.act if isinstance(msg, Act) else None
             return self._bidder_command(msg.lot_id, msg.ref, act,
                                         msg.amount if bad_amount is _GOOD else bad_amount,
-                                        now)
+                                        now, isinstance(msg, PlaceBid) and msg.confirmed)
         except Invalid as exc:
             return self._error(exc.code, exc.detail, msg.ref)
         except Exception as exc:  # noqa: BLE001 - every failure is answered
@@ -369,7 +370,7 @@ class ServerProtocol:
         return [Unwatch(lot_id), Send(Unsubscribed(lot_id=lot_id, ref=msg.ref))]
 
     def _bidder_command(self, lot_id: str, ref: str, act: str | None, amount: Any,
-                        now: int) -> list[Effect]:
+                        now: int, confirmed: bool = False) -> list[Effect]:
         """Decide a bid (``act`` None) or an action of the subscribed bidder. A bid's
         amount (and an action's, when not null) must be a decimal string, else
         ``invalid_amount``."""
@@ -400,7 +401,8 @@ class ServerProtocol:
         if act is None:
             assert minor is not None
             command = PlaceBidCommand(bidder_id=claims.bidder_id, amount=minor, ip=self.ip,
-                                      device=sub.device, ref=ref, token_gen=claims.gen)
+                                      device=sub.device, ref=ref, token_gen=claims.gen,
+                                      confirmed=confirmed)
         else:
             command = ActCommand(bidder_id=claims.bidder_id, act=act, amount=minor,
                                  ip=self.ip, device=sub.device, ref=ref, token_gen=claims.gen)

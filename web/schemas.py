@@ -154,6 +154,7 @@ class EnglishParams(Closed):
     reserve: ParamAmount | None = None
     ceiling: ParamAmount | None = None
     max_jump_steps: _int(0, 1_000_000) | None = None
+    confirm_above_steps: _int(0, 1_000_000) | None = None
     opens_at: Instant | None = None
     closes_at: Instant | None = None
     duration_s: Seconds | None = None
@@ -230,6 +231,7 @@ class ListingTimedParams(Closed):
     cap_confirm_s: Seconds | None = None
     secondary: Secondary | None = None
     max_jump_steps: _int(0, 1_000_000) | None = None
+    confirm_above_steps: _int(0, 1_000_000) | None = None
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS[:2]) | None = None
@@ -556,6 +558,10 @@ class PlaceBid(ClientMessage, tag="bid"):
         "spaces, not zero (`rejected` `invalid_amount` otherwise)"))]
     ref: _text(64, "the client's id of this bid, echoed in `ack`/`rejected` and recorded "
                    "with the bid")
+    confirmed: Annotated[bool, Meta(description=(
+        "the bidder confirmed this amount: needed for a bid more than the lot's "
+        "`confirm_above_steps` steps past its next acceptable price (`rejected` "
+        "`confirm_required` otherwise); recorded with the bid"))] = False
 
 
 class Act(ClientMessage, tag="act"):

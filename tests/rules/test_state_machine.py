@@ -144,6 +144,8 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
     if counts != "always" and (counts == "after_open" or visibility == "blind"):
         p["show_counts"] = counts
     if pick(False, True):
+        p["confirm_above_steps"] = pick(1, 0, 3)
+    if pick(False, True):
         p["min_bidders"] = pick(2, 3, 5)
         p["below_min"] = pick("fail", "award_single")
         if pick(True, False):
@@ -270,6 +272,12 @@ class LotMachine(RuleBasedStateMachine):
                 assert s.leader != fact.bidder_id
             if p.step_multiple and len(p.tiers) == 1 and not p.tiers[0].ppm:
                 assert (fact.amount - p.start_price) % p.tiers[0].step == 0
+            if p.confirm_above_steps is not None and not fact.confirmed and fact.actor != "system":
+                # Unconfirmed: at most confirm_above_steps steps past the bidder's next price.
+                ref = bidder.last_bid if p.improve == "own" else s.best
+                step = p.step_at(p.start_price if ref is None else ref)
+                past = fact.amount - least if forward else least - fact.amount
+                assert past <= p.confirm_above_steps * step, "an unconfirmed jump was taken"
             # Whether the bid may move a soft close (extend_on), judged independently.
             new_best = s.best is None or s.better(fact.amount, s.best)
             self.bid_extends = {"any": True, "rank_1": new_best,
@@ -380,7 +388,9 @@ class LotMachine(RuleBasedStateMachine):
             st.integers(-3, 3).map(lambda k: target + k),
             st.integers(-step, 3 * p.start_price),
         ), label="amount")
-        self.apply(PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d"))
+        confirmed = data.draw(st.booleans(), label="confirmed")
+        self.apply(PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d",
+                            confirmed=confirmed))
 
     def do_schedule(self, data: st.DataObject) -> None:
         self.apply(ScheduleLot(actor=HOST))

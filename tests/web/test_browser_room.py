@@ -332,6 +332,31 @@ CAPITALS = [
     ("1000100000000.00", "壹万零壹亿元整"),
     ("999999999999999.99", "玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
 ]
+async def test_a_jump_past_the_lots_confirmation_threshold_is_confirmed_and_recorded_so(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    server = auction_server
+    lot_id, urls = await english_lot(server, confirm_above_steps=3)
+    room = await open_room(pages, server.base, urls["A"])
+    # Four steps past the minimum (1000.00): within the lot's three, no warning.
+    await room.fill("#amount", "1030")
+    await room.click("#bid-btn")
+    await expect(room.locator("#confirm-warning")).to_be_hidden()
+    await room.click("#confirm-bid")
+    await expect_accepted(room, "1,030.00")
+    # B's next price is 1040.00: 1100.00 is six steps past it, more than three. The
+    # dialog warns, and the bid goes out confirmed.
+    room_b = await open_room(pages, server.base, urls["B"])
+    await room_b.fill("#amount", "1100")
+    await room_b.click("#bid-btn")
+    await expect(room_b.locator("#confirm-warning")).to_be_visible()
+    await expect(room_b.locator("#confirm-cancel")).to_be_focused()
+    await room_b.click("#confirm-bid")
+    await expect_accepted(room_b, "1,100.00")
+    events = (await staff_get(server, f"/api/lots/{lot_id}/events"))["events"]
+    bids = [e["event"] for e in events if e["event"]["type"] == "BidAccepted"]
+    assert [b.get("confirmed", False) for b in bids] == [False, True]
+
+
 WAN = [("1030.00", 2, "0.103"), ("45000000.00", 2, "4,500"), ("0.01", 2, "0.000001"),
        ("123456789", 0, "12,345.6789")]
 
