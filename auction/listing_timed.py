@@ -6,7 +6,10 @@ pausing and resuming (which shift ``closes_at``) shift every deadline of every p
 - ``listing``: forward bids as ``english`` (leader mode, step grid), no soft close, until
   ``listing_ends_at``. At its end: no bid → failed (``no_bids``); else ``confirm``.
 - ``confirm``: bidders with a valid listing bid have ``confirm_s`` to confirm (Act
-  ``confirm``). Nobody confirmed → the listing's best wins if it meets the reserve.
+  ``confirm``). Nobody confirmed → the listing's best wins if it meets the reserve. With
+  ``confirm: auto`` there is no such phase: as the listing ends with bids, timed bidding
+  opens at once for every bidder with a listing bid (nobody bidding in it: the
+  listing's best wins when the countdown runs out).
 - ``timed``: only confirmed bidders bid, from the listing's best; each accepted bid restarts
   the countdown (``closes_at = t + countdown_s``). The countdown runs out → best wins if it
   meets the reserve, else failed.
@@ -71,6 +74,10 @@ from auction.state import OPEN, Bidder, LotState
 LISTING, CONFIRM, TIMED, CAP, SECONDARY, ENDED = (
     "listing", "confirm", "timed", "cap", "secondary", "ended")
 CAP_RULES = ("none", "lottery", "secondary")
+#: How bidders enter timed bidding (``confirm``): ``required`` (the default: each bidder
+#: with a listing bid confirms within ``confirm_s``) or ``auto`` (every bidder with a
+#: listing bid enters as the listing ends; there is no confirm window).
+CONFIRM_MODES = ("required", "auto")
 
 MESSAGES.update({
     "wrong_phase": ("当前阶段不能进行此操作", "This is not possible in the lot's current phase."),
@@ -109,11 +116,13 @@ class ListingOptions:
     cap_rule: str
     cap_confirm_s: int
     secondary: Secondary | None
+    confirm: str = "required"
 
     def public(self, decimals: int) -> dict[str, Any]:
         sec = self.secondary
         return {
             "listing_ends_at": self.listing_ends_at, "confirm_s": self.confirm_s,
+            **({"confirm": self.confirm} if self.confirm != "required" else {}),
             "countdown_s": self.countdown_s,
             "cap": None if self.cap is None else format_amount(self.cap, decimals),
             "cap_rule": self.cap_rule,
@@ -140,6 +149,7 @@ def parse(raw: object) -> EnglishParams:
     opens_at = r.integer("listing_opens_at", 0, MAX_MS)
     ends_at = r.integer("listing_ends_at", 0, MAX_MS)
     confirm_s = r.integer("confirm_s", 1, MAX_SECONDS)
+    confirm = r.text("confirm", "required", CONFIRM_MODES)
     countdown_s = r.integer("countdown_s", 1, MAX_SECONDS)
     cap = r.amount("cap", decimals)
     cap_rule = r.text("cap_rule", "none", CAP_RULES)
@@ -169,6 +179,8 @@ def parse(raw: object) -> EnglishParams:
         raise InvalidParams("min_bidders above 1 does not go with a cap", "min_bidders")
     if cap is None and cap_rule != "none":
         raise InvalidParams("cap_rule needs a cap", "cap_rule")
+    if confirm == "auto" and confirm_s is not None:
+        raise InvalidParams("confirm_s applies to confirm required", "confirm_s")
     if cap_confirm_s is not None and cap_rule != "lottery":
         raise InvalidParams("cap_confirm_s applies to cap_rule lottery", "cap_confirm_s")
     secondary = None
@@ -178,7 +190,8 @@ def parse(raw: object) -> EnglishParams:
         raise InvalidParams("secondary applies to cap_rule secondary", "secondary")
     options = ListingOptions(
         listing_ends_at=ends_at, confirm_s=confirm_s or 300, countdown_s=countdown_s or 240,
-        cap=cap, cap_rule=cap_rule, cap_confirm_s=cap_confirm_s or 300, secondary=secondary)
+        cap=cap, cap_rule=cap_rule, cap_confirm_s=cap_confirm_s or 300, secondary=secondary,
+        confirm=confirm)
     return EnglishParams(
         direction="forward", currency=currency, decimals=decimals, deposit=deposit or 0,
         start_price=start_price, tiers=(Tier(0, step or 0, percent or 0),),
@@ -319,8 +332,12 @@ def _on_confirmed(s: LotState, e: BidderConfirmed) -> None:
 
 
 def _on_timed(s: LotState, e: TimedOpened) -> None:
-    _play(s).phase = TIMED
+    play = _play(s)
+    play.phase = TIMED
     s.closes_at = e.closes_at
+    if _options(s).confirm == "auto":
+        # Every bidder with a listing bid enters without confirming.
+        play.confirmed = list(play.listed)
 
 
 def _on_cap(s: LotState, e: CapReached) -> None:
@@ -361,7 +378,11 @@ def course(state: LotState, now: int) -> Course:
     phase, ends = play.phase, state.closes_at
     events: list[Event] = []
     while now >= ends:
-        if phase == LISTING and state.best is not None:
+        if phase == LISTING and state.best is not None and o.confirm == "auto":
+            ends += o.countdown_s * 1000
+            events.append(TimedOpened(at=now, actor=SYSTEM, closes_at=ends))
+            phase = TIMED
+        elif phase == LISTING and state.best is not None:
             ends += o.confirm_s * 1000
             listed = [state.bidders[b].bidder_no for b in play.listed]
             events.append(ConfirmOpened(at=now, actor=SYSTEM, closes_at=ends,
@@ -454,7 +475,10 @@ class ListingTimed(Format):
         play = _play_of(state)
         if c.phase not in (LISTING, TIMED):
             return Rejection("wrong_phase", f"no price bids in the {c.phase} phase")
-        if c.phase == TIMED and bidder.bidder_id not in play.confirmed:
+        # Under confirm auto, timed bidding may open in this very decision: who bid in
+        # the listing is in.
+        entered = play.listed if _options(state).confirm == "auto" else play.confirmed
+        if c.phase == TIMED and bidder.bidder_id not in entered:
             return Rejection("not_confirmed")
         o = _options(state)
         amount = cmd.amount

@@ -20,7 +20,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from auction.clock import TIE_RULES
-from auction.listing_timed import CAP_RULES
+from auction.listing_timed import CAP_RULES, CONFIRM_MODES
 from auction.lot import FORMATS, MAX_TEXT
 from auction.money import CURRENCY_DECIMALS, MAX_WHOLE_DIGITS
 from auction.multi_round import MAX_ROUNDS, MAX_TURN_S
@@ -225,6 +225,7 @@ class ListingTimedParams(Closed):
     reserve: ParamAmount | None = None
     listing_opens_at: Instant | None = None
     confirm_s: Seconds | None = None
+    confirm: _choice(CONFIRM_MODES) | None = None
     countdown_s: Seconds | None = None
     cap: ParamAmount | None = None
     cap_rule: _choice(CAP_RULES) | None = None

@@ -58,6 +58,10 @@ def listing_params(draw: st.DrawFn) -> dict[str, Any]:
         p["reserve"] = pick("130.00", "120.00")
     if pick(False, True):
         p["listing_opens_at"] = T0 + 1000
+    if pick(False, True):
+        # Straight into timed bidding for every bidder with a listing bid.
+        p["confirm"] = "auto"
+        del p["confirm_s"]
     rule = pick("lottery", "secondary", None, "none", "minimum")
     if rule == "minimum":
         # A minimum number of bidders (it does not go with a cap).
@@ -176,6 +180,13 @@ class ListingMachine(LotMachine):
             else:
                 # listing_ends_at, as pauses and staff extensions moved it
                 assert s.closes_at is not None and fact.at < s.closes_at
+        if type(fact).__name__ == "TimedOpened":
+            # Timed bidding opens after a confirm window, or at once under confirm auto
+            # (everyone with a listing bid in).
+            assert s.play.confirmed or p.options.confirm == "auto"
+            assert s.play.phase == ("listing" if p.options.confirm == "auto" else "confirm")
+        if type(fact).__name__ == "ConfirmOpened":
+            assert p.options.confirm == "required"
         if isinstance(fact, CloseExtended) and fact.actor != HOST:
             assert s.closes_at is not None and fact.closes_at >= s.closes_at
         if isinstance(fact, OUTCOME_EVENTS):
