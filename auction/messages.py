@@ -33,6 +33,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_deadline": ("时间设置不正确", "The time given is not valid."),
     "exists": ("对象已存在", "It exists already."),
     "not_supported": ("本标的的竞价方式不支持此操作", "The lot's format does not take this."),
+    "restart_not_allowed": ("本标的规则不允许恢复后重新竞价",
+                            "The lot's rules do not allow bidding to restart on resuming."),
 }
 
 

@@ -80,14 +80,23 @@ class StartLot:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PauseLot:
+    """Suspend the lot. ``notice``: the public notice of an emergency suspension, shown on
+    the board and in every room (``""``: none)."""
+
     actor: str
     reason: str
+    notice: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResumeLot:
+    """Resume the lot: bidding continues from the last valid price, or with ``restart``
+    (where the lot's ``restart_allowed`` lets the host choose it) starts again from the
+    start price, every earlier bid void."""
+
     actor: str
     reason: str
+    restart: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,8 +108,11 @@ class ExtendLot:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelLot:
+    """Terminate the lot; ``notice``: the public notice of the termination (``""``: none)."""
+
     actor: str
     reason: str
+    notice: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,17 +285,24 @@ class CloseExtended(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotPaused(Event):
     reason: str
+    #: The public notice of the suspension (recorded only when given).
+    notice: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotResumed(Event):
     reason: str
     paused_ms: int
+    #: Bidding starts again from the start price: every earlier bid is void (recorded
+    #: only when true).
+    restart: bool = recorded_if_set(False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotCancelled(Event):
     reason: str
+    #: The public notice of the termination (recorded only when given).
+    notice: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

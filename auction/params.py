@@ -108,6 +108,9 @@ class EnglishParams:
     #: A bid more than this many steps past the bidder's next acceptable price needs the
     #: bidder's explicit confirmation (``confirmed``), else ``confirm_required``; None: none.
     confirm_above_steps: int | None = None
+    #: Whether a host resuming a suspended lot may restart bidding from the start price
+    #: (``ResumeLot.restart``), every earlier bid void.
+    restart_allowed: bool = False
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -240,6 +243,7 @@ def parse_english(raw: object) -> EnglishParams:
     min_bidders, below_min = r.minimum()
     show_counts = r.text("show_counts", "always", SHOW_COUNTS)
     confirm_above_steps = r.integer("confirm_above_steps", 0, MAX_JUMP_STEPS)
+    restart_allowed = r.boolean("restart_allowed", False)
     r.done()
     if show_counts == "after_close" and visibility != "blind":
         raise InvalidParams("show_counts after_close needs visibility blind (prices or "
@@ -272,7 +276,7 @@ def parse_english(raw: object) -> EnglishParams:
         max_closes_at=max_closes_at, improve=improve, visibility=visibility, proxy=proxy,
         step_round=step_round, extend_on=extend_on, min_bidders=min_bidders,
         below_min=below_min, show_counts=show_counts,
-        confirm_above_steps=confirm_above_steps,
+        confirm_above_steps=confirm_above_steps, restart_allowed=restart_allowed,
     )
 
 
@@ -336,6 +340,7 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         **({"show_counts": p.show_counts} if p.show_counts != "always" else {}),
         **({"confirm_above_steps": p.confirm_above_steps}
            if p.confirm_above_steps is not None else {}),
+        **({"restart_allowed": True} if p.restart_allowed else {}),
         "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,

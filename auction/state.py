@@ -82,6 +82,9 @@ class LotState:
     outcome: Outcome | None = None
     #: The format's own state (see :mod:`auction.formats`), None for ``english``.
     play: Any = None
+    #: The public notice in force: of the suspension while paused, of the termination
+    #: once cancelled (None: none).
+    notice: str | None = None
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

@@ -88,6 +88,8 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
         "next_min": None,
         "outcome": _outcome(state, audience),
     }
+    if state.notice is not None:
+        view["notice"] = state.notice
     fmt = of(state)
     start = fmt.start_price(state)
     if start != p.start_price:  # a format without one (or with another) says so

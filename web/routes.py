@@ -42,9 +42,11 @@ from web.schemas import (
     OptionalReasonBody,
     Readiness,
     RegisterBidder,
+    Resume,
     ServerTime,
     Session,
     Sessions,
+    Suspend,
     WithReason,
 )
 from web.ws import websocket_handler
@@ -123,7 +125,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", _BIDDER + "/revoke", api.revoke_tokens, WithReason, ActionResult),
     *(Route("POST", f"{_LOT}/{kind}", api.lot_action(kind),
             OptionalReasonBody if kind in ("schedule", "start")
-            else Extend if kind == "extend" else WithReason, ActionResult)
+            else Extend if kind == "extend" else Resume if kind == "resume" else Suspend,
+            ActionResult)
       for kind in api.ACTIONS),
     # the record (web/records.py)
     Route("GET", _LOT + "/result", records.lot_result, None, Document),

@@ -165,6 +165,7 @@ class EnglishParams(Closed):
     visibility: _choice(VISIBILITIES) | None = None
     improve: _choice(IMPROVE_MODES) | None = None
     proxy: bool | None = None
+    restart_allowed: bool | None = None
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS) | None = None
@@ -348,6 +349,22 @@ class Extend(Closed):
     closes_at: Ms
 
 
+class Suspend(Closed):
+    """Pause (suspend) or cancel (terminate) a lot, with an optional public notice."""
+
+    reason: Reason
+    notice: _text(description="The public notice shown on the board and in every room "
+                              "(recorded with the event)") | None = None
+
+
+class Resume(Closed):
+    reason: Reason
+    restart: Annotated[bool, Meta(description=(
+        "restart bidding from the start price, every earlier bid void (only where the "
+        "lot's `restart_allowed`; `restart_not_allowed` otherwise); default: continue "
+        "from the last valid price"))] = False
+
+
 # ----------------------------------------------------------------------- HTTP answers
 
 
@@ -421,6 +438,8 @@ class LotView(Open):
     leader_no: str | None = None
     next_min: str | None = None
     outcome: dict[str, Any] | None = None
+    #: The public notice of a suspension (while paused) or termination (once cancelled).
+    notice: str | UnsetType = UNSET
     you: dict[str, Any] | None | UnsetType = UNSET
     reserve: str | None | UnsetType = UNSET
     register: list[dict[str, Any]] | UnsetType = UNSET

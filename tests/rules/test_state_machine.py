@@ -26,6 +26,7 @@ from auction.model import (
     LotCancelled,
     LotFailed,
     LotOpened,
+    LotResumed,
     PauseLot,
     PlaceBid,
     RegisterBidder,
@@ -146,6 +147,8 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
     if pick(False, True):
         p["confirm_above_steps"] = pick(1, 0, 3)
     if pick(False, True):
+        p["restart_allowed"] = True
+    if pick(False, True):
         p["min_bidders"] = pick(2, 3, 5)
         p["below_min"] = pick("fail", "award_single")
         if pick(True, False):
@@ -170,6 +173,7 @@ class LotMachine(RuleBasedStateMachine):
         self.shadow: LotState | None = None
         self.stored_hash = GENESIS
         self.bid_extends = True
+        self.restarted = False
 
     # ------------------------------------------------------------------ driving
     @initialize(params=lot_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
@@ -218,7 +222,7 @@ class LotMachine(RuleBasedStateMachine):
             self.state = evolve(self.state, fact)
             if old_status is not None and old_status != self.state.status:
                 assert (old_status, self.state.status) in ALLOWED, (old_status, self.state)
-            if old_best is not None:
+            if old_best is not None and not (isinstance(fact, LotResumed) and fact.restart):
                 new_best = self.state.best
                 assert new_best is not None
                 assert not self.s.better(old_best, new_best), "the best price worsened"
@@ -289,6 +293,13 @@ class LotMachine(RuleBasedStateMachine):
                 assert fact.closes_at <= s.max_closes_at
             if fact.reason == "soft_close":
                 assert self.bid_extends, "a bid extend_on does not count moved the close"
+        if isinstance(fact, LotResumed) and fact.restart:
+            assert p.restart_allowed, "a restart the lot does not allow"
+            self.restarted = True
+        if isinstance(fact, BidAccepted) and self.restarted and s.best is None:
+            # The first bid after a restart starts from the start price again.
+            assert fact.amount >= p.start_price if p.direction == "forward" else (
+                fact.amount <= p.start_price)
         if isinstance(fact, OUTCOME_EVENTS):
             assert not any(isinstance(e, OUTCOME_EVENTS) for e in self.events)
         eligible = sum(1 for b in s.bidders.values() if s.eligible(b))
@@ -305,6 +316,7 @@ class LotMachine(RuleBasedStateMachine):
             # a single one wins at the start price); otherwise the first to reach the
             # best price wins.
             assert s.status == CLOSED
+            # (A restart voids every earlier bid: s.bids holds those since.)
             entrants = len({b.bidder_id for b in s.bids})
             if not s.bids:
                 expected: tuple[Any, ...] = ("failed", "no_bids")
@@ -400,10 +412,12 @@ class LotMachine(RuleBasedStateMachine):
 
     def do_pause(self, data: st.DataObject) -> None:
         reason = data.draw(st.sampled_from(["fault", "", " "]), label="reason")
-        self.apply(PauseLot(actor=HOST, reason=reason))
+        notice = data.draw(st.sampled_from(["", "系统故障，暂停竞价"]), label="notice")
+        self.apply(PauseLot(actor=HOST, reason=reason, notice=notice))
 
     def do_resume(self, data: st.DataObject) -> None:
-        self.apply(ResumeLot(actor=HOST, reason="restored"))
+        restart = data.draw(st.booleans(), label="restart")
+        self.apply(ResumeLot(actor=HOST, reason="restored", restart=restart))
 
     def do_extend(self, data: st.DataObject) -> None:
         base = self.s.closes_at if self.s.closes_at is not None else self.now

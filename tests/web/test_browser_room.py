@@ -357,6 +357,31 @@ async def test_a_jump_past_the_lots_confirmation_threshold_is_confirmed_and_reco
     assert [b.get("confirmed", False) for b in bids] == [False, True]
 
 
+async def test_an_emergency_notice_shows_on_the_board_and_in_every_room_until_resumed(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    server = auction_server
+    lot_id, urls = await english_lot(server, restart_allowed=True)
+    rooms = [await open_room(pages, server.base, urls[b]) for b in ("A", "B")]
+    board = await pages.open(f"{server.base}/board/{lot_id}")
+    await confirmed_bid(rooms[0], "1050")
+    await expect_accepted(rooms[0], "1,050.00")
+    await staff_post(server, f"/api/lots/{lot_id}/pause",
+                     {"reason": "机房断电", "notice": "因交易系统故障暂停竞价"})
+    for page in (*rooms, board):
+        notice = page.locator("#lot-notice")
+        await expect(notice).to_be_visible(timeout=WAIT)
+        await expect(notice).to_have_text("暂停公告：因交易系统故障暂停竞价")
+    await staff_post(server, f"/api/lots/{lot_id}/resume",
+                     {"reason": "恢复供电", "restart": True})
+    for page in (*rooms, board):
+        await expect(page.locator("#lot-notice")).to_be_hidden(timeout=WAIT)
+    await expect(rooms[1].locator("#notices")).to_contain_text("从起始价重新开始")
+    # The earlier bid is void: the next price is the start price again.
+    await expect(rooms[1].locator("#history")).not_to_contain_text("1,050.00")
+    await confirmed_bid(rooms[1], "1000")
+    await expect_accepted(rooms[1], "1,000.00")
+
+
 WAN = [("1030.00", 2, "0.103"), ("45000000.00", 2, "4,500"), ("0.01", 2, "0.000001"),
        ("123456789", 0, "12,345.6789")]
 

@@ -5,7 +5,7 @@ import { drawPriceChart } from "./chart.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { lotteryText } from "./lottery.js";
 import { drawPlay } from "./formats.js";
-import { drawLotInfo } from "./lotinfo.js";
+import { drawLotInfo, drawLotNotice } from "./lotinfo.js";
 import { currencySign } from "./money.js";
 import {
   $, ENDED, MessageBox, clock, drawCountdown, h, lotIdFromPath, money, resultText, showAmount,
@@ -47,6 +47,8 @@ const conn = new LotConnection({
         if (history.length > CHART_POINTS) history.splice(0, history.length - CHART_POINTS);
       } else if (e.type === "CloseExtended") {
         extended = true;
+      } else if (e.type === "LotResumed" && e.restart) {
+        history.length = 0; // bidding restarts from the start price: earlier bids void
       }
     }
     if (snapshot) state = snapshot;
@@ -92,6 +94,7 @@ function render() {
   $("lot-title").textContent = state?.title ?? lotId ?? "—";
   showStatus($("status"), state?.status);
   $("extended").hidden = !extended || !state || ENDED.has(state.status);
+  drawLotNotice($("lot-notice"), state);
   const awarded = state?.status === "awarded" || state?.outcome?.status === "awarded";
   const over = ENDED.has(state?.status);
   $("best-label").textContent = awarded ? t("final_price")

@@ -3,6 +3,17 @@
 import { t } from "./i18n.js";
 import { h, money } from "./ui.js";
 
+/** The public notice of a suspension (paused) or termination (cancelled), or nothing. */
+export function drawLotNotice(el, state) {
+  if (!el) return;
+  const notice = state?.notice;
+  el.hidden = !notice;
+  el.dataset.status = state?.status ?? "";
+  el.textContent = notice
+    ? t(state.status === "cancelled" ? "lot_notice_cancelled" : "lot_notice_paused", { notice })
+    : "";
+}
+
 /** Fill `dl` with the rules a bidder needs: direction, start, steps, deposit, soft close. */
 export function drawLotInfo(dl, state) {
   if (!dl || !state?.params) return;

@@ -3,7 +3,7 @@
 import { LotConnection } from "./conn.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { drawPlay } from "./formats.js";
-import { drawLotInfo } from "./lotinfo.js";
+import { drawLotInfo, drawLotNotice } from "./lotinfo.js";
 import {
   capitalAmount, currencySign, decimalsOf, formatAmount, inWan, normalizeInput, parseAmount,
   quickBid, stepsOver,
@@ -162,6 +162,10 @@ function applyEvent(e) {
     if (myNo && e.bidder_no === myNo) ownBids.set(e.seq, { seq: e.seq, at: e.at, amount: e.amount });
   } else if (e.type === "CloseExtended") {
     extended = true;
+  } else if (e.type === "LotResumed" && e.restart) {
+    // Bidding restarts from the start price: the earlier bids are void.
+    history.length = 0;
+    ownBids.clear();
   }
 }
 
@@ -172,6 +176,9 @@ function noticeEvent(e) {
   } else if (e.type === "LotPaused") {
     dropNotices("resumed");
     addNotice("paused", e.reason ? "notice_paused" : "notice_paused_plain", { reason: e.reason }, e.at);
+  } else if (e.type === "LotResumed" && e.restart) {
+    dropNotices("paused");
+    addNotice("resumed", "notice_restarted", {}, e.at);
   } else if (e.type === "LotResumed") {
     dropNotices("paused");
     addNotice("resumed", "notice_resumed", { time: dateTime(state?.closes_at) }, e.at);
@@ -257,6 +264,7 @@ function render() {
   $("lot-title").textContent = state?.title ?? lotId ?? "—";
   showStatus($("status"), state?.status);
   $("extended").hidden = !extended || !state || ENDED.has(state.status);
+  drawLotNotice($("lot-notice"), state);
 
   $("best-label").textContent = t(reverse ? "best_reverse" : "best_forward");
   $("currency").textContent = currencySign(p?.currency ?? "CNY");
