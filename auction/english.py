@@ -18,7 +18,7 @@ It may be raised, or lowered as long as it stays at least what the bidder alread
 from dataclasses import dataclass, field
 from typing import Any
 
-from auction.formats import Format, register
+from auction.formats import Format, below_minimum, register
 from auction.messages import MESSAGES
 from auction.model import (
     SYSTEM,
@@ -47,6 +47,9 @@ PROXY_REF = "proxy"
 MAX_PROXY_STEPS = 1000
 
 MESSAGES.update({
+    "confirm_required": ("报价超出最低可出价较多，请确认后重新提交",
+                         "The bid is far above your next acceptable price: confirm it to "
+                         "send it"),
     "proxy_disabled": ("本标的不接受代理出价", "This lot takes no proxy maximum"),
     "proxy_too_low": ("代理最高价低于下一可接受价或本人已出价格",
                       "The proxy maximum is below the next acceptable price or your own bid"),
@@ -116,7 +119,8 @@ def min_next_bid(state: LotState, bidder: Bidder | None) -> int | None:
     return least if within(least, p.decimals) else None
 
 
-def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
+def judge_bid(state: LotState, bidder: Bidder, amount: int,
+              confirmed: bool = False) -> Rejection | None:
     """Why ``amount`` may not be accepted as ``bidder``'s price, or None when it may
     (status, time and eligibility are checked by the caller).
 
@@ -127,6 +131,10 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
     ``rank`` and ``blind`` visibility past the bidder's own last bid (the start price
     before its first), so that no answer depends on the bids of others. The bidder's own
     next acceptable price (:func:`min_next_bid`) is never refused by it.
+
+    With ``confirm_above_steps`` K, a bid more than K steps (of the step in force) past
+    the bidder's own next acceptable price needs ``confirmed``, else
+    ``confirm_required``: the next acceptable price itself never does.
     """
     p = state.params
     if not within(amount, p.decimals):
@@ -155,24 +163,42 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int) -> Rejection | None:
         past = amount - anchor if forward else anchor - amount
         if past > p.max_jump_steps * p.step_at(anchor):
             return Rejection("jump_too_large")
+    if p.confirm_above_steps is not None and not confirmed:
+        least = p.start_price if ref is None else ref + step if forward else ref - step
+        if (amount - least if forward else least - amount) > p.confirm_above_steps * step:
+            return Rejection("confirm_required")
     return None
 
 
 def accept(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> list[Event]:
     """Events of an accepted bid: the bid, and the soft-close extension it triggers
     (``closes_at`` moves to ``max(closes_at, now + extend_s)``, never past
-    ``max_closes_at``, when fewer than ``extend_window_s`` seconds are left)."""
+    ``max_closes_at``, when fewer than ``extend_window_s`` seconds are left and the bid
+    is one the lot's ``extend_on`` counts: see :func:`extends`)."""
     events: list[Event] = [BidAccepted(
         at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id, bidder_no=bidder.bidder_no,
-        amount=cmd.amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref,
+        amount=cmd.amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref, confirmed=cmd.confirmed,
     )]
     closes_at = state.closes_at
     assert closes_at is not None  # an open lot always has a closing time
-    target = _extension(state, closes_at, now)
+    target = _extension(state, closes_at, now) if extends(state, bidder, cmd.amount) else None
     if target is not None:
         events.append(CloseExtended(at=now, actor=SYSTEM, closes_at=target,
                                     reason="soft_close"))
     return events + answers(state, events, now)
+
+
+def extends(state: LotState, bidder: Bidder, amount: int) -> bool:
+    """Whether an accepted bid of ``bidder`` at ``amount`` is one that moves a soft close
+    (``extend_on``): ``any`` bid; under ``rank_1`` only a bid that is the new best (the
+    leader raising its own bid counts, a bid behind the best does not); under
+    ``leader_change`` only a new best by another bidder than the leader. (A bid the
+    engine makes for a proxy always makes a new leader.)"""
+    mode = state.params.extend_on
+    if mode == "any":
+        return True
+    best = state.best is None or state.better(amount, state.best)
+    return best and (mode == "rank_1" or state.leader != bidder.bidder_id)
 
 
 def _extension(state: LotState, closes_at: int, now: int) -> int | None:
@@ -262,11 +288,15 @@ def set_proxy(state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
 
 def close(state: LotState, now: int) -> list[Event]:
     """Events of closing the lot: ``LotClosed`` and the outcome. The best price wins if
-    the reserve (forward) is met; with no bid or the reserve not met, the lot fails."""
+    the reserve (forward) is met; with no bid or the reserve not met, the lot fails; with
+    fewer bidders who bid than ``min_bidders``, see :func:`auction.formats.below_minimum`."""
     assert state.closes_at is not None  # only an open lot closes
     closed = LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at)
     if state.leader is None or state.best is None:
         return [closed, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+    short = below_minimum(state, now, sum(1 for b in state.bidders.values() if b.bids))
+    if short is not None:
+        return [closed, short]
     reserve = state.params.reserve
     if reserve is not None and state.best < reserve:
         return [closed, LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]
@@ -286,7 +316,7 @@ class English(Format):
         admit_new(params)
 
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
-        refused = judge_bid(state, bidder, cmd.amount)
+        refused = judge_bid(state, bidder, cmd.amount, cmd.confirmed)
         return refused if refused is not None else accept(state, bidder, cmd, now)
 
     def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event]:

@@ -25,10 +25,13 @@ from collections.abc import Callable
 from typing import Any
 
 from auction.model import (
+    SYSTEM,
     Act,
     Command,
     Decision,
     Event,
+    LotAwarded,
+    LotFailed,
     LotOpened,
     PlaceBid,
     Rejection,
@@ -160,6 +163,35 @@ def revealed_records(state: LotState, records: list[Recorded]) -> list[Recorded]
     if not hidden:
         return records
     return [r for r in records if r.seq not in hidden]
+
+
+def short_of_bidders(state: LotState) -> bool:
+    """Whether the lot has fewer eligible bidders than its ``min_bidders`` to open (with
+    ``below_min: award_single``, one eligible bidder is enough to open)."""
+    p = state.params
+    if p.min_bidders == 1:
+        return False
+    eligible = sum(1 for b in state.bidders.values() if state.eligible(b))
+    return eligible < p.min_bidders and not (p.below_min == "award_single" and eligible == 1)
+
+
+def below_minimum(state: LotState, now: int, entrants: int) -> Event | None:
+    """The outcome of a close with ``entrants`` (at least one) bidders who bid, when
+    fewer than the lot's ``min_bidders``: ``LotFailed`` (``too_few_bids``) or, under
+    ``below_min: award_single`` with a single entrant, the leader wins at the start
+    price (``LotFailed`` ``reserve_not_met`` when that is below the reserve). None when
+    there are enough."""
+    p = state.params
+    if entrants >= p.min_bidders:
+        return None
+    if p.below_min != "award_single" or entrants != 1:
+        return LotFailed(at=now, actor=SYSTEM, reason="too_few_bids")
+    if p.reserve is not None and p.start_price < p.reserve:
+        return LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")
+    assert state.leader is not None  # one bidder bid
+    winner = state.bidders[state.leader]
+    return LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,
+                      bidder_no=winner.bidder_no, amount=p.start_price)
 
 
 def open_lot(state: LotState, now: int, actor: str) -> Decision:

@@ -6,7 +6,10 @@ pausing and resuming (which shift ``closes_at``) shift every deadline of every p
 - ``listing``: forward bids as ``english`` (leader mode, step grid), no soft close, until
   ``listing_ends_at``. At its end: no bid → failed (``no_bids``); else ``confirm``.
 - ``confirm``: bidders with a valid listing bid have ``confirm_s`` to confirm (Act
-  ``confirm``). Nobody confirmed → the listing's best wins if it meets the reserve.
+  ``confirm``). Nobody confirmed → the listing's best wins if it meets the reserve. With
+  ``confirm: auto`` there is no such phase: as the listing ends with bids, timed bidding
+  opens at once for every bidder with a listing bid (nobody bidding in it: the
+  listing's best wins when the countdown runs out).
 - ``timed``: only confirmed bidders bid, from the listing's best; each accepted bid restarts
   the countdown (``closes_at = t + countdown_s``). The countdown runs out → best wins if it
   meets the reserve, else failed.
@@ -32,7 +35,7 @@ from auction.draw import RANDOM_HEX, commitment, draw
 from auction.english import judge_bid
 from auction.english import min_next_bid as english_min_next_bid
 from auction.errors import InvalidParams
-from auction.formats import Format, open_lot, register
+from auction.formats import Format, below_minimum, open_lot, register
 from auction.messages import MESSAGES
 from auction.model import (
     SYSTEM,
@@ -56,13 +59,26 @@ from auction.model import (
     register_event,
 )
 from auction.money import CURRENCY_DECIMALS, format_amount, within
-from auction.params import MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
+from auction.params import (
+    MAX_JUMP_STEPS,
+    MAX_MS,
+    MAX_SECONDS,
+    SHOW_COUNTS,
+    STEP_ROUNDINGS,
+    EnglishParams,
+    Tier,
+    _Reader,
+)
 from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
 
 LISTING, CONFIRM, TIMED, CAP, SECONDARY, ENDED = (
     "listing", "confirm", "timed", "cap", "secondary", "ended")
 CAP_RULES = ("none", "lottery", "secondary")
+#: How bidders enter timed bidding (``confirm``): ``required`` (the default: each bidder
+#: with a listing bid confirms within ``confirm_s``) or ``auto`` (every bidder with a
+#: listing bid enters as the listing ends; there is no confirm window).
+CONFIRM_MODES = ("required", "auto")
 
 MESSAGES.update({
     "wrong_phase": ("当前阶段不能进行此操作", "This is not possible in the lot's current phase."),
@@ -101,11 +117,13 @@ class ListingOptions:
     cap_rule: str
     cap_confirm_s: int
     secondary: Secondary | None
+    confirm: str = "required"
 
     def public(self, decimals: int) -> dict[str, Any]:
         sec = self.secondary
         return {
             "listing_ends_at": self.listing_ends_at, "confirm_s": self.confirm_s,
+            **({"confirm": self.confirm} if self.confirm != "required" else {}),
             "countdown_s": self.countdown_s,
             "cap": None if self.cap is None else format_amount(self.cap, decimals),
             "cap_rule": self.cap_rule,
@@ -125,22 +143,31 @@ def parse(raw: object) -> EnglishParams:
     deposit = r.amount("deposit", decimals, zero=True)
     start_price = r.amount("start_price", decimals)
     step = r.amount("step", decimals)
+    percent = r.percent("step_percent")
+    step_round = r.text("step_round", "up", STEP_ROUNDINGS)
     reserve = r.amount("reserve", decimals)
     max_jump_steps = r.jump_guard()
     opens_at = r.integer("listing_opens_at", 0, MAX_MS)
     ends_at = r.integer("listing_ends_at", 0, MAX_MS)
     confirm_s = r.integer("confirm_s", 1, MAX_SECONDS)
+    confirm = r.text("confirm", "required", CONFIRM_MODES)
     countdown_s = r.integer("countdown_s", 1, MAX_SECONDS)
     cap = r.amount("cap", decimals)
     cap_rule = r.text("cap_rule", "none", CAP_RULES)
     cap_confirm_s = r.integer("cap_confirm_s", 1, MAX_SECONDS)
     raw_secondary = r.take("secondary")
+    min_bidders, below_min = r.minimum()
+    show_counts = r.text("show_counts", "always", SHOW_COUNTS[:2])
+    confirm_above_steps = r.integer("confirm_above_steps", 0, MAX_JUMP_STEPS)
     r.done()
-    for key, value in (("start_price", start_price), ("step", step),
-                       ("listing_ends_at", ends_at)):
+    for key, value in (("start_price", start_price), ("listing_ends_at", ends_at)):
         if value is None:
             raise InvalidParams(f"{key} is required", key)
-    assert start_price is not None and step is not None and ends_at is not None
+    assert start_price is not None and ends_at is not None
+    if (step is None) == (percent is None):
+        raise InvalidParams("give exactly one of step and step_percent", "step")
+    if step_round != "up" and percent is None:
+        raise InvalidParams("step_round applies to percentage steps", "step_round")
     if opens_at is not None and opens_at >= ends_at:
         raise InvalidParams("listing_opens_at must be before listing_ends_at",
                             "listing_opens_at")
@@ -148,8 +175,13 @@ def parse(raw: object) -> EnglishParams:
         raise InvalidParams("cap must be above start_price", "cap")
     if cap is not None and reserve is not None and reserve > cap:
         raise InvalidParams("reserve must not be above cap", "reserve")
+    if cap is not None and min_bidders > 1:
+        # Reaching the cap ends price bidding at once, however few have bid.
+        raise InvalidParams("min_bidders above 1 does not go with a cap", "min_bidders")
     if cap is None and cap_rule != "none":
         raise InvalidParams("cap_rule needs a cap", "cap_rule")
+    if confirm == "auto" and confirm_s is not None:
+        raise InvalidParams("confirm_s applies to confirm required", "confirm_s")
     if cap_confirm_s is not None and cap_rule != "lottery":
         raise InvalidParams("cap_confirm_s applies to cap_rule lottery", "cap_confirm_s")
     secondary = None
@@ -159,13 +191,17 @@ def parse(raw: object) -> EnglishParams:
         raise InvalidParams("secondary applies to cap_rule secondary", "secondary")
     options = ListingOptions(
         listing_ends_at=ends_at, confirm_s=confirm_s or 300, countdown_s=countdown_s or 240,
-        cap=cap, cap_rule=cap_rule, cap_confirm_s=cap_confirm_s or 300, secondary=secondary)
+        cap=cap, cap_rule=cap_rule, cap_confirm_s=cap_confirm_s or 300, secondary=secondary,
+        confirm=confirm)
     return EnglishParams(
         direction="forward", currency=currency, decimals=decimals, deposit=deposit or 0,
-        start_price=start_price, tiers=(Tier(0, step),), step_multiple=True, reserve=reserve,
+        start_price=start_price, tiers=(Tier(0, step or 0, percent or 0),),
+        step_multiple=True, reserve=reserve,
         ceiling=None, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=ends_at,
         duration_s=None, extend_window_s=0, extend_s=0, max_closes_at=None,
-        improve="leader", visibility="price", options=options)
+        improve="leader", visibility="price", options=options, step_round=step_round,
+        min_bidders=min_bidders, below_min=below_min, show_counts=show_counts,
+        confirm_above_steps=confirm_above_steps)
 
 
 def _secondary(raw: object, decimals: int) -> Secondary:
@@ -301,8 +337,12 @@ def _on_confirmed(s: LotState, e: BidderConfirmed) -> None:
 
 
 def _on_timed(s: LotState, e: TimedOpened) -> None:
-    _play(s).phase = TIMED
+    play = _play(s)
+    play.phase = TIMED
     s.closes_at = e.closes_at
+    if _options(s).confirm == "auto":
+        # Every bidder with a listing bid enters without confirming.
+        play.confirmed = list(play.listed)
 
 
 def _on_cap(s: LotState, e: CapReached) -> None:
@@ -346,7 +386,11 @@ def course(state: LotState, now: int) -> Course:
     phase, ends = play.phase, state.closes_at
     events: list[Event] = []
     while now >= ends:
-        if phase == LISTING and state.best is not None:
+        if phase == LISTING and state.best is not None and o.confirm == "auto":
+            ends += o.countdown_s * 1000
+            events.append(TimedOpened(at=now, actor=SYSTEM, closes_at=ends))
+            phase = TIMED
+        elif phase == LISTING and state.best is not None:
             ends += o.confirm_s * 1000
             listed = [state.bidders[b].bidder_no for b in play.listed]
             events.append(ConfirmOpened(at=now, actor=SYSTEM, closes_at=ends,
@@ -397,6 +441,9 @@ def _close(state: LotState, now: int, c: Course, cmd: Tick) -> Decision:
                                     bidder_no=winner.bidder_no, amount=cap)]
     if state.leader is None or state.best is None:
         return [*events, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+    short = below_minimum(state, now, len(play.listed))
+    if short is not None:
+        return [*events, short]
     reserve = state.params.reserve
     if reserve is not None and state.best < reserve:
         return [*events, LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]
@@ -439,7 +486,10 @@ class ListingTimed(Format):
         play = _play_of(state)
         if c.phase not in (LISTING, TIMED):
             return Rejection("wrong_phase", f"no price bids in the {c.phase} phase")
-        if c.phase == TIMED and bidder.bidder_id not in play.confirmed:
+        # Under confirm auto, timed bidding may open in this very decision: who bid in
+        # the listing is in.
+        entered = play.listed if _options(state).confirm == "auto" else play.confirmed
+        if c.phase == TIMED and bidder.bidder_id not in entered:
             return Rejection("not_confirmed")
         o = _options(state)
         amount = cmd.amount
@@ -450,13 +500,13 @@ class ListingTimed(Format):
         # The cap is above the start price and above any best (bidding stops there): a
         # bid of the cap needs no step.
         refused = (Rejection("already_leading") if state.leader == bidder.bidder_id
-                   else None) if at_cap else judge_bid(state, bidder, amount)
+                   else None) if at_cap else judge_bid(state, bidder, amount, cmd.confirmed)
         if refused is not None:
             return refused
         events: list[Event] = [*c.events, BidAccepted(
             at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
             bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip, device=cmd.device,
-            ref=cmd.ref)]
+            ref=cmd.ref, confirmed=cmd.confirmed)]
         if at_cap:
             return events + self._cap(state, bidder, now)
         if c.phase == TIMED and now + o.countdown_s * 1000 > c.ends:

@@ -25,7 +25,7 @@ from auction import (  # noqa: F401 (importing a format module registers the for
     signing,
 )
 from auction.errors import InvalidAmount, InvalidParams, RecordError
-from auction.formats import FORMATS, of
+from auction.formats import FORMATS, of, short_of_bidders
 from auction.model import (
     SYSTEM,
     Act,
@@ -138,7 +138,11 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
 
 
 def _start(state: LotState, cmd: StartLot, now: int) -> Decision:
-    """The format opens the lot; the staff's reason goes into its ``LotOpened``."""
+    """The format opens the lot; the staff's reason goes into its ``LotOpened``. A lot
+    with fewer eligible bidders than its ``min_bidders`` fails instead
+    (``too_few_bidders``)."""
+    if short_of_bidders(state):
+        return [LotFailed(at=now, actor=cmd.actor, reason="too_few_bidders")]
     opened = of(state).open(state, now, cmd.actor, cmd)
     if isinstance(opened, Rejection) or not cmd.reason:
         return opened
@@ -247,19 +251,24 @@ def _staff(state: LotState, cmd: PauseLot | ResumeLot | ExtendLot | CancelLot,
         return Rejection("reason_required")
     if _bad_text(cmd.reason):
         return Rejection("invalid_params", f"the reason must be at most {MAX_TEXT} characters")
+    if isinstance(cmd, (CancelLot, PauseLot)) and _bad_text(cmd.notice, required=False):
+        return Rejection("invalid_params", f"the notice must be at most {MAX_TEXT} characters")
     if isinstance(cmd, CancelLot):
         if _over(state, now):
             return Rejection("invalid_state", "the lot has ended")
-        return [LotCancelled(at=now, actor=cmd.actor, reason=cmd.reason)]
+        return [LotCancelled(at=now, actor=cmd.actor, reason=cmd.reason, notice=cmd.notice)]
     if isinstance(cmd, PauseLot):
         if state.status != OPEN or _due(state, now):
             return Rejection("invalid_state", "only an open lot can be paused")
-        return [LotPaused(at=now, actor=cmd.actor, reason=cmd.reason)]
+        return [LotPaused(at=now, actor=cmd.actor, reason=cmd.reason, notice=cmd.notice)]
     if isinstance(cmd, ResumeLot):
         if state.paused_at is None:
             return Rejection("invalid_state", "only a paused lot can be resumed")
+        if cmd.restart is not False and (cmd.restart is not True
+                                         or not state.params.restart_allowed):
+            return Rejection("restart_not_allowed")
         return [LotResumed(at=now, actor=cmd.actor, reason=cmd.reason,
-                           paused_ms=max(0, now - state.paused_at))]
+                           paused_ms=max(0, now - state.paused_at), restart=cmd.restart)]
     if state.closes_at is None or _over(state, now):
         return Rejection("invalid_state", "only an open or paused lot can be extended")
     if isinstance(cmd.closes_at, bool) or not isinstance(cmd.closes_at, int):
@@ -274,6 +283,8 @@ def _staff(state: LotState, cmd: PauseLot | ResumeLot | ExtendLot | CancelLot,
 def _tick(state: LotState, cmd: Tick, now: int) -> Decision:
     fmt = of(state)
     if state.status == SCHEDULED and state.opens_at is not None and now >= state.opens_at:
+        if short_of_bidders(state):
+            return [LotFailed(at=now, actor=SYSTEM, reason="too_few_bidders")]
         opened = fmt.open(state, now, SYSTEM, cmd)
         if isinstance(opened, Rejection):
             return [LotCancelled(at=now, actor=SYSTEM, reason=opened.code)]
@@ -424,14 +435,23 @@ def _extended(s: LotState, e: CloseExtended) -> None:
 
 def _paused(s: LotState, e: LotPaused) -> None:
     s.status, s.paused_at = PAUSED, e.at
+    s.notice = e.notice or None
 
 
 def _resumed(s: LotState, e: LotResumed) -> None:
     assert s.closes_at is not None  # only an opened lot can have been paused
-    s.status, s.paused_at = OPEN, None
+    s.status, s.paused_at, s.notice = OPEN, None, None
     s.closes_at += e.paused_ms
     if s.max_closes_at is not None:
         s.max_closes_at += e.paused_ms
+    if e.restart:
+        # Bidding starts again from the start price: every earlier bid (and proxy
+        # maximum) is void. They stay in the record; the state forgets them.
+        s.best = s.leader = None
+        s.bids = []
+        s.play = None
+        for bidder in s.bidders.values():
+            bidder.last_bid, bidder.last_seq, bidder.bids, bidder.own = None, 0, 0, []
 
 
 def _closed(s: LotState, e: LotClosed) -> None:
@@ -459,6 +479,7 @@ def _ignored(s: LotState, e: Event) -> None:
 def _cancelled(s: LotState, e: LotCancelled) -> None:
     s.status, s.paused_at = CANCELLED, None
     s.outcome = Outcome(CANCELLED, reason=e.reason, at=e.at)
+    s.notice = e.notice or None
 
 
 _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {

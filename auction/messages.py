@@ -40,6 +40,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "The signature was used before or sees the future (a replay)."),
     "bad_key": ("签名公钥或证书无效", "The key or certificate is not valid."),
     "key_in_use": ("已用该公钥签名，不能更换", "The key was used to sign; it cannot be replaced."),
+    "restart_not_allowed": ("本标的规则不允许恢复后重新竞价",
+                            "The lot's rules do not allow bidding to restart on resuming."),
 }
 
 

@@ -82,14 +82,23 @@ class StartLot:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PauseLot:
+    """Suspend the lot. ``notice``: the public notice of an emergency suspension, shown on
+    the board and in every room (``""``: none)."""
+
     actor: str
     reason: str
+    notice: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResumeLot:
+    """Resume the lot: bidding continues from the last valid price, or with ``restart``
+    (where the lot's ``restart_allowed`` lets the host choose it) starts again from the
+    start price, every earlier bid void."""
+
     actor: str
     reason: str
+    restart: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,8 +110,11 @@ class ExtendLot:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelLot:
+    """Terminate the lot; ``notice``: the public notice of the termination (``""``: none)."""
+
     actor: str
     reason: str
+    notice: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +142,9 @@ class PlaceBid:
     #: The bidder's signature (:mod:`auction.signing`): ``{"seen": n, "nonce": ..., "sig":
     #: ...}``, or None for an unsigned bid.
     signed: Mapping[str, Any] | None = None
+    #: The bidder confirmed a bid far above its next acceptable price (a lot's
+    #: ``confirm_above_steps``): recorded with the bid.
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -284,6 +299,9 @@ class BidAccepted(Event):
     ip: str = ""
     device: str = ""
     ref: str = ""
+    #: Sent with the bidder's explicit confirmation (recorded only when true: the bids
+    #: recorded before it existed keep their bytes).
+    confirmed: bool = recorded_if_set(False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -297,17 +315,24 @@ class CloseExtended(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotPaused(Event):
     reason: str
+    #: The public notice of the suspension (recorded only when given).
+    notice: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotResumed(Event):
     reason: str
     paused_ms: int
+    #: Bidding starts again from the start price: every earlier bid is void (recorded
+    #: only when true).
+    restart: bool = recorded_if_set(False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotCancelled(Event):
     reason: str
+    #: The public notice of the termination (recorded only when given).
+    notice: str = recorded_if_set("")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,6 +7,7 @@ valid amount (malformed, zero where zero makes no sense, above the money maximum
 """
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,16 +29,44 @@ MAX_MS = 10**14
 #: many steps past the best (the start price before the first bid) is refused
 #: (``jump_too_large``). A lot sets its own with ``max_jump_steps``, or none with 0.
 DEFAULT_MAX_JUMP_STEPS = 20
-#: Largest ``max_jump_steps`` a lot may set.
+#: Largest ``max_jump_steps`` (and ``confirm_above_steps``) a lot may set.
 MAX_JUMP_STEPS = 1_000_000
+#: How a percentage step is rounded to the minor unit (``step_round``): ``up`` (the
+#: default: a step is never less than the percentage), ``down``, ``half_up``. A step is
+#: never less than one minor unit.
+STEP_ROUNDINGS = ("up", "down", "half_up")
+#: A percentage step is kept exactly, in millionths of the price (parts per million):
+#: "1.5" (per cent) is 15000. Percentages have at most four decimals.
+PPM = 1_000_000
+PERCENT_PATTERN = r"(0|[1-9][0-9]?|100)(\.[0-9]{1,4})?"
+_PERCENT = re.compile(PERCENT_PATTERN)
+#: What a lot below its minimum number of bidders (``min_bidders``) does: ``fail`` (the
+#: default: it fails, ``too_few_bidders`` at the opening, ``too_few_bids`` at the close)
+#: or ``award_single`` (a single bidder may still bid, and wins at the start price).
+BELOW_MIN = ("fail", "award_single")
+#: Largest ``min_bidders``.
+MAX_MIN_BIDDERS = 1000
+#: When the public and the bidders see how many bidders registered and how many bids are
+#: in (``show_counts``): ``always`` (the default), ``after_open`` (not before the lot
+#: opens), ``after_close`` (not before it ends; ``blind`` visibility only, since a public
+#: price list or a rank tells how many bid). Staff always see them.
+SHOW_COUNTS = ("always", "after_open", "after_close")
+#: Extend-on modes of the soft close (``extend_on``): which accepted bids in the window
+#: move the close. ``any`` (the default): every bid; ``leader_change``: a bid that makes
+#: another bidder the leader; ``rank_1``: a bid that is the new best (the leader
+#: improving its own bid included, a bid behind the best not).
+EXTEND_ON = ("any", "leader_change", "rank_1")
 
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """From reference price ``start`` on, a bid must move by ``step``."""
+    """From reference price ``start`` on, a bid must move by ``step`` or, when ``ppm`` is
+    set (a percentage step), by ``ppm`` millionths of the reference price, rounded to the
+    minor unit as the lot's ``step_round`` says (see :meth:`EnglishParams.step_at`)."""
 
     start: int
     step: int
+    ppm: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,15 +95,40 @@ class EnglishParams:
     #: ``proxy`` bidding (forward ``english`` only): bidders may leave a secret maximum
     #: that the engine bids up to, one step at a time (see :mod:`auction.english`).
     proxy: bool = False
+    #: Rounding of percentage steps to the minor unit (:data:`STEP_ROUNDINGS`).
+    step_round: str = "up"
+    #: Which bids in the soft-close window extend the close (:data:`EXTEND_ON`).
+    extend_on: str = "any"
+    #: At least this many eligible bidders to open and bidders with a bid to award.
+    min_bidders: int = 1
+    #: Below ``min_bidders`` (:data:`BELOW_MIN`).
+    below_min: str = "fail"
+    #: When the counts of bidders and bids are shown (:data:`SHOW_COUNTS`).
+    show_counts: str = "always"
+    #: A bid more than this many steps past the bidder's next acceptable price needs the
+    #: bidder's explicit confirmation (``confirmed``), else ``confirm_required``; None: none.
+    confirm_above_steps: int | None = None
+    #: Whether a host resuming a suspended lot may restart bidding from the start price
+    #: (``ResumeLot.restart``), every earlier bid void.
+    restart_allowed: bool = False
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
-        ``start`` not above it (the first tier below every start)."""
-        chosen = self.tiers[0].step
+        ``start`` not above it (the first tier below every start). A percentage tier's
+        step is ``reference × ppm / 10⁶`` rounded to the minor unit by ``step_round``,
+        and at least one minor unit."""
+        chosen = self.tiers[0]
         for tier in self.tiers:
             if tier.start <= reference:
-                chosen = tier.step
-        return chosen
+                chosen = tier
+        if not chosen.ppm:
+            return chosen.step
+        whole, rest = divmod(reference * chosen.ppm, PPM)
+        if self.step_round == "up":
+            whole += rest > 0
+        elif self.step_round == "half_up":
+            whole += 2 * rest >= PPM
+        return max(1, whole)
 
 
 class _Reader:
@@ -126,6 +180,30 @@ class _Reader:
         except InvalidAmount as exc:
             raise InvalidAmount(f"{key}: {exc.message}", key) from None
 
+    def percent(self, key: str) -> int | None:
+        """A percentage as a decimal string ("1.5": at most four decimals, above 0, at
+        most 100), in millionths (:data:`PPM`)."""
+        value = self.take(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _PERCENT.fullmatch(value):
+            raise InvalidParams(f"{key} must be a percentage as a decimal string, at most "
+                                "four decimals", key)
+        whole, _, frac = value.partition(".")
+        ppm = int(whole) * 10_000 + int(frac.ljust(4, "0"))
+        if not 0 < ppm <= 100 * 10_000:
+            raise InvalidParams(f"{key} must be above 0 and at most 100", key)
+        return ppm
+
+    def minimum(self) -> tuple[int, str]:
+        """``min_bidders`` (default 1) and ``below_min`` (default ``fail``, which is
+        all a lot without a minimum may say)."""
+        least = self.integer("min_bidders", 1, MAX_MIN_BIDDERS) or 1
+        below = self.text("below_min", "fail", BELOW_MIN)
+        if below != "fail" and least == 1:
+            raise InvalidParams("below_min applies to min_bidders above 1", "below_min")
+        return least, below
+
     def jump_guard(self) -> int | None:
         """``max_jump_steps``: absent or null gives :data:`DEFAULT_MAX_JUMP_STEPS`, 0 no
         guard (None)."""
@@ -160,7 +238,20 @@ def parse_english(raw: object) -> EnglishParams:
     improve = r.text("improve", "own" if visibility in HIDDEN_BEST else "leader",
                      IMPROVE_MODES)
     proxy = r.boolean("proxy", False)
+    step_round = r.text("step_round", "up", STEP_ROUNDINGS)
+    extend_on = r.text("extend_on", "any", EXTEND_ON)
+    min_bidders, below_min = r.minimum()
+    show_counts = r.text("show_counts", "always", SHOW_COUNTS)
+    confirm_above_steps = r.integer("confirm_above_steps", 0, MAX_JUMP_STEPS)
+    restart_allowed = r.boolean("restart_allowed", False)
     r.done()
+    if show_counts == "after_close" and visibility != "blind":
+        raise InvalidParams("show_counts after_close needs visibility blind (prices or "
+                            "ranks tell how many bid)", "show_counts")
+    if step_round != "up" and not any(t.ppm for t in tiers):
+        raise InvalidParams("step_round applies to percentage steps", "step_round")
+    if extend_on != "any" and extend_s == 0:
+        raise InvalidParams("extend_on applies to a soft close", "extend_on")
     if proxy and direction != "forward":
         raise InvalidParams("proxy bidding applies to forward lots", "proxy")
     if proxy and improve != "leader":
@@ -183,30 +274,48 @@ def parse_english(raw: object) -> EnglishParams:
         ceiling=ceiling, max_jump_steps=max_jump_steps, opens_at=opens_at, closes_at=closes_at,
         duration_s=duration_s, extend_window_s=extend_window_s, extend_s=extend_s,
         max_closes_at=max_closes_at, improve=improve, visibility=visibility, proxy=proxy,
+        step_round=step_round, extend_on=extend_on, min_bidders=min_bidders,
+        below_min=below_min, show_counts=show_counts,
+        confirm_above_steps=confirm_above_steps, restart_allowed=restart_allowed,
     )
 
 
 def _tiers(r: _Reader, decimals: int) -> tuple[Tier, ...]:
+    """``step`` (an amount), ``step_percent`` (a percentage of the price improved on) or
+    ``steps`` (tiers of either, by price): exactly one of them."""
     step = r.amount("step", decimals)
+    percent = r.percent("step_percent")
     steps = r.take("steps")
-    if (step is None) == (steps is None):
-        raise InvalidParams("give exactly one of step and steps", "step")
+    if [step, percent, steps].count(None) != 2:
+        raise InvalidParams("give exactly one of step, step_percent and steps", "step")
     if step is not None:
         return (Tier(0, step),)
+    if percent is not None:
+        return (Tier(0, 0, percent),)
     if not isinstance(steps, list) or not steps:
-        raise InvalidParams("steps must be a non-empty list of {from, step}", "steps")
+        raise InvalidParams("steps must be a non-empty list of {from, step} or "
+                            "{from, percent}", "steps")
     tiers: list[Tier] = []
     for item in steps:
         tr = _Reader(item, "steps")
         start = tr.amount("from", decimals, zero=True)
         tier_step = tr.amount("step", decimals)
+        tier_percent = tr.percent("percent")
         tr.done()
-        if start is None or tier_step is None:
-            raise InvalidParams("each of steps needs from and step", "steps")
+        if start is None or (tier_step is None) == (tier_percent is None):
+            raise InvalidParams("each of steps needs from and one of step and percent",
+                                "steps")
         if tiers and start <= tiers[-1].start:
             raise InvalidParams("steps must be in increasing order of from", "steps")
-        tiers.append(Tier(start, tier_step))
+        tiers.append(Tier(start, tier_step or 0, tier_percent or 0))
     return tuple(tiers)
+
+
+def format_percent(ppm: int) -> str:
+    """A percentage kept in millionths as the decimal string it was given in: 15000 is
+    "1.5"."""
+    whole, rest = divmod(ppm, 10_000)
+    return str(whole) if not rest else f"{whole}.{rest:04d}".rstrip("0")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -222,7 +331,16 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
     return {
         "direction": p.direction, "currency": p.currency, "deposit": amount(p.deposit),
         "start_price": amount(p.start_price),
-        "steps": [{"from": amount(t.start), "step": amount(t.step)} for t in p.tiers],
+        "steps": [{"from": amount(t.start), "percent": format_percent(t.ppm)} if t.ppm
+                  else {"from": amount(t.start), "step": amount(t.step)} for t in p.tiers],
+        **({"step_round": p.step_round} if any(t.ppm for t in p.tiers) else {}),
+        **({"extend_on": p.extend_on} if p.extend_on != "any" else {}),
+        **({"min_bidders": p.min_bidders, "below_min": p.below_min}
+           if p.min_bidders > 1 else {}),
+        **({"show_counts": p.show_counts} if p.show_counts != "always" else {}),
+        **({"confirm_above_steps": p.confirm_above_steps}
+           if p.confirm_above_steps is not None else {}),
+        **({"restart_allowed": True} if p.restart_allowed else {}),
         "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,

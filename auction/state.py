@@ -101,6 +101,9 @@ class LotState:
     #: Whether bidders' actions are signed: ``off``, ``optional`` or ``required``
     #: (the lot parameter ``signatures``, see :mod:`auction.signing`).
     signatures: str = "off"
+    #: The public notice in force: of the suspension while paused, of the termination
+    #: once cancelled (None: none).
+    notice: str | None = None
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

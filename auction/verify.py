@@ -61,6 +61,7 @@ from auction.model import (
     LotClosed,
     LotCreated,
     LotDrawn,
+    LotFailed,
     LotOpened,
     LotPaused,
     LotResumed,
@@ -339,10 +340,13 @@ def _command_of(event: Event) -> Command | None:
         return EnrollKey(bidder_id=e.bidder_id, alg=e.alg, key=e.key, certificate=e.certificate)
     if isinstance(event, BidAccepted):
         return PlaceBid(bidder_id=e.bidder_id, amount=e.amount, ip=e.ip, device=e.device,
-                        ref=e.ref)
+                        ref=e.ref, confirmed=e.confirmed)
     if isinstance(event, LotClosed) or (isinstance(event, (LotOpened, LotCancelled))
                                         and event.actor == SYSTEM):
         return Tick()
+    if isinstance(event, LotFailed) and event.reason == "too_few_bidders":
+        # A lot with too few eligible bidders fails instead of opening (min_bidders).
+        return Tick() if event.actor == SYSTEM else StartLot(actor=e.actor)
     if isinstance(event, CloseExtended):
         if event.actor == SYSTEM:
             return None
@@ -353,9 +357,9 @@ def _command_of(event: Event) -> Command | None:
         TokensRevoked: (RevokeTokens, ("bidder_id", "reason")),
         LotScheduled: (ScheduleLot, ("reason",)),
         LotOpened: (StartLot, ("reason",)),
-        LotPaused: (PauseLot, ("reason",)),
-        LotResumed: (ResumeLot, ("reason",)),
-        LotCancelled: (CancelLot, ("reason",)),
+        LotPaused: (PauseLot, ("reason", "notice")),
+        LotResumed: (ResumeLot, ("reason", "restart")),
+        LotCancelled: (CancelLot, ("reason", "notice")),
         DepositRefunded: (RefundDeposit, ("bidder_id", "reason")),
         DepositForfeited: (ForfeitDeposit, ("bidder_id", "reason")),
         DepositApplied: (ApplyDeposit, ("bidder_id", "reason")),

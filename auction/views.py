@@ -26,9 +26,14 @@ from auction.model import (
 from auction.money import format_amount
 from auction.params import public_params
 from auction.record import Recorded, event_to_dict
-from auction.state import ENDED, AcceptedBid, Bidder, LotState
+from auction.state import DRAFT, ENDED, SCHEDULED, AcceptedBid, Bidder, LotState
 
 PUBLIC, BIDDER, STAFF = "public", "bidder", "staff"
+#: The type a non-staff audience gets for an event it may not even count (a registration
+#: or a bid while the lot's ``show_counts`` hides the counts): only its sequence number.
+WITHHELD = "Withheld"
+#: Events of one bidder that others see only as having happened.
+_COUNTED = (BidderRegistered, DepositConfirmed, TokensRevoked, *SETTLE_EVENTS)
 
 
 def _own_views(state: LotState) -> bool:
@@ -55,6 +60,15 @@ def _audience(state: LotState, audience: str) -> str:
     return PUBLIC
 
 
+def counts_hidden(state: LotState) -> bool:
+    """Whether the public and the bidders may not know yet how many bidders registered
+    and how many bids are in (the lot's ``show_counts``)."""
+    mode = state.params.show_counts
+    if mode == "after_open":
+        return state.status in (DRAFT, SCHEDULED)
+    return mode == "after_close" and state.status not in ENDED
+
+
 def _money(state: LotState, value: int | None) -> str | None:
     return None if value is None else format_amount(value, state.params.decimals)
 
@@ -76,6 +90,8 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
         "next_min": None,
         "outcome": _outcome(state, audience),
     }
+    if state.notice is not None:
+        view["notice"] = state.notice
     fmt = of(state)
     start = fmt.start_price(state)
     if start != p.start_price:  # a format without one (or with another) says so
@@ -84,6 +100,8 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
         view["params"] = {**view["params"], "signatures": state.signatures}
     if state.status == "open" and p.visibility == "price" and p.improve == "leader":
         view["next_min"] = _money(state, fmt.min_next_bid(state, None))
+    if audience != STAFF and counts_hidden(state):
+        view["bidders"] = view["bid_count"] = None
     if audience == STAFF:
         view["reserve"] = _money(state, p.reserve)
         view["register"] = [
@@ -182,13 +200,16 @@ def redact(state: LotState, record: Recorded, audience: str,
         if "amount" in body:
             body["amount"] = _money(state, body["amount"])
         return {"seq": record.seq, **body}
+    if (isinstance(event, (BidAccepted, *_COUNTED)) and counts_hidden(state)
+            and not (audience == BIDDER and event.bidder_id == bidder_id)):
+        # Counting these would tell how many bidders or bids there are.
+        return {"seq": record.seq, "type": WITHHELD}
     out: dict[str, Any] = {"seq": record.seq, "type": type(event).__name__, "at": event.at}
     if isinstance(event, BidAccepted):
         own = audience == BIDDER and event.bidder_id == bidder_id
         if own or state.params.visibility == "price":
             out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
-    elif isinstance(event, (BidderRegistered, DepositConfirmed, TokensRevoked, KeyEnrolled,
-                            *SETTLE_EVENTS)):
+    elif isinstance(event, (*_COUNTED, KeyEnrolled)):
         if audience == BIDDER and event.bidder_id == bidder_id:
             out["own"] = True
     elif isinstance(event, LotAwarded):

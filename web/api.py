@@ -62,6 +62,8 @@ from web.schemas import (
     Extend,
     Invalid,
     RegisterBidder,
+    Resume,
+    Suspend,
     WithReason,
     decode_body,
     lot_params,
@@ -532,11 +534,14 @@ def lot_action(kind: str) -> Handler:
             command = StartLot(actor=actor, reason=reason)
         else:
             if kind == "pause":
-                command = PauseLot(actor=actor, reason=reason)
+                assert isinstance(body, Suspend)
+                command = PauseLot(actor=actor, reason=reason, notice=body.notice or "")
             elif kind == "resume":
-                command = ResumeLot(actor=actor, reason=reason)
+                assert isinstance(body, Resume)
+                command = ResumeLot(actor=actor, reason=reason, restart=body.restart)
             elif kind == "cancel":
-                command = CancelLot(actor=actor, reason=reason)
+                assert isinstance(body, Suspend)
+                command = CancelLot(actor=actor, reason=reason, notice=body.notice or "")
             else:
                 assert isinstance(body, Extend)
                 command = ExtendLot(actor=actor, reason=reason, closes_at=body.closes_at)

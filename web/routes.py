@@ -60,6 +60,7 @@ from web.schemas import (
     RefundConfirmations,
     RefundsConfirmed,
     RegisterBidder,
+    Resume,
     Review,
     ServerTime,
     Session,
@@ -67,6 +68,7 @@ from web.schemas import (
     StaffDeposit,
     StatementImport,
     StatementResult,
+    Suspend,
     WithReason,
 )
 from web.ws import websocket_handler
@@ -150,7 +152,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", _BIDDER + "/revoke", api.revoke_tokens, WithReason, ActionResult),
     *(Route("POST", f"{_LOT}/{kind}", api.lot_action(kind),
             OptionalReasonBody if kind in ("schedule", "start")
-            else Extend if kind == "extend" else WithReason, ActionResult)
+            else Extend if kind == "extend" else Resume if kind == "resume" else Suspend,
+            ActionResult)
       for kind in api.ACTIONS),
     # the record (web/records.py)
     Route("GET", _LOT + "/result", records.lot_result, None, Document),

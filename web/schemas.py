@@ -20,11 +20,23 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from auction.clock import TIE_RULES
-from auction.listing_timed import CAP_RULES
+from auction.listing_timed import CAP_RULES, CONFIRM_MODES
 from auction.lot import FORMATS, MAX_TEXT
 from auction.money import CURRENCY_DECIMALS, MAX_WHOLE_DIGITS
 from auction.multi_round import MAX_ROUNDS, MAX_TURN_S
-from auction.params import DIRECTIONS, IMPROVE_MODES, MAX_MS, MAX_SECONDS, VISIBILITIES
+from auction.params import (
+    BELOW_MIN,
+    DIRECTIONS,
+    EXTEND_ON,
+    IMPROVE_MODES,
+    MAX_MIN_BIDDERS,
+    MAX_MS,
+    MAX_SECONDS,
+    PERCENT_PATTERN,
+    SHOW_COUNTS,
+    STEP_ROUNDINGS,
+    VISIBILITIES,
+)
 from auction.sealed import MAX_REVISIONS, SEALINGS
 from auction.sessions import MAX_STAGGER_S, MODES
 
@@ -80,6 +92,10 @@ ParamAmountOrZero = Annotated[str, Meta(
     pattern=AMOUNT_OR_ZERO_PATTERN, examples=["0.00"],
     description="Decimal string in the lot's currency, zero or more, at most "
                 f"{MAX_WHOLE_DIGITS} digits before the point (invalid_amount otherwise)")]
+Percent = Annotated[str, Meta(
+    pattern="^" + PERCENT_PATTERN + _END, examples=["1.5"],
+    description="A percentage as a decimal string, above 0 and at most 100, at most four "
+                "decimals (\"1.5\" is 1.5 %)")]
 Reason = _text(description="Why (recorded with the event)")
 OptionalReason = _text(description="Why (optional; recorded with the event when given)")
 Message = dict[str, str]
@@ -117,8 +133,12 @@ class Open(Struct, omit_defaults=True):
 
 
 class Tier(Closed):
+    """From ``from`` on, the step is ``step`` or ``percent`` of the price improved on
+    (exactly one of them)."""
+
     from_: ParamAmountOrZero = msgspec.field(name="from")
-    step: ParamAmount
+    step: ParamAmount | None = None
+    percent: Percent | None = None
 
 
 class EnglishParams(Closed):
@@ -127,16 +147,20 @@ class EnglishParams(Closed):
     currency: Currency | None = None
     deposit: ParamAmountOrZero | None = None
     step: ParamAmount | None = None
+    step_percent: Percent | None = None
     steps: Annotated[list[Tier], Meta(min_length=1)] | None = None
+    step_round: _choice(STEP_ROUNDINGS) | None = None
     step_multiple: bool | None = None
     reserve: ParamAmount | None = None
     ceiling: ParamAmount | None = None
     max_jump_steps: _int(0, 1_000_000) | None = None
+    confirm_above_steps: _int(0, 1_000_000) | None = None
     opens_at: Instant | None = None
     closes_at: Instant | None = None
     duration_s: Seconds | None = None
     extend_window_s: SecondsOrZero | None = None
     extend_s: SecondsOrZero | None = None
+    extend_on: _choice(EXTEND_ON) | None = None
     max_closes_at: Instant | None = None
     visibility: _choice(VISIBILITIES) | None = None
     improve: _choice(IMPROVE_MODES) | None = None
@@ -144,6 +168,10 @@ class EnglishParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    restart_allowed: bool | None = None
+    min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
+    below_min: _choice(BELOW_MIN) | None = None
+    show_counts: _choice(SHOW_COUNTS) | None = None
 
 
 class DutchParams(Closed):
@@ -208,13 +236,16 @@ class Secondary(Closed):
 
 class ListingTimedParams(Closed):
     start_price: ParamAmount
-    step: ParamAmount
     listing_ends_at: Instant
+    step: ParamAmount | None = None
+    step_percent: Percent | None = None
+    step_round: _choice(STEP_ROUNDINGS) | None = None
     currency: Currency | None = None
     deposit: ParamAmountOrZero | None = None
     reserve: ParamAmount | None = None
     listing_opens_at: Instant | None = None
     confirm_s: Seconds | None = None
+    confirm: _choice(CONFIRM_MODES) | None = None
     countdown_s: Seconds | None = None
     cap: ParamAmount | None = None
     cap_rule: _choice(CAP_RULES) | None = None
@@ -224,6 +255,10 @@ class ListingTimedParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    confirm_above_steps: _int(0, 1_000_000) | None = None
+    min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
+    below_min: _choice(BELOW_MIN) | None = None
+    show_counts: _choice(SHOW_COUNTS[:2]) | None = None
 
 
 Coefficient = Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?" + _END)]
@@ -374,6 +409,22 @@ class RefundConfirmations(Closed):
     confirmations: Annotated[list[RefundConfirmation], Meta(min_length=1, max_length=1000)]
 
 
+class Suspend(Closed):
+    """Pause (suspend) or cancel (terminate) a lot, with an optional public notice."""
+
+    reason: Reason
+    notice: _text(description="The public notice shown on the board and in every room "
+                              "(recorded with the event)") | None = None
+
+
+class Resume(Closed):
+    reason: Reason
+    restart: Annotated[bool, Meta(description=(
+        "restart bidding from the start price, every earlier bid void (only where the "
+        "lot's `restart_allowed`; `restart_not_allowed` otherwise); default: continue "
+        "from the last valid price"))] = False
+
+
 # ----------------------------------------------------------------------- HTTP answers
 
 
@@ -444,8 +495,9 @@ class LotView(Open):
     status: LotStatus
     seq: int
     params: dict[str, Any]
-    bidders: int
-    bid_count: int
+    #: None while the lot's ``show_counts`` hides them from the caller.
+    bidders: int | None
+    bid_count: int | None
     opens_at: int | None = None
     closes_at: int | None = None
     max_closes_at: int | None = None
@@ -454,6 +506,8 @@ class LotView(Open):
     leader_no: str | None = None
     next_min: str | None = None
     outcome: dict[str, Any] | None = None
+    #: The public notice of a suspension (while paused) or termination (once cancelled).
+    notice: str | UnsetType = UNSET
     you: dict[str, Any] | None | UnsetType = UNSET
     reserve: str | None | UnsetType = UNSET
     register: list[dict[str, Any]] | UnsetType = UNSET
@@ -827,6 +881,10 @@ class PlaceBid(ClientMessage, tag="bid"):
         "spaces, not zero (`rejected` `invalid_amount` otherwise)"))]
     ref: _text(64, "the client's id of this bid, echoed in `ack`/`rejected` and recorded "
                    "with the bid")
+    confirmed: Annotated[bool, Meta(description=(
+        "the bidder confirmed this amount: needed for a bid more than the lot's "
+        "`confirm_above_steps` steps past its next acceptable price (`rejected` "
+        "`confirm_required` otherwise); recorded with the bid"))] = False
     sig: _SIG_FIELD | None = None
 
 

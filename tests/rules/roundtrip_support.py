@@ -70,6 +70,7 @@ mappings = st.one_of(
 FIELD_VALUES: dict[object, st.SearchStrategy[Any]] = {
     int: ints,
     str: texts,
+    bool: st.booleans(),
     int | None: st.one_of(st.none(), ints),
     str | None: st.one_of(st.none(), texts),
     list[str]: st.one_of(st.lists(texts, max_size=8), st.just(["x"] * 5000)),

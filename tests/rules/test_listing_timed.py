@@ -505,3 +505,52 @@ def test_a_record_of_an_unknown_format_or_invalid_parameters_cannot_be_replayed(
                          title="t", params=params)
     with pytest.raises(RecordError, match=words):
         replay([created])
+
+
+# --------------------------------------------------------------------------- confirm: auto
+
+
+def test_with_confirm_auto_the_listing_ends_straight_into_timed_bidding() -> None:
+    lot = listed("a", "b", "c", confirm="auto")
+    lot.bids(("a", "100.00"), ("b", "110.00"))
+    events = lot.tick(at=LISTING_ENDS)
+    assert kinds(events) == ["TimedOpened"]
+    assert lot.phase == "timed"
+    assert lot.s.closes_at == LISTING_ENDS + 240 * SECOND
+    # Every bidder with a listing bid is in; one without is not.
+    assert lot.s.play.confirmed == ["a", "b"]
+    lot.take("a", "120.00", at=LISTING_ENDS + SECOND)
+    lot.refuse_bid("c", "130.00", "not_confirmed", at=LISTING_ENDS + SECOND)
+
+
+def test_with_confirm_auto_nobody_bidding_in_timed_bidding_leaves_the_listing_best_winning(
+        ) -> None:
+    lot = listed("a", "b", confirm="auto")
+    lot.bids(("a", "100.00"), ("b", "110.00"))
+    lot.tick(at=LISTING_ENDS)
+    events = lot.tick(at=LISTING_ENDS + 240 * SECOND)
+    assert kinds(events) == ["LotClosed", "LotAwarded"]
+    assert lot.s.outcome is not None
+    assert (lot.s.outcome.bidder_id, lot.s.outcome.amount) == ("b", cny("110.00"))
+
+
+def test_with_confirm_auto_there_is_nothing_to_confirm() -> None:
+    lot = listed("a", "b", confirm="auto")
+    lot.take("a", "100.00")
+    lot.refuse_act("a", "confirm", "wrong_phase", at=LISTING_ENDS + SECOND)
+
+
+def test_with_confirm_auto_a_bid_after_the_listing_end_opens_timed_bidding_in_its_decision(
+        ) -> None:
+    lot = listed("a", "b", "c", confirm="auto")
+    lot.bids(("a", "100.00"), ("b", "110.00"))
+    lot.refuse_bid("c", "130.00", "not_confirmed", at=LISTING_ENDS + SECOND)
+    events = lot.take("a", "120.00", at=LISTING_ENDS + SECOND)
+    assert kinds(events) == ["TimedOpened", "BidAccepted", "CloseExtended"]
+
+
+def test_confirm_auto_takes_no_confirm_window() -> None:
+    with pytest.raises(InvalidParams, match="confirm_s applies to confirm required"):
+        parse(listing(confirm="auto", confirm_s=60))
+    assert parse(listing(confirm="auto")).options.public(2)["confirm"] == "auto"
+    assert "confirm" not in parse(listing()).options.public(2)

@@ -148,9 +148,9 @@ def test_soft_close_takes_a_window_and_an_extension() -> None:
 
 
 def test_exactly_one_of_step_and_steps_is_given() -> None:
-    refused(english(step=None), "step", "exactly one of step and steps")
+    refused(english(step=None), "step", "exactly one of step, step_percent and steps")
     refused(english(steps=[{"from": "0", "step": "1.00"}]), "step",
-            "exactly one of step and steps")
+            "exactly one of step, step_percent and steps")
 
 
 def tiered(steps: object) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def test_each_of_steps_must_be_an_object(item: object) -> None:
 
 @pytest.mark.parametrize("item", [{"from": "0"}, {"step": "1.00"}])
 def test_each_of_steps_needs_from_and_step(item: object) -> None:
-    refused(tiered([item]), "steps", "needs from and step")
+    refused(tiered([item]), "steps", "needs from and one of step and percent")
 
 
 def test_a_tier_with_an_unknown_key_is_refused() -> None:

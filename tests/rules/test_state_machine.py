@@ -25,6 +25,8 @@ from auction.model import (
     LotAwarded,
     LotCancelled,
     LotFailed,
+    LotOpened,
+    LotResumed,
     PauseLot,
     PlaceBid,
     RegisterBidder,
@@ -56,7 +58,7 @@ from auction.state import (
     SCHEDULED,
     LotState,
 )
-from auction.views import PUBLIC, bidder_view, snapshot
+from auction.views import PUBLIC, STAFF, bidder_view, redact, snapshot
 
 T0 = 1_700_000_000_000
 HOST = "staff:host"
@@ -66,6 +68,7 @@ FINAL = {AWARDED, FAILED, CANCELLED}
 ALLOWED = {
     (DRAFT, SCHEDULED), (SCHEDULED, OPEN), (OPEN, PAUSED), (PAUSED, OPEN), (OPEN, CLOSED),
     (CLOSED, AWARDED), (CLOSED, FAILED),
+    (SCHEDULED, FAILED),  # too few eligible bidders to open (min_bidders)
     (DRAFT, CANCELLED), (SCHEDULED, CANCELLED), (OPEN, CANCELLED), (PAUSED, CANCELLED),
     (CLOSED, CANCELLED),
 }
@@ -103,8 +106,13 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
         "improve": pick("leader", "own") if visibility == "price" else "own",
         "step_multiple": pick(True, False),
     }
-    if pick(True, False):
+    shape = pick("step", "steps", "percent")
+    if shape == "step":
         p["step"] = money(step)
+    elif shape == "percent":
+        # A percentage of the price improved on, rounded to the minor unit as drawn.
+        p["step_percent"] = pick("1", "0.5", "2.5", "10", "0.0001")
+        p["step_round"] = pick("up", "down", "half_up")
     else:
         edge = start + sign * step * draw(st.integers(1, 6))
         if edge > max_minor(decimals):
@@ -132,6 +140,17 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
     if pick(True, False):
         p["extend_window_s"] = pick(20, 1, 30)
         p["extend_s"] = pick(30, 1, 60)
+        p["extend_on"] = pick("any", "leader_change", "rank_1")
+    counts = pick("always", "after_open", "after_close")
+    if counts != "always" and (counts == "after_open" or visibility == "blind"):
+        p["show_counts"] = counts
+    if pick(False, True):
+        p["confirm_above_steps"] = pick(1, 0, 3)
+    if pick(False, True):
+        p["restart_allowed"] = True
+    if pick(False, True):
+        p["min_bidders"] = pick(2, 3, 5)
+        p["below_min"] = pick("fail", "award_single")
         if pick(True, False):
             # A lot started late may find its max_closes_at before a duration's end:
             # starting it is then refused (bad_deadline), which the machine checks too.
@@ -160,6 +179,8 @@ class RecordedLot(RuleBasedStateMachine):
         #: hash-checked one by one), kept beside the live one.
         self.shadow: LotState | None = None
         self.stored_hash = GENESIS
+        self.bid_extends = True
+        self.restarted = False
 
     @property
     def s(self) -> LotState:
@@ -182,7 +203,8 @@ class RecordedLot(RuleBasedStateMachine):
             self.state = evolve(self.state, fact)
             if old_status is not None and old_status != self.state.status:
                 assert (old_status, self.state.status) in ALLOWED, (old_status, self.state)
-            if old_best is not None and self.BEST_NEVER_WORSENS:
+            if (old_best is not None and self.BEST_NEVER_WORSENS
+                    and not (isinstance(fact, LotResumed) and fact.restart)):
                 new_best = self.state.best
                 assert new_best is not None
                 assert not self.s.better(old_best, new_best), "the best price worsened"
@@ -244,7 +266,8 @@ class LotMachine(RecordedLot):
             else:
                 self.now = self.s.opens_at
                 self.tick()
-            assert self.s.status == OPEN
+            assert self.s.status == OPEN or (
+                self.s.outcome is not None and self.s.outcome.reason == "too_few_bidders")
 
     def check_rejection(self, cmd: Command, rejection: Rejection) -> None:
         if self.state is None:
@@ -277,26 +300,71 @@ class LotMachine(RecordedLot):
             assert not s.better(least, fact.amount), "not improving"
             if p.improve == "leader":
                 assert s.leader != fact.bidder_id
-            if p.step_multiple and len(p.tiers) == 1:
+            if p.step_multiple and len(p.tiers) == 1 and not p.tiers[0].ppm:
                 assert (fact.amount - p.start_price) % p.tiers[0].step == 0
+            if p.confirm_above_steps is not None and not fact.confirmed and fact.actor != "system":
+                # Unconfirmed: at most confirm_above_steps steps past the bidder's next price.
+                ref = bidder.last_bid if p.improve == "own" else s.best
+                step = p.step_at(p.start_price if ref is None else ref)
+                past = fact.amount - least if forward else least - fact.amount
+                assert past <= p.confirm_above_steps * step, "an unconfirmed jump was taken"
+            # Whether the bid may move a soft close (extend_on), judged independently.
+            new_best = s.best is None or s.better(fact.amount, s.best)
+            self.bid_extends = {"any": True, "rank_1": new_best,
+                                "leader_change": new_best and s.leader != fact.bidder_id,
+                                }[p.extend_on]
         if isinstance(fact, CloseExtended):
             assert s.closes_at is not None and fact.closes_at > s.closes_at
             if fact.reason == "soft_close" and s.max_closes_at is not None:
                 assert fact.closes_at <= s.max_closes_at
+            if fact.reason == "soft_close":
+                assert self.bid_extends, "a bid extend_on does not count moved the close"
+        if isinstance(fact, LotResumed) and fact.restart:
+            assert p.restart_allowed, "a restart the lot does not allow"
+            self.restarted = True
+        if isinstance(fact, BidAccepted) and self.restarted and s.best is None:
+            # The first bid after a restart starts from the start price again.
+            assert fact.amount >= p.start_price if p.direction == "forward" else (
+                fact.amount <= p.start_price)
         if isinstance(fact, OUTCOME_EVENTS):
             assert not any(isinstance(e, OUTCOME_EVENTS) for e in self.events)
+        eligible = sum(1 for b in s.bidders.values() if s.eligible(b))
+        enough = (p.min_bidders == 1 or eligible >= p.min_bidders
+                  or (p.below_min == "award_single" and eligible == 1))
+        if isinstance(fact, LotOpened):
+            assert enough, "a lot opened with too few eligible bidders"
+        if isinstance(fact, LotFailed) and s.status == SCHEDULED:
+            assert fact.reason == "too_few_bidders" and not enough
+            return
         if isinstance(fact, (LotAwarded, LotFailed)):
             # The outcome of a close, judged independently: no bid, or a best below the
-            # reserve, fails the lot; otherwise the first to reach the best price wins.
+            # reserve, fails the lot; fewer bidders who bid than min_bidders fail it (or
+            # a single one wins at the start price); otherwise the first to reach the
+            # best price wins.
             assert s.status == CLOSED
             self.check_outcome(fact)
 
+    def entrants(self) -> list[str]:
+        """The bidders who bid, in the order they first did (the minimum number of bidders
+        counts them)."""
+        return list(dict.fromkeys(b.bidder_id for b in self.s.bids))
+
     def check_outcome(self, fact: LotAwarded | LotFailed) -> None:
-        """No bid, or a best below the reserve, fails the lot; otherwise the first to reach
-        the best price wins."""
+        """No bid fails the lot; too few bidders who bid fail it, or award the single one
+        at the start price where the lot says so; a best below the reserve fails it;
+        otherwise the first to reach the best price wins. (A restart voids every earlier
+        bid: ``s.bids`` holds those since.)"""
         s, p = self.s, self.s.params
+        entrants = self.entrants()
         if not s.bids:
             expected: tuple[Any, ...] = ("failed", "no_bids")
+        elif len(entrants) < p.min_bidders:
+            if p.below_min != "award_single" or len(entrants) > 1:
+                expected = ("failed", "too_few_bids")
+            elif p.reserve is not None and p.start_price < p.reserve:
+                expected = ("failed", "reserve_not_met")
+            else:
+                expected = ("awarded", entrants[0], p.start_price)
         elif p.reserve is not None and s.best is not None and s.best < p.reserve:
             expected = ("failed", "reserve_not_met")
         else:
@@ -370,7 +438,9 @@ class LotMachine(RecordedLot):
             st.integers(-3, 3).map(lambda k: target + k),
             st.integers(-step, 3 * p.start_price),
         ), label="amount")
-        self.apply(PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d"))
+        confirmed = data.draw(st.booleans(), label="confirmed")
+        self.apply(PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d",
+                            confirmed=confirmed))
 
     def do_schedule(self, data: st.DataObject) -> None:
         self.apply(ScheduleLot(actor=HOST))
@@ -380,10 +450,12 @@ class LotMachine(RecordedLot):
 
     def do_pause(self, data: st.DataObject) -> None:
         reason = data.draw(st.sampled_from(["fault", "", " "]), label="reason")
-        self.apply(PauseLot(actor=HOST, reason=reason))
+        notice = data.draw(st.sampled_from(["", "系统故障，暂停竞价"]), label="notice")
+        self.apply(PauseLot(actor=HOST, reason=reason, notice=notice))
 
     def do_resume(self, data: st.DataObject) -> None:
-        self.apply(ResumeLot(actor=HOST, reason="restored"))
+        restart = data.draw(st.booleans(), label="restart")
+        self.apply(ResumeLot(actor=HOST, reason="restored", restart=restart))
 
     def do_extend(self, data: st.DataObject) -> None:
         base = self.s.closes_at if self.s.closes_at is not None else self.now
@@ -457,6 +529,24 @@ class LotMachine(RecordedLot):
                                               amount=parse_amount(shown, s.params.decimals)),
                                   self.now)
                 assert isinstance(decision, list), (shown, decision)
+
+    @invariant()
+    def hidden_counts_cannot_be_read_or_counted(self) -> None:
+        """While ``show_counts`` hides them, no public or bidder view holds the counts,
+        and the public record does not let anyone count registrations or bids."""
+        s = self.state
+        if s is None:
+            return
+        mode = s.params.show_counts
+        hidden = (mode == "after_open" and s.status in (DRAFT, SCHEDULED)) or (
+            mode == "after_close" and s.status not in ENDED)
+        public = snapshot(s, PUBLIC)
+        assert (public["bidders"] is None) == hidden
+        assert (public["bid_count"] is None) == hidden
+        if hidden:
+            kinds = {redact(s, r, PUBLIC)["type"] for r in self.records}
+            assert not kinds & {"BidderRegistered", "DepositConfirmed", "BidAccepted"}
+            assert snapshot(s, STAFF)["bidders"] == len(s.bidders)
 
     @invariant()
     def the_replayed_record_reproduces_the_state(self) -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize
 
 from auction.draw import commitment
+from auction.english import min_next_bid as english_min_next_bid
 from auction.lot import decide
 from auction.model import (
     Act,
@@ -43,11 +44,25 @@ def listing_params(draw: st.DrawFn) -> dict[str, Any]:
     p: dict[str, Any] = {"start_price": "100.00", "step": "10.00", "deposit": "50.00",
                          "listing_ends_at": T0 + pick(30, 5, 60) * 1000,
                          "confirm_s": pick(10, 1, 30), "countdown_s": pick(10, 2, 30)}
+    if pick(False, True):
+        # Steps of 10 % of the price improved on (10.00 from the start price).
+        del p["step"]
+        p["step_percent"] = "10"
+        p["step_round"] = pick("up", "down", "half_up")
     if pick(True, False):
         p["reserve"] = pick("130.00", "120.00")
     if pick(False, True):
         p["listing_opens_at"] = T0 + 1000
-    rule = pick("lottery", "secondary", None, "none")
+    if pick(False, True):
+        # Straight into timed bidding for every bidder with a listing bid.
+        p["confirm"] = "auto"
+        del p["confirm_s"]
+    rule = pick("lottery", "secondary", None, "none", "minimum")
+    if rule == "minimum":
+        # A minimum number of bidders (it does not go with a cap).
+        p["min_bidders"] = pick(2, 3)
+        p["below_min"] = pick("fail", "award_single")
+        rule = None
     if rule is not None:
         p["cap"] = pick("155.00", "200.00", "130.00")
         p["cap_rule"] = rule
@@ -71,6 +86,10 @@ class ListingMachine(LotMachine):
                 stage=st.sampled_from(["open", "open", "open", "scheduled"]))
     def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
         self.prepare(params, ready, stage)
+
+    def entrants(self) -> list[str]:
+        """The bidders who bid in the listing."""
+        return list(self.s.play.listed)
 
     def tick(self) -> None:
         cmd = Tick(seed=SEED, seed_hash=commitment(SEED))
@@ -98,6 +117,7 @@ class ListingMachine(LotMachine):
         base = s.best if s.best is not None else s.params.start_price - 1000
         amount = data.draw(st.one_of(
             st.integers(1, 3).map(lambda k: base + k * 1000),
+            st.integers(1, 3).map(lambda k: base + k * s.params.step_at(base)),
             st.sampled_from([cap or 1, (cap or 1) + 1, base + 500, base]),
         ), label="amount")
         self.apply(PlaceBid(bidder_id=self.bidder(data), amount=amount, ip="10.0.0.1"))
@@ -135,13 +155,23 @@ class ListingMachine(LotMachine):
             assert fact.amount >= p.start_price and s.leader != fact.bidder_id
             assert cap is None or fact.amount <= cap
             assert s.best is None or fact.amount > s.best
-            assert fact.amount == cap or (fact.amount - p.start_price) % p.tiers[0].step == 0
+            assert fact.amount == cap or p.tiers[0].ppm or (
+                fact.amount - p.start_price) % p.tiers[0].step == 0
+            assert fact.amount == cap or english_min_next_bid(s, None) is None or (
+                fact.amount >= english_min_next_bid(s, None))
             assert s.play.cap_by is None, "a price bid after the cap"
             if s.play.phase != "listing":
                 assert fact.bidder_id in s.play.confirmed
             else:
                 # listing_ends_at, as pauses and staff extensions moved it
                 assert s.closes_at is not None and fact.at < s.closes_at
+        if type(fact).__name__ == "TimedOpened":
+            # Timed bidding opens after a confirm window, or at once under confirm auto
+            # (everyone with a listing bid in).
+            assert s.play.confirmed or p.options.confirm == "auto"
+            assert s.play.phase == ("listing" if p.options.confirm == "auto" else "confirm")
+        if type(fact).__name__ == "ConfirmOpened":
+            assert p.options.confirm == "required"
         if isinstance(fact, CloseExtended) and fact.actor != HOST:
             assert s.closes_at is not None and fact.closes_at >= s.closes_at
         if isinstance(fact, OUTCOME_EVENTS):
@@ -151,6 +181,11 @@ class ListingMachine(LotMachine):
             digest = hashlib.sha256((fact.seed + "lot-x").encode()).hexdigest()
             assert fact.index == int(digest, 16) % len(fact.candidates)
             assert fact.winner_no == fact.candidates[fact.index]
+        if isinstance(fact, LotFailed) and s.status != CLOSED:
+            # Too few eligible bidders to open (min_bidders).
+            eligible = sum(1 for b in s.bidders.values() if s.eligible(b))
+            assert fact.reason == "too_few_bidders" and eligible < p.min_bidders
+            return
         if isinstance(fact, (LotAwarded, LotFailed)):
             assert s.status == CLOSED
             play = s.play

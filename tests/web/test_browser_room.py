@@ -313,6 +313,56 @@ CAPITALS = [
     ("1000100000000.00", "壹万零壹亿元整"),
     ("999999999999999.99", "玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
 ]
+async def test_a_jump_past_the_lots_confirmation_threshold_is_confirmed_and_recorded_so(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    server = auction_server
+    lot_id, urls = await english_lot(server, confirm_above_steps=3)
+    room = await open_room(pages, server.base, urls["A"])
+    # Four steps past the minimum (1000.00): within the lot's three, no warning.
+    await room.fill("#amount", "1030")
+    await room.click("#bid-btn")
+    await expect(room.locator("#confirm-warning")).to_be_hidden()
+    await room.click("#confirm-bid")
+    await expect_accepted(room, "1,030.00")
+    # B's next price is 1040.00: 1100.00 is six steps past it, more than three. The
+    # dialog warns, and the bid goes out confirmed.
+    room_b = await open_room(pages, server.base, urls["B"])
+    await room_b.fill("#amount", "1100")
+    await room_b.click("#bid-btn")
+    await expect(room_b.locator("#confirm-warning")).to_be_visible()
+    await expect(room_b.locator("#confirm-cancel")).to_be_focused()
+    await room_b.click("#confirm-bid")
+    await expect_accepted(room_b, "1,100.00")
+    events = (await staff_get(server, f"/api/lots/{lot_id}/events"))["events"]
+    bids = [e["event"] for e in events if e["event"]["type"] == "BidAccepted"]
+    assert [b.get("confirmed", False) for b in bids] == [False, True]
+
+
+async def test_an_emergency_notice_shows_on_the_board_and_in_every_room_until_resumed(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    server = auction_server
+    lot_id, urls = await english_lot(server, restart_allowed=True)
+    rooms = [await open_room(pages, server.base, urls[b]) for b in ("A", "B")]
+    board = await pages.open(f"{server.base}/board/{lot_id}")
+    await confirmed_bid(rooms[0], "1050")
+    await expect_accepted(rooms[0], "1,050.00")
+    await staff_post(server, f"/api/lots/{lot_id}/pause",
+                     {"reason": "机房断电", "notice": "因交易系统故障暂停竞价"})
+    for page in (*rooms, board):
+        notice = page.locator("#lot-notice")
+        await expect(notice).to_be_visible(timeout=WAIT)
+        await expect(notice).to_have_text("暂停公告：因交易系统故障暂停竞价")
+    await staff_post(server, f"/api/lots/{lot_id}/resume",
+                     {"reason": "恢复供电", "restart": True})
+    for page in (*rooms, board):
+        await expect(page.locator("#lot-notice")).to_be_hidden(timeout=WAIT)
+    await expect(rooms[1].locator("#notices")).to_contain_text("从起始价重新开始")
+    # The earlier bid is void: the next price is the start price again.
+    await expect(rooms[1].locator("#history")).not_to_contain_text("1,050.00")
+    await confirmed_bid(rooms[1], "1000")
+    await expect_accepted(rooms[1], "1,000.00")
+
+
 WAN = [("1030.00", 2, "0.103"), ("45000000.00", 2, "4,500"), ("0.01", 2, "0.000001"),
        ("123456789", 0, "12,345.6789")]
 

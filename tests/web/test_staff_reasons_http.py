@@ -73,3 +73,31 @@ async def test_a_reason_that_is_not_free_text_is_refused_and_changes_nothing(
         assert status == 400 and data["error"]["code"] == "bad_request", (path, status, data)
         assert server.seq(lot_id) == before
     assert server.engine.lot_ids() == lots
+
+
+async def test_an_emergency_suspension_and_termination_carry_their_public_notices(
+        server: Server) -> None:
+    lot_id, tokens = await server.open_lot(restart_allowed=True)
+    watcher = await server.connect()
+    await watcher.subscribe(lot_id)
+    paused = await server.ok("POST", f"/api/lots/{lot_id}/pause",
+                             {"reason": "机房断电", "notice": "因系统故障暂停竞价"})
+    assert paused["events"][0]["notice"] == "因系统故障暂停竞价"
+    update = await watcher.next("update")
+    assert update["state"]["notice"] == "因系统故障暂停竞价"
+    assert update["events"][0]["notice"] == "因系统故障暂停竞价"
+    resumed = await server.ok("POST", f"/api/lots/{lot_id}/resume",
+                              {"reason": "恢复供电", "restart": True})
+    assert resumed["events"][0]["restart"] is True
+    assert "notice" not in (await watcher.next("update"))["state"]
+    await server.ok("POST", f"/api/lots/{lot_id}/cancel",
+                    {"reason": "法院裁定", "notice": "本标的终止拍卖"})
+    assert (await watcher.next("update"))["state"]["notice"] == "本标的终止拍卖"
+
+
+async def test_a_restart_the_lot_does_not_allow_is_refused_over_http(server: Server) -> None:
+    lot_id, _ = await server.open_lot()
+    await server.ok("POST", f"/api/lots/{lot_id}/pause", {"reason": "故障"})
+    status, body = await server.call("POST", f"/api/lots/{lot_id}/resume",
+                                     {"reason": "恢复", "restart": True})
+    assert status == 409 and body["error"]["code"] == "restart_not_allowed"

@@ -85,6 +85,23 @@ async def test_a_bidder_bids_and_gets_the_update_then_the_ack(server: Server) ->
     assert seen["events"] == update["events"] and seen["state"]["best"] == "100.00"
 
 
+async def test_a_bid_past_confirm_above_steps_is_refused_until_sent_confirmed(
+        server: Server) -> None:
+    lot_id, tokens = await server.open_lot(confirm_above_steps=2)
+    bidder = await server.connect()
+    await bidder.subscribe(lot_id, tokens[0])
+    await bidder.send({"type": "bid", "lot_id": lot_id, "amount": "150.00", "ref": "b-1"})
+    refused = await bidder.next("rejected")
+    assert refused["code"] == "confirm_required" and refused["ref"] == "b-1"
+    assert refused["message"]["en"].startswith("The bid is far above")
+    await bidder.send({"type": "bid", "lot_id": lot_id, "amount": "150.00", "ref": "b-2",
+                       "confirmed": True})
+    assert (await bidder.next("ack"))["amount"] == "150.00"
+    bids = (await server.ok("GET", f"/api/lots/{lot_id}/events", token=HOST_TOKEN))["events"]
+    accepted = [e["event"] for e in bids if e["event"]["type"] == "BidAccepted"]
+    assert accepted[-1]["confirmed"] is True
+
+
 async def test_a_rule_rejection_comes_with_its_code_and_messages(server: Server) -> None:
     lot_id, tokens = await server.open_lot()
     bidder = await server.connect()

@@ -142,3 +142,22 @@ async def test_update_and_you_frames_are_the_encoding_of_their_schema_structs(
     for raw in seen:
         struct = msgspec.json.decode(raw, type=frames[orjson.loads(raw)["type"]])
         assert msgspec.json.encode(struct).decode() == raw
+
+
+async def test_a_blind_lot_that_hides_its_counts_lets_nobody_count_bidders_or_bids(
+        server: Server) -> None:
+    lot_id, bidders, watchers = await play(server, visibility="blind",
+                                           show_counts="after_close")
+    public = updates(await drain(watchers["public"]))
+    assert all(u["state"]["bidders"] is None and u["state"]["bid_count"] is None
+               for u in public)
+    kinds = {e["type"] for u in public for e in u["events"]}
+    assert "Withheld" in kinds
+    assert not kinds & {"BidderRegistered", "DepositConfirmed", "BidAccepted"}
+    withheld = [e for u in public for e in u["events"] if e["type"] == "Withheld"]
+    assert all(set(e) == {"seq", "type"} for e in withheld)
+    own = updates(await drain(bidders[0]))
+    assert own[-1]["state"]["bid_count"] is None
+    assert len([e for u in own for e in u["events"] if e["type"] == "BidAccepted"]) == 2
+    staff = updates(await drain(watchers["staff"]))
+    assert staff[-1]["state"]["bidders"] == 2 and staff[-1]["state"]["bid_count"] == 4

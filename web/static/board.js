@@ -5,7 +5,7 @@ import { drawPriceChart } from "./chart.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { lotteryText } from "./lottery.js";
 import { drawPlay } from "./formats.js";
-import { drawLotInfo } from "./lotinfo.js";
+import { drawLotInfo, drawLotNotice } from "./lotinfo.js";
 import { currencySign } from "./money.js";
 import {
   $, ENDED, MessageBox, clock, drawCountdown, h, lotIdFromPath, money, resultText, showAmount,
@@ -47,6 +47,8 @@ const conn = new LotConnection({
         if (history.length > CHART_POINTS) history.splice(0, history.length - CHART_POINTS);
       } else if (e.type === "CloseExtended") {
         extended = true;
+      } else if (e.type === "LotResumed" && e.restart) {
+        history.length = 0; // bidding restarts from the start price: earlier bids void
       }
     }
     if (snapshot) state = snapshot;
@@ -92,6 +94,7 @@ function render() {
   $("lot-title").textContent = state?.title ?? lotId ?? "—";
   showStatus($("status"), state?.status);
   $("extended").hidden = !extended || !state || ENDED.has(state.status);
+  drawLotNotice($("lot-notice"), state);
   const awarded = state?.status === "awarded" || state?.outcome?.status === "awarded";
   const over = ENDED.has(state?.status);
   $("best-label").textContent = awarded ? t("final_price")
@@ -102,8 +105,9 @@ function render() {
   showAmount($("best"), awarded ? state?.outcome?.amount ?? state?.best
     : over && state?.status !== "closed" ? null : state?.best, hidden ? t("best_hidden") : "—");
   $("leader").textContent = state?.leader_no ?? "—";
-  $("bid-count").textContent = String(state?.bid_count ?? 0);
-  $("bidders").textContent = String(state?.bidders ?? 0);
+  // null: the lot does not disclose its counts yet (show_counts).
+  $("bid-count").textContent = state?.bid_count === null ? t("count_hidden") : String(state?.bid_count ?? 0);
+  $("bidders").textContent = state?.bidders === null ? t("count_hidden") : String(state?.bidders ?? 0);
   $("closes-at").textContent = Number.isFinite(state?.closes_at) && !ENDED.has(state.status)
     ? t("closes_at", { time: clock(state.closes_at) }) : "";
   const result = resultText(state);
@@ -115,7 +119,7 @@ function render() {
       h("span", { class: "time" }, clock(b.at)),
       h("span", { class: "no" }, b.bidder_no ?? ""),
       h("span", { class: "amt" }, money(b.amount, p?.currency))))
-    : [h("li", { class: "empty" }, t(hidden && state.bid_count ? "bids_hidden" : "no_bids"))]));
+    : [h("li", { class: "empty" }, t(hidden && state.bid_count !== 0 ? "bids_hidden" : "no_bids"))]));
   drawLotInfo($("lot-info"), state);
   const lottery = state?.format === "listing_timed"
     ? lotteryText(state.play, state.lot_id, (a) => money(a, p?.currency)) : "";

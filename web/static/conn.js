@@ -231,8 +231,11 @@ export class LotConnection {
    * `ack` or `rejected` frame for it, an `error` frame echoing its ref, or a local
    * {type: "error", code: "offline" | "connection_lost" | "timeout"}.
    */
-  bid(amount, ref = newRef()) {
-    return this._signed({ type: "bid", lot_id: this.lotId, amount, ref }, "bid", amount);
+  bid(amount, ref = newRef(), confirmed = false) {
+    const msg = { type: "bid", lot_id: this.lotId, amount, ref };
+    // Sent only when true: the bidder confirmed a bid past the lot's confirm_above_steps.
+    if (confirmed) msg.confirmed = true;
+    return this._signed(msg, "bid", amount);
   }
 
   /**

@@ -26,6 +26,9 @@ addStrings({
     confirm_start: "确认开始标的“{title}”的竞价？",
     confirm_start_empty: "注意：标的“{title}”目前没有具备资格（保证金已到账）的竞买人，开始后无人能够报价。仍要开始吗？",
     confirm_cancel: "确认取消标的“{title}”？取消后不可恢复。理由：{reason}",
+    notice_label: "公告（暂停、终止时向所有竞买人和公众展示）",
+    restart_label: "恢复时从起始价重新竞价（此前报价作废）",
+    confirm_restart: "确认从起始价重新竞价？标的“{title}”此前的全部报价作废。",
   },
   en: {
     proxy_label: "Allow proxy bidding (forward)", session_mode: "Closing",
@@ -37,6 +40,9 @@ addStrings({
     confirm_start: "Start the bidding of “{title}”?",
     confirm_start_empty: "Warning: “{title}” has no eligible bidder (deposit received) yet; once started nobody can bid. Start anyway?",
     confirm_cancel: "Cancel “{title}”? This cannot be undone. Reason: {reason}",
+    notice_label: "Public notice (shown to every bidder and the public on suspending or terminating)",
+    restart_label: "On resuming, restart bidding from the start price (earlier bids void)",
+    confirm_restart: "Restart bidding of “{title}” from the start price? Every earlier bid becomes void.",
   },
 });
 
@@ -451,6 +457,8 @@ function render() {
   $("pause").disabled = !selectedId || (status && status !== "open");
   $("resume").disabled = !selectedId || (status && status !== "paused");
   $("extend").disabled = !selectedId || (status && !["open", "paused"].includes(status));
+  // Restarting from the start price only where the lot's rules allow it.
+  $("restart").disabled = !state?.params?.restart_allowed || status !== "paused";
   $("cancel").disabled = !selectedId || ended;
   for (const id of ["register", "confirm-deposit"]) $(id).disabled = !selectedId || ended;
 }
@@ -605,7 +613,12 @@ async function lotAction(action) {
     }
     body.closes_at = closesAt;
   }
+  const notice = $("notice").value.trim();
+  if (notice && ["pause", "cancel"].includes(action)) body.notice = notice;
+  const restart = action === "resume" && $("restart").checked;
+  if (restart) body.restart = true;
   const title = state?.title ?? selectedId;
+  if (restart && !confirmAction(t("confirm_restart", { title }))) return;
   if (action === "start") {
     const eligible = registerEntries().filter((b) => b.eligible).length;
     if (!confirmAction(t(eligible ? "confirm_start" : "confirm_start_empty", { title }))) return;
@@ -622,6 +635,8 @@ async function lotAction(action) {
     drawLots();
   }
   if (reason && $("reason").value.trim() === reason) $("reason").value = "";
+  if (body.notice) $("notice").value = "";
+  $("restart").checked = false;
   loadLots();
 }
 

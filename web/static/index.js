@@ -27,7 +27,7 @@ function draw() {
       h("div", { class: "lot-meta" },
         `${lot.lot_id} · ${t(reverse ? "best_reverse" : "best_forward")} `,
         h("strong", {}, money(lot.best, lot.params?.currency)),
-        ` · ${t("bid_count")} ${lot.bid_count ?? 0}`),
+        ` · ${t("bid_count")} ${lot.bid_count === null ? t("count_hidden") : lot.bid_count ?? 0}`),
       h("a", { class: "button-link small", href }, t("open_board")),
       ENDED.has(lot.status) ? h("a", {
         class: "button-link small result-link", href: `/result/${encodeURIComponent(lot.lot_id)}`,

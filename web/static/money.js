@@ -63,15 +63,29 @@ export function groupDigits(amount) {
   return frac === undefined ? grouped : `${grouped}.${frac}`;
 }
 
+/** A percentage string ("1.5", at most four decimals) in millionths, as a BigInt. */
+function percentPpm(percent) {
+  const [whole, frac = ""] = String(percent).split(".");
+  return BigInt(whole) * 10000n + BigInt(frac.padEnd(4, "0").slice(0, 4));
+}
+
 /** The step in force when improving on `reference` (minor units): the tier with the largest
- * `from` not above it, the first tier below every `from` (auction/params.py step_at). */
-export function stepAt(steps, reference, decimals) {
-  let chosen = parseAmount(steps[0].step, decimals);
+ * `from` not above it, the first tier below every `from` (auction/params.py step_at). A
+ * percentage tier's step is that share of `reference` rounded to the minor unit as `round`
+ * (the lot's `step_round`: up, down, half_up) says, at least one minor unit. */
+export function stepAt(steps, reference, decimals, round = "up") {
+  let chosen = steps[0];
   for (const tier of steps) {
     const from = parseAmount(tier.from, decimals, true);
-    if (from !== null && from <= reference) chosen = parseAmount(tier.step, decimals);
+    if (from !== null && from <= reference) chosen = tier;
   }
-  return chosen;
+  if (chosen.percent === undefined) return parseAmount(chosen.step, decimals);
+  const product = BigInt(reference) * percentPpm(chosen.percent);
+  let whole = product / 1000000n;
+  const rest = product % 1000000n;
+  if (round === "up" && rest > 0n) whole += 1n;
+  if (round === "half_up" && 2n * rest >= 1000000n) whole += 1n;
+  return whole > 0n ? whole : 1n;
 }
 
 /**
@@ -83,7 +97,7 @@ export function quickBid(params, nextMin, reference, n) {
   const d = decimalsOf(params.currency, params.start_price);
   const start = parseAmount(params.start_price, d);
   const ref = reference ? parseAmount(reference, d) : null;
-  const step = stepAt(params.steps, ref ?? start, d);
+  const step = stepAt(params.steps, ref ?? start, d, params.step_round);
   const sign = params.direction === "reverse" ? -1n : 1n;
   let base = nextMin ? parseAmount(nextMin, d) : null;
   if (base === null) base = ref === null ? start : ref + sign * step;
@@ -165,7 +179,8 @@ export function stepsOver(params, nextMin, reference, amount) {
   const base = nextMin ? parseAmount(nextMin, d) : null;
   if (value === null || base === null || !params.steps?.length) return null;
   const ref = reference ? parseAmount(reference, d) : null;
-  const step = stepAt(params.steps, ref ?? parseAmount(params.start_price, d), d);
+  const step = stepAt(params.steps, ref ?? parseAmount(params.start_price, d), d,
+    params.step_round);
   if (!step) return null;
   const beyond = params.direction === "reverse" ? base - value : value - base;
   if (beyond < 0n) return 0;

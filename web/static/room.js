@@ -4,7 +4,7 @@ import { LotConnection } from "./conn.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { mountDeposit } from "./deposit.js";
 import { drawPlay } from "./formats.js";
-import { drawLotInfo } from "./lotinfo.js";
+import { drawLotInfo, drawLotNotice } from "./lotinfo.js";
 import { BidderKey, canSign, keepReceipt, receipts, receiptsFile } from "./signing.js";
 import {
   capitalAmount, currencySign, decimalsOf, formatAmount, inWan, normalizeInput, parseAmount,
@@ -39,6 +39,7 @@ addStrings({
     confirm_ok_reverse: "确认报价", wan_amount: "{wan} 万元",
     confirm_steps_n: "最低可出价之上第 {n} 个幅度", confirm_steps_reverse_n: "最高可报价之下第 {n} 个幅度",
     confirm_warning: "注意：本次报价比最低可出价高 {n} 个幅度，请仔细核对金额。",
+    confirm_required_warning: "本次报价超出最低可出价较多，按本标的规则须再次确认。",
     confirm_warning_reverse: "注意：本次报价比最高可报价低 {n} 个幅度，请仔细核对金额。",
     steps_n: "幅度数",
     net_lost: "网络连接已中断（{time}）：价格和倒计时已停止更新，暂不能出价，正在重新连接…",
@@ -71,6 +72,7 @@ addStrings({
     confirm_ok_reverse: "Confirm offer", wan_amount: "{wan} × 10,000",
     confirm_steps_n: "step {n} above the minimum bid", confirm_steps_reverse_n: "step {n} below the highest offer allowed",
     confirm_warning: "Careful: this bid is {n} steps above the minimum. Check the amount.",
+    confirm_required_warning: "This bid is far above the minimum: the lot's rules ask you to confirm it again.",
     confirm_warning_reverse: "Careful: this offer is {n} steps below the highest allowed. Check the amount.",
     steps_n: "Steps",
     net_lost: "Connection lost ({time}): price and countdown are not updating and bidding is disabled; reconnecting…",
@@ -239,6 +241,10 @@ function applyEvent(e) {
     if (myNo && e.bidder_no === myNo) ownBids.set(e.seq, { seq: e.seq, at: e.at, amount: e.amount });
   } else if (e.type === "CloseExtended") {
     extended = true;
+  } else if (e.type === "LotResumed" && e.restart) {
+    // Bidding restarts from the start price: the earlier bids are void.
+    history.length = 0;
+    ownBids.clear();
   }
 }
 
@@ -249,6 +255,9 @@ function noticeEvent(e) {
   } else if (e.type === "LotPaused") {
     dropNotices("resumed");
     addNotice("paused", e.reason ? "notice_paused" : "notice_paused_plain", { reason: e.reason }, e.at);
+  } else if (e.type === "LotResumed" && e.restart) {
+    dropNotices("paused");
+    addNotice("resumed", "notice_restarted", {}, e.at);
   } else if (e.type === "LotResumed") {
     dropNotices("paused");
     addNotice("resumed", "notice_resumed", { time: dateTime(state?.closes_at) }, e.at);
@@ -334,6 +343,7 @@ function render() {
   $("lot-title").textContent = state?.title ?? lotId ?? "—";
   showStatus($("status"), state?.status);
   $("extended").hidden = !extended || !state || ENDED.has(state.status);
+  drawLotNotice($("lot-notice"), state);
 
   $("best-label").textContent = t(reverse ? "best_reverse" : "best_forward");
   $("currency").textContent = currencySign(p?.currency ?? "CNY");
@@ -342,7 +352,8 @@ function render() {
   $("leader").textContent = state?.leader_no ?? "—";
   const cancelled = state?.status === "cancelled";
   $("leader-you").textContent = myNo && state?.leader_no === myNo && !cancelled ? t("you") : "";
-  $("bid-count").textContent = String(state?.bid_count ?? 0);
+  // null: the lot does not disclose its counts yet (show_counts).
+  $("bid-count").textContent = state?.bid_count === null ? t("count_hidden") : String(state?.bid_count ?? 0);
   drawSigning();
   $("closes-at").textContent = Number.isFinite(state?.closes_at) && !ENDED.has(state.status)
     ? t("closes_at", { time: dateTime(state.closes_at) }) : "";
@@ -521,7 +532,7 @@ function drawHistory() {
   const hidden = params() && params().visibility !== "price" && !ENDED.has(state.status);
   $("history").replaceChildren(...(shown.length
     ? shown.map((b) => bidItem(b, myNo && b.bidder_no === myNo))
-    : [h("li", { class: "empty" }, t(hidden && state.bid_count ? "bids_hidden" : "no_bids"))]));
+    : [h("li", { class: "empty" }, t(hidden && state.bid_count !== 0 ? "bids_hidden" : "no_bids"))]));
 }
 
 async function submitBid(event) {
@@ -536,7 +547,25 @@ async function submitBid(event) {
   const amount = formatAmount(minor, decimals()); // "1280000" -> "1280000.00"
   input.value = amount;
   if (!(await confirmAmount(amount))) return;
-  await sendBid(amount);
+  // The dialog warned of a jump the lot's rules want confirmed: the bidder confirmed it.
+  await sendBid(amount, $("confirm").dataset.warn === "true" && needsConfirmation(amount));
+}
+
+/** Whether the lot's `confirm_above_steps` asks for the bidder's confirmation of `amount`
+ * (more than that many steps past the next acceptable price). */
+function needsConfirmation(amount) {
+  const p = params();
+  if (!p || p.confirm_above_steps === undefined || p.confirm_above_steps === null) return false;
+  const steps = stepsOver(p, nextMin(), reference(), amount);
+  return steps !== null && steps - 1 > p.confirm_above_steps;
+}
+
+/** How many steps past the least acceptable bid the dialog warns from: the lot's
+ * `confirm_above_steps` when it sets one (the rules refuse an unconfirmed bid past it),
+ * else WARN_STEPS. */
+function warnSteps() {
+  const k = params()?.confirm_above_steps;
+  return k === undefined || k === null ? WARN_STEPS : k + 1;
 }
 
 let confirmAnswer = null; // resolves the open confirmation: true to send, false not to
@@ -547,9 +576,9 @@ let confirmAnswer = null; // resolves the open confirmation: true to send, false
  * `ctx.confirmAmount`); `steps: false` for amounts that are not a next bid (a proxy
  * maximum, a sealed price).
  */
-function confirmAmount(amount, { steps = true } = {}) {
+function confirmAmount(amount, { steps = true, warn = false } = {}) {
   confirmAnswer?.(false);
-  askConfirm(amount, steps);
+  askConfirm(amount, steps, warn);
   return new Promise((resolve) => {
     confirmAnswer = resolve;
   });
@@ -563,7 +592,7 @@ function answerConfirm(yes) {
 }
 
 /** The confirmation dialog: the amount in figures, in capitals (大写) and in 万. */
-function askConfirm(amount, countSteps) {
+function askConfirm(amount, countSteps, forceWarn = false) {
   const p = params();
   const reverse = p?.direction === "reverse";
   const cur = p?.currency;
@@ -578,19 +607,21 @@ function askConfirm(amount, countSteps) {
   $("confirm-steps").textContent = steps ? t(reverse ? "confirm_steps_reverse_n" : "confirm_steps_n", { n: steps }) : "—";
   $("confirm-steps").dataset.steps = steps ?? "";
   const warn = $("confirm-warning");
-  warn.hidden = !(steps > WARN_STEPS);
-  warn.textContent = steps > WARN_STEPS
-    ? t(reverse ? "confirm_warning_reverse" : "confirm_warning", { n: steps - 1 }) : "";
+  const warned = forceWarn || steps > warnSteps();
+  warn.hidden = !warned;
+  warn.textContent = steps > warnSteps()
+    ? t(reverse ? "confirm_warning_reverse" : "confirm_warning", { n: steps - 1 })
+    : warned ? t("confirm_required_warning") : "";
   $("confirm-bid").textContent = t(reverse ? "confirm_ok_reverse" : "confirm_ok");
   const dialog = $("confirm");
   dialog.dataset.amount = amount;
-  dialog.dataset.warn = String(steps > WARN_STEPS);
+  dialog.dataset.warn = String(warned);
   if (!dialog.open) dialog.showModal();
   // A large jump puts the focus on "go back": Enter alone does not send it.
-  (steps > WARN_STEPS ? $("confirm-cancel") : $("confirm-bid")).focus();
+  (warned ? $("confirm-cancel") : $("confirm-bid")).focus();
 }
 
-async function sendBid(amount) {
+async function sendBid(amount, confirmed = false) {
   if (bidding || !amount) return;
   if (netDown) {
     messages.show({ code: "offline" });
@@ -600,8 +631,14 @@ async function sendBid(amount) {
   bidding = true;
   messages.clear();
   render();
-  const answer = await conn.bid(amount);
+  const answer = await conn.bid(amount, undefined, confirmed);
   bidding = false;
+  if (answer.type === "rejected" && answer.code === "confirm_required" && !confirmed) {
+    // The rules want this jump confirmed: ask with the warning, and resend confirmed.
+    render();
+    if (await confirmAmount(amount, { warn: true })) await sendBid(amount, true);
+    return;
+  }
   if (answer.type === "ack") {
     if (!ownBids.has(answer.seq)) {
       ownBids.set(answer.seq, { seq: answer.seq, at: answer.at, amount: answer.amount ?? amount });

@@ -314,7 +314,8 @@ export function confirmAction(text) {
 
 /** Remove every child of `el` and append `children`. */
 export function replaceChildren(el, children) {
-  if (el) el.replaceChildren(...children);
+  // As with h(): null, undefined and false stand for "nothing here", never the text "null".
+  if (el) el.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 /** document.createElement with text and attributes. */

@@ -31,6 +31,8 @@ addStrings({
     lt_draw_winner: "摇中竞买号",
     lt_confirm: "确认参加限时竞价",
     lt_confirmed_you: "您已确认参加限时竞价",
+    lt_entered_auto_you: "您在挂牌期有有效报价，已自动进入限时竞价",
+    lt_confirm_auto: "挂牌期有报价者自动进入限时竞价",
     lt_not_confirmed_you: "您未确认参加限时竞价，不能报价",
     lt_accept_cap: "接受最高限价，参加摇号",
     lt_declared_you: "您已参加摇号",
@@ -66,6 +68,8 @@ addStrings({
     lt_draw_winner: "Drawn bidder",
     lt_confirm: "Confirm for timed bidding",
     lt_confirmed_you: "You confirmed for timed bidding",
+    lt_entered_auto_you: "Your listing bid entered you into timed bidding",
+    lt_confirm_auto: "Bidders with a listing bid enter timed bidding automatically",
     lt_not_confirmed_you: "You did not confirm: you cannot bid",
     lt_accept_cap: "Accept the cap price and enter the lottery",
     lt_declared_you: "You are in the lottery",
@@ -115,7 +119,9 @@ function header(ctx) {
     cap ? row(t("lt_cap"), cap, { id: "lt-cap" }) : null,
     play.cap_reached ? row(t("lt_cap_by"), play.cap_by_no) : null,
     row(t("lt_listed"), String(play.listed ?? 0)),
-    row(t("lt_confirmed"), String(play.confirmed ?? 0), { id: "lt-confirmed" }),
+    state.params?.options?.confirm === "auto"
+      ? h("p", { id: "lt-confirm-auto", class: "note" }, t("lt_confirm_auto"))
+      : row(t("lt_confirmed"), String(play.confirmed ?? 0), { id: "lt-confirmed" }),
   ].filter(Boolean); // replaceChildren would print a null as "null"
 }
 
@@ -177,7 +183,12 @@ function room(el, ctx) {
   if (play.phase === "confirm" && you.may_confirm && open) {
     parts.push(button("lt-confirm", t("lt_confirm"), () => send(ctx, "confirm")));
   }
-  if (you.confirmed) parts.push(h("p", { id: "lt-you-confirmed", class: "note" }, t("lt_confirmed_you")));
+  // confirm: auto: a listing bid is the entry, nobody confirms.
+  const auto = state.params?.options?.confirm === "auto";
+  if (you.confirmed) {
+    parts.push(h("p", { id: "lt-you-confirmed", class: "note" },
+      t(auto ? "lt_entered_auto_you" : "lt_confirmed_you")));
+  }
   else if (play.phase === "timed" && you.listed) parts.push(h("p", { class: "note" }, t("lt_not_confirmed_you")));
   if (play.phase === "cap" && open && you.in_cap && !you.declared) {
     parts.push(button("lt-accept-cap", t("lt_accept_cap"), () => send(ctx, "accept_cap")));
