@@ -548,6 +548,7 @@ class ApplicationView(Open):
     deposit_required: str
     deposit: str | None
     deposit_source: str
+    deposit_account: str
     eligible: bool
     bidder_no: str
     post_review: str
@@ -648,6 +649,8 @@ class Review(Closed):
 
 class StaffDeposit(Closed):
     amount: Amount
+    account: Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT_PATTERN,
+                                 description="the payer's account, as on the bank's slip")]
     reason: Reason
 
 

@@ -464,6 +464,7 @@ async def application_view(request: web.Request, app: Application, *,
                           for d in app.documents],
             "deposit_required": _amount_text(app.deposit_required, lot),
             "deposit": _amount_text(app.deposit, lot), "deposit_source": app.deposit_source,
+            "deposit_account": app.deposit_account,
             "eligible": eligible(app), "bidder_no": app.bidder_no,
             "post_review": app.post_review, "reason": app.reason,
             "lot_status": lot.status if lot is not None else "", "room_url": room}
@@ -610,8 +611,8 @@ async def confirm_application_deposit(request: web.Request) -> web.Response:
         amount = parse_amount(body.amount, lot.params.decimals if lot is not None else 2)
     except InvalidAmount as exc:
         raise WebError(400, "invalid_amount", f"amount: {exc.message}") from None
-    await deposit_arrived(request.config_dict, app.application_id, amount, "staff", host.staff_id,
-                          body.reason)
+    await deposit_arrived(request.config_dict, app.application_id, amount, "staff",
+                          host.staff_id, body.reason, body.account)
     return await _after(request, app.application_id)
 
 
@@ -647,18 +648,31 @@ async def applicants_by_lot(app: Mapping[Any, Any]) -> dict[str, list[dict[str, 
     return out
 
 
+async def bidder_of_account(app: Mapping[Any, Any], lot_id: str, account: str) -> str | None:
+    """The bidder id on ``lot_id`` of the account ``account`` (the application id it was
+    admitted under), or None: how a route that knows the account (its session,
+    :func:`web.bidders.session_account`) finds the lot's bidder, e.g. to file an
+    objection."""
+    engine: Engine = app[ENGINE]
+    app_id = application_id(lot_id, account)
+    state: Application = await engine.aggregates.state(app[TRADE].applications, app_id)
+    return state.bidder_id or None
+
+
 # ------------------------------------------------------------------------ eligibility
 
 
 async def deposit_arrived(app: Mapping[Any, Any], app_id: str, amount: int, source: str,
-                          actor: str, reason: str = "") -> None:
+                          actor: str, reason: str = "", account: str = "") -> None:
     """The deposit of application ``app_id`` arrived: ``source`` ``bank`` (a matched
     payment, ``actor`` ``bank``) or ``staff`` (by hand, ``actor`` the staff member, with a
-    reason). Counted once; the applicant is admitted when that makes it eligible. Raises
-    :class:`web.errors.WebError` with the rules' code when refused."""
+    reason), from the payer's ``account`` (its number as the bank gives it: the collusion
+    checks compare it across bidders). ``app`` is the application (or a request's
+    ``config_dict``). Counted once; the applicant is admitted when that makes it
+    eligible. Raises :class:`web.errors.WebError` with the rules' code when refused."""
     engine, trade = app[ENGINE], app[TRADE]
     await _run(engine.aggregates, trade.applications, app_id,
-               CountDeposit(amount, source, actor, reason))
+               CountDeposit(amount, source, actor, reason, account))
     await admit(app, app_id)
 
 
@@ -686,7 +700,8 @@ async def admit(app: Mapping[Any, Any], app_id: str) -> bool:
     if bidder.deposit is None:
         assert state.deposit is not None
         result = await engine.execute(state.lot_id, ConfirmDeposit(
-            bidder_id=app_id, amount=state.deposit, account=state.deposit_source,
+            bidder_id=app_id, amount=state.deposit,
+            account=state.deposit_account or f"{state.deposit_source}:{app_id}",
             actor="bank" if state.deposit_source == "bank" else "system",
             reason=f"application {app_id}: deposit counted ({state.deposit_source})"))
         if isinstance(result, Rejection):

@@ -20,6 +20,7 @@ from web_support import HOST_TOKEN, Server, ServerFactory
 
 from auction.trade.identity import uscc_check_char
 from auction.workdays import china_midnight_ms
+from web.trade import bidder_of_account, deposit_arrived
 
 HOUR = 3_600_000
 CODE = "91350100M000100Y43"
@@ -221,7 +222,8 @@ async def test_a_bidder_applies_uploads_is_approved_pays_and_finds_its_room_in_i
     assert lot is not None and app_id not in lot.bidders
 
     paid = await server.ok("POST", f"/api/applications/{app_id}/deposit",
-                           {"amount": "50.00", "reason": "柜台缴纳，凭证已核"})
+                           {"amount": "50.00", "account": "6222 0200 0000 0001",
+                            "reason": "柜台缴纳，凭证已核"})
     assert paid["eligible"] and paid["bidder_no"]
     lot = server.engine.lot(lot_id)
     assert lot is not None and lot.bidders[app_id].deposit == 5000
@@ -251,7 +253,8 @@ async def test_a_rejected_application_never_reaches_the_lot(
                                {"approve": False, "reason": "身份证明文件不清晰"})
     assert rejected["status"] == "rejected" and rejected["reason"] == "身份证明文件不清晰"
     status, error = await server.call("POST", f"/api/applications/{app_id}/deposit",
-                                      {"amount": "50.00", "reason": "到账"})
+                                      {"amount": "50.00", "account": "6222 0200 0000 0002",
+                                       "reason": "到账"})
     assert status == 409 and error["error"]["code"] == "invalid_state"
     lot = server.engine.lot(lot_id)
     assert lot is not None and app_id not in lot.bidders
@@ -286,3 +289,20 @@ async def test_a_barred_party_is_refused_and_others_do_not_see_an_application(
     status, error = await refused.call("POST", f"/api/lots/{lot_id}/applications",
                                        {"accept_terms": True})
     assert status == 409 and error["error"]["code"] == "exists"
+
+
+async def test_the_lots_bidder_of_an_account_is_the_application_it_was_admitted_under(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    server, clock, lot_id, _ = await start(make_server, tmp_path)
+    bidder = await account(server, bidders, CODE)
+    app = (await bidder.call("POST", f"/api/lots/{lot_id}/applications",
+                             {"accept_terms": True}))[1]
+    assert await bidder_of_account(server.app, lot_id, f"org-{CODE}") is None
+    await server.ok("POST", f"/api/applications/{app['application_id']}/review",
+                    {"approve": True})
+    await deposit_arrived(server.app, app["application_id"], 5000, "bank", "bank",
+                          account="6222 0200 0000 0003")
+    assert await bidder_of_account(server.app, lot_id, f"org-{CODE}") == app["application_id"]
+    lot = server.engine.lot(lot_id)
+    assert lot is not None and lot.bidders[app["application_id"]].deposit_account == \
+        "6222 0200 0000 0003"
