@@ -554,6 +554,8 @@ class ApplicationView(Open):
     post_review: str
     reason: str
     lot_status: str
+    result: Annotated[str, Meta(description="once the lot has an outcome, for an admitted "
+                                            "applicant: won, lost, failed or cancelled")]
     room_url: str | None = None
 
 

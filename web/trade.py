@@ -467,7 +467,18 @@ async def application_view(request: web.Request, app: Application, *,
             "deposit_account": app.deposit_account,
             "eligible": eligible(app), "bidder_no": app.bidder_no,
             "post_review": app.post_review, "reason": app.reason,
-            "lot_status": lot.status if lot is not None else "", "room_url": room}
+            "lot_status": lot.status if lot is not None else "",
+            "result": _result(app, lot), "room_url": room}
+
+
+def _result(app: Application, lot: LotState | None) -> str:
+    """The lot's outcome for an admitted applicant: ``won``, ``lost``, ``failed`` or
+    ``cancelled`` once there is one, else ``""``."""
+    if lot is None or lot.outcome is None or not app.bidder_id:
+        return ""
+    if lot.outcome.status == "awarded":
+        return "won" if lot.outcome.bidder_id == app.bidder_id else "lost"
+    return lot.outcome.status
 
 
 async def _application(request: web.Request, *, owner: bool = False,

@@ -237,6 +237,10 @@ async def test_a_bidder_applies_uploads_is_approved_pays_and_finds_its_room_in_i
              for r in await server.engine.aggregates.records("application", app_id)]
     assert kinds == ["ApplicationSubmitted", "DocumentAttached", "ApplicationApproved",
                      "ApplicantDepositCounted", "BidderAdmitted"]
+    assert page["applications"][0]["result"] == ""
+    await server.ok("POST", f"/api/lots/{lot_id}/cancel", {"reason": "标的权属争议"})
+    status, page = await bidder.call("GET", "/api/account")
+    assert page["applications"][0]["result"] == "cancelled"
 
 
 async def test_a_rejected_application_never_reaches_the_lot(

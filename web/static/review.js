@@ -41,7 +41,7 @@ function card(app) {
   depositReason.placeholder = t("deposit_reason");
   const approve = h("button", { type: "button", class: "approve" }, t("approve"));
   const reject = h("button", { type: "button", class: "reject danger" }, t("reject"));
-  const confirm = h("button", { type: "button", class: "confirm-deposit" }, t("confirm_deposit"));
+  const confirm = h("button", { type: "button", class: "confirm-deposit" }, t("tr_confirm_deposit"));
   approve.addEventListener("click", guard(() => act(app, "review", { approve: true }), approve));
   reject.addEventListener("click", guard(() => act(app, "review", { approve: false, reason: reason.value.trim() || undefined }), reject));
   confirm.addEventListener("click", guard(() => act(app, "deposit", {
@@ -52,9 +52,9 @@ function card(app) {
     h("span", { class: "status" }, t(`app_${app.status}`)),
     h("div", { class: "lot-meta" }, `${app.account_id} · ${app.contact.phone ?? ""} · ${app.contact.email ?? ""}`
       + (app.consortium.length ? ` · ${app.consortium.join(", ")}` : "")),
-    h("div", { class: "lot-meta" }, `${t("deposit_status")}: `
+    h("div", { class: "lot-meta" }, `${t("tr_deposit_status")}: `
       + (app.deposit !== null ? `${money(app.deposit)} (${app.deposit_source} ${app.deposit_account})` : `— / ${money(app.deposit_required)}`)
-      + (app.eligible ? ` · ${t("eligible")} ${app.bidder_no}` : "")),
+      + (app.eligible ? ` · ${t("tr_eligible")} ${app.bidder_no}` : "")),
     app.reason ? h("div", { class: "reason" }, app.reason) : null,
     h("ul", { class: "documents" }, ...app.documents.map((d) => h("li", {},
       h("a", { href: "#", onclick: (e) => { e.preventDefault(); download(app, d); } }, d.name),
