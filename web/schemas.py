@@ -546,6 +546,7 @@ class ApplicationView(Open):
     contact: dict[str, Any]
     documents: list[DocumentView]
     deposit_required: str
+    deposit_until: Ms | None
     deposit: str | None
     deposit_source: str
     deposit_account: str

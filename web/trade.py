@@ -450,6 +450,7 @@ async def _applications(request: web.Request, *, account: str | None = None,
 async def application_view(request: web.Request, app: Application, *,
                            with_room: bool = False) -> dict[str, Any]:
     lot = _engine(request).lot(app.lot_id)
+    notice: Notice = await _aggregates(request).state(_trade(request).notices, app.notice_id)
     room = None
     if with_room and app.bidder_id and lot is not None and app.bidder_id in lot.bidders:
         bidder = lot.bidders[app.bidder_id]
@@ -463,6 +464,7 @@ async def application_view(request: web.Request, app: Application, *,
                            "content_type": d.content_type, "at": d.at}
                           for d in app.documents],
             "deposit_required": _amount_text(app.deposit_required, lot),
+            "deposit_until": notice.terms.deposit_until if notice.terms is not None else None,
             "deposit": _amount_text(app.deposit, lot), "deposit_source": app.deposit_source,
             "deposit_account": app.deposit_account,
             "eligible": eligible(app), "bidder_no": app.bidder_no,

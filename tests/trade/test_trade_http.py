@@ -187,6 +187,7 @@ async def test_a_bidder_applies_uploads_is_approved_pays_and_finds_its_room_in_i
     assert status == 400 and error["error"]["code"] == "terms_not_accepted"
     status, app = await bidder.call("POST", path, {"accept_terms": True})
     assert status == 201 and app["status"] == "submitted" and app["deposit_required"] == "50.00"
+    assert app["deposit_until"] == at(dt.date(2026, 9, 24), 17)
     app_id = app["application_id"]
 
     upload = f"/api/applications/{app_id}/documents?name=营业执照"

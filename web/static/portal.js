@@ -12,7 +12,7 @@ let account = null;
 
 function depositText(app) {
   return app.deposit !== null ? t("deposit_counted", { amount: money(app.deposit) })
-    : t("deposit_due", { amount: money(app.deposit_required) });
+    : t("deposit_due", { amount: money(app.deposit_required), time: dateTime(app.deposit_until) });
 }
 
 function uploadForm(app) {
