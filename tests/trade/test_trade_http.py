@@ -311,3 +311,84 @@ async def test_the_lots_bidder_of_an_account_is_the_application_it_was_admitted_
     lot = server.engine.lot(lot_id)
     assert lot is not None and lot.bidders[app["application_id"]].deposit_account == \
         "6222 0200 0000 0003"
+
+
+async def test_uploads_over_the_limit_are_refused_and_the_applicant_reads_back_its_own(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    server, clock, lot_id, _ = await start(make_server, tmp_path, upload_max_bytes=1000)
+    bidder = await account(server, bidders, CODE)
+    app = (await bidder.call("POST", f"/api/lots/{lot_id}/applications",
+                             {"accept_terms": True}))[1]
+    upload = f"/api/applications/{app['application_id']}/documents?name=licence"
+    status, error = await bidder.call("POST", upload, data=PDF, content_type="application/pdf")
+    assert status == 413 and error["error"]["code"] == "too_large"
+    small = PDF[:900]
+    status, _ = await bidder.call("POST", upload, data=small, content_type="application/pdf")
+    assert status == 201
+    digest = hashlib.sha256(small).hexdigest()
+    path = f"/api/applications/{app['application_id']}/documents/{digest}"
+    async with bidder.http.get(server.base + path) as resp:
+        assert resp.status == 200 and await resp.read() == small
+        assert resp.headers["Content-Disposition"] == "attachment"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    status, mine = await bidder.call("GET", f"/api/applications/{app['application_id']}")
+    assert status == 200 and mine["documents"][0]["size"] == 900
+    status, error = await server.call("GET", "/api/applications?status=lost")
+    assert status == 400
+    withdrawn = (await bidder.call("POST", f"/api/applications/{app['application_id']}/withdraw",
+                                   {"reason": "放弃竞买"}))[1]
+    assert withdrawn["status"] == "withdrawn"
+    status, error = await bidder.call("POST", upload, data=small, content_type="application/pdf")
+    assert status == 409 and error["error"]["code"] == "invalid_state"
+
+
+async def test_a_notice_is_amended_and_withdrawn_over_http_and_then_takes_no_application(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    server, clock, lot_id, notice_id = await start(make_server, tmp_path)
+    notice = await server.ok("GET", f"/api/notices/{notice_id}", token=None)
+    body = {k: notice[k] for k in ("kind", "apply_from", "apply_until", "deposit_until",
+                                   "bidding_at", "terms", "lot_ids", "documents")}
+    clock.now = at(dt.date(2026, 9, 21))
+    titled = await server.ok("POST", f"/api/notices/{notice_id}/amend",
+                             {**body, "title": "更正后的标题", "reason": "标题笔误"})
+    assert titled["amendments"] == 1 and titled["periods_from"] == notice["published_at"]
+    moved = await server.ok("POST", f"/api/notices/{notice_id}/amend", {
+        **body, "title": "更正后的标题", "bidding_at": at(dt.date(2026, 9, 30), 10),
+        "reason": "竞价时间顺延"})
+    assert moved["amendments"] == 2 and moved["periods_from"] == clock.now
+    withdrawn = await server.ok("POST", f"/api/notices/{notice_id}/withdraw",
+                                {"reason": "标的权属存在争议"})
+    assert withdrawn["phase"] == "withdrawn"
+    bidder = await account(server, bidders, CODE)
+    status, error = await bidder.call("POST", f"/api/lots/{lot_id}/applications",
+                                      {"accept_terms": True})
+    assert status == 409 and error["error"]["code"] == "not_published"
+
+
+async def test_without_pre_qualification_the_winner_is_reviewed_after_and_the_barred_list_again(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    barred = tmp_path / "barred.csv"
+    barred.write_text("# none yet\n", encoding="utf-8")
+    clock = Clock(at(dt.date(2026, 9, 18)))
+    server = await make_server(clock=clock, barred_parties_file=barred)
+    lot_id = await server.make_lot()
+    await server.ok("POST", "/api/notices", {
+        "title": "资格后审", "kind": "other", "apply_from": clock.now,
+        "apply_until": at(dt.date(2026, 9, 24), 17), "deposit_until": at(dt.date(2026, 9, 24), 17),
+        "bidding_at": at(dt.date(2026, 9, 28), 10), "terms": "须知", "lot_ids": [lot_id],
+        "prequalification": False})
+    bidder = await account(server, bidders, CODE)
+    app = (await bidder.call("POST", f"/api/lots/{lot_id}/applications",
+                             {"accept_terms": True}))[1]
+    path = f"/api/applications/{app['application_id']}"
+    status, error = await server.call("POST", f"{path}/review", {"approve": True})
+    assert status == 409 and error["error"]["code"] == "invalid_state"
+    paid = await server.ok("POST", f"{path}/deposit", {"amount": "50.00", "account": "6222",
+                                                       "reason": "到账"})
+    assert paid["eligible"] and paid["bidder_no"]  # admitted without a review
+    barred.write_text(f"{CODE}\n", encoding="utf-8")
+    status, error = await server.call("POST", f"{path}/winner-review", {"approve": True})
+    assert status == 409 and error["error"]["code"] == "barred"
+    reviewed = await server.ok("POST", f"{path}/winner-review",
+                               {"approve": False, "reason": "竞得人属失信被执行人"})
+    assert reviewed["post_review"] == "disqualified"
