@@ -551,6 +551,8 @@ class ApplicationView(Open):
     deposit_source: str
     deposit_account: str
     eligible: bool
+    barred: Annotated[bool, Meta(description="the applicant or a consortium member is on "
+                                             "the barred list now (not admitted while so)")]
     bidder_no: str
     post_review: str
     reason: str

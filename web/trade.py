@@ -447,6 +447,14 @@ async def _applications(request: web.Request, *, account: str | None = None,
     return out
 
 
+async def _barred(app: Mapping[Any, Any], application: Application) -> bool:
+    """Whether the applicant or a consortium member is on the barred list now."""
+    trade: Trade = app[TRADE]
+    account: Account = await app[ENGINE].aggregates.state(trade.accounts,
+                                                          application.account_id)
+    return trade.barred.any_barred([account.code, *application.consortium])
+
+
 async def application_view(request: web.Request, app: Application, *,
                            with_room: bool = False) -> dict[str, Any]:
     lot = _engine(request).lot(app.lot_id)
@@ -467,7 +475,8 @@ async def application_view(request: web.Request, app: Application, *,
             "deposit_until": notice.terms.deposit_until if notice.terms is not None else None,
             "deposit": _amount_text(app.deposit, lot), "deposit_source": app.deposit_source,
             "deposit_account": app.deposit_account,
-            "eligible": eligible(app), "bidder_no": app.bidder_no,
+            "eligible": eligible(app), "barred": await _barred(request.config_dict, app),
+            "bidder_no": app.bidder_no,
             "post_review": app.post_review, "reason": app.reason,
             "lot_status": lot.status if lot is not None else "",
             "result": _result(app, lot), "room_url": room}
@@ -606,8 +615,7 @@ async def review_winner(request: web.Request) -> web.Response:
     app = await _application(request, staff=True)
     body: Review = await read_body(request)
     trade = _trade(request)
-    account: Account = await _aggregates(request).state(trade.accounts, app.account_id)
-    barred = trade.barred.any_barred([account.code, *app.consortium])
+    barred = await _barred(request.config_dict, app)
     await _run(_aggregates(request), trade.applications, app.application_id,
                ReviewWinner(body.approve, host.staff_id, body.reason or "", barred))
     return await _after(request, app.application_id)
@@ -692,11 +700,17 @@ async def deposit_arrived(app: Mapping[Any, Any], app_id: str, amount: int, sour
 async def admit(app: Mapping[Any, Any], app_id: str) -> bool:
     """Register an eligible application's applicant on its lot (once): ``RegisterBidder``
     and ``ConfirmDeposit`` on the lot, then ``BidderAdmitted``. False when it is not
-    eligible, is admitted already, or the lot refuses (registration closed: logged)."""
+    eligible, is admitted already, is on the barred list now (checked again: the list
+    may have changed since the application), or the lot refuses (registration closed:
+    logged)."""
     engine: Engine = app[ENGINE]
     trade: Trade = app[TRADE]
     state: Application = await engine.aggregates.state(trade.applications, app_id)
     if state.bidder_id or not eligible(state):
+        return False
+    if await _barred(app, state):  # listed since it applied: a reviewer sees `barred`
+        log.warning("application %s not admitted: the applicant is on the barred list",
+                    app_id)
         return False
     lot = engine.lot(state.lot_id)
     if lot is not None and app_id not in lot.bidders:

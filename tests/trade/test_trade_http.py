@@ -286,6 +286,14 @@ async def test_a_barred_party_is_refused_and_others_do_not_see_an_application(
     status, error = await refused.call("POST", f"/api/lots/{lot_id}/applications",
                                        {"accept_terms": True})
     assert status == 201
+    # Listed after it applied: approved and paid, it is still not admitted, and staff see why.
+    path = f"/api/applications/{app['application_id']}"
+    await server.ok("POST", f"{path}/review", {"approve": True})
+    paid = await server.ok("POST", f"{path}/deposit", {"amount": "50.00", "account": "6222",
+                                                       "reason": "到账"})
+    assert paid["eligible"] and paid["barred"] and not paid["bidder_no"]
+    lot = server.engine.lot(lot_id)
+    assert lot is not None and app["application_id"] not in lot.bidders
     clock.now = at(dt.date(2026, 9, 19))  # a day later the session has expired
     status, error = await refused.call("POST", f"/api/lots/{lot_id}/applications",
                                        {"accept_terms": True})

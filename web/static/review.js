@@ -55,6 +55,7 @@ function card(app) {
     h("div", { class: "lot-meta" }, `${t("tr_deposit_status")}: `
       + (app.deposit !== null ? `${money(app.deposit)} (${app.deposit_source} ${app.deposit_account})` : `— / ${money(app.deposit_required)}`)
       + (app.eligible ? ` · ${t("tr_eligible")} ${app.bidder_no}` : "")),
+    app.barred ? h("div", { class: "reason barred" }, t("tr_barred_now")) : null,
     app.reason ? h("div", { class: "reason" }, app.reason) : null,
     h("ul", { class: "documents" }, ...app.documents.map((d) => h("li", {},
       h("a", { href: "#", onclick: (e) => { e.preventDefault(); download(app, d); } }, d.name),
