@@ -4,6 +4,7 @@
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -146,8 +147,11 @@ async def serve(settings: Settings) -> int:
 
 
 async def demo(settings: Settings, fast: bool, export: Path | None = None) -> int:
-    from web.demo import Demo, demo_lots
+    from web.demo import DEMO_PERIODS, Demo, demo_lots
 
+    # The demo center's notices need no minimum periods (the center's own entries win).
+    settings = dataclasses.replace(settings,
+                                   trade_periods=(*DEMO_PERIODS, *settings.trade_periods))
     runner, base = await _start(settings)
     print(f"auction demo: server on {base} (data in {settings.data_dir})", flush=True)
     try:

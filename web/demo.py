@@ -1,24 +1,58 @@
 """``auction demo``: a demo session on a live server, with simulated bidders.
 
 Everything goes through the public interfaces, as a real center would use them: the
-host creates the session and lots over the HTTP API, registers bidders and confirms
-their deposits; the simulated bidders are WebSocket clients (the ``websockets``
-library) that subscribe with their bidder tokens and bid with think time up to a
-private limit. One extra bidder, "you", is registered on each lot so that a person can
-bid from a browser.
+host creates the session and lots over the HTTP API and publishes a notice (公告) of
+them; each simulated company registers a bidder account, logs in with its password and
+second factor, applies for every lot accepting its terms and uploads its business
+licence (docs/trade.md); the host approves each application and confirms its deposit by
+hand (the audited override that stands in for the bank's match), which admits the
+company to the lot; the company takes its room link from its account page. The
+simulated bidders are then WebSocket clients (the ``websockets`` library) that subscribe
+with those bidder tokens and bid with think time up to a private limit. One extra
+bidder, "you", is registered on each lot by the host (today's on-site flow) so that a
+person can bid from a browser.
 """
 
 import asyncio
 import random
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pyotp
 
+from auction.trade.identity import uscc_check_char
 from web import demo_bidders as bidders
 from web.client import LotClient
+
+#: The demo center's minimum periods for its notices (kind ``other``): none, so that the
+#: demo's lots are bid on at once (``auction demo`` runs its server with them).
+DEMO_PERIODS = ("other=0c/0w",)
+#: The simulated companies' password (they are simulated: the demo prints nothing of it).
+_PASSWORD = "Demo-Password-2026"
+#: A licence: the bytes of a (tiny) PDF.
+_LICENCE = b"%PDF-1.4\n% demo business licence\n"
+
+
+@dataclass
+class Company:
+    """A simulated company with its bidder account and its browser (cookie jar)."""
+
+    no: int
+    http: aiohttp.ClientSession
+    csrf: str = ""
+
+    @property
+    def code(self) -> str:
+        first = f"91350100MADE{self.no:05d}"
+        return first + uscc_check_char(first)
+
+    @property
+    def name(self) -> str:
+        return f"演示公司{self.no} / Demo Co. {self.no}"
 
 
 @dataclass
@@ -88,8 +122,68 @@ class Demo:
                 raise RuntimeError(f"{method} {path}: {resp.status} {data}")
             return data
 
+    async def as_company(self, company: Company, method: str, path: str,
+                         body: Any = None, data: bytes | None = None,
+                         content_type: str = "application/json") -> Any:
+        """A request of ``company``'s browser: its session cookie and CSRF token."""
+        headers = {"X-CSRF-Token": company.csrf, "Content-Type": content_type}
+        async with company.http.request(method, self.base + path, json=body, data=data,
+                                        headers=headers) as resp:
+            answer = await resp.json()
+            if resp.status >= 300:
+                raise RuntimeError(f"{method} {path}: {resp.status} {answer}")
+            return answer
+
+    async def open_accounts(self, companies: list[Company]) -> None:
+        """Each company registers its account and logs in with its second factor."""
+        for company in companies:
+            created = await self.as_company(company, "POST", "/api/accounts", {
+                "party": "organisation", "name": company.name, "code": company.code,
+                "contact_person": f"联系人{company.no}",
+                "phone": f"1380000{company.no:04d}", "email": f"co{company.no}@demo.example",
+                "password": _PASSWORD})
+            otp = pyotp.TOTP(created["totp_secret"]).at(int(time.time()))
+            logged_in = await self.as_company(company, "POST", "/api/account/login", {
+                "code": company.code, "password": _PASSWORD, "otp": otp})
+            company.csrf = logged_in["csrf"]
+
+    async def apply(self, http: aiohttp.ClientSession, companies: list[Company],
+                    plans: list["LotPlan"]) -> dict[tuple[str, int], str]:
+        """Every company applies for every lot through the portal's routes, the host
+        approves and confirms the deposits; each company's room token per lot, from its
+        account page."""
+        for plan in plans:
+            for company in companies[:len(plan.limits)]:
+                app = await self.as_company(company, "POST",
+                                            f"/api/lots/{plan.lot_id}/applications",
+                                            {"accept_terms": True})
+                path = f"/api/applications/{app['application_id']}"
+                await self.as_company(company, "POST", f"{path}/documents?name=营业执照",
+                                      data=_LICENCE, content_type="application/pdf")
+                await self.api(http, "POST", f"{path}/review", {"approve": True})
+                await self.api(http, "POST", f"{path}/deposit", {
+                    "amount": plan.params["deposit"], "account": f"6222-0000-{company.no:04d}",
+                    "reason": "演示：银行回单已核对 / demo: bank slip checked"})
+        tokens = {}
+        for company in companies:
+            page = await self.as_company(company, "GET", "/api/account")
+            for app in page["applications"]:
+                tokens[(app["lot_id"], company.no)] = app["room_url"].split("#token=", 1)[1]
+        return tokens
+
     async def run(self) -> list[dict[str, Any]]:
         """Set the session up, play every lot to its end, return the outcomes."""
+        # Each company's browser keeps its session cookie (of 127.0.0.1 too: unsafe=True).
+        companies = [Company(no, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(
+            unsafe=True))) for no in range(1, 4)]
+        try:
+            return await self._run(companies)
+        finally:
+            for company in companies:
+                await company.http.close()
+
+    async def _run(self, companies: list[Company]) -> list[dict[str, Any]]:
+        await self.open_accounts(companies)
         plans = demo_lots(self.fast)
         async with aiohttp.ClientSession() as http:
             session = await self.api(http, "POST", "/api/sessions",
@@ -102,15 +196,18 @@ class Demo:
                     # the demo's bidders sign (docs/design.md, Signed actions)
                     "params": {**plan.params, "signatures": "required"}})
                 plan.lot_id = lot["lot_id"]
+            now = int(time.time() * 1000)
+            notice = await self.api(http, "POST", "/api/notices", {
+                "title": "演示竞价会公告 / Notice of the demo session", "kind": "other",
+                "apply_from": now - 1000, "apply_until": now + 3_600_000,
+                "deposit_until": now + 3_600_000, "bidding_at": now + 3_600_000,
+                "terms": "竞买须知（演示）\nTerms of the demo lots.",
+                "lot_ids": [plan.lot_id for plan in plans], "documents": ["营业执照"]})
+            tokens = await self.apply(http, companies, plans)
+            for plan in plans:
                 deposit = plan.params["deposit"]
                 for i, limit in enumerate(plan.limits):
-                    reg = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/bidders",
-                                         {"bidder_id": f"demo-co-{i + 1}",
-                                          "name": f"演示公司{i + 1} / Demo Co. {i + 1}"})
-                    await self.api(http, "POST",
-                                   f"/api/lots/{plan.lot_id}/bidders/demo-co-{i + 1}/deposit",
-                                   {"amount": deposit, "account": f"6222-0000-{i + 1:04d}"})
-                    bots.append((plan, reg["token"], limit))
+                    bots.append((plan, tokens[(plan.lot_id, companies[i].no)], limit))
                 you = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/bidders",
                                      {"bidder_id": "demo-you", "name": "您 / You"})
                 await self.api(http, "POST", f"/api/lots/{plan.lot_id}/bidders/demo-you/deposit",
@@ -119,7 +216,16 @@ class Demo:
                     "board": f"{self.base}/board/{plan.lot_id}",
                     "room": f"{self.base}/room/{plan.lot_id}#token={you['token']}",
                 }
-            self.say(f"\nHost console 主持人控制台:  {self.base}/host#token={self.host_token}")
+            notice_id = notice["notice_id"]
+            self.say(f"\nNotice 公告 {notice_id}: {self.base}/notice/{notice_id}  (demo "
+                     "center: no minimum periods)")
+            self.say(f"Simulated bidders 模拟竞买人: {len(companies)} companies registered "
+                     "accounts, logged in with a second factor, applied for every lot, "
+                     "uploaded their licences, were approved and had their deposits "
+                     "confirmed; each took its room link from its account.")
+            self.say(f"Bidder portal 竞买人中心:    {self.base}/portal")
+            self.say(f"Qualification review 资格审查: {self.base}/review#token={self.host_token}")
+            self.say(f"Host console 主持人控制台:  {self.base}/host#token={self.host_token}")
             self.say(f"Lot list 标的列表:          {self.base}/")
             self.say(f"Supervisor page 监督台:     {self.base}/supervisor#token={self.host_token}")
             for plan in plans:

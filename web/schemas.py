@@ -716,13 +716,19 @@ class ApplicationView(Open):
     contact: dict[str, Any]
     documents: list[DocumentView]
     deposit_required: str
+    deposit_until: Ms | None
     deposit: str | None
     deposit_source: str
+    deposit_account: str
     eligible: bool
+    barred: Annotated[bool, Meta(description="the applicant or a consortium member is on "
+                                             "the barred list now (not admitted while so)")]
     bidder_no: str
     post_review: str
     reason: str
     lot_status: str
+    result: Annotated[str, Meta(description="once the lot has an outcome, for an admitted "
+                                            "applicant: won, lost, failed or cancelled")]
     room_url: str | None = None
 
 
@@ -818,6 +824,8 @@ class Review(Closed):
 
 class StaffDeposit(Closed):
     amount: Amount
+    account: Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT_PATTERN,
+                                 description="the payer's account, as on the bank's slip")]
     reason: Reason
 
 

@@ -447,9 +447,18 @@ async def _applications(request: web.Request, *, account: str | None = None,
     return out
 
 
+async def _barred(app: Mapping[Any, Any], application: Application) -> bool:
+    """Whether the applicant or a consortium member is on the barred list now."""
+    trade: Trade = app[TRADE]
+    account: Account = await app[ENGINE].aggregates.state(trade.accounts,
+                                                          application.account_id)
+    return trade.barred.any_barred([account.code, *application.consortium])
+
+
 async def application_view(request: web.Request, app: Application, *,
                            with_room: bool = False) -> dict[str, Any]:
     lot = _engine(request).lot(app.lot_id)
+    notice: Notice = await _aggregates(request).state(_trade(request).notices, app.notice_id)
     room = None
     if with_room and app.bidder_id and lot is not None and app.bidder_id in lot.bidders:
         bidder = lot.bidders[app.bidder_id]
@@ -463,10 +472,24 @@ async def application_view(request: web.Request, app: Application, *,
                            "content_type": d.content_type, "at": d.at}
                           for d in app.documents],
             "deposit_required": _amount_text(app.deposit_required, lot),
+            "deposit_until": notice.terms.deposit_until if notice.terms is not None else None,
             "deposit": _amount_text(app.deposit, lot), "deposit_source": app.deposit_source,
-            "eligible": eligible(app), "bidder_no": app.bidder_no,
+            "deposit_account": app.deposit_account,
+            "eligible": eligible(app), "barred": await _barred(request.config_dict, app),
+            "bidder_no": app.bidder_no,
             "post_review": app.post_review, "reason": app.reason,
-            "lot_status": lot.status if lot is not None else "", "room_url": room}
+            "lot_status": lot.status if lot is not None else "",
+            "result": _result(app, lot), "room_url": room}
+
+
+def _result(app: Application, lot: LotState | None) -> str:
+    """The lot's outcome for an admitted applicant: ``won``, ``lost``, ``failed`` or
+    ``cancelled`` once there is one, else ``""``."""
+    if lot is None or lot.outcome is None or not app.bidder_id:
+        return ""
+    if lot.outcome.status == "awarded":
+        return "won" if lot.outcome.bidder_id == app.bidder_id else "lost"
+    return lot.outcome.status
 
 
 async def _application(request: web.Request, *, owner: bool = False,
@@ -592,8 +615,7 @@ async def review_winner(request: web.Request) -> web.Response:
     app = await _application(request, staff=True)
     body: Review = await read_body(request)
     trade = _trade(request)
-    account: Account = await _aggregates(request).state(trade.accounts, app.account_id)
-    barred = trade.barred.any_barred([account.code, *app.consortium])
+    barred = await _barred(request.config_dict, app)
     await _run(_aggregates(request), trade.applications, app.application_id,
                ReviewWinner(body.approve, host.staff_id, body.reason or "", barred))
     return await _after(request, app.application_id)
@@ -610,8 +632,8 @@ async def confirm_application_deposit(request: web.Request) -> web.Response:
         amount = parse_amount(body.amount, lot.params.decimals if lot is not None else 2)
     except InvalidAmount as exc:
         raise WebError(400, "invalid_amount", f"amount: {exc.message}") from None
-    await deposit_arrived(request.config_dict, app.application_id, amount, "staff", host.staff_id,
-                          body.reason)
+    await deposit_arrived(request.config_dict, app.application_id, amount, "staff",
+                          host.staff_id, body.reason, body.account)
     return await _after(request, app.application_id)
 
 
@@ -647,29 +669,48 @@ async def applicants_by_lot(app: Mapping[Any, Any]) -> dict[str, list[dict[str, 
     return out
 
 
+async def bidder_of_account(app: Mapping[Any, Any], lot_id: str, account: str) -> str | None:
+    """The bidder id on ``lot_id`` of the account ``account`` (the application id it was
+    admitted under), or None: how a route that knows the account (its session,
+    :func:`web.bidders.session_account`) finds the lot's bidder, e.g. to file an
+    objection."""
+    engine: Engine = app[ENGINE]
+    app_id = application_id(lot_id, account)
+    state: Application = await engine.aggregates.state(app[TRADE].applications, app_id)
+    return state.bidder_id or None
+
+
 # ------------------------------------------------------------------------ eligibility
 
 
 async def deposit_arrived(app: Mapping[Any, Any], app_id: str, amount: int, source: str,
-                          actor: str, reason: str = "") -> None:
+                          actor: str, reason: str = "", account: str = "") -> None:
     """The deposit of application ``app_id`` arrived: ``source`` ``bank`` (a matched
     payment, ``actor`` ``bank``) or ``staff`` (by hand, ``actor`` the staff member, with a
-    reason). Counted once; the applicant is admitted when that makes it eligible. Raises
-    :class:`web.errors.WebError` with the rules' code when refused."""
+    reason), from the payer's ``account`` (its number as the bank gives it: the collusion
+    checks compare it across bidders). ``app`` is the application (or a request's
+    ``config_dict``). Counted once; the applicant is admitted when that makes it
+    eligible. Raises :class:`web.errors.WebError` with the rules' code when refused."""
     engine, trade = app[ENGINE], app[TRADE]
     await _run(engine.aggregates, trade.applications, app_id,
-               CountDeposit(amount, source, actor, reason))
+               CountDeposit(amount, source, actor, reason, account))
     await admit(app, app_id)
 
 
 async def admit(app: Mapping[Any, Any], app_id: str) -> bool:
     """Register an eligible application's applicant on its lot (once): ``RegisterBidder``
     and ``ConfirmDeposit`` on the lot, then ``BidderAdmitted``. False when it is not
-    eligible, is admitted already, or the lot refuses (registration closed: logged)."""
+    eligible, is admitted already, is on the barred list now (checked again: the list
+    may have changed since the application), or the lot refuses (registration closed:
+    logged)."""
     engine: Engine = app[ENGINE]
     trade: Trade = app[TRADE]
     state: Application = await engine.aggregates.state(trade.applications, app_id)
     if state.bidder_id or not eligible(state):
+        return False
+    if await _barred(app, state):  # listed since it applied: a reviewer sees `barred`
+        log.warning("application %s not admitted: the applicant is on the barred list",
+                    app_id)
         return False
     lot = engine.lot(state.lot_id)
     if lot is not None and app_id not in lot.bidders:
@@ -686,7 +727,8 @@ async def admit(app: Mapping[Any, Any], app_id: str) -> bool:
     if bidder.deposit is None:
         assert state.deposit is not None
         result = await engine.execute(state.lot_id, ConfirmDeposit(
-            bidder_id=app_id, amount=state.deposit, account=state.deposit_source,
+            bidder_id=app_id, amount=state.deposit,
+            account=state.deposit_account or f"{state.deposit_source}:{app_id}",
             actor="bank" if state.deposit_source == "bank" else "system",
             reason=f"application {app_id}: deposit counted ({state.deposit_source})"))
         if isinstance(result, Rejection):

@@ -75,6 +75,9 @@ class Application:
     documents: tuple[Document, ...] = ()
     deposit: int | None = None
     deposit_source: str = ""
+    #: The payer's account (on the lot: the deposit's account, which the collusion
+    #: checks compare).
+    deposit_account: str = ""
     bidder_id: str = ""
     bidder_no: str = ""
     #: After the auction, without pre-qualification: ``""``, ``qualified`` or
@@ -128,12 +131,13 @@ class WithdrawApplication:
 @dataclass(frozen=True)
 class CountDeposit:
     """The deposit arrived: ``source`` ``bank`` (matched) or ``staff`` (by hand, with a
-    reason)."""
+    reason), from the payer's ``account``."""
 
     amount: int
     source: str
     actor: str
     reason: str = ""
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,7 @@ class ApplicantDepositCounted(Event):
     amount: int
     source: str
     reason: str = recorded_if_set("")
+    account: str = recorded_if_set("")
 
 
 @register_event
@@ -275,7 +280,8 @@ class ApplicationDecider:
             if command.source != "bank" and not command.reason.strip():
                 return Rejection("reason_required", "a deposit confirmed by hand says why")
             return [ApplicantDepositCounted(at=now, actor=command.actor, amount=command.amount,
-                                            source=command.source, reason=command.reason)]
+                                            source=command.source, reason=command.reason,
+                                            account=command.account)]
         if state.bidder_id:
             return Rejection("already_registered", state.bidder_id)
         if not eligible(state):
@@ -336,7 +342,8 @@ class ApplicationDecider:
         if isinstance(event, ApplicationWithdrawn):
             return replace(state, status="withdrawn", reason=event.reason)
         if isinstance(event, ApplicantDepositCounted):
-            return replace(state, deposit=event.amount, deposit_source=event.source)
+            return replace(state, deposit=event.amount, deposit_source=event.source,
+                           deposit_account=event.account)
         if isinstance(event, BidderAdmitted):
             return replace(state, bidder_id=event.bidder_id, bidder_no=event.bidder_no)
         assert isinstance(event, WinnerReviewed)

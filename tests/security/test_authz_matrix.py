@@ -314,7 +314,8 @@ async def make_trade(world: World, *, admitted: bool) -> None:
     await aggregates.execute(trade.applications, world.application, AttachDocument(
         "营业执照", world.document, 14, "application/pdf", account))
     if admitted:
-        await deposit_arrived(server.app, world.application, 5000, "staff", "alice", "r")
+        await deposit_arrived(server.app, world.application, 5000, "staff", "alice", "r",
+                              "a")
 
 
 async def make_world(server: Server, state: str, *, admitted: bool = False) -> World:
@@ -384,7 +385,8 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/applications": {"accept_terms": True},
         "/api/applications/{application_id}/review": {"approve": True},
         "/api/applications/{application_id}/winner-review": {"approve": True},
-        "/api/applications/{application_id}/deposit": {"amount": "50.00", "reason": "r"},
+        "/api/applications/{application_id}/deposit": {"amount": "50.00", "account": "a",
+                                                         "reason": "r"},
     }
     if method == "GET":
         return path, None

@@ -154,8 +154,8 @@ def test_an_approved_application_with_its_deposit_is_eligible_and_admitted_once(
     assert isinstance(detail, Rejection) and detail.detail == "deposit"
     assert refused(APPS, state, CountDeposit(499, "bank", "bank")) == "deposit_too_low"
     assert refused(APPS, state, CountDeposit(500, "staff", "bob")) == "reason_required"
-    state = run(APPS, state, CountDeposit(500, "bank", "bank"))
-    assert state.deposit == 500 and eligible(state)
+    state = run(APPS, state, CountDeposit(500, "bank", "bank", account="6222 0001"))
+    assert state.deposit == 500 and eligible(state) and state.deposit_account == "6222 0001"
     assert refused(APPS, state, CountDeposit(500, "bank", "bank")) == "exists"
     state = run(APPS, state, AdmitBidder(state.application_id, "123456", "system"))
     assert state.bidder_no == "123456"

@@ -85,6 +85,7 @@ async def test_a_bidder_goes_from_the_notice_to_its_room_through_the_pages(
     await reviewer.select_option("#status", "approved")
     approved = reviewer.locator('#queue .application[data-status="approved"]')
     await expect(approved).to_have_count(1, timeout=WAIT)
+    await approved.locator(".deposit-account").fill("6222 0200 0000 0001")
     await approved.locator(".deposit-reason").fill("银行回单已核对")
     await approved.locator(".confirm-deposit").click()
     await expect(approved.locator(".confirm-deposit")).to_have_count(0, timeout=WAIT)

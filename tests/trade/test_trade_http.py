@@ -20,6 +20,7 @@ from web_support import HOST_TOKEN, Server, ServerFactory
 
 from auction.trade.identity import uscc_check_char
 from auction.workdays import china_midnight_ms
+from web.trade import bidder_of_account, deposit_arrived
 
 HOUR = 3_600_000
 CODE = "91350100M000100Y43"
@@ -186,6 +187,7 @@ async def test_a_bidder_applies_uploads_is_approved_pays_and_finds_its_room_in_i
     assert status == 400 and error["error"]["code"] == "terms_not_accepted"
     status, app = await bidder.call("POST", path, {"accept_terms": True})
     assert status == 201 and app["status"] == "submitted" and app["deposit_required"] == "50.00"
+    assert app["deposit_until"] == at(dt.date(2026, 9, 24), 17)
     app_id = app["application_id"]
 
     upload = f"/api/applications/{app_id}/documents?name=营业执照"
@@ -221,7 +223,8 @@ async def test_a_bidder_applies_uploads_is_approved_pays_and_finds_its_room_in_i
     assert lot is not None and app_id not in lot.bidders
 
     paid = await server.ok("POST", f"/api/applications/{app_id}/deposit",
-                           {"amount": "50.00", "reason": "柜台缴纳，凭证已核"})
+                           {"amount": "50.00", "account": "6222 0200 0000 0001",
+                            "reason": "柜台缴纳，凭证已核"})
     assert paid["eligible"] and paid["bidder_no"]
     lot = server.engine.lot(lot_id)
     assert lot is not None and lot.bidders[app_id].deposit == 5000
@@ -235,6 +238,10 @@ async def test_a_bidder_applies_uploads_is_approved_pays_and_finds_its_room_in_i
              for r in await server.engine.aggregates.records("application", app_id)]
     assert kinds == ["ApplicationSubmitted", "DocumentAttached", "ApplicationApproved",
                      "ApplicantDepositCounted", "BidderAdmitted"]
+    assert page["applications"][0]["result"] == ""
+    await server.ok("POST", f"/api/lots/{lot_id}/cancel", {"reason": "标的权属争议"})
+    status, page = await bidder.call("GET", "/api/account")
+    assert page["applications"][0]["result"] == "cancelled"
 
 
 async def test_a_rejected_application_never_reaches_the_lot(
@@ -251,7 +258,8 @@ async def test_a_rejected_application_never_reaches_the_lot(
                                {"approve": False, "reason": "身份证明文件不清晰"})
     assert rejected["status"] == "rejected" and rejected["reason"] == "身份证明文件不清晰"
     status, error = await server.call("POST", f"/api/applications/{app_id}/deposit",
-                                      {"amount": "50.00", "reason": "到账"})
+                                      {"amount": "50.00", "account": "6222 0200 0000 0002",
+                                       "reason": "到账"})
     assert status == 409 and error["error"]["code"] == "invalid_state"
     lot = server.engine.lot(lot_id)
     assert lot is not None and app_id not in lot.bidders
@@ -278,6 +286,14 @@ async def test_a_barred_party_is_refused_and_others_do_not_see_an_application(
     status, error = await refused.call("POST", f"/api/lots/{lot_id}/applications",
                                        {"accept_terms": True})
     assert status == 201
+    # Listed after it applied: approved and paid, it is still not admitted, and staff see why.
+    path = f"/api/applications/{app['application_id']}"
+    await server.ok("POST", f"{path}/review", {"approve": True})
+    paid = await server.ok("POST", f"{path}/deposit", {"amount": "50.00", "account": "6222",
+                                                       "reason": "到账"})
+    assert paid["eligible"] and paid["barred"] and not paid["bidder_no"]
+    lot = server.engine.lot(lot_id)
+    assert lot is not None and app["application_id"] not in lot.bidders
     clock.now = at(dt.date(2026, 9, 19))  # a day later the session has expired
     status, error = await refused.call("POST", f"/api/lots/{lot_id}/applications",
                                        {"accept_terms": True})
@@ -286,3 +302,101 @@ async def test_a_barred_party_is_refused_and_others_do_not_see_an_application(
     status, error = await refused.call("POST", f"/api/lots/{lot_id}/applications",
                                        {"accept_terms": True})
     assert status == 409 and error["error"]["code"] == "exists"
+
+
+async def test_the_lots_bidder_of_an_account_is_the_application_it_was_admitted_under(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    server, clock, lot_id, _ = await start(make_server, tmp_path)
+    bidder = await account(server, bidders, CODE)
+    app = (await bidder.call("POST", f"/api/lots/{lot_id}/applications",
+                             {"accept_terms": True}))[1]
+    assert await bidder_of_account(server.app, lot_id, f"org-{CODE}") is None
+    await server.ok("POST", f"/api/applications/{app['application_id']}/review",
+                    {"approve": True})
+    await deposit_arrived(server.app, app["application_id"], 5000, "bank", "bank",
+                          account="6222 0200 0000 0003")
+    assert await bidder_of_account(server.app, lot_id, f"org-{CODE}") == app["application_id"]
+    lot = server.engine.lot(lot_id)
+    assert lot is not None and lot.bidders[app["application_id"]].deposit_account == \
+        "6222 0200 0000 0003"
+
+
+async def test_uploads_over_the_limit_are_refused_and_the_applicant_reads_back_its_own(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    server, clock, lot_id, _ = await start(make_server, tmp_path, upload_max_bytes=1000)
+    bidder = await account(server, bidders, CODE)
+    app = (await bidder.call("POST", f"/api/lots/{lot_id}/applications",
+                             {"accept_terms": True}))[1]
+    upload = f"/api/applications/{app['application_id']}/documents?name=licence"
+    status, error = await bidder.call("POST", upload, data=PDF, content_type="application/pdf")
+    assert status == 413 and error["error"]["code"] == "too_large"
+    small = PDF[:900]
+    status, _ = await bidder.call("POST", upload, data=small, content_type="application/pdf")
+    assert status == 201
+    digest = hashlib.sha256(small).hexdigest()
+    path = f"/api/applications/{app['application_id']}/documents/{digest}"
+    async with bidder.http.get(server.base + path) as resp:
+        assert resp.status == 200 and await resp.read() == small
+        assert resp.headers["Content-Disposition"] == "attachment"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    status, mine = await bidder.call("GET", f"/api/applications/{app['application_id']}")
+    assert status == 200 and mine["documents"][0]["size"] == 900
+    status, error = await server.call("GET", "/api/applications?status=lost")
+    assert status == 400
+    withdrawn = (await bidder.call("POST", f"/api/applications/{app['application_id']}/withdraw",
+                                   {"reason": "放弃竞买"}))[1]
+    assert withdrawn["status"] == "withdrawn"
+    status, error = await bidder.call("POST", upload, data=small, content_type="application/pdf")
+    assert status == 409 and error["error"]["code"] == "invalid_state"
+
+
+async def test_a_notice_is_amended_and_withdrawn_over_http_and_then_takes_no_application(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    server, clock, lot_id, notice_id = await start(make_server, tmp_path)
+    notice = await server.ok("GET", f"/api/notices/{notice_id}", token=None)
+    body = {k: notice[k] for k in ("kind", "apply_from", "apply_until", "deposit_until",
+                                   "bidding_at", "terms", "lot_ids", "documents")}
+    clock.now = at(dt.date(2026, 9, 21))
+    titled = await server.ok("POST", f"/api/notices/{notice_id}/amend",
+                             {**body, "title": "更正后的标题", "reason": "标题笔误"})
+    assert titled["amendments"] == 1 and titled["periods_from"] == notice["published_at"]
+    moved = await server.ok("POST", f"/api/notices/{notice_id}/amend", {
+        **body, "title": "更正后的标题", "bidding_at": at(dt.date(2026, 9, 30), 10),
+        "reason": "竞价时间顺延"})
+    assert moved["amendments"] == 2 and moved["periods_from"] == clock.now
+    withdrawn = await server.ok("POST", f"/api/notices/{notice_id}/withdraw",
+                                {"reason": "标的权属存在争议"})
+    assert withdrawn["phase"] == "withdrawn"
+    bidder = await account(server, bidders, CODE)
+    status, error = await bidder.call("POST", f"/api/lots/{lot_id}/applications",
+                                      {"accept_terms": True})
+    assert status == 409 and error["error"]["code"] == "not_published"
+
+
+async def test_without_pre_qualification_the_winner_is_reviewed_after_and_the_barred_list_again(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    barred = tmp_path / "barred.csv"
+    barred.write_text("# none yet\n", encoding="utf-8")
+    clock = Clock(at(dt.date(2026, 9, 18)))
+    server = await make_server(clock=clock, barred_parties_file=barred)
+    lot_id = await server.make_lot()
+    await server.ok("POST", "/api/notices", {
+        "title": "资格后审", "kind": "other", "apply_from": clock.now,
+        "apply_until": at(dt.date(2026, 9, 24), 17), "deposit_until": at(dt.date(2026, 9, 24), 17),
+        "bidding_at": at(dt.date(2026, 9, 28), 10), "terms": "须知", "lot_ids": [lot_id],
+        "prequalification": False})
+    bidder = await account(server, bidders, CODE)
+    app = (await bidder.call("POST", f"/api/lots/{lot_id}/applications",
+                             {"accept_terms": True}))[1]
+    path = f"/api/applications/{app['application_id']}"
+    status, error = await server.call("POST", f"{path}/review", {"approve": True})
+    assert status == 409 and error["error"]["code"] == "invalid_state"
+    paid = await server.ok("POST", f"{path}/deposit", {"amount": "50.00", "account": "6222",
+                                                       "reason": "到账"})
+    assert paid["eligible"] and paid["bidder_no"]  # admitted without a review
+    barred.write_text(f"{CODE}\n", encoding="utf-8")
+    status, error = await server.call("POST", f"{path}/winner-review", {"approve": True})
+    assert status == 409 and error["error"]["code"] == "barred"
+    reviewed = await server.ok("POST", f"{path}/winner-review",
+                               {"approve": False, "reason": "竞得人属失信被执行人"})
+    assert reviewed["post_review"] == "disqualified"

@@ -20,7 +20,7 @@ function drawLots() {
   $("lots").replaceChildren(...notice.lots.map((lot) => {
     const mine = applied(lot.lot_id);
     const accept = h("input", { type: "checkbox", class: "accept-terms" });
-    const button = h("button", { type: "button", class: "apply" }, t("apply"));
+    const button = h("button", { type: "button", class: "apply" }, t("tr_apply"));
     button.addEventListener("click", guard(async () => {
       const answer = await accountApi(`/api/lots/${encodeURIComponent(lot.lot_id)}/applications`, {
         method: "POST", body: { accept_terms: accept.checked },

@@ -3,6 +3,7 @@
 
 import { accountApi, keepCsrf, loadAccount } from "./account.js";
 import { initI18n, onLangChange, t } from "./i18n.js";
+import "./records-i18n.js";
 import "./trade-i18n.js";
 import { $, MessageBox, api, dateTime, guard, h, money } from "./ui.js";
 
@@ -11,7 +12,7 @@ let account = null;
 
 function depositText(app) {
   return app.deposit !== null ? t("deposit_counted", { amount: money(app.deposit) })
-    : t("deposit_due", { amount: money(app.deposit_required) });
+    : t("deposit_due", { amount: money(app.deposit_required), time: dateTime(app.deposit_until) });
 }
 
 function uploadForm(app) {
@@ -57,7 +58,9 @@ function draw() {
     h("span", { class: "lot-title" }, app.lot_id)),
   h("span", { class: "status app-status" }, t(`app_${app.status}`)),
   app.reason ? h("div", { class: "reason" }, app.reason) : null,
-  h("div", { class: "lot-meta deposit" }, `${t("deposit_status")}: ${depositText(app)}`),
+  app.result ? h("div", { class: "result" }, t(`tr_result_${app.result}`),
+    " · ", h("a", { href: `/result/${encodeURIComponent(app.lot_id)}` }, t("result_link"))) : null,
+  h("div", { class: "lot-meta deposit" }, `${t("tr_deposit_status")}: ${depositText(app)}`),
   h("ul", { class: "documents" }, ...app.documents.map((d) => h("li", {},
     `${d.name} · ${d.size} B · ${dateTime(d.at)} · SHA-256 ${d.sha256.slice(0, 12)}…`))),
   app.status === "submitted" || app.status === "approved" ? uploadForm(app) : null,
@@ -109,7 +112,7 @@ $("register-form").addEventListener("submit", guard(async (event) => {
   $("totp").hidden = false;
   $("totp-secret").textContent = answer.data.totp_secret;
   $("login-code").value = $("reg-code").value.trim().toUpperCase();
-  messages.show({ key: "registered" }, "ok");
+  messages.show({ key: "tr_registered" }, "ok");
 }, $("register")));
 
 $("logout").addEventListener("click", guard(async () => {

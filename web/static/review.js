@@ -35,22 +35,27 @@ function card(app) {
   const reason = h("input", { class: "reason-input", maxlength: "500" });
   reason.placeholder = t("reject_reason");
   const amount = h("input", { class: "deposit-amount", value: app.deposit_required ?? "" });
+  const payer = h("input", { class: "deposit-account", maxlength: "100" });
+  payer.placeholder = t("payer_account");
   const depositReason = h("input", { class: "deposit-reason", maxlength: "500" });
   depositReason.placeholder = t("deposit_reason");
   const approve = h("button", { type: "button", class: "approve" }, t("approve"));
   const reject = h("button", { type: "button", class: "reject danger" }, t("reject"));
-  const confirm = h("button", { type: "button", class: "confirm-deposit" }, t("confirm_deposit"));
+  const confirm = h("button", { type: "button", class: "confirm-deposit" }, t("tr_confirm_deposit"));
   approve.addEventListener("click", guard(() => act(app, "review", { approve: true }), approve));
   reject.addEventListener("click", guard(() => act(app, "review", { approve: false, reason: reason.value.trim() || undefined }), reject));
-  confirm.addEventListener("click", guard(() => act(app, "deposit", { amount: amount.value.trim(), reason: depositReason.value.trim() }), confirm));
+  confirm.addEventListener("click", guard(() => act(app, "deposit", {
+    amount: amount.value.trim(), account: payer.value.trim(), reason: depositReason.value.trim(),
+  }), confirm));
   return h("li", { class: "lot-card application", dataset: { applicationId: app.application_id, status: app.status } },
     h("span", { class: "lot-title" }, `${app.name} → ${app.lot_id}`),
     h("span", { class: "status" }, t(`app_${app.status}`)),
     h("div", { class: "lot-meta" }, `${app.account_id} · ${app.contact.phone ?? ""} · ${app.contact.email ?? ""}`
       + (app.consortium.length ? ` · ${app.consortium.join(", ")}` : "")),
-    h("div", { class: "lot-meta" }, `${t("deposit_status")}: `
-      + (app.deposit !== null ? `${money(app.deposit)} (${app.deposit_source})` : `— / ${money(app.deposit_required)}`)
-      + (app.eligible ? ` · ${t("eligible")} ${app.bidder_no}` : "")),
+    h("div", { class: "lot-meta" }, `${t("tr_deposit_status")}: `
+      + (app.deposit !== null ? `${money(app.deposit)} (${app.deposit_source} ${app.deposit_account})` : `— / ${money(app.deposit_required)}`)
+      + (app.eligible ? ` · ${t("tr_eligible")} ${app.bidder_no}` : "")),
+    app.barred ? h("div", { class: "reason barred" }, t("tr_barred_now")) : null,
     app.reason ? h("div", { class: "reason" }, app.reason) : null,
     h("ul", { class: "documents" }, ...app.documents.map((d) => h("li", {},
       h("a", { href: "#", onclick: (e) => { e.preventDefault(); download(app, d); } }, d.name),
@@ -58,7 +63,7 @@ function card(app) {
     app.status === "submitted" && app.prequalification
       ? h("div", { class: "actions" }, approve, reason, reject) : null,
     app.deposit === null && (app.status === "submitted" || app.status === "approved")
-      ? h("div", { class: "actions" }, amount, depositReason, confirm) : null);
+      ? h("div", { class: "actions" }, amount, payer, depositReason, confirm) : null);
 }
 
 function draw() {
