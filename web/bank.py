@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from auction.deposits import REFUNDABLE, SETTLING, deposit_status, is_winner
+from auction.deposits import CONFIRMED, REFUNDABLE, SETTLING, deposit_status, is_winner
 from auction.errors import InvalidAmount
 from auction.messages import message
 from auction.model import ApplyDeposit, ConfirmDeposit, RefundDeposit, Rejection
@@ -119,7 +119,10 @@ def lot_end(state: LotState | None) -> LotEnd:
     """What the refunds need to know of a lot (an unknown lot: not ended)."""
     if state is None:
         return LotEnd(None)
-    winner = state.outcome.bidder_id if state.outcome is not None else None
+    # the winner of a forward lot keeps its deposit until it is applied to the price; in
+    # a reverse lot (procurement: the winner is paid) it is refunded with the others
+    forward = state.params.direction == "forward"
+    winner = state.outcome.bidder_id if state.outcome is not None and forward else None
     forfeited = frozenset(b.bidder_id for b in state.bidders.values()
                           if b.settled == "forfeited")
     return LotEnd(result_notice_ends_at(state), winner, forfeited)
@@ -196,6 +199,9 @@ class BankService:
         outcome = state.outcome
         if outcome is None or outcome.bidder_id is None or outcome.amount is None:
             raise WebError(409, "invalid_state", "only an awarded lot has a price to pay")
+        if state.params.direction != "forward":
+            raise WebError(409, "invalid_state", "in a reverse lot the winner is paid: it "
+                                                 "pays no price")
         winner = state.bidders[outcome.bidder_id]
         amount = outcome.amount - (winner.deposit or 0)
         if amount <= 0:
@@ -272,8 +278,10 @@ class BankService:
     async def _carry_refund(self, transfer: Transfer) -> None:
         state = self.engine.lot(transfer.lot_id)
         bidder = state.bidders.get(transfer.party_id) if state is not None else None
+        status = deposit_status(state, bidder) if state is not None and bidder else ""
         if (state is None or bidder is None or transfer.outcome != MATCHED
-                or deposit_status(state, bidder) != REFUNDABLE):
+                or not (status == REFUNDABLE
+                        or (status == CONFIRMED and is_winner(state, bidder)))):
             return
         await self._lot_command(state.lot_id, RefundDeposit(
             bidder_id=bidder.bidder_id, actor=BANK,

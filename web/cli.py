@@ -4,9 +4,11 @@
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
+import secrets
 import signal
 import sys
 import tempfile
@@ -134,10 +136,15 @@ async def serve(settings: Settings) -> int:
 async def demo(settings: Settings, fast: bool, export: Path | None = None) -> int:
     from web.demo import Demo, demo_lots
 
+    if settings.bank_secret is None:  # the demo's bank signs its notifications with it
+        settings = dataclasses.replace(settings, bank_secret=secrets.token_bytes(32))
     runner, base = await _start(settings)
     print(f"auction demo: server on {base} (data in {settings.data_dir})", flush=True)
+    print("Deposits are paid through the bank: signed notifications to "
+          "/api/bank/notifications. 保证金经银行到账通知自动确认。", flush=True)
     try:
-        outcomes = await Demo(base, settings.host_token(), fast, export_dir=export).run()
+        outcomes = await Demo(base, settings.host_token(), fast, export_dir=export,
+                              bank_secret=settings.bank_secret).run()
         print("\nEvery lot has ended. 所有标的均已结束。", flush=True)
         if not fast:
             print("The server keeps running for you to look around; Ctrl-C stops it.",

@@ -1,23 +1,32 @@
 """``auction demo``: a demo session on a live server, with simulated bidders.
 
 Everything goes through the public interfaces, as a real center would use them: the
-host creates the session and lots over the HTTP API, registers bidders and confirms
-their deposits; the simulated bidders are WebSocket clients (the ``websockets``
-library) that subscribe with their bidder tokens and bid with think time up to a
-private limit. One extra bidder, "you", is registered on each lot so that a person can
-bid from a browser.
+host creates the session and lots over the HTTP API and registers bidders; each bidder
+pays its deposit to its own deposit reference, and the bank tells the server through its
+signed notification endpoint (one company first pays from another's account and is
+flagged); the simulated bidders are WebSocket clients (the ``websockets`` library) that
+subscribe with their bidder tokens and bid with think time up to a private limit. One
+extra bidder, "you", is registered on each lot so that a person can bid from a browser.
+When the lots have ended, the winners pay the price (notified by the bank likewise), the
+refund file is exported and the bank's confirmations imported, and the ledger of every
+ended lot reaches zero (docs/bank.md).
 """
 
 import asyncio
+import csv
+import io
 import random
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 
 from web import demo_bidders as bidders
+from web.bank import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from web.client import LotClient
 
 
@@ -66,7 +75,8 @@ def demo_lots(fast: bool) -> list[LotPlan]:
 
 class Demo:
     def __init__(self, base_url: str, host_token: str, fast: bool,
-                 out: Any = sys.stdout, export_dir: Path | None = None) -> None:
+                 out: Any = sys.stdout, export_dir: Path | None = None,
+                 bank_secret: bytes | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.ws_url = self.base.replace("http", "ws", 1) + "/ws"
         self.headers = {"Authorization": f"Bearer {host_token}"}
@@ -75,6 +85,8 @@ class Demo:
         self.out = out
         self.export_dir = export_dir
         self.rng = random.Random()
+        self.bank_secret = bank_secret
+        self.transfers = 0
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -102,17 +114,20 @@ class Demo:
                 plan.lot_id = lot["lot_id"]
                 deposit = plan.params["deposit"]
                 for i, limit in enumerate(plan.limits):
+                    name = f"演示公司{i + 1} / Demo Co. {i + 1}"
                     reg = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/bidders",
-                                         {"bidder_id": f"demo-co-{i + 1}",
-                                          "name": f"演示公司{i + 1} / Demo Co. {i + 1}"})
-                    await self.api(http, "POST",
-                                   f"/api/lots/{plan.lot_id}/bidders/demo-co-{i + 1}/deposit",
-                                   {"amount": deposit, "account": f"6222-0000-{i + 1:04d}"})
+                                         {"bidder_id": f"demo-co-{i + 1}", "name": name})
+                    if plan is plans[0] and i == 2:  # paid first from another's account
+                        await self.pay_deposit(http, plan, reg, "demo-co-1",
+                                               "演示公司1 / Demo Co. 1", "6222-0000-0001",
+                                               deposit)
+                    await self.pay_deposit(http, plan, reg, f"demo-co-{i + 1}", name,
+                                           f"6222-0000-{i + 1:04d}", deposit)
                     bots.append((plan, reg["token"], limit))
                 you = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/bidders",
                                      {"bidder_id": "demo-you", "name": "您 / You"})
-                await self.api(http, "POST", f"/api/lots/{plan.lot_id}/bidders/demo-you/deposit",
-                               {"amount": deposit, "account": "6222-0000-9999"})
+                await self.pay_deposit(http, plan, you, "demo-you", "您 / You",
+                                       "6222-0000-9999", deposit)
                 plan.links = {
                     "board": f"{self.base}/board/{plan.lot_id}",
                     "room": f"{self.base}/room/{plan.lot_id}#token={you['token']}",
@@ -138,9 +153,80 @@ class Demo:
                 await asyncio.gather(*tasks, return_exceptions=True)
             for plan in plans:
                 self.say(f"  result announcement 结果公示: {self.base}/result/{plan.lot_id}")
+            if self.bank_secret is not None:
+                await self.settle(http, plans)
             if self.export_dir is not None:
                 await self.export(http, plans, self.export_dir)
         return outcomes
+
+    async def notify(self, http: aiohttp.ClientSession, reference: str, payer: str,
+                     account: str, amount: str) -> dict[str, Any]:
+        """The bank's signed notification of a transfer to ``reference`` (docs/bank.md)."""
+        assert self.bank_secret is not None
+        self.transfers += 1
+        now = int(time.time() * 1000)
+        raw = orjson.dumps({"transaction_id": f"DEMO-{now}-{self.transfers}",
+                            "reference": f"保证金 {reference}", "payer_account": account,
+                            "payer_name": payer, "amount": amount, "value_time": now})
+        stamp = str(now)
+        async with http.post(self.base + "/api/bank/notifications", data=raw, headers={
+                "Content-Type": "application/json", TIMESTAMP_HEADER: stamp,
+                SIGNATURE_HEADER: sign(self.bank_secret, stamp, raw)}) as resp:
+            data: dict[str, Any] = await resp.json()
+            if resp.status != 200:
+                raise RuntimeError(f"bank notification: {resp.status} {data}")
+        return data
+
+    async def pay_deposit(self, http: aiohttp.ClientSession, plan: LotPlan,
+                          registration: dict[str, Any], bidder_id: str, payer: str,
+                          account: str, deposit: str) -> None:
+        """The bidder's deposit through the bank (or, without a bank secret, confirmed by
+        the host as before)."""
+        reference = registration.get("deposit_reference")
+        if self.bank_secret is None or reference is None:
+            await self.api(http, "POST",
+                           f"/api/lots/{plan.lot_id}/bidders/{bidder_id}/deposit",
+                           {"amount": deposit, "account": account})
+            return
+        answer = await self.notify(http, reference, payer, account, deposit)
+        if answer["outcome"] != "matched":
+            self.say(f"[{plan.lot_id}] deposit from {payer} for {registration['bidder_id']}"
+                     f" flagged 保证金异常: {answer['message']['zh']} / "
+                     f"{answer['message']['en']}")
+
+    async def settle(self, http: aiohttp.ClientSession, plans: list[LotPlan]) -> None:
+        """After the lots: the winners pay the price, the refunds are exported and the
+        bank confirms them; the ledger of every ended lot reaches zero."""
+        for plan in plans:
+            lot = await self.api(http, "GET", f"/api/lots/{plan.lot_id}")
+            if ((lot.get("outcome") or {}).get("status") != "awarded"
+                    or lot["params"].get("direction") == "reverse"):
+                continue  # a reverse lot's winner is paid: its deposit is refunded
+            notice = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/payment", {})
+            await self.notify(http, notice["reference"], notice["payer_name"],
+                              "6222-0000-7777", notice["amount"])
+            self.say(f"[{plan.lot_id}] price paid 成交价款已缴: {notice['amount']} to "
+                     f"{notice['reference']}; the winner's deposit applied to it")
+        async with http.post(self.base + "/api/bank/refunds/export",
+                             headers=self.headers) as resp:
+            refund_file = (await resp.read()).decode("utf-8-sig")
+            if resp.status != 200:
+                raise RuntimeError(f"refund export: {resp.status} {refund_file[:200]}")
+        rows = list(csv.DictReader(io.StringIO(refund_file)))
+        self.say(f"\nRefund file 退款文件: {len(rows)} refunds, exported for the bank")
+        if rows:
+            await self.api(http, "POST", "/api/bank/refunds/confirmations", {
+                "confirmations": [{"transaction_id": row["退款编号"],
+                                   "bank_transaction_id": f"BANK-{row['退款编号']}"}
+                                  for row in rows]})
+        ledger = await self.api(http, "GET", "/api/bank/ledger")
+        zero = ledger["ended_lots_at_zero"]
+        self.say(f"Bank ledger 银行台账: {len(ledger['transfers'])} arrivals, "
+                 f"{len(ledger['flagged'])} flagged and refunded; "
+                 + ("the ledger of every ended lot is at zero. 所有已结束标的台账已清零。"
+                    if zero else "NOT every ended lot is at zero: "
+                    + str(ledger["balances"])))
+        self.say(f"  bank ledger 银行台账: {self.base}/host#token={self.host_token}")
 
     async def export(self, http: aiohttp.ClientSession, plans: list[LotPlan],
                      directory: Path) -> None:

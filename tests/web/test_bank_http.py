@@ -266,3 +266,25 @@ async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reac
     bank_state = await server.engine.aggregates.state(DECIDER, LEDGER_ID)
     assert {t.status for t in bank_state.transfers.values()} == {
         "refunded", "applied", "paid"}
+
+
+async def test_a_reverse_lots_winner_pays_nothing_and_its_deposit_is_refunded_with_the_others(
+        server: Server) -> None:
+    lot_id = await server.make_lot(direction="reverse", start_price="100.00",
+                                   ceiling="100.00", duration_s=1)
+    regs = {b: await registered(server, lot_id, b, n) for b, n in (("a", "甲"), ("b", "乙"))}
+    for bidder, name in (("a", "甲"), ("b", "乙")):
+        await notify(server, transaction_id=f"R-{bidder}",
+                     reference=regs[bidder]["deposit_reference"], payer_name=name)
+    await server.open(lot_id)
+    client = await server.connect()
+    await client.subscribe(lot_id, regs["a"]["token"])
+    assert (await client.bid(lot_id, "90.00"))["type"] == "ack"
+    for _ in range(100):
+        if server.engine.lot(lot_id).status == "awarded":  # type: ignore[union-attr]
+            break
+        await asyncio.sleep(0.05)
+    status, error = await server.call("POST", f"/api/lots/{lot_id}/payment", {})
+    assert (status, error["error"]["code"]) == (409, "invalid_state")
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert {r["transaction_id"] for r in ledger["refunds"]} == {"R-a", "R-b"}
