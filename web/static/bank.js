@@ -71,7 +71,7 @@ export function mountBank(token) {
       h("ul", { class: "bank-balances" }, ...balances.map(([lot, amount]) => h("li", {}, `${lot || "—"}: ${amount}`))),
       data.shared_payers.length ? h("p", { class: "bank-shared" }, `${t("bank_shared")}: `
         + data.shared_payers.map((s) => s.payer_account).join(", ")) : null,
-    ]);
+    ].filter(Boolean));
   };
   const load = async () => {
     if (!token()) return;
