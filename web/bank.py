@@ -55,6 +55,7 @@ from auction.trade.deposits_bank import (
 from auction.workdays import CHINA, WorkCalendar, china_date, china_midnight_ms
 from engine.aggregates import Refused
 from engine.api import Engine
+from engine.eventlog import LogUnavailable
 from web.api import (
     bearer,
     bidder_claims,
@@ -145,12 +146,17 @@ class BankService:
         self.listeners: list[Listener] = []
 
     async def ledger(self) -> BankLedger:
-        state: BankLedger = await self.engine.aggregates.state(DECIDER, LEDGER_ID)
+        try:
+            state: BankLedger = await self.engine.aggregates.state(DECIDER, LEDGER_ID)
+        except LogUnavailable as exc:
+            raise WebError(503, "unavailable", str(exc)) from None
         return state
 
     async def _execute(self, command: object) -> None:
         try:
             await self.engine.aggregates.execute(DECIDER, LEDGER_ID, command)
+        except LogUnavailable as exc:
+            raise WebError(503, "unavailable", str(exc)) from None
         except Refused as exc:
             code = exc.rejection.code
             status = 400 if code in ("invalid_params", "invalid_amount") else 409

@@ -15,6 +15,7 @@ from web_support import HOST_TOKEN, Server, ServerFactory
 
 from auction.model import DepositConfirmed, DepositRefunded
 from auction.trade.deposits_bank import DECIDER, LEDGER_ID
+from engine.eventlog import LogUnavailable
 from web.bank import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -288,3 +289,21 @@ async def test_a_reverse_lots_winner_pays_nothing_and_its_deposit_is_refunded_wi
     assert (status, error["error"]["code"]) == (409, "invalid_state")
     ledger = await server.ok("GET", "/api/bank/ledger")
     assert {r["transaction_id"] for r in ledger["refunds"]} == {"R-a", "R-b"}
+
+
+async def test_a_notification_the_ledger_cannot_make_durable_answers_503_and_the_retry_counts(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    lot_id = await server.make_lot()
+    reg = await registered(server, lot_id, "b1", "甲公司")
+
+    async def down(*args: object) -> bool:
+        raise LogUnavailable("the disk is full")
+
+    monkeypatch.setattr(server.engine.aggregates.log, "append", down)
+    fields = {"transaction_id": "T-R", "reference": reg["deposit_reference"],
+              "payer_name": "甲公司", "value_time": now_ms()}
+    status, error = await notify(server, **fields)
+    assert (status, error["error"]["code"]) == (503, "unavailable")
+    monkeypatch.undo()
+    status, answer = await notify(server, **fields)
+    assert (status, answer["outcome"], answer["duplicate"]) == (200, "matched", False)
