@@ -13,7 +13,8 @@ Per lot (:func:`check_lot`):
 * ``shared_address`` / ``shared_device`` / ``shared_account``: two or more bidders bid or
   connected from one network address, or one client fingerprint, or paid their deposits
   from one account (招标投标法实施条例 第四十条: deposits from one account are deemed
-  collusion).
+  collusion), a confirmed deposit's or any transfer the bank reported for them, matched
+  or flagged (:attr:`LotRecord.payments`).
 * ``lockstep``: bidder B's bids follow bidder A's, again and again, within a short and
   nearly constant interval (a script or one person bidding for both). Automatic bids
   of a proxy maximum (actor ``system``) answer at once by design and are not followers.
@@ -101,6 +102,10 @@ class LotRecord:
     state: LotState
     records: Sequence[Recorded]
     connections: Sequence[Mapping[str, Any]] = ()
+    #: The bank's arrivals for the lot's bidders, matched or flagged (a deposit paid from
+    #: another company's account is refused, yet it is evidence): ``(bidder_id,
+    #: payer_account, transaction_id)`` (:mod:`auction.trade.deposits_bank`).
+    payments: Sequence[tuple[str, str, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +193,9 @@ def _uses(lot: _Lot, what: str) -> Iterable[tuple[str, str, dict[str, Any]]]:
     if what == "account":
         for bidder_id, (account, seq) in lot.accounts.items():
             yield account, bidder_id, {"lot_id": lot.lot_id, "seq": seq, "how": "deposit"}
+        for bidder_id, account, transaction_id in lot.record.payments:
+            yield account, bidder_id, {"lot_id": lot.lot_id, "transaction_id": transaction_id,
+                                       "how": "bank"}
         return
     for bid in lot.bids:
         yield (bid.ip if what == "address" else bid.device), bid.bidder_id, {

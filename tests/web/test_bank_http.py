@@ -307,3 +307,23 @@ async def test_a_notification_the_ledger_cannot_make_durable_answers_503_and_the
     monkeypatch.undo()
     status, answer = await notify(server, **fields)
     assert (status, answer["outcome"], answer["duplicate"]) == (200, "matched", False)
+
+
+async def test_a_deposit_paid_from_another_bidders_account_is_a_collusion_flag(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    regs = {b: await registered(server, lot_id, b, n) for b, n in (("a", "甲公司"),
+                                                                   ("b", "乙公司"))}
+    await notify(server, transaction_id="C-1", reference=regs["a"]["deposit_reference"],
+                 payer_name="甲公司", payer_account="6222-a")
+    _, flagged = await notify(server, transaction_id="C-2",
+                              reference=regs["b"]["deposit_reference"],
+                              payer_name="甲公司", payer_account="6222-a")
+    assert flagged["outcome"] == "foreign_payer"
+    found = await server.ok("GET", f"/api/lots/{lot_id}/collusion")
+    [flag] = [f for f in found["flags"] if f["check"] == "shared_account"]
+    assert {b["bidder_id"] for b in flag["bidders"]} == {"a", "b"}
+    assert flag["evidence"]["uses"]["b"] == [{"lot_id": lot_id, "transaction_id": "C-2",
+                                              "how": "bank"}]
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert ledger["shared_payers"][0]["payer_account"] == "6222-a"
