@@ -76,6 +76,9 @@ async def test_a_bidder_pays_through_the_bank_and_bids_and_a_foreign_payer_is_re
     host = await pages.open(f"{server.base}/host#token={HOST_TOKEN}", accept_downloads=True)
     await expect(host.locator("#bank-card .bank-table tr[data-txn='T-B']").first).to_contain_text(
         "付款户名与申请人不一致", timeout=WAIT)
+    row = host.locator(f"#bank-card .bank-references tr[data-reference='{ref_a}']")
+    await expect(row).to_contain_text("甲公司")
+    await expect(row).to_have_attribute("data-state", "matched")
     async with host.expect_download(timeout=WAIT) as download_info:
         await host.click("#bank-export")
     download = await download_info.value

@@ -17,6 +17,9 @@ addStrings({
     bank_refund_due: "待退", bank_refund_exported: "已导出", bank_refund_refunded: "已退",
     bank_overdue: "逾期",
     bank_cols: "流水号|付款户名|付款账号|金额|标的|原因|状态|应退日期",
+    bank_references: "缴款码（子账号）", bank_ref_cols: "缴款码|用途|标的|竞买人|付款户名须为|金额|截止|状态",
+    bank_purpose_deposit: "保证金", bank_purpose_payment: "价款",
+    bank_state_matched: "已到账", bank_state_awaiting: "待到账", bank_state_overdue: "逾期未到账",
   },
   en: {
     bank_title: "Bank arrivals and refunds", bank_refresh: "Refresh",
@@ -30,6 +33,9 @@ addStrings({
     bank_refund_due: "due", bank_refund_exported: "exported", bank_refund_refunded: "refunded",
     bank_overdue: "overdue",
     bank_cols: "Transaction|Payer|Account|Amount|Lot|Reason|Status|Due by",
+    bank_references: "Payment references", bank_ref_cols: "Reference|For|Lot|Bidder|Payer must be|Amount|Deadline|Status",
+    bank_purpose_deposit: "deposit", bank_purpose_payment: "price",
+    bank_state_matched: "arrived", bank_state_awaiting: "awaiting", bank_state_overdue: "overdue",
   },
 });
 
@@ -44,6 +50,17 @@ function table(rows, withRefund) {
       h("td", {}, withRefund ? `${t(`bank_refund_${r.refund}`)}${r.overdue ? ` · ${t("bank_overdue")}` : ""}`
         : r.status),
       h("td", {}, r.due_on ?? "—"))))));
+}
+
+function referenceTable(refs) {
+  const cols = t("bank_ref_cols").split("|");
+  return h("div", { class: "table-wrap" }, h("table", { class: "bank-references" },
+    h("thead", {}, h("tr", {}, ...cols.map((c) => h("th", {}, c)))),
+    h("tbody", {}, ...refs.map((r) => h("tr", { dataset: { reference: r.reference, state: r.status } },
+      h("td", { class: "reference" }, r.reference), h("td", {}, t(`bank_purpose_${r.purpose}`)),
+      h("td", {}, r.lot_id), h("td", {}, r.party_id), h("td", {}, r.payer_name),
+      h("td", { class: "num" }, r.amount), h("td", {}, r.deadline ? dateTime(r.deadline) : "—"),
+      h("td", {}, t(`bank_state_${r.status}`)))))));
 }
 
 /** Mount the bank panel in `#bank-card`; `token()` gives the staff token. */
@@ -63,6 +80,8 @@ export function mountBank(token) {
       h("h2", {}, t("bank_title")), controls(), status,
       h("p", { class: "bank-zero", dataset: { zero: String(data.ended_lots_at_zero) } },
         t(data.ended_lots_at_zero ? "bank_zero" : "bank_not_zero")),
+      h("h3", {}, t("bank_references")),
+      data.references.length ? referenceTable(data.references) : h("p", {}, t("bank_none")),
       h("h3", {}, t("bank_flagged")),
       data.flagged.length ? table(data.flagged, false) : h("p", {}, t("bank_none")),
       h("h3", {}, t("bank_refunds")),
