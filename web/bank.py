@@ -95,13 +95,17 @@ class Arrival:
 
 @dataclass(frozen=True, slots=True)
 class DepositOutcome:
-    """What the hook "deposit matched / flagged" tells its listeners."""
+    """What the hook "deposit matched / flagged" tells its listeners: an arrival for a
+    party's reference, matched or flagged (``outcome``), of a deposit or of a payment of
+    the price (``purpose``); or a refund the bank confirmed (``purpose`` ``refund``,
+    ``outcome`` ``refunded``): the milestones webhooks announce."""
 
     lot_id: str
     party_id: str
     reference: str
     transaction_id: str
     outcome: str
+    purpose: str = DEPOSIT
 
 
 Listener = Callable[[DepositOutcome], Awaitable[None]]
@@ -236,13 +240,20 @@ class BankService:
         transfer = ledger.transfers[arrival.transaction_id]
         if not known:
             await self._carry(ledger, transfer)
-            if transfer.purpose == DEPOSIT:
-                outcome = DepositOutcome(transfer.lot_id, transfer.party_id,
-                                         transfer.reference, transfer.transaction_id,
-                                         transfer.outcome)
-                for listener in self.listeners:
-                    await listener(outcome)
+            if transfer.party_id:
+                await self._tell(DepositOutcome(
+                    transfer.lot_id, transfer.party_id, transfer.reference,
+                    transfer.transaction_id, transfer.outcome, transfer.purpose))
         return transfer, not known
+
+    async def _tell(self, outcome: DepositOutcome) -> None:
+        for listener in self.listeners:
+            await listener(outcome)
+
+    async def payment_status(self, lot_id: str, party_id: str) -> str:
+        """``none``, ``awaiting``, ``paid`` or ``overdue``: the payment of the price by
+        ``party_id`` (the state the handling of a default starts from)."""
+        return bank.payment_status(await self.ledger(), lot_id, party_id, self.engine.now())
 
     async def _lot_command(self, lot_id: str, command: Any) -> None:
         result = await self.engine.execute(lot_id, command)
@@ -326,11 +337,17 @@ class BankService:
 
     async def confirm_refund(self, transaction_id: str, bank_transaction_id: str,
                              actor: str) -> Transfer:
+        before = (await self.ledger()).transfers.get(transaction_id)
+        fresh = before is not None and before.status != bank.REFUNDED
         await self._execute(bank.ConfirmRefund(transaction_id=transaction_id,
                                                bank_transaction_id=bank_transaction_id,
                                                actor=actor))
         transfer = (await self.ledger()).transfers[transaction_id]
         await self._carry_refund(transfer)
+        if fresh and transfer.party_id:
+            await self._tell(DepositOutcome(transfer.lot_id, transfer.party_id,
+                                            transfer.reference, transaction_id,
+                                            bank.REFUNDED, "refund"))
         return transfer
 
 

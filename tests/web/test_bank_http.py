@@ -227,6 +227,12 @@ async def awarded_lot(server: Server) -> tuple[str, dict[str, dict[str, Any]]]:
 async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reaches_zero(
         server: Server) -> None:
     lot_id, regs = await awarded_lot(server)
+    heard: list[DepositOutcome] = []
+
+    async def listener(outcome: DepositOutcome) -> None:
+        heard.append(outcome)
+
+    server.app[BANK].listeners.append(listener)
     ledger = await server.ok("GET", "/api/bank/ledger")
     assert ledger["balances"] == {lot_id: "105.00"}
     assert {r["transaction_id"] for r in ledger["refunds"]} == {"D-1", "D-2"}
@@ -248,6 +254,7 @@ async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reac
     refunded = [r.event for r in await server.engine.history(lot_id)
                 if isinstance(r.event, DepositRefunded)]
     assert [(e.bidder_id, e.actor) for e in refunded] == [("b", "bank")]
+    assert await server.app[BANK].payment_status(lot_id, "a") == "none"
     # the winner pays the price less its deposit; its deposit is applied to it
     notice = await server.ok("POST", f"/api/lots/{lot_id}/payment", {})
     assert (notice["amount"], notice["payment"], notice["party_id"]) == ("50.00", "awaiting",
@@ -264,6 +271,9 @@ async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reac
     assert ledger["ended_lots_at_zero"] is True
     assert ledger["payments"][0]["payment"] == "paid"
     assert ledger["overdue"] == []
+    assert await server.app[BANK].payment_status(lot_id, "a") == "paid"
+    assert [(o.party_id, o.purpose, o.outcome) for o in heard] == [
+        ("b", "refund", "refunded"), ("c", "refund", "refunded"), ("a", "payment", "matched")]
     bank_state = await server.engine.aggregates.state(DECIDER, LEDGER_ID)
     assert {t.status for t in bank_state.transfers.values()} == {
         "refunded", "applied", "paid"}
