@@ -311,9 +311,21 @@ class BankService:
         for transfer in list(ledger.transfers.values()):
             if transfer.outcome == MATCHED and transfer.status in (bank.HELD, bank.PAID):
                 await self._carry(ledger, transfer)
+                await self._settled_on_lot(transfer)
             elif transfer.status == bank.REFUNDED:
                 await self._carry_refund(transfer)
         return await self.ledger()
+
+    async def _settled_on_lot(self, transfer: Transfer) -> None:
+        """A held deposit the lot settled otherwise (forfeited on a default, applied by a
+        host) leaves the ledger the same way, so that the lot reaches zero."""
+        state = self.engine.lot(transfer.lot_id)
+        bidder = state.bidders.get(transfer.party_id) if state is not None else None
+        if (transfer.purpose == DEPOSIT and transfer.status == bank.HELD
+                and bidder is not None and bidder.settled in (bank.FORFEITED, bank.APPLIED)):
+            await self._execute(bank.SettleTransfer(
+                transaction_id=transfer.transaction_id, how=bidder.settled,
+                reason=f"{bidder.settled} on lot {transfer.lot_id}", actor=BANK))
 
     def ends(self, ledger: BankLedger) -> dict[str, LotEnd]:
         lots = {t.lot_id for t in ledger.transfers.values() if t.lot_id}

@@ -337,3 +337,20 @@ async def test_a_deposit_paid_from_another_bidders_account_is_a_collusion_flag(
                                               "how": "bank"}]
     ledger = await server.ok("GET", "/api/bank/ledger")
     assert ledger["shared_payers"][0]["payer_account"] == "6222-a"
+
+
+async def test_a_deposit_forfeited_on_the_lot_leaves_the_ledger_without_a_refund(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    regs = {b: await registered(server, lot_id, b, n) for b, n in (("a", "甲"), ("b", "乙"))}
+    for bidder, name in (("a", "甲"), ("b", "乙")):
+        await notify(server, transaction_id=f"F-{bidder}",
+                     reference=regs[bidder]["deposit_reference"], payer_name=name)
+    await server.ok("POST", f"/api/lots/{lot_id}/cancel", {"reason": "撤牌 / withdrawn"})
+    await server.ok("POST", f"/api/lots/{lot_id}/bidders/b/deposit/forfeit",
+                    {"reason": "违规 / breach of the terms"})
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert [r["transaction_id"] for r in ledger["refunds"]] == ["F-a"]
+    assert {t["transaction_id"]: t["status"] for t in ledger["transfers"]} == {
+        "F-a": "held", "F-b": "forfeited"}
+    assert ledger["balances"] == {lot_id: "50.00"}
