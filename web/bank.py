@@ -556,11 +556,7 @@ async def import_statement(request: web.Request) -> web.Response:
     """A bank statement imported by a host: every arrival matched as a notification is."""
     host = require_host(request)
     body: StatementImport = await read_body(request)
-    try:
-        data = base64.b64decode(body.content_base64, validate=True)
-    except ValueError:
-        raise WebError(400, "bad_statement", "content_base64 is not base64") from None
-    arrivals, skipped = parse_statement(data)
+    arrivals, skipped = parse_statement(_file(body))
     service = _service(request)
     rows, new = [], 0
     for arrival in arrivals:
@@ -613,6 +609,24 @@ async def export_refunds(request: web.Request) -> web.Response:
                             "Content-Disposition": f'attachment; filename="{batch}.csv"',
                             "X-Refund-Batch": batch if due else "",
                             "X-Refund-Count": str(len(due)), "Cache-Control": "no-store"})
+
+
+def _file(body: StatementImport) -> bytes:
+    try:
+        return base64.b64decode(body.content_base64, validate=True)
+    except ValueError:
+        raise WebError(400, "bad_statement", "content_base64 is not base64") from None
+
+
+async def confirm_refunds_file(request: web.Request) -> web.Response:
+    """The bank's result file of a refund batch (CSV: 退款编号, 银行流水号, 状态), as
+    :func:`confirm_refunds` takes its rows; rows whose 状态 is not success are left out."""
+    host = require_host(request)
+    body: StatementImport = await read_body(request)
+    service = _service(request)
+    done = [transfer_view(await service.confirm_refund(refund_id, bank_txn, host.staff_id))
+            for refund_id, bank_txn in parse_confirmations(_file(body))]
+    return json_response({"confirmed": done})
 
 
 async def confirm_refunds(request: web.Request) -> web.Response:

@@ -332,7 +332,8 @@ class BankNotification(Closed):
 
 
 class StatementImport(Closed):
-    """A bank statement (CSV, UTF-8 or GBK; docs/bank.md) to import."""
+    """A bank file (CSV, UTF-8 or GBK; docs/bank.md) to import: a statement, or the
+    bank's result file of refunds."""
 
     content_base64: Annotated[str, Meta(min_length=1, description="the file, base64")]
     filename: Text | None = None

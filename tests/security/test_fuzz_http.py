@@ -38,6 +38,7 @@ AUTH = {"Authorization": f"Bearer {HOST_TOKEN}"}
 #: A statement's content is a CSV file (docs/bank.md), which the schema only calls text.
 BUSINESS_RULES = {("POST", "/api/lots"): {"invalid_params", "invalid_amount"},
                   ("POST", "/api/bank/statements"): {"bad_statement"},
+                  ("POST", "/api/bank/refunds/confirmations/file"): {"bad_statement"},
                   # with bank notifications configured, confirming by hand needs a reason
                   ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit"): {
                       "reason_required"}}

@@ -15,7 +15,7 @@ addStrings({
     bank_zero: "已结束标的均已清零", bank_not_zero: "已结束标的尚有在账金额",
     bank_shared: "同一付款账户为多个竞买人付款",
     bank_refund_due: "待退", bank_refund_exported: "已导出", bank_refund_refunded: "已退",
-    bank_overdue: "逾期",
+    bank_overdue: "逾期", bank_confirm: "导入银行退款结果（CSV）", bank_confirmed: "已确认 {count} 笔退款",
     bank_cols: "流水号|付款户名|付款账号|金额|标的|原因|状态|应退日期",
     bank_references: "缴款码（子账号）", bank_ref_cols: "缴款码|用途|标的|竞买人|付款户名须为|金额|截止|状态",
     bank_purpose_deposit: "保证金", bank_purpose_payment: "价款",
@@ -31,7 +31,8 @@ addStrings({
     bank_zero: "Every ended lot is at zero", bank_not_zero: "An ended lot still holds money",
     bank_shared: "One payer account paid for several bidders",
     bank_refund_due: "due", bank_refund_exported: "exported", bank_refund_refunded: "refunded",
-    bank_overdue: "overdue",
+    bank_overdue: "overdue", bank_confirm: "Import the bank's refund results (CSV)",
+    bank_confirmed: "{count} refunds confirmed",
     bank_cols: "Transaction|Payer|Account|Amount|Lot|Reason|Status|Due by",
     bank_references: "Payment references", bank_ref_cols: "Reference|For|Lot|Bidder|Payer must be|Amount|Deadline|Status",
     bank_purpose_deposit: "deposit", bank_purpose_payment: "price",
@@ -99,20 +100,24 @@ export function mountBank(token) {
     else note = codeText(answer.error.code, answer.error.message);
     draw();
   };
-  const importFile = async (event) => {
+  // A bank file (a statement, or the bank's result file of refunds) sent as it is.
+  const sendFile = (path, done) => async (event) => {
     const file = event.target.files?.[0];
     if (!file) return;
     const bytes = new Uint8Array(await file.arrayBuffer());
     let binary = "";
     for (const b of bytes) binary += String.fromCharCode(b);
-    const answer = await api("/api/bank/statements", {
+    const answer = await api(path, {
       method: "POST", token: token(), body: { content_base64: btoa(binary), filename: file.name },
     });
-    note = answer.ok ? t("bank_imported", answer.data)
+    note = answer.ok ? done(answer.data)
       : `${codeText(answer.error.code, answer.error.message)} ${answer.error.detail ?? ""}`;
     event.target.value = "";
     await load();
   };
+  const importFile = sendFile("/api/bank/statements", (data) => t("bank_imported", data));
+  const confirmFile = sendFile("/api/bank/refunds/confirmations/file",
+    (data) => t("bank_confirmed", { count: data.confirmed.length }));
   const exportFile = async () => {
     let response;
     try {
@@ -149,6 +154,8 @@ export function mountBank(token) {
       h("label", {}, t("bank_import"), " ",
         h("input", { type: "file", id: "bank-statement", accept: ".csv,text/csv", onchange: importFile })),
       exportButton,
+      h("label", {}, t("bank_confirm"), " ",
+        h("input", { type: "file", id: "bank-confirmations", accept: ".csv,text/csv", onchange: confirmFile })),
       h("button", { type: "button", id: "bank-refresh", onclick: load }, t("bank_refresh")));
   }
   onLangChange(draw);
