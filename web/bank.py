@@ -106,6 +106,9 @@ class DepositOutcome:
     transaction_id: str
     outcome: str
     purpose: str = DEPOSIT
+    #: The arrival's amount (minor units) and the account it came from.
+    amount: int = 0
+    payer_account: str = ""
 
 
 Listener = Callable[[DepositOutcome], Awaitable[None]]
@@ -243,7 +246,8 @@ class BankService:
             if transfer.party_id:
                 await self._tell(DepositOutcome(
                     transfer.lot_id, transfer.party_id, transfer.reference,
-                    transfer.transaction_id, transfer.outcome, transfer.purpose))
+                    transfer.transaction_id, transfer.outcome, transfer.purpose,
+                    transfer.amount, transfer.payer_account))
         return transfer, not known
 
     async def _tell(self, outcome: DepositOutcome) -> None:
@@ -359,7 +363,8 @@ class BankService:
         if fresh and transfer.party_id:
             await self._tell(DepositOutcome(transfer.lot_id, transfer.party_id,
                                             transfer.reference, transaction_id,
-                                            bank.REFUNDED, "refund"))
+                                            bank.REFUNDED, "refund", transfer.amount,
+                                            transfer.payer_account))
         return transfer
 
 

@@ -80,7 +80,8 @@ async def test_a_deposit_paid_by_a_signed_notification_confirms_the_bidder_with_
     [party] = mine["parties"]
     assert party["deposit"]["status"] == "matched"
     assert party["deposit_status"] == "confirmed"
-    assert heard == [DepositOutcome(lot_id, "b1", ref, "T-1", "matched")]
+    assert heard == [DepositOutcome(lot_id, "b1", ref, "T-1", "matched", "deposit", 5000,
+                                    "6222-001")]
 
 
 async def test_a_host_confirming_a_bank_paid_deposit_by_hand_must_give_a_reason(
