@@ -13,7 +13,8 @@ Per lot (:func:`check_lot`):
 * ``shared_address`` / ``shared_device`` / ``shared_account``: two or more bidders bid or
   connected from one network address, or one client fingerprint, or paid their deposits
   from one account (招标投标法实施条例 第四十条: deposits from one account are deemed
-  collusion).
+  collusion), a confirmed deposit's or any transfer the bank reported for them, matched
+  or flagged (:attr:`LotRecord.payments`).
 * ``shared_contact`` / ``shared_document``: two or more bidders admitted from online
   applications gave one contact (telephone, e-mail) or uploaded the same document (the
   same SHA-256: 不同投标人的投标文件由同一单位或者个人编制, deemed collusion).
@@ -107,6 +108,10 @@ class LotRecord:
     records: Sequence[Recorded]
     connections: Sequence[Mapping[str, Any]] = ()
     applicants: Sequence[Mapping[str, Any]] = ()
+    #: The bank's arrivals for the lot's bidders, matched or flagged (a deposit paid from
+    #: another company's account is refused, yet it is evidence): ``(bidder_id,
+    #: payer_account, transaction_id)`` (:mod:`auction.trade.deposits_bank`).
+    payments: Sequence[tuple[str, str, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +199,9 @@ def _uses(lot: _Lot, what: str) -> Iterable[tuple[str, str, dict[str, Any]]]:
     if what == "account":
         for bidder_id, (account, seq) in lot.accounts.items():
             yield account, bidder_id, {"lot_id": lot.lot_id, "seq": seq, "how": "deposit"}
+        for bidder_id, account, transaction_id in lot.record.payments:
+            yield account, bidder_id, {"lot_id": lot.lot_id, "transaction_id": transaction_id,
+                                       "how": "bank"}
         return
     if what in ("contact", "document"):
         for applicant in lot.record.applicants:

@@ -36,6 +36,11 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     sealed = re.search(r"^\[(\S+)\] .*\(sealed bids\)$", out, re.MULTILINE)
     assert sealed is not None and sealed.group(1) in results  # the sealed lot was opened
     assert (tmp_path / "events.sqlite3").exists()
+    # deposits through the bank's signed notifications, one flagged; refunds to zero
+    assert "Deposits are paid through the bank" in out
+    assert re.search(r"flagged 保证金异常: 付款户名与申请人不一致", out), out
+    assert re.search(r"^Refund file 退款文件: \d+ refunds", out, re.MULTILINE), out
+    assert "the ledger of every ended lot is at zero" in out, out
 
 
 def test_the_demos_exports_hold_only_signed_bids_and_verify(tmp_path: Path) -> None:

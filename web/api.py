@@ -457,9 +457,10 @@ async def register_bidder(request: web.Request) -> web.Response:
     assert isinstance(event, BidderRegistered)
     answer = bidder_pass(request, lot_id, bidder_id, event.bidder_no)
     state = _engine(request).lot(lot_id)
-    if state is not None and state.params.deposit > 0:
-        # the bidder's own deposit reference (web/bank.py): the deposit is due by the lot's
-        # opening when it has a time set, else while the lot takes deposits
+    if state is not None and state.params.deposit > 0 and state.params.currency == "CNY":
+        # the bidder's own deposit reference (web/bank.py; the bank's amounts are yuan): the
+        # deposit is due by the lot's opening when it has a time set, else while the lot
+        # takes deposits
         answer["deposit_reference"] = await request.config_dict[BANK].open_deposit(
             lot_id, bidder_id, name, state.params.deposit,
             state.opens_at if state.opens_at is not None else state.params.opens_at)

@@ -36,7 +36,7 @@ from web.limits import ClientLimits
 from web.logs import access_middleware
 from web.metrics import WebMetrics
 from web.routes import PAGES, add_routes
-from web.trade import Trade
+from web.trade import Trade, bank_listener
 from web.ws import close_all
 
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[METRICS] = WebMetrics(app)
     app[TRADE] = Trade.of(settings)
     app[BANK] = BankService(engine, settings)
+    app[BANK].listeners.append(bank_listener(app))  # applications' deposits (docs/bank.md)
     if owned:
         app.cleanup_ctx.append(_run_engine)
     app.cleanup_ctx.append(_run_hub)

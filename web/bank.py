@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from auction.deposits import REFUNDABLE, SETTLING, deposit_status, is_winner
+from auction.deposits import CONFIRMED, REFUNDABLE, SETTLING, deposit_status, is_winner
 from auction.errors import InvalidAmount
 from auction.messages import message
 from auction.model import ApplyDeposit, ConfirmDeposit, RefundDeposit, Rejection
@@ -55,6 +55,7 @@ from auction.trade.deposits_bank import (
 from auction.workdays import CHINA, WorkCalendar, china_date, china_midnight_ms
 from engine.aggregates import Refused
 from engine.api import Engine
+from engine.eventlog import LogUnavailable
 from web.api import (
     bearer,
     bidder_claims,
@@ -94,13 +95,20 @@ class Arrival:
 
 @dataclass(frozen=True, slots=True)
 class DepositOutcome:
-    """What the hook "deposit matched / flagged" tells its listeners."""
+    """What the hook "deposit matched / flagged" tells its listeners: an arrival for a
+    party's reference, matched or flagged (``outcome``), of a deposit or of a payment of
+    the price (``purpose``); or a refund the bank confirmed (``purpose`` ``refund``,
+    ``outcome`` ``refunded``): the milestones webhooks announce."""
 
     lot_id: str
     party_id: str
     reference: str
     transaction_id: str
     outcome: str
+    purpose: str = DEPOSIT
+    #: The arrival's amount (minor units) and the account it came from.
+    amount: int = 0
+    payer_account: str = ""
 
 
 Listener = Callable[[DepositOutcome], Awaitable[None]]
@@ -119,7 +127,10 @@ def lot_end(state: LotState | None) -> LotEnd:
     """What the refunds need to know of a lot (an unknown lot: not ended)."""
     if state is None:
         return LotEnd(None)
-    winner = state.outcome.bidder_id if state.outcome is not None else None
+    # the winner of a forward lot keeps its deposit until it is applied to the price; in
+    # a reverse lot (procurement: the winner is paid) it is refunded with the others
+    forward = state.params.direction == "forward"
+    winner = state.outcome.bidder_id if state.outcome is not None and forward else None
     forfeited = frozenset(b.bidder_id for b in state.bidders.values()
                           if b.settled == "forfeited")
     return LotEnd(result_notice_ends_at(state), winner, forfeited)
@@ -142,12 +153,17 @@ class BankService:
         self.listeners: list[Listener] = []
 
     async def ledger(self) -> BankLedger:
-        state: BankLedger = await self.engine.aggregates.state(DECIDER, LEDGER_ID)
+        try:
+            state: BankLedger = await self.engine.aggregates.state(DECIDER, LEDGER_ID)
+        except LogUnavailable as exc:
+            raise WebError(503, "unavailable", str(exc)) from None
         return state
 
     async def _execute(self, command: object) -> None:
         try:
             await self.engine.aggregates.execute(DECIDER, LEDGER_ID, command)
+        except LogUnavailable as exc:
+            raise WebError(503, "unavailable", str(exc)) from None
         except Refused as exc:
             code = exc.rejection.code
             status = 400 if code in ("invalid_params", "invalid_amount") else 409
@@ -196,6 +212,9 @@ class BankService:
         outcome = state.outcome
         if outcome is None or outcome.bidder_id is None or outcome.amount is None:
             raise WebError(409, "invalid_state", "only an awarded lot has a price to pay")
+        if state.params.direction != "forward":
+            raise WebError(409, "invalid_state", "in a reverse lot the winner is paid: it "
+                                                 "pays no price")
         winner = state.bidders[outcome.bidder_id]
         amount = outcome.amount - (winner.deposit or 0)
         if amount <= 0:
@@ -224,13 +243,21 @@ class BankService:
         transfer = ledger.transfers[arrival.transaction_id]
         if not known:
             await self._carry(ledger, transfer)
-            if transfer.purpose == DEPOSIT:
-                outcome = DepositOutcome(transfer.lot_id, transfer.party_id,
-                                         transfer.reference, transfer.transaction_id,
-                                         transfer.outcome)
-                for listener in self.listeners:
-                    await listener(outcome)
+            if transfer.party_id:
+                await self._tell(DepositOutcome(
+                    transfer.lot_id, transfer.party_id, transfer.reference,
+                    transfer.transaction_id, transfer.outcome, transfer.purpose,
+                    transfer.amount, transfer.payer_account))
         return transfer, not known
+
+    async def _tell(self, outcome: DepositOutcome) -> None:
+        for listener in self.listeners:
+            await listener(outcome)
+
+    async def payment_status(self, lot_id: str, party_id: str) -> str:
+        """``none``, ``awaiting``, ``paid`` or ``overdue``: the payment of the price by
+        ``party_id`` (the state the handling of a default starts from)."""
+        return bank.payment_status(await self.ledger(), lot_id, party_id, self.engine.now())
 
     async def _lot_command(self, lot_id: str, command: Any) -> None:
         result = await self.engine.execute(lot_id, command)
@@ -272,8 +299,10 @@ class BankService:
     async def _carry_refund(self, transfer: Transfer) -> None:
         state = self.engine.lot(transfer.lot_id)
         bidder = state.bidders.get(transfer.party_id) if state is not None else None
+        status = deposit_status(state, bidder) if state is not None and bidder else ""
         if (state is None or bidder is None or transfer.outcome != MATCHED
-                or deposit_status(state, bidder) != REFUNDABLE):
+                or not (status == REFUNDABLE
+                        or (status == CONFIRMED and is_winner(state, bidder)))):
             return
         await self._lot_command(state.lot_id, RefundDeposit(
             bidder_id=bidder.bidder_id, actor=BANK,
@@ -286,9 +315,21 @@ class BankService:
         for transfer in list(ledger.transfers.values()):
             if transfer.outcome == MATCHED and transfer.status in (bank.HELD, bank.PAID):
                 await self._carry(ledger, transfer)
+                await self._settled_on_lot(transfer)
             elif transfer.status == bank.REFUNDED:
                 await self._carry_refund(transfer)
         return await self.ledger()
+
+    async def _settled_on_lot(self, transfer: Transfer) -> None:
+        """A held deposit the lot settled otherwise (forfeited on a default, applied by a
+        host) leaves the ledger the same way, so that the lot reaches zero."""
+        state = self.engine.lot(transfer.lot_id)
+        bidder = state.bidders.get(transfer.party_id) if state is not None else None
+        if (transfer.purpose == DEPOSIT and transfer.status == bank.HELD
+                and bidder is not None and bidder.settled in (bank.FORFEITED, bank.APPLIED)):
+            await self._execute(bank.SettleTransfer(
+                transaction_id=transfer.transaction_id, how=bidder.settled,
+                reason=f"{bidder.settled} on lot {transfer.lot_id}", actor=BANK))
 
     def ends(self, ledger: BankLedger) -> dict[str, LotEnd]:
         lots = {t.lot_id for t in ledger.transfers.values() if t.lot_id}
@@ -312,11 +353,18 @@ class BankService:
 
     async def confirm_refund(self, transaction_id: str, bank_transaction_id: str,
                              actor: str) -> Transfer:
+        before = (await self.ledger()).transfers.get(transaction_id)
+        fresh = before is not None and before.status != bank.REFUNDED
         await self._execute(bank.ConfirmRefund(transaction_id=transaction_id,
                                                bank_transaction_id=bank_transaction_id,
                                                actor=actor))
         transfer = (await self.ledger()).transfers[transaction_id]
         await self._carry_refund(transfer)
+        if fresh and transfer.party_id:
+            await self._tell(DepositOutcome(transfer.lot_id, transfer.party_id,
+                                            transfer.reference, transaction_id,
+                                            bank.REFUNDED, "refund", transfer.amount,
+                                            transfer.payer_account))
         return transfer
 
 
@@ -513,11 +561,7 @@ async def import_statement(request: web.Request) -> web.Response:
     """A bank statement imported by a host: every arrival matched as a notification is."""
     host = require_host(request)
     body: StatementImport = await read_body(request)
-    try:
-        data = base64.b64decode(body.content_base64, validate=True)
-    except ValueError:
-        raise WebError(400, "bad_statement", "content_base64 is not base64") from None
-    arrivals, skipped = parse_statement(data)
+    arrivals, skipped = parse_statement(_file(body))
     service = _service(request)
     rows, new = [], 0
     for arrival in arrivals:
@@ -570,6 +614,24 @@ async def export_refunds(request: web.Request) -> web.Response:
                             "Content-Disposition": f'attachment; filename="{batch}.csv"',
                             "X-Refund-Batch": batch if due else "",
                             "X-Refund-Count": str(len(due)), "Cache-Control": "no-store"})
+
+
+def _file(body: StatementImport) -> bytes:
+    try:
+        return base64.b64decode(body.content_base64, validate=True)
+    except ValueError:
+        raise WebError(400, "bad_statement", "content_base64 is not base64") from None
+
+
+async def confirm_refunds_file(request: web.Request) -> web.Response:
+    """The bank's result file of a refund batch (CSV: 退款编号, 银行流水号, 状态), as
+    :func:`confirm_refunds` takes its rows; rows whose 状态 is not success are left out."""
+    host = require_host(request)
+    body: StatementImport = await read_body(request)
+    service = _service(request)
+    done = [transfer_view(await service.confirm_refund(refund_id, bank_txn, host.staff_id))
+            for refund_id, bank_txn in parse_confirmations(_file(body))]
+    return json_response({"confirmed": done})
 
 
 async def confirm_refunds(request: web.Request) -> web.Response:

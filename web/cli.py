@@ -9,6 +9,7 @@ import gc
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import tempfile
@@ -152,10 +153,15 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
     # The demo center's notices need no minimum periods (the center's own entries win).
     settings = dataclasses.replace(settings,
                                    trade_periods=(*DEMO_PERIODS, *settings.trade_periods))
+    if settings.bank_secret is None:  # the demo's bank signs its notifications with it
+        settings = dataclasses.replace(settings, bank_secret=secrets.token_bytes(32))
     runner, base = await _start(settings)
     print(f"auction demo: server on {base} (data in {settings.data_dir})", flush=True)
+    print("Deposits are paid through the bank: signed notifications to "
+          "/api/bank/notifications. 保证金经银行到账通知自动确认。", flush=True)
     try:
-        outcomes = await Demo(base, settings.host_token(), fast, export_dir=export).run()
+        outcomes = await Demo(base, settings.host_token(), fast, export_dir=export,
+                              bank_secret=settings.bank_secret).run()
         print("\nEvery lot has ended. 所有标的均已结束。", flush=True)
         if not fast:
             print("The server keeps running for you to look around; Ctrl-C stops it.",

@@ -4,16 +4,21 @@ Everything goes through the public interfaces, as a real center would use them: 
 host creates the session and lots over the HTTP API and publishes a notice (公告) of
 them; each simulated company registers a bidder account, logs in with its password and
 second factor, applies for every lot accepting its terms and uploads its business
-licence (docs/trade.md); the host approves each application and confirms its deposit by
-hand (the audited override that stands in for the bank's match), which admits the
-company to the lot; the company takes its room link from its account page. The
-simulated bidders are then WebSocket clients (the ``websockets`` library) that subscribe
-with those bidder tokens and bid with think time up to a private limit. One extra
-bidder, "you", is registered on each lot by the host (today's on-site flow) so that a
-person can bid from a browser.
+licence (docs/trade.md); the host approves each application; each company pays its
+deposit to its application's own reference and the bank tells the server through its
+signed notification endpoint (one company first pays from another's account and is
+flagged), which admits the company to the lot; the company takes its room link from its
+account page. The simulated bidders are then WebSocket clients (the ``websockets``
+library) that subscribe with those bidder tokens and bid with think time up to a private
+limit. One extra bidder, "you", is registered on each lot by the host (today's on-site
+flow) so that a person can bid from a browser. When the lots have ended, the winners pay
+the price (notified by the bank likewise), the refund file is exported and the bank's
+confirmations imported, and the ledger of every ended lot reaches zero (docs/bank.md).
 """
 
 import asyncio
+import csv
+import io
 import random
 import sys
 import time
@@ -22,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pyotp
 
 from auction.trade.identity import uscc_check_char
 from web import demo_bidders as bidders
+from web.bank import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from web.client import LotClient
 
 #: The demo center's minimum periods for its notices (kind ``other``): none, so that the
@@ -100,7 +107,8 @@ def demo_lots(fast: bool) -> list[LotPlan]:
 
 class Demo:
     def __init__(self, base_url: str, host_token: str, fast: bool,
-                 out: Any = sys.stdout, export_dir: Path | None = None) -> None:
+                 out: Any = sys.stdout, export_dir: Path | None = None,
+                 bank_secret: bytes | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.ws_url = self.base.replace("http", "ws", 1) + "/ws"
         self.headers = {"Authorization": f"Bearer {host_token}"}
@@ -109,6 +117,8 @@ class Demo:
         self.out = out
         self.export_dir = export_dir
         self.rng = random.Random()
+        self.bank_secret = bank_secret
+        self.transfers = 0
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -149,8 +159,10 @@ class Demo:
 
     async def apply(self, http: aiohttp.ClientSession, companies: list[Company],
                     plans: list["LotPlan"]) -> dict[tuple[str, int], str]:
-        """Every company applies for every lot through the portal's routes, the host
-        approves and confirms the deposits; each company's room token per lot, from its
+        """Every company applies for every lot through the portal's routes and the host
+        approves; each pays its deposit to its application's own reference and the bank
+        notifies the server (the third company first pays the first lot's from the first
+        company's account, which is flagged); each company's room token per lot, from its
         account page."""
         for plan in plans:
             for company in companies[:len(plan.limits)]:
@@ -161,9 +173,16 @@ class Demo:
                 await self.as_company(company, "POST", f"{path}/documents?name=营业执照",
                                       data=_LICENCE, content_type="application/pdf")
                 await self.api(http, "POST", f"{path}/review", {"approve": True})
-                await self.api(http, "POST", f"{path}/deposit", {
-                    "amount": plan.params["deposit"], "account": f"6222-0000-{company.no:04d}",
-                    "reason": "演示：银行回单已核对 / demo: bank slip checked"})
+                registration = {"bidder_id": app["application_id"],
+                                "deposit_reference": app["deposit_reference"]}
+                if plan is plans[0] and company is companies[2]:
+                    first = companies[0]
+                    await self.pay_deposit(http, plan, registration, app["application_id"],
+                                           first.name, f"6222-0000-{first.no:04d}",
+                                           plan.params["deposit"])
+                await self.pay_deposit(http, plan, registration, app["application_id"],
+                                       company.name, f"6222-0000-{company.no:04d}",
+                                       plan.params["deposit"])
         tokens = {}
         for company in companies:
             page = await self.as_company(company, "GET", "/api/account")
@@ -210,8 +229,8 @@ class Demo:
                     bots.append((plan, tokens[(plan.lot_id, companies[i].no)], limit))
                 you = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/bidders",
                                      {"bidder_id": "demo-you", "name": "您 / You"})
-                await self.api(http, "POST", f"/api/lots/{plan.lot_id}/bidders/demo-you/deposit",
-                               {"amount": deposit, "account": "6222-0000-9999"})
+                await self.pay_deposit(http, plan, you, "demo-you", "您 / You",
+                                       "6222-0000-9999", deposit)
                 plan.links = {
                     "board": f"{self.base}/board/{plan.lot_id}",
                     "room": f"{self.base}/room/{plan.lot_id}#token={you['token']}",
@@ -221,8 +240,9 @@ class Demo:
                      "center: no minimum periods)")
             self.say(f"Simulated bidders 模拟竞买人: {len(companies)} companies registered "
                      "accounts, logged in with a second factor, applied for every lot, "
-                     "uploaded their licences, were approved and had their deposits "
-                     "confirmed; each took its room link from its account.")
+                     "uploaded their licences, were approved and paid their deposits to "
+                     "their own references (the bank notified the server); each took its "
+                     "room link from its account.")
             self.say(f"Bidder portal 竞买人中心:    {self.base}/portal")
             self.say(f"Qualification review 资格审查: {self.base}/review#token={self.host_token}")
             self.say(f"Host console 主持人控制台:  {self.base}/host#token={self.host_token}")
@@ -246,9 +266,80 @@ class Demo:
                 await asyncio.gather(*tasks, return_exceptions=True)
             for plan in plans:
                 self.say(f"  result announcement 结果公示: {self.base}/result/{plan.lot_id}")
+            if self.bank_secret is not None:
+                await self.settle(http, plans)
             if self.export_dir is not None:
                 await self.export(http, plans, self.export_dir)
         return outcomes
+
+    async def notify(self, http: aiohttp.ClientSession, reference: str, payer: str,
+                     account: str, amount: str) -> dict[str, Any]:
+        """The bank's signed notification of a transfer to ``reference`` (docs/bank.md)."""
+        assert self.bank_secret is not None
+        self.transfers += 1
+        now = int(time.time() * 1000)
+        raw = orjson.dumps({"transaction_id": f"DEMO-{now}-{self.transfers}",
+                            "reference": f"保证金 {reference}", "payer_account": account,
+                            "payer_name": payer, "amount": amount, "value_time": now})
+        stamp = str(now)
+        async with http.post(self.base + "/api/bank/notifications", data=raw, headers={
+                "Content-Type": "application/json", TIMESTAMP_HEADER: stamp,
+                SIGNATURE_HEADER: sign(self.bank_secret, stamp, raw)}) as resp:
+            data: dict[str, Any] = await resp.json()
+            if resp.status != 200:
+                raise RuntimeError(f"bank notification: {resp.status} {data}")
+        return data
+
+    async def pay_deposit(self, http: aiohttp.ClientSession, plan: LotPlan,
+                          registration: dict[str, Any], bidder_id: str, payer: str,
+                          account: str, deposit: str) -> None:
+        """The bidder's deposit through the bank (or, without a bank secret, confirmed by
+        the host as before)."""
+        reference = registration.get("deposit_reference")
+        if self.bank_secret is None or reference is None:
+            await self.api(http, "POST",
+                           f"/api/lots/{plan.lot_id}/bidders/{bidder_id}/deposit",
+                           {"amount": deposit, "account": account})
+            return
+        answer = await self.notify(http, reference, payer, account, deposit)
+        if answer["outcome"] != "matched":
+            self.say(f"[{plan.lot_id}] deposit from {payer} for {registration['bidder_id']}"
+                     f" flagged 保证金异常: {answer['message']['zh']} / "
+                     f"{answer['message']['en']}")
+
+    async def settle(self, http: aiohttp.ClientSession, plans: list[LotPlan]) -> None:
+        """After the lots: the winners pay the price, the refunds are exported and the
+        bank confirms them; the ledger of every ended lot reaches zero."""
+        for plan in plans:
+            lot = await self.api(http, "GET", f"/api/lots/{plan.lot_id}")
+            if ((lot.get("outcome") or {}).get("status") != "awarded"
+                    or lot["params"].get("direction") == "reverse"):
+                continue  # a reverse lot's winner is paid: its deposit is refunded
+            notice = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/payment", {})
+            await self.notify(http, notice["reference"], notice["payer_name"],
+                              "6222-0000-7777", notice["amount"])
+            self.say(f"[{plan.lot_id}] price paid 成交价款已缴: {notice['amount']} to "
+                     f"{notice['reference']}; the winner's deposit applied to it")
+        async with http.post(self.base + "/api/bank/refunds/export",
+                             headers=self.headers) as resp:
+            refund_file = (await resp.read()).decode("utf-8-sig")
+            if resp.status != 200:
+                raise RuntimeError(f"refund export: {resp.status} {refund_file[:200]}")
+        rows = list(csv.DictReader(io.StringIO(refund_file)))
+        self.say(f"\nRefund file 退款文件: {len(rows)} refunds, exported for the bank")
+        if rows:
+            await self.api(http, "POST", "/api/bank/refunds/confirmations", {
+                "confirmations": [{"transaction_id": row["退款编号"],
+                                   "bank_transaction_id": f"BANK-{row['退款编号']}"}
+                                  for row in rows]})
+        ledger = await self.api(http, "GET", "/api/bank/ledger")
+        zero = ledger["ended_lots_at_zero"]
+        self.say(f"Bank ledger 银行台账: {len(ledger['transfers'])} arrivals, "
+                 f"{len(ledger['flagged'])} flagged and refunded; "
+                 + ("the ledger of every ended lot is at zero. 所有已结束标的台账已清零。"
+                    if zero else "NOT every ended lot is at zero: "
+                    + str(ledger["balances"])))
+        self.say(f"  bank ledger 银行台账: {self.base}/host#token={self.host_token}")
 
     async def export(self, http: aiohttp.ClientSession, plans: list[LotPlan],
                      directory: Path) -> None:

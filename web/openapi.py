@@ -382,6 +382,11 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
             400, 401, 403, 409, 413, 503), staff=True,
         codes={409: "unknown_transfer, not_refundable (not exported, or settled "
                     "otherwise)"})},
+    "/api/bank/refunds/confirmations/file": {"post": _op(
+        "The bank's result file of refunds paid (host): CSV, UTF-8 or GBK, base64",
+        errors=(400, 401, 403, 409, 413, 503), staff=True,
+        codes={400: "bad_statement (not base64, neither UTF-8 nor GBK), bad_request",
+               409: "unknown_transfer, not_refundable"})},
     "/api/lots/{lot_id}/deposit": {"get": _op(
         "Deposit instructions and status: a bidder's own (bidder token), every bidder's "
         "(staff)", errors=(401, 403, 404), params=_LOT)},

@@ -38,7 +38,7 @@ from auction.verify import build_export, dumps
 from auction.views import PUBLIC, snapshot
 from web.api import read_body, require_host, require_staff, run_command
 from web.errors import WebError, lot_missing
-from web.keys import CONNECTION_LOG, ENGINE, SETTINGS
+from web.keys import BANK, CONNECTION_LOG, ENGINE, SETTINGS
 from web.trade import applicants_by_lot
 
 SETTLE = {"refund": RefundDeposit, "forfeit": ForfeitDeposit, "apply": ApplyDeposit}
@@ -89,10 +89,15 @@ def _not_sealed(state: LotState) -> None:
                                       "record showing their prices is given before")
 
 
-def _record(request: web.Request, state: LotState, records: list[Recorded],
-            applicants: Mapping[str, list[dict[str, Any]]]) -> LotRecord:
+async def _record(request: web.Request, state: LotState, records: list[Recorded],
+                  applicants: Mapping[str, list[dict[str, Any]]]) -> LotRecord:
+    """What the collusion checks read of a lot: its record, its connections, its
+    applicants (web/trade.py) and the bank's transfers for its bidders (web/bank.py)."""
+    ledger = await request.config_dict[BANK].ledger()
+    payments = [(t.party_id, t.payer_account, t.transaction_id)
+                for t in ledger.transfers.values() if t.lot_id == state.lot_id and t.party_id]
     return LotRecord(state, records, request.config_dict[CONNECTION_LOG].entries(state.lot_id),
-                     applicants.get(state.lot_id, []))
+                     applicants=applicants.get(state.lot_id, []), payments=payments)
 
 
 # ------------------------------------------------------------------------ public
@@ -182,7 +187,8 @@ async def lot_report(request: web.Request) -> web.Response:
     offset = _offset_minutes(request)  # checked whatever the format: bad input is refused
     state, records = await _lot(request)
     _not_sealed(state)
-    record = _record(request, state, records, await applicants_by_lot(request.config_dict))
+    record = await _record(request, state, records,
+                           await applicants_by_lot(request.config_dict))
     flags = [f.to_dict() for f in check_lot(record)]
     report = full_report(state, records, record.connections, flags,
                          request.config_dict[ENGINE].now())
@@ -234,8 +240,8 @@ async def lot_collusion(request: web.Request) -> web.Response:
     require_staff(request)
     state, records = await _lot(request)
     _not_sealed(state)
-    flags = check_lot(_record(request, state, records,
-                              await applicants_by_lot(request.config_dict)))
+    flags = check_lot(await _record(request, state, records,
+                                    await applicants_by_lot(request.config_dict)))
     return _json({"lot_id": state.lot_id, "flags": [f.to_dict() for f in flags]})
 
 
@@ -252,7 +258,7 @@ async def all_collusion(request: web.Request) -> web.Response:
             continue
         state, lot_records = await _lot(request, lot_id)
         if not withheld(state):  # sealed bids are checked once they are opened
-            records.append(_record(request, state, lot_records, applicants))
+            records.append(await _record(request, state, lot_records, applicants))
     per_lot = {r.state.lot_id: [f.to_dict() for f in check_lot(r)] for r in records}
     thresholds = {k: str(v) if not isinstance(v, int | str) else v
                   for k, v in dataclasses.asdict(DEFAULT).items()}

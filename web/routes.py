@@ -201,6 +201,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/bank/ledger", bank.bank_ledger, None, Document),
     Route("POST", "/api/bank/refunds/confirmations", bank.confirm_refunds, RefundConfirmations,
           RefundsConfirmed),
+    Route("POST", "/api/bank/refunds/confirmations/file", bank.confirm_refunds_file,
+          StatementImport, RefundsConfirmed),
     Route("GET", _LOT + "/deposit", bank.lot_deposit, None, Document),
     Route("POST", _LOT + "/payment", bank.payment_notice, OptionalReasonBody, Document),
     # not JSON

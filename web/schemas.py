@@ -392,7 +392,8 @@ class BankNotification(Closed):
 
 
 class StatementImport(Closed):
-    """A bank statement (CSV, UTF-8 or GBK; docs/bank.md) to import."""
+    """A bank file (CSV, UTF-8 or GBK; docs/bank.md) to import: a statement, or the
+    bank's result file of refunds."""
 
     content_base64: Annotated[str, Meta(min_length=1, description="the file, base64")]
     filename: Text | None = None
@@ -720,6 +721,9 @@ class ApplicationView(Open):
     deposit: str | None
     deposit_source: str
     deposit_account: str
+    #: The application's own deposit reference (保证金子账号) to pay to, where the lot
+    #: takes a deposit (docs/bank.md); null where it takes none.
+    deposit_reference: str | None
     eligible: bool
     barred: Annotated[bool, Meta(description="the applicant or a consortium member is on "
                                              "the barred list now (not admitted while so)")]

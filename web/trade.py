@@ -46,6 +46,7 @@ from auction.trade.applications import (
     application_id,
     eligible,
 )
+from auction.trade.deposits_bank import DEPOSIT, MATCHED
 from auction.trade.notices import (
     PHASES,
     TRADE_KINDS,
@@ -74,9 +75,10 @@ from web.api import (
     require_staff,
     staff_of,
 )
+from web.bank import DepositOutcome, Listener
 from web.config import Settings
 from web.errors import WebError
-from web.keys import ENGINE, SETTINGS, TRADE
+from web.keys import BANK, ENGINE, SETTINGS, TRADE
 from web.limits import client_address
 from web.objects import FileObjectStore, ObjectStore
 from web.schemas import (
@@ -475,11 +477,18 @@ async def application_view(request: web.Request, app: Application, *,
             "deposit_until": notice.terms.deposit_until if notice.terms is not None else None,
             "deposit": _amount_text(app.deposit, lot), "deposit_source": app.deposit_source,
             "deposit_account": app.deposit_account,
+            "deposit_reference": await _deposit_reference(request, app),
             "eligible": eligible(app), "barred": await _barred(request.config_dict, app),
             "bidder_no": app.bidder_no,
             "post_review": app.post_review, "reason": app.reason,
             "lot_status": lot.status if lot is not None else "",
             "result": _result(app, lot), "room_url": room}
+
+
+async def _deposit_reference(request: web.Request, app: Application) -> str | None:
+    ledger = await request.config_dict[BANK].ledger()
+    ref = ledger.reference_of(DEPOSIT, app.lot_id, app.application_id)
+    return ref.reference if ref is not None else None
 
 
 def _result(app: Application, lot: LotState | None) -> str:
@@ -536,6 +545,9 @@ async def apply(request: web.Request) -> web.Response:
         consortium_allowed=terms.consortium, actor=account, consortium=tuple(body.consortium),
         barred=barred))
     app = await engine.aggregates.state(trade.applications, app_id)
+    if lot.params.deposit > 0:  # its own deposit reference, paid through the bank
+        await request.config_dict[BANK].open_deposit(lot_id, app_id, state.name,
+                                                     lot.params.deposit, terms.deposit_until)
     await admit(request.config_dict, app_id)  # a deposit may have no review to wait for
     return json_response(await application_view(request, app), 201)
 
@@ -695,6 +707,28 @@ async def deposit_arrived(app: Mapping[Any, Any], app_id: str, amount: int, sour
     await _run(engine.aggregates, trade.applications, app_id,
                CountDeposit(amount, source, actor, reason, account))
     await admit(app, app_id)
+
+
+def bank_listener(app: Mapping[Any, Any]) -> Listener:
+    """The hook the bank path calls on every deposit matched or flagged: a deposit matched
+    to an application's reference counts for that application (:func:`deposit_arrived`),
+    which admits the applicant once that makes it eligible."""
+    async def on_outcome(outcome: DepositOutcome) -> None:
+        trade: Trade = app[TRADE]
+        if (outcome.purpose != DEPOSIT or outcome.outcome != MATCHED
+                or not is_aggregate_id(outcome.party_id)
+                or not await app[ENGINE].aggregates.exists(trade.applications,
+                                                           outcome.party_id)):
+            return
+        try:
+            await deposit_arrived(app, outcome.party_id, outcome.amount, "bank", "bank",
+                                  reason=f"bank transfer {outcome.transaction_id} to "
+                                         f"{outcome.reference}",
+                                  account=outcome.payer_account)
+        except WebError as exc:  # the bank's arrival stands in its ledger either way
+            log.warning("deposit %s for application %s not counted: %s", outcome.reference,
+                        outcome.party_id, exc.code)
+    return on_outcome
 
 
 async def admit(app: Mapping[Any, Any], app_id: str) -> bool:

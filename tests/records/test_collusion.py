@@ -96,6 +96,20 @@ def test_bidders_sharing_an_address_device_or_account_are_flagged(field: str, ch
         flag.message["en"]
 
 
+def test_a_transfer_from_another_bidders_account_is_evidence_even_when_it_was_refused() -> None:
+    rng = random.Random(11)
+    pool = honest_companies(rng, 4)
+    lot = honest_lot(rng, "L-P", pool)
+    record = lot.record()
+    # the bank reported a transfer for pool[2] from pool[0]'s account (flagged: foreign payer)
+    payments = [(pool[2].bidder_id, pool[0].account, "T-9")]
+    flag = only(check_lot(LotRecord(record.state, record.records, (), payments=payments)),
+                "shared_account")
+    assert ids(flag) == {pool[0].bidder_id, pool[2].bidder_id}
+    assert flag.evidence["uses"][pool[2].bidder_id] == [
+        {"lot_id": "L-P", "transaction_id": "T-9", "how": "bank"}]
+
+
 def test_a_join_from_another_bidders_address_is_enough() -> None:
     rng = random.Random(8)
     pool = honest_companies(rng, 4)

@@ -156,6 +156,7 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET",  "/api/bank/ledger"):                       ("401",    "403",    "403",    "ok",     "ok"),
     ("POST", "/api/bank/refunds/export"):               ("401",    "403",    "403",    "ok",     "403"),
     ("POST", "/api/bank/refunds/confirmations"):        ("401",    "403",    "403",    "409",    "403"),
+    ("POST", "/api/bank/refunds/confirmations/file"):   ("401",    "403",    "403",    "409",    "403"),
     ("GET",  "/api/lots/{lot_id}/deposit"):             ("401",    "ok",     "403",    "ok",     "ok"),
     ("POST", "/api/lots/{lot_id}/payment"):             ("401",    "403",    "403",    "made",   "403"),
     ("GET",  "/ws"):                                    ("101",    "101",    "101",    "101",    "101"),
@@ -370,6 +371,8 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
             "1.00,转账,S-1\n".encode()).decode()},
         "/api/bank/refunds/confirmations": {"confirmations": [
             {"transaction_id": "T-none", "bank_transaction_id": "B-1"}]},
+        "/api/bank/refunds/confirmations/file": {"content_base64": base64.b64encode(
+            "退款编号,银行流水号,状态\nT-none,B-1,成功\n".encode()).decode()},
         "/api/lots/{lot_id}/extend": {"reason": "r",
                                       "closes_at": (state.closes_at or 0) + 60_000},
         "/api/notices": notice_body(world.lot),

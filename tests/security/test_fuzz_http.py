@@ -46,6 +46,7 @@ BUSINESS_RULES = {
     ("POST", "/api/applications/{application_id}/winner-review"): {"reason_required"},
     # A statement's content is a CSV file (docs/bank.md), which the schema only calls text.
     ("POST", "/api/bank/statements"): {"bad_statement"},
+    ("POST", "/api/bank/refunds/confirmations/file"): {"bad_statement"},
     # with bank notifications configured, confirming by hand needs a reason
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit"): {"reason_required"},
 }

@@ -15,6 +15,7 @@ from web_support import HOST_TOKEN, Server, ServerFactory
 
 from auction.model import DepositConfirmed, DepositRefunded
 from auction.trade.deposits_bank import DECIDER, LEDGER_ID
+from engine.eventlog import LogUnavailable
 from web.bank import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -79,7 +80,8 @@ async def test_a_deposit_paid_by_a_signed_notification_confirms_the_bidder_with_
     [party] = mine["parties"]
     assert party["deposit"]["status"] == "matched"
     assert party["deposit_status"] == "confirmed"
-    assert heard == [DepositOutcome(lot_id, "b1", ref, "T-1", "matched")]
+    assert heard == [DepositOutcome(lot_id, "b1", ref, "T-1", "matched", "deposit", 5000,
+                                    "6222-001")]
 
 
 async def test_a_host_confirming_a_bank_paid_deposit_by_hand_must_give_a_reason(
@@ -226,6 +228,12 @@ async def awarded_lot(server: Server) -> tuple[str, dict[str, dict[str, Any]]]:
 async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reaches_zero(
         server: Server) -> None:
     lot_id, regs = await awarded_lot(server)
+    heard: list[DepositOutcome] = []
+
+    async def listener(outcome: DepositOutcome) -> None:
+        heard.append(outcome)
+
+    server.app[BANK].listeners.append(listener)
     ledger = await server.ok("GET", "/api/bank/ledger")
     assert ledger["balances"] == {lot_id: "105.00"}
     assert {r["transaction_id"] for r in ledger["refunds"]} == {"D-1", "D-2"}
@@ -247,6 +255,7 @@ async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reac
     refunded = [r.event for r in await server.engine.history(lot_id)
                 if isinstance(r.event, DepositRefunded)]
     assert [(e.bidder_id, e.actor) for e in refunded] == [("b", "bank")]
+    assert await server.app[BANK].payment_status(lot_id, "a") == "none"
     # the winner pays the price less its deposit; its deposit is applied to it
     notice = await server.ok("POST", f"/api/lots/{lot_id}/payment", {})
     assert (notice["amount"], notice["payment"], notice["party_id"]) == ("50.00", "awaiting",
@@ -263,6 +272,86 @@ async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reac
     assert ledger["ended_lots_at_zero"] is True
     assert ledger["payments"][0]["payment"] == "paid"
     assert ledger["overdue"] == []
+    assert await server.app[BANK].payment_status(lot_id, "a") == "paid"
+    assert [(o.party_id, o.purpose, o.outcome) for o in heard] == [
+        ("b", "refund", "refunded"), ("c", "refund", "refunded"), ("a", "payment", "matched")]
     bank_state = await server.engine.aggregates.state(DECIDER, LEDGER_ID)
     assert {t.status for t in bank_state.transfers.values()} == {
         "refunded", "applied", "paid"}
+
+
+async def test_a_reverse_lots_winner_pays_nothing_and_its_deposit_is_refunded_with_the_others(
+        server: Server) -> None:
+    lot_id = await server.make_lot(direction="reverse", start_price="100.00",
+                                   ceiling="100.00", duration_s=1)
+    regs = {b: await registered(server, lot_id, b, n) for b, n in (("a", "甲"), ("b", "乙"))}
+    for bidder, name in (("a", "甲"), ("b", "乙")):
+        await notify(server, transaction_id=f"R-{bidder}",
+                     reference=regs[bidder]["deposit_reference"], payer_name=name)
+    await server.open(lot_id)
+    client = await server.connect()
+    await client.subscribe(lot_id, regs["a"]["token"])
+    assert (await client.bid(lot_id, "90.00"))["type"] == "ack"
+    for _ in range(100):
+        if server.engine.lot(lot_id).status == "awarded":  # type: ignore[union-attr]
+            break
+        await asyncio.sleep(0.05)
+    status, error = await server.call("POST", f"/api/lots/{lot_id}/payment", {})
+    assert (status, error["error"]["code"]) == (409, "invalid_state")
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert {r["transaction_id"] for r in ledger["refunds"]} == {"R-a", "R-b"}
+
+
+async def test_a_notification_the_ledger_cannot_make_durable_answers_503_and_the_retry_counts(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    lot_id = await server.make_lot()
+    reg = await registered(server, lot_id, "b1", "甲公司")
+
+    async def down(*args: object) -> bool:
+        raise LogUnavailable("the disk is full")
+
+    monkeypatch.setattr(server.engine.aggregates.log, "append", down)
+    fields = {"transaction_id": "T-R", "reference": reg["deposit_reference"],
+              "payer_name": "甲公司", "value_time": now_ms()}
+    status, error = await notify(server, **fields)
+    assert (status, error["error"]["code"]) == (503, "unavailable")
+    monkeypatch.undo()
+    status, answer = await notify(server, **fields)
+    assert (status, answer["outcome"], answer["duplicate"]) == (200, "matched", False)
+
+
+async def test_a_deposit_paid_from_another_bidders_account_is_a_collusion_flag(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    regs = {b: await registered(server, lot_id, b, n) for b, n in (("a", "甲公司"),
+                                                                   ("b", "乙公司"))}
+    await notify(server, transaction_id="C-1", reference=regs["a"]["deposit_reference"],
+                 payer_name="甲公司", payer_account="6222-a")
+    _, flagged = await notify(server, transaction_id="C-2",
+                              reference=regs["b"]["deposit_reference"],
+                              payer_name="甲公司", payer_account="6222-a")
+    assert flagged["outcome"] == "foreign_payer"
+    found = await server.ok("GET", f"/api/lots/{lot_id}/collusion")
+    [flag] = [f for f in found["flags"] if f["check"] == "shared_account"]
+    assert {b["bidder_id"] for b in flag["bidders"]} == {"a", "b"}
+    assert flag["evidence"]["uses"]["b"] == [{"lot_id": lot_id, "transaction_id": "C-2",
+                                              "how": "bank"}]
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert ledger["shared_payers"][0]["payer_account"] == "6222-a"
+
+
+async def test_a_deposit_forfeited_on_the_lot_leaves_the_ledger_without_a_refund(
+        server: Server) -> None:
+    lot_id = await server.make_lot()
+    regs = {b: await registered(server, lot_id, b, n) for b, n in (("a", "甲"), ("b", "乙"))}
+    for bidder, name in (("a", "甲"), ("b", "乙")):
+        await notify(server, transaction_id=f"F-{bidder}",
+                     reference=regs[bidder]["deposit_reference"], payer_name=name)
+    await server.ok("POST", f"/api/lots/{lot_id}/cancel", {"reason": "撤牌 / withdrawn"})
+    await server.ok("POST", f"/api/lots/{lot_id}/bidders/b/deposit/forfeit",
+                    {"reason": "违规 / breach of the terms"})
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert [r["transaction_id"] for r in ledger["refunds"]] == ["F-a"]
+    assert {t["transaction_id"]: t["status"] for t in ledger["transfers"]} == {
+        "F-a": "held", "F-b": "forfeited"}
+    assert ledger["balances"] == {lot_id: "50.00"}

@@ -76,6 +76,9 @@ async def test_a_bidder_pays_through_the_bank_and_bids_and_a_foreign_payer_is_re
     host = await pages.open(f"{server.base}/host#token={HOST_TOKEN}", accept_downloads=True)
     await expect(host.locator("#bank-card .bank-table tr[data-txn='T-B']").first).to_contain_text(
         "付款户名与申请人不一致", timeout=WAIT)
+    row = host.locator(f"#bank-card .bank-references tr[data-reference='{ref_a}']")
+    await expect(row).to_contain_text("甲公司")
+    await expect(row).to_have_attribute("data-state", "matched")
     async with host.expect_download(timeout=WAIT) as download_info:
         await host.click("#bank-export")
     download = await download_info.value
@@ -85,4 +88,11 @@ async def test_a_bidder_pays_through_the_bank_and_bids_and_a_foreign_payer_is_re
     assert "T-A,6222-0001,甲公司,50.00,退还保证金" in text
     assert "T-B,6222-0009,丙公司,50.00,退回款项" in text
     await expect(host.locator("#bank-card .bank-note")).to_contain_text("已导出 2 笔退款")
+    # the bank's result file: both refunds paid; the ledger of the ended lot is at zero
+    result = "退款编号,银行流水号,状态\nT-A,BK-1,成功\nT-B,BK-2,成功\n".encode("gbk")
+    await host.locator("#bank-confirmations").set_input_files(
+        files=[{"name": "result.csv", "mimeType": "text/csv", "buffer": result}])
+    await expect(host.locator("#bank-card .bank-note")).to_contain_text("已确认 2 笔退款",
+                                                                        timeout=WAIT)
+    await expect(host.locator("#bank-card .bank-zero")).to_have_attribute("data-zero", "true")
     assert pages.errors == []

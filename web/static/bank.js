@@ -15,8 +15,11 @@ addStrings({
     bank_zero: "已结束标的均已清零", bank_not_zero: "已结束标的尚有在账金额",
     bank_shared: "同一付款账户为多个竞买人付款",
     bank_refund_due: "待退", bank_refund_exported: "已导出", bank_refund_refunded: "已退",
-    bank_overdue: "逾期",
+    bank_overdue: "逾期", bank_confirm: "导入银行退款结果（CSV）", bank_confirmed: "已确认 {count} 笔退款",
     bank_cols: "流水号|付款户名|付款账号|金额|标的|原因|状态|应退日期",
+    bank_references: "缴款码（子账号）", bank_ref_cols: "缴款码|用途|标的|竞买人|付款户名须为|金额|截止|状态",
+    bank_purpose_deposit: "保证金", bank_purpose_payment: "价款",
+    bank_state_matched: "已到账", bank_state_awaiting: "待到账", bank_state_overdue: "逾期未到账",
   },
   en: {
     bank_title: "Bank arrivals and refunds", bank_refresh: "Refresh",
@@ -28,8 +31,12 @@ addStrings({
     bank_zero: "Every ended lot is at zero", bank_not_zero: "An ended lot still holds money",
     bank_shared: "One payer account paid for several bidders",
     bank_refund_due: "due", bank_refund_exported: "exported", bank_refund_refunded: "refunded",
-    bank_overdue: "overdue",
+    bank_overdue: "overdue", bank_confirm: "Import the bank's refund results (CSV)",
+    bank_confirmed: "{count} refunds confirmed",
     bank_cols: "Transaction|Payer|Account|Amount|Lot|Reason|Status|Due by",
+    bank_references: "Payment references", bank_ref_cols: "Reference|For|Lot|Bidder|Payer must be|Amount|Deadline|Status",
+    bank_purpose_deposit: "deposit", bank_purpose_payment: "price",
+    bank_state_matched: "arrived", bank_state_awaiting: "awaiting", bank_state_overdue: "overdue",
   },
 });
 
@@ -44,6 +51,17 @@ function table(rows, withRefund) {
       h("td", {}, withRefund ? `${t(`bank_refund_${r.refund}`)}${r.overdue ? ` · ${t("bank_overdue")}` : ""}`
         : r.status),
       h("td", {}, r.due_on ?? "—"))))));
+}
+
+function referenceTable(refs) {
+  const cols = t("bank_ref_cols").split("|");
+  return h("div", { class: "table-wrap" }, h("table", { class: "bank-references" },
+    h("thead", {}, h("tr", {}, ...cols.map((c) => h("th", {}, c)))),
+    h("tbody", {}, ...refs.map((r) => h("tr", { dataset: { reference: r.reference, state: r.status } },
+      h("td", { class: "reference" }, r.reference), h("td", {}, t(`bank_purpose_${r.purpose}`)),
+      h("td", {}, r.lot_id), h("td", {}, r.party_id), h("td", {}, r.payer_name),
+      h("td", { class: "num" }, r.amount), h("td", {}, r.deadline ? dateTime(r.deadline) : "—"),
+      h("td", {}, t(`bank_state_${r.status}`)))))));
 }
 
 /** Mount the bank panel in `#bank-card`; `token()` gives the staff token. */
@@ -63,6 +81,8 @@ export function mountBank(token) {
       h("h2", {}, t("bank_title")), controls(), status,
       h("p", { class: "bank-zero", dataset: { zero: String(data.ended_lots_at_zero) } },
         t(data.ended_lots_at_zero ? "bank_zero" : "bank_not_zero")),
+      h("h3", {}, t("bank_references")),
+      data.references.length ? referenceTable(data.references) : h("p", {}, t("bank_none")),
       h("h3", {}, t("bank_flagged")),
       data.flagged.length ? table(data.flagged, false) : h("p", {}, t("bank_none")),
       h("h3", {}, t("bank_refunds")),
@@ -71,7 +91,7 @@ export function mountBank(token) {
       h("ul", { class: "bank-balances" }, ...balances.map(([lot, amount]) => h("li", {}, `${lot || "—"}: ${amount}`))),
       data.shared_payers.length ? h("p", { class: "bank-shared" }, `${t("bank_shared")}: `
         + data.shared_payers.map((s) => s.payer_account).join(", ")) : null,
-    ]);
+    ].filter(Boolean));
   };
   const load = async () => {
     if (!token()) return;
@@ -80,20 +100,24 @@ export function mountBank(token) {
     else note = codeText(answer.error.code, answer.error.message);
     draw();
   };
-  const importFile = async (event) => {
+  // A bank file (a statement, or the bank's result file of refunds) sent as it is.
+  const sendFile = (path, done) => async (event) => {
     const file = event.target.files?.[0];
     if (!file) return;
     const bytes = new Uint8Array(await file.arrayBuffer());
     let binary = "";
     for (const b of bytes) binary += String.fromCharCode(b);
-    const answer = await api("/api/bank/statements", {
+    const answer = await api(path, {
       method: "POST", token: token(), body: { content_base64: btoa(binary), filename: file.name },
     });
-    note = answer.ok ? t("bank_imported", answer.data)
+    note = answer.ok ? done(answer.data)
       : `${codeText(answer.error.code, answer.error.message)} ${answer.error.detail ?? ""}`;
     event.target.value = "";
     await load();
   };
+  const importFile = sendFile("/api/bank/statements", (data) => t("bank_imported", data));
+  const confirmFile = sendFile("/api/bank/refunds/confirmations/file",
+    (data) => t("bank_confirmed", { count: data.confirmed.length }));
   const exportFile = async () => {
     let response;
     try {
@@ -130,6 +154,8 @@ export function mountBank(token) {
       h("label", {}, t("bank_import"), " ",
         h("input", { type: "file", id: "bank-statement", accept: ".csv,text/csv", onchange: importFile })),
       exportButton,
+      h("label", {}, t("bank_confirm"), " ",
+        h("input", { type: "file", id: "bank-confirmations", accept: ".csv,text/csv", onchange: confirmFile })),
       h("button", { type: "button", id: "bank-refresh", onclick: load }, t("bank_refresh")));
   }
   onLangChange(draw);

@@ -48,7 +48,7 @@ function referenceBlock(ref, stateText) {
       time: dateTime(a.value_at), amount: a.amount, account: a.payer_account,
       outcome: codeText(a.outcome, a.message),
     })))),
-  ];
+  ].filter(Boolean);
 }
 
 /** Show the deposit card of `lotId` for the bidder of `token` in `#deposit-card`. */
