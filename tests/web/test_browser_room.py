@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from browser_pages import Pages
+from capitals import CAPITALS
 from lotplay import staff_get, staff_post
 from playwright.async_api import Browser, Page, expect
 from test_browser_e2e import WAIT, expect_accepted
@@ -324,14 +325,6 @@ async def test_a_cancelled_lot_claims_no_lead_and_an_ended_one_links_its_result(
     assert await link.get_attribute("href") == f"/result/{lot_id}"
 
 
-CAPITALS = [
-    ("0.00", "零元整"), ("0.05", "伍分"), ("0.50", "伍角整"), ("10.00", "壹拾元整"),
-    ("1010.00", "壹仟零壹拾元整"), ("1030.05", "壹仟零叁拾元零伍分"),
-    ("100000.00", "壹拾万元整"), ("45000000.00", "肆仟伍佰万元整"),
-    ("100000001.00", "壹亿零壹元整"), ("125500000.00", "壹亿贰仟伍佰伍拾万元整"),
-    ("1000100000000.00", "壹万零壹亿元整"),
-    ("999999999999999.99", "玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
-]
 WAN = [("1030.00", 2, "0.103"), ("45000000.00", 2, "4,500"), ("0.01", 2, "0.000001"),
        ("123456789", 0, "12,345.6789")]
 
