@@ -35,6 +35,13 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     sealed = re.search(r"^\[(\S+)\] .*\(sealed bids\)$", out, re.MULTILINE)
     assert sealed is not None and sealed.group(1) in results  # the sealed lot was opened
     assert (tmp_path / "events.sqlite3").exists()
+    # Every awarded lot has its signed confirmation (成交确认书), and the demo says where.
+    awarded = re.findall(r"^\[(\S+)\] 成交 AWARDED", out, re.MULTILINE)
+    assert awarded
+    for lot_id in awarded:
+        pdf = tmp_path / "confirmations" / f"{lot_id}.pdf"
+        assert f"[{lot_id}] signed confirmation 成交确认书 (PDF, PAdES): {pdf}" in out
+        assert pdf.read_bytes().startswith(b"%PDF-") and b"/ETSI.CAdES.detached" in pdf.read_bytes()
 
 
 def test_serve_refuses_a_data_directory_another_server_holds(tmp_path: Path) -> None:

@@ -135,7 +135,8 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
     runner, base = await _start(settings)
     print(f"auction demo: server on {base} (data in {settings.data_dir})", flush=True)
     try:
-        outcomes = await Demo(base, settings.host_token(), fast, export_dir=export).run()
+        outcomes = await Demo(base, settings.host_token(), fast, export_dir=export,
+                              data_dir=settings.data_dir).run()
         print("\nEvery lot has ended. 所有标的均已结束。", flush=True)
         if not fast:
             print("The server keeps running for you to look around; Ctrl-C stops it.",

@@ -132,6 +132,26 @@ OPTIONS: tuple[Option, ...] = (
            "announcements (none)"),
     Option("publicity_days", "AUCTION_PUBLICITY_DAYS", None, "int",
            "days a result is publicly announced for after the lot ends (5)"),
+    Option("public_url", "AUCTION_PUBLIC_URL", None, "str",
+           "the address the public reaches the server at (https://jy.example.cn): the QR "
+           "code and verification link of confirmations (http://HOST:PORT)"),
+    Option("signing_days", "AUCTION_SIGNING_DAYS", None, "int",
+           "working days the winner has to sign the transaction confirmation (5)"),
+    Option("payment_days", "AUCTION_PAYMENT_DAYS", None, "int",
+           "working days the winner has to pay the balance after signing, printed on the "
+           "confirmation (10)"),
+    Option("confirmation_template", "AUCTION_CONFIRMATION_TEMPLATE", None, "path",
+           "the center's template of the transaction confirmation (DATA/confirmation.txt "
+           "when present, else the one shipped; docs/after-the-auction.md lists its "
+           "placeholders)"),
+    Option("pdf_font", "AUCTION_PDF_FONT", None, "path",
+           "a TrueType font with Chinese glyphs embedded in PDFs (Debian's "
+           "DroidSansFallbackFull.ttf or wqy-microhei.ttc when installed)"),
+    Option("signing_key", "AUCTION_SIGNING_KEY", None, "path",
+           "the center's private key (PEM) signing confirmations; with signing_cert "
+           "(DATA/signing/center-key.pem, made with a self-signed certificate on first use)"),
+    Option("signing_cert", "AUCTION_SIGNING_CERT", None, "path",
+           "the certificate (PEM) of signing_key (DATA/signing/center-cert.pem)"),
     Option("time_zone", "AUCTION_TIME_ZONE", None, "str",
            "the center's time zone, an IANA name: the host console reads date-times in it "
            "(Asia/Shanghai)"),
@@ -216,6 +236,16 @@ class Settings:
     center_contact: str = ""
     #: Days a result is publicly announced for (公示期) after the lot ends.
     publicity_days: int = 5
+    #: The transaction confirmation (web/confirmation.py): the public address in its QR
+    #: code, the signing and payment windows in working days, the template, the font and
+    #: the center's signing key and certificate (None: defaults, see the options).
+    public_url: str = ""
+    signing_days: int = 5
+    payment_days: int = 10
+    confirmation_template: Path | None = None
+    pdf_font: Path | None = None
+    signing_key: Path | None = None
+    signing_cert: Path | None = None
     #: The center's time zone (IANA name), in which the host console reads date-times.
     time_zone: str = "Asia/Shanghai"
 
@@ -580,8 +610,21 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of logs, metrics, OCDS and the center's own that are set, as
     :class:`Settings` fields."""
     out = {key: given[key] for key in ("log_format", "log_level", "ocid_prefix",
-                                       "ocds_publisher", "center_name", "center_contact")
+                                       "ocds_publisher", "center_name", "center_contact",
+                                       "confirmation_template", "pdf_font", "signing_key",
+                                       "signing_cert")
            if key in given}
+    if "public_url" in given:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["public_url"]):
+            raise ConfigError("public_url must be an http:// or https:// address")
+        out["public_url"] = given["public_url"].rstrip("/")
+    for key in ("signing_days", "payment_days"):
+        if key in given:
+            if not 0 < given[key] <= 366:
+                raise ConfigError(f"{key} must be between 1 and 366")
+            out[key] = given[key]
+    if ("signing_key" in given) != ("signing_cert" in given):
+        raise ConfigError("signing_key and signing_cert are given together or not at all")
     if "publicity_days" in given:
         if not 0 < given["publicity_days"] <= 366:
             raise ConfigError("publicity_days must be between 1 and 366")

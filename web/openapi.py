@@ -246,6 +246,20 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/collusion": {"get": _op(
         "Collusion checks of every lot and across lots (staff)", errors=(401, 403),
         staff=True, params=_SESSION_QUERY)},
+    # After the auction (web/trade.py, docs/after-the-auction.md).
+    "/api/lots/{lot_id}/confirmation": {
+        "post": _op("Issue the signed transaction confirmation (成交确认书) of an awarded "
+                    "lot (host)", ok=201, errors=_ACTION_ERRORS, staff=True, params=_LOT,
+                    description="Makes the PDF from the center's template, signs it with "
+                                "the center's key (PAdES) and records its SHA-256. 409 "
+                                "invalid_state unless awarded, already_issued."),
+        "get": _op("The lot's confirmation (staff, or the winner with its bidder token)",
+                   errors=_STAFF_ERRORS, params=_LOT, staff=True)},
+    "/api/lots/{lot_id}/confirmation/sign": {"post": _op(
+        "The winner signs the issued confirmation (its bidder token)",
+        errors=(400, 401, 403, 404, 409), params=_LOT,
+        description="409 not_issued, not_winner, already_signed, window_closed, "
+                    "document_changed (the hash is not the issued document's).")},
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from web import api, records
+from web import api, records, trade
 from web.asyncapi import ASYNCAPI
 from web.errors import WebError
 from web.keys import BODIES, SETTINGS
@@ -26,6 +26,7 @@ from web.schemas import (
     BidderPass,
     Bids,
     Collusion,
+    ConfirmationView,
     ConfirmDeposit,
     CreateLot,
     CreateSession,
@@ -45,6 +46,7 @@ from web.schemas import (
     ServerTime,
     Session,
     Sessions,
+    SignConfirmationBody,
     WithReason,
 )
 from web.ws import websocket_handler
@@ -136,10 +138,17 @@ ROUTES: tuple[Route, ...] = (
             ActionResult) for action in records.SETTLE),
     Route("GET", _LOT + "/collusion", records.lot_collusion, None, LotCollusion),
     Route("GET", "/api/collusion", records.all_collusion, None, Collusion),
+    # after the auction (web/trade.py)
+    Route("POST", _LOT + "/confirmation", trade.issue_confirmation, Empty, ConfirmationView),
+    Route("GET", _LOT + "/confirmation", trade.get_confirmation, None, ConfirmationView),
+    Route("POST", _LOT + "/confirmation/sign", trade.sign_confirmation, SignConfirmationBody,
+          ConfirmationView),
     # not JSON
     Route("GET", "/ws", websocket_handler,
           serves="the WebSocket protocol (AsyncAPI document at /api/asyncapi.json)"),
     Route("GET", "/metrics", metrics_handler, serves="Prometheus text format"),
+    Route("GET", _LOT + "/confirmation.pdf", trade.confirmation_pdf,
+          serves="the signed transaction confirmation (PDF; staff or the lot's winner)"),
     *(Route("GET", path, _page(filename), serves=f"the HTML page {filename}")
       for path, filename in PAGES.items()),
 )

@@ -309,6 +309,30 @@ class OptionalReasonBody(Closed):
     reason: OptionalReason | None = None
 
 
+class SignConfirmationBody(Closed):
+    document_sha256: Annotated[str, Meta(
+        pattern="^[0-9a-f]{64}$",
+        description="SHA-256 (hex) of the confirmation PDF the winner signs: the one issued")]
+
+
+class ConfirmationView(Open):
+    """The transaction confirmation (成交确认书) of a lot (docs/after-the-auction.md)."""
+
+    lot_id: str
+    status: Annotated[str, Meta(description="none, issued or signed")]
+    bidder_no: str | None = None
+    amount: str | None = None
+    deposit: str | None = None
+    currency: str | None = None
+    issued_at: int | None = None
+    sign_by: int | None = None
+    signed_at: int | None = None
+    document_sha256: str | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
+    pdf: Annotated[str | None, Meta(description="where the signed PDF is served")] = None
+
+
 class Extend(Closed):
     reason: Reason
     closes_at: Ms

@@ -8,8 +8,6 @@ after issue cannot be signed. Pure: the engine makes and stores the PDF
 (:mod:`web.confirmation`) and passes in what the record must hold.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, replace
 
 from auction.messages import MESSAGES

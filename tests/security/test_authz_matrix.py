@@ -86,6 +86,12 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
                                                         ("401",    "403",    "403",    "done",   "403"),
     ("GET",  "/api/lots/{lot_id}/collusion"):           ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/api/collusion"):                         ("401",    "403",    "403",    "ok",     "ok"),
+    # after the auction (web/trade.py): a host issues the confirmation; staff and the
+    # winner (b2; b1 lost) read it; only the winner signs, with its own token
+    ("POST", "/api/lots/{lot_id}/confirmation"):        ("401",    "403",    "403",    "made",   "403"),
+    ("GET",  "/api/lots/{lot_id}/confirmation"):        ("401",    "403",    "403",    "ok",     "ok"),
+    ("GET",  "/api/lots/{lot_id}/confirmation.pdf"):    ("401",    "403",    "403",    "ok",     "ok"),
+    ("POST", "/api/lots/{lot_id}/confirmation/sign"):   ("401",    "403",    "403",    "403",    "403"),
     ("GET",  "/ws"):                                    ("101",    "101",    "101",    "101",    "101"),
     # operators: staff tokens, or the networks of metrics_allow (none here)
     ("GET",  "/metrics"):                               ("401",    "403",    "403",    "metrics", "metrics"),
@@ -121,7 +127,13 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/refund"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/forfeit"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/apply"): "awarded",
+    ("POST", "/api/lots/{lot_id}/confirmation"): "awarded",
+    ("GET", "/api/lots/{lot_id}/confirmation"): "issued",
+    ("GET", "/api/lots/{lot_id}/confirmation.pdf"): "issued",
+    ("POST", "/api/lots/{lot_id}/confirmation/sign"): "issued",
 }
+#: The aggregates (engine.aggregates) of the trade after the auction a route may change.
+TRADE_KINDS = ("confirmation",)
 #: The bidder a route is about (default b1; b2 leads lot A once it is open).
 BIDDER_OF: dict[str, str] = {"/revoke": "b2", "/deposit/apply": "b2"}
 
@@ -174,14 +186,18 @@ class World:
     other_lot: str
     tokens: dict[str, str | None]
 
-    def fingerprint(self) -> tuple[Any, ...]:
+    async def fingerprint(self) -> tuple[Any, ...]:
         engine = self.server.engine
+        trade = [(kind, len(await engine.aggregates.records(kind, self.lot)))
+                 for kind in TRADE_KINDS]
         return (tuple(s.session_id for s in engine.sessions()),
                 tuple((lot_id, engine.lot(lot_id).version)  # type: ignore[union-attr]
-                      for lot_id in engine.lot_ids()))
+                      for lot_id in engine.lot_ids()), tuple(trade))
 
 
 async def make_world(server: Server, state: str) -> World:
+    issued = state == "issued"
+    state = "awarded" if issued else state
     lot = await server.make_lot(**({"duration_s": 1} if state == "awarded" else {}))
     b1 = await server.register(lot, "b1")
     await server.register(lot, "b2")
@@ -200,6 +216,8 @@ async def make_world(server: Server, state: str) -> World:
     async with asyncio.timeout(5):
         while server.engine.lot(lot).status != state:  # type: ignore[union-attr]
             await asyncio.sleep(0.02)  # (awarded: the close comes a second after opening)
+    if issued:
+        await server.ok("POST", f"/api/lots/{lot}/confirmation", {})
     tokens = {"public": None, "bidder": b1["token"], "other": x1["token"],
               "host": HOST_TOKEN, "supervisor": SUPERVISOR_TOKEN}
     return World(server, lot, other_lot, tokens)
@@ -222,6 +240,8 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/bidders/{bidder_id}/token": {},
         "/api/lots/{lot_id}/schedule": {},
         "/api/lots/{lot_id}/start": {},
+        "/api/lots/{lot_id}/confirmation": {},
+        "/api/lots/{lot_id}/confirmation/sign": {"document_sha256": "0" * 64},
         "/api/lots/{lot_id}/extend": {"reason": "r",
                                       "closes_at": (state.closes_at or 0) + 60_000},
     }
@@ -258,7 +278,7 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
         async with websockets.connect(server.ws_url, additional_headers=headers) as ws:
             assert b'"welcome"' in (await ws.recv()).encode(), where
         return
-    before = world.fingerprint()
+    before = await world.fingerprint()
     hdrs = {"Authorization": f"Bearer {token}"} if token else {}
     async with server.http.request(method, server.base + path, json=body,
                                    headers=hdrs) as resp:
@@ -267,7 +287,7 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
     if outcome in ("401", "403"):
         assert status == int(outcome), (where, status, data)
         assert data["error"]["code"] == ("unauthorized" if outcome == "401" else "forbidden")
-        assert world.fingerprint() == before, f"{where}: refused, yet something changed"
+        assert await world.fingerprint() == before, f"{where}: refused, yet something changed"
         return
     if outcome == "page":
         assert status == 200 and content_type == "text/html", (where, status)
@@ -278,7 +298,7 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
         return
     assert status == (201 if outcome == "made" else 200), (where, status, data)
     if outcome in ("made", "done"):
-        assert world.fingerprint() != before or route.endswith("/token"), where
+        assert await world.fingerprint() != before or route.endswith("/token"), where
     if outcome in ("public", "bidder", "staff"):
         views = data["lots"] if "lots" in data else [data]
         assert views, where
@@ -326,7 +346,7 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     else:  # other: its token is for lot B. It may watch lot B as its bidder, not bid on A.
         assert first["type"] == "error" and first["code"] == "bad_token", where
         await client.subscribe(world.other_lot, token)
-    before = world.fingerprint()
+    before = await world.fingerprint()
     messages: dict[str, dict[str, Any]] = {
         "bid": {"type": "bid", "lot_id": lot, "amount": "110.00", "ref": "x"},
         "act": {"type": "act", "lot_id": lot, "act": "confirm", "ref": "x"},
@@ -342,10 +362,10 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     if code:
         assert reply["code"] == code, (where, reply)
     if outcome == "ack":
-        assert world.fingerprint() != before
+        assert await world.fingerprint() != before
         assert server.engine.lot(lot).leader == "b1"  # type: ignore[union-attr]
     else:
-        assert world.fingerprint() == before, f"{where}: changed the lot"
+        assert await world.fingerprint() == before, f"{where}: changed the lot"
 
 
 async def check_subscribe(world: World, client: Client, first: dict[str, Any], role: str,

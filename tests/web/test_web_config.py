@@ -137,9 +137,16 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "ocid_prefix": lambda s: s.ocid_prefix, "ocds_publisher": lambda s: s.ocds_publisher,
     "center_name": lambda s: s.center_name, "center_contact": lambda s: s.center_contact,
     "publicity_days": lambda s: s.publicity_days, "time_zone": lambda s: s.time_zone,
+    "public_url": lambda s: s.public_url, "signing_days": lambda s: s.signing_days,
+    "payment_days": lambda s: s.payment_days,
+    "confirmation_template": lambda s: s.confirmation_template,
+    "pdf_font": lambda s: s.pdf_font, "signing_key": lambda s: s.signing_key,
+    "signing_cert": lambda s: s.signing_cert,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
-NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
+NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"},
+                                    "signing_key": {"signing_cert": "/etc/center-cert.pem"},
+                                    "signing_cert": {"signing_key": "/etc/center-key.pem"}}
 
 
 def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
@@ -189,7 +196,15 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
         "publicity_days": [(5, "5", 5), (10, "10", 10)],
         "time_zone": [("Asia/Urumqi", "Asia/Urumqi", "Asia/Urumqi"),
                       ("Asia/Hong_Kong", "Asia/Hong_Kong", "Asia/Hong_Kong")],
+        "public_url": [("https://jy.example.cn/", "https://jy.example.cn/",
+                        "https://jy.example.cn"),
+                       ("http://10.0.0.5:8080", "http://10.0.0.5:8080", "http://10.0.0.5:8080")],
+        "signing_days": [(5, "5", 5), (3, "3", 3)],
+        "payment_days": [(10, "10", 10), (20, "20", 20)],
     }
+    for key in ("confirmation_template", "pdf_font", "signing_key", "signing_cert"):
+        out[key] = [(str(tmp / f"{key}-{n}"), str(tmp / f"{key}-{n}"), tmp / f"{key}-{n}")
+                    for n in (1, 2)]
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
                                   {"alice": f"tok-{role}-1"}),
