@@ -1,0 +1,59 @@
+"""After the auction through the pages, in a headless Chromium: the winner downloads the
+transaction confirmation from its room and signs it; the other bidder sees none."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+from browser_pages import Pages
+from lotplay import staff_get, staff_post
+from playwright.async_api import expect
+from test_browser_e2e import WAIT, expect_accepted
+from test_browser_room import confirmed_bid, english_lot, open_room
+
+from helpers import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+async def ended(server: ServerProcess, lot_id: str) -> None:
+    async with asyncio.timeout(15):
+        while (await staff_get(server, f"/api/lots/{lot_id}"))["status"] != "awarded":
+            await asyncio.sleep(0.1)
+
+
+async def test_the_winner_downloads_and_signs_the_confirmation_from_its_room(
+        auction_server: ServerProcess, pages: Pages, tmp_path: Path) -> None:
+    server = auction_server
+    lot_id, urls = await english_lot(server, duration_s=6)
+    winner = await open_room(pages, server.base, urls["A"])
+    await confirmed_bid(winner)
+    await expect_accepted(winner, "1,000.00")
+    await ended(server, lot_id)
+    issued = await staff_post(server, f"/api/lots/{lot_id}/confirmation", {})
+
+    card = winner.locator("#after-card")
+    await expect(card).to_be_visible(timeout=WAIT)
+    await expect(winner.locator("#conf-status")).to_contain_text("¥1,000.00")
+    await winner.click("#conf-sign")  # not before the document was downloaded
+    await expect(winner.locator("#after-message")).to_have_text("请先下载并核对成交确认书。")
+    async with winner.expect_download() as info:
+        await winner.click("#conf-download")
+    download = await info.value
+    saved = tmp_path / "confirmation.pdf"
+    await download.save_as(saved)
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == issued["document_sha256"]
+    await winner.click("#conf-sign")
+    await expect(winner.locator("#conf-status")).to_have_attribute("data-status", "signed")
+    await expect(winner.locator("#conf-sign")).to_be_hidden()
+    assert (await staff_get(server, f"/api/lots/{lot_id}/confirmation"))["status"] == "signed"
+
+    loser = await pages.open(server.base + urls["B"])
+    await expect(loser.locator("#status")).to_have_attribute("data-status", "awarded",
+                                                             timeout=WAIT)
+    await loser.wait_for_timeout(500)
+    await expect(loser.locator("#after-card")).to_be_hidden()
+    assert not pages.errors
