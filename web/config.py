@@ -131,7 +131,11 @@ OPTIONS: tuple[Option, ...] = (
            "how to reach the center about a result (telephone, address), printed on result "
            "announcements (none)"),
     Option("publicity_days", "AUCTION_PUBLICITY_DAYS", None, "int",
-           "days a result is publicly announced for after the lot ends (5)"),
+           "working days a result is publicly announced for (公示期) after the lot ends, "
+           "for a kind of trade publicity_kinds does not name (5)"),
+    Option("publicity_kinds", "AUCTION_PUBLICITY_KINDS", None, "list",
+           "working days of the publicity period per kind of trade, each kind=days "
+           "(land=10,equity=20; none)"),
     Option("public_url", "AUCTION_PUBLIC_URL", None, "str",
            "the address the public reaches the server at (https://jy.example.cn): the QR "
            "code and verification link of confirmations (http://HOST:PORT)"),
@@ -234,8 +238,10 @@ class Settings:
     #: The trading center: issuing body of announcements and header of reports.
     center_name: str = ""
     center_contact: str = ""
-    #: Days a result is publicly announced for (公示期) after the lot ends.
+    #: Working days a result is publicly announced for (公示期) after the lot ends, and
+    #: per kind of trade (the result notice's ``trade_kind``).
     publicity_days: int = 5
+    publicity_kinds: Mapping[str, int] = field(default_factory=dict)
     #: The transaction confirmation (web/confirmation.py): the public address in its QR
     #: code, the signing and payment windows in working days, the template, the font and
     #: the center's signing key and certificate (None: defaults, see the options).
@@ -629,6 +635,16 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
         if not 0 < given["publicity_days"] <= 366:
             raise ConfigError("publicity_days must be between 1 and 366")
         out["publicity_days"] = given["publicity_days"]
+    if "publicity_kinds" in given:
+        kinds: dict[str, int] = {}
+        for item in given["publicity_kinds"]:
+            kind, _, days = item.partition("=")
+            if not (re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", kind.strip())
+                    and days.strip().isdigit() and 0 < int(days) <= 366):
+                raise ConfigError(f"publicity_kinds: {item!r} is not kind=days (a kind in "
+                                  "lower case, 1 to 366 days)")
+            kinds[kind.strip()] = int(days)
+        out["publicity_kinds"] = kinds
     if "time_zone" in given:
         try:
             ZoneInfo(given["time_zone"])

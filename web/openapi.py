@@ -247,6 +247,25 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "Collusion checks of every lot and across lots (staff)", errors=(401, 403),
         staff=True, params=_SESSION_QUERY)},
     # After the auction (web/trade.py, docs/after-the-auction.md).
+    "/api/lots/{lot_id}/notice": {
+        "post": _op("Publish the result notice (结果公示) of an ended lot (host)", ok=201,
+                    errors=_ACTION_ERRORS, staff=True, params=_LOT,
+                    description="The publicity period: the working days of the kind of "
+                                "trade (publicity_kinds, else publicity_days) from the day "
+                                "the lot ended. Publishing again changes nothing."),
+        "get": _op("The result notice and the answers to objections (public; staff and "
+                   "the objector see more)", errors=(401, 404, 409), params=_LOT,
+                   description=_ENDED)},
+    "/api/lots/{lot_id}/objections": {"post": _op(
+        "File an objection (异议) during the publicity period (a bidder of the lot, with "
+        "its token)", ok=201, errors=(400, 401, 403, 404, 409), params=_LOT,
+        description="409 period_over after the period, not_a_bidder.")},
+    "/api/lots/{lot_id}/objections/{objection_id}/answer": {"post": _op(
+        "Answer an objection with a reason and an outcome (host)",
+        errors=_ACTION_ERRORS, staff=True,
+        params=[*_LOT, _path_param("objection_id")],
+        description="outcome dismissed, or upheld with effect suspended or annulled; "
+                    "409 already_answered; 404 unknown_objection.")},
     "/api/lots/{lot_id}/confirmation": {
         "post": _op("Issue the signed transaction confirmation (成交确认书) of an awarded "
                     "lot (host)", ok=201, errors=_ACTION_ERRORS, staff=True, params=_LOT,

@@ -23,6 +23,7 @@ from web.metrics import metrics_handler
 from web.openapi import PARAMS_NAMES, document
 from web.schemas import (
     ActionResult,
+    AnswerObjectionBody,
     BidderPass,
     Bids,
     Collusion,
@@ -40,7 +41,10 @@ from web.schemas import (
     Lots,
     LotView,
     Message,
+    NoticeView,
+    ObjectionBody,
     OptionalReasonBody,
+    PublishNoticeBody,
     Readiness,
     RegisterBidder,
     ServerTime,
@@ -139,6 +143,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", _LOT + "/collusion", records.lot_collusion, None, LotCollusion),
     Route("GET", "/api/collusion", records.all_collusion, None, Collusion),
     # after the auction (web/trade.py)
+    Route("POST", _LOT + "/notice", trade.publish, PublishNoticeBody, NoticeView),
+    Route("GET", _LOT + "/notice", trade.get_notice, None, NoticeView),
+    Route("POST", _LOT + "/objections", trade.file_objection, ObjectionBody, NoticeView),
+    Route("POST", _LOT + "/objections/{objection_id}/answer", trade.answer_objection,
+          AnswerObjectionBody, NoticeView),
     Route("POST", _LOT + "/confirmation", trade.issue_confirmation, Empty, ConfirmationView),
     Route("GET", _LOT + "/confirmation", trade.get_confirmation, None, ConfirmationView),
     Route("POST", _LOT + "/confirmation/sign", trade.sign_confirmation, SignConfirmationBody,

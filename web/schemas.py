@@ -333,6 +333,44 @@ class ConfirmationView(Open):
     pdf: Annotated[str | None, Meta(description="where the signed PDF is served")] = None
 
 
+class PublishNoticeBody(Closed):
+    trade_kind: Annotated[str, Meta(
+        pattern="^[a-z][a-z0-9_-]{0,31}$",
+        description="the kind of trade, whose publicity period the center sets "
+                    "(setting publicity_kinds); other kinds: publicity_days")] = "default"
+
+
+class ObjectionBody(Closed):
+    text: Annotated[str, Meta(min_length=1, max_length=4000,
+                              description="the objection (异议): what is wrong and why")]
+
+
+class AnswerObjectionBody(Closed):
+    outcome: Annotated[str, Meta(description="dismissed or upheld")]
+    reason: Annotated[str, Meta(min_length=1, max_length=4000,
+                                description="the answer, published without the objector")]
+    effect: Annotated[str | None, Meta(
+        description="upheld only: suspended (暂停) or annulled (撤销): what becomes of the "
+                    "award")] = None
+
+
+class NoticeView(Open):
+    """The result notice of a lot and the objections to it (docs/after-the-auction.md):
+    the public sees every answer, never who objected nor what it wrote; staff see all;
+    a bidder sees its own objections' text."""
+
+    lot_id: str
+    published: bool
+    award: Annotated[str, Meta(description="stands, suspended or annulled")]
+    objections: list[dict[str, Any]]
+    trade_kind: str | None = None
+    working_days: int | None = None
+    starts_at: int | None = None
+    ends_at: int | None = None
+    issuer: str | None = None
+    contact: str | None = None
+
+
 class Extend(Closed):
     reason: Reason
     closes_at: Ms

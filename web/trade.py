@@ -1,8 +1,11 @@
-"""HTTP routes of the trade after the auction (docs/after-the-auction.md): the transaction
-confirmation (成交确认书). The rules are the pure deciders of :mod:`auction.trade`, run by
-``engine.aggregates``; the PDF is made and signed by :mod:`web.confirmation`.
+"""HTTP routes of the trade after the auction (docs/after-the-auction.md): the result
+notice (结果公示) and objections (异议), the transaction confirmation (成交确认书). The
+rules are the pure deciders of :mod:`auction.trade`, run by ``engine.aggregates``; the PDF
+is made and signed by :mod:`web.confirmation`.
 
-Who: a host issues the confirmation of an awarded lot; staff and the lot's winner read it
+Who: a host publishes the result notice (or the first objection does, with the default kind
+of trade) and answers objections; anyone reads the notice; the lot's bidders object.
+A host issues the confirmation of an awarded lot; staff and the lot's winner read it
 and download the PDF; the winner signs it within its window. The winner proves who it is
 with :func:`bidder_of` (its room token today; its account once bidder accounts exist:
 that one function changes).
@@ -17,11 +20,21 @@ from typing import Any
 from aiohttp import web
 
 from auction.money import format_amount
+from auction.report import _times
 from auction.trade.confirmations import (
     CONFIRMATIONS,
     Confirmation,
     IssueConfirmation,
     SignConfirmation,
+)
+from auction.trade.results import (
+    RESULT_NOTICES,
+    AnswerObjection,
+    FileObjection,
+    PublishNotice,
+    ResultNotice,
+    full_view,
+    public_view,
 )
 from auction.workdays import WorkCalendar, china_date, china_midnight_ms
 from engine.aggregates import Refused
@@ -31,7 +44,7 @@ from web.auth import BidderClaims, looks_like_bidder_token
 from web.config import Settings
 from web.errors import WebError
 from web.keys import ENGINE, SETTINGS
-from web.records import _lot
+from web.records import _ended, _lot, notice_period
 
 CONFIRMATIONS_DIR = "confirmations"
 #: How many times (every 50 ms) an award decided in memory is awaited in the permanent
@@ -57,7 +70,9 @@ async def bidder_of(request: web.Request, lot_id: str) -> BidderClaims | None:
 
 def refused(exc: Refused) -> WebError:
     code = exc.rejection.code
-    return WebError(400 if code == "invalid_input" else 409, code, exc.rejection.detail)
+    status = (400 if code in ("invalid_input", "reason_required")
+              else 404 if code == "unknown_objection" else 409)
+    return WebError(status, code, exc.rejection.detail)
 
 
 def pdf_path(settings: Settings, lot_id: str) -> Path:
@@ -207,3 +222,103 @@ async def sign_confirmation(request: web.Request) -> web.Response:
         raise refused(exc) from None
     done = await engine.aggregates.state(CONFIRMATIONS, lot_id)
     return json_response(view(done, state.params.decimals))
+
+
+# ------------------------------------------------------------------------ result notice
+
+
+async def result_notice_ends(engine: Any, settings: Settings, lot_id: str) -> int | None:
+    """When the result notice of lot ``lot_id`` ends (its last millisecond): the published
+    notice's end, else the end it gets when published with the default kind of trade;
+    None while the lot has not ended. What refunds fall due after."""
+    notice: ResultNotice = await engine.aggregates.state(RESULT_NOTICES, lot_id)
+    if notice.published is not None:
+        return notice.published.ends_at
+    _, ended = _times(await engine.record(lot_id))
+    return None if ended is None else notice_period(settings, ended, "default")[1]
+
+
+async def publish_notice(request: web.Request, lot_id: str, trade_kind: str,
+                         actor: str) -> ResultNotice:
+    """Publish the result notice of the ended lot ``lot_id`` (nothing changes when it is
+    published already)."""
+    settings: Settings = request.config_dict[SETTINGS]
+    engine = request.config_dict[ENGINE]
+    state, records = await _lot(request, lot_id)
+    _ended(state)
+    _, ended = _times(records)
+    assert ended is not None  # an ended lot has closed or been cancelled
+    days, ends = notice_period(settings, ended, trade_kind)
+    command = PublishNotice(lot_id=lot_id, trade_kind=trade_kind, working_days=days,
+                            starts_at=ended, ends_at=ends, issuer=settings.center_name,
+                            contact=settings.center_contact,
+                            bidders=sorted(state.bidders), actor=actor)
+    try:
+        await engine.aggregates.execute(RESULT_NOTICES, lot_id, command)
+    except Refused as exc:
+        raise refused(exc) from None
+    notice: ResultNotice = await engine.aggregates.state(RESULT_NOTICES, lot_id)
+    return notice
+
+
+async def publish(request: web.Request) -> web.Response:
+    host = require_host(request)
+    body = await read_body(request)
+    notice = await publish_notice(request, request.match_info["lot_id"], body.trade_kind,
+                                  host.staff_id)
+    return json_response(full_view(notice), 201)
+
+
+async def get_notice(request: web.Request) -> web.Response:
+    """The notice: public; staff see who objected and what; a bidder its own."""
+    lot_id = request.match_info["lot_id"]
+    state, _ = await _lot(request, lot_id)
+    _ended(state)
+    notice = await request.config_dict[ENGINE].aggregates.state(RESULT_NOTICES, lot_id)
+    token = _bearer(request)
+    if token is not None and looks_like_bidder_token(token):
+        claims = _bidder_claims(request, token, lot_id, state)
+        return json_response(full_view(notice, claims.bidder_id) if claims
+                             else public_view(notice))
+    staff = staff_of(request, public=True)
+    return json_response(full_view(notice) if staff else public_view(notice))
+
+
+async def file_objection(request: web.Request) -> web.Response:
+    """A bidder of the lot objects, during the publicity period (publishing the notice
+    with the default kind of trade when staff have not yet)."""
+    lot_id = request.match_info["lot_id"]
+    state, _ = await _lot(request, lot_id)
+    claims = await bidder_of(request, lot_id)
+    if claims is None:
+        if staff_of(request) is not None:
+            raise WebError(403, "forbidden", "objections are filed by the lot's bidders")
+        raise WebError(401, "unauthorized", "a bidder of the lot files an objection")
+    body = await read_body(request)
+    engine = request.config_dict[ENGINE]
+    if (await engine.aggregates.state(RESULT_NOTICES, lot_id)).published is None:
+        await publish_notice(request, lot_id, "default", "system")
+    try:
+        await engine.aggregates.execute(RESULT_NOTICES, lot_id, FileObjection(
+            bidder_id=claims.bidder_id, bidder_no=claims.bidder_no, text=body.text,
+            actor=claims.bidder_no))
+    except Refused as exc:
+        raise refused(exc) from None
+    notice = await engine.aggregates.state(RESULT_NOTICES, lot_id)
+    return json_response(full_view(notice, claims.bidder_id), 201)
+
+
+async def answer_objection(request: web.Request) -> web.Response:
+    host = require_host(request)
+    lot_id = request.match_info["lot_id"]
+    await _lot(request, lot_id)
+    body = await read_body(request)
+    engine = request.config_dict[ENGINE]
+    try:
+        await engine.aggregates.execute(RESULT_NOTICES, lot_id, AnswerObjection(
+            objection_id=request.match_info["objection_id"], outcome=body.outcome,
+            effect=body.effect or "", reason=body.reason, actor=host.staff_id))
+    except Refused as exc:
+        raise refused(exc) from None
+    notice = await engine.aggregates.state(RESULT_NOTICES, lot_id)
+    return json_response(full_view(notice))

@@ -90,7 +90,8 @@ class PublishNotice:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileObjection:
-    objection_id: str
+    """An objection of ``bidder_id``; its id is given by the notice (``O-1``, ``O-2``...)."""
+
     bidder_id: str
     bidder_no: str
     text: str
@@ -165,12 +166,10 @@ class ResultNoticeDecider:
                 return Rejection("not_a_bidder", "only the lot's bidders may object")
             if now > notice.ends_at:
                 return Rejection("period_over", "the publicity period is over")
-            if command.objection_id in state.objections:
-                return Rejection("exists", "an objection with this id exists")
             if not _text_ok(command.text):
                 return Rejection("invalid_input", f"the objection: 1 to {MAX_TEXT} characters")
             return [ObjectionFiled(at=now, actor=command.actor,
-                                   objection_id=command.objection_id,
+                                   objection_id=f"O-{len(state.objections) + 1}",
                                    bidder_id=command.bidder_id, bidder_no=command.bidder_no,
                                    text=command.text)]
         objection = state.objections.get(command.objection_id)

@@ -88,6 +88,13 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET",  "/api/collusion"):                         ("401",    "403",    "403",    "ok",     "ok"),
     # after the auction (web/trade.py): a host issues the confirmation; staff and the
     # winner (b2; b1 lost) read it; only the winner signs, with its own token
+    # the result notice is public once the lot ended; the lot's bidders object; hosts
+    # publish it and answer objections
+    ("POST", "/api/lots/{lot_id}/notice"):              ("401",    "403",    "403",    "made",   "403"),
+    ("GET",  "/api/lots/{lot_id}/notice"):              ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("POST", "/api/lots/{lot_id}/objections"):          ("401",    "made",   "403",    "403",    "403"),
+    ("POST", "/api/lots/{lot_id}/objections/{objection_id}/answer"):
+                                                        ("401",    "403",    "403",    "done",   "403"),
     ("POST", "/api/lots/{lot_id}/confirmation"):        ("401",    "403",    "403",    "made",   "403"),
     ("GET",  "/api/lots/{lot_id}/confirmation"):        ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/api/lots/{lot_id}/confirmation.pdf"):    ("401",    "403",    "403",    "ok",     "ok"),
@@ -128,12 +135,16 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/forfeit"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/apply"): "awarded",
     ("POST", "/api/lots/{lot_id}/confirmation"): "awarded",
+    ("POST", "/api/lots/{lot_id}/notice"): "awarded",
+    ("GET", "/api/lots/{lot_id}/notice"): "awarded",
+    ("POST", "/api/lots/{lot_id}/objections"): "awarded",
+    ("POST", "/api/lots/{lot_id}/objections/{objection_id}/answer"): "objected",
     ("GET", "/api/lots/{lot_id}/confirmation"): "issued",
     ("GET", "/api/lots/{lot_id}/confirmation.pdf"): "issued",
     ("POST", "/api/lots/{lot_id}/confirmation/sign"): "issued",
 }
 #: The aggregates (engine.aggregates) of the trade after the auction a route may change.
-TRADE_KINDS = ("confirmation",)
+TRADE_KINDS = ("confirmation", "result_notice")
 #: The bidder a route is about (default b1; b2 leads lot A once it is open).
 BIDDER_OF: dict[str, str] = {"/revoke": "b2", "/deposit/apply": "b2"}
 
@@ -196,8 +207,8 @@ class World:
 
 
 async def make_world(server: Server, state: str) -> World:
-    issued = state == "issued"
-    state = "awarded" if issued else state
+    issued, objected = state == "issued", state == "objected"
+    state = "awarded" if issued or objected else state
     lot = await server.make_lot(**({"duration_s": 1} if state == "awarded" else {}))
     b1 = await server.register(lot, "b1")
     await server.register(lot, "b2")
@@ -218,6 +229,9 @@ async def make_world(server: Server, state: str) -> World:
             await asyncio.sleep(0.02)  # (awarded: the close comes a second after opening)
     if issued:
         await server.ok("POST", f"/api/lots/{lot}/confirmation", {})
+    if objected:  # objection O-1, by b1
+        await server.ok("POST", f"/api/lots/{lot}/objections", {"text": "异议"},
+                        token=b1["token"])
     tokens = {"public": None, "bidder": b1["token"], "other": x1["token"],
               "host": HOST_TOKEN, "supervisor": SUPERVISOR_TOKEN}
     return World(server, lot, other_lot, tokens)
@@ -228,7 +242,8 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
     state = world.server.engine.lot(world.lot)
     assert state is not None
     bidder = next((b for end, b in BIDDER_OF.items() if route.endswith(end)), "b1")
-    path = route.replace("{lot_id}", world.lot).replace("{bidder_id}", bidder)
+    path = (route.replace("{lot_id}", world.lot).replace("{bidder_id}", bidder)
+            .replace("{objection_id}", "O-1"))
     if route == "/static":
         path = "/static/i18n.js"
     bodies: dict[str, Any] = {
@@ -241,6 +256,10 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/schedule": {},
         "/api/lots/{lot_id}/start": {},
         "/api/lots/{lot_id}/confirmation": {},
+        "/api/lots/{lot_id}/notice": {"trade_kind": "land"},
+        "/api/lots/{lot_id}/objections": {"text": "成交价记录有误"},
+        "/api/lots/{lot_id}/objections/{objection_id}/answer": {"outcome": "dismissed",
+                                                                "reason": "异议不成立"},
         "/api/lots/{lot_id}/confirmation/sign": {"document_sha256": "0" * 64},
         "/api/lots/{lot_id}/extend": {"reason": "r",
                                       "closes_at": (state.closes_at or 0) + 60_000},

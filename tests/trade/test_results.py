@@ -26,7 +26,7 @@ ENDS = publicity_end(ENDED, 5, CAL)
 PUBLISH = PublishNotice(lot_id="L-1", trade_kind="land", working_days=5, starts_at=ENDED,
                         ends_at=ENDS, issuer="某市公共资源交易中心", contact="0571-1234",
                         bidders=["a", "b"], actor="alice")
-FILE = FileObjection(objection_id="O-1", bidder_id="b", bidder_no="1377",
+FILE = FileObjection(bidder_id="b", bidder_no="1377",
                      text="报价时间记录有误", actor="1377")
 UPHOLD = AnswerObjection(objection_id="O-1", outcome="upheld", effect="suspended",
                          reason="经核查，暂停成交，待复核", actor="alice")
@@ -78,7 +78,7 @@ def test_an_objection_after_the_period_or_from_a_stranger_is_refused() -> None:
     assert refusal(state, FILE, ENDS + 1) == "period_over"
     assert RESULT_NOTICES.decide(state, FILE, ENDS) != []  # the last millisecond still counts
     assert refusal(state, replace(FILE, bidder_id="x")) == "not_a_bidder"
-    assert refusal(run(PUBLISH, FILE), FILE) == "exists"
+    assert list(run(PUBLISH, FILE, FILE).objections) == ["O-1", "O-2"]
     assert refusal(state, replace(FILE, text="  ")) == "invalid_input"
     assert refusal(state, replace(FILE, text="长" * 4001)) == "invalid_input"
 
@@ -115,7 +115,7 @@ def test_an_answer_needs_a_reason_a_known_outcome_and_an_effect_only_when_upheld
 
 
 def test_an_annulled_award_stays_annulled_whatever_is_upheld_after() -> None:
-    second = replace(FILE, objection_id="O-2", bidder_id="a", bidder_no="4821")
+    second = replace(FILE, bidder_id="a", bidder_no="4821")
     state = run(PUBLISH, FILE, second, replace(UPHOLD, effect="annulled"),
                 replace(UPHOLD, objection_id="O-2"))
     assert state.award == "annulled"

@@ -139,6 +139,7 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "publicity_days": lambda s: s.publicity_days, "time_zone": lambda s: s.time_zone,
     "public_url": lambda s: s.public_url, "signing_days": lambda s: s.signing_days,
     "payment_days": lambda s: s.payment_days,
+    "publicity_kinds": lambda s: dict(s.publicity_kinds),
     "confirmation_template": lambda s: s.confirmation_template,
     "pdf_font": lambda s: s.pdf_font, "signing_key": lambda s: s.signing_key,
     "signing_cert": lambda s: s.signing_cert,
@@ -201,6 +202,9 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
                        ("http://10.0.0.5:8080", "http://10.0.0.5:8080", "http://10.0.0.5:8080")],
         "signing_days": [(5, "5", 5), (3, "3", 3)],
         "payment_days": [(10, "10", 10), (20, "20", 20)],
+        "publicity_kinds": [(["land=10"], "land=10", {"land": 10}),
+                            (["land=10", "equity=20"], "land=10,equity=20",
+                             {"land": 10, "equity": 20})],
     }
     for key in ("confirmation_template", "pdf_font", "signing_key", "signing_cert"):
         out[key] = [(str(tmp / f"{key}-{n}"), str(tmp / f"{key}-{n}"), tmp / f"{key}-{n}")

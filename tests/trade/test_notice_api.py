@@ -1,0 +1,107 @@
+"""The result notice and objections over HTTP: a bidder objects within the publicity
+period (not after it), staff answer, the public reads the answer without the objector,
+the objector reads its own; the period per kind of trade; when the notice ends."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from records.test_records_api import short_lot
+from web_support import SUPERVISOR_TOKEN, ServerFactory
+
+from auction.trade.results import publicity_end
+from auction.workdays import WorkCalendar
+from web.trade import result_notice_ends
+
+
+class Clock:
+    """The server's clock: real time, moved forward at will."""
+
+    def __init__(self) -> None:
+        self.ahead = 0
+
+    def __call__(self) -> int:
+        return int(time.time() * 1000) + self.ahead
+
+
+async def test_a_bidder_objects_within_the_period_and_the_public_reads_the_answer_only(
+        make_server: ServerFactory) -> None:
+    clock = Clock()
+    # Room tokens live 7 days by default: the objector's must outlive the period here.
+    server = await make_server(clock=clock, center_name="某市公共资源交易中心",
+                               publicity_kinds={"land": 10}, bidder_token_ttl_s=90 * 86_400)
+    lot_id, tokens = await short_lot(server)
+    notice = await server.ok("POST", f"/api/lots/{lot_id}/notice", {"trade_kind": "land"})
+    assert notice["working_days"] == 10 and notice["issuer"] == "某市公共资源交易中心"
+    assert notice["ends_at"] == publicity_end(notice["starts_at"], 10, WorkCalendar())
+    assert await result_notice_ends(server.engine, server.settings, lot_id) == notice["ends_at"]
+    result = await server.ok("GET", f"/api/lots/{lot_id}/result", token=None)
+    assert result["publicity"]["until"] == notice["ends_at"]
+    assert result["publicity"]["days"] == 10
+
+    mine = await server.ok("POST", f"/api/lots/{lot_id}/objections",
+                           {"text": "第二次报价时间有误"}, token=tokens[0])
+    assert mine["objections"][0]["text"] == "第二次报价时间有误"
+    answered = await server.ok("POST", f"/api/lots/{lot_id}/objections/O-1/answer",
+                               {"outcome": "upheld", "effect": "suspended",
+                                "reason": "经核查属实，暂停成交"})
+    assert answered["award"] == "suspended"
+    public: dict[str, Any] = await server.ok("GET", f"/api/lots/{lot_id}/notice", token=None)
+    [entry] = public["objections"]
+    assert (entry["outcome"], entry["answer"]) == ("upheld", "经核查属实，暂停成交")
+    bidder_no = server.engine.lot(lot_id).bidders["b1"].bidder_no  # type: ignore[union-attr]
+    assert bidder_no not in str(public) and "第二次报价时间有误" not in str(public)
+    own = await server.ok("GET", f"/api/lots/{lot_id}/notice", token=tokens[0])
+    assert own["objections"][0]["text"] == "第二次报价时间有误"
+    other = await server.ok("GET", f"/api/lots/{lot_id}/notice", token=tokens[1])
+    assert "text" not in other["objections"][0]
+    staff = await server.ok("GET", f"/api/lots/{lot_id}/notice", token=SUPERVISOR_TOKEN)
+    assert staff["objections"][0]["bidder_no"] == bidder_no
+
+    status, data = await server.call("POST", f"/api/lots/{lot_id}/objections/O-1/answer",
+                                     {"outcome": "dismissed", "reason": "再答"})
+    assert status == 409 and data["error"]["code"] == "already_answered"
+    clock.ahead = notice["ends_at"] + 1 - int(time.time() * 1000)  # the period is over
+    status, data = await server.call("POST", f"/api/lots/{lot_id}/objections",
+                                     {"text": "迟到的异议"}, token=tokens[1])
+    assert status == 409 and data["error"]["code"] == "period_over"
+
+
+async def test_the_first_objection_publishes_the_notice_with_the_default_period(
+        make_server: ServerFactory) -> None:
+    server = await make_server(publicity_days=3)
+    lot_id, tokens = await short_lot(server)
+    ends = await result_notice_ends(server.engine, server.settings, lot_id)
+    notice = await server.ok("GET", f"/api/lots/{lot_id}/notice", token=None)
+    assert notice["published"] is False and notice["objections"] == []
+    filed = await server.ok("POST", f"/api/lots/{lot_id}/objections", {"text": "异议"},
+                            token=tokens[1])
+    assert filed["published"] and filed["trade_kind"] == "default"
+    assert filed["working_days"] == 3 and filed["ends_at"] == ends
+    # publishing afterwards changes nothing
+    again = await server.ok("POST", f"/api/lots/{lot_id}/notice", {"trade_kind": "land"})
+    assert again["trade_kind"] == "default"
+
+
+async def test_bad_answers_and_notices_of_lots_under_way_are_refused(
+        make_server: ServerFactory) -> None:
+    server = await make_server()
+    lot_id, tokens = await short_lot(server)
+    path = f"/api/lots/{lot_id}/objections"
+    await server.ok("POST", path, {"text": "异议"}, token=tokens[0])
+    status, data = await server.call("POST", path + "/O-9/answer",
+                                     {"outcome": "dismissed", "reason": "r"})
+    assert status == 404 and data["error"]["code"] == "unknown_objection"
+    status, data = await server.call("POST", path + "/O-1/answer",
+                                     {"outcome": "upheld", "reason": "r"})
+    assert status == 400 and data["error"]["code"] == "invalid_input"
+    status, data = await server.call("POST", path, {"text": ""}, token=tokens[0])
+    assert status == 400
+    open_lot, open_tokens = await server.open_lot()
+    status, data = await server.call("GET", f"/api/lots/{open_lot}/notice", token=None)
+    assert status == 409 and data["error"]["code"] == "not_ended"
+    assert await result_notice_ends(server.engine, server.settings, open_lot) is None
+    status, data = await server.call("POST", f"/api/lots/{open_lot}/objections",
+                                     {"text": "异议"}, token=open_tokens[0])
+    assert status == 409 and data["error"]["code"] == "not_ended"
