@@ -20,7 +20,9 @@ from typing import Any
 from aiohttp import web
 
 from auction.money import format_amount
-from auction.report import _times
+from auction.record import Recorded
+from auction.report import RESULT_STATUSES, _times
+from auction.state import LotState
 from auction.trade.confirmations import (
     CONFIRMATIONS,
     Confirmation,
@@ -47,8 +49,8 @@ from web.keys import ENGINE, SETTINGS
 from web.records import _ended, _lot, notice_period
 
 CONFIRMATIONS_DIR = "confirmations"
-#: How many times (every 50 ms) an award decided in memory is awaited in the permanent
-#: record before issuing its confirmation.
+#: How many times (every 50 ms) a lot's end decided in memory is awaited in the permanent
+#: record before its notice or confirmation is made from it.
 DURABLE_WAIT_TRIES = 100
 
 
@@ -66,6 +68,19 @@ async def bidder_of(request: web.Request, lot_id: str) -> BidderClaims | None:
     if claims is None:
         raise WebError(403, "forbidden", "a bidder of another lot")
     return claims
+
+
+async def durable_lot(request: web.Request, lot_id: str) -> tuple[LotState, list[Recorded]]:
+    """The lot's permanent record and its state (:func:`web.records._lot`), waiting a
+    little when the lot has ended in memory and the end's commit is still in flight."""
+    state, records = await _lot(request, lot_id)
+    live = request.config_dict[ENGINE].lot(lot_id)
+    for _ in range(DURABLE_WAIT_TRIES):
+        if state.status in RESULT_STATUSES or live is None or live.status not in RESULT_STATUSES:
+            break
+        await asyncio.sleep(0.05)
+        state, records = await _lot(request, lot_id)
+    return state, records
 
 
 def refused(exc: Refused) -> WebError:
@@ -117,15 +132,8 @@ async def issue(request: web.Request, lot_id: str, actor: str) -> dict[str, Any]
     (what the route and the demo call)."""
     settings: Settings = request.config_dict[SETTINGS]
     engine = request.config_dict[ENGINE]
-    state, records = await _lot(request, lot_id)
+    state, records = await durable_lot(request, lot_id)
     terms = conf.terms_of(state, records)
-    live = engine.lot(lot_id)
-    for _ in range(DURABLE_WAIT_TRIES):  # the award decided, its commit still in flight
-        if terms is not None or live is None or live.status != "awarded":
-            break
-        await asyncio.sleep(0.05)
-        state, records = await _lot(request, lot_id)
-        terms = conf.terms_of(state, records)
     if terms is None:
         raise WebError(409, "invalid_state", f"the lot is {state.status}: a confirmation is "
                                              "issued for an awarded lot")
@@ -244,7 +252,7 @@ async def publish_notice(request: web.Request, lot_id: str, trade_kind: str,
     published already)."""
     settings: Settings = request.config_dict[SETTINGS]
     engine = request.config_dict[ENGINE]
-    state, records = await _lot(request, lot_id)
+    state, records = await durable_lot(request, lot_id)
     _ended(state)
     _, ended = _times(records)
     assert ended is not None  # an ended lot has closed or been cancelled

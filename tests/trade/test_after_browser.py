@@ -57,3 +57,36 @@ async def test_the_winner_downloads_and_signs_the_confirmation_from_its_room(
     await loser.wait_for_timeout(500)
     await expect(loser.locator("#after-card")).to_be_hidden()
     assert not pages.errors
+
+
+async def test_a_losing_bidder_files_an_objection_from_its_room_and_sees_the_answer(
+        auction_server: ServerProcess, pages: Pages) -> None:
+    server = auction_server
+    lot_id, urls = await english_lot(server, duration_s=6)
+    winner = await open_room(pages, server.base, urls["A"])
+    await confirmed_bid(winner)
+    await expect_accepted(winner, "1,000.00")
+    await ended(server, lot_id)
+    await staff_post(server, f"/api/lots/{lot_id}/notice", {"trade_kind": "land"})
+
+    loser = await pages.open(server.base + urls["B"])
+    card = loser.locator("#notice-card")
+    await expect(card).to_be_visible(timeout=WAIT)
+    await expect(loser.locator("#notice-period")).to_contain_text("个工作日")
+    await loser.fill("#objection-text", "A 公司与本公司使用同一网络地址，请核查")
+    await loser.click("#objection-submit")
+    await expect(loser.locator("#notice-message")).to_have_text("异议已提交，请等待答复。")
+    mine = loser.locator('.objection[data-mine="true"]')
+    await expect(mine).to_contain_text("待答复")
+    await expect(mine).to_contain_text("A 公司与本公司使用同一网络地址，请核查")
+
+    await staff_post(server, f"/api/lots/{lot_id}/objections/O-1/answer",
+                     {"outcome": "dismissed", "reason": "经核查，双方网络地址不同，异议不成立"})
+    await expect(mine).to_have_attribute("data-outcome", "dismissed", timeout=WAIT)
+    await expect(mine).to_contain_text("答复：经核查，双方网络地址不同，异议不成立")
+    # The winner reads the answer, not who objected nor what it wrote.
+    other = winner.locator(".objection")
+    await expect(other).to_contain_text("经核查，双方网络地址不同", timeout=WAIT)
+    await expect(other).not_to_contain_text("同一网络地址，请核查")
+    await expect(other).to_have_attribute("data-mine", "false")
+    assert not pages.errors
