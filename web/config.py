@@ -156,6 +156,11 @@ OPTIONS: tuple[Option, ...] = (
            "(DATA/signing/center-key.pem, made with a self-signed certificate on first use)"),
     Option("signing_cert", "AUCTION_SIGNING_CERT", None, "path",
            "the certificate (PEM) of signing_key (DATA/signing/center-cert.pem)"),
+    Option("webhook_url", "AUCTION_WEBHOOK_URL", None, "str",
+           "where every milestone is posted (webhooks, docs/after-the-auction.md; none: "
+           "nothing is posted)"),
+    Option("webhook_secret", "AUCTION_WEBHOOK_SECRET", None, "secret",
+           "the key of the webhooks' HMAC-SHA256 signatures (required with webhook_url)"),
     Option("time_zone", "AUCTION_TIME_ZONE", None, "str",
            "the center's time zone, an IANA name: the host console reads date-times in it "
            "(Asia/Shanghai)"),
@@ -252,6 +257,9 @@ class Settings:
     pdf_font: Path | None = None
     signing_key: Path | None = None
     signing_cert: Path | None = None
+    #: Webhooks (web/webhooks.py): the receiver and the key of the signatures.
+    webhook_url: str = ""
+    webhook_secret: bytes = field(default=b"", repr=False)
     #: The center's time zone (IANA name), in which the host console reads date-times.
     time_zone: str = "Asia/Shanghai"
 
@@ -629,6 +637,15 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
             if not 0 < given[key] <= 366:
                 raise ConfigError(f"{key} must be between 1 and 366")
             out[key] = given[key]
+    if "webhook_url" in given:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["webhook_url"]):
+            raise ConfigError("webhook_url must be an http:// or https:// address")
+        if len(given.get("webhook_secret", b"")) < MIN_SECRET_BYTES:
+            raise ConfigError(f"webhook_url needs webhook_secret (at least "
+                              f"{MIN_SECRET_BYTES} bytes)")
+        out["webhook_url"] = given["webhook_url"]
+    if "webhook_secret" in given:
+        out["webhook_secret"] = given["webhook_secret"]
     if ("signing_key" in given) != ("signing_cert" in given):
         raise ConfigError("signing_key and signing_cert are given together or not at all")
     if "publicity_days" in given:

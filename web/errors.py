@@ -12,6 +12,7 @@ import orjson
 
 import auction.lot  # noqa: F401 (its formats add their codes to auction.messages)
 import auction.trade.confirmations  # noqa: F401 (its codes too)
+import auction.trade.outbox  # noqa: F401 (its codes too)
 import auction.trade.results  # noqa: F401 (its codes too)
 from auction.messages import MESSAGES as RULE_MESSAGES
 from auction.messages import message as rule_message

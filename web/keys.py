@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from web.hub import Hub
     from web.limits import ClientLimits
     from web.metrics import WebMetrics
+    from web.webhooks import Dispatcher
     from web.ws import Connection
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -32,3 +33,5 @@ CONNECTION_LOG = web.AppKey("connection_log", ConnectionLog)
 #: The request body's struct of each JSON route, by ``(method, path)``: made from the
 #: route table (web.routes.ROUTES), read by :func:`web.api.read_body`.
 BODIES: web.AppKey[dict[tuple[str, str], Any]] = web.AppKey("bodies")
+#: The webhooks' dispatcher of this process (web.webhooks), when webhook_url is set.
+DISPATCHER: web.AppKey["Dispatcher"] = web.AppKey("webhooks")

@@ -256,6 +256,13 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "get": _op("The result notice and the answers to objections (public; staff and "
                    "the objector see more)", errors=(401, 404, 409), params=_LOT,
                    description=_ENDED)},
+    "/api/webhooks": {"get": _op(
+        "The webhooks' delivery log (staff): every milestone posted, its attempts and "
+        "the last answer", errors=(401, 403), staff=True)},
+    "/api/webhooks/{delivery_id}/resend": {"post": _op(
+        "Send a milestone again (host, with a reason)", errors=_ACTION_ERRORS, staff=True,
+        params=[_path_param("delivery_id")],
+        description="404 unknown_delivery for a milestone never posted.")},
     "/api/lots/{lot_id}/objections": {"post": _op(
         "File an objection (异议) during the publicity period (a bidder of the lot, with "
         "its token)", ok=201, errors=(400, 401, 403, 404, 409), params=_LOT,

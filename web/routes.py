@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from web import api, records, trade
+from web import api, records, trade, webhooks
 from web.asyncapi import ASYNCAPI
 from web.errors import WebError
 from web.keys import BODIES, SETTINGS
@@ -148,6 +148,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", _LOT + "/objections", trade.file_objection, ObjectionBody, NoticeView),
     Route("POST", _LOT + "/objections/{objection_id}/answer", trade.answer_objection,
           AnswerObjectionBody, NoticeView),
+    Route("GET", "/api/webhooks", webhooks.list_deliveries, None, Document),
+    Route("POST", "/api/webhooks/{delivery_id}/resend", webhooks.resend_delivery, WithReason,
+          Document),
     Route("POST", _LOT + "/confirmation", trade.issue_confirmation, Empty, ConfirmationView),
     Route("GET", _LOT + "/confirmation", trade.get_confirmation, None, ConfirmationView),
     Route("POST", _LOT + "/confirmation/sign", trade.sign_confirmation, SignConfirmationBody,

@@ -35,9 +35,11 @@ import websockets
 from web_support import DEFAULT_PARAMS, HOST_TOKEN, SUPERVISOR_TOKEN, Client, Server
 
 from auction.model import PlaceBid
+from auction.trade.outbox import DELIVERIES, RecordAttempt
 from web.app import create_app
 from web.config import Settings
 from web.schemas import MESSAGE_TYPES
+from web.webhooks import emit
 
 ROLES = ("public", "bidder", "other", "host", "supervisor")
 
@@ -95,6 +97,9 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/api/lots/{lot_id}/objections"):          ("401",    "made",   "403",    "403",    "403"),
     ("POST", "/api/lots/{lot_id}/objections/{objection_id}/answer"):
                                                         ("401",    "403",    "403",    "done",   "403"),
+    # webhooks: the delivery log is for staff, a resend for hosts
+    ("GET",  "/api/webhooks"):                          ("401",    "403",    "403",    "ok",     "ok"),
+    ("POST", "/api/webhooks/{delivery_id}/resend"):     ("401",    "403",    "403",    "done",   "403"),
     ("POST", "/api/lots/{lot_id}/confirmation"):        ("401",    "403",    "403",    "made",   "403"),
     ("GET",  "/api/lots/{lot_id}/confirmation"):        ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/api/lots/{lot_id}/confirmation.pdf"):    ("401",    "403",    "403",    "ok",     "ok"),
@@ -136,6 +141,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/apply"): "awarded",
     ("POST", "/api/lots/{lot_id}/confirmation"): "awarded",
     ("POST", "/api/lots/{lot_id}/notice"): "awarded",
+    ("POST", "/api/webhooks/{delivery_id}/resend"): "posted",
     ("GET", "/api/lots/{lot_id}/notice"): "awarded",
     ("POST", "/api/lots/{lot_id}/objections"): "awarded",
     ("POST", "/api/lots/{lot_id}/objections/{objection_id}/answer"): "objected",
@@ -144,7 +150,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/confirmation/sign"): "issued",
 }
 #: The aggregates (engine.aggregates) of the trade after the auction a route may change.
-TRADE_KINDS = ("confirmation", "result_notice")
+TRADE_KINDS = ("confirmation", "result_notice", "webhook")
 #: The bidder a route is about (default b1; b2 leads lot A once it is open).
 BIDDER_OF: dict[str, str] = {"/revoke": "b2", "/deposit/apply": "b2"}
 
@@ -199,16 +205,16 @@ class World:
 
     async def fingerprint(self) -> tuple[Any, ...]:
         engine = self.server.engine
-        trade = [(kind, len(await engine.aggregates.records(kind, self.lot)))
-                 for kind in TRADE_KINDS]
+        trade = [(kind, len(await engine.aggregates.records(kind, aggregate_id)))
+                 for kind in TRADE_KINDS for aggregate_id in await engine.aggregates.ids(kind)]
         return (tuple(s.session_id for s in engine.sessions()),
                 tuple((lot_id, engine.lot(lot_id).version)  # type: ignore[union-attr]
                       for lot_id in engine.lot_ids()), tuple(trade))
 
 
 async def make_world(server: Server, state: str) -> World:
-    issued, objected = state == "issued", state == "objected"
-    state = "awarded" if issued or objected else state
+    issued, objected, posted = state == "issued", state == "objected", state == "posted"
+    state = "awarded" if issued or objected else "open" if posted else state
     lot = await server.make_lot(**({"duration_s": 1} if state == "awarded" else {}))
     b1 = await server.register(lot, "b1")
     await server.register(lot, "b2")
@@ -229,6 +235,10 @@ async def make_world(server: Server, state: str) -> World:
             await asyncio.sleep(0.02)  # (awarded: the close comes a second after opening)
     if issued:
         await server.ok("POST", f"/api/lots/{lot}/confirmation", {})
+    if posted:  # a milestone emitted and posted once: delivery outbox.main.1
+        record = await emit(server.engine, "test.milestone", {"n": 1})
+        await server.engine.aggregates.execute(DELIVERIES, "outbox.main.1", RecordAttempt(
+            key=f"outbox:main:{record.seq}", ok=True, status=200, error=""))
     if objected:  # objection O-1, by b1
         await server.ok("POST", f"/api/lots/{lot}/objections", {"text": "异议"},
                         token=b1["token"])
@@ -243,7 +253,7 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
     assert state is not None
     bidder = next((b for end, b in BIDDER_OF.items() if route.endswith(end)), "b1")
     path = (route.replace("{lot_id}", world.lot).replace("{bidder_id}", bidder)
-            .replace("{objection_id}", "O-1"))
+            .replace("{objection_id}", "O-1").replace("{delivery_id}", "outbox.main.1"))
     if route == "/static":
         path = "/static/i18n.js"
     bodies: dict[str, Any] = {
@@ -256,6 +266,7 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/schedule": {},
         "/api/lots/{lot_id}/start": {},
         "/api/lots/{lot_id}/confirmation": {},
+        "/api/webhooks/{delivery_id}/resend": {"reason": "未收到"},
         "/api/lots/{lot_id}/notice": {"trade_kind": "land"},
         "/api/lots/{lot_id}/objections": {"text": "成交价记录有误"},
         "/api/lots/{lot_id}/objections/{objection_id}/answer": {"outcome": "dismissed",

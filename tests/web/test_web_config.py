@@ -140,6 +140,7 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "public_url": lambda s: s.public_url, "signing_days": lambda s: s.signing_days,
     "payment_days": lambda s: s.payment_days,
     "publicity_kinds": lambda s: dict(s.publicity_kinds),
+    "webhook_url": lambda s: s.webhook_url, "webhook_secret": lambda s: s.webhook_secret,
     "confirmation_template": lambda s: s.confirmation_template,
     "pdf_font": lambda s: s.pdf_font, "signing_key": lambda s: s.signing_key,
     "signing_cert": lambda s: s.signing_cert,
@@ -147,7 +148,8 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"},
                                     "signing_key": {"signing_cert": "/etc/center-cert.pem"},
-                                    "signing_cert": {"signing_key": "/etc/center-key.pem"}}
+                                    "signing_cert": {"signing_key": "/etc/center-key.pem"},
+                                    "webhook_url": {"webhook_secret": "w" * 32}}
 
 
 def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
@@ -202,6 +204,11 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
                        ("http://10.0.0.5:8080", "http://10.0.0.5:8080", "http://10.0.0.5:8080")],
         "signing_days": [(5, "5", 5), (3, "3", 3)],
         "payment_days": [(10, "10", 10), (20, "20", 20)],
+        "webhook_url": [("https://hub.example.cn/hook", "https://hub.example.cn/hook",
+                         "https://hub.example.cn/hook"),
+                        ("http://10.0.0.9:9000/in", "http://10.0.0.9:9000/in",
+                         "http://10.0.0.9:9000/in")],
+        "webhook_secret": [("k" * 20, "k" * 20, b"k" * 20), ("q" * 24, "q" * 24, b"q" * 24)],
         "publicity_kinds": [(["land=10"], "land=10", {"land": 10}),
                             (["land=10", "equity=20"], "land=10,equity=20",
                              {"land": 10, "equity": 20})],
