@@ -156,6 +156,10 @@ OPTIONS: tuple[Option, ...] = (
            "(DATA/signing/center-key.pem, made with a self-signed certificate on first use)"),
     Option("signing_cert", "AUCTION_SIGNING_CERT", None, "path",
            "the certificate (PEM) of signing_key (DATA/signing/center-cert.pem)"),
+    Option("platform_code", "AUCTION_PLATFORM_CODE", None, "str",
+           "national feed: the trading platform's code (交易平台标识码; none)"),
+    Option("region_code", "AUCTION_REGION_CODE", None, "str",
+           "national feed: the administrative division code (行政区划代码, 330100; none)"),
     Option("webhook_url", "AUCTION_WEBHOOK_URL", None, "str",
            "where every milestone is posted (webhooks, docs/after-the-auction.md; none: "
            "nothing is posted)"),
@@ -257,6 +261,9 @@ class Settings:
     pdf_font: Path | None = None
     signing_key: Path | None = None
     signing_cert: Path | None = None
+    #: The national feed (auction/trade/national.py): platform and region codes.
+    platform_code: str = ""
+    region_code: str = ""
     #: Webhooks (web/webhooks.py): the receiver and the key of the signatures.
     webhook_url: str = ""
     webhook_secret: bytes = field(default=b"", repr=False)
@@ -626,7 +633,7 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
     out = {key: given[key] for key in ("log_format", "log_level", "ocid_prefix",
                                        "ocds_publisher", "center_name", "center_contact",
                                        "confirmation_template", "pdf_font", "signing_key",
-                                       "signing_cert")
+                                       "signing_cert", "platform_code", "region_code")
            if key in given}
     if "public_url" in given:
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["public_url"]):

@@ -256,6 +256,14 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "get": _op("The result notice and the answers to objections (public; staff and "
                    "the objector see more)", errors=(401, 404, 409), params=_LOT,
                    description=_ENDED)},
+    "/api/lots/{lot_id}/national": {"get": _op(
+        "The ended lot's transaction result in the national platform's field layout "
+        "(staff)", errors=(*_STAFF_ERRORS, 409), staff=True, params=_LOT,
+        description="records: one 交易结果信息 record; unfilled: the standard's fields the "
+                    "project does not hold, and why. " + _ENDED)},
+    "/api/national": {"get": _op(
+        "Every ended lot's transaction result in the national platform's field layout "
+        "(staff)", errors=(401, 403), staff=True, params=_SESSION_QUERY)},
     "/api/webhooks": {"get": _op(
         "The webhooks' delivery log (staff): every milestone posted, its attempts and "
         "the last answer", errors=(401, 403), staff=True)},

@@ -148,6 +148,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", _LOT + "/objections", trade.file_objection, ObjectionBody, NoticeView),
     Route("POST", _LOT + "/objections/{objection_id}/answer", trade.answer_objection,
           AnswerObjectionBody, NoticeView),
+    Route("GET", _LOT + "/national", trade.lot_national, None, Document),
+    Route("GET", "/api/national", trade.all_national, None, Document),
     Route("GET", "/api/webhooks", webhooks.list_deliveries, None, Document),
     Route("POST", "/api/webhooks/{delivery_id}/resend", webhooks.resend_delivery, WithReason,
           Document),

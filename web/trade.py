@@ -29,6 +29,7 @@ from auction.trade.confirmations import (
     IssueConfirmation,
     SignConfirmation,
 )
+from auction.trade.national import UNFILLED, national_result
 from auction.trade.results import (
     RESULT_NOTICES,
     AnswerObjection,
@@ -41,7 +42,15 @@ from auction.trade.results import (
 from auction.workdays import WorkCalendar, china_date, china_midnight_ms
 from engine.aggregates import Refused
 from web import confirmation as conf
-from web.api import _bearer, _bidder_claims, json_response, read_body, require_host, staff_of
+from web.api import (
+    _bearer,
+    _bidder_claims,
+    json_response,
+    read_body,
+    require_host,
+    require_staff,
+    staff_of,
+)
 from web.auth import BidderClaims, looks_like_bidder_token
 from web.config import Settings
 from web.errors import WebError
@@ -330,3 +339,46 @@ async def answer_objection(request: web.Request) -> web.Response:
         raise refused(exc) from None
     notice = await engine.aggregates.state(RESULT_NOTICES, lot_id)
     return json_response(full_view(notice))
+
+
+# ------------------------------------------------------------------------ national feed
+
+
+async def _national(request: web.Request, lot_id: str) -> dict[str, Any] | None:
+    settings: Settings = request.config_dict[SETTINGS]
+    engine = request.config_dict[ENGINE]
+    state, records = await _lot(request, lot_id)
+    if state.status not in RESULT_STATUSES:
+        return None
+    return national_result(
+        state, records, platform_code=settings.platform_code,
+        region_code=settings.region_code, center_name=settings.center_name,
+        notice=await engine.aggregates.state(RESULT_NOTICES, lot_id),
+        confirmation=await engine.aggregates.state(CONFIRMATIONS, lot_id),
+        generated_at=engine.now())
+
+
+async def lot_national(request: web.Request) -> web.Response:
+    """The ended lot's 交易结果信息 in the national platform's layout (staff)."""
+    require_staff(request)
+    lot_id = request.match_info["lot_id"]
+    row = await _national(request, lot_id)
+    if row is None:
+        raise WebError(409, "not_ended", "the lot has not ended")
+    return json_response({"records": [row], "unfilled": dict(UNFILLED)})
+
+
+async def all_national(request: web.Request) -> web.Response:
+    """Every ended lot's 交易结果信息 (staff; ``?session_id=`` filters)."""
+    require_staff(request)
+    engine = request.config_dict[ENGINE]
+    session_id = request.query.get("session_id")
+    rows = []
+    for lot_id in engine.lot_ids():
+        live = engine.lot(lot_id)
+        if live is None or (session_id is not None and live.session_id != session_id):
+            continue
+        row = await _national(request, lot_id)
+        if row is not None:
+            rows.append(row)
+    return json_response({"records": rows, "unfilled": dict(UNFILLED)})

@@ -97,6 +97,9 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/api/lots/{lot_id}/objections"):          ("401",    "made",   "403",    "403",    "403"),
     ("POST", "/api/lots/{lot_id}/objections/{objection_id}/answer"):
                                                         ("401",    "403",    "403",    "done",   "403"),
+    # the national feed names the winner: staff only
+    ("GET",  "/api/lots/{lot_id}/national"):            ("401",    "403",    "403",    "ok",     "ok"),
+    ("GET",  "/api/national"):                          ("401",    "403",    "403",    "ok",     "ok"),
     # webhooks: the delivery log is for staff, a resend for hosts
     ("GET",  "/api/webhooks"):                          ("401",    "403",    "403",    "ok",     "ok"),
     ("POST", "/api/webhooks/{delivery_id}/resend"):     ("401",    "403",    "403",    "done",   "403"),
@@ -141,6 +144,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/apply"): "awarded",
     ("POST", "/api/lots/{lot_id}/confirmation"): "awarded",
     ("POST", "/api/lots/{lot_id}/notice"): "awarded",
+    ("GET", "/api/lots/{lot_id}/national"): "awarded",
     ("POST", "/api/webhooks/{delivery_id}/resend"): "posted",
     ("GET", "/api/lots/{lot_id}/notice"): "awarded",
     ("POST", "/api/lots/{lot_id}/objections"): "awarded",

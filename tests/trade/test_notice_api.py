@@ -105,3 +105,23 @@ async def test_bad_answers_and_notices_of_lots_under_way_are_refused(
     status, data = await server.call("POST", f"/api/lots/{open_lot}/objections",
                                      {"text": "异议"}, token=open_tokens[0])
     assert status == 409 and data["error"]["code"] == "not_ended"
+
+
+async def test_the_national_feed_gives_staff_each_ended_lot_and_what_it_cannot_fill(
+        make_server: ServerFactory) -> None:
+    server = await make_server(platform_code="P-33", region_code="330100")
+    lot_id, tokens = await short_lot(server)
+    await server.ok("POST", f"/api/lots/{lot_id}/notice", {"trade_kind": "land"})
+    feed = await server.ok("GET", f"/api/lots/{lot_id}/national", token=SUPERVISOR_TOKEN)
+    [row] = feed["records"]
+    assert (row["TRADE_RESULT"], row["WIN_PRICE"], row["WIN_BIDDER_NAME"]) == (
+        "成交", "110.00", "Company b2")
+    assert row["PLATFORM_CODE"] == "P-33" and "PUBLICITY_END_TIME" in row
+    assert "WIN_BIDDER_CODE" in feed["unfilled"]
+    open_lot, _ = await server.open_lot()
+    status, data = await server.call("GET", f"/api/lots/{open_lot}/national")
+    assert status == 409 and data["error"]["code"] == "not_ended"
+    every = await server.ok("GET", "/api/national")
+    assert [r["BID_SECTION_CODE"] for r in every["records"]] == [lot_id]
+    other = await server.ok("GET", "/api/national?session_id=S-NONE")
+    assert other["records"] == []
