@@ -30,6 +30,8 @@ class Bidder:
     #: How the deposit was settled after the lot ended: ``applied``, ``refunded``,
     #: ``forfeited``, or None (see :func:`auction.deposits.deposit_status`).
     settled: str | None = None
+    #: The bidder won and defaulted (:mod:`auction.default`): never the runner-up again.
+    defaulted: bool = False
 
 
 @dataclass(slots=True)
@@ -82,6 +84,11 @@ class LotState:
     outcome: Outcome | None = None
     #: The format's own state (see :mod:`auction.formats`), None for ``english``.
     play: Any = None
+    #: Relisting (:mod:`auction.default`): which attempt at selling the object this lot
+    #: is (1: the first), the lot it relists, and the lot that relists it.
+    attempt: int = 1
+    relist_of: str | None = None
+    relisted_as: str | None = None
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

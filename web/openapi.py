@@ -256,6 +256,13 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "get": _op("The result notice and the answers to objections (public; staff and "
                    "the objector see more)", errors=(401, 404, 409), params=_LOT,
                    description=_ENDED)},
+    "/api/lots/{lot_id}/default": {"post": _op(
+        "The winner defaulted (host): its deposit is forfeited, then the runner-up gets "
+        "the lot at its own last price or the lot is relisted", errors=_ACTION_ERRORS,
+        staff=True, params=_LOT,
+        description="then runner_up: answers this lot (409 no_runner_up when nobody else "
+                    "bid). then relist: answers the new lot LOT-R<attempt>, a draft linked "
+                    "to this one, which has failed.")},
     "/api/lots/{lot_id}/national": {"get": _op(
         "The ended lot's transaction result in the national platform's field layout "
         "(staff)", errors=(*_STAFF_ERRORS, 409), staff=True, params=_LOT,

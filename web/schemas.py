@@ -333,6 +333,20 @@ class ConfirmationView(Open):
     pdf: Annotated[str | None, Meta(description="where the signed PDF is served")] = None
 
 
+class DefaultBody(Closed):
+    """The winner defaulted (docs/after-the-auction.md): its deposit is forfeited and the
+    lot goes to the runner-up, or is relisted as a new lot."""
+
+    reason: Reason
+    then: Annotated[str, Meta(description="runner_up or relist, as the lot's rule says")]
+    start_price: Annotated[Amount | None, Meta(
+        description="relist: the new lot's start price (no higher than this lot's, not "
+                    "below its reserve; reverse lots the other way)")] = None
+    duration_s: Annotated[Seconds | None, Meta(
+        description="relist: how long the new lot's bidding lasts (default: this lot's "
+                    "duration_s, else an hour)")] = None
+
+
 class PublishNoticeBody(Closed):
     trade_kind: Annotated[str, Meta(
         pattern="^[a-z][a-z0-9_-]{0,31}$",

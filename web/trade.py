@@ -19,7 +19,11 @@ from typing import Any
 
 from aiohttp import web
 
-from auction.money import format_amount
+from auction.default import RELIST, DeclareDefault, LinkRelisting
+from auction.errors import InvalidAmount
+from auction.lot import decide
+from auction.model import CreateLot, LotCreated
+from auction.money import format_amount, parse_amount
 from auction.record import Recorded
 from auction.report import RESULT_STATUSES, _times
 from auction.state import LotState
@@ -45,10 +49,12 @@ from web import confirmation as conf
 from web.api import (
     _bearer,
     _bidder_claims,
+    _checked,
     json_response,
     read_body,
     require_host,
     require_staff,
+    run_command,
     staff_of,
 )
 from web.auth import BidderClaims, looks_like_bidder_token
@@ -382,3 +388,49 @@ async def all_national(request: web.Request) -> web.Response:
         if row is not None:
             rows.append(row)
     return json_response({"records": rows, "unfilled": dict(UNFILLED)})
+
+
+# ------------------------------------------------------------------------ default
+
+
+#: Timing parameters of a lot that a relisting does not copy (they are in the past).
+_TIMING = ("opens_at", "closes_at", "max_closes_at", "duration_s")
+
+
+async def declare_default(request: web.Request) -> web.Response:
+    """The winner defaulted: forfeit its deposit, then the runner-up or a relisting (a
+    new draft lot made first, then the default recorded naming it, then the new lot
+    linked to this one)."""
+    host = require_host(request)
+    lot_id = request.match_info["lot_id"]
+    state, records = await _lot(request, lot_id)
+    body = await read_body(request)
+    engine = request.config_dict[ENGINE]
+    if body.then != RELIST:
+        return await run_command(request, lot_id, DeclareDefault(
+            actor=host.staff_id, reason=body.reason, then=body.then))
+    if body.start_price is None:
+        raise WebError(400, "invalid_params", "start_price: the relisted lot's start price")
+    try:
+        start = parse_amount(body.start_price, state.params.decimals)
+    except InvalidAmount as exc:
+        raise WebError(400, "invalid_amount", f"start_price: {exc.message}") from None
+    created = records[0].event
+    assert isinstance(created, LotCreated)
+    params = {k: v for k, v in created.params.items() if k not in _TIMING}
+    params["start_price"] = body.start_price
+    params["duration_s"] = body.duration_s or created.params.get("duration_s") or 3600
+    attempt = state.attempt + 1
+    new_id = f"{lot_id}-R{attempt}"
+    title = f"{created.title}（第{attempt}次挂牌）"
+    default = DeclareDefault(actor=host.staff_id, reason=body.reason, then=RELIST,
+                             new_lot_id=new_id, start_price=start)
+    _checked(decide(state, default, engine.now()))  # refused here: nothing is made
+    existing = engine.lot(new_id)  # made by an attempt that stopped before the default
+    if existing is None or existing.status != "draft" or existing.relist_of is not None:
+        _checked(await engine.execute(new_id, CreateLot(
+            lot_id=new_id, session_id=state.session_id, format=state.format, title=title,
+            params=params, actor=host.staff_id, reason=f"relisting of {lot_id}")))
+    _checked(await engine.execute(lot_id, default))
+    return await run_command(request, new_id, LinkRelisting(
+        actor=host.staff_id, prev_lot_id=lot_id, attempt=attempt, reason=body.reason))

@@ -32,6 +32,8 @@ OUTBOX = "outbox"
 MILESTONES: dict[str, str] = {
     "LotOpened": "lot.opened", "LotClosed": "lot.closed", "LotAwarded": "lot.awarded",
     "LotFailed": "lot.failed", "LotCancelled": "lot.cancelled",
+    "WinnerDefaulted": "winner.defaulted", "AwardedToRunnerUp": "lot.awarded_to_runner_up",
+    "LotRelisted": "lot.relisted",
     "ResultNoticePublished": "notice.published", "ObjectionFiled": "objection.filed",
     "ObjectionAnswered": "objection.answered", "ConfirmationIssued": "confirmation.issued",
     "ConfirmationSigned": "confirmation.signed",

@@ -69,6 +69,7 @@ mappings = st.one_of(
 #: The values of each declared field type; an event field of another type has none yet.
 FIELD_VALUES: dict[object, st.SearchStrategy[Any]] = {
     int: ints,
+    bool: st.booleans(),
     str: texts,
     int | None: st.one_of(st.none(), ints),
     str | None: st.one_of(st.none(), texts),

@@ -97,6 +97,8 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/api/lots/{lot_id}/objections"):          ("401",    "made",   "403",    "403",    "403"),
     ("POST", "/api/lots/{lot_id}/objections/{objection_id}/answer"):
                                                         ("401",    "403",    "403",    "done",   "403"),
+    # a winner's default is declared by hosts
+    ("POST", "/api/lots/{lot_id}/default"):             ("401",    "403",    "403",    "done",   "403"),
     # the national feed names the winner: staff only
     ("GET",  "/api/lots/{lot_id}/national"):            ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/api/national"):                          ("401",    "403",    "403",    "ok",     "ok"),
@@ -145,6 +147,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/confirmation"): "awarded",
     ("POST", "/api/lots/{lot_id}/notice"): "awarded",
     ("GET", "/api/lots/{lot_id}/national"): "awarded",
+    ("POST", "/api/lots/{lot_id}/default"): "awarded",
     ("POST", "/api/webhooks/{delivery_id}/resend"): "posted",
     ("GET", "/api/lots/{lot_id}/notice"): "awarded",
     ("POST", "/api/lots/{lot_id}/objections"): "awarded",
@@ -271,6 +274,8 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/start": {},
         "/api/lots/{lot_id}/confirmation": {},
         "/api/webhooks/{delivery_id}/resend": {"reason": "未收到"},
+        "/api/lots/{lot_id}/default": {"reason": "逾期未付款", "then": "relist",
+                                       "start_price": "90.00"},
         "/api/lots/{lot_id}/notice": {"trade_kind": "land"},
         "/api/lots/{lot_id}/objections": {"text": "成交价记录有误"},
         "/api/lots/{lot_id}/objections/{objection_id}/answer": {"outcome": "dismissed",

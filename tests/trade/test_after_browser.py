@@ -1,5 +1,7 @@
 """After the auction through the pages, in a headless Chromium: the winner downloads the
-transaction confirmation from its room and signs it; the other bidder sees none."""
+transaction confirmation from its room and signs it, the other bidder sees none; a losing
+bidder objects and reads the answer; the host console shows the webhooks' delivery log
+and sends a milestone again."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from browser_pages import Pages
-from lotplay import staff_get, staff_post
+from lotplay import setup_lot, staff_get, staff_post
 from playwright.async_api import expect
+from receiver import Receiver
 from test_browser_e2e import WAIT, expect_accepted
 from test_browser_room import confirmed_bid, english_lot, open_room
 
@@ -90,3 +93,33 @@ async def test_a_losing_bidder_files_an_objection_from_its_room_and_sees_the_ans
     await expect(other).not_to_contain_text("同一网络地址，请核查")
     await expect(other).to_have_attribute("data-mine", "false")
     assert not pages.errors
+
+
+async def test_the_host_console_shows_the_delivery_log_and_resends_a_milestone(
+        tmp_path: Path, pages: Pages) -> None:
+    receiver = Receiver()
+    await receiver.start()
+    server = ServerProcess(str(tmp_path), extra_env={
+        "AUCTION_WEBHOOK_URL": receiver.url, "AUCTION_WEBHOOK_SECRET": "s" * 32})
+    await server.start()
+    try:
+        lot_id, _ = await setup_lot(server, duration_s=1, bidders=1)  # no bid: it fails
+        await receiver.wait_for(lambda: "lot.failed" in {p.json["milestone"]
+                                                         for p in receiver.posts})
+        failed = receiver.keys("lot.failed")[0]
+        console = await pages.open(f"{server.base}/host#token={server.HOST_TOKEN}")
+        row = console.locator(f'#webhooks tr[data-key="{failed}"]')
+        await expect(row).to_have_attribute("data-delivered", "true", timeout=WAIT)
+        await row.locator(".webhook-resend").click()
+        await expect(console.locator("#webhook-message")).to_have_text("请填写重发理由")
+        await console.fill("#webhook-reason", "省平台未收到")
+        await row.locator(".webhook-resend").click()
+        await expect(console.locator("#webhook-message")).to_contain_text(failed)
+        await receiver.wait_for(lambda: receiver.keys().count(failed) == 2)
+        first, second = (p for p in receiver.posts if p.key == failed)
+        assert first.body == second.body
+        assert not pages.errors
+    finally:
+        server.stop()
+        server.log.close()
+        await receiver.stop()

@@ -7,10 +7,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 from records.test_records_api import short_lot
 from web_support import SUPERVISOR_TOKEN, ServerFactory
 
 from auction.trade.results import publicity_end
+from auction.verify import verify
 from auction.workdays import WorkCalendar
 from web.trade import result_notice_ends
 
@@ -125,3 +127,27 @@ async def test_the_national_feed_gives_staff_each_ended_lot_and_what_it_cannot_f
     assert [r["BID_SECTION_CODE"] for r in every["records"]] == [lot_id]
     other = await server.ok("GET", "/api/national?session_id=S-NONE")
     assert other["records"] == []
+
+
+async def test_a_host_declares_a_default_the_runner_up_gets_the_lot_then_it_is_relisted(
+        make_server: ServerFactory) -> None:
+    server = await make_server()
+    lot_id, _ = await short_lot(server)  # b1 100.00, b2 110.00: b2 wins
+    path = f"/api/lots/{lot_id}/default"
+    done = await server.ok("POST", path, {"reason": "逾期未签署", "then": "runner_up"})
+    assert [e["type"] for e in done["events"]] == ["WinnerDefaulted", "DepositForfeited",
+                                                   "AwardedToRunnerUp"]
+    assert done["state"]["outcome"]["bidder_id"] == "b1"
+    status, data = await server.call("POST", path, {"reason": "r", "then": "relist",
+                                                    "start_price": "120.00"})
+    assert status == 400 and data["error"]["code"] == "invalid_params"  # above the old start
+    relisted = await server.ok("POST", path, {"reason": "再次违约", "then": "relist",
+                                              "start_price": "90.00", "duration_s": 600})
+    new_id = relisted["lot_id"]
+    assert new_id == f"{lot_id}-R2" and relisted["state"]["status"] == "draft"
+    assert [e["type"] for e in relisted["events"]] == ["RelistedFrom"]
+    assert relisted["state"]["params"]["start_price"] == "90.00"
+    old = await server.ok("GET", f"/api/lots/{lot_id}")
+    assert old["status"] == "failed" and old["outcome"]["reason"] == f"relisted as {new_id}"
+    export = await server.ok("GET", f"/api/lots/{lot_id}/export")
+    assert verify(orjson.dumps(export)).ok
