@@ -1,5 +1,7 @@
-"""A winner's default (违约) after the award, and what follows by the lot's rule
-(RULES.md "Before and after the auction"): the winner's deposit is forfeited, and the lot
+"""Changes of an award after the hammer: suspended or annulled on an upheld objection
+(``ChangeAward``, ``AwardChanged``), and a winner's default (违约) after the award and
+what follows by the lot's rule (RULES.md "Before and after the auction"): the winner's
+deposit is forfeited, and the lot
 goes to the runner-up at its own last price, or is relisted as a new lot linked to this
 one with an attempt counter.
 
@@ -34,6 +36,8 @@ from auction.money import within
 from auction.state import AWARDED, DRAFT, FAILED, LotState, Outcome
 
 RUNNER_UP, RELIST = "runner_up", "relist"
+#: What an upheld objection does to the award (``ChangeAward``).
+SUSPENDED, ANNULLED, REINSTATED = "suspended", "annulled", "reinstated"
 
 MESSAGES.update({
     "no_runner_up": ("没有可递补的次高报价人", "No other bidder to offer the lot to."),
@@ -60,6 +64,23 @@ class LinkRelisting:
     prev_lot_id: str
     attempt: int
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeAward:
+    """An objection upheld (or its review ended): the award is ``suspended`` (暂停),
+    ``annulled`` (撤销: the lot has then failed) or ``reinstated`` after a suspension."""
+
+    actor: str
+    reason: str
+    effect: str
+
+
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwardChanged(Event):
+    effect: str
+    reason: str
 
 
 @register_event
@@ -117,6 +138,8 @@ def decide_default(state: LotState, cmd: DeclareDefault, now: int) -> list[Event
     outcome = state.outcome
     if state.status != AWARDED or outcome is None or outcome.bidder_id is None:
         return Rejection("invalid_state", "only an awarded lot's winner defaults")
+    if state.award_suspended:
+        return Rejection("invalid_state", "the award is suspended")
     if not cmd.reason.strip():
         return Rejection("reason_required")
     winner = state.bidders[outcome.bidder_id]
@@ -151,6 +174,26 @@ def decide_default(state: LotState, cmd: DeclareDefault, now: int) -> list[Event
                                            "(ceiling)")
     return [*events, LotRelisted(at=now, actor=cmd.actor, new_lot_id=cmd.new_lot_id,
                                  attempt=state.attempt + 1, start_price=cmd.start_price)]
+
+
+def decide_change(state: LotState, cmd: ChangeAward, now: int) -> list[Event] | Rejection:
+    """The caller has checked the actor and that the reason is text."""
+    if state.status != AWARDED:
+        return Rejection("invalid_state", "only an award is suspended, annulled or "
+                                          "reinstated")
+    if not cmd.reason.strip():
+        return Rejection("reason_required")
+    allowed = (REINSTATED,) if state.award_suspended else (SUSPENDED, ANNULLED)
+    if cmd.effect not in allowed:
+        return Rejection("invalid_state", f"the award may be {' or '.join(allowed)} now")
+    return [AwardChanged(at=now, actor=cmd.actor, effect=cmd.effect, reason=cmd.reason)]
+
+
+def award_changed(state: LotState, event: AwardChanged) -> None:
+    state.award_suspended = event.effect == SUSPENDED
+    if event.effect == ANNULLED:
+        state.status = FAILED
+        state.outcome = Outcome(FAILED, reason=f"award annulled: {event.reason}", at=event.at)
 
 
 def decide_link(state: LotState, cmd: LinkRelisting, now: int) -> list[Event] | Rejection:

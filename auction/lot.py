@@ -82,7 +82,7 @@ from auction.state import (
 #: Commands given by staff (or the registration desk): each names its actor.
 _STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
                    ExtendLot, CancelLot, RevokeTokens, *deposits.SETTLE_COMMANDS,
-                   default.DeclareDefault, default.LinkRelisting)
+                   default.DeclareDefault, default.LinkRelisting, default.ChangeAward)
 #: Staff commands whose reason may be left out (``""``): routine desk work (creating a
 #: lot, registering a bidder, confirming a deposit) and following the published plan
 #: (scheduling, starting). A reason given is recorded all the same. The others (pause,
@@ -121,10 +121,12 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         return _revoke(state, cmd, now)
     if isinstance(cmd, deposits.SETTLE_COMMANDS):
         return _settle(state, cmd, now)
-    if isinstance(cmd, default.DeclareDefault):
+    if isinstance(cmd, (default.DeclareDefault, default.ChangeAward)):
         if _bad_text(cmd.reason, required=False):
             return Rejection("invalid_params", f"the reason must be at most {MAX_TEXT} "
                                                "characters")
+        if isinstance(cmd, default.ChangeAward):
+            return default.decide_change(state, cmd, now)
         return default.decide_default(state, cmd, now)
     if isinstance(cmd, default.LinkRelisting):
         return default.decide_link(state, cmd, now)
@@ -441,6 +443,7 @@ _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
     default.WinnerDefaulted: default.defaulted,
     default.AwardedToRunnerUp: default.runner_up_awarded,
     default.LotRelisted: default.relisted, default.RelistedFrom: default.linked,
+    default.AwardChanged: default.award_changed,
 }
 
 

@@ -89,6 +89,8 @@ class LotState:
     attempt: int = 1
     relist_of: str | None = None
     relisted_as: str | None = None
+    #: An upheld objection suspended the award (:mod:`auction.default`).
+    award_suspended: bool = False
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

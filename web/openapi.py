@@ -263,6 +263,10 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         description="then runner_up: answers this lot (409 no_runner_up when nobody else "
                     "bid). then relist: answers the new lot LOT-R<attempt>, a draft linked "
                     "to this one, which has failed.")},
+    "/api/lots/{lot_id}/award": _action(
+        "Suspend, annul or reinstate the award (host, with a reason)",
+        "An upheld objection's answer does it by itself (suspended or annulled); this "
+        "route reinstates a suspended award after review, or annuls it."),
     "/api/lots/{lot_id}/national": {"get": _op(
         "The ended lot's transaction result in the national platform's field layout "
         "(staff)", errors=(*_STAFF_ERRORS, 409), staff=True, params=_LOT,

@@ -347,6 +347,12 @@ class DefaultBody(Closed):
                     "duration_s, else an hour)")] = None
 
 
+class ChangeAwardBody(Closed):
+    reason: Reason
+    effect: Annotated[str, Meta(description="suspended, annulled, or reinstated (after a "
+                                            "suspension)")]
+
+
 class PublishNoticeBody(Closed):
     trade_kind: Annotated[str, Meta(
         pattern="^[a-z][a-z0-9_-]{0,31}$",

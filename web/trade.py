@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from auction.default import RELIST, DeclareDefault, LinkRelisting
+from auction.default import RELIST, ChangeAward, DeclareDefault, LinkRelisting
 from auction.errors import InvalidAmount
 from auction.lot import decide
 from auction.model import CreateLot, LotCreated
@@ -149,6 +149,9 @@ async def issue(request: web.Request, lot_id: str, actor: str) -> dict[str, Any]
     engine = request.config_dict[ENGINE]
     state, records = await durable_lot(request, lot_id)
     terms = conf.terms_of(state, records)
+    if state.award_suspended:
+        raise WebError(409, "invalid_state", "the award is suspended: no confirmation until "
+                                             "it is reinstated")
     if terms is None:
         raise WebError(409, "invalid_state", f"the lot is {state.status}: a confirmation is "
                                              "issued for an awarded lot")
@@ -343,8 +346,24 @@ async def answer_objection(request: web.Request) -> web.Response:
             effect=body.effect or "", reason=body.reason, actor=host.staff_id))
     except Refused as exc:
         raise refused(exc) from None
+    live = engine.lot(lot_id)
+    if body.outcome == "upheld" and live is not None and live.status == "awarded" and not (
+            body.effect == "suspended" and live.award_suspended):
+        # The award changes in the lot's own record too (AwardChanged).
+        _checked(await engine.execute(lot_id, ChangeAward(
+            actor=host.staff_id, reason=body.reason, effect=body.effect or "")))
     notice = await engine.aggregates.state(RESULT_NOTICES, lot_id)
     return json_response(full_view(notice))
+
+
+async def change_award(request: web.Request) -> web.Response:
+    """A host suspends, annuls or reinstates the award (after an objection's review)."""
+    host = require_host(request)
+    lot_id = request.match_info["lot_id"]
+    await _lot(request, lot_id)
+    body = await read_body(request)
+    return await run_command(request, lot_id, ChangeAward(
+        actor=host.staff_id, reason=body.reason, effect=body.effect))
 
 
 # ------------------------------------------------------------------------ national feed

@@ -7,7 +7,9 @@ from dataclasses import replace
 from records.sim import HOST, T0, SimLot, cny, params
 
 from auction.default import (
+    AwardChanged,
     AwardedToRunnerUp,
+    ChangeAward,
     DeclareDefault,
     LinkRelisting,
     LotRelisted,
@@ -140,3 +142,23 @@ def test_a_link_needs_a_draft_lot_another_lot_and_an_attempt_from_two() -> None:
     assert refusal(lot, replace(link, prev_lot_id="")) == "invalid_params"
     opened = awarded()
     assert refusal(opened, link) == "invalid_state"
+
+
+def test_an_upheld_objection_suspends_the_award_then_reinstates_or_annuls_it() -> None:
+    lot = awarded()
+    suspend = ChangeAward(actor=HOST, reason="异议成立，暂停成交", effect="suspended")
+    [changed] = lot.do(suspend, AFTER)
+    assert isinstance(changed, AwardChanged) and lot.s.award_suspended
+    assert refusal(lot, DEFAULT) == "invalid_state"  # no default while suspended
+    assert refusal(lot, suspend) == "invalid_state"
+    lot.do(replace(suspend, effect="reinstated", reason="复核维持"), AFTER + 1)
+    assert not lot.s.award_suspended and lot.s.status == "awarded"
+    assert refusal(lot, replace(suspend, effect="reinstated")) == "invalid_state"
+    assert refusal(lot, replace(suspend, reason="")) == "reason_required"
+    assert refusal(lot, replace(suspend, reason="长" * 501)) == "invalid_params"
+    lot.do(replace(suspend, effect="annulled", reason="异议成立，撤销成交"), AFTER + 2)
+    assert lot.s.status == "failed" and lot.s.outcome is not None
+    assert lot.s.outcome.reason == "award annulled: 异议成立，撤销成交"
+    assert deposit_status(lot.s, lot.s.bidders["c"]) == "refundable"
+    assert refusal(lot, suspend) == "invalid_state"
+    verifies(lot)

@@ -99,6 +99,7 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
                                                         ("401",    "403",    "403",    "done",   "403"),
     # a winner's default is declared by hosts
     ("POST", "/api/lots/{lot_id}/default"):             ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/lots/{lot_id}/award"):               ("401",    "403",    "403",    "done",   "403"),
     # the national feed names the winner: staff only
     ("GET",  "/api/lots/{lot_id}/national"):            ("401",    "403",    "403",    "ok",     "ok"),
     ("GET",  "/api/national"):                          ("401",    "403",    "403",    "ok",     "ok"),
@@ -148,6 +149,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/notice"): "awarded",
     ("GET", "/api/lots/{lot_id}/national"): "awarded",
     ("POST", "/api/lots/{lot_id}/default"): "awarded",
+    ("POST", "/api/lots/{lot_id}/award"): "awarded",
     ("POST", "/api/webhooks/{delivery_id}/resend"): "posted",
     ("GET", "/api/lots/{lot_id}/notice"): "awarded",
     ("POST", "/api/lots/{lot_id}/objections"): "awarded",
@@ -274,6 +276,7 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/start": {},
         "/api/lots/{lot_id}/confirmation": {},
         "/api/webhooks/{delivery_id}/resend": {"reason": "未收到"},
+        "/api/lots/{lot_id}/award": {"reason": "异议成立", "effect": "suspended"},
         "/api/lots/{lot_id}/default": {"reason": "逾期未付款", "then": "relist",
                                        "start_price": "90.00"},
         "/api/lots/{lot_id}/notice": {"trade_kind": "land"},

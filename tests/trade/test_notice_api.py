@@ -49,6 +49,15 @@ async def test_a_bidder_objects_within_the_period_and_the_public_reads_the_answe
                                {"outcome": "upheld", "effect": "suspended",
                                 "reason": "经核查属实，暂停成交"})
     assert answered["award"] == "suspended"
+    # ...in the lot's own record too: no confirmation while it is suspended
+    events = (await server.ok("GET", f"/api/lots/{lot_id}/events"))["events"]
+    assert events[-1]["event"]["type"] == "AwardChanged"
+    assert events[-1]["event"]["effect"] == "suspended"
+    status, data = await server.call("POST", f"/api/lots/{lot_id}/confirmation", {})
+    assert status == 409 and "suspended" in data["error"]["detail"]
+    await server.ok("POST", f"/api/lots/{lot_id}/award",
+                    {"effect": "reinstated", "reason": "复核后维持成交"})
+    assert not server.engine.lot(lot_id).award_suspended  # type: ignore[union-attr]
     public: dict[str, Any] = await server.ok("GET", f"/api/lots/{lot_id}/notice", token=None)
     [entry] = public["objections"]
     assert (entry["outcome"], entry["answer"]) == ("upheld", "经核查属实，暂停成交")
