@@ -156,7 +156,7 @@ async def issue(request: web.Request, lot_id: str, actor: str) -> dict[str, Any]
         raise WebError(409, "invalid_state", f"the lot is {state.status}: a confirmation is "
                                              "issued for an awarded lot")
     current = await engine.aggregates.state(CONFIRMATIONS, lot_id)
-    if current.issued is not None:
+    if current.issued is not None and current.issued.bidder_id == terms.bidder_id:
         raise WebError(409, "already_issued", "the confirmation is issued already")
     now = engine.now()
     deadline = sign_by(settings, now)

@@ -1,10 +1,11 @@
 """The transaction confirmation (成交确认书) of an awarded lot: an aggregate of kind
 ``confirmation`` whose id is the lot's id.
 
-The center issues the document once (its SHA-256, the price, the deposit, the record's
+The center issues the document once per winner (its SHA-256, the price, the deposit, the record's
 head it was made from and the signing window's end are recorded); the winner signs it
 within the window, naming the very document it signs by its hash, so a document changed
-after issue cannot be signed. Pure: the engine makes and stores the PDF
+after issue cannot be signed. When a runner-up is awarded after the winner's default, its
+confirmation is issued in turn and supersedes the first. Pure: the engine makes and stores the PDF
 (:mod:`web.confirmation`) and passes in what the record must hold.
 """
 
@@ -102,7 +103,9 @@ class ConfirmationDecider:
     def decide(self, state: Confirmation, command: IssueConfirmation | SignConfirmation,
                now: int) -> list[Event] | Rejection:
         if isinstance(command, IssueConfirmation):
-            if state.issued is not None:
+            # Issued once per winner: a runner-up awarded after a default gets its own,
+            # which supersedes the first (signed or not).
+            if state.issued is not None and state.issued.bidder_id == command.bidder_id:
                 return Rejection("already_issued", "the confirmation is issued already")
             if command.lot_id != state.lot_id:
                 return Rejection("invalid_input", "the confirmation's id is its lot's id")
@@ -131,7 +134,7 @@ class ConfirmationDecider:
 
     def evolve(self, state: Confirmation, event: Event) -> Confirmation:
         if isinstance(event, ConfirmationIssued):
-            return replace(state, issued=event)
+            return replace(state, issued=event, signed=None)
         assert isinstance(event, ConfirmationSigned)
         return replace(state, signed=event)
 

@@ -64,3 +64,19 @@ async def test_a_confirmation_is_issued_once_for_an_awarded_lot_by_a_host_only(
     assert status == 401
     status, headers, _ = await raw(server, path + ".pdf", tokens[0])
     assert status == 403
+
+
+async def test_after_a_default_the_runner_up_gets_and_signs_its_own_confirmation(
+        server: Server) -> None:
+    lot_id, tokens = await short_lot(server)  # b2 wins at 110.00, b1 bid 100.00
+    path = f"/api/lots/{lot_id}/confirmation"
+    await server.ok("POST", path, {})
+    await server.ok("POST", f"/api/lots/{lot_id}/default",
+                    {"reason": "逾期未签署", "then": "runner_up"})
+    second = await server.ok("POST", path, {})
+    assert second["amount"] == "100.00" and second["status"] == "issued"
+    signed = await server.ok("POST", path + "/sign",
+                             {"document_sha256": second["document_sha256"]}, token=tokens[0])
+    assert signed["status"] == "signed"
+    status, _ = await server.call("GET", path, token=tokens[1])
+    assert status == 403  # the winner that defaulted reads it no more

@@ -75,3 +75,18 @@ def _issue_events() -> list[ConfirmationIssued]:
     events = CONFIRMATIONS.decide(CONFIRMATIONS.initial("L-1"), ISSUE, 1_000)
     assert isinstance(events, list)
     return [e for e in events if isinstance(e, ConfirmationIssued)]
+
+
+def test_a_runner_up_awarded_after_a_default_gets_its_own_confirmation() -> None:
+    first = _issue_events()
+    signed = CONFIRMATIONS.decide(issued(), SIGN, 2_000)
+    assert isinstance(signed, list)
+    runner = replace(ISSUE, bidder_id="co-8", bidder_no="1377", document_sha256="ef" * 32,
+                     sign_by=20_000)
+    state = replay(CONFIRMATIONS, "L-1", [*first, *signed])
+    events = CONFIRMATIONS.decide(state, runner, 3_000)
+    assert isinstance(events, list)
+    state = replay(CONFIRMATIONS, "L-1", [*first, *signed, *events])
+    assert state.status == "issued" and state.issued is not None
+    assert state.issued.bidder_id == "co-8"
+    assert refusal(state, SIGN, 4_000) == "not_winner"
