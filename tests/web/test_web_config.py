@@ -85,6 +85,14 @@ def test_config_file_with_arguments_taking_precedence(tmp_path: Path) -> None:
     ({"AUCTION_LOG_FORMAT": "xml"}, "log_format must be one of text, json"),
     ({"AUCTION_LOG_LEVEL": "loud"}, "log_level must be one of"),
     ({"AUCTION_METRICS_ALLOW": "10.0.0.300"}, "metrics_allow"),
+    ({"AUCTION_PUBLIC_URL": "jy.example.cn"}, "public_url must be an http"),
+    ({"AUCTION_SIGNING_DAYS": "0"}, "signing_days must be between 1 and 366"),
+    ({"AUCTION_SIGNING_KEY": "/k.pem"}, "given together"),
+    ({"AUCTION_PUBLICITY_KINDS": "land:10"}, "not kind=days"),
+    ({"AUCTION_PUBLICITY_KINDS": "land=0"}, "not kind=days"),
+    ({"AUCTION_WEBHOOK_URL": "https://hub.example.cn/in"}, "needs webhook_secret"),
+    ({"AUCTION_WEBHOOK_URL": "ftp://x", "AUCTION_WEBHOOK_SECRET": "k" * 20},
+     "webhook_url must be an http"),
 ])
 def test_malformed_settings_are_refused_with_a_clear_message(
         tmp_path: Path, env: dict[str, str], message: str) -> None:
