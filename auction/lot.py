@@ -17,6 +17,7 @@ from typing import Any
 
 from auction import (  # noqa: F401 (importing a format module registers the format)
     clock,
+    default,
     deposits,
     english,
     listing_timed,
@@ -84,13 +85,15 @@ from auction.state import (
 
 #: Commands given by staff (or the registration desk): each names its actor.
 _STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
-                   ExtendLot, CancelLot, RevokeTokens, *deposits.SETTLE_COMMANDS)
+                   ExtendLot, CancelLot, RevokeTokens, *deposits.SETTLE_COMMANDS,
+                   default.DeclareDefault, default.LinkRelisting, default.ChangeAward)
 #: Staff commands whose reason may be left out (``""``): routine desk work (creating a
 #: lot, registering a bidder, confirming a deposit) and following the published plan
 #: (scheduling, starting). A reason given is recorded all the same. The others (pause,
 #: resume, extend, cancel, revoke, settle) change what bidders were promised: their
 #: reason is required.
-_OPTIONAL_REASON = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot)
+_OPTIONAL_REASON = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot,
+                    default.LinkRelisting)
 #: Longest free text (ids, titles, names, reasons, accounts, client details) the record takes.
 MAX_TEXT = 500
 
@@ -124,6 +127,15 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         return _revoke(state, cmd, now)
     if isinstance(cmd, deposits.SETTLE_COMMANDS):
         return _settle(state, cmd, now)
+    if isinstance(cmd, (default.DeclareDefault, default.ChangeAward)):
+        if _bad_text(cmd.reason, required=False):
+            return Rejection("invalid_params", f"the reason must be at most {MAX_TEXT} "
+                                               "characters")
+        if isinstance(cmd, default.ChangeAward):
+            return default.decide_change(state, cmd, now)
+        return default.decide_default(state, cmd, now)
+    if isinstance(cmd, default.LinkRelisting):
+        return default.decide_link(state, cmd, now)
     if isinstance(cmd, ScheduleLot):
         if state.status != DRAFT:
             return Rejection("invalid_state", "only a draft lot can be scheduled")
@@ -490,6 +502,10 @@ _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
     TokensRevoked: _revoked, DrawCommitted: _ignored, LotDrawn: _ignored,
     KeyEnrolled: _key_enrolled,
     **{event_type: deposits.settled for event_type in deposits.SETTLE_EVENTS},
+    default.WinnerDefaulted: default.defaulted,
+    default.AwardedToRunnerUp: default.runner_up_awarded,
+    default.LotRelisted: default.relisted, default.RelistedFrom: default.linked,
+    default.AwardChanged: default.award_changed,
 }
 
 

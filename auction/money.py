@@ -88,3 +88,57 @@ def format_amount(minor: int, decimals: int = 2) -> str:
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**decimals)
     return f"{sign}{whole}.{frac:0{decimals}d}"
+
+
+_CN_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_CN_UNITS = ("", "拾", "佰", "仟")
+
+
+def _capital_under_10k(n: int) -> str:
+    """1..9999 in capital numerals, zeros inside folded into one 零, none at the end."""
+    out = ""
+    zero = False
+    for i, ch in enumerate(f"{n:04d}"):
+        digit = int(ch)
+        if digit == 0:
+            zero = out != ""
+        else:
+            if zero:
+                out += "零"
+            out += _CN_DIGITS[digit] + _CN_UNITS[3 - i]
+            zero = False
+    return out
+
+
+def _capital_whole(n: int) -> str:
+    """A whole number ≥ 1 in capital numerals: 万 every 4 digits, 亿 every 8."""
+    for size, unit in ((10**8, "亿"), (10**4, "万")):
+        if n >= size:
+            hi, lo = divmod(n, size)
+            out = _capital_whole(hi) + unit
+            if lo == 0:
+                return out
+            if lo < size // 10:
+                out += "零"
+            return out + _capital_whole(lo)
+    return _capital_under_10k(n)
+
+
+def capital_amount(minor: int, decimals: int = 2) -> str:
+    """``minor`` units (≥ 0) of a currency with ``decimals`` (0 to 2) decimals in Chinese
+    capital numerals as written on cheques and confirmations (大写): 103005 →
+    "壹仟零叁拾元零伍分", 4500000000 → "肆仟伍佰万元整". The same text as the pages'
+    ``capitalAmount`` (web/static/money.js); ValueError for a negative amount or more
+    than 2 decimals."""
+    if minor < 0 or not 0 <= decimals <= 2:
+        raise ValueError("capital numerals are written for amounts ≥ 0 of 0 to 2 decimals")
+    whole, frac = divmod(minor, 10**decimals)
+    jiao, fen = divmod(frac * 10 ** (2 - decimals), 10)
+    out = _capital_whole(whole) + "元" if whole > 0 else ""
+    if jiao == 0 and fen == 0:
+        return f"{out or '零元'}整"
+    if jiao > 0:
+        out += _CN_DIGITS[jiao] + "角"
+    elif whole > 0:
+        out += "零"
+    return out + (_CN_DIGITS[fen] + "分" if fen > 0 else "整")

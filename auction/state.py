@@ -46,6 +46,8 @@ class Bidder:
     #: How many of its actions were signed, and the nonces they used (a nonce is used once).
     signed: int = 0
     nonces: set[str] = field(default_factory=set)
+    #: The bidder won and defaulted (:mod:`auction.default`): never the runner-up again.
+    defaulted: bool = False
 
 
 @dataclass(slots=True)
@@ -104,6 +106,13 @@ class LotState:
     #: The public notice in force: of the suspension while paused, of the termination
     #: once cancelled (None: none).
     notice: str | None = None
+    #: Relisting (:mod:`auction.default`): which attempt at selling the object this lot
+    #: is (1: the first), the lot it relists, and the lot that relists it.
+    attempt: int = 1
+    relist_of: str | None = None
+    relisted_as: str | None = None
+    #: An upheld objection suspended the award (:mod:`auction.default`).
+    award_suspended: bool = False
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

@@ -34,6 +34,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auction import lot as rules
+from auction.default import (
+    AwardChanged,
+    ChangeAward,
+    DeclareDefault,
+    LinkRelisting,
+    RelistedFrom,
+    WinnerDefaulted,
+)
 from auction.errors import RecordError
 from auction.formats import FORMATS
 from auction.model import (
@@ -363,6 +371,9 @@ def _command_of(event: Event) -> Command | None:
         DepositRefunded: (RefundDeposit, ("bidder_id", "reason")),
         DepositForfeited: (ForfeitDeposit, ("bidder_id", "reason")),
         DepositApplied: (ApplyDeposit, ("bidder_id", "reason")),
+        WinnerDefaulted: (DeclareDefault, ("reason", "then", "new_lot_id", "start_price")),
+        RelistedFrom: (LinkRelisting, ("prev_lot_id", "attempt", "reason")),
+        AwardChanged: (ChangeAward, ("effect", "reason")),
     }
     known = simple.get(type(event))
     if known is None:

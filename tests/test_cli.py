@@ -42,6 +42,14 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     assert re.search(r"^Refund file 退款文件: \d+ refunds", out, re.MULTILINE), out
     assert "the ledger of every ended lot is at zero" in out, out
 
+    # Every awarded lot has its signed confirmation (成交确认书), and the demo says where.
+    awarded = re.findall(r"^\[(\S+)\] 成交 AWARDED", out, re.MULTILINE)
+    assert awarded
+    for lot_id in awarded:
+        pdf = tmp_path / "confirmations" / f"{lot_id}.pdf"
+        assert f"[{lot_id}] signed confirmation 成交确认书 (PDF, PAdES): {pdf}" in out
+        assert pdf.read_bytes().startswith(b"%PDF-") and b"/ETSI.CAdES.detached" in pdf.read_bytes()
+
 
 def test_the_demos_exports_hold_only_signed_bids_and_verify(tmp_path: Path) -> None:
     exports = tmp_path / "exports"

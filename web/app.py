@@ -37,6 +37,7 @@ from web.logs import access_middleware
 from web.metrics import WebMetrics
 from web.routes import PAGES, add_routes
 from web.trade import Trade, bank_listener
+from web.webhooks import run_dispatcher
 from web.ws import close_all
 
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app.cleanup_ctx.append(_run_hub)
     app[CONNECTION_LOG] = ConnectionLog(settings.data_dir / FILENAME, lambda: app[ENGINE].now())
     app.cleanup_ctx.append(_run_connection_log)
+    app.cleanup_ctx.append(run_dispatcher)  # webhooks, when webhook_url is set
     app.on_shutdown.append(close_all)
 
     add_routes(app)  # every route: web.routes.ROUTES

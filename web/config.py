@@ -145,7 +145,37 @@ OPTIONS: tuple[Option, ...] = (
            "how to reach the center about a result (telephone, address), printed on result "
            "announcements (none)"),
     Option("publicity_days", "AUCTION_PUBLICITY_DAYS", None, "int",
-           "days a result is publicly announced for after the lot ends (5)"),
+           "working days a result is publicly announced for (公示期) after the lot ends, "
+           "for a kind of trade publicity_kinds does not name (5)"),
+    Option("publicity_kinds", "AUCTION_PUBLICITY_KINDS", None, "list",
+           "working days of the publicity period per kind of trade, each kind=days "
+           "(land=10,equity=20; none)"),
+    Option("public_url", "AUCTION_PUBLIC_URL", None, "str",
+           "the address the public reaches the server at (https://jy.example.cn): the QR "
+           "code and verification link of confirmations (http://HOST:PORT)"),
+    Option("signing_days", "AUCTION_SIGNING_DAYS", None, "int",
+           "working days the winner has to sign the transaction confirmation (5)"),
+    Option("confirmation_template", "AUCTION_CONFIRMATION_TEMPLATE", None, "path",
+           "the center's template of the transaction confirmation (DATA/confirmation.txt "
+           "when present, else the one shipped; docs/after-the-auction.md lists its "
+           "placeholders)"),
+    Option("pdf_font", "AUCTION_PDF_FONT", None, "path",
+           "a TrueType font with Chinese glyphs embedded in PDFs (Debian's "
+           "DroidSansFallbackFull.ttf or wqy-microhei.ttc when installed)"),
+    Option("signing_key", "AUCTION_SIGNING_KEY", None, "path",
+           "the center's private key (PEM) signing confirmations; with signing_cert "
+           "(DATA/signing/center-key.pem, made with a self-signed certificate on first use)"),
+    Option("signing_cert", "AUCTION_SIGNING_CERT", None, "path",
+           "the certificate (PEM) of signing_key (DATA/signing/center-cert.pem)"),
+    Option("platform_code", "AUCTION_PLATFORM_CODE", None, "str",
+           "national feed: the trading platform's code (交易平台标识码; none)"),
+    Option("region_code", "AUCTION_REGION_CODE", None, "str",
+           "national feed: the administrative division code (行政区划代码, 330100; none)"),
+    Option("webhook_url", "AUCTION_WEBHOOK_URL", None, "str",
+           "where every milestone is posted (webhooks, docs/after-the-auction.md; none: "
+           "nothing is posted)"),
+    Option("webhook_secret", "AUCTION_WEBHOOK_SECRET", None, "secret",
+           "the key of the webhooks' HMAC-SHA256 signatures (required with webhook_url)"),
     Option("time_zone", "AUCTION_TIME_ZONE", None, "str",
            "the center's time zone, an IANA name: the host console reads date-times in it "
            "(Asia/Shanghai)"),
@@ -178,8 +208,8 @@ OPTIONS: tuple[Option, ...] = (
            f"working days within which a deposit is refunded after its lot's result notice "
            f"ends, or a flagged arrival after it came ({DEFAULT_REFUND_DAYS})"),
     Option("payment_days", "AUCTION_PAYMENT_DAYS", None, "int",
-           f"working days the winner has to pay the price after the payment notice "
-           f"({DEFAULT_PAYMENT_DAYS})"),
+           f"working days the winner has to pay the price (less its deposit) after the "
+           f"payment notice, also printed on the confirmation ({DEFAULT_PAYMENT_DAYS})"),
 )
 
 _BY_KEY = {option.key: option for option in OPTIONS}
@@ -261,8 +291,25 @@ class Settings:
     #: The trading center: issuing body of announcements and header of reports.
     center_name: str = ""
     center_contact: str = ""
-    #: Days a result is publicly announced for (公示期) after the lot ends.
+    #: Working days a result is publicly announced for (公示期) after the lot ends, and
+    #: per kind of trade (the result notice's ``trade_kind``).
     publicity_days: int = 5
+    publicity_kinds: Mapping[str, int] = field(default_factory=dict)
+    #: The transaction confirmation (web/confirmation.py): the public address in its QR
+    #: code, the signing and payment windows in working days, the template, the font and
+    #: the center's signing key and certificate (None: defaults, see the options).
+    public_url: str = ""
+    signing_days: int = 5
+    confirmation_template: Path | None = None
+    pdf_font: Path | None = None
+    signing_key: Path | None = None
+    signing_cert: Path | None = None
+    #: The national feed (auction/trade/national.py): platform and region codes.
+    platform_code: str = ""
+    region_code: str = ""
+    #: Webhooks (web/webhooks.py): the receiver and the key of the signatures.
+    webhook_url: str = ""
+    webhook_secret: bytes = field(default=b"", repr=False)
     #: The center's time zone (IANA name), in which the host console reads date-times.
     time_zone: str = "Asia/Shanghai"
     #: The center's own days off and working days (ISO dates) for working-day periods.
@@ -652,12 +699,44 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of logs, metrics, OCDS and the center's own that are set, as
     :class:`Settings` fields."""
     out = {key: given[key] for key in ("log_format", "log_level", "ocid_prefix",
-                                       "ocds_publisher", "center_name", "center_contact")
+                                       "ocds_publisher", "center_name", "center_contact",
+                                       "confirmation_template", "pdf_font", "signing_key",
+                                       "signing_cert", "platform_code", "region_code")
            if key in given}
+    if "public_url" in given:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["public_url"]):
+            raise ConfigError("public_url must be an http:// or https:// address")
+        out["public_url"] = given["public_url"].rstrip("/")
+    for key in ("signing_days", "payment_days"):
+        if key in given:
+            if not 0 < given[key] <= 366:
+                raise ConfigError(f"{key} must be between 1 and 366")
+            out[key] = given[key]
+    if "webhook_url" in given:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["webhook_url"]):
+            raise ConfigError("webhook_url must be an http:// or https:// address")
+        if len(given.get("webhook_secret", b"")) < MIN_SECRET_BYTES:
+            raise ConfigError(f"webhook_url needs webhook_secret (at least "
+                              f"{MIN_SECRET_BYTES} bytes)")
+        out["webhook_url"] = given["webhook_url"]
+    if "webhook_secret" in given:
+        out["webhook_secret"] = given["webhook_secret"]
+    if ("signing_key" in given) != ("signing_cert" in given):
+        raise ConfigError("signing_key and signing_cert are given together or not at all")
     if "publicity_days" in given:
         if not 0 < given["publicity_days"] <= 366:
             raise ConfigError("publicity_days must be between 1 and 366")
         out["publicity_days"] = given["publicity_days"]
+    if "publicity_kinds" in given:
+        kinds: dict[str, int] = {}
+        for item in given["publicity_kinds"]:
+            kind, _, days = item.partition("=")
+            if not (re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", kind.strip())
+                    and days.strip().isdigit() and 0 < int(days) <= 366):
+                raise ConfigError(f"publicity_kinds: {item!r} is not kind=days (a kind in "
+                                  "lower case, 1 to 366 days)")
+            kinds[kind.strip()] = int(days)
+        out["publicity_kinds"] = kinds
     if "time_zone" in given:
         try:
             ZoneInfo(given["time_zone"])

@@ -18,6 +18,7 @@ confirmations imported, and the ledger of every ended lot reaches zero (docs/ban
 
 import asyncio
 import csv
+import hashlib
 import io
 import random
 import sys
@@ -108,7 +109,8 @@ def demo_lots(fast: bool) -> list[LotPlan]:
 class Demo:
     def __init__(self, base_url: str, host_token: str, fast: bool,
                  out: Any = sys.stdout, export_dir: Path | None = None,
-                 bank_secret: bytes | None = None) -> None:
+                 bank_secret: bytes | None = None,
+                 data_dir: Path | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.ws_url = self.base.replace("http", "ws", 1) + "/ws"
         self.headers = {"Authorization": f"Bearer {host_token}"}
@@ -116,6 +118,7 @@ class Demo:
         self.fast = fast
         self.out = out
         self.export_dir = export_dir
+        self.data_dir = data_dir
         self.rng = random.Random()
         self.bank_secret = bank_secret
         self.transfers = 0
@@ -270,6 +273,9 @@ class Demo:
                 await self.settle(http, plans)
             if self.export_dir is not None:
                 await self.export(http, plans, self.export_dir)
+            for outcome in outcomes:
+                if outcome["status"] == "awarded":
+                    await self.confirm(http, outcome["lot_id"])
         return outcomes
 
     async def notify(self, http: aiohttp.ClientSession, reference: str, payer: str,
@@ -340,6 +346,25 @@ class Demo:
                     if zero else "NOT every ended lot is at zero: "
                     + str(ledger["balances"])))
         self.say(f"  bank ledger 银行台账: {self.base}/host#token={self.host_token}")
+
+    async def confirm(self, http: aiohttp.ClientSession, lot_id: str) -> None:
+        """Issue the signed transaction confirmation (成交确认书) of an awarded lot and say
+        where it is: the server's copy (DATA/confirmations/LOT.pdf) and, with an export
+        directory, a copy downloaded there."""
+        issued = await self.api(http, "POST", f"/api/lots/{lot_id}/confirmation", {})
+        async with http.get(self.base + issued["pdf"], headers=self.headers) as resp:
+            pdf = await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"confirmation of {lot_id}: {resp.status} {pdf[:200]!r}")
+        if hashlib.sha256(pdf).hexdigest() != issued["document_sha256"]:
+            raise RuntimeError(f"confirmation of {lot_id}: not the document recorded")
+        where = [str(self.data_dir / "confirmations" / f"{lot_id}.pdf")] if self.data_dir else []
+        if self.export_dir is not None:
+            path = self.export_dir / f"confirmation-{lot_id}.pdf"
+            path.write_bytes(pdf)
+            where.append(str(path))
+        self.say(f"[{lot_id}] signed confirmation 成交确认书 (PDF, PAdES): "
+                 f"{' , '.join(where) or self.base + issued['pdf']}")
 
     async def export(self, http: aiohttp.ClientSession, plans: list[LotPlan],
                      directory: Path) -> None:

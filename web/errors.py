@@ -13,8 +13,11 @@ import orjson
 import auction.lot  # noqa: F401 (its formats add their codes to auction.messages)
 import auction.trade.accounts  # noqa: F401 (the trade's deciders add theirs)
 import auction.trade.applications  # noqa: F401
+import auction.trade.confirmations  # noqa: F401 (its codes too)
 import auction.trade.deposits_bank  # noqa: F401 (its flags and codes, likewise)
 import auction.trade.notices  # noqa: F401
+import auction.trade.outbox  # noqa: F401 (its codes too)
+import auction.trade.results  # noqa: F401 (its codes too)
 from auction.messages import MESSAGES as RULE_MESSAGES
 from auction.messages import message as rule_message
 

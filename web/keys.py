@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from web.limits import ClientLimits
     from web.metrics import WebMetrics
     from web.trade import Trade
+    from web.webhooks import Dispatcher
     from web.ws import Connection
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -41,3 +42,5 @@ TRADE: web.AppKey["Trade"] = web.AppKey("trade")
 BANK: web.AppKey["BankService"] = web.AppKey("bank")
 #: The deployment's receipt key (engine.signatures.ReceiptKey): signs every ``ack``.
 RECEIPTS = web.AppKey("receipts", ReceiptKey)
+#: The webhooks' dispatcher of this process (web.webhooks), when webhook_url is set.
+DISPATCHER: web.AppKey["Dispatcher"] = web.AppKey("webhooks")

@@ -395,6 +395,65 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         errors=_ACTION_ERRORS, staff=True, params=_LOT,
         description="The price less the deposit, due by the end of the payment_days-th "
                     "working day; opened once (again: the same notice).")},
+    # After the auction (web/after.py, docs/after-the-auction.md).
+    "/api/lots/{lot_id}/notice": {
+        "post": _op("Publish the result notice (结果公示) of an ended lot (host)", ok=201,
+                    errors=_ACTION_ERRORS, staff=True, params=_LOT,
+                    description="The publicity period: the working days of the kind of "
+                                "trade (publicity_kinds, else publicity_days) from the day "
+                                "the lot ended. Publishing again changes nothing."),
+        "get": _op("The result notice and the answers to objections (public; staff and "
+                   "the objector see more)", errors=(401, 404, 409), params=_LOT,
+                   description=_ENDED)},
+    "/api/lots/{lot_id}/default": {"post": _op(
+        "The winner defaulted (host): its deposit is forfeited, then the runner-up gets "
+        "the lot at its own last price or the lot is relisted", errors=_ACTION_ERRORS,
+        staff=True, params=_LOT,
+        description="then runner_up: answers this lot (409 no_runner_up when nobody else "
+                    "bid). then relist: answers the new lot LOT-R<attempt>, a draft linked "
+                    "to this one, which has failed.")},
+    "/api/lots/{lot_id}/award": _action(
+        "Suspend, annul or reinstate the award (host, with a reason)",
+        "An upheld objection's answer does it by itself (suspended or annulled); this "
+        "route reinstates a suspended award after review, or annuls it."),
+    "/api/lots/{lot_id}/national": {"get": _op(
+        "The ended lot's transaction result in the national platform's field layout "
+        "(staff)", errors=(*_STAFF_ERRORS, 409), staff=True, params=_LOT,
+        description="records: one 交易结果信息 record; unfilled: the standard's fields the "
+                    "project does not hold, and why. " + _ENDED)},
+    "/api/national": {"get": _op(
+        "Every ended lot's transaction result in the national platform's field layout "
+        "(staff)", errors=(401, 403), staff=True, params=_SESSION_QUERY)},
+    "/api/webhooks": {"get": _op(
+        "The webhooks' delivery log (staff): every milestone posted, its attempts and "
+        "the last answer", errors=(401, 403), staff=True)},
+    "/api/webhooks/{delivery_id}/resend": {"post": _op(
+        "Send a milestone again (host, with a reason)", errors=_ACTION_ERRORS, staff=True,
+        params=[_path_param("delivery_id")],
+        description="404 unknown_delivery for a milestone never posted.")},
+    "/api/lots/{lot_id}/objections": {"post": _op(
+        "File an objection (异议) during the publicity period (a bidder of the lot, with "
+        "its token)", ok=201, errors=(400, 401, 403, 404, 409), params=_LOT,
+        description="409 period_over after the period, not_a_bidder.")},
+    "/api/lots/{lot_id}/objections/{objection_id}/answer": {"post": _op(
+        "Answer an objection with a reason and an outcome (host)",
+        errors=_ACTION_ERRORS, staff=True,
+        params=[*_LOT, _path_param("objection_id")],
+        description="outcome dismissed, or upheld with effect suspended or annulled; "
+                    "409 already_answered; 404 unknown_objection.")},
+    "/api/lots/{lot_id}/confirmation": {
+        "post": _op("Issue the signed transaction confirmation (成交确认书) of an awarded "
+                    "lot (host)", ok=201, errors=_ACTION_ERRORS, staff=True, params=_LOT,
+                    description="Makes the PDF from the center's template, signs it with "
+                                "the center's key (PAdES) and records its SHA-256. 409 "
+                                "invalid_state unless awarded, already_issued."),
+        "get": _op("The lot's confirmation (staff, or the winner with its bidder token)",
+                   errors=_STAFF_ERRORS, params=_LOT, staff=True)},
+    "/api/lots/{lot_id}/confirmation/sign": {"post": _op(
+        "The winner signs the issued confirmation (its bidder token)",
+        errors=(400, 401, 403, 404, 409), params=_LOT,
+        description="409 not_issued, not_winner, already_signed, window_closed, "
+                    "document_changed (the hash is not the issued document's).")},
 }
 
 

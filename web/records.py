@@ -34,9 +34,12 @@ from auction.report import (
     report_csv,
 )
 from auction.state import LotState
+from auction.trade.results import RESULT_NOTICES, publicity_end
 from auction.verify import build_export, dumps
 from auction.views import PUBLIC, snapshot
+from auction.workdays import WorkCalendar
 from web.api import read_body, require_host, require_staff, run_command
+from web.config import Settings
 from web.errors import WebError, lot_missing
 from web.keys import BANK, CONNECTION_LOG, ENGINE, SETTINGS
 from web.trade import applicants_by_lot
@@ -112,10 +115,16 @@ async def lot_result(request: web.Request) -> web.Response:
     # Who issues the announcement and for how long it stands (公示期): the center's
     # settings; the period runs from the lot's end.
     result["issuer"] = {"name": settings.center_name, "contact": settings.center_contact}
+    # The period is the result notice's (web/after.py): working days of the kind of trade.
     ended = result.get("ended_at")
-    result["publicity"] = {"days": settings.publicity_days, "from": ended,
-                           "until": None if ended is None
-                           else ended + settings.publicity_days * DAY_MS}
+    notice = await request.config_dict[ENGINE].aggregates.state(RESULT_NOTICES, state.lot_id)
+    if notice.published is not None:
+        days, until = notice.published.working_days, notice.published.ends_at
+    elif ended is not None:
+        days, until = notice_period(settings, ended, "default")
+    else:
+        days, until = settings.publicity_days, None
+    result["publicity"] = {"days": days, "unit": "working", "from": ended, "until": until}
     # A lot decided by the public draw (摇号) says so, with what anyone needs to recompute it.
     play = snapshot(state, PUBLIC).get("play")
     if isinstance(play, dict) and play.get("draw"):
@@ -124,7 +133,12 @@ async def lot_result(request: web.Request) -> web.Response:
     return _json(result)
 
 
-DAY_MS = 86_400_000
+
+def notice_period(settings: Settings, ended_at: int, trade_kind: str) -> tuple[int, int]:
+    """The working days of the publicity period (公示期) of ``trade_kind`` and its last
+    millisecond for a lot that ended at ``ended_at``."""
+    days = settings.publicity_kinds.get(trade_kind, settings.publicity_days)
+    return days, publicity_end(ended_at, days, WorkCalendar())
 
 
 def _publisher(request: web.Request) -> tuple[str, str]:

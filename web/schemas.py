@@ -369,6 +369,88 @@ class OptionalReasonBody(Closed):
     reason: OptionalReason | None = None
 
 
+class SignConfirmationBody(Closed):
+    document_sha256: Annotated[str, Meta(
+        pattern="^[0-9a-f]{64}$",
+        description="SHA-256 (hex) of the confirmation PDF the winner signs: the one issued")]
+
+
+class ConfirmationView(Open):
+    """The transaction confirmation (成交确认书) of a lot (docs/after-the-auction.md)."""
+
+    lot_id: str
+    status: Annotated[str, Meta(description="none, issued or signed")]
+    bidder_no: str | None = None
+    amount: str | None = None
+    deposit: str | None = None
+    currency: str | None = None
+    issued_at: int | None = None
+    sign_by: int | None = None
+    signed_at: int | None = None
+    document_sha256: str | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
+    pdf: Annotated[str | None, Meta(description="where the signed PDF is served")] = None
+
+
+class DefaultBody(Closed):
+    """The winner defaulted (docs/after-the-auction.md): its deposit is forfeited and the
+    lot goes to the runner-up, or is relisted as a new lot."""
+
+    reason: Reason
+    then: Annotated[str, Meta(description="runner_up or relist, as the lot's rule says")]
+    start_price: Annotated[Amount | None, Meta(
+        description="relist: the new lot's start price (no higher than this lot's, not "
+                    "below its reserve; reverse lots the other way)")] = None
+    duration_s: Annotated[Seconds | None, Meta(
+        description="relist: how long the new lot's bidding lasts (default: this lot's "
+                    "duration_s, else an hour)")] = None
+
+
+class ChangeAwardBody(Closed):
+    reason: Reason
+    effect: Annotated[str, Meta(description="suspended, annulled, or reinstated (after a "
+                                            "suspension)")]
+
+
+class PublishNoticeBody(Closed):
+    trade_kind: Annotated[str, Meta(
+        pattern="^[a-z][a-z0-9_-]{0,31}$",
+        description="the kind of trade, whose publicity period the center sets "
+                    "(setting publicity_kinds); other kinds: publicity_days")] = "default"
+
+
+class ObjectionBody(Closed):
+    text: Annotated[str, Meta(min_length=1, max_length=4000,
+                              description="the objection (异议): what is wrong and why")]
+
+
+class AnswerObjectionBody(Closed):
+    outcome: Annotated[str, Meta(description="dismissed or upheld")]
+    reason: Annotated[str, Meta(min_length=1, max_length=4000,
+                                description="the answer, published without the objector")]
+    effect: Annotated[str | None, Meta(
+        description="upheld only: suspended (暂停) or annulled (撤销): what becomes of the "
+                    "award")] = None
+
+
+class ResultNoticeView(Open):
+    """The result notice of a lot and the objections to it (docs/after-the-auction.md):
+    the public sees every answer, never who objected nor what it wrote; staff see all;
+    a bidder sees its own objections' text."""
+
+    lot_id: str
+    published: bool
+    award: Annotated[str, Meta(description="stands, suspended or annulled")]
+    objections: list[dict[str, Any]]
+    trade_kind: str | None = None
+    working_days: int | None = None
+    starts_at: int | None = None
+    ends_at: int | None = None
+    issuer: str | None = None
+    contact: str | None = None
+
+
 class Extend(Closed):
     reason: Reason
     closes_at: Ms

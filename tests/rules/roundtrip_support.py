@@ -69,8 +69,8 @@ mappings = st.one_of(
 #: The values of each declared field type; an event field of another type has none yet.
 FIELD_VALUES: dict[object, st.SearchStrategy[Any]] = {
     int: ints,
-    str: texts,
     bool: st.booleans(),
+    str: texts,
     int | None: st.one_of(st.none(), ints),
     str | None: st.one_of(st.none(), texts),
     list[str]: st.one_of(st.lists(texts, max_size=8), st.just(["x"] * 5000)),

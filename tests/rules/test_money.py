@@ -1,9 +1,10 @@
 """Money is exact: decimal strings outside, integer minor units inside (RULES.md)."""
 
 import pytest
+from capitals import CAPITALS
 
 from auction.errors import InvalidAmount
-from auction.money import CURRENCY_DECIMALS, format_amount, parse_amount
+from auction.money import CURRENCY_DECIMALS, capital_amount, format_amount, parse_amount
 
 
 def test_a_plain_decimal_string_becomes_integer_minor_units() -> None:
@@ -77,3 +78,22 @@ def test_minor_units_format_with_exactly_the_currency_decimals(
 @pytest.mark.parametrize("text", ["0.01", "1.10", "1250000.00", "999999999999999.99"])
 def test_formatting_a_parsed_amount_gives_the_canonical_string_back(text: str) -> None:
     assert format_amount(parse_amount(text)) == text
+
+
+@pytest.mark.parametrize(("amount", "text"), CAPITALS)
+def test_an_amount_is_written_in_capital_numerals_as_the_pages_write_it(
+        amount: str, text: str) -> None:
+    assert capital_amount(parse_amount(amount, allow_zero=True)) == text
+
+
+def test_capital_numerals_of_a_currency_without_minor_units_and_of_one_decimal() -> None:
+    assert capital_amount(1500, 0) == "壹仟伍佰元整"
+    assert capital_amount(15, 1) == "壹元伍角整"
+    assert capital_amount(0, 0) == "零元整"
+
+
+@pytest.mark.parametrize(("minor", "decimals"), [(-1, 2), (1, 3), (1, -1)])
+def test_capital_numerals_refuse_a_negative_amount_or_more_than_two_decimals(
+        minor: int, decimals: int) -> None:
+    with pytest.raises(ValueError, match="capital numerals"):
+        capital_amount(minor, decimals)

@@ -55,11 +55,13 @@ from auction.trade.accounts import RegisterAccount, account_id
 from auction.trade.applications import AttachDocument, SubmitApplication, application_id
 from auction.trade.identity import uscc_check_char
 from auction.trade.notices import AskQuestion
+from auction.trade.outbox import DELIVERIES, RecordAttempt
 from web.app import create_app
 from web.config import Settings
 from web.keys import TRADE
 from web.schemas import MESSAGE_TYPES
 from web.trade import deposit_arrived
+from web.webhooks import emit
 
 ROLES = ("public", "bidder", "other", "host", "supervisor")
 DAY = 86_400_000
@@ -159,6 +161,28 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/api/bank/refunds/confirmations/file"):   ("401",    "403",    "403",    "409",    "403"),
     ("GET",  "/api/lots/{lot_id}/deposit"):             ("401",    "ok",     "403",    "ok",     "ok"),
     ("POST", "/api/lots/{lot_id}/payment"):             ("401",    "403",    "403",    "made",   "403"),
+    # after the auction (web/after.py): a host issues the confirmation; staff and the
+    # winner (b2; b1 lost) read it; only the winner signs, with its own token
+    # the result notice is public once the lot ended; the lot's bidders object; hosts
+    # publish it and answer objections
+    ("POST", "/api/lots/{lot_id}/notice"):              ("401",    "403",    "403",    "made",   "403"),
+    ("GET",  "/api/lots/{lot_id}/notice"):              ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("POST", "/api/lots/{lot_id}/objections"):          ("401",    "made",   "403",    "403",    "403"),
+    ("POST", "/api/lots/{lot_id}/objections/{objection_id}/answer"):
+                                                        ("401",    "403",    "403",    "done",   "403"),
+    # a winner's default is declared by hosts
+    ("POST", "/api/lots/{lot_id}/default"):             ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/lots/{lot_id}/award"):               ("401",    "403",    "403",    "done",   "403"),
+    # the national feed names the winner: staff only
+    ("GET",  "/api/lots/{lot_id}/national"):            ("401",    "403",    "403",    "ok",     "ok"),
+    ("GET",  "/api/national"):                          ("401",    "403",    "403",    "ok",     "ok"),
+    # webhooks: the delivery log is for staff, a resend for hosts
+    ("GET",  "/api/webhooks"):                          ("401",    "403",    "403",    "ok",     "ok"),
+    ("POST", "/api/webhooks/{delivery_id}/resend"):     ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/lots/{lot_id}/confirmation"):        ("401",    "403",    "403",    "made",   "403"),
+    ("GET",  "/api/lots/{lot_id}/confirmation"):        ("401",    "403",    "403",    "ok",     "ok"),
+    ("GET",  "/api/lots/{lot_id}/confirmation.pdf"):    ("401",    "403",    "403",    "ok",     "ok"),
+    ("POST", "/api/lots/{lot_id}/confirmation/sign"):   ("401",    "403",    "403",    "403",    "403"),
     ("GET",  "/ws"):                                    ("101",    "101",    "101",    "101",    "101"),
     # operators: staff tokens, or the networks of metrics_allow (none here)
     ("GET",  "/metrics"):                               ("401",    "403",    "403",    "metrics", "metrics"),
@@ -206,7 +230,21 @@ PREPARE: dict[tuple[str, str], str] = {
     # the applicant is admitted to lot A (registration is before the lot opens)
     ("POST", "/api/applications/{application_id}/winner-review"): "draft",
     ("POST", "/api/lots/{lot_id}/payment"): "awarded",
+    ("POST", "/api/lots/{lot_id}/confirmation"): "awarded",
+    ("POST", "/api/lots/{lot_id}/notice"): "awarded",
+    ("GET", "/api/lots/{lot_id}/national"): "awarded",
+    ("POST", "/api/lots/{lot_id}/default"): "awarded",
+    ("POST", "/api/lots/{lot_id}/award"): "awarded",
+    ("POST", "/api/webhooks/{delivery_id}/resend"): "posted",
+    ("GET", "/api/lots/{lot_id}/notice"): "awarded",
+    ("POST", "/api/lots/{lot_id}/objections"): "awarded",
+    ("POST", "/api/lots/{lot_id}/objections/{objection_id}/answer"): "objected",
+    ("GET", "/api/lots/{lot_id}/confirmation"): "issued",
+    ("GET", "/api/lots/{lot_id}/confirmation.pdf"): "issued",
+    ("POST", "/api/lots/{lot_id}/confirmation/sign"): "issued",
 }
+#: The aggregates (engine.aggregates) of the trade after the auction a route may change.
+TRADE_KINDS = ("confirmation", "result_notice", "webhook")
 #: The bidder a route is about (default b1; b2 leads lot A once it is open).
 BIDDER_OF: dict[str, str] = {"/revoke": "b2", "/deposit/apply": "b2"}
 
@@ -274,7 +312,7 @@ class World:
         engine = self.server.engine
         aggregates = engine.aggregates
         trade = []
-        for kind in ("notice", "account", "application"):
+        for kind in ("notice", "account", "application", *TRADE_KINDS):
             for aggregate_id in await aggregates.ids(kind):
                 trade.append((kind, aggregate_id,
                               len(await aggregates.records(kind, aggregate_id))))
@@ -320,6 +358,8 @@ async def make_trade(world: World, *, admitted: bool) -> None:
 
 
 async def make_world(server: Server, state: str, *, admitted: bool = False) -> World:
+    issued, objected, posted = state == "issued", state == "objected", state == "posted"
+    state = "awarded" if issued or objected else "open" if posted else state
     lot = await server.make_lot(**({"duration_s": 1} if state == "awarded" else {}))
     b1 = await server.register(lot, "b1")
     await server.register(lot, "b2")
@@ -338,6 +378,15 @@ async def make_world(server: Server, state: str, *, admitted: bool = False) -> W
     async with asyncio.timeout(5):
         while server.engine.lot(lot).status != state:  # type: ignore[union-attr]
             await asyncio.sleep(0.02)  # (awarded: the close comes a second after opening)
+    if issued:
+        await server.ok("POST", f"/api/lots/{lot}/confirmation", {})
+    if posted:  # a milestone emitted and posted once: delivery outbox.main.1
+        record = await emit(server.engine, "test.milestone", {"n": 1})
+        await server.engine.aggregates.execute(DELIVERIES, "outbox.main.1", RecordAttempt(
+            key=f"outbox:main:{record.seq}", ok=True, status=200, error=""))
+    if objected:  # objection O-1, by b1
+        await server.ok("POST", f"/api/lots/{lot}/objections", {"text": "异议"},
+                        token=b1["token"])
     tokens = {"public": None, "bidder": b1["token"], "other": x1["token"],
               "host": HOST_TOKEN, "supervisor": SUPERVISOR_TOKEN}
     world = World(server, lot, other_lot, tokens)
@@ -353,7 +402,8 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
     path = (route.replace("{lot_id}", world.lot).replace("{bidder_id}", bidder)
             .replace("{notice_id}", world.notice).replace("{no}", "1")
             .replace("{application_id}", world.application)
-            .replace("{sha256}", world.document))
+            .replace("{sha256}", world.document)
+            .replace("{objection_id}", "O-1").replace("{delivery_id}", "outbox.main.1"))
     if route == "/static":
         path = "/static/i18n.js"
     bodies: dict[str, Any] = {
@@ -373,6 +423,16 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
             {"transaction_id": "T-none", "bank_transaction_id": "B-1"}]},
         "/api/bank/refunds/confirmations/file": {"content_base64": base64.b64encode(
             "退款编号,银行流水号,状态\nT-none,B-1,成功\n".encode()).decode()},
+        "/api/lots/{lot_id}/confirmation": {},
+        "/api/webhooks/{delivery_id}/resend": {"reason": "未收到"},
+        "/api/lots/{lot_id}/award": {"reason": "异议成立", "effect": "suspended"},
+        "/api/lots/{lot_id}/default": {"reason": "逾期未付款", "then": "relist",
+                                       "start_price": "90.00"},
+        "/api/lots/{lot_id}/notice": {"trade_kind": "land"},
+        "/api/lots/{lot_id}/objections": {"text": "成交价记录有误"},
+        "/api/lots/{lot_id}/objections/{objection_id}/answer": {"outcome": "dismissed",
+                                                                "reason": "异议不成立"},
+        "/api/lots/{lot_id}/confirmation/sign": {"document_sha256": "0" * 64},
         "/api/lots/{lot_id}/extend": {"reason": "r",
                                       "closes_at": (state.closes_at or 0) + 60_000},
         "/api/notices": notice_body(world.lot),
@@ -522,6 +582,7 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
         assert await world.fingerprint() != before
         if message == "bid":
             assert server.engine.lot(lot).leader == "b1"  # type: ignore[union-attr]
+        assert server.engine.lot(lot).leader == "b1"  # type: ignore[union-attr]
     else:
         assert await world.fingerprint() == before, f"{where}: changed the lot"
 

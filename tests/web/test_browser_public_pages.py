@@ -13,6 +13,9 @@ from playwright.async_api import Browser, Page, expect
 from test_listing_timed_ws import listing_lot
 from web_support import SUPERVISOR_TOKEN, Server
 
+from auction.trade.results import publicity_end
+from auction.workdays import WorkCalendar
+
 pytestmark = pytest.mark.browser
 
 WAIT = 10_000
@@ -135,14 +138,15 @@ async def test_the_result_announcement_names_its_issuer_contact_and_publicity_pe
     await server.ok("POST", f"/api/lots/{lot_id}/cancel", {"reason": "标的信息有误"})
     result = await server.ok("GET", f"/api/lots/{lot_id}/result", token=None)
     assert result["issuer"] == {"name": "某市公共资源交易中心", "contact": "0571-8888 6666"}
-    assert result["publicity"]["until"] - result["publicity"]["from"] == 7 * 86_400_000
+    ends = publicity_end(result["publicity"]["from"], 7, WorkCalendar())  # working days
+    assert result["publicity"]["until"] == ends
     page = await open_page(f"{server.base}/result/{lot_id}")
     await expect(page.locator('#notice-info dd[data-field="issuer"]')).to_have_text(
         "某市公共资源交易中心", timeout=WAIT)
     await expect(page.locator('#notice-info dd[data-field="contact"]')).to_have_text(
         "0571-8888 6666")
     await expect(page.locator('#notice-info dd[data-field="publicity"]')).to_contain_text(
-        "（7 日）")
+        "（7 个工作日）")
 
 
 async def test_the_result_announcement_says_a_lot_was_decided_by_lottery(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from browser_pages import Pages
+from capitals import CAPITALS
 from lotplay import make_lot, staff_get, staff_post
 from playwright.async_api import Browser, Page, expect
 from test_browser_e2e import WAIT, expect_accepted
@@ -305,14 +306,6 @@ async def test_a_cancelled_lot_claims_no_lead_and_an_ended_one_links_its_result(
     assert await link.get_attribute("href") == f"/result/{lot_id}"
 
 
-CAPITALS = [
-    ("0.00", "零元整"), ("0.05", "伍分"), ("0.50", "伍角整"), ("10.00", "壹拾元整"),
-    ("1010.00", "壹仟零壹拾元整"), ("1030.05", "壹仟零叁拾元零伍分"),
-    ("100000.00", "壹拾万元整"), ("45000000.00", "肆仟伍佰万元整"),
-    ("100000001.00", "壹亿零壹元整"), ("125500000.00", "壹亿贰仟伍佰伍拾万元整"),
-    ("1000100000000.00", "壹万零壹亿元整"),
-    ("999999999999999.99", "玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
-]
 async def test_a_jump_past_the_lots_confirmation_threshold_is_confirmed_and_recorded_so(
         auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
     server = auction_server

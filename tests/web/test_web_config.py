@@ -85,6 +85,14 @@ def test_config_file_with_arguments_taking_precedence(tmp_path: Path) -> None:
     ({"AUCTION_LOG_FORMAT": "xml"}, "log_format must be one of text, json"),
     ({"AUCTION_LOG_LEVEL": "loud"}, "log_level must be one of"),
     ({"AUCTION_METRICS_ALLOW": "10.0.0.300"}, "metrics_allow"),
+    ({"AUCTION_PUBLIC_URL": "jy.example.cn"}, "public_url must be an http"),
+    ({"AUCTION_SIGNING_DAYS": "0"}, "signing_days must be between 1 and 366"),
+    ({"AUCTION_SIGNING_KEY": "/k.pem"}, "given together"),
+    ({"AUCTION_PUBLICITY_KINDS": "land:10"}, "not kind=days"),
+    ({"AUCTION_PUBLICITY_KINDS": "land=0"}, "not kind=days"),
+    ({"AUCTION_WEBHOOK_URL": "https://hub.example.cn/in"}, "needs webhook_secret"),
+    ({"AUCTION_WEBHOOK_URL": "ftp://x", "AUCTION_WEBHOOK_SECRET": "k" * 20},
+     "webhook_url must be an http"),
 ])
 def test_malformed_settings_are_refused_with_a_clear_message(
         tmp_path: Path, env: dict[str, str], message: str) -> None:
@@ -146,9 +154,19 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "bank_secret": lambda s: s.bank_secret, "bank_secret_file": lambda s: s.bank_secret,
     "bank_window_s": lambda s: s.bank_window_s, "refund_days": lambda s: s.refund_days,
     "payment_days": lambda s: s.payment_days,
+    "public_url": lambda s: s.public_url, "signing_days": lambda s: s.signing_days,
+    "publicity_kinds": lambda s: dict(s.publicity_kinds),
+    "platform_code": lambda s: s.platform_code, "region_code": lambda s: s.region_code,
+    "webhook_url": lambda s: s.webhook_url, "webhook_secret": lambda s: s.webhook_secret,
+    "confirmation_template": lambda s: s.confirmation_template,
+    "pdf_font": lambda s: s.pdf_font, "signing_key": lambda s: s.signing_key,
+    "signing_cert": lambda s: s.signing_cert,
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
-NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"}}
+NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"},
+                                    "signing_key": {"signing_cert": "/etc/center-cert.pem"},
+                                    "signing_cert": {"signing_key": "/etc/center-key.pem"},
+                                    "webhook_url": {"webhook_secret": "w" * 32}}
 
 
 def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
@@ -212,7 +230,24 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
         "barred_parties_file": [(str(tmp / "b1.csv"), str(tmp / "b1.csv"), tmp / "b1.csv"),
                                 (str(tmp / "b2.csv"), str(tmp / "b2.csv"), tmp / "b2.csv")],
         "upload_max_bytes": [(1000, "1000", 1000), (2000, "2000", 2000)],
+        "public_url": [("https://jy.example.cn/", "https://jy.example.cn/",
+                        "https://jy.example.cn"),
+                       ("http://10.0.0.5:8080", "http://10.0.0.5:8080", "http://10.0.0.5:8080")],
+        "signing_days": [(5, "5", 5), (3, "3", 3)],
+        "webhook_url": [("https://hub.example.cn/hook", "https://hub.example.cn/hook",
+                         "https://hub.example.cn/hook"),
+                        ("http://10.0.0.9:9000/in", "http://10.0.0.9:9000/in",
+                         "http://10.0.0.9:9000/in")],
+        "platform_code": [("P-33", "P-33", "P-33"), ("P-11", "P-11", "P-11")],
+        "region_code": [("330100", "330100", "330100"), ("110000", "110000", "110000")],
+        "webhook_secret": [("k" * 20, "k" * 20, b"k" * 20), ("q" * 24, "q" * 24, b"q" * 24)],
+        "publicity_kinds": [(["land=10"], "land=10", {"land": 10}),
+                            (["land=10", "equity=20"], "land=10,equity=20",
+                             {"land": 10, "equity": 20})],
     }
+    for key in ("confirmation_template", "pdf_font", "signing_key", "signing_cert"):
+        out[key] = [(str(tmp / f"{key}-{n}"), str(tmp / f"{key}-{n}"), tmp / f"{key}-{n}")
+                    for n in (1, 2)]
     for role in ("host", "supervisor"):
         out[f"{role}_tokens"] = [({"alice": f"tok-{role}-1"}, f"alice:tok-{role}-1",
                                   {"alice": f"tok-{role}-1"}),

@@ -8,11 +8,11 @@ import { $, MessageBox, api, clock, h, lotIdFromPath, money, resultText, showSta
 
 addStrings({
   zh: {
-    publicity_period: "公示期", publicity_range: "{from} 至 {until}（{days} 日）",
+    publicity_period: "公示期", publicity_range: "{from} 至 {until}（{days} 个工作日）",
     issuer: "发布单位", issuer_contact: "联系方式", not_set: "未设置",
   },
   en: {
-    publicity_period: "Publicity period", publicity_range: "{from} to {until} ({days} days)",
+    publicity_period: "Publicity period", publicity_range: "{from} to {until} ({days} working days)",
     issuer: "Issued by", issuer_contact: "Contact", not_set: "not set",
   },
 });

@@ -1,5 +1,6 @@
 // The bidder room: /room/{lot_id}#token=... (the token is then kept in sessionStorage).
 
+import { startAfter } from "./after.js";
 import { LotConnection } from "./conn.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { mountDeposit } from "./deposit.js";
@@ -376,6 +377,7 @@ function render() {
   $("result-you").textContent = yourResult();
   const link = $("result-link");
   link.hidden = !ended || !lotId;
+  if (ended) startAfter(lotId, token);
   link.href = `/result/${encodeURIComponent(lotId ?? "")}`;
 
   const min = nextMin();
