@@ -367,10 +367,11 @@ def test_a_state_decided_ahead_does_not_share_the_nonces_of_the_durable_one() ->
     """Signed bids decided ahead on a clone use their nonces there only: if that batch is
     decided again, the durable state has not seen them (else they would be refused as
     replays)."""
+    from rules.support import Lot, cny, english
+
     from auction.model import EnrollKey
     from engine.pipeline import clone
     from engine.signatures import Signer
-    from rules.support import Lot, cny, english
 
     lot, signer = Lot(english(signatures="optional")), Signer.ecdsa_p256()
     lot.open("a", "b")
