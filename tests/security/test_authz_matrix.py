@@ -50,6 +50,7 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("GET",  "/api/asyncapi.json"):                     ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/errors.json"):                       ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/time"):                              ("ok",     "ok",     "ok",     "ok",     "ok"),
+    ("GET",  "/.well-known/auction-receipt-key"):       ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("GET",  "/api/sessions"):                          ("ok",     "ok",     "ok",     "ok",     "ok"),
     ("POST", "/api/sessions"):                          ("401",    "403",    "403",    "made",   "403"),
     ("GET",  "/api/lots"):                              ("public", "public", "public", "staff",  "staff"),
@@ -106,6 +107,7 @@ WS_MATRIX: dict[str, tuple[str, str, str, str, str]] = {
     "subscribe":   ("subscribed public",  "subscribed bidder", "error bad_token",     "subscribed host",    "subscribed supervisor"),
     "bid":         ("rejected forbidden", "ack",               "rejected forbidden",  "rejected forbidden", "rejected forbidden"),
     "act":         ("rejected forbidden", "rejected not_supported", "rejected forbidden", "rejected forbidden", "rejected forbidden"),
+    "enrol":       ("rejected forbidden", "rejected not_supported", "rejected forbidden", "rejected forbidden", "rejected forbidden"),
     "unsubscribe": ("unsubscribed",       "unsubscribed",      "error not_subscribed", "unsubscribed",      "unsubscribed"),
     "ping":        ("pong",               "pong",              "pong",                "pong",               "pong"),
 }
@@ -330,6 +332,9 @@ async def check_ws_cell(world: World, client: Client, message: str, role: str,
     messages: dict[str, dict[str, Any]] = {
         "bid": {"type": "bid", "lot_id": lot, "amount": "110.00", "ref": "x"},
         "act": {"type": "act", "lot_id": lot, "act": "confirm", "ref": "x"},
+        # lot A does not sign: a bidder's key is not taken
+        "enrol": {"type": "enrol", "lot_id": lot, "alg": "ecdsa-p256", "key": "AAAA",
+                  "ref": "x"},
         "unsubscribe": {"type": "unsubscribe", "lot_id": lot},
         "ping": {"type": "ping", "client_time": 1},
     }
