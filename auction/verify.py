@@ -46,7 +46,6 @@ from auction.errors import RecordError
 from auction.formats import FORMATS
 from auction.model import (
     SYSTEM,
-    Act,
     ApplyDeposit,
     BidAccepted,
     BidderRegistered,
@@ -334,8 +333,8 @@ def command_of(event: Event) -> Command | None:
     start with it (an outcome, a soft-close extension: they follow a close or a bid).
     A signed action's command carries the event's signature, checked again by the rules."""
     command = _command_of(event)
-    if event.signed is not None and isinstance(command, (PlaceBid, Act)):
-        return replace(command, signed=event.signed)
+    if event.signed is not None and hasattr(command, "signed"):  # a signable action
+        return replace(command, signed=event.signed)  # type: ignore[type-var]
     return command
 
 

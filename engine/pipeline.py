@@ -65,6 +65,8 @@ def clone(state: LotState | None) -> LotState | None:
     twin.bidders = {k: copy.copy(b) for k, b in state.bidders.items()}
     for bidder in twin.bidders.values():
         bidder.own = list(bidder.own)
+        if bidder.nonces:  # the nonces its signed actions used (auction.signing)
+            bidder.nonces = set(bidder.nonces)
     twin.numbers = dict(state.numbers)
     twin.bids = list(state.bids)
     twin.outcome = copy.copy(state.outcome)

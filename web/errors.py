@@ -76,6 +76,8 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "timeout": ("服务器未及时响应，请核对“我的报价记录”",
                 "No answer from the server: check “My bids”."),
     "network": ("网络错误，请检查连接", "Network error: check the connection."),
+    "sign_failed": ("本设备无法为报价签名，报价未发送",
+                    "This device could not sign the bid: it was not sent."),
     "error": ("操作失败", "The action failed."),
 }
 

@@ -394,6 +394,11 @@ class ServerProtocol:
         claims = self._bidder_of(msg.lot_id, msg.ref, "enrol", now)
         if not isinstance(claims, BidderClaims):
             return claims
+        if not self.bids.take((msg.lot_id, claims.bidder_id)):  # each one is an event
+            return [Count("rate_limited", ("bids",)),
+                    *self._rejected("enrol", msg.lot_id, msg.ref, "rate_limited",
+                                    f"at most {self.rules.bid_rate:g} bids and enrolments "
+                                    "per second per bidder")]
         command = EnrollKey(bidder_id=claims.bidder_id, alg=msg.alg, key=msg.key,
                             certificate=msg.certificate or "", token_gen=claims.gen)
         state = self._lot(msg.lot_id)

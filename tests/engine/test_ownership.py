@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from services import RedisServer
 from test_contract import Clock, open_lot
 
-from auction.model import CreateLot, ExtendLot, PlaceBid, Rejection, Tick
+from auction.model import CreateLot, EnrollKey, ExtendLot, PlaceBid, Rejection, Tick
 from engine import redis_keys as keys
 from engine.eventlog import Row
 from engine.logs.redis import Fenced
@@ -147,6 +147,10 @@ async def test_every_kind_of_command_survives_being_forwarded_unchanged() -> Non
                           params=MappingProxyType({"start_price": "1.00", "nested": {"a": 1}}),
                           actor="host1"),
                 PlaceBid(bidder_id="B0", amount=10**14, ref="r", token_gen=3),
+                PlaceBid(bidder_id="B0", amount=100, signed={"seen": 4, "nonce": "n0nce-01",
+                                                             "sig": "c2ln"}),
+                EnrollKey(bidder_id="B0", alg="sm2", key="04" + "ab" * 64,
+                          certificate="-----BEGIN CERTIFICATE-----\n…", token_gen=1),
                 ExtendLot(actor="host1", reason="r", closes_at=1_800_000_000_000), Tick()]
     for command in commands:
         doc = orjson.loads(orjson.dumps(encode_command(command), default=_plain))

@@ -361,3 +361,36 @@ async def test_every_command_is_decided_when_it_arrives_while_the_lot_s_append_i
         assert durable < one[-1].seq  # it was not durable while the second was decided
         # Decided on the state after the first bid and the second: below the best.
         assert isinstance(three, Rejection), three
+
+
+def test_a_state_decided_ahead_does_not_share_the_nonces_of_the_durable_one() -> None:
+    """Signed bids decided ahead on a clone use their nonces there only: if that batch is
+    decided again, the durable state has not seen them (else they would be refused as
+    replays)."""
+    from rules.support import Lot, cny, english
+
+    from auction.model import EnrollKey
+    from engine.pipeline import clone
+    from engine.signatures import Signer
+
+    lot, signer = Lot(english(signatures="optional")), Signer.ecdsa_p256()
+    lot.open("a", "b")
+    lot.accept(EnrollKey(bidder_id="a", alg=signer.alg, key=signer.key))
+
+    def signed_bid(amount: str) -> PlaceBid:
+        signed = signer.signed(lot.s.lot_id, "Na", "bid", cny(amount), lot.s.version)
+        return PlaceBid(bidder_id="a", amount=cny(amount), signed=signed)
+
+    lot.accept(signed_bid("100.00"))
+    lot.take("b", "110.00")  # b has no key: it bids unsigned
+    durable, ahead = lot.s, signed_bid("120.00")
+    twin = clone(durable)
+    assert twin is not None
+    decision = decide(twin, ahead, lot.now)
+    assert not isinstance(decision, Rejection), decision
+    for event in decision:
+        evolve(twin, event)
+    assert ahead.signed is not None
+    assert ahead.signed["nonce"] in twin.bidders["a"].nonces
+    assert ahead.signed["nonce"] not in durable.bidders["a"].nonces
+    assert len(durable.bidders["a"].nonces) == 1

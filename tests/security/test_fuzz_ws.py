@@ -41,6 +41,7 @@ from auction.model import BidAccepted
 from web.auth import BidderClaims, issue_bidder_token
 from web.errors import WEB_MESSAGES
 
+BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 EXAMPLES = int(os.environ.get("AUCTION_FUZZ_EXAMPLES", "8"))
 RANDOM = os.environ.get("AUCTION_FUZZ_RANDOM") == "1"
 SECRET = b"fuzz-ws-secret-0123456789abcdef"
@@ -50,7 +51,7 @@ AUTH = {"Authorization": f"Bearer {HOST_TOKEN}"}
 REPLIES: dict[str, tuple[set[str], set[str]]] = {
     "error": ({"type", "code", "message", "detail"}, {"ref"}),
     "rejected": ({"type", "lot_id", "ref", "code", "message", "detail"}, set()),
-    "ack": ({"type", "lot_id", "ref", "seq", "amount", "at"}, set()),
+    "ack": ({"type", "lot_id", "ref", "seq", "amount", "at", "hash", "receipt"}, set()),
     "subscribed": ({"type", "lot_id", "role", "bidder_no"}, {"ref"}),
     "unsubscribed": ({"type", "lot_id"}, {"ref"}),
     "pong": ({"type", "client_time", "server_time", "offset_ms"}, {"ref"}),
@@ -147,7 +148,7 @@ def messages(draw: st.DrawFn, lots: list[str], tokens: list[str]) -> dict[str, A
     ref = maybe(draw, st.text(SAFE, min_size=1, max_size=10),
                 st.none() | st.text(max_size=80) | JSON)
     kind = draw(st.sampled_from(["subscribe", "subscribe", "bid", "bid", "bid", "act",
-                                 "unsubscribe", "ping"]))
+                                 "enrol", "unsubscribe", "ping"]))
     msg: dict[str, Any] = {"type": kind}
     if kind == "subscribe":
         i = draw(st.integers(0, len(tokens) - 1))
@@ -166,6 +167,10 @@ def messages(draw: st.DrawFn, lots: list[str], tokens: list[str]) -> dict[str, A
             draw, st.integers(10, 10**5).map(lambda n: f"{n * 10}.00"),
             st.sampled_from(["100", "1e5", "-100.00", " 100.00", "100.001", "0.00", "NaN",
                              "１００.00", "9" * 30, 100, 100.0]) | JSON)
+        if draw(st.integers(0, 3)) == 0:  # a signature (ignored: these lots do not sign)
+            msg["sig"] = maybe(draw, st.fixed_dictionaries({
+                "seen": st.integers(0, 20), "nonce": st.text(SAFE, min_size=8, max_size=20),
+                "sig": st.text(BASE64, min_size=1, max_size=90)}), JSON)
     elif kind == "act":
         msg["lot_id"] = lot_id
         msg["act"] = maybe(draw, st.sampled_from(["confirm", "accept", "proxy", "drop"]),
@@ -173,11 +178,19 @@ def messages(draw: st.DrawFn, lots: list[str], tokens: list[str]) -> dict[str, A
         if draw(st.sampled_from([True, False])):
             msg["amount"] = maybe(draw, st.integers(10, 10**5).map(lambda n: f"{n * 10}.00"),
                                   st.sampled_from(["1e5", "-1.00", "0.00", 100.0]) | JSON)
+    elif kind == "enrol":
+        msg["lot_id"] = lot_id
+        msg["alg"] = maybe(draw, st.sampled_from(["ecdsa-p256", "sm2"]),
+                           st.text(max_size=20) | JSON)
+        msg["key"] = maybe(draw, st.text(BASE64, min_size=1, max_size=200),
+                           st.text(max_size=40) | JSON)
+        if draw(st.sampled_from([True, False])):
+            msg["certificate"] = maybe(draw, st.text(max_size=200), JSON)
     elif kind == "unsubscribe":
         msg["lot_id"] = lot_id
     else:
         msg["client_time"] = maybe(draw, st.integers(0, 2**53), JSON)
-    if ref is not None or kind in ("bid", "act"):
+    if ref is not None or kind in ("bid", "act", "enrol"):
         msg["ref"] = ref
     return msg
 

@@ -396,6 +396,20 @@ async def test_bids_beyond_the_bidders_rate_are_rejected_rate_limited(h: Harness
     assert ("rate_limited", ("bids",)) in counts(replies[2])
 
 
+async def test_enrolments_count_against_the_bidders_rate_like_bids(h: Harness) -> None:
+    """Each enrolment the rules take is an event: a bidder cannot fill the record with
+    them faster than it could with bids."""
+    await h.subscribe(tok=token())
+    enrol = orjson.dumps({"type": "enrol", "lot_id": "L", "alg": "ecdsa-p256", "key": "AAAA",
+                          "ref": "k"})
+    replies = [h.core.receive(enrol, NOW) for _ in range(3)]
+    assert isinstance(replies[0][0], Execute) and isinstance(replies[1][0], Execute)
+    assert replies[0][0].command.key == "AAAA"  # type: ignore[union-attr]
+    msg = only(replies[2])
+    assert (msg["type"], msg["code"], msg["ref"]) == ("rejected", "rate_limited", "k")
+    assert ("rate_limited", ("bids",)) in counts(replies[2])
+
+
 @pytest.mark.parametrize(("outcome", "kind", "code"), [
     (UnknownLot("L"), "error", "unknown_lot"), (EngineError("down"), "rejected", "unavailable"),
     (RuntimeError("bug"), "error", "internal_error")])

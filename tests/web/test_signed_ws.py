@@ -3,6 +3,7 @@ server's receipts (docs/records.md, Receipts): real sockets, the one Python clie
 (web.client) signing with ECDSA P-256 and with an SM2 key and certificate made by the
 ``openssl`` command, and ``auction verify`` on the export."""
 
+import base64
 import json
 import shutil
 import subprocess
@@ -11,8 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from web_support import Server
 
+from auction import signing
 from auction.lot import replay
 from auction.record import GENESIS, chain, event_from_dict
 from auction.verify import dumps, outcome_of
@@ -193,3 +199,32 @@ async def test_a_lot_with_an_unknown_signatures_mode_is_refused(server: Server,
         "params": {"start_price": "1.00", "step": "1.00", "duration_s": 60,
                    "signatures": mode}})
     assert status == 400, body
+
+
+def test_an_sm2_signature_made_by_openssl_verifies_here_and_one_made_here_by_openssl(
+        tmp_path: Path) -> None:
+    """The SM2 of gmssl and of OpenSSL are the same standard: SM3 over Z_A ‖ message with
+    the default user id, either side checking the other's signature."""
+    signer = sm2_signer(tmp_path)
+    message = signing.message("L-1", "4821", "bid", 126000000, 41, "q0Xc5oT2_mVZ1f8k")
+    data, sig = tmp_path / "message", tmp_path / "sig.der"
+    data.write_bytes(message)
+    openssl = shutil.which("openssl")
+    assert openssl is not None, "the openssl command is needed for SM2 signatures"
+    subprocess.run([openssl, "pkeyutl", "-sign", "-rawin", "-digest", "sm3", "-inkey",
+                    str(tmp_path / "sm2.key"), "-pkeyopt", "distid:1234567812345678",
+                    "-in", str(data), "-out", str(sig)], check=True, capture_output=True)
+    r, s = decode_dss_signature(sig.read_bytes())
+    raw = base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
+    sm2 = signing.ALGORITHMS["sm2"]
+    assert sm2.verify(signer.key, signer.certificate, message, raw)
+    assert not sm2.verify(signer.key, signer.certificate, message + b" ", raw)
+
+    ours = base64.b64decode(signer.sign(message))
+    sig.write_bytes(encode_dss_signature(int.from_bytes(ours[:32], "big"),
+                                         int.from_bytes(ours[32:], "big")))
+    done = subprocess.run([openssl, "pkeyutl", "-verify", "-rawin", "-digest", "sm3",
+                           "-certin", "-inkey", str(tmp_path / "sm2.pem"), "-pkeyopt",
+                           "distid:1234567812345678", "-in", str(data), "-sigfile", str(sig)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "Signature Verified Successfully" in done.stdout, done

@@ -20,7 +20,7 @@ const EVENTS = {
   CapAccepted: ["接受最高限价", "Price cap accepted"], SecondaryBid: ["报第二指标", "Second quantity bid"],
   RoundStarted: ["轮次开始", "Round started"], TurnStarted: ["轮到报价", "Turn started"],
   TurnEnded: ["报价轮次结束", "Turn ended"], RoundEnded: ["轮次结束", "Round ended"],
-  BidsOpened: ["开标", "Bids opened"],
+  BidsOpened: ["开标", "Bids opened"], KeyEnrolled: ["登记签名公钥", "Signing key enrolled"],
 };
 
 const FIELDS = {
@@ -33,6 +33,9 @@ const FIELDS = {
   seed: ["种子", "Seed"], seed_hash: ["种子哈希", "Seed hash"], candidates: ["候选竞买号", "Candidates"],
   winner_no: ["摇中竞买号", "Drawn bidder"], index: ["序号", "Index"], ref: ["报价编号", "Bid ref"],
   price: ["价格", "Price"], round: ["轮次", "Round"], status: ["状态", "Status"],
+  alg: ["签名算法", "Algorithm"], key: ["公钥", "Public key"], certificate: ["证书", "Certificate"],
+  signed: ["数字签名", "Signature"], seen: ["已见序号", "Seq seen"], nonce: ["随机数", "Nonce"],
+  sig: ["签名值", "Signature value"],
 };
 
 const zh = {};
