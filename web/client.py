@@ -318,9 +318,10 @@ class LotClient(SessionView):
         return await self.request(self.session.bid(amount), timeout)
 
     async def act(self, name: str, amount: str | None = None,
-                  timeout: float = 10.0) -> dict[str, Any]:
-        """Send action ``name``; return the server's ``ack`` or ``rejected`` message."""
-        return await self.request(self.session.act(name, amount), timeout)
+                  timeout: float = 10.0, **extra: str) -> dict[str, Any]:
+        """Send action ``name`` (``extra``: ``commitment``, ``salt``); return the server's
+        ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.act(name, amount, **extra), timeout)
 
     async def commit(self, amount: str, timeout: float = 10.0) -> dict[str, Any]:
         """Commit to a sealed price (bidder sealing); the reply. The amount and salt are
