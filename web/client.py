@@ -65,9 +65,11 @@ class LotSession:
     _refs = itertools.count(1)
 
     def __init__(self, lot_id: str, token: str | None = None, *, device: str | None = None,
-                 resume: bool = True, keep_events: bool = True) -> None:
+                 resume: bool = True, keep_events: bool = True, heads: bool = False) -> None:
         self.lot_id, self.token, self.device = lot_id, token, device
         self.resume, self.keep_events = resume, keep_events
+        #: Whether to ask for the chain head with every update (a witness does).
+        self.want_heads = heads
         #: The sequence number of the last event seen (0: none yet).
         self.last_seq = 0
         self.synced = resume
@@ -107,6 +109,8 @@ class LotSession:
             msg["token"] = self.token
         if self.device is not None:
             msg["device"] = self.device
+        if self.want_heads:
+            msg["heads"] = True
         return msg
 
     def bid(self, amount: str, ref: str | None = None) -> dict[str, Any]:
