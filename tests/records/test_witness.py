@@ -9,7 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lotplay import staff_post
 from web_support import HOST_TOKEN, Server
+
+from helpers import ServerProcess
 
 from auction.lot import replay
 from auction.record import chain, event_from_dict
@@ -116,3 +119,20 @@ def test_heads_of_other_lots_are_ignored_and_a_malformed_head_is_reported() -> N
     broken = check_heads(text.replace('"seq":1,', '"seq":7,', 1), [])
     assert not broken.ok and broken.discrepancy is not None
     assert broken.discrepancy.kind == "seq"
+
+
+async def test_the_witness_command_follows_a_running_server(
+        auction_server: ServerProcess, tmp_path: Path) -> None:
+    session = await staff_post(auction_server, "/api/sessions", {"name": "witnessed"})
+    lot = await staff_post(auction_server, "/api/lots", {
+        "session_id": session["session_id"], "title": "witnessed", "format": "english",
+        "params": {"start_price": "100.00", "step": "10.00", "duration_s": 60}})
+    out = tmp_path / "heads"
+    code = await asyncio.to_thread(
+        cli, ["witness", auction_server.base, "--out", str(out), "--duration", "1"])
+    assert code == 0
+    heads = read_heads(out)
+    assert [h["seq"] for h in heads] == [1] and heads[0]["lot_id"] == lot["lot_id"]
+    unreachable = await asyncio.to_thread(
+        cli, ["witness", "http://127.0.0.1:9", "--out", str(out), "--duration", "1"])
+    assert unreachable == 2
