@@ -12,11 +12,10 @@ from typing import Any
 from lotplay import staff_post
 from web_support import HOST_TOKEN, Server
 
-from helpers import ServerProcess
-
 from auction.lot import replay
 from auction.record import chain, event_from_dict
 from auction.verify import build_export, check_heads, dumps, outcome_of, verify
+from helpers import ServerProcess
 from web.cli import main as cli
 from web.witness import Witness, read_heads
 
