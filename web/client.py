@@ -67,11 +67,13 @@ class LotSession:
 
     def __init__(self, lot_id: str, token: str | None = None, *, device: str | None = None,
                  resume: bool = True, keep_events: bool = True,
-                 signer: Signer | None = None) -> None:
+                 signer: Signer | None = None, heads: bool = False) -> None:
         self.lot_id, self.token, self.device = lot_id, token, device
         #: Signs every bid and action when given (docs/protocol.md, Signed actions).
         self.signer = signer
         self.resume, self.keep_events = resume, keep_events
+        #: Whether to ask for the chain head with every update (a witness does).
+        self.want_heads = heads
         #: The sequence number of the last event seen (0: none yet).
         self.last_seq = 0
         self.synced = resume
@@ -111,6 +113,8 @@ class LotSession:
             msg["token"] = self.token
         if self.device is not None:
             msg["device"] = self.device
+        if self.want_heads:
+            msg["heads"] = True
         return msg
 
     def bid(self, amount: str, ref: str | None = None) -> dict[str, Any]:
@@ -344,9 +348,10 @@ class LotClient(SessionView):
         return await self.request(self.session.bid(amount), timeout)
 
     async def act(self, name: str, amount: str | None = None,
-                  timeout: float = 10.0) -> dict[str, Any]:
-        """Send action ``name``; return the server's ``ack`` or ``rejected`` message."""
-        return await self.request(self.session.act(name, amount), timeout)
+                  timeout: float = 10.0, **extra: str) -> dict[str, Any]:
+        """Send action ``name`` (``extra``: ``commitment``, ``salt``); return the server's
+        ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.act(name, amount, **extra), timeout)
 
     async def enrol(self, timeout: float = 10.0) -> dict[str, Any]:
         """Enrol the signer's key; return the server's ``ack`` or ``rejected`` message."""

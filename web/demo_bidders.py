@@ -17,6 +17,7 @@ They are part of the product (the demo is a production command); the load tests
 import asyncio
 import contextlib
 import random
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -87,7 +88,8 @@ async def land_bot(ws_url: str, lot_id: str, token: str, limit: str, stop: async
         if you.get("may_confirm"):
             await client.act("confirm")
         elif play_state.get("phase") == "cap" and you.get("in_cap") and not you.get("declared"):
-            await client.act("accept_cap")
+            # a random contribution to the draw (auction/draw.py)
+            await client.act("accept_cap", salt=secrets.token_hex(32))
         elif you.get("may_bid") and state.get("next_min") and not client.leading():
             price = parse_amount(state["next_min"], 2)
             if price <= limit_minor:

@@ -79,6 +79,8 @@ class Watcher:
     last: int = 0
     phase: str = _PENDING
     backlog: list[Recorded] = field(default_factory=list)
+    #: Whether its updates carry the chain head (a witness asked for them).
+    heads: bool = False
 
 
 class _Feed:
@@ -135,7 +137,8 @@ class Hub:
 
     async def watch(self, outbox: Outbox, lot_id: str, audience: str,
                     bidder_id: str | None = None, after_seq: int | None = None,
-                    greeting: bytes | None = None, token_gen: int | None = None) -> Watcher:
+                    greeting: bytes | None = None, token_gen: int | None = None,
+                    heads: bool = False) -> Watcher:
         """Start delivering ``lot_id`` to ``outbox``: ``greeting`` (if any), one or more
         ``update`` frames with the events after ``after_seq`` (none when None) and the
         snapshot, then every commit. ``after_seq`` must not be beyond the lot's last
@@ -147,7 +150,8 @@ class Hub:
         if feed is None:
             feed = self._feeds[lot_id] = _Feed(lot_id)
             feed.opening = asyncio.ensure_future(self._open(feed))
-        watcher = Watcher(outbox, lot_id, audience, bidder_id, greeting, token_gen=token_gen)
+        watcher = Watcher(outbox, lot_id, audience, bidder_id, greeting, token_gen=token_gen,
+                          heads=heads)
         feed.watchers[watcher] = None
         try:
             assert feed.opening is not None
@@ -256,7 +260,8 @@ class Hub:
             watcher.outbox.push(watcher.greeting, catch_up=True)
             watcher.greeting = None
         for chunk, head in chunks or [([], None)]:
-            watcher.outbox.push(update_frame(watcher.lot_id, chunk, view, now, head),
+            watcher.outbox.push(update_frame(watcher.lot_id, chunk, view, now,
+                                             head if watcher.heads else None),
                                 catch_up=True)
         if bidder_id is not None and audience_key(state, audience, bidder_id) == PUBLIC:
             watcher.outbox.push(you_frame(state, bidder_id), catch_up=True)
@@ -300,14 +305,17 @@ class Hub:
                 watcher.outbox.drop(OUT_OF_SYNC, "out of sync: resubscribe with after_seq")
                 continue
             key = audience_key(state, watcher.audience, watcher.bidder_id)
-            frame = frames.get(key)
+            # Witnesses (heads) get the same frame with the chain head: a key of their own.
+            frame_key = f"{key}+head" if watcher.heads else key
+            frame = frames.get(frame_key)
             if frame is None:  # views depend on the key only: any watcher of it will do
                 audience, bidder_id = watcher.audience, watcher.bidder_id
                 events = [redact(state, r, audience, bidder_id) for r in records]
-                view = feed.views[key] = snapshot(state, audience, bidder_id)
+                view = feed.views.get(key) or snapshot(state, audience, bidder_id)
+                feed.views[key] = view
                 old = before.get(key)
-                head = records[-1].hash
-                frame = frames[key] = (
+                head = records[-1].hash if watcher.heads else None
+                frame = frames[frame_key] = (
                     update_frame(feed.lot_id, events, view, now, head) if old is None
                     else delta_frame(feed.lot_id, events, old, view, now, head))
             watcher.outbox.push(frame)

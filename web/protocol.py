@@ -126,6 +126,8 @@ class Watch:
     after_seq: int | None
     greeting: Subscribed
     token_gen: int | None
+    #: Whether each ``update`` carries the chain head (``subscribe`` ``heads``).
+    heads: bool = False
 
 
 @dataclass(frozen=True)
@@ -360,7 +362,8 @@ class ServerProtocol:
         greeting = Subscribed(lot_id=lot_id, role=cast(Any, role),
                               bidder_no=claims.bidder_no if claims else None, ref=msg.ref)
         effects.append(Watch(lot_id, audience, claims.bidder_id if claims else None,
-                             after_seq, greeting, claims.gen if claims else None))
+                             after_seq, greeting, claims.gen if claims else None,
+                             bool(msg.heads)))
         return effects
 
     def _authenticate(self, lot_id: str, token: str | None, state: LotState, now: int

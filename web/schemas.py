@@ -941,6 +941,10 @@ class Subscribe(ClientMessage, tag="subscribe"):
                        "supervisors' collusion checks. Default: `ua:` + a hash of the "
                        "User-Agent.") | None = None
     ref: ClientRef = None
+    heads: Annotated[bool, Meta(description=(
+        "true: every `update` with events also carries `head`, the chain hash after its "
+        "last event (what public witnesses keep, `auction witness`). Absent: no heads."
+    ))] | None = None
 
 
 class Unsubscribe(ClientMessage, tag="unsubscribe"):
@@ -1070,9 +1074,10 @@ class Update(ServerMessage, tag="update"):
     gone: Annotated[list[str] | None, Meta(
         description="live: paths of keys the snapshot no longer has")] = None
     head: Annotated[str | None, Meta(
-        description="the chain hash (sha256, hex) of the last of `events`: the head of the "
-                    "lot's record at that `seq`, which public witnesses keep (`auction "
-                    "witness`); absent when `events` is empty")] = None
+        description="only for a subscription with `heads: true`: the chain hash (sha256, "
+                    "hex) of the last of `events`, the head of the lot's record at that "
+                    "`seq`, which public witnesses keep (`auction witness`); absent when "
+                    "`events` is empty")] = None
 
 
 class You(ServerMessage, tag="you"):

@@ -2,9 +2,9 @@
 
 It follows the public feed of every lot of the server (the lot list of ``GET
 /api/lots`` and, per lot, a WebSocket subscription without a token from the first event
-on: ``after_seq`` 0), and writes every chain head the server's ``update`` frames
-announce (the hash of the lot's record at that sequence number) with the witness's own
-clock, one JSON line per head, into ``DIR/<lot>.jsonl``::
+on: ``after_seq`` 0, asking for ``heads``), and writes every chain head the server's
+``update`` frames announce (the hash of the lot's record at that sequence number) with
+the witness's own clock, one JSON line per head, into ``DIR/<lot>.jsonl``::
 
     {"lot_id": "L-7F3A9C21", "seq": 42, "hash": "9c1f...", "seen_at": 1767229300123,
      "server": "https://auction.example"}
@@ -59,7 +59,8 @@ class Witness:
 
     async def follow(self, lot_id: str) -> None:
         client = LotClient(_ws_url(self.base), lot_id)
-        client.session.resume = True  # from the first event: every head of the record
+        # from the first event (resume from 0), with the chain head of every update
+        client.session.resume = client.session.want_heads = True
         self.clients[lot_id] = client
         await client.connect()
 

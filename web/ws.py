@@ -286,7 +286,8 @@ class Connection:
         try:
             watcher = await self.hub.watch(
                 self, watch.lot_id, watch.audience, watch.bidder_id, watch.after_seq,
-                greeting=_ENCODER.encode(watch.greeting), token_gen=watch.token_gen)
+                greeting=_ENCODER.encode(watch.greeting), token_gen=watch.token_gen,
+                heads=watch.heads)
         except Exception as exc:  # noqa: BLE001 - the protocol answers every failure
             return self.core.watched(watch, exc)
         self.watchers[watch.lot_id] = watcher

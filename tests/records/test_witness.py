@@ -9,13 +9,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lotplay import staff_post
 from web_support import HOST_TOKEN, Server
 
 from auction.lot import replay
 from auction.record import chain, event_from_dict
-from auction.verify import check_heads, outcome_of, verify
+from auction.verify import build_export, check_heads, dumps, outcome_of, verify
+from helpers import ServerProcess
 from web.cli import main as cli
 from web.witness import Witness, read_heads
+
+from .test_sealed_records import played
 
 
 async def witnessed_lot(server: Server, out: Path) -> tuple[str, dict[str, Any]]:
@@ -100,3 +104,34 @@ async def test_a_witness_catches_an_export_cut_short_before_a_head_it_saw(
     caught = check_heads(json.dumps(cut), heads)
     assert not caught.ok and caught.discrepancy is not None
     assert f"the export ends at event {last - 1}" in caught.discrepancy.detail
+
+
+def test_heads_of_other_lots_are_ignored_and_a_malformed_head_is_reported() -> None:
+    lot = played()
+    text = dumps(build_export(lot.s, lot.records, 1))
+    alone = check_heads(text, [{"lot_id": "another", "seq": 1, "hash": "0" * 64}])
+    assert alone.ok and "No witness head concerns this lot" in alone.summary
+    bad = check_heads(text, [{"lot_id": lot.lot_id, "seq": "one", "hash": "0" * 64,
+                              "seen_at": "noon"}])
+    assert not bad.ok and bad.discrepancy is not None
+    assert bad.discrepancy.kind == "witness" and "malformed" in bad.discrepancy.detail
+    broken = check_heads(text.replace('"seq":1,', '"seq":7,', 1), [])
+    assert not broken.ok and broken.discrepancy is not None
+    assert broken.discrepancy.kind == "seq"
+
+
+async def test_the_witness_command_follows_a_running_server(
+        auction_server: ServerProcess, tmp_path: Path) -> None:
+    session = await staff_post(auction_server, "/api/sessions", {"name": "witnessed"})
+    lot = await staff_post(auction_server, "/api/lots", {
+        "session_id": session["session_id"], "title": "witnessed", "format": "english",
+        "params": {"start_price": "100.00", "step": "10.00", "duration_s": 60}})
+    out = tmp_path / "heads"
+    code = await asyncio.to_thread(
+        cli, ["witness", auction_server.base, "--out", str(out), "--duration", "1"])
+    assert code == 0
+    heads = read_heads(out)
+    assert [h["seq"] for h in heads] == [1] and heads[0]["lot_id"] == lot["lot_id"]
+    unreachable = await asyncio.to_thread(
+        cli, ["witness", "http://127.0.0.1:9", "--out", str(out), "--duration", "1"])
+    assert unreachable == 2

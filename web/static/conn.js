@@ -239,11 +239,12 @@ export class LotConnection {
   }
 
   /**
-   * Send a bidder action `act` (confirm, accept, stay, drop, proxy... as the lot's format
-   * takes), with `amount` when it carries one. Resolves like `bid`.
+   * Send a bidder action `act` (confirm, accept, stay, drop, proxy, commit, reveal... as
+   * the lot's format takes), with `amount` when it carries one and the `extra` fields
+   * (`commitment`, `salt`). Resolves like `bid`.
    */
-  act(act, amount = undefined, ref = newRef()) {
-    const msg = { type: "act", lot_id: this.lotId, act, ref };
+  act(act, amount = undefined, ref = newRef(), extra = {}) {
+    const msg = { type: "act", lot_id: this.lotId, act, ref, ...extra };
     if (amount !== undefined && amount !== null) msg.amount = amount;
     return this._signed(msg, act, msg.amount ?? null);
   }

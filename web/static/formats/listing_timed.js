@@ -160,8 +160,16 @@ let lastReply = null;
 let typedQuantity = "";
 
 /** Send an action; show the outcome in #lt-msg and redraw. */
+/** 32 random bytes as hex: a declaration's contribution to the draw (auction/draw.py),
+ * so that the operator, who committed to its seed before, cannot steer the draw alone. */
+function contribution() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function send(ctx, act, amount) {
-  const reply = await ctx.conn.act(act, amount);
+  const extra = act === "accept_cap" ? { salt: contribution() } : {};
+  const reply = await ctx.conn.act(act, amount, undefined, extra);
   lastReply = {
     result: reply.type,
     text: reply.type === "ack"
