@@ -46,6 +46,20 @@ class AcceptedBid:
 
 
 @dataclass(slots=True)
+class Question:
+    """A bidder's question or objection to the host, and the answer once given."""
+
+    seq: int
+    at: int
+    bidder_id: str
+    bidder_no: str
+    kind: str
+    text: str
+    answer: str | None = None
+    public: bool = False
+
+
+@dataclass(slots=True)
 class Outcome:
     """``awarded`` with a winner and price, or ``failed`` with a reason code."""
 
@@ -85,6 +99,8 @@ class LotState:
     #: The public notice in force: of the suspension while paused, of the termination
     #: once cancelled (None: none).
     notice: str | None = None
+    #: Bidders' questions and objections by sequence number (see :mod:`auction.messaging`).
+    questions: dict[int, Question] = field(default_factory=dict)
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

@@ -11,6 +11,7 @@ the key. Amounts leave here as decimal strings.
 
 from typing import Any
 
+from auction import messaging
 from auction.deposits import SETTLE_EVENTS
 from auction.formats import of
 from auction.model import (
@@ -19,6 +20,8 @@ from auction.model import (
     DepositConfirmed,
     LotAwarded,
     LotCreated,
+    QuestionAnswered,
+    QuestionAsked,
     TokensRevoked,
 )
 from auction.money import format_amount
@@ -106,6 +109,9 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
              "last_bid": _money(state, b.last_bid), "bids": b.bids}
             for b in state.bidders.values()]
         view["ranking"] = [b.bidder_no for b in state.ranking()]
+        if state.questions:
+            view["questions"] = [messaging.question_view(q, staff=True)
+                                 for q in state.questions.values()]
     elif audience == BIDDER:
         view["you"] = bidder_view(state, bidder_id)
     fmt.view(state, view, audience, bidder_id)
@@ -140,6 +146,10 @@ def bidder_view(state: LotState, bidder_id: str | None, *,
         "own_bids": [b.view or _own_bid(state, b)
                      for b in _bids_after(bidder.own, bids_after)],
     }
+    own = [messaging.question_view(q) for q in state.questions.values()
+           if q.bidder_id == bidder.bidder_id]
+    if own:
+        view["questions"] = own
     fmt.bidder_view(state, view, bidder)
     return view
 
@@ -193,6 +203,8 @@ def redact(state: LotState, record: Recorded, audience: str,
         if "amount" in body:
             body["amount"] = _money(state, body["amount"])
         return {"seq": record.seq, **body}
+    if isinstance(event, (QuestionAsked, QuestionAnswered)):
+        return messaging.redact(state, record.seq, event, audience, bidder_id)
     if (isinstance(event, (BidAccepted, *_COUNTED)) and counts_hidden(state)
             and not (audience == BIDDER and event.bidder_id == bidder_id)):
         # Counting these would tell how many bidders or bids there are.

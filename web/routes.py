@@ -23,6 +23,10 @@ from web.metrics import metrics_handler
 from web.openapi import PARAMS_NAMES, document
 from web.schemas import (
     ActionResult,
+    Announcement,
+    Answer,
+    Asked,
+    AskHostBody,
     BidderPass,
     Bids,
     Collusion,
@@ -123,6 +127,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", _BIDDER + "/deposit", api.confirm_deposit, ConfirmDeposit, ActionResult),
     Route("POST", _BIDDER + "/token", api.reissue_token, Empty, BidderPass),
     Route("POST", _BIDDER + "/revoke", api.revoke_tokens, WithReason, ActionResult),
+    Route("POST", _LOT + "/announce", api.announce, Announcement, ActionResult),
+    Route("POST", _LOT + "/questions", api.ask_host, AskHostBody, Asked),
+    Route("POST", _LOT + "/questions/{seq}/answer", api.answer_question, Answer, ActionResult),
     *(Route("POST", f"{_LOT}/{kind}", api.lot_action(kind),
             OptionalReasonBody if kind in ("schedule", "start")
             else Extend if kind == "extend" else Resume if kind == "resume" else Suspend,
