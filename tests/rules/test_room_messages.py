@@ -128,3 +128,12 @@ def test_messages_replay_and_verify() -> None:
     assert replay(lot.events) == lot.s
     result = verify(dumps(build_export(lot.s, seal("lot-1", 1, GENESIS, lot.events))))
     assert result.ok, result.summary
+
+
+def test_under_blind_visibility_the_asker_sees_its_private_answer_in_its_own_stream() -> None:
+    lot = opened("a", "b", visibility="blind")
+    seq = ask(lot, "a")
+    lot.accept(AnswerQuestion(actor=HOST, question=seq, text="收到"))
+    mine = seen(lot, BIDDER, "a")[-1]
+    assert mine["own"] is True and mine["text"] == "收到" and mine["question_text"]
+    assert set(seen(lot, BIDDER, "b")[-1]) == {"seq", "type", "at"}
