@@ -27,6 +27,11 @@ addStrings({
     notice_label: "公告（暂停、终止时向所有竞买人和公众展示）",
     restart_label: "恢复时从起始价重新竞价（此前报价作废）",
     confirm_restart: "确认从起始价重新竞价？标的“{title}”此前的全部报价作废。",
+    announce_label: "向竞买人发布公告", announce: "发布公告",
+    questions_title: "竞买人提问与异议", questions_none: "暂无",
+    question_kind_question: "提问", question_kind_objection: "异议",
+    answer_placeholder: "答复", answer_public: "公开答复（不显示提问人）", answer_send: "答复",
+    answered: "已答复：{text}",
   },
   en: {
     proxy_label: "Allow proxy bidding (forward)", session_mode: "Closing",
@@ -41,6 +46,11 @@ addStrings({
     notice_label: "Public notice (shown to every bidder and the public on suspending or terminating)",
     restart_label: "On resuming, restart bidding from the start price (earlier bids void)",
     confirm_restart: "Restart bidding of “{title}” from the start price? Every earlier bid becomes void.",
+    announce_label: "Announce to the bidders", announce: "Announce",
+    questions_title: "Bidders' questions and objections", questions_none: "None",
+    question_kind_question: "Question", question_kind_objection: "Objection",
+    answer_placeholder: "Answer", answer_public: "Answer publicly (the asker is never shown)", answer_send: "Answer",
+    answered: "Answered: {text}",
   },
 });
 
@@ -405,6 +415,56 @@ function adopt(snapshot) {
   state = snapshot;
 }
 
+/** The bidders' questions and objections (staff view), each with its answer or a form. */
+let questionsDrawn = null; // what the list shows: redrawn only when it changes (typed answers stay)
+
+function drawQuestions() {
+  const questions = state?.questions ?? [];
+  const running = Boolean(state && !ENDED.has(state.status));
+  const key = JSON.stringify([selectedId, running, questions, document.documentElement.lang]);
+  if (key === questionsDrawn) return;
+  questionsDrawn = key;
+  $("questions").replaceChildren(...(questions.length ? questions.map((q) => {
+    const item = h("li", { dataset: { seq: q.seq } },
+      h("strong", {}, t(`question_kind_${q.kind}`)), ` ${q.bidder_no} (${q.bidder_id}): ${q.text}`);
+    if (q.answer !== null) {
+      item.append(h("div", { class: "sub answer" }, t("answered", { text: q.answer })));
+    } else if (running) {
+      const text = h("input", { type: "text", maxlength: "500", class: "answer-text",
+                                placeholder: t("answer_placeholder") });
+      const pub = h("input", { type: "checkbox", class: "answer-public" });
+      const send = h("button", { type: "button", class: "answer-send" }, t("answer_send"));
+      send.addEventListener("click", () => answerQuestion(q.seq, text.value.trim(), pub.checked));
+      item.append(h("div", { class: "row" }, text, h("label", { class: "inline" }, pub, t("answer_public")), send));
+    }
+    return item;
+  }) : [h("li", { class: "empty" }, t("questions_none"))]));
+}
+
+async function answerQuestion(seq, text, isPublic) {
+  if (!selectedId || !text) return;
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/questions/${seq}/answer`,
+    "POST", { text, public: isPublic });
+  if (data?.state) {
+    adopt(data.state);
+    render();
+  }
+}
+
+async function announce() {
+  const text = $("announce-text").value.trim();
+  if (!selectedId || !text) return;
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/announce`, "POST", { text },
+    { near: "announce-text" });
+  if (!data) return;
+  $("announce-text").value = "";
+  messages.show({ key: "done" }, "ok");
+  if (data.state) {
+    adopt(data.state);
+    render();
+  }
+}
+
 function registerEntries() {
   return Array.isArray(state?.register) ? state.register : [];
 }
@@ -456,6 +516,7 @@ function render() {
   $("pause").disabled = !selectedId || (status && status !== "open");
   $("resume").disabled = !selectedId || (status && status !== "paused");
   $("extend").disabled = !selectedId || (status && !["open", "paused"].includes(status));
+  drawQuestions();
   // Restarting from the start price only where the lot's rules allow it.
   $("restart").disabled = !state?.params?.restart_allowed || status !== "paused";
   $("cancel").disabled = !selectedId || ended;
@@ -704,6 +765,7 @@ function main() {
   for (const action of ["schedule", "start", "pause", "resume", "extend", "cancel"]) {
     submit(action, () => lotAction(action));
   }
+  submit("announce", announce);
   render();
   loadZone().then((tz) => {
     for (const el of document.querySelectorAll('input[type="datetime-local"]')) el.title = tz;
