@@ -550,10 +550,14 @@ async def ask_host(request: web.Request) -> web.Response:
     bidder token; the answer names only the lot and the question's sequence number."""
     lot_id, state = _lot(request)
     token = _bearer(request)
-    claims = (_bidder_claims(request, token, lot_id, state)
-              if token is not None and looks_like_bidder_token(token) else None)
-    if claims is None:
+    if token is None:
         raise WebError(401, "unauthorized", "a bidder token of this lot is required")
+    if not looks_like_bidder_token(token):
+        staff_of(request, public=True)  # 401 for an unknown token
+        raise WebError(403, "forbidden", "staff answer questions; they do not ask them")
+    claims = _bidder_claims(request, token, lot_id, state)
+    if claims is None:
+        raise WebError(403, "forbidden", "the bidder token is for another lot")
     body: AskHostBody = await read_body(request)
     command = AskHost(bidder_id=claims.bidder_id, kind=body.kind, text=body.text,
                       ip=request.remote or "", token_gen=claims.gen)

@@ -70,6 +70,11 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/api/lots/{lot_id}/resume"):              ("401",    "403",    "403",    "done",   "403"),
     ("POST", "/api/lots/{lot_id}/extend"):              ("401",    "403",    "403",    "done",   "403"),
     ("POST", "/api/lots/{lot_id}/cancel"):              ("401",    "403",    "403",    "done",   "403"),
+    # messages in the room: hosts announce and answer; the lot's bidders ask
+    ("POST", "/api/lots/{lot_id}/announce"):            ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/lots/{lot_id}/questions"):           ("401",    "done",   "403",    "403",    "403"),
+    ("POST", "/api/lots/{lot_id}/questions/{seq}/answer"):
+                                                        ("401",    "403",    "403",    "done",   "403"),
     # the record (web/records.py): results are public once a lot has ended; reports,
     # exports, deposits and collusion checks are for staff; deposits are settled by hosts
     ("GET",  "/api/lots/{lot_id}/result"):              ("ok",     "ok",     "ok",     "ok",     "ok"),
@@ -116,6 +121,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/schedule"): "draft",
     ("POST", "/api/lots/{lot_id}/start"): "scheduled",
     ("POST", "/api/lots/{lot_id}/resume"): "paused",
+    ("POST", "/api/lots/{lot_id}/questions/{seq}/answer"): "asked",
     ("GET", "/api/lots/{lot_id}/result"): "cancelled",
     ("GET", "/api/lots/{lot_id}/ocds"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/refund"): "cancelled",
@@ -195,6 +201,10 @@ async def make_world(server: Server, state: str) -> World:
         assert isinstance(placed, list)
     if state == "paused":
         await server.ok("POST", f"/api/lots/{lot}/pause", {"reason": "r"})
+    if state == "asked":  # open, with b1's question to answer
+        await server.ok("POST", f"/api/lots/{lot}/questions", {"kind": "question", "text": "q"},
+                        token=b1["token"])
+        state = "open"
     if state == "cancelled":
         await server.ok("POST", f"/api/lots/{lot}/cancel", {"reason": "r"})
     async with asyncio.timeout(5):
@@ -211,6 +221,7 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
     assert state is not None
     bidder = next((b for end, b in BIDDER_OF.items() if route.endswith(end)), "b1")
     path = route.replace("{lot_id}", world.lot).replace("{bidder_id}", bidder)
+    path = path.replace("{seq}", str(max(state.questions, default=0)))
     if route == "/static":
         path = "/static/i18n.js"
     bodies: dict[str, Any] = {
@@ -221,6 +232,9 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/bidders/{bidder_id}/deposit": {"amount": "50.00", "account": "a"},
         "/api/lots/{lot_id}/bidders/{bidder_id}/token": {},
         "/api/lots/{lot_id}/schedule": {},
+        "/api/lots/{lot_id}/announce": {"text": "t"},
+        "/api/lots/{lot_id}/questions": {"kind": "question", "text": "q"},
+        "/api/lots/{lot_id}/questions/{seq}/answer": {"text": "a"},
         "/api/lots/{lot_id}/start": {},
         "/api/lots/{lot_id}/extend": {"reason": "r",
                                       "closes_at": (state.closes_at or 0) + 60_000},
