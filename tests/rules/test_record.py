@@ -14,6 +14,7 @@ from auction.errors import RecordError
 from auction.lot import evolve, replay
 from auction.model import (
     EVENT_TYPES,
+    Announced,
     BidAccepted,
     BidderRegistered,
     CloseExtended,
@@ -33,6 +34,8 @@ from auction.model import (
     LotPaused,
     LotResumed,
     LotScheduled,
+    QuestionAnswered,
+    QuestionAsked,
     TokensRevoked,
 )
 from auction.record import (
@@ -71,6 +74,10 @@ SAMPLES: list[Event] = [
     DrawCommitted(at=T0, actor="system", seed_hash="ab" * 32),
     LotDrawn(at=T0, actor="system", purpose="cap_lottery", seed="cd" * 32,
              candidates=["0731", "2044"], index=1, winner_no="2044"),
+    Announced(at=T0, actor="staff:1", text="请注意延时规则"),
+    QuestionAsked(at=T0, actor="0731", bidder_id="b1", bidder_no="0731", kind="objection",
+                  text="报价未显示", ip="::1", device="d", ref="r"),
+    QuestionAnswered(at=T0, actor="staff:1", question=9, text="已处理", public=True),
 ]
 
 
