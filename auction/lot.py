@@ -21,6 +21,7 @@ from auction import (  # noqa: F401 (importing a format module registers the for
     deposits,
     english,
     listing_timed,
+    messaging,
     multi_round,
     sealed,
     signing,
@@ -30,6 +31,7 @@ from auction.formats import FORMATS, of, short_of_bidders
 from auction.model import (
     SYSTEM,
     Act,
+    Announced,
     BidAccepted,
     BidderRegistered,
     CancelLot,
@@ -56,6 +58,8 @@ from auction.model import (
     LotScheduled,
     PauseLot,
     PlaceBid,
+    QuestionAnswered,
+    QuestionAsked,
     RegisterBidder,
     Rejection,
     ResumeLot,
@@ -110,6 +114,8 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         return _enrol(state, cmd, now)
     if isinstance(cmd, Tick):
         return _tick(state, cmd, now)
+    if isinstance(cmd, messaging.COMMANDS):
+        return messaging.decide(state, cmd, now, _bad_text, _over(state, now))
     if isinstance(cmd, CreateLot):
         return Rejection("exists", "the lot exists already")
     if not isinstance(cmd, _STAFF_COMMANDS):
@@ -501,6 +507,7 @@ _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
     LotAwarded: _awarded, LotFailed: _failed, LotCancelled: _cancelled,
     TokensRevoked: _revoked, DrawCommitted: _ignored, LotDrawn: _ignored,
     KeyEnrolled: _key_enrolled,
+    Announced: _ignored, QuestionAsked: messaging.asked, QuestionAnswered: messaging.answered,
     **{event_type: deposits.settled for event_type in deposits.SETTLE_EVENTS},
     default.WinnerDefaulted: default.defaulted,
     default.AwardedToRunnerUp: default.runner_up_awarded,

@@ -223,10 +223,45 @@ class ApplyDeposit:
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Announce:
+    """A host's announcement to the lot's bidders (shown in every room and on the board)."""
+
+    actor: str
+    text: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskHost:
+    """A registered bidder's ``question`` or ``objection`` to the host while the lot runs
+    (open or suspended); seen by staff and by the bidder, never by other bidders."""
+
+    bidder_id: str
+    kind: str
+    text: str
+    ip: str = ""
+    device: str = ""
+    ref: str = ""
+    token_gen: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerQuestion:
+    """Staff answer the question or objection recorded at ``question`` (its sequence
+    number); a ``public`` answer is shown to everyone (the asker is never named)."""
+
+    actor: str
+    question: int
+    text: str
+    public: bool = False
+    reason: str = ""
+
+
 Command = (
     CreateLot | RegisterBidder | ConfirmDeposit | ScheduleLot | StartLot | PauseLot | ResumeLot
     | ExtendLot | CancelLot | RevokeTokens | PlaceBid | Act | Tick | RefundDeposit | ForfeitDeposit
-    | ApplyDeposit | EnrollKey
+    | ApplyDeposit | EnrollKey | Announce | AskHost | AnswerQuestion
 )
 
 
@@ -416,6 +451,37 @@ class KeyEnrolled(Event):
     certificate: str = recorded_if_set("")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Announced(Event):
+    """A host's announcement ``text`` to the lot's bidders."""
+
+    text: str
+    reason: str = recorded_if_set("")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionAsked(Event):
+    """Bidder ``bidder_id`` asked the host (``kind``: question or objection)."""
+
+    bidder_id: str
+    bidder_no: str
+    kind: str
+    text: str
+    ip: str = ""
+    device: str = ""
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionAnswered(Event):
+    """Staff answered the question recorded at ``question``."""
+
+    question: int
+    text: str
+    public: bool = recorded_if_set(False)
+    reason: str = recorded_if_set("")
+
+
 _E = TypeVar("_E", bound=type[Event])
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -424,7 +490,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         LotCreated, BidderRegistered, DepositConfirmed, LotScheduled, LotOpened, BidAccepted,
         CloseExtended, LotPaused, LotResumed, LotCancelled, LotClosed, LotAwarded, LotFailed,
         TokensRevoked, DepositRefunded, DepositForfeited, DepositApplied, DrawCommitted,
-        LotDrawn, KeyEnrolled,
+        LotDrawn, KeyEnrolled, Announced, QuestionAsked, QuestionAnswered,
     )
 }
 

@@ -64,6 +64,20 @@ class AcceptedBid:
 
 
 @dataclass(slots=True)
+class Question:
+    """A bidder's question or objection to the host, and the answer once given."""
+
+    seq: int
+    at: int
+    bidder_id: str
+    bidder_no: str
+    kind: str
+    text: str
+    answer: str | None = None
+    public: bool = False
+
+
+@dataclass(slots=True)
 class Outcome:
     """``awarded`` with a winner and price, or ``failed`` with a reason code."""
 
@@ -113,6 +127,8 @@ class LotState:
     relisted_as: str | None = None
     #: An upheld objection suspended the award (:mod:`auction.default`).
     award_suspended: bool = False
+    #: Bidders' questions and objections by sequence number (see :mod:`auction.messaging`).
+    questions: dict[int, Question] = field(default_factory=dict)
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

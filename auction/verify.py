@@ -46,7 +46,11 @@ from auction.errors import RecordError
 from auction.formats import FORMATS
 from auction.model import (
     SYSTEM,
+    Announce,
+    Announced,
+    AnswerQuestion,
     ApplyDeposit,
+    AskHost,
     BidAccepted,
     BidderRegistered,
     CancelLot,
@@ -75,6 +79,8 @@ from auction.model import (
     LotScheduled,
     PauseLot,
     PlaceBid,
+    QuestionAnswered,
+    QuestionAsked,
     RefundDeposit,
     RegisterBidder,
     Rejection,
@@ -351,6 +357,9 @@ def _command_of(event: Event) -> Command | None:
     if isinstance(event, LotClosed) or (isinstance(event, (LotOpened, LotCancelled))
                                         and event.actor == SYSTEM):
         return Tick()
+    if isinstance(event, QuestionAsked):
+        return AskHost(bidder_id=e.bidder_id, kind=e.kind, text=e.text, ip=e.ip,
+                       device=e.device, ref=e.ref)
     if isinstance(event, LotFailed) and event.reason == "too_few_bidders":
         # A lot with too few eligible bidders fails instead of opening (min_bidders).
         return Tick() if event.actor == SYSTEM else StartLot(actor=e.actor)
@@ -367,6 +376,8 @@ def _command_of(event: Event) -> Command | None:
         LotPaused: (PauseLot, ("reason", "notice")),
         LotResumed: (ResumeLot, ("reason", "restart")),
         LotCancelled: (CancelLot, ("reason", "notice")),
+        Announced: (Announce, ("text", "reason")),
+        QuestionAnswered: (AnswerQuestion, ("question", "text", "public", "reason")),
         DepositRefunded: (RefundDeposit, ("bidder_id", "reason")),
         DepositForfeited: (ForfeitDeposit, ("bidder_id", "reason")),
         DepositApplied: (ApplyDeposit, ("bidder_id", "reason")),

@@ -12,6 +12,7 @@ the key. Amounts leave here as decimal strings.
 import hashlib
 from typing import Any
 
+from auction import messaging
 from auction.deposits import SETTLE_EVENTS
 from auction.formats import of
 from auction.model import (
@@ -21,6 +22,8 @@ from auction.model import (
     KeyEnrolled,
     LotAwarded,
     LotCreated,
+    QuestionAnswered,
+    QuestionAsked,
     TokensRevoked,
 )
 from auction.money import format_amount
@@ -110,6 +113,9 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
              "last_bid": _money(state, b.last_bid), "bids": b.bids}
             for b in state.bidders.values()]
         view["ranking"] = [b.bidder_no for b in state.ranking()]
+        if state.questions:
+            view["questions"] = [messaging.question_view(q, staff=True)
+                                 for q in state.questions.values()]
     elif audience == BIDDER:
         view["you"] = bidder_view(state, bidder_id)
     fmt.view(state, view, audience, bidder_id)
@@ -147,6 +153,10 @@ def bidder_view(state: LotState, bidder_id: str | None, *,
     if state.signatures != "off":  # which key its actions are checked against, if any
         view["key"] = None if bidder.key is None else {
             "alg": bidder.key.alg, "id": hashlib.sha256(bidder.key.key.encode()).hexdigest()[:16]}
+    own = [messaging.question_view(q) for q in state.questions.values()
+           if q.bidder_id == bidder.bidder_id]
+    if own:
+        view["questions"] = own
     fmt.bidder_view(state, view, bidder)
     return view
 
@@ -200,6 +210,8 @@ def redact(state: LotState, record: Recorded, audience: str,
         if "amount" in body:
             body["amount"] = _money(state, body["amount"])
         return {"seq": record.seq, **body}
+    if isinstance(event, (QuestionAsked, QuestionAnswered)):
+        return messaging.redact(state, record.seq, event, audience, bidder_id)
     if (isinstance(event, (BidAccepted, *_COUNTED)) and counts_hidden(state)
             and not (audience == BIDDER and event.bidder_id == bidder_id)):
         # Counting these would tell how many bidders or bids there are.

@@ -22,6 +22,9 @@ from aiohttp import web
 from auction.errors import InvalidAmount, InvalidParams
 from auction.formats import withheld
 from auction.model import (
+    Announce,
+    AnswerQuestion,
+    AskHost,
     BidAccepted,
     BidderRegistered,
     CancelLot,
@@ -57,6 +60,9 @@ from web.keys import BANK, BODIES, ENGINE, RECEIPTS, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.schemas import (
     MAX_INT,
+    Announcement,
+    Answer,
+    AskHostBody,
     ConfirmDeposit,
     CreateSession,
     Extend,
@@ -553,6 +559,49 @@ def lot_action(kind: str) -> Handler:
 
 
 ACTIONS = ("schedule", "start", "pause", "resume", "extend", "cancel")
+
+
+async def announce(request: web.Request) -> web.Response:
+    """``POST /api/lots/{lot_id}/announce``: a host's announcement to the lot's bidders."""
+    host = require_host(request)
+    lot_id, _ = lot_of(request)
+    body: Announcement = await read_body(request)
+    return await run_command(request, lot_id, Announce(actor=host.staff_id, text=body.text,
+                                                       reason=_reason(body)))
+
+
+async def ask_host(request: web.Request) -> web.Response:
+    """``POST /api/lots/{lot_id}/questions``: a bidder's question or objection, with its
+    bidder token; the answer names only the lot and the question's sequence number."""
+    lot_id, state = lot_of(request)
+    token = bearer(request)
+    if token is None:
+        raise WebError(401, "unauthorized", "a bidder token of this lot is required")
+    if not looks_like_bidder_token(token):
+        staff_of(request, public=True)  # 401 for an unknown token
+        raise WebError(403, "forbidden", "staff answer questions; they do not ask them")
+    claims = bidder_claims(request, token, lot_id, state)
+    if claims is None:
+        raise WebError(403, "forbidden", "the bidder token is for another lot")
+    body: AskHostBody = await read_body(request)
+    command = AskHost(bidder_id=claims.bidder_id, kind=body.kind, text=body.text,
+                      ip=request.remote or "", token_gen=claims.gen)
+    records = _checked(await _engine(request).execute(lot_id, command))
+    return json_response({"lot_id": lot_id, "seq": records[-1].seq})
+
+
+async def answer_question(request: web.Request) -> web.Response:
+    """``POST /api/lots/{lot_id}/questions/{seq}/answer``: the host's answer."""
+    host = require_host(request)
+    lot_id, _ = lot_of(request)
+    body: Answer = await read_body(request)
+    try:
+        question = int(request.match_info["seq"])
+    except ValueError:
+        raise WebError(404, "unknown_question", "no such question in this lot") from None
+    return await run_command(request, lot_id, AnswerQuestion(
+        actor=host.staff_id, question=question, text=body.text, public=body.public,
+        reason=_reason(body)))
 
 
 async def run_command(request: web.Request, lot_id: str, command: Command) -> web.Response:

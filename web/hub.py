@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import msgspec
 
 from auction.deltas import diff
-from auction.model import TokensRevoked
+from auction.model import QuestionAnswered, TokensRevoked
 from auction.record import Recorded
 from auction.state import LotState
 from auction.views import PUBLIC, audience_key, bidder_view, redact, snapshot
@@ -287,6 +287,9 @@ class Hub:
         before, feed.views = feed.views, {}
         now = self._engine.now()
         concerned = {getattr(r.event, "bidder_id", None) for r in records}
+        # An answer concerns the bidder who asked (its you.questions changes).
+        concerned |= {state.questions[r.event.question].bidder_id for r in records
+                      if isinstance(r.event, QuestionAnswered)}
         concerned.add(feed.leader)
         feed.leader = state.leader
         revoked = {r.event.bidder_id for r in records if isinstance(r.event, TokensRevoked)}

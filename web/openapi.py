@@ -314,6 +314,21 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/lots/{lot_id}/resume": _action("Resume a paused lot (host)"),
     "/api/lots/{lot_id}/extend": _action("Move the closing time later (host)"),
     "/api/lots/{lot_id}/cancel": _action("Cancel a lot (host)"),
+    "/api/lots/{lot_id}/announce": _action(
+        "Announce something to the lot's bidders (host)",
+        "Recorded as Announced; every room and the board show it, until the lot ends."),
+    "/api/lots/{lot_id}/questions": {"post": _op(
+        "Ask the host a question or raise an objection (bidder token)",
+        errors=(400, 401, 404, 409, 413, 503), params=_LOT, description=(
+            "While the lot is open or suspended. Recorded as QuestionAsked; staff see it "
+            "whole, the asker in its own view, everyone else only that something was "
+            "recorded at that sequence number."))},
+    "/api/lots/{lot_id}/questions/{seq}/answer": {"post": _op(
+        "Answer a question or objection (host)", errors=_ACTION_ERRORS, staff=True,
+        params=[_path_param("lot_id"), _path_param("seq")], description=(
+            "Recorded as QuestionAnswered; the asker and staff see it, everyone with "
+            "public true (never the asker's identity). 409 unknown_question, "
+            "already_answered."))},
     # The record (web/records.py, docs/records.md): results, reports, exports, OCDS,
     # deposits, collusion checks.
     "/api/lots/{lot_id}/result": {"get": _op(

@@ -22,6 +22,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from auction.clock import TIE_RULES
 from auction.listing_timed import CAP_RULES, CONFIRM_MODES
 from auction.lot import FORMATS, MAX_TEXT
+from auction.messaging import KINDS as QUESTION_KINDS
 from auction.money import CURRENCY_DECIMALS, MAX_WHOLE_DIGITS
 from auction.multi_round import MAX_ROUNDS, MAX_TURN_S
 from auction.params import (
@@ -498,6 +499,34 @@ class Suspend(Closed):
     reason: Reason
     notice: _text(description="The public notice shown on the board and in every room "
                               "(recorded with the event)") | None = None
+
+
+class Announcement(Closed):
+    """A host's announcement to the lot's bidders (shown in every room and on the board)."""
+
+    text: _text(description="The announcement (recorded)")
+    reason: OptionalReason | None = None
+
+
+class AskHostBody(Closed):
+    """A bidder's question or objection to the host, with its bidder token."""
+
+    kind: _choice(QUESTION_KINDS)
+    text: _text(description="The question or objection (recorded; staff and the asker "
+                            "see it, other bidders and the public never)")
+
+
+class Answer(Closed):
+    text: _text(description="The answer (recorded)")
+    public: Annotated[bool, Meta(description=(
+        "show the answer and the question to everyone (never the asker); default: the "
+        "asker and staff only"))] = False
+    reason: OptionalReason | None = None
+
+
+class Asked(Open):
+    lot_id: Id
+    seq: Annotated[int, Meta(description="the question's sequence number (answers name it)")]
 
 
 class Resume(Closed):

@@ -220,14 +220,14 @@ class NoticeWithdrawn(Event):
 
 @register_event
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QuestionAsked(Event):
+class NoticeQuestionAsked(Event):
     no: int
     text: str
 
 
 @register_event
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QuestionAnswered(Event):
+class NoticeQuestionAnswered(Event):
     no: int
     text: str
 
@@ -328,13 +328,14 @@ class NoticeDecider:
                 return Rejection("invalid_state", "the notice takes no more questions")
             if now >= state.terms.apply_until:
                 return Rejection("invalid_state", "questions close with the application window")
-            return [QuestionAsked(at=now, actor=command.actor, no=len(state.questions) + 1,
+            return [NoticeQuestionAsked(at=now, actor=command.actor, no=len(state.questions) + 1,
                                   text=command.text)]
         if not 1 <= command.no <= len(state.questions):
             return Rejection("unknown_question", f"no question {command.no}")
         if state.questions[command.no - 1].answered_at is not None:
             return Rejection("already_answered", f"question {command.no} is answered")
-        return [QuestionAnswered(at=now, actor=command.actor, no=command.no, text=command.text)]
+        return [NoticeQuestionAnswered(at=now, actor=command.actor, no=command.no,
+                                       text=command.text)]
 
     def evolve(self, state: Notice, event: Event) -> Notice:
         if isinstance(event, NoticePublished):
@@ -347,10 +348,10 @@ class NoticeDecider:
                            flags=tuple(event.flags))
         if isinstance(event, NoticeWithdrawn):
             return replace(state, status="withdrawn", withdrawn_reason=event.reason)
-        if isinstance(event, QuestionAsked):
+        if isinstance(event, NoticeQuestionAsked):
             question = Question(event.no, event.actor, event.at, event.text)
             return replace(state, questions=(*state.questions, question))
-        assert isinstance(event, QuestionAnswered)
+        assert isinstance(event, NoticeQuestionAnswered)
         questions = list(state.questions)
         questions[event.no - 1] = replace(questions[event.no - 1], answer=event.text,
                                           answered_at=event.at)

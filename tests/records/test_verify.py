@@ -13,7 +13,10 @@ import pytest
 from auction.model import (
     EVENT_TYPES,
     SYSTEM,
+    Announce,
+    AnswerQuestion,
     ApplyDeposit,
+    AskHost,
     CancelLot,
     CloseExtended,
     EnrollKey,
@@ -81,7 +84,14 @@ def cancelled_by_clock() -> SimLot:
 
 
 def cancelled_by_staff() -> SimLot:
-    lot = SimLot("L-CANCEL").open()
+    """Cancelled by staff, after an announcement, a bidder's objection and its answer."""
+    lot = SimLot("L-CANCEL")
+    lot.register("a")
+    lot.open()
+    lot.do(Announce(actor=HOST, text="请注意：法院可能裁定中止"), T0 + 1)
+    lot.do(AskHost(bidder_id="a", kind="objection", text="对中止有异议"), T0 + 2)
+    lot.do(AnswerQuestion(actor=HOST, question=lot.s.version, text="以裁定为准",
+                          public=True), T0 + 3)
     lot.do(CancelLot(actor=HOST, reason="法院裁定"), T0 + 10)
     return lot
 

@@ -14,6 +14,7 @@ from auction.errors import RecordError
 from auction.lot import evolve, replay
 from auction.model import (
     EVENT_TYPES,
+    Announced,
     BidAccepted,
     BidderRegistered,
     CloseExtended,
@@ -34,6 +35,8 @@ from auction.model import (
     LotPaused,
     LotResumed,
     LotScheduled,
+    QuestionAnswered,
+    QuestionAsked,
     TokensRevoked,
 )
 from auction.record import (
@@ -76,6 +79,10 @@ SAMPLES: list[Event] = [
                 certificate="-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n"),
     BidAccepted(at=T0, actor="0731", bidder_id="b1", bidder_no="0731", amount=10100,
                 signed={"seen": 9, "nonce": "n0nce-0001", "sig": "c2ln"}),
+    Announced(at=T0, actor="staff:1", text="请注意延时规则"),
+    QuestionAsked(at=T0, actor="0731", bidder_id="b1", bidder_no="0731", kind="objection",
+                  text="报价未显示", ip="::1", device="d", ref="r"),
+    QuestionAnswered(at=T0, actor="staff:1", question=9, text="已处理", public=True),
 ]
 
 

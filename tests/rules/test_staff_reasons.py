@@ -39,6 +39,13 @@ def _scheduled() -> Lot:
     return lot
 
 
+def _asked() -> Lot:
+    lot = opened("a")
+    lot.accept(m.AskHost(bidder_id="a", kind="question", text="问"))
+    assert lot.s.version == 6
+    return lot
+
+
 def _paused() -> Lot:
     lot = opened("a", "b")
     lot.pause()
@@ -82,9 +89,15 @@ CASES: dict[type[Any], tuple[Callable[[], Lot | None], Callable[[str], Any]]] = 
                                                               reason=r)),
     m.ApplyDeposit: (_awarded, lambda r: m.ApplyDeposit(bidder_id="a", actor=HOST,
                                                         reason=r)),
+    m.Announce: (lambda: opened("a"), lambda r: m.Announce(actor=HOST, text="注意", reason=r)),
+    # The question is the sixth event of the lot _asked makes.
+    m.AnswerQuestion: (_asked, lambda r: m.AnswerQuestion(actor=HOST, question=6, text="答",
+                                                          reason=r)),
 }
-#: Staff commands whose reason may be left out (recorded when given).
-OPTIONAL = {m.CreateLot, m.RegisterBidder, m.ConfirmDeposit, m.ScheduleLot, m.StartLot}
+#: Staff commands whose reason may be left out (recorded when given): desk work, the
+#: published plan, and messages (their text says what they are).
+OPTIONAL = {m.CreateLot, m.RegisterBidder, m.ConfirmDeposit, m.ScheduleLot, m.StartLot,
+            m.Announce, m.AnswerQuestion}
 
 
 def _staff_commands() -> set[type[Any]]:

@@ -14,6 +14,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from auction import english
 from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
+    Announce,
+    AnswerQuestion,
+    AskHost,
     BidAccepted,
     CancelLot,
     CloseExtended,
@@ -29,6 +32,8 @@ from auction.model import (
     LotResumed,
     PauseLot,
     PlaceBid,
+    QuestionAnswered,
+    QuestionAsked,
     RegisterBidder,
     Rejection,
     ResumeLot,
@@ -379,7 +384,7 @@ class LotMachine(RecordedLot):
     #: so runs it shrinks towards (and its many "simple" runs) still bid.
     ACTIONS = ("bid", "bid", "advance", "tick", "bid", "advance_to_deadline", "bid", "tick",
                "bid_at_deadline", "register", "deposit", "advance", "pause", "resume", "extend",
-               "schedule", "start", "cancel")
+               "schedule", "start", "cancel", "message")
 
     @rule(data=st.data())
     def step(self, data: st.DataObject) -> None:
@@ -462,6 +467,22 @@ class LotMachine(RecordedLot):
         delta = data.draw(st.integers(-5_000, 60_000), label="delta")
         self.apply(ExtendLot(actor=HOST, reason="request", closes_at=base + delta))
 
+    def do_message(self, data: st.DataObject) -> None:
+        """A host's announcement, a bidder's question or objection, or an answer."""
+        what = data.draw(st.sampled_from(["ask", "announce", "answer"]), label="message")
+        if what == "ask":
+            self.apply(AskHost(bidder_id=data.draw(st.sampled_from(BIDDERS), label="bidder"),
+                               kind=data.draw(st.sampled_from(["question", "objection", "x"]),
+                                              label="kind"),
+                               text="报价为何未被接受？", ip="10.9.9.9"))
+        elif what == "announce":
+            self.apply(Announce(actor=HOST, text="请注意延时规则"))
+        else:
+            asked = sorted(self.s.questions) if self.state is not None else []
+            self.apply(AnswerQuestion(
+                actor=HOST, question=data.draw(st.sampled_from([*asked, 0]), label="question"),
+                text="已答复", public=data.draw(st.booleans(), label="public")))
+
     def do_cancel(self, data: st.DataObject) -> None:
         if data.draw(st.integers(0, 9), label="roll") == 9:  # a cancellation ends it all
             self.apply(CancelLot(actor=HOST, reason="order"))
@@ -529,6 +550,19 @@ class LotMachine(RecordedLot):
                                               amount=parse_amount(shown, s.params.decimals)),
                                   self.now)
                 assert isinstance(decision, list), (shown, decision)
+
+    @invariant()
+    def no_one_learns_who_asked_the_host(self) -> None:
+        """Questions and answers never show the public or other bidders who asked."""
+        s = self.state
+        if s is None or not s.questions:
+            return
+        for record in self.records:
+            if isinstance(record.event, (QuestionAsked, QuestionAnswered)):
+                shown = redact(s, record, PUBLIC)
+                assert not {"bidder_id", "bidder_no", "ip", "device", "own"} & set(shown)
+                if isinstance(record.event, QuestionAsked):
+                    assert set(shown) == {"seq", "type", "at"}
 
     @invariant()
     def hidden_counts_cannot_be_read_or_counted(self) -> None:

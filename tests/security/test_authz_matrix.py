@@ -104,6 +104,11 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/api/lots/{lot_id}/resume"):              ("401",    "403",    "403",    "done",   "403"),
     ("POST", "/api/lots/{lot_id}/extend"):              ("401",    "403",    "403",    "done",   "403"),
     ("POST", "/api/lots/{lot_id}/cancel"):              ("401",    "403",    "403",    "done",   "403"),
+    # messages in the room: hosts announce and answer; the lot's bidders ask
+    ("POST", "/api/lots/{lot_id}/announce"):            ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/lots/{lot_id}/questions"):           ("401",    "done",   "403",    "403",    "403"),
+    ("POST", "/api/lots/{lot_id}/questions/{seq}/answer"):
+                                                        ("401",    "403",    "403",    "done",   "403"),
     # the record (web/records.py): results are public once a lot has ended; reports,
     # exports, deposits and collusion checks are for staff; deposits are settled by hosts
     ("GET",  "/api/lots/{lot_id}/result"):              ("ok",     "ok",     "ok",     "ok",     "ok"),
@@ -222,6 +227,7 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/schedule"): "draft",
     ("POST", "/api/lots/{lot_id}/start"): "scheduled",
     ("POST", "/api/lots/{lot_id}/resume"): "paused",
+    ("POST", "/api/lots/{lot_id}/questions/{seq}/answer"): "asked",
     ("GET", "/api/lots/{lot_id}/result"): "cancelled",
     ("GET", "/api/lots/{lot_id}/ocds"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/refund"): "cancelled",
@@ -373,6 +379,10 @@ async def make_world(server: Server, state: str, *, admitted: bool = False) -> W
         assert isinstance(placed, list)
     if state == "paused":
         await server.ok("POST", f"/api/lots/{lot}/pause", {"reason": "r"})
+    if state == "asked":  # open, with b1's question to answer
+        await server.ok("POST", f"/api/lots/{lot}/questions", {"kind": "question", "text": "q"},
+                        token=b1["token"])
+        state = "open"
     if state == "cancelled":
         await server.ok("POST", f"/api/lots/{lot}/cancel", {"reason": "r"})
     async with asyncio.timeout(5):
@@ -404,6 +414,7 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
             .replace("{application_id}", world.application)
             .replace("{sha256}", world.document)
             .replace("{objection_id}", "O-1").replace("{delivery_id}", "outbox.main.1"))
+    path = path.replace("{seq}", str(max(state.questions, default=0)))
     if route == "/static":
         path = "/static/i18n.js"
     bodies: dict[str, Any] = {
@@ -415,6 +426,9 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
                                                             "reason": "r"},
         "/api/lots/{lot_id}/bidders/{bidder_id}/token": {},
         "/api/lots/{lot_id}/schedule": {},
+        "/api/lots/{lot_id}/announce": {"text": "t"},
+        "/api/lots/{lot_id}/questions": {"kind": "question", "text": "q"},
+        "/api/lots/{lot_id}/questions/{seq}/answer": {"text": "a"},
         "/api/lots/{lot_id}/start": {},
         "/api/bank/statements": {"content_base64": base64.b64encode(
             "交易时间,付款账号,付款户名,金额,附言,流水号\n2025-09-23 10:00:00,6222,某公司,"

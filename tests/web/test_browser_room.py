@@ -356,6 +356,34 @@ async def test_an_emergency_notice_shows_on_the_board_and_in_every_room_until_re
     await expect_accepted(rooms[1], "1,000.00")
 
 
+async def test_a_question_goes_to_the_host_only_and_a_public_answer_names_no_bidder(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    server = auction_server
+    lot_id, urls = await english_lot(server)
+    asker, other = [await open_room(pages, server.base, urls[b]) for b in ("A", "B")]
+    await staff_post(server, f"/api/lots/{lot_id}/announce", {"text": "本场延时规则为 5 分钟"})
+    for room in (asker, other):
+        await expect(room.locator("#notices")).to_contain_text("主持人公告：本场延时规则为 5 分钟",
+                                                               timeout=WAIT)
+    await asker.select_option("#ask-kind", "objection")
+    await asker.fill("#ask-text", "我的报价为何未显示？")
+    await asker.click("#ask-btn")
+    mine = asker.locator("#my-questions li")
+    await expect(mine).to_contain_text("我的报价为何未显示？", timeout=WAIT)
+    await expect(mine).to_contain_text("等待答复")
+    staff = await staff_get(server, f"/api/lots/{lot_id}")
+    (question,) = staff["questions"]
+    assert question["kind"] == "objection" and question["bidder_id"] == "A"
+    await staff_post(server, f"/api/lots/{lot_id}/questions/{question['seq']}/answer",
+                     {"text": "已刷新，请查看报价记录", "public": True})
+    await expect(mine).to_contain_text("答复：已刷新，请查看报价记录", timeout=WAIT)
+    await expect(other.locator("#notices")).to_contain_text("已刷新，请查看报价记录",
+                                                            timeout=WAIT)
+    assert await other.locator("#my-questions li").count() == 0
+    asker_no = next(b["bidder_no"] for b in staff["register"] if b["bidder_id"] == "A")
+    assert asker_no not in await other.locator("#notices").inner_text()
+
+
 WAN = [("1030.00", 2, "0.103"), ("45000000.00", 2, "4,500"), ("0.01", 2, "0.000001"),
        ("123456789", 0, "12,345.6789")]
 

@@ -29,6 +29,16 @@ addStrings({
     notice_label: "公告（暂停、终止时向所有竞买人和公众展示）",
     restart_label: "恢复时从起始价重新竞价（此前报价作废）",
     confirm_restart: "确认从起始价重新竞价？标的“{title}”此前的全部报价作废。",
+    announce_label: "向竞买人发布公告", announce: "发布公告",
+    extend_on_label: "延时触发", extend_on_any: "任何报价",
+    extend_on_leader_change_opt: "更换领先者的报价", extend_on_rank_1_opt: "成为最优价的报价",
+    min_bidders_label: "最少竞买人数（选填）", confirm_above_label: "超过几个幅度须竞买人确认（选填）",
+    show_counts_label: "竞买人数与报价次数", show_counts_always: "始终公开",
+    restart_allowed_label: "暂停后允许从起始价重新竞价",
+    questions_title: "竞买人提问与异议", questions_none: "暂无",
+    question_kind_question: "提问", question_kind_objection: "异议",
+    answer_placeholder: "答复", answer_public: "公开答复（不显示提问人）", answer_send: "答复",
+    answered: "已答复：{text}",
   },
   en: {
     proxy_label: "Allow proxy bidding (forward)", session_mode: "Closing",
@@ -43,6 +53,16 @@ addStrings({
     notice_label: "Public notice (shown to every bidder and the public on suspending or terminating)",
     restart_label: "On resuming, restart bidding from the start price (earlier bids void)",
     confirm_restart: "Restart bidding of “{title}” from the start price? Every earlier bid becomes void.",
+    announce_label: "Announce to the bidders", announce: "Announce",
+    extend_on_label: "Soft close triggered by", extend_on_any: "any bid",
+    extend_on_leader_change_opt: "a change of leader", extend_on_rank_1_opt: "a new best bid",
+    min_bidders_label: "Minimum bidders (optional)", confirm_above_label: "Confirmation past this many steps (optional)",
+    show_counts_label: "Counts of bidders and bids", show_counts_always: "always shown",
+    restart_allowed_label: "Allow restarting from the start price after a suspension",
+    questions_title: "Bidders' questions and objections", questions_none: "None",
+    question_kind_question: "Question", question_kind_objection: "Objection",
+    answer_placeholder: "Answer", answer_public: "Answer publicly (the asker is never shown)", answer_send: "Answer",
+    answered: "Answered: {text}",
   },
 });
 
@@ -99,6 +119,8 @@ const FORM_FIELDS = {
     direction: "lot-direction", start_price: "lot-start", step: "lot-step", deposit: "lot-deposit",
     duration_s: "lot-duration", reserve: "lot-reserve", ceiling: "lot-ceiling",
     extend_window_s: "lot-extend-window", extend_s: "lot-extend", visibility: "lot-visibility",
+    extend_on: "lot-extend-on", min_bidders: "lot-min-bidders", confirm_above_steps: "lot-confirm-above",
+    show_counts: "lot-show-counts", restart_allowed: "lot-restart-allowed",
     improve: "lot-improve", proxy: "lot-proxy", max_jump_steps: "lot-max-jump",
   },
   bidder: { bidder_id: "bidder-id", name: "bidder-name", reason: "bidder-reason" },
@@ -303,7 +325,8 @@ async function createLot() {
   };
   const ints = {
     duration_s: "lot-duration", extend_window_s: "lot-extend-window", extend_s: "lot-extend",
-    max_jump_steps: "lot-max-jump",
+    max_jump_steps: "lot-max-jump", min_bidders: "lot-min-bidders",
+    confirm_above_steps: "lot-confirm-above",
   };
   for (const [key, id] of Object.entries(ints)) {
     const value = readInt(id);
@@ -325,6 +348,10 @@ async function createLot() {
   }
   if (opensAt !== null) params.opens_at = opensAt;
   if ($("lot-proxy").checked) params.proxy = true;
+  if ($("lot-restart-allowed").checked) params.restart_allowed = true;
+  // Choices sent only when they differ from the rules' defaults.
+  if ($("lot-extend-on").value !== "any") params.extend_on = $("lot-extend-on").value;
+  if ($("lot-show-counts").value !== "always") params.show_counts = $("lot-show-counts").value;
   const body = { session_id: sessionId, title: $("lot-title").value.trim(), format: "english", params };
   const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-title" });
   if (!data) return;
@@ -406,6 +433,56 @@ function adopt(snapshot) {
   state = snapshot;
 }
 
+/** The bidders' questions and objections (staff view), each with its answer or a form. */
+let questionsDrawn = null; // what the list shows: redrawn only when it changes (typed answers stay)
+
+function drawQuestions() {
+  const questions = state?.questions ?? [];
+  const running = Boolean(state && !ENDED.has(state.status));
+  const key = JSON.stringify([selectedId, running, questions, document.documentElement.lang]);
+  if (key === questionsDrawn) return;
+  questionsDrawn = key;
+  $("questions").replaceChildren(...(questions.length ? questions.map((q) => {
+    const item = h("li", { dataset: { seq: q.seq } },
+      h("strong", {}, t(`question_kind_${q.kind}`)), ` ${q.bidder_no} (${q.bidder_id}): ${q.text}`);
+    if (q.answer !== null) {
+      item.append(h("div", { class: "sub answer" }, t("answered", { text: q.answer })));
+    } else if (running) {
+      const text = h("input", { type: "text", maxlength: "500", class: "answer-text",
+                                placeholder: t("answer_placeholder") });
+      const pub = h("input", { type: "checkbox", class: "answer-public" });
+      const send = h("button", { type: "button", class: "answer-send" }, t("answer_send"));
+      send.addEventListener("click", () => answerQuestion(q.seq, text.value.trim(), pub.checked));
+      item.append(h("div", { class: "row" }, text, h("label", { class: "inline" }, pub, t("answer_public")), send));
+    }
+    return item;
+  }) : [h("li", { class: "empty" }, t("questions_none"))]));
+}
+
+async function answerQuestion(seq, text, isPublic) {
+  if (!selectedId || !text) return;
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/questions/${seq}/answer`,
+    "POST", { text, public: isPublic });
+  if (data?.state) {
+    adopt(data.state);
+    render();
+  }
+}
+
+async function announce() {
+  const text = $("announce-text").value.trim();
+  if (!selectedId || !text) return;
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/announce`, "POST", { text },
+    { near: "announce-text" });
+  if (!data) return;
+  $("announce-text").value = "";
+  messages.show({ key: "done" }, "ok");
+  if (data.state) {
+    adopt(data.state);
+    render();
+  }
+}
+
 function registerEntries() {
   return Array.isArray(state?.register) ? state.register : [];
 }
@@ -457,6 +534,7 @@ function render() {
   $("pause").disabled = !selectedId || (status && status !== "open");
   $("resume").disabled = !selectedId || (status && status !== "paused");
   $("extend").disabled = !selectedId || (status && !["open", "paused"].includes(status));
+  drawQuestions();
   // Restarting from the start price only where the lot's rules allow it.
   $("restart").disabled = !state?.params?.restart_allowed || status !== "paused";
   $("cancel").disabled = !selectedId || ended;
@@ -686,6 +764,7 @@ function main() {
   for (const action of ["schedule", "start", "pause", "resume", "extend", "cancel"]) {
     submit(action, () => lotAction(action));
   }
+  submit("announce", announce);
   render();
   loadZone().then((tz) => {
     for (const el of document.querySelectorAll('input[type="datetime-local"]')) el.title = tz;

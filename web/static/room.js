@@ -12,7 +12,7 @@ import {
   quickBid, stepsOver,
 } from "./money.js";
 import {
-  $, ENDED, MessageBox, clock, countdown, dateTime, drawCountdown, h, lotIdFromPath, money,
+  $, ENDED, MessageBox, api, clock, countdown, dateTime, drawCountdown, h, lotIdFromPath, money,
   resultText, showAmount, showConn, showStatus, takeToken,
 } from "./ui.js";
 
@@ -50,6 +50,11 @@ addStrings({
     notice_outbid_hidden: "您已不再领先",
     notice_extended: "竞价延时至 {time}",
     notice_paused: "竞价已暂停：{reason}", notice_paused_plain: "竞价已暂停",
+    notice_announced: "主持人公告：{text}",
+    notice_answered: "主持人答复（{question}）：{text}",
+    ask_title: "向主持人提问或提出异议", ask_question: "提问", ask_objection: "异议",
+    ask_placeholder: "仅主持人与监督人员可见，其他竞买人看不到", ask_send: "发送",
+    ask_sent: "已发送，等待主持人答复", ask_waiting: "等待答复", ask_answer: "答复：{text}",
     notice_resumed: "竞价已恢复，截止时间 {time}",
     notice_ended: "竞价已结束",
     leader_note: "您已是当前最高报价者，无需再次出价",
@@ -83,6 +88,11 @@ addStrings({
     notice_outbid_hidden: "You are no longer leading",
     notice_extended: "Closing extended to {time}",
     notice_paused: "Bidding paused: {reason}", notice_paused_plain: "Bidding paused",
+    notice_announced: "Host's announcement: {text}",
+    notice_answered: "Host's answer ({question}): {text}",
+    ask_title: "Ask the host, or object", ask_question: "Question", ask_objection: "Objection",
+    ask_placeholder: "Seen by the host and supervisors only, never by other bidders", ask_send: "Send",
+    ask_sent: "Sent; the host will answer", ask_waiting: "Awaiting an answer", ask_answer: "Answer: {text}",
     notice_resumed: "Bidding resumed; closes at {time}",
     notice_ended: "Bidding has ended",
     leader_note: "You hold the highest bid: no need to bid again",
@@ -256,6 +266,10 @@ function noticeEvent(e) {
   } else if (e.type === "LotPaused") {
     dropNotices("resumed");
     addNotice("paused", e.reason ? "notice_paused" : "notice_paused_plain", { reason: e.reason }, e.at);
+  } else if (e.type === "Announced") {
+    addNotice("announced", "notice_announced", { text: e.text }, e.at);
+  } else if (e.type === "QuestionAnswered" && e.public) {
+    addNotice("answered", "notice_answered", { question: e.question_text, text: e.text }, e.at);
   } else if (e.type === "LotResumed" && e.restart) {
     dropNotices("paused");
     addNotice("resumed", "notice_restarted", {}, e.at);
@@ -345,6 +359,7 @@ function render() {
   showStatus($("status"), state?.status);
   $("extended").hidden = !extended || !state || ENDED.has(state.status);
   drawLotNotice($("lot-notice"), state);
+  drawQuestions();
 
   $("best-label").textContent = t(reverse ? "best_reverse" : "best_forward");
   $("currency").textContent = currencySign(p?.currency ?? "CNY");
@@ -655,6 +670,32 @@ async function sendBid(amount, confirmed = false) {
   render();
 }
 
+/** The ask form (a bidder, while the lot runs) and the bidder's own questions. */
+function drawQuestions() {
+  const running = state && ["open", "paused"].includes(state.status);
+  const mine = you()?.questions ?? [];
+  $("ask-card").hidden = !token || (!running && !mine.length);
+  $("ask-form").hidden = !running;
+  $("my-questions").replaceChildren(...mine.map((q) => h("li", { dataset: { seq: q.seq } },
+    h("strong", {}, t(q.kind === "objection" ? "ask_objection" : "ask_question")), " ", q.text,
+    h("div", { class: "sub answer" }, q.answer ? t("ask_answer", { text: q.answer }) : t("ask_waiting")))));
+}
+
+async function submitQuestion(event) {
+  event.preventDefault();
+  const text = $("ask-text").value.trim();
+  if (!text || !token) return;
+  const answer = await api(`/api/lots/${encodeURIComponent(lotId)}/questions`, {
+    method: "POST", token, body: { kind: $("ask-kind").value, text },
+  });
+  if (answer.ok) {
+    $("ask-text").value = "";
+    messages.show({ key: "ask_sent" }, "ok");
+  } else {
+    messages.show(answer.error);
+  }
+}
+
 function quick(n) {
   const p = params();
   if (!p) return;
@@ -694,6 +735,7 @@ function main() {
   $("bid-form").addEventListener("submit", submitBid);
   $("proxy-form").addEventListener("submit", submitProxy);
   $("receipts-btn").addEventListener("click", downloadReceipts);
+  $("ask-form").addEventListener("submit", submitQuestion);
   $("step-1").addEventListener("click", () => quick(1));
   $("step-2").addEventListener("click", quickN);
   $("steps-n").addEventListener("input", () => render());
