@@ -100,14 +100,26 @@ ResumedHook = Callable[[], Awaitable[None]]
 
 @dataclass
 class Loaded:
-    """What a log holds at start: sessions, and each lot's rows in creation order (lots
-    whose entries are not rows, with why, in ``unreadable``). A lot with a snapshot in
-    ``snapshots`` has only its rows after it (its tail, maybe none) in ``lots``."""
+    """What a log holds at start: sessions, and each live lot's rows in creation order
+    (lots whose entries are not rows, with why, in ``unreadable``). A lot with a snapshot
+    in ``snapshots`` has only its rows after it (its tail, maybe none) in ``lots``. A log
+    with an index of live lots leaves the ended ones out (each read on demand with
+    :meth:`EventLog.lot`) and counts them by status in ``ended``."""
 
     sessions: list[Session] = field(default_factory=list)
     lots: dict[str, list[Row]] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    ended: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One lot as the log holds it: its last snapshot (None: none, or the log keeps
+    none) and its rows after it."""
+
+    snapshot: Snapshot | None
+    rows: list[Row]
 
 
 class EventLog(abc.ABC):
@@ -141,7 +153,22 @@ class EventLog(abc.ABC):
 
     @abc.abstractmethod
     async def load(self) -> Loaded:
-        """Every session and every lot's rows (lots in creation order, rows by seq)."""
+        """Every session and every live lot's rows (lots in creation order, rows by seq);
+        see :class:`Loaded`."""
+
+    async def lot(self, lot_id: str) -> Stored | None:
+        """One lot (an ended one left out of :meth:`load`): its snapshot and the rows
+        after it; None when the log holds no such lot. Raises :class:`Unreadable` and
+        :class:`LogUnavailable` as :meth:`read` does."""
+        rows = await self.read(lot_id, 0)
+        return Stored(None, rows) if rows else None
+
+    async def lot_page(self, after: str | None, limit: int,
+                       session_id: str | None = None) -> list[str]:
+        """At most ``limit`` lot ids in order of creation, those created after lot
+        ``after`` (from the first when None), of session ``session_id`` only if given:
+        a query of the store, ended lots included."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,

@@ -22,11 +22,12 @@ import contextvars
 import dataclasses
 import hashlib
 import hmac
+import itertools
 import logging
 import secrets
 import time
 import typing
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -74,7 +75,7 @@ from engine.ownership import Ownership
 from engine.pg_record import MAX_LAG_MS, PgRecord
 from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
-from engine.snapshots import VERSION, SnapshotError, decode_state, encode_state
+from engine.snapshots import Snapshot, SnapshotError, decode_state, encode_state
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,11 @@ RETRY_MAX_S = 5.0
 REDIRECTS = 3
 #: How often a shared log's timer index and sessions are polled as a backstop (s).
 POLL_S = 0.5
-#: Ended lots whose state is kept decoded in memory (the most recently used); the others
-#: keep it encoded only, and decode it when asked for (:meth:`Runtime.lot`).
+#: Ended lots kept in memory (the most recently used, that nothing watches): the others
+#: are read back from the log when asked for (:meth:`Runtime.find`).
 WARM_LOTS = 1000
+#: Lots in one page of :meth:`Runtime.lots`, by default.
+LOTS_PAGE = 100
 
 
 def wall_clock_ms() -> int:
@@ -129,9 +132,14 @@ class Runtime(Engine):
         #: The latest time :meth:`now` has given: the engine's clock never goes back.
         self._high_water = 0
         self._watchdog: asyncio.Task[None] | None = None
+        #: The lots in memory: every live lot, and the ended ones recently used.
         self._lots: dict[str, Lot] = {}
-        #: Ended lots with their state decoded, least recently used first.
+        #: Ended lots in memory that let their records go, least recently used first.
         self._warm: OrderedDict[str, None] = OrderedDict()
+        #: How many ended lots have each status, in memory or not.
+        self._ended: Counter[str] = Counter()
+        #: Reads of a lot from the log on demand (:meth:`_known`), for the tests.
+        self.reads = 0
         self._sessions: dict[str, Session] = {}
         self._closing = False
         self._failed: str | None = None
@@ -182,40 +190,50 @@ class Runtime(Engine):
         self._coordinator.start()
 
     async def _recover(self, loaded: Loaded) -> None:
-        """Every lot from its snapshot and the rows after it (from its first row where it
-        has no snapshot, or one this engine cannot read)."""
+        """Every live lot from its snapshot and the rows after it (from its first row
+        where it has no snapshot, or one this engine cannot read). The ended lots the log
+        left out are only counted: each is read when asked for (:meth:`_known`)."""
         for session in loaded.sessions:
             self._sessions.setdefault(session.session_id, session)
+        self._ended.update(loaded.ended)
         for lot_id, reason in loaded.unreadable.items():
             self._quarantine(lot_id, reason)
         for lot_id, rows in loaded.lots.items():
             lot = self._lots.setdefault(lot_id, Lot(lot_id))
-            snapshot = loaded.snapshots.get(lot_id)
-            if (snapshot is not None and snapshot.ended and not rows
-                    and snapshot.state.startswith(f"[{VERSION},")):
-                # An ended lot: its state stays encoded until it is asked for.
+            await self._restore(lot, loaded.snapshots.get(lot_id), rows)
+        log.info("recovered %d lots (%d from snapshots), %d events after them; %d ended "
+                 "lots left in the log", len(loaded.lots) - len(self._quarantined),
+                 len(loaded.snapshots), sum(len(rows) for rows in loaded.lots.values()),
+                 sum(loaded.ended.values()))
+
+    async def _restore(self, lot: Lot, snapshot: Snapshot | None, rows: list[Row]) -> None:
+        """The lot from its snapshot (if any, and readable) and the rows after it."""
+        if snapshot is not None:
+            try:
+                lot.state = decode_state(snapshot.state)
                 lot.base, lot.base_state = snapshot.seq, snapshot.state
                 lot.last_hash = lot.base_hash = snapshot.hash
-                lot.freeze()
-                lot.summary = (snapshot.status, snapshot.session_id)
-                continue
-            if snapshot is not None:
+            except SnapshotError as exc:
+                log.warning("lot %s: snapshot not used (%s): replaying its events",
+                            lot.lot_id, exc)
                 try:
-                    lot.state = decode_state(snapshot.state)
-                    lot.base, lot.base_state = snapshot.seq, snapshot.state
-                    lot.last_hash = lot.base_hash = snapshot.hash
-                except SnapshotError as exc:
-                    log.warning("lot %s: snapshot not used (%s): replaying its events",
-                                lot_id, exc)
-                    try:
-                        rows = await self.log.read(lot_id, 0)
-                    except Unreadable as unreadable:
-                        self._quarantine(lot_id, str(unreadable))
-                        continue
-            self._apply_rows(lot, rows)
-        log.info("recovered %d lots (%d from snapshots), %d events after them",
-                 len(loaded.lots) - len(self._quarantined), len(loaded.snapshots),
-                 sum(len(rows) for rows in loaded.lots.values()))
+                    rows = await self.log.read(lot.lot_id, 0)
+                except Unreadable as unreadable:
+                    self._quarantine(lot.lot_id, str(unreadable))
+                    return
+        self._apply_rows(lot, rows)
+        if lot.state is not None and not rows:  # the snapshot alone: nothing published
+            self._summarise(lot, lot.state)
+
+    def _summarise(self, lot: Lot, state: LotState) -> None:
+        """Keep the lot's status and session, and the counts of ended lots by status."""
+        summary = (state.status, state.session_id)
+        if summary != lot.summary:
+            if lot.summary is not None and lot.summary[0] in ENDED:
+                self._ended[lot.summary[0]] -= 1
+            if state.status in ENDED:
+                self._ended[state.status] += 1
+            lot.summary = summary
 
     async def close(self) -> None:
         if self._closing:
@@ -295,43 +313,57 @@ class Runtime(Engine):
                 self._coordinator.new_session(session)
 
     def lot(self, lot_id: str) -> LotState | None:
+        """The state of a lot in memory (an ended lot may not be: :meth:`find`)."""
         lot = self._lots.get(lot_id)
-        return self._state_of(lot) if lot is not None else None
+        if lot is None:
+            return None
+        if lot_id in self._warm:
+            self._warm.move_to_end(lot_id)
+        return lot.state
+
+    async def find(self, lot_id: str) -> LotState | None:
+        await self._known(lot_id)
+        return self.lot(lot_id)
 
     def summary(self, lot_id: str) -> tuple[str, str] | None:
         lot = self._lots.get(lot_id)
-        if lot is not None and lot.cold and lot.summary is not None:
-            return lot.summary
-        return super().summary(lot_id)
+        return lot.summary if lot is not None and lot.state is not None else None
 
-    def _state_of(self, lot: Lot) -> LotState | None:
-        """The lot's state, decoded if it was kept encoded (then it counts as used: the
-        least recently used ended lots are kept encoded only); a state that cannot be
-        decoded sets the lot apart."""
-        if not lot.cold:
-            if lot.lot_id in self._warm:
-                self._warm.move_to_end(lot.lot_id)
-            return lot.state
+    def counts(self) -> dict[str, int]:
+        counts = Counter(lot.summary[0] for lot in self._lots.values()
+                         if lot.summary is not None and lot.state is not None
+                         and lot.summary[0] not in ENDED)
+        counts.update(self._ended)
+        return {status: n for status, n in counts.items() if n > 0}
+
+    async def lots(self, *, session_id: str | None = None, after: str | None = None,
+                   limit: int = LOTS_PAGE) -> tuple[list[LotState], str | None]:
+        """A page of lots from the log's listing (ended lots read on demand)."""
         try:
-            state = lot.state
-        except SnapshotError as exc:
-            self._quarantine(lot.lot_id, f"its snapshot cannot be read: {exc}")
-            return None
-        self._warmed(lot)
-        return state
+            ids = await self.log.lot_page(after, limit, session_id)
+        except LogUnavailable as exc:
+            raise EngineError(str(exc)) from exc
+        states = []
+        for lot_id in ids:
+            state = await self.find(lot_id)
+            if state is not None and (session_id is None or state.session_id == session_id):
+                states.append(state)
+        return states, (ids[-1] if len(ids) == limit else None)
 
     def _warmed(self, lot: Lot) -> None:
-        """An ended lot's state was decoded: keep at most :data:`WARM_LOTS` so, freezing
-        the least recently used that nothing uses."""
+        """An ended lot let its records go: keep at most :data:`WARM_LOTS` such lots in
+        memory, dropping the least recently used that nothing uses (it is read back from
+        the log when next asked for)."""
         self._warm[lot.lot_id] = None
         self._warm.move_to_end(lot.lot_id)
-        while len(self._warm) > WARM_LOTS:
-            oldest, _ = self._warm.popitem(last=False)
+        for oldest in list(itertools.islice(self._warm, max(len(self._warm) - WARM_LOTS, 0))):
             cold = self._lots.get(oldest)
-            if (cold is not None and not cold.cold and cold.base_state is not None
-                    and not cold.records and not cold.dirty and not cold.listeners
-                    and not cold.joining and cold.writer is None and not cold.queue):
-                cold.freeze()
+            if cold is None or cold.unused():
+                del self._warm[oldest]
+                if cold is not None:
+                    if cold.timer is not None:
+                        cold.timer.cancel()
+                    del self._lots[oldest]
 
     def quarantined(self) -> dict[str, str]:
         return dict(self._quarantined)
@@ -347,6 +379,9 @@ class Runtime(Engine):
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
         lot.state, lot.records, lot.listeners = None, [], []
         self._warm.pop(lot_id, None)
+        if lot.summary is not None and lot.summary[0] in ENDED:
+            self._ended[lot.summary[0]] -= 1
+        lot.summary = None
         lot.base, lot.base_state, lot.last_hash, lot.base_hash = 0, None, GENESIS, GENESIS
         if lot.timer is not None:
             lot.timer.cancel()
@@ -354,8 +389,7 @@ class Runtime(Engine):
         lot.deadline = None
 
     def lot_ids(self) -> list[str]:
-        return [lot_id for lot_id, lot in self._lots.items()
-                if lot.cold or lot.state is not None]
+        return [lot_id for lot_id, lot in self._lots.items() if lot.state is not None]
 
     async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
         await self._known(lot_id)
@@ -404,23 +438,36 @@ class Runtime(Engine):
         if lot_id in self._quarantined:
             raise Quarantined(lot_id, self._quarantined[lot_id])
         lot = self._lots.get(lot_id)
-        if lot is not None and lot.cold:
-            self._state_of(lot)
-            if lot_id in self._quarantined:
-                raise Quarantined(lot_id, self._quarantined[lot_id])
+        if lot_id in self._warm:
+            self._warm.move_to_end(lot_id)
         if lot is None or (lot.state is None and not lot.queue and lot.writer is None):
             raise UnknownLot(lot_id)
         return lot
 
     async def _known(self, lot_id: str) -> None:
-        """On a shared log: make sure a lot created by another process is known here."""
-        if not self.log.shared or lot_id in self._lots:
+        """Make sure a lot the log holds is in memory: an ended lot left in the log (read
+        back from its snapshot and the rows after it), or, on a shared log, a lot another
+        process created."""
+        if lot_id in self._lots or lot_id in self._quarantined:
             return
         try:
-            if await self.log.exists(lot_id):
-                await self.catch_up(self._lots.setdefault(lot_id, Lot(lot_id)))
+            stored = await self.log.lot(lot_id)
+        except Unreadable as exc:
+            self._quarantine(lot_id, str(exc))
+            return
         except LogUnavailable as exc:
             raise EngineError(str(exc)) from exc
+        if stored is None or lot_id in self._lots:  # unknown, or read meanwhile
+            return
+        self.reads += 1
+        lot = self._lots[lot_id] = Lot(lot_id)
+        snapshot = stored.snapshot
+        if snapshot is not None and snapshot.ended:
+            # Counted among the ended lots already (Loaded.ended).
+            lot.summary = (snapshot.status, snapshot.session_id)
+        await self._restore(lot, snapshot, stored.rows)
+        self._arm(lot)
+        self._let_go(lot)
 
     def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[Row]:
         lot = self._lots.get(lot_id)
@@ -600,6 +647,7 @@ class Runtime(Engine):
 
     def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
         lot.state, lot.dirty = state, False
+        self._summarise(lot, state)
         lot.records.extend(records)
         lot.last_hash = records[-1].hash
         for listener in list(lot.listeners):
@@ -608,20 +656,25 @@ class Runtime(Engine):
 
     def _let_go(self, lot: Lot) -> None:
         """An ended lot keeps its state, not its records: they are read back from the
-        log when asked for (:meth:`history`, :meth:`subscribe`). Not where a permanent
-        record copies rows from memory (:meth:`_pg_rows`), nor while the state runs
-        ahead of the log or subscribers wait to join."""
+        log when asked for (:meth:`history`, :meth:`subscribe`), and the lot itself is
+        dropped from memory once it is among the least recently used
+        (:meth:`_warmed`). Not where a permanent record copies rows from memory
+        (:meth:`_pg_rows`), nor while the state runs ahead of the log or subscribers
+        wait to join."""
         state = lot.state
-        if (state is None or state.status not in ENDED or not lot.records or lot.dirty
-                or lot.joining or self.record_store is not None):
+        if (state is None or state.status not in ENDED or lot.dirty or lot.joining
+                or self.record_store is not None):
             return
-        try:
-            lot.base_state = encode_state(state)
-        except SnapshotError as exc:  # pragma: no cover - every state of the rules encodes
-            log.error("lot %s keeps its records in memory: %s", lot.lot_id, exc)
+        if lot.records:
+            try:
+                lot.base_state = encode_state(state)
+            except SnapshotError as exc:  # pragma: no cover - every state of the rules encodes
+                log.error("lot %s keeps its records in memory: %s", lot.lot_id, exc)
+                return
+            lot.base, lot.base_hash = lot.version, lot.last_hash
+            lot.records = []
+        elif lot.base_state is None:
             return
-        lot.base, lot.base_hash = lot.version, lot.last_hash
-        lot.records = []
         self._warmed(lot)
 
     def appended(self, lot: Lot, records: list[Recorded]) -> None:
@@ -705,6 +758,11 @@ class Runtime(Engine):
 
     async def _followed(self, lot_id: str, rows: list[Row]) -> None:
         """Rows another process appended (the shared log's feed)."""
+        if lot_id not in self._lots:
+            try:
+                await self._known(lot_id)  # read whole (the rows are in the log already)
+            except EngineError as exc:  # the rows' gap is read when the log is back
+                log.warning("lot %s not read: %s", lot_id, exc)
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
         if not self._apply_rows(lot, rows):
             await self.catch_up(lot)
@@ -827,8 +885,7 @@ class Runtime(Engine):
     # ----------------------------------------------------------------- timers
 
     def _arm(self, lot: Lot) -> None:
-        deadline = (next_deadline(lot.state) if not lot.cold and lot.state is not None
-                    else None)
+        deadline = next_deadline(lot.state) if lot.state is not None else None
         if deadline == lot.deadline and lot.timer is not None:
             return
         if lot.timer is not None:

@@ -173,16 +173,30 @@ class RedisLog(EventLog):
 
     # ----------------------------------------------------------------- reads
 
+    async def _lot_ids(self) -> list[str]:
+        """Every lot of the shards' lot indexes, in order of creation."""
+        pipe = self._redis.pipeline(transaction=False)
+        for n in range(keys.SHARDS):
+            pipe.zrange(keys.lots(n), 0, -1, withscores=True)
+        found: list[tuple[float, str]] = []
+        for members in await pipe.execute():
+            found.extend((score, _text(member)) for member, score in members)
+        return [lot_id for _, lot_id in sorted(found)]
+
+    async def lot_page(self, after: str | None, limit: int,
+                       session_id: str | None = None) -> list[str]:
+        """Lots of every session (the lot indexes do not hold it: the caller filters)."""
+        try:
+            ids = await self._lot_ids()
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        start = ids.index(after) + 1 if after in ids else 0
+        return ids[start:start + limit]
+
     async def load(self) -> Loaded:
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            for n in range(keys.SHARDS):
-                pipe.zrange(keys.lots(n), 0, -1, withscores=True)
-            found: list[tuple[float, str]] = []
-            for members in await pipe.execute():
-                found.extend((score, _text(member)) for member, score in members)
             loaded = Loaded(sessions=await self.sessions())
-            for _, lot_id in sorted(found):
+            for lot_id in await self._lot_ids():
                 try:
                     loaded.lots[lot_id] = await self.read(lot_id, 0)
                 except Unreadable as exc:

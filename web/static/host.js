@@ -9,7 +9,7 @@ import { drawLotForm, formatName, readLotForm, relabelLotForm } from "./lotform.
 import { epochToZoned, loadZone, zonedToEpoch } from "./zone.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
-  $, ENDED, MessageBox, api, clock, confirmAction, drawCountdown, guard, h, money, resultText,
+  $, ENDED, MessageBox, api, apiLots, clock, confirmAction, drawCountdown, guard, h, money, resultText,
   showAmount, showConn, showStatus, takeToken,
 } from "./ui.js";
 
@@ -328,7 +328,7 @@ async function createLot() {
 
 async function loadLots() {
   if (!staffToken()) return;
-  const answer = await api("/api/lots", { token: staffToken() });
+  const answer = await apiLots({ token: staffToken() });
   if (!answer.ok) {
     messages.show(answer.error);
     return;

@@ -2,7 +2,7 @@
 
 import { initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
-import { $, ENDED, MessageBox, api, h, money, showStatus } from "./ui.js";
+import { $, ENDED, MessageBox, apiLots, h, money, showStatus } from "./ui.js";
 
 const REFRESH_MS = 10_000;
 const messages = new MessageBox($("message"));
@@ -35,7 +35,7 @@ function draw() {
 }
 
 async function load() {
-  const answer = await api("/api/lots");
+  const answer = await apiLots();
   if (!answer.ok) {
     messages.show(answer.error);
     return;
