@@ -28,7 +28,7 @@ import secrets
 import time
 import typing
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -469,11 +469,18 @@ class Runtime(Engine):
         self._arm(lot)
         self._let_go(lot)
 
-    def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[Row]:
-        lot = self._lots.get(lot_id)
-        # Only lots that keep every record in memory (base 0) under a permanent record.
-        return ([row_of(r) for r in lot.records[max(after_seq - lot.base, 0):]]
-                if lot is not None else [])
+    async def _log_rows(self, lot_id: str, after_seq: int) -> list[Row]:
+        """The permanent record's source: the live log's rows of the lot."""
+        return await self.log.read(lot_id, after_seq)
+
+    async def _log_lots(self) -> list[str]:
+        """Every lot of the live log (ended ones included), for the record's catch-up."""
+        ids: list[str] = []
+        while page := await self.log.lot_page(ids[-1] if ids else None, 1000):
+            ids.extend(page)
+            if len(page) < 1000:
+                break
+        return ids
 
     # ----------------------------------------------------------------- writes
 
@@ -658,12 +665,10 @@ class Runtime(Engine):
         """An ended lot keeps its state, not its records: they are read back from the
         log when asked for (:meth:`history`, :meth:`subscribe`), and the lot itself is
         dropped from memory once it is among the least recently used
-        (:meth:`_warmed`). Not where a permanent record copies rows from memory
-        (:meth:`_pg_rows`), nor while the state runs ahead of the log or subscribers
+        (:meth:`_warmed`). Not while the state runs ahead of the log or subscribers
         wait to join."""
         state = lot.state
-        if (state is None or state.status not in ENDED or lot.dirty or lot.joining
-                or self.record_store is not None):
+        if state is None or state.status not in ENDED or lot.dirty or lot.joining:
             return
         if lot.records:
             try:
@@ -686,7 +691,7 @@ class Runtime(Engine):
             self.ownership.lost(lot.lot_id)
         if self.record_store is not None:
             # If it landed after all, its rows are handed to no permanent record: the
-            # record copies what nobody handed over (PgRecord.check).
+            # record reads the lot from the live log after its position.
             self.record_store.check(lot.lot_id)
         if not self.log.fail_stop:
             return
@@ -752,8 +757,8 @@ class Runtime(Engine):
         assert state is not None
         self.published(lot, state, records)
         self._arm(lot)
-        if self.record_store is not None:
-            self.record_store.check(lot.lot_id)
+        if self.record_store is not None:  # applied once, by whichever process is first
+            self.record_store.add(row_of(r) for r in records)
         return True
 
     async def _followed(self, lot_id: str, rows: list[Row]) -> None:
@@ -969,6 +974,6 @@ class RedisEngine(Runtime):
         self.ownership = Ownership(redis_log.redis)
         if postgres_dsn:
             self.record_store = self.metrics.record = PgRecord(
-                postgres_dsn, source=self._pg_rows, lots=self.lot_ids, clock=self.now)
+                postgres_dsn, source=self._log_rows, lots=self._log_lots, clock=self.now)
 
 
