@@ -200,6 +200,13 @@ class EventLog(abc.ABC):
         rows = await self.read(lot_id, 0)
         return rows[-1].seq if rows else 0
 
+    async def trim(self, upto: Sequence[tuple[str, int]]) -> None:
+        """Each ``(lot_id, seq)``: the permanent record holds the lot's events up to
+        ``seq``; a log that keeps them only until then may drop those it no longer needs
+        for a start (up to the lot's snapshot, never beyond ``seq``). The rows it dropped
+        are then read from the permanent record."""
+        return None
+
     async def recover(self, now_ms: int) -> None:
         """After a failed append of a :attr:`fail_stop` log: prove the log writable
         again (appends are accepted once this returned); raises :class:`LogUnavailable`

@@ -14,6 +14,7 @@ nothing. Schema migrations are applied at start, under an advisory lock.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -83,6 +84,9 @@ PROBE_S = 2.0
 PgRow = Row
 #: The live log's rows of a lot after a sequence number (the projection's source).
 Source = Callable[[str, int], Awaitable[Sequence[PgRow]]]
+#: Told, after each commit, each lot's position it moved: the live log may drop what
+#: Postgres now holds (:meth:`engine.eventlog.EventLog.trim`).
+Trim = Callable[[Sequence[tuple[str, int]]], Awaitable[None]]
 
 
 def continuing(rows: Sequence[PgRow], position: int) -> tuple[list[PgRow], bool]:
@@ -121,12 +125,15 @@ class PgRecord:
 
     def __init__(self, dsn: str, source: Source | None = None,
                  lots: Callable[[], Awaitable[list[str]]] | None = None,
-                 clock: Callable[[], int] | None = None) -> None:
+                 clock: Callable[[], int] | None = None, trim: Trim | None = None) -> None:
         self.dsn = dsn
+        self._trim = trim
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._source = source
         self._lots = lots
         self._pool: asyncpg.Pool | None = None
+        #: Set while connected.
+        self._up = asyncio.Event()
         self._buffer: list[PgRow] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -217,6 +224,7 @@ class PgRecord:
         async with pool.acquire() as conn:
             await migrate(conn)
         self._pool = pool
+        self._up.set()
         log.info("postgres record connected")
 
     async def _run(self) -> None:
@@ -246,6 +254,7 @@ class PgRecord:
                     pass
 
     async def _drop_pool(self) -> None:
+        self._up.clear()
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.terminate()
@@ -293,6 +302,11 @@ class PgRecord:
             await conn.executemany(
                 "UPDATE positions SET seq = $2, hash = $3, at = $4 WHERE lot_id = $1", moved)
         self.written += len(fresh)
+        if self._trim is not None:  # only once committed: never beyond what Postgres has
+            try:
+                await self._trim([(lot_id, seq) for lot_id, seq, _, _ in moved])
+            except Exception as exc:  # the live log keeps them: the next commit trims
+                log.warning("live log not trimmed: %s", exc)
         return len(fresh)
 
     def check(self, lot_id: str) -> None:
@@ -336,10 +350,20 @@ class PgRecord:
         have = {r["lot_id"]: r["seq"] for r in await self._pool.fetch(
             "SELECT lot_id, seq FROM positions")}
         copied = 0
+        held: list[tuple[str, int]] = []
         for lot_id in await self._lots():
             rows = await self._source(lot_id, have.get(lot_id, 0))
             for i in range(0, len(rows), BATCH):
                 copied += await self.apply(rows[i:i + BATCH])
+            if not rows and have.get(lot_id):
+                held.append((lot_id, have[lot_id]))
+        # What a process killed between its commit and its trim left in the live log.
+        for i in range(0, len(held), BATCH):
+            if self._trim is not None:
+                try:
+                    await self._trim(held[i:i + BATCH])
+                except Exception as exc:  # the live log keeps them: trimmed next time
+                    log.warning("live log not trimmed: %s", exc)
         self.behind, self._behind_since = False, None
         if copied:
             log.info("postgres record caught up %d events", copied)
@@ -356,6 +380,21 @@ class PgRecord:
                 session_id, name, created_at, created_by, mode, stagger_s)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("session %s not in postgres yet: %s", session_id, exc)
+
+    async def rows(self, lot_id: str, after: int, before: int | None = None) -> list[PgRow]:
+        """The lot's rows with ``after < seq < before`` (the live log may have dropped
+        them: :meth:`engine.eventlog.EventLog.trim`); a process just started waits a
+        moment for its connection."""
+        if self._pool is None and not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up.wait(), PROBE_S)
+        if self._pool is None:
+            raise ConnectionError("postgres is not connected")
+        return [PgRow(lot_id, r["seq"], r["at"], r["type"], r["body_text"], r["hash"])
+                for r in await self._pool.fetch(
+                    "SELECT seq, at, type, body_text, hash FROM events WHERE lot_id = $1 "
+                    "AND seq > $2 AND seq < $3 ORDER BY seq", lot_id, after,
+                    before if before is not None else 2**62)]
 
     async def events(self, lot_id: str) -> list[dict[str, Any]]:
         """The lot's rows as recorded in Postgres (for reports and checks)."""

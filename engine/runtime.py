@@ -217,7 +217,7 @@ class Runtime(Engine):
                 log.warning("lot %s: snapshot not used (%s): replaying its events",
                             lot.lot_id, exc)
                 try:
-                    rows = await self.log.read(lot.lot_id, 0)
+                    rows = await self._rows(lot.lot_id, 0, snapshot.seq)
                 except Unreadable as unreadable:
                     self._quarantine(lot.lot_id, str(unreadable))
                     return
@@ -406,7 +406,7 @@ class Runtime(Engine):
         if after_seq >= base:
             return []
         try:
-            rows = [row for row in await self.log.read(lot.lot_id, 0) if row.seq <= base]
+            rows = [row for row in await self._rows(lot.lot_id, 0, base) if row.seq <= base]
             records = read_back(lot.lot_id, rows)
         except (LogUnavailable, Unreadable, RecordError) as exc:
             raise EngineError(f"the record of {lot.lot_id} cannot be read: {exc}") from exc
@@ -472,6 +472,21 @@ class Runtime(Engine):
     async def _log_rows(self, lot_id: str, after_seq: int) -> list[Row]:
         """The permanent record's source: the live log's rows of the lot."""
         return await self.log.read(lot_id, after_seq)
+
+    async def _rows(self, lot_id: str, after_seq: int, last: int | None = None) -> list[Row]:
+        """The lot's rows after ``after_seq`` (up to ``last`` at least, when known): the
+        live log's, and those it dropped once the permanent record held them
+        (:meth:`EventLog.trim`) read from the permanent record."""
+        rows = await self.log.read(lot_id, after_seq)
+        first = rows[0].seq if rows else (last + 1 if last is not None else None)
+        if self.record_store is None or first is None or first <= after_seq + 1:
+            return rows
+        try:
+            older = await self.record_store.rows(lot_id, after_seq, first)
+        except (OSError, ConnectionError, asyncpg.PostgresError,
+                asyncpg.InterfaceError) as exc:
+            raise LogUnavailable(f"the permanent record is unavailable: {exc}") from exc
+        return older + rows
 
     async def _log_lots(self) -> list[str]:
         """Every lot of the live log (ended ones included), for the record's catch-up."""
@@ -717,7 +732,7 @@ class Runtime(Engine):
         if lot.lot_id in self._quarantined:
             return
         try:
-            rows = await self.log.read(lot.lot_id, lot.version)
+            rows = await self._rows(lot.lot_id, lot.version)
         except Unreadable as exc:
             self._quarantine(lot.lot_id, str(exc))
             return
@@ -974,6 +989,7 @@ class RedisEngine(Runtime):
         self.ownership = Ownership(redis_log.redis)
         if postgres_dsn:
             self.record_store = self.metrics.record = PgRecord(
-                postgres_dsn, source=self._log_rows, lots=self._log_lots, clock=self.now)
+                postgres_dsn, source=self._log_rows, lots=self._log_lots, clock=self.now,
+                trim=redis_log.trim)
 
 

@@ -77,6 +77,12 @@ end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return -1
 """
+TRIM = """
+local snap = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local keep = math.min(tonumber(ARGV[1]), snap)
+if keep > 0 then return redis.call('XTRIM', KEYS[2], 'MINID', (keep + 1) .. '-0') end
+return 0
+"""
 #: Connections to one Redis: appends of more lots at once wait for one (a Redis with
 #: ``appendfsync always`` fsyncs once for all the commands it read together, so a few
 #: dozen connections keep it busy; the client's default pool refuses the 101st).
@@ -126,6 +132,7 @@ class RedisLog(EventLog):
         self.url = url
         self._redis = connect(url)
         self._append = self._redis.register_script(APPEND)
+        self._trim = self._redis.register_script(TRIM)
         #: Marks this process's own broadcasts (the feed leaves them out).
         self._origin = secrets.token_hex(8)
         #: Whether the feed of other processes' appends is up.
@@ -372,6 +379,18 @@ class RedisLog(EventLog):
         if self.committed is not None:
             self.committed(time.perf_counter() - started, len(rows))
         return True
+
+    async def trim(self, upto: Sequence[tuple[str, int]]) -> None:
+        """Drop each lot's stream entries up to the smaller of ``seq`` (what Postgres
+        holds) and the lot's snapshot (what a start needs), atomically per lot."""
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for lot_id, seq in upto:
+                await self._trim(keys=[keys.snapshot(lot_id), keys.events(lot_id)],
+                                 args=[seq], client=pipe)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
 
     # ----------------------------------------------------------------- following
 
