@@ -233,6 +233,11 @@ class EventLog(abc.ABC):
         """Lots whose next deadline (as the log's timer index holds it) is due."""
         return []
 
+    async def ended(self) -> dict[str, int] | None:
+        """How many ended lots have each status, as a shared log counts them (None: this
+        log leaves the counting to the engine, from :meth:`load` on)."""
+        return None
+
     async def sessions(self) -> list[Session]:
         """Every session the log holds (a shared log: made by any process)."""
         return (await self.load()).sessions

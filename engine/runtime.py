@@ -794,7 +794,8 @@ class Runtime(Engine):
 
     async def _poll(self) -> None:
         """The backstop of a shared log: fire every deadline its timer index says is due,
-        and learn the sessions other processes made."""
+        learn the sessions other processes made, and take the counts of ended lots from
+        the log (lots other processes created and ended were never in memory here)."""
         while True:
             await asyncio.sleep(POLL_S)
             try:
@@ -804,6 +805,9 @@ class Runtime(Engine):
                     if lot is not None and lot.writer is None:
                         self.fire_soon(lot_id)
                 self._learn(await self.log.sessions())
+                ended = await self.log.ended()
+                if ended is not None:
+                    self._ended = Counter(ended)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the log unreachable: try again at the next poll

@@ -223,15 +223,10 @@ class RedisLog(EventLog):
             pipe = self._redis.pipeline(transaction=False)
             for n in range(keys.SHARDS):
                 pipe.zrange(keys.live(n), 0, -1, withscores=True)
-                pipe.hgetall(keys.ended(n))
-            answers = await pipe.execute()
             found: list[tuple[float, str]] = []
-            for members, ended in zip(answers[::2], answers[1::2], strict=True):
+            for members in await pipe.execute():
                 found.extend((score, _text(member)) for member, score in members)
-                for status, count in ended.items():
-                    if int(count):
-                        loaded.ended[_text(status)] = (loaded.ended.get(_text(status), 0)
-                                                       + int(count))
+            loaded.ended = await self.ended() or {}
             for _, lot_id in sorted(found):
                 try:
                     stored = await self.lot(lot_id)
@@ -246,6 +241,20 @@ class RedisLog(EventLog):
         except (RedisError, OSError, TimeoutError, LogUnavailable) as exc:
             raise EngineError(f"redis at {self.url} is not usable: {exc}") from exc
         return loaded
+
+    async def ended(self) -> dict[str, int] | None:
+        """The shards' counts of ended lots by status, summed."""
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for n in range(keys.SHARDS):
+                pipe.hgetall(keys.ended(n))
+            counts: dict[str, int] = {}
+            for shard in await pipe.execute():
+                for status, count in shard.items():
+                    counts[_text(status)] = counts.get(_text(status), 0) + int(count)
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        return {status: n for status, n in counts.items() if n}
 
     async def _index_live(self) -> None:
         """Once per deployment that ran before the indexes of live lots: every lot of

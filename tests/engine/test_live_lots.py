@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from services import PostgresServer, RedisServer
 from test_contract import Clock, open_lot
 from test_sessions import make_lot, until
@@ -21,7 +22,7 @@ from auction.model import Tick
 from auction.state import AWARDED, OPEN
 from auction.verify import build_export, dumps, verify
 from auction.views import PUBLIC, STAFF, snapshot
-from engine import runtime
+from engine import redis_keys, runtime
 from engine.api import EngineError
 from engine.embedded import EmbeddedEngine
 from engine.logs.memory import MemoryLog
@@ -36,7 +37,8 @@ KINDS = ["sqlite", "memory", "redis"]
 
 
 @pytest.fixture
-def makers(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[Clock], dict[str, Make]]:
+def makers(tmp_path: Path, request: pytest.FixtureRequest
+           ) -> Callable[[Clock], dict[str, Make]]:
     """The engines of each log on one store: SQLite, the in-memory log, and a real Redis
     (flushed), with the Postgres record on a new database."""
     memory = MemoryLog()
@@ -204,3 +206,20 @@ async def test_a_file_made_before_the_index_of_live_lots_gets_it_at_open(
         assert again.lot_ids() == ids[3:] and again.counts() == {AWARDED: 3, OPEN: 1}
         states, _ = await again.lots(session_id="S1")
         assert [s.lot_id for s in states] == ids
+
+
+async def test_a_redis_deployment_made_before_the_index_of_live_lots_gets_it_at_start(
+        makers: Callable[[Clock], dict[str, Make]], redis_server: RedisServer) -> None:
+    clock = Clock()
+    make = makers(clock)["redis"]
+    async with make() as engine:
+        ids = await history_of(engine, clock, ended=3, live=2)
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        await client.delete(redis_keys.LIVE_INDEXED,
+                            *(redis_keys.live(n) for n in range(redis_keys.SHARDS)))
+    finally:
+        await client.aclose()
+    async with make() as again:
+        assert again.lot_ids() == ids[3:] and again.reads == 0
+        assert again.counts() == {AWARDED: 3, OPEN: 2}
