@@ -13,16 +13,19 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from services import PostgresServer, RedisServer
 from test_contract import Clock, open_lot
 from test_sessions import make_lot, until
 from test_snapshots_engine import bid_on, end_lot
 
-from auction.model import Tick
+from auction.lot import replay
+from auction.model import RefundDeposit, Tick
 from auction.state import AWARDED, OPEN
 from auction.verify import build_export, dumps, verify
 from auction.views import PUBLIC, STAFF, snapshot
-from engine import redis_keys, runtime
+from engine import redis_keys, runtime, snapshots
 from engine.api import EngineError
 from engine.embedded import EmbeddedEngine
 from engine.logs.memory import MemoryLog
@@ -223,3 +226,39 @@ async def test_a_redis_deployment_made_before_the_index_of_live_lots_gets_it_at_
     async with make() as again:
         assert again.lot_ids() == ids[3:] and again.reads == 0
         assert again.counts() == {AWARDED: 3, OPEN: 2}
+
+
+@settings(max_examples=25, deadline=None)
+@given(bids=st.integers(0, 11), every=st.integers(2, 6), after=st.integers(0, 25),
+       refunds=st.booleans())
+def test_an_ended_lot_read_on_demand_equals_its_replay_from_scratch(
+        bids: int, every: int, after: int, refunds: bool) -> None:
+    """Property: whatever its length and wherever its snapshots fell, an ended lot read
+    back (from its last snapshot and the events after it) is the state its whole record
+    replays to, and gives the same history from any point."""
+    async def scenario() -> None:
+        clock = Clock()
+        log = MemoryLog()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(snapshots, "EVERY", every)
+            async with Runtime(log, clock) as engine:
+                await open_lot(engine, "L1")
+                await bid_on(engine, "L1", bids)
+                state = engine.lot("L1")
+                assert state is not None and state.closes_at is not None
+                clock.t = state.closes_at
+                assert isinstance(await engine.execute("L1", Tick()), list)
+                if refunds:  # an event after the end: a later snapshot, a tail of one
+                    ended = engine.lot("L1")
+                    assert ended is not None
+                    loser = "B1" if ended.leader == "B0" else "B0"
+                    await engine.execute("L1", RefundDeposit(bidder_id=loser, actor="h",
+                                                             reason="not awarded"))
+            async with Runtime(log, clock) as again:
+                assert again.lot_ids() == []
+                found = await again.find("L1")
+                history = await again.history("L1")
+                assert found == replay(r.event for r in history)
+                assert [r.seq for r in history] == list(range(1, len(history) + 1))
+                assert await again.history("L1", after) == history[after:]
+    asyncio.run(scenario())
