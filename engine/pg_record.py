@@ -274,6 +274,14 @@ class PgRecord:
         by_lot: dict[str, list[PgRow]] = {}
         for r in rows:
             by_lot.setdefault(r.lot_id, []).append(r)
+        # Positions only grow: rows at or below one read now are applied for good. Most
+        # rows another process appended were applied by it already: no transaction.
+        for r in await self._pool.fetch("SELECT lot_id, seq FROM positions "
+                                        "WHERE lot_id = ANY($1::text[])", list(by_lot)):
+            if max(row.seq for row in by_lot[r["lot_id"]]) <= r["seq"]:
+                del by_lot[r["lot_id"]]
+        if not by_lot:
+            return 0
         lots = sorted(by_lot)  # positions locked in one order: no deadlock between writers
         fresh: list[PgRow] = []
         async with self._pool.acquire() as conn, conn.transaction():

@@ -82,7 +82,7 @@ MIGRATIONS = (
 #: session's lots) and the ended lots' counts by status; made after the migrations.
 INDEXES = """
 CREATE INDEX IF NOT EXISTS lots_live ON lots (ordinal) WHERE ended = 0;
-CREATE UNIQUE INDEX IF NOT EXISTS lots_ordinal ON lots (ordinal);
+CREATE INDEX IF NOT EXISTS lots_ordinal ON lots (ordinal);
 CREATE INDEX IF NOT EXISTS lots_session ON lots (session_id, ordinal);
 CREATE INDEX IF NOT EXISTS lots_ended ON lots (ended, status);
 """
