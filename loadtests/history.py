@@ -9,6 +9,9 @@ process and prints one JSON object: seconds until the engine has started and its
 resident memory, for an empty directory and for the history; then the seconds to read
 one ended lot on demand and to list the first page of lots. ``--keep DIR`` leaves the
 history in DIR (to measure it with another version: ``--measure DIR``).
+``--backend redis`` writes the same history into a Redis of its own (through the append
+script, with the snapshots the writer would hand it) and starts a scale-out engine on it
+(without Postgres) in a fresh process.
 """
 
 import argparse
@@ -37,9 +40,12 @@ from auction.record import GENESIS, seal
 from auction.state import LotState
 from engine.eventlog import row_of
 from engine.logs.memory import MemoryLog
+from engine.logs.redis import RedisLog
 from engine.logs.sqlite import SQLiteLog
+from engine.redis_engine import RedisEngine
 from engine.runtime import Runtime
 from engine.snapshots import EVERY, take
+from loadtests.services import RedisServer
 
 T0 = 1_800_000_000_000
 PARAMS = {"start_price": "100.00", "step": "10.00", "deposit": "50.00", "duration_s": 60}
@@ -141,9 +147,45 @@ def _rss_mib() -> float:
     return round(rss / 1024, 1)
 
 
-async def _measure(data_dir: Path) -> dict[str, Any]:
+async def write_redis_history(url: str, lots: int, long: int = 0,
+                              long_bids: int = 0) -> int:
+    """The same history as :func:`write_history`, through the Redis append script."""
+    events, final = await template()
+    log = RedisLog(url)
+    await log.open()
+    total = 0
+    try:
+        for n in range(long):
+            rows, snapshot = await long_lot(f"LONG{n}", long_bids)
+            done = 0
+            while done < len(rows):
+                chunk = rows[done:done + 500]
+                last = done + len(chunk) == len(rows)
+                assert await log.append(f"LONG{n}", done, chunk,
+                                        snapshot=snapshot if last else None)
+                done += len(chunk)
+            total += len(rows)
+
+        async def one(i: int) -> int:
+            lot_id = f"H{i:07d}"
+            sealed = seal(lot_id, 1, GENESIS, [_as(lot_id, e) for e in events])
+            snapshot = take(dataclasses.replace(final, lot_id=lot_id), sealed[-1].seq,
+                            sealed[-1].hash)
+            assert await log.append(lot_id, 0, [row_of(r) for r in sealed],
+                                    snapshot=snapshot)
+            return len(sealed)
+        for start in range(0, lots, 200):
+            total += sum(await asyncio.gather(*(one(i) for i in range(
+                start, min(start + 200, lots)))))
+    finally:
+        await log.close()
+    return total
+
+
+async def _measure(data_dir: Path | None, redis_url: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-    engine = Runtime(SQLiteLog(data_dir))
+    engine = (RedisEngine(redis_url, None) if redis_url is not None
+              else Runtime(SQLiteLog(data_dir)))  # type: ignore[arg-type]
     await engine.start()
     seconds = time.perf_counter() - started
     report: dict[str, Any] = {"start_s": round(seconds, 3), "rss_mib": _rss_mib(),
@@ -163,12 +205,32 @@ async def _measure(data_dir: Path) -> dict[str, Any]:
     return report
 
 
-def measure(data_dir: Path) -> dict[str, Any]:
-    """Start an engine on ``data_dir`` in a fresh process: its figures."""
-    out = subprocess.run([sys.executable, "-m", "loadtests.history", "--measure",
-                          str(data_dir)], check=True, capture_output=True, text=True)
+def measure(data_dir: Path | None, redis_url: str | None = None) -> dict[str, Any]:
+    """Start an engine on ``data_dir`` (or ``redis_url``) in a fresh process: its
+    figures."""
+    where = ["--measure-redis", redis_url] if redis_url else ["--measure", str(data_dir)]
+    out = subprocess.run([sys.executable, "-m", "loadtests.history", *where], check=True,
+                         capture_output=True, text=True)
     result: dict[str, Any] = json.loads(out.stdout)
     return result
+
+
+def run_redis(lots: int, long: int, long_bids: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="auction-history-") as tmp:
+        empty, full = RedisServer(Path(tmp) / "empty"), RedisServer(Path(tmp) / "full")
+        empty.start()
+        full.start()
+        try:
+            started = time.perf_counter()
+            events = asyncio.run(write_redis_history(full.url, lots, long, long_bids))
+            written = time.perf_counter() - started
+            return {"backend": "redis", "ended_lots": lots, "long_lots": long,
+                    "long_bids": long_bids, "events": events,
+                    "written_s": round(written, 1), "empty": measure(None, empty.url),
+                    "history": measure(None, full.url)}
+        finally:
+            empty.stop()
+            full.stop()
 
 
 def run(lots: int, long: int, long_bids: int, keep: Path | None) -> dict[str, Any]:
@@ -192,9 +254,14 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the history here and keep it")
     parser.add_argument("--measure", type=Path,
                         help="only start an engine on this data directory: its figures")
+    parser.add_argument("--backend", choices=("embedded", "redis"), default="embedded")
+    parser.add_argument("--measure-redis", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.measure is not None:
-        print(json.dumps(asyncio.run(_measure(args.measure))))
+    if args.measure is not None or args.measure_redis is not None:
+        print(json.dumps(asyncio.run(_measure(args.measure, args.measure_redis))))
+        return
+    if args.backend == "redis":
+        print(json.dumps(run_redis(args.lots, args.long, args.long_bids), indent=2))
         return
     print(json.dumps(run(args.lots, args.long, args.long_bids, args.keep), indent=2))
 

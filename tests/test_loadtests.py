@@ -102,3 +102,15 @@ def test_the_history_measure_starts_on_the_live_lots_and_reads_an_ended_one_on_d
     assert history["lots"] == 302 and history["lots_in_memory"] == 2  # the long ones
     assert history["read_one_ended"] is True
     assert history["start_s"] > 0 and history["rss_mib"] > 0
+
+
+def test_the_history_measure_on_redis_starts_on_the_live_lots_only() -> None:
+    proc = subprocess.run([sys.executable, "-m", "loadtests.history", "--backend", "redis",
+                           "--lots", "200", "--long", "1", "--long-bids", "600"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["backend"] == "redis" and result["events"] == 200 * 12 + 607
+    history = result["history"]
+    assert history["lots"] == 201 and history["lots_in_memory"] == 1
+    assert history["read_one_ended"] is True
