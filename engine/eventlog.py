@@ -166,8 +166,9 @@ class EventLog(abc.ABC):
     async def lot_page(self, after: str | None, limit: int,
                        session_id: str | None = None) -> list[str]:
         """At most ``limit`` lot ids in order of creation, those created after lot
-        ``after`` (from the first when None), of session ``session_id`` only if given:
-        a query of the store, ended lots included."""
+        ``after`` (from the first when None), of session ``session_id`` only if given (a
+        log that cannot tell a lot's session gives every lot: the caller filters): a
+        query of the store, ended lots included."""
         raise NotImplementedError
 
     @abc.abstractmethod
