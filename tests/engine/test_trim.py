@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import BusyLoadingError
 from services import PostgresServer, RedisServer
 from test_contract import Clock
 from test_snapshots_engine import bid_on, end_lot
@@ -109,12 +110,28 @@ async def test_trimming_never_drops_an_event_postgres_lacks_across_a_crash_and_r
     # next process's catch-up trims what Postgres holds.
     redis_server.kill()
     redis_server.start()
+    await loaded(redis_server)
     async with RedisEngine(redis_server.url, dsn, clock) as again:
         await until(lambda: _trimmed(redis_server, "L1"))
         assert await again.find("L1") == ended
         history = await again.history("L1")
         assert [r.seq for r in history] == list(range(1, ended.version + 1))
         assert history == await again.record("L1")
+
+
+async def loaded(redis_server: RedisServer) -> None:
+    """Wait until a restarted Redis has read its append-only file back."""
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    await client.ping()
+                    return
+                except BusyLoadingError:
+                    await asyncio.sleep(0.05)
+    finally:
+        await client.aclose()
 
 
 async def _at(dsn: str, positions: dict[str, int]) -> bool:
