@@ -155,6 +155,7 @@ async def write_redis_history(url: str, lots: int, long: int = 0,
     events, final = await template()
     log = RedisLog(url)
     await log.open()
+    await log.load()  # what a new deployment's first start does (its index of live lots)
     total = 0
     try:
         for n in range(long):
