@@ -118,14 +118,45 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def lot(self, lot_id: str) -> LotState | None:
-        """The lot's current state (read only), or None."""
+        """The current state (read only) of a lot in memory, or None. Every live lot is
+        in memory; an ended lot may be left in the store: :meth:`find` reads it."""
+
+    async def find(self, lot_id: str) -> LotState | None:
+        """The lot's current state, read from the store if it is an ended lot not in
+        memory (it then stays in memory while it is among the recently used); None for
+        a lot that does not exist or is quarantined. Raises :class:`EngineError` when the
+        store cannot be read."""
+        return self.lot(lot_id)
 
     def summary(self, lot_id: str) -> tuple[str, str] | None:
-        """The lot's status and session id, or None: what walking every lot needs (lot
-        counts, a session's lots), without the whole state where an engine keeps it
-        encoded."""
+        """The status and session id of a lot in memory, or None."""
         state = self.lot(lot_id)
         return (state.status, state.session_id) if state is not None else None
+
+    def counts(self) -> dict[str, int]:
+        """How many lots have each status (ended lots left in the store included),
+        without reading any lot."""
+        counts: dict[str, int] = {}
+        for lot_id in self.lot_ids():
+            summary = self.summary(lot_id)
+            if summary is not None:
+                counts[summary[0]] = counts.get(summary[0], 0) + 1
+        return counts
+
+    async def lots(self, *, session_id: str | None = None, after: str | None = None,
+                   limit: int = 100) -> tuple[list[LotState], str | None]:
+        """One page of every lot in order of creation (``session_id``: of that session
+        only): the states of at most ``limit`` lots created after lot ``after`` (from the
+        first when None), and the cursor of the next page (the ``after`` to give next;
+        None when this page is the last). A page may hold fewer lots than ``limit`` and
+        still have a next one. Raises :class:`EngineError` when the store cannot be
+        read."""
+        ids = self.lot_ids()
+        start = ids.index(after) + 1 if after in ids else 0
+        page = ids[start:start + limit]
+        states = [state for lot_id in page if (state := self.lot(lot_id)) is not None
+                  and (session_id is None or state.session_id == session_id)]
+        return states, (page[-1] if len(page) == limit else None)
 
     @abc.abstractmethod
     def quarantined(self) -> dict[str, str]:
@@ -136,7 +167,8 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def lot_ids(self) -> list[str]:
-        """Every lot, in order of creation."""
+        """The lots in memory, in order of creation: every live lot, and the ended ones
+        recently used (every lot: :meth:`lots`)."""
 
     @abc.abstractmethod
     async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:

@@ -100,14 +100,26 @@ ResumedHook = Callable[[], Awaitable[None]]
 
 @dataclass
 class Loaded:
-    """What a log holds at start: sessions, and each lot's rows in creation order (lots
-    whose entries are not rows, with why, in ``unreadable``). A lot with a snapshot in
-    ``snapshots`` has only its rows after it (its tail, maybe none) in ``lots``."""
+    """What a log holds at start: sessions, and each live lot's rows in creation order
+    (lots whose entries are not rows, with why, in ``unreadable``). A lot with a snapshot
+    in ``snapshots`` has only its rows after it (its tail, maybe none) in ``lots``. A log
+    with an index of live lots leaves the ended ones out (each read on demand with
+    :meth:`EventLog.lot`) and counts them by status in ``ended``."""
 
     sessions: list[Session] = field(default_factory=list)
     lots: dict[str, list[Row]] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    ended: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One lot as the log holds it: its last snapshot (None: none, or the log keeps
+    none) and its rows after it."""
+
+    snapshot: Snapshot | None
+    rows: list[Row]
 
 
 class EventLog(abc.ABC):
@@ -141,7 +153,23 @@ class EventLog(abc.ABC):
 
     @abc.abstractmethod
     async def load(self) -> Loaded:
-        """Every session and every lot's rows (lots in creation order, rows by seq)."""
+        """Every session and every live lot's rows (lots in creation order, rows by seq);
+        see :class:`Loaded`."""
+
+    async def lot(self, lot_id: str) -> Stored | None:
+        """One lot (an ended one left out of :meth:`load`): its snapshot and the rows
+        after it; None when the log holds no such lot. Raises :class:`Unreadable` and
+        :class:`LogUnavailable` as :meth:`read` does."""
+        rows = await self.read(lot_id, 0)
+        return Stored(None, rows) if rows else None
+
+    async def lot_page(self, after: str | None, limit: int,
+                       session_id: str | None = None) -> list[str]:
+        """At most ``limit`` lot ids in order of creation, those created after lot
+        ``after`` (from the first when None), of session ``session_id`` only if given (a
+        log that cannot tell a lot's session gives every lot: the caller filters): a
+        query of the store, ended lots included."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     async def append(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
@@ -173,6 +201,13 @@ class EventLog(abc.ABC):
         rows = await self.read(lot_id, 0)
         return rows[-1].seq if rows else 0
 
+    async def trim(self, upto: Sequence[tuple[str, int]]) -> None:
+        """Each ``(lot_id, seq)``: the permanent record holds the lot's events up to
+        ``seq``; a log that keeps them only until then may drop those it no longer needs
+        for a start (up to the lot's snapshot, never beyond ``seq``). The rows it dropped
+        are then read from the permanent record."""
+        return None
+
     async def recover(self, now_ms: int) -> None:
         """After a failed append of a :attr:`fail_stop` log: prove the log writable
         again (appends are accepted once this returned); raises :class:`LogUnavailable`
@@ -198,6 +233,11 @@ class EventLog(abc.ABC):
     async def due(self, now_ms: int) -> list[str]:
         """Lots whose next deadline (as the log's timer index holds it) is due."""
         return []
+
+    async def ended(self) -> dict[str, int] | None:
+        """How many ended lots have each status, as a shared log counts them (None: this
+        log leaves the counting to the engine, from :meth:`load` on)."""
+        return None
 
     async def sessions(self) -> list[Session]:
         """Every session the log holds (a shared log: made by any process)."""

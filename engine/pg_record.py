@@ -1,16 +1,23 @@
 """The permanent record in Postgres (asyncpg): every event of every lot, for reports.
 
-Rows are written in batches, idempotently on ``(lot_id, seq)``, by a background task;
-the live auction never waits for Postgres. When Postgres is unreachable the rows wait
-(up to a bound) and the record is later completed from the live store by
-:meth:`PgRecord.catch_up`, so a Postgres outage loses nothing and stops nothing.
-Schema migrations are applied at start, under an advisory lock.
+A tracked projection of the live log: the table ``positions`` holds, per lot, the last
+sequence number (and hash) Postgres has applied, and every batch of rows is written in
+the same transaction as the positions it moves, under a lock of those positions
+(``SELECT ... FOR UPDATE``). Only rows continuing a lot's position are applied, so each
+event is applied exactly once, whichever processes offer it and however often (after a
+restart, by two processes at once): no duplicates, and no holes, since rows that do not
+continue the position are read from the live log (``source``) from the position on.
+A background task writes; the live auction never waits for Postgres. When Postgres is
+unreachable the rows wait (up to a bound) and the record is later completed from the
+live log by :meth:`PgRecord.catch_up`, so a Postgres outage loses nothing and stops
+nothing. Schema migrations are applied at start, under an advisory lock.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -44,17 +51,28 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sessions ADD COLUMN mode TEXT NOT NULL DEFAULT 'parallel',
                          ADD COLUMN stagger_s INTEGER NOT NULL DEFAULT 0;
     """,
+    # The projection's positions: each lot's gap-free prefix applied so far (a record
+    # made before them: up to its first hole).
+    """
+    CREATE TABLE positions (
+        lot_id TEXT   PRIMARY KEY,
+        seq    BIGINT NOT NULL DEFAULT 0,
+        hash   TEXT   NOT NULL DEFAULT '',
+        at     BIGINT NOT NULL DEFAULT 0
+    );
+    INSERT INTO positions (lot_id, seq, hash, at)
+    SELECT e.lot_id, e.seq, e.hash, e.at FROM events e
+    WHERE e.seq = (SELECT min(f.seq) FROM events f WHERE f.lot_id = e.lot_id
+                   AND NOT EXISTS (SELECT 1 FROM events g WHERE g.lot_id = f.lot_id
+                                   AND g.seq = f.seq + 1))
+      AND EXISTS (SELECT 1 FROM events h WHERE h.lot_id = e.lot_id AND h.seq = 1);
+    """,
 ]
 #: Advisory lock key serialising migrations across processes.
 MIGRATION_LOCK = 0x61756374
 #: Rows kept in memory while Postgres is down; beyond it, catch-up will copy them.
 MAX_BUFFER = 200_000
 BATCH = 1000
-#: A row that another process appended is left to that process this long (ms) before a
-#: process that saw it copies it (:meth:`PgRecord.check`): only rows nobody handed over.
-HANDOVER_MS = 5_000
-#: How often the lots to check are looked at (s).
-CHECK_S = 1.0
 #: The default bound (ms) on how far the permanent record may lag behind the live one
 #: before the process reports itself not ready (``postgres_max_lag_s``).
 MAX_LAG_MS = 30_000
@@ -64,6 +82,24 @@ PROBE_S = 2.0
 
 #: The record's rows are the event log's (:class:`engine.eventlog.Row`): one row type.
 PgRow = Row
+#: The live log's rows of a lot after a sequence number (the projection's source).
+Source = Callable[[str, int], Awaitable[Sequence[PgRow]]]
+#: Told, after each commit, each lot's position it moved: the live log may drop what
+#: Postgres now holds (:meth:`engine.eventlog.EventLog.trim`).
+Trim = Callable[[Sequence[tuple[str, int]]], Awaitable[None]]
+
+
+def continuing(rows: Sequence[PgRow], position: int) -> tuple[list[PgRow], bool]:
+    """The rows (of one lot, in order) that continue ``position`` gap-free (none when it
+    has them all already), and whether others beyond them leave a hole."""
+    fresh: list[PgRow] = []
+    for r in rows:
+        if r.seq <= position + len(fresh):
+            continue
+        if r.seq != position + len(fresh) + 1:
+            return fresh, True
+        fresh.append(r)
+    return fresh, False
 
 
 async def migrate(conn: asyncpg.Connection) -> int:
@@ -83,18 +119,21 @@ async def migrate(conn: asyncpg.Connection) -> int:
 
 
 class PgRecord:
-    """Background writer of the permanent record. ``source`` gives, for catch-up, every
-    lot's durable rows after a sequence number (from the live store)."""
+    """Background writer of the permanent record, a tracked projection of the live log.
+    ``source`` reads a lot's rows after a sequence number from the live log (to fill a
+    hole, and for catch-up); ``lots`` gives every lot of the live log (to catch up)."""
 
-    def __init__(self, dsn: str,
-                 source: Callable[[str, int], Sequence[PgRow]] | None = None,
-                 lots: Callable[[], Iterable[str]] | None = None,
-                 clock: Callable[[], int] | None = None) -> None:
+    def __init__(self, dsn: str, source: Source | None = None,
+                 lots: Callable[[], Awaitable[list[str]]] | None = None,
+                 clock: Callable[[], int] | None = None, trim: Trim | None = None) -> None:
         self.dsn = dsn
+        self._trim = trim
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._source = source
         self._lots = lots
         self._pool: asyncpg.Pool | None = None
+        #: Set while connected.
+        self._up = asyncio.Event()
         self._buffer: list[PgRow] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -102,10 +141,11 @@ class PgRecord:
         self.behind = True  # True until a catch-up has run since the last failure
         #: Since when (ms) the record has been behind: the oldest event it may lack.
         self._behind_since: int | None = None
+        #: Rows applied by this process (each event is applied once, by one process).
         self.written = 0
-        #: Lots with rows this process applied without appending them itself.
-        self._suspect: set[str] = set()
-        self._checked = 0.0
+        #: Lots whose rows after their position are to be read from the live log (a
+        #: hole, an append whose outcome was not learnt), with since when (ms).
+        self._holes: dict[str, int] = {}
 
     async def start(self) -> None:
         self._fall_behind()
@@ -117,6 +157,7 @@ class PgRecord:
         self.behind = True
 
     def add(self, rows: Iterable[PgRow]) -> None:
+        """Rows durable in the live log, to apply (those Postgres has are skipped)."""
         self._buffer.extend(rows)
         if len(self._buffer) > MAX_BUFFER:
             oldest = self._buffer[0].at
@@ -126,10 +167,12 @@ class PgRecord:
         self._wake.set()
 
     def lag_ms(self) -> int:
-        """How far (ms) the record is behind what this process handed to it: the age of
-        the oldest event handed over and not yet written, or, while a catch-up is due
-        (after a failure), the time since the record fell behind. 0 when up to date."""
+        """How far (ms) the record is behind the live log as this process knows it: the
+        age of the oldest event handed over and not yet applied, or of a hole to fill,
+        or, while a catch-up is due (after a failure), the time since the record fell
+        behind. 0 when up to date."""
         oldest = [self._buffer[0].at] if self._buffer else []
+        oldest.extend(self._holes.values())
         if self.behind and self._behind_since is not None:
             oldest.append(self._behind_since)
         return max(0, self._clock() - min(oldest)) if oldest else 0
@@ -181,6 +224,7 @@ class PgRecord:
         async with pool.acquire() as conn:
             await migrate(conn)
         self._pool = pool
+        self._up.set()
         log.info("postgres record connected")
 
     async def _run(self) -> None:
@@ -191,9 +235,7 @@ class PgRecord:
                 if self.behind:
                     await self.catch_up()
                 await self._flush()
-                if self._suspect and time.monotonic() - self._checked >= CHECK_S:
-                    self._checked = time.monotonic()
-                    await self._check_suspects()
+                await self._fill()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.warning("postgres record unavailable (%s); retrying", exc)
                 self._fall_behind()
@@ -207,12 +249,12 @@ class PgRecord:
             self._wake.clear()
             if not self._buffer:
                 try:
-                    await asyncio.wait_for(self._wake.wait(),
-                                           CHECK_S if self._suspect else 2.0)
+                    await asyncio.wait_for(self._wake.wait(), 2.0)
                 except TimeoutError:
                     pass
 
     async def _drop_pool(self) -> None:
+        self._up.clear()
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.terminate()
@@ -220,77 +262,120 @@ class PgRecord:
     async def _flush(self) -> None:
         while self._buffer:
             batch = self._buffer[:BATCH]
-            await self._insert(batch)
+            await self.apply(batch)
             del self._buffer[:len(batch)]
-            self.written += len(batch)
 
-    async def _insert(self, rows: Sequence[PgRow]) -> None:
+    async def apply(self, rows: Sequence[PgRow]) -> int:
+        """Apply ``rows`` (of any lots; each lot's in order) in one transaction with the
+        positions they move: only the rows continuing each lot's position gap-free; a lot
+        whose rows leave a hole is filled from the live log next (:meth:`_fill`).
+        Returns how many rows were applied."""
         assert self._pool is not None
-        await self._pool.executemany(
-            "INSERT INTO events (lot_id, seq, at, type, body, body_text, hash) "
-            # $5 is text: ``body_text`` keeps the sealed text exactly (the chain hashes
-            # it); as ``$5::jsonb`` alone it would be typed jsonb and kept normalised.
-            "VALUES ($1, $2, $3, $4, $5::text::jsonb, $5::text, $6) "
-            "ON CONFLICT (lot_id, seq) DO NOTHING",
-            [(r.lot_id, r.seq, r.at, r.type, r.body, r.hash) for r in rows])
+        by_lot: dict[str, list[PgRow]] = {}
+        for r in rows:
+            by_lot.setdefault(r.lot_id, []).append(r)
+        # Positions only grow: rows at or below one read now are applied for good. Most
+        # rows another process appended were applied by it already: no transaction.
+        for r in await self._pool.fetch("SELECT lot_id, seq FROM positions "
+                                        "WHERE lot_id = ANY($1::text[])", list(by_lot)):
+            if max(row.seq for row in by_lot[r["lot_id"]]) <= r["seq"]:
+                del by_lot[r["lot_id"]]
+        if not by_lot:
+            return 0
+        lots = sorted(by_lot)  # positions locked in one order: no deadlock between writers
+        fresh: list[PgRow] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("INSERT INTO positions (lot_id) SELECT unnest($1::text[]) "
+                               "ON CONFLICT DO NOTHING", lots)
+            positions = {r["lot_id"]: r["seq"] for r in await conn.fetch(
+                "SELECT lot_id, seq FROM positions WHERE lot_id = ANY($1::text[]) "
+                "ORDER BY lot_id FOR UPDATE", lots)}
+            moved = []
+            for lot_id in lots:
+                lot_rows, hole = continuing(by_lot[lot_id], positions[lot_id])
+                if hole:
+                    self._holes.setdefault(lot_id, min(r.at for r in by_lot[lot_id]))
+                if lot_rows:
+                    fresh.extend(lot_rows)
+                    last = lot_rows[-1]
+                    moved.append((lot_id, last.seq, last.hash, last.at))
+            if not fresh:
+                return 0
+            await conn.executemany(
+                "INSERT INTO events (lot_id, seq, at, type, body, body_text, hash) "
+                # $5 is text: ``body_text`` keeps the sealed text exactly (the chain hashes
+                # it); as ``$5::jsonb`` alone it would be typed jsonb and kept normalised.
+                "VALUES ($1, $2, $3, $4, $5::text::jsonb, $5::text, $6)",
+                [(r.lot_id, r.seq, r.at, r.type, r.body, r.hash) for r in fresh])
+            await conn.executemany(
+                "UPDATE positions SET seq = $2, hash = $3, at = $4 WHERE lot_id = $1", moved)
+        self.written += len(fresh)
+        if self._trim is not None:  # only once committed: never beyond what Postgres has
+            try:
+                await self._trim([(lot_id, seq) for lot_id, seq, _, _ in moved])
+            except Exception as exc:  # the live log keeps them: the next commit trims
+                log.warning("live log not trimmed: %s", exc)
+        return len(fresh)
 
     def check(self, lot_id: str) -> None:
-        """``lot_id`` has durable rows this process did not hand over itself (appended by
-        another process, or by its own append whose outcome it did not learn): copy
-        those that nobody hands over within :data:`HANDOVER_MS`, holes included."""
-        self._suspect.add(lot_id)
+        """``lot_id`` may have durable rows nobody offers (an append whose outcome this
+        process did not learn): read the lot's rows after its position from the live log
+        and apply them, at once."""
+        self._holes.setdefault(lot_id, self._clock())
         self._wake.set()
 
+    async def _fill(self) -> None:
+        """Apply what the live log holds after the position of each lot with a hole."""
+        if self._source is None:
+            self._holes.clear()
+            return
+        assert self._pool is not None
+        for lot_id in list(self._holes):
+            position = await self._pool.fetchval(
+                "SELECT seq FROM positions WHERE lot_id = $1", lot_id) or 0
+            try:
+                rows = await self._source(lot_id, position)
+            except Exception as exc:  # the live log unreachable: try again at the next round
+                log.warning("postgres record: %s not read from the live log: %s", lot_id,
+                            exc)
+                continue
+            if continuing(rows, position)[1]:  # the live log lacks them too
+                log.error("postgres record: the live log of %s does not continue event "
+                          "%d", lot_id, position)
+                continue
+            del self._holes[lot_id]
+            applied = await self.apply(rows) if rows else 0  # (a hole again: kept)
+            if applied:
+                log.info("postgres record: %d events of %s read from the live log",
+                         applied, lot_id)
+
     async def catch_up(self) -> int:
-        """Copy every durable event Postgres lacks from the live store, holes below a
-        lot's last event included; return how many."""
+        """Apply every durable event Postgres lacks, read from the live log after each
+        lot's position; return how many."""
         if self._source is None or self._lots is None or self._pool is None:
             self.behind, self._behind_since = False, None
             return 0
-        have = {r["lot_id"]: (r["m"], r["n"]) for r in await self._pool.fetch(
-            "SELECT lot_id, max(seq) AS m, count(*) AS n FROM events GROUP BY lot_id")}
+        have = {r["lot_id"]: r["seq"] for r in await self._pool.fetch(
+            "SELECT lot_id, seq FROM positions")}
         copied = 0
-        for lot_id in list(self._lots()):
-            missing = await self._lacking(lot_id, *have.get(lot_id, (0, 0)))
-            for i in range(0, len(missing), BATCH):
-                await self._insert(missing[i:i + BATCH])
-            copied += len(missing)
+        held: list[tuple[str, int]] = []
+        for lot_id in await self._lots():
+            rows = await self._source(lot_id, have.get(lot_id, 0))
+            for i in range(0, len(rows), BATCH):
+                copied += await self.apply(rows[i:i + BATCH])
+            if not rows and have.get(lot_id):
+                held.append((lot_id, have[lot_id]))
+        # What a process killed between its commit and its trim left in the live log.
+        for i in range(0, len(held), BATCH):
+            if self._trim is not None:
+                try:
+                    await self._trim(held[i:i + BATCH])
+                except Exception as exc:  # the live log keeps them: trimmed next time
+                    log.warning("live log not trimmed: %s", exc)
         self.behind, self._behind_since = False, None
         if copied:
             log.info("postgres record caught up %d events", copied)
         return copied
-
-    async def _lacking(self, lot_id: str, last: int, count: int) -> list[PgRow]:
-        """The live store's rows of ``lot_id`` that Postgres, holding ``count`` rows up to
-        seq ``last``, lacks: what follows ``last`` when it is gap-free, else every row
-        missing (a hole: an append nobody handed over)."""
-        assert self._source is not None and self._pool is not None
-        if count == last:
-            return list(self._source(lot_id, last))
-        present = {r["seq"] for r in await self._pool.fetch(
-            "SELECT seq FROM events WHERE lot_id = $1", lot_id)}
-        return [r for r in self._source(lot_id, 0) if r.seq not in present]
-
-    async def _check_suspects(self) -> None:
-        """Copy the rows of the suspect lots that Postgres lacks and nobody handed over."""
-        assert self._pool is not None
-        if self._source is None:
-            self._suspect.clear()
-            return
-        now_ms = time.time_ns() // 1_000_000
-        for lot_id in list(self._suspect):
-            row = await self._pool.fetchrow(
-                "SELECT coalesce(max(seq), 0) AS m, count(*) AS n FROM events "
-                "WHERE lot_id = $1", lot_id)
-            lacking = await self._lacking(lot_id, row["m"], row["n"])
-            old = [r for r in lacking if r.at <= now_ms - HANDOVER_MS]
-            for i in range(0, len(old), BATCH):
-                await self._insert(old[i:i + BATCH])
-            if old:
-                log.info("postgres record: copied %d events of %s nobody handed over",
-                         len(old), lot_id)
-            if len(old) == len(lacking):
-                self._suspect.discard(lot_id)
 
     async def add_session(self, session_id: str, name: str, created_at: int,
                           created_by: str, mode: str = "parallel", stagger_s: int = 0) -> None:
@@ -303,6 +388,21 @@ class PgRecord:
                 session_id, name, created_at, created_by, mode, stagger_s)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("session %s not in postgres yet: %s", session_id, exc)
+
+    async def rows(self, lot_id: str, after: int, before: int | None = None) -> list[PgRow]:
+        """The lot's rows with ``after < seq < before`` (the live log may have dropped
+        them: :meth:`engine.eventlog.EventLog.trim`); a process just started waits a
+        moment for its connection."""
+        if self._pool is None and not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up.wait(), PROBE_S)
+        if self._pool is None:
+            raise ConnectionError("postgres is not connected")
+        return [PgRow(lot_id, r["seq"], r["at"], r["type"], r["body_text"], r["hash"])
+                for r in await self._pool.fetch(
+                    "SELECT seq, at, type, body_text, hash FROM events WHERE lot_id = $1 "
+                    "AND seq > $2 AND seq < $3 ORDER BY seq", lot_id, after,
+                    before if before is not None else 2**62)]
 
     async def events(self, lot_id: str) -> list[dict[str, Any]]:
         """The lot's rows as recorded in Postgres (for reports and checks)."""

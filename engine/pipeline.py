@@ -107,21 +107,18 @@ class Batch:
 
 class Lot:
     """A lot's runtime: its durable records and the state after them, its queue and
-    batches in the writer, listeners and timer. Slots: an engine holds one per lot,
-    ended lots included."""
+    batches in the writer, listeners and timer. Slots: an engine holds one per live
+    lot, and one per ended lot recently used."""
 
-    __slots__ = ("lot_id", "_state", "cold", "dirty", "records", "base", "base_state",
-                 "base_hash", "last_hash", "queue", "listeners", "joining", "writer", "wake",
-                 "inflight", "ahead", "stale", "timer", "deadline", "summary")
+    __slots__ = ("lot_id", "state", "dirty", "records", "base", "base_state", "base_hash",
+                 "last_hash", "queue", "listeners", "joining", "writer", "wake", "inflight",
+                 "ahead", "stale", "timer", "deadline", "summary")
 
     def __init__(self, lot_id: str) -> None:
         self.lot_id = lot_id
-        self._state: LotState | None = None
-        #: Whether the state is kept only encoded (:attr:`base_state`, with no records
-        #: after it) until it is asked for: an ended lot nobody looked at since the
-        #: start, or evicted since (see :meth:`freeze`).
-        self.cold = False
-        #: The status and session id of a :attr:`cold` lot's state.
+        #: The state after the lot's tip; the durable one unless :attr:`dirty`.
+        self.state: LotState | None = None
+        #: The status and session id of the lot's durable state, as last published.
         self.summary: tuple[str, str] | None = None
         #: Whether :attr:`state` holds a batch decided in place and not yet durable.
         self.dirty = False
@@ -149,25 +146,13 @@ class Lot:
         self.timer: asyncio.TimerHandle | None = None
         self.deadline: int | None = None
 
-    @property
-    def state(self) -> LotState | None:
-        """The state after the lot's tip; the durable one unless :attr:`dirty`."""
-        if self.cold:
-            assert self.base_state is not None
-            self._state, self.cold = decode_state(self.base_state), False
-        return self._state
-
-    @state.setter
-    def state(self, state: LotState | None) -> None:
-        self._state, self.cold = state, False
-
-    def freeze(self) -> None:
-        """Keep the state only encoded (it is decoded again when next asked for): only
-        for a lot whose records after :attr:`base` are let go and that nothing uses."""
-        assert self.base_state is not None and not self.records and not self.dirty
-        if self._state is not None:
-            self.summary = (self._state.status, self._state.session_id)
-        self._state, self.cold = None, True
+    def unused(self) -> bool:
+        """Whether nothing holds the lot in memory: no records after :attr:`base` (an
+        ended lot that let them go), nothing decided, queued, in flight or watching;
+        it may then be dropped and read back from the log when next asked for."""
+        return (self.base_state is not None and not self.records and not self.dirty
+                and not self.listeners and not self.joining and self.writer is None
+                and not self.queue)
 
     @property
     def version(self) -> int:

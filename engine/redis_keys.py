@@ -13,6 +13,9 @@ SESSIONS = f"{PREFIX}:sessions"
 CHANNEL_PATTERN = f"{PREFIX}:fan:*"
 #: The deployment's draw key (32 bytes): every lot's draw seed is derived from it.
 DRAW_KEY = f"{PREFIX}:draw-key"
+#: Set once the shards' indexes of live lots have been made from their lot indexes (a
+#: deployment that ran before them).
+LIVE_INDEXED = f"{PREFIX}:live-indexed"
 
 
 def shard(lot_id: str) -> int:
@@ -41,6 +44,23 @@ def timers(n: int) -> str:
 def lots(n: int) -> str:
     """Sorted set of the shard's lots by creation time."""
     return f"{PREFIX}:{_tag(n)}:lots"
+
+
+def live(n: int) -> str:
+    """Sorted set of the shard's live lots (not ended) by creation time: what a start
+    reads."""
+    return f"{PREFIX}:{_tag(n)}:live"
+
+
+def ended(n: int) -> str:
+    """Hash: the number of the shard's ended lots with each status."""
+    return f"{PREFIX}:{_tag(n)}:ended"
+
+
+def snapshot(lot_id: str) -> str:
+    """Hash: the lot's latest snapshot (``seq``, ``hash``, ``state``, ``status``,
+    ``session``, ``ended``), written by the append script with the rows it follows."""
+    return f"{PREFIX}:{_tag(shard(lot_id))}:lot:{lot_id}:snapshot"
 
 
 def channel(n: int) -> str:

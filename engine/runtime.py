@@ -22,12 +22,13 @@ import contextvars
 import dataclasses
 import hashlib
 import hmac
+import itertools
 import logging
 import secrets
 import time
 import typing
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -77,7 +78,7 @@ from engine.ownership import Ownership
 from engine.pg_record import MAX_LAG_MS, PgRecord
 from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
-from engine.snapshots import VERSION, SnapshotError, decode_state, encode_state
+from engine.snapshots import Snapshot, SnapshotError, decode_state, encode_state
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,11 @@ RETRY_MAX_S = 5.0
 REDIRECTS = 3
 #: How often a shared log's timer index and sessions are polled as a backstop (s).
 POLL_S = 0.5
-#: Ended lots whose state is kept decoded in memory (the most recently used); the others
-#: keep it encoded only, and decode it when asked for (:meth:`Runtime.lot`).
+#: Ended lots kept in memory (the most recently used, that nothing watches): the others
+#: are read back from the log when asked for (:meth:`Runtime.find`).
 WARM_LOTS = 1000
+#: Lots in one page of :meth:`Runtime.lots`, by default.
+LOTS_PAGE = 100
 
 
 def wall_clock_ms() -> int:
@@ -134,9 +137,14 @@ class Runtime(Engine):
         #: The latest time :meth:`now` has given: the engine's clock never goes back.
         self._high_water = 0
         self._watchdog: asyncio.Task[None] | None = None
+        #: The lots in memory: every live lot, and the ended ones recently used.
         self._lots: dict[str, Lot] = {}
-        #: Ended lots with their state decoded, least recently used first.
+        #: Ended lots in memory that let their records go, least recently used first.
         self._warm: OrderedDict[str, None] = OrderedDict()
+        #: How many ended lots have each status, in memory or not.
+        self._ended: Counter[str] = Counter()
+        #: Reads of a lot from the log on demand (:meth:`_known`), for the tests.
+        self.reads = 0
         self._sessions: dict[str, Session] = {}
         self._closing = False
         self._failed: str | None = None
@@ -188,40 +196,50 @@ class Runtime(Engine):
         self._coordinator.start()
 
     async def _recover(self, loaded: Loaded) -> None:
-        """Every lot from its snapshot and the rows after it (from its first row where it
-        has no snapshot, or one this engine cannot read)."""
+        """Every live lot from its snapshot and the rows after it (from its first row
+        where it has no snapshot, or one this engine cannot read). The ended lots the log
+        left out are only counted: each is read when asked for (:meth:`_known`)."""
         for session in loaded.sessions:
             self._sessions.setdefault(session.session_id, session)
+        self._ended.update(loaded.ended)
         for lot_id, reason in loaded.unreadable.items():
             self._quarantine(lot_id, reason)
         for lot_id, rows in loaded.lots.items():
             lot = self._lots.setdefault(lot_id, Lot(lot_id))
-            snapshot = loaded.snapshots.get(lot_id)
-            if (snapshot is not None and snapshot.ended and not rows
-                    and snapshot.state.startswith(f"[{VERSION},")):
-                # An ended lot: its state stays encoded until it is asked for.
+            await self._restore(lot, loaded.snapshots.get(lot_id), rows)
+        log.info("recovered %d lots (%d from snapshots), %d events after them; %d ended "
+                 "lots left in the log", len(loaded.lots) - len(self._quarantined),
+                 len(loaded.snapshots), sum(len(rows) for rows in loaded.lots.values()),
+                 sum(loaded.ended.values()))
+
+    async def _restore(self, lot: Lot, snapshot: Snapshot | None, rows: list[Row]) -> None:
+        """The lot from its snapshot (if any, and readable) and the rows after it."""
+        if snapshot is not None:
+            try:
+                lot.state = decode_state(snapshot.state)
                 lot.base, lot.base_state = snapshot.seq, snapshot.state
                 lot.last_hash = lot.base_hash = snapshot.hash
-                lot.freeze()
-                lot.summary = (snapshot.status, snapshot.session_id)
-                continue
-            if snapshot is not None:
+            except SnapshotError as exc:
+                log.warning("lot %s: snapshot not used (%s): replaying its events",
+                            lot.lot_id, exc)
                 try:
-                    lot.state = decode_state(snapshot.state)
-                    lot.base, lot.base_state = snapshot.seq, snapshot.state
-                    lot.last_hash = lot.base_hash = snapshot.hash
-                except SnapshotError as exc:
-                    log.warning("lot %s: snapshot not used (%s): replaying its events",
-                                lot_id, exc)
-                    try:
-                        rows = await self.log.read(lot_id, 0)
-                    except Unreadable as unreadable:
-                        self._quarantine(lot_id, str(unreadable))
-                        continue
-            self._apply_rows(lot, rows)
-        log.info("recovered %d lots (%d from snapshots), %d events after them",
-                 len(loaded.lots) - len(self._quarantined), len(loaded.snapshots),
-                 sum(len(rows) for rows in loaded.lots.values()))
+                    rows = await self._rows(lot.lot_id, 0, snapshot.seq)
+                except Unreadable as unreadable:
+                    self._quarantine(lot.lot_id, str(unreadable))
+                    return
+        self._apply_rows(lot, rows)
+        if lot.state is not None and not rows:  # the snapshot alone: nothing published
+            self._summarise(lot, lot.state)
+
+    def _summarise(self, lot: Lot, state: LotState) -> None:
+        """Keep the lot's status and session, and the counts of ended lots by status."""
+        summary = (state.status, state.session_id)
+        if summary != lot.summary:
+            if lot.summary is not None and lot.summary[0] in ENDED:
+                self._ended[lot.summary[0]] -= 1
+            if state.status in ENDED:
+                self._ended[state.status] += 1
+            lot.summary = summary
 
     async def close(self) -> None:
         if self._closing:
@@ -305,43 +323,57 @@ class Runtime(Engine):
                 self._coordinator.new_session(session)
 
     def lot(self, lot_id: str) -> LotState | None:
+        """The state of a lot in memory (an ended lot may not be: :meth:`find`)."""
         lot = self._lots.get(lot_id)
-        return self._state_of(lot) if lot is not None else None
+        if lot is None:
+            return None
+        if lot_id in self._warm:
+            self._warm.move_to_end(lot_id)
+        return lot.state
+
+    async def find(self, lot_id: str) -> LotState | None:
+        await self._known(lot_id)
+        return self.lot(lot_id)
 
     def summary(self, lot_id: str) -> tuple[str, str] | None:
         lot = self._lots.get(lot_id)
-        if lot is not None and lot.cold and lot.summary is not None:
-            return lot.summary
-        return super().summary(lot_id)
+        return lot.summary if lot is not None and lot.state is not None else None
 
-    def _state_of(self, lot: Lot) -> LotState | None:
-        """The lot's state, decoded if it was kept encoded (then it counts as used: the
-        least recently used ended lots are kept encoded only); a state that cannot be
-        decoded sets the lot apart."""
-        if not lot.cold:
-            if lot.lot_id in self._warm:
-                self._warm.move_to_end(lot.lot_id)
-            return lot.state
+    def counts(self) -> dict[str, int]:
+        counts = Counter(lot.summary[0] for lot in self._lots.values()
+                         if lot.summary is not None and lot.state is not None
+                         and lot.summary[0] not in ENDED)
+        counts.update(self._ended)
+        return {status: n for status, n in counts.items() if n > 0}
+
+    async def lots(self, *, session_id: str | None = None, after: str | None = None,
+                   limit: int = LOTS_PAGE) -> tuple[list[LotState], str | None]:
+        """A page of lots from the log's listing (ended lots read on demand)."""
         try:
-            state = lot.state
-        except SnapshotError as exc:
-            self._quarantine(lot.lot_id, f"its snapshot cannot be read: {exc}")
-            return None
-        self._warmed(lot)
-        return state
+            ids = await self.log.lot_page(after, limit, session_id)
+        except LogUnavailable as exc:
+            raise EngineError(str(exc)) from exc
+        states = []
+        for lot_id in ids:
+            state = await self.find(lot_id)
+            if state is not None and (session_id is None or state.session_id == session_id):
+                states.append(state)
+        return states, (ids[-1] if len(ids) == limit else None)
 
     def _warmed(self, lot: Lot) -> None:
-        """An ended lot's state was decoded: keep at most :data:`WARM_LOTS` so, freezing
-        the least recently used that nothing uses."""
+        """An ended lot let its records go: keep at most :data:`WARM_LOTS` such lots in
+        memory, dropping the least recently used that nothing uses (it is read back from
+        the log when next asked for)."""
         self._warm[lot.lot_id] = None
         self._warm.move_to_end(lot.lot_id)
-        while len(self._warm) > WARM_LOTS:
-            oldest, _ = self._warm.popitem(last=False)
+        for oldest in list(itertools.islice(self._warm, max(len(self._warm) - WARM_LOTS, 0))):
             cold = self._lots.get(oldest)
-            if (cold is not None and not cold.cold and cold.base_state is not None
-                    and not cold.records and not cold.dirty and not cold.listeners
-                    and not cold.joining and cold.writer is None and not cold.queue):
-                cold.freeze()
+            if cold is None or cold.unused():
+                del self._warm[oldest]
+                if cold is not None:
+                    if cold.timer is not None:
+                        cold.timer.cancel()
+                    del self._lots[oldest]
 
     def quarantined(self) -> dict[str, str]:
         return dict(self._quarantined)
@@ -357,6 +389,9 @@ class Runtime(Engine):
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
         lot.state, lot.records, lot.listeners = None, [], []
         self._warm.pop(lot_id, None)
+        if lot.summary is not None and lot.summary[0] in ENDED:
+            self._ended[lot.summary[0]] -= 1
+        lot.summary = None
         lot.base, lot.base_state, lot.last_hash, lot.base_hash = 0, None, GENESIS, GENESIS
         if lot.timer is not None:
             lot.timer.cancel()
@@ -364,8 +399,7 @@ class Runtime(Engine):
         lot.deadline = None
 
     def lot_ids(self) -> list[str]:
-        return [lot_id for lot_id, lot in self._lots.items()
-                if lot.cold or lot.state is not None]
+        return [lot_id for lot_id, lot in self._lots.items() if lot.state is not None]
 
     async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
         await self._known(lot_id)
@@ -382,7 +416,7 @@ class Runtime(Engine):
         if after_seq >= base:
             return []
         try:
-            rows = [row for row in await self.log.read(lot.lot_id, 0) if row.seq <= base]
+            rows = [row for row in await self._rows(lot.lot_id, 0, base) if row.seq <= base]
             records = read_back(lot.lot_id, rows)
         except (LogUnavailable, Unreadable, RecordError) as exc:
             raise EngineError(f"the record of {lot.lot_id} cannot be read: {exc}") from exc
@@ -414,29 +448,64 @@ class Runtime(Engine):
         if lot_id in self._quarantined:
             raise Quarantined(lot_id, self._quarantined[lot_id])
         lot = self._lots.get(lot_id)
-        if lot is not None and lot.cold:
-            self._state_of(lot)
-            if lot_id in self._quarantined:
-                raise Quarantined(lot_id, self._quarantined[lot_id])
+        if lot_id in self._warm:
+            self._warm.move_to_end(lot_id)
         if lot is None or (lot.state is None and not lot.queue and lot.writer is None):
             raise UnknownLot(lot_id)
         return lot
 
     async def _known(self, lot_id: str) -> None:
-        """On a shared log: make sure a lot created by another process is known here."""
-        if not self.log.shared or lot_id in self._lots:
+        """Make sure a lot the log holds is in memory: an ended lot left in the log (read
+        back from its snapshot and the rows after it), or, on a shared log, a lot another
+        process created."""
+        if lot_id in self._lots or lot_id in self._quarantined:
             return
         try:
-            if await self.log.exists(lot_id):
-                await self.catch_up(self._lots.setdefault(lot_id, Lot(lot_id)))
+            stored = await self.log.lot(lot_id)
+        except Unreadable as exc:
+            self._quarantine(lot_id, str(exc))
+            return
         except LogUnavailable as exc:
             raise EngineError(str(exc)) from exc
+        if stored is None or lot_id in self._lots:  # unknown, or read meanwhile
+            return
+        self.reads += 1
+        lot = self._lots[lot_id] = Lot(lot_id)
+        snapshot = stored.snapshot
+        if snapshot is not None and snapshot.ended:
+            # Counted among the ended lots already (Loaded.ended).
+            lot.summary = (snapshot.status, snapshot.session_id)
+        await self._restore(lot, snapshot, stored.rows)
+        self._arm(lot)
+        self._let_go(lot)
 
-    def _pg_rows(self, lot_id: str, after_seq: int) -> Sequence[Row]:
-        lot = self._lots.get(lot_id)
-        # Only lots that keep every record in memory (base 0) under a permanent record.
-        return ([row_of(r) for r in lot.records[max(after_seq - lot.base, 0):]]
-                if lot is not None else [])
+    async def _log_rows(self, lot_id: str, after_seq: int) -> list[Row]:
+        """The permanent record's source: the live log's rows of the lot."""
+        return await self.log.read(lot_id, after_seq)
+
+    async def _rows(self, lot_id: str, after_seq: int, last: int | None = None) -> list[Row]:
+        """The lot's rows after ``after_seq`` (up to ``last`` at least, when known): the
+        live log's, and those it dropped once the permanent record held them
+        (:meth:`EventLog.trim`) read from the permanent record."""
+        rows = await self.log.read(lot_id, after_seq)
+        first = rows[0].seq if rows else (last + 1 if last is not None else None)
+        if self.record_store is None or first is None or first <= after_seq + 1:
+            return rows
+        try:
+            older = await self.record_store.rows(lot_id, after_seq, first)
+        except (OSError, ConnectionError, asyncpg.PostgresError,
+                asyncpg.InterfaceError) as exc:
+            raise LogUnavailable(f"the permanent record is unavailable: {exc}") from exc
+        return older + rows
+
+    async def _log_lots(self) -> list[str]:
+        """Every lot of the live log (ended ones included), for the record's catch-up."""
+        ids: list[str] = []
+        while page := await self.log.lot_page(ids[-1] if ids else None, 1000):
+            ids.extend(page)
+            if len(page) < 1000:
+                break
+        return ids
 
     # ----------------------------------------------------------------- writes
 
@@ -610,6 +679,7 @@ class Runtime(Engine):
 
     def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
         lot.state, lot.dirty = state, False
+        self._summarise(lot, state)
         lot.records.extend(records)
         lot.last_hash = records[-1].hash
         for listener in list(lot.listeners):
@@ -618,20 +688,23 @@ class Runtime(Engine):
 
     def _let_go(self, lot: Lot) -> None:
         """An ended lot keeps its state, not its records: they are read back from the
-        log when asked for (:meth:`history`, :meth:`subscribe`). Not where a permanent
-        record copies rows from memory (:meth:`_pg_rows`), nor while the state runs
-        ahead of the log or subscribers wait to join."""
+        log when asked for (:meth:`history`, :meth:`subscribe`), and the lot itself is
+        dropped from memory once it is among the least recently used
+        (:meth:`_warmed`). Not while the state runs ahead of the log or subscribers
+        wait to join."""
         state = lot.state
-        if (state is None or state.status not in ENDED or not lot.records or lot.dirty
-                or lot.joining or self.record_store is not None):
+        if state is None or state.status not in ENDED or lot.dirty or lot.joining:
             return
-        try:
-            lot.base_state = encode_state(state)
-        except SnapshotError as exc:  # pragma: no cover - every state of the rules encodes
-            log.error("lot %s keeps its records in memory: %s", lot.lot_id, exc)
+        if lot.records:
+            try:
+                lot.base_state = encode_state(state)
+            except SnapshotError as exc:  # pragma: no cover - every state of the rules encodes
+                log.error("lot %s keeps its records in memory: %s", lot.lot_id, exc)
+                return
+            lot.base, lot.base_hash = lot.version, lot.last_hash
+            lot.records = []
+        elif lot.base_state is None:
             return
-        lot.base, lot.base_hash = lot.version, lot.last_hash
-        lot.records = []
         self._warmed(lot)
 
     def appended(self, lot: Lot, records: list[Recorded]) -> None:
@@ -643,7 +716,7 @@ class Runtime(Engine):
             self.ownership.lost(lot.lot_id)
         if self.record_store is not None:
             # If it landed after all, its rows are handed to no permanent record: the
-            # record copies what nobody handed over (PgRecord.check).
+            # record reads the lot from the live log after its position.
             self.record_store.check(lot.lot_id)
         if not self.log.fail_stop:
             return
@@ -669,7 +742,7 @@ class Runtime(Engine):
         if lot.lot_id in self._quarantined:
             return
         try:
-            rows = await self.log.read(lot.lot_id, lot.version)
+            rows = await self._rows(lot.lot_id, lot.version)
         except Unreadable as exc:
             self._quarantine(lot.lot_id, str(exc))
             return
@@ -709,12 +782,17 @@ class Runtime(Engine):
         assert state is not None
         self.published(lot, state, records)
         self._arm(lot)
-        if self.record_store is not None:
-            self.record_store.check(lot.lot_id)
+        if self.record_store is not None:  # applied once, by whichever process is first
+            self.record_store.add(row_of(r) for r in records)
         return True
 
     async def _followed(self, lot_id: str, rows: list[Row]) -> None:
         """Rows another process appended (the shared log's feed)."""
+        if lot_id not in self._lots:
+            try:
+                await self._known(lot_id)  # read whole (the rows are in the log already)
+            except EngineError as exc:  # the rows' gap is read when the log is back
+                log.warning("lot %s not read: %s", lot_id, exc)
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
         if not self._apply_rows(lot, rows):
             await self.catch_up(lot)
@@ -726,7 +804,8 @@ class Runtime(Engine):
 
     async def _poll(self) -> None:
         """The backstop of a shared log: fire every deadline its timer index says is due,
-        and learn the sessions other processes made."""
+        learn the sessions other processes made, and take the counts of ended lots from
+        the log (lots other processes created and ended were never in memory here)."""
         while True:
             await asyncio.sleep(POLL_S)
             try:
@@ -736,6 +815,9 @@ class Runtime(Engine):
                     if lot is not None and lot.writer is None:
                         self.fire_soon(lot_id)
                 self._learn(await self.log.sessions())
+                ended = await self.log.ended()
+                if ended is not None:
+                    self._ended = Counter(ended)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the log unreachable: try again at the next poll
@@ -837,8 +919,7 @@ class Runtime(Engine):
     # ----------------------------------------------------------------- timers
 
     def _arm(self, lot: Lot) -> None:
-        deadline = (next_deadline(lot.state) if not lot.cold and lot.state is not None
-                    else None)
+        deadline = next_deadline(lot.state) if lot.state is not None else None
         if deadline == lot.deadline and lot.timer is not None:
             return
         if lot.timer is not None:
@@ -924,6 +1005,7 @@ class RedisEngine(Runtime):
         self.ownership = Ownership(redis_log.redis)
         if postgres_dsn:
             self.record_store = self.metrics.record = PgRecord(
-                postgres_dsn, source=self._pg_rows, lots=self.lot_ids, clock=self.now)
+                postgres_dsn, source=self._log_rows, lots=self._log_lots, clock=self.now,
+                trim=redis_log.trim)
 
 

@@ -76,10 +76,13 @@ class SessionCoordinator:
         session = self._session_of(session_id)
         if session is None or session.mode == PARALLEL:
             return
-        lots = [state for lot_id in self._engine.lot_ids()
-                if (summary := self._engine.summary(lot_id)) is not None
-                and summary[1] == session_id
-                and (state := self._engine.lot(lot_id)) is not None]
+        lots: list[LotState] = []
+        after: str | None = None
+        while True:  # the session's lots from the store's listing, ended ones included
+            page, after = await self._engine.lots(session_id=session_id, after=after)
+            lots.extend(page)
+            if after is None:
+                break
         for lot_id, command in plan(session_id, SessionRules(session.mode, session.stagger_s),
                                     lots):
             result = await self._engine.execute(lot_id, command)

@@ -13,6 +13,7 @@ and in its bidder's) is one object again after decoding. Fields declared
 """
 
 import dataclasses
+import functools
 import importlib
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +131,21 @@ def decode_state(text: str | bytes) -> LotState:
     return state
 
 
+_MISSING = object()
+
+
+@functools.cache
+def _layout(name: str) -> tuple[type, tuple[tuple[str, bool, Any, Any], ...]]:
+    """The class ``name`` and its fields: (name, kept, default, default factory); looked
+    up once per class, not once per object."""
+    cls = _class(name)
+    return cls, tuple(
+        (f.name, f.compare,
+         f.default if f.default is not dataclasses.MISSING else _MISSING,
+         f.default_factory if f.default_factory is not dataclasses.MISSING else _MISSING)
+        for f in dataclasses.fields(cls))
+
+
 def _class(name: str) -> type:
     module, _, qualname = name.partition(":")
     if module.split(".")[0] != "auction":
@@ -165,18 +181,18 @@ def _decode(value: Any, objects: list[Any]) -> Any:
         return objects[rest[0]]
     if tag == "C":
         name, fields = rest
-        cls = _class(name)
+        cls, layout = _layout(name)
         obj: Any = object.__new__(cls)
         objects.append(obj)
-        for f in dataclasses.fields(cls):
-            if f.compare:
-                item = _decode(fields[f.name], objects)
-            elif f.default is not dataclasses.MISSING:
-                item = f.default
-            elif f.default_factory is not dataclasses.MISSING:
-                item = f.default_factory()
+        for field_name, kept, default, factory in layout:
+            if kept:
+                item = _decode(fields[field_name], objects)
+            elif default is not _MISSING:
+                item = default
+            elif factory is not _MISSING:
+                item = factory()
             else:  # pragma: no cover - every cache field has a default
-                raise SnapshotError(f"{name}.{f.name} has no default")
-            object.__setattr__(obj, f.name, item)
+                raise SnapshotError(f"{name}.{field_name} has no default")
+            object.__setattr__(obj, field_name, item)
         return obj
     raise SnapshotError(f"unknown tag {tag!r}")

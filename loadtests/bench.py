@@ -37,6 +37,7 @@ import aiohttp
 import orjson
 
 from auction.money import format_amount, parse_amount
+from auction.state import ENDED
 from loadtests import ceilings
 from loadtests.services import (
     AuctionServer,
@@ -340,8 +341,10 @@ class Bench:
             await self.measure_latency(api, lots)
             await self.measure_signed(api, lots["max"])
         events = await self.measure_restart()
-        self.figure("start_recovering", self.results["start_recovering"]["value"],
-                    f"restart recovering the run's {events} events")
+        restart = self.results["start_recovering"]
+        self.figure("start_recovering", restart["value"],
+                    f"restart recovering the run's {events} events ({restart['ended']} of "
+                    f"its {restart['lots']} lots ended)")
         await self.measure_kill_runs()
 
     # -------------------------------------------------------------- ceilings
@@ -727,13 +730,20 @@ class Bench:
             api = Api(http, self.server.base, AuctionServer.HOST_TOKEN)
             health = await api.call("GET", "/healthz")
             lots = health.get("lots", 0)
-            events = 0
-            for lot_id in [x["lot_id"] for x in (await api.call("GET", "/api/lots"))["lots"]]:
-                events += (await api.state(lot_id))["seq"]
+            events = ended = 0
+            after = ""
+            while True:  # every page of the listing
+                page = await api.call("GET", f"/api/lots{after}")
+                for lot in page["lots"]:
+                    events += (await api.state(lot["lot_id"]))["seq"]
+                    ended += lot["status"] in ENDED
+                if page.get("next") is None:
+                    break
+                after = f"?after={page['next']}"
         self.server.stop()
-        log(f"restart: recovering {lots} lots, {events} events")
+        log(f"restart: recovering {lots} lots ({ended} ended), {events} events")
         seconds = self.server.start()
-        self.results["start_recovering"] = {"value": seconds}
+        self.results["start_recovering"] = {"value": seconds, "lots": lots, "ended": ended}
         self.server.stop()
         self.server = None
         return events

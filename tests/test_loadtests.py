@@ -93,13 +93,28 @@ def test_locust_scenario_runs_headless_against_a_server_without_failures(
     assert int(rows["/api/lots/[lot]/bidders"]["Request Count"]) == 6
 
 
-def test_the_history_measure_starts_on_ended_lots_from_their_snapshots_and_without() -> None:
-    proc = subprocess.run([sys.executable, "-m", "loadtests.history", "--lots", "300"],
+def test_the_history_measure_starts_on_the_live_lots_and_reads_an_ended_one_on_demand(
+        ) -> None:
+    proc = subprocess.run([sys.executable, "-m", "loadtests.history", "--lots", "300",
+                           "--long", "2", "--long-bids", "600"],
                           cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
-    assert result["lots"] == 300 and result["events"] == 300 * 12
+    assert result["ended_lots"] == 300 and result["events"] == 300 * 12 + 2 * (7 + 600)
     assert result["empty"]["lots"] == 0
-    for case in ("with_snapshots", "without_snapshots"):
-        assert result[case]["lots"] == 300
-        assert result[case]["start_s"] > 0 and result[case]["rss_mib"] > 0
+    history = result["history"]
+    assert history["lots"] == 302 and history["lots_in_memory"] == 2  # the long ones
+    assert history["read_one_ended"] is True
+    assert history["start_s"] > 0 and history["rss_mib"] > 0
+
+
+def test_the_history_measure_on_redis_starts_on_the_live_lots_only() -> None:
+    proc = subprocess.run([sys.executable, "-m", "loadtests.history", "--backend", "redis",
+                           "--lots", "200", "--long", "1", "--long-bids", "600"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["backend"] == "redis" and result["events"] == 200 * 12 + 607
+    history = result["history"]
+    assert history["lots"] == 201 and history["lots_in_memory"] == 1
+    assert history["read_one_ended"] is True

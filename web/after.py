@@ -77,7 +77,7 @@ async def bidder_of(request: web.Request, lot_id: str) -> BidderClaims | None:
     if token is None or not looks_like_bidder_token(token):
         return None
     engine = request.config_dict[ENGINE]
-    state = engine.lot(lot_id)
+    state = await engine.find(lot_id)
     assert state is not None  # the caller looked the lot up
     claims = bidder_claims(request, token, lot_id, state)
     if claims is None:
@@ -89,7 +89,7 @@ async def durable_lot(request: web.Request, lot_id: str) -> tuple[LotState, list
     """The lot's permanent record and its state (:func:`web.records._lot`), waiting a
     little when the lot has ended in memory and the end's commit is still in flight."""
     state, records = await _lot(request, lot_id)
-    live = request.config_dict[ENGINE].lot(lot_id)
+    live = await request.config_dict[ENGINE].find(lot_id)
     for _ in range(DURABLE_WAIT_TRIES):
         if state.status in RESULT_STATUSES or live is None or live.status not in RESULT_STATUSES:
             break
@@ -346,7 +346,7 @@ async def answer_objection(request: web.Request) -> web.Response:
             effect=body.effect or "", reason=body.reason, actor=host.staff_id))
     except Refused as exc:
         raise refused(exc) from None
-    live = engine.lot(lot_id)
+    live = await engine.find(lot_id)
     if body.outcome == "upheld" and live is not None and live.status == "awarded" and not (
             body.effect == "suspended" and live.award_suspended):
         # The award changes in the lot's own record too (AwardChanged).
@@ -400,7 +400,7 @@ async def all_national(request: web.Request) -> web.Response:
     session_id = request.query.get("session_id")
     rows = []
     for lot_id in engine.lot_ids():
-        live = engine.lot(lot_id)
+        live = await engine.find(lot_id)
         if live is None or (session_id is not None and live.session_id != session_id):
             continue
         row = await _national(request, lot_id)
@@ -445,7 +445,7 @@ async def declare_default(request: web.Request) -> web.Response:
     default = DeclareDefault(actor=host.staff_id, reason=body.reason, then=RELIST,
                              new_lot_id=new_id, start_price=start)
     _checked(decide(state, default, engine.now()))  # refused here: nothing is made
-    existing = engine.lot(new_id)  # made by an attempt that stopped before the default
+    existing = await engine.find(new_id)  # made by an attempt that stopped before the default
     if existing is None or existing.status != "draft" or existing.relist_of is not None:
         _checked(await engine.execute(new_id, CreateLot(
             lot_id=new_id, session_id=state.session_id, format=state.format, title=title,

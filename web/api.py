@@ -59,6 +59,7 @@ from web.errors import CATALOGUE_JSON, WebError, error_body, lot_missing
 from web.keys import BANK, BODIES, ENGINE, RECEIPTS, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.schemas import (
+    LOTS_PAGE,
     MAX_INT,
     Announcement,
     Answer,
@@ -211,10 +212,12 @@ def _engine(request: web.Request) -> Engine:
     return request.config_dict[ENGINE]
 
 
-def lot_of(request: web.Request) -> tuple[str, LotState]:
+async def lot_of(request: web.Request) -> tuple[str, LotState]:
+    """The lot of the route, read from the store if it is an ended lot not in memory (a
+    store that cannot be read: 503 ``unavailable``)."""
     lot_id = request.match_info["lot_id"]
     engine = _engine(request)
-    state = engine.lot(lot_id)
+    state = await engine.find(lot_id)
     if state is None:
         raise lot_missing(engine.quarantined(), lot_id)
     return lot_id, state
@@ -258,7 +261,7 @@ async def healthz(request: web.Request) -> web.Response:
     """Liveness: the process's event loop answers (whether or not the engine can serve:
     that is :func:`readyz`)."""
     engine = _engine(request)
-    return json_response({"status": "ok", "lots": len(engine.lot_ids()),
+    return json_response({"status": "ok", "lots": sum(engine.counts().values()),
                           "server_time": engine.now()})
 
 
@@ -270,7 +273,8 @@ async def readyz(request: web.Request) -> web.Response:
     engine = _engine(request)
     reasons = await engine.readiness()
     return json_response({"status": "not_ready" if reasons else "ready", "reasons": reasons,
-                          "quarantined": engine.quarantined(), "lots": len(engine.lot_ids()),
+                          "quarantined": engine.quarantined(),
+                          "lots": sum(engine.counts().values()),
                           "server_time": engine.now()}, 503 if reasons else 200)
 
 
@@ -295,24 +299,24 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 async def list_lots(request: web.Request) -> web.Response:
-    """Every lot (``?session_id=`` filters): public views, staff views with a staff token
-    (a bidder token gets the public views)."""
+    """One page of every lot in order of creation (``?session_id=`` filters, ``?after=``
+    the ``next`` of the page before, ``?limit=``): public views, staff views with a staff
+    token (a bidder token gets the public views). Read from the store's listing, so
+    ended lots not in memory are listed too."""
     staff = staff_of(request, public=True)
-    session_id = request.query.get("session_id")
     engine = _engine(request)
     audience = STAFF if staff is not None else PUBLIC
-    lots = []
-    for lot_id in engine.lot_ids():
-        state = engine.lot(lot_id)
-        if state is not None and (session_id is None or state.session_id == session_id):
-            lots.append(snapshot(state, audience))
-    return json_response({"lots": lots})
+    limit = _query_int(request, "limit", LOTS_PAGE, high=LOTS_PAGE, low=1)
+    states, after = await engine.lots(session_id=request.query.get("session_id"),
+                                      after=request.query.get("after"), limit=limit)
+    return json_response({"lots": [snapshot(state, audience) for state in states],
+                          "next": after})
 
 
 async def get_lot(request: web.Request) -> web.Response:
     """A lot as its caller may see it: staff token -> staff view; bidder token of this
     lot -> that bidder's view; none, or a bidder token of another lot -> public view."""
-    lot_id, state = lot_of(request)
+    lot_id, state = await lot_of(request)
     token = bearer(request)
     if token is not None and looks_like_bidder_token(token):
         claims = bidder_claims(request, token, lot_id, state)
@@ -362,7 +366,7 @@ async def list_bids(request: web.Request) -> web.Response:
     """Every accepted bid with the bidder's identity and the address and device it came
     from (for collusion checks)."""
     require_staff(request)
-    lot_id, state = lot_of(request)
+    lot_id, state = await lot_of(request)
     _not_sealed(state)
     bids = []
     for record in await _engine(request).history(lot_id):
@@ -379,7 +383,7 @@ async def list_events(request: web.Request) -> web.Response:
     """The lot's record after ``?after=N`` (at most ``?limit=``): seq, the canonical
     event dict (amounts in integer minor units, as hashed) and the chain hash."""
     require_staff(request)
-    lot_id, state = lot_of(request)
+    lot_id, state = await lot_of(request)
     _not_sealed(state)
     after = _query_int(request, "after", 0)
     limit = _query_int(request, "limit", 1000, high=MAX_EVENTS_PAGE, low=1)
@@ -454,7 +458,7 @@ async def create_lot(request: web.Request) -> web.Response:
 async def register_bidder(request: web.Request) -> web.Response:
     """Register a bidder: a random bidder number and a signed token for this lot."""
     host = require_host(request)
-    lot_id, _ = lot_of(request)
+    lot_id, _ = await lot_of(request)
     body: RegisterBidder = await read_body(request)
     bidder_id, name, reason = body.bidder_id, body.name, _reason(body)
     records = _checked(await _engine(request).register_bidder(lot_id, bidder_id, name,
@@ -477,7 +481,7 @@ async def reissue_token(request: web.Request) -> web.Response:
     """A new token for a registered bidder (the old ones stay valid until they expire,
     unless revoked)."""
     require_host(request)
-    lot_id, state = lot_of(request)
+    lot_id, state = await lot_of(request)
     bidder_id = request.match_info["bidder_id"]
     await read_body(request)
     bidder = state.bidders.get(bidder_id)
@@ -492,7 +496,7 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     they are refused from now on and the bidder's open WebSockets are closed. The bidder
     stays registered; ``POST .../token`` issues it a new token."""
     host = require_host(request)
-    lot_id, _ = lot_of(request)
+    lot_id, _ = await lot_of(request)
     body: WithReason = await read_body(request)
     command = RevokeTokens(bidder_id=request.match_info["bidder_id"], actor=host.staff_id,
                            reason=body.reason)
@@ -511,7 +515,7 @@ def bidder_pass(request: web.Request, lot_id: str, bidder_id: str,
 
 async def confirm_deposit(request: web.Request) -> web.Response:
     host = require_host(request)
-    lot_id, state = lot_of(request)
+    lot_id, state = await lot_of(request)
     body: ConfirmDeposit = await read_body(request)
     amount = _amount(body.amount, state, "amount")
     bidder_id = request.match_info["bidder_id"]
@@ -531,7 +535,7 @@ def lot_action(kind: str) -> Handler:
 
     async def handle(request: web.Request) -> web.Response:
         host = require_host(request)
-        lot_id, _ = lot_of(request)
+        lot_id, _ = await lot_of(request)
         body = await read_body(request)
         reason, actor = _reason(body), host.staff_id
         command: Command
@@ -564,7 +568,7 @@ ACTIONS = ("schedule", "start", "pause", "resume", "extend", "cancel")
 async def announce(request: web.Request) -> web.Response:
     """``POST /api/lots/{lot_id}/announce``: a host's announcement to the lot's bidders."""
     host = require_host(request)
-    lot_id, _ = lot_of(request)
+    lot_id, _ = await lot_of(request)
     body: Announcement = await read_body(request)
     return await run_command(request, lot_id, Announce(actor=host.staff_id, text=body.text,
                                                        reason=_reason(body)))
@@ -573,7 +577,7 @@ async def announce(request: web.Request) -> web.Response:
 async def ask_host(request: web.Request) -> web.Response:
     """``POST /api/lots/{lot_id}/questions``: a bidder's question or objection, with its
     bidder token; the answer names only the lot and the question's sequence number."""
-    lot_id, state = lot_of(request)
+    lot_id, state = await lot_of(request)
     token = bearer(request)
     if token is None:
         raise WebError(401, "unauthorized", "a bidder token of this lot is required")
@@ -593,7 +597,7 @@ async def ask_host(request: web.Request) -> web.Response:
 async def answer_question(request: web.Request) -> web.Response:
     """``POST /api/lots/{lot_id}/questions/{seq}/answer``: the host's answer."""
     host = require_host(request)
-    lot_id, _ = lot_of(request)
+    lot_id, _ = await lot_of(request)
     body: Answer = await read_body(request)
     try:
         question = int(request.match_info["seq"])

@@ -206,7 +206,7 @@ class BankService:
     async def open_payment(self, lot_id: str) -> Reference:
         """The payment notice of the lot's winner: the price less its deposit, due by the
         end of the ``payment_days``-th working day from today (in China)."""
-        state = self.engine.lot(lot_id)
+        state = await self.engine.find(lot_id)
         if state is None:
             raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
         outcome = state.outcome
@@ -231,7 +231,7 @@ class BankService:
         and nothing changed)."""
         ledger = await self.ledger()
         ref = ledger.references.get(bank.find_reference(arrival.text))
-        state = self.engine.lot(ref.lot_id) if ref is not None else None
+        state = await self.engine.find(ref.lot_id) if ref is not None else None
         lot_open = state is None or state.status not in ENDED
         known = arrival.transaction_id in ledger.transfers
         await self._execute(bank.ReceiveTransfer(
@@ -269,7 +269,7 @@ class BankService:
         """Carry a matched arrival to its lot, unless the lot has it already."""
         if transfer.outcome != MATCHED:
             return
-        state = self.engine.lot(transfer.lot_id)
+        state = await self.engine.find(transfer.lot_id)
         bidder = state.bidders.get(transfer.party_id) if state is not None else None
         if state is None or bidder is None:
             return
@@ -297,7 +297,7 @@ class BankService:
                 bidder_id=bidder.bidder_id, actor=BANK, reason=reason))
 
     async def _carry_refund(self, transfer: Transfer) -> None:
-        state = self.engine.lot(transfer.lot_id)
+        state = await self.engine.find(transfer.lot_id)
         bidder = state.bidders.get(transfer.party_id) if state is not None else None
         status = deposit_status(state, bidder) if state is not None and bidder else ""
         if (state is None or bidder is None or transfer.outcome != MATCHED
@@ -323,7 +323,7 @@ class BankService:
     async def _settled_on_lot(self, transfer: Transfer) -> None:
         """A held deposit the lot settled otherwise (forfeited on a default, applied by a
         host) leaves the ledger the same way, so that the lot reaches zero."""
-        state = self.engine.lot(transfer.lot_id)
+        state = await self.engine.find(transfer.lot_id)
         bidder = state.bidders.get(transfer.party_id) if state is not None else None
         if (transfer.purpose == DEPOSIT and transfer.status == bank.HELD
                 and bidder is not None and bidder.settled in (bank.FORFEITED, bank.APPLIED)):
@@ -331,13 +331,14 @@ class BankService:
                 transaction_id=transfer.transaction_id, how=bidder.settled,
                 reason=f"{bidder.settled} on lot {transfer.lot_id}", actor=BANK))
 
-    def ends(self, ledger: BankLedger) -> dict[str, LotEnd]:
+    async def ends(self, ledger: BankLedger) -> dict[str, LotEnd]:
         lots = {t.lot_id for t in ledger.transfers.values() if t.lot_id}
-        return {lot_id: lot_end(self.engine.lot(lot_id)) for lot_id in lots}
+        return {lot_id: lot_end(await self.engine.find(lot_id)) for lot_id in lots}
 
     async def refunds(self) -> list[bank.Refund]:
         ledger = await self.reconcile()
-        return bank.refunds(ledger, self.ends(ledger), self.calendar, self.settings.refund_days,
+        return bank.refunds(ledger, await self.ends(ledger), self.calendar,
+                            self.settings.refund_days,
                             self.engine.now())
 
     async def export_refunds(self, actor: str) -> tuple[str, list[bank.Refund]]:
@@ -581,6 +582,8 @@ async def bank_ledger(request: web.Request) -> web.Response:
     ledger = await service.ledger()
     now = service.engine.now()
     balances = bank.balances(ledger)
+    ended = {lot: lot_end(await service.engine.find(lot)).notice_ends_at is not None
+             for lot in balances if lot}
     return json_response({
         "references": [reference_view(ledger, r, now) for r in ledger.references.values()],
         "transfers": [transfer_view(t) for t in ledger.transfers.values()],
@@ -590,8 +593,7 @@ async def bank_ledger(request: web.Request) -> web.Response:
         "overdue": [refund_view(r) for r in refunds if r.overdue],
         "balances": {lot: _money(v) for lot, v in balances.items()},
         "ended_lots_at_zero": all(
-            v == 0 for lot, v in balances.items()
-            if lot and lot_end(service.engine.lot(lot)).notice_ends_at is not None),
+            v == 0 for lot, v in balances.items() if lot and ended.get(lot, False)),
         "payments": [{**reference_view(ledger, r, now),
                       "payment": bank.payment_status(ledger, r.lot_id, r.party_id, now)}
                      for r in ledger.references.values() if r.purpose == PAYMENT],
@@ -649,7 +651,7 @@ async def confirm_refunds(request: web.Request) -> web.Response:
 async def lot_deposit(request: web.Request) -> web.Response:
     """Deposit instructions and status: a bidder's own (bidder token of the lot), or every
     reference of the lot (staff)."""
-    lot_id, state = lot_of(request)
+    lot_id, state = await lot_of(request)
     service = _service(request)
     ledger = await service.ledger()
     now = service.engine.now()
@@ -680,7 +682,7 @@ async def lot_deposit(request: web.Request) -> web.Response:
 async def payment_notice(request: web.Request) -> web.Response:
     """The payment notice of an awarded lot's winner (opened once; again: the same)."""
     require_host(request)
-    lot_id, _ = lot_of(request)
+    lot_id, _ = await lot_of(request)
     await read_body(request)
     service = _service(request)
     ref = await service.open_payment(lot_id)

@@ -19,6 +19,7 @@ from auction.trade.notices import PHASES, TRADE_KINDS
 from web.schemas import (
     FORMAT_EXAMPLES,
     FORMAT_PARAMS,
+    LOTS_PAGE,
     MAX_INT,
     Document,
     Error,
@@ -243,11 +244,18 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
                     staff=True),
     },
     "/api/lots": {
-        "get": _op("Every lot: public views, staff views with a staff token",
-                   errors=(401,), codes={401: "unauthorized: a token that is neither a "
+        "get": _op("Every lot, a page at a time in order of creation: public views, "
+                   "staff views with a staff token",
+                   errors=(400, 401), codes={400: "bad_request: a limit out of range",
+                                             401: "unauthorized: a token that is neither a "
                                               "staff token nor a valid bidder token (a "
                                               "bidder token gets the public views)"},
-                   params=_SESSION_QUERY),
+                   params=[*_SESSION_QUERY,
+                           _query("after", {"type": "string"},
+                                  "the next of the page before (default: from the first)"),
+                           _query("limit", {"type": "integer", "minimum": 1,
+                                            "maximum": LOTS_PAGE},
+                                  f"at most this many lots (default {LOTS_PAGE})")]),
         "post": _op("Create a lot in draft (host); answers its staff view", 201,
                     errors=(400, 401, 403, 409, 413, 503), staff=True,
                     codes={400: "Bad input: bad_json, bad_request (the body's shape), "

@@ -12,7 +12,7 @@ settling a deposit is for hosts.
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,7 @@ from auction.trade.results import RESULT_NOTICES, publicity_end
 from auction.verify import build_export, dumps
 from auction.views import PUBLIC, snapshot
 from auction.workdays import WorkCalendar
+from engine.api import Engine
 from web.api import read_body, require_host, require_staff, run_command
 from web.config import Settings
 from web.errors import WebError, lot_missing
@@ -66,7 +67,7 @@ async def _lot(request: web.Request, lot_id: str | None = None
     report never shows an event the permanent record does not hold."""
     engine = request.config_dict[ENGINE]
     lot_id = lot_id or request.match_info["lot_id"]
-    if engine.lot(lot_id) is None:
+    if await engine.find(lot_id) is None:  # an ended lot is read from the store
         raise lot_missing(engine.quarantined(), lot_id)
     records = await engine.record(lot_id)
     state = engine.lot(lot_id)
@@ -74,6 +75,18 @@ async def _lot(request: web.Request, lot_id: str | None = None
         state = replay(r.event for r in records)
     assert state is not None  # a lot that exists has at least its LotCreated
     return state, records
+
+
+async def _every_lot(engine: Engine, session_id: str | None) -> AsyncIterator[str]:
+    """Every lot (of ``session_id`` if given) in order of creation, from the store's
+    listing a page at a time (each page's ended lots read while they are recent)."""
+    after: str | None = None
+    while True:
+        states, after = await engine.lots(session_id=session_id, after=after)
+        for state in states:
+            yield state.lot_id
+        if after is None:
+            return
 
 
 def _ended(state: LotState) -> None:
@@ -164,10 +177,7 @@ async def all_ocds(request: web.Request) -> web.Response:
     session_id = request.query.get("session_id")
     prefix, publisher = _publisher(request)
     releases = []
-    for lot_id in engine.lot_ids():
-        live = engine.lot(lot_id)
-        if live is None or (session_id is not None and live.session_id != session_id):
-            continue
+    async for lot_id in _every_lot(engine, session_id):
         state, records = await _lot(request, lot_id)
         if state.status in RESULT_STATUSES:
             releases.append(ocds_release(state, revealed_records(state, records), prefix,
@@ -238,7 +248,7 @@ def settle(action: str) -> Any:
     async def handle(request: web.Request) -> web.Response:
         host = require_host(request)
         lot_id = request.match_info["lot_id"]
-        if request.config_dict[ENGINE].lot(lot_id) is None:
+        if await request.config_dict[ENGINE].find(lot_id) is None:
             raise lot_missing(request.config_dict[ENGINE].quarantined(), lot_id)
         body = await read_body(request)
         command = SETTLE[action](bidder_id=request.match_info["bidder_id"],
@@ -266,10 +276,7 @@ async def all_collusion(request: web.Request) -> web.Response:
     session_id = request.query.get("session_id")
     applicants = await applicants_by_lot(request.config_dict)
     records = []
-    for lot_id in engine.lot_ids():
-        live = engine.lot(lot_id)
-        if live is None or (session_id is not None and live.session_id != session_id):
-            continue
+    async for lot_id in _every_lot(engine, session_id):
         state, lot_records = await _lot(request, lot_id)
         if not withheld(state):  # sealed bids are checked once they are opened
             records.append(await _record(request, state, lot_records, applicants))

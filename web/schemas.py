@@ -50,6 +50,8 @@ _END = r"$(?!\n)"
 #: Largest whole number a client may send (milliseconds, sequence numbers): safe in
 #: JavaScript.
 MAX_INT = 2**53 - 1
+#: Most lots in one page of ``GET /api/lots`` (and its default).
+LOTS_PAGE = 500
 #: Identifiers chosen by clients or generated (lots, sessions, bidders).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}" + _END
 #: Free text: no control characters and not blank (blank: what Python's ``str.strip``
@@ -628,6 +630,9 @@ class LotView(Open):
 
 class Lots(Open):
     lots: list[LotView]
+    next: Annotated[str | None, Meta(description=(
+        "the cursor of the next page (give it as ?after=); null on the last page. A page "
+        "may hold fewer lots than the limit and still have a next one"))] = None
 
 
 class BidderPass(Open):

@@ -524,7 +524,7 @@ async def apply(request: web.Request) -> web.Response:
     engine, trade = _engine(request), _trade(request)
     account, _ = bidders.session_account(request, engine.now(), action=True)
     lot_id = request.match_info["lot_id"]
-    lot = engine.lot(lot_id)
+    lot = await engine.find(lot_id)
     if lot is None:
         raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
     body: Apply = await read_body(request)
@@ -746,7 +746,7 @@ async def admit(app: Mapping[Any, Any], app_id: str) -> bool:
         log.warning("application %s not admitted: the applicant is on the barred list",
                     app_id)
         return False
-    lot = engine.lot(state.lot_id)
+    lot = await engine.find(state.lot_id)
     if lot is not None and app_id not in lot.bidders:
         result = await engine.register_bidder(state.lot_id, app_id, state.name, "system",
                                               f"application {app_id} eligible")
@@ -754,7 +754,7 @@ async def admit(app: Mapping[Any, Any], app_id: str) -> bool:
             log.warning("application %s not admitted to lot %s: %s", app_id, state.lot_id,
                         result.code)
             return False
-        lot = engine.lot(state.lot_id)
+        lot = await engine.find(state.lot_id)
     if lot is None:
         return False
     bidder = lot.bidders[app_id]

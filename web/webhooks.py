@@ -35,6 +35,7 @@ import orjson
 from aiohttp import web
 
 from auction.record import Recorded
+from auction.state import LotState
 from auction.trade.outbox import (
     DELIVERIES,
     OUTBOX,
@@ -79,6 +80,8 @@ class Dispatcher:
         self.url = url
         self.secret = secret
         self.seen: dict[str, int] = {}  # stream -> last seq looked at
+        #: Whether a pass has looked at every lot, ended ones in the store included.
+        self.scanned_all = False
         self.pending: dict[str, tuple[Milestone, Delivery]] = {}
         self.wake = asyncio.Event()
         self.http: aiohttp.ClientSession | None = None
@@ -101,13 +104,32 @@ class Dispatcher:
         finally:
             await self.http.close()
 
+    async def _lot_states(self) -> AsyncIterator[LotState]:
+        """Every lot on the first pass (ended lots are read from the store: their last
+        milestones may be undelivered from before a restart); then the lots in memory,
+        where every new event happens."""
+        engine = self.engine
+        if self.scanned_all:
+            for lot_id in engine.lot_ids():
+                state = engine.lot(lot_id)
+                if state is not None:
+                    yield state
+            return
+        after: str | None = None
+        while True:
+            page, after = await engine.lots(after=after)
+            for state in page:
+                yield state
+            if after is None:
+                break
+        self.scanned_all = True
+
     async def _streams(self) -> AsyncIterator[tuple[str, list[Recorded]]]:
         engine = self.engine
-        for lot_id in engine.lot_ids():
-            state = engine.lot(lot_id)
-            if state is None or state.version <= self.seen.get(lot_id, 0):
+        async for state in self._lot_states():
+            if state.version <= self.seen.get(state.lot_id, 0):
                 continue
-            yield lot_id, await engine.record(lot_id)
+            yield state.lot_id, await engine.record(state.lot_id)
         for kind in TRADE_KINDS:
             for aggregate_id in await engine.aggregates.ids(kind):
                 yield f"{kind}:{aggregate_id}", await engine.aggregates.records(kind,

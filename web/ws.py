@@ -56,6 +56,15 @@ from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID
 from web.logs import HEADER as REQUEST_ID_HEADER
 from web.protocol import Effect
 
+
+class _LotOf(msgspec.Struct):
+    """The lot a client's message names, if any (the rest is the core's business)."""
+
+    lot_id: str | None = None
+
+
+_LOT_OF = msgspec.json.Decoder(_LotOf)
+
 log = logging.getLogger(__name__)
 
 #: Larger frames are not even read: the connection is closed with 1009.
@@ -227,6 +236,7 @@ class Connection:
                 break  # ERROR: aiohttp has closed the connection (1009 too big)
             await self._wait_for_room()
             data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
+            await self._bring(data)
             effects = self.core.receive(data, self.engine.now(),
                                             binary=msg.type == WSMsgType.BINARY)
             lot_id, ref = self.core.context
@@ -237,6 +247,19 @@ class Connection:
                 REF.reset(ref_token)
                 LOT_ID.reset(lot_token)
                 self._watch_deadline()
+
+    async def _bring(self, data: bytes) -> None:
+        """An ended lot may be left in the store: read it into memory before the core,
+        which reads lots from memory only, meets it (a live lot is always there)."""
+        if len(data) > protocol.MAX_FRAME:
+            return
+        try:
+            lot_id = _LOT_OF.decode(data).lot_id
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return  # the core answers what is wrong with the frame
+        if lot_id and self.engine.lot(lot_id) is None:
+            with contextlib.suppress(Exception):  # the core answers as for any lot
+                await self.engine.find(lot_id)
 
     def _watch_deadline(self) -> None:
         """Arm the subscription deadline while the connection watches no lot, disarm it

@@ -10,8 +10,10 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+import orjson
+
 from engine.api import Session
-from engine.eventlog import EventLog, Loaded, Row
+from engine.eventlog import EventLog, Loaded, Row, Stored
 from engine.snapshots import Snapshot
 
 #: Awaited before an append lands, with its lot, expected sequence number and rows: a
@@ -44,12 +46,41 @@ class MemoryLog(EventLog):
     async def draw_key(self) -> bytes:
         return self._key
 
+    def _ended(self, lot_id: str) -> bool:
+        """Whether the lot's last snapshot is of it ended, after its last row."""
+        snapshot = self.snapshots.get(lot_id)
+        return (snapshot is not None and snapshot.ended
+                and snapshot.seq == self.rows[lot_id][-1].seq)
+
     async def load(self) -> Loaded:
-        snapshots = dict(self.snapshots)
-        return Loaded(sessions=list(self._sessions.values()),
-                      lots={lot_id: rows[snapshots[lot_id].seq:] if lot_id in snapshots
-                            else list(rows) for lot_id, rows in self.rows.items()},
-                      snapshots=snapshots)
+        """The live lots; the ended ones are counted, read on demand (:meth:`lot`)."""
+        loaded = Loaded(sessions=list(self._sessions.values()))
+        for lot_id, rows in self.rows.items():
+            if self._ended(lot_id):
+                status = self.snapshots[lot_id].status
+                loaded.ended[status] = loaded.ended.get(status, 0) + 1
+                continue
+            snapshot = self.snapshots.get(lot_id)
+            if snapshot is not None:
+                loaded.snapshots[lot_id] = snapshot
+            loaded.lots[lot_id] = rows[snapshot.seq:] if snapshot is not None else list(rows)
+        return loaded
+
+    async def lot(self, lot_id: str) -> Stored | None:
+        rows = self.rows.get(lot_id)
+        if not rows:
+            return None
+        snapshot = self.snapshots.get(lot_id)
+        return Stored(snapshot, rows[snapshot.seq:] if snapshot is not None else list(rows))
+
+    async def lot_page(self, after: str | None, limit: int,
+                       session_id: str | None = None) -> list[str]:
+        ids = list(self.rows)
+        start = ids.index(after) + 1 if after in self.rows else 0
+        return [lot_id for lot_id in ids[start:]
+                if session_id is None
+                or orjson.loads(self.rows[lot_id][0].body).get("session_id") == session_id
+                ][:limit]
 
     async def read(self, lot_id: str, after_seq: int) -> list[Row]:
         return self.rows.get(lot_id, [])[max(after_seq, 0):]

@@ -34,6 +34,7 @@ from engine.eventlog import (
     ResumedHook,
     Row,
     RowsHook,
+    Stored,
     Unreadable,
 )
 from engine.snapshots import Snapshot
@@ -47,7 +48,7 @@ end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if cur ~= tonumber(ARGV[2]) then return cur end
 local last_seq, last_hash
-for i = 8, #ARGV, 5 do
+for i = 14, #ARGV, 5 do
   redis.call('XADD', KEYS[2], ARGV[i] .. '-0', 'b', ARGV[i + 1], 'h', ARGV[i + 2],
              'a', ARGV[i + 3], 't', ARGV[i + 4])
   last_seq = ARGV[i]
@@ -59,9 +60,28 @@ if ARGV[3] == '' then
 else
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 end
-if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1]) end
+if ARGV[4] ~= '' then
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+  redis.call('ZADD', KEYS[7], ARGV[4], ARGV[1])
+end
+if ARGV[8] ~= '' then
+  local was = redis.call('HMGET', KEYS[6], 'ended', 'status')
+  if was[1] == '1' then redis.call('HINCRBY', KEYS[8], was[2], -1) end
+  redis.call('HSET', KEYS[6], 'seq', ARGV[8], 'hash', ARGV[9], 'state', ARGV[10],
+             'status', ARGV[11], 'session', ARGV[12], 'ended', ARGV[13])
+  if ARGV[13] == '1' then
+    redis.call('HINCRBY', KEYS[8], ARGV[11], 1)
+    redis.call('ZREM', KEYS[7], ARGV[1])
+  end
+end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return -1
+"""
+TRIM = """
+local snap = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local keep = math.min(tonumber(ARGV[1]), snap)
+if keep > 0 then return redis.call('XTRIM', KEYS[2], 'MINID', (keep + 1) .. '-0') end
+return 0
 """
 #: Connections to one Redis: appends of more lots at once wait for one (a Redis with
 #: ``appendfsync always`` fsyncs once for all the commands it read together, so a few
@@ -112,6 +132,7 @@ class RedisLog(EventLog):
         self.url = url
         self._redis = connect(url)
         self._append = self._redis.register_script(APPEND)
+        self._trim = self._redis.register_script(TRIM)
         #: Marks this process's own broadcasts (the feed leaves them out).
         self._origin = secrets.token_hex(8)
         #: Whether the feed of other processes' appends is up.
@@ -173,23 +194,101 @@ class RedisLog(EventLog):
 
     # ----------------------------------------------------------------- reads
 
-    async def load(self) -> Loaded:
+    async def _lot_ids(self) -> list[str]:
+        """Every lot of the shards' lot indexes, in order of creation."""
+        pipe = self._redis.pipeline(transaction=False)
+        for n in range(keys.SHARDS):
+            pipe.zrange(keys.lots(n), 0, -1, withscores=True)
+        found: list[tuple[float, str]] = []
+        for members in await pipe.execute():
+            found.extend((score, _text(member)) for member, score in members)
+        return [lot_id for _, lot_id in sorted(found)]
+
+    async def lot_page(self, after: str | None, limit: int,
+                       session_id: str | None = None) -> list[str]:
+        """Lots of every session (the lot indexes do not hold it: the caller filters)."""
         try:
+            ids = await self._lot_ids()
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        start = ids.index(after) + 1 if after in ids else 0
+        return ids[start:start + limit]
+
+    async def load(self) -> Loaded:
+        """The live lots of the shards' indexes of live lots, each from its snapshot and
+        the stream after it; the ended lots only counted."""
+        try:
+            await self._index_live()
+            loaded = Loaded(sessions=await self.sessions())
             pipe = self._redis.pipeline(transaction=False)
             for n in range(keys.SHARDS):
-                pipe.zrange(keys.lots(n), 0, -1, withscores=True)
+                pipe.zrange(keys.live(n), 0, -1, withscores=True)
             found: list[tuple[float, str]] = []
             for members in await pipe.execute():
                 found.extend((score, _text(member)) for member, score in members)
-            loaded = Loaded(sessions=await self.sessions())
+            loaded.ended = await self.ended() or {}
             for _, lot_id in sorted(found):
                 try:
-                    loaded.lots[lot_id] = await self.read(lot_id, 0)
+                    stored = await self.lot(lot_id)
                 except Unreadable as exc:
                     loaded.unreadable[lot_id] = str(exc)
+                    continue
+                if stored is None:
+                    continue
+                loaded.lots[lot_id] = stored.rows
+                if stored.snapshot is not None:
+                    loaded.snapshots[lot_id] = stored.snapshot
         except (RedisError, OSError, TimeoutError, LogUnavailable) as exc:
             raise EngineError(f"redis at {self.url} is not usable: {exc}") from exc
         return loaded
+
+    async def ended(self) -> dict[str, int] | None:
+        """The shards' counts of ended lots by status, summed."""
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for n in range(keys.SHARDS):
+                pipe.hgetall(keys.ended(n))
+            counts: dict[str, int] = {}
+            for shard in await pipe.execute():
+                for status, count in shard.items():
+                    counts[_text(status)] = counts.get(_text(status), 0) + int(count)
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        return {status: n for status, n in counts.items() if n}
+
+    async def _index_live(self) -> None:
+        """Once per deployment that ran before the indexes of live lots: every lot of
+        the lot indexes whose snapshot does not say it ended is live."""
+        if await self._redis.exists(keys.LIVE_INDEXED):
+            return
+        for lot_id in await self._lot_ids():
+            snap = await self._redis.hmget(keys.snapshot(lot_id), "ended", "status")
+            n = keys.shard(lot_id)
+            if snap[0] in (b"1", "1"):
+                continue  # counted by the script that wrote its snapshot
+            score = await self._redis.zscore(keys.lots(n), lot_id)
+            await self._redis.zadd(keys.live(n), {lot_id: score or 0})
+        await self._redis.set(keys.LIVE_INDEXED, 1)
+        log.info("redis: the indexes of live lots are made")
+
+    async def lot(self, lot_id: str) -> Stored | None:
+        try:
+            snap = await self._redis.hgetall(keys.snapshot(lot_id))
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        snapshot = None
+        if snap:
+            try:
+                fields = {_text(k): _text(v) for k, v in snap.items()}
+                snapshot = Snapshot(lot_id, int(fields["seq"]), fields["hash"],
+                                    fields["state"], fields["ended"] == "1",
+                                    fields["status"], fields["session"])
+            except (KeyError, ValueError) as exc:  # derived data: replay the events instead
+                log.warning("lot %s: its snapshot in redis is not used: %r", lot_id, exc)
+        rows = await self.read(lot_id, snapshot.seq if snapshot is not None else 0)
+        if snapshot is None and not rows:
+            return None
+        return Stored(snapshot, rows)
 
     async def read(self, lot_id: str, after_seq: int) -> list[Row]:
         try:
@@ -263,13 +362,18 @@ class RedisLog(EventLog):
         args: list[Any] = [lot_id, expected_seq, "" if deadline is None else deadline,
                            rows[0].at if expected_seq == 0 else "", keys.channel(n), payload,
                            "" if epoch is None else epoch]
+        if snapshot is None:
+            args.extend(("",) * 6)
+        else:
+            args.extend((snapshot.seq, snapshot.hash, snapshot.state, snapshot.status,
+                         snapshot.session_id, int(snapshot.ended)))
         for r in rows:
             args.extend((r.seq, r.body, r.hash, r.at, r.type))
         started = time.perf_counter()
         try:
             outcome = await self._append(
                 keys=[keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n),
-                      keys.epoch(lot_id)],
+                      keys.epoch(lot_id), keys.snapshot(lot_id), keys.live(n), keys.ended(n)],
                 args=args)
         except (RedisError, OSError) as exc:
             # Whether the script ran is unknown; the expected-sequence check makes the
@@ -284,6 +388,18 @@ class RedisLog(EventLog):
         if self.committed is not None:
             self.committed(time.perf_counter() - started, len(rows))
         return True
+
+    async def trim(self, upto: Sequence[tuple[str, int]]) -> None:
+        """Drop each lot's stream entries up to the smaller of ``seq`` (what Postgres
+        holds) and the lot's snapshot (what a start needs), atomically per lot."""
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for lot_id, seq in upto:
+                await self._trim(keys=[keys.snapshot(lot_id), keys.events(lot_id)],
+                                 args=[seq], client=pipe)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
 
     # ----------------------------------------------------------------- following
 

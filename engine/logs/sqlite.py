@@ -22,8 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+import orjson
+
 from engine.api import EngineError, Session
-from engine.eventlog import AppendFailed, EventLog, Loaded, LogUnavailable, Row
+from engine.eventlog import AppendFailed, EventLog, Loaded, LogUnavailable, Row, Stored
 from engine.snapshots import Snapshot
 
 T = TypeVar("T")
@@ -47,8 +49,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     stagger_s  INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS lots (
-    lot_id  TEXT PRIMARY KEY,
-    ordinal INTEGER NOT NULL
+    lot_id     TEXT PRIMARY KEY,
+    ordinal    INTEGER NOT NULL,
+    session_id TEXT NOT NULL DEFAULT '',
+    status     TEXT NOT NULL DEFAULT '',
+    ended      INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS snapshots (
     lot_id TEXT PRIMARY KEY,
@@ -69,7 +74,18 @@ CREATE TABLE IF NOT EXISTS writable (
 MIGRATIONS = (
     ("sessions", "mode", "TEXT NOT NULL DEFAULT 'parallel'"),
     ("sessions", "stagger_s", "INTEGER NOT NULL DEFAULT 0"),
+    ("lots", "session_id", "TEXT NOT NULL DEFAULT ''"),
+    ("lots", "status", "TEXT NOT NULL DEFAULT ''"),
+    ("lots", "ended", "INTEGER NOT NULL DEFAULT 0"),
 )
+#: The index of live lots (what a start reads), the listing's orders (all lots, a
+#: session's lots) and the ended lots' counts by status; made after the migrations.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS lots_live ON lots (ordinal) WHERE ended = 0;
+CREATE INDEX IF NOT EXISTS lots_ordinal ON lots (ordinal);
+CREATE INDEX IF NOT EXISTS lots_session ON lots (session_id, ordinal);
+CREATE INDEX IF NOT EXISTS lots_ended ON lots (ended, status);
+"""
 FILE = "events.sqlite3"
 
 
@@ -87,6 +103,15 @@ def _draw_key(path: Path) -> bytes:
     if len(key) != 32:
         raise EngineError(f"{path} is not a 32-byte draw key")
     return key
+
+
+def _session_of(row: Row) -> str:
+    """The session of a lot's first row (its ``LotCreated``)."""
+    try:
+        session = orjson.loads(row.body).get("session_id", "")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    return session if isinstance(session, str) else ""
 
 
 class SQLiteLog(EventLog):
@@ -134,17 +159,34 @@ class SQLiteLog(EventLog):
             have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-        if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < 1:
             # Files made before every lot had its row in ``lots``: give it one, once.
             conn.execute("INSERT OR IGNORE INTO lots (lot_id, ordinal) SELECT lot_id, "
                          "(SELECT COUNT(*) FROM lots) + row_number() OVER (ORDER BY lot_id) "
                          "FROM events WHERE seq = 1")
             conn.execute("PRAGMA user_version = 1")
+        if version < 2:
+            # Files made before the index of live lots: each lot's session, and its
+            # status and whether it ended from its last snapshot when that is after
+            # its last event, once.
+            # (Repeated whole if interrupted.)
+            conn.execute(
+                "UPDATE lots SET session_id = coalesce((SELECT json_extract(e.body, "
+                "'$.session_id') FROM events e WHERE e.lot_id = lots.lot_id "
+                "AND e.seq = 1), '')")
+            conn.execute(
+                "UPDATE lots SET status = s.status, ended = s.ended FROM snapshots s "
+                "WHERE s.lot_id = lots.lot_id AND s.seq = (SELECT max(seq) FROM "
+                "events e WHERE e.lot_id = lots.lot_id)")
+            conn.execute("PRAGMA user_version = 2")
+        conn.executescript(INDEXES)
         self._conn = conn
-        # One index seek per lot (the last row of each), not a scan of every event.
+        # The live lots' last sequence numbers (one index seek each); an ended lot's is
+        # read when it is next appended to (:meth:`_last_of`).
         self._last = {lot_id: seq for lot_id, seq in conn.execute(
             "SELECT l.lot_id, (SELECT max(seq) FROM events e WHERE e.lot_id = l.lot_id) "
-            "FROM lots l") if seq is not None}
+            "FROM lots l WHERE l.ended = 0") if seq is not None}
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -179,12 +221,13 @@ class SQLiteLog(EventLog):
         loaded = Loaded(sessions=[Session(*r) for r in self._conn.execute(
             "SELECT session_id, name, created_at, created_by, mode, stagger_s FROM sessions "
             "ORDER BY rowid")])
-        # Each lot's snapshot and the rows after it (its tail): an ended lot's last
-        # snapshot is after its last row, so it reads no row at all.
+        # The live lots only (the partial index ``lots_live``): each one's snapshot and
+        # the rows after it (its tail). Ended lots stay in the file, counted.
         for lot_id, seq, digest, state, ended, status, session_id in self._conn.execute(
                 "SELECT l.lot_id, s.seq, s.hash, s.state, s.ended, s.status, s.session_id "
                 "FROM lots l "
-                "LEFT JOIN snapshots s ON s.lot_id = l.lot_id ORDER BY l.ordinal"):
+                "LEFT JOIN snapshots s ON s.lot_id = l.lot_id WHERE l.ended = 0 "
+                "ORDER BY l.ordinal"):
             loaded.lots[lot_id] = []
             if seq is not None:
                 loaded.snapshots[lot_id] = Snapshot(lot_id, seq, digest, state, bool(ended),
@@ -193,12 +236,56 @@ class SQLiteLog(EventLog):
                 "SELECT e.lot_id, e.seq, e.at, e.type, e.body, e.hash FROM lots l "
                 "LEFT JOIN snapshots s ON s.lot_id = l.lot_id "
                 "JOIN events e ON e.lot_id = l.lot_id AND e.seq > coalesce(s.seq, 0) "
-                "ORDER BY l.ordinal, e.seq"):
+                "WHERE l.ended = 0 ORDER BY l.ordinal, e.seq"):
             loaded.lots[r[0]].append(Row(*r))
         for lot_id in [k for k, rows in loaded.lots.items()
                        if not rows and k not in loaded.snapshots]:
             del loaded.lots[lot_id]  # a row of ``lots`` without events: none to load
+        loaded.ended = dict(self._conn.execute(
+            "SELECT status, count(*) FROM lots WHERE ended = 1 GROUP BY status"))
         return loaded
+
+    async def lot(self, lot_id: str) -> Stored | None:
+        try:
+            return await self._run(self._lot, lot_id)
+        except (sqlite3.Error, OSError) as exc:
+            raise LogUnavailable(f"the store cannot be read: {exc}", str(exc)) from exc
+
+    def _lot(self, lot_id: str) -> Stored | None:
+        assert self._conn is not None
+        found = self._conn.execute(
+            "SELECT seq, hash, state, ended, status, session_id FROM snapshots "
+            "WHERE lot_id = ?", (lot_id,)).fetchone()
+        snapshot = Snapshot(lot_id, found[0], found[1], found[2], bool(found[3]), found[4],
+                            found[5]) if found is not None else None
+        rows = self._read(lot_id, snapshot.seq if snapshot is not None else 0)
+        if snapshot is None and not rows:
+            return None
+        return Stored(snapshot, rows)
+
+    async def lot_page(self, after: str | None, limit: int,
+                       session_id: str | None = None) -> list[str]:
+        try:
+            return await self._run(self._lot_page, after, limit, session_id)
+        except (sqlite3.Error, OSError) as exc:
+            raise LogUnavailable(f"the store cannot be read: {exc}", str(exc)) from exc
+
+    def _lot_page(self, after: str | None, limit: int, session_id: str | None) -> list[str]:
+        assert self._conn is not None
+        start = -1
+        if after is not None:
+            found = self._conn.execute("SELECT ordinal FROM lots WHERE lot_id = ?",
+                                       (after,)).fetchone()
+            start = found[0] if found is not None else -1
+        if session_id is None:
+            page = self._conn.execute(
+                "SELECT lot_id FROM lots WHERE ordinal > ? ORDER BY ordinal LIMIT ?",
+                (start, limit))
+        else:
+            page = self._conn.execute(
+                "SELECT lot_id FROM lots WHERE session_id = ? AND ordinal > ? "
+                "ORDER BY ordinal LIMIT ?", (session_id, start, limit))
+        return [lot_id for (lot_id,) in page]
 
     async def read(self, lot_id: str, after_seq: int) -> list[Row]:
         try:
@@ -213,7 +300,23 @@ class SQLiteLog(EventLog):
             "AND seq > ? ORDER BY seq", (lot_id, after_seq))]
 
     async def last_seq(self, lot_id: str) -> int:
-        return self._last.get(lot_id, 0)
+        last = self._last.get(lot_id)
+        return last if last is not None else await self._last_of(lot_id)
+
+    async def _last_of(self, lot_id: str) -> int:
+        """The last sequence number of a lot not appended to since the start (an ended
+        lot, or a new one: 0), read from the file and kept."""
+        try:
+            last = await self._run(self._max_seq, lot_id)
+        except (sqlite3.Error, OSError) as exc:
+            raise AppendFailed(f"not stored: the store cannot be read: {exc}",
+                               str(exc)) from exc
+        return self._last.setdefault(lot_id, last)
+
+    def _max_seq(self, lot_id: str) -> int:
+        assert self._conn is not None
+        return int(self._conn.execute("SELECT coalesce(max(seq), 0) FROM events "
+                                      "WHERE lot_id = ?", (lot_id,)).fetchone()[0])
 
     # ----------------------------------------------------------------- writes
 
@@ -242,7 +345,10 @@ class SQLiteLog(EventLog):
         if self._broken is not None:
             raise AppendFailed(f"not stored: the store stopped after a failed write: "
                                f"{self._broken}", self._broken)
-        if self._last.get(lot_id, 0) != expected_seq:
+        last = self._last.get(lot_id)
+        if last is None:
+            last = await self._last_of(lot_id)
+        if last != expected_seq:
             return False
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((rows, snapshot, future))
@@ -284,14 +390,18 @@ class SQLiteLog(EventLog):
                 "INSERT INTO events (lot_id, seq, at, type, body, hash) VALUES (?, ?, ?, ?, ?, ?)",
                 [(r.lot_id, r.seq, r.at, r.type, r.body, r.hash) for r in rows])
             conn.executemany(
-                "INSERT OR IGNORE INTO lots (lot_id, ordinal) "
-                "VALUES (?, (SELECT COUNT(*) FROM lots))",
-                [(r.lot_id,) for r in rows if r.seq == 1])
+                "INSERT OR IGNORE INTO lots (lot_id, ordinal, session_id) "
+                "VALUES (?, (SELECT coalesce(max(ordinal), -1) + 1 FROM lots), ?)",
+                [(r.lot_id, _session_of(r)) for r in rows if r.seq == 1])
             conn.executemany(
                 "INSERT OR REPLACE INTO snapshots (lot_id, seq, hash, state, ended, status, "
                 "session_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(s.lot_id, s.seq, s.hash, s.state, int(s.ended), s.status, s.session_id)
                  for s in snapshots])
+            # A snapshot of an ended lot is written with its last rows: the lot leaves
+            # the index of live lots in the same transaction.
+            conn.executemany("UPDATE lots SET status = ?, ended = ? WHERE lot_id = ?",
+                             [(s.status, int(s.ended), s.lot_id) for s in snapshots])
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # SQLite may have rolled back already (disk full)

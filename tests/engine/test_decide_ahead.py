@@ -119,7 +119,7 @@ async def test_a_deadline_due_while_a_bid_is_stored_is_sequenced_when_due_and_pu
     verify_chain("L1", ((r.seq, event_to_dict(r.event), r.hash) for r in history))
     assert file_seqs(tmp_path, "L1") == [r.seq for r in history]
     async with EmbeddedEngine(tmp_path, clock) as again:
-        recovered = again.lot("L1")
+        recovered = await again.find("L1")  # ended: read from the store
         assert recovered is not None
         assert (recovered.version, recovered.status) == (history[-1].seq, commits[1][0])
 

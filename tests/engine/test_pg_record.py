@@ -1,6 +1,8 @@
-"""The permanent record on a real Postgres: rows in the live store that nobody handed over
-(their process died, or never learnt its append went through) are copied by a process
-that checks the lot, holes included, once their own process would have handed them over."""
+"""The permanent record on a real Postgres, a tracked projection: each event applied
+exactly once whichever processes offer it and however often (a restart included), the
+position moved in the same transaction; rows that leave a hole, or that nobody offers
+(their process never learnt its append went through), are read from the live log from
+the position on, at once."""
 
 import asyncio
 import itertools
@@ -12,7 +14,6 @@ import pytest
 from services import PostgresServer, RedisServer
 from test_contract import open_lot
 
-import engine.pg_record
 from auction.model import PlaceBid, Rejection
 from engine.api import EngineError
 from engine.pg_record import PgRecord, PgRow
@@ -43,30 +44,101 @@ async def until(condition: object, dsn: str, timeout: float = 10.0) -> list[int]
             await asyncio.sleep(0.05)
 
 
-async def test_rows_nobody_handed_over_are_copied_holes_included_once_they_are_old(
-        postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine.pg_record, "HANDOVER_MS", 1000)
+def lots_of(*ids: str) -> Any:
+    """The projection's list of every lot of the live log."""
+    async def lots() -> list[str]:
+        return list(ids)
+    return lots
+
+
+def live_log(rows: list[PgRow]) -> Any:
+    """The projection's source: ``rows`` as the live log holds them."""
+    async def source(lot_id: str, after: int) -> list[PgRow]:
+        return [r for r in rows if r.lot_id == lot_id and r.seq > after]
+    return source
+
+
+async def connected(record: PgRecord) -> None:
+    async with asyncio.timeout(10):  # connected, the schema made, caught up
+        while not record.connected or record.behind:
+            await asyncio.sleep(0.05)
+
+
+async def position(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT seq FROM positions WHERE lot_id = 'L'"))
+    finally:
+        await conn.close()
+
+
+async def test_the_projection_applies_each_event_once_whoever_offers_it_and_how_often(
+        postgres_server: PostgresServer) -> None:
+    dsn = postgres_server.create_database(f"pg_record_{next(_databases)}")
+    live = [row(seq, 1000 + seq) for seq in range(1, 41)]
+    first, second = (PgRecord(dsn, source=live_log(live), lots=lots_of()) for _ in "ab")
+    await first.start()
+    await second.start()
+    try:
+        await connected(first)
+        await connected(second)
+        # Two processes offer overlapping rows at once, and again (a restart re-offers).
+        for start in range(0, 40, 5):
+            first.add(live[start:start + 10])
+            second.add(live[max(start - 5, 0):start + 5])
+        first.add(live)
+        assert await until(lambda have: len(have) == 40, dsn) == list(range(1, 41))
+        await asyncio.sleep(0.3)
+        assert await seqs(dsn) == list(range(1, 41)) and await position(dsn) == 40
+        # Each event was inserted by exactly one of them, once: nothing twice, even tried.
+        assert first.written + second.written == 40
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_rows_that_leave_a_hole_are_read_from_the_live_log_from_the_position_at_once(
+        postgres_server: PostgresServer) -> None:
     dsn = postgres_server.create_database(f"pg_record_{next(_databases)}")
     now = time.time_ns() // 1_000_000
-    # The live store holds 1..5; 3 is old (its process died holding it), 5 so recent
-    # that its own process may still hand it over.
-    live = [row(1, now - 9000), row(2, now - 8000), row(3, now - 7000), row(4, now - 6000),
-            row(5, now + 2000)]
-    record = PgRecord(dsn, source=lambda lot_id, after: [r for r in live if r.seq > after],
-                      lots=lambda: [])
+    live = [row(seq, now) for seq in range(1, 5)]  # all recent: no hand-over to wait for
+    record = PgRecord(dsn, source=live_log(live), lots=lots_of())
     await record.start()
     try:
-        async with asyncio.timeout(10):  # connected, the schema made
-            while not record.connected:
-                await asyncio.sleep(0.05)
-        record.add([live[0], live[1], live[3]])  # what the processes handed over
-        assert await until(lambda have: have == [1, 2, 4], dsn) == [1, 2, 4]
-        record.check("L")
-        have = await until(lambda have: 3 in have, dsn)
-        assert have == [1, 2, 3, 4]  # the hole is filled; 5 is left to its own process
-        assert await until(lambda have: 5 in have, dsn) == [1, 2, 3, 4, 5]
+        await connected(record)
+        record.add([live[0], live[1], live[3]])  # 3 was offered by nobody
+        async with asyncio.timeout(2):
+            assert await until(lambda have: have == [1, 2, 3, 4], dsn) == [1, 2, 3, 4]
+        live.append(row(5, now))
+        record.check("L")  # an append whose outcome was not learnt: it landed (5)
+        async with asyncio.timeout(2):
+            assert await until(lambda have: 5 in have, dsn) == [1, 2, 3, 4, 5]
+        assert await position(dsn) == 5 and record.lag_ms() < 2000
     finally:
         await record.close()
+
+
+async def test_a_restart_applies_only_what_postgres_lacks_from_its_position(
+        postgres_server: PostgresServer) -> None:
+    dsn = postgres_server.create_database(f"pg_record_{next(_databases)}")
+    live = [row(seq, 1000 + seq) for seq in range(1, 7)]
+    before = PgRecord(dsn, source=live_log(live[:3]), lots=lots_of("L"))
+    await before.start()
+    try:
+        await connected(before)
+        assert await seqs(dsn) == [1, 2, 3] and before.written == 3
+    finally:
+        await before.close()
+    after = PgRecord(dsn, source=live_log(live), lots=lots_of("L"))
+    await after.start()
+    try:
+        await connected(after)
+        after.add(live)  # what the process offers again after its restart
+        assert await until(lambda have: len(have) == 6, dsn) == [1, 2, 3, 4, 5, 6]
+        await asyncio.sleep(0.2)
+        assert after.written == 3 and await position(dsn) == 6
+    finally:
+        await after.close()
 
 
 async def test_rows_of_an_append_whose_reply_was_lost_reach_postgres(
@@ -74,7 +146,6 @@ async def test_rows_of_an_append_whose_reply_was_lost_reach_postgres(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The script ran (the bid is in Redis) but its reply was lost: the process refused
     the bid, handed nothing over, read the bid back and went on; Postgres gets it too."""
-    monkeypatch.setattr(engine.pg_record, "HANDOVER_MS", 300)
     redis_server.flush()
     dsn = postgres_server.create_database(f"pg_record_{next(_databases)}")
     async with RedisEngine(redis_server.url, dsn) as engine_:

@@ -10,7 +10,7 @@ import pytest
 from test_contract import Clock, open_lot
 
 from auction.lot import replay
-from auction.model import PlaceBid, Tick
+from auction.model import PlaceBid, RefundDeposit, Tick
 from auction.record import Recorded
 from auction.state import AWARDED, LotState
 from engine import runtime, snapshots
@@ -96,11 +96,10 @@ async def test_an_ended_lot_keeps_no_records_in_memory_and_reads_them_back_from_
         assert seen == history[2:]
     async with EmbeddedEngine(tmp_path, clock) as again:
         loaded = await again.log.load()
-        assert loaded.lots["L1"] == [] and loaded.snapshots["L1"].ended
-        assert again._lots["L1"].cold  # not even decoded until asked for
-        assert again.lot_ids() == ["L1"]
-        assert again.summary("L1") == (AWARDED, "S1") and again._lots["L1"].cold
-        assert again.lot("L1") == ended
+        assert "L1" not in loaded.lots and loaded.ended == {AWARDED: 1}
+        assert again.lot_ids() == [] and again.reads == 0  # not even read until asked for
+        assert again.counts() == {AWARDED: 1}
+        assert await again.find("L1") == ended and again.reads == 1
         assert again._lots["L1"].records == []
         assert await again.history("L1") == history
 
@@ -133,7 +132,7 @@ async def end_lot(engine: Runtime, clock: Clock, lot_id: str) -> LotState:
     return ended
 
 
-async def test_ended_lots_beyond_the_warm_ones_keep_their_state_encoded_and_serve_it_again(
+async def test_ended_lots_beyond_the_recent_ones_leave_memory_and_are_read_back_alike(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime, "WARM_LOTS", 1)
     clock = Clock()
@@ -143,30 +142,39 @@ async def test_ended_lots_beyond_the_warm_ones_keep_their_state_encoded_and_serv
         await engine.subscribe("L1", lambda state, records: watched.extend(
             r.seq for r in records))
         second = await end_lot(engine, clock, "L2")
-        assert not engine._lots["L1"].cold  # watched: kept
+        assert "L1" in engine._lots  # watched: kept
+        history = await engine.history("L2")
         third = await end_lot(engine, clock, "L3")
-        assert engine._lots["L2"].cold and not engine._lots["L3"].cold
-        # Counting lots by status and walking a session's lots need no decoding.
-        assert engine.summary("L2") == (AWARDED, "S1") and engine._lots["L2"].cold
-        assert engine.lot("L2") == second and engine.lot("L1") == first
-        assert engine._lots["L3"].cold  # the least recently used unwatched one
-        assert engine.lot("L3") == third
-        assert await engine.history("L2") == await engine.record("L2")
-        assert replay(r.event for r in await engine.history("L2")) == second
+        assert "L2" not in engine._lots and engine.lot("L2") is None  # the store has it
+        assert engine.counts() == {AWARDED: 3}
+        reads = engine.reads
+        assert await engine.find("L2") == second and engine.reads == reads + 1
+        assert engine.lot("L1") == first
+        assert "L3" not in engine._lots  # the least recently used unwatched one
+        assert await engine.find("L3") == third
+        assert await engine.history("L2") == history == await engine.record("L2")
+        assert replay(r.event for r in history) == second
+        # A command to a lot read back goes on from its record (a deposit settled).
+        loser = "B1" if second.leader == "B0" else "B0"
+        result = await engine.execute("L2", RefundDeposit(bidder_id=loser, actor="host1",
+                                                          reason="not awarded"))
+        assert isinstance(result, list) and result[0].seq == second.version + 1
+        assert engine.counts() == {AWARDED: 3}
 
 
-async def test_an_ended_lot_whose_snapshot_is_damaged_is_set_apart_and_the_others_serve(
+async def test_an_ended_lot_whose_snapshot_is_damaged_is_replayed_from_its_events(
         tmp_path: Path) -> None:
     clock = Clock()
     async with EmbeddedEngine(tmp_path, clock) as engine:
-        await end_lot(engine, clock, "L1")
+        first = await end_lot(engine, clock, "L1")
         second = await end_lot(engine, clock, "L2")
+        history = await engine.history("L1")
     conn = sqlite3.connect(tmp_path / "events.sqlite3")
     with conn:
         conn.execute("UPDATE snapshots SET state = '[1, [\"C\", \"os:system\", {}]]' "
                      "WHERE lot_id = 'L1'")
     conn.close()
     async with EmbeddedEngine(tmp_path, clock) as again:
-        assert again.lot("L1") is None
-        assert "snapshot" in again.quarantined()["L1"]
-        assert again.lot("L2") == second
+        assert await again.find("L1") == first and again.quarantined() == {}
+        assert await again.history("L1") == history
+        assert await again.find("L2") == second

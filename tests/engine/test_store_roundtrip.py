@@ -113,8 +113,8 @@ def test_every_event_reads_back_exactly_from_the_postgres_record(
         record = PgRecord(postgres_dsn(postgres_server))
         await record._connect()
         try:
-            await record._insert([PgRow(lot_id, r.seq, r.event.at, type(r.event).__name__,
-                                        r.body, r.hash) for r in records])
+            await record.apply([PgRow(lot_id, r.seq, r.event.at, type(r.event).__name__,
+                                      r.body, r.hash) for r in records])
             rows = await record.events(lot_id)
             assert record._pool is not None
             bodies = await record._pool.fetch(

@@ -64,14 +64,26 @@ class Stack:
             await conn.close()
         return [(r["seq"], orjson.loads(r["body_text"]), r["hash"]) for r in rows]
 
+    async def redis_seq(self, lot_id: str) -> int:
+        client = aioredis.Redis.from_url(self.redis.url)
+        try:
+            return int(await client.hget(keys.meta(lot_id), "seq") or 0)
+        finally:
+            await client.aclose()
+
     async def record_complete(self, lot_id: str, timeout: float = 20) -> list[Any]:
-        """Wait until Postgres holds exactly what Redis holds; return it."""
+        """Wait until Postgres holds every event Redis acknowledged, gap-free, and what
+        the lot's stream still holds (it is trimmed once Postgres has it) exactly; return
+        Postgres's record."""
         deadline = time.monotonic() + timeout
         while True:
+            last = await self.redis_seq(lot_id)
             in_redis = await self.redis_rows(lot_id)
             with contextlib.suppress(OSError, asyncpg.PostgresError):
-                if await self.postgres_rows(lot_id) == in_redis:
-                    return in_redis
+                in_postgres = await self.postgres_rows(lot_id)
+                if ([seq for seq, _, _ in in_postgres] == list(range(1, last + 1))
+                        and in_postgres[len(in_postgres) - len(in_redis):] == in_redis):
+                    return in_postgres
             assert time.monotonic() < deadline, "the Postgres record did not catch up"
             await asyncio.sleep(0.2)
 

@@ -11,8 +11,8 @@ import { drawLotForm, formatName, readLotForm, relabelLotForm } from "./lotform.
 import { epochToZoned, loadZone, zonedToEpoch } from "./zone.js";
 import { currencySign, normalizeInput } from "./money.js";
 import {
-  $, ENDED, MessageBox, api, clock, confirmAction, drawCountdown, guard, h, money, resultText,
-  bindStaffToken, showAmount, showConn, showStatus,
+  $, ENDED, MessageBox, api, apiLots, bindStaffToken, clock, confirmAction, drawCountdown, guard, h,
+  money, resultText, showAmount, showConn, showStatus,
 } from "./ui.js";
 
 addStrings({
@@ -362,7 +362,7 @@ async function createLot() {
 
 async function loadLots() {
   if (!staffToken()) return;
-  const answer = await api("/api/lots", { token: staffToken() });
+  const answer = await apiLots({ token: staffToken() });
   if (!answer.ok) {
     messages.show(answer.error);
     return;

@@ -3,7 +3,7 @@
 import { initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import "./trade-i18n.js";
-import { $, ENDED, MessageBox, api, h, money, showStatus } from "./ui.js";
+import { $, ENDED, MessageBox, api, apiLots, h, money, showStatus } from "./ui.js";
 
 const REFRESH_MS = 10_000;
 const messages = new MessageBox($("message"));
@@ -36,7 +36,7 @@ function draw() {
 }
 
 async function load() {
-  const answer = await api("/api/lots");
+  const answer = await apiLots();
   if (!answer.ok) {
     messages.show(answer.error);
     return;

@@ -3,7 +3,7 @@
 
 import { initI18n, lang, onLangChange, t } from "./i18n.js";
 import { download, flagItems } from "./records-ui.js";
-import { $, ENDED, MessageBox, api, h, showStatus, bindStaffToken } from "./ui.js";
+import { $, ENDED, MessageBox, api, apiLots, bindStaffToken, h, showStatus } from "./ui.js";
 
 const messages = new MessageBox($("message"), { details: true });
 let token = "";
@@ -50,7 +50,7 @@ async function load() {
     return;
   }
   const [lotsAnswer, checksAnswer] = await Promise.all([
-    api("/api/lots", { token: staffToken() }), api("/api/collusion", { token: staffToken() })]);
+    apiLots({ token: staffToken() }), api("/api/collusion", { token: staffToken() })]);
   const failed = [lotsAnswer, checksAnswer].find((a) => !a.ok);
   if (failed) {
     messages.show(failed.error);

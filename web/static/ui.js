@@ -281,6 +281,23 @@ export async function api(path, { method = "GET", body, token, headers: extra = 
 }
 
 /**
+ * Every lot of `GET /api/lots`, following its pages (`next`): resolves as `api` does,
+ * with `data.lots` holding the lots of every page.
+ */
+export async function apiLots(options = {}) {
+  const lots = [];
+  let after = null;
+  for (;;) {
+    const query = after === null ? "" : `?after=${encodeURIComponent(after)}`;
+    const answer = await api(`/api/lots${query}`, options);
+    if (!answer.ok) return answer;
+    lots.push(...(answer.data?.lots ?? []));
+    after = answer.data?.next ?? null;
+    if (after === null) return { ok: true, data: { lots } };
+  }
+}
+
+/**
  * `fn` guarded against a second submit while the first runs: a double click, Enter pressed
  * twice or a click during the request does nothing. `button` (when given) is disabled and
  * marked aria-busy meanwhile.
