@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import random
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -36,8 +37,9 @@ from engine.eventlog import LogUnavailable, Row, read_back, row_of
 
 #: How many aggregates' states a process keeps decoded.
 CACHED = 10_000
-#: How often a command is decided again after another process appended first.
-RETRIES = 5
+#: How often a command is decided again after another process appended first (each
+#: time another process's append won, so this bounds the writes it can make meanwhile).
+RETRIES = 100
 
 
 class AggregateLog(abc.ABC):
@@ -155,6 +157,7 @@ class Aggregates:
                     self._keep(stream, _Cached(state, records[-1].seq, records[-1].hash))
                     return records
                 self._cache.pop(stream, None)  # another process appended first
+                await asyncio.sleep(random.uniform(0, 0.005))  # let it have its turn
             raise LogUnavailable(f"{stream}: too many concurrent writers, try again")
 
     async def state(self, decider: Decider[Any, Any], aggregate_id: str) -> Any:

@@ -327,7 +327,7 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "Recorded as Announced; every room and the board show it, until the lot ends."),
     "/api/lots/{lot_id}/questions": {"post": _op(
         "Ask the host a question or raise an objection (bidder token)",
-        errors=(400, 401, 404, 409, 413, 503), params=_LOT, description=(
+        errors=(400, 401, 403, 404, 409, 413, 503), params=_LOT, description=(
             "While the lot is open or suspended. Recorded as QuestionAsked; staff see it "
             "whole, the asker in its own view, everyone else only that something was "
             "recorded at that sequence number."))},

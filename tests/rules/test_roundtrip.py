@@ -41,7 +41,8 @@ def test_the_round_trip_covers_every_event_type_of_every_format() -> None:
     from auction.model import EVENT_TYPES
 
     assert set(FORMATS) >= {"english", "sealed", "multi_round", "listing_timed"}
-    assert set(EVENT_NAMES) == set(EVENT_TYPES)
+    assert set(EVENT_NAMES) == {name for name, cls in EVENT_TYPES.items()
+                                if cls.__module__.startswith("auction.")}
     assert {"BidAccepted", "LotCreated", "RoundStarted", "ClockStepped", "ProxySet",
             "SecondaryBid"} <= set(EVENT_NAMES)
 
