@@ -2,11 +2,12 @@
 
 A notice period, an application window, a publicity period (公示期) or a refund deadline
 is counted in calendar days or in working days. Working days follow the State Council's
-public holidays and adjusted working days (调休), taken from the maintained
-``chinesecalendar`` package, plus a center's own additions (a local holiday, a day the
-center is closed, a published adjustment for a year the package does not know yet).
+public holidays and adjusted working days (调休), a table the edge takes from the
+maintained ``chinesecalendar`` package (:mod:`web.workdays`: the rules core imports
+nothing but the standard library), plus a center's own additions (a local holiday, a day
+the center is closed, a published adjustment for a year the table does not know yet).
 
-For a year the package does not cover, Monday to Friday are working days and Saturday and
+For a year the table does not cover, Monday to Friday are working days and Saturday and
 Sunday are not, with the center's additions on top; :meth:`WorkCalendar.unknown_years`
 tells which years of a period are counted that way, so a schedule that reaches into one
 can be flagged instead of silently miscounted.
@@ -21,8 +22,6 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
-
-import chinese_calendar  # type: ignore[import-untyped]
 
 DayUnit = Literal["calendar", "working"]
 DAY_UNITS: tuple[DayUnit, ...] = ("calendar", "working")
@@ -42,42 +41,34 @@ def china_midnight_ms(day: dt.date) -> int:
     return int(start.timestamp()) * 1000
 
 
-def _package_knows(year: int) -> bool:
-    try:
-        chinese_calendar.is_workday(dt.date(year, 6, 1))
-    except NotImplementedError:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class WorkCalendar:
-    """China's working days, with a center's own holidays and working days on top (its
-    entries win over the package's)."""
+    """Working days: Monday to Friday, except ``days_off`` (public holidays, a center's
+    own days off), plus ``days_on`` (adjusted working days, 调休). ``known_years`` are
+    the years whose published table the calendar holds (a year outside them is counted
+    as Monday to Friday and reported by :meth:`unknown_years`). Pure data: the edge
+    builds China's from the ``chinesecalendar`` package (:mod:`web.workdays`)."""
 
-    extra_holidays: frozenset[dt.date] = frozenset()
-    extra_workdays: frozenset[dt.date] = frozenset()
+    days_off: frozenset[dt.date] = frozenset()
+    days_on: frozenset[dt.date] = frozenset()
+    known_years: frozenset[int] = frozenset()
 
-    @classmethod
-    def of(cls, holidays: Iterable[dt.date | str] = (),
-           workdays: Iterable[dt.date | str] = ()) -> WorkCalendar:
-        """A calendar from dates or ISO ``YYYY-MM-DD`` texts; a date in both lists is an
-        error (ValueError)."""
+    def with_days(self, holidays: Iterable[dt.date | str] = (),
+                  workdays: Iterable[dt.date | str] = ()) -> WorkCalendar:
+        """This calendar with a center's own days off and working days on top (they win
+        over the table's; a date in both lists is an error, ValueError)."""
         rest = frozenset(_as_date(d) for d in holidays)
         work = frozenset(_as_date(d) for d in workdays)
         both = sorted(rest & work)
         if both:
             raise ValueError(f"both a holiday and a working day: {both[0].isoformat()}")
-        return cls(rest, work)
+        return WorkCalendar((self.days_off - work) | rest, (self.days_on - rest) | work,
+                            self.known_years)
 
     def is_workday(self, day: dt.date) -> bool:
-        if day in self.extra_holidays:
+        if day in self.days_off:
             return False
-        if day in self.extra_workdays:
-            return True
-        if _package_knows(day.year):
-            return bool(chinese_calendar.is_workday(day))
-        return day.weekday() < 5
+        return day in self.days_on or day.weekday() < 5
 
     def add(self, start: dt.date, days: int, unit: DayUnit = "calendar") -> dt.date:
         """The day ``days`` days after ``start`` (``start`` itself not counted): with
@@ -109,10 +100,10 @@ class WorkCalendar:
         return total
 
     def unknown_years(self, start: dt.date, end: dt.date) -> list[int]:
-        """The years from ``start`` to ``end`` whose holidays the package does not know
+        """The years from ``start`` to ``end`` whose holidays the calendar does not know
         (counted as Monday to Friday plus the center's additions)."""
         first, last = sorted((start.year, end.year))
-        return [year for year in range(first, last + 1) if not _package_knows(year)]
+        return [year for year in range(first, last + 1) if year not in self.known_years]
 
 
 def _as_date(value: dt.date | str) -> dt.date:

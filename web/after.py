@@ -43,7 +43,7 @@ from auction.trade.results import (
     full_view,
     public_view,
 )
-from auction.workdays import WorkCalendar, china_date, china_midnight_ms
+from auction.workdays import china_date, china_midnight_ms
 from engine.aggregates import Refused
 from web import confirmation as conf
 from web.api import (
@@ -62,6 +62,7 @@ from web.config import Settings
 from web.errors import WebError
 from web.keys import ENGINE, SETTINGS
 from web.records import _ended, _lot, notice_period
+from web.workdays import center_calendar
 
 CONFIRMATIONS_DIR = "confirmations"
 #: How many times (every 50 ms) a lot's end decided in memory is awaited in the permanent
@@ -123,7 +124,7 @@ def template_of(settings: Settings) -> Any:
 def sign_by(settings: Settings, now: int) -> int:
     """The end of the signing window: midnight (China) after the ``signing_days``-th
     working day from today."""
-    last = WorkCalendar().add(china_date(now), settings.signing_days, "working")
+    last = center_calendar(settings).add(china_date(now), settings.signing_days, "working")
     return china_midnight_ms(last) + 86_400_000 - 1
 
 

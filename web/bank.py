@@ -71,6 +71,7 @@ from web.config import Settings
 from web.errors import WebError
 from web.keys import BANK as BANK_KEY
 from web.schemas import BankNotification, RefundConfirmations, StatementImport, decode_body
+from web.workdays import center_calendar
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ class BankService:
                  calendar: WorkCalendar | None = None) -> None:
         self.engine = engine
         self.settings = settings
-        self.calendar = calendar or WorkCalendar()
+        self.calendar = calendar or center_calendar(settings)
         #: Called after each deposit arrival was matched or flagged.
         self.listeners: list[Listener] = []
 

@@ -772,7 +772,8 @@ def _trade(given: Mapping[str, Any]) -> dict[str, Any]:
         if key in given:
             out[key] = tuple(given[key])
     try:
-        WorkCalendar.of(out.get("center_holidays", ()), out.get("center_workdays", ()))
+        WorkCalendar().with_days(out.get("center_holidays", ()),
+                                 out.get("center_workdays", ()))
     except ValueError as exc:
         raise ConfigError(f"center_holidays / center_workdays: {exc}") from None
     try:

@@ -62,7 +62,6 @@ from auction.trade.notices import (
     phase,
     public_questions,
 )
-from auction.workdays import WorkCalendar
 from engine.aggregates import Aggregates, Refused
 from engine.api import Engine
 from web import bidders
@@ -93,6 +92,7 @@ from web.schemas import (
     StaffDeposit,
     WithReason,
 )
+from web.workdays import center_calendar
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +149,8 @@ class Trade:
 
     @classmethod
     def of(cls, settings: Settings) -> "Trade":
-        calendar = WorkCalendar.of(settings.center_holidays, settings.center_workdays)
-        return cls(NoticeDecider(calendar, parse_periods(settings.trade_periods)),
+        return cls(NoticeDecider(center_calendar(settings),
+                                 parse_periods(settings.trade_periods)),
                    AccountDecider(), ApplicationDecider(),
                    FileObjectStore(settings.data_dir / "objects"),
                    BarredList(settings.barred_parties_file), bidders.LoginLimiter())

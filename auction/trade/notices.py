@@ -258,9 +258,11 @@ class NoticeDecider:
 
     kind = "notice"
 
-    def __init__(self, calendar: WorkCalendar | None = None,
+    def __init__(self, calendar: WorkCalendar,
                  periods: Mapping[str, MinimumPeriods] | None = None) -> None:
-        self.calendar = calendar or WorkCalendar()
+        """``calendar``: the working days periods are counted in (the edge gives China's
+        with the center's own days, :mod:`web.workdays`)."""
+        self.calendar = calendar
         self.periods = dict(DEFAULT_PERIODS if periods is None else periods)
 
     def initial(self, aggregate_id: str) -> Notice:

@@ -44,7 +44,8 @@ from auction.trade.deposits_bank import (
     same_name,
     shared_payers,
 )
-from auction.workdays import WorkCalendar, china_midnight_ms
+from auction.workdays import china_midnight_ms
+from web.workdays import china_calendar
 
 DAY = 86_400_000
 #: Monday 22 September 2025, 10:00 in China.
@@ -217,7 +218,7 @@ def ended(ledger: Ledger, winner: str | None = "a", notice: int = T0 + 3 * DAY,
     return {"L1": LotEnd(notice, winner, forfeited)}
 
 
-CALENDAR = WorkCalendar()
+CALENDAR = china_calendar()
 
 
 def test_refunds_fall_due_in_working_days_across_the_national_day_holiday(

@@ -13,8 +13,8 @@ from web_support import SUPERVISOR_TOKEN, ServerFactory
 
 from auction.trade.results import publicity_end
 from auction.verify import verify
-from auction.workdays import WorkCalendar
 from web.after import result_notice_ends
+from web.workdays import china_calendar
 
 
 class Clock:
@@ -36,7 +36,7 @@ async def test_a_bidder_objects_within_the_period_and_the_public_reads_the_answe
     lot_id, tokens = await short_lot(server)
     notice = await server.ok("POST", f"/api/lots/{lot_id}/notice", {"trade_kind": "land"})
     assert notice["working_days"] == 10 and notice["issuer"] == "某市公共资源交易中心"
-    assert notice["ends_at"] == publicity_end(notice["starts_at"], 10, WorkCalendar())
+    assert notice["ends_at"] == publicity_end(notice["starts_at"], 10, china_calendar())
     assert await result_notice_ends(server.engine, server.settings, lot_id) == notice["ends_at"]
     result = await server.ok("GET", f"/api/lots/{lot_id}/result", token=None)
     assert result["publicity"]["until"] == notice["ends_at"]

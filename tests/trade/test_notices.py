@@ -27,7 +27,8 @@ from auction.trade.notices import (
     phase,
     public_questions,
 )
-from auction.workdays import WorkCalendar, china_midnight_ms
+from auction.workdays import china_midnight_ms
+from web.workdays import china_calendar
 
 D = dt.date
 HOUR = 3_600_000
@@ -46,7 +47,7 @@ def terms(**changes: object) -> Terms:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-NOTICES = NoticeDecider()
+NOTICES = NoticeDecider(china_calendar())
 PUBLISHED_AT = at(D(2026, 9, 18))  # a Friday
 
 
@@ -78,7 +79,7 @@ def test_twenty_working_days_from_a_friday_in_september_end_after_the_national_d
     # After Fri 18 Sep 2026: Sun 20 Sep is worked (调休), Fri 25 Sep (Mid-Autumn) and 1–7
     # Oct are off, Sat 10 Oct is worked: the 20th working day is Thu 22 Oct, where calendar
     # days would say 8 Oct.
-    cal = WorkCalendar()
+    cal = china_calendar()
     assert cal.add(D(2026, 9, 18), 20, "working") == D(2026, 10, 22)
     state = published()
     assert state.status == "published" and state.flags == ()
@@ -89,7 +90,8 @@ def test_twenty_working_days_from_a_friday_in_september_end_after_the_national_d
 
 
 def test_the_adjusted_saturday_counts_as_a_working_day_of_the_application_window() -> None:
-    two = NoticeDecider(periods={"other": MinimumPeriods(Period(0), Period(2, "working"))})
+    two = NoticeDecider(china_calendar(),
+                        periods={"other": MinimumPeriods(Period(0), Period(2, "working"))})
     # Thu 8 Oct to Sat 10 Oct 2026: Fri 9 and the adjusted Sat 10 are working days.
     window = terms(kind="other", apply_from=at(D(2026, 10, 8)), apply_until=at(D(2026, 10, 10)),
                    deposit_until=at(D(2026, 10, 10)), bidding_at=at(D(2026, 10, 12)))

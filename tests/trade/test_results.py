@@ -16,12 +16,13 @@ from auction.trade.results import (
     public_view,
     publicity_end,
 )
-from auction.workdays import WorkCalendar, china_midnight_ms
+from auction.workdays import china_midnight_ms
+from web.workdays import china_calendar
 
 # The lot ended on Thursday 2026-09-24, 15:00 China time; Friday 25 September (Mid-Autumn)
 # and 1-7 October (National Day) are holidays, Saturday 10 October an adjusted working day.
 ENDED = china_midnight_ms(dt.date(2026, 9, 24)) + 15 * 3_600_000
-CAL = WorkCalendar()
+CAL = china_calendar()
 ENDS = publicity_end(ENDED, 5, CAL)
 PUBLISH = PublishNotice(lot_id="L-1", trade_kind="land", working_days=5, starts_at=ENDED,
                         ends_at=ENDS, issuer="某市公共资源交易中心", contact="0571-1234",

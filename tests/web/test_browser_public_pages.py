@@ -14,7 +14,7 @@ from test_listing_timed_ws import listing_lot
 from web_support import SUPERVISOR_TOKEN, Server
 
 from auction.trade.results import publicity_end
-from auction.workdays import WorkCalendar
+from web.workdays import china_calendar
 
 pytestmark = pytest.mark.browser
 
@@ -138,7 +138,7 @@ async def test_the_result_announcement_names_its_issuer_contact_and_publicity_pe
     await server.ok("POST", f"/api/lots/{lot_id}/cancel", {"reason": "标的信息有误"})
     result = await server.ok("GET", f"/api/lots/{lot_id}/result", token=None)
     assert result["issuer"] == {"name": "某市公共资源交易中心", "contact": "0571-8888 6666"}
-    ends = publicity_end(result["publicity"]["from"], 7, WorkCalendar())  # working days
+    ends = publicity_end(result["publicity"]["from"], 7, china_calendar())  # working days
     assert result["publicity"]["until"] == ends
     page = await open_page(f"{server.base}/result/{lot_id}")
     await expect(page.locator('#notice-info dd[data-field="issuer"]')).to_have_text(

@@ -153,3 +153,22 @@ def test_the_router_and_the_openapi_document_are_made_from_the_one_route_table()
     assert inside == {(r.method, r.path) for r in ROUTES if r.path.startswith(API + "/")}
     assert not any(hasattr(__import__("web.schemas").schemas, name)
                    for name in ("ROUTES", "OTHER_ROUTES")), "a second route table"
+
+
+def test_the_rules_core_imports_nothing_but_the_standard_library_and_itself() -> None:
+    import ast
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "auction"
+    outside = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom)
+                     and node.level == 0 else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top != "auction" and top not in sys.stdlib_module_names:
+                    outside.add(f"{path.relative_to(root.parent)}: {name}")
+    assert sorted(outside) == []
