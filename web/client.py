@@ -25,9 +25,9 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from auction.commit_reveal import seal_commitment
 from auction.deltas import DeltaError, apply
 from auction.money import CURRENCY_DECIMALS, parse_amount
-from auction.sealed import seal_commitment
 from engine.signatures import Signer
 
 #: The types of the messages that answer a request by its ``ref``.

@@ -20,6 +20,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from auction.clock import TIE_RULES
+from auction.commit_reveal import SEALINGS
 from auction.listing_timed import CAP_RULES, CONFIRM_MODES
 from auction.lot import FORMATS, MAX_TEXT
 from auction.messaging import KINDS as QUESTION_KINDS
@@ -38,7 +39,7 @@ from auction.params import (
     STEP_ROUNDINGS,
     VISIBILITIES,
 )
-from auction.sealed import MAX_REVISIONS, SEALINGS
+from auction.sealed import MAX_REVISIONS
 from auction.sessions import MAX_STAGGER_S, MODES
 
 # ----------------------------------------------------------------------- field types
