@@ -289,14 +289,17 @@ def _hold(play: Play, began: int, ms: int) -> None:
 
 
 def final_end(state: LotState) -> int:
-    """When the last turn of the last round ends (the end of the pre-bids while nobody
-    has entered)."""
+    """When the last turn of the last round ends, with the bidders entered so far (the end
+    of the pre-bids while nobody has entered, of the reveal window while nobody has
+    revealed)."""
     o, play = _options(state), _play(state)
     n, turn, pause = len(play.entrants), o.turn_s * 1000, o.pause_s * 1000
     rest = 0
     if play.phase in (PREBID, REVEAL):
-        if play.phase == PREBID and play.commits:  # bidder sealing: the reveal window next
-            n, rest = len(play.commits), o.reveal_s * 1000
+        if play.phase == PREBID and play.commits:
+            # bidder sealing: the reveal window next, then the turns of those who reveal
+            # (each reveal moves the end on: a lot where nobody reveals ends with it)
+            rest = o.reveal_s * 1000
         if n:
             rest += o.rounds * n * turn + (o.rounds - 1) * pause
     elif play.phase == TURN:
@@ -606,9 +609,8 @@ class MultiRound(Format):
         initial bids are sealed by the bidders."""
         if _options(state).sealing != "bidder" or cmd.act not in ("commit", "reveal"):
             return Rejection("not_supported", f"a multi_round lot has no action {cmd.act!r}")
+        # (the lot is not over: the phase ends due at ``now`` do not end it)
         events, play = advance(state, now)
-        if events and isinstance(events[-1], (LotAwarded, LotFailed)):
-            return Rejection("closed")
         if cmd.act == "commit":
             if play.phase != PREBID:
                 return Rejection("prebid_closed")
