@@ -207,6 +207,16 @@ class JapaneseParams(Closed):
         "default off"))] | None = None
 
 
+#: Who seals the bids (sealed) or the initial bids (multi_round), and the reveal window.
+Sealing = Annotated[_choice(SEALINGS), Meta(description=(
+    "`server` (default): the server keeps the sealed prices, withheld from every view "
+    "until the opening; `bidder`: each bidder commits to a hash of its price and a "
+    "salt it keeps, and reveals them at the opening (commit-reveal)"))]
+RevealSeconds = Annotated[Seconds, Meta(description=(
+    "sealing `bidder`: the reveal window after the opening (sealed) or the first pause "
+    "(multi_round), default 600 s; a bid not revealed in it is void"))]
+
+
 class SealedParams(Closed):
     direction: Direction | None = None
     currency: Currency | None = None
@@ -222,13 +232,8 @@ class SealedParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
-    sealing: Annotated[_choice(SEALINGS), Meta(description=(
-        "`server` (default): the server keeps the sealed prices, withheld from every view "
-        "until the opening; `bidder`: each bidder commits to a hash of its price and a "
-        "salt it keeps, and reveals them at the opening (commit-reveal)"))] | None = None
-    reveal_s: Annotated[Seconds, Meta(description=(
-        "sealing `bidder`: the reveal window after the opening (default 600 s); a bid "
-        "not revealed in it is void"))] | None = None
+    sealing: Sealing | None = None
+    reveal_s: RevealSeconds | None = None
 
 
 class Secondary(Closed):
@@ -283,6 +288,8 @@ class MultiRoundParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    sealing: Sealing | None = None
+    reveal_s: RevealSeconds | None = None
 
 
 #: The parameters of each format, by format name.

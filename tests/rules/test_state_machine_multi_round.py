@@ -113,6 +113,7 @@ class RoundsMachine(LotMachine):
                 stage=st.sampled_from(["open", "open", "open", "scheduled", "draft"]))
     def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
         self.params = params
+        event(f"sealing {params.get('sealing', 'server')} {stage}")
         self.prepare(params, ready, stage)
 
     # ------------------------------------------------------------------ the format's checks
@@ -217,7 +218,7 @@ class RoundsMachine(LotMachine):
         ), label="amount")
         cmd: Command = PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d")
         if self.by_bidder and (play is None or play.phase == "prebid") and data.draw(
-                st.booleans(), label="commit"):
+                st.sampled_from([True, True, True, True, False]), label="commit"):
             salt = data.draw(st.sampled_from(SALTS), label="salt")
             number = s.bidders[bidder].bidder_no if bidder in s.bidders else "?"
             cmd = Act(bidder_id=bidder, act="commit", ip="10.0.0.1", device="d",
@@ -231,7 +232,15 @@ class RoundsMachine(LotMachine):
 
     def do_reveal(self, data: st.DataObject) -> None:
         """A bidder reveals its commitment, or a price or salt that does not match."""
-        bidder = data.draw(st.sampled_from(BIDDERS), label="revealer")
+        play = self.state.play if self.state is not None else None
+        committed = sorted(play.commits) if play is not None else []
+        bidder = data.draw(st.sampled_from(committed) if committed and data.draw(
+            st.booleans(), label="a committed bidder") else st.sampled_from(BIDDERS),
+            label="revealer")
+        if (play is not None and play.phase == "prebid" and committed
+                and data.draw(st.sampled_from([True, True, False]), label="wait")):
+            event("reveal when the first pause ended")
+            self.now = max(self.now, play.ends_at + data.draw(st.integers(0, 900)))
         amount, salt = self.secrets.get(bidder, (140, SALTS[0]))
         how = data.draw(st.sampled_from(["match", "match", "amount", "salt"]), label="how")
         if how == "amount":
