@@ -534,7 +534,7 @@ def play_view(state: LotState, audience: str, bidder_id: str | None) -> dict[str
             out["you"] = {**_row(state, bidder.bidder_id, None), "entered": False,
                           "in_turn": False, "max_bid": None}
             if o.sealing == "bidder":
-                out["you"].update(commitment=None, revealed=False, can_commit=False,
+                out["you"].update(commitment=None, initial_revealed=False, can_commit=False,
                                   can_reveal=False)
         return out
     ended = state.status in ENDED
@@ -565,12 +565,15 @@ def play_view(state: LotState, audience: str, bidder_id: str | None) -> dict[str
             if mine and revealed and revealed > o.step else None,
         }
         if o.sealing == "bidder":
-            you = out["you"]
-            you.update(commit_reveal.bidder_standing(play, bidder))
+            # (``revealed`` is its price as everybody knows it: the reveal of its sealed
+            # initial bid is ``initial_revealed``)
+            you, standing = out["you"], commit_reveal.bidder_standing(play, bidder)
+            you.update(commitment=standing["commitment"],
+                       initial_revealed=standing["revealed"])
             live = state.status == OPEN
             you["can_commit"] = live and play.phase == PREBID and you["commitment"] is None
             you["can_reveal"] = (live and play.phase == REVEAL and you["commitment"] is not None
-                                 and not you["revealed"])
+                                 and not standing["revealed"])
     return out
 
 

@@ -203,9 +203,11 @@ def test_reveals_stay_sealed_from_staff_the_public_and_other_bidders_until_the_w
         assert view["play"]["revealed_count"] == 1 and view["play"]["committed"] == 2
     assert "900.00" not in repr(snapshot(lot.s, STAFF))
     mine = snapshot(lot.s, BIDDER, "a")["play"]["you"]
-    assert (mine["revealed"], mine["can_reveal"], mine["price"]) == (True, False, "900.00")
+    assert (mine["initial_revealed"], mine["can_reveal"], mine["price"]) == (True, False,
+                                                                            "900.00")
+    assert mine["revealed"] is None  # the price everybody knows: none yet
     theirs = snapshot(lot.s, BIDDER, "b")["play"]["you"]
-    assert (theirs["revealed"], theirs["can_reveal"]) == (False, True)
+    assert (theirs["initial_revealed"], theirs["can_reveal"]) == (False, True)
     assert theirs["commitment"] == lot.commitment("b", "950.00")
     for record in records(lot):
         if isinstance(record.event, (BidRevealed, BidAccepted, BidCommitted)):

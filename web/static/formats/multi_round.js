@@ -201,7 +201,9 @@ function roomByBidder(el, ctx) {
   const play = state.play ?? {};
   const bidCard = document.getElementById("bid-card");
   if (bidCard) bidCard.hidden = true;
-  const mine = play.you;
+  // (`you.revealed` is the price everybody knows; the reveal of the sealed initial bid is
+  // `you.initial_revealed`)
+  const mine = play.you ? { ...play.you, revealed: play.you.initial_revealed } : null;
   const { mineText, parts } = sealingParts(el, ctx, {
     mine, decimals: decimalsOf(state.params?.currency, "0.00"), voided: play.voided,
     submitKey: "sealed_submit",
