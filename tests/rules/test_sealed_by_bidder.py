@@ -279,6 +279,9 @@ def test_every_commitment_reveal_and_opening_is_a_decision_verification_rebuilds
     assert command_of(revealed) == Act(bidder_id="a", act="reveal", amount=cny("150.00"),
                                        salt=SALT_A)
     assert command_of(opened) is not None
+    # the format's own answer (verification asks every format)
+    assert [of(s.s).command_of(e) for e in (committed, opened, revealed)] == [
+        command_of(committed), Tick(), command_of(revealed)]
     # the voids start the Tick's decision where no close precedes them (multi_round)
     assert command_of(BidsVoided(at=0, actor="system", bidder_nos=[])) == Tick()
     assert isinstance(s.events[-1], BidAccepted)
