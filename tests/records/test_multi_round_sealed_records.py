@@ -5,14 +5,18 @@ chain; the public records show a void bidder as such."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+import json
 
 from auction.commit_reveal import seal_commitment
 from auction.formats import revealed_records
-from auction.model import Act, CreateLot, Tick
+from auction.model import Act, CreateLot, EnrollKey, PlaceBid, Tick
 from auction.report import announcement
 from auction.verify import build_export, dumps, verify
 from auction.views import PUBLIC, redact
+from engine.signatures import Signer
 
 from .sim import HOST, T0, SimLot, cny
 from .test_verify import failure, rechain
@@ -22,31 +26,49 @@ SALTS = {"a": "a1" * 16, "b": "b2" * 32, "c": "c3" * 20}
 PRICES = {"a": "900000.00", "b": "950000.00", "c": "960000.00"}
 
 
-def sealed_rounds_lot() -> SimLot:
+def sealed_rounds_lot(*, signed: bool = False) -> SimLot:
     """Three bidders commit; a and b reveal, c never does (void); one round; b cuts in
-    its turn and wins."""
+    its turn and wins. ``signed``: every bidder action is signed (``signatures:
+    required``)."""
     lot = SimLot.__new__(SimLot)
     lot.lot_id, lot.state, lot.records, lot.connections = "L-SEALED-ROUNDS", None, [], []
+    params = {"step": "100.00", "ceiling": "1000000.00", "deposit": "5000.00", "rounds": 1,
+              "sealing": "bidder", "reveal_s": 60}
     lot.do(CreateLot(lot_id=lot.lot_id, session_id="S-1", format="multi_round",
                      title="办公设备采购 第4包（竞买人自行密封）",
-                     params={"step": "100.00", "ceiling": "1000000.00", "deposit": "5000.00",
-                             "rounds": 1, "sealing": "bidder", "reveal_s": 60},
+                     params={**params, "signatures": "required"} if signed else params,
                      actor=HOST), T0 - 60_000)
+    signers: dict[str, Signer] = {}
     for bidder_id, no in (("a", "4821"), ("b", "1377"), ("c", "2090")):
         lot.register(bidder_id, no)
+        if signed:
+            signers[bidder_id] = signer = Signer.ecdsa_p256()
+            lot.do(EnrollKey(bidder_id=bidder_id, alg=signer.alg, key=signer.key,
+                             certificate=signer.certificate), T0 - 20_000)
     lot.open(T0)
+
+    def do(cmd: Act | PlaceBid, at: int) -> None:
+        if signed:
+            action = "bid" if isinstance(cmd, PlaceBid) else cmd.act
+            fields = {} if isinstance(cmd, PlaceBid) else {
+                k: v for k, v in (("commitment", cmd.commitment), ("salt", cmd.salt)) if v}
+            cmd = replace(cmd, signed=signers[cmd.bidder_id].signed(
+                lot.lot_id, lot.s.bidders[cmd.bidder_id].bidder_no, action, cmd.amount,
+                lot.s.version, fields))
+        lot.do(cmd, at)
+
     for i, bidder_id in enumerate(("a", "b", "c")):
         number = lot.s.bidders[bidder_id].bidder_no
         commitment = seal_commitment(lot.lot_id, number, cny(PRICES[bidder_id]),
                                      SALTS[bidder_id])
-        lot.do(Act(bidder_id=bidder_id, act="commit", commitment=commitment,
-                   ip=f"10.0.0.{i}", device=f"web:{bidder_id}"), T0 + 1000 * (i + 1))
+        do(Act(bidder_id=bidder_id, act="commit", commitment=commitment,
+               ip=f"10.0.0.{i}", device=f"web:{bidder_id}"), T0 + 1000 * (i + 1))
     lot.do(Tick(), T0 + FIRST)
     for i, bidder_id in enumerate(("b", "a")):
-        lot.do(Act(bidder_id=bidder_id, act="reveal", amount=cny(PRICES[bidder_id]),
-                   salt=SALTS[bidder_id]), T0 + FIRST + 1000 * (i + 1))
+        do(Act(bidder_id=bidder_id, act="reveal", amount=cny(PRICES[bidder_id]),
+               salt=SALTS[bidder_id]), T0 + FIRST + 1000 * (i + 1))
     lot.do(Tick(), T0 + FIRST + REVEAL)  # c is void; b (worse) takes the first turn
-    lot.bid("b", "880000.00", T0 + FIRST + REVEAL + 5000)
+    do(PlaceBid(bidder_id="b", amount=cny("880000.00")), T0 + FIRST + REVEAL + 5000)
     lot.close()
     return lot
 
@@ -116,3 +138,22 @@ def test_the_public_record_names_the_void_bidder_by_number_only() -> None:
     assert "公司 c" not in repr(shown) and "10.0.0.2" not in repr(shown)
     text = repr(announcement(lot.s, public))
     assert "1377" in text and "880000.00" in text and "公司" not in text
+
+
+def test_signed_commitments_and_reveals_verify_and_a_swapped_commitment_or_salt_fails(
+        ) -> None:
+    """The commitment of a signed commit and the salt of a signed reveal are in the
+    signed message: a forger who recomputes a commitment (to match another price, with
+    a salt of its own) and rebuilds the chain is caught by the signature."""
+    lot = sealed_rounds_lot(signed=True)
+    doc = export_of(lot)
+    result = verify(dumps(doc))
+    assert result.ok, result.summary
+    for kind, field, value in (("BidCommitted", "commitment", "0" * 64),
+                               ("BidRevealed", "salt", "d4" * 16)):
+        forged = json.loads(json.dumps(doc))
+        target = entry(forged, kind)
+        assert target["event"]["signed"] is not None
+        target["event"][field] = value
+        seq, found, detail = failure(rechain(forged))
+        assert (seq, found) == (target["seq"], "rules") and "bad_signature" in detail
