@@ -5,10 +5,9 @@ chain; the public records show a void bidder as such."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
-
-import json
 
 from auction.commit_reveal import seal_commitment
 from auction.formats import revealed_records
