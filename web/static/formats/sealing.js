@@ -10,6 +10,9 @@ import { h } from "../ui.js";
 
 addStrings({
   zh: {
+    sealed_none: "尚未报价",
+    sealed_submit: "递交密封报价",
+    sealed_placeholder: "输入报价金额",
     sealed_committed: "报价已密封递交（服务器只收到哈希）：{amount}。请下载并妥善保存报价文件。",
     sealed_kept: "已密封（金额保存在本浏览器）",
     sealed_elsewhere: "已密封（本浏览器中没有金额：开标后请上传报价文件）",
@@ -21,6 +24,9 @@ addStrings({
     sealed_void: "您的报价未在解密时段内解密，已作废",
   },
   en: {
+    sealed_none: "No bid yet",
+    sealed_submit: "Submit sealed bid",
+    sealed_placeholder: "Your price",
     sealed_committed: "Sealed bid submitted (the server only has its hash): {amount}. Download your bid file and keep it.",
     sealed_kept: "Sealed (the price is kept in this browser)",
     sealed_elsewhere: "Sealed (no price in this browser: upload your bid file at the opening)",
