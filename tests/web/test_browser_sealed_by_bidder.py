@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from browser_pages import Pages
-from lotplay import staff_post
+from lotplay import staff_get, staff_post
 from playwright.async_api import Page, expect
 
+import engine.signatures  # noqa: F401 (registers the signature algorithms verify checks)
+from auction.verify import dumps, verify
 from helpers import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -95,9 +97,10 @@ FIRST_S, ROUND_REVEAL_S, TURN_S = 8, 6, 2
 
 async def test_a_multi_round_room_seals_the_initial_bid_and_reveals_it_by_itself(
         auction_server: ServerProcess, pages: Pages) -> None:
-    """The initial bids of a bidder-sealed multi_round lot: A's room commits and reveals by
-    itself when the window opens; B commits and never comes back (its bid is void, it
-    takes no turn); the rounds run on A's revealed price."""
+    """The initial bids of a bidder-sealed multi_round lot whose actions are signed: A's
+    room commits and reveals by itself when the window opens; B commits and never comes
+    back (its bid is void, it takes no turn); the rounds run on A's revealed price; the
+    signed commitments and reveal verify."""
     server = auction_server
     session = await staff_post(server, "/api/sessions", {"name": "政府采购 轮次 自行解密"})
     lot = await staff_post(server, "/api/lots", {
@@ -105,7 +108,7 @@ async def test_a_multi_round_room_seals_the_initial_bid_and_reveals_it_by_itself
         "format": "multi_round", "params": {
             "step": "1.00", "ceiling": "5000.00", "deposit": "100.00", "rounds": 1,
             "turn_s": TURN_S, "first_pause_s": FIRST_S, "pause_s": 1, "sealing": "bidder",
-            "reveal_s": ROUND_REVEAL_S}})
+            "reveal_s": ROUND_REVEAL_S, "signatures": "required"}})
     lot_id = lot["lot_id"]
     rooms: dict[str, str] = {}
     numbers: dict[str, str] = {}
@@ -122,6 +125,9 @@ async def test_a_multi_round_room_seals_the_initial_bid_and_reveals_it_by_itself
     for page in (board, room_a, room_b):
         await expect(page.locator("#conn")).to_have_attribute("data-state", "online",
                                                               timeout=WAIT)
+    for room in (room_a, room_b):
+        await expect(room.locator("#signing")).to_have_attribute("data-state", "on",
+                                                                 timeout=WAIT)
     await staff_post(server, f"/api/lots/{lot_id}/schedule", {})
     await staff_post(server, f"/api/lots/{lot_id}/start", {})
     await expect(room_a.locator("#sealed-form")).to_be_visible(timeout=WAIT)
@@ -150,4 +156,9 @@ async def test_a_multi_round_room_seals_the_initial_bid_and_reveals_it_by_itself
     await expect(board.locator("#status")).to_have_attribute(
         "data-status", "awarded", timeout=TURN_S * 1000 + WAIT)
     await expect(board.locator("#result")).to_contain_text(numbers["A"])
+    export = await staff_get(server, f"/api/lots/{lot_id}/export")
+    signed = [e["event"] for e in export["events"]
+              if e["event"]["type"] in ("BidCommitted", "BidRevealed")]
+    assert len(signed) == 3 and all(e["signed"]["sig"] for e in signed)
+    assert verify(dumps(export)).ok
     assert pages.errors == []
