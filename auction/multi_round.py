@@ -7,6 +7,17 @@ Phases of an open lot (``LotState.play.phase``):
   price is seen by nobody but the bidder, staff included. At its end a lot without a
   pre-bid fails (``no_bids``); otherwise round 1 starts and every pre-bid is revealed,
   under bidder numbers only (``RoundStarted``).
+- ``reveal`` (``sealing: bidder`` only, :mod:`auction.commit_reveal`): in ``prebid`` a
+  bidder commits to its initial bid (``Act`` ``commit``: the hash of the price and a salt
+  it keeps; the server never holds the price), one commitment per bidder. At the end of
+  ``prebid`` a lot without commitments fails (``no_bids``); otherwise ``RevealOpened``
+  publishes the commitments and a reveal window of ``reveal_s`` seconds opens, in which
+  each bidder reveals (``Act`` ``reveal``: ``BidRevealed`` and the ``BidAccepted`` of its
+  initial bid; a price above the ceiling is refused like a bid). Reveals stay sealed from
+  everyone but their bidder until the window ends. At its end ``BidsVoided`` names the
+  bidders who committed and did not reveal: their initial bids are void and they take no
+  turns; round 1 starts among the revealed bids (or the lot fails, ``no_bids``, when none
+  was revealed). Equal initial prices rank by their commitments' sequence numbers.
 - ``turn``: each round gives every bidder with a pre-bid one turn of ``turn_s`` seconds,
   in order from the worst to the best current adjusted price (the order is fixed when
   the round starts). A turn lasts its full ``turn_s`` whatever the bidder does: in its
@@ -33,11 +44,21 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
+from auction import commit_reveal
+from auction.commit_reveal import (
+    DEFAULT_REVEAL_S,
+    SEALINGS,
+    BidCommitted,
+    BidderSealing,
+    BidRevealed,
+    RevealOpened,
+)
 from auction.errors import InvalidParams
 from auction.formats import Format, register
 from auction.messages import MESSAGES
 from auction.model import (
     SYSTEM,
+    Act,
     BidAccepted,
     CloseExtended,
     Command,
@@ -56,9 +77,9 @@ from auction.model import (
 from auction.money import AMOUNT_RANGE, CURRENCY_DECIMALS, format_amount, within
 from auction.params import MAX_MS, MAX_SECONDS, EnglishParams, Tier, _Reader
 from auction.record import Recorded
-from auction.state import ENDED, PAUSED, Bidder, LotState
+from auction.state import ENDED, OPEN, PAUSED, Bidder, LotState
 
-PREBID, TURN, PAUSE, DONE = "prebid", "turn", "pause", "done"
+PREBID, REVEAL, TURN, PAUSE, DONE = "prebid", "reveal", "turn", "pause", "done"
 MAX_ROUNDS = 100
 MAX_TURN_S = 24 * 3600
 _COEFFICIENT = re.compile(r"(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?")
@@ -80,6 +101,10 @@ class MultiRoundOptions:
     step: int
     #: ``(bidder_id, coefficient text)`` sorted by bidder id.
     coefficients: tuple[tuple[str, str], ...] = ()
+    #: Who seals the initial bids: the server, or each bidder (commit-reveal).
+    sealing: str = "server"
+    #: The reveal window of bidder-sealed initial bids (seconds), 0 for server sealing.
+    reveal_s: int = 0
 
     def coefficient_text(self, bidder_id: str) -> str:
         return dict(self.coefficients).get(bidder_id, "0")
@@ -93,7 +118,8 @@ class MultiRoundOptions:
         return {"rounds": self.rounds, "turn_s": self.turn_s,
                 "first_pause_s": self.first_pause_s, "pause_s": self.pause_s,
                 "step": format_amount(self.step, decimals),
-                "has_coefficients": bool(self.coefficients)}
+                "has_coefficients": bool(self.coefficients), "sealing": self.sealing,
+                "reveal_s": self.reveal_s}
 
 
 def _seconds(r: _Reader, key: str, default: int, high: int) -> int:
@@ -133,10 +159,16 @@ def parse_multi_round(raw: object) -> EnglishParams:
     first_pause_s = _seconds(r, "first_pause_s", 300, MAX_SECONDS)
     pause_s = _seconds(r, "pause_s", 120, MAX_TURN_S)
     coefficients = _coefficients(r.take("coefficients"))
+    sealing = r.text("sealing", "server", SEALINGS)
+    reveal_s = r.integer("reveal_s", 1, MAX_SECONDS)
     r.done()
+    if reveal_s is not None and sealing != "bidder":
+        raise InvalidParams("reveal_s applies to sealing bidder", "reveal_s")
     options = MultiRoundOptions(rounds=3 if rounds is None else rounds, turn_s=turn_s,
                                 first_pause_s=first_pause_s, pause_s=pause_s, step=step,
-                                coefficients=coefficients)
+                                coefficients=coefficients, sealing=sealing,
+                                reveal_s=(reveal_s or DEFAULT_REVEAL_S)
+                                if sealing == "bidder" else 0)
     return EnglishParams(
         direction=direction, currency=currency, decimals=decimals, deposit=deposit or 0,
         start_price=ceiling or step, tiers=(Tier(0, step),), step_multiple=False,
@@ -200,7 +232,10 @@ class RoundEnded(Event):
 
 
 @dataclass(slots=True)
-class Play:
+class Play(BidderSealing):
+    """The format's state (with the commitments, reveals and voids of bidder-sealed
+    initial bids: :class:`~auction.commit_reveal.BidderSealing`)."""
+
     phase: str = PREBID
     round: int = 0
     #: Index in ``order`` of the bidder whose turn it is (-1 outside a turn).
@@ -219,9 +254,9 @@ class Play:
     #: current phase was already due but not yet ticked: ``(began_at, ms)``; each moves
     #: the first phase end after ``began_at`` (and so every later one) by ``ms``.
     holds: list[tuple[int, int]] = field(default_factory=list)
-    #: Sequence numbers of the bids not revealed yet: the initial bids until round 1
-    #: starts, then the bids of the turn in progress until it ends. A lot cancelled
-    #: meanwhile keeps them unrevealed for good.
+    #: Sequence numbers of the bids not revealed yet: the initial bids (and, under bidder
+    #: sealing, their reveals) until round 1 starts, then the bids of the turn in
+    #: progress until it ends. A lot cancelled meanwhile keeps them unrevealed for good.
     pending: list[int] = field(default_factory=list)
 
 
@@ -254,14 +289,19 @@ def _hold(play: Play, began: int, ms: int) -> None:
 
 
 def final_end(state: LotState) -> int:
-    """When the last turn of the last round ends (the end of the pre-bids while nobody
-    has entered)."""
+    """When the last turn of the last round ends, with the bidders entered so far (the end
+    of the pre-bids while nobody has entered, of the reveal window while nobody has
+    revealed)."""
     o, play = _options(state), _play(state)
     n, turn, pause = len(play.entrants), o.turn_s * 1000, o.pause_s * 1000
     rest = 0
-    if play.phase == PREBID:
+    if play.phase in (PREBID, REVEAL):
+        if play.phase == PREBID and play.commits:
+            # bidder sealing: the reveal window next, then the turns of those who reveal
+            # (each reveal moves the end on: a lot where nobody reveals ends with it)
+            rest = o.reveal_s * 1000
         if n:
-            rest = o.rounds * n * turn + (o.rounds - 1) * pause
+            rest += o.rounds * n * turn + (o.rounds - 1) * pause
     elif play.phase == TURN:
         left = o.rounds - play.round
         rest = (n - 1 - play.turn) * turn + left * (pause + n * turn)
@@ -277,8 +317,12 @@ def adjusted(state: LotState, bidder_id: str, price: int) -> Fraction:
 
 
 def _key(state: LotState, bidder_id: str, price: int) -> tuple[Fraction, int]:
-    """Ranking key: lower adjusted price first, then the earlier sequenced price."""
-    return adjusted(state, bidder_id, price), state.bidders[bidder_id].last_seq
+    """Ranking key: lower adjusted price first, then the earlier sequenced price (a
+    bidder-sealed initial bid: the earlier commitment, as reveals come in any order)."""
+    bidder = state.bidders[bidder_id]
+    held = _play(state).commits.get(bidder_id)
+    seq = held.seq if held is not None and bidder.bids == 1 else bidder.last_seq
+    return adjusted(state, bidder_id, price), seq
 
 
 def ranking(state: LotState, prices: dict[str, int]) -> list[str]:
@@ -302,6 +346,12 @@ def _round_started(state: LotState, e: RoundStarted) -> None:
     play.order = [state.numbers[no] for no in e.order]
     play.revealed.update(zip(play.order, e.prices, strict=True))
     play.pending = []
+
+
+def _reveal_opened(state: LotState, e: RevealOpened) -> None:
+    play = _play(state)
+    play.phase, play.ends_at = REVEAL, e.closes_at
+    play.holds = [(b, ms) for b, ms in play.holds if b >= e.closes_at]
 
 
 def _turn_started(state: LotState, e: TurnStarted) -> None:
@@ -329,7 +379,7 @@ def _round_ended(state: LotState, e: RoundEnded) -> None:
 
 _HANDLERS: dict[type[Event], Any] = {
     RoundStarted: _round_started, TurnStarted: _turn_started, TurnEnded: _turn_ended,
-    RoundEnded: _round_ended,
+    RoundEnded: _round_ended, RevealOpened: _reveal_opened, **commit_reveal.HANDLERS,
 }
 
 
@@ -363,10 +413,14 @@ def _close(state: LotState, play: Play, now: int) -> list[Event]:
 def _boundary(state: LotState, play: Play, now: int) -> list[Event]:
     """The events of the end of the current phase (due at ``now``)."""
     o = _options(state)
-    if play.phase == PREBID:
+    if play.phase == PREBID and play.commits:  # bidder sealing: reveal, then round 1
+        return [commit_reveal.reveal_opened(
+            state, play, now, _next_end(copy.deepcopy(play), play.ends_at, o.reveal_s * 1000))]
+    if play.phase in (PREBID, REVEAL):
+        void = commit_reveal.voided(state, play, now)
         if not play.entrants:
-            return _close(state, play, now)
-        return _start_round(state, play, 1, play.ends_at, now)
+            return [*void, *_close(state, play, now)]
+        return [*void, *_start_round(state, play, 1, play.ends_at, now)]
     if play.phase == PAUSE:
         return _start_round(state, play, play.round + 1, play.ends_at, now)
     bidder = state.bidders[play.order[play.turn]]
@@ -404,17 +458,26 @@ def advance(state: LotState, now: int) -> tuple[list[Event], Play]:
     return events, play
 
 
+def _above_ceiling(state: LotState, amount: int) -> Rejection | None:
+    """Why the ceiling refuses an initial bid of ``amount``, if it does."""
+    ceiling = state.params.ceiling
+    if ceiling is not None and amount > ceiling:
+        return Rejection("above_ceiling")
+    return None
+
+
 def judge(state: LotState, play: Play, bidder: Bidder, amount: int) -> Rejection | None:
     """Why ``bidder`` may not bid ``amount`` in the phase ``play`` is in, or None."""
     if not within(amount, state.params.decimals):
         return Rejection("invalid_amount", AMOUNT_RANGE)
     if play.phase == PREBID:
+        if _options(state).sealing == "bidder":
+            return Rejection("commit_required")
         if bidder.bidder_id in play.entrants:
             return Rejection("revision_limit", "one initial bid per bidder")
-        ceiling = state.params.ceiling
-        if ceiling is not None and amount > ceiling:
-            return Rejection("above_ceiling")
-        return None
+        return _above_ceiling(state, amount)
+    if play.phase == REVEAL:
+        return Rejection("reveal_only")
     if play.phase != TURN or play.order[play.turn] != bidder.bidder_id:
         if bidder.bidder_id not in play.entrants:
             return Rejection("prebid_closed", "only bidders with an initial bid take turns")
@@ -461,13 +524,18 @@ def play_view(state: LotState, audience: str, bidder_id: str | None) -> dict[str
         "round": 0, "rounds": o.rounds, "phase": None, "turn_no": None,
         "turn_ends_at": None, "ends_at": None, "order": [], "entrants": 0, "table": [],
         "step": _money(state, o.step), "turn_s": o.turn_s, "pause_s": o.pause_s,
-        "has_coefficients": bool(o.coefficients), "you": None,
+        "has_coefficients": bool(o.coefficients), "you": None, "sealing": o.sealing,
+        "reveal_s": o.reveal_s, "committed": 0, "revealed_count": 0, "commitments": None,
+        "voided": [],
     }
     bidder = state.bidders.get(bidder_id) if bidder_id is not None else None
     if play is None:
         if audience == "bidder" and bidder is not None:
             out["you"] = {**_row(state, bidder.bidder_id, None), "entered": False,
                           "in_turn": False, "max_bid": None}
+            if o.sealing == "bidder":
+                out["you"].update(commitment=None, initial_revealed=False, can_commit=False,
+                                  can_reveal=False)
         return out
     ended = state.status in ENDED
     in_turn = None
@@ -478,7 +546,11 @@ def play_view(state: LotState, audience: str, bidder_id: str | None) -> dict[str
     out.update(round=play.round, phase=DONE if ended else play.phase,
                ends_at=None if ended else play.ends_at,
                order=[state.bidders[b].bidder_no for b in play.order],
-               entrants=len(play.entrants), table=table(state))
+               entrants=len(play.entrants), table=table(state),
+               committed=len(play.commits), revealed_count=len(play.revealed_ids),
+               voided=list(play.voided),
+               commitments=commit_reveal.published(state, play)
+               if play.phase == REVEAL and not ended else None)
     for row in out["table"]:
         row["you"] = bidder is not None and row["bidder_no"] == bidder.bidder_no
     if audience == "bidder" and bidder is not None:
@@ -492,6 +564,16 @@ def play_view(state: LotState, audience: str, bidder_id: str | None) -> dict[str
             "max_bid": _money(state, revealed - o.step)
             if mine and revealed and revealed > o.step else None,
         }
+        if o.sealing == "bidder":
+            # (``revealed`` is its price as everybody knows it: the reveal of its sealed
+            # initial bid is ``initial_revealed``)
+            you, standing = out["you"], commit_reveal.bidder_standing(play, bidder)
+            you.update(commitment=standing["commitment"],
+                       initial_revealed=standing["revealed"])
+            live = state.status == OPEN
+            you["can_commit"] = live and play.phase == PREBID and you["commitment"] is None
+            you["can_reveal"] = (live and play.phase == REVEAL and you["commitment"] is not None
+                                 and not standing["revealed"])
     return out
 
 
@@ -525,6 +607,26 @@ class MultiRound(Format):
     def tick(self, state: LotState, now: int, cmd: Tick) -> Decision:
         return advance(state, now)[0]
 
+    def act(self, state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
+        """``commit`` (in ``prebid``) and ``reveal`` (in the reveal window) of a lot whose
+        initial bids are sealed by the bidders."""
+        if _options(state).sealing != "bidder" or cmd.act not in ("commit", "reveal"):
+            return Rejection("not_supported", f"a multi_round lot has no action {cmd.act!r}")
+        # (the lot is not over: the phase ends due at ``now`` do not end it)
+        events, play = advance(state, now)
+        if cmd.act == "commit":
+            if play.phase != PREBID:
+                return Rejection("prebid_closed")
+            decided = commit_reveal.commit(play, bidder, cmd, 0, now)
+        elif play.phase != REVEAL:
+            return Rejection("not_reveal_time")
+        else:
+            decided = commit_reveal.reveal(state, play, bidder, cmd, now,
+                                           lambda amount: _above_ceiling(state, amount))
+        if isinstance(decided, Rejection):
+            return decided
+        return [*events, *decided]
+
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
         events, play = advance(state, now)
         refused = judge(state, play, bidder, cmd.amount)
@@ -541,9 +643,11 @@ class MultiRound(Format):
         play: Play | None = state.play
         if play is None or state.status in ENDED:
             return
-        if isinstance(event, BidAccepted):
+        if isinstance(event, BidRevealed):
             play.pending = [*play.pending, state.version]
-            if play.phase == PREBID:
+        elif isinstance(event, BidAccepted):
+            play.pending = [*play.pending, state.version]
+            if play.phase in (PREBID, REVEAL):
                 play.entrants.append(event.bidder_id)
             else:
                 play.bid_in_turn = True
@@ -561,7 +665,9 @@ class MultiRound(Format):
         play: Play | None = state.play
         if bidder is None or play is None:
             return None
-        if play.phase == PREBID and bidder.bidder_id not in play.entrants:
+        # (a bidder-sealed initial bid is a commitment: no price is advertised for it)
+        if (play.phase == PREBID and bidder.bidder_id not in play.entrants
+                and _options(state).sealing == "server"):
             return state.params.ceiling
         if play.phase == TURN and play.order[play.turn] == bidder.bidder_id:
             least = play.revealed[bidder.bidder_id] - _options(state).step
@@ -588,6 +694,11 @@ class MultiRound(Format):
         event = record.event
         base: dict[str, Any] = {"seq": record.seq, "type": type(event).__name__,
                                 "at": event.at}
+        if isinstance(event, (BidCommitted, BidRevealed)):
+            play = _play(state)
+            opened = record.seq not in play.pending and (
+                play.phase not in (PREBID, REVEAL) or state.status in ENDED)
+            return commit_reveal.redact(state, record, event, audience, bidder_id, opened)
         if isinstance(event, BidAccepted):
             if state.status in ENDED and record.seq not in self.unrevealed(state):
                 return None
@@ -610,7 +721,7 @@ class MultiRound(Format):
     def command_of(self, event: Event) -> Command | None:
         if isinstance(event, (RoundStarted, TurnEnded)):
             return Tick()
-        return None
+        return commit_reveal.command_of(event)
 
 
 MULTI_ROUND = register(MultiRound())

@@ -22,13 +22,13 @@ the moment they are bid (it is hashed and replayed like every record): whoever o
 the database is trusted with them. Every way out of the server (views, events, records
 pages and APIs) withholds them until the lot is opened; see :func:`withheld`.
 
-With ``sealing: bidder`` (commit-reveal) the server never learns a price before its
-bidder reveals it:
+With ``sealing: bidder`` (commit-reveal, :mod:`auction.commit_reveal`, shared with
+``multi_round``'s initial bids) the server never learns a price before its bidder
+reveals it:
 
 - while the lot is open a bidder commits (``Act`` ``commit``, ``BidCommitted``) to
-  ``sha256`` of the canonical JSON ``[lot_id, bidder_no, amount, salt]`` (amount in
-  integer minor units as a decimal string, salt 32 to 128 lowercase hex digits the
-  bidder drew and keeps; see :func:`seal_commitment`); a commit carries no amount. A
+  ``sha256`` of the canonical JSON ``[lot_id, bidder_no, amount, salt]`` (see
+  :func:`auction.commit_reveal.seal_commitment`); a commit carries no amount. A
   revision is a new commitment (``revisions`` counts them);
 - the Tick at the opening records ``RevealOpened`` (every committed bidder's number and
   commitment, published) and a reveal window of ``reveal_s`` seconds from then;
@@ -46,13 +46,19 @@ bidder reveals it:
   cannot know them in advance, and no bidder knows the seed.
 """
 
-import hashlib
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from auction.draw import RANDOM_HEX, commitment, draw
+from auction import commit_reveal
+from auction.commit_reveal import (
+    DEFAULT_REVEAL_S,
+    SEALINGS,
+    BidCommitted,
+    BidderSealing,
+    BidRevealed,
+    RevealOpened,
+)
+from auction.draw import commitment, draw
 from auction.errors import InvalidParams
 from auction.formats import Format, open_lot, register
 from auction.messages import MESSAGES
@@ -60,6 +66,7 @@ from auction.model import (
     SYSTEM,
     Act,
     BidAccepted,
+    Command,
     DrawCommitted,
     Event,
     LotAwarded,
@@ -78,13 +85,7 @@ from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
 
 TIE_RULES = ("earliest", "lottery")
-#: Who seals the bids: the server (it stores the amounts, withheld from every view) or
-#: each bidder (commit-reveal: the server stores a hash until the bidder reveals).
-SEALINGS = ("server", "bidder")
-#: The reveal window of a bidder-sealed lot when ``reveal_s`` is not given.
-DEFAULT_REVEAL_S = 600
 BIDDING, REVEAL = "bidding", "reveal"
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 #: Most revisions a lot may allow each bidder.
 MAX_REVISIONS = 100
 
@@ -94,26 +95,7 @@ MESSAGES.update({
                  "The draw seed does not match the commitment published at opening."),
     "sealed": ("密封报价尚未开标，报价不可查看",
                "The sealed bids are not opened yet: no price can be shown."),
-    "commit_required": ("本标的由竞买人自行密封：请提交报价承诺，开标时再解密",
-                        "Bids on this lot are sealed by the bidder: commit, then reveal at "
-                        "the opening."),
-    "not_reveal_time": ("尚未进入解密时段", "The reveal window is not open."),
-    "reveal_only": ("已开标：只接受报价解密", "Bidding ended at the opening: only reveals "
-                                          "are taken."),
-    "no_commitment": ("您没有已提交的报价承诺", "You have no committed bid to reveal."),
-    "already_revealed": ("您的报价已解密", "Your bid is revealed already."),
-    "reveal_mismatch": ("解密的报价与承诺不符", "The price and salt do not match your commitment."),
 })
-
-
-def seal_commitment(lot_id: str, bidder_no: str, amount: int, salt: str) -> str:
-    """The commitment to ``amount`` (minor units) of ``bidder_no`` in ``lot_id`` with the
-    bidder's secret ``salt``: lowercase hex SHA-256 of the UTF-8 JSON array
-    ``[lot_id, bidder_no, str(amount), salt]`` without spaces (what the room page
-    computes with ``JSON.stringify`` and WebCrypto)."""
-    text = json.dumps([lot_id, bidder_no, str(amount), salt], ensure_ascii=False,
-                      separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @register_event
@@ -125,54 +107,6 @@ class BidsOpened(Event):
     bidder_nos: list[str]
     amounts: list[int]
     seqs: list[int]
-
-
-@register_event
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BidCommitted(Event):
-    """A bidder-sealed bid: the hash of a price and a salt only the bidder knows."""
-
-    bidder_id: str
-    bidder_no: str
-    commitment: str
-    ip: str = ""
-    device: str = ""
-    ref: str = ""
-
-
-@register_event
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RevealOpened(Event):
-    """The opening of a bidder-sealed lot: bidding ended, bidders reveal until
-    ``closes_at``; every committed bidder's number and last commitment, in the order the
-    commitments were sequenced."""
-
-    closes_at: int
-    bidder_nos: list[str]
-    commitments: list[str]
-
-
-@register_event
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BidRevealed(Event):
-    """A reveal that matches the bidder's commitment (a ``BidAccepted`` follows)."""
-
-    bidder_id: str
-    bidder_no: str
-    amount: int
-    salt: str
-    ip: str = ""
-    device: str = ""
-    ref: str = ""
-
-
-@register_event
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BidsVoided(Event):
-    """The reveal window ended: these bidders committed and did not reveal; their bids are
-    void."""
-
-    bidder_nos: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +138,9 @@ class Commit:
 
 
 @dataclass(slots=True)
-class SealedPlay:
-    """The format's state: whether the bids are opened, and what was revealed."""
+class SealedPlay(BidderSealing):
+    """The format's state: whether the bids are opened, and what was revealed (and, under
+    bidder sealing, the commitments, reveals and voids: :class:`BidderSealing`)."""
 
     opened: bool = False
     opened_at: int | None = None
@@ -215,14 +150,6 @@ class SealedPlay:
     seed_hash: str | None = None
     #: Bidder sealing: ``bidding`` until the opening, then ``reveal``.
     phase: str = BIDDING
-    #: Bidder sealing: each committed bidder's (id) last commitment.
-    commits: dict[str, Commit] = field(default_factory=dict)
-    commit_count: int = 0
-    #: Bidder sealing: bidders (ids) who revealed, and the sequence numbers of the reveals.
-    revealed_ids: set[str] = field(default_factory=set)
-    reveal_seqs: list[int] = field(default_factory=list)
-    #: Bidder sealing: the numbers of the bidders whose bids were void.
-    voided: list[str] = field(default_factory=list)
 
 
 def parse_sealed(raw: object) -> EnglishParams:
@@ -315,27 +242,9 @@ def _bids_opened(state: LotState, event: BidsOpened) -> None:
     play.revealed = list(zip(event.seqs, event.bidder_nos, event.amounts, strict=True))
 
 
-def _committed(state: LotState, event: BidCommitted) -> None:
-    play = _play(state)
-    held = play.commits.get(event.bidder_id)
-    play.commits[event.bidder_id] = Commit(event.commitment, state.version,
-                                           1 + (held.count if held else 0))
-    play.commit_count += 1
-
-
 def _reveal_opened(state: LotState, event: RevealOpened) -> None:
     _play(state).phase = REVEAL
     state.closes_at = event.closes_at
-
-
-def _bid_revealed(state: LotState, event: BidRevealed) -> None:
-    play = _play(state)
-    play.revealed_ids.add(event.bidder_id)
-    play.reveal_seqs.append(state.version)
-
-
-def _voided(state: LotState, event: BidsVoided) -> None:
-    _play(state).voided = list(event.bidder_nos)
 
 
 def _limits(state: LotState, amount: int) -> Rejection | None:
@@ -368,8 +277,7 @@ class Sealed(Format):
     def parse(self, raw: object) -> EnglishParams:
         return parse_sealed(raw)
 
-    events = {BidsOpened: _bids_opened, BidCommitted: _committed,
-              RevealOpened: _reveal_opened, BidRevealed: _bid_revealed, BidsVoided: _voided}
+    events = {**commit_reveal.HANDLERS, BidsOpened: _bids_opened, RevealOpened: _reveal_opened}
 
     def open(self, state: LotState, now: int, actor: str, cmd: StartLot | Tick
              ) -> list[Event] | Rejection:
@@ -402,56 +310,17 @@ class Sealed(Format):
         if not _by_bidder(state) or cmd.act not in ("commit", "reveal"):
             return Rejection("not_supported", f"a sealed lot has no action {cmd.act!r}")
         play = _play(state)
-        held = play.commits.get(bidder.bidder_id)
         if cmd.act == "commit":
             if play.phase != BIDDING:
                 return Rejection("reveal_only")
-            if cmd.amount is not None or cmd.salt:
-                return Rejection("invalid_params", "a commitment carries no amount and no "
-                                                   "salt: they stay with the bidder")
-            if not isinstance(cmd.commitment, str) or not _HEX64.fullmatch(cmd.commitment):
-                return Rejection("invalid_params", "the commitment is 64 lowercase hex "
-                                                   "digits (SHA-256)")
-            if held is not None and held.count > _options(state).revisions:
-                return Rejection("revision_limit")
-            if held is not None and held.commitment == cmd.commitment:
-                return Rejection("same_bid")
-            return [BidCommitted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
-                                 bidder_no=bidder.bidder_no, commitment=cmd.commitment,
-                                 ip=cmd.ip, device=cmd.device, ref=cmd.ref)]
+            return commit_reveal.commit(play, bidder, cmd, _options(state).revisions, now)
         if play.phase != REVEAL:
             return Rejection("not_reveal_time")
-        if held is None:
-            return Rejection("no_commitment")
-        if bidder.bidder_id in play.revealed_ids:
-            return Rejection("already_revealed")
-        if cmd.amount is None or not within(cmd.amount, state.params.decimals):
-            return Rejection("invalid_amount", AMOUNT_RANGE)
-        if not isinstance(cmd.salt, str) or not RANDOM_HEX.fullmatch(cmd.salt):
-            return Rejection("invalid_params", "the salt is 32 to 128 lowercase hex digits")
-        if seal_commitment(state.lot_id, bidder.bidder_no, cmd.amount,
-                           cmd.salt) != held.commitment:
-            return Rejection("reveal_mismatch")
-        refused = _limits(state, cmd.amount)
-        if refused is not None:
-            return refused
-        return [BidRevealed(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
-                            bidder_no=bidder.bidder_no, amount=cmd.amount, salt=cmd.salt,
-                            ip=cmd.ip, device=cmd.device, ref=cmd.ref),
-                BidAccepted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
-                            bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip,
-                            device=cmd.device, ref=cmd.ref)]
+        return commit_reveal.reveal(state, play, bidder, cmd, now,
+                                    lambda amount: _limits(state, amount))
 
-    def command_of(self, event: Event) -> Act | Tick | None:
-        if isinstance(event, BidCommitted):
-            return Act(bidder_id=event.bidder_id, act="commit", commitment=event.commitment,
-                       ip=event.ip, device=event.device, ref=event.ref)
-        if isinstance(event, BidRevealed):
-            return Act(bidder_id=event.bidder_id, act="reveal", amount=event.amount,
-                       salt=event.salt, ip=event.ip, device=event.device, ref=event.ref)
-        if isinstance(event, RevealOpened):
-            return Tick()
-        return None
+    def command_of(self, event: Event) -> Command | None:
+        return commit_reveal.command_of(event)
 
     def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event] | Rejection:
         """The opening: close, reveal every final bid, decide the outcome. Under bidder
@@ -461,18 +330,11 @@ class Sealed(Format):
         play = _play(state)
         by_bidder = _by_bidder(state)
         if by_bidder and play.phase == BIDDING and play.commits:
-            held = sorted(((c.seq, state.bidders[b].bidder_no, c.commitment)
-                           for b, c in play.commits.items()))
-            return [RevealOpened(at=now, actor=SYSTEM,
-                                 closes_at=now + _options(state).reveal_s * 1000,
-                                 bidder_nos=[no for _, no, _ in held],
-                                 commitments=[c for _, _, c in held])]
+            return [commit_reveal.reveal_opened(
+                state, play, now, now + _options(state).reveal_s * 1000)]
         final = finals(state)
         events: list[Event] = [LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at)]
-        void = sorted((c.seq, state.bidders[b].bidder_no) for b, c in play.commits.items()
-                      if b not in play.revealed_ids)
-        if void:
-            events.append(BidsVoided(at=now, actor=SYSTEM, bidder_nos=[no for _, no in void]))
+        events.extend(commit_reveal.voided(state, play, now))
         events.append(BidsOpened(at=now, actor=SYSTEM, bidder_nos=[b.bidder_no for b in final],
                                  amounts=[b.last_bid or 0 for b in final],
                                  seqs=[_order(state, b) for b in final]))
@@ -538,8 +400,7 @@ class Sealed(Format):
                 reveal_s=options.reveal_s, bid_count=play.commit_count,
                 bidders_in=len(play.commits), revealed_count=len(play.revealed_ids),
                 reveal_ends_at=state.closes_at if play.phase == REVEAL else None,
-                commitments=[{"bidder_no": state.bidders[b].bidder_no,
-                              "commitment": c.commitment} for b, c in play.commits.items()]
+                commitments=commit_reveal.published(state, play)
                 if play.phase == REVEAL else None,
                 voided=list(play.voided))
             if play.phase == REVEAL:
@@ -558,14 +419,12 @@ class Sealed(Format):
             play = _play(state)
             held = play.commits.get(bidder.bidder_id)
             made = held.count if held else 0
-            revealed = bidder.bidder_id in play.revealed_ids
+            view.update(commit_reveal.bidder_standing(play, bidder))
             view["revisions_left"] = max(0, revisions + 1 - made) if made else revisions
             view["can_bid"] = (state.status == OPEN and play.phase == BIDDING
                                and made <= revisions)
-            view["commitment"] = held.commitment if held else None
-            view["revealed"] = revealed
             view["can_reveal"] = (state.status == OPEN and play.phase == REVEAL
-                                  and held is not None and not revealed)
+                                  and held is not None and not view["revealed"])
             return
         view["revisions_left"] = max(0, revisions + 1 - bidder.bids) if bidder.bids else revisions
         view["can_bid"] = state.status == OPEN and bidder.bids <= revisions
@@ -574,7 +433,8 @@ class Sealed(Format):
                bidder_id: str | None) -> dict[str, Any] | None:
         event = record.event
         if isinstance(event, (BidCommitted, BidRevealed)):
-            return _redact_sealing(state, record, event, audience, bidder_id)
+            return commit_reveal.redact(state, record, event, audience, bidder_id,
+                                        _play(state).opened)
         if isinstance(event, BidsOpened):
             return {"seq": record.seq, "type": "BidsOpened", "at": event.at,
                     "actor": event.actor, "bidder_nos": list(event.bidder_nos),
@@ -586,24 +446,6 @@ class Sealed(Format):
             # device): who bid, and how often, is itself sealed until the opening.
             return {"seq": record.seq, "type": "BidAccepted", "at": event.at}
         return None
-
-
-def _redact_sealing(state: LotState, record: Recorded, event: "BidCommitted | BidRevealed",
-                    audience: str, bidder_id: str | None) -> dict[str, Any] | None:
-    """A commitment or a reveal as ``audience`` may see it. Until the opening only its
-    bidder sees whose it is (and its commitment or price); after it, staff see the whole
-    event, everyone else who committed and revealed what (not addresses or devices)."""
-    out: dict[str, Any] = {"seq": record.seq, "type": type(event).__name__, "at": event.at}
-    opened = _play(state).opened
-    if opened and audience == "staff":
-        return None
-    if opened or (audience == "bidder" and event.bidder_id == bidder_id):
-        out["bidder_no"] = event.bidder_no
-        if isinstance(event, BidCommitted):
-            out["commitment"] = event.commitment
-        else:
-            out.update(amount=_money(state, event.amount), salt=event.salt)
-    return out
 
 
 SEALED = register(Sealed())

@@ -81,8 +81,18 @@ def signable(command_type: type[Any],
     _SIGNABLE[command_type] = fields
 
 
+#: The further fields of an ``Act`` that are signed when it carries them: a commitment
+#: (``commit``) and a salt (``reveal``, a contribution to a draw).
+ACT_FIELDS = ("commitment", "salt")
+
+
+def _act_fields(command: Act) -> dict[str, str]:
+    return {name: value for name in ACT_FIELDS
+            if isinstance(value := getattr(command, name), str) and value}
+
+
 signable(PlaceBid, lambda c: ("bid", c.amount, {}))
-signable(Act, lambda c: (c.act, c.amount, {}))
+signable(Act, lambda c: (c.act, c.amount, _act_fields(c)))
 
 
 def parse_mode(params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -25,9 +25,10 @@ import orjson
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from auction.commit_reveal import seal_commitment
 from auction.deltas import DeltaError, apply
 from auction.money import CURRENCY_DECIMALS, parse_amount
-from auction.sealed import seal_commitment
+from auction.signing import ACT_FIELDS
 from engine.signatures import Signer
 
 #: The types of the messages that answer a request by its ``ref``.
@@ -150,8 +151,10 @@ class LotSession:
         if amount is not None:
             currency = self.state.get("params", {}).get("currency", "CNY")
             minor = parse_amount(amount, CURRENCY_DECIMALS[currency])
+        # the further fields an action carries are signed too (auction.signing.ACT_FIELDS)
+        fields = {name: msg[name] for name in ACT_FIELDS if msg.get(name)}
         msg["sig"] = self.signer.signed(self.lot_id, self.bidder_no, action, minor,
-                                        self.last_seq)
+                                        self.last_seq, fields)
         return msg
 
     def commit(self, amount: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from auction.clock import TIE_RULES
+from auction.commit_reveal import SEALINGS
 from auction.listing_timed import CAP_RULES, CONFIRM_MODES
 from auction.lot import FORMATS, MAX_TEXT
 from auction.messaging import KINDS as QUESTION_KINDS
@@ -38,7 +39,7 @@ from auction.params import (
     STEP_ROUNDINGS,
     VISIBILITIES,
 )
-from auction.sealed import MAX_REVISIONS, SEALINGS
+from auction.sealed import MAX_REVISIONS
 from auction.sessions import MAX_STAGGER_S, MODES
 
 # ----------------------------------------------------------------------- field types
@@ -206,6 +207,16 @@ class JapaneseParams(Closed):
         "default off"))] | None = None
 
 
+#: Who seals the bids (sealed) or the initial bids (multi_round), and the reveal window.
+Sealing = Annotated[_choice(SEALINGS), Meta(description=(
+    "`server` (default): the server keeps the sealed prices, withheld from every view "
+    "until the opening; `bidder`: each bidder commits to a hash of its price and a "
+    "salt it keeps, and reveals them at the opening (commit-reveal)"))]
+RevealSeconds = Annotated[Seconds, Meta(description=(
+    "sealing `bidder`: the reveal window after the opening (sealed) or the first pause "
+    "(multi_round), default 600 s; a bid not revealed in it is void"))]
+
+
 class SealedParams(Closed):
     direction: Direction | None = None
     currency: Currency | None = None
@@ -221,13 +232,8 @@ class SealedParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
-    sealing: Annotated[_choice(SEALINGS), Meta(description=(
-        "`server` (default): the server keeps the sealed prices, withheld from every view "
-        "until the opening; `bidder`: each bidder commits to a hash of its price and a "
-        "salt it keeps, and reveals them at the opening (commit-reveal)"))] | None = None
-    reveal_s: Annotated[Seconds, Meta(description=(
-        "sealing `bidder`: the reveal window after the opening (default 600 s); a bid "
-        "not revealed in it is void"))] | None = None
+    sealing: Sealing | None = None
+    reveal_s: RevealSeconds | None = None
 
 
 class Secondary(Closed):
@@ -282,6 +288,8 @@ class MultiRoundParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    sealing: Sealing | None = None
+    reveal_s: RevealSeconds | None = None
 
 
 #: The parameters of each format, by format name.

@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 from auction import draw
+from auction.commit_reveal import seal_commitment
 from auction.model import Act, Tick
-from auction.sealed import seal_commitment
 from auction.verify import build_export, dumps, verify
 
 from .sim import T0, cny

@@ -90,7 +90,8 @@ def test_the_public_parameters_never_name_a_bidder_id() -> None:
     shown = public_params(p)
     assert "secret-co" not in repr(shown)
     assert shown["options"] == {"rounds": 3, "turn_s": 120, "first_pause_s": 300,
-                                "pause_s": 120, "step": "1.00", "has_coefficients": True}
+                                "pause_s": 120, "step": "1.00", "has_coefficients": True,
+                                "sealing": "server", "reveal_s": 0}
 
 
 def test_a_multi_round_lot_is_created_through_the_rules() -> None:

@@ -9,6 +9,13 @@ from typing import Any
 import pytest
 
 from auction import draw
+from auction.commit_reveal import (
+    BidCommitted,
+    BidRevealed,
+    BidsVoided,
+    RevealOpened,
+    seal_commitment,
+)
 from auction.errors import InvalidParams
 from auction.formats import of, revealed_records
 from auction.lot import replay
@@ -20,18 +27,10 @@ from auction.model import (
     LotFailed,
     PlaceBid,
     Rejection,
+    Tick,
 )
 from auction.record import event_to_dict
-from auction.sealed import (
-    BidCommitted,
-    BidRevealed,
-    BidsOpened,
-    BidsVoided,
-    RevealOpened,
-    parse_sealed,
-    seal_commitment,
-    withheld,
-)
+from auction.sealed import BidsOpened, parse_sealed, withheld
 from auction.verify import command_of
 from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
 
@@ -280,7 +279,11 @@ def test_every_commitment_reveal_and_opening_is_a_decision_verification_rebuilds
     assert command_of(revealed) == Act(bidder_id="a", act="reveal", amount=cny("150.00"),
                                        salt=SALT_A)
     assert command_of(opened) is not None
-    assert command_of(BidsVoided(at=0, actor="system", bidder_nos=[])) is None
+    # the format's own answer (verification asks every format)
+    assert [of(s.s).command_of(e) for e in (committed, opened, revealed)] == [
+        command_of(committed), Tick(), command_of(revealed)]
+    # the voids start the Tick's decision where no close precedes them (multi_round)
+    assert command_of(BidsVoided(at=0, actor="system", bidder_nos=[])) == Tick()
     assert isinstance(s.events[-1], BidAccepted)
 
 

@@ -12,6 +12,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant
 
 from auction import draw
+from auction.commit_reveal import (
+    BidCommitted,
+    BidRevealed,
+    BidsVoided,
+    RevealOpened,
+    seal_commitment,
+)
 from auction.lot import decide
 from auction.model import (
     Act,
@@ -26,17 +33,7 @@ from auction.model import (
     Tick,
 )
 from auction.money import CURRENCY_DECIMALS, format_amount
-from auction.sealed import (
-    BidCommitted,
-    BidRevealed,
-    BidsOpened,
-    BidsVoided,
-    RevealOpened,
-    SealedPlay,
-    finals,
-    seal_commitment,
-    withheld,
-)
+from auction.sealed import BidsOpened, SealedPlay, finals, withheld
 from auction.state import CLOSED, OPEN
 from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
 

@@ -258,7 +258,10 @@ export class LotConnection {
   async _signed(msg, action, amount) {
     if (this.signer) {
       try {
-        const sig = await this.signer(action, amount, this.lastSeq);
+        // the further fields an action carries are signed too (auction/signing.py ACT_FIELDS)
+        const fields = {};
+        for (const name of ["commitment", "salt"]) if (msg[name]) fields[name] = msg[name];
+        const sig = await this.signer(action, amount, this.lastSeq, fields);
         if (sig) msg.sig = sig;
       } catch (err) {
         console.warn("signing failed", err);

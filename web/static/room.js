@@ -209,8 +209,8 @@ async function ensureKey(view) {
       enrolledHere = true;
     }
     const decimalsNow = decimals();
-    conn.signer = (action, amount, seen) => bidderKey.sign(
-      action, amount === null ? null : parseAmount(amount, decimalsNow), seen);
+    conn.signer = (action, amount, seen, fields) => bidderKey.sign(
+      action, amount === null ? null : parseAmount(amount, decimalsNow), seen, fields);
     signingState = "on";
   } catch (err) {
     console.warn("the signing key could not be made", err);

@@ -1,14 +1,24 @@
 // The multi_round format's part of the pages (see ../formats.js): the round, whose turn it
 // is with its countdown, and the table of bidder numbers with price, coefficient and
 // adjusted price side by side. In the room the bid form is enabled only while the bidder
-// may bid: its initial (sealed) bid during the pre-bid phase, then in its own turns.
+// may bid: its initial (sealed) bid during the pre-bid phase, then in its own turns. Under
+// sealing "bidder" the initial bid is a commitment made in the room and revealed in the
+// reveal window after the first pause (./sealing.js, shared with the sealed format).
 
 import { addStrings } from "../i18n.js";
+import { decimalsOf } from "../money.js";
 import { duration, h } from "../ui.js";
+import { revealKept, sealingParts } from "./sealing.js";
 
 addStrings({
   zh: {
     mr_phase_prebid: "首次报价（密封）",
+    mr_phase_reveal: "首次报价解密",
+    mr_by_bidder: "首次报价由竞买人自行密封：金额只保存在您的浏览器和报价文件中，首轮前须在解密时段内解密，未解密的报价无效，不能参加轮次报价。",
+    mr_committed: "已密封递交首次报价：{n} 家",
+    mr_revealed: "已解密：{n} / {of}",
+    mr_voided: "作废（未解密）：{nos}",
+    mr_sealed_bid: "我的首次报价",
     mr_phase_pause: "轮间暂停",
     mr_phase_turn: "轮流报价",
     mr_phase_done: "已结束",
@@ -37,6 +47,12 @@ addStrings({
   },
   en: {
     mr_phase_prebid: "Initial bids (sealed)",
+    mr_phase_reveal: "Initial bids revealed",
+    mr_by_bidder: "Initial bids are sealed by the bidder: your price stays in your browser and your bid file; reveal it in the reveal window before round 1, or it is void and you take no turns.",
+    mr_committed: "Sealed initial bids in: {n}",
+    mr_revealed: "Revealed: {n} of {of}",
+    mr_voided: "Void (not revealed): {nos}",
+    mr_sealed_bid: "Your initial bid",
     mr_phase_pause: "Pause between rounds",
     mr_phase_turn: "Turns",
     mr_phase_done: "Ended",
@@ -108,9 +124,17 @@ function header(ctx, play) {
         class: "countdown", dataset: { mrEnds: play.ends_at, mrPaused: state.paused_at ?? "" },
       }, duration(play.ends_at - (state.paused_at ?? ctx.serverNow())))));
   }
+  const byBidder = play?.sealing === "bidder";
   if (play?.phase === "prebid") {
-    rows.push(h("div", { class: "sub" }, ctx.t("mr_entrants", { n: play.entrants }), " · ",
-      ctx.t("mr_prices_hidden")));
+    rows.push(h("div", { class: "sub" }, byBidder ? ctx.t("mr_committed", { n: play.committed })
+      : ctx.t("mr_entrants", { n: play.entrants }), " · ", ctx.t("mr_prices_hidden")));
+  }
+  if (play?.phase === "reveal") {
+    rows.push(h("div", { class: "sub", id: "mr-revealed-count" },
+      ctx.t("mr_revealed", { n: play.revealed_count, of: play.committed })));
+  }
+  if (byBidder && play?.voided?.length) {
+    rows.push(h("div", { class: "sub", id: "mr-voided" }, ctx.t("mr_voided", { nos: play.voided.join(", ") })));
   }
   if (play?.order?.length && play.phase !== "prebid") {
     rows.push(h("div", { class: "sub mr-order" }, ctx.t("mr_order"), ": ",
@@ -160,8 +184,8 @@ function standing(ctx) {
   const mine = play?.you;
   const open = ctx.state?.status === "open";
   if (!open || !play || !mine) return { allowed: false, note: null };
-  if (play.phase === "prebid") {
-    return mine.entered
+  if (play.phase === "prebid" || play.phase === "reveal") {
+    return mine.entered || play.sealing === "bidder"
       ? { allowed: false, note: ctx.t("mr_entered") }
       : { allowed: true, note: null };
   }
@@ -170,7 +194,36 @@ function standing(ctx) {
   return { allowed: false, note: ctx.t("mr_wait_turn") };
 }
 
+/** The room while a bidder-sealed lot takes its initial bids: the commitment in the first
+ * pause, the reveal in the window (the shared bid form is hidden). */
+function roomByBidder(el, ctx) {
+  const { state, t } = ctx;
+  const play = state.play ?? {};
+  const bidCard = document.getElementById("bid-card");
+  if (bidCard) bidCard.hidden = true;
+  // (`you.revealed` is the price everybody knows; the reveal of the sealed initial bid is
+  // `you.initial_revealed`)
+  const mine = play.you ? { ...play.you, revealed: play.you.initial_revealed } : null;
+  const { mineText, parts } = sealingParts(el, ctx, {
+    mine, decimals: decimalsOf(state.params?.currency, "0.00"), voided: play.voided,
+    submitKey: "sealed_submit",
+  });
+  const line = h("dl", { class: "info sealed-mine" },
+    h("dt", {}, t("mr_sealed_bid")),
+    h("dd", { id: "sealed-mine", class: "amount", dataset: { revealed: String(Boolean(mine?.revealed)) } }, mineText));
+  startTimer(ctx);
+  el.replaceChildren(h("div", { class: "mr" }, ...header(ctx, play),
+    h("p", { class: "sub" }, t("mr_by_bidder")), line, ...parts, rules(ctx)));
+  revealKept(ctx, mine);
+}
+
 function room(el, ctx) {
+  const sealing = ctx.state?.play;
+  const open = ctx.state?.status === "open" || ctx.state?.status === "paused";
+  if (sealing?.sealing === "bidder" && open && ["prebid", "reveal"].includes(sealing.phase)) {
+    roomByBidder(el, ctx);
+    return;
+  }
   const play = ctx.state?.play;
   const mine = play?.you;
   const currency = ctx.state?.params?.currency;
