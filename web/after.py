@@ -61,7 +61,8 @@ from web.auth import BidderClaims, looks_like_bidder_token
 from web.config import Settings
 from web.errors import WebError
 from web.keys import ENGINE, SETTINGS
-from web.records import _ended, _lot, notice_period
+from web.publicity import notice_period
+from web.records import _ended, _lot
 from web.workdays import center_calendar
 
 CONFIRMATIONS_DIR = "confirmations"
@@ -252,17 +253,6 @@ async def sign_confirmation(request: web.Request) -> web.Response:
 
 
 # ------------------------------------------------------------------------ result notice
-
-
-async def result_notice_ends(engine: Any, settings: Settings, lot_id: str) -> int | None:
-    """When the result notice of lot ``lot_id`` ends (its last millisecond): the published
-    notice's end, else the end it gets when published with the default kind of trade;
-    None while the lot has not ended. What refunds fall due after."""
-    notice: ResultNotice = await engine.aggregates.state(RESULT_NOTICES, lot_id)
-    if notice.published is not None:
-        return notice.published.ends_at
-    _, ended = _times(await engine.record(lot_id))
-    return None if ended is None else notice_period(settings, ended, "default")[1]
 
 
 async def publish_notice(request: web.Request, lot_id: str, trade_kind: str,

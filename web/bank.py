@@ -33,6 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
+from auction.default import SUSPENDED, AwardChanged
 from auction.deposits import CONFIRMED, REFUNDABLE, SETTLING, deposit_status, is_winner
 from auction.errors import InvalidAmount
 from auction.messages import message
@@ -70,6 +71,7 @@ from web.auth import looks_like_bidder_token
 from web.config import Settings
 from web.errors import WebError
 from web.keys import BANK as BANK_KEY
+from web.publicity import result_notice_ends
 from web.schemas import BankNotification, RefundConfirmations, StatementImport, decode_body
 from web.workdays import center_calendar
 
@@ -115,26 +117,25 @@ class DepositOutcome:
 Listener = Callable[[DepositOutcome], Awaitable[None]]
 
 
-def result_notice_ends_at(state: LotState) -> int | None:
-    """When the lot's result notice (结果公示) ends: the instant refunds become payable.
-    None while the lot has not ended. Until result notices are their own aggregate this is
-    the moment the lot ended (awarded, failed or cancelled)."""
-    if state.status not in SETTLING or state.outcome is None:
-        return None
-    return state.outcome.at
-
-
-def lot_end(state: LotState | None) -> LotEnd:
-    """What the refunds need to know of a lot (an unknown lot: not ended)."""
-    if state is None:
+async def lot_end(engine: Engine, settings: Settings, lot_id: str) -> LotEnd:
+    """What the refunds need to know of a lot (an unknown lot, or one not ended: not
+    ended): when its result notice ends (:func:`web.publicity.result_notice_ends`), its
+    winner, the deposits it forfeited, whether its award is suspended and when the award
+    was last reinstated or annulled (docs/bank.md "Refunds")."""
+    state = await engine.find(lot_id)
+    if state is None or state.status not in SETTLING or state.outcome is None:
         return LotEnd(None)
+    records = await engine.record(lot_id)
     # the winner of a forward lot keeps its deposit until it is applied to the price; in
     # a reverse lot (procurement: the winner is paid) it is refunded with the others
     forward = state.params.direction == "forward"
-    winner = state.outcome.bidder_id if state.outcome is not None and forward else None
+    winner = state.outcome.bidder_id if forward else None
     forfeited = frozenset(b.bidder_id for b in state.bidders.values()
                           if b.settled == "forfeited")
-    return LotEnd(result_notice_ends_at(state), winner, forfeited)
+    changed = [r.event.at for r in records
+               if isinstance(r.event, AwardChanged) and r.event.effect != SUSPENDED]
+    return LotEnd(await result_notice_ends(engine, settings, lot_id, records), winner,
+                  forfeited, state.award_suspended, changed[-1] if changed else None)
 
 
 def end_of_day_ms(day: dt.date) -> int:
@@ -334,7 +335,7 @@ class BankService:
 
     async def ends(self, ledger: BankLedger) -> dict[str, LotEnd]:
         lots = {t.lot_id for t in ledger.transfers.values() if t.lot_id}
-        return {lot_id: lot_end(await self.engine.find(lot_id)) for lot_id in lots}
+        return {lot_id: await lot_end(self.engine, self.settings, lot_id) for lot_id in lots}
 
     async def refunds(self) -> list[bank.Refund]:
         ledger = await self.reconcile()
@@ -583,8 +584,11 @@ async def bank_ledger(request: web.Request) -> web.Response:
     ledger = await service.ledger()
     now = service.engine.now()
     balances = bank.balances(ledger)
-    ended = {lot: lot_end(await service.engine.find(lot)).notice_ends_at is not None
-             for lot in balances if lot}
+    # a lot counts once its refunds are payable: its result notice has ended, its award
+    # is not suspended
+    ends = await service.ends(ledger)
+    ended = {lot: (start := end.refunds_from()) is not None and now > start
+             for lot, end in ends.items()}
     return json_response({
         "references": [reference_view(ledger, r, now) for r in ledger.references.values()],
         "transfers": [transfer_view(t) for t in ledger.transfers.values()],

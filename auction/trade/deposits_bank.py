@@ -490,12 +490,23 @@ DECIDER = BankLedgerDecider()
 
 @dataclass(frozen=True, slots=True)
 class LotEnd:
-    """What the refunds need to know of a lot: when its result notice ends (None: the lot
-    has not ended), its winner, and the parties whose deposit the lot forfeited."""
+    """What the refunds need to know of a lot: when its result notice (结果公示) ends
+    (None: the lot has not ended), its winner, the parties whose deposit the lot
+    forfeited, whether its award is suspended (an objection upheld: every deposit of the
+    lot is held until the award is reinstated or annulled) and when the award last changed
+    (reinstated or annulled: the deposits fall due counted from the later of the two)."""
 
     notice_ends_at: int | None
     winner: str | None = None
     forfeited: frozenset[str] = frozenset()
+    award_suspended: bool = False
+    award_changed_at: int | None = None
+
+    def refunds_from(self) -> int | None:
+        """The instant after which the lot's deposits are payable (None: not yet known)."""
+        if self.notice_ends_at is None or self.award_suspended:
+            return None
+        return max(self.notice_ends_at, self.award_changed_at or self.notice_ends_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,10 +524,13 @@ class Refund:
 
 def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalendar,
             days: int, now: int) -> list[Refund]:
-    """Every arrival to be paid back that is payable by now (today in China), oldest due
-    first. A flagged arrival is payable on the day it came; a matched deposit on the day
-    its lot's result notice ends, unless it is the winner's or forfeited. Each is due by
-    the ``days``-th working day after it became payable."""
+    """Every arrival to be paid back that is payable by now, oldest due first. A flagged
+    arrival is payable when it came; a matched deposit once its lot's result notice has
+    ended (:meth:`LotEnd.refunds_from`: not while the award is suspended, and not before
+    the award was reinstated or annulled), unless it is the winner's or forfeited. Each is
+    due by the ``days``-th working day after the day (in China) it became payable
+    (``payable_on``: the day it came, the last day of the result notice, or the day the
+    award changed)."""
     today = china_date(now)
     out = []
     for transfer in ledger.transfers.values():
@@ -524,14 +538,13 @@ def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalend
             continue
         if transfer.outcome == MATCHED:
             end = ends.get(transfer.lot_id)
-            if (transfer.purpose != DEPOSIT or end is None or end.notice_ends_at is None
+            start = end.refunds_from() if end is not None else None
+            if (transfer.purpose != DEPOSIT or end is None or start is None or now <= start
                     or transfer.party_id == end.winner or transfer.party_id in end.forfeited):
                 continue
-            payable = china_date(end.notice_ends_at)
+            payable = china_date(start)
         else:
             payable = china_date(transfer.received_at)
-        if payable > today:
-            continue
         due = calendar.add(payable, days, "working")
         done = (china_date(transfer.settled_at) if transfer.settled_at is not None
                 else today)

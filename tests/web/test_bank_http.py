@@ -30,7 +30,8 @@ BANK_SECRET = b"bank-secret-for-the-tests-0123"
 
 @pytest.fixture
 async def server(make_server: ServerFactory) -> Server:
-    return await make_server(bank_secret=BANK_SECRET)
+    # no publicity period (0 working days): a lot's refunds are payable once it ended
+    return await make_server(bank_secret=BANK_SECRET, publicity_days=0)
 
 
 def now_ms() -> int:
