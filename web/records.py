@@ -39,12 +39,10 @@ from auction.verify import build_export, dumps
 from auction.views import PUBLIC, snapshot
 from engine.api import Engine
 from web.api import read_body, require_host, require_staff, run_command
-from web.config import Settings
 from web.errors import WebError, lot_missing
 from web.keys import BANK, CONNECTION_LOG, ENGINE, SETTINGS
 from web.publicity import notice_period
 from web.trade import applicants_by_lot
-from web.workdays import center_calendar
 
 SETTLE = {"refund": RefundDeposit, "forfeit": ForfeitDeposit, "apply": ApplyDeposit}
 

@@ -293,14 +293,17 @@ def test_the_ledger_of_an_ended_lot_reaches_zero_through_refunds_and_the_winners
     due = refunds(ledger.state, ended(ledger), CALENDAR, 5, now)
     ids = [r.transfer.transaction_id for r in due]
     assert sorted(ids) == ["t2", "t3"]
-    ledger.do(ExportRefunds(batch_id="B1", transaction_ids=ids, actor="h"), now)
+    payment_file = "ab" * 32  # the SHA-256 of the file kept in the object store
+    ledger.do(ExportRefunds(batch_id="B1", transaction_ids=ids, actor="h",
+                            file_sha256=payment_file), now)
+    assert ledger.state.batch_files == {"B1": payment_file}
     assert {r.status for r in refunds(ledger.state, ended(ledger), CALENDAR, 5, now)} == {
         EXPORTED}
     ledger.refuse(ExportRefunds(batch_id="B2", transaction_ids=["t2"], actor="h"),
                   "not_refundable")
     for txn in ids:
         ledger.do(ConfirmRefund(transaction_id=txn, bank_transaction_id=f"bank-{txn}",
-                                actor="h"), now)
+                                actor="h", file_sha256="cd" * 32), now)
     assert ledger.do(ConfirmRefund(transaction_id="t2", bank_transaction_id="bank-t2",
                                    actor="h")) == []
     payment = new_reference(PAYMENT, "000000005")
@@ -344,6 +347,10 @@ def test_a_payment_past_its_deadline_is_overdue_and_a_lot_without_notice_has_non
     (ExportRefunds(batch_id="B", transaction_ids=["t9", "t9"], actor="h"), "invalid_params"),
     (ExportRefunds(batch_id="B", transaction_ids=["zz"], actor="h"), "unknown_transfer"),
     (ExportRefunds(batch_id="B0", transaction_ids=["t9"], actor="h"), "exists"),
+    (ExportRefunds(batch_id="B", transaction_ids=["t9"], actor="h", file_sha256="A" * 64),
+     "invalid_params"),
+    (ConfirmRefund(transaction_id="t9", bank_transaction_id="x", actor="h",
+                   file_sha256="not a hash"), "invalid_params"),
     (ConfirmRefund(transaction_id="t9", bank_transaction_id="", actor="h"), "invalid_params"),
     (ConfirmRefund(transaction_id="zz", bank_transaction_id="x", actor="h"),
      "unknown_transfer"),

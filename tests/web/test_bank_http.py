@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import hashlib
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from web_support import HOST_TOKEN, Server, ServerFactory
 
 from auction.model import DepositConfirmed, DepositRefunded
-from auction.trade.deposits_bank import DECIDER, LEDGER_ID
+from auction.trade.deposits_bank import DECIDER, LEDGER_ID, BankRefundConfirmed
 from auction.workdays import china_midnight_ms
 from engine.eventlog import LogUnavailable
 from web.bank import (
@@ -25,7 +26,7 @@ from web.bank import (
     parse_confirmations,
     sign,
 )
-from web.keys import BANK
+from web.keys import BANK, TRADE
 
 BANK_SECRET = b"bank-secret-for-the-tests-0123"
 
@@ -284,6 +285,32 @@ async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reac
     bank_state = await server.engine.aggregates.state(DECIDER, LEDGER_ID)
     assert {t.status for t in bank_state.transfers.values()} == {
         "refunded", "applied", "paid"}
+
+
+async def test_the_refund_files_are_kept_in_the_object_store_named_by_their_hash_in_the_ledger(
+        server: Server) -> None:
+    await awarded_lot(server, "K")
+    async with server.http.post(server.base + "/api/bank/refunds/export",
+                                headers={"Authorization": f"Bearer {HOST_TOKEN}"}) as resp:
+        assert resp.status == 200
+        exported, batch = await resp.read(), resp.headers["X-Refund-Batch"]
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    [kept] = ledger["batches"]
+    assert (kept["batch_id"], kept["file_sha256"]) == (batch, hashlib.sha256(exported).hexdigest())
+    store = server.app[TRADE].store
+    assert await store.get(kept["file_sha256"]) == exported
+    async with server.http.get(server.base + kept["file"],
+                               headers={"Authorization": f"Bearer {HOST_TOKEN}"}) as resp:
+        assert resp.status == 200 and await resp.read() == exported
+    result = "退款编号,银行流水号,状态\nK-1,BK-1,成功\nK-2,BK-2,成功\n".encode("gbk")
+    done = await server.ok("POST", "/api/bank/refunds/confirmations/file",
+                           {"content_base64": base64.b64encode(result).decode()})
+    assert done["file_sha256"] == hashlib.sha256(result).hexdigest()
+    assert await store.get(done["file_sha256"]) == result
+    records = await server.engine.aggregates.records(DECIDER.kind, LEDGER_ID)
+    confirmed = [r.event for r in records if isinstance(r.event, BankRefundConfirmed)]
+    assert [(e.transaction_id, e.file_sha256) for e in confirmed] == [
+        ("K-1", done["file_sha256"]), ("K-2", done["file_sha256"])]
 
 
 def china(day: dt.date, hour: int = 10) -> int:
