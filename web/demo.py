@@ -123,6 +123,8 @@ class Demo:
         self.rng = random.Random()
         self.bank_secret = bank_secret
         self.transfers = 0
+        #: Whether the ledger of every ended lot reached zero (checked after the lots).
+        self.ledger_at_zero = True
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -340,7 +342,11 @@ class Demo:
                                    "bank_transaction_id": f"BANK-{row['退款编号']}"}
                                   for row in rows]})
         ledger = await self.api(http, "GET", "/api/bank/ledger")
-        zero = ledger["ended_lots_at_zero"]
+        for batch in ledger["batches"]:
+            kept = (FileObjectStore(self.data_dir / OBJECTS_DIR).where(batch["file_sha256"])
+                    if self.data_dir else self.base + batch["file"])
+            self.say(f"  payment file 退款文件 {batch['batch_id']}: {kept}")
+        zero = self.ledger_at_zero = ledger["ended_lots_at_zero"]
         self.say(f"Bank ledger 银行台账: {len(ledger['transfers'])} arrivals, "
                  f"{len(ledger['flagged'])} flagged and refunded; "
                  + ("the ledger of every ended lot is at zero. 所有已结束标的台账已清零。"
