@@ -5,7 +5,7 @@ runner-up. ``auction verify`` decides the offer again from the record."""
 
 from __future__ import annotations
 
-from records.listing_lots import lottery_lot, secondary_lot
+from records.listing_lots import ENDS, ListingSimLot, land, lottery_lot, secondary_lot
 from records.sim import HOST, T0, SimLot, cny, params
 from records.test_clock_records import dutch_lot, japanese_lot
 from records.test_proxy_records import proxy_lot
@@ -116,6 +116,20 @@ def test_a_multi_round_runner_up_is_second_by_adjusted_price_and_gets_its_own_of
     assert lot.s.outcome is not None and lot.s.outcome.bidder_id == "c"
     # adjusted: a 900000/1.02 = 882352.94 before b 890000; by raw price b would be next
     assert runner_up(lot) == ("a", cny("900000.00"))
+
+
+def test_a_listing_without_its_cap_reached_goes_to_the_next_best_listing_price() -> None:
+    lot = ListingSimLot("L-LIST", land(cap=None, cap_rule=None, cap_confirm_s=None))
+    for bidder in "abc":
+        lot.register(bidder)
+    lot.open()
+    for i, (bidder, price) in enumerate(zip("acb", ("10000000.00", "10200000.00",
+                                                    "10300000.00"), strict=True)):
+        lot.bid(bidder, price, T0 + 10_000 * (i + 1))
+    lot.tick(ENDS)  # nobody confirms timed bidding: the listing's best wins
+    lot.tick(ENDS + 120_000)
+    assert lot.s.outcome is not None and lot.s.outcome.bidder_id == "b"
+    assert runner_up(lot) == ("c", cny("10200000.00"))
 
 
 def test_a_listing_after_a_cap_lottery_goes_to_the_other_candidate_at_the_cap() -> None:
