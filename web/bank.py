@@ -342,10 +342,15 @@ class BankService:
         return {lot_id: await lot_end(self.engine, self.settings, lot_id) for lot_id in lots}
 
     async def refunds(self) -> list[bank.Refund]:
+        return (await self.refunds_and_ends())[0]
+
+    async def refunds_and_ends(self) -> tuple[list[bank.Refund], dict[str, LotEnd]]:
+        """Every refund payable by now (after :meth:`reconcile`), and what they were
+        decided from: each lot's :class:`LotEnd`."""
         ledger = await self.reconcile()
-        return bank.refunds(ledger, await self.ends(ledger), self.calendar,
-                            self.settings.refund_days,
-                            self.engine.now())
+        ends = await self.ends(ledger)
+        return (bank.refunds(ledger, ends, self.calendar, self.settings.refund_days,
+                             self.engine.now()), ends)
 
     async def export_refunds(self, actor: str,
                              encoding: str = "utf-8") -> tuple[str, list[bank.Refund], bytes]:
@@ -597,13 +602,12 @@ async def bank_ledger(request: web.Request) -> web.Response:
     exported, refunded, overdue), what each lot still holds, shared payer accounts."""
     require_staff(request)
     service = _service(request)
-    refunds = await service.refunds()
+    refunds, ends = await service.refunds_and_ends()
     ledger = await service.ledger()
     now = service.engine.now()
     balances = bank.balances(ledger)
     # a lot counts once its refunds are payable: its result notice has ended, its award
     # is not suspended
-    ends = await service.ends(ledger)
     ended = {lot: (start := end.refunds_from()) is not None and now > start
              for lot, end in ends.items()}
     return json_response({
