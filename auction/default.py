@@ -10,9 +10,12 @@ overdue) decides, on an awarded lot:
 
 * ``WinnerDefaulted``: who defaulted, at what price, and what follows (``then``);
 * ``DepositForfeited``: the winner's deposit, when it is confirmed and not yet settled;
-* then either ``AwardedToRunnerUp``: the best other bidder by its own last accepted bid
-  (this lot's direction; equal prices: who reached it first; never a bidder who
-  defaulted), at that price (``no_runner_up`` when nobody else bid);
+* then either ``AwardedToRunnerUp``: the next bidder of the format's final ranking
+  (:meth:`auction.formats.Format.ranking`: by price in the lot's direction, equal prices
+  by who reached them first; a ``multi_round`` lot by adjusted price; a sealed lot by its
+  opened final bids; a listing after its cap, the holders of the cap price first), at the
+  price it offered, never a bidder who defaulted nor a price below the reserve
+  (``no_runner_up`` when there is none);
 * or ``LotRelisted``: the new lot's id, its attempt (this lot's + 1) and start price,
   which may be lower than this lot's for a forward lot (higher for a reverse one) but not
   beyond its reserve (ceiling); the lot has then failed.
@@ -133,6 +136,13 @@ def _start_allowed(state: LotState, start: int) -> bool:
     return (before is None or start >= before) and (p.ceiling is None or start <= p.ceiling)
 
 
+def _may_win(state: LotState, price: int) -> bool:
+    """Whether ``price`` could be awarded: it meets the reserve (a forward lot's; a
+    reverse lot accepts nothing above its ceiling in the first place)."""
+    reserve = state.params.reserve
+    return state.params.direction != "forward" or reserve is None or price >= reserve
+
+
 def decide_default(state: LotState, cmd: DeclareDefault, now: int) -> list[Event] | Rejection:
     """The caller has checked the actor and that the reason is text."""
     outcome = state.outcome
@@ -153,16 +163,16 @@ def decide_default(state: LotState, cmd: DeclareDefault, now: int) -> list[Event
         events.append(DepositForfeited(at=now, actor=cmd.actor, bidder_id=winner.bidder_id,
                                        amount=winner.deposit, reason=cmd.reason))
     if cmd.then == RUNNER_UP:
-        others = [b for b in state.ranking()
-                  if b.bidder_id != winner.bidder_id and not b.defaulted]
+        others = [(b, price) for b, price in of(state).ranking(state)
+                  if b.bidder_id != winner.bidder_id and not b.defaulted
+                  and _may_win(state, price)]
         if not others:
-            return Rejection("no_runner_up", "nobody else bid: relist the lot instead")
-        runner = others[0]
-        assert runner.last_bid is not None  # ranked bidders have bid
+            return Rejection("no_runner_up", "nobody else bid within the lot's reserve: "
+                                             "relist the lot instead")
+        runner, price = others[0]
         return [*events, AwardedToRunnerUp(at=now, actor=cmd.actor,
                                            bidder_id=runner.bidder_id,
-                                           bidder_no=runner.bidder_no,
-                                           amount=runner.last_bid)]
+                                           bidder_no=runner.bidder_no, amount=price)]
     if cmd.then != RELIST:
         return Rejection("invalid_params", "then is runner_up or relist")
     if not cmd.new_lot_id or cmd.new_lot_id == state.lot_id:

@@ -123,6 +123,14 @@ class Format(abc.ABC):
         never shows)."""
         return state.params.start_price
 
+    def ranking(self, state: LotState) -> list[tuple[Bidder, int]]:
+        """The final ranking of an ended lot, best first: the bidders the lot could be
+        awarded to, each with the price it offered (its own last accepted bid, unless the
+        format says otherwise). What a winner's default offers the runner-up from
+        (:mod:`auction.default`). By default the prices in the lot's direction, equal
+        prices by who reached them first (:meth:`LotState.ranking`)."""
+        return [(b, b.last_bid) for b in state.ranking() if b.last_bid is not None]
+
     def unrevealed(self, state: LotState) -> frozenset[int]:
         """Sequence numbers of the lot's ``BidAccepted`` events whose prices are not
         revealed (sealed bids before the opening, a ``multi_round`` lot's initial bids or

@@ -314,6 +314,9 @@ class Play:
     sec_best: int | None = None
     sec_leader: str | None = None
     sec_bids: int = 0
+    #: Bidders (ids) by their last bid on the second quantity, the best last (each such
+    #: bid beats every earlier one).
+    sec_by: list[str] = field(default_factory=list)
     draw: dict[str, Any] | None = None
     #: When the listing ends (ended): ``listing_ends_at`` moved by pauses and
     #: extensions during the listing (None before the lot opens).
@@ -363,6 +366,7 @@ def _on_secondary(s: LotState, e: SecondaryBid) -> None:
     play = _play(s)
     play.sec_best, play.sec_leader = e.quantity, e.bidder_id
     play.sec_bids += 1
+    play.sec_by = [b for b in play.sec_by if b != e.bidder_id] + [e.bidder_id]
 
 
 # --------------------------------------------------------------------------- the course
@@ -604,6 +608,20 @@ class ListingTimed(Format):
             play.phase = ENDED if isinstance(event, LotClosed) else LISTING
         if play.phase == LISTING and state.closes_at is not None:
             play.listing_ends_at = state.closes_at  # the listing's end, as clocks moved it
+
+    def ranking(self, state: LotState) -> list[tuple[Bidder, int]]:
+        """After the cap, those who hold the cap price rank first, at the cap: with
+        ``secondary``, the bidders on the second quantity by their last such bid, best
+        first, then the one who reached the cap; with ``lottery``, the one who reached the
+        cap, then those who declared they accept it, in the order they did. Everyone else
+        follows by its own last price."""
+        play, cap = _play_of(state), _options(state).cap
+        if play.cap_by is None or cap is None:
+            return super().ranking(state)
+        first = [*reversed(play.sec_by), play.cap_by, *play.declared]
+        held = list(dict.fromkeys(first))  # in order, once each
+        rest = [(b, p) for b, p in super().ranking(state) if b.bidder_id not in held]
+        return [(state.bidders[b], cap) for b in held] + rest
 
     def min_next_bid(self, state: LotState, bidder: Bidder | None) -> int | None:
         play = _play_of(state)

@@ -594,6 +594,13 @@ class MultiRound(Format):
         """The ceiling, when the lot has one (the most an initial bid may be)."""
         return state.params.ceiling
 
+    def ranking(self, state: LotState) -> list[tuple[Bidder, int]]:
+        """The final ranking: adjusted prices (coefficients), lowest first, equal ones by
+        the earlier price; each bidder at its own (unadjusted) price."""
+        prices = {b.bidder_id: b.last_bid for b in state.bidders.values()
+                  if b.last_bid is not None}
+        return [(state.bidders[b], prices[b]) for b in ranking(state, prices)]
+
     def unrevealed(self, state: LotState) -> frozenset[int]:
         play: Play | None = state.play
         return frozenset(() if play is None else play.pending)

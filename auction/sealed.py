@@ -269,6 +269,14 @@ class Sealed(Format):
     def start_price(self, state: LotState) -> int | None:
         return _options(state).start_price
 
+    def ranking(self, state: LotState) -> list[tuple[Bidder, int]]:
+        """The final bids opened, best first; equal prices by the order of the final bids
+        (of their commitments under bidder sealing). Void bids (never revealed) rank not."""
+        sign = -1 if state.params.direction == "forward" else 1
+        ranked = sorted(finals(state), key=lambda b: (sign * (b.last_bid or 0),
+                                                      _order(state, b)))
+        return [(b, b.last_bid or 0) for b in ranked]
+
     def unrevealed(self, state: LotState) -> frozenset[int]:
         if not withheld(state):
             return frozenset()

@@ -1,6 +1,7 @@
 """The ``auction`` command as a user runs it, in a child process."""
 
 import asyncio
+import hashlib
 import json
 import re
 import subprocess
@@ -46,8 +47,12 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     awarded = re.findall(r"^\[(\S+)\] 成交 AWARDED", out, re.MULTILINE)
     assert awarded
     for lot_id in awarded:
-        pdf = tmp_path / "confirmations" / f"{lot_id}.pdf"
-        assert f"[{lot_id}] signed confirmation 成交确认书 (PDF, PAdES): {pdf}" in out
+        store = re.escape(str(tmp_path / "objects"))
+        found = re.search(rf"^\[{lot_id}\] signed confirmation 成交确认书 \(PDF, PAdES\): "
+                          rf"({store}/[0-9a-f]{{2}}/([0-9a-f]{{64}}))$", out, re.MULTILINE)
+        assert found is not None, out
+        pdf = Path(found.group(1))  # in the object store, named by the document's hash
+        assert hashlib.sha256(pdf.read_bytes()).hexdigest() == found.group(2)
         assert pdf.read_bytes().startswith(b"%PDF-") and b"/ETSI.CAdES.detached" in pdf.read_bytes()
 
 

@@ -14,7 +14,6 @@ that one function changes).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -60,11 +59,11 @@ from web.api import (
 from web.auth import BidderClaims, looks_like_bidder_token
 from web.config import Settings
 from web.errors import WebError
-from web.keys import ENGINE, SETTINGS
-from web.records import _ended, _lot, notice_period
+from web.keys import ENGINE, SETTINGS, TRADE
+from web.publicity import notice_period
+from web.records import _ended, _lot
 from web.workdays import center_calendar
 
-CONFIRMATIONS_DIR = "confirmations"
 #: How many times (every 50 ms) a lot's end decided in memory is awaited in the permanent
 #: record before its notice or confirmation is made from it.
 DURABLE_WAIT_TRIES = 100
@@ -104,10 +103,6 @@ def refused(exc: Refused) -> WebError:
     status = (400 if code in ("invalid_input", "reason_required")
               else 404 if code == "unknown_objection" else 409)
     return WebError(status, code, exc.rejection.detail)
-
-
-def pdf_path(settings: Settings, lot_id: str) -> Path:
-    return settings.data_dir / CONFIRMATIONS_DIR / f"{lot_id}.pdf"
 
 
 def public_base(request: web.Request) -> str:
@@ -171,23 +166,21 @@ async def issue(request: web.Request, lot_id: str, actor: str) -> dict[str, Any]
     pdf = await conf.make_document(state, terms, template=template_of(settings),
                                    font=conf.find_font(settings.pdf_font), key=key, cert=cert,
                                    values=values)
-    path = pdf_path(settings, lot_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    partial.write_bytes(pdf)
+    # The document first goes into the object store (content-addressed, written once),
+    # then the record names it by its hash: a crash between leaves an object nobody names.
+    store = request.config_dict[TRADE].store
+    digest = await store.put(pdf)
     command = IssueConfirmation(
         lot_id=lot_id, bidder_id=terms.bidder_id, bidder_no=terms.bidder_no,
         amount=terms.amount, deposit=terms.deposit, currency=terms.currency,
         head_seq=terms.head_seq, head_hash=terms.head_hash,
-        document_sha256=conf.sha256(pdf), sign_by=deadline, actor=actor)
+        document_sha256=digest, sign_by=deadline, actor=actor)
     try:
         await engine.aggregates.execute(CONFIRMATIONS, lot_id, command)
     except Refused as exc:
-        partial.unlink(missing_ok=True)
         raise refused(exc) from None
-    partial.replace(path)  # the file the record names, once the record holds it
     done = await engine.aggregates.state(CONFIRMATIONS, lot_id)
-    return {**view(done, state.params.decimals), "file": str(path)}
+    return {**view(done, state.params.decimals), "file": store.where(digest)}
 
 
 async def issue_confirmation(request: web.Request) -> web.Response:
@@ -219,10 +212,12 @@ async def get_confirmation(request: web.Request) -> web.Response:
 
 async def confirmation_pdf(request: web.Request) -> web.StreamResponse:
     lot_id, confirmation, _ = await _reader(request)
-    path = pdf_path(request.config_dict[SETTINGS], lot_id)
-    if confirmation.issued is None or not path.is_file():
+    issued = confirmation.issued
+    data = (await request.config_dict[TRADE].store.get(issued.document_sha256)
+            if issued is not None else None)
+    if data is None:
         raise WebError(404, "not_issued", "no confirmation has been issued for this lot")
-    return web.FileResponse(path, headers={
+    return web.Response(body=data, headers={
         "Content-Type": "application/pdf", "Cache-Control": "no-store",
         "Content-Disposition": f'inline; filename="confirmation-{lot_id}.pdf"'})
 
@@ -252,17 +247,6 @@ async def sign_confirmation(request: web.Request) -> web.Response:
 
 
 # ------------------------------------------------------------------------ result notice
-
-
-async def result_notice_ends(engine: Any, settings: Settings, lot_id: str) -> int | None:
-    """When the result notice of lot ``lot_id`` ends (its last millisecond): the published
-    notice's end, else the end it gets when published with the default kind of trade;
-    None while the lot has not ended. What refunds fall due after."""
-    notice: ResultNotice = await engine.aggregates.state(RESULT_NOTICES, lot_id)
-    if notice.published is not None:
-        return notice.published.ends_at
-    _, ended = _times(await engine.record(lot_id))
-    return None if ended is None else notice_period(settings, ended, "default")[1]
 
 
 async def publish_notice(request: web.Request, lot_id: str, trade_kind: str,

@@ -65,7 +65,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[LIMITS] = ClientLimits(settings)
     app[METRICS] = WebMetrics(app)
     app[TRADE] = Trade.of(settings)
-    app[BANK] = BankService(engine, settings)
+    app[BANK] = BankService(engine, settings, store=app[TRADE].store)
     app[BANK].listeners.append(bank_listener(app))  # applications' deposits (docs/bank.md)
     if owned:
         app.cleanup_ctx.append(_run_engine)

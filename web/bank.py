@@ -33,12 +33,13 @@ from typing import Any
 
 from aiohttp import web
 
+from auction.default import SUSPENDED, AwardChanged
 from auction.deposits import CONFIRMED, REFUNDABLE, SETTLING, deposit_status, is_winner
 from auction.errors import InvalidAmount
 from auction.messages import message
 from auction.model import ApplyDeposit, ConfirmDeposit, RefundDeposit, Rejection
 from auction.money import format_amount, parse_amount
-from auction.state import ENDED, LotState
+from auction.state import ENDED
 from auction.trade import deposits_bank as bank
 from auction.trade.deposits_bank import (
     BANK,
@@ -70,6 +71,8 @@ from web.auth import looks_like_bidder_token
 from web.config import Settings
 from web.errors import WebError
 from web.keys import BANK as BANK_KEY
+from web.objects import OBJECTS_DIR, FileObjectStore, ObjectStore
+from web.publicity import result_notice_ends
 from web.schemas import BankNotification, RefundConfirmations, StatementImport, decode_body
 from web.workdays import center_calendar
 
@@ -115,26 +118,25 @@ class DepositOutcome:
 Listener = Callable[[DepositOutcome], Awaitable[None]]
 
 
-def result_notice_ends_at(state: LotState) -> int | None:
-    """When the lot's result notice (结果公示) ends: the instant refunds become payable.
-    None while the lot has not ended. Until result notices are their own aggregate this is
-    the moment the lot ended (awarded, failed or cancelled)."""
-    if state.status not in SETTLING or state.outcome is None:
-        return None
-    return state.outcome.at
-
-
-def lot_end(state: LotState | None) -> LotEnd:
-    """What the refunds need to know of a lot (an unknown lot: not ended)."""
-    if state is None:
+async def lot_end(engine: Engine, settings: Settings, lot_id: str) -> LotEnd:
+    """What the refunds need to know of a lot (an unknown lot, or one not ended: not
+    ended): when its result notice ends (:func:`web.publicity.result_notice_ends`), its
+    winner, the deposits it forfeited, whether its award is suspended and when the award
+    was last reinstated or annulled (docs/bank.md "Refunds")."""
+    state = await engine.find(lot_id)
+    if state is None or state.status not in SETTLING or state.outcome is None:
         return LotEnd(None)
+    records = await engine.record(lot_id)
     # the winner of a forward lot keeps its deposit until it is applied to the price; in
     # a reverse lot (procurement: the winner is paid) it is refunded with the others
     forward = state.params.direction == "forward"
-    winner = state.outcome.bidder_id if state.outcome is not None and forward else None
+    winner = state.outcome.bidder_id if forward else None
     forfeited = frozenset(b.bidder_id for b in state.bidders.values()
                           if b.settled == "forfeited")
-    return LotEnd(result_notice_ends_at(state), winner, forfeited)
+    changed = [r.event.at for r in records
+               if isinstance(r.event, AwardChanged) and r.event.effect != SUSPENDED]
+    return LotEnd(await result_notice_ends(engine, settings, lot_id, records), winner,
+                  forfeited, state.award_suspended, changed[-1] if changed else None)
 
 
 def end_of_day_ms(day: dt.date) -> int:
@@ -146,10 +148,13 @@ class BankService:
     """The bank path of one server (see the module's docstring)."""
 
     def __init__(self, engine: Engine, settings: Settings,
-                 calendar: WorkCalendar | None = None) -> None:
+                 calendar: WorkCalendar | None = None, store: ObjectStore | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.calendar = calendar or center_calendar(settings)
+        #: Where the refund files go (the payment files exported, the bank's result files
+        #: imported): content-addressed, their hashes in the ledger's record.
+        self.store = store or FileObjectStore(settings.data_dir / OBJECTS_DIR)
         #: Called after each deposit arrival was matched or flagged.
         self.listeners: list[Listener] = []
 
@@ -334,32 +339,50 @@ class BankService:
 
     async def ends(self, ledger: BankLedger) -> dict[str, LotEnd]:
         lots = {t.lot_id for t in ledger.transfers.values() if t.lot_id}
-        return {lot_id: lot_end(await self.engine.find(lot_id)) for lot_id in lots}
+        return {lot_id: await lot_end(self.engine, self.settings, lot_id) for lot_id in lots}
 
     async def refunds(self) -> list[bank.Refund]:
-        ledger = await self.reconcile()
-        return bank.refunds(ledger, await self.ends(ledger), self.calendar,
-                            self.settings.refund_days,
-                            self.engine.now())
+        return (await self.refunds_and_ends())[0]
 
-    async def export_refunds(self, actor: str) -> tuple[str, list[bank.Refund]]:
-        """Record a batch of every refund payable and not yet exported; its id and its
-        refunds (none: no batch)."""
+    async def refunds_and_ends(self) -> tuple[list[bank.Refund], dict[str, LotEnd]]:
+        """Every refund payable by now (after :meth:`reconcile`), and what they were
+        decided from: each lot's :class:`LotEnd`."""
+        ledger = await self.reconcile()
+        ends = await self.ends(ledger)
+        return (bank.refunds(ledger, ends, self.calendar, self.settings.refund_days,
+                             self.engine.now()), ends)
+
+    async def export_refunds(self, actor: str,
+                             encoding: str = "utf-8") -> tuple[str, list[bank.Refund], bytes]:
+        """Record a batch of every refund payable and not yet exported, its payment file
+        kept in the object store (its hash in the record); the batch's id, its refunds
+        (none: no batch) and the file."""
         due = [r for r in await self.refunds() if r.status == "due"]
         batch = f"RF-{china_date(self.engine.now()):%Y%m%d}-{secrets.token_hex(3).upper()}"
+        data = refund_file(due, encoding)
         if due:
             await self._execute(bank.ExportRefunds(
                 batch_id=batch, transaction_ids=[r.transfer.transaction_id for r in due],
-                actor=actor))
-        return batch, due
+                actor=actor, file_sha256=await self.store.put(data)))
+        return batch, due, data
+
+    async def batch_file(self, batch_id: str) -> bytes:
+        """The payment file of an exported batch, as it was answered."""
+        digest = (await self.ledger()).batch_files.get(batch_id)
+        data = await self.store.get(digest) if digest else None
+        if data is None:
+            raise WebError(404, "not_found", f"no payment file of batch {batch_id!r}")
+        return data
 
     async def confirm_refund(self, transaction_id: str, bank_transaction_id: str,
-                             actor: str) -> Transfer:
+                             actor: str, file_sha256: str = "") -> Transfer:
+        """The bank paid the refund ``transaction_id`` back (its ``bank_transaction_id``),
+        as its result file ``file_sha256`` (kept in the object store) says, if one."""
         before = (await self.ledger()).transfers.get(transaction_id)
         fresh = before is not None and before.status != bank.REFUNDED
         await self._execute(bank.ConfirmRefund(transaction_id=transaction_id,
                                                bank_transaction_id=bank_transaction_id,
-                                               actor=actor))
+                                               actor=actor, file_sha256=file_sha256))
         transfer = (await self.ledger()).transfers[transaction_id]
         await self._carry_refund(transfer)
         if fresh and transfer.party_id:
@@ -579,12 +602,14 @@ async def bank_ledger(request: web.Request) -> web.Response:
     exported, refunded, overdue), what each lot still holds, shared payer accounts."""
     require_staff(request)
     service = _service(request)
-    refunds = await service.refunds()
+    refunds, ends = await service.refunds_and_ends()
     ledger = await service.ledger()
     now = service.engine.now()
     balances = bank.balances(ledger)
-    ended = {lot: lot_end(await service.engine.find(lot)).notice_ends_at is not None
-             for lot in balances if lot}
+    # a lot counts once its refunds are payable: its result notice has ended, its award
+    # is not suspended
+    ended = {lot: (start := end.refunds_from()) is not None and now > start
+             for lot, end in ends.items()}
     return json_response({
         "references": [reference_view(ledger, r, now) for r in ledger.references.values()],
         "transfers": [transfer_view(t) for t in ledger.transfers.values()],
@@ -600,6 +625,10 @@ async def bank_ledger(request: web.Request) -> web.Response:
                      for r in ledger.references.values() if r.purpose == PAYMENT],
         "shared_payers": bank.shared_payers(ledger),
         "refund_days": service.settings.refund_days,
+        "batches": [{"batch_id": batch, "transaction_ids": ids,
+                     "file_sha256": ledger.batch_files.get(batch) or None,
+                     "file": f"/api/bank/refunds/batches/{batch}"}
+                    for batch, ids in ledger.batches.items()],
     })
 
 
@@ -610,9 +639,9 @@ async def export_refunds(request: web.Request) -> web.Response:
     encoding = request.query.get("encoding", "utf-8")
     if encoding not in ("utf-8", "gbk"):
         raise WebError(400, "bad_request", "encoding is utf-8 or gbk")
-    batch, due = await _service(request).export_refunds(host.staff_id)
+    batch, due, data = await _service(request).export_refunds(host.staff_id, encoding)
     charset = "gb18030" if encoding == "gbk" else "utf-8"
-    return web.Response(body=refund_file(due, encoding), content_type="text/csv",
+    return web.Response(body=data, content_type="text/csv",
                         charset=charset, headers={
                             "Content-Disposition": f'attachment; filename="{batch}.csv"',
                             "X-Refund-Batch": batch if due else "",
@@ -632,9 +661,23 @@ async def confirm_refunds_file(request: web.Request) -> web.Response:
     host = require_host(request)
     body: StatementImport = await read_body(request)
     service = _service(request)
-    done = [transfer_view(await service.confirm_refund(refund_id, bank_txn, host.staff_id))
-            for refund_id, bank_txn in parse_confirmations(_file(body))]
-    return json_response({"confirmed": done})
+    data = _file(body)
+    rows = parse_confirmations(data)
+    digest = await service.store.put(data) if rows else ""
+    done = [transfer_view(await service.confirm_refund(refund_id, bank_txn, host.staff_id,
+                                                       digest))
+            for refund_id, bank_txn in rows]
+    return json_response({"confirmed": done, "file_sha256": digest or None})
+
+
+async def refund_batch_file(request: web.Request) -> web.Response:
+    """The payment file of an exported refund batch again, from the object store (staff)."""
+    require_staff(request)
+    batch_id = request.match_info["batch_id"]
+    data = await _service(request).batch_file(batch_id)
+    return web.Response(body=data, content_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{batch_id}.csv"',
+        "Cache-Control": "no-store"})
 
 
 async def confirm_refunds(request: web.Request) -> web.Response:

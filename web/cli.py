@@ -150,8 +150,10 @@ async def serve(settings: Settings) -> int:
 async def demo(settings: Settings, fast: bool, export: Path | None = None) -> int:
     from web.demo import DEMO_PERIODS, Demo, demo_lots
 
-    # The demo center's notices need no minimum periods (the center's own entries win).
-    settings = dataclasses.replace(settings,
+    # The demo center's notices need no minimum periods (the center's own entries win),
+    # and its result notices no publicity period (0 working days: they end as the lot
+    # ends), so that the refunds fall due while the demo runs.
+    settings = dataclasses.replace(settings, publicity_days=0,
                                    trade_periods=(*DEMO_PERIODS, *settings.trade_periods))
     if settings.bank_secret is None:  # the demo's bank signs its notifications with it
         settings = dataclasses.replace(settings, bank_secret=secrets.token_bytes(32))
@@ -160,15 +162,15 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
     print("Deposits are paid through the bank: signed notifications to "
           "/api/bank/notifications. 保证金经银行到账通知自动确认。", flush=True)
     try:
-        outcomes = await Demo(base, settings.host_token(), fast, export_dir=export,
-                              bank_secret=settings.bank_secret,
-                              data_dir=settings.data_dir).run()
+        demo = Demo(base, settings.host_token(), fast, export_dir=export,
+                    bank_secret=settings.bank_secret, data_dir=settings.data_dir)
+        outcomes = await demo.run()
         print("\nEvery lot has ended. 所有标的均已结束。", flush=True)
         if not fast:
             print("The server keeps running for you to look around; Ctrl-C stops it.",
                   flush=True)
             await _until_signal()
-        return 0 if len(outcomes) == len(demo_lots(fast)) else 1
+        return 0 if len(outcomes) == len(demo_lots(fast)) and demo.ledger_at_zero else 1
     finally:
         await runner.cleanup()
 

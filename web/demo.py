@@ -35,6 +35,7 @@ from auction.trade.identity import uscc_check_char
 from web import demo_bidders as bidders
 from web.bank import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from web.client import LotClient
+from web.objects import OBJECTS_DIR, FileObjectStore
 
 #: The demo center's minimum periods for its notices (kind ``other``): none, so that the
 #: demo's lots are bid on at once (``auction demo`` runs its server with them).
@@ -122,6 +123,8 @@ class Demo:
         self.rng = random.Random()
         self.bank_secret = bank_secret
         self.transfers = 0
+        #: Whether the ledger of every ended lot reached zero (checked after the lots).
+        self.ledger_at_zero = True
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -339,7 +342,11 @@ class Demo:
                                    "bank_transaction_id": f"BANK-{row['退款编号']}"}
                                   for row in rows]})
         ledger = await self.api(http, "GET", "/api/bank/ledger")
-        zero = ledger["ended_lots_at_zero"]
+        for batch in ledger["batches"]:
+            kept = (FileObjectStore(self.data_dir / OBJECTS_DIR).where(batch["file_sha256"])
+                    if self.data_dir else self.base + batch["file"])
+            self.say(f"  payment file 退款文件 {batch['batch_id']}: {kept}")
+        zero = self.ledger_at_zero = ledger["ended_lots_at_zero"]
         self.say(f"Bank ledger 银行台账: {len(ledger['transfers'])} arrivals, "
                  f"{len(ledger['flagged'])} flagged and refunded; "
                  + ("the ledger of every ended lot is at zero. 所有已结束标的台账已清零。"
@@ -349,8 +356,9 @@ class Demo:
 
     async def confirm(self, http: aiohttp.ClientSession, lot_id: str) -> None:
         """Issue the signed transaction confirmation (成交确认书) of an awarded lot and say
-        where it is: the server's copy (DATA/confirmations/LOT.pdf) and, with an export
-        directory, a copy downloaded there."""
+        where it is: the server's copy in its object store (DATA/objects/ab/SHA256, named
+        by the document's hash; its URL when the store is not this machine's) and, with an
+        export directory, a copy downloaded there."""
         issued = await self.api(http, "POST", f"/api/lots/{lot_id}/confirmation", {})
         async with http.get(self.base + issued["pdf"], headers=self.headers) as resp:
             pdf = await resp.read()
@@ -358,7 +366,8 @@ class Demo:
                 raise RuntimeError(f"confirmation of {lot_id}: {resp.status} {pdf[:200]!r}")
         if hashlib.sha256(pdf).hexdigest() != issued["document_sha256"]:
             raise RuntimeError(f"confirmation of {lot_id}: not the document recorded")
-        where = [str(self.data_dir / "confirmations" / f"{lot_id}.pdf")] if self.data_dir else []
+        where = ([FileObjectStore(self.data_dir / OBJECTS_DIR).where(issued["document_sha256"])]
+                 if self.data_dir else [])
         if self.export_dir is not None:
             path = self.export_dir / f"confirmation-{lot_id}.pdf"
             path.write_bytes(pdf)

@@ -1,5 +1,7 @@
-"""The object store of applicants' documents: content-addressed (an object is named by
-the SHA-256 of its bytes, and that hash is what the record keeps), written once.
+"""The object store of the trade's documents (applicants' uploads, the signed
+confirmations, the refund files sent to and received from the bank): content-addressed
+(an object is named by the SHA-256 of its bytes, and that hash is what the record
+keeps), written once.
 
 :class:`ObjectStore` is the interface a center may implement over its own store (S3,
 MinIO, a document system); :class:`FileObjectStore` is the default, a directory
@@ -15,6 +17,8 @@ import tempfile
 from pathlib import Path
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: The default store's directory under the data directory.
+OBJECTS_DIR = "objects"
 
 
 def sha256_of(data: bytes) -> str:
@@ -30,6 +34,11 @@ class ObjectStore(abc.ABC):
     async def get(self, sha256: str) -> bytes | None:
         """The bytes named ``sha256``, or None; never bytes of another hash."""
 
+    def where(self, sha256: str) -> str | None:
+        """Where a person finds the object outside the server (a path, a URL), when the
+        store can say."""
+        return None
+
 
 class FileObjectStore(ObjectStore):
     def __init__(self, root: Path) -> None:
@@ -39,6 +48,9 @@ class FileObjectStore(ObjectStore):
         if not _SHA256.fullmatch(sha256):
             raise ValueError("not a SHA-256 in lower-case hex")
         return self.root / sha256[:2] / sha256
+
+    def where(self, sha256: str) -> str:
+        return str(self._path(sha256))
 
     async def put(self, data: bytes) -> str:
         digest = sha256_of(data)

@@ -34,16 +34,15 @@ from auction.report import (
     report_csv,
 )
 from auction.state import LotState
-from auction.trade.results import RESULT_NOTICES, publicity_end
+from auction.trade.results import RESULT_NOTICES
 from auction.verify import build_export, dumps
 from auction.views import PUBLIC, snapshot
 from engine.api import Engine
 from web.api import read_body, require_host, require_staff, run_command
-from web.config import Settings
 from web.errors import WebError, lot_missing
 from web.keys import BANK, CONNECTION_LOG, ENGINE, SETTINGS
+from web.publicity import notice_period
 from web.trade import applicants_by_lot
-from web.workdays import center_calendar
 
 SETTLE = {"refund": RefundDeposit, "forfeit": ForfeitDeposit, "apply": ApplyDeposit}
 
@@ -145,13 +144,6 @@ async def lot_result(request: web.Request) -> web.Response:
                           "cap": play.get("cap")}
     return _json(result)
 
-
-
-def notice_period(settings: Settings, ended_at: int, trade_kind: str) -> tuple[int, int]:
-    """The working days of the publicity period (公示期) of ``trade_kind`` and its last
-    millisecond for a lot that ended at ``ended_at``."""
-    days = settings.publicity_kinds.get(trade_kind, settings.publicity_days)
-    return days, publicity_end(ended_at, days, center_calendar(settings))
 
 
 def _publisher(request: web.Request) -> tuple[str, str]:

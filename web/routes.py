@@ -243,6 +243,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/metrics", metrics_handler, serves="Prometheus text format"),
     Route("POST", "/api/bank/refunds/export", bank.export_refunds,
           serves="the bank payment file of the refunds due (CSV; docs/bank.md)"),
+    Route("GET", "/api/bank/refunds/batches/{batch_id}", bank.refund_batch_file,
+          serves="the payment file of an exported refund batch, from the object store "
+                 "(CSV; docs/bank.md)"),
     Route("GET", _LOT + "/confirmation.pdf", after.confirmation_pdf,
           serves="the signed transaction confirmation (PDF; staff or the lot's winner)"),
     *(Route("GET", path, _page(filename), serves=f"the HTML page {filename}")

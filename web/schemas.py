@@ -768,6 +768,8 @@ class StatementResult(Open):
 
 class RefundsConfirmed(Open):
     confirmed: list[Transfer]
+    #: The SHA-256 of the bank's result file, kept in the object store (a file imported).
+    file_sha256: str | None = None
 
 
 #: Answers that are JSON objects whose fields are described in prose (docs/records.md).

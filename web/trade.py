@@ -79,7 +79,7 @@ from web.config import Settings
 from web.errors import WebError
 from web.keys import BANK, ENGINE, SETTINGS, TRADE
 from web.limits import client_address
-from web.objects import FileObjectStore, ObjectStore
+from web.objects import OBJECTS_DIR, FileObjectStore, ObjectStore
 from web.schemas import (
     Apply,
     Login,
@@ -152,7 +152,7 @@ class Trade:
         return cls(NoticeDecider(center_calendar(settings),
                                  parse_periods(settings.trade_periods)),
                    AccountDecider(), ApplicationDecider(),
-                   FileObjectStore(settings.data_dir / "objects"),
+                   FileObjectStore(settings.data_dir / OBJECTS_DIR),
                    BarredList(settings.barred_parties_file), bidders.LoginLimiter())
 
 

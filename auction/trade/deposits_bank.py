@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auction.messages import MESSAGES
-from auction.model import Event, Rejection, register_event
+from auction.model import Event, Rejection, recorded_if_set, register_event
 from auction.workdays import WorkCalendar, china_date
 
 KIND = "bank_ledger"
@@ -167,6 +167,8 @@ class ExportRefunds:
     batch_id: str
     transaction_ids: list[str]
     actor: str
+    #: The SHA-256 of the payment file as answered (kept in the object store).
+    file_sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +179,9 @@ class ConfirmRefund:
     transaction_id: str
     bank_transaction_id: str
     actor: str
+    #: The SHA-256 of the bank's result file it came in (kept in the object store), when
+    #: it came in one.
+    file_sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,6 +235,7 @@ class BankRefundsExported(Event):
     batch_id: str
     transaction_ids: list[str]
     total: int
+    file_sha256: str = recorded_if_set("")
 
 
 @register_event
@@ -238,6 +244,7 @@ class BankRefundConfirmed(Event):
     transaction_id: str
     bank_transaction_id: str
     amount: int
+    file_sha256: str = recorded_if_set("")
 
 
 @register_event
@@ -297,6 +304,8 @@ class BankLedger:
     #: reference -> the transaction id of its matched arrival.
     matched: dict[str, str] = field(default_factory=dict)
     batches: dict[str, list[str]] = field(default_factory=dict)
+    #: batch -> the SHA-256 of its payment file ("" when none was kept).
+    batch_files: dict[str, str] = field(default_factory=dict)
 
     def reference_of(self, purpose: str, lot_id: str, party_id: str) -> Reference | None:
         ref = self.by_party.get((purpose, lot_id, party_id))
@@ -307,6 +316,14 @@ class BankLedger:
 
 
 # --------------------------------------------------------------------------- decider
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _sha256_ok(value: str) -> bool:
+    """Empty (no file kept) or a SHA-256 in lower-case hex."""
+    return not value or _SHA256.fullmatch(value) is not None
 
 
 def _text_ok(*values: object, required: bool = True) -> bool:
@@ -384,6 +401,8 @@ def _receive(ledger: BankLedger, cmd: ReceiveTransfer, now: int) -> list[Event] 
 def _export(ledger: BankLedger, cmd: ExportRefunds, now: int) -> list[Event] | Rejection:
     if not _text_ok(cmd.batch_id) or not cmd.transaction_ids:
         return Rejection("invalid_params", "a batch id and at least one arrival are needed")
+    if not _sha256_ok(cmd.file_sha256):
+        return Rejection("invalid_params", "file_sha256: a SHA-256 in lower-case hex")
     if cmd.batch_id in ledger.batches:
         return Rejection("exists", f"batch {cmd.batch_id} was exported")
     if len(set(cmd.transaction_ids)) != len(cmd.transaction_ids):
@@ -397,13 +416,16 @@ def _export(ledger: BankLedger, cmd: ExportRefunds, now: int) -> list[Event] | R
             return Rejection("not_refundable", f"{txn} is {transfer.status}")
         total += transfer.amount
     return [BankRefundsExported(at=now, actor=cmd.actor, batch_id=cmd.batch_id,
-                                transaction_ids=list(cmd.transaction_ids), total=total)]
+                                transaction_ids=list(cmd.transaction_ids), total=total,
+                                file_sha256=cmd.file_sha256)]
 
 
 def _confirm(ledger: BankLedger, cmd: ConfirmRefund, now: int) -> list[Event] | Rejection:
     if not _text_ok(cmd.transaction_id, cmd.bank_transaction_id):
         return Rejection("invalid_params", "the arrival and the bank's transaction id are "
                                            "needed")
+    if not _sha256_ok(cmd.file_sha256):
+        return Rejection("invalid_params", "file_sha256: a SHA-256 in lower-case hex")
     transfer = ledger.transfers.get(cmd.transaction_id)
     if transfer is None:
         return Rejection("unknown_transfer", cmd.transaction_id)
@@ -413,7 +435,7 @@ def _confirm(ledger: BankLedger, cmd: ConfirmRefund, now: int) -> list[Event] | 
         return Rejection("not_refundable", f"{cmd.transaction_id} is {transfer.status}")
     return [BankRefundConfirmed(at=now, actor=cmd.actor, transaction_id=cmd.transaction_id,
                                 bank_transaction_id=cmd.bank_transaction_id,
-                                amount=transfer.amount)]
+                                amount=transfer.amount, file_sha256=cmd.file_sha256)]
 
 
 def _settle(ledger: BankLedger, cmd: SettleTransfer, now: int) -> list[Event] | Rejection:
@@ -468,6 +490,7 @@ class BankLedgerDecider:
                 state.matched[event.reference] = event.transaction_id
         elif isinstance(event, BankRefundsExported):
             state.batches[event.batch_id] = list(event.transaction_ids)
+            state.batch_files[event.batch_id] = event.file_sha256
             for txn in event.transaction_ids:
                 state.transfers[txn].status = EXPORTED
                 state.transfers[txn].batch_id = event.batch_id
@@ -490,12 +513,23 @@ DECIDER = BankLedgerDecider()
 
 @dataclass(frozen=True, slots=True)
 class LotEnd:
-    """What the refunds need to know of a lot: when its result notice ends (None: the lot
-    has not ended), its winner, and the parties whose deposit the lot forfeited."""
+    """What the refunds need to know of a lot: when its result notice (结果公示) ends
+    (None: the lot has not ended), its winner, the parties whose deposit the lot
+    forfeited, whether its award is suspended (an objection upheld: every deposit of the
+    lot is held until the award is reinstated or annulled) and when the award last changed
+    (reinstated or annulled: the deposits fall due counted from the later of the two)."""
 
     notice_ends_at: int | None
     winner: str | None = None
     forfeited: frozenset[str] = frozenset()
+    award_suspended: bool = False
+    award_changed_at: int | None = None
+
+    def refunds_from(self) -> int | None:
+        """The instant after which the lot's deposits are payable (None: not yet known)."""
+        if self.notice_ends_at is None or self.award_suspended:
+            return None
+        return max(self.notice_ends_at, self.award_changed_at or self.notice_ends_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,10 +547,13 @@ class Refund:
 
 def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalendar,
             days: int, now: int) -> list[Refund]:
-    """Every arrival to be paid back that is payable by now (today in China), oldest due
-    first. A flagged arrival is payable on the day it came; a matched deposit on the day
-    its lot's result notice ends, unless it is the winner's or forfeited. Each is due by
-    the ``days``-th working day after it became payable."""
+    """Every arrival to be paid back that is payable by now, oldest due first. A flagged
+    arrival is payable when it came; a matched deposit once its lot's result notice has
+    ended (:meth:`LotEnd.refunds_from`: not while the award is suspended, and not before
+    the award was reinstated or annulled), unless it is the winner's or forfeited. Each is
+    due by the ``days``-th working day after the day (in China) it became payable
+    (``payable_on``: the day it came, the last day of the result notice, or the day the
+    award changed)."""
     today = china_date(now)
     out = []
     for transfer in ledger.transfers.values():
@@ -524,14 +561,13 @@ def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalend
             continue
         if transfer.outcome == MATCHED:
             end = ends.get(transfer.lot_id)
-            if (transfer.purpose != DEPOSIT or end is None or end.notice_ends_at is None
+            start = end.refunds_from() if end is not None else None
+            if (transfer.purpose != DEPOSIT or end is None or start is None or now <= start
                     or transfer.party_id == end.winner or transfer.party_id in end.forfeited):
                 continue
-            payable = china_date(end.notice_ends_at)
+            payable = china_date(start)
         else:
             payable = china_date(transfer.received_at)
-        if payable > today:
-            continue
         due = calendar.add(payable, days, "working")
         done = (china_date(transfer.settled_at) if transfer.settled_at is not None
                 else today)

@@ -36,7 +36,10 @@ MESSAGES.update({
 
 def publicity_end(ended_at: int, days: int, calendar: WorkCalendar) -> int:
     """The last millisecond of the publicity period: ``days`` working days after the day
-    (in China) the lot ended, to the end of that day."""
+    (in China) the lot ended, to the end of that day; with no day (0: no publicity
+    period, as the demo's center runs) the moment the lot ended."""
+    if days == 0:
+        return ended_at
     last = calendar.add(china_date(ended_at), days, "working")
     return china_midnight_ms(last + dt.timedelta(days=1)) - 1
 

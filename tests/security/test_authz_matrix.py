@@ -164,6 +164,7 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("POST", "/api/bank/refunds/export"):               ("401",    "403",    "403",    "ok",     "403"),
     ("POST", "/api/bank/refunds/confirmations"):        ("401",    "403",    "403",    "409",    "403"),
     ("POST", "/api/bank/refunds/confirmations/file"):   ("401",    "403",    "403",    "409",    "403"),
+    ("GET",  "/api/bank/refunds/batches/{batch_id}"):   ("401",    "403",    "403",    "404",    "404"),
     ("GET",  "/api/lots/{lot_id}/deposit"):             ("401",    "ok",     "403",    "ok",     "ok"),
     ("POST", "/api/lots/{lot_id}/payment"):             ("401",    "403",    "403",    "made",   "403"),
     # after the auction (web/after.py): a host issues the confirmation; staff and the
@@ -413,7 +414,8 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
             .replace("{notice_id}", world.notice).replace("{no}", "1")
             .replace("{application_id}", world.application)
             .replace("{sha256}", world.document)
-            .replace("{objection_id}", "O-1").replace("{delivery_id}", "outbox.main.1"))
+            .replace("{objection_id}", "O-1").replace("{delivery_id}", "outbox.main.1")
+            .replace("{batch_id}", "RF-20250101-NONE"))
     path = path.replace("{seq}", str(max(state.questions, default=0)))
     if route == "/static":
         path = "/static/i18n.js"
@@ -512,7 +514,7 @@ async def check_http_cell(world: World, method: str, route: str, role: str,
     if outcome in ("401", "403"):
         assert status == int(outcome), (where, status, data)
         assert data["error"]["code"] == ("unauthorized" if outcome == "401" else "forbidden")
-    if outcome in ("401", "403", "signed", "409"):
+    if outcome in ("401", "403", "signed", "404", "409"):
         code = {"401": "unauthorized", "403": "forbidden", "signed": "bad_signature"}
         assert status == (401 if outcome == "signed" else int(outcome)), (where, status, data)
         assert data["error"]["code"] == code.get(outcome, data["error"]["code"]), where

@@ -21,6 +21,7 @@ from records.test_clock_records import dutch_lot, japanese_lot
 from records.test_multi_round_records import rounds_lot
 from records.test_sealed_records import played
 
+from auction.default import DeclareDefault
 from auction.money import capital_amount
 from web import confirmation as conf
 
@@ -85,6 +86,25 @@ def test_an_awarded_lot_of_every_format_gets_a_signed_confirmation_that_validate
     assert values["head_hash"] == lot.records[-1].hash
     assert values["head_hash"] in text.replace("\n", "")
     assert lot.s.bidders[outcome.bidder_id or ""].name in text
+
+
+@pytest.mark.parametrize("fmt", sorted(set(LOTS) - {"dutch"}))  # a dutch lot has no runner-up
+def test_after_a_default_the_runner_up_s_document_carries_its_own_price_in_words(
+        fmt: str, signing: tuple[Path, Path]) -> None:
+    lot = LOTS[fmt]()
+    first = lot.s.outcome
+    assert first is not None and first.bidder_id is not None
+    lot.do(DeclareDefault(actor="host1", reason="逾期未签署成交确认书", then="runner_up"),
+           lot.records[-1].event.at + 1000)
+    runner = lot.s.outcome
+    assert runner is not None and runner.bidder_id not in (None, first.bidder_id)
+    assert runner.amount is not None
+    pdf, values = document(lot, signing)
+    text = text_of(pdf)
+    assert values["price_capital"] == capital_amount(runner.amount)
+    assert values["price_capital"] in text
+    assert lot.s.bidders[runner.bidder_id or ""].name in text
+    assert lot.s.bidders[first.bidder_id].name not in text
 
 
 def test_the_document_embeds_its_chinese_font_and_declares_pdf_a_2b(

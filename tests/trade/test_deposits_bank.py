@@ -228,13 +228,42 @@ def test_refunds_fall_due_in_working_days_across_the_national_day_holiday(
     # the result notice ends on Tuesday 30 September 2025; 1 to 8 October are holidays and
     # Saturday 11 October a working day: three working days are 9, 10 and 11 October
     notice = china_midnight_ms(dt.date(2025, 9, 30)) + 15 * 3_600_000
-    before = refunds(ledger.state, ended(ledger, notice=notice), CALENDAR, 3, notice - DAY)
-    assert before == []
-    due = refunds(ledger.state, ended(ledger, notice=notice), CALENDAR, 3, notice)
+    before = refunds(ledger.state, ended(ledger, notice=notice), CALENDAR, 3, notice)
+    assert before == []  # payable once the notice has ended, not at its last instant
+    due = refunds(ledger.state, ended(ledger, notice=notice), CALENDAR, 3, notice + 1)
     assert [(r.transfer.transaction_id, r.payable_on, r.due_on, r.status, r.overdue)
             for r in due] == [("t2", dt.date(2025, 9, 30), dt.date(2025, 10, 11), "due", False)]
     late = china_midnight_ms(dt.date(2025, 10, 12))
     assert refunds(ledger.state, ended(ledger, notice=notice), CALENDAR, 3, late)[0].overdue
+
+
+def test_an_upheld_objection_holds_every_deposit_until_the_award_is_reinstated_or_annulled(
+        ledger: Ledger) -> None:
+    ledger.pay("t1")  # a, the winner
+    ledger.pay("t2", REF_B, "乙有限公司")
+    notice = T0 + 3 * DAY  # the result notice ends on Thursday 25 September 2025
+    later = notice + 30 * DAY
+
+    def due(end: LotEnd, now: int) -> list[tuple[str, dt.date, dt.date]]:
+        return [(r.transfer.transaction_id, r.payable_on, r.due_on)
+                for r in refunds(ledger.state, {"L1": end}, CALENDAR, 5, now)]
+
+    assert due(LotEnd(notice, "a", award_suspended=True), later) == []
+    # reinstated on Tuesday 30 September: counted from then, across National Day (9, 10,
+    # Saturday 11 October a working day, 13, 14 October)
+    changed = china_midnight_ms(dt.date(2025, 9, 30)) + 11 * 3_600_000
+    reinstated = LotEnd(notice, "a", award_changed_at=changed)
+    assert due(reinstated, changed) == []
+    assert due(reinstated, changed + 1) == [
+        ("t2", dt.date(2025, 9, 30), dt.date(2025, 10, 14))]
+    # annulled: the winner's deposit is refunded with the others
+    annulled = LotEnd(notice, None, award_changed_at=changed)
+    assert [t for t, _, _ in due(annulled, later)] == ["t1", "t2"]
+    # a change while the notice still ran: the notice's end counts
+    early = LotEnd(notice, "a", award_changed_at=notice - DAY)
+    assert due(early, notice) == []
+    # 26 September, Sunday 28 September (a working day), 29, 30 September, 9 October
+    assert due(early, notice + 1) == [("t2", dt.date(2025, 9, 25), dt.date(2025, 10, 9))]
 
 
 def test_flagged_arrivals_are_payable_at_once_and_winners_and_forfeited_deposits_are_not(
@@ -264,14 +293,17 @@ def test_the_ledger_of_an_ended_lot_reaches_zero_through_refunds_and_the_winners
     due = refunds(ledger.state, ended(ledger), CALENDAR, 5, now)
     ids = [r.transfer.transaction_id for r in due]
     assert sorted(ids) == ["t2", "t3"]
-    ledger.do(ExportRefunds(batch_id="B1", transaction_ids=ids, actor="h"), now)
+    payment_file = "ab" * 32  # the SHA-256 of the file kept in the object store
+    ledger.do(ExportRefunds(batch_id="B1", transaction_ids=ids, actor="h",
+                            file_sha256=payment_file), now)
+    assert ledger.state.batch_files == {"B1": payment_file}
     assert {r.status for r in refunds(ledger.state, ended(ledger), CALENDAR, 5, now)} == {
         EXPORTED}
     ledger.refuse(ExportRefunds(batch_id="B2", transaction_ids=["t2"], actor="h"),
                   "not_refundable")
     for txn in ids:
         ledger.do(ConfirmRefund(transaction_id=txn, bank_transaction_id=f"bank-{txn}",
-                                actor="h"), now)
+                                actor="h", file_sha256="cd" * 32), now)
     assert ledger.do(ConfirmRefund(transaction_id="t2", bank_transaction_id="bank-t2",
                                    actor="h")) == []
     payment = new_reference(PAYMENT, "000000005")
@@ -315,6 +347,10 @@ def test_a_payment_past_its_deadline_is_overdue_and_a_lot_without_notice_has_non
     (ExportRefunds(batch_id="B", transaction_ids=["t9", "t9"], actor="h"), "invalid_params"),
     (ExportRefunds(batch_id="B", transaction_ids=["zz"], actor="h"), "unknown_transfer"),
     (ExportRefunds(batch_id="B0", transaction_ids=["t9"], actor="h"), "exists"),
+    (ExportRefunds(batch_id="B", transaction_ids=["t9"], actor="h", file_sha256="A" * 64),
+     "invalid_params"),
+    (ConfirmRefund(transaction_id="t9", bank_transaction_id="x", actor="h",
+                   file_sha256="not a hash"), "invalid_params"),
     (ConfirmRefund(transaction_id="t9", bank_transaction_id="", actor="h"), "invalid_params"),
     (ConfirmRefund(transaction_id="zz", bank_transaction_id="x", actor="h"),
      "unknown_transfer"),

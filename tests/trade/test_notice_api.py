@@ -13,7 +13,7 @@ from web_support import SUPERVISOR_TOKEN, ServerFactory
 
 from auction.trade.results import publicity_end
 from auction.verify import verify
-from web.after import result_notice_ends
+from web.publicity import result_notice_ends
 from web.workdays import china_calendar
 
 

@@ -57,6 +57,10 @@ def test_the_period_counts_working_days_over_a_holiday_and_an_adjusted_working_d
     assert across == china_midnight_ms(dt.date(2026, 10, 11)) - 1  # 8, 9 and Sat 10 October
 
 
+def test_a_period_of_no_working_day_ends_when_the_lot_ended() -> None:
+    assert publicity_end(ENDED, 0, CAL) == ENDED
+
+
 def test_a_bidder_objects_within_the_period_and_staff_answer_it_publicly() -> None:
     state = run(PUBLISH, FILE, UPHOLD)
     assert state.award == "suspended"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
+import hashlib
 import time
 from typing import Any
 
@@ -14,7 +16,8 @@ import pytest
 from web_support import HOST_TOKEN, Server, ServerFactory
 
 from auction.model import DepositConfirmed, DepositRefunded
-from auction.trade.deposits_bank import DECIDER, LEDGER_ID
+from auction.trade.deposits_bank import DECIDER, LEDGER_ID, BankRefundConfirmed
+from auction.workdays import china_midnight_ms
 from engine.eventlog import LogUnavailable
 from web.bank import (
     SIGNATURE_HEADER,
@@ -23,14 +26,15 @@ from web.bank import (
     parse_confirmations,
     sign,
 )
-from web.keys import BANK
+from web.keys import BANK, TRADE
 
 BANK_SECRET = b"bank-secret-for-the-tests-0123"
 
 
 @pytest.fixture
 async def server(make_server: ServerFactory) -> Server:
-    return await make_server(bank_secret=BANK_SECRET)
+    # no publicity period (0 working days): a lot's refunds are payable once it ended
+    return await make_server(bank_secret=BANK_SECRET, publicity_days=0)
 
 
 def now_ms() -> int:
@@ -40,9 +44,10 @@ def now_ms() -> int:
 async def notify(server: Server, *, stamp: int | None = None, secret: bytes = BANK_SECRET,
                  body: bytes | None = None, **fields: Any) -> tuple[int, Any]:
     """Send a signed bank notification of ``fields`` (or the raw ``body``)."""
+    now = server.engine.now()  # the server's clock: the bank's times are close to it
     raw = body if body is not None else orjson.dumps(
-        {"amount": "50.00", "value_time": now_ms(), "payer_account": "6222-001", **fields})
-    ts = str(now_ms() if stamp is None else stamp)
+        {"amount": "50.00", "value_time": now, "payer_account": "6222-001", **fields})
+    ts = str(now if stamp is None else stamp)
     return await server.call("POST", "/api/bank/notifications", token=None, data=raw,
                              headers={"Content-Type": "application/json",
                                       TIMESTAMP_HEADER: ts,
@@ -202,13 +207,15 @@ async def test_a_gbk_statement_is_imported_and_matched_row_by_row(server: Server
     assert status == 403
 
 
-async def awarded_lot(server: Server) -> tuple[str, dict[str, dict[str, Any]]]:
-    """A lot awarded to ``a`` (bid), ``b`` paid and lost, ``c`` paid short (flagged)."""
+async def awarded_lot(server: Server,
+                      txn: str = "D") -> tuple[str, dict[str, dict[str, Any]]]:
+    """A lot awarded to ``a`` (bid), ``b`` paid and lost, ``c`` paid short (flagged); the
+    bank's transaction ids ``txn-0``, ``txn-1``, ``txn-2``."""
     lot_id = await server.make_lot(duration_s=1)
     names = {"a": "甲公司", "b": "乙公司", "c": "丙公司"}
     regs = {b: await registered(server, lot_id, b, n) for b, n in names.items()}
-    for txn, (bidder, amount) in enumerate((("a", "50.00"), ("b", "50.00"), ("c", "5.00"))):
-        _, answer = await notify(server, transaction_id=f"D-{txn}",
+    for i, (bidder, amount) in enumerate((("a", "50.00"), ("b", "50.00"), ("c", "5.00"))):
+        _, answer = await notify(server, transaction_id=f"{txn}-{i}",
                                  reference=regs[bidder]["deposit_reference"],
                                  payer_name=names[bidder], payer_account=f"6222-{bidder}",
                                  amount=amount)
@@ -278,6 +285,79 @@ async def test_refunds_are_exported_and_confirmed_and_the_ended_lots_ledger_reac
     bank_state = await server.engine.aggregates.state(DECIDER, LEDGER_ID)
     assert {t.status for t in bank_state.transfers.values()} == {
         "refunded", "applied", "paid"}
+
+
+async def test_the_refund_files_are_kept_in_the_object_store_named_by_their_hash_in_the_ledger(
+        server: Server) -> None:
+    await awarded_lot(server, "K")
+    async with server.http.post(server.base + "/api/bank/refunds/export",
+                                headers={"Authorization": f"Bearer {HOST_TOKEN}"}) as resp:
+        assert resp.status == 200
+        exported, batch = await resp.read(), resp.headers["X-Refund-Batch"]
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    [kept] = ledger["batches"]
+    assert (kept["batch_id"], kept["file_sha256"]) == (batch, hashlib.sha256(exported).hexdigest())
+    store = server.app[TRADE].store
+    assert await store.get(kept["file_sha256"]) == exported
+    async with server.http.get(server.base + kept["file"],
+                               headers={"Authorization": f"Bearer {HOST_TOKEN}"}) as resp:
+        assert resp.status == 200 and await resp.read() == exported
+    result = "退款编号,银行流水号,状态\nK-1,BK-1,成功\nK-2,BK-2,成功\n".encode("gbk")
+    done = await server.ok("POST", "/api/bank/refunds/confirmations/file",
+                           {"content_base64": base64.b64encode(result).decode()})
+    assert done["file_sha256"] == hashlib.sha256(result).hexdigest()
+    assert await store.get(done["file_sha256"]) == result
+    records = await server.engine.aggregates.records(DECIDER.kind, LEDGER_ID)
+    confirmed = [r.event for r in records if isinstance(r.event, BankRefundConfirmed)]
+    assert [(e.transaction_id, e.file_sha256) for e in confirmed] == [
+        ("K-1", done["file_sha256"]), ("K-2", done["file_sha256"])]
+
+
+def china(day: dt.date, hour: int = 10) -> int:
+    return china_midnight_ms(day) + hour * 3_600_000
+
+
+async def test_refunds_fall_due_on_the_right_working_day_after_the_result_notice_ends(
+        make_server: ServerFactory) -> None:
+    """Around National Day 2025 (1 to 8 October off; Sunday 28 September and Saturday
+    11 October working days) with the center's own day off on Monday 29 September: the
+    deposits of a lot whose notice was published (``land``: 4 working days) and of one
+    whose notice was not (the default kind: 2) fall due 3 working days after each notice
+    ends; a suspended award holds them until it is reinstated."""
+    shift = [china(dt.date(2025, 9, 26)) - now_ms()]  # a Friday morning, China time
+    server = await make_server(
+        clock=lambda: now_ms() + shift[0], bank_secret=BANK_SECRET, publicity_days=2,
+        publicity_kinds={"land": 4}, refund_days=3, center_holidays=("2025-09-29",))
+
+    def on(day: dt.date) -> None:
+        shift[0] = china(day) - now_ms()
+
+    async def due(lot_id: str) -> list[tuple[str, str, str]]:
+        ledger = await server.ok("GET", "/api/bank/ledger")
+        return [(r["transaction_id"], r["payable_on"], r["due_on"]) for r in ledger["refunds"]
+                if r["lot_id"] == lot_id and r["outcome"] == "matched"]
+
+    default_kind, _ = await awarded_lot(server, "N")
+    land, _ = await awarded_lot(server, "L")
+    objected, regs = await awarded_lot(server, "O")
+    await server.ok("POST", f"/api/lots/{land}/notice", {"trade_kind": "land"})
+    await server.ok("POST", f"/api/lots/{objected}/objections", {"text": "报价异常"},
+                    token=regs["b"]["token"])
+    await server.ok("POST", f"/api/lots/{objected}/objections/O-1/answer", {
+        "outcome": "upheld", "effect": "suspended", "reason": "异议成立，暂停成交"})
+    assert await due(default_kind) == await due(land) == []  # the notices run
+    # the default kind: 28 and 30 September; refunds: 9, 10 and 11 October
+    on(dt.date(2025, 10, 1))
+    assert await due(default_kind) == [("N-1", "2025-09-30", "2025-10-11")]
+    assert await due(land) == [] and await due(objected) == []  # suspended: held
+    # land: 28, 30 September, 9 and 10 October; refunds: 11, 13 and 14 October
+    on(dt.date(2025, 10, 11))
+    assert await due(land) == [("L-1", "2025-10-10", "2025-10-14")]
+    assert await due(objected) == []
+    await server.ok("POST", f"/api/lots/{objected}/award", {
+        "effect": "reinstated", "reason": "复核维持原成交结果"})
+    on(dt.date(2025, 10, 12))  # counted from the reinstatement: 13, 14 and 15 October
+    assert await due(objected) == [("O-1", "2025-10-11", "2025-10-15")]
 
 
 async def test_a_reverse_lots_winner_pays_nothing_and_its_deposit_is_refunded_with_the_others(

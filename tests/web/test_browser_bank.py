@@ -44,7 +44,8 @@ async def reference_in(room: Page) -> str:
 
 async def test_a_bidder_pays_through_the_bank_and_bids_and_a_foreign_payer_is_refused(
         make_server: ServerFactory, pages: Pages) -> None:
-    server = await make_server(bank_secret=BANK_SECRET)
+    # no publicity period (0 working days): the ended lot's refunds are payable at once
+    server = await make_server(bank_secret=BANK_SECRET, publicity_days=0)
     lot_id = await server.make_lot()
     passes = {b: await server.register(lot_id, b, deposit=False, name=name)
               for b, name in (("a", "甲公司"), ("b", "乙公司"))}
