@@ -197,7 +197,7 @@ _TRADE_PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/account/passkey-login": {"post": _op(
         "Log in with a passkey: a session cookie and the CSRF token",
         errors=(400, 401, 429), codes={
-            401: "login_failed: the challenge is unknown, used or expired, the passkey is "
+            401: "passkey_failed: the challenge is unknown, used or expired, the passkey is "
                  "not one of an account's, the signature does not verify or its counter "
                  "did not move forward",
             429: "rate_limited: too many failed logins from the address"})},

@@ -131,7 +131,7 @@ def _challenge_of(credential: dict[str, Any]) -> bytes:
 
 
 def _refused(detail: str) -> WebError:
-    return WebError(401, "login_failed", detail)
+    return WebError(401, "passkey_failed", detail)
 
 
 async def _account(request: web.Request, account: str) -> Account:
@@ -215,7 +215,7 @@ async def login_options(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     """Log in with a passkey: the assertion answers an unused login challenge, its user
     handle names the account, its credential is one of the account's, its signature holds
-    and its counter moves forward. Any failure answers 401 ``login_failed`` (counted by
+    and its counter moves forward. Any failure answers 401 ``passkey_failed`` (counted by
     the login limits); the session cookie and the CSRF token otherwise."""
     now = _now(request)
     settings: Settings = request.config_dict[SETTINGS]

@@ -876,6 +876,10 @@ class ApplicationView(Open):
     result: Annotated[str, Meta(description="once the lot has an outcome, for an admitted "
                                             "applicant: won, lost, failed or cancelled")]
     room_url: str | None = None
+    deposit_arrivals: Annotated[list[Transfer], Meta(description=(
+        "what the bank reported paid to the deposit reference, each with its outcome "
+        "(matched, or the reason it is flagged and refunded: late, short, foreign_payer, "
+        "duplicate, ...)"))] = []
 
 
 class NoticeLot(Open):
@@ -900,8 +904,9 @@ class NoticeLot(Open):
 
 class Applications(Open):
     applications: list[ApplicationView]
-    lots: Annotated[list[NoticeLot], Meta(description="the lots of the applications listed, "
-                                                      "with their qualified count")] = []
+    lots: Annotated[list[NoticeLot], Meta(description="the lots applied for (?lot_id= "
+                                                      "filters, ?status= does not), with "
+                                                      "their qualified count")] = []
 
 
 class AccountPage(Open):

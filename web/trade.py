@@ -74,7 +74,7 @@ from web.api import (
     require_staff,
     staff_of,
 )
-from web.bank import DepositOutcome, Listener
+from web.bank import DepositOutcome, Listener, transfer_view
 from web.config import Settings
 from web.errors import WebError
 from web.keys import BANK, ENGINE, SETTINGS, TRADE
@@ -496,6 +496,9 @@ async def application_view(request: web.Request, app: Application, *,
                            with_room: bool = False) -> dict[str, Any]:
     lot = await _engine(request).find(app.lot_id)
     notice: Notice = await _aggregates(request).state(_trade(request).notices, app.notice_id)
+    ledger = await request.config_dict[BANK].ledger()
+    reference = ledger.reference_of(DEPOSIT, app.lot_id, app.application_id)
+    arrivals = ledger.arrivals(reference.reference) if reference is not None else []
     room = None
     if with_room and app.bidder_id and lot is not None and app.bidder_id in lot.bidders:
         bidder = lot.bidders[app.bidder_id]
@@ -512,18 +515,13 @@ async def application_view(request: web.Request, app: Application, *,
             "deposit_until": notice.terms.deposit_until if notice.terms is not None else None,
             "deposit": _amount_text(app.deposit, lot), "deposit_source": app.deposit_source,
             "deposit_account": app.deposit_account,
-            "deposit_reference": await _deposit_reference(request, app),
+            "deposit_reference": reference.reference if reference is not None else None,
+            "deposit_arrivals": [transfer_view(t) for t in arrivals],
             "eligible": eligible(app), "barred": await _barred(request.config_dict, app),
             "bidder_no": app.bidder_no,
             "post_review": app.post_review, "reason": app.reason,
             "lot_status": lot.status if lot is not None else "",
             "result": _result(app, lot), "room_url": room}
-
-
-async def _deposit_reference(request: web.Request, app: Application) -> str | None:
-    ledger = await request.config_dict[BANK].ledger()
-    ref = ledger.reference_of(DEPOSIT, app.lot_id, app.application_id)
-    return ref.reference if ref is not None else None
 
 
 def _result(app: Application, lot: LotState | None) -> str:
@@ -631,11 +629,14 @@ async def get_document(request: web.Request) -> web.Response:
 
 
 async def list_applications(request: web.Request) -> web.Response:
-    """The reviewer queue (staff): applications, ``?status=`` and ``?lot_id=`` filter."""
+    """The reviewer queue (staff): applications, ``?status=`` and ``?lot_id=`` filter; with
+    every lot applied for (whatever the status filter), its qualified applications against
+    its ``min_bidders``."""
     require_staff(request)
-    apps = await _applications(request, lot_id=request.query.get("lot_id"),
-                               status=_query_choice(request, "status", APPLICATION_STATUSES))
-    lots = [summary for lot_id in sorted({a.lot_id for a in apps})
+    status = _query_choice(request, "status", APPLICATION_STATUSES)
+    every = await _applications(request, lot_id=request.query.get("lot_id"))
+    apps = [a for a in every if status is None or a.status == status]
+    lots = [summary for lot_id in sorted({a.lot_id for a in every})
             if (summary := await _lot_summary(request, lot_id)) is not None]
     return json_response({"applications": [await application_view(request, a)
                                             for a in apps], "lots": lots})

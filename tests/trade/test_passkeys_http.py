@@ -128,7 +128,7 @@ async def passkey_login(server: Server, bidders: list[Bidder], authenticator: Au
 
 
 def refused(status: int, data: Any, words: str) -> None:
-    assert status == 401 and data["error"]["code"] == "login_failed", data
+    assert status == 401 and data["error"]["code"] == "passkey_failed", data
     assert words in data["error"]["detail"], data
 
 
