@@ -151,6 +151,7 @@ async def registration_options(request: web.Request) -> web.Response:
     """The options of ``navigator.credentials.create`` for the signed-in account."""
     now = _now(request)
     account_id, _ = bidders.session_account(request, now, action=True)
+    await read_body(request)
     account = await _account(request, account_id)
     if account.status != "active":
         raise WebError(401, "unauthorized", "log in to a bidder account")
@@ -204,6 +205,7 @@ async def add_passkey(request: web.Request) -> web.Response:
 
 async def login_options(request: web.Request) -> web.Response:
     """The options of ``navigator.credentials.get``: a challenge, no account named."""
+    await read_body(request)
     rp_id, _ = relying_party(request)
     options = generate_authentication_options(
         rp_id=rp_id, challenge=_challenges(request).issue(LOGIN, "", _now(request)),
