@@ -27,7 +27,7 @@ from aiohttp import web
 
 from auction.aggregate import Decider, is_aggregate_id
 from auction.errors import InvalidAmount
-from auction.model import ConfirmDeposit, Rejection, ScheduleLot
+from auction.model import CancelLot, ConfirmDeposit, Rejection, ScheduleLot
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded
 from auction.state import DRAFT, SCHEDULED, LotState
@@ -345,12 +345,27 @@ async def amend_notice(request: web.Request) -> web.Response:
 
 
 async def withdraw_notice(request: web.Request) -> web.Response:
+    """Withdraw a notice (host, with a reason): its lots that have not opened, and that no
+    other published notice offers, are cancelled (they would otherwise open by themselves
+    at the withdrawn bidding time)."""
     host = require_host(request)
     notice = await _notice(request)
     body: WithReason = await read_body(request)
-    engine = _engine(request)
-    await _run(engine.aggregates, _trade(request).notices, notice.notice_id,
+    engine, trade = _engine(request), _trade(request)
+    await _run(engine.aggregates, trade.notices, notice.notice_id,
                WithdrawNotice(host.staff_id, body.reason))
+    assert notice.terms is not None
+    for lot_id in notice.terms.lot_ids:
+        lot = await engine.find(lot_id)
+        if (lot is None or lot.status not in (DRAFT, SCHEDULED)
+                or await notice_of_lot(engine.aggregates, trade.notices, lot_id) is not None):
+            continue
+        result = await engine.execute(lot_id, CancelLot(
+            actor=host.staff_id,
+            reason=f"公告撤回 notice {notice.notice_id} withdrawn: {body.reason}"))
+        if isinstance(result, Rejection):
+            log.warning("lot %s of withdrawn notice %s not cancelled: %s", lot_id,
+                        notice.notice_id, result.code)
     return json_response(await notice_view(request, await _notice(request)))
 
 

@@ -17,7 +17,7 @@ import pytest
 from test_trade_http import CODE, OTHER, Bidder, account, at, start
 from web_support import Server, ServerFactory
 
-from auction.state import FAILED, OPEN, SCHEDULED
+from auction.state import CANCELLED, FAILED, OPEN, SCHEDULED
 from engine import runtime
 
 BIDDING = at(dt.date(2026, 9, 28), 10)
@@ -97,6 +97,23 @@ async def test_an_amendment_moving_the_bidding_time_reschedules_the_lot(
     clock.now = LATER
     await server.ok("POST", f"/api/lots/{lot_id}/start", {})
     assert status_of(server, lot_id) == OPEN
+
+
+async def test_withdrawing_a_notice_cancels_its_lots_that_have_not_opened(
+        make_server: ServerFactory, tmp_path: Path) -> None:
+    server, clock, lot_id, notice_id = await start(make_server, tmp_path)
+    kept = await server.make_lot()
+    body = {"title": "t", "kind": "other", "apply_from": clock.now,
+            "apply_until": at(dt.date(2026, 9, 24)), "deposit_until": at(dt.date(2026, 9, 24)),
+            "bidding_at": BIDDING, "terms": "x"}
+    first = await server.ok("POST", "/api/notices", {**body, "lot_ids": [kept]})
+    await server.ok("POST", "/api/notices", {**body, "lot_ids": [kept]})  # offers it too
+    await server.ok("POST", f"/api/notices/{first['notice_id']}/withdraw", {"reason": "重发"})
+    assert status_of(server, kept) == SCHEDULED  # the other notice still offers it
+    await server.ok("POST", f"/api/notices/{notice_id}/withdraw", {"reason": "委托方撤回"})
+    lot = server.engine.lot(lot_id)
+    assert lot is not None and lot.status == CANCELLED and lot.outcome is not None
+    assert lot.outcome.reason == f"公告撤回 notice {notice_id} withdrawn: 委托方撤回"
 
 
 async def test_a_lot_that_closes_before_its_notices_bidding_time_is_refused(
