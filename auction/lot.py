@@ -143,9 +143,7 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
     if isinstance(cmd, default.LinkRelisting):
         return default.decide_link(state, cmd, now)
     if isinstance(cmd, ScheduleLot):
-        if state.status != DRAFT:
-            return Rejection("invalid_state", "only a draft lot can be scheduled")
-        return [LotScheduled(at=now, actor=cmd.actor, reason=cmd.reason)]
+        return _schedule(state, cmd, now)
     if isinstance(cmd, StartLot):
         if state.status != SCHEDULED:
             return Rejection("invalid_state", "only a scheduled lot can be started")
@@ -153,6 +151,22 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
             return Rejection("too_early", "the lot opens by itself at its opens_at")
         return _start(state, cmd, now)
     return _staff(state, cmd, now)
+
+
+def _schedule(state: LotState, cmd: ScheduleLot, now: int) -> Decision:
+    """A draft lot is scheduled (opening by itself at ``opens_at`` when given); a
+    scheduled lot not open yet is rescheduled to a new ``opens_at``. The opening time is
+    in the future and before the lot's fixed ``closes_at``, if it has one."""
+    if state.status != DRAFT and not (state.status == SCHEDULED and cmd.opens_at is not None):
+        return Rejection("invalid_state", "only a draft lot can be scheduled, and only a "
+                                          "scheduled lot rescheduled to a new opening time")
+    if cmd.opens_at is not None:
+        if cmd.opens_at <= now:
+            return Rejection("invalid_params", "opens_at must be in the future")
+        closes_at = state.params.closes_at
+        if closes_at is not None and cmd.opens_at >= closes_at:
+            return Rejection("invalid_params", "opens_at must be before the lot's closes_at")
+    return [LotScheduled(at=now, actor=cmd.actor, reason=cmd.reason, opens_at=cmd.opens_at)]
 
 
 def _start(state: LotState, cmd: StartLot, now: int) -> Decision:
@@ -478,6 +492,8 @@ def _closed(s: LotState, e: LotClosed) -> None:
 
 def _scheduled(s: LotState, e: LotScheduled) -> None:
     s.status = SCHEDULED
+    if e.opens_at is not None:
+        s.opens_at = e.opens_at
 
 
 def _awarded(s: LotState, e: LotAwarded) -> None:

@@ -65,8 +65,13 @@ class ConfirmDeposit:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleLot:
+    """Schedule a draft lot; with ``opens_at`` it opens by itself then. A scheduled lot
+    that has not opened takes a new ``opens_at`` the same way (rescheduled, e.g. when an
+    amendment of its notice moves the bidding time, the amendment as reason)."""
+
     actor: str
     reason: str = ""
+    opens_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -315,6 +320,8 @@ class TokensRevoked(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotScheduled(Event):
     reason: str = recorded_if_set("")
+    #: When the lot opens by itself from now on (None: unchanged).
+    opens_at: int | None = recorded_if_set(None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

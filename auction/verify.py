@@ -371,7 +371,7 @@ def _command_of(event: Event) -> Command | None:
         BidderRegistered: (RegisterBidder, ("bidder_id", "bidder_no", "name", "reason")),
         DepositConfirmed: (ConfirmDeposit, ("bidder_id", "amount", "account", "reason")),
         TokensRevoked: (RevokeTokens, ("bidder_id", "reason")),
-        LotScheduled: (ScheduleLot, ("reason",)),
+        LotScheduled: (ScheduleLot, ("reason", "opens_at")),
         LotOpened: (StartLot, ("reason",)),
         LotPaused: (PauseLot, ("reason", "notice")),
         LotResumed: (ResumeLot, ("reason", "restart")),

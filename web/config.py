@@ -193,6 +193,12 @@ OPTIONS: tuple[Option, ...] = (
            "a CSV file whose first column lists the credit codes and identity numbers of "
            "barred parties (e.g. dishonest judgment debtors), read again when it changes; "
            "checked at application and at award (none)"),
+    Option("passkey_rp_id", "AUCTION_PASSKEY_RP_ID", None, "str",
+           "the relying party id of bidders' passkeys (WebAuthn): the center's domain, "
+           "e.g. trade.example.cn; never an IP address (the host name of each request)"),
+    Option("passkey_origin", "AUCTION_PASSKEY_ORIGIN", None, "str",
+           "the origin the bidders' browsers open the portal at, e.g. "
+           "https://trade.example.cn (the scheme and host of each request)"),
     Option("upload_max_bytes", "AUCTION_UPLOAD_MAX_BYTES", None, "int",
            "largest document an applicant may upload, in bytes (10 MiB)"),
     Option("bank_secret", "AUCTION_BANK_SECRET", None, "secret",
@@ -319,6 +325,9 @@ class Settings:
     trade_periods: tuple[str, ...] = ()
     #: CSV of barred parties' codes (first column), or None.
     barred_parties_file: Path | None = None
+    #: Passkeys (web/passkeys.py): the relying party id and the origin ("": the request's).
+    passkey_rp_id: str = ""
+    passkey_origin: str = ""
     #: Largest uploaded document, in bytes.
     upload_max_bytes: int = DEFAULT_UPLOAD_MAX_BYTES
     #: The key of the bank's signed notifications (None: the bank endpoint is off).
@@ -695,6 +704,14 @@ def _limits(given: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of logs, metrics, OCDS and the center's own that are set, as
     :class:`Settings` fields."""
@@ -703,6 +720,15 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
                                        "confirmation_template", "pdf_font", "signing_key",
                                        "signing_cert", "platform_code", "region_code")
            if key in given}
+    if "passkey_rp_id" in given:
+        rp_id = given["passkey_rp_id"].lower()
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", rp_id) or _is_ip(rp_id):
+            raise ConfigError("passkey_rp_id must be a domain name, not an IP address")
+        out["passkey_rp_id"] = rp_id
+    if "passkey_origin" in given:
+        if not re.fullmatch(r"https?://[^\s/]+", given["passkey_origin"]):
+            raise ConfigError("passkey_origin must be http(s)://HOST[:PORT], no path")
+        out["passkey_origin"] = given["passkey_origin"]
     if "public_url" in given:
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["public_url"]):
             raise ConfigError("public_url must be an http:// or https:// address")

@@ -222,10 +222,14 @@ class Demo:
                     "params": {**plan.params, "signatures": "required"}})
                 plan.lot_id = lot["lot_id"]
             now = int(time.time() * 1000)
+            # bidding (brought forward below once everyone is in) before any listing ends
+            bidding_at = min([now + 3_600_000] + [p.params["listing_ends_at"] - 1000
+                                                  for p in plans
+                                                  if "listing_ends_at" in p.params])
             notice = await self.api(http, "POST", "/api/notices", {
                 "title": "演示竞价会公告 / Notice of the demo session", "kind": "other",
-                "apply_from": now - 1000, "apply_until": now + 3_600_000,
-                "deposit_until": now + 3_600_000, "bidding_at": now + 3_600_000,
+                "apply_from": now - 1000, "apply_until": bidding_at,
+                "deposit_until": bidding_at, "bidding_at": bidding_at,
                 "terms": "竞买须知（演示）\nTerms of the demo lots.",
                 "lot_ids": [plan.lot_id for plan in plans], "documents": ["营业执照"]})
             tokens = await self.apply(http, companies, plans)
@@ -258,9 +262,7 @@ class Demo:
                 self.say(f"\n[{plan.lot_id}] {plan.title}")
                 self.say(f"  public board 公告大屏:   {plan.links['board']}")
                 self.say(f"  your bidder room 竞价室: {plan.links['room']}")
-            for plan in plans:
-                await self.api(http, "POST", f"/api/lots/{plan.lot_id}/schedule", {})
-                await self.api(http, "POST", f"/api/lots/{plan.lot_id}/start", {})
+            await self.bring_forward(http, notice)
             self.say("\nBidding is open. 竞价开始。")
             stop = asyncio.Event()
             tasks = [asyncio.create_task(self.bot(plan, token, limit, stop))
@@ -298,6 +300,24 @@ class Demo:
             if resp.status != 200:
                 raise RuntimeError(f"bank notification: {resp.status} {data}")
         return data
+
+    async def bring_forward(self, http: aiohttp.ClientSession, notice: dict[str, Any]) -> None:
+        """Every applicant is in: an amendment (更正公告) brings the bidding time forward to
+        now, which reschedules the notice's lots (they open by themselves then); wait
+        until they are open."""
+        now = int(time.time() * 1000)
+        terms = {k: notice[k] for k in ("title", "kind", "terms", "lot_ids", "documents",
+                                        "prequalification", "consortium")}
+        await self.api(http, "POST", f"/api/notices/{notice['notice_id']}/amend", {
+            **terms, "apply_from": notice["apply_from"], "apply_until": now + 1000,
+            "deposit_until": now + 1000, "bidding_at": now + 1500,
+            "reason": "全部竞买人已就位，竞价时间提前 / every applicant is in: bidding "
+                      "brought forward"})
+        self.say("Amendment 更正公告: bidding brought forward; the lots open at the new "
+                 "bidding time by themselves.")
+        for lot_id in notice["lot_ids"]:
+            while (await self.api(http, "GET", f"/api/lots/{lot_id}"))["status"] == "scheduled":
+                await asyncio.sleep(0.2)
 
     async def pay_deposit(self, http: aiohttp.ClientSession, plan: LotPlan,
                           registration: dict[str, Any], bidder_id: str, payer: str,

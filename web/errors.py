@@ -56,6 +56,12 @@ WEB_MESSAGES: dict[str, tuple[str, str]] = {
                       "not holding the code."),
     "login_failed": ("登录失败：证件号码、密码或动态验证码不正确",
                      "Login failed: the code, the password or the one-time code is wrong."),
+    "passkey_failed": ("通行密钥登录失败（挑战已使用或过期、密钥未注册或签名计数异常）",
+                       "Passkey login failed (the challenge is used or expired, the passkey "
+                       "is not registered, or its counter went back)."),
+    "passkey_refused": ("通行密钥未能添加（挑战已使用或过期，或验证未通过）",
+                        "The passkey was not added (the challenge is used or expired, or the "
+                        "answer did not verify)."),
     "csrf": ("请求缺少有效的防伪造令牌，请刷新页面后重试",
              "The request lacks a valid anti-forgery token: reload the page."),
     "unsupported_type": ("文件类型不支持（仅限 PDF、PNG、JPEG）",
@@ -78,6 +84,8 @@ PAGE_MESSAGES: dict[str, tuple[str, str]] = {
     "network": ("网络错误，请检查连接", "Network error: check the connection."),
     "sign_failed": ("本设备无法为报价签名，报价未发送",
                     "This device could not sign the bid: it was not sent."),
+    "passkey_cancelled": ("通行密钥操作已取消或未完成",
+                          "The passkey prompt was cancelled or did not finish."),
     "error": ("操作失败", "The action failed."),
 }
 

@@ -180,6 +180,27 @@ _TRADE_PATHS: dict[str, dict[str, dict[str, Any]]] = {
             429: "rate_limited: too many failed logins for the account or the address"})},
     "/api/account/logout": {"post": _op("Log out (clears the session cookie)",
                                         errors=(400,))},
+    "/api/account/passkeys/options": {"post": _op(
+        "Options to add a passkey (WebAuthn): navigator.credentials.create's publicKey",
+        errors=(400, 401, 403), description=_ACCOUNT + " The challenge is single-use and "
+                                                       "valid 120 s.")},
+    "/api/account/passkeys": {"post": _op(
+        "Add a passkey: the browser's PublicKeyCredential (toJSON) answering the options",
+        201, errors=(400, 401, 403, 409), description=_ACCOUNT, codes={
+            400: "passkey_refused: the challenge is unknown, used or expired, or the "
+                 "answer does not verify (origin, relying party, signature)",
+            409: "exists: the passkey is the account's already"})},
+    "/api/account/passkey-login/options": {"post": _op(
+        "Options to log in with a passkey: navigator.credentials.get's publicKey",
+        errors=(400,), description="Names no account: the authenticator offers its "
+                                   "discoverable passkeys. Single-use challenge, 120 s.")},
+    "/api/account/passkey-login": {"post": _op(
+        "Log in with a passkey: a session cookie and the CSRF token",
+        errors=(400, 401, 429), codes={
+            401: "passkey_failed: the challenge is unknown, used or expired, the passkey is "
+                 "not one of an account's, the signature does not verify or its counter "
+                 "did not move forward",
+            429: "rate_limited: too many failed logins from the address"})},
     "/api/account": {"get": _op(
         "The account's page: applications, deposits, review, rooms, results",
         errors=(401,), description=_ACCOUNT)},

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from web import after, api, bank, records, trade, webhooks
+from web import after, api, bank, passkeys, records, trade, webhooks
 from web.asyncapi import ASYNCAPI
 from web.errors import WebError
 from web.keys import BODIES, SETTINGS
@@ -63,6 +63,8 @@ from web.schemas import (
     NotificationResult,
     ObjectionBody,
     OptionalReasonBody,
+    PasskeyAnswer,
+    Passkeys,
     PublishNoticeBody,
     Question,
     Readiness,
@@ -194,6 +196,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/account/login", trade.login, Login, LoggedIn),
     Route("POST", "/api/account/logout", trade.logout, Empty, Document),
     Route("GET", "/api/account", trade.account_page, None, AccountPage),
+    Route("POST", "/api/account/passkeys/options", passkeys.registration_options, Empty,
+          Document),
+    Route("POST", "/api/account/passkeys", passkeys.add_passkey, PasskeyAnswer, Passkeys),
+    Route("POST", "/api/account/passkey-login/options", passkeys.login_options, Empty,
+          Document),
+    Route("POST", "/api/account/passkey-login", passkeys.login, PasskeyAnswer, LoggedIn),
     Route("POST", _LOT + "/applications", trade.apply, Apply, ApplicationView),
     Route("GET", "/api/applications", trade.list_applications, None, Applications),
     Route("GET", _APPLICATION, trade.get_application, None, ApplicationView),

@@ -823,6 +823,32 @@ class LoggedIn(Open):
                                           "action")]
 
 
+class PasskeyAnswer(Open):
+    """What the browser's ``navigator.credentials.create`` or ``.get`` answered, as
+    ``PublicKeyCredential.toJSON()`` gives it (base64url fields; fields a browser adds
+    are ignored)."""
+
+    id: Annotated[str, Meta(max_length=1400)]
+    rawId: Annotated[str, Meta(max_length=1400)]  # noqa: N815 (WebAuthn's name)
+    type: Literal["public-key"]
+    response: Annotated[dict[str, Any], Meta(description=(
+        "clientDataJSON with attestationObject (a registration) or authenticatorData, "
+        "signature and userHandle (a login)"))]
+    name: Annotated[str, Meta(max_length=100, pattern=TEXT_PATTERN, description=(
+        "a registration: the passkey's label on the account page"))] | None = None
+
+
+class PasskeyView(Open):
+    credential_id: str
+    name: str
+    added_at: Ms
+    last_used_at: Ms | None = None
+
+
+class Passkeys(Open):
+    passkeys: list[PasskeyView]
+
+
 class DocumentView(Open):
     name: str
     sha256: Sha256
@@ -860,10 +886,37 @@ class ApplicationView(Open):
     result: Annotated[str, Meta(description="once the lot has an outcome, for an admitted "
                                             "applicant: won, lost, failed or cancelled")]
     room_url: str | None = None
+    deposit_arrivals: Annotated[list[Transfer], Meta(description=(
+        "what the bank reported paid to the deposit reference, each with its outcome "
+        "(matched, or the reason it is flagged and refunded: late, short, foreign_payer, "
+        "duplicate, ...)"))] = []
+
+
+class NoticeLot(Open):
+    """A lot as a notice page and the review queue show it."""
+
+    lot_id: Id
+    title: str
+    status: str
+    format: str
+    deposit: str
+    currency: str
+    opens_at: Annotated[Ms | None, Meta(description=(
+        "when the lot opens by itself: the notice's bidding time once the notice is "
+        "published (an amendment moving it reschedules the lot)"))]
+    min_bidders: Annotated[int, Meta(description="the eligible bidders the lot needs to open")]
+    qualified: Annotated[int, Meta(description=(
+        "applications eligible now (qualified where pre-qualification applies, terms "
+        "accepted, deposit counted), against min_bidders"))]
+    outcome: Annotated[str | None, Meta(description="awarded, failed or cancelled once "
+                                                    "the lot has an outcome")] = None
 
 
 class Applications(Open):
     applications: list[ApplicationView]
+    lots: Annotated[list[NoticeLot], Meta(description="the lots applied for (?lot_id= "
+                                                      "filters, ?status= does not), with "
+                                                      "their qualified count")] = []
 
 
 class AccountPage(Open):
@@ -874,6 +927,7 @@ class AccountPage(Open):
     contact: dict[str, Any]
     csrf: str
     applications: list[ApplicationView]
+    passkeys: list[PasskeyView] = []
 
 
 class NoticeBody(Closed):
@@ -928,7 +982,7 @@ class NoticeView(Open):
     amendments: int
     flags: list[str]
     questions: list[QuestionView]
-    lots: list[dict[str, Any]]
+    lots: list[NoticeLot]
 
 
 class Notices(Open):

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from auction.aggregate import Decider, is_aggregate_id
 from auction.errors import InvalidAmount
-from auction.model import ConfirmDeposit, Rejection
+from auction.model import CancelLot, ConfirmDeposit, Rejection, ScheduleLot
 from auction.money import format_amount, parse_amount
 from auction.record import Recorded
 from auction.state import DRAFT, SCHEDULED, LotState
@@ -74,12 +74,13 @@ from web.api import (
     require_staff,
     staff_of,
 )
-from web.bank import DepositOutcome, Listener
+from web.bank import DepositOutcome, Listener, transfer_view
 from web.config import Settings
 from web.errors import WebError
 from web.keys import BANK, ENGINE, SETTINGS, TRADE
 from web.limits import client_address
 from web.objects import OBJECTS_DIR, FileObjectStore, ObjectStore
+from web.passkeys import Challenges, passkey_views
 from web.schemas import (
     Apply,
     Login,
@@ -146,6 +147,7 @@ class Trade:
     store: ObjectStore
     barred: BarredList
     logins: bidders.LoginLimiter
+    passkeys: Challenges
 
     @classmethod
     def of(cls, settings: Settings) -> "Trade":
@@ -153,7 +155,8 @@ class Trade:
                                  parse_periods(settings.trade_periods)),
                    AccountDecider(), ApplicationDecider(),
                    FileObjectStore(settings.data_dir / OBJECTS_DIR),
-                   BarredList(settings.barred_parties_file), bidders.LoginLimiter())
+                   BarredList(settings.barred_parties_file), bidders.LoginLimiter(),
+                   Challenges())
 
 
 # ------------------------------------------------------------------------ plumbing
@@ -217,31 +220,60 @@ def _terms(body: NoticeBody) -> Terms:
                  consortium=body.consortium)
 
 
-def _check_lots(engine: Engine, terms: Terms) -> None:
-    """Every lot of a notice exists, and one not open yet that opens by itself opens at
-    the notice's bidding time (the lot's schedule follows the notice)."""
+async def _check_lots(engine: Engine, terms: Terms) -> None:
+    """Every lot of a notice exists (read back from the store if it has ended), and one
+    not open yet can open at the notice's bidding time (before its fixed closing time)."""
     for lot_id in terms.lot_ids:
-        lot = engine.lot(lot_id)
+        lot = await engine.find(lot_id)
         if lot is None:
             raise WebError(400, "unknown_lot", f"no lot {lot_id!r}")
-        if (lot.status in (DRAFT, SCHEDULED) and lot.opens_at is not None
-                and lot.opens_at != terms.bidding_at):
+        closes_at = lot.params.closes_at
+        if (lot.status in (DRAFT, SCHEDULED) and closes_at is not None
+                and closes_at <= terms.bidding_at):
             raise WebError(409, "invalid_schedule",
-                           f"lot {lot_id} opens at {lot.opens_at}, not at the notice's "
+                           f"lot {lot_id} closes at {closes_at}, not after the notice's "
                            f"bidding time {terms.bidding_at}")
 
 
-def notice_view(notice: Notice, engine: Engine) -> dict[str, Any]:
+async def _follow_notice(engine: Engine, terms: Terms, actor: str, reason: str) -> None:
+    """The lots of a notice open at its bidding time: each lot not open yet is scheduled
+    (or rescheduled) to open by itself at ``terms.bidding_at`` with ``ScheduleLot``, the
+    notice or its amendment as the recorded reason. A lot that refuses (it opened in the
+    meantime) is logged and left as it is."""
+    for lot_id in terms.lot_ids:
+        lot = await engine.find(lot_id)
+        if (lot is None or lot.status not in (DRAFT, SCHEDULED)
+                or (lot.status == SCHEDULED and lot.opens_at == terms.bidding_at)):
+            continue
+        result = await engine.execute(lot_id, ScheduleLot(actor=actor, reason=reason,
+                                                          opens_at=terms.bidding_at))
+        if isinstance(result, Rejection):
+            log.warning("lot %s not scheduled to its notice's bidding time: %s", lot_id,
+                        result.code)
+
+
+async def _lot_summary(request: web.Request, lot_id: str) -> dict[str, Any] | None:
+    """A notice's lot as its page shows it, with the number of eligible (qualified, deposit
+    counted) applications against the lot's ``min_bidders``; read back from the store
+    when the lot has ended. None for a lot that does not exist."""
+    lot = await _engine(request).find(lot_id)
+    if lot is None:
+        return None
+    apps = await _applications(request, lot_id=lot_id)
+    return {"lot_id": lot_id, "title": lot.title, "status": lot.status, "format": lot.format,
+            "deposit": format_amount(lot.params.deposit, lot.params.decimals),
+            "currency": lot.params.currency, "opens_at": lot.opens_at,
+            "min_bidders": lot.params.min_bidders,
+            "qualified": sum(1 for a in apps if eligible(a)),
+            "outcome": lot.outcome.status if lot.outcome is not None else None}
+
+
+async def notice_view(request: web.Request, notice: Notice) -> dict[str, Any]:
     terms = notice.terms
     assert terms is not None
-    lots = []
-    for lot_id in terms.lot_ids:
-        lot = engine.lot(lot_id)
-        if lot is not None:
-            lots.append({"lot_id": lot_id, "title": lot.title, "status": lot.status,
-                         "format": lot.format,
-                         "deposit": format_amount(lot.params.deposit, lot.params.decimals),
-                         "currency": lot.params.currency})
+    engine = _engine(request)
+    lots = [summary for lot_id in terms.lot_ids
+            if (summary := await _lot_summary(request, lot_id)) is not None]
     return {"notice_id": notice.notice_id, "status": notice.status,
             "phase": phase(notice, engine.now()), "title": terms.title, "kind": terms.kind,
             "apply_from": terms.apply_from, "apply_until": terms.apply_until,
@@ -265,11 +297,11 @@ async def list_notices(request: web.Request) -> web.Response:
     """Published notices, newest first (``?kind=``, ``?phase=`` filter): public."""
     kind = _query_choice(request, "kind", TRADE_KINDS)
     wanted = _query_choice(request, "phase", PHASES)
-    aggregates, decider, engine = _aggregates(request), _trade(request).notices, _engine(request)
+    aggregates, decider = _aggregates(request), _trade(request).notices
     views = []
     for notice_id in await aggregates.ids(decider.kind):
         notice: Notice = await aggregates.state(decider, notice_id)
-        view = notice_view(notice, engine)
+        view = await notice_view(request, notice)
         if (kind is None or view["kind"] == kind) and (wanted is None or view["phase"] == wanted):
             views.append(view)
     views.sort(key=lambda v: v["published_at"], reverse=True)
@@ -277,7 +309,7 @@ async def list_notices(request: web.Request) -> web.Response:
 
 
 async def get_notice(request: web.Request) -> web.Response:
-    return json_response(notice_view(await _notice(request), _engine(request)))
+    return json_response(await notice_view(request, await _notice(request)))
 
 
 async def publish_notice(request: web.Request) -> web.Response:
@@ -287,12 +319,13 @@ async def publish_notice(request: web.Request) -> web.Response:
     body: NewNotice = await read_body(request)
     terms = _terms(body)
     engine, trade = _engine(request), _trade(request)
-    _check_lots(engine, terms)
+    await _check_lots(engine, terms)
     notice_id = body.notice_id or f"N-{secrets.token_hex(4).upper()}"
     await _run(engine.aggregates, trade.notices, notice_id,
                PublishNotice(terms, host.staff_id, body.reason or ""))
+    await _follow_notice(engine, terms, host.staff_id, f"公告 notice {notice_id}")
     notice = await engine.aggregates.state(trade.notices, notice_id)
-    return json_response(notice_view(notice, engine), 201)
+    return json_response(await notice_view(request, notice), 201)
 
 
 async def amend_notice(request: web.Request) -> web.Response:
@@ -303,20 +336,37 @@ async def amend_notice(request: web.Request) -> web.Response:
     body: NoticeAmendment = await read_body(request)
     terms = _terms(body)
     engine, trade = _engine(request), _trade(request)
-    _check_lots(engine, terms)
+    await _check_lots(engine, terms)
     await _run(engine.aggregates, trade.notices, notice.notice_id,
                AmendNotice(terms, host.staff_id, body.reason))
-    return json_response(notice_view(await _notice(request), engine))
+    await _follow_notice(engine, terms, host.staff_id,
+                         f"更正公告 amendment of notice {notice.notice_id}: {body.reason}")
+    return json_response(await notice_view(request, await _notice(request)))
 
 
 async def withdraw_notice(request: web.Request) -> web.Response:
+    """Withdraw a notice (host, with a reason): its lots that have not opened, and that no
+    other published notice offers, are cancelled (they would otherwise open by themselves
+    at the withdrawn bidding time)."""
     host = require_host(request)
     notice = await _notice(request)
     body: WithReason = await read_body(request)
-    engine = _engine(request)
-    await _run(engine.aggregates, _trade(request).notices, notice.notice_id,
+    engine, trade = _engine(request), _trade(request)
+    await _run(engine.aggregates, trade.notices, notice.notice_id,
                WithdrawNotice(host.staff_id, body.reason))
-    return json_response(notice_view(await _notice(request), engine))
+    assert notice.terms is not None
+    for lot_id in notice.terms.lot_ids:
+        lot = await engine.find(lot_id)
+        if (lot is None or lot.status not in (DRAFT, SCHEDULED)
+                or await notice_of_lot(engine.aggregates, trade.notices, lot_id) is not None):
+            continue
+        result = await engine.execute(lot_id, CancelLot(
+            actor=host.staff_id,
+            reason=f"公告撤回 notice {notice.notice_id} withdrawn: {body.reason}"))
+        if isinstance(result, Rejection):
+            log.warning("lot %s of withdrawn notice %s not cancelled: %s", lot_id,
+                        notice.notice_id, result.code)
+    return json_response(await notice_view(request, await _notice(request)))
 
 
 async def ask_question(request: web.Request) -> web.Response:
@@ -327,7 +377,7 @@ async def ask_question(request: web.Request) -> web.Response:
     body: Question = await read_body(request)
     await _run(engine.aggregates, _trade(request).notices, notice.notice_id,
                AskQuestion(account, body.text))
-    return json_response(notice_view(await _notice(request), engine), 201)
+    return json_response(await notice_view(request, await _notice(request)), 201)
 
 
 async def answer_question(request: web.Request) -> web.Response:
@@ -340,7 +390,7 @@ async def answer_question(request: web.Request) -> web.Response:
     engine = _engine(request)
     await _run(engine.aggregates, _trade(request).notices, notice.notice_id,
                AnswerQuestion(int(text), host.staff_id, body.text))
-    return json_response(notice_view(await _notice(request), engine))
+    return json_response(await notice_view(request, await _notice(request)))
 
 
 async def notice_of_lot(aggregates: Aggregates, decider: NoticeDecider,
@@ -429,7 +479,7 @@ async def account_page(request: web.Request) -> web.Response:
                           "code": state.code, "contact": dict(state.contact or {}),
                           "csrf": bidders.csrf_token(request.config_dict[SETTINGS].secret,
                                                      cookie),
-                          "applications": views})
+                          "applications": views, "passkeys": passkey_views(state)})
 
 
 # ------------------------------------------------------------------------ applications
@@ -459,8 +509,11 @@ async def _barred(app: Mapping[Any, Any], application: Application) -> bool:
 
 async def application_view(request: web.Request, app: Application, *,
                            with_room: bool = False) -> dict[str, Any]:
-    lot = _engine(request).lot(app.lot_id)
+    lot = await _engine(request).find(app.lot_id)
     notice: Notice = await _aggregates(request).state(_trade(request).notices, app.notice_id)
+    ledger = await request.config_dict[BANK].ledger()
+    reference = ledger.reference_of(DEPOSIT, app.lot_id, app.application_id)
+    arrivals = ledger.arrivals(reference.reference) if reference is not None else []
     room = None
     if with_room and app.bidder_id and lot is not None and app.bidder_id in lot.bidders:
         bidder = lot.bidders[app.bidder_id]
@@ -477,18 +530,13 @@ async def application_view(request: web.Request, app: Application, *,
             "deposit_until": notice.terms.deposit_until if notice.terms is not None else None,
             "deposit": _amount_text(app.deposit, lot), "deposit_source": app.deposit_source,
             "deposit_account": app.deposit_account,
-            "deposit_reference": await _deposit_reference(request, app),
+            "deposit_reference": reference.reference if reference is not None else None,
+            "deposit_arrivals": [transfer_view(t) for t in arrivals],
             "eligible": eligible(app), "barred": await _barred(request.config_dict, app),
             "bidder_no": app.bidder_no,
             "post_review": app.post_review, "reason": app.reason,
             "lot_status": lot.status if lot is not None else "",
             "result": _result(app, lot), "room_url": room}
-
-
-async def _deposit_reference(request: web.Request, app: Application) -> str | None:
-    ledger = await request.config_dict[BANK].ledger()
-    ref = ledger.reference_of(DEPOSIT, app.lot_id, app.application_id)
-    return ref.reference if ref is not None else None
 
 
 def _result(app: Application, lot: LotState | None) -> str:
@@ -596,12 +644,17 @@ async def get_document(request: web.Request) -> web.Response:
 
 
 async def list_applications(request: web.Request) -> web.Response:
-    """The reviewer queue (staff): applications, ``?status=`` and ``?lot_id=`` filter."""
+    """The reviewer queue (staff): applications, ``?status=`` and ``?lot_id=`` filter; with
+    every lot applied for (whatever the status filter), its qualified applications against
+    its ``min_bidders``."""
     require_staff(request)
-    apps = await _applications(request, lot_id=request.query.get("lot_id"),
-                               status=_query_choice(request, "status", APPLICATION_STATUSES))
+    status = _query_choice(request, "status", APPLICATION_STATUSES)
+    every = await _applications(request, lot_id=request.query.get("lot_id"))
+    apps = [a for a in every if status is None or a.status == status]
+    lots = [summary for lot_id in sorted({a.lot_id for a in every})
+            if (summary := await _lot_summary(request, lot_id)) is not None]
     return json_response({"applications": [await application_view(request, a)
-                                            for a in apps]})
+                                            for a in apps], "lots": lots})
 
 
 async def get_application(request: web.Request) -> web.Response:
@@ -639,7 +692,7 @@ async def confirm_application_deposit(request: web.Request) -> web.Response:
     host = require_host(request)
     app = await _application(request, staff=True)
     body: StaffDeposit = await read_body(request)
-    lot = _engine(request).lot(app.lot_id)
+    lot = await _engine(request).find(app.lot_id)
     try:
         amount = parse_amount(body.amount, lot.params.decimals if lot is not None else 2)
     except InvalidAmount as exc:

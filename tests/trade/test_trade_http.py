@@ -92,13 +92,14 @@ async def bidders() -> AsyncIterator[list[Bidder]]:
         await bidder.http.close()
 
 
-async def start(make_server: ServerFactory, tmp_path: Path,
+async def start(make_server: ServerFactory, tmp_path: Path, lot: dict[str, Any] | None = None,
                 **settings: Any) -> tuple[Server, Clock, str, str]:
-    """A server at Fri 18 Sep 2026 09:00 in China with a draft lot offered by a published
-    notice (kind ``other``: applications until Thu 24 Sep, bidding Mon 28 Sep)."""
+    """A server at Fri 18 Sep 2026 09:00 in China with a lot (``lot``: its parameters
+    beside the defaults) offered by a published notice (kind ``other``: applications until
+    Thu 24 Sep, bidding Mon 28 Sep 10:00, when the notice schedules the lot to open)."""
     clock = Clock(at(dt.date(2026, 9, 18)))
     server = await make_server(clock=clock, **settings)
-    lot_id = await server.make_lot()
+    lot_id = await server.make_lot(**(lot or {}))
     notice = await server.ok("POST", "/api/notices", {
         "title": "某公司设备转让", "kind": "other", "apply_from": clock.now,
         "apply_until": at(dt.date(2026, 9, 24), 17), "deposit_until": at(dt.date(2026, 9, 24), 17),

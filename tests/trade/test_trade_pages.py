@@ -7,11 +7,13 @@ from pathlib import Path
 
 STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
 PAGES = ["notices", "notice", "portal", "review"]
-OTHERS = ["i18n.js", "records-i18n.js", "host.js", "room.js", "report-words.js"]
+OTHERS = ["i18n.js", "records-i18n.js", "host.js", "room.js", "report-words.js",
+          "deposit.js"]
 
 
 def keys(text: str) -> list[str]:
-    return re.findall(r"^ {4}([a-z_0-9]+):", text, re.MULTILINE)
+    """The keys of the texts: one a line, or several a line (``a: "…", b: "…"``)."""
+    return re.findall(r'(?:^ {4}|", )([a-z_0-9]+):', text, re.MULTILINE)
 
 
 def languages(text: str) -> tuple[list[str], list[str]]:

@@ -1,9 +1,11 @@
-// One notice (/notice/ID): schedule, terms, lots with their application buttons, public
-// Q&A (askers never named). A logged-in bidder applies and asks from here.
+// One notice (/notice/ID): schedule, terms, lots (when each opens, its status, qualified
+// bidders against its minimum) with their application buttons, public Q&A (askers never
+// named). A logged-in bidder applies and asks from here.
 
 import { accountApi, loadAccount } from "./account.js";
-import { initI18n, onLangChange, t } from "./i18n.js";
+import { initI18n, onLangChange, statusName, t } from "./i18n.js";
 import "./trade-i18n.js";
+import { qualifiedLine } from "./lotcount.js";
 import { $, MessageBox, api, dateTime, guard, h, lotIdFromPath, money } from "./ui.js";
 
 const noticeId = lotIdFromPath();
@@ -40,7 +42,10 @@ function drawLots() {
     return h("li", { class: "lot-card", dataset: { lotId: lot.lot_id } },
       h("a", { class: "board-link", href: `/board/${encodeURIComponent(lot.lot_id)}` },
         h("span", { class: "lot-title" }, lot.title)),
-      h("div", { class: "lot-meta" }, `${lot.lot_id} · ${t("deposit")} ${money(lot.deposit, lot.currency)}`),
+      h("div", { class: "lot-meta" }, `${lot.lot_id} · ${t("deposit")} ${money(lot.deposit, lot.currency)}`
+        + (lot.opens_at ? ` · ${t("lot_opens_at")} ${dateTime(lot.opens_at)}` : "")
+        + ` · ${statusName(lot.status)}`),
+      qualifiedLine({ ...lot, title: "" }),
       action);
   }));
 }

@@ -1,8 +1,10 @@
 // The bidder portal (/portal): register (the TOTP key shown once), log in with the second
-// factor, and the account's applications: review, deposit, documents, the room once eligible.
+// factor or a passkey, add passkeys, and the account's applications: review, deposit,
+// documents, the room once eligible.
 
-import { accountApi, keepCsrf, loadAccount } from "./account.js";
-import { initI18n, onLangChange, t } from "./i18n.js";
+import { accountApi, addPasskey, keepCsrf, loadAccount, passkeyLogin, passkeysSupported } from "./account.js";
+import "./deposit.js"; // its texts of deposit instructions and arrivals
+import { codeText, initI18n, onLangChange, t } from "./i18n.js";
 import "./records-i18n.js";
 import "./trade-i18n.js";
 import { $, MessageBox, api, dateTime, guard, h, money } from "./ui.js";
@@ -13,6 +15,25 @@ let account = null;
 function depositText(app) {
   return app.deposit !== null ? t("deposit_counted", { amount: money(app.deposit) })
     : t("deposit_due", { amount: money(app.deposit_required), time: dateTime(app.deposit_until) });
+}
+
+/** Where and how to pay the deposit (the application's own reference), and what the bank
+ * reported: each arrival with its outcome, a flagged one with its reason. */
+function depositBlock(app) {
+  if (!app.deposit_reference) return [];
+  return [
+    h("dl", { class: "info deposit-instructions" },
+      h("dt", {}, t("deposit_reference")), h("dd", { class: "reference" }, app.deposit_reference),
+      h("dt", {}, t("deposit_payer")), h("dd", {}, app.name),
+      h("dt", {}, t("deposit_amount_due")), h("dd", { class: "num" }, money(app.deposit_required)),
+      h("dt", {}, t("deposit_deadline")), h("dd", {}, dateTime(app.deposit_until))),
+    h("ul", { class: "arrivals" }, ...(app.deposit_arrivals ?? []).map((a) => h("li", {
+      class: "arrival", dataset: { outcome: a.outcome },
+    }, t("deposit_arrival", {
+      time: dateTime(a.value_at), amount: a.amount, account: a.payer_account,
+      outcome: codeText(a.outcome, a.message),
+    })))),
+  ];
 }
 
 function uploadForm(app) {
@@ -40,13 +61,25 @@ function uploadForm(app) {
   return form;
 }
 
+function drawPasskeys() {
+  const passkeys = account.passkeys ?? [];
+  $("passkeys").replaceChildren(...(passkeys.length ? passkeys.map((p) => h("li", {
+    class: "passkey", dataset: { credentialId: p.credential_id },
+  }, `${p.name} · ${t("passkey_added_at")} ${dateTime(p.added_at)}`
+    + (p.last_used_at ? ` · ${t("passkey_last_used")} ${dateTime(p.last_used_at)}` : "")))
+    : [h("li", { class: "empty" }, t("passkeys_empty"))]));
+}
+
 function draw() {
   $("signed-out").hidden = account !== null;
   $("signed-in").hidden = account === null;
   $("logout").hidden = account === null;
+  $("passkey-login").hidden = !passkeysSupported();
+  $("add-passkey").hidden = !passkeysSupported();
   if (account === null) return;
   $("account-name").textContent = account.name;
   $("account-code").textContent = `${t(`party_${account.party}`)} · ${account.code}`;
+  drawPasskeys();
   if (!account.applications.length) {
     $("applications").replaceChildren(h("li", { class: "empty" }, t("applications_empty")));
     return;
@@ -61,6 +94,7 @@ function draw() {
   app.result ? h("div", { class: "result" }, t(`tr_result_${app.result}`),
     " · ", h("a", { href: `/result/${encodeURIComponent(app.lot_id)}` }, t("result_link"))) : null,
   h("div", { class: "lot-meta deposit" }, `${t("tr_deposit_status")}: ${depositText(app)}`),
+  ...(app.deposit === null ? depositBlock(app) : []),
   h("ul", { class: "documents" }, ...app.documents.map((d) => h("li", {},
     `${d.name} · ${d.size} B · ${dateTime(d.at)} · SHA-256 ${d.sha256.slice(0, 12)}…`))),
   app.status === "submitted" || app.status === "approved" ? uploadForm(app) : null,
@@ -94,6 +128,26 @@ $("login-form").addEventListener("submit", guard(async (event) => {
   $("login-password").value = "";
   await load();
 }, $("login")));
+
+$("passkey-login").addEventListener("click", guard(async () => {
+  const answer = await passkeyLogin();
+  if (!answer.ok) {
+    messages.show(answer.error);
+    return;
+  }
+  messages.clear();
+  await load();
+}, $("passkey-login")));
+
+$("add-passkey").addEventListener("click", guard(async () => {
+  const answer = await addPasskey(t("passkey_default_name"));
+  if (!answer.ok) {
+    messages.show(answer.error);
+    return;
+  }
+  messages.show({ key: "passkey_added" }, "ok");
+  await load();
+}, $("add-passkey")));
 
 $("register-form").addEventListener("submit", guard(async (event) => {
   event.preventDefault();

@@ -1,15 +1,18 @@
 // The reviewer queue (/review, host token): applications with their documents; approve,
 // reject with a reason, or confirm a deposit by hand with a reason. Admission to the lot
-// follows by itself once an application is eligible.
+// follows by itself once an application is eligible. Each lot of the queue says how many
+// applicants qualify against its minimum number of bidders.
 
 import { initI18n, onLangChange, t } from "./i18n.js";
 import "./trade-i18n.js";
+import { qualifiedLine } from "./lotcount.js";
 import { $, MessageBox, api, dateTime, guard, h, money, takeToken } from "./ui.js";
 
 const TOKEN_KEY = "auction.staffToken";
 const messages = new MessageBox($("message"), { details: true });
 let token = takeToken(TOKEN_KEY) ?? "";
 let apps = [];
+let lots = [];
 
 async function act(app, path, body) {
   const answer = await api(`/api/applications/${encodeURIComponent(app.application_id)}/${path}`, {
@@ -67,6 +70,7 @@ function card(app) {
 }
 
 function draw() {
+  $("lot-counts").replaceChildren(...lots.map((lot) => qualifiedLine(lot, "li")));
   $("queue").replaceChildren(...(apps.length ? apps.map(card)
     : [h("li", { class: "empty" }, t("applications_empty"))]));
 }
@@ -83,6 +87,7 @@ async function load() {
     return;
   }
   apps = answer.data.applications;
+  lots = answer.data.lots ?? [];
   draw();
 }
 
