@@ -332,8 +332,9 @@ class Runtime(Engine):
         return lot.state
 
     async def find(self, lot_id: str) -> LotState | None:
-        await self._known(lot_id)
-        return self.lot(lot_id)
+        lot = await self._known(lot_id)
+        # a lot read back for this call is answered even when memory lets it go at once
+        return self.lot(lot_id) if lot is None else lot.state
 
     def summary(self, lot_id: str) -> tuple[str, str] | None:
         lot = self._lots.get(lot_id)
@@ -454,21 +455,22 @@ class Runtime(Engine):
             raise UnknownLot(lot_id)
         return lot
 
-    async def _known(self, lot_id: str) -> None:
+    async def _known(self, lot_id: str) -> Lot | None:
         """Make sure a lot the log holds is in memory: an ended lot left in the log (read
         back from its snapshot and the rows after it), or, on a shared log, a lot another
-        process created."""
+        process created. The lot when this call read it back (memory may let an ended one
+        go again at once), else None."""
         if lot_id in self._lots or lot_id in self._quarantined:
-            return
+            return None
         try:
             stored = await self.log.lot(lot_id)
         except Unreadable as exc:
             self._quarantine(lot_id, str(exc))
-            return
+            return None
         except LogUnavailable as exc:
             raise EngineError(str(exc)) from exc
         if stored is None or lot_id in self._lots:  # unknown, or read meanwhile
-            return
+            return None
         self.reads += 1
         lot = self._lots[lot_id] = Lot(lot_id)
         snapshot = stored.snapshot
@@ -478,6 +480,7 @@ class Runtime(Engine):
         await self._restore(lot, snapshot, stored.rows)
         self._arm(lot)
         self._let_go(lot)
+        return lot
 
     async def _log_rows(self, lot_id: str, after_seq: int) -> list[Row]:
         """The permanent record's source: the live log's rows of the lot."""

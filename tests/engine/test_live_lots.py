@@ -168,6 +168,22 @@ async def test_an_ended_lot_read_back_gives_the_same_views_record_and_export(
         assert again_export == export and verify(again_export).ok
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_ended_lot_is_found_even_when_memory_keeps_no_ended_lot_at_all(
+        makers: Callable[[Clock], dict[str, Make]], kind: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "WARM_LOTS", 0)
+    clock = Clock()
+    async with makers(clock)[kind]() as engine:
+        state = await end_lot(engine, clock, "L1")
+        await end_lot(engine, clock, "L2")
+        assert "L1" not in engine._lots
+        assert await engine.find("L1") == state
+        assert "L1" not in engine._lots  # read for the caller, and let go again
+        states, _ = await engine.lots(limit=10)
+        assert [s.lot_id for s in states] == ["L1", "L2"]
+
+
 async def test_a_serial_session_goes_on_with_its_ended_lots_left_in_the_store(
         tmp_path: Path) -> None:
     clock = Clock()
