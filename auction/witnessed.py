@@ -220,12 +220,21 @@ def decide(state: LotState, cmd: EnterReserve | ApproveReserve, now: int,
 
 def on_open(state: LotState, decision: Decision) -> Decision:
     """The opening's decision, with :class:`NoReserveAnnounced` after its ``LotOpened``
-    when nothing was entered."""
+    when nothing was entered, or :class:`ReserveLapsed` when an entry is pending and the
+    lot opens at or past its deadline (later than planned)."""
     entry = of(state)
-    if isinstance(decision, Rejection) or entry is None or entry.status != WAITING:
+    if isinstance(decision, Rejection) or entry is None or entry.status not in (WAITING,
+                                                                                ENTERED):
         return decision
-    opened = [e for e in decision if isinstance(e, LotOpened)]
-    return decision + [NoReserveAnnounced(at=e.at, actor=SYSTEM) for e in opened]
+    before = (state.params.reserve_entry_s or 0) * 1000
+    for event in decision:
+        if not isinstance(event, LotOpened):
+            continue
+        if entry.status == WAITING:
+            return [*decision, NoReserveAnnounced(at=event.at, actor=SYSTEM)]
+        if event.at >= event.closes_at - before:
+            return [*decision, *lapse(state, event.at)]
+    return decision
 
 
 def deadline(state: LotState) -> int | None:

@@ -37,7 +37,7 @@ DEADLINE = CLOSE - 20_000
 
 
 def late(**overrides: Any) -> dict[str, Any]:
-    return params(reserve_entry={"before_close_s": 20}, **overrides)
+    return params(**{"reserve_entry": {"before_close_s": 20}, **overrides})
 
 
 def scheduled(*bidders: str, **overrides: Any) -> Lot:
@@ -482,3 +482,11 @@ def test_approval_is_refused_during_a_suspension_begun_after_the_deadline() -> N
     lot.pause(at=DEADLINE + 1)
     lot.refuse(ApproveReserve(actor=SUPERVISOR, commitment=digest), "reserve_entry_closed",
                at=DEADLINE + 2)
+
+
+def test_a_pending_entry_lapses_at_the_opening_when_the_lot_opens_past_its_deadline() -> None:
+    lot = scheduled("a", reserve_entry={"before_close_s": 50}, closes_at=None, duration_s=60,
+                    opens_at=T0 + 1000)
+    enter(lot, "150.00")
+    assert kinds(lot.tick(at=T0 + 20_000)) == ["LotOpened", "ReserveLapsed"]
+    assert lot.s.witnessed.status == "lapsed"
