@@ -162,7 +162,8 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
     try:
         outcomes = await Demo(base, settings.host_token(), fast, export_dir=export,
                               bank_secret=settings.bank_secret,
-                              data_dir=settings.data_dir).run()
+                              data_dir=settings.data_dir,
+                              supervisor_token=settings.supervisor_token()).run()
         print("\nEvery lot has ended. 所有标的均已结束。", flush=True)
         if not fast:
             print("The server keeps running for you to look around; Ctrl-C stops it.",
