@@ -78,8 +78,8 @@ async function approveReserve(lotId, commitment) {
     messages.show(answer.error);
     return;
   }
+  await load(); // (which clears the messages)
   messages.show({ key: "reserve_approved" }, "ok");
-  await load();
 }
 
 async function saveExport(lotId) {
