@@ -226,14 +226,12 @@ def on_open(state: LotState, decision: Decision) -> Decision:
     if isinstance(decision, Rejection) or entry is None or entry.status not in (WAITING,
                                                                                 ENTERED):
         return decision
-    before = (state.params.reserve_entry_s or 0) * 1000
-    for event in decision:
-        if not isinstance(event, LotOpened):
-            continue
-        if entry.status == WAITING:
-            return [*decision, NoReserveAnnounced(at=event.at, actor=SYSTEM)]
-        if event.at >= event.closes_at - before:
-            return [*decision, *lapse(state, event.at)]
+    # An english lot's opening is its LotOpened (reserve_entry is english's only).
+    opened = next(e for e in decision if isinstance(e, LotOpened))
+    if entry.status == WAITING:
+        return [*decision, NoReserveAnnounced(at=opened.at, actor=SYSTEM)]
+    if opened.at >= opened.closes_at - (state.params.reserve_entry_s or 0) * 1000:
+        return [*decision, *lapse(state, opened.at)]
     return decision
 
 
