@@ -51,6 +51,7 @@ from auction.model import (
     Announced,
     AnswerQuestion,
     ApplyDeposit,
+    ApproveReserve,
     AskHost,
     BidAccepted,
     BidderRegistered,
@@ -65,6 +66,7 @@ from auction.model import (
     DepositRefunded,
     DrawCommitted,
     EnrollKey,
+    EnterReserve,
     Event,
     ExtendLot,
     ForfeitDeposit,
@@ -386,8 +388,8 @@ def _command_of(event: Event) -> Command | None:
         WinnerDefaulted: (DeclareDefault, ("reason", "then", "new_lot_id", "start_price")),
         RelistedFrom: (LinkRelisting, ("prev_lot_id", "attempt", "reason")),
         AwardChanged: (ChangeAward, ("effect", "reason")),
-        witnessed.ReserveEntered: (witnessed.EnterReserve, ("amount", "salt", "reason")),
-        witnessed.ReserveApproved: (witnessed.ApproveReserve, ("commitment", "reason")),
+        witnessed.ReserveEntered: (EnterReserve, ("amount", "salt", "reason")),
+        witnessed.ReserveApproved: (ApproveReserve, ("commitment", "reason")),
     }
     if isinstance(event, ReserveLapsed):
         return Tick()  # a pending reserve entry lapsing at its deadline

@@ -36,7 +36,9 @@ from auction.draw import RANDOM_HEX
 from auction.messages import MESSAGES
 from auction.model import (
     SYSTEM,
+    ApproveReserve,
     Decision,
+    EnterReserve,
     Event,
     LotOpened,
     LotResumed,
@@ -67,26 +69,8 @@ WAITING, ENTERED, APPROVED, LAPSED, NONE, REVEALED = (
 # --------------------------------------------------------------------------- commands
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EnterReserve:
-    """A host enters the lot's reserve (internal ceiling of a reverse lot) ``amount``;
-    ``salt`` is drawn by the server (:data:`auction.draw.RANDOM_HEX`)."""
-
-    actor: str
-    amount: int
-    salt: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApproveReserve:
-    """A supervisor approves the pending entry whose commitment is ``commitment``."""
-
-    actor: str
-    commitment: str
-    reason: str = ""
-
-
+#: The commands of a reserve entered late (defined in :mod:`auction.model`, beside the
+#: others: every command is forwarded between processes by its type's name).
 COMMANDS = (EnterReserve, ApproveReserve)
 
 

@@ -24,12 +24,14 @@ from auction.formats import withheld
 from auction.model import (
     Announce,
     AnswerQuestion,
+    ApproveReserve,
     AskHost,
     BidAccepted,
     BidderRegistered,
     CancelLot,
     Command,
     CreateLot,
+    EnterReserve,
     ExtendLot,
     PauseLot,
     Rejection,
@@ -44,7 +46,6 @@ from auction.record import Recorded, event_to_dict
 from auction.sessions import parse_rules
 from auction.state import LotState
 from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
-from auction.witnessed import ApproveReserve, EnterReserve
 from engine.api import Engine, EngineError, Quarantined, Session, UnknownLot
 from web.auth import (
     BidderClaims,

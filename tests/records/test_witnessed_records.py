@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from auction.model import ApproveReserve, EnterReserve
 from auction.report import announcement
 from auction.verify import dumps, verify
-from auction.witnessed import ApproveReserve, EnterReserve, commitment
+from auction.witnessed import commitment
 
 from .sim import HOST, T0, SimLot, cny, params
 from .test_verify import AUCTION, export_of, failure, rechain, text_of

@@ -18,6 +18,7 @@ from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
     Announce,
     AnswerQuestion,
+    ApproveReserve,
     AskHost,
     BidAccepted,
     CancelLot,
@@ -25,6 +26,7 @@ from auction.model import (
     Command,
     ConfirmDeposit,
     CreateLot,
+    EnterReserve,
     Event,
     ExtendLot,
     LotAwarded,
@@ -67,8 +69,6 @@ from auction.state import (
 )
 from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
 from auction.witnessed import (
-    ApproveReserve,
-    EnterReserve,
     NoReserveAnnounced,
     ReserveApproved,
     ReserveEntered,

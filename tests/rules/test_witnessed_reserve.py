@@ -11,15 +11,22 @@ import pytest
 from auction.errors import InvalidParams
 from auction.formats import withheld
 from auction.lot import decide, next_deadline
-from auction.model import CreateLot, ExtendLot, LotAwarded, Rejection, ScheduleLot, StartLot
+from auction.model import (
+    ApproveReserve,
+    CreateLot,
+    EnterReserve,
+    ExtendLot,
+    LotAwarded,
+    Rejection,
+    ScheduleLot,
+    StartLot,
+)
 from auction.params import parse_english, public_params
 from auction.record import GENESIS, event_from_dict, event_to_dict, seal
 from auction.state import AWARDED, FAILED, OPEN
 from auction.verify import build_export, dumps, verify
 from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
 from auction.witnessed import (
-    ApproveReserve,
-    EnterReserve,
     NoReserveAnnounced,
     ReserveEntered,
     ReserveRevealed,
