@@ -1,4 +1,4 @@
-"""A reserve entered late, witnessed, and sealed until the close (RULES.md, issue 19).
+"""A reserve entered late, witnessed, and sealed until the close (issue 19; docs/protocol.md).
 
 A forward ``english`` lot with ``reserve_entry: {"before_close_s": N}`` has no reserve in
 its parameters: a host enters one after the lot was created (:class:`EnterReserve`), a
@@ -336,20 +336,19 @@ def view(state: LotState, staff: bool) -> dict[str, Any] | None:
 
 
 def redact(state: LotState, seq: int, event: Event, staff: bool) -> dict[str, Any]:
-    """One of the entry's events as an audience sees it: the amount and salt of
-    :class:`ReserveEntered` only for staff once the lot has ended; the reveal for all."""
+    """One of the entry's events as an audience sees it: the amount, salt and reason of
+    :class:`ReserveEntered` (a reason could repeat the amount) only for staff once the lot
+    has ended; the reveal for all."""
     out: dict[str, Any] = {"seq": seq, "type": type(event).__name__, "at": event.at,
                            "actor": event.actor}
-    if isinstance(event, ReserveEntered | ReserveApproved):
+    if isinstance(event, ReserveApproved):
+        out["reason"] = event.reason
+    if isinstance(event, ReserveEntered | ReserveApproved | ReserveLapsed):
         out["commitment"] = event.commitment
-        if event.reason:
-            out["reason"] = event.reason
-    if isinstance(event, ReserveLapsed):
-        out["commitment"] = event.commitment
-    shown = isinstance(event, ReserveRevealed) or (
-        isinstance(event, ReserveEntered) and staff and state.status in ENDED)
-    if shown:
-        assert isinstance(event, ReserveEntered | ReserveRevealed)
+    if isinstance(event, ReserveEntered) and staff and state.status in ENDED:
+        out.update(amount=format_amount(event.amount, state.params.decimals),
+                   salt=event.salt, reason=event.reason)
+    if isinstance(event, ReserveRevealed):
         out.update(commitment=event.commitment,
                    amount=format_amount(event.amount, state.params.decimals), salt=event.salt)
     return out

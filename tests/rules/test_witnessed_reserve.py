@@ -346,6 +346,7 @@ def test_no_view_shows_the_amount_or_salt_before_the_lot_ends_staff_included() -
     lot.bids(("a", "100.00"), ("b", "110.00"))
     text = _views(lot)
     assert SALT not in text and "157" not in text and str(cny("157.00")) not in text
+    assert "评估报告" not in text  # the entry's reason is sealed with it
     assert digest in text
     staff = snapshot(lot.s, STAFF)
     assert staff["reserve"] is None
@@ -368,7 +369,10 @@ def test_at_the_close_everyone_sees_the_revealed_reserve() -> None:
     assert redact(lot.s, reveal, PUBLIC)["salt"] == SALT
     entry = next(r for r in records if isinstance(r.event, ReserveEntered))
     assert redact(lot.s, entry, STAFF)["amount"] == "157.00"
-    assert "amount" not in redact(lot.s, entry, PUBLIC)  # the reveal is the public one
+    assert redact(lot.s, entry, STAFF)["reason"] == "评估报告"
+    # The reveal is the public one; the entry's reason (it could repeat the amount) is
+    # for staff.
+    assert not {"amount", "salt", "reason"} & set(redact(lot.s, entry, PUBLIC))
 
 
 def test_a_lapsed_entry_stays_sealed_until_the_lot_ends() -> None:
