@@ -58,7 +58,7 @@ async def test_before_the_close_no_frame_view_record_or_log_holds_the_reserve(
     assert state is not None and state.witnessed.salt is not None
     salt = state.witnessed.salt
     assert digest == commitment(765432, salt)
-    secrets = (RESERVE, RESERVE_MINOR, salt)
+    secrets = (RESERVE, RESERVE_MINOR, salt, "评估报告")  # the reason is sealed with it
     frames = {name: await drain(client) for name, client in who.items()}
     for name, text in frames.items():
         assert digest in text, name  # the commitment is public at once
