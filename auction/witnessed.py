@@ -43,6 +43,7 @@ from auction.model import (
     LotOpened,
     LotResumed,
     Rejection,
+    recorded_if_set,
     register_event,
 )
 from auction.money import AMOUNT_RANGE, format_amount, within
@@ -86,7 +87,7 @@ class ReserveEntered(Event):
     commitment: str
     amount: int
     salt: str
-    reason: str = ""
+    reason: str = recorded_if_set("")
 
 
 @register_event
@@ -95,7 +96,7 @@ class ReserveApproved(Event):
     """A supervisor approved the entry ``commitment``: it is the lot's reserve."""
 
     commitment: str
-    reason: str = ""
+    reason: str = recorded_if_set("")
 
 
 @register_event
