@@ -18,6 +18,7 @@ It may be raised, or lowered as long as it stays at least what the bidder alread
 from dataclasses import dataclass, field
 from typing import Any
 
+from auction import witnessed
 from auction.formats import Format, below_minimum, register
 from auction.messages import MESSAGES
 from auction.model import (
@@ -293,16 +294,20 @@ def close(state: LotState, now: int) -> list[Event]:
     assert state.closes_at is not None  # only an open lot closes
     closed = LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at)
     if state.leader is None or state.best is None:
-        return [closed, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
-    short = below_minimum(state, now, sum(1 for b in state.bidders.values() if b.bids))
+        return [closed, *witnessed.at_close(state, now)[0],
+                LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+    # A reserve entered late (auction.witnessed) is revealed here, or lapses.
+    before, reserve = witnessed.at_close(state, now)
+    short = below_minimum(state, now, sum(1 for b in state.bidders.values() if b.bids),
+                          reserve)
     if short is not None:
-        return [closed, short]
-    reserve = state.params.reserve
-    if reserve is not None and state.best < reserve:
-        return [closed, LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]
+        return [closed, *before, short]
+    failure = witnessed.fails(state, state.best, reserve)
+    if failure is not None:
+        return [closed, *before, LotFailed(at=now, actor=SYSTEM, reason=failure)]
     winner = state.bidders[state.leader]
-    return [closed, LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,
-                               bidder_no=winner.bidder_no, amount=state.best)]
+    return [closed, *before, LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,
+                                        bidder_no=winner.bidder_no, amount=state.best)]
 
 
 class English(Format):

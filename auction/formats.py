@@ -24,6 +24,7 @@ import abc
 from collections.abc import Callable
 from typing import Any
 
+from auction import witnessed
 from auction.model import (
     SYSTEM,
     Act,
@@ -160,8 +161,9 @@ def of(state: LotState) -> Format:
 
 
 def withheld(state: LotState) -> bool:
-    """Whether the raw record of ``state`` may not be shown yet (:meth:`Format.withholds`)."""
-    return of(state).withholds(state)
+    """Whether the raw record of ``state`` may not be shown yet (:meth:`Format.withholds`,
+    or a reserve entered late and sealed until the lot ends: :mod:`auction.witnessed`)."""
+    return of(state).withholds(state) or witnessed.sealed(state)
 
 
 def revealed_records(state: LotState, records: list[Recorded]) -> list[Recorded]:
@@ -183,19 +185,22 @@ def short_of_bidders(state: LotState) -> bool:
     return eligible < p.min_bidders and not (p.below_min == "award_single" and eligible == 1)
 
 
-def below_minimum(state: LotState, now: int, entrants: int) -> Event | None:
+def below_minimum(state: LotState, now: int, entrants: int,
+                  reserve: int | None = None) -> Event | None:
     """The outcome of a close with ``entrants`` (at least one) bidders who bid, when
     fewer than the lot's ``min_bidders``: ``LotFailed`` (``too_few_bids``) or, under
     ``below_min: award_single`` with a single entrant, the leader wins at the start
-    price (``LotFailed`` ``reserve_not_met`` when that is below the reserve). None when
-    there are enough."""
+    price (``LotFailed`` ``reserve_not_met`` when that is below the reserve, or
+    ``ceiling_exceeded`` above a reverse lot's ``reserve``, an internal ceiling entered
+    late: see :mod:`auction.witnessed`). None when there are enough."""
     p = state.params
     if entrants >= p.min_bidders:
         return None
     if p.below_min != "award_single" or entrants != 1:
         return LotFailed(at=now, actor=SYSTEM, reason="too_few_bids")
-    if p.reserve is not None and p.start_price < p.reserve:
-        return LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")
+    failure = witnessed.fails(state, p.start_price, p.reserve if reserve is None else reserve)
+    if failure is not None:
+        return LotFailed(at=now, actor=SYSTEM, reason=failure)
     assert state.leader is not None  # one bidder bid
     winner = state.bidders[state.leader]
     return LotAwarded(at=now, actor=SYSTEM, bidder_id=winner.bidder_id,

@@ -25,6 +25,7 @@ from auction import (  # noqa: F401 (importing a format module registers the for
     multi_round,
     sealed,
     signing,
+    witnessed,
 )
 from auction.errors import InvalidAmount, InvalidParams, RecordError
 from auction.formats import FORMATS, of, short_of_bidders
@@ -116,6 +117,11 @@ def decide(state: LotState | None, cmd: Command, now: int) -> Decision:
         return _tick(state, cmd, now)
     if isinstance(cmd, messaging.COMMANDS):
         return messaging.decide(state, cmd, now, _bad_text, _over(state, now))
+    if isinstance(cmd, witnessed.COMMANDS):
+        if _bad_text(cmd.actor) or _bad_text(cmd.reason, required=False):
+            return Rejection("invalid_params", "the actor is required; the reason is text "
+                                               f"of at most {MAX_TEXT} characters")
+        return witnessed.decide(state, cmd, now, _over(state, now))
     if isinstance(cmd, CreateLot):
         return Rejection("exists", "the lot exists already")
     if not isinstance(cmd, _STAFF_COMMANDS):
@@ -175,7 +181,7 @@ def _start(state: LotState, cmd: StartLot, now: int) -> Decision:
     (``too_few_bidders``)."""
     if short_of_bidders(state):
         return [LotFailed(at=now, actor=cmd.actor, reason="too_few_bidders")]
-    opened = of(state).open(state, now, cmd.actor, cmd)
+    opened = witnessed.on_open(state, of(state).open(state, now, cmd.actor, cmd))
     if isinstance(opened, Rejection) or not cmd.reason:
         return opened
     return [dataclasses.replace(e, reason=cmd.reason) if isinstance(e, LotOpened) else e
@@ -320,11 +326,14 @@ def _tick(state: LotState, cmd: Tick, now: int) -> Decision:
         opened = fmt.open(state, now, SYSTEM, cmd)
         if isinstance(opened, Rejection):
             return [LotCancelled(at=now, actor=SYSTEM, reason=opened.code)]
-        return opened
+        return witnessed.on_open(state, opened)
     if state.status == OPEN:
         deadline = fmt.deadline(state)
         if deadline is not None and now >= deadline:
             return fmt.tick(state, now, cmd)
+        lapses = witnessed.deadline(state)
+        if lapses is not None and now >= lapses:
+            return witnessed.lapse(state, now)
     return []
 
 
@@ -384,7 +393,9 @@ def next_deadline(state: LotState) -> int | None:
     if state.status == SCHEDULED:
         return state.opens_at
     if state.status == OPEN:
-        return of(state).deadline(state)
+        due = [d for d in (of(state).deadline(state), witnessed.deadline(state))
+               if d is not None]
+        return min(due, default=None)
     return None
 
 
@@ -409,9 +420,11 @@ def evolve(state: LotState | None, event: Event) -> LotState:
             params = fmt.parse(rest)
         except (InvalidParams, InvalidAmount) as exc:
             raise RecordError(f"invalid parameters: {exc.message}") from None
-        return LotState(lot_id=event.lot_id, session_id=event.session_id, format=event.format,
-                        title=event.title, params=params, version=1, created_at=event.at,
-                        opens_at=params.opens_at, signatures=mode)
+        state = LotState(lot_id=event.lot_id, session_id=event.session_id,
+                         format=event.format, title=event.title, params=params, version=1,
+                         created_at=event.at, opens_at=params.opens_at, signatures=mode)
+        witnessed.created(state)
+        return state
     fmt = of(state)
     apply = _APPLY.get(type(event)) or fmt.events.get(type(event))
     if apply is None:
@@ -456,6 +469,7 @@ def _revoked(s: LotState, e: TokensRevoked) -> None:
 
 def _opened(s: LotState, e: LotOpened) -> None:
     s.status, s.opens_at, s.closes_at, s.max_closes_at = OPEN, e.at, e.closes_at, e.max_closes_at
+    witnessed.opened(s, e)
 
 
 def _extended(s: LotState, e: CloseExtended) -> None:
@@ -474,6 +488,7 @@ def _resumed(s: LotState, e: LotResumed) -> None:
     assert s.closes_at is not None  # only an opened lot can have been paused
     s.status, s.paused_at, s.notice = OPEN, None, None
     s.closes_at += e.paused_ms
+    witnessed.resumed(s, e)
     if s.max_closes_at is not None:
         s.max_closes_at += e.paused_ms
     if e.restart:
@@ -529,6 +544,7 @@ _APPLY: dict[type[Event], Callable[[LotState, Any], None]] = {
     default.AwardedToRunnerUp: default.runner_up_awarded,
     default.LotRelisted: default.relisted, default.RelistedFrom: default.linked,
     default.AwardChanged: default.award_changed,
+    **witnessed.APPLY,
 }
 
 

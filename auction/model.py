@@ -263,10 +263,32 @@ class AnswerQuestion:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnterReserve:
+    """A host enters the lot's reserve (internal ceiling of a reverse lot) ``amount``;
+    ``salt`` is drawn by the server (:data:`auction.draw.RANDOM_HEX`). See
+    :mod:`auction.witnessed`."""
+
+    actor: str
+    amount: int
+    salt: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApproveReserve:
+    """A supervisor approves the pending entry whose commitment is ``commitment``."""
+
+    actor: str
+    commitment: str
+    reason: str = ""
+
+
 Command = (
     CreateLot | RegisterBidder | ConfirmDeposit | ScheduleLot | StartLot | PauseLot | ResumeLot
     | ExtendLot | CancelLot | RevokeTokens | PlaceBid | Act | Tick | RefundDeposit | ForfeitDeposit
-    | ApplyDeposit | EnrollKey | Announce | AskHost | AnswerQuestion
+    | ApplyDeposit | EnrollKey | Announce | AskHost | AnswerQuestion | EnterReserve
+    | ApproveReserve
 )
 
 

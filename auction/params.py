@@ -111,6 +111,11 @@ class EnglishParams:
     #: Whether a host resuming a suspended lot may restart bidding from the start price
     #: (``ResumeLot.restart``), every earlier bid void.
     restart_allowed: bool = False
+    #: A reserve (forward) or internal ceiling (reverse) entered after creation by a host
+    #: and approved by a supervisor, sealed until the close (:mod:`auction.witnessed`):
+    #: entry and approval end this many seconds before the closing time planned when the
+    #: lot opened. None: no such entry.
+    reserve_entry_s: int | None = None
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -244,6 +249,7 @@ def parse_english(raw: object) -> EnglishParams:
     show_counts = r.text("show_counts", "always", SHOW_COUNTS)
     confirm_above_steps = r.integer("confirm_above_steps", 0, MAX_JUMP_STEPS)
     restart_allowed = r.boolean("restart_allowed", False)
+    reserve_entry_s = _reserve_entry(r.take("reserve_entry"))
     r.done()
     if show_counts == "after_close" and visibility != "blind":
         raise InvalidParams("show_counts after_close needs visibility blind (prices or "
@@ -260,6 +266,8 @@ def parse_english(raw: object) -> EnglishParams:
         raise InvalidParams("ceiling applies to reverse lots; use reserve", "ceiling")
     if direction == "reverse" and reserve is not None:
         raise InvalidParams("reserve applies to forward lots; use ceiling", "reserve")
+    if reserve_entry_s is not None and reserve is not None:
+        raise InvalidParams("a lot has a reserve or a reserve_entry, not both", "reserve_entry")
     if (closes_at is None) == (duration_s is None):
         raise InvalidParams("give exactly one of closes_at and duration_s", "closes_at")
     if opens_at is not None and closes_at is not None and opens_at >= closes_at:
@@ -277,7 +285,20 @@ def parse_english(raw: object) -> EnglishParams:
         step_round=step_round, extend_on=extend_on, min_bidders=min_bidders,
         below_min=below_min, show_counts=show_counts,
         confirm_above_steps=confirm_above_steps, restart_allowed=restart_allowed,
+        reserve_entry_s=reserve_entry_s,
     )
+
+
+def _reserve_entry(raw: object) -> int | None:
+    """``reserve_entry``: ``{"before_close_s": N}`` (absent: None)."""
+    if raw is None:
+        return None
+    r = _Reader(raw, "reserve_entry")
+    before = r.integer("before_close_s", 0, MAX_SECONDS)
+    r.done()
+    if before is None:
+        raise InvalidParams("reserve_entry needs before_close_s", "reserve_entry")
+    return before
 
 
 def _tiers(r: _Reader, decimals: int) -> tuple[Tier, ...]:
@@ -341,6 +362,8 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         **({"confirm_above_steps": p.confirm_above_steps}
            if p.confirm_above_steps is not None else {}),
         **({"restart_allowed": True} if p.restart_allowed else {}),
+        **({"reserve_entry": {"before_close_s": p.reserve_entry_s}}
+           if p.reserve_entry_s is not None else {}),
         "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,

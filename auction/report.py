@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from auction import witnessed
 from auction.deposits import ledger
 from auction.formats import of
 from auction.model import (
@@ -88,6 +89,9 @@ def announcement(state: LotState, records: Sequence[Recorded]) -> dict[str, Any]
         "bid_count": len(history),
         "history": history,
         "record": _chain_head(records),
+        # A reserve entered late (auction.witnessed): its commitment, and the amount and
+        # salt revealed at the close.
+        **({"reserve_entry": entry} if (entry := witnessed.view(state, False)) else {}),
     }
 
 

@@ -129,6 +129,9 @@ class LotState:
     award_suspended: bool = False
     #: Bidders' questions and objections by sequence number (see :mod:`auction.messaging`).
     questions: dict[int, Question] = field(default_factory=dict)
+    #: The reserve entered late and witnessed (:class:`auction.witnessed.Witnessed`), None
+    #: for a lot without ``reserve_entry``.
+    witnessed: Any = None
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

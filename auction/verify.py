@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auction import lot as rules
+from auction import witnessed
 from auction.default import (
     AwardChanged,
     ChangeAward,
@@ -50,6 +51,7 @@ from auction.model import (
     Announced,
     AnswerQuestion,
     ApplyDeposit,
+    ApproveReserve,
     AskHost,
     BidAccepted,
     BidderRegistered,
@@ -64,6 +66,7 @@ from auction.model import (
     DepositRefunded,
     DrawCommitted,
     EnrollKey,
+    EnterReserve,
     Event,
     ExtendLot,
     ForfeitDeposit,
@@ -94,6 +97,7 @@ from auction.model import (
 from auction.money import format_amount
 from auction.record import GENESIS, Recorded, chain, event_from_dict, event_to_dict
 from auction.state import LotState
+from auction.witnessed import ReserveLapsed
 
 FORMAT_VERSION = 1
 _REQUIRED_KEYS = frozenset({"format_version", "lot_id", "events", "outcome"})
@@ -384,7 +388,11 @@ def _command_of(event: Event) -> Command | None:
         WinnerDefaulted: (DeclareDefault, ("reason", "then", "new_lot_id", "start_price")),
         RelistedFrom: (LinkRelisting, ("prev_lot_id", "attempt", "reason")),
         AwardChanged: (ChangeAward, ("effect", "reason")),
+        witnessed.ReserveEntered: (EnterReserve, ("amount", "salt", "reason")),
+        witnessed.ReserveApproved: (ApproveReserve, ("commitment", "reason")),
     }
+    if isinstance(event, ReserveLapsed):
+        return Tick()  # a pending reserve entry lapsing at its deadline
     known = simple.get(type(event))
     if known is None:
         return next((c for fmt in FORMATS.values() if (c := fmt.command_of(event)) is not None),

@@ -12,7 +12,7 @@ the key. Amounts leave here as decimal strings.
 import hashlib
 from typing import Any
 
-from auction import messaging
+from auction import messaging, witnessed
 from auction.deposits import SETTLE_EVENTS
 from auction.formats import of
 from auction.model import (
@@ -103,6 +103,9 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
         view["params"] = {**view["params"], "signatures": state.signatures}
     if state.status == "open" and p.visibility == "price" and p.improve == "leader":
         view["next_min"] = _money(state, fmt.min_next_bid(state, None))
+    entry = witnessed.view(state, audience == STAFF)
+    if entry is not None:
+        view["reserve_entry"] = entry
     if audience != STAFF and counts_hidden(state):
         view["bidders"] = view["bid_count"] = None
     if audience == STAFF:
@@ -202,6 +205,8 @@ def redact(state: LotState, record: Recorded, audience: str,
     number (gap-free); what it may not see is left out of the body."""
     event = record.event
     audience = _audience(state, audience)
+    if isinstance(event, witnessed.EVENTS):  # a reserve entered late: sealed until the end
+        return witnessed.redact(state, record.seq, event, audience == STAFF)
     own_rules = of(state).redact(state, record, audience, bidder_id)
     if own_rules is not None:
         return own_rules

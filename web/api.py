@@ -24,12 +24,14 @@ from auction.formats import withheld
 from auction.model import (
     Announce,
     AnswerQuestion,
+    ApproveReserve,
     AskHost,
     BidAccepted,
     BidderRegistered,
     CancelLot,
     Command,
     CreateLot,
+    EnterReserve,
     ExtendLot,
     PauseLot,
     Rejection,
@@ -55,6 +57,7 @@ from web.auth import (
     read_bidder_token,
     verify_bidder_token,
 )
+from web.config import SUPERVISOR
 from web.errors import CATALOGUE_JSON, WebError, error_body, lot_missing
 from web.keys import BANK, BODIES, ENGINE, RECEIPTS, SETTINGS
 from web.keys import STAFF as STAFF_DIRECTORY
@@ -63,12 +66,14 @@ from web.schemas import (
     MAX_INT,
     Announcement,
     Answer,
+    ApproveReserveBody,
     AskHostBody,
     ConfirmDeposit,
     CreateSession,
     Extend,
     Invalid,
     RegisterBidder,
+    ReserveBody,
     Resume,
     Suspend,
     WithReason,
@@ -359,7 +364,8 @@ def _not_sealed(state: LotState) -> None:
     (:func:`auction.formats.withheld`)."""
     if withheld(state):
         raise WebError(409, "sealed", "the lot's bids are not revealed yet (a sealed lot "
-                                      "before its opening, a multi_round lot under way)")
+                                      "before its opening, a multi_round lot under way) or "
+                                      "its record holds a reserve sealed until it ends")
 
 
 async def list_bids(request: web.Request) -> web.Response:
@@ -572,6 +578,32 @@ async def announce(request: web.Request) -> web.Response:
     body: Announcement = await read_body(request)
     return await run_command(request, lot_id, Announce(actor=host.staff_id, text=body.text,
                                                        reason=_reason(body)))
+
+
+async def enter_reserve(request: web.Request) -> web.Response:
+    """``POST /api/lots/{lot_id}/reserve``: a host enters the lot's reserve (a reverse
+    lot's internal ceiling). The server draws the salt; the record shows everyone the
+    commitment only, and nobody, staff included, the amount before the lot ends
+    (:mod:`auction.witnessed`)."""
+    host = require_host(request)
+    lot_id, state = await lot_of(request)
+    body: ReserveBody = await read_body(request)
+    command = EnterReserve(actor=host.staff_id, amount=_amount(body.amount, state, "amount"),
+                           salt=secrets.token_hex(16), reason=_reason(body))
+    return await run_command(request, lot_id, command)
+
+
+async def approve_reserve(request: web.Request) -> web.Response:
+    """``POST /api/lots/{lot_id}/reserve/approve``: a supervisor approves the pending
+    entry, naming its commitment; the person who entered it cannot (``same_person``).
+    The one action a supervisor takes: hosts get 403."""
+    staff = require_staff(request)
+    if staff.role != SUPERVISOR:
+        raise WebError(403, "forbidden", "a supervisor approves the reserve a host entered")
+    lot_id, _ = await lot_of(request)
+    body: ApproveReserveBody = await read_body(request)
+    return await run_command(request, lot_id, ApproveReserve(
+        actor=staff.staff_id, commitment=body.commitment, reason=_reason(body)))
 
 
 async def ask_host(request: web.Request) -> web.Response:

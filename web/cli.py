@@ -163,7 +163,8 @@ async def demo(settings: Settings, fast: bool, export: Path | None = None) -> in
           "/api/bank/notifications. 保证金经银行到账通知自动确认。", flush=True)
     try:
         demo = Demo(base, settings.host_token(), fast, export_dir=export,
-                    bank_secret=settings.bank_secret, data_dir=settings.data_dir)
+                    bank_secret=settings.bank_secret, data_dir=settings.data_dir,
+                    supervisor_token=settings.supervisor_token())
         outcomes = await demo.run()
         print("\nEvery lot has ended. 所有标的均已结束。", flush=True)
         if not fast:

@@ -438,6 +438,12 @@ class Settings:
                 return token
         raise ConfigError("no host token is configured")
 
+    def supervisor_token(self) -> str | None:
+        """A supervisor token (the first configured), None without one: the demo's
+        supervisor approves the reserve its host enters."""
+        return next((token for token, (_, role) in self.staff.items() if role == SUPERVISOR),
+                    None)
+
     def describe_tokens(self) -> list[str]:
         """Lines for the start-up banner. Tokens are shown only when they were generated
         into the data directory (the operator has no other way to learn them);

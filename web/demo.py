@@ -10,7 +10,9 @@ signed notification endpoint (one company first pays from another's account and 
 flagged), which admits the company to the lot; the company takes its room link from its
 account page. The simulated bidders are then WebSocket clients (the ``websockets``
 library) that subscribe with those bidder tokens and bid with think time up to a private
-limit. One extra bidder, "you", is registered on each lot by the host (today's on-site
+limit. The forward lot's reserve is entered late by the host and approved by a
+supervisor (docs/protocol.md, Witnessed reserve), sealed until its close. One extra
+bidder, "you", is registered on each lot by the host (today's on-site
 flow) so that a person can bid from a browser. When the lots have ended, the winners pay
 the price (notified by the bank likewise), the refund file is exported and the bank's
 confirmations imported, and the ledger of every ended lot reaches zero (docs/bank.md).
@@ -73,6 +75,9 @@ class LotPlan:
     lot_id: str = ""
     links: dict[str, str] = field(default_factory=dict)
     format: str = "english"
+    #: A reserve the host enters after creating the lot and a supervisor approves
+    #: (``reserve_entry``), sealed until the close.
+    witnessed_reserve: str | None = None
 
 
 def demo_lots(fast: bool) -> list[LotPlan]:
@@ -92,9 +97,11 @@ def demo_lots(fast: bool) -> list[LotPlan]:
             params={"direction": "forward", "start_price": "2000000.00",
                     "steps": [{"from": "0.00", "step": "10000.00"},
                               {"from": "2100000.00", "step": "20000.00"}],
-                    "reserve": "2050000.00", "deposit": "200000.00", "duration_s": duration,
-                    "max_jump_steps": 10, **soft},
-            limits=["2160000.00", "2240000.00", "2080000.00"]),
+                    "reserve_entry": {"before_close_s": 2 if fast else 60},
+                    "deposit": "200000.00", "duration_s": duration, "max_jump_steps": 10,
+                    **soft},
+            limits=["2160000.00", "2240000.00", "2080000.00"],
+            witnessed_reserve="2050000.00"),
         LotPlan(
             title="国有建设用地使用权挂牌出让（限时竞价，最高限价摇号） / Land use right "
                   "(listing + timed bidding, capped, lottery)",
@@ -111,11 +118,13 @@ class Demo:
     def __init__(self, base_url: str, host_token: str, fast: bool,
                  out: Any = sys.stdout, export_dir: Path | None = None,
                  bank_secret: bytes | None = None,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None,
+                 supervisor_token: str | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.ws_url = self.base.replace("http", "ws", 1) + "/ws"
         self.headers = {"Authorization": f"Bearer {host_token}"}
         self.host_token = host_token
+        self.supervisor_token = supervisor_token
         self.fast = fast
         self.out = out
         self.export_dir = export_dir
@@ -210,6 +219,11 @@ class Demo:
     async def _run(self, companies: list[Company]) -> list[dict[str, Any]]:
         await self.open_accounts(companies)
         plans = demo_lots(self.fast)
+        for plan in plans:
+            if plan.witnessed_reserve is not None and self.supervisor_token is None:
+                # No supervisor to approve it: the reserve is fixed at creation instead.
+                del plan.params["reserve_entry"]
+                plan.params["reserve"], plan.witnessed_reserve = plan.witnessed_reserve, None
         async with aiohttp.ClientSession() as http:
             session = await self.api(http, "POST", "/api/sessions",
                                      {"name": "演示竞价会 / Demo session"})
@@ -221,6 +235,8 @@ class Demo:
                     # the demo's bidders sign (docs/design.md, Signed actions)
                     "params": {**plan.params, "signatures": "required"}})
                 plan.lot_id = lot["lot_id"]
+                if plan.witnessed_reserve is not None:
+                    await self.witness_reserve(http, plan)
             now = int(time.time() * 1000)
             # bidding (brought forward below once everyone is in) before any listing ends
             bidding_at = min([now + 3_600_000] + [p.params["listing_ends_at"] - 1000
@@ -257,7 +273,8 @@ class Demo:
             self.say(f"Qualification review 资格审查: {self.base}/review#token={self.host_token}")
             self.say(f"Host console 主持人控制台:  {self.base}/host#token={self.host_token}")
             self.say(f"Lot list 标的列表:          {self.base}/")
-            self.say(f"Supervisor page 监督台:     {self.base}/supervisor#token={self.host_token}")
+            self.say(f"Supervisor page 监督台:     {self.base}/supervisor#token="
+                     f"{self.supervisor_token or self.host_token}")
             for plan in plans:
                 self.say(f"\n[{plan.lot_id}] {plan.title}")
                 self.say(f"  public board 公告大屏:   {plan.links['board']}")
@@ -282,6 +299,23 @@ class Demo:
                 if outcome["status"] == "awarded":
                     await self.confirm(http, outcome["lot_id"])
         return outcomes
+
+    async def witness_reserve(self, http: aiohttp.ClientSession, plan: LotPlan) -> None:
+        """The host enters the lot's reserve and the supervisor approves it, through the
+        same endpoints as the host console and the supervisor page: everyone sees the
+        commitment, nobody the amount until the close."""
+        assert plan.witnessed_reserve is not None and self.supervisor_token is not None
+        entered = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/reserve", {
+            "amount": plan.witnessed_reserve, "reason": "评估报告 / valuation report"})
+        digest = entered["state"]["reserve_entry"]["commitment"]
+        async with http.post(f"{self.base}/api/lots/{plan.lot_id}/reserve/approve",
+                             json={"commitment": digest}, headers={
+                                 "Authorization": f"Bearer {self.supervisor_token}"}) as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"reserve approval: {resp.status} {await resp.text()}")
+        self.say(f"[{plan.lot_id}] reserve entered by the host, approved by a supervisor "
+                 f"保留价已录入并经监督人确认 (sealed until the close; commitment "
+                 f"{digest[:16]}…)")
 
     async def notify(self, http: aiohttp.ClientSession, reference: str, payer: str,
                      account: str, amount: str) -> dict[str, Any]:
@@ -426,12 +460,15 @@ class Demo:
     @staticmethod
     def describe(plan: LotPlan, state: dict[str, Any], outcome: dict[str, Any]) -> str:
         cur = state["params"]["currency"]
+        entry = state.get("reserve_entry") or {}
+        revealed = (f" (reserve revealed 公开保留价: {entry['amount']} {cur})"
+                    if entry.get("amount") else "")
         if outcome["status"] == "awarded":
             return (f"\n[{plan.lot_id}] 成交 AWARDED to bidder No. {outcome['bidder_no']} at "
                     f"{outcome['amount']} {cur} after {state['bid_count']} bids"
-                    + bidders.describe_draw(state))
+                    + revealed + bidders.describe_draw(state))
         return (f"\n[{plan.lot_id}] {outcome['status'].upper()}: {outcome.get('reason')} "
-                f"after {state['bid_count']} bids")
+                f"after {state['bid_count']} bids" + revealed)
 
     async def bot(self, plan: LotPlan, token: str, limit: str, stop: asyncio.Event) -> None:
         """A simulated bidder of the lot's format (:mod:`web.demo_bidders`), with think

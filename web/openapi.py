@@ -118,7 +118,8 @@ _TZ = r"^[+-]?((0?[0-9]|1[0-3]):[0-5][0-9]|14:00)$"
 _ENDED = ("409 not_ended until the lot is awarded, failed or cancelled.")
 #: Staff records that would show prices nobody may see yet (auction.formats.withheld).
 _SEALED = ("409 sealed while the lot's bids are not revealed yet: a sealed lot before its "
-           "opening, a multi_round lot under way.")
+           "opening, a multi_round lot under way, a lot with a reserve entered late before "
+           "it ends.")
 
 _NOTICE = [_path_param("notice_id")]
 _APPLICATION = [_path_param("application_id")]
@@ -346,6 +347,22 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
     "/api/lots/{lot_id}/announce": _action(
         "Announce something to the lot's bidders (host)",
         "Recorded as Announced; every room and the board show it, until the lot ends."),
+    "/api/lots/{lot_id}/reserve": {"post": _op(
+        "Enter the lot's reserve, a reverse lot's internal ceiling (host)",
+        errors=_ACTION_ERRORS, staff=True, params=_LOT, description=(
+            "A lot with reserve_entry only. The server draws a salt and records "
+            "ReserveEntered: everyone sees its commitment sha256(\"<amount in minor "
+            "units>:<salt>\"), nobody (staff included) the amount before the lot ends. A "
+            "pending entry may be replaced; an approved one never changes. 409 "
+            "reserve_entry_off, reserve_entry_closed (after the deadline, or the lot "
+            "opened with nothing entered), reserve_fixed, invalid_state."))},
+    "/api/lots/{lot_id}/reserve/approve": {"post": _op(
+        "Approve the pending reserve entry (supervisor)",
+        errors=_ACTION_ERRORS, staff=True, params=_LOT, description=(
+            "A supervisor's token only (a host gets 403): the second person of the entry. "
+            "Names the commitment approved; recorded as ReserveApproved. 409 "
+            "same_person (the supervisor entered it), commitment_mismatch, "
+            "no_pending_reserve, reserve_fixed, reserve_entry_closed."))},
     "/api/lots/{lot_id}/questions": {"post": _op(
         "Ask the host a question or raise an objection (bidder token)",
         errors=(400, 401, 403, 404, 409, 413, 503), params=_LOT, description=(

@@ -100,8 +100,9 @@ def _not_sealed(state: LotState) -> None:
     (:func:`auction.formats.withheld`)."""
     if withheld(state):
         raise WebError(409, "sealed", "the lot's bids are not revealed yet (a sealed lot "
-                                      "before its opening, a multi_round lot under way): no "
-                                      "record showing their prices is given before")
+                                      "before its opening, a multi_round lot under way) or "
+                                      "its record holds a reserve sealed until it ends: no "
+                                      "record showing them is given before")
 
 
 async def _record(request: web.Request, state: LotState, records: list[Recorded],

@@ -145,6 +145,15 @@ class Tier(Closed):
     percent: Percent | None = None
 
 
+class ReserveEntry(Closed):
+    """A reserve (reverse: an internal ceiling) entered after creation by a host, approved
+    by a supervisor, sealed until the close (docs/protocol.md, Witnessed reserve)."""
+
+    before_close_s: Annotated[int, Meta(ge=0, le=366 * 24 * 3600, description=(
+        "entry and approval end this many seconds before the closing time planned when "
+        "the lot opens; a pending entry then lapses"))]
+
+
 class EnglishParams(Closed):
     start_price: ParamAmount
     direction: Direction | None = None
@@ -176,6 +185,7 @@ class EnglishParams(Closed):
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS) | None = None
+    reserve_entry: ReserveEntry | None = None
 
 
 class DutchParams(Closed):
@@ -511,6 +521,23 @@ class Suspend(Closed):
                               "(recorded with the event)") | None = None
 
 
+class ReserveBody(Closed):
+    """A host enters the lot's reserve (internal ceiling of a reverse lot); the server
+    draws the salt and records only the commitment for everyone to see."""
+
+    amount: Amount
+    reason: OptionalReason | None = None
+
+
+class ApproveReserveBody(Closed):
+    """A supervisor approves the pending entry, naming its commitment (as shown)."""
+
+    commitment: Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description=(
+        "the commitment of the pending entry (sha256 hex, from the lot's "
+        "reserve_entry.commitment)"))]
+    reason: OptionalReason | None = None
+
+
 class Announcement(Closed):
     """A host's announcement to the lot's bidders (shown in every room and on the board)."""
 
@@ -632,6 +659,9 @@ class LotView(Open):
     notice: str | UnsetType = UNSET
     you: dict[str, Any] | None | UnsetType = UNSET
     reserve: str | None | UnsetType = UNSET
+    #: A lot with ``reserve_entry``: the entry's status, deadline and commitment (the
+    #: amount once revealed at the close); staff also see who entered and approved it.
+    reserve_entry: dict[str, Any] | UnsetType = UNSET
     register: list[dict[str, Any]] | UnsetType = UNSET
     ranking: list[str] | UnsetType = UNSET
 

@@ -11,7 +11,16 @@ import redis.asyncio as aioredis
 from services import RedisServer
 from test_contract import Clock, open_lot
 
-from auction.model import CreateLot, EnrollKey, ExtendLot, PlaceBid, Rejection, Tick
+from auction.model import (
+    ApproveReserve,
+    CreateLot,
+    EnrollKey,
+    EnterReserve,
+    ExtendLot,
+    PlaceBid,
+    Rejection,
+    Tick,
+)
 from engine import redis_keys as keys
 from engine.eventlog import Row
 from engine.logs.redis import Fenced
@@ -151,7 +160,9 @@ async def test_every_kind_of_command_survives_being_forwarded_unchanged() -> Non
                                                              "sig": "c2ln"}),
                 EnrollKey(bidder_id="B0", alg="sm2", key="04" + "ab" * 64,
                           certificate="-----BEGIN CERTIFICATE-----\n…", token_gen=1),
-                ExtendLot(actor="host1", reason="r", closes_at=1_800_000_000_000), Tick()]
+                ExtendLot(actor="host1", reason="r", closes_at=1_800_000_000_000), Tick(),
+                EnterReserve(actor="host1", amount=765432, salt="5a10" * 8, reason="r"),
+                ApproveReserve(actor="sup1", commitment="ab" * 32)]
     for command in commands:
         doc = orjson.loads(orjson.dumps(encode_command(command), default=_plain))
         back = decode_command(doc)

@@ -19,6 +19,7 @@ from auction.lot import MAX_TEXT, decide
 from auction.record import GENESIS, event_from_dict, event_to_dict, seal
 from auction.report import full_report, report_csv
 from auction.verify import build_export, dumps, verify
+from auction.witnessed import commitment
 
 from .support import HOST, MINUTE, T0, Lot, cny, english, opened
 
@@ -65,6 +66,14 @@ def _awarded() -> Lot:
     return lot
 
 
+def _witnessed(entered: bool = False) -> Lot:
+    """A lot with a reserve entered late; ``entered``: another host entered one."""
+    lot = Lot(english(reserve_entry={"before_close_s": 10}))
+    if entered:
+        lot.accept(m.EnterReserve(actor="staff:other", amount=cny("150.00"), salt="5a10" * 8))
+    return lot
+
+
 #: For every staff command: the lot it succeeds on, and the command with ``reason``.
 CASES: dict[type[Any], tuple[Callable[[], Lot | None], Callable[[str], Any]]] = {
     m.CreateLot: (lambda: None, lambda r: m.CreateLot(
@@ -93,11 +102,16 @@ CASES: dict[type[Any], tuple[Callable[[], Lot | None], Callable[[str], Any]]] = 
     # The question is the sixth event of the lot _asked makes.
     m.AnswerQuestion: (_asked, lambda r: m.AnswerQuestion(actor=HOST, question=6, text="答",
                                                           reason=r)),
+    m.EnterReserve: (_witnessed, lambda r: m.EnterReserve(
+        actor=HOST, amount=cny("150.00"), salt="5a10" * 8, reason=r)),
+    m.ApproveReserve: (lambda: _witnessed(entered=True), lambda r: m.ApproveReserve(
+        actor=HOST, commitment=commitment(cny("150.00"), "5a10" * 8), reason=r)),
 }
 #: Staff commands whose reason may be left out (recorded when given): desk work, the
-#: published plan, and messages (their text says what they are).
+#: published plan, messages (their text says what they are), and a reserve's entry and
+#: approval (the commitment says what was approved).
 OPTIONAL = {m.CreateLot, m.RegisterBidder, m.ConfirmDeposit, m.ScheduleLot, m.StartLot,
-            m.Announce, m.AnswerQuestion}
+            m.Announce, m.AnswerQuestion, m.EnterReserve, m.ApproveReserve}
 
 
 def _staff_commands() -> set[type[Any]]:

@@ -4,6 +4,7 @@ rules core, and replaying the record reproduces the state (ARCHITECTURE.md, Test
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from typing import Any
 
@@ -12,10 +13,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from auction import english
+from auction.formats import withheld
 from auction.lot import decide, evolve, next_deadline, replay
 from auction.model import (
     Announce,
     AnswerQuestion,
+    ApproveReserve,
     AskHost,
     BidAccepted,
     CancelLot,
@@ -23,6 +26,7 @@ from auction.model import (
     Command,
     ConfirmDeposit,
     CreateLot,
+    EnterReserve,
     Event,
     ExtendLot,
     LotAwarded,
@@ -63,10 +67,18 @@ from auction.state import (
     SCHEDULED,
     LotState,
 )
-from auction.views import PUBLIC, STAFF, bidder_view, redact, snapshot
+from auction.views import BIDDER, PUBLIC, STAFF, bidder_view, redact, snapshot
+from auction.witnessed import (
+    NoReserveAnnounced,
+    ReserveApproved,
+    ReserveEntered,
+    ReserveLapsed,
+    ReserveRevealed,
+)
 
 T0 = 1_700_000_000_000
 HOST = "staff:host"
+SUPERVISOR = "staff:supervisor"
 BIDDERS = ["b0", "b1", "b2", "b3", "ghost"]
 NUMBERS = ["0731", "0732", "0733", "0734", "0735"]
 FINAL = {AWARDED, FAILED, CANCELLED}
@@ -153,6 +165,9 @@ def lot_params(draw: st.DrawFn) -> dict[str, Any]:
         p["confirm_above_steps"] = pick(1, 0, 3)
     if pick(False, True):
         p["restart_allowed"] = True
+    if "reserve" not in p and pick(False, True):
+        # A reserve (reverse: an internal ceiling) entered late and witnessed.
+        p["reserve_entry"] = {"before_close_s": pick(20, 0, 5, 100)}
     if pick(False, True):
         p["min_bidders"] = pick(2, 3, 5)
         p["below_min"] = pick("fail", "award_single")
@@ -186,6 +201,12 @@ class RecordedLot(RuleBasedStateMachine):
         self.stored_hash = GENESIS
         self.bid_extends = True
         self.restarted = False
+        #: A reserve entered late: the pending entry (amount, who, commitment), the
+        #: approved amount, the last commitment entered, how many salts were drawn.
+        self.reserve_pending: tuple[int, str, str] | None = None
+        self.reserve_approved: int | None = None
+        self.reserve_digest = ""
+        self.reserve_salts = 0
 
     @property
     def s(self) -> LotState:
@@ -247,16 +268,26 @@ class LotMachine(RecordedLot):
 
     # ------------------------------------------------------------------ driving
     @initialize(params=lot_params(), ready=st.sampled_from([3, 2, 4, 1, 0]),
-                stage=st.sampled_from(["open", "open", "open", "scheduled", "draft"]))
-    def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
-        self.prepare(params, ready, stage)
+                stage=st.sampled_from(["open", "open", "open", "scheduled", "draft"]),
+                witness=st.sampled_from([(1, 2), (None, None), (1, None), (-3, 2), (9, 2)]))
+    def create(self, params: dict[str, Any], ready: int, stage: str,
+               witness: tuple[int | None, int | None]) -> None:
+        self.prepare(params, ready, stage, witness)
 
-    def prepare(self, params: dict[str, Any], ready: int, stage: str) -> None:
+    def prepare(self, params: dict[str, Any], ready: int, stage: str,
+                witness: tuple[int | None, int | None] = (None, None)) -> None:
         """Create the lot and, through the same commands, bring it to a random stage with
-        ``ready`` eligible bidders, so that most runs reach the bidding."""
+        ``ready`` eligible bidders, so that most runs reach the bidding. ``witness``: for
+        a lot with ``reserve_entry``, the steps from the start price of a reserve a host
+        enters before the lot opens, and how many persons approve it (None: none)."""
         decision = self.apply(CreateLot(lot_id="lot-x", session_id="s", format=self.FORMAT,
                                         title=self.TITLE, params=params, actor=HOST))
         assert not isinstance(decision, Rejection), decision
+        steps, approvals = witness
+        if self.s.witnessed is not None and steps is not None:
+            self.enter_reserve(steps, HOST)
+            for approver in [HOST, SUPERVISOR][2 - (approvals or 0):]:
+                self.apply(ApproveReserve(actor=approver, commitment=self.reserve_digest))
         for bidder, number in zip(BIDDERS[:ready], NUMBERS, strict=False):
             assert isinstance(self.apply(RegisterBidder(
                 bidder_id=bidder, bidder_no=number, name=bidder, actor=HOST)), list)
@@ -290,6 +321,7 @@ class LotMachine(RecordedLot):
             return
         s, p = self.state, self.state.params
         assert s.outcome is None, "an event after the outcome"
+        self.check_witnessed(fact)
         if isinstance(fact, BidAccepted):
             assert s.status == OPEN
             assert s.closes_at is not None and fact.at < s.closes_at, "a bid at/after close"
@@ -349,6 +381,44 @@ class LotMachine(RecordedLot):
             assert s.status == CLOSED
             self.check_outcome(fact)
 
+    def check_witnessed(self, fact: Event) -> None:
+        """A reserve entered late, judged independently: entered by anyone before the
+        deadline while none is approved, approved by another person, lapsing, revealed as
+        approved."""
+        s = self.s
+        entry = s.witnessed
+        if isinstance(fact, ReserveEntered):
+            assert entry is not None and entry.status in ("waiting", "entered")
+            assert entry.deadline is None or self.now < entry.deadline or (
+                s.paused_at is not None and s.paused_at < entry.deadline)
+            assert fact.commitment == hashlib.sha256(
+                f"{fact.amount}:{fact.salt}".encode()).hexdigest()
+            self.reserve_pending = (fact.amount, fact.actor, fact.commitment)
+        if isinstance(fact, ReserveApproved):
+            assert self.reserve_pending is not None and fact.commitment == self.reserve_pending[2]
+            assert fact.actor != self.reserve_pending[1], "approved by the person who entered it"
+            self.reserve_approved, self.reserve_pending = self.reserve_pending[0], None
+        if isinstance(fact, ReserveLapsed):
+            assert entry is not None and entry.deadline is not None
+            assert self.reserve_pending is not None and self.now >= entry.deadline
+            self.reserve_pending = None
+        if isinstance(fact, NoReserveAnnounced):
+            assert self.reserve_pending is None and self.reserve_approved is None
+            assert s.status == OPEN and entry is not None and entry.status == "waiting"
+        if isinstance(fact, ReserveRevealed):
+            assert s.status == CLOSED and fact.amount == self.reserve_approved
+
+    def enter_reserve(self, steps: int, actor: str) -> None:
+        """A host enters a reserve ``steps`` steps past the start price (a fresh salt)."""
+        p = self.s.params
+        sign = 1 if p.direction == "forward" else -1
+        amount = p.start_price + sign * steps * p.step_at(p.start_price)
+        self.reserve_salts += 1
+        salt = f"{self.reserve_salts:032x}"
+        decision = self.apply(EnterReserve(actor=actor, amount=amount, salt=salt))
+        if isinstance(decision, list):
+            self.reserve_digest = decision[0].commitment if decision else ""
+
     def entrants(self) -> list[str]:
         """The bidders who bid, in the order they first did (the minimum number of bidders
         counts them)."""
@@ -361,17 +431,27 @@ class LotMachine(RecordedLot):
         bid: ``s.bids`` holds those since.)"""
         s, p = self.s, self.s.params
         entrants = self.entrants()
+        reserve = p.reserve if self.reserve_approved is None else self.reserve_approved
+        forward = p.direction == "forward"
+
+        def short(price: int) -> str | None:
+            if reserve is None:
+                return None
+            if forward:
+                return "reserve_not_met" if price < reserve else None
+            return "ceiling_exceeded" if price > reserve else None
+
         if not s.bids:
             expected: tuple[Any, ...] = ("failed", "no_bids")
         elif len(entrants) < p.min_bidders:
             if p.below_min != "award_single" or len(entrants) > 1:
                 expected = ("failed", "too_few_bids")
-            elif p.reserve is not None and p.start_price < p.reserve:
-                expected = ("failed", "reserve_not_met")
+            elif short(p.start_price) is not None:
+                expected = ("failed", short(p.start_price))
             else:
                 expected = ("awarded", entrants[0], p.start_price)
-        elif p.reserve is not None and s.best is not None and s.best < p.reserve:
-            expected = ("failed", "reserve_not_met")
+        elif s.best is not None and short(s.best) is not None:
+            expected = ("failed", short(s.best))
         else:
             expected = ("awarded", s.ranking()[0].bidder_id, s.best)
         if isinstance(fact, LotAwarded):
@@ -384,7 +464,7 @@ class LotMachine(RecordedLot):
     #: so runs it shrinks towards (and its many "simple" runs) still bid.
     ACTIONS = ("bid", "bid", "advance", "tick", "bid", "advance_to_deadline", "bid", "tick",
                "bid_at_deadline", "register", "deposit", "advance", "pause", "resume", "extend",
-               "schedule", "start", "cancel", "message")
+               "schedule", "start", "cancel", "message", "witness")
 
     @rule(data=st.data())
     def step(self, data: st.DataObject) -> None:
@@ -483,6 +563,17 @@ class LotMachine(RecordedLot):
                 actor=HOST, question=data.draw(st.sampled_from([*asked, 0]), label="question"),
                 text="已答复", public=data.draw(st.booleans(), label="public")))
 
+    def do_witness(self, data: st.DataObject) -> None:
+        """A host enters a reserve, or someone approves the pending one (or a wrong one)."""
+        if self.state is None:
+            return
+        who = data.draw(st.sampled_from([SUPERVISOR, HOST, "staff:host2"]), label="staff")
+        if data.draw(st.booleans(), label="enter"):
+            self.enter_reserve(data.draw(st.integers(-2, 12), label="steps"), who)
+        else:
+            digest = data.draw(st.sampled_from([self.reserve_digest, "0" * 64]), label="commitment")
+            self.apply(ApproveReserve(actor=who, commitment=digest))
+
     def do_cancel(self, data: st.DataObject) -> None:
         if data.draw(st.integers(0, 9), label="roll") == 9:  # a cancellation ends it all
             self.apply(CancelLot(actor=HOST, reason="order"))
@@ -517,7 +608,9 @@ class LotMachine(RecordedLot):
         s = self.state
         assert (s.status == PAUSED) == (s.paused_at is not None)
         if s.status == OPEN:
-            assert next_deadline(s) == s.closes_at
+            lapses = s.witnessed.deadline if s.witnessed is not None and (
+                s.witnessed.status == "entered") else None
+            assert next_deadline(s) == min(d for d in (s.closes_at, lapses) if d is not None)
         if s.bids:
             prices = [b.amount for b in s.bids]
             best = max(prices) if s.params.direction == "forward" else min(prices)
@@ -581,6 +674,24 @@ class LotMachine(RecordedLot):
             kinds = {redact(s, r, PUBLIC)["type"] for r in self.records}
             assert not kinds & {"BidderRegistered", "DepositConfirmed", "BidAccepted"}
             assert snapshot(s, STAFF)["bidders"] == len(s.bidders)
+
+    @invariant()
+    def the_entered_reserve_is_sealed_until_the_lot_ends(self) -> None:
+        """No snapshot and no redacted event shows an entered amount or its salt to
+        anyone, staff included, before the lot has ended."""
+        s = self.state
+        if s is None or s.witnessed is None or s.status in ENDED or not self.reserve_salts:
+            return
+        shown = json.dumps([snapshot(s, a, "b0") for a in (PUBLIC, BIDDER, STAFF)]
+                           + [redact(s, r, a, "b0") for r in self.records
+                              if isinstance(r.event, ReserveEntered)
+                              for a in (PUBLIC, BIDDER, STAFF)])
+        assert all(f"{n:032x}" not in shown for n in range(1, self.reserve_salts + 1))
+        assert withheld(s) == any(isinstance(r.event, ReserveEntered) for r in self.records)
+        for record in self.records:
+            if isinstance(record.event, ReserveEntered):
+                for audience in (PUBLIC, BIDDER, STAFF):
+                    assert not {"amount", "salt"} & set(redact(s, record, audience, "b0"))
 
     @invariant()
     def the_replayed_record_reproduces_the_state(self) -> None:

@@ -113,6 +113,9 @@ HTTP_MATRIX: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     # messages in the room: hosts announce and answer; the lot's bidders ask
     ("POST", "/api/lots/{lot_id}/announce"):            ("401",    "403",    "403",    "done",   "403"),
     ("POST", "/api/lots/{lot_id}/questions"):           ("401",    "done",   "403",    "403",    "403"),
+    # a reserve entered late: a host enters it, a supervisor (another person) approves it
+    ("POST", "/api/lots/{lot_id}/reserve"):             ("401",    "403",    "403",    "done",   "403"),
+    ("POST", "/api/lots/{lot_id}/reserve/approve"):     ("401",    "403",    "403",    "403",    "done"),
     ("POST", "/api/lots/{lot_id}/questions/{seq}/answer"):
                                                         ("401",    "403",    "403",    "done",   "403"),
     # the record (web/records.py): results are public once a lot has ended; reports,
@@ -240,6 +243,8 @@ PREPARE: dict[tuple[str, str], str] = {
     ("POST", "/api/lots/{lot_id}/start"): "scheduled",
     ("POST", "/api/lots/{lot_id}/resume"): "paused",
     ("POST", "/api/lots/{lot_id}/questions/{seq}/answer"): "asked",
+    ("POST", "/api/lots/{lot_id}/reserve"): "witnessed",
+    ("POST", "/api/lots/{lot_id}/reserve/approve"): "entered",
     ("GET", "/api/lots/{lot_id}/result"): "cancelled",
     ("GET", "/api/lots/{lot_id}/ocds"): "cancelled",
     ("POST", "/api/lots/{lot_id}/bidders/{bidder_id}/deposit/refund"): "cancelled",
@@ -380,14 +385,22 @@ async def make_trade(world: World, *, admitted: bool) -> None:
 
 async def make_world(server: Server, state: str, *, admitted: bool = False) -> World:
     issued, objected, posted = state == "issued", state == "objected", state == "posted"
-    state = "awarded" if issued or objected else "open" if posted else state
-    lot = await server.make_lot(**({"duration_s": 1} if state == "awarded" else {}))
+    # a lot whose reserve is entered late, scheduled: nothing entered yet, or a host's
+    # entry awaiting a supervisor's approval
+    witnessed, entered = state in ("witnessed", "entered"), state == "entered"
+    state = ("awarded" if issued or objected else "open" if posted
+             else "scheduled" if witnessed else state)
+    lot = await server.make_lot(**({"duration_s": 1} if state == "awarded" else {}),
+                                **({"reserve_entry": {"before_close_s": 60}}
+                                   if witnessed else {}))
     b1 = await server.register(lot, "b1")
     await server.register(lot, "b2")
     other_lot = await server.make_lot()
     x1 = await server.register(other_lot, "x1")
     if state != "draft":
         await server.ok("POST", f"/api/lots/{lot}/schedule", {})
+    if entered:
+        await server.ok("POST", f"/api/lots/{lot}/reserve", {"amount": "150.00"})
     if state not in ("draft", "scheduled"):
         await server.ok("POST", f"/api/lots/{lot}/start", {})
         placed = await server.engine.execute(lot, PlaceBid(bidder_id="b2", amount=10_000))
@@ -446,6 +459,9 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
         "/api/lots/{lot_id}/questions": {"kind": "question", "text": "q"},
         "/api/lots/{lot_id}/questions/{seq}/answer": {"text": "a"},
         "/api/lots/{lot_id}/start": {},
+        "/api/lots/{lot_id}/reserve": {"amount": "150.00", "reason": "评估价"},
+        "/api/lots/{lot_id}/reserve/approve": {
+            "commitment": state.witnessed.commitment if state.witnessed else ""},
         "/api/bank/statements": {"content_base64": base64.b64encode(
             "交易时间,付款账号,付款户名,金额,附言,流水号\n2025-09-23 10:00:00,6222,某公司,"
             "1.00,转账,S-1\n".encode()).decode()},

@@ -10,6 +10,7 @@ import { FORMAT_NAMES, drawPlay, templateOf } from "./formats.js";
 import { drawLotForm, formatName, readLotForm, relabelLotForm } from "./lotform.js";
 import { epochToZoned, loadZone, zonedToEpoch } from "./zone.js";
 import { currencySign, normalizeInput } from "./money.js";
+import { reserveText } from "./lotinfo.js";
 import {
   $, ENDED, MessageBox, api, apiLots, bindStaffToken, clock, confirmAction, drawCountdown, guard, h,
   money, resultText, showAmount, showConn, showStatus,
@@ -28,6 +29,8 @@ addStrings({
     confirm_cancel: "确认取消标的“{title}”？取消后不可恢复。理由：{reason}",
     notice_label: "公告（暂停、终止时向所有竞买人和公众展示）",
     restart_label: "恢复时从起始价重新竞价（此前报价作废）",
+    reserve_entry_label: "录入保留价（密封，须监督人确认）", enter_reserve: "录入",
+    reserve_commitment: "承诺值 {commitment}",
     confirm_restart: "确认从起始价重新竞价？标的“{title}”此前的全部报价作废。",
     announce_label: "向竞买人发布公告", announce: "发布公告",
     extend_on_label: "延时触发", extend_on_any: "任何报价",
@@ -52,6 +55,8 @@ addStrings({
     confirm_cancel: "Cancel “{title}”? This cannot be undone. Reason: {reason}",
     notice_label: "Public notice (shown to every bidder and the public on suspending or terminating)",
     restart_label: "On resuming, restart bidding from the start price (earlier bids void)",
+    reserve_entry_label: "Enter the reserve (sealed; a supervisor approves it)",
+    enter_reserve: "Enter", reserve_commitment: "commitment {commitment}",
     confirm_restart: "Restart bidding of “{title}” from the start price? Every earlier bid becomes void.",
     announce_label: "Announce to the bidders", announce: "Announce",
     extend_on_label: "Soft close triggered by", extend_on_any: "any bid",
@@ -469,6 +474,22 @@ async function answerQuestion(seq, text, isPublic) {
   }
 }
 
+/** A host enters the lot's reserve (a reverse lot's internal ceiling): sealed at once,
+ * the page keeps nothing of it but the commitment the server answers. */
+async function enterReserve() {
+  const amount = normalizeInput($("reserve-amount").value);
+  if (!selectedId || !amount) return;
+  const data = await call(`/api/lots/${encodeURIComponent(selectedId)}/reserve`, "POST",
+    { amount, reason: $("reason").value.trim() || undefined }, { near: "reserve-amount" });
+  $("reserve-amount").value = "";
+  if (!data) return;
+  messages.show({ key: "done" }, "ok");
+  if (data.state) {
+    adopt(data.state);
+    render();
+  }
+}
+
 async function announce() {
   const text = $("announce-text").value.trim();
   if (!selectedId || !text) return;
@@ -502,8 +523,14 @@ function render() {
   $("leader").textContent = state?.leader_no ?? "—";
   $("bid-count").textContent = String(state?.bid_count ?? 0);
   $("reserve-label").textContent = t(reverse ? "ceiling" : "reserve");
-  $("reserve").textContent = reverse ? money(p?.ceiling, p?.currency, t("none"))
-    : money(state?.reserve, p?.currency, t("none"));
+  $("reserve").textContent = state?.reserve_entry ? reserveText(state)
+    : reverse ? money(p?.ceiling, p?.currency, t("none"))
+      : money(state?.reserve, p?.currency, t("none"));
+  const entry = state?.reserve_entry;
+  $("reserve-entry-row").hidden = !entry;
+  $("enter-reserve").disabled = !entry || !["waiting", "entered"].includes(entry.status);
+  $("reserve-commitment").textContent = entry?.commitment
+    ? t("reserve_commitment", { commitment: entry.commitment }) : "";
 
   const result = resultText(state);
   $("result-card").hidden = !result;
@@ -765,6 +792,7 @@ function main() {
     submit(action, () => lotAction(action));
   }
   submit("announce", announce);
+  submit("enter-reserve", enterReserve);
   render();
   loadZone().then((tz) => {
     for (const el of document.querySelectorAll('input[type="datetime-local"]')) el.title = tz;

@@ -14,6 +14,20 @@ export function drawLotNotice(el, state) {
     : "";
 }
 
+/** What a page says of the lot's reserve (a reverse lot's internal ceiling): none, set
+ * (its amount sealed), awaiting entry or a supervisor's approval (a reserve entered late),
+ * or the amount revealed at the close; null for a reverse lot without one. */
+export function reserveText(state) {
+  const p = state?.params ?? {};
+  const entry = state?.reserve_entry;
+  if (entry) {
+    return t(`reserve_entry_${entry.status}`,
+      { amount: entry.amount ? money(entry.amount, p.currency) : "" });
+  }
+  if (p.has_reserve) return t("has_reserve");
+  return p.direction === "reverse" ? null : t("no_reserve");
+}
+
 /** Fill `dl` with the rules a bidder needs: direction, start, steps, deposit, soft close. */
 export function drawLotInfo(dl, state) {
   if (!dl || !state?.params) return;
@@ -48,6 +62,7 @@ export function drawLotInfo(dl, state) {
   }
   if (p.show_counts) rows.push([t("show_counts"), t(`show_counts_${p.show_counts}`)]);
   if (reverse && p.ceiling) rows.push([t("ceiling"), money(p.ceiling, p.currency)]);
-  if (p.has_reserve) rows.push([t("reserve"), t("has_reserve")]);
+  const reserve = reserveText(state);
+  if (reserve) rows.push([t(reverse ? "internal_ceiling" : "reserve"), reserve]);
   dl.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
