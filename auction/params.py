@@ -111,6 +111,9 @@ class EnglishParams:
     #: Whether a host resuming a suspended lot may restart bidding from the start price
     #: (``ResumeLot.restart``), every earlier bid void.
     restart_allowed: bool = False
+    #: Pre-emptive purchase rights (优先购买权): a frozen
+    #: :class:`auction.preemption.Preemption` (holders, exercise), None: none.
+    preemption: Any = None
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -346,6 +349,7 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,
         "has_reserve": p.reserve is not None,
         **({"proxy": True} if p.proxy else {}),
+        **({} if p.preemption is None else {"preemption": p.preemption.public()}),
         **({} if p.options is None else {"options": p.options.public(p.decimals)}),
     }
 
