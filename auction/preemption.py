@@ -78,11 +78,11 @@ class Preemption:
 def parse(raw: object, parse_rest: Callable[[object], EnglishParams]) -> EnglishParams:
     """A lot's parameters by ``parse_rest`` with its ``preemption`` (absent or null: none),
     which needs forward bidding that shows the best price and improves on it."""
-    if not isinstance(raw, Mapping) or "preemption" not in raw:
+    if not isinstance(raw, Mapping):
         return parse_rest(raw)
-    rest = dict(raw)
-    spec = rest.pop("preemption")
-    params = parse_rest(rest)
+    outer = _Reader(raw)
+    spec = outer.take("preemption")
+    params = parse_rest(outer.raw)
     if spec is None:
         return params
     r = _Reader(spec, "preemption")

@@ -38,6 +38,7 @@ from auction.params import (
     STEP_ROUNDINGS,
     VISIBILITIES,
 )
+from auction.preemption import EXERCISE, MAX_HOLDERS, MAX_NUMBER
 from auction.sealed import MAX_REVISIONS, SEALINGS
 from auction.sessions import MAX_STAGGER_S, MODES
 
@@ -144,6 +145,20 @@ class Tier(Closed):
     percent: Percent | None = None
 
 
+class Preemption(Closed):
+    """Pre-emptive purchase rights (优先购买权): the holders' bidder numbers in order of
+    priority (the first is priority 1) and the rules of exercise."""
+
+    holders: Annotated[list[Annotated[str, Meta(min_length=1, max_length=MAX_NUMBER)]],
+                       Meta(min_length=1, max_length=MAX_HOLDERS)]
+    exercise: Annotated[_choice(EXERCISE), Meta(description=(
+        "`during` (default): a holder may match the best price at any time while bids are "
+        "taken; `at_end`: once bidding ends, the holders who outrank the best bidder are "
+        "offered the final price for `window_s` seconds"))] | None = None
+    window_s: Annotated[Seconds, Meta(description=(
+        "exercise `at_end`: the window from the end of bidding (default 300 s)"))] | None = None
+
+
 class EnglishParams(Closed):
     start_price: ParamAmount
     direction: Direction | None = None
@@ -175,6 +190,7 @@ class EnglishParams(Closed):
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS) | None = None
+    preemption: Preemption | None = None
 
 
 class DutchParams(Closed):
@@ -262,6 +278,7 @@ class ListingTimedParams(Closed):
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS[:2]) | None = None
+    preemption: Preemption | None = None
 
 
 Coefficient = Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?" + _END)]

@@ -9,7 +9,14 @@ import pytest
 from auction.english import ENGLISH
 from auction.errors import InvalidParams
 from auction.lot import replay
-from auction.model import BidAccepted, ConfirmDeposit, CloseExtended, LotAwarded, LotClosed, PlaceBid
+from auction.model import (
+    BidAccepted,
+    CloseExtended,
+    ConfirmDeposit,
+    LotAwarded,
+    LotClosed,
+    PlaceBid,
+)
 from auction.params import parse_english, public_params
 from auction.preemption import MatchWindowOpened, PriceMatched
 from auction.record import GENESIS, Recorded, seal
