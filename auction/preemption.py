@@ -1,8 +1,9 @@
 """Pre-emptive purchase rights (优先购买权) of a forward lot: ``english`` and ``listing_timed``.
 
-A lot's ``preemption`` parameter names holders (the bidder numbers of bidders who will
-register, e.g. a company's existing shareholders or a tenant) in order of priority: the
-first is priority 1. A holder bids like anyone, and may also *match* the best price: a
+A lot's ``preemption`` parameter names holders (the bidder ids of bidders who will
+register, e.g. a company's existing shareholders or a tenant: the center knows them when
+it creates the lot, before registration draws their bidder numbers) in order of
+priority: the first is priority 1. A holder bids like anyone, and may also *match* the best price: a
 price bid equal to the best (:class:`~auction.model.PlaceBid`), recorded as the bid
 (``BidAccepted``) and :class:`PriceMatched`; the holder then leads at that price. A
 match needs the best to be held by a bidder the holder outranks: a non-holder, or a
@@ -44,8 +45,8 @@ from auction.state import Bidder, LotState
 EXERCISE = ("during", "at_end")
 #: Most holders a lot may name.
 MAX_HOLDERS = 100
-#: The longest bidder number a holder may be named by.
-MAX_NUMBER = 64
+#: The longest bidder id a holder may be named by.
+MAX_ID = 64
 #: ``window_s`` of an ``at_end`` lot that does not give one.
 DEFAULT_WINDOW_S = 300
 
@@ -58,16 +59,16 @@ MESSAGES.update({
 
 @dataclass(frozen=True, slots=True)
 class Preemption:
-    """Holders (bidder numbers, priority 1 first), the rules of exercise, and the window of
-    an ``at_end`` lot in seconds (0 under ``during``)."""
+    """Holders (bidder ids, priority 1 first), the rules of exercise, and the window of an
+    ``at_end`` lot in seconds (0 under ``during``)."""
 
     holders: tuple[str, ...]
     exercise: str
     window_s: int
 
-    def priority(self, bidder_no: str) -> int | None:
-        """The priority of holder ``bidder_no`` (1 is the highest), None for a non-holder."""
-        return self.holders.index(bidder_no) + 1 if bidder_no in self.holders else None
+    def priority(self, bidder_id: str) -> int | None:
+        """The priority of holder ``bidder_id`` (1 is the highest), None for a non-holder."""
+        return self.holders.index(bidder_id) + 1 if bidder_id in self.holders else None
 
     def public(self) -> dict[str, Any]:
         """What anyone may know: how many holders there are, not who they are."""
@@ -91,11 +92,11 @@ def parse(raw: object, parse_rest: Callable[[object], EnglishParams]) -> English
     window_s = r.integer("window_s", 1, MAX_SECONDS)
     r.done()
     if (not isinstance(holders, list) or not 0 < len(holders) <= MAX_HOLDERS
-            or not all(isinstance(h, str) and 0 < len(h.strip()) == len(h) <= MAX_NUMBER
+            or not all(isinstance(h, str) and 0 < len(h.strip()) == len(h) <= MAX_ID
                        for h in holders)
             or len(set(holders)) != len(holders)):
         raise InvalidParams(f"preemption holders must be a list of 1 to {MAX_HOLDERS} "
-                            "different bidder numbers, in order of priority", "preemption")
+                            "different bidder ids, in order of priority", "preemption")
     if window_s is not None and exercise != "at_end":
         raise InvalidParams("preemption window_s applies to exercise at_end", "preemption")
     if params.direction != "forward" or params.improve != "leader" \
@@ -180,10 +181,10 @@ def offered(state: LotState, entrants: int) -> list[Bidder]:
             or state.best is None or entrants < p.min_bidders
             or (p.reserve is not None and state.best < p.reserve)):
         return []
-    leader = pre.priority(state.bidders[state.leader].bidder_no)
+    leader = pre.priority(state.leader)
     out = []
-    for rank, number in enumerate(pre.holders, 1):
-        bidder = state.bidders.get(state.numbers.get(number, ""))
+    for rank, holder in enumerate(pre.holders, 1):
+        bidder = state.bidders.get(holder)
         if leader is not None and rank >= leader:
             break
         if bidder is not None and state.eligible(bidder):
@@ -209,12 +210,12 @@ def may_match(state: LotState, bidder: Bidder, window: Window | None) -> bool:
     pre = of(state)
     if pre is None or state.leader is None or state.leader == bidder.bidder_id:
         return False
-    mine = pre.priority(bidder.bidder_no)
+    mine = pre.priority(bidder.bidder_id)
     if mine is None or (pre.exercise == "at_end") != (window is not None):
         return False
     if window is not None and bidder.bidder_id not in window.offered:
         return False
-    theirs = pre.priority(state.bidders[state.leader].bidder_no)
+    theirs = pre.priority(state.leader)
     return theirs is None or mine < theirs
 
 
@@ -227,7 +228,7 @@ def match(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> list[Even
     """The events of a match: the bid, then :class:`PriceMatched`."""
     pre = of(state)
     assert pre is not None  # only a holder matches
-    priority = pre.priority(bidder.bidder_no)
+    priority = pre.priority(bidder.bidder_id)
     assert priority is not None
     return [BidAccepted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
                         bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip,
@@ -252,7 +253,8 @@ def matched_no(state: LotState) -> str | None:
 def view(state: LotState, view: dict[str, Any], audience: str,
          window: Window | None) -> None:
     """Add ``preemption`` to a snapshot: the holder leading by a match, the open window
-    (its end, price and how many holders it offers), and for staff the holders' numbers."""
+    (its end, price and how many holders it offers), and for staff the holders (ids, in
+    order of priority)."""
     pre = of(state)
     if pre is None:
         return
@@ -264,7 +266,7 @@ def view(state: LotState, view: dict[str, Any], audience: str,
             "holders": len(window.offered)},
     }
     if audience == "staff":
-        out["holders_nos"] = list(pre.holders)
+        out["holders"] = list(pre.holders)
     view["preemption"] = out
 
 
@@ -273,7 +275,7 @@ def bidder_view(state: LotState, view: dict[str, Any], bidder: Bidder,
     """Add ``preemption`` to a holder's own standing: its priority, whether it may match
     the best price now (``open_for_bids``: the lot takes its price bids) and that price."""
     pre = of(state)
-    priority = None if pre is None else pre.priority(bidder.bidder_no)
+    priority = None if pre is None else pre.priority(bidder.bidder_id)
     if priority is None:
         return
     may = open_for_bids and state.eligible(bidder) and may_match(state, bidder, window)

@@ -38,7 +38,7 @@ from auction.params import (
     STEP_ROUNDINGS,
     VISIBILITIES,
 )
-from auction.preemption import EXERCISE, MAX_HOLDERS, MAX_NUMBER
+from auction.preemption import EXERCISE, MAX_HOLDERS
 from auction.sealed import MAX_REVISIONS, SEALINGS
 from auction.sessions import MAX_STAGGER_S, MODES
 
@@ -146,11 +146,11 @@ class Tier(Closed):
 
 
 class Preemption(Closed):
-    """Pre-emptive purchase rights (优先购买权): the holders' bidder numbers in order of
+    """Pre-emptive purchase rights (优先购买权): the holders' bidder ids in order of
     priority (the first is priority 1) and the rules of exercise."""
 
-    holders: Annotated[list[Annotated[str, Meta(min_length=1, max_length=MAX_NUMBER)]],
-                       Meta(min_length=1, max_length=MAX_HOLDERS)]
+    holders: Annotated[list[Id], Meta(min_length=1, max_length=MAX_HOLDERS, description=(
+        "the bidder ids the holders will register under, priority 1 first"))]
     exercise: Annotated[_choice(EXERCISE), Meta(description=(
         "`during` (default): a holder may match the best price at any time while bids are "
         "taken; `at_end`: once bidding ends, the holders who outrank the best bidder are "

@@ -31,17 +31,17 @@ CLOSE = T0 + MINUTE
 WINDOW_S = 30
 
 
-def holders(*numbers: str, **rules: Any) -> dict[str, Any]:
-    return {"holders": list(numbers), **rules}
+def holders(*ids: str, **rules: Any) -> dict[str, Any]:
+    return {"holders": list(ids), **rules}
 
 
 def during(*bidders: str, **overrides: Any) -> Lot:
-    """An open english lot whose holders are Nh1 (priority 1) and Nh2 (priority 2)."""
-    return opened(*bidders, preemption=holders("Nh1", "Nh2"), **overrides)
+    """An open english lot whose holders are h1 (priority 1) and h2 (priority 2)."""
+    return opened(*bidders, preemption=holders("h1", "h2"), **overrides)
 
 
 def at_end(*bidders: str, **overrides: Any) -> Lot:
-    return opened(*bidders, preemption=holders("Nh1", "Nh2", exercise="at_end",
+    return opened(*bidders, preemption=holders("h1", "h2", exercise="at_end",
                                                window_s=WINDOW_S), **overrides)
 
 
@@ -142,7 +142,7 @@ def test_the_start_price_is_bid_not_matched_before_any_bid() -> None:
 
 
 def test_a_holder_without_its_deposit_cannot_match() -> None:
-    lot = Lot(params(preemption=holders("Nh1")))
+    lot = Lot(params(preemption=holders("h1")))
     lot.register("a")
     lot.register("h1", deposit=None)
     lot.open()
@@ -187,7 +187,7 @@ def test_everyone_sees_that_a_holder_matched_by_its_number_only() -> None:
     assert public["preemption"] == {"matched_no": "Nh1", "window": None}
     assert public["leader_no"] == "Nh1"
     assert public["params"]["preemption"] == {"holders": 2, "exercise": "during"}
-    assert snapshot(lot.s, STAFF)["preemption"]["holders_nos"] == ["Nh1", "Nh2"]
+    assert snapshot(lot.s, STAFF)["preemption"]["holders"] == ["h1", "h2"]
     record = Recorded("lot-1", lot.s.version, lot.events[-1], "")
     assert redact(lot.s, record, PUBLIC) == {
         "seq": lot.s.version, "type": "PriceMatched", "at": T0, "bidder_no": "Nh1",
@@ -259,7 +259,7 @@ def test_at_end_in_the_window_only_offered_holders_may_bid_and_only_the_final_pr
 
 def test_at_end_a_holder_eligible_only_once_the_window_opened_is_not_offered_the_price(
         ) -> None:
-    lot = Lot(params(preemption=holders("Nh1", "Nh2", exercise="at_end", window_s=WINDOW_S)))
+    lot = Lot(params(preemption=holders("h1", "h2", exercise="at_end", window_s=WINDOW_S)))
     lot.register("a")
     lot.register("h1", deposit=None)
     lot.register("h2")
@@ -342,7 +342,7 @@ def test_at_end_no_window_opens_unless_the_close_would_award_the_best_to_an_outr
 
 def test_at_end_only_registered_eligible_holders_who_outrank_the_best_bidder_are_offered(
         ) -> None:
-    lot = Lot(params(preemption=holders("Nh1", "Nh2", "Nh3", exercise="at_end")))
+    lot = Lot(params(preemption=holders("h1", "h2", "h3", exercise="at_end")))
     lot.register("a")
     lot.register("h1", deposit=None)
     lot.register("h2")
@@ -354,7 +354,7 @@ def test_at_end_only_registered_eligible_holders_who_outrank_the_best_bidder_are
     # h1 has no deposit, h3 ranks below the best bidder h2: nobody is offered.
     assert kinds(events) == ["LotClosed", "LotAwarded"]
 
-    lot = Lot(params(preemption=holders("Nh1", "Nh2", exercise="at_end")))
+    lot = Lot(params(preemption=holders("h1", "h2", exercise="at_end")))
     lot.register("a")
     lot.register("h2")
     lot.open()
@@ -383,7 +383,7 @@ def test_everyone_sees_the_window_and_only_staff_see_whom_it_offers() -> None:
 
 
 def test_a_holder_may_match_in_a_listing_and_in_timed_bidding() -> None:
-    lot = listed("a", "h1", preemption=holders("Nh1"))
+    lot = listed("a", "h1", preemption=holders("h1"))
     lot.take("a", "120.00")
     assert kinds(lot.take("h1", "120.00")) == ["BidAccepted", "PriceMatched"]
     lot.take("a", "130.00")
@@ -402,7 +402,7 @@ def test_a_holder_may_match_in_a_listing_and_in_timed_bidding() -> None:
 
 
 def test_a_listing_s_holder_who_did_not_enter_timed_bidding_cannot_match_in_it() -> None:
-    lot = listed("a", "b", "h1", preemption=holders("Nh1"), confirm="auto")
+    lot = listed("a", "b", "h1", preemption=holders("h1"), confirm="auto")
     lot.take("a", "120.00")
     lot.take("b", "130.00")
     lot.take("a", "140.00")
@@ -412,7 +412,7 @@ def test_a_listing_s_holder_who_did_not_enter_timed_bidding_cannot_match_in_it()
 
 
 def test_a_listing_at_end_offers_the_final_price_when_timed_bidding_ends() -> None:
-    lot = listed("a", "h1", preemption=holders("Nh1", exercise="at_end", window_s=WINDOW_S),
+    lot = listed("a", "h1", preemption=holders("h1", exercise="at_end", window_s=WINDOW_S),
                  confirm="auto")
     lot.take("a", "120.00")
     lot.take("h1", "130.00")
@@ -433,7 +433,7 @@ def test_a_listing_at_end_offers_the_final_price_when_timed_bidding_ends() -> No
 
 
 def test_a_listing_nobody_confirmed_offers_the_listing_s_best_to_the_holders() -> None:
-    lot = listed("a", "h1", preemption=holders("Nh1", exercise="at_end", window_s=WINDOW_S))
+    lot = listed("a", "h1", preemption=holders("h1", exercise="at_end", window_s=WINDOW_S))
     lot.take("a", "120.00")
     lot.tick(LISTING_ENDS)
     ends = LISTING_ENDS + 300 * SECOND
@@ -447,7 +447,7 @@ def test_a_listing_nobody_confirmed_offers_the_listing_s_best_to_the_holders() -
 
 
 def test_a_listing_s_views_show_the_match_and_the_window() -> None:
-    lot = listed("a", "h1", preemption=holders("Nh1", exercise="at_end", window_s=WINDOW_S))
+    lot = listed("a", "h1", preemption=holders("h1", exercise="at_end", window_s=WINDOW_S))
     lot.take("a", "120.00")
     assert snapshot(lot.s, "bidder", "h1")["you"]["preemption"] == {
         "priority": 1, "may_match": False, "match_price": None}
@@ -511,6 +511,8 @@ def test_a_lot_s_other_parameters_are_still_checked_beside_its_holders() -> None
     with pytest.raises(InvalidParams) as raised:
         ENGLISH.parse(params(preemption=holders("a"), colour="red"))
     assert raised.value.field == "colour"
+    with pytest.raises(InvalidParams):
+        ENGLISH.parse(["not", "an", "object"])
 
 
 def test_a_signed_or_plain_bid_equal_to_the_best_is_the_holder_s_match() -> None:

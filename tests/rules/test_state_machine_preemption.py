@@ -17,14 +17,14 @@ from auction.model import BidAccepted, Event, LotAwarded, LotFailed, PlaceBid, R
 from auction.preemption import MatchWindowOpened, Preemption, PriceMatched
 from auction.state import OPEN, Bidder, LotState
 
-from .test_state_machine import BIDDERS, NUMBERS, LotMachine, lot_params
+from .test_state_machine import BIDDERS, LotMachine, lot_params
 
 
 @st.composite
 def preemption_params(draw: st.DrawFn) -> dict[str, Any]:
     p = draw(lot_params().filter(lambda p: p["direction"] == "forward"
                                  and p["visibility"] == "price" and p["improve"] == "leader"))
-    holders = draw(st.lists(st.sampled_from(NUMBERS), min_size=1, max_size=3, unique=True))
+    holders = draw(st.lists(st.sampled_from(BIDDERS), min_size=1, max_size=3, unique=True))
     exercise = draw(st.sampled_from(["during", "at_end"]))
     spec: dict[str, Any] = {"holders": holders, "exercise": exercise}
     if exercise == "at_end":
@@ -40,8 +40,7 @@ def rights(s: LotState) -> Preemption:
 
 def priority(s: LotState, bidder_id: str | None) -> int | None:
     """A bidder's priority as a holder (None: not a holder, or no bidder)."""
-    bidder = s.bidders.get(bidder_id) if bidder_id is not None else None
-    return None if bidder is None else rights(s).priority(bidder.bidder_no)
+    return None if bidder_id is None else rights(s).priority(bidder_id)
 
 
 def outranks(mine: int | None, theirs: int | None) -> bool:
@@ -59,8 +58,7 @@ class PreemptionMachine(LotMachine):
     def do_match(self, data: st.DataObject) -> None:
         """A bid of exactly the best price (or a step around it), mostly by a holder."""
         s = self.s
-        numbers = list(rights(s).holders)
-        ids = [s.numbers[n] for n in numbers if n in s.numbers]
+        ids = [h for h in rights(s).holders if h in s.bidders]
         bidder = data.draw(st.one_of(st.sampled_from(ids or BIDDERS), st.sampled_from(BIDDERS)),
                            label="matcher")
         best = s.best if s.best is not None else s.params.start_price
@@ -85,11 +83,11 @@ class PreemptionMachine(LotMachine):
             assert fact.price == s.best and fact.holders
             leader = priority(s, s.leader)
             for number in fact.holders:
-                assert outranks(pre.priority(number), leader), "offered to an outranked holder"
+                assert outranks(pre.priority(s.numbers[number]), leader), "offered outranked"
             return
         if isinstance(fact, PriceMatched):
             # Its bid came just before: the holder is at the best, not yet leading.
-            assert fact.priority == pre.priority(fact.bidder_no)
+            assert fact.priority == pre.priority(fact.bidder_id)
             assert s.best == fact.amount and s.leader != fact.bidder_id
             return
         window = self.window()
