@@ -1,0 +1,105 @@
+"""Pre-emptive purchase rights (优先购买权) played through the pages in a headless Chromium:
+the holder's room offers "match the price" when it may, the holder matches a rival's best
+and wins at the equal price; under ``at_end`` the window opens once bidding ends and the
+holder matches inside it (lots set up over the host API)."""
+
+from __future__ import annotations
+
+import pytest
+from browser_pages import Pages
+from lotplay import make_lot
+from playwright.async_api import Page, expect
+from test_browser_e2e import WAIT
+
+from helpers import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+#: Long enough for the lot's short bidding time to run out.
+END_WAIT = 60_000
+
+
+async def bid(room: Page, amount: str) -> None:
+    await room.fill("#amount", amount)
+    await room.click("#bid-btn")
+    await room.click("#confirm-bid")
+    await expect(room.locator("#message")).to_have_attribute("data-kind", "ok", timeout=WAIT)
+
+
+async def match(room: Page, amount: str) -> None:
+    button = room.locator("#match-btn")
+    await expect(button).to_be_enabled(timeout=WAIT)
+    await expect(button).to_have_attribute("data-amount", amount)
+    await button.click()
+    await expect(room.locator("#confirm-amount")).to_have_attribute("data-amount", amount)
+    await room.click("#confirm-bid")
+    await expect(room.locator("#message")).to_have_attribute("data-kind", "ok", timeout=WAIT)
+
+
+async def test_a_holder_matches_the_best_price_in_its_room_and_wins_at_the_equal_price(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    server = auction_server
+    lot = await make_lot(server, "english", {
+        "start_price": "100.00", "step": "10.00", "deposit": "50.00", "duration_s": 25,
+        "preemption": {"holders": ["H"]}}, ("A", "H"),
+        title="某公司 30% 股权", session="产权转让 2026-12", name="公司 {}")
+    urls, numbers = lot.rooms, lot.numbers
+
+    rival = await pages.open(urls["A"])
+    holder = await pages.open(urls["H"])
+    for room in (rival, holder):
+        await expect(room.locator("#status")).to_have_attribute("data-status", "open",
+                                                                timeout=WAIT)
+    # Only the holder has the button, disabled while there is no best to match.
+    await expect(holder.locator("#preempt")).to_be_visible()
+    await expect(holder.locator("#preempt")).to_have_attribute("data-priority", "1")
+    await expect(holder.locator("#match-btn")).to_be_disabled()
+    await expect(rival.locator("#preempt")).to_be_hidden()
+
+    await bid(rival, "110.00")
+    await match(holder, "110.00")
+    await expect(rival.locator("#leader")).to_have_text(numbers["H"], timeout=WAIT)
+    await expect(rival.locator("#preempt-public")).to_contain_text(numbers["H"])
+    await expect(holder.locator("#match-btn")).to_be_disabled()
+    # A non-holder must still beat the price by a step.
+    await rival.fill("#amount", "110.00")
+    await rival.click("#bid-btn")
+    await rival.click("#confirm-bid")
+    await expect(rival.locator("#message")).to_have_attribute("data-kind", "error",
+                                                              timeout=WAIT)
+    await bid(rival, "120.00")
+    await match(holder, "120.00")
+
+    for room in (rival, holder):
+        await expect(room.locator("#result")).to_contain_text(numbers["H"], timeout=END_WAIT)
+        await expect(room.locator("#result")).to_contain_text("120.00")
+    await expect(holder.locator("#preempt")).to_be_hidden()
+    assert pages.errors == []
+
+
+async def test_at_the_end_the_holder_is_offered_the_final_price_and_matches_it_in_the_window(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    server = auction_server
+    lot = await make_lot(server, "english", {
+        "start_price": "100.00", "step": "10.00", "deposit": "50.00", "duration_s": 15,
+        "preemption": {"holders": ["H"], "exercise": "at_end", "window_s": 30}},
+        ("A", "H"), title="承租房屋 12 号", session="产权转让 2026-12", name="公司 {}")
+    urls, numbers = lot.rooms, lot.numbers
+
+    rival = await pages.open(urls["A"])
+    holder = await pages.open(urls["H"])
+    for room in (rival, holder):
+        await expect(room.locator("#status")).to_have_attribute("data-status", "open",
+                                                                timeout=WAIT)
+    await bid(rival, "130.00")
+    # While bidding runs the holder only bids by steps.
+    await expect(holder.locator("#match-btn")).to_be_disabled()
+
+    # Bidding ends: the window offers the final price.
+    await expect(holder.locator("#match-btn")).to_be_enabled(timeout=END_WAIT)
+    await expect(rival.locator("#preempt-public")).to_contain_text("130.00", timeout=WAIT)
+    await match(holder, "130.00")
+    for room in (rival, holder):
+        await expect(room.locator("#result")).to_contain_text(numbers["H"], timeout=END_WAIT)
+        await expect(room.locator("#result")).to_contain_text("130.00")
+    assert pages.errors == []
