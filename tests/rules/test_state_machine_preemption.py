@@ -1,8 +1,8 @@
-"""Random command sequences on random forward english lots with pre-emptive purchase
-rights (优先购买权): the invariants of the shared machine hold, a holder's match never
-lowers the best, a non-holder never wins at an equal price over a holder, priority is
-respected, an ``at_end`` window opens and closes on time, and replaying the record
-reproduces the state."""
+"""Random command sequences on random forward english and listing_timed lots with
+pre-emptive purchase rights (优先购买权): the invariants of the format's machine hold, a
+holder's match never lowers the best, a non-holder never wins at an equal price over a
+holder, priority is respected, an ``at_end`` window opens and closes on time, and
+replaying (and, for listing_timed, verifying) the record reproduces the state."""
 
 from __future__ import annotations
 
@@ -12,24 +12,34 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant
 
 from auction.english import Window
-from auction.lot import decide
+from auction.lot import decide, next_deadline
 from auction.model import BidAccepted, Event, LotAwarded, LotFailed, PlaceBid, Rejection
 from auction.preemption import MatchWindowOpened, Preemption, PriceMatched
 from auction.state import OPEN, Bidder, LotState
 
 from .test_state_machine import BIDDERS, LotMachine, lot_params
+from .test_state_machine_listing_timed import ListingMachine, listing_params
 
 
-@st.composite
-def preemption_params(draw: st.DrawFn) -> dict[str, Any]:
-    p = draw(lot_params().filter(lambda p: p["direction"] == "forward"
-                                 and p["visibility"] == "price" and p["improve"] == "leader"))
+def with_rights(draw: st.DrawFn, p: dict[str, Any]) -> dict[str, Any]:
     holders = draw(st.lists(st.sampled_from(BIDDERS), min_size=1, max_size=3, unique=True))
     exercise = draw(st.sampled_from(["during", "at_end"]))
     spec: dict[str, Any] = {"holders": holders, "exercise": exercise}
     if exercise == "at_end":
         spec["window_s"] = draw(st.sampled_from([5, 1, 30]))
     return {**p, "preemption": spec}
+
+
+@st.composite
+def preemption_params(draw: st.DrawFn) -> dict[str, Any]:
+    return with_rights(draw, draw(lot_params().filter(
+        lambda p: p["direction"] == "forward" and p["visibility"] == "price"
+        and p["improve"] == "leader")))
+
+
+@st.composite
+def listing_preemption_params(draw: st.DrawFn) -> dict[str, Any]:
+    return with_rights(draw, draw(listing_params().filter(lambda p: "cap" not in p)))
 
 
 def rights(s: LotState) -> Preemption:
@@ -47,13 +57,8 @@ def outranks(mine: int | None, theirs: int | None) -> bool:
     return mine is not None and (theirs is None or mine < theirs)
 
 
-class PreemptionMachine(LotMachine):
-    ACTIONS = ("match", *LotMachine.ACTIONS, "match", "advance_to_deadline", "match")
-
-    @initialize(params=preemption_params(), ready=st.sampled_from([3, 2, 4]),
-                stage=st.sampled_from(["open", "open", "scheduled"]))
-    def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
-        self.prepare(params, ready, stage)
+class PreemptionChecks:
+    """The checks of pre-emptive rights, mixed into a format's machine."""
 
     def do_match(self, data: st.DataObject) -> None:
         """A bid of exactly the best price (or a step around it), mostly by a holder."""
@@ -68,7 +73,9 @@ class PreemptionMachine(LotMachine):
 
     # ------------------------------------------------------------------ checks
     def window(self) -> Window | None:
-        return self.s.play if isinstance(self.s.play, Window) else None
+        """The open match window (english: the format state; listing_timed: in it)."""
+        play = self.s.play
+        return play if isinstance(play, Window) else getattr(play, "match_window", None)
 
     def check_event(self, fact: Event) -> None:
         s = self.state
@@ -124,6 +131,8 @@ class PreemptionMachine(LotMachine):
             return
         s = self.state
         assert (s.status == "paused") == (s.paused_at is not None)
+        if s.status == OPEN:
+            assert next_deadline(s) == s.closes_at
         if not s.bids:
             assert s.best is None and s.leader is None
             return
@@ -177,5 +186,25 @@ class PreemptionMachine(LotMachine):
                                                priority(s, s.leader))
 
 
+class PreemptionMachine(PreemptionChecks, LotMachine):
+    ACTIONS = ("match", *LotMachine.ACTIONS, "match", "advance_to_deadline", "match")
+
+    @initialize(params=preemption_params(), ready=st.sampled_from([3, 2, 4]),
+                stage=st.sampled_from(["open", "open", "scheduled"]))
+    def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
+        self.prepare(params, ready, stage)
+
+
+class ListingPreemptionMachine(PreemptionChecks, ListingMachine):
+    ACTIONS = ("match", *ListingMachine.ACTIONS, "match", "confirm", "match")
+
+    @initialize(params=listing_preemption_params(), ready=st.sampled_from([3, 2, 4]),
+                stage=st.sampled_from(["open", "open", "scheduled"]))
+    def create(self, params: dict[str, Any], ready: int, stage: str) -> None:
+        self.prepare(params, ready, stage)
+
+
 PreemptionMachine.TestCase.settings = LotMachine.TestCase.settings
 TestPreemptionMachine = PreemptionMachine.TestCase
+ListingPreemptionMachine.TestCase.settings = ListingMachine.TestCase.settings
+TestListingPreemptionMachine = ListingPreemptionMachine.TestCase
