@@ -45,11 +45,14 @@ async def test_a_holder_matches_the_best_price_in_its_room_and_wins_at_the_equal
         title="某公司 30% 股权", session="产权转让 2026-12", name="公司 {}")
     urls, numbers = lot.rooms, lot.numbers
 
+    board = await pages.open(f"{server.base}/board/{lot.lot_id}")
     rival = await pages.open(urls["A"])
     holder = await pages.open(urls["H"])
-    for room in (rival, holder):
+    for room in (board, rival, holder):
         await expect(room.locator("#status")).to_have_attribute("data-status", "open",
                                                                 timeout=WAIT)
+    # The rules say how many holders there are, never who.
+    await expect(rival.locator("#lot-info")).to_contain_text("1 名优先购买权人")
     # Only the holder has the button, disabled while there is no best to match.
     await expect(holder.locator("#preempt")).to_be_visible()
     await expect(holder.locator("#preempt")).to_have_attribute("data-priority", "1")
@@ -60,6 +63,7 @@ async def test_a_holder_matches_the_best_price_in_its_room_and_wins_at_the_equal
     await match(holder, "110.00")
     await expect(rival.locator("#leader")).to_have_text(numbers["H"], timeout=WAIT)
     await expect(rival.locator("#preempt-public")).to_contain_text(numbers["H"])
+    await expect(board.locator("#preempt-public")).to_contain_text(numbers["H"], timeout=WAIT)
     await expect(holder.locator("#match-btn")).to_be_disabled()
     # A non-holder must still beat the price by a step.
     await rival.fill("#amount", "110.00")
@@ -70,7 +74,7 @@ async def test_a_holder_matches_the_best_price_in_its_room_and_wins_at_the_equal
     await bid(rival, "120.00")
     await match(holder, "120.00")
 
-    for room in (rival, holder):
+    for room in (board, rival, holder):
         await expect(room.locator("#result")).to_contain_text(numbers["H"], timeout=END_WAIT)
         await expect(room.locator("#result")).to_contain_text("120.00")
     await expect(holder.locator("#preempt")).to_be_hidden()

@@ -5,7 +5,7 @@ import { LotConnection } from "./conn.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { mountDeposit } from "./deposit.js";
 import { drawPlay } from "./formats.js";
-import { drawLotInfo, drawLotNotice } from "./lotinfo.js";
+import { drawLotInfo, drawLotNotice, drawPreemptNote } from "./lotinfo.js";
 import { BidderKey, canSign, keepReceipt, receipts, receiptsFile } from "./signing.js";
 import {
   capitalAmount, currencySign, decimalsOf, formatAmount, inWan, normalizeInput, parseAmount,
@@ -65,8 +65,6 @@ addStrings({
     match_price: "优先购买权：以同等价格购买",
     match_price_n: "优先购买权：以同等价格 {amount} 购买",
     preempt_holder: "您是本标的优先购买权人（第 {n} 顺位）",
-    preempt_matched: "优先购买权人 {no} 已以同等价格应价",
-    preempt_window: "优先购买期：优先购买权人可在 {time} 前以最终价格 {amount} 购买",
     match_ok: "已以同等价格 {amount} 行使优先购买权",
   },
   en: {
@@ -109,8 +107,6 @@ addStrings({
     match_price: "Pre-emptive right: buy at the same price",
     match_price_n: "Pre-emptive right: buy at the same price, {amount}",
     preempt_holder: "You hold a pre-emptive right on this lot (priority {n})",
-    preempt_matched: "Holder of a pre-emptive right {no} matched the price",
-    preempt_window: "Pre-emptive rights: holders may buy at the final price {amount} until {time}",
     match_ok: "You exercised your pre-emptive right at the same price, {amount}",
   },
 });
@@ -495,14 +491,8 @@ async function submitProxy(event) {
 /** Pre-emptive purchase rights: who matched and the window (everyone), and for a holder
  * its priority and the "match the price" button while it may (auction/preemption.py). */
 function drawPreempt(p, me, ended) {
-  const pre = state?.preemption;
-  const note = $("preempt-public");
+  drawPreemptNote($("preempt-public"), state);
   const cur = p?.currency;
-  const text = !pre || ended ? ""
-    : pre.window ? t("preempt_window", { time: dateTime(pre.window.closes_at), amount: money(pre.window.price, cur) })
-      : pre.matched_no ? t("preempt_matched", { no: pre.matched_no }) : "";
-  note.hidden = !text;
-  note.textContent = text;
   const mine = me?.preemption;
   const box = $("preempt");
   box.hidden = !mine || ended;
