@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from browser_pages import Pages
-from lotplay import make_lot
+from lotplay import make_lot, staff_get, staff_request
 from playwright.async_api import Page, expect
 from test_browser_e2e import WAIT
 
@@ -106,4 +106,30 @@ async def test_at_the_end_the_holder_is_offered_the_final_price_and_matches_it_i
     for room in (rival, holder):
         await expect(room.locator("#result")).to_contain_text(numbers["H"], timeout=END_WAIT)
         await expect(room.locator("#result")).to_contain_text("130.00")
+    assert pages.errors == []
+
+
+async def test_the_host_console_creates_a_lot_naming_holders_in_order_of_priority(
+        auction_server: ServerProcess, pages: Pages) -> None:  # noqa: F811
+    server = auction_server
+    await staff_request(server, "POST", "/api/sessions", {"name": "产权转让 2026-12"})
+    host = await pages.open(f"{server.base}/host")
+    await host.fill("#staff-token", ServerProcess.HOST_TOKEN)
+    await host.press("#staff-token", "Tab")
+    await expect(host.locator("#lot-session option")).to_have_count(1, timeout=WAIT)
+    await host.fill("#lot-title", "某公司 30% 股权")
+    await host.fill("#lot-preempt-holders", "co-2， co-1")
+    await host.select_option("#lot-preempt-exercise", "at_end")
+    await host.fill("#lot-preempt-window", "x")
+    await host.click("#create-lot")
+    await expect(host.locator('.field-error[data-for="lot-preempt-window"]')).to_be_visible(
+        timeout=WAIT)
+    await host.fill("#lot-preempt-window", "120")
+    await host.click("#create-lot")
+    await expect(host.locator("#selected")).not_to_have_attribute("data-lot-id", "",
+                                                                  timeout=WAIT)
+    lot_id = await host.locator("#selected").get_attribute("data-lot-id")
+    lot = await staff_get(server, f"/api/lots/{lot_id}")
+    assert lot["params"]["preemption"] == {"holders": 2, "exercise": "at_end", "window_s": 120}
+    assert lot["preemption"]["holders"] == ["co-2", "co-1"]
     assert pages.errors == []
