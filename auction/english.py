@@ -357,7 +357,8 @@ class English(Format):
         if preemption.matches(state, bidder, cmd.amount, None):
             # The bid (and the soft close it moves), then the match.
             events = accept(state, bidder, cmd, now)
-            return [events[0], preemption.match(state, bidder, cmd, now)[1], *events[1:]]
+            return [events[0], preemption.price_matched(state, bidder, cmd.amount, now),
+                    *events[1:]]
         refused = judge_bid(state, bidder, cmd.amount, cmd.confirmed)
         return refused if refused is not None else accept(state, bidder, cmd, now)
 

@@ -546,7 +546,7 @@ class ListingTimed(Format):
             bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip, device=cmd.device,
             ref=cmd.ref, confirmed=cmd.confirmed)]
         if matching:
-            events.append(preemption.match(state, bidder, cmd, now)[1])
+            events.append(preemption.price_matched(state, bidder, cmd.amount, now))
         if at_cap:
             return events + self._cap(state, bidder, now)
         if c.phase == TIMED and now + o.countdown_s * 1000 > c.ends:

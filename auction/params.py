@@ -10,10 +10,13 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auction.errors import InvalidAmount, InvalidParams
 from auction.money import CURRENCY_DECIMALS, format_amount, parse_amount
+
+if TYPE_CHECKING:
+    from auction.preemption import Preemption
 
 DIRECTIONS = ("forward", "reverse")
 IMPROVE_MODES = ("leader", "own")
@@ -111,9 +114,9 @@ class EnglishParams:
     #: Whether a host resuming a suspended lot may restart bidding from the start price
     #: (``ResumeLot.restart``), every earlier bid void.
     restart_allowed: bool = False
-    #: Pre-emptive purchase rights (优先购买权): a frozen
-    #: :class:`auction.preemption.Preemption` (holders, exercise), None: none.
-    preemption: Any = None
+    #: Pre-emptive purchase rights (优先购买权): holders and the rules of exercise
+    #: (:mod:`auction.preemption`), None: none.
+    preemption: "Preemption | None" = None
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest

@@ -115,8 +115,7 @@ def parse(raw: object, parse_rest: Callable[[object], EnglishParams]) -> English
 
 def of(state: LotState) -> Preemption | None:
     """The lot's pre-emptive rights, None when it has none."""
-    pre: Preemption | None = state.params.preemption
-    return pre
+    return state.params.preemption
 
 
 # --------------------------------------------------------------------------- events
@@ -224,17 +223,23 @@ def matches(state: LotState, bidder: Bidder, amount: object, window: Window | No
     return amount == state.best and may_match(state, bidder, window)
 
 
-def match(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> list[Event]:
-    """The events of a match: the bid, then :class:`PriceMatched`."""
+def price_matched(state: LotState, bidder: Bidder, amount: int, now: int) -> PriceMatched:
+    """The :class:`PriceMatched` that follows the bid of holder ``bidder`` matching the
+    best price ``amount``."""
     pre = of(state)
-    assert pre is not None  # only a holder matches
-    priority = pre.priority(bidder.bidder_id)
-    assert priority is not None
+    priority = None if pre is None else pre.priority(bidder.bidder_id)
+    assert priority is not None  # only a holder matches
+    return PriceMatched(at=now, actor=SYSTEM, bidder_id=bidder.bidder_id,
+                        bidder_no=bidder.bidder_no, amount=amount, priority=priority)
+
+
+def match(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> list[Event]:
+    """The events of a match with nothing else to record: the bid, then
+    :class:`PriceMatched`."""
     return [BidAccepted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
                         bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip,
                         device=cmd.device, ref=cmd.ref, confirmed=cmd.confirmed),
-            PriceMatched(at=now, actor=SYSTEM, bidder_id=bidder.bidder_id,
-                         bidder_no=bidder.bidder_no, amount=cmd.amount, priority=priority)]
+            price_matched(state, bidder, cmd.amount, now)]
 
 
 # --------------------------------------------------------------------------- views
