@@ -3,9 +3,9 @@
 A lot's ``preemption`` parameter names holders (the bidder ids of bidders who will
 register, e.g. a company's existing shareholders or a tenant: the center knows them when
 it creates the lot, before registration draws their bidder numbers) in order of
-priority: the first is priority 1. A holder bids like anyone, and may also *match* the best price: a
-price bid equal to the best (:class:`~auction.model.PlaceBid`), recorded as the bid
-(``BidAccepted``) and :class:`PriceMatched`; the holder then leads at that price. A
+priority: the first is priority 1. A holder bids like anyone, and may also *match* the
+best price: a price bid equal to the best (:class:`~auction.model.PlaceBid`), recorded as
+the bid (``BidAccepted``) and :class:`PriceMatched`; the holder then leads at that price. A
 match needs the best to be held by a bidder the holder outranks: a non-holder, or a
 holder of lower priority (when several holders match the same price, the higher priority
 wins). Anyone else must still beat the best by a step. A lot ending with a holder in the
