@@ -18,7 +18,7 @@ It may be raised, or lowered as long as it stays at least what the bidder alread
 from dataclasses import dataclass, field
 from typing import Any
 
-from auction import witnessed
+from auction import preemption, witnessed
 from auction.formats import Format, below_minimum, register
 from auction.messages import MESSAGES
 from auction.model import (
@@ -38,8 +38,9 @@ from auction.model import (
 )
 from auction.money import AMOUNT_RANGE, format_amount, within
 from auction.params import HIDDEN_BEST, EnglishParams, admit_new, parse_english
+from auction.preemption import MatchWindowOpened, PriceMatched, Window
 from auction.record import Recorded
-from auction.state import ENDED, Bidder, LotState
+from auction.state import ENDED, OPEN, Bidder, LotState
 
 #: The ``ref`` of the bids the engine makes for a proxy maximum (actor ``system``).
 PROXY_REF = "proxy"
@@ -287,12 +288,15 @@ def set_proxy(state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
     return proxy + answers(state, proxy, now, trial)
 
 
-def close(state: LotState, now: int) -> list[Event]:
+def close(state: LotState, now: int, closes_at: int | None = None) -> list[Event]:
     """Events of closing the lot: ``LotClosed`` and the outcome. The best price wins if
     the reserve (forward) is met; with no bid or the reserve not met, the lot fails; with
-    fewer bidders who bid than ``min_bidders``, see :func:`auction.formats.below_minimum`."""
+    fewer bidders who bid than ``min_bidders``, see :func:`auction.formats.below_minimum`.
+    ``closes_at``: the closing time recorded, when not the lot's (a match window due in
+    the same decision moved it)."""
     assert state.closes_at is not None  # only an open lot closes
-    closed = LotClosed(at=now, actor=SYSTEM, closes_at=state.closes_at)
+    closed = LotClosed(at=now, actor=SYSTEM,
+                       closes_at=state.closes_at if closes_at is None else closes_at)
     if state.leader is None or state.best is None:
         return [closed, *witnessed.at_close(state, now)[0],
                 LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
@@ -310,22 +314,65 @@ def close(state: LotState, now: int) -> list[Event]:
                                         bidder_no=winner.bidder_no, amount=state.best)]
 
 
+def _window_opened(s: LotState, e: MatchWindowOpened) -> None:
+    s.closes_at = e.closes_at
+    s.play = preemption.window_of(e, s)
+
+
+def _window(state: LotState) -> Window | None:
+    """The lot's open match window (pre-emptive rights exercised at the end), or None."""
+    return state.play if isinstance(state.play, Window) else None
+
+
+def _pending(state: LotState, now: int) -> MatchWindowOpened | None:
+    """The match window that bidding's end at or before ``now`` opens and that is not
+    recorded yet (see :mod:`auction.preemption`), or None."""
+    if state.closes_at is None or now < state.closes_at or _window(state) is not None:
+        return None
+    entrants = sum(1 for b in state.bidders.values() if b.bids)
+    return preemption.opening(state, now, state.closes_at, entrants)
+
+
 class English(Format):
     name = "english"
-    events = {ProxySet: _proxy_set}
+    events = {ProxySet: _proxy_set, PriceMatched: preemption.matched,
+              MatchWindowOpened: _window_opened}
 
     def parse(self, raw: object) -> EnglishParams:
-        return parse_english(raw)
+        return preemption.parse(raw, parse_english)
+
+    def over(self, state: LotState, now: int) -> bool:
+        if not super().over(state, now):
+            return False
+        pending = _pending(state, now)
+        return pending is None or now >= pending.closes_at
 
     def admit(self, params: EnglishParams) -> None:
         admit_new(params)
 
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
+        pending = _pending(state, now)
+        window = _window(state) if pending is None else preemption.window_of(pending, state)
+        if window is not None:
+            if not preemption.matches(state, bidder, cmd.amount, window):
+                return Rejection("match_window")
+            return [*([] if pending is None else [pending]),
+                    *preemption.match(state, bidder, cmd, now)]
+        if preemption.matches(state, bidder, cmd.amount, None):
+            # The bid (and the soft close it moves), then the match.
+            events = accept(state, bidder, cmd, now)
+            return [events[0], preemption.price_matched(state, bidder, cmd.amount, now),
+                    *events[1:]]
         refused = judge_bid(state, bidder, cmd.amount, cmd.confirmed)
         return refused if refused is not None else accept(state, bidder, cmd, now)
 
     def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event]:
-        return close(state, now)
+        pending = _pending(state, now)
+        if pending is None:
+            return close(state, now)
+        if now < pending.closes_at:
+            return [pending]
+        return [pending, *close(state, now, pending.closes_at)]
 
     def act(self, state: LotState, bidder: Bidder, cmd: Act, now: int) -> Decision:
         if cmd.act != "proxy":
@@ -333,19 +380,26 @@ class English(Format):
         return set_proxy(state, bidder, cmd, now)
 
     def min_next_bid(self, state: LotState, bidder: Bidder | None) -> int | None:
+        if _window(state) is not None:
+            return None  # only matches of the final price
         return min_next_bid(state, bidder)
+
+    def view(self, state: LotState, view: dict[str, Any], audience: str,
+             bidder_id: str | None) -> None:
+        preemption.view(state, view, audience, _window(state))
 
     def bidder_view(self, state: LotState, view: dict[str, Any], bidder: Bidder) -> None:
         if state.params.proxy:
             maximum = proxy_max(state, bidder.bidder_id)
             view["proxy_max"] = (None if maximum is None
                                  else format_amount(maximum, state.params.decimals))
+        preemption.bidder_view(state, view, bidder, _window(state), state.status == OPEN)
 
     def redact(self, state: LotState, record: Recorded, audience: str,
                bidder_id: str | None) -> dict[str, Any] | None:
         event = record.event
         if not isinstance(event, ProxySet):
-            return None
+            return preemption.redact(state, record, audience, bidder_id)
         own = audience == "bidder" and event.bidder_id == bidder_id
         if own or (audience == "staff" and state.status in ENDED):
             return {"seq": record.seq, "type": "ProxySet", "at": event.at,
@@ -354,7 +408,9 @@ class English(Format):
                     "amount": format_amount(event.amount, state.params.decimals)}
         return {"seq": record.seq, "type": "ProxySet", "at": event.at}
 
-    def command_of(self, event: Event) -> Act | None:
+    def command_of(self, event: Event) -> Act | Tick | None:
+        if isinstance(event, MatchWindowOpened):
+            return Tick()
         if not isinstance(event, ProxySet):
             return None
         return Act(bidder_id=event.bidder_id, act="proxy", amount=event.amount, ip=event.ip,

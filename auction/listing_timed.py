@@ -31,6 +31,7 @@ to the Tick (commands then get ``closed``).
 from dataclasses import dataclass, field
 from typing import Any
 
+from auction import preemption
 from auction.draw import RANDOM_HEX, commitment, draw
 from auction.english import judge_bid
 from auction.english import min_next_bid as english_min_next_bid
@@ -69,11 +70,15 @@ from auction.params import (
     Tier,
     _Reader,
 )
+from auction.preemption import MatchWindowOpened, PriceMatched, Window
 from auction.record import Recorded
 from auction.state import OPEN, Bidder, LotState
 
 LISTING, CONFIRM, TIMED, CAP, SECONDARY, ENDED = (
     "listing", "confirm", "timed", "cap", "secondary", "ended")
+#: Pre-emptive rights exercised at the end (:mod:`auction.preemption`): the holders
+#: offered the final price may match it.
+WINDOW = "window"
 CAP_RULES = ("none", "lottery", "secondary")
 #: How bidders enter timed bidding (``confirm``): ``required`` (the default: each bidder
 #: with a listing bid confirms within ``confirm_s``) or ``auto`` (every bidder with a
@@ -321,6 +326,8 @@ class Play:
     #: When the listing ends (ended): ``listing_ends_at`` moved by pauses and
     #: extensions during the listing (None before the lot opens).
     listing_ends_at: int | None = None
+    #: The open match window of pre-emptive rights exercised at the end (phase window).
+    match_window: Window | None = None
 
 
 def _play(state: LotState) -> Play:
@@ -360,6 +367,12 @@ def _on_accepted(s: LotState, e: CapAccepted) -> None:
     play.declared.append(e.bidder_id)
     if e.contribution:
         play.contributions[e.bidder_id] = e.contribution
+
+
+def _on_window(s: LotState, e: MatchWindowOpened) -> None:
+    play = _play(s)
+    play.phase, play.match_window = WINDOW, preemption.window_of(e, s)
+    s.closes_at = e.closes_at
 
 
 def _on_secondary(s: LotState, e: SecondaryBid) -> None:
@@ -404,6 +417,12 @@ def course(state: LotState, now: int) -> Course:
             ends += o.countdown_s * 1000
             events.append(TimedOpened(at=now, actor=SYSTEM, closes_at=ends))
             phase = TIMED
+        elif phase in (CONFIRM, TIMED) and (
+                window := preemption.opening(state, now, ends, len(play.listed))) is not None:
+            # Bidding ended with an award due: holders of pre-emptive rights are offered
+            # the final price first.
+            events.append(window)
+            ends, phase = window.closes_at, WINDOW
         else:
             return Course(phase, ends, events, True)
     return Course(phase, ends, events, False)
@@ -417,6 +436,18 @@ def _play_of(state: LotState) -> Play:
 def _in_cap(state: LotState, play: Play, bidder: Bidder) -> bool:
     """Whether ``bidder`` may take part in what follows the cap."""
     return play.cap_in == LISTING or bidder.bidder_id in play.confirmed
+
+
+def _window_bid(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int,
+                c: Course) -> Decision:
+    """A price bid in the match window: only a match of the final price by a holder it
+    offers (the window may open in this very decision)."""
+    opening = next((e for e in c.events if isinstance(e, MatchWindowOpened)), None)
+    window = _play_of(state).match_window if opening is None \
+        else preemption.window_of(opening, state)
+    if not preemption.matches(state, bidder, cmd.amount, window):
+        return Rejection("match_window")
+    return [*c.events, *preemption.match(state, bidder, cmd, now)]
 
 
 def _close(state: LotState, now: int, c: Course, cmd: Tick) -> Decision:
@@ -464,11 +495,12 @@ class ListingTimed(Format):
     events = {
         ConfirmOpened: _on_confirm_opened, BidderConfirmed: _on_confirmed,
         TimedOpened: _on_timed, CapReached: _on_cap, CapAccepted: _on_accepted,
-        SecondaryBid: _on_secondary,
+        SecondaryBid: _on_secondary, MatchWindowOpened: _on_window,
+        PriceMatched: preemption.matched,
     }
 
     def parse(self, raw: object) -> EnglishParams:
-        return parse(raw)
+        return preemption.parse(raw, parse)
 
     def open(self, state: LotState, now: int, actor: str, cmd: StartLot | Tick) -> Decision:
         opened = open_lot(state, now, actor)
@@ -488,6 +520,8 @@ class ListingTimed(Format):
     def bid(self, state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> Decision:
         c = course(state, now)
         play = _play_of(state)
+        if c.phase == WINDOW:
+            return _window_bid(state, bidder, cmd, now, c)
         if c.phase not in (LISTING, TIMED):
             return Rejection("wrong_phase", f"no price bids in the {c.phase} phase")
         # Under confirm auto, timed bidding may open in this very decision: who bid in
@@ -502,15 +536,21 @@ class ListingTimed(Format):
         if at_cap and amount > (o.cap or 0):
             return Rejection("above_cap")
         # The cap is above the start price and above any best (bidding stops there): a
-        # bid of the cap needs no step.
-        refused = (Rejection("already_leading") if state.leader == bidder.bidder_id
-                   else None) if at_cap else judge_bid(state, bidder, amount, cmd.confirmed)
+        # bid of the cap needs no step. A holder of pre-emptive rights may match the best.
+        matching = preemption.matches(state, bidder, amount, None)
+        refused: Rejection | None = None
+        if at_cap and state.leader == bidder.bidder_id:
+            refused = Rejection("already_leading")
+        elif not at_cap and not matching:
+            refused = judge_bid(state, bidder, amount, cmd.confirmed)
         if refused is not None:
             return refused
         events: list[Event] = [*c.events, BidAccepted(
             at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
             bidder_no=bidder.bidder_no, amount=cmd.amount, ip=cmd.ip, device=cmd.device,
             ref=cmd.ref, confirmed=cmd.confirmed)]
+        if matching:
+            events.append(preemption.price_matched(state, bidder, cmd.amount, now))
         if at_cap:
             return events + self._cap(state, bidder, now)
         if c.phase == TIMED and now + o.countdown_s * 1000 > c.ends:
@@ -622,6 +662,12 @@ class ListingTimed(Format):
         held = list(dict.fromkeys(first))  # in order, once each
         rest = [(b, p) for b, p in super().ranking(state) if b.bidder_id not in held]
         return [(state.bidders[b], cap) for b in held] + rest
+    def bidder_view(self, state: LotState, view: dict[str, Any], bidder: Bidder) -> None:
+        play = _play_of(state)
+        takes_bids = play.phase in (LISTING, WINDOW) or (
+            play.phase == TIMED and bidder.bidder_id in play.confirmed)
+        preemption.bidder_view(state, view, bidder, play.match_window,
+                               state.status == OPEN and takes_bids)
 
     def min_next_bid(self, state: LotState, bidder: Bidder | None) -> int | None:
         play = _play_of(state)
@@ -688,10 +734,14 @@ class ListingTimed(Format):
                 "declared": me == play.cap_by or me in play.declared,
             }
         view["play"] = out
+        preemption.view(state, view, audience, play.match_window)
 
     def redact(self, state: LotState, record: Recorded, audience: str,
                bidder_id: str | None) -> dict[str, Any] | None:
         e = record.event
+        shown = preemption.redact(state, record, audience, bidder_id)
+        if shown is not None:
+            return shown
         out: dict[str, Any] = {"seq": record.seq, "type": type(e).__name__, "at": e.at,
                                "actor": e.actor}
         if isinstance(e, SecondaryBid):
@@ -716,7 +766,7 @@ class ListingTimed(Format):
         return None
 
     def command_of(self, event: Event) -> Command | None:
-        if isinstance(event, (ConfirmOpened, TimedOpened)):
+        if isinstance(event, (ConfirmOpened, TimedOpened, MatchWindowOpened)):
             return Tick()
         if isinstance(event, BidderConfirmed):
             return Act(bidder_id=event.bidder_id, act="confirm")

@@ -10,10 +10,13 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auction.errors import InvalidAmount, InvalidParams
 from auction.money import CURRENCY_DECIMALS, format_amount, parse_amount
+
+if TYPE_CHECKING:
+    from auction.preemption import Preemption
 
 DIRECTIONS = ("forward", "reverse")
 IMPROVE_MODES = ("leader", "own")
@@ -116,6 +119,9 @@ class EnglishParams:
     #: entry and approval end this many seconds before the closing time planned when the
     #: lot opened. None: no such entry.
     reserve_entry_s: int | None = None
+    #: Pre-emptive purchase rights (优先购买权): holders and the rules of exercise
+    #: (:mod:`auction.preemption`), None: none.
+    preemption: "Preemption | None" = None
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -369,6 +375,7 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,
         "has_reserve": p.reserve is not None,
         **({"proxy": True} if p.proxy else {}),
+        **({} if p.preemption is None else {"preemption": p.preemption.public()}),
         **({} if p.options is None else {"options": p.options.public(p.decimals)}),
     }
 

@@ -292,6 +292,9 @@ class Hub:
                       if isinstance(r.event, QuestionAnswered)}
         concerned.add(feed.leader)
         feed.leader = state.leader
+        if state.params.preemption is not None:
+            # Whether a holder of pre-emptive rights may match moves with every bid.
+            concerned.update(state.params.preemption.holders)
         revoked = {r.event.bidder_id for r in records if isinstance(r.event, TokensRevoked)}
         for watcher in list(feed.watchers):
             if watcher.phase == _PENDING:

@@ -39,6 +39,7 @@ from auction.params import (
     STEP_ROUNDINGS,
     VISIBILITIES,
 )
+from auction.preemption import EXERCISE, MAX_HOLDERS
 from auction.sealed import MAX_REVISIONS
 from auction.sessions import MAX_STAGGER_S, MODES
 
@@ -152,6 +153,18 @@ class ReserveEntry(Closed):
     before_close_s: Annotated[int, Meta(ge=0, le=366 * 24 * 3600, description=(
         "entry and approval end this many seconds before the closing time planned when "
         "the lot opens; a pending entry then lapses"))]
+class Preemption(Closed):
+    """Pre-emptive purchase rights (优先购买权): the holders' bidder ids in order of
+    priority (the first is priority 1) and the rules of exercise."""
+
+    holders: Annotated[list[Id], Meta(min_length=1, max_length=MAX_HOLDERS, description=(
+        "the bidder ids the holders will register under, priority 1 first"))]
+    exercise: Annotated[_choice(EXERCISE), Meta(description=(
+        "`during` (default): a holder may match the best price at any time while bids are "
+        "taken; `at_end`: once bidding ends, the holders who outrank the best bidder are "
+        "offered the final price for `window_s` seconds"))] | None = None
+    window_s: Annotated[Seconds, Meta(description=(
+        "exercise `at_end`: the window from the end of bidding (default 300 s)"))] | None = None
 
 
 class EnglishParams(Closed):
@@ -186,6 +199,7 @@ class EnglishParams(Closed):
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS) | None = None
     reserve_entry: ReserveEntry | None = None
+    preemption: Preemption | None = None
 
 
 class DutchParams(Closed):
@@ -278,6 +292,7 @@ class ListingTimedParams(Closed):
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS[:2]) | None = None
+    preemption: Preemption | None = None
 
 
 Coefficient = Annotated[str, Meta(pattern=r"^(0|[1-9][0-9]{0,5})(\.[0-9]{1,6})?" + _END)]

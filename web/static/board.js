@@ -5,7 +5,7 @@ import { drawPriceChart } from "./chart.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { lotteryText } from "./lottery.js";
 import { drawPlay } from "./formats.js";
-import { drawLotInfo, drawLotNotice } from "./lotinfo.js";
+import { drawLotInfo, drawLotNotice, drawPreemptNote } from "./lotinfo.js";
 import { currencySign } from "./money.js";
 import {
   $, ENDED, MessageBox, clock, drawCountdown, h, lotIdFromPath, money, resultText, showAmount,
@@ -105,6 +105,7 @@ function render() {
   showAmount($("best"), awarded ? state?.outcome?.amount ?? state?.best
     : over && state?.status !== "closed" ? null : state?.best, hidden ? t("best_hidden") : "—");
   $("leader").textContent = state?.leader_no ?? "—";
+  drawPreemptNote($("preempt-public"), state);
   // null: the lot does not disclose its counts yet (show_counts).
   $("bid-count").textContent = state?.bid_count === null ? t("count_hidden") : String(state?.bid_count ?? 0);
   $("bidders").textContent = state?.bidders === null ? t("count_hidden") : String(state?.bidders ?? 0);

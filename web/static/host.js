@@ -38,6 +38,10 @@ addStrings({
     min_bidders_label: "最少竞买人数（选填）", confirm_above_label: "超过几个幅度须竞买人确认（选填）",
     show_counts_label: "竞买人数与报价次数", show_counts_always: "始终公开",
     restart_allowed_label: "暂停后允许从起始价重新竞价",
+    preempt_holders_label: "优先购买权人（竞买人编号，按顺位以逗号分隔，选填）",
+    preempt_exercise_label: "优先购买权行使方式", preempt_exercise_during: "竞价期间以同等价格应价",
+    preempt_exercise_at_end: "竞价结束后按最终价格行使",
+    preempt_window_label: "行使期限（秒，竞价结束后行使时）",
     questions_title: "竞买人提问与异议", questions_none: "暂无",
     question_kind_question: "提问", question_kind_objection: "异议",
     answer_placeholder: "答复", answer_public: "公开答复（不显示提问人）", answer_send: "答复",
@@ -64,6 +68,10 @@ addStrings({
     min_bidders_label: "Minimum bidders (optional)", confirm_above_label: "Confirmation past this many steps (optional)",
     show_counts_label: "Counts of bidders and bids", show_counts_always: "always shown",
     restart_allowed_label: "Allow restarting from the start price after a suspension",
+    preempt_holders_label: "Holders of pre-emptive rights (bidder ids, by priority, comma-separated; optional)",
+    preempt_exercise_label: "Pre-emptive rights exercised", preempt_exercise_during: "during bidding, matching the best price",
+    preempt_exercise_at_end: "once bidding ends, at the final price",
+    preempt_window_label: "Window (s, when exercised at the end)",
     questions_title: "Bidders' questions and objections", questions_none: "None",
     question_kind_question: "Question", question_kind_objection: "Objection",
     answer_placeholder: "Answer", answer_public: "Answer publicly (the asker is never shown)", answer_send: "Answer",
@@ -127,6 +135,8 @@ const FORM_FIELDS = {
     extend_on: "lot-extend-on", min_bidders: "lot-min-bidders", confirm_above_steps: "lot-confirm-above",
     show_counts: "lot-show-counts", restart_allowed: "lot-restart-allowed",
     improve: "lot-improve", proxy: "lot-proxy", max_jump_steps: "lot-max-jump",
+    preemption: "lot-preempt-holders", exercise: "lot-preempt-exercise",
+    window_s: "lot-preempt-window",
   },
   bidder: { bidder_id: "bidder-id", name: "bidder-name", reason: "bidder-reason" },
   deposit: {
@@ -354,6 +364,17 @@ async function createLot() {
   if (opensAt !== null) params.opens_at = opensAt;
   if ($("lot-proxy").checked) params.proxy = true;
   if ($("lot-restart-allowed").checked) params.restart_allowed = true;
+  // Pre-emptive purchase rights: the holders' bidder ids in order of priority.
+  const holders = $("lot-preempt-holders").value.split(/[,，\s]+/).filter(Boolean);
+  if (holders.length) {
+    params.preemption = { holders, exercise: $("lot-preempt-exercise").value };
+    const windowS = readInt("lot-preempt-window");
+    if (Number.isNaN(windowS)) {
+      showFieldError("lot-preempt-window", { code: "invalid_params" });
+      return;
+    }
+    if (windowS !== undefined) params.preemption.window_s = windowS;
+  }
   // Choices sent only when they differ from the rules' defaults.
   if ($("lot-extend-on").value !== "any") params.extend_on = $("lot-extend-on").value;
   if ($("lot-show-counts").value !== "always") params.show_counts = $("lot-show-counts").value;

@@ -1,7 +1,24 @@
 // The description list of a lot's public parameters (room and board).
 
-import { t } from "./i18n.js";
-import { h, money } from "./ui.js";
+import { addStrings, t } from "./i18n.js";
+import { ENDED, dateTime, h, money } from "./ui.js";
+
+addStrings({
+  zh: {
+    preempt: "优先购买权",
+    preempt_during: "{n} 名优先购买权人，竞价期间可以同等价格（当前最高价）应价，同价时优先购买权人优先",
+    preempt_at_end: "{n} 名优先购买权人，竞价结束后 {s} 秒内可以最终价格（同等价格）购买",
+    preempt_matched: "优先购买权人 {no} 已以同等价格应价",
+    preempt_window: "优先购买期：优先购买权人可在 {time} 前以最终价格 {amount} 购买",
+  },
+  en: {
+    preempt: "Pre-emptive rights",
+    preempt_during: "{n} holders of pre-emptive rights may match the best price while bidding runs; at an equal price a holder wins",
+    preempt_at_end: "{n} holders of pre-emptive rights may buy at the final price within {s} s after bidding ends",
+    preempt_matched: "Holder of a pre-emptive right {no} matched the price",
+    preempt_window: "Pre-emptive rights: holders may buy at the final price {amount} until {time}",
+  },
+});
 
 /** The public notice of a suspension (paused) or termination (cancelled), or nothing. */
 export function drawLotNotice(el, state) {
@@ -26,6 +43,17 @@ export function reserveText(state) {
   }
   if (p.has_reserve) return t("has_reserve");
   return p.direction === "reverse" ? null : t("no_reserve");
+/** The public note of pre-emptive rights (auction/preemption.py): the open window, or
+ * the holder who leads by matching the price; hidden otherwise. */
+export function drawPreemptNote(el, state) {
+  if (!el) return;
+  const pre = state?.preemption;
+  const cur = state?.params?.currency;
+  const text = !pre || ENDED.has(state.status) ? ""
+    : pre.window ? t("preempt_window", { time: dateTime(pre.window.closes_at), amount: money(pre.window.price, cur) })
+      : pre.matched_no ? t("preempt_matched", { no: pre.matched_no }) : "";
+  el.hidden = !text;
+  el.textContent = text;
 }
 
 /** Fill `dl` with the rules a bidder needs: direction, start, steps, deposit, soft close. */
@@ -64,5 +92,10 @@ export function drawLotInfo(dl, state) {
   if (reverse && p.ceiling) rows.push([t("ceiling"), money(p.ceiling, p.currency)]);
   const reserve = reserveText(state);
   if (reserve) rows.push([t(reverse ? "internal_ceiling" : "reserve"), reserve]);
+  const pre = p.preemption;
+  if (pre) {
+    rows.push([t("preempt"), t(pre.exercise === "at_end" ? "preempt_at_end" : "preempt_during",
+      { n: pre.holders, s: pre.window_s })]);
+  }
   dl.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }

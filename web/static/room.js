@@ -5,7 +5,7 @@ import { LotConnection } from "./conn.js";
 import { addStrings, initI18n, onLangChange, t } from "./i18n.js";
 import { mountDeposit } from "./deposit.js";
 import { drawPlay } from "./formats.js";
-import { drawLotInfo, drawLotNotice } from "./lotinfo.js";
+import { drawLotInfo, drawLotNotice, drawPreemptNote } from "./lotinfo.js";
 import { BidderKey, canSign, keepReceipt, receipts, receiptsFile } from "./signing.js";
 import {
   capitalAmount, currencySign, decimalsOf, formatAmount, inWan, normalizeInput, parseAmount,
@@ -62,6 +62,10 @@ addStrings({
     result_link: "查看成交结果公告",
     countdown_say: "剩余 {left}",
     title_outbid: "【已被超越】",
+    match_price: "优先购买权：以同等价格购买",
+    match_price_n: "优先购买权：以同等价格 {amount} 购买",
+    preempt_holder: "您是本标的优先购买权人（第 {n} 顺位）",
+    match_ok: "已以同等价格 {amount} 行使优先购买权",
   },
   en: {
     signing_on: "Signatures: on (the signing key stays on this device and cannot be exported) · {n} receipts",
@@ -100,6 +104,10 @@ addStrings({
     result_link: "See the result announcement",
     countdown_say: "{left} left",
     title_outbid: "[Outbid] ",
+    match_price: "Pre-emptive right: buy at the same price",
+    match_price_n: "Pre-emptive right: buy at the same price, {amount}",
+    preempt_holder: "You hold a pre-emptive right on this lot (priority {n})",
+    match_ok: "You exercised your pre-emptive right at the same price, {amount}",
   },
 });
 
@@ -428,6 +436,7 @@ function render() {
   if (ended && $("confirm").open) $("confirm").close();
 
   drawProxy(p, me, ended);
+  drawPreempt(p, me, ended);
   drawOwnBids();
   drawHistory();
   drawLotInfo($("lot-info"), state);
@@ -477,6 +486,30 @@ async function submitProxy(event) {
     messages.show({ code: answer.code, message: answer.message, detail: answer.detail });
   }
   render();
+}
+
+/** Pre-emptive purchase rights: who matched and the window (everyone), and for a holder
+ * its priority and the "match the price" button while it may (auction/preemption.py). */
+function drawPreempt(p, me, ended) {
+  drawPreemptNote($("preempt-public"), state);
+  const cur = p?.currency;
+  const mine = me?.preemption;
+  const box = $("preempt");
+  box.hidden = !mine || ended;
+  box.dataset.priority = mine?.priority ?? "";
+  $("preempt-note").textContent = mine ? t("preempt_holder", { n: mine.priority }) : "";
+  const btn = $("match-btn");
+  const price = mine?.may_match && state?.status === "open" ? mine.match_price : null;
+  btn.dataset.amount = price ?? "";
+  btn.textContent = price ? t("match_price_n", { amount: money(price, cur) }) : t("match_price");
+  btn.disabled = !price || bidding || netDown;
+}
+
+async function submitMatch() {
+  const amount = $("match-btn").dataset.amount;
+  if (!amount || bidding) return;
+  if (!(await confirmAmount(amount, { steps: false }))) return;
+  await sendBid(amount, false, "match_ok");
 }
 
 /** Notice a lost lead (outbid) and the end; clear the messages they make stale. */
@@ -638,7 +671,7 @@ function askConfirm(amount, countSteps, forceWarn = false) {
   (warned ? $("confirm-cancel") : $("confirm-bid")).focus();
 }
 
-async function sendBid(amount, confirmed = false) {
+async function sendBid(amount, confirmed = false, okKey = "bid_ok") {
   if (bidding || !amount) return;
   if (netDown) {
     messages.show({ code: "offline" });
@@ -660,7 +693,7 @@ async function sendBid(amount, confirmed = false) {
     if (!ownBids.has(answer.seq)) {
       ownBids.set(answer.seq, { seq: answer.seq, at: answer.at, amount: answer.amount ?? amount });
     }
-    messages.show({ key: "bid_ok", vars: { amount: money(answer.amount ?? amount, params()?.currency) } },
+    messages.show({ key: okKey, vars: { amount: money(answer.amount ?? amount, params()?.currency) } },
       "ok");
     input.value = "";
     lastPrefill = null;
@@ -734,6 +767,7 @@ function main() {
   if (!token) messages.show({ key: "no_token" }, "info");
   $("bid-form").addEventListener("submit", submitBid);
   $("proxy-form").addEventListener("submit", submitProxy);
+  $("match-btn").addEventListener("click", submitMatch);
   $("receipts-btn").addEventListener("click", downloadReceipts);
   $("ask-form").addEventListener("submit", submitQuestion);
   $("step-1").addEventListener("click", () => quick(1));
