@@ -12,6 +12,7 @@ late a timer fires.
 
 import copy
 import dataclasses
+import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -88,6 +89,11 @@ from auction.state import (
     Outcome,
 )
 
+#: Every command :func:`decide` takes: the lot's own (:data:`auction.model.Command`) and
+#: those of the modules built on it (a winner's default, a relisting, a changed award).
+#: What a process may forward to a lot's owner (:mod:`engine.ownership`).
+COMMANDS: tuple[type, ...] = (*typing.get_args(Command), default.DeclareDefault,
+                              default.LinkRelisting, default.ChangeAward)
 #: Commands given by staff (or the registration desk): each names its actor.
 _STAFF_COMMANDS = (RegisterBidder, ConfirmDeposit, ScheduleLot, StartLot, PauseLot, ResumeLot,
                    ExtendLot, CancelLot, RevokeTokens, *deposits.SETTLE_COMMANDS,

@@ -30,6 +30,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from auction.lot import COMMANDS
 from auction.model import Command
 from engine import redis_keys as keys
 from engine.eventlog import LogUnavailable
@@ -71,7 +72,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
 
-_COMMANDS: dict[str, type] = {kind.__name__: kind for kind in typing.get_args(Command)}
+_COMMANDS: dict[str, type] = {kind.__name__: kind for kind in COMMANDS}
 
 #: Serves a forwarded command: ``(lot_id, command) -> answer`` (a JSON-able dict).
 Serve = Callable[[str, Command], Awaitable[dict[str, Any]]]

@@ -11,14 +11,31 @@ import redis.asyncio as aioredis
 from services import RedisServer
 from test_contract import Clock, open_lot
 
+from auction.default import ChangeAward, DeclareDefault, LinkRelisting
+from auction.lot import COMMANDS
 from auction.model import (
+    Act,
+    Announce,
+    AnswerQuestion,
+    ApplyDeposit,
     ApproveReserve,
+    AskHost,
+    CancelLot,
+    ConfirmDeposit,
     CreateLot,
     EnrollKey,
     EnterReserve,
     ExtendLot,
+    ForfeitDeposit,
+    PauseLot,
     PlaceBid,
+    RefundDeposit,
+    RegisterBidder,
     Rejection,
+    ResumeLot,
+    RevokeTokens,
+    ScheduleLot,
+    StartLot,
     Tick,
 )
 from engine import redis_keys as keys
@@ -162,7 +179,17 @@ async def test_every_kind_of_command_survives_being_forwarded_unchanged() -> Non
                           certificate="-----BEGIN CERTIFICATE-----\n…", token_gen=1),
                 ExtendLot(actor="host1", reason="r", closes_at=1_800_000_000_000), Tick(),
                 EnterReserve(actor="host1", amount=765432, salt="5a10" * 8, reason="r"),
-                ApproveReserve(actor="sup1", commitment="ab" * 32)]
+                ApproveReserve(actor="sup1", commitment="ab" * 32),
+                DeclareDefault(actor="host1", reason="未按期签约", then="relist",
+                               new_lot_id="L9-2", start_price=90_000),
+                LinkRelisting(actor="host1", prev_lot_id="L9", attempt=2),
+                ChangeAward(actor="host1", reason="异议成立", effect="suspended")]
+    # every kind of command the lot decider takes is among them
+    assert {type(c) for c in commands} | {RegisterBidder, ConfirmDeposit, ScheduleLot,
+                                          StartLot, PauseLot, ResumeLot, CancelLot,
+                                          RevokeTokens, Act, RefundDeposit, ForfeitDeposit,
+                                          ApplyDeposit, Announce, AskHost,
+                                          AnswerQuestion} == set(COMMANDS)
     for command in commands:
         doc = orjson.loads(orjson.dumps(encode_command(command), default=_plain))
         back = decode_command(doc)
