@@ -491,6 +491,8 @@ def request_for(world: World, method: str, route: str) -> tuple[str, Any]:
                           "email": "a@example.cn", "password": "Correct-Horse-9"},
         "/api/account/login": {"code": CODE, "password": "wrong", "otp": "000000"},
         "/api/account/logout": {},
+        "/api/account/passkeys/options": {},
+        "/api/account/passkey-login/options": {},
         "/api/account/passkeys": PASSKEY_ANSWER,
         "/api/account/passkey-login": PASSKEY_ANSWER,
         "/api/lots/{lot_id}/applications": {"accept_terms": True},

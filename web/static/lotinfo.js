@@ -43,6 +43,8 @@ export function reserveText(state) {
   }
   if (p.has_reserve) return t("has_reserve");
   return p.direction === "reverse" ? null : t("no_reserve");
+}
+
 /** The public note of pre-emptive rights (auction/preemption.py): the open window, or
  * the holder who leads by matching the price; hidden otherwise. */
 export function drawPreemptNote(el, state) {
