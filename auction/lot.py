@@ -203,7 +203,7 @@ def _create(cmd: CreateLot, now: int) -> Decision:
                                            "characters")
     try:
         fmt = FORMATS[cmd.format]
-        fmt.admit(fmt.parse(signing.parse_mode(cmd.params)[1]))
+        fmt.admit(fmt.parse(default.parse_policy(signing.parse_mode(cmd.params)[1])[1]))
     except (InvalidParams, InvalidAmount) as exc:
         return Rejection(exc.code, exc.message)
     return [LotCreated(at=now, actor=cmd.actor, lot_id=cmd.lot_id, session_id=cmd.session_id,
@@ -392,12 +392,13 @@ def evolve(state: LotState | None, event: Event) -> LotState:
             raise RecordError(f"unknown format {event.format!r}")
         try:
             mode, rest = signing.parse_mode(event.params)
+            policy, rest = default.parse_policy(rest)
             params = fmt.parse(rest)
         except (InvalidParams, InvalidAmount) as exc:
             raise RecordError(f"invalid parameters: {exc.message}") from None
         return LotState(lot_id=event.lot_id, session_id=event.session_id, format=event.format,
                         title=event.title, params=params, version=1, created_at=event.at,
-                        opens_at=params.opens_at, signatures=mode)
+                        opens_at=params.opens_at, signatures=mode, on_default=policy)
     fmt = of(state)
     apply = _APPLY.get(type(event)) or fmt.events.get(type(event))
     if apply is None:
