@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import pytest
 from records.sim import HOST, T0, SimLot, cny, params
-from rules.test_default import AFTER, DEFAULT, awarded, refusal, verifies
 
 from auction.default import ChangeAward, parse_policy, runner_up_hold
 from auction.errors import InvalidParams
 from auction.lot import decide
 from auction.model import ApplyDeposit, CreateLot, Rejection
 from auction.views import snapshot
+from rules.test_default import AFTER, DEFAULT, awarded, refusal, verifies
 
 RELIST = replace(DEFAULT, then="relist", new_lot_id="L-2", start_price=cny("950000.00"))
 
