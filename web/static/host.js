@@ -35,6 +35,8 @@ addStrings({
     min_bidders_label: "最少竞买人数（选填）", confirm_above_label: "超过几个幅度须竞买人确认（选填）",
     show_counts_label: "竞买人数与报价次数", show_counts_always: "始终公开",
     restart_allowed_label: "暂停后允许从起始价重新竞价",
+    on_default_label: "竞得人违约后", on_default_host: "届时由主持人决定",
+    on_default_runner_up: "可由候补人递补（保留其保证金）", on_default_relist: "重新挂牌",
     questions_title: "竞买人提问与异议", questions_none: "暂无",
     question_kind_question: "提问", question_kind_objection: "异议",
     answer_placeholder: "答复", answer_public: "公开答复（不显示提问人）", answer_send: "答复",
@@ -59,6 +61,9 @@ addStrings({
     min_bidders_label: "Minimum bidders (optional)", confirm_above_label: "Confirmation past this many steps (optional)",
     show_counts_label: "Counts of bidders and bids", show_counts_always: "always shown",
     restart_allowed_label: "Allow restarting from the start price after a suspension",
+    on_default_label: "If the winner defaults", on_default_host: "the host decides then",
+    on_default_runner_up: "the runner-up may be offered the lot (its deposit held)",
+    on_default_relist: "relist the lot",
     questions_title: "Bidders' questions and objections", questions_none: "None",
     question_kind_question: "Question", question_kind_objection: "Objection",
     answer_placeholder: "Answer", answer_public: "Answer publicly (the asker is never shown)", answer_send: "Answer",
@@ -120,7 +125,7 @@ const FORM_FIELDS = {
     duration_s: "lot-duration", reserve: "lot-reserve", ceiling: "lot-ceiling",
     extend_window_s: "lot-extend-window", extend_s: "lot-extend", visibility: "lot-visibility",
     extend_on: "lot-extend-on", min_bidders: "lot-min-bidders", confirm_above_steps: "lot-confirm-above",
-    show_counts: "lot-show-counts", restart_allowed: "lot-restart-allowed",
+    show_counts: "lot-show-counts", restart_allowed: "lot-restart-allowed", on_default: "lot-on-default",
     improve: "lot-improve", proxy: "lot-proxy", max_jump_steps: "lot-max-jump",
   },
   bidder: { bidder_id: "bidder-id", name: "bidder-name", reason: "bidder-reason" },
@@ -352,6 +357,7 @@ async function createLot() {
   // Choices sent only when they differ from the rules' defaults.
   if ($("lot-extend-on").value !== "any") params.extend_on = $("lot-extend-on").value;
   if ($("lot-show-counts").value !== "always") params.show_counts = $("lot-show-counts").value;
+  if ($("lot-on-default").value) params.on_default = $("lot-on-default").value;
   const body = { session_id: sessionId, title: $("lot-title").value.trim(), format: "english", params };
   const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-title" });
   if (!data) return;
