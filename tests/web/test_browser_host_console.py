@@ -319,7 +319,7 @@ async def test_date_times_are_read_in_the_center_s_time_zone_not_the_computer_s(
         await context.close()
 
 
-async def test_the_console_sets_a_lots_extend_on_minimum_confirmation_counts_restart_and_default_rule(
+async def test_the_console_sets_a_lots_extend_on_minimum_confirmation_counts_restart_default(
         server: Server, open_page: Any) -> None:
     console = await host_console(server, open_page)
     page = console.page
