@@ -22,28 +22,43 @@ overdue) decides, on an awarded lot:
 
 The new lot is created like any lot and then linked with ``LinkRelisting`` (its first
 command after creation): ``RelistedFrom`` records the old lot and the attempt.
+
+The lot parameter ``on_default`` (:func:`parse_policy`) states the lot's rule: ``relist``
+(a default never offers the runner-up: ``then: runner_up`` is refused) or ``runner_up``
+(the runner-up may be offered the lot: its deposit is held until the winner's award is
+settled, :func:`runner_up_hold`); without it the host chooses when declaring the default
+and nothing is held.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from auction.deposits import CONFIRMED, deposit_status
+from auction.errors import InvalidParams
 from auction.formats import of
 from auction.messages import MESSAGES
 from auction.model import (
+    DepositApplied,
     DepositForfeited,
+    DepositRefunded,
     Event,
     Rejection,
     register_event,
 )
 from auction.money import within
-from auction.state import AWARDED, DRAFT, FAILED, LotState, Outcome
+from auction.state import AWARDED, DRAFT, FAILED, Bidder, LotState, Outcome
 
 RUNNER_UP, RELIST = "runner_up", "relist"
+#: The values of the lot parameter ``on_default``.
+POLICIES = (RUNNER_UP, RELIST)
 #: What an upheld objection does to the award (``ChangeAward``).
 SUSPENDED, ANNULLED, REINSTATED = "suspended", "annulled", "reinstated"
 
 MESSAGES.update({
     "no_runner_up": ("没有可递补的次高报价人", "No other bidder to offer the lot to."),
+    "relist_only": ("本标的规则为违约后重新挂牌，不向候补人递补",
+                    "The lot's rule relists it after a default: no runner-up is offered."),
 })
 
 
@@ -125,6 +140,17 @@ class RelistedFrom(Event):
     reason: str
 
 
+def parse_policy(params: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The ``on_default`` rule of a lot's parameters (None when not given) and the
+    parameters without it (the format parses the rest). Raises :class:`InvalidParams`
+    for another value."""
+    rest = dict(params)
+    policy = rest.pop("on_default", None)
+    if policy is not None and policy not in POLICIES:
+        raise InvalidParams("on_default must be runner_up or relist", "on_default")
+    return policy, rest
+
+
 def _start_allowed(state: LotState, start: int) -> bool:
     p = state.params
     if not within(start, p.decimals):
@@ -141,6 +167,48 @@ def _may_win(state: LotState, price: int) -> bool:
     reverse lot accepts nothing above its ceiling in the first place)."""
     reserve = state.params.reserve
     return state.params.direction != "forward" or reserve is None or price >= reserve
+
+
+def runner_up(state: LotState, winner_id: str | None) -> tuple[Bidder, int] | None:
+    """The bidder a default of ``winner_id`` offers the lot to, with its price: the next
+    of the format's final ranking, neither the winner nor a bidder who defaulted, at a
+    price that could be awarded (None: nobody)."""
+    return next(((b, price) for b, price in of(state).ranking(state)
+                 if b.bidder_id != winner_id and not b.defaulted
+                 and _may_win(state, price)), None)
+
+
+def runner_up_hold(state: LotState, events: Sequence[Event]) -> tuple[str | None, int | None]:
+    """Whose deposit an ended lot holds for the runner-up offer, and when the hold ended
+    (None: it holds still). Only a forward lot whose rule (``on_default``) is
+    ``runner_up`` holds one: the runner-up of its award (:func:`runner_up`). The hold
+    ends when the winner's award is settled (its deposit applied to the price it paid, or
+    otherwise settled), when a default offers the runner-up the lot (it is the winner
+    then) or relists it; an award annulled holds nothing (every deposit of the lot falls
+    due from the annulment). ``events``: the lot's record. ``(None, None)``: nothing
+    held."""
+    if state.on_default != RUNNER_UP or state.params.direction != "forward":
+        return None, None
+    offered = None
+    for event in events:
+        if isinstance(event, WinnerDefaulted) and offered is None:
+            offered = event
+        elif isinstance(event, AwardedToRunnerUp):
+            return event.bidder_id, event.at
+    outcome = state.outcome
+    if outcome is None:
+        return None, None
+    offer = runner_up(state, outcome.bidder_id)
+    if offer is None:
+        return None, None
+    held = offer[0].bidder_id
+    if state.status != AWARDED:
+        # relisted: held until then; annulled, every deposit is due from the annulment
+        return (held, offered.at) if offered is not None else (None, None)
+    settled = [e.at for e in events
+               if isinstance(e, (DepositApplied, DepositRefunded, DepositForfeited))
+               and e.bidder_id == outcome.bidder_id]
+    return held, (settled[0] if settled else None)
 
 
 def decide_default(state: LotState, cmd: DeclareDefault, now: int) -> list[Event] | Rejection:
@@ -163,13 +231,13 @@ def decide_default(state: LotState, cmd: DeclareDefault, now: int) -> list[Event
         events.append(DepositForfeited(at=now, actor=cmd.actor, bidder_id=winner.bidder_id,
                                        amount=winner.deposit, reason=cmd.reason))
     if cmd.then == RUNNER_UP:
-        others = [(b, price) for b, price in of(state).ranking(state)
-                  if b.bidder_id != winner.bidder_id and not b.defaulted
-                  and _may_win(state, price)]
-        if not others:
+        if state.on_default == RELIST:
+            return Rejection("relist_only", "the lot's rule (on_default) relists it")
+        offer = runner_up(state, winner.bidder_id)
+        if offer is None:
             return Rejection("no_runner_up", "nobody else bid within the lot's reserve: "
                                              "relist the lot instead")
-        runner, price = others[0]
+        runner, price = offer
         return [*events, AwardedToRunnerUp(at=now, actor=cmd.actor,
                                            bidder_id=runner.bidder_id,
                                            bidder_no=runner.bidder_no, amount=price)]

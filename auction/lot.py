@@ -229,7 +229,7 @@ def _create(cmd: CreateLot, now: int) -> Decision:
                                            "characters")
     try:
         fmt = FORMATS[cmd.format]
-        fmt.admit(fmt.parse(signing.parse_mode(cmd.params)[1]))
+        fmt.admit(fmt.parse(default.parse_policy(signing.parse_mode(cmd.params)[1])[1]))
     except (InvalidParams, InvalidAmount) as exc:
         return Rejection(exc.code, exc.message)
     return [LotCreated(at=now, actor=cmd.actor, lot_id=cmd.lot_id, session_id=cmd.session_id,
@@ -423,12 +423,14 @@ def evolve(state: LotState | None, event: Event) -> LotState:
             raise RecordError(f"unknown format {event.format!r}")
         try:
             mode, rest = signing.parse_mode(event.params)
+            policy, rest = default.parse_policy(rest)
             params = fmt.parse(rest)
         except (InvalidParams, InvalidAmount) as exc:
             raise RecordError(f"invalid parameters: {exc.message}") from None
         state = LotState(lot_id=event.lot_id, session_id=event.session_id,
                          format=event.format, title=event.title, params=params, version=1,
-                         created_at=event.at, opens_at=params.opens_at, signatures=mode)
+                         created_at=event.at, opens_at=params.opens_at, signatures=mode,
+                         on_default=policy)
         witnessed.created(state)
         return state
     fmt = of(state)

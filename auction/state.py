@@ -117,6 +117,10 @@ class LotState:
     #: Whether bidders' actions are signed: ``off``, ``optional`` or ``required``
     #: (the lot parameter ``signatures``, see :mod:`auction.signing`).
     signatures: str = "off"
+    #: What a winner's default leads to by the lot's rule (the lot parameter
+    #: ``on_default``, see :mod:`auction.default`): ``runner_up``, ``relist`` or None (the
+    #: host chooses when declaring the default).
+    on_default: str | None = None
     #: The public notice in force: of the suspension while paused, of the termination
     #: once cancelled (None: none).
     notice: str | None = None

@@ -101,6 +101,8 @@ def snapshot(state: LotState, audience: str, bidder_id: str | None = None) -> di
         view["params"] = {**view["params"], "start_price": _money(state, start)}
     if state.signatures != "off":  # the lot parameter, outside the format's own
         view["params"] = {**view["params"], "signatures": state.signatures}
+    if state.on_default is not None:  # the lot parameter, outside the format's own
+        view["params"] = {**view["params"], "on_default": state.on_default}
     if state.status == "open" and p.visibility == "price" and p.improve == "leader":
         view["next_min"] = _money(state, fmt.min_next_bid(state, None))
     entry = witnessed.view(state, audience == STAFF)

@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from auction.default import SUSPENDED, AwardChanged
+from auction.default import SUSPENDED, AwardChanged, runner_up_hold
 from auction.deposits import CONFIRMED, REFUNDABLE, SETTLING, deposit_status, is_winner
 from auction.errors import InvalidAmount
 from auction.messages import message
@@ -121,8 +121,9 @@ Listener = Callable[[DepositOutcome], Awaitable[None]]
 async def lot_end(engine: Engine, settings: Settings, lot_id: str) -> LotEnd:
     """What the refunds need to know of a lot (an unknown lot, or one not ended: not
     ended): when its result notice ends (:func:`web.publicity.result_notice_ends`), its
-    winner, the deposits it forfeited, whether its award is suspended and when the award
-    was last reinstated or annulled (docs/bank.md "Refunds")."""
+    winner, the deposits it forfeited, whether its award is suspended, when the award
+    was last reinstated or annulled, and the runner-up whose deposit is held for its
+    offer (docs/bank.md "Refunds")."""
     state = await engine.find(lot_id)
     if state is None or state.status not in SETTLING or state.outcome is None:
         return LotEnd(None)
@@ -135,8 +136,10 @@ async def lot_end(engine: Engine, settings: Settings, lot_id: str) -> LotEnd:
                           if b.settled == "forfeited")
     changed = [r.event.at for r in records
                if isinstance(r.event, AwardChanged) and r.event.effect != SUSPENDED]
+    runner_up, until = runner_up_hold(state, [r.event for r in records])
     return LotEnd(await result_notice_ends(engine, settings, lot_id, records), winner,
-                  forfeited, state.award_suspended, changed[-1] if changed else None)
+                  forfeited, state.award_suspended, changed[-1] if changed else None,
+                  runner_up, until)
 
 
 def end_of_day_ms(day: dt.date) -> int:
@@ -607,9 +610,11 @@ async def bank_ledger(request: web.Request) -> web.Response:
     now = service.engine.now()
     balances = bank.balances(ledger)
     # a lot counts once its refunds are payable: its result notice has ended, its award
-    # is not suspended
+    # is not suspended, no deposit is held for its runner-up offer
     ended = {lot: (start := end.refunds_from()) is not None and now > start
+             and (end.runner_up is None or end.runner_up_until is not None)
              for lot, end in ends.items()}
+    held = bank.held_for_runner_up(ledger, ends)
     return json_response({
         "references": [reference_view(ledger, r, now) for r in ledger.references.values()],
         "transfers": [transfer_view(t) for t in ledger.transfers.values()],
@@ -617,6 +622,8 @@ async def bank_ledger(request: web.Request) -> web.Response:
                     if t.outcome != MATCHED],
         "refunds": [refund_view(r) for r in refunds],
         "overdue": [refund_view(r) for r in refunds if r.overdue],
+        "held": [{**transfer_view(t), "reason": bank.RUNNER_UP_OFFER,
+                  "reason_text": message(bank.RUNNER_UP_OFFER)} for t in held],
         "balances": {lot: _money(v) for lot, v in balances.items()},
         "ended_lots_at_zero": all(
             v == 0 for lot, v in balances.items() if lot and ended.get(lot, False)),

@@ -123,6 +123,13 @@ Instant = _int(0, MAX_MS)
 Tick = _int(1, 24 * 3600)
 
 
+#: The lot parameter ``on_default`` (auction/default.py), beside the format's own.
+OnDefault = Annotated[Literal["runner_up", "relist"], Meta(description=(
+    "what a winner's default leads to by the lot's rule (docs/after-the-auction.md): "
+    "runner_up (the runner-up's deposit is held until the award is settled) or relist "
+    "(a runner-up offer is refused); default: the host chooses when declaring it"))]
+
+
 class Closed(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """A client object: unknown fields are refused."""
 
@@ -194,6 +201,7 @@ class EnglishParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    on_default: OnDefault | None = None
     restart_allowed: bool | None = None
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
@@ -215,6 +223,7 @@ class DutchParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    on_default: OnDefault | None = None
 
 
 class JapaneseParams(Closed):
@@ -229,6 +238,7 @@ class JapaneseParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    on_default: OnDefault | None = None
 
 
 #: Who seals the bids (sealed) or the initial bids (multi_round), and the reveal window.
@@ -256,6 +266,7 @@ class SealedParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    on_default: OnDefault | None = None
     sealing: Sealing | None = None
     reveal_s: RevealSeconds | None = None
 
@@ -288,6 +299,7 @@ class ListingTimedParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    on_default: OnDefault | None = None
     confirm_above_steps: _int(0, 1_000_000) | None = None
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
@@ -313,6 +325,7 @@ class MultiRoundParams(Closed):
     signatures: Annotated[Literal["off", "optional", "required"], Meta(description=(
         "whether bidders sign their actions (docs/protocol.md, Signed actions); "
         "default off"))] | None = None
+    on_default: OnDefault | None = None
     sealing: Sealing | None = None
     reveal_s: RevealSeconds | None = None
 

@@ -60,6 +60,8 @@ FLAGS = (UNKNOWN_REFERENCE, DUPLICATE, LATE, FOREIGN_PAYER, SHORT, OVER, LOT_END
 HELD, EXPORTED, REFUNDED, APPLIED, FORFEITED, PAID = (
     "held", "exported", "refunded", "applied", "forfeited", "paid")
 SOURCES = ("notification", "statement", "staff")
+#: Why a deposit is held past its lot's refunds: the runner-up may yet be offered the lot.
+RUNNER_UP_OFFER = "runner_up_offer"
 MAX_TEXT = 200
 
 MESSAGES.update({
@@ -80,6 +82,7 @@ MESSAGES.update({
                                               "transaction id."),
     "unknown_transfer": ("未找到该笔到账", "No such arrival."),
     "not_refundable": ("该笔款项不在可退状态", "This money is not to be refunded."),
+    RUNNER_UP_OFFER: ("作为候补保留", "Held for the runner-up offer."),
 })
 
 
@@ -524,12 +527,30 @@ class LotEnd:
     forfeited: frozenset[str] = frozenset()
     award_suspended: bool = False
     award_changed_at: int | None = None
+    #: The party whose deposit is held for the runner-up offer (the lot's rule may offer
+    #: it the lot should the winner default: :func:`auction.default.runner_up_hold`), and
+    #: when that hold ended (None: it holds still).
+    runner_up: str | None = None
+    runner_up_until: int | None = None
 
     def refunds_from(self) -> int | None:
         """The instant after which the lot's deposits are payable (None: not yet known)."""
         if self.notice_ends_at is None or self.award_suspended:
             return None
         return max(self.notice_ends_at, self.award_changed_at or self.notice_ends_at)
+
+    def refund_from(self, party_id: str) -> int | None:
+        """The instant after which ``party_id``'s deposit is payable: the lot's (see
+        :meth:`refunds_from`), for the runner-up held for its offer the later of that and
+        the end of the hold (None: not yet known)."""
+        start = self.refunds_from()
+        if party_id != self.runner_up or start is None:
+            return start
+        return None if self.runner_up_until is None else max(start, self.runner_up_until)
+
+    def held_for_runner_up(self, party_id: str) -> bool:
+        """Whether ``party_id``'s deposit is held for the runner-up offer now."""
+        return party_id == self.runner_up and self.runner_up_until is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,11 +570,12 @@ def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalend
             days: int, now: int) -> list[Refund]:
     """Every arrival to be paid back that is payable by now, oldest due first. A flagged
     arrival is payable when it came; a matched deposit once its lot's result notice has
-    ended (:meth:`LotEnd.refunds_from`: not while the award is suspended, and not before
-    the award was reinstated or annulled), unless it is the winner's or forfeited. Each is
-    due by the ``days``-th working day after the day (in China) it became payable
-    (``payable_on``: the day it came, the last day of the result notice, or the day the
-    award changed)."""
+    ended (:meth:`LotEnd.refund_from`: not while the award is suspended, not before the
+    award was reinstated or annulled, and the runner-up's not while it is held for the
+    runner-up offer), unless it is the winner's or forfeited. Each is due by the
+    ``days``-th working day after the day (in China) it became payable (``payable_on``:
+    the day it came, the last day of the result notice, the day the award changed, or
+    the day the hold for the runner-up offer ended)."""
     today = china_date(now)
     out = []
     for transfer in ledger.transfers.values():
@@ -561,7 +583,7 @@ def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalend
             continue
         if transfer.outcome == MATCHED:
             end = ends.get(transfer.lot_id)
-            start = end.refunds_from() if end is not None else None
+            start = end.refund_from(transfer.party_id) if end is not None else None
             if (transfer.purpose != DEPOSIT or end is None or start is None or now <= start
                     or transfer.party_id == end.winner or transfer.party_id in end.forfeited):
                 continue
@@ -576,6 +598,15 @@ def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalend
         out.append(Refund(transfer, payable, due, status, overdue))
     out.sort(key=lambda r: (r.due_on, r.transfer.received_at))
     return out
+
+
+def held_for_runner_up(ledger: BankLedger, ends: Mapping[str, LotEnd]) -> list[Transfer]:
+    """The matched deposits the center holds for a runner-up offer (not due for refund:
+    :meth:`LotEnd.held_for_runner_up`), in the order they came."""
+    return [t for t in ledger.transfers.values()
+            if t.outcome == MATCHED and t.purpose == DEPOSIT and t.status == HELD
+            and (end := ends.get(t.lot_id)) is not None
+            and end.held_for_runner_up(t.party_id)]
 
 
 def balances(ledger: BankLedger) -> dict[str, int]:

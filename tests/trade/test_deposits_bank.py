@@ -38,6 +38,7 @@ from auction.trade.deposits_bank import (
     balances,
     check_digit,
     find_reference,
+    held_for_runner_up,
     new_reference,
     payment_status,
     refunds,
@@ -264,6 +265,35 @@ def test_an_upheld_objection_holds_every_deposit_until_the_award_is_reinstated_o
     assert due(early, notice) == []
     # 26 September, Sunday 28 September (a working day), 29, 30 September, 9 October
     assert due(early, notice + 1) == [("t2", dt.date(2025, 9, 25), dt.date(2025, 10, 9))]
+
+
+def test_the_runner_up_s_deposit_is_held_for_its_offer_then_due_from_the_later_of_two_days(
+        ledger: Ledger) -> None:
+    ledger.pay("t1")  # a, the winner
+    ledger.pay("t2", REF_B, "乙有限公司")  # b, the runner-up
+    notice = T0 + 3 * DAY  # the result notice ends on Thursday 25 September 2025
+    later = notice + 30 * DAY
+
+    def due(end: LotEnd, now: int) -> list[tuple[str, dt.date, dt.date]]:
+        return [(r.transfer.transaction_id, r.payable_on, r.due_on)
+                for r in refunds(ledger.state, {"L1": end}, CALENDAR, 5, now)]
+
+    held = LotEnd(notice, "a", runner_up="b")
+    assert due(held, later) == []  # held: never due, never overdue
+    assert [t.transaction_id for t in held_for_runner_up(ledger.state, {"L1": held})] == ["t2"]
+    assert held_for_runner_up(ledger.state, {}) == []
+    # the winner paid on Tuesday 30 September: counted from then, across National Day
+    paid = china_midnight_ms(dt.date(2025, 9, 30)) + 11 * 3_600_000
+    settled = LotEnd(notice, "a", runner_up="b", runner_up_until=paid)
+    assert held_for_runner_up(ledger.state, {"L1": settled}) == []
+    assert due(settled, paid) == []
+    assert due(settled, paid + 1) == [("t2", dt.date(2025, 9, 30), dt.date(2025, 10, 14))]
+    # settled while the notice still ran: the notice's end counts
+    early = LotEnd(notice, "a", runner_up="b", runner_up_until=T0)
+    assert due(early, notice + 1) == [("t2", dt.date(2025, 9, 25), dt.date(2025, 10, 9))]
+    # a suspended award holds it as every other deposit
+    assert due(LotEnd(notice, "a", award_suspended=True, runner_up="b",
+                      runner_up_until=paid), later) == []
 
 
 def test_flagged_arrivals_are_payable_at_once_and_winners_and_forfeited_deposits_are_not(

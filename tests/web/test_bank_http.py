@@ -23,6 +23,7 @@ from web.bank import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     DepositOutcome,
+    lot_end,
     parse_confirmations,
     sign,
 )
@@ -435,3 +436,118 @@ async def test_a_deposit_forfeited_on_the_lot_leaves_the_ledger_without_a_refund
     assert {t["transaction_id"]: t["status"] for t in ledger["transfers"]} == {
         "F-a": "held", "F-b": "forfeited"}
     assert ledger["balances"] == {lot_id: "50.00"}
+
+
+async def ranked_lot(server: Server, txn: str,
+                     **params: Any) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A lot whose bidders all paid their deposits by the bank (``txn-a``, ``txn-b``,
+    ``txn-c``) and bid c 100.00, b 110.00, a 120.00: a wins, b is the runner-up, c third."""
+    lot_id = await server.make_lot(duration_s=3, **params)
+    names = {"a": "甲公司", "b": "乙公司", "c": "丙公司"}
+    regs = {b: await registered(server, lot_id, b, n) for b, n in names.items()}
+    for bidder, name in names.items():
+        _, answer = await notify(server, transaction_id=f"{txn}-{bidder}",
+                                 reference=regs[bidder]["deposit_reference"],
+                                 payer_name=name, payer_account=f"6222-{bidder}")
+        assert answer["outcome"] == "matched", answer
+    await server.open(lot_id)
+    for bidder, amount in (("c", "100.00"), ("b", "110.00"), ("a", "120.00")):
+        client = await server.connect()
+        await client.subscribe(lot_id, regs[bidder]["token"])
+        assert (await client.bid(lot_id, amount))["type"] == "ack"
+    for _ in range(200):  # until the permanent record holds the end
+        if (await lot_end(server.engine, server.app[BANK].settings, lot_id)).notice_ends_at:
+            break
+        await asyncio.sleep(0.05)
+    state = server.engine.lot(lot_id)
+    assert state is not None and state.outcome is not None and state.outcome.bidder_id == "a"
+    return lot_id, regs
+
+
+async def export_file(server: Server) -> str:
+    async with server.http.post(server.base + "/api/bank/refunds/export",
+                                headers={"Authorization": f"Bearer {HOST_TOKEN}"}) as resp:
+        assert resp.status == 200
+        return (await resp.read()).decode()
+
+
+async def pay_price(server: Server, lot_id: str, bidder: str, name: str, txn: str) -> None:
+    notice = await server.ok("POST", f"/api/lots/{lot_id}/payment", {})
+    assert notice["party_id"] == bidder
+    _, paid = await notify(server, transaction_id=txn, reference=notice["reference"],
+                           payer_name=name, payer_account=f"6222-{bidder}",
+                           amount=notice["amount"])
+    assert paid["outcome"] == "matched", paid
+
+
+async def test_the_runner_up_s_deposit_is_not_in_the_refund_file_while_the_winner_has_not_paid(
+        make_server: ServerFactory) -> None:
+    """A lot whose rule offers the runner-up the lot on a default (``on_default``
+    ``runner_up``), ended on Wednesday 11 March 2026 with no publicity period: the third's
+    deposit falls due 3 working days later (16 March) and is exported; the runner-up's is
+    held, shown with its reason, never due nor overdue; once the winner paid (Tuesday 17
+    March) it falls due 3 working days after that day (20 March)."""
+    shift = [china(dt.date(2026, 3, 11)) - now_ms()]
+    server = await make_server(clock=lambda: now_ms() + shift[0], bank_secret=BANK_SECRET,
+                               publicity_days=0, refund_days=3)
+    lot_id, _ = await ranked_lot(server, "H", on_default="runner_up")
+    assert (await server.ok("GET", f"/api/lots/{lot_id}"))["params"]["on_default"] == \
+        "runner_up"
+    shift[0] = china(dt.date(2026, 3, 12)) - now_ms()
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert [(r["transaction_id"], r["due_on"]) for r in ledger["refunds"]] == [
+        ("H-c", "2026-03-16")]
+    [held] = ledger["held"]
+    assert (held["transaction_id"], held["reason"], held["reason_text"]["zh"],
+            held["reason_text"]["en"]) == ("H-b", "runner_up_offer", "作为候补保留",
+                                           "Held for the runner-up offer.")
+    text = await export_file(server)
+    assert "H-c,6222-c,丙公司" in text and "H-b" not in text and "H-a" not in text
+    shift[0] = china(dt.date(2026, 3, 17)) - now_ms()  # the winner has not paid yet
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert [r["transaction_id"] for r in ledger["refunds"]] == ["H-c"]  # overdue: not b
+    assert [r["transaction_id"] for r in ledger["overdue"]] == ["H-c"]
+    assert [t["transaction_id"] for t in ledger["held"]] == ["H-b"]
+    assert "H-b" not in await export_file(server)
+    await pay_price(server, lot_id, "a", "甲公司", "H-pa")
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert ledger["held"] == []
+    assert [(r["transaction_id"], r["payable_on"], r["due_on"], r["refund"])
+            for r in ledger["refunds"] if r["transaction_id"] == "H-b"] == [
+        ("H-b", "2026-03-17", "2026-03-20", "due")]
+    assert "H-b,6222-b,乙公司,50.00,退还保证金" in await export_file(server)
+
+
+async def test_after_the_winner_defaults_the_runner_up_s_deposit_goes_to_its_price(
+        server: Server) -> None:
+    """The winner defaults and the runner-up is offered the lot: the former winner's
+    deposit is forfeited, the runner-up's is applied to the price it pays, the third's is
+    refunded normally, and the lot's ledger reaches zero."""
+    lot_id, _ = await ranked_lot(server, "R", on_default="runner_up")
+    text = await export_file(server)
+    assert "R-c" in text and "R-b" not in text
+    await server.ok("POST", f"/api/lots/{lot_id}/default",
+                    {"reason": "逾期未缴纳成交价款", "then": "runner_up"})
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert ledger["held"] == [] and [r["transaction_id"] for r in ledger["refunds"]] == ["R-c"]
+    await pay_price(server, lot_id, "b", "乙公司", "R-pb")  # 110.00 less its 50.00
+    state = server.engine.lot(lot_id)
+    assert state is not None
+    assert (state.bidders["a"].settled, state.bidders["b"].settled) == ("forfeited", "applied")
+    await server.ok("POST", "/api/bank/refunds/confirmations", {"confirmations": [
+        {"transaction_id": "R-c", "bank_transaction_id": "B-c"}]})
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert {t["transaction_id"]: t["status"] for t in ledger["transfers"]} == {
+        "R-a": "forfeited", "R-b": "applied", "R-c": "refunded", "R-pb": "paid"}
+    assert ledger["balances"] == {lot_id: "0.00"} and ledger["ended_lots_at_zero"] is True
+
+
+async def test_a_lot_whose_rule_relists_instead_of_offering_the_runner_up_holds_nothing(
+        server: Server) -> None:
+    lot_id, _ = await ranked_lot(server, "X", on_default="relist")
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert ledger["held"] == []
+    assert {r["transaction_id"] for r in ledger["refunds"]} == {"X-b", "X-c"}
+    status, error = await server.call("POST", f"/api/lots/{lot_id}/default",
+                                      {"reason": "逾期未缴纳成交价款", "then": "runner_up"})
+    assert (status, error["error"]["code"]) == (409, "relist_only")

@@ -1,7 +1,7 @@
 """Deposits through the bank in a headless Chromium: a bidder reads its deposit reference
 in the room, pays by a (simulated, signed) bank notification and bids; a second bidder
 paying from another company's account is refused with the reason shown; staff export the
-refund file from the host console."""
+refund file from the host console and see a runner-up's deposit held for its offer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import orjson
 import pytest
 from browser_pages import Pages
 from playwright.async_api import Page, expect
+from test_bank_http import BANK_SECRET as HTTP_BANK_SECRET
+from test_bank_http import ranked_lot
 from test_browser_e2e import bid, expect_accepted, expect_rejected
 from web_support import HOST_TOKEN, Server, ServerFactory
 
@@ -96,4 +98,20 @@ async def test_a_bidder_pays_through_the_bank_and_bids_and_a_foreign_payer_is_re
     await expect(host.locator("#bank-card .bank-note")).to_contain_text("已确认 2 笔退款",
                                                                         timeout=WAIT)
     await expect(host.locator("#bank-card .bank-zero")).to_have_attribute("data-zero", "true")
+    assert pages.errors == []
+
+
+async def test_staff_see_the_runner_up_s_deposit_held_for_its_offer_not_due(
+        make_server: ServerFactory, pages: Pages) -> None:
+    server = await make_server(bank_secret=HTTP_BANK_SECRET, publicity_days=0)
+    await ranked_lot(server, "H", on_default="runner_up")  # a wins, b runner-up, c third
+    host = await pages.open(f"{server.base}/host#token={HOST_TOKEN}")
+    held = host.locator("#bank-card .bank-table tr[data-txn='H-b']")
+    await expect(held).to_have_attribute("data-outcome", "runner_up_offer", timeout=WAIT)
+    await expect(held).to_contain_text("作为候补保留")
+    await expect(host.locator("#bank-card")).to_contain_text("作为候补保留的保证金（暂不退还）")
+    await expect(host.locator("#bank-card .bank-table tr[data-txn='H-c']")).to_contain_text(
+        "待退")
+    await host.click("#lang-toggle")
+    await expect(held).to_contain_text("Held for the runner-up offer.")
     assert pages.errors == []

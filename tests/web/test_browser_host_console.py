@@ -319,7 +319,7 @@ async def test_date_times_are_read_in_the_center_s_time_zone_not_the_computer_s(
         await context.close()
 
 
-async def test_the_console_sets_a_lots_extend_on_minimum_confirmation_counts_and_restart(
+async def test_the_console_sets_a_lots_extend_on_minimum_confirmation_counts_restart_default(
         server: Server, open_page: Any) -> None:
     console = await host_console(server, open_page)
     page = console.page
@@ -334,11 +334,12 @@ async def test_the_console_sets_a_lots_extend_on_minimum_confirmation_counts_and
     await page.fill("#lot-confirm-above", "5")
     await page.select_option("#lot-show-counts", "after_open")
     await page.check("#lot-restart-allowed")
+    await page.select_option("#lot-on-default", "runner_up")
     await page.click("#create-lot")
     await expect(page.locator("#selected")).not_to_have_attribute("data-lot-id", "", timeout=WAIT)
     lot_id = await page.locator("#selected").get_attribute("data-lot-id")
     params = (await server.ok("GET", f"/api/lots/{lot_id}"))["params"]
     assert (params["extend_on"], params["min_bidders"], params["confirm_above_steps"],
-            params["show_counts"], params["restart_allowed"]) == (
-        "leader_change", 3, 5, "after_open", True)
+            params["show_counts"], params["restart_allowed"], params["on_default"]) == (
+        "leader_change", 3, 5, "after_open", True, "runner_up")
     assert console.errors == []

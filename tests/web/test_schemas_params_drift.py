@@ -6,8 +6,8 @@ from typing import Any
 import msgspec
 import pytest
 
+from auction import default, signing
 from auction import params as rules_params
-from auction import signing
 from auction.lot import FORMATS
 from web.schemas import FORMAT_EXAMPLES, FORMAT_PARAMS
 
@@ -41,7 +41,10 @@ def test_the_schema_of_a_format_s_parameters_names_exactly_the_keys_its_rules_re
         fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert set(FORMAT_PARAMS) == set(FORMATS)
     read = keys_the_rules_read(fmt, monkeypatch)
-    # ``signatures`` is read for every lot before its format parses the rest (auction.signing)
-    assert declared(FORMAT_PARAMS[fmt]) == read["params"] | {"signatures"}, fmt
+    # ``signatures`` and ``on_default`` are read for every lot before its format parses the
+    # rest (auction.signing, auction.default)
+    assert declared(FORMAT_PARAMS[fmt]) == read["params"] | {"signatures", "on_default"}, fmt
     assert signing.parse_mode({**FORMAT_EXAMPLES[fmt], "signatures": "required"})[1] == \
+        FORMAT_EXAMPLES[fmt]
+    assert default.parse_policy({**FORMAT_EXAMPLES[fmt], "on_default": "relist"})[1] == \
         FORMAT_EXAMPLES[fmt]

@@ -1,6 +1,7 @@
 // The bank ledger in the host console: import a bank statement, export the refund file
 // (the bank payment file of every refund due), the arrivals flagged with their reason,
-// the refunds (due, exported, refunded, overdue) and what each lot still holds
+// the refunds (due, exported, refunded, overdue), the deposits held for a runner-up offer
+// (not due while held) and what each lot still holds
 // (GET /api/bank/ledger; docs/bank.md).
 
 import { addStrings, codeText, onLangChange, t } from "./i18n.js";
@@ -15,7 +16,7 @@ addStrings({
     bank_zero: "已结束标的均已清零", bank_not_zero: "已结束标的尚有在账金额",
     bank_shared: "同一付款账户为多个竞买人付款",
     bank_refund_due: "待退", bank_refund_exported: "已导出", bank_refund_refunded: "已退",
-    bank_overdue: "逾期", bank_confirm: "导入银行退款结果（CSV）", bank_confirmed: "已确认 {count} 笔退款",
+    bank_held: "作为候补保留的保证金（暂不退还）", bank_overdue: "逾期", bank_confirm: "导入银行退款结果（CSV）", bank_confirmed: "已确认 {count} 笔退款",
     bank_cols: "流水号|付款户名|付款账号|金额|标的|原因|状态|应退日期",
     bank_references: "缴款码（子账号）", bank_ref_cols: "缴款码|用途|标的|竞买人|付款户名须为|金额|截止|状态",
     bank_purpose_deposit: "保证金", bank_purpose_payment: "价款",
@@ -31,6 +32,7 @@ addStrings({
     bank_zero: "Every ended lot is at zero", bank_not_zero: "An ended lot still holds money",
     bank_shared: "One payer account paid for several bidders",
     bank_refund_due: "due", bank_refund_exported: "exported", bank_refund_refunded: "refunded",
+    bank_held: "Deposits held for the runner-up offer (not due)",
     bank_overdue: "overdue", bank_confirm: "Import the bank's refund results (CSV)",
     bank_confirmed: "{count} refunds confirmed",
     bank_cols: "Transaction|Payer|Account|Amount|Lot|Reason|Status|Due by",
@@ -87,6 +89,8 @@ export function mountBank(token) {
       data.flagged.length ? table(data.flagged, false) : h("p", {}, t("bank_none")),
       h("h3", {}, t("bank_refunds")),
       data.refunds.length ? table(data.refunds, true) : h("p", {}, t("bank_none")),
+      ...(data.held.length ? [h("h3", {}, t("bank_held")), table(data.held.map((r) => (
+        { ...r, outcome: r.reason, message: r.reason_text })), false)] : []),
       h("h3", {}, t("bank_balances")),
       h("ul", { class: "bank-balances" }, ...balances.map(([lot, amount]) => h("li", {}, `${lot || "—"}: ${amount}`))),
       data.shared_payers.length ? h("p", { class: "bank-shared" }, `${t("bank_shared")}: `

@@ -42,6 +42,8 @@ addStrings({
     preempt_exercise_label: "优先购买权行使方式", preempt_exercise_during: "竞价期间以同等价格应价",
     preempt_exercise_at_end: "竞价结束后按最终价格行使",
     preempt_window_label: "行使期限（秒，竞价结束后行使时）",
+    on_default_label: "竞得人违约后", on_default_host: "届时由主持人决定",
+    on_default_runner_up: "可由候补人递补（保留其保证金）", on_default_relist: "重新挂牌",
     questions_title: "竞买人提问与异议", questions_none: "暂无",
     question_kind_question: "提问", question_kind_objection: "异议",
     answer_placeholder: "答复", answer_public: "公开答复（不显示提问人）", answer_send: "答复",
@@ -72,6 +74,9 @@ addStrings({
     preempt_exercise_label: "Pre-emptive rights exercised", preempt_exercise_during: "during bidding, matching the best price",
     preempt_exercise_at_end: "once bidding ends, at the final price",
     preempt_window_label: "Window (s, when exercised at the end)",
+    on_default_label: "If the winner defaults", on_default_host: "the host decides then",
+    on_default_runner_up: "the runner-up may be offered the lot (its deposit held)",
+    on_default_relist: "relist the lot",
     questions_title: "Bidders' questions and objections", questions_none: "None",
     question_kind_question: "Question", question_kind_objection: "Objection",
     answer_placeholder: "Answer", answer_public: "Answer publicly (the asker is never shown)", answer_send: "Answer",
@@ -133,7 +138,7 @@ const FORM_FIELDS = {
     duration_s: "lot-duration", reserve: "lot-reserve", ceiling: "lot-ceiling",
     extend_window_s: "lot-extend-window", extend_s: "lot-extend", visibility: "lot-visibility",
     extend_on: "lot-extend-on", min_bidders: "lot-min-bidders", confirm_above_steps: "lot-confirm-above",
-    show_counts: "lot-show-counts", restart_allowed: "lot-restart-allowed",
+    show_counts: "lot-show-counts", restart_allowed: "lot-restart-allowed", on_default: "lot-on-default",
     improve: "lot-improve", proxy: "lot-proxy", max_jump_steps: "lot-max-jump",
     preemption: "lot-preempt-holders", exercise: "lot-preempt-exercise",
     window_s: "lot-preempt-window",
@@ -378,6 +383,7 @@ async function createLot() {
   // Choices sent only when they differ from the rules' defaults.
   if ($("lot-extend-on").value !== "any") params.extend_on = $("lot-extend-on").value;
   if ($("lot-show-counts").value !== "always") params.show_counts = $("lot-show-counts").value;
+  if ($("lot-on-default").value) params.on_default = $("lot-on-default").value;
   const body = { session_id: sessionId, title: $("lot-title").value.trim(), format: "english", params };
   const data = await call("/api/lots", "POST", body, { form: "lot", near: "lot-title" });
   if (!data) return;
