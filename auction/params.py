@@ -56,6 +56,12 @@ SHOW_COUNTS = ("always", "after_open", "after_close")
 #: another bidder the leader; ``rank_1``: a bid that is the new best (the leader
 #: improving its own bid included, a bid behind the best not).
 EXTEND_ON = ("any", "leader_change", "rank_1")
+#: How the winners of a multi-unit lot (``units`` above 1) pay (``pricing``):
+#: ``pay_as_bid`` (the default), each its own price; ``uniform``, all the lowest winning
+#: price (see :mod:`auction.units`).
+PRICINGS = ("pay_as_bid", "uniform")
+#: Most identical units one lot may sell.
+MAX_UNITS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +117,11 @@ class EnglishParams:
     #: Whether a host resuming a suspended lot may restart bidding from the start price
     #: (``ResumeLot.restart``), every earlier bid void.
     restart_allowed: bool = False
+    #: A multi-unit lot (:mod:`auction.units`): how many identical units it sells, how
+    #: the winners pay (:data:`PRICINGS`) and how many units one bidder may ask for.
+    units: int = 1
+    pricing: str = "pay_as_bid"
+    max_units_per_bidder: int = 1
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -204,6 +215,18 @@ class _Reader:
             raise InvalidParams("below_min applies to min_bidders above 1", "below_min")
         return least, below
 
+    def units(self) -> tuple[int, str, int]:
+        """``units`` (default 1), ``pricing`` and ``max_units_per_bidder`` (default 1, at
+        most ``units``): the last two only for a lot of more than one unit."""
+        units = self.integer("units", 1, MAX_UNITS) or 1
+        if units == 1:
+            for key in ("pricing", "max_units_per_bidder"):
+                if self.raw.get(key) is not None:
+                    raise InvalidParams(f"{key} applies to lots of more than one unit", key)
+        pricing = self.text("pricing", "pay_as_bid", PRICINGS)
+        most = self.integer("max_units_per_bidder", 1, units) or 1
+        return units, pricing, most
+
     def jump_guard(self) -> int | None:
         """``max_jump_steps``: absent or null gives :data:`DEFAULT_MAX_JUMP_STEPS`, 0 no
         guard (None)."""
@@ -244,7 +267,10 @@ def parse_english(raw: object) -> EnglishParams:
     show_counts = r.text("show_counts", "always", SHOW_COUNTS)
     confirm_above_steps = r.integer("confirm_above_steps", 0, MAX_JUMP_STEPS)
     restart_allowed = r.boolean("restart_allowed", False)
+    units, pricing, max_units = r.units()
     r.done()
+    if units > 1:
+        _multi_unit(direction, visibility, proxy, below_min)
     if show_counts == "after_close" and visibility != "blind":
         raise InvalidParams("show_counts after_close needs visibility blind (prices or "
                             "ranks tell how many bid)", "show_counts")
@@ -277,7 +303,24 @@ def parse_english(raw: object) -> EnglishParams:
         step_round=step_round, extend_on=extend_on, min_bidders=min_bidders,
         below_min=below_min, show_counts=show_counts,
         confirm_above_steps=confirm_above_steps, restart_allowed=restart_allowed,
+        units=units, pricing=pricing, max_units_per_bidder=max_units,
     )
+
+
+def _multi_unit(direction: str, visibility: str, proxy: bool, below_min: str) -> None:
+    """What a multi-unit ``english`` lot cannot combine with: its cut-off price is public
+    (``visibility price``), it sells (``forward``), takes no proxy maximum and does not
+    award a single bidder below ``min_bidders``."""
+    if direction != "forward":
+        raise InvalidParams("units applies to forward lots", "units")
+    if visibility != "price":
+        raise InvalidParams("units needs visibility price (the cut-off price is public)",
+                            "units")
+    if proxy:
+        raise InvalidParams("proxy bidding applies to single-unit lots", "proxy")
+    if below_min == "award_single":
+        raise InvalidParams("below_min award_single applies to single-unit lots",
+                            "below_min")
 
 
 def _tiers(r: _Reader, decimals: int) -> tuple[Tier, ...]:
@@ -341,6 +384,8 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         **({"confirm_above_steps": p.confirm_above_steps}
            if p.confirm_above_steps is not None else {}),
         **({"restart_allowed": True} if p.restart_allowed else {}),
+        **({"units": p.units, "pricing": p.pricing,
+            "max_units_per_bidder": p.max_units_per_bidder} if p.units > 1 else {}),
         "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,

@@ -81,7 +81,9 @@ def signable(command_type: type[Any],
     _SIGNABLE[command_type] = fields
 
 
-signable(PlaceBid, lambda c: ("bid", c.amount, {}))
+# A multi-unit lot's bid for more than one unit signs its number of units too.
+signable(PlaceBid, lambda c: ("bid", c.amount,
+                              {"units": str(c.units)} if c.units != 1 else {}))
 signable(Act, lambda c: (c.act, c.amount, {}))
 
 

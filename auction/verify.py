@@ -353,7 +353,7 @@ def _command_of(event: Event) -> Command | None:
         return EnrollKey(bidder_id=e.bidder_id, alg=e.alg, key=e.key, certificate=e.certificate)
     if isinstance(event, BidAccepted):
         return PlaceBid(bidder_id=e.bidder_id, amount=e.amount, ip=e.ip, device=e.device,
-                        ref=e.ref, confirmed=e.confirmed)
+                        ref=e.ref, confirmed=e.confirmed, units=e.units)
     if isinstance(event, LotClosed) or (isinstance(event, (LotOpened, LotCancelled))
                                         and event.actor == SYSTEM):
         return Tick()

@@ -1,0 +1,113 @@
+"""Multi-unit ``english`` lots (``units`` above 1): N identical units (quotas, licences,
+plates) sold in one open ascending auction.
+
+Each bidder's standing bid is its last one: a price for each of ``units`` units (1
+unless the lot's ``max_units_per_bidder`` allows more). The bids ranked best first (equal
+prices by who reached them first) are *allotted* the lot's units in turn, each as many as
+it asks for while units are left: the *cut-off* is the price of the last bid allotted a
+unit once every unit is allotted (None while some are not). A new bid must beat the
+cut-off by the step (any price from the start price while units are left), and its
+bidder's own last bid too; it may not ask for fewer units than that bid did.
+
+At the close only bids at or above the reserve are allotted units; each winner is awarded
+its units (one ``LotAwarded`` each, in the order of the ranking) at its own price
+(``pricing: pay_as_bid``) or all at the lowest winning price (``pricing: uniform``).
+"""
+
+from typing import Any
+
+from auction.formats import below_minimum
+from auction.messages import MESSAGES
+from auction.model import SYSTEM, Event, LotAwarded, LotClosed, LotFailed, Rejection
+from auction.money import format_amount
+from auction.state import Bidder, LotState
+
+MESSAGES.update({
+    "bad_units": ("申购数量超出本标的每位竞买人可竞买的数量",
+                  "The number of units is not one this lot allows a bidder"),
+    "units_reduced": ("申购数量不得少于本人上一次出价的数量",
+                      "A bid may not ask for fewer units than your last bid"),
+})
+
+
+def allotment(state: LotState, floor: int | None = None) -> list[tuple[Bidder, int]]:
+    """The bidders allotted units, best first, with how many each: the ranking's bids
+    (those at or above ``floor`` when given) each take as many units as they ask for while
+    units are left."""
+    left = state.params.units
+    allotted: list[tuple[Bidder, int]] = []
+    for bidder in state.ranking():
+        if left == 0 or (floor is not None and (bidder.last_bid or 0) < floor):
+            break
+        units = min(bidder.last_units, left)
+        allotted.append((bidder, units))
+        left -= units
+    return allotted
+
+
+def cut_off(state: LotState) -> int | None:
+    """The lowest price still winning a unit once every unit is allotted, else None."""
+    allotted = allotment(state)
+    if sum(units for _, units in allotted) < state.params.units:
+        return None
+    return allotted[-1][0].last_bid
+
+
+def held(state: LotState, bidder: Bidder) -> int:
+    """How many units ``bidder`` would win if the lot closed now (reserve aside)."""
+    return next((units for b, units in allotment(state) if b is bidder), 0)
+
+
+def reference(state: LotState, bidder: Bidder | None) -> int | None:
+    """The price a new bid (of ``bidder``, or of anyone) must improve on: the higher of the
+    cut-off and the bidder's own last bid (None: only the start price binds)."""
+    own = None if bidder is None else bidder.last_bid
+    return max((price for price in (cut_off(state), own) if price is not None), default=None)
+
+
+def judge_units(bidder: Bidder, units: int) -> Rejection | None:
+    """Why a bid of ``bidder`` may not ask for ``units`` units, or None when it may (the
+    lot's ``max_units_per_bidder`` is checked by :mod:`auction.lot` for every lot)."""
+    if bidder.last_bid is not None and units < bidder.last_units:
+        return Rejection("units_reduced")
+    return None
+
+
+def close(state: LotState, now: int, closed: LotClosed) -> list[Event]:
+    """The outcome of closing a multi-unit lot with at least one bid: each winner's award,
+    or ``LotFailed`` (too few bidders, or no bid at or above the reserve)."""
+    short = below_minimum(state, now, sum(1 for b in state.bidders.values() if b.bids))
+    if short is not None:
+        return [closed, short]
+    allotted = allotment(state, state.params.reserve)
+    if not allotted:
+        return [closed, LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]
+    uniform = state.params.pricing == "uniform"
+    lowest = allotted[-1][0].last_bid
+    events: list[Event] = [closed]
+    for bidder, units in allotted:
+        price = lowest if uniform else bidder.last_bid
+        assert price is not None  # allotted bidders have a bid
+        events.append(LotAwarded(at=now, actor=SYSTEM, bidder_id=bidder.bidder_id,
+                                 bidder_no=bidder.bidder_no, amount=price, units=units))
+    return events
+
+
+def view(state: LotState, view: dict[str, Any]) -> None:
+    """The board's part of a multi-unit lot: how many units, how many are allotted and the
+    cut-off price (None while units are left)."""
+    allotted = allotment(state)
+    price = cut_off(state)
+    view["units"] = {
+        "total": state.params.units, "allotted": sum(units for _, units in allotted),
+        "cut_off": None if price is None else format_amount(price, state.params.decimals),
+    }
+
+
+def bidder_view(state: LotState, view: dict[str, Any], bidder: Bidder) -> None:
+    """A bidder's standing in a multi-unit lot: how many units its last bid asks for and
+    how many it holds now; ``leading`` says whether it holds any."""
+    units = held(state, bidder)
+    view["units_asked"] = bidder.last_units if bidder.last_bid is not None else None
+    view["units_held"] = units
+    view["leading"] = units > 0
