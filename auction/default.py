@@ -138,6 +138,9 @@ def decide_default(state: LotState, cmd: DeclareDefault, now: int) -> list[Event
     outcome = state.outcome
     if state.status != AWARDED or outcome is None or outcome.bidder_id is None:
         return Rejection("invalid_state", "only an awarded lot's winner defaults")
+    if state.params.units > 1:
+        return Rejection("not_supported", "a winner of a multi-unit lot defaults outside "
+                         "the lot: its units are not passed on by these rules")
     if state.award_suspended:
         return Rejection("invalid_state", "the award is suspended")
     if not cmd.reason.strip():

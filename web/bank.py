@@ -134,7 +134,9 @@ def lot_end(state: LotState | None) -> LotEnd:
     winner = state.outcome.bidder_id if state.outcome is not None and forward else None
     forfeited = frozenset(b.bidder_id for b in state.bidders.values()
                           if b.settled == "forfeited")
-    return LotEnd(result_notice_ends_at(state), winner, forfeited)
+    winners = frozenset(a.bidder_id for a in state.outcome.awards) \
+        if state.outcome is not None and forward else frozenset()
+    return LotEnd(result_notice_ends_at(state), winner, forfeited, winners)
 
 
 def end_of_day_ms(day: dt.date) -> int:

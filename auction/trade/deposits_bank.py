@@ -491,11 +491,13 @@ DECIDER = BankLedgerDecider()
 @dataclass(frozen=True, slots=True)
 class LotEnd:
     """What the refunds need to know of a lot: when its result notice ends (None: the lot
-    has not ended), its winner, and the parties whose deposit the lot forfeited."""
+    has not ended), its winner, and the parties whose deposit the lot forfeited;
+    ``winners``: every winner of a multi-unit lot (each keeps its deposit, as ``winner``)."""
 
     notice_ends_at: int | None
     winner: str | None = None
     forfeited: frozenset[str] = frozenset()
+    winners: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,7 +527,8 @@ def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalend
         if transfer.outcome == MATCHED:
             end = ends.get(transfer.lot_id)
             if (transfer.purpose != DEPOSIT or end is None or end.notice_ends_at is None
-                    or transfer.party_id == end.winner or transfer.party_id in end.forfeited):
+                    or transfer.party_id == end.winner or transfer.party_id in end.forfeited
+                    or transfer.party_id in end.winners):
                 continue
             payable = china_date(end.notice_ends_at)
         else:

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from auction.default import DeclareDefault
+from auction.deposits import deposit_status
 from auction.errors import InvalidParams
-from auction.model import LotAwarded, PlaceBid, ResumeLot
+from auction.model import ApplyDeposit, LotAwarded, PlaceBid, RefundDeposit, ResumeLot
 from auction.params import parse_english, public_params
 from auction.record import GENESIS, seal
 from auction.signing import message_of
@@ -273,3 +275,21 @@ def test_a_single_unit_lot_shows_no_units_and_its_outcome_no_awards() -> None:
     assert "units" not in view and "awards" not in view["outcome"]
     you = bidder_view(lot.s, "a")
     assert you is not None and "units_held" not in you
+
+
+# ------------------------------------------------------------------ after the auction
+
+def test_every_winners_deposit_is_applied_and_the_losers_are_refundable() -> None:
+    lot = plates("a", "b", "c", "d")
+    for bidder, price in (("a", "150.00"), ("b", "100.00"), ("c", "120.00"),
+                          ("d", "130.00")):
+        bid(lot, bidder, price)
+    lot.tick(at=CLOSE)
+    status = {b: deposit_status(lot.s, lot.s.bidders[b]) for b in "abcd"}
+    assert status == {"a": "confirmed", "b": "refundable", "c": "confirmed", "d": "confirmed"}
+    for winner in "acd":
+        lot.accept(ApplyDeposit(bidder_id=winner, actor=HOST, reason="抵作成交价款"))
+    lot.accept(RefundDeposit(bidder_id="b", actor=HOST, reason="未成交退还"))
+    lot.refuse(ApplyDeposit(bidder_id="b", actor=HOST, reason="x"), "invalid_state")
+    lot.refuse(DeclareDefault(actor=HOST, reason="逾期未签署", then="relist",
+                              new_lot_id="lot-2"), "not_supported")
