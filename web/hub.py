@@ -19,7 +19,8 @@ then waits for that commit's delivery so its first snapshot never shows an undur
 event.
 
 Under ``price`` visibility bidders share the public frames; the ones concerned by a
-commit (their registration, deposit or bid, or being outbid as the leader) also get a
+commit (their registration, deposit or bid, or being outbid as the leader; in a multi-unit
+lot every bid) also get a
 ``you`` frame with their own standing (see docs/protocol.md).
 """
 
@@ -32,7 +33,7 @@ from typing import Any, Protocol
 import msgspec
 
 from auction.deltas import diff
-from auction.model import QuestionAnswered, TokensRevoked
+from auction.model import BidAccepted, QuestionAnswered, TokensRevoked
 from auction.record import Recorded
 from auction.state import LotState
 from auction.views import PUBLIC, audience_key, bidder_view, redact, snapshot
@@ -291,6 +292,10 @@ class Hub:
         concerned |= {state.questions[r.event.question].bidder_id for r in records
                       if isinstance(r.event, QuestionAnswered)}
         concerned.add(feed.leader)
+        if state.params.units > 1 and any(isinstance(r.event, BidAccepted) for r in records):
+            # A bid moves the allotment of a multi-unit lot (auction.units): any bidder's
+            # units held and next price may change, the one pushed below the cut-off's too.
+            concerned |= set(state.bidders)
         feed.leader = state.leader
         revoked = {r.event.bidder_id for r in records if isinstance(r.event, TokensRevoked)}
         for watcher in list(feed.watchers):

@@ -33,7 +33,9 @@ from auction.params import (
     MAX_MIN_BIDDERS,
     MAX_MS,
     MAX_SECONDS,
+    MAX_UNITS,
     PERCENT_PATTERN,
+    PRICINGS,
     SHOW_COUNTS,
     STEP_ROUNDINGS,
     VISIBILITIES,
@@ -175,6 +177,15 @@ class EnglishParams(Closed):
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS) | None = None
+    units: Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
+        "a multi-unit lot: how many identical units it sells (default 1); forward, "
+        "visibility price, no proxy"))] | None = None
+    pricing: Annotated[_choice(PRICINGS), Meta(description=(
+        "how a multi-unit lot's winners pay: `pay_as_bid` (default), each its own "
+        "price; `uniform`, all the lowest winning price"))] | None = None
+    max_units_per_bidder: Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
+        "a multi-unit lot: the most units one bid may ask for (default 1, at most "
+        "`units`)"))] | None = None
 
 
 class DutchParams(Closed):
@@ -1017,6 +1028,10 @@ class PlaceBid(ClientMessage, tag="bid"):
         "the bidder confirmed this amount: needed for a bid more than the lot's "
         "`confirm_above_steps` steps past its next acceptable price (`rejected` "
         "`confirm_required` otherwise); recorded with the bid"))] = False
+    units: Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
+        "how many units the price is for, in a multi-unit lot: at most its "
+        "`max_units_per_bidder`, never fewer than the bidder's last bid asked for "
+        "(`rejected` `bad_units`, `units_reduced` otherwise); default 1"))] = 1
     sig: _SIG_FIELD | None = None
 
 
