@@ -117,13 +117,17 @@ class LotSession:
             msg["heads"] = True
         return msg
 
-    def bid(self, amount: str, ref: str | None = None) -> dict[str, Any]:
-        """A ``bid`` message with a fresh ``ref`` (or ``ref``)."""
+    def bid(self, amount: str, ref: str | None = None, units: int = 1) -> dict[str, Any]:
+        """A ``bid`` message with a fresh ``ref`` (or ``ref``); ``units``: how many units
+        of a multi-unit lot the price is for (sent and signed when not 1)."""
         if ref is not None:
             self.pending.add(ref)
-        msg = {"type": "bid", "lot_id": self.lot_id, "amount": amount,
-               "ref": ref or self._ref("b")}
-        return self._signed(msg, "bid", amount)
+        msg: dict[str, Any] = {"type": "bid", "lot_id": self.lot_id, "amount": amount,
+                               "ref": ref or self._ref("b")}
+        if units != 1:
+            msg["units"] = units
+        return self._signed(msg, "bid", amount,
+                            {"units": str(units)} if units != 1 else None)
 
     def act(self, name: str, amount: str | None = None, **extra: str) -> dict[str, Any]:
         """An ``act`` message with a fresh ``ref`` (``extra``: ``commitment``, ``salt``)."""
@@ -142,7 +146,8 @@ class LotSession:
             msg["certificate"] = self.signer.certificate
         return msg
 
-    def _signed(self, msg: dict[str, Any], action: str, amount: str | None) -> dict[str, Any]:
+    def _signed(self, msg: dict[str, Any], action: str, amount: str | None,
+                fields: dict[str, str] | None = None) -> dict[str, Any]:
         """``msg`` with the signer's ``sig`` over it (unchanged without a signer)."""
         if self.signer is None or self.bidder_no is None:
             return msg
@@ -151,7 +156,7 @@ class LotSession:
             currency = self.state.get("params", {}).get("currency", "CNY")
             minor = parse_amount(amount, CURRENCY_DECIMALS[currency])
         msg["sig"] = self.signer.signed(self.lot_id, self.bidder_no, action, minor,
-                                        self.last_seq)
+                                        self.last_seq, fields)
         return msg
 
     def commit(self, amount: str) -> dict[str, Any]:
@@ -343,9 +348,10 @@ class LotClient(SessionView):
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved here whatever happened
 
-    async def bid(self, amount: str, timeout: float = 10.0) -> dict[str, Any]:
-        """Send a bid; return the server's ``ack`` or ``rejected`` message."""
-        return await self.request(self.session.bid(amount), timeout)
+    async def bid(self, amount: str, timeout: float = 10.0, units: int = 1) -> dict[str, Any]:
+        """Send a bid (for ``units`` units of a multi-unit lot); return the server's
+        ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.bid(amount, units=units), timeout)
 
     async def act(self, name: str, amount: str | None = None,
                   timeout: float = 10.0, **extra: str) -> dict[str, Any]:
