@@ -60,10 +60,13 @@ function canonical(value) {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
 }
 
-/** The bytes signed for one action (auction/signing.py `message`). */
-export function message(lotId, bidderNo, action, amountMinor, seen, theNonce) {
+/**
+ * The bytes signed for one action (auction/signing.py `message`); `fields`: the action's
+ * further signed fields (a multi-unit bid's `units`).
+ */
+export function message(lotId, bidderNo, action, amountMinor, seen, theNonce, fields = {}) {
   return new TextEncoder().encode(canonical({
-    v: VERSION, lot: lotId, bidder_no: bidderNo, action,
+    ...fields, v: VERSION, lot: lotId, bidder_no: bidderNo, action,
     amount: amountMinor === null || amountMinor === undefined ? null : String(amountMinor),
     seen, nonce: theNonce,
   }));
@@ -101,9 +104,9 @@ export class BidderKey {
   }
 
   /** The `sig` member of an action: `{seen, nonce, sig}`. */
-  async sign(action, amountMinor, seen) {
+  async sign(action, amountMinor, seen, fields = {}) {
     const theNonce = nonce();
-    const bytes = message(this.lotId, this.bidderNo, action, amountMinor, seen, theNonce);
+    const bytes = message(this.lotId, this.bidderNo, action, amountMinor, seen, theNonce, fields);
     const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, this.pair.privateKey,
       bytes);
     return { seen, nonce: theNonce, sig: b64(sig) };
