@@ -20,7 +20,7 @@ from auction.formats import below_minimum
 from auction.messages import MESSAGES
 from auction.model import SYSTEM, Event, LotAwarded, LotClosed, LotFailed, Rejection
 from auction.money import format_amount
-from auction.state import Bidder, LotState
+from auction.state import AWARDED, Award, Bidder, LotState
 
 MESSAGES.update({
     "bad_units": ("申购数量超出本标的每位竞买人可竞买的数量",
@@ -28,6 +28,16 @@ MESSAGES.update({
     "units_reduced": ("申购数量不得少于本人上一次出价的数量",
                       "A bid may not ask for fewer units than your last bid"),
 })
+
+
+def awards_of(state: LotState) -> list[Award]:
+    """Every award of an awarded lot, best first: a multi-unit lot's winners, or the single
+    winner of any other lot (one unit at its price); empty unless awarded."""
+    o = state.outcome
+    if o is None or o.status != AWARDED or o.bidder_id is None or o.bidder_no is None \
+            or o.amount is None:
+        return []
+    return list(o.awards) or [Award(o.bidder_id, o.bidder_no, 1, o.amount)]
 
 
 def allotment(state: LotState, floor: int | None = None) -> list[tuple[Bidder, int]]:

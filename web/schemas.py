@@ -389,6 +389,23 @@ class SignConfirmationBody(Closed):
         description="SHA-256 (hex) of the confirmation PDF the winner signs: the one issued")]
 
 
+class PaymentBody(Closed):
+    """Whose payment notice: a multi-unit lot has one per winner."""
+
+    reason: OptionalReason | None = None
+    bidder_no: Annotated[str, Meta(max_length=32, description=(
+        "a multi-unit lot: the winner whose payment notice it is (default: the first); "
+        "a lot of one unit has one winner"))] | None = None
+
+
+class IssueConfirmationBody(Closed):
+    """Which confirmation to issue: a multi-unit lot has one per winner."""
+
+    bidder_no: Annotated[str, Meta(max_length=32, description=(
+        "a multi-unit lot: the winner whose confirmation is issued (default: the first "
+        "winner without one yet); a lot of one unit has one winner"))] | None = None
+
+
 class ConfirmationView(Open):
     """The transaction confirmation (成交确认书) of a lot (docs/after-the-auction.md)."""
 
