@@ -46,9 +46,19 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     awarded = re.findall(r"^\[(\S+)\] 成交 AWARDED", out, re.MULTILINE)
     assert awarded
     for lot_id in awarded:
-        pdf = tmp_path / "confirmations" / f"{lot_id}.pdf"
-        assert f"[{lot_id}] signed confirmation 成交确认书 (PDF, PAdES): {pdf}" in out
-        assert pdf.read_bytes().startswith(b"%PDF-") and b"/ETSI.CAdES.detached" in pdf.read_bytes()
+        # one per winner: LOT.pdf, or LOT-NO.pdf for each winner of the multi-unit lot
+        pdfs = re.findall(rf"^\[{lot_id}\] signed confirmation 成交确认书 \(PDF, PAdES\): (\S+)$",
+                          out, re.MULTILINE)
+        assert pdfs, out
+        for pdf in map(Path, pdfs):
+            assert pdf.parent == tmp_path / "confirmations"
+            assert re.fullmatch(rf"{lot_id}(-\d+)?\.pdf", pdf.name)
+            body = pdf.read_bytes()
+            assert body.startswith(b"%PDF-") and b"/ETSI.CAdES.detached" in body
+    # The car-plate quotas (a multi-unit lot) go to two winners at one uniform price.
+    plates = re.search(r"^\[\S+\] 成交 AWARDED 1 unit\(s\) to bidder No\. \d+ at ([\d.]+), "
+                       r"1 unit\(s\) to bidder No\. \d+ at ([\d.]+) CNY each", out, re.MULTILINE)
+    assert plates is not None and plates.group(1) == plates.group(2), out
 
 
 def test_the_demos_exports_hold_only_signed_bids_and_verify(tmp_path: Path) -> None:

@@ -92,6 +92,8 @@ class LotSession:
         #: number, amount, salt, commitment), and those of commitments in flight by ref.
         self.bid_file: dict[str, str] | None = None
         self._commits: dict[str, dict[str, str]] = {}
+        #: The bidder's own standing from its last ``you`` frame (None before one).
+        self.you: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ requests
 
@@ -204,6 +206,8 @@ class LotSession:
             return None
         if kind == "subscribed" and msg.get("lot_id") == self.lot_id:
             self.role, self.bidder_no = msg.get("role"), msg.get("bidder_no")
+        if kind == "you" and msg.get("lot_id") == self.lot_id:
+            self.you = msg.get("you")
         ref = msg.get("ref")
         if kind not in REPLIES or ref not in self.pending:
             return None
@@ -271,6 +275,11 @@ class SessionView:
 
     def leading(self) -> bool:
         return self.session.leading()
+
+    @property
+    def you(self) -> dict[str, Any] | None:
+        """The bidder's own standing from its last ``you`` frame (None before one)."""
+        return self.session.you
 
     def open_for_me(self) -> bool:
         """Whether the lot is open and this bidder is not leading it."""
