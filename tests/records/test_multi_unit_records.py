@@ -4,6 +4,8 @@ every winner."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from auction.model import PlaceBid
 from auction.report import announcement, full_report, ocds_release, report_csv
 from auction.verify import verify
@@ -64,8 +66,16 @@ def test_an_award_changed_to_another_price_is_caught() -> None:
 
 def test_reports_of_a_multi_unit_lot_name_every_winner() -> None:
     lot = plates_lot()
-    announcement(lot.s, lot.records)
+    public = announcement(lot.s, lot.records)
+    assert [(a["bidder_no"], a["units"], a["amount"]) for a in public["outcome"]["awards"]] == [
+        ("3310", 1, "1010000.00"), ("2090", 1, "1010000.00"), ("1377", 1, "1010000.00")]
     report = full_report(lot.s, lot.records, [], [], T0 + 4_000_000)
     report_csv(report)
     release = ocds_release(lot.s, lot.records, "ocds-test", "test publisher")
-    assert release is not None
+    assert [(a["id"], a["suppliers"][0]["id"], a["value"]["amount"])
+            for a in release["awards"]] == [
+        ("L-PLATES-award-1", "bidder-3310", Decimal("1010000.00")),
+        ("L-PLATES-award-2", "bidder-2090", Decimal("1010000.00")),
+        ("L-PLATES-award-3", "bidder-1377", Decimal("1010000.00"))]
+    suppliers = {p["id"] for p in release["parties"] if "supplier" in p["roles"]}
+    assert suppliers == {"bidder-3310", "bidder-2090", "bidder-1377"}
