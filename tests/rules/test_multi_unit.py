@@ -14,6 +14,7 @@ from auction.params import parse_english, public_params
 from auction.record import GENESIS, seal
 from auction.signing import message_of
 from auction.state import AWARDED, FAILED, Award
+from auction.units import awards_of
 from auction.views import PUBLIC, STAFF, bidder_view, redact, snapshot
 
 from .support import HOST, MINUTE, T0, Lot, cny, kinds
@@ -293,3 +294,18 @@ def test_every_winners_deposit_is_applied_and_the_losers_are_refundable() -> Non
     lot.refuse(ApplyDeposit(bidder_id="b", actor=HOST, reason="x"), "invalid_state")
     lot.refuse(DeclareDefault(actor=HOST, reason="逾期未签署", then="relist",
                               new_lot_id="lot-2"), "not_supported")
+
+
+def test_the_awards_of_a_lot_are_its_winners_or_its_single_winner_or_none() -> None:
+    lot = plates("a", "b")
+    assert awards_of(lot.s) == []
+    bid(lot, "a", "150.00")
+    lot.tick(at=CLOSE)
+    assert awards_of(lot.s) == [Award("a", "Na", 1, cny("150.00"))]
+    single = Lot(params()).open("a")
+    bid(single, "a", "120.00")
+    single.tick(at=CLOSE)
+    assert awards_of(single.s) == [Award("a", "Na", 1, cny("120.00"))]
+    failed = Lot(params()).open("a")
+    failed.tick(at=CLOSE)
+    assert awards_of(failed.s) == []
