@@ -40,13 +40,14 @@ def awards_of(state: LotState) -> list[Award]:
     return list(o.awards) or [Award(o.bidder_id, o.bidder_no, 1, o.amount)]
 
 
-def allotment(state: LotState, floor: int | None = None) -> list[tuple[Bidder, int]]:
-    """The bidders allotted units, best first, with how many each: the ranking's bids
-    (those at or above ``floor`` when given) each take as many units as they ask for while
-    units are left."""
+def allotment(state: LotState, floor: int | None = None,
+              ranked: list[Bidder] | None = None) -> list[tuple[Bidder, int]]:
+    """The bidders allotted units, best first, with how many each: the bids of ``ranked``
+    (by default the lot's ranking; those at or above ``floor`` when given) each take as
+    many units as they ask for while units are left."""
     left = state.params.units
     allotted: list[tuple[Bidder, int]] = []
-    for bidder in state.ranking():
+    for bidder in state.ranking() if ranked is None else ranked:
         if left == 0 or (floor is not None and (bidder.last_bid or 0) < floor):
             break
         units = min(bidder.last_units, left)
@@ -89,12 +90,20 @@ def close(state: LotState, now: int, closed: LotClosed) -> list[Event]:
     short = below_minimum(state, now, sum(1 for b in state.bidders.values() if b.bids))
     if short is not None:
         return [closed, short]
-    allotted = allotment(state, state.params.reserve)
+    return [closed, *award(state, now)]
+
+
+def award(state: LotState, now: int, ranked: list[Bidder] | None = None) -> list[Event]:
+    """The outcome of the bids of ``ranked`` (default: the lot's ranking), best first: a
+    ``LotAwarded`` for each bidder allotted a unit among the bids at or above the reserve,
+    at its own price or (``uniform``) at the lowest winning one; ``LotFailed``
+    (``reserve_not_met``) when no bid reaches the reserve."""
+    allotted = allotment(state, state.params.reserve, ranked)
     if not allotted:
-        return [closed, LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]
+        return [LotFailed(at=now, actor=SYSTEM, reason="reserve_not_met")]
     uniform = state.params.pricing == "uniform"
     lowest = allotted[-1][0].last_bid
-    events: list[Event] = [closed]
+    events: list[Event] = []
     for bidder, units in allotted:
         price = lowest if uniform else bidder.last_bid
         assert price is not None  # allotted bidders have a bid

@@ -12,6 +12,7 @@ from auction.errors import InvalidParams
 from auction.model import ApplyDeposit, LotAwarded, PlaceBid, RefundDeposit, ResumeLot
 from auction.params import parse_english, public_params
 from auction.record import GENESIS, seal
+from auction.sealed import parse_sealed
 from auction.signing import message_of
 from auction.state import AWARDED, FAILED, Award
 from auction.units import awards_of
@@ -19,6 +20,7 @@ from auction.views import PUBLIC, STAFF, bidder_view, redact, snapshot
 
 from .support import HOST, MINUTE, T0, Lot, cny, kinds
 from .support import english as params
+from .test_sealed import SealedLot, sealed
 
 CLOSE = T0 + MINUTE
 
@@ -309,3 +311,52 @@ def test_the_awards_of_a_lot_are_its_winners_or_its_single_winner_or_none() -> N
     failed = Lot(params()).open("a")
     failed.tick(at=CLOSE)
     assert awards_of(failed.s) == []
+
+
+# ------------------------------------------------------------------ sealed bids
+
+def sealed_plates(*bidders: str, **overrides: Any) -> SealedLot:
+    return SealedLot(sealed(units=3, **overrides)).open_with_seed(*bidders)
+
+
+@pytest.mark.parametrize(("overrides", "key"), [
+    ({"units": 2, "direction": "reverse"}, "units"),
+    ({"units": 2, "tie_rule": "lottery"}, "units"),
+    ({"units": 2, "max_units_per_bidder": 2, "sealing": "bidder"}, "max_units_per_bidder"),
+    ({"pricing": "uniform"}, "pricing"),
+])
+def test_sealed_multi_unit_parameters_that_do_not_fit_are_refused(overrides: dict[str, Any],
+                                                                 key: str) -> None:
+    with pytest.raises(InvalidParams) as caught:
+        parse_sealed(sealed(**overrides))
+    assert caught.value.field == key
+
+
+def test_sealed_pay_as_bid_awards_the_best_sealed_prices_equal_ones_by_time() -> None:
+    lot = sealed_plates("a", "b", "c", "d", "e", revisions=1)
+    for bidder, price in (("a", "150.00"), ("b", "120.00"), ("c", "130.00"),
+                          ("d", "120.00"), ("e", "90.00")):
+        bid(lot, bidder, price)
+    lot.refuse(PlaceBid(bidder_id="b", amount=cny("120.00")), "same_bid")
+    events = lot.opening()
+    assert kinds(events)[-3:] == ["LotAwarded"] * 3
+    assert awards(lot) == [("a", 1, cny("150.00")), ("c", 1, cny("130.00")),
+                           ("b", 1, cny("120.00"))]
+
+
+def test_sealed_uniform_pricing_with_quantities_and_a_reserve() -> None:
+    lot = sealed_plates("a", "b", "c", pricing="uniform", max_units_per_bidder=2,
+                        reserve="100.00", revisions=1)
+    bid(lot, "a", "150.00")
+    bid(lot, "a", "150.00", units=2)  # a revision of the units only
+    bid(lot, "b", "120.00", units=2)
+    bid(lot, "c", "90.00")
+    lot.opening()
+    assert awards(lot) == [("a", 2, cny("120.00")), ("b", 1, cny("120.00"))]
+
+
+def test_a_sealed_multi_unit_lot_with_no_bid_at_the_reserve_fails() -> None:
+    lot = sealed_plates("a", reserve="200.00")
+    bid(lot, "a", "150.00")
+    lot.opening()
+    assert lot.s.outcome is not None and lot.s.outcome.reason == "reserve_not_met"
