@@ -123,6 +123,16 @@ Instant = _int(0, MAX_MS)
 Tick = _int(1, 24 * 3600)
 
 
+Units = Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
+    "a multi-unit lot: how many identical units it sells (default 1; docs/protocol.md, "
+    "Multi-unit lots)"))]
+Pricing = Annotated[_choice(PRICINGS), Meta(description=(
+    "how a multi-unit lot's winners pay: `pay_as_bid` (default), each its own price; "
+    "`uniform`, all the lowest winning price"))]
+MaxUnits = Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
+    "a multi-unit lot: the most units one bid may ask for (default 1, at most `units`)"))]
+
+
 class Closed(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """A client object: unknown fields are refused."""
 
@@ -177,15 +187,9 @@ class EnglishParams(Closed):
     min_bidders: _int(1, MAX_MIN_BIDDERS) | None = None
     below_min: _choice(BELOW_MIN) | None = None
     show_counts: _choice(SHOW_COUNTS) | None = None
-    units: Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
-        "a multi-unit lot: how many identical units it sells (default 1); forward, "
-        "visibility price, no proxy"))] | None = None
-    pricing: Annotated[_choice(PRICINGS), Meta(description=(
-        "how a multi-unit lot's winners pay: `pay_as_bid` (default), each its own "
-        "price; `uniform`, all the lowest winning price"))] | None = None
-    max_units_per_bidder: Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
-        "a multi-unit lot: the most units one bid may ask for (default 1, at most "
-        "`units`)"))] | None = None
+    units: Units | None = None
+    pricing: Pricing | None = None
+    max_units_per_bidder: MaxUnits | None = None
 
 
 class DutchParams(Closed):
@@ -239,6 +243,9 @@ class SealedParams(Closed):
     reveal_s: Annotated[Seconds, Meta(description=(
         "sealing `bidder`: the reveal window after the opening (default 600 s); a bid "
         "not revealed in it is void"))] | None = None
+    units: Units | None = None
+    pricing: Pricing | None = None
+    max_units_per_bidder: MaxUnits | None = None
 
 
 class Secondary(Closed):
