@@ -1,5 +1,6 @@
-"""Multi-unit ``english`` lots (``units`` above 1): N identical units (quotas, licences,
-plates) sold in one open ascending auction.
+"""Multi-unit lots (``units`` above 1): N identical units (quotas, licences, plates) sold
+in one open ascending ``english`` auction, or in one ``sealed`` opening (:func:`award`
+over the final bids, see :mod:`auction.sealed`).
 
 Each bidder's standing bid is its last one: a price for each of ``units`` units (1
 unless the lot's ``max_units_per_bidder`` allows more). The bids ranked best first (equal
@@ -23,8 +24,8 @@ from auction.money import format_amount
 from auction.state import AWARDED, Award, Bidder, LotState
 
 MESSAGES.update({
-    "bad_units": ("申购数量超出本标的每位竞买人可竞买的数量",
-                  "The number of units is not one this lot allows a bidder"),
+    "bad_units": ("申购数量不符合本标的规定（至少 1 个，至多为每位竞买人可竞买的数量）",
+                  "The number of units must be from 1 to what this lot allows one bidder"),
     "units_reduced": ("申购数量不得少于本人上一次出价的数量",
                       "A bid may not ask for fewer units than your last bid"),
 })
