@@ -31,6 +31,7 @@ from auction.model import (
     LotAwarded,
     LotClosed,
     LotFailed,
+    LotResumed,
     PlaceBid,
     Rejection,
     Tick,
@@ -341,6 +342,10 @@ class English(Format):
 
     def min_next_bid(self, state: LotState, bidder: Bidder | None) -> int | None:
         return min_next_bid(state, bidder)
+
+    def after(self, state: LotState, event: Event) -> None:
+        if state.params.units > 1 and isinstance(event, (BidAccepted, LotResumed)):
+            multi.note(state)  # the allotment every view reads
 
     def view(self, state: LotState, view: dict[str, Any], audience: str,
              bidder_id: str | None) -> None:

@@ -15,6 +15,8 @@ its units (one ``LotAwarded`` each, in the order of the ranking) at its own pric
 (``pricing: pay_as_bid``) or all at the lowest winning price (``pricing: uniform``).
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from auction.formats import below_minimum
@@ -57,17 +59,41 @@ def allotment(state: LotState, floor: int | None = None,
     return allotted
 
 
+@dataclass(frozen=True, slots=True)
+class Board:
+    """The allotment of an open multi-unit ``english`` lot (its ``LotState.play``, made
+    anew after every bid, :func:`note`): how many units each bidder holds now, how many
+    are allotted, and the cut-off price (None while units are left). Every view of the
+    lot reads it, so a bid's views cost no more sorting than the bid itself."""
+
+    held: Mapping[str, int]
+    allotted: int
+    cut_off: int | None
+
+
+def note(state: LotState) -> None:
+    """Keep the allotment of ``state`` (after a bid, or a restart voiding every bid) in
+    ``state.play``: a new :class:`Board` each time, never one changed in place (a copy of
+    the state made to decide ahead may share the old one)."""
+    allotted = allotment(state)
+    total = sum(units for _, units in allotted)
+    state.play = Board({b.bidder_id: units for b, units in allotted}, total,
+                       allotted[-1][0].last_bid if total == state.params.units else None)
+
+
+def board(state: LotState) -> Board:
+    """The lot's :class:`Board` (an empty one before the first bid)."""
+    return state.play if isinstance(state.play, Board) else Board({}, 0, None)
+
+
 def cut_off(state: LotState) -> int | None:
     """The lowest price still winning a unit once every unit is allotted, else None."""
-    allotted = allotment(state)
-    if sum(units for _, units in allotted) < state.params.units:
-        return None
-    return allotted[-1][0].last_bid
+    return board(state).cut_off
 
 
 def held(state: LotState, bidder: Bidder) -> int:
     """How many units ``bidder`` would win if the lot closed now (reserve aside)."""
-    return next((units for b, units in allotment(state) if b is bidder), 0)
+    return board(state).held.get(bidder.bidder_id, 0)
 
 
 def reference(state: LotState, bidder: Bidder | None) -> int | None:
@@ -116,11 +142,11 @@ def award(state: LotState, now: int, ranked: list[Bidder] | None = None) -> list
 def view(state: LotState, view: dict[str, Any]) -> None:
     """The board's part of a multi-unit lot: how many units, how many are allotted and the
     cut-off price (None while units are left)."""
-    allotted = allotment(state)
-    price = cut_off(state)
+    now = board(state)
     view["units"] = {
-        "total": state.params.units, "allotted": sum(units for _, units in allotted),
-        "cut_off": None if price is None else format_amount(price, state.params.decimals),
+        "total": state.params.units, "allotted": now.allotted,
+        "cut_off": None if now.cut_off is None
+        else format_amount(now.cut_off, state.params.decimals),
     }
 
 
