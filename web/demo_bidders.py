@@ -179,15 +179,15 @@ PLATES_LIMITS = ["91500.00", "90800.00", "92200.00"]
 async def units_bidder(ws_url: str, lot_id: str, token: str, limit: str,
                        stop: asyncio.Event, think: tuple[float, float],
                        rng: random.Random) -> None:
-    """A bidder of a multi-unit lot: its own next acceptable price (the cut-off and a
-    step, or the start price while units are left), with think time, while it holds no
-    unit and that price is within ``limit``."""
+    """A bidder of a multi-unit lot: the next acceptable price (the cut-off and a step, or
+    the start price while units are left: the public one is a bidder's own while it holds
+    no unit), with think time, while it holds no unit (its last ``you``) and that price
+    is within ``limit``."""
     limit_minor = parse_amount(limit, 2)
 
     async def move(client: LotClient, state: dict[str, Any]) -> None:
-        you = client.you or {}
-        nxt = you.get("next_min") or state.get("next_min")
-        if not nxt or you.get("units_held"):
+        nxt = state.get("next_min")
+        if not nxt or (client.you or {}).get("units_held"):
             return
         price = parse_amount(nxt, 2)
         if price <= limit_minor:
