@@ -42,6 +42,7 @@ async def test_a_multi_unit_lot_plays_to_several_awards_through_the_pages(
         await expect(room.locator("#units-line")).to_be_visible()
         await expect(room.locator("#units-field")).to_be_visible()
     await expect(board.locator("#units-line")).to_contain_text("0/2", timeout=WAIT)
+    await expect(rooms["A"].locator("#lot-info")).to_contain_text("统一按最低中标价成交")
 
     await bid(rooms["A"], "100.00")
     await bid(rooms["B"], "120.00")

@@ -396,8 +396,9 @@ function render() {
   held.hidden = !state?.units || !me?.last_bid || ended;
   held.textContent = me?.units_held ? t("units_held", { n: me.units_held }) : t("units_none");
   held.dataset.held = String(me?.units_held ?? "");
+  // A bid's units: a multi-unit lot (english or sealed) that lets a bidder ask for several.
   const maxUnits = p?.max_units_per_bidder ?? 1;
-  $("units-field").hidden = !state?.units || maxUnits < 2;
+  $("units-field").hidden = !p?.units || maxUnits < 2;
   $("units").max = String(maxUnits);
   const eligibility = $("eligibility");
   eligibility.textContent = !me ? "" : me.eligible === false ? t("not_eligible_note")
@@ -670,7 +671,7 @@ async function sendBid(amount, confirmed = false) {
   bidding = true;
   messages.clear();
   render();
-  const units = state?.units ? Number.parseInt($("units").value, 10) || 1 : 1;
+  const units = params()?.units ? Number.parseInt($("units").value, 10) || 1 : 1;
   const answer = await conn.bid(amount, undefined, confirmed, units);
   bidding = false;
   if (answer.type === "rejected" && answer.code === "confirm_required" && !confirmed) {
