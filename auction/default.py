@@ -186,8 +186,9 @@ def runner_up_hold(state: LotState, events: Sequence[Event]) -> tuple[str | None
     otherwise settled), when a default offers the runner-up the lot (it is the winner
     then) or relists it; an award annulled holds nothing (every deposit of the lot falls
     due from the annulment). ``events``: the lot's record. ``(None, None)``: nothing
-    held."""
-    if state.on_default != RUNNER_UP or state.params.direction != "forward":
+    held. A multi-unit lot holds nothing: a default there is not offered to anyone."""
+    if (state.on_default != RUNNER_UP or state.params.direction != "forward"
+            or state.params.units > 1):
         return None, None
     offered = None
     for event in events:
@@ -216,6 +217,9 @@ def decide_default(state: LotState, cmd: DeclareDefault, now: int) -> list[Event
     outcome = state.outcome
     if state.status != AWARDED or outcome is None or outcome.bidder_id is None:
         return Rejection("invalid_state", "only an awarded lot's winner defaults")
+    if state.params.units > 1:
+        return Rejection("not_supported", "a winner of a multi-unit lot defaults outside "
+                         "the lot: its units are not passed on by these rules")
     if state.award_suspended:
         return Rejection("invalid_state", "the award is suspended")
     if not cmd.reason.strip():

@@ -48,8 +48,11 @@ SETTLE_EVENTS = (DepositRefunded, DepositForfeited, DepositApplied)
 
 
 def is_winner(state: LotState, bidder: Bidder) -> bool:
+    """Whether ``bidder`` won the lot (one of the winners of a multi-unit lot)."""
     o = state.outcome
-    return o is not None and o.status == AWARDED and o.bidder_id == bidder.bidder_id
+    return o is not None and o.status == AWARDED and (
+        o.bidder_id == bidder.bidder_id or any(a.bidder_id == bidder.bidder_id
+                                               for a in o.awards))
 
 
 def deposit_status(state: LotState, bidder: Bidder) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auction import preemption, witnessed
+from auction import units as multi
 from auction.formats import Format, below_minimum, register
 from auction.messages import MESSAGES
 from auction.model import (
@@ -31,6 +32,7 @@ from auction.model import (
     LotAwarded,
     LotClosed,
     LotFailed,
+    LotResumed,
     PlaceBid,
     Rejection,
     Tick,
@@ -101,7 +103,10 @@ def proxy_max(state: LotState, bidder_id: str) -> int | None:
 
 
 def reference(state: LotState, bidder: Bidder) -> int | None:
-    """The price a new bid of ``bidder`` must improve on (None: only the start price binds)."""
+    """The price a new bid of ``bidder`` must improve on (None: only the start price binds;
+    a multi-unit lot: :func:`auction.units.reference`)."""
+    if state.params.units > 1:
+        return multi.reference(state, bidder)
     return bidder.last_bid if state.params.improve == "own" else state.best
 
 
@@ -110,8 +115,8 @@ def min_next_bid(state: LotState, bidder: Bidder | None) -> int | None:
     lowest acceptable price; reverse: the highest); None when no price can improve: a
     step past the best would leave the money maximum (forward) or reach zero (reverse)."""
     p = state.params
-    if bidder is not None:
-        ref = reference(state, bidder)
+    if bidder is not None or p.units > 1:
+        ref = reference(state, bidder) if bidder is not None else multi.reference(state, None)
     else:
         ref = state.best if p.improve == "leader" else None
     if ref is None:
@@ -131,7 +136,9 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int,
     first bid, the start price. ``max_jump_steps`` counts steps past the best (the start
     price before the first bid), whatever ``improve`` is, where the best is public; under
     ``rank`` and ``blind`` visibility past the bidder's own last bid (the start price
-    before its first), so that no answer depends on the bids of others. The bidder's own
+    before its first), so that no answer depends on the bids of others. In a multi-unit lot
+    (:mod:`auction.units`) it counts past the price the bid improves on (the cut-off, or
+    the bidder's own higher bid): both are known to the bidder. The bidder's own
     next acceptable price (:func:`min_next_bid`) is never refused by it.
 
     With ``confirm_above_steps`` K, a bid more than K steps (of the step in force) past
@@ -141,7 +148,7 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int,
     p = state.params
     if not within(amount, p.decimals):
         return Rejection("invalid_amount", AMOUNT_RANGE)
-    if p.improve == "leader" and state.leader == bidder.bidder_id:
+    if p.improve == "leader" and state.leader == bidder.bidder_id and p.units == 1:
         return Rejection("already_leading")
     if p.ceiling is not None and amount > p.ceiling:
         return Rejection("above_ceiling")
@@ -160,7 +167,8 @@ def judge_bid(state: LotState, bidder: Bidder, amount: int,
         return Rejection("off_step")
     if p.max_jump_steps is not None and amount != (
             p.start_price if ref is None else ref + step if forward else ref - step):
-        shown = state.best if p.visibility not in HIDDEN_BEST else bidder.last_bid
+        shown = (ref if p.units > 1 else state.best) \
+            if p.visibility not in HIDDEN_BEST else bidder.last_bid
         anchor = p.start_price if shown is None else shown
         past = amount - anchor if forward else anchor - amount
         if past > p.max_jump_steps * p.step_at(anchor):
@@ -180,6 +188,7 @@ def accept(state: LotState, bidder: Bidder, cmd: PlaceBid, now: int) -> list[Eve
     events: list[Event] = [BidAccepted(
         at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id, bidder_no=bidder.bidder_no,
         amount=cmd.amount, ip=cmd.ip, device=cmd.device, ref=cmd.ref, confirmed=cmd.confirmed,
+        units=cmd.units,
     )]
     closes_at = state.closes_at
     assert closes_at is not None  # an open lot always has a closing time
@@ -300,6 +309,8 @@ def close(state: LotState, now: int, closes_at: int | None = None) -> list[Event
     if state.leader is None or state.best is None:
         return [closed, *witnessed.at_close(state, now)[0],
                 LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+    if state.params.units > 1:
+        return multi.close(state, now, closed)
     # A reserve entered late (auction.witnessed) is revealed here, or lapses.
     before, reserve = witnessed.at_close(state, now)
     short = below_minimum(state, now, sum(1 for b in state.bidders.values() if b.bids),
@@ -363,7 +374,9 @@ class English(Format):
             events = accept(state, bidder, cmd, now)
             return [events[0], preemption.price_matched(state, bidder, cmd.amount, now),
                     *events[1:]]
-        refused = judge_bid(state, bidder, cmd.amount, cmd.confirmed)
+        refused = multi.judge_units(bidder, cmd.units) if state.params.units > 1 \
+            else None
+        refused = refused or judge_bid(state, bidder, cmd.amount, cmd.confirmed)
         return refused if refused is not None else accept(state, bidder, cmd, now)
 
     def tick(self, state: LotState, now: int, cmd: Tick) -> list[Event]:
@@ -384,11 +397,19 @@ class English(Format):
             return None  # only matches of the final price
         return min_next_bid(state, bidder)
 
+    def after(self, state: LotState, event: Event) -> None:
+        if state.params.units > 1 and isinstance(event, (BidAccepted, LotResumed)):
+            multi.note(state)  # the allotment every view reads
+
     def view(self, state: LotState, view: dict[str, Any], audience: str,
              bidder_id: str | None) -> None:
         preemption.view(state, view, audience, _window(state))
+        if state.params.units > 1:
+            multi.view(state, view)
 
     def bidder_view(self, state: LotState, view: dict[str, Any], bidder: Bidder) -> None:
+        if state.params.units > 1:
+            multi.bidder_view(state, view, bidder)
         if state.params.proxy:
             maximum = proxy_max(state, bidder.bidder_id)
             view["proxy_max"] = (None if maximum is None

@@ -83,6 +83,7 @@ from auction.state import (
     PAUSED,
     SCHEDULED,
     AcceptedBid,
+    Award,
     Bidder,
     EnrolledKey,
     LotState,
@@ -363,6 +364,9 @@ def _bid(state: LotState, cmd: PlaceBid | Act, now: int) -> Decision:
         return Rejection("invalid_params", f"ip, device and ref are text of at most {MAX_TEXT}")
     if isinstance(cmd, Act) and _bad_text(cmd.act):
         return Rejection("invalid_params", "the action is required")
+    if isinstance(cmd, PlaceBid) and not (
+            type(cmd.units) is int and 1 <= cmd.units <= state.params.max_units_per_bidder):
+        return Rejection("bad_units")  # a multi-unit lot's cap (auction.units); else 1
     if state.signatures == "off":
         cmd = dataclasses.replace(cmd, signed=None)
     refused = signing.check(state, bidder, cmd)
@@ -452,7 +456,7 @@ def _key_enrolled(s: LotState, e: KeyEnrolled) -> None:
 
 def _bid_accepted(s: LotState, e: BidAccepted) -> None:
     bidder = s.bidders[e.bidder_id]
-    bidder.last_bid, bidder.last_seq = e.amount, s.version
+    bidder.last_bid, bidder.last_seq, bidder.last_units = e.amount, s.version, e.units
     bidder.bids += 1
     accepted = AcceptedBid(s.version, e.at, e.bidder_id, e.bidder_no, e.amount)
     s.bids.append(accepted)
@@ -520,8 +524,13 @@ def _scheduled(s: LotState, e: LotScheduled) -> None:
 
 
 def _awarded(s: LotState, e: LotAwarded) -> None:
+    award = Award(e.bidder_id, e.bidder_no, e.units, e.amount)
+    if s.status == AWARDED and s.outcome is not None and s.params.units > 1:
+        s.outcome.awards.append(award)  # a further winner of a multi-unit lot
+        return
     s.status = AWARDED
-    s.outcome = Outcome(AWARDED, e.bidder_id, e.bidder_no, e.amount, at=e.at)
+    s.outcome = Outcome(AWARDED, e.bidder_id, e.bidder_no, e.amount, at=e.at,
+                        awards=[award] if s.params.units > 1 else [])
 
 
 def _failed(s: LotState, e: LotFailed) -> None:

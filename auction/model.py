@@ -150,6 +150,8 @@ class PlaceBid:
     #: The bidder confirmed a bid far above its next acceptable price (a lot's
     #: ``confirm_above_steps``): recorded with the bid.
     confirmed: bool = False
+    #: How many units the price is for, in a multi-unit lot (:mod:`auction.units`).
+    units: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,6 +368,8 @@ class BidAccepted(Event):
     #: Sent with the bidder's explicit confirmation (recorded only when true: the bids
     #: recorded before it existed keep their bytes).
     confirmed: bool = recorded_if_set(False)
+    #: How many units the price is for, in a multi-unit lot (recorded only when not 1).
+    units: int = recorded_if_set(1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -406,9 +410,14 @@ class LotClosed(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LotAwarded(Event):
+    """``bidder_id`` won at ``amount``. A multi-unit lot (:mod:`auction.units`) records
+    one per winner, in the order of the ranking, ``amount`` being the price of each of
+    its ``units`` (recorded only when not 1)."""
+
     bidder_id: str
     bidder_no: str
     amount: int
+    units: int = recorded_if_set(1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -59,6 +59,12 @@ SHOW_COUNTS = ("always", "after_open", "after_close")
 #: another bidder the leader; ``rank_1``: a bid that is the new best (the leader
 #: improving its own bid included, a bid behind the best not).
 EXTEND_ON = ("any", "leader_change", "rank_1")
+#: How the winners of a multi-unit lot (``units`` above 1) pay (``pricing``):
+#: ``pay_as_bid`` (the default), each its own price; ``uniform``, all the lowest winning
+#: price (see :mod:`auction.units`).
+PRICINGS = ("pay_as_bid", "uniform")
+#: Most identical units one lot may sell.
+MAX_UNITS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,11 @@ class EnglishParams:
     #: Pre-emptive purchase rights (优先购买权): holders and the rules of exercise
     #: (:mod:`auction.preemption`), None: none.
     preemption: "Preemption | None" = None
+    #: A multi-unit lot (:mod:`auction.units`): how many identical units it sells, how
+    #: the winners pay (:data:`PRICINGS`) and how many units one bidder may ask for.
+    units: int = 1
+    pricing: str = "pay_as_bid"
+    max_units_per_bidder: int = 1
 
     def step_at(self, reference: int) -> int:
         """The step in force when improving on ``reference``: the tier with the largest
@@ -215,6 +226,18 @@ class _Reader:
             raise InvalidParams("below_min applies to min_bidders above 1", "below_min")
         return least, below
 
+    def units(self) -> tuple[int, str, int]:
+        """``units`` (default 1), ``pricing`` and ``max_units_per_bidder`` (default 1, at
+        most ``units``): the last two only for a lot of more than one unit."""
+        units = self.integer("units", 1, MAX_UNITS) or 1
+        if units == 1:
+            for key in ("pricing", "max_units_per_bidder"):
+                if self.raw.get(key) is not None:
+                    raise InvalidParams(f"{key} applies to lots of more than one unit", key)
+        pricing = self.text("pricing", "pay_as_bid", PRICINGS)
+        most = self.integer("max_units_per_bidder", 1, units) or 1
+        return units, pricing, most
+
     def jump_guard(self) -> int | None:
         """``max_jump_steps``: absent or null gives :data:`DEFAULT_MAX_JUMP_STEPS`, 0 no
         guard (None)."""
@@ -256,7 +279,10 @@ def parse_english(raw: object) -> EnglishParams:
     confirm_above_steps = r.integer("confirm_above_steps", 0, MAX_JUMP_STEPS)
     restart_allowed = r.boolean("restart_allowed", False)
     reserve_entry_s = _reserve_entry(r.take("reserve_entry"))
+    units, pricing, max_units = r.units()
     r.done()
+    if units > 1:
+        _multi_unit(direction, visibility, proxy, below_min, reserve_entry_s)
     if show_counts == "after_close" and visibility != "blind":
         raise InvalidParams("show_counts after_close needs visibility blind (prices or "
                             "ranks tell how many bid)", "show_counts")
@@ -292,6 +318,7 @@ def parse_english(raw: object) -> EnglishParams:
         below_min=below_min, show_counts=show_counts,
         confirm_above_steps=confirm_above_steps, restart_allowed=restart_allowed,
         reserve_entry_s=reserve_entry_s,
+        units=units, pricing=pricing, max_units_per_bidder=max_units,
     )
 
 
@@ -305,6 +332,25 @@ def _reserve_entry(raw: object) -> int | None:
     if before is None:
         raise InvalidParams("reserve_entry needs before_close_s", "reserve_entry")
     return before
+
+
+def _multi_unit(direction: str, visibility: str, proxy: bool, below_min: str,
+                reserve_entry_s: int | None) -> None:
+    """What a multi-unit ``english`` lot cannot combine with: its cut-off price is public
+    (``visibility price``), it sells (``forward``), takes no proxy maximum, does not
+    award a single bidder below ``min_bidders`` and takes no reserve entered late."""
+    if reserve_entry_s is not None:
+        raise InvalidParams("reserve_entry applies to single-unit lots", "reserve_entry")
+    if direction != "forward":
+        raise InvalidParams("units applies to forward lots", "units")
+    if visibility != "price":
+        raise InvalidParams("units needs visibility price (the cut-off price is public)",
+                            "units")
+    if proxy:
+        raise InvalidParams("proxy bidding applies to single-unit lots", "proxy")
+    if below_min == "award_single":
+        raise InvalidParams("below_min award_single applies to single-unit lots",
+                            "below_min")
 
 
 def _tiers(r: _Reader, decimals: int) -> tuple[Tier, ...]:
@@ -370,6 +416,8 @@ def public_params(p: EnglishParams) -> dict[str, Any]:
         **({"restart_allowed": True} if p.restart_allowed else {}),
         **({"reserve_entry": {"before_close_s": p.reserve_entry_s}}
            if p.reserve_entry_s is not None else {}),
+        **({"units": p.units, "pricing": p.pricing,
+            "max_units_per_bidder": p.max_units_per_bidder} if p.units > 1 else {}),
         "step_multiple": p.step_multiple, "ceiling": amount(p.ceiling),
         "max_jump_steps": p.max_jump_steps, "extend_window_s": p.extend_window_s,
         "extend_s": p.extend_s, "improve": p.improve, "visibility": p.visibility,

@@ -105,6 +105,8 @@ def parse(raw: object, parse_rest: Callable[[object], EnglishParams]) -> English
                             "and improves on it", "preemption")
     if params.proxy:
         raise InvalidParams("pre-emptive rights do not go with proxy bidding", "preemption")
+    if params.units > 1:
+        raise InvalidParams("pre-emptive rights apply to single-unit lots", "preemption")
     if getattr(params.options, "cap", None) is not None:
         # Reaching a listing's cap ends price bidding at once: there is no best to match.
         raise InvalidParams("pre-emptive rights do not go with a cap", "preemption")

@@ -31,6 +31,7 @@ from auction.model import (
 from auction.money import format_amount
 from auction.record import Recorded, event_to_dict
 from auction.state import AWARDED, CANCELLED, FAILED, LotState
+from auction.units import awards_of
 from auction.verify import iso_time
 from auction.views import STAFF, snapshot
 
@@ -82,7 +83,11 @@ def announcement(state: LotState, records: Sequence[Recorded]) -> dict[str, Any]
         "opened_at": opened, "ended_at": ended,
         "outcome": None if o is None else {
             "status": o.status, "bidder_no": o.bidder_no, "amount": _money(state, o.amount),
-            "at": o.at, "reason": o.reason},
+            "at": o.at, "reason": o.reason,
+            # a multi-unit lot's winners (auction.units), best first
+            **({"awards": [{"bidder_no": a.bidder_no, "units": a.units,
+                            "amount": _money(state, a.amount)} for a in o.awards]}
+               if o.awards else {})},
         "bidders": len(state.bidders),
         "eligible": sum(1 for b in state.bidders.values() if state.eligible(b)),
         "bidding": len({h["bidder_no"] for h in history}),
@@ -222,8 +227,9 @@ def ocds_release(state: LotState, records: Sequence[Recorded], prefix: str,
     ocid = f"{prefix}-{state.lot_id}"
     forward = p.direction == "forward"
     parties = [{"id": "center", "name": publisher, "roles": ["procuringEntity"]}]
+    winners = {a.bidder_no for a in awards_of(state)}
     parties += [{**_party(no), "roles": ["tenderer", "supplier"]
-                 if o.status == AWARDED and no == o.bidder_no else ["tenderer"]}
+                 if no in winners else ["tenderer"]}
                 for no in bidding]
     amounts = [e.amount for _, e in bids]
     release: dict[str, Any] = {
@@ -271,12 +277,16 @@ def ocds_release(state: LotState, records: Sequence[Recorded], prefix: str,
                 {"id": measure, "measure": measure, "value": _value(state, amount)["amount"],
                  "currency": p.currency})
     if o.status == AWARDED:
-        assert o.bidder_no is not None and o.amount is not None
-        winning = max(seq for seq, e in bids if e.bidder_no == o.bidder_no)
+        # One award per winner (a multi-unit lot has several), worth all its units.
+        awards = awards_of(state)
         release["awards"] = [{
-            "id": f"{state.lot_id}-award", "title": state.title, "status": "active",
-            "date": iso_time(o.at), "value": _value(state, o.amount),
-            "suppliers": [_party(o.bidder_no)], "relatedBids": [f"bid-{winning}"]}]
+            "id": f"{state.lot_id}-award" + (f"-{n}" if o.awards else ""),
+            "title": state.title, "status": "active", "date": iso_time(o.at),
+            "value": _value(state, a.amount * a.units), "suppliers": [_party(a.bidder_no)],
+            "relatedBids": [f"bid-{max(seq for seq, e in bids if e.bidder_no == a.bidder_no)}"],
+            **({"description": f"{a.units} unit(s) at {_money(state, a.amount)} each"}
+               if o.awards else {})}
+            for n, a in enumerate(awards, 1)]
     return release
 
 

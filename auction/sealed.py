@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auction import commit_reveal
+from auction import units as multi
 from auction.commit_reveal import (
     DEFAULT_REVEAL_S,
     SEALINGS,
@@ -169,7 +170,14 @@ def parse_sealed(raw: object) -> EnglishParams:
     tie_rule = r.text("tie_rule", "earliest", TIE_RULES)
     sealing = r.text("sealing", "server", SEALINGS)
     reveal_s = r.integer("reveal_s", 1, MAX_SECONDS)
+    units, pricing, max_units = r.units()
     r.done()
+    if units > 1 and (direction != "forward" or tie_rule != "earliest"):
+        raise InvalidParams("units applies to forward lots with tie_rule earliest (equal "
+                            "prices rank by time)", "units")
+    if max_units > 1 and sealing == "bidder":
+        raise InvalidParams("max_units_per_bidder applies to sealing server (a commitment "
+                            "holds the price only)", "max_units_per_bidder")
     if reveal_s is not None and sealing != "bidder":
         raise InvalidParams("reveal_s applies to sealing bidder", "reveal_s")
     if direction == "forward" and ceiling is not None:
@@ -188,6 +196,7 @@ def parse_sealed(raw: object) -> EnglishParams:
         reserve=reserve, ceiling=ceiling, max_jump_steps=None, opens_at=opens_at,
         closes_at=closes_at, duration_s=duration_s, extend_window_s=0, extend_s=0,
         max_closes_at=None, improve="leader", visibility="blind",
+        units=units, pricing=pricing, max_units_per_bidder=max_units,
         options=SealedOptions(revisions=revisions, tie_rule=tie_rule, start_price=start_price,
                               sealing=sealing,
                               reveal_s=(reveal_s or DEFAULT_REVEAL_S) if sealing == "bidder"
@@ -306,11 +315,11 @@ class Sealed(Format):
         refused = _limits(state, amount)
         if refused is not None:
             return refused
-        if amount == bidder.last_bid:
+        if amount == bidder.last_bid and cmd.units == bidder.last_units:
             return Rejection("same_bid")
         return [BidAccepted(at=now, actor=bidder.bidder_no, bidder_id=bidder.bidder_id,
                             bidder_no=bidder.bidder_no, amount=amount, ip=cmd.ip,
-                            device=cmd.device, ref=cmd.ref)]
+                            device=cmd.device, ref=cmd.ref, units=cmd.units)]
 
     def act(self, state: LotState, bidder: Bidder, cmd: Act, now: int
             ) -> list[Event] | Rejection:
@@ -348,6 +357,9 @@ class Sealed(Format):
                                  seqs=[_order(state, b) for b in final]))
         if not final:
             return [*events, LotFailed(at=now, actor=SYSTEM, reason="no_bids")]
+        if state.params.units > 1:  # sealed pay-as-bid or uniform-price (auction.units)
+            ranked = sorted(final, key=lambda b: (-(b.last_bid or 0), _order(state, b)))
+            return [*events, *multi.award(state, now, ranked)]
         pick = max if state.params.direction == "forward" else min
         best = pick(b.last_bid or 0 for b in final)
         reserve = state.params.reserve

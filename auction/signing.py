@@ -91,7 +91,9 @@ def _act_fields(command: Act) -> dict[str, str]:
             if isinstance(value := getattr(command, name), str) and value}
 
 
-signable(PlaceBid, lambda c: ("bid", c.amount, {}))
+# A multi-unit lot's bid for more than one unit signs its number of units too.
+signable(PlaceBid, lambda c: ("bid", c.amount,
+                              {"units": str(c.units)} if c.units != 1 else {}))
 signable(Act, lambda c: (c.act, c.amount, _act_fields(c)))
 
 

@@ -48,6 +48,8 @@ class Bidder:
     nonces: set[str] = field(default_factory=set)
     #: The bidder won and defaulted (:mod:`auction.default`): never the runner-up again.
     defaulted: bool = False
+    #: How many units ``last_bid`` is for (a multi-unit lot, :mod:`auction.units`).
+    last_units: int = 1
 
 
 @dataclass(slots=True)
@@ -77,9 +79,20 @@ class Question:
     public: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Award:
+    """One winner of a multi-unit lot: ``units`` units at ``amount`` each."""
+
+    bidder_id: str
+    bidder_no: str
+    units: int
+    amount: int
+
+
 @dataclass(slots=True)
 class Outcome:
-    """``awarded`` with a winner and price, or ``failed`` with a reason code."""
+    """``awarded`` with a winner and price, or ``failed`` with a reason code. A multi-unit
+    lot's outcome names its first winner and lists every winner in ``awards``."""
 
     status: str
     bidder_id: str | None = None
@@ -87,6 +100,7 @@ class Outcome:
     amount: int | None = None
     reason: str | None = None
     at: int = 0
+    awards: list[Award] = field(default_factory=list)
 
 
 @dataclass(slots=True)

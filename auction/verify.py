@@ -357,7 +357,7 @@ def _command_of(event: Event) -> Command | None:
         return EnrollKey(bidder_id=e.bidder_id, alg=e.alg, key=e.key, certificate=e.certificate)
     if isinstance(event, BidAccepted):
         return PlaceBid(bidder_id=e.bidder_id, amount=e.amount, ip=e.ip, device=e.device,
-                        ref=e.ref, confirmed=e.confirmed)
+                        ref=e.ref, confirmed=e.confirmed, units=e.units)
     if isinstance(event, LotClosed) or (isinstance(event, (LotOpened, LotCancelled))
                                         and event.actor == SYSTEM):
         return Tick()
@@ -476,7 +476,13 @@ def iso_time(ms: int) -> str:
 def _summary(state: LotState, outcome: dict[str, Any]) -> str:
     n = outcome["last_seq"]
     status = outcome["status"]
-    if status == "awarded":
+    awards = state.outcome.awards if state.outcome is not None else []
+    if status == "awarded" and awards:  # a multi-unit lot: every winner
+        result = "awarded " + ", ".join(
+            f"{a.units} unit{'s' * (a.units > 1)} to bidder No. {a.bidder_no} at "
+            f"{format_amount(a.amount, state.params.decimals)}" for a in awards
+        ) + f" {outcome['currency']} each at {iso_time(outcome['at'])}"
+    elif status == "awarded":
         result = (f"awarded to bidder No. {outcome['bidder_no']} at {outcome['amount']} "
                   f"{outcome['currency']} at {iso_time(outcome['at'])}")
     elif status in ("failed", "cancelled"):

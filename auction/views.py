@@ -194,10 +194,15 @@ def _outcome(state: LotState, audience: str) -> dict[str, Any] | None:
     o = state.outcome
     if o is None:
         return None
-    out = {"status": o.status, "bidder_no": o.bidder_no, "amount": _money(state, o.amount),
-           "reason": o.reason, "at": o.at}
+    out: dict[str, Any] = {"status": o.status, "bidder_no": o.bidder_no,
+                           "amount": _money(state, o.amount), "reason": o.reason, "at": o.at}
     if audience == STAFF:
         out["bidder_id"] = o.bidder_id
+    if o.awards:  # a multi-unit lot's winners (auction.units), best first
+        out["awards"] = [{"bidder_no": a.bidder_no, "units": a.units,
+                          "amount": _money(state, a.amount),
+                          **({"bidder_id": a.bidder_id} if audience == STAFF else {})}
+                         for a in o.awards]
     return out
 
 
@@ -228,11 +233,15 @@ def redact(state: LotState, record: Recorded, audience: str,
         own = audience == BIDDER and event.bidder_id == bidder_id
         if own or state.params.visibility == "price":
             out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
+            if event.units != 1:
+                out["units"] = event.units
     elif isinstance(event, (*_COUNTED, KeyEnrolled)):
         if audience == BIDDER and event.bidder_id == bidder_id:
             out["own"] = True
     elif isinstance(event, LotAwarded):
         out.update(bidder_no=event.bidder_no, amount=_money(state, event.amount))
+        if event.units != 1:
+            out["units"] = event.units
     elif isinstance(event, LotCreated):
         out.update(title=event.title, format=event.format)
     else:

@@ -47,13 +47,20 @@ def test_demo_fast_plays_every_lot_to_its_end_and_exits_0(tmp_path: Path) -> Non
     awarded = re.findall(r"^\[(\S+)\] 成交 AWARDED", out, re.MULTILINE)
     assert awarded
     for lot_id in awarded:
+        # one per winner (each winner of the multi-unit lot has its own), each in the
+        # object store, named by the document's hash
         store = re.escape(str(tmp_path / "objects"))
-        found = re.search(rf"^\[{lot_id}\] signed confirmation 成交确认书 \(PDF, PAdES\): "
-                          rf"({store}/[0-9a-f]{{2}}/([0-9a-f]{{64}}))$", out, re.MULTILINE)
-        assert found is not None, out
-        pdf = Path(found.group(1))  # in the object store, named by the document's hash
-        assert hashlib.sha256(pdf.read_bytes()).hexdigest() == found.group(2)
-        assert pdf.read_bytes().startswith(b"%PDF-") and b"/ETSI.CAdES.detached" in pdf.read_bytes()
+        found = re.findall(rf"^\[{lot_id}\] signed confirmation 成交确认书 \(PDF, PAdES\): "
+                           rf"({store}/[0-9a-f]{{2}}/([0-9a-f]{{64}}))$", out, re.MULTILINE)
+        assert found, out
+        for path, digest in found:
+            body = Path(path).read_bytes()
+            assert hashlib.sha256(body).hexdigest() == digest
+            assert body.startswith(b"%PDF-") and b"/ETSI.CAdES.detached" in body
+    # The car-plate quotas (a multi-unit lot) go to two winners at one uniform price.
+    plates = re.search(r"^\[\S+\] 成交 AWARDED 1 unit\(s\) to bidder No\. \d+ at ([\d.]+), "
+                       r"1 unit\(s\) to bidder No\. \d+ at ([\d.]+) CNY each", out, re.MULTILINE)
+    assert plates is not None and plates.group(1) == plates.group(2), out
 
 
 def test_the_demos_exports_hold_only_signed_bids_and_verify(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from auction.trade.confirmations import (
     Confirmation,
     IssueConfirmation,
     SignConfirmation,
+    confirmation_id,
 )
 from auction.trade.national import UNFILLED, national_result
 from auction.trade.results import (
@@ -42,6 +43,7 @@ from auction.trade.results import (
     full_view,
     public_view,
 )
+from auction.units import awards_of
 from auction.workdays import china_date, china_midnight_ms
 from engine.aggregates import Refused
 from web import confirmation as conf
@@ -123,35 +125,61 @@ def sign_by(settings: Settings, now: int) -> int:
     return china_midnight_ms(last) + 86_400_000 - 1
 
 
-def view(state: Confirmation, decimals: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"lot_id": state.lot_id, "status": state.status}
+def confirmation_key(state: LotState, bidder_no: str | None) -> str:
+    """The id of the confirmation of ``bidder_no``'s award in the lot of ``state``
+    (:func:`auction.trade.confirmations.confirmation_id`): the lot's id, or in a multi-unit
+    lot that of ``bidder_no``'s (None: the first winner's)."""
+    if state.params.units == 1:
+        return state.lot_id
+    awards = awards_of(state)
+    number = bidder_no if bidder_no is not None else awards[0].bidder_no if awards else ""
+    return confirmation_id(state.lot_id, number, True)
+
+
+def view(state: Confirmation, decimals: int, lot_id: str | None = None) -> dict[str, Any]:
+    """The confirmation ``state`` of lot ``lot_id`` (default: its id, that of a lot of one
+    unit); a multi-unit lot's names the winner in its PDF's address."""
+    lot_id = lot_id or state.lot_id
+    out: dict[str, Any] = {"lot_id": lot_id, "status": state.status}
     issued = state.issued
+    pdf = f"/api/lots/{lot_id}/confirmation.pdf" + (
+        f"?bidder_no={issued.bidder_no}" if issued is not None and lot_id != state.lot_id
+        else "")
     if issued is not None:
         out.update(bidder_no=issued.bidder_no, amount=format_amount(issued.amount, decimals),
                    deposit=format_amount(issued.deposit, decimals), currency=issued.currency,
                    issued_at=issued.at, sign_by=issued.sign_by,
                    document_sha256=issued.document_sha256, head_seq=issued.head_seq,
-                   head_hash=issued.head_hash,
-                   pdf=f"/api/lots/{state.lot_id}/confirmation.pdf")
+                   head_hash=issued.head_hash, pdf=pdf)
     if state.signed is not None:
         out["signed_at"] = state.signed.at
     return out
 
 
-async def issue(request: web.Request, lot_id: str, actor: str) -> dict[str, Any]:
+async def issue(request: web.Request, lot_id: str, actor: str,
+                bidder_no: str | None = None) -> dict[str, Any]:
     """Make, sign, store and record the confirmation of the awarded lot ``lot_id``
-    (what the route and the demo call)."""
+    (what the route and the demo call): in a multi-unit lot, of the award of
+    ``bidder_no`` (None: the first winner without one yet)."""
     settings: Settings = request.config_dict[SETTINGS]
     engine = request.config_dict[ENGINE]
     state, records = await durable_lot(request, lot_id)
-    terms = conf.terms_of(state, records)
+    if bidder_no is None and state.params.units > 1:
+        for award in awards_of(state):
+            held = await engine.aggregates.state(
+                CONFIRMATIONS, confirmation_key(state, award.bidder_no))
+            if held.issued is None:
+                bidder_no = award.bidder_no
+                break
+    terms = conf.terms_of(state, records, bidder_no)
     if state.award_suspended:
         raise WebError(409, "invalid_state", "the award is suspended: no confirmation until "
                                              "it is reinstated")
     if terms is None:
         raise WebError(409, "invalid_state", f"the lot is {state.status}: a confirmation is "
                                              "issued for an awarded lot")
-    current = await engine.aggregates.state(CONFIRMATIONS, lot_id)
+    conf_id = confirmation_key(state, terms.bidder_no)
+    current = await engine.aggregates.state(CONFIRMATIONS, conf_id)
     if current.issued is not None and current.issued.bidder_id == terms.bidder_id:
         raise WebError(409, "already_issued", "the confirmation is issued already")
     now = engine.now()
@@ -176,27 +204,32 @@ async def issue(request: web.Request, lot_id: str, actor: str) -> dict[str, Any]
         head_seq=terms.head_seq, head_hash=terms.head_hash,
         document_sha256=digest, sign_by=deadline, actor=actor)
     try:
-        await engine.aggregates.execute(CONFIRMATIONS, lot_id, command)
+        await engine.aggregates.execute(CONFIRMATIONS, conf_id, command)
     except Refused as exc:
         raise refused(exc) from None
-    done = await engine.aggregates.state(CONFIRMATIONS, lot_id)
-    return {**view(done, state.params.decimals), "file": store.where(digest)}
+    done = await engine.aggregates.state(CONFIRMATIONS, conf_id)
+    return {**view(done, state.params.decimals, lot_id), "file": store.where(digest)}
 
 
 async def issue_confirmation(request: web.Request) -> web.Response:
     host = require_host(request)
-    await read_body(request)
-    result = await issue(request, request.match_info["lot_id"], host.staff_id)
+    body = await read_body(request)
+    result = await issue(request, request.match_info["lot_id"], host.staff_id,
+                         body.bidder_no)
     result.pop("file")
     return json_response(result, 201)
 
 
 async def _reader(request: web.Request) -> tuple[str, Confirmation, int]:
-    """The lot, its confirmation and its decimals, for staff or the lot's winner."""
+    """The lot, the confirmation read and its decimals, for staff or the lot's winner: in
+    a multi-unit lot the winner's own, or for staff that of the winner ``?bidder_no=``
+    names (default: the first)."""
     lot_id = request.match_info["lot_id"]
     state, _ = await _lot(request, lot_id)
-    confirmation = await request.config_dict[ENGINE].aggregates.state(CONFIRMATIONS, lot_id)
     claims = await bidder_of(request, lot_id)
+    number = claims.bidder_no if claims is not None else request.query.get("bidder_no")
+    confirmation = await request.config_dict[ENGINE].aggregates.state(
+        CONFIRMATIONS, confirmation_key(state, number))
     if claims is None:
         if staff_of(request) is None:
             raise WebError(401, "unauthorized", "a staff token or the winner's token")
@@ -206,8 +239,8 @@ async def _reader(request: web.Request) -> tuple[str, Confirmation, int]:
 
 
 async def get_confirmation(request: web.Request) -> web.Response:
-    _, confirmation, decimals = await _reader(request)
-    return json_response(view(confirmation, decimals))
+    lot_id, confirmation, decimals = await _reader(request)
+    return json_response(view(confirmation, decimals, lot_id))
 
 
 async def confirmation_pdf(request: web.Request) -> web.StreamResponse:
@@ -232,18 +265,19 @@ async def sign_confirmation(request: web.Request) -> web.Response:
             raise WebError(403, "forbidden", "the winner signs with its own token, not staff")
         raise WebError(401, "unauthorized", "the winner signs with its own token")
     engine = request.config_dict[ENGINE]
-    current = await engine.aggregates.state(CONFIRMATIONS, lot_id)
+    key = confirmation_key(state, claims.bidder_no)
+    current = await engine.aggregates.state(CONFIRMATIONS, key)
     if current.issued is not None and current.issued.bidder_id != claims.bidder_id:
         raise WebError(403, "forbidden", "only the winner signs the confirmation")
     body = await read_body(request)
     try:
-        await engine.aggregates.execute(CONFIRMATIONS, lot_id, SignConfirmation(
+        await engine.aggregates.execute(CONFIRMATIONS, key, SignConfirmation(
             bidder_id=claims.bidder_id, document_sha256=body.document_sha256,
             actor=claims.bidder_no))
     except Refused as exc:
         raise refused(exc) from None
-    done = await engine.aggregates.state(CONFIRMATIONS, lot_id)
-    return json_response(view(done, state.params.decimals))
+    done = await engine.aggregates.state(CONFIRMATIONS, key)
+    return json_response(view(done, state.params.decimals, lot_id))
 
 
 # ------------------------------------------------------------------------ result notice

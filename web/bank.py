@@ -53,6 +53,7 @@ from auction.trade.deposits_bank import (
     Reference,
     Transfer,
 )
+from auction.units import awards_of
 from auction.workdays import CHINA, WorkCalendar, china_date, china_midnight_ms
 from engine.aggregates import Refused
 from engine.api import Engine
@@ -137,9 +138,10 @@ async def lot_end(engine: Engine, settings: Settings, lot_id: str) -> LotEnd:
     changed = [r.event.at for r in records
                if isinstance(r.event, AwardChanged) and r.event.effect != SUSPENDED]
     runner_up, until = runner_up_hold(state, [r.event for r in records])
+    winners = frozenset(a.bidder_id for a in state.outcome.awards) if forward else frozenset()
     return LotEnd(await result_notice_ends(engine, settings, lot_id, records), winner,
                   forfeited, state.award_suspended, changed[-1] if changed else None,
-                  runner_up, until)
+                  runner_up, until, winners=winners)
 
 
 def end_of_day_ms(day: dt.date) -> int:
@@ -212,20 +214,24 @@ class BankService:
             return False
         return (await self.ledger()).reference_of(DEPOSIT, lot_id, party_id) is not None
 
-    async def open_payment(self, lot_id: str) -> Reference:
-        """The payment notice of the lot's winner: the price less its deposit, due by the
-        end of the ``payment_days``-th working day from today (in China)."""
+    async def open_payment(self, lot_id: str, bidder_no: str | None = None) -> Reference:
+        """The payment notice of the lot's winner (in a multi-unit lot, of ``bidder_no``'s
+        award; None: the first winner's): the price of its units less its deposit, due by
+        the end of the ``payment_days``-th working day from today (in China)."""
         state = await self.engine.find(lot_id)
         if state is None:
             raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
-        outcome = state.outcome
-        if outcome is None or outcome.bidder_id is None or outcome.amount is None:
+        awards = awards_of(state)
+        if not awards:
             raise WebError(409, "invalid_state", "only an awarded lot has a price to pay")
         if state.params.direction != "forward":
             raise WebError(409, "invalid_state", "in a reverse lot the winner is paid: it "
                                                  "pays no price")
-        winner = state.bidders[outcome.bidder_id]
-        amount = outcome.amount - (winner.deposit or 0)
+        award = next((a for a in awards if bidder_no in (None, a.bidder_no)), None)
+        if award is None:
+            raise WebError(409, "invalid_state", f"bidder No. {bidder_no} won no unit")
+        winner = state.bidders[award.bidder_id]
+        amount = award.amount * award.units - (winner.deposit or 0)
         if amount <= 0:
             raise WebError(409, "invalid_state", "the deposit covers the price")
         due = self.calendar.add(china_date(self.engine.now()), self.settings.payment_days,
@@ -734,9 +740,9 @@ async def payment_notice(request: web.Request) -> web.Response:
     """The payment notice of an awarded lot's winner (opened once; again: the same)."""
     require_host(request)
     lot_id, _ = await lot_of(request)
-    await read_body(request)
+    body = await read_body(request)
     service = _service(request)
-    ref = await service.open_payment(lot_id)
+    ref = await service.open_payment(lot_id, body.bidder_no)
     ledger = await service.ledger()
     return json_response({**reference_view(ledger, ref, service.engine.now()),
                           "payment": bank.payment_status(ledger, lot_id, ref.party_id,

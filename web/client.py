@@ -93,6 +93,8 @@ class LotSession:
         #: number, amount, salt, commitment), and those of commitments in flight by ref.
         self.bid_file: dict[str, str] | None = None
         self._commits: dict[str, dict[str, str]] = {}
+        #: The bidder's own standing from its last ``you`` frame (None before one).
+        self.you: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ requests
 
@@ -118,13 +120,17 @@ class LotSession:
             msg["heads"] = True
         return msg
 
-    def bid(self, amount: str, ref: str | None = None) -> dict[str, Any]:
-        """A ``bid`` message with a fresh ``ref`` (or ``ref``)."""
+    def bid(self, amount: str, ref: str | None = None, units: int = 1) -> dict[str, Any]:
+        """A ``bid`` message with a fresh ``ref`` (or ``ref``); ``units``: how many units
+        of a multi-unit lot the price is for (sent and signed when not 1)."""
         if ref is not None:
             self.pending.add(ref)
-        msg = {"type": "bid", "lot_id": self.lot_id, "amount": amount,
-               "ref": ref or self._ref("b")}
-        return self._signed(msg, "bid", amount)
+        msg: dict[str, Any] = {"type": "bid", "lot_id": self.lot_id, "amount": amount,
+                               "ref": ref or self._ref("b")}
+        if units != 1:
+            msg["units"] = units
+        return self._signed(msg, "bid", amount,
+                            {"units": str(units)} if units != 1 else None)
 
     def act(self, name: str, amount: str | None = None, **extra: str) -> dict[str, Any]:
         """An ``act`` message with a fresh ``ref`` (``extra``: ``commitment``, ``salt``)."""
@@ -143,7 +149,8 @@ class LotSession:
             msg["certificate"] = self.signer.certificate
         return msg
 
-    def _signed(self, msg: dict[str, Any], action: str, amount: str | None) -> dict[str, Any]:
+    def _signed(self, msg: dict[str, Any], action: str, amount: str | None,
+                fields: dict[str, str] | None = None) -> dict[str, Any]:
         """``msg`` with the signer's ``sig`` over it (unchanged without a signer)."""
         if self.signer is None or self.bidder_no is None:
             return msg
@@ -202,6 +209,8 @@ class LotSession:
             return None
         if kind == "subscribed" and msg.get("lot_id") == self.lot_id:
             self.role, self.bidder_no = msg.get("role"), msg.get("bidder_no")
+        if kind == "you" and msg.get("lot_id") == self.lot_id:
+            self.you = msg.get("you")
         ref = msg.get("ref")
         if kind not in REPLIES or ref not in self.pending:
             return None
@@ -269,6 +278,11 @@ class SessionView:
 
     def leading(self) -> bool:
         return self.session.leading()
+
+    @property
+    def you(self) -> dict[str, Any] | None:
+        """The bidder's own standing from its last ``you`` frame (None before one)."""
+        return self.session.you
 
     def open_for_me(self) -> bool:
         """Whether the lot is open and this bidder is not leading it."""
@@ -346,9 +360,10 @@ class LotClient(SessionView):
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved here whatever happened
 
-    async def bid(self, amount: str, timeout: float = 10.0) -> dict[str, Any]:
-        """Send a bid; return the server's ``ack`` or ``rejected`` message."""
-        return await self.request(self.session.bid(amount), timeout)
+    async def bid(self, amount: str, timeout: float = 10.0, units: int = 1) -> dict[str, Any]:
+        """Send a bid (for ``units`` units of a multi-unit lot); return the server's
+        ``ack`` or ``rejected`` message."""
+        return await self.request(self.session.bid(amount, units=units), timeout)
 
     async def act(self, name: str, amount: str | None = None,
                   timeout: float = 10.0, **extra: str) -> dict[str, Any]:

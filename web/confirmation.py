@@ -32,6 +32,7 @@ from typing import Any
 from auction.money import capital_amount, format_amount
 from auction.record import Recorded
 from auction.state import LotState
+from auction.units import awards_of
 from auction.workdays import CHINA
 
 DEFAULT_TEMPLATE = Path(__file__).parent / "templates" / "confirmation.txt"
@@ -57,7 +58,9 @@ PLACEHOLDERS: dict[str, str] = {
     "winner_no": "the winner's bidder number",
     "winner_id": "the winner's id",
     "currency": "the lot's currency (CNY)",
-    "price": "the price in figures, grouped (1,250,000.00)",
+    "price": "the price in figures, grouped (1,250,000.00): of every unit won",
+    "units": "how many units the winner won (1 but in a multi-unit lot)",
+    "unit_price": "the price of one unit in figures, grouped",
     "price_capital": "the price in Chinese capital numerals (大写)",
     "deposit": "the winner's deposit in figures (0.00 without one)",
     "deposit_capital": "the deposit in capital numerals",
@@ -125,19 +128,24 @@ class Terms:
     awarded_at: int
     head_seq: int
     head_hash: str
+    #: How many units ``amount`` pays for (a multi-unit lot's award, :mod:`auction.units`).
+    units: int = 1
 
 
-def terms_of(state: LotState, records: list[Recorded]) -> Terms | None:
-    """The confirmation's terms when ``state`` is awarded, else None."""
-    outcome = state.outcome
-    if (state.status != "awarded" or outcome is None or outcome.bidder_id is None
-            or outcome.amount is None):
+def terms_of(state: LotState, records: list[Recorded],
+             bidder_no: str | None = None) -> Terms | None:
+    """The confirmation's terms when ``state`` is awarded, else None: of the award of
+    ``bidder_no`` (a winner of a multi-unit lot; None: the first winner), the price of
+    every unit it won."""
+    awards = awards_of(state)
+    award = next((a for a in awards if bidder_no in (None, a.bidder_no)), None)
+    if state.status != "awarded" or award is None or state.outcome is None:
         return None
-    bidder = state.bidders[outcome.bidder_id]
+    bidder = state.bidders[award.bidder_id]
     head = records[-1]
     return Terms(state.lot_id, bidder.bidder_id, bidder.bidder_no, bidder.name,
-                 outcome.amount, bidder.deposit or 0, state.params.currency, outcome.at,
-                 head.seq, head.hash)
+                 award.amount * award.units, bidder.deposit or 0, state.params.currency,
+                 state.outcome.at, head.seq, head.hash, award.units)
 
 
 def fields(state: LotState, terms: Terms, *, center_name: str, center_contact: str,
@@ -152,6 +160,7 @@ def fields(state: LotState, terms: Terms, *, center_name: str, center_contact: s
         "winner_name": terms.name, "winner_no": terms.bidder_no, "winner_id": terms.bidder_id,
         "currency": terms.currency,
         "price": _grouped(terms.amount, decimals),
+        "units": str(terms.units), "unit_price": _grouped(terms.amount // terms.units, decimals),
         "price_capital": capital_amount(terms.amount, decimals),
         "deposit": _grouped(terms.deposit, decimals),
         "deposit_capital": capital_amount(terms.deposit, decimals),

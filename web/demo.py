@@ -81,7 +81,8 @@ class LotPlan:
 
 
 def demo_lots(fast: bool) -> list[LotPlan]:
-    """A reverse procurement lot, a forward property lot and a sealed-bid procurement."""
+    """A reverse procurement lot, a forward property lot, a land lot, car-plate quotas (a
+    multi-unit lot) and a sealed-bid procurement."""
     duration = 8 if fast else 240
     soft = {"extend_window_s": 2, "extend_s": 3} if fast else {"extend_window_s": 60,
                                                                "extend_s": 120}
@@ -107,6 +108,10 @@ def demo_lots(fast: bool) -> list[LotPlan]:
                   "(listing + timed bidding, capped, lottery)",
             params=bidders.land_params(fast), limits=bidders.LAND_LIMITS,
             format="listing_timed"),
+        LotPlan(
+            title="小客车增量指标竞价（2 个指标，统一价格） / Car-plate quotas (2 units, "
+                  "uniform price)",
+            params=bidders.plates_params(duration, soft), limits=bidders.PLATES_LIMITS),
         LotPlan(
             title="学校食堂设备采购（密封报价） / School canteen equipment (sealed bids)",
             params=bidders.sealed_demo_params(duration), limits=bidders.SEALED_DEMO_LIMITS,
@@ -296,8 +301,11 @@ class Demo:
             if self.export_dir is not None:
                 await self.export(http, plans, self.export_dir)
             for outcome in outcomes:
-                if outcome["status"] == "awarded":
-                    await self.confirm(http, outcome["lot_id"])
+                if outcome["status"] != "awarded":
+                    continue
+                # one confirmation per winner (a multi-unit lot has several)
+                for number in [a["bidder_no"] for a in outcome.get("awards") or []] or [None]:
+                    await self.confirm(http, outcome["lot_id"], number)
         return outcomes
 
     async def witness_reserve(self, http: aiohttp.ClientSession, plan: LotPlan) -> None:
@@ -375,14 +383,17 @@ class Demo:
         bank confirms them; the ledger of every ended lot reaches zero."""
         for plan in plans:
             lot = await self.api(http, "GET", f"/api/lots/{plan.lot_id}")
-            if ((lot.get("outcome") or {}).get("status") != "awarded"
-                    or lot["params"].get("direction") == "reverse"):
+            outcome = lot.get("outcome") or {}
+            if outcome.get("status") != "awarded" or lot["params"].get("direction") == "reverse":
                 continue  # a reverse lot's winner is paid: its deposit is refunded
-            notice = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/payment", {})
-            await self.notify(http, notice["reference"], notice["payer_name"],
-                              "6222-0000-7777", notice["amount"])
-            self.say(f"[{plan.lot_id}] price paid 成交价款已缴: {notice['amount']} to "
-                     f"{notice['reference']}; the winner's deposit applied to it")
+            # every winner pays (a multi-unit lot has several)
+            for award in outcome.get("awards") or [None]:
+                notice = await self.api(http, "POST", f"/api/lots/{plan.lot_id}/payment",
+                                        {"bidder_no": award["bidder_no"]} if award else {})
+                await self.notify(http, notice["reference"], notice["payer_name"],
+                                  "6222-0000-7777", notice["amount"])
+                self.say(f"[{plan.lot_id}] price paid 成交价款已缴: {notice['amount']} to "
+                         f"{notice['reference']}; the winner's deposit applied to it")
         async with http.post(self.base + "/api/bank/refunds/export",
                              headers=self.headers) as resp:
             refund_file = (await resp.read()).decode("utf-8-sig")
@@ -408,12 +419,16 @@ class Demo:
                     + str(ledger["balances"])))
         self.say(f"  bank ledger 银行台账: {self.base}/host#token={self.host_token}")
 
-    async def confirm(self, http: aiohttp.ClientSession, lot_id: str) -> None:
-        """Issue the signed transaction confirmation (成交确认书) of an awarded lot and say
-        where it is: the server's copy in its object store (DATA/objects/ab/SHA256, named
-        by the document's hash; its URL when the store is not this machine's) and, with an
-        export directory, a copy downloaded there."""
-        issued = await self.api(http, "POST", f"/api/lots/{lot_id}/confirmation", {})
+    async def confirm(self, http: aiohttp.ClientSession, lot_id: str,
+                      bidder_no: str | None = None) -> None:
+        """Issue the signed transaction confirmation (成交确认书) of an awarded lot (of
+        ``bidder_no``'s award in a multi-unit lot) and say where it is: the server's copy
+        in its object store (DATA/objects/ab/SHA256, named by the document's hash; its URL
+        when the store is not this machine's) and, with an export directory, a copy
+        downloaded there."""
+        issued = await self.api(http, "POST", f"/api/lots/{lot_id}/confirmation",
+                                {"bidder_no": bidder_no} if bidder_no else {})
+        name = f"{lot_id}-{bidder_no}" if bidder_no else lot_id
         async with http.get(self.base + issued["pdf"], headers=self.headers) as resp:
             pdf = await resp.read()
             if resp.status != 200:
@@ -423,7 +438,7 @@ class Demo:
         where = ([FileObjectStore(self.data_dir / OBJECTS_DIR).where(issued["document_sha256"])]
                  if self.data_dir else [])
         if self.export_dir is not None:
-            path = self.export_dir / f"confirmation-{lot_id}.pdf"
+            path = self.export_dir / f"confirmation-{name}.pdf"
             path.write_bytes(pdf)
             where.append(str(path))
         self.say(f"[{lot_id}] signed confirmation 成交确认书 (PDF, PAdES): "
@@ -463,6 +478,10 @@ class Demo:
         entry = state.get("reserve_entry") or {}
         revealed = (f" (reserve revealed 公开保留价: {entry['amount']} {cur})"
                     if entry.get("amount") else "")
+        if outcome["status"] == "awarded" and outcome.get("awards"):
+            return (f"\n[{plan.lot_id}] 成交 AWARDED " + ", ".join(
+                f"{a['units']} unit(s) to bidder No. {a['bidder_no']} at {a['amount']}"
+                for a in outcome["awards"]) + f" {cur} each after {state['bid_count']} bids")
         if outcome["status"] == "awarded":
             return (f"\n[{plan.lot_id}] 成交 AWARDED to bidder No. {outcome['bidder_no']} at "
                     f"{outcome['amount']} {cur} after {state['bid_count']} bids"
@@ -480,6 +499,10 @@ class Demo:
         elif plan.format == "sealed":
             await bidders.sealed_bidder(self.ws_url, plan.lot_id, token, limit, stop,
                                         self.rng, self.fast)
+        elif plan.params.get("units", 1) > 1:
+            think = (0.2, 1.2) if self.fast else (2.0, 20.0)
+            await bidders.units_bidder(self.ws_url, plan.lot_id, token, limit, stop, think,
+                                       self.rng)
         else:
             think = (0.2, 1.2) if self.fast else (2.0, 20.0)
             await bidders.english_bidder(self.ws_url, plan.lot_id, token, limit, stop, think,

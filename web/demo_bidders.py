@@ -6,6 +6,8 @@ subscribe with their bidder tokens and bid with think time up to a private limit
   up to its limit (never past the cap), confirms for timed bidding, bids there, and once
   the cap is reached declares it accepts it, so that the lot is decided by the verifiable
   lottery.
+* A multi-unit English lot (car-plate quotas): :func:`units_bidder` bids its own next
+  price while it holds no unit.
 * A sealed lot (一次报价 / 密封报价): :func:`sealed_bidder` thinks, submits one sealed
   price, and, when the lot allows revisions, sometimes revises it once before the
   opening. It sees nobody else's price, so its prices come from its own valuation only.
@@ -158,6 +160,37 @@ async def english_bidder(ws_url: str, lot_id: str, token: str, limit: str,
         price = parse_amount(nxt, 2)
         reverse = state["params"]["direction"] == "reverse"
         if not ((price < limit_minor) if reverse else (price > limit_minor)):
+            await client.bid(format_amount(price, 2))
+
+    await play(ws_url, lot_id, token, move, stop, think, rng)
+
+
+def plates_params(duration_s: int, soft: dict[str, int]) -> dict[str, Any]:
+    """Car-plate quotas (小客车指标): two identical units sold at one uniform price, the
+    lowest winning bid."""
+    return {"start_price": "90000.00", "step": "100.00", "deposit": "2000.00",
+            "duration_s": duration_s, "units": 2, "pricing": "uniform", **soft}
+
+
+#: Private limits of the plate lot's simulated bidders: two of three win a unit.
+PLATES_LIMITS = ["91500.00", "90800.00", "92200.00"]
+
+
+async def units_bidder(ws_url: str, lot_id: str, token: str, limit: str,
+                       stop: asyncio.Event, think: tuple[float, float],
+                       rng: random.Random) -> None:
+    """A bidder of a multi-unit lot: the next acceptable price (the cut-off and a step, or
+    the start price while units are left: the public one is a bidder's own while it holds
+    no unit), with think time, while it holds no unit (its last ``you``) and that price
+    is within ``limit``."""
+    limit_minor = parse_amount(limit, 2)
+
+    async def move(client: LotClient, state: dict[str, Any]) -> None:
+        nxt = state.get("next_min")
+        if not nxt or (client.you or {}).get("units_held"):
+            return
+        price = parse_amount(nxt, 2)
+        if price <= limit_minor:
             await client.bid(format_amount(price, 2))
 
     await play(ws_url, lot_id, token, move, stop, think, rng)

@@ -19,18 +19,21 @@ then waits for that commit's delivery so its first snapshot never shows an undur
 event.
 
 Under ``price`` visibility bidders share the public frames; the ones concerned by a
-commit (their registration, deposit or bid, or being outbid as the leader) also get a
+commit (their registration, deposit or bid, or being outbid as the leader; in a multi-unit
+lot, a change of the units they hold) also get a
 ``you`` frame with their own standing (see docs/protocol.md).
 """
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
 import msgspec
 
+from auction import units
 from auction.deltas import diff
 from auction.model import QuestionAnswered, TokensRevoked
 from auction.record import Recorded
@@ -96,6 +99,9 @@ class _Feed:
         self.seq = -1
         #: The leader before the commit being delivered (it is concerned when outbid).
         self.leader: str | None = None
+        #: A multi-unit lot's units held by each bidder before the commit being delivered
+        #: (a bidder whose holding changes is concerned: pushed below the cut-off...).
+        self.held: Mapping[str, int] = {}
         self.closed = False
         #: The snapshot last delivered to each audience key that has live watchers, as of
         #: :attr:`seq`: what the next commit's deltas are made from.
@@ -275,6 +281,7 @@ class Hub:
         feed.state = state
         if feed.seq < 0 or not records:  # the call made on subscribing: where it starts
             feed.seq, feed.leader = state.version, state.leader
+            feed.held = units.board(state).held
             return
         feed.seq = records[-1].seq
         try:
@@ -291,6 +298,14 @@ class Hub:
         concerned |= {state.questions[r.event.question].bidder_id for r in records
                       if isinstance(r.event, QuestionAnswered)}
         concerned.add(feed.leader)
+        if state.params.units > 1:
+            # A bid moves the allotment of a multi-unit lot (auction.units): the bidders
+            # whose units held changed are concerned, the one pushed below the cut-off too.
+            # (The cut-off itself, and so the next price, is in the shared snapshot.)
+            held = units.board(state).held
+            concerned |= {b for b in feed.held.keys() | held.keys()
+                          if feed.held.get(b, 0) != held.get(b, 0)}
+            feed.held = held
         feed.leader = state.leader
         if state.params.preemption is not None:
             # Whether a holder of pre-emptive rights may match moves with every bid.

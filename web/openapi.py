@@ -102,6 +102,9 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 _LOT = [_path_param("lot_id")]
 _BIDDER = [_path_param("lot_id"), _path_param("bidder_id")]
 _STAFF_ERRORS = (401, 403, 404)
+#: A multi-unit lot's winner, where a lot has one confirmation per winner (staff).
+_BIDDER_NO = _query("bidder_no", {"type": "string"}, "a multi-unit lot: the winner whose "
+                    "confirmation staff read (default: the first); a winner reads its own")
 _ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 503)
 #: The answers of reading a body, added to every operation that reads one.
 _BODY_ERRORS = (408, 413)
@@ -455,7 +458,8 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         "The payment notice of an awarded lot's winner (host)", 201,
         errors=_ACTION_ERRORS, staff=True, params=_LOT,
         description="The price less the deposit, due by the end of the payment_days-th "
-                    "working day; opened once (again: the same notice).")},
+                    "working day; opened once (again: the same notice). A multi-unit lot "
+                    "has one per winner (bidder_no): the price of its units.")},
     # After the auction (web/after.py, docs/after-the-auction.md).
     "/api/lots/{lot_id}/notice": {
         "post": _op("Publish the result notice (结果公示) of an ended lot (host)", ok=201,
@@ -507,9 +511,10 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
                     "lot (host)", ok=201, errors=_ACTION_ERRORS, staff=True, params=_LOT,
                     description="Makes the PDF from the center's template, signs it with "
                                 "the center's key (PAdES) and records its SHA-256. 409 "
-                                "invalid_state unless awarded, already_issued."),
+                                "invalid_state unless awarded, already_issued. A "
+                                "multi-unit lot has one per winner (bidder_no)."),
         "get": _op("The lot's confirmation (staff, or the winner with its bidder token)",
-                   errors=_STAFF_ERRORS, params=_LOT, staff=True)},
+                   errors=_STAFF_ERRORS, staff=True, params=[*_LOT, _BIDDER_NO])},
     "/api/lots/{lot_id}/confirmation/sign": {"post": _op(
         "The winner signs the issued confirmation (its bidder token)",
         errors=(400, 401, 403, 404, 409), params=_LOT,

@@ -245,7 +245,9 @@ class ServerProtocol:
             return self._bidder_command(msg.lot_id, msg.ref, act,
                                         msg.amount if bad_amount is _GOOD else bad_amount,
                                         now, signed, confirmed=isinstance(msg, PlaceBid)
-                                        and msg.confirmed, **extra)
+                                        and msg.confirmed,
+                                        units=msg.units if isinstance(msg, PlaceBid) else 1,
+                                        **extra)
         except Invalid as exc:
             return self._error(exc.code, exc.detail, msg.ref)
         except Exception as exc:  # noqa: BLE001 - every failure is answered
@@ -425,7 +427,7 @@ class ServerProtocol:
     def _bidder_command(self, lot_id: str, ref: str, act: str | None, amount: Any,
                         now: int, signed: dict[str, Any] | None = None, *,
                         confirmed: bool = False, commitment: str = "",
-                        salt: str = "") -> list[Effect]:
+                        salt: str = "", units: int = 1) -> list[Effect]:
         """Decide a bid (``act`` None) or an action of the subscribed bidder. A bid's
         amount (and an action's, when not null) must be a decimal string, else
         ``invalid_amount``."""
@@ -452,7 +454,7 @@ class ServerProtocol:
             assert minor is not None
             command = PlaceBidCommand(bidder_id=claims.bidder_id, amount=minor, ip=self.ip,
                                       device=sub.device, ref=ref, token_gen=claims.gen,
-                                      signed=signed, confirmed=confirmed)
+                                      signed=signed, confirmed=confirmed, units=units)
         else:
             command = ActCommand(bidder_id=claims.bidder_id, act=act, amount=minor,
                                  commitment=commitment, salt=salt, ip=self.ip,

@@ -34,7 +34,9 @@ from auction.params import (
     MAX_MIN_BIDDERS,
     MAX_MS,
     MAX_SECONDS,
+    MAX_UNITS,
     PERCENT_PATTERN,
+    PRICINGS,
     SHOW_COUNTS,
     STEP_ROUNDINGS,
     VISIBILITIES,
@@ -128,6 +130,14 @@ OnDefault = Annotated[Literal["runner_up", "relist"], Meta(description=(
     "what a winner's default leads to by the lot's rule (docs/after-the-auction.md): "
     "runner_up (the runner-up's deposit is held until the award is settled) or relist "
     "(a runner-up offer is refused); default: the host chooses when declaring it"))]
+Units = Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
+    "a multi-unit lot: how many identical units it sells (default 1; docs/protocol.md, "
+    "Multi-unit lots)"))]
+Pricing = Annotated[_choice(PRICINGS), Meta(description=(
+    "how a multi-unit lot's winners pay: `pay_as_bid` (default), each its own price; "
+    "`uniform`, all the lowest winning price"))]
+MaxUnits = Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
+    "a multi-unit lot: the most units one bid may ask for (default 1, at most `units`)"))]
 
 
 class Closed(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -208,6 +218,9 @@ class EnglishParams(Closed):
     show_counts: _choice(SHOW_COUNTS) | None = None
     reserve_entry: ReserveEntry | None = None
     preemption: Preemption | None = None
+    units: Units | None = None
+    pricing: Pricing | None = None
+    max_units_per_bidder: MaxUnits | None = None
 
 
 class DutchParams(Closed):
@@ -269,6 +282,9 @@ class SealedParams(Closed):
     on_default: OnDefault | None = None
     sealing: Sealing | None = None
     reveal_s: RevealSeconds | None = None
+    units: Units | None = None
+    pricing: Pricing | None = None
+    max_units_per_bidder: MaxUnits | None = None
 
 
 class Secondary(Closed):
@@ -422,6 +438,23 @@ class SignConfirmationBody(Closed):
     document_sha256: Annotated[str, Meta(
         pattern="^[0-9a-f]{64}$",
         description="SHA-256 (hex) of the confirmation PDF the winner signs: the one issued")]
+
+
+class PaymentBody(Closed):
+    """Whose payment notice: a multi-unit lot has one per winner."""
+
+    reason: OptionalReason | None = None
+    bidder_no: Annotated[str, Meta(max_length=32, description=(
+        "a multi-unit lot: the winner whose payment notice it is (default: the first); "
+        "a lot of one unit has one winner"))] | None = None
+
+
+class IssueConfirmationBody(Closed):
+    """Which confirmation to issue: a multi-unit lot has one per winner."""
+
+    bidder_no: Annotated[str, Meta(max_length=32, description=(
+        "a multi-unit lot: the winner whose confirmation is issued (default: the first "
+        "winner without one yet); a lot of one unit has one winner"))] | None = None
 
 
 class ConfirmationView(Open):
@@ -1139,6 +1172,10 @@ class PlaceBid(ClientMessage, tag="bid"):
         "the bidder confirmed this amount: needed for a bid more than the lot's "
         "`confirm_above_steps` steps past its next acceptable price (`rejected` "
         "`confirm_required` otherwise); recorded with the bid"))] = False
+    units: Annotated[int, Meta(ge=1, le=MAX_UNITS, description=(
+        "how many units the price is for, in a multi-unit lot: at most its "
+        "`max_units_per_bidder`, never fewer than the bidder's last bid asked for "
+        "(`rejected` `bad_units`, `units_reduced` otherwise); default 1"))] = 1
     sig: _SIG_FIELD | None = None
 
 

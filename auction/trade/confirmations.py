@@ -1,5 +1,6 @@
 """The transaction confirmation (成交确认书) of an awarded lot: an aggregate of kind
-``confirmation`` whose id is the lot's id.
+``confirmation`` whose id is the lot's id; a multi-unit lot (:mod:`auction.units`) has one
+per winner, whose id is the lot's id and the winner's number (:func:`confirmation_id`).
 
 The center issues the document once per winner (its SHA-256, the price, the deposit, the record's
 head it was made from and the signing window's end are recorded); the winner signs it
@@ -90,6 +91,12 @@ class Confirmation:
         return "signed" if self.signed else "issued" if self.issued else "none"
 
 
+def confirmation_id(lot_id: str, bidder_no: str, multi_unit: bool) -> str:
+    """The id of the confirmation of ``bidder_no``'s award in lot ``lot_id``: the lot's id,
+    or ``{lot_id}-{bidder_no}`` for each winner of a multi-unit lot."""
+    return f"{lot_id}-{bidder_no}" if multi_unit else lot_id
+
+
 def _is_sha256(text: str) -> bool:
     return len(text) == 64 and set(text) <= _SHA256_HEX
 
@@ -107,8 +114,11 @@ class ConfirmationDecider:
             # which supersedes the first (signed or not).
             if state.issued is not None and state.issued.bidder_id == command.bidder_id:
                 return Rejection("already_issued", "the confirmation is issued already")
-            if command.lot_id != state.lot_id:
-                return Rejection("invalid_input", "the confirmation's id is its lot's id")
+            if state.lot_id not in (command.lot_id, confirmation_id(
+                    command.lot_id, command.bidder_no, True)):
+                return Rejection("invalid_input", "the confirmation's id is its lot's id "
+                                                  "(and, in a multi-unit lot, the winner's "
+                                                  "number)")
             if not _is_sha256(command.document_sha256) or command.sign_by <= now:
                 return Rejection("invalid_input", "a document hash (SHA-256, hex) and a "
                                                   "signing window ending in the future")

@@ -520,7 +520,8 @@ class LotEnd:
     (None: the lot has not ended), its winner, the parties whose deposit the lot
     forfeited, whether its award is suspended (an objection upheld: every deposit of the
     lot is held until the award is reinstated or annulled) and when the award last changed
-    (reinstated or annulled: the deposits fall due counted from the later of the two)."""
+    (reinstated or annulled: the deposits fall due counted from the later of the two);
+    ``winners``: every winner of a multi-unit lot (each keeps its deposit, as ``winner``)."""
 
     notice_ends_at: int | None
     winner: str | None = None
@@ -532,6 +533,7 @@ class LotEnd:
     #: when that hold ended (None: it holds still).
     runner_up: str | None = None
     runner_up_until: int | None = None
+    winners: frozenset[str] = frozenset()
 
     def refunds_from(self) -> int | None:
         """The instant after which the lot's deposits are payable (None: not yet known)."""
@@ -585,7 +587,8 @@ def refunds(ledger: BankLedger, ends: Mapping[str, LotEnd], calendar: WorkCalend
             end = ends.get(transfer.lot_id)
             start = end.refund_from(transfer.party_id) if end is not None else None
             if (transfer.purpose != DEPOSIT or end is None or start is None or now <= start
-                    or transfer.party_id == end.winner or transfer.party_id in end.forfeited):
+                    or transfer.party_id == end.winner or transfer.party_id in end.forfeited
+                    or transfer.party_id in end.winners):
                 continue
             payable = china_date(start)
         else:

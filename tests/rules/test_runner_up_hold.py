@@ -84,3 +84,9 @@ def test_the_rule_is_a_lot_parameter_shown_with_the_others_and_checked() -> None
         lot_id="L-9", session_id="S", format="english", title="t",
         params=params(on_default="lottery"), actor=HOST), T0)
     assert isinstance(created, Rejection) and created.code == "invalid_params"
+
+
+def test_a_multi_unit_lot_holds_no_deposit_for_a_runner_up_offer_it_never_makes() -> None:
+    lot = awarded(on_default="runner_up", units=2)  # c and b both win a unit
+    assert {a.bidder_id for a in lot.s.outcome.awards} == {"b", "c"}  # type: ignore[union-attr]
+    assert hold(lot) == (None, None)

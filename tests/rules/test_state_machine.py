@@ -335,7 +335,7 @@ class LotMachine(RecordedLot):
             least = english.min_next_bid(s, bidder)
             assert least is not None, "a bid where no price can improve"
             assert not s.better(least, fact.amount), "not improving"
-            if p.improve == "leader":
+            if p.improve == "leader" and p.units == 1:  # a multi-unit lot's leader may bid
                 assert s.leader != fact.bidder_id
             if p.step_multiple and len(p.tiers) == 1 and not p.tiers[0].ppm:
                 assert (fact.amount - p.start_price) % p.tiers[0].step == 0
@@ -525,7 +525,11 @@ class LotMachine(RecordedLot):
         ), label="amount")
         confirmed = data.draw(st.booleans(), label="confirmed")
         self.apply(PlaceBid(bidder_id=bidder, amount=amount, ip="10.0.0.1", device="d",
-                            confirmed=confirmed))
+                            confirmed=confirmed, units=self.draw_units(data)))
+
+    def draw_units(self, data: st.DataObject) -> int:
+        """How many units a bid asks for: one (a multi-unit machine draws more)."""
+        return 1
 
     def do_schedule(self, data: st.DataObject) -> None:
         self.apply(ScheduleLot(actor=HOST))

@@ -11,6 +11,7 @@ from auction.trade.confirmations import (
     ConfirmationIssued,
     IssueConfirmation,
     SignConfirmation,
+    confirmation_id,
 )
 
 DOC = "ab" * 32
@@ -48,6 +49,15 @@ def test_an_issue_for_another_lot_a_bad_hash_or_a_window_already_over_is_refused
     assert refusal(fresh, replace(ISSUE, document_sha256="xyz"), 1_000) == "invalid_input"
     assert refusal(fresh, replace(ISSUE, document_sha256="AB" * 32), 1_000) == "invalid_input"
     assert refusal(fresh, ISSUE, 10_000) == "invalid_input"
+
+
+def test_each_winner_of_a_multi_unit_lot_has_a_confirmation_of_its_own() -> None:
+    key = confirmation_id("L-1", "4821", True)
+    assert key == "L-1-4821" and confirmation_id("L-1", "4821", False) == "L-1"
+    events = CONFIRMATIONS.decide(CONFIRMATIONS.initial(key), ISSUE, 1_000)
+    assert isinstance(events, list)
+    other = CONFIRMATIONS.initial(confirmation_id("L-1", "1377", True))
+    assert refusal(other, ISSUE, 1_000) == "invalid_input"
 
 
 def test_the_winner_signs_the_issued_document_within_the_window_once() -> None:

@@ -313,6 +313,17 @@ def test_flagged_arrivals_are_payable_at_once_and_winners_and_forfeited_deposits
         == "t4"
 
 
+def test_every_winner_of_a_multi_unit_lot_keeps_its_deposit_and_the_others_are_refunded(
+        ledger: Ledger) -> None:
+    ledger.pay("t1")
+    ledger.pay("t2", REF_B, "乙有限公司")
+    ends = {"L1": LotEnd(T0 + 3 * DAY, "a", winners=frozenset({"a", "b"}))}
+    assert refunds(ledger.state, ends, CALENDAR, 5, T0 + 5 * DAY) == []
+    ends = {"L1": LotEnd(T0 + 3 * DAY, "a", winners=frozenset({"a"}))}
+    assert [r.transfer.transaction_id
+            for r in refunds(ledger.state, ends, CALENDAR, 5, T0 + 5 * DAY)] == ["t2"]
+
+
 def test_the_ledger_of_an_ended_lot_reaches_zero_through_refunds_and_the_winners_payment(
         ledger: Ledger) -> None:
     ledger.pay("t1")

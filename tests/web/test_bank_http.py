@@ -551,3 +551,43 @@ async def test_a_lot_whose_rule_relists_instead_of_offering_the_runner_up_holds_
     status, error = await server.call("POST", f"/api/lots/{lot_id}/default",
                                       {"reason": "逾期未缴纳成交价款", "then": "runner_up"})
     assert (status, error["error"]["code"]) == (409, "relist_only")
+
+
+async def test_each_winner_of_a_multi_unit_lot_pays_for_its_units_and_only_losers_are_refunded(
+        server: Server) -> None:
+    lot_id = await server.make_lot(duration_s=1, units=2)
+    names = {"a": "甲公司", "b": "乙公司", "c": "丙公司"}
+    regs = {b: await registered(server, lot_id, b, n) for b, n in names.items()}
+    for txn, bidder in enumerate(names):
+        await notify(server, transaction_id=f"D-{txn}",
+                     reference=regs[bidder]["deposit_reference"], payer_name=names[bidder],
+                     payer_account=f"6222-{bidder}")
+    await server.open(lot_id)
+    for bidder, price in (("a", "100.00"), ("b", "110.00"), ("c", "120.00")):
+        client = await server.connect()
+        await client.subscribe(lot_id, regs[bidder]["token"])
+        assert (await client.bid(lot_id, price))["type"] == "ack"
+    for _ in range(100):
+        state = server.engine.lot(lot_id)
+        if state is not None and state.status == "awarded":
+            break
+        await asyncio.sleep(0.05)
+    ledger = await server.ok("GET", "/api/bank/ledger")
+    assert {r["transaction_id"] for r in ledger["refunds"]} == {"D-0"}  # a lost
+    first = await server.ok("POST", f"/api/lots/{lot_id}/payment", {})
+    assert (first["party_id"], first["amount"]) == ("c", "70.00")
+    second = await server.ok("POST", f"/api/lots/{lot_id}/payment",
+                             {"bidder_no": regs["b"]["bidder_no"]})
+    assert (second["party_id"], second["amount"]) == ("b", "60.00")
+    status, error = await server.call("POST", f"/api/lots/{lot_id}/payment",
+                                      {"bidder_no": regs["a"]["bidder_no"]})
+    assert status == 409 and error["error"]["code"] == "invalid_state"
+    for txn, (bidder, notice) in enumerate((("c", first), ("b", second))):
+        _, paid = await notify(server, transaction_id=f"P-{txn}",
+                               reference=notice["reference"], payer_name=names[bidder],
+                               payer_account=f"6222-{bidder}", amount=notice["amount"])
+        assert paid["outcome"] == "matched"
+    state = server.engine.lot(lot_id)
+    assert state is not None
+    assert {b: state.bidders[b].settled for b in names} == {
+        "a": None, "b": "applied", "c": "applied"}

@@ -8,7 +8,7 @@ import { drawPlay } from "./formats.js";
 import { drawLotInfo, drawLotNotice, drawPreemptNote } from "./lotinfo.js";
 import { currencySign } from "./money.js";
 import {
-  $, ENDED, MessageBox, clock, drawCountdown, h, lotIdFromPath, money, resultText, showAmount,
+  $, ENDED, MessageBox, clock, drawCountdown, drawUnits, h, lotIdFromPath, money, resultText, showAmount,
   showConn, showStatus,
 } from "./ui.js";
 
@@ -106,6 +106,7 @@ function render() {
     : over && state?.status !== "closed" ? null : state?.best, hidden ? t("best_hidden") : "—");
   $("leader").textContent = state?.leader_no ?? "—";
   drawPreemptNote($("preempt-public"), state);
+  drawUnits($("units-line"), state);
   // null: the lot does not disclose its counts yet (show_counts).
   $("bid-count").textContent = state?.bid_count === null ? t("count_hidden") : String(state?.bid_count ?? 0);
   $("bidders").textContent = state?.bidders === null ? t("count_hidden") : String(state?.bidders ?? 0);

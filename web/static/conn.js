@@ -231,11 +231,13 @@ export class LotConnection {
    * `ack` or `rejected` frame for it, an `error` frame echoing its ref, or a local
    * {type: "error", code: "offline" | "connection_lost" | "timeout"}.
    */
-  bid(amount, ref = newRef(), confirmed = false) {
+  bid(amount, ref = newRef(), confirmed = false, units = 1) {
     const msg = { type: "bid", lot_id: this.lotId, amount, ref };
     // Sent only when true: the bidder confirmed a bid past the lot's confirm_above_steps.
     if (confirmed) msg.confirmed = true;
-    return this._signed(msg, "bid", amount);
+    // A multi-unit lot's bid for several units: sent (and signed) only when not 1.
+    if (units !== 1) msg.units = units;
+    return this._signed(msg, "bid", amount, units !== 1 ? { units: String(units) } : undefined);
   }
 
   /**
@@ -255,11 +257,11 @@ export class LotConnection {
   }
 
   /** `msg` signed by the signer (when there is one) over the last event seen, then sent. */
-  async _signed(msg, action, amount) {
+  async _signed(msg, action, amount, fields = {}) {
     if (this.signer) {
       try {
         // the further fields an action carries are signed too (auction/signing.py ACT_FIELDS)
-        const fields = {};
+        fields = { ...fields };
         for (const name of ["commitment", "salt"]) if (msg[name]) fields[name] = msg[name];
         const sig = await this.signer(action, amount, this.lastSeq, fields);
         if (sig) msg.sig = sig;

@@ -90,6 +90,10 @@ export function drawLotInfo(dl, state) {
     rows.push([t("min_bidders"), t("min_bidders_text", { n: p.min_bidders })
       + (p.below_min === "award_single" ? t("below_min_award_single") : "")]);
   }
+  if (p.units) { // a multi-unit lot (docs/protocol.md, Multi-unit lots)
+    rows.push([t("units_lot"), t("units_lot_text", {
+      n: p.units, pricing: t(`pricing_${p.pricing}`), most: p.max_units_per_bidder })]);
+  }
   if (p.show_counts) rows.push([t("show_counts"), t(`show_counts_${p.show_counts}`)]);
   if (reverse && p.ceiling) rows.push([t("ceiling"), money(p.ceiling, p.currency)]);
   const reserve = reserveText(state);

@@ -49,8 +49,12 @@ function render() {
   }
   $("notice-info").replaceChildren(...notice.flatMap(([k, v, key]) => [h("dt", {}, k),
     h("dd", { dataset: { field: key } }, v)]));
-  $("winner-no").textContent = o.status === "awarded" ? o.bidder_no : t("no_winner");
-  $("price").textContent = o.status === "awarded" ? money(o.amount, currency) : "—";
+  // A multi-unit lot: every winner, and the price each pays for a unit (best first).
+  $("winner-no").textContent = o.status !== "awarded" ? t("no_winner")
+    : o.awards ? o.awards.map((a) => a.bidder_no).join("、") : o.bidder_no;
+  $("price").textContent = o.status !== "awarded" ? "—"
+    : o.awards ? [...new Set(o.awards.map((a) => money(a.amount, currency)))].join(" / ")
+      : money(o.amount, currency);
   $("price").dataset.amount = o.amount ?? "";
   $("ended-at").textContent = dateTime(o.at);
   $("bidders").textContent = String(result.bidders);

@@ -12,7 +12,7 @@ import {
   quickBid, stepsOver,
 } from "./money.js";
 import {
-  $, ENDED, MessageBox, api, clock, countdown, dateTime, drawCountdown, h, lotIdFromPath, money,
+  $, ENDED, MessageBox, api, clock, countdown, dateTime, drawCountdown, drawUnits, h, lotIdFromPath, money,
   resultText, showAmount, showConn, showStatus, takeToken,
 } from "./ui.js";
 
@@ -66,6 +66,7 @@ addStrings({
     match_price_n: "优先购买权：以同等价格 {amount} 购买",
     preempt_holder: "您是本标的优先购买权人（第 {n} 顺位）",
     match_ok: "已以同等价格 {amount} 行使优先购买权",
+    notice_below_cut_off: "您的报价已低于分配线（最低中标价 {amount}），当前未持有单位",
   },
   en: {
     signing_on: "Signatures: on (the signing key stays on this device and cannot be exported) · {n} receipts",
@@ -108,6 +109,7 @@ addStrings({
     match_price_n: "Pre-emptive right: buy at the same price, {amount}",
     preempt_holder: "You hold a pre-emptive right on this lot (priority {n})",
     match_ok: "You exercised your pre-emptive right at the same price, {amount}",
+    notice_below_cut_off: "Your bid fell below the cut-off (lowest winning price {amount}): you hold no unit now",
   },
 });
 
@@ -351,6 +353,12 @@ function nextMin() {
 function reference() {
   const p = params();
   if (!p) return null;
+  if (state.units) { // a multi-unit lot: the higher of the cut-off and the own bid (units.py)
+    const own = you()?.last_bid ?? null;
+    const cut = state.units.cut_off;
+    if (own === null || cut === null) return own ?? cut;
+    return parseAmount(own, decimals()) > parseAmount(cut, decimals()) ? own : cut;
+  }
   return p.improve === "own" ? you()?.last_bid ?? null : state.best;
 }
 
@@ -360,8 +368,10 @@ function render() {
   const me = you();
   const ended = Boolean(state && ENDED.has(state.status));
   // Under price visibility the shared state is fresher than the last `you` frame.
-  const leading = p?.visibility === "price" && myNo && state?.leader_no
-    ? state.leader_no === myNo : me?.leading;
+  // A multi-unit lot: whether the bidder holds a unit (its `you`, sent after every bid).
+  const leading = state?.units ? me?.leading
+    : p?.visibility === "price" && myNo && state?.leader_no ? state.leader_no === myNo
+      : me?.leading;
 
   $("lot-title").textContent = state?.title ?? lotId ?? "—";
   showStatus($("status"), state?.status);
@@ -389,6 +399,15 @@ function render() {
     : leading === false && me?.last_bid ? t("not_leading") : "";
   badge.dataset.leading = String(leading === true && !cancelled);
   watchStanding(leading, ended, reverse, p);
+  drawUnits($("units-line"), state);
+  const held = $("units-held");
+  held.hidden = !state?.units || !me?.last_bid || ended;
+  held.textContent = me?.units_held ? t("units_held", { n: me.units_held }) : t("units_none");
+  held.dataset.held = String(me?.units_held ?? "");
+  // A bid's units: a multi-unit lot (english or sealed) that lets a bidder ask for several.
+  const maxUnits = p?.max_units_per_bidder ?? 1;
+  $("units-field").hidden = !p?.units || maxUnits < 2;
+  $("units").max = String(maxUnits);
   const eligibility = $("eligibility");
   eligibility.textContent = !me ? "" : me.eligible === false ? t("not_eligible_note")
     : me.eligible ? t("eligible_note") : "";
@@ -417,7 +436,8 @@ function render() {
     lastPrefill = min;
   }
   // The leader may not bid again where a bid must beat the best (english.py already_leading).
-  const leaderBlocked = leading === true && !ended
+  // A multi-unit lot's leader may bid again (units.py).
+  const leaderBlocked = leading === true && !ended && !state?.units
     && ["english", "listing_timed"].includes(state?.format) && (p?.improve ?? "leader") === "leader";
   const blocked = ended || netDown;
   input.disabled = blocked;
@@ -517,9 +537,10 @@ function watchStanding(leading, ended, reverse, p) {
   if (!state) return;
   if (live && wasLeading === true && leading === false && !ended) {
     const hidden = p && p.visibility !== "price";
-    const vars = { amount: money(state.best, p?.currency) };
-    addNotice("outbid", hidden || !state.best ? "notice_outbid_hidden"
-      : reverse ? "notice_outbid_reverse" : "notice_outbid", vars);
+    const vars = { amount: money(state.units?.cut_off ?? state.best, p?.currency) };
+    addNotice("outbid", state.units ? "notice_below_cut_off"
+      : hidden || !state.best ? "notice_outbid_hidden"
+        : reverse ? "notice_outbid_reverse" : "notice_outbid", vars);
     if (messages.current?.kind === "ok") messages.clear();
     if (document.hidden && !document.title.startsWith(t("title_outbid"))) {
       document.title = t("title_outbid") + document.title;
@@ -558,7 +579,9 @@ function tick() {
 function yourResult() {
   const o = state?.outcome;
   if (!myNo || !o || o.status !== "awarded") return "";
-  if (o.bidder_no === myNo) return t("result_you_won");
+  if (o.bidder_no === myNo || o.awards?.some((a) => a.bidder_no === myNo)) {
+    return t("result_you_won");
+  }
   return ownBids.size ? t("result_you_lost") : "";
 }
 
@@ -681,7 +704,8 @@ async function sendBid(amount, confirmed = false, okKey = "bid_ok") {
   bidding = true;
   messages.clear();
   render();
-  const answer = await conn.bid(amount, undefined, confirmed);
+  const units = params()?.units ? Number.parseInt($("units").value, 10) || 1 : 1;
+  const answer = await conn.bid(amount, undefined, confirmed, units);
   bidding = false;
   if (answer.type === "rejected" && answer.code === "confirm_required" && !confirmed) {
     // The rules want this jump confirmed: ask with the warning, and resend confirmed.

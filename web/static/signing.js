@@ -61,7 +61,7 @@ function canonical(value) {
 }
 
 /** The bytes signed for one action (auction/signing.py `message`), with its further
- * `fields` (a commitment, a salt). */
+ * signed `fields` (a commitment, a salt, a multi-unit bid's `units`). */
 export function message(lotId, bidderNo, action, amountMinor, seen, theNonce, fields = {}) {
   return new TextEncoder().encode(canonical({
     ...fields, v: VERSION, lot: lotId, bidder_no: bidderNo, action,

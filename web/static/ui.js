@@ -184,6 +184,12 @@ export function resultText(state) {
   if (!state || !ENDED.has(state.status)) return "";
   const o = state.outcome;
   const currency = state.params?.currency;
+  if (o?.awards?.length) { // a multi-unit lot: every winner, best first
+    const list = o.awards.map((a) => t("award_item", {
+      no: a.bidder_no, units: a.units, amount: money(a.amount, currency) })).join("；");
+    return t("result_awarded_units", {
+      units: o.awards.reduce((n, a) => n + a.units, 0), list });
+  }
   if (o?.status === "awarded" || state.status === "awarded") {
     return t("result_awarded", { no: o?.bidder_no ?? "—", amount: money(o?.amount, currency) });
   }
@@ -194,6 +200,22 @@ export function resultText(state) {
     return t("result_cancelled", { reason: reasonText(o?.reason) });
   }
   return t("result_closed");
+}
+
+/**
+ * A multi-unit lot's units line in `el` (hidden for a lot of one unit): the cut-off price
+ * (data-amount) and how many units are allotted.
+ */
+export function drawUnits(el, state) {
+  const units = state?.units;
+  el.hidden = !units || ENDED.has(state.status);
+  if (!units) return;
+  const cut = el.querySelector("[data-cut-off]");
+  cut.textContent = units.cut_off ? money(units.cut_off, state.params?.currency) : "—";
+  cut.dataset.amount = units.cut_off ?? "";
+  el.querySelector("[data-allotted]").textContent = units.cut_off
+    ? t("units_allotted", { allotted: units.allotted, total: units.total })
+    : `${t("units_allotted", { allotted: units.allotted, total: units.total })} · ${t("units_open")}`;
 }
 
 /** Draw the connection badge #conn: 在线 / 连接中 / 离线 (data-state keeps the code). */
