@@ -27,6 +27,7 @@ def multi_unit_params(draw: st.DrawFn) -> dict[str, Any]:
     p = draw(lot_params().filter(lambda p: p["direction"] == "forward"
                                  and p["visibility"] == "price"
                                  and p.get("below_min") != "award_single"))
+    p.pop("reserve_entry", None)  # a reserve entered late applies to single-unit lots
     units = draw(st.sampled_from([3, 2, 5]), label="units")
     return {**p, "units": units,
             "pricing": draw(st.sampled_from(["uniform", "pay_as_bid"]), label="pricing"),
