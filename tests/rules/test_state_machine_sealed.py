@@ -32,7 +32,7 @@ from auction.model import (
     StartLot,
     Tick,
 )
-from auction.money import CURRENCY_DECIMALS, format_amount
+from auction.money import CURRENCY_DECIMALS, format_amount, within
 from auction.sealed import BidsOpened, SealedPlay, finals, withheld
 from auction.state import CLOSED, OPEN
 from auction.views import BIDDER, PUBLIC, STAFF, redact, snapshot
@@ -197,7 +197,9 @@ class SealedMachine(LotMachine):
         mismatched = (how != "match" and s.status == OPEN and isinstance(play, SealedPlay)
                       and play.phase == "reveal" and self.now < (s.closes_at or 0)
                       and bidder in play.commits and bidder not in play.revealed_ids
-                      and s.eligible(s.bidders[bidder]))
+                      and s.eligible(s.bidders[bidder])
+                      # a price no bid may have is refused as such first (invalid_amount)
+                      and within(amount, s.params.decimals))
         event(f"reveal in {getattr(play, 'phase', None)}")
         decision = self.apply(Act(bidder_id=bidder, act="reveal", amount=amount, salt=salt,
                                   ip="10.0.0.2", device="d"))
