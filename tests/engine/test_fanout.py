@@ -99,6 +99,19 @@ async def test_a_listener_joining_on_another_process_mid_bidding_gets_every_even
             assert got == list(range(1, last + 1))
 
 
+async def test_a_listener_joining_after_other_processes_appended_unseen_starts_from_the_last_event(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        bidders = await open_lot(a, "L1")
+        assert await b.find("L1") is not None  # b holds the lot, and follows it not
+        await bid_on(a, bidders, 5)  # nothing more is appended after these
+        got: list[int] = []
+        await b.subscribe("L1", lambda s, rs: got.extend(r.seq for r in rs), after_seq=0)
+        assert got == list(range(1, a._get("L1").version + 1))
+
+
 async def test_deadlines_are_armed_on_the_lots_owner_only(redis_server: RedisServer) -> None:
     redis_server.flush()
     clock = Clock()
