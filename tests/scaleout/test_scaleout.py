@@ -302,7 +302,8 @@ async def test_the_lot_list_of_a_process_shows_a_lot_created_on_another_as_it_st
         await connect_all(clients)
         seen = 0
         for client in clients:  # read once, then again after the lot moved on at a
-            await client.wait_for(lambda c: c.state.get("seq", 0) >= seen, timeout=5)
+            await client.wait_for(lambda c, seen=seen: c.state.get("seq", 0) >= seen,
+                                  timeout=5)
             reply = await client.bid(client.state["next_min"], timeout=5)
             assert reply["type"] == "ack"
             lots = {lot["lot_id"]: lot for lot in (await staff_get(b, "/api/lots"))["lots"]}
