@@ -106,6 +106,9 @@ LOTS_PAGE = 100
 #: Seconds a shared log's feed still follows a lot after its last listener left (a
 #: client that reconnects at once finds it followed).
 UNFOLLOW_S = 5.0
+#: How long the answer to a forwarded command waits for the feed of a lot this process
+#: follows to bring the owner's records (s), before reading them from the log.
+FEED_WAIT_S = 0.25
 #: How long past its deadline (ms) a lot of a shared log must be before a process other
 #: than its owner fires it (taking the lot over if its owner's lease ran out): the owner's
 #: own timer fires it on time.
@@ -190,6 +193,8 @@ class Runtime(Engine):
         #: Lots without listeners whose feed is left in :attr:`unfollow_s`.
         self._unfollowing: dict[str, asyncio.TimerHandle] = {}
         self.unfollow_s = UNFOLLOW_S
+        #: Forwarded commands waiting for the feed to bring a lot up to a sequence number.
+        self._awaited: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -677,6 +682,9 @@ class Runtime(Engine):
         if first > last:
             return []
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        feed = self._feeds.get(lot_id)
+        if lot.version < last and feed is not None and feed.done():
+            await self._fed(lot, last)  # the records are read once, from the feed
         if lot.version < last:
             try:
                 await self.catch_up(lot)
@@ -685,6 +693,21 @@ class Runtime(Engine):
         if lot.version < last:
             raise EngineError(f"lot {lot_id}: the owner's records are not readable here")
         return lot.records[first - 1:last]
+
+    async def _fed(self, lot: Lot, seq: int) -> None:
+        """Wait (at most :data:`FEED_WAIT_S`) until the feed brought ``lot`` up to ``seq``."""
+        arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = self._awaited.setdefault(lot.lot_id, [])
+        waiting.append((seq, arrived))
+        try:
+            await asyncio.wait_for(arrived, FEED_WAIT_S)
+        except TimeoutError:
+            pass
+        finally:
+            if (seq, arrived) in waiting:
+                waiting.remove((seq, arrived))
+            if not waiting:
+                self._awaited.pop(lot.lot_id, None)
 
     async def _serve_forwarded(self, lot_id: str, command: Command) -> dict[str, object]:
         """A command another process forwarded to a lot this process owns."""
@@ -725,6 +748,11 @@ class Runtime(Engine):
         lot.last_hash = records[-1].hash
         for listener in list(lot.listeners):
             self._notify(listener, state, records)
+        waiting = self._awaited.get(lot.lot_id) if self._awaited else None
+        if waiting:
+            for seq, arrived in waiting:
+                if seq <= lot.version and not arrived.done():
+                    arrived.set_result(None)
         self._coordinator.committed(state)
 
     def _let_go(self, lot: Lot) -> None:
