@@ -622,7 +622,11 @@ class Bench:
                     f"{s.race_lots} lots, each {s.race_bidders} bidders racing for every next "
                     f"price; acknowledged bids per second over {s.window_s}s; rejected "
                     f"{sum(bids['rejected'].values())} ({', '.join(sorted(bids['rejected']))})"
-                    f", errors {bids['errors']}", errors=bids["errors"],
+                    f", errors {bids['errors']}; the ceiling acknowledges every bid, the "
+                    "engine one per price (answered_per_s: every answer, warm-up included)",
+                    errors=bids["errors"],
+                    answered_per_s=(len(bids["acks"]) + sum(bids["rejected"].values()))
+                    / (s.warmup_s + s.window_s),
                     ack_p99_ms=_ms(percentile([(a[4] - a[3]) for a in acks], 0.99)))
         log(f"racing: {rate:.0f} bids/s")
 
