@@ -29,6 +29,7 @@ from web.keys import (
     METRICS,
     RECEIPTS,
     SETTINGS,
+    SOCKETS,
     STAFF,
     TRADE,
 )
@@ -38,7 +39,7 @@ from web.metrics import WebMetrics
 from web.routes import PAGES, add_routes
 from web.trade import Trade, bank_listener
 from web.webhooks import run_dispatcher
-from web.ws import close_all
+from web.ws import Sockets, close_all
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> web.Application:
@@ -73,6 +74,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[CONNECTION_LOG] = ConnectionLog(settings.data_dir / FILENAME, lambda: app[ENGINE].now())
     app.cleanup_ctx.append(_run_connection_log)
     app.cleanup_ctx.append(run_dispatcher)  # webhooks, when webhook_url is set
+    app[SOCKETS] = Sockets(app)
     app.on_shutdown.append(close_all)
 
     add_routes(app)  # every route: web.routes.ROUTES
