@@ -103,20 +103,32 @@ COMPRESSIBLE = frozenset({".html", ".css", ".js", ".json", ".svg", ".txt", ".map
 
 
 @web.middleware
-async def compress_static(request: web.Request,
-                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                          ) -> web.StreamResponse:
+def compress_static(request: web.Request,
+                    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                    ) -> Awaitable[web.StreamResponse]:
     """Pages and static text files (HTML, CSS, scripts) go out gzip- or deflate-compressed
     when the request's Accept-Encoding allows it, as they are otherwise; ``Vary:
-    Accept-Encoding`` tells caches so. Range requests are answered uncompressed."""
-    response = await handler(request)
+    Accept-Encoding`` tells caches so. Range requests are answered uncompressed.
+
+    Any other request is handed on as it is (the handler's own coroutine, not one of
+    this middleware awaiting it): a WebSocket, which runs in its handler for as long as
+    it is open, holds no frame of it."""
     if request.method not in ("GET", "HEAD") or "Range" in request.headers:
-        return response
+        return handler(request)
     resource = request.match_info.route.resource
     page = resource is not None and resource.canonical in PAGES
     static = (request.path.startswith("/static/")
               and PurePosixPath(request.path).suffix in COMPRESSIBLE)
-    if (page or static) and response.status == 200 and "Content-Encoding" not in response.headers:
+    if not (page or static):
+        return handler(request)
+    return _compressed(request, handler)
+
+
+async def _compressed(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                      ) -> web.StreamResponse:
+    response = await handler(request)
+    if response.status == 200 and "Content-Encoding" not in response.headers:
         response.headers.add("Vary", "Accept-Encoding")
         response.enable_compression()
     return response
