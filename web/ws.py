@@ -12,7 +12,10 @@ order) and, for a client that falls behind, one writer task draining a send queu
 Everything the client receives, in order — replies, and the update frames the
 :class:`web.hub.Hub` pushes (encoded once per audience and shared) — is written in
 batches straight to the socket while the client keeps up, else through that queue
-(:meth:`Connection.push`). A client that lets more than
+(:meth:`Connection.push`). The batches of every connection are written by one callback
+per turn of the event loop (:class:`Sockets`), each shared frame framed once, so the
+fan-out of a commit costs one write per member and no task, callback or copy of its
+own. A client that lets more than
 ``Settings.ws_send_queue`` frames (or ``ws_send_bytes``) pile up is closed with
 :data:`TOO_SLOW` so that it never slows the lot or the other clients; and while more than
 ``ws_read_pause_bytes`` wait for it, its next message is not read, so a client that
