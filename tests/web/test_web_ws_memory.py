@@ -11,8 +11,8 @@ made for every socket, a compressor's state, a copy of a lot's view kept per soc
 from pathlib import Path
 
 import aiohttp
-from helpers import ServerProcess
 
+from helpers import ServerProcess
 from loadtests.bench import BENCH_LIMITS, Api, socket_cost
 
 SOCKETS = 2000
