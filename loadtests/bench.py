@@ -486,33 +486,15 @@ class Bench:
         assert self.server is not None
         n = self.scale.sockets
         log(f"open WebSockets: {n}")
-        lots = [await api.lot(self.session_id, LOT_PARAMS) for _ in range(10)]
-        for lot_id in lots:
-            await api.open(lot_id)
-        await asyncio.sleep(0.5)
-        before = rss_kib(self.server.pid)
-        per_driver = (n + 1) // 2
-        drivers = []
-        for k in range(2):
-            count = min(per_driver, n - k * per_driver)
-            members = [{"lot_id": lots[i % len(lots)]} for i in range(count)]
-            drivers.append(await self.driver(f"sockets-{k}", {
-                "ws_url": self.server.ws_url, "members": members, "connect_concurrency": 50}))
-        readies = await asyncio.gather(*(d.wait_ready(300) for d in drivers))
-        opened = sum(r["connected"] for r in readies)
-        await asyncio.sleep(1.0)
-        after = rss_kib(self.server.pid)
-        reports = await asyncio.gather(*(d.command({"cmd": "report"}) for d in drivers))
-        still = sum(r["open"] for r in reports)
-        for d in drivers:
-            await d.exit()
-        per_socket = (after - before) / opened if opened else None
-        note = (f"{opened} WebSockets opened and subscribed (public, over 10 lots), "
-                f"{still} still open after 1 s; server RSS {before} KiB -> {after} KiB")
+        cost = await socket_cost(api, self.session_id, self.server.ws_url, self.server.pid, n,
+                                 self.load_cpus)
+        note = (f"{cost['opened']} WebSockets opened and subscribed (public, over 10 lots), "
+                f"{cost['open']} still open after 1 s; server RSS {cost['before']} KiB -> "
+                f"{cost['after']} KiB")
         if self.quick:
             note += "; quick mode opens fewer than the 10,000 of the target"
-        self.figure("sockets", still, note, failed=sum(len(r["failed"]) for r in readies))
-        self.figure("socket_memory", per_socket, "(RSS after - RSS before) / sockets")
+        self.figure("sockets", cost["open"], note, failed=cost["failed"])
+        self.figure("socket_memory", cost["per_socket"], "(RSS after - RSS before) / sockets")
 
     # -------------------------------------------------------------- fan-out
 
@@ -1001,6 +983,36 @@ def cpu_seconds(pid: int) -> float:
     """The user + system CPU time a process has used (``/proc/<pid>/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def socket_cost(api: Api, session_id: str, ws_url: str, pid: int, n: int,
+                      cpus: list[int] | None = None) -> dict[str, Any]:
+    """What ``n`` idle WebSockets cost the server process ``pid``: 10 lots are opened, then
+    ``n`` public WebSockets subscribe to them from 2 driver processes; ``per_socket`` is the
+    growth of the server's RSS (KiB, measured 1 s after the last subscription) divided by
+    the sockets opened, ``open`` how many were still open then."""
+    lots = [await api.lot(session_id, LOT_PARAMS) for _ in range(10)]
+    for lot_id in lots:
+        await api.open(lot_id)
+    await asyncio.sleep(0.5)
+    before = rss_kib(pid)
+    per_driver = (n + 1) // 2
+    drivers = []
+    for k in range(2):
+        count = min(per_driver, n - k * per_driver)
+        members = [{"lot_id": lots[i % len(lots)]} for i in range(count)]
+        drivers.append(await Driver.start(f"sockets-{k}", {
+            "ws_url": ws_url, "members": members, "connect_concurrency": 50}, cpus))
+    readies = await asyncio.gather(*(d.wait_ready(300) for d in drivers))
+    opened = sum(r["connected"] for r in readies)
+    await asyncio.sleep(1.0)
+    after = rss_kib(pid)
+    reports = await asyncio.gather(*(d.command({"cmd": "report"}) for d in drivers))
+    for d in drivers:
+        await d.exit()
+    return {"opened": opened, "open": sum(r["open"] for r in reports), "before": before,
+            "after": after, "per_socket": (after - before) / opened if opened else None,
+            "failed": sum(len(r["failed"]) for r in readies)}
 
 
 def sum_windows(reports: list[dict[str, Any]], start: int, end: int) -> tuple[int, float]:
