@@ -222,9 +222,24 @@ class EventLog(abc.ABC):
     # What a shared log adds: other processes' appends, their lots and sessions.
 
     async def follow(self, rows: RowsHook, resumed: ResumedHook) -> None:
-        """Start delivering other processes' appends to ``rows`` (and calling
-        ``resumed`` after a lost feed is back); returns once the feed is up."""
+        """Start delivering other processes' appends of the watched lots (:meth:`watch`)
+        to ``rows`` (and calling ``resumed`` after a lost feed is back); returns once the
+        feed is up."""
         return None
+
+    async def watch(self, lot_id: str) -> None:
+        """Deliver other processes' appends of this lot to the feed from now on (a
+        shared log delivers only the lots it was told to); returns once that holds, so
+        the caller may then read what was appended before."""
+        return None
+
+    async def unwatch(self, lot_id: str) -> None:
+        """Stop delivering the lot's appends to the feed."""
+        return None
+
+    def watching(self) -> int:
+        """How many lots the feed follows."""
+        return 0
 
     async def exists(self, lot_id: str) -> bool:
         """Whether the log holds a lot this process has not loaded."""

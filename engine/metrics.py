@@ -63,6 +63,10 @@ class EngineMetrics:
         self.commit_rows = Histogram(BATCH_BOUNDS)
         #: The permanent record written behind the live one, if the backend has one.
         self.record: RecordLag | None = None
+        #: Rows of other processes' appends this process's feed delivered (a shared log
+        #: delivers those of the lots it follows only), and how many lots it follows.
+        self.feed_rows = 0
+        self.feed_lots = 0
 
     def committed(self, seconds: float, rows: int) -> None:
         """One commit of ``rows`` events took ``seconds``."""

@@ -10,7 +10,6 @@ import zlib
 SHARDS = 64
 PREFIX = "auction"
 SESSIONS = f"{PREFIX}:sessions"
-CHANNEL_PATTERN = f"{PREFIX}:fan:*"
 #: The deployment's draw key (32 bytes): every lot's draw seed is derived from it.
 DRAW_KEY = f"{PREFIX}:draw-key"
 #: Set once the shards' indexes of live lots have been made from their lot indexes (a
@@ -63,9 +62,16 @@ def snapshot(lot_id: str) -> str:
     return f"{PREFIX}:{_tag(shard(lot_id))}:lot:{lot_id}:snapshot"
 
 
-def channel(n: int) -> str:
-    """Pub/sub channel carrying the shard's appended events to every process."""
-    return f"{PREFIX}:fan:{n}"
+def fan(lot_id: str) -> str:
+    """Pub/sub channel carrying the lot's appended events to the processes that follow
+    the lot (those whose clients watch it: :meth:`engine.logs.redis.RedisLog.watch`)."""
+    return f"{PREFIX}:fan:lot:{lot_id}"
+
+
+def feed(origin: str) -> str:
+    """Pub/sub channel every process's feed connection subscribes to first (so that it
+    is a subscriber, and answers, before it follows any lot); nothing is published on it."""
+    return f"{PREFIX}:fan:proc:{origin}"
 
 
 def lease(lot_id: str) -> str:

@@ -9,12 +9,16 @@ this module alone names the adapters, in the two compositions a deployment picks
   is writable again (it retries by itself, with backoff), then it takes in what the
   failed write stored after all and serves again.
 * :class:`RedisEngine`: several processes on one Redis (:mod:`engine.logs.redis`) and
-  one Postgres (:mod:`engine.pg_record`, the permanent record, written behind). Every
-  process follows every other's appends; a lot is owned by one process at a time
-  (:mod:`engine.ownership`: a lease with a fencing epoch the append checks), the others
-  forward its commands to the owner; a stale append reads what it missed and decides
-  again; the Redis timer index is polled as a backstop, so a dead owner's deadline fires
-  on the process that takes its lot over.
+  one Postgres (:mod:`engine.pg_record`, the permanent record, written behind). A lot is
+  owned by one process at a time (:mod:`engine.ownership`: a lease with a fencing epoch
+  the append checks), the others forward its commands to the owner; a stale append
+  reads what it missed and decides again. A process follows the appends of only the
+  lots its clients watch (:meth:`Runtime.subscribe`: subscribed with the first
+  listener, unsubscribed :data:`UNFOLLOW_S` after the last one left); any other lot it
+  holds is brought up to date from the log when it is read (:meth:`Runtime.find`).
+  Deadlines are armed on the owner only; the Redis timer index is polled for lots
+  overdue by :data:`TAKE_OVER_GRACE_MS` (a dead or stalled owner's), so the process
+  that takes such a lot over fires its deadline.
 """
 
 import asyncio
@@ -99,6 +103,16 @@ POLL_S = 0.5
 WARM_LOTS = 1000
 #: Lots in one page of :meth:`Runtime.lots`, by default.
 LOTS_PAGE = 100
+#: Seconds a shared log's feed still follows a lot after its last listener left (a
+#: client that reconnects at once finds it followed).
+UNFOLLOW_S = 5.0
+#: How long the answer to a forwarded command waits for the feed of a lot this process
+#: follows to bring the owner's records (s), before reading them from the log.
+FEED_WAIT_S = 0.25
+#: How long past its deadline (ms) a lot of a shared log must be before a process other
+#: than its owner fires it (taking the lot over if its owner's lease ran out): the owner's
+#: own timer fires it on time.
+TAKE_OVER_GRACE_MS = 250
 
 
 def wall_clock_ms() -> int:
@@ -114,12 +128,14 @@ def draw_bidder_no(taken: int) -> str:
 
 
 class _Subscription(Subscription):
-    def __init__(self, lot: Lot, listener: Listener) -> None:
-        self._lot, self._listener = lot, listener
+    def __init__(self, lot: Lot, listener: Listener,
+                 released: Callable[[Lot], None]) -> None:
+        self._lot, self._listener, self._released = lot, listener, released
 
     def close(self) -> None:
         if self._listener in self._lot.listeners:
             self._lot.listeners.remove(self._listener)
+            self._released(self._lot)
 
 
 class Runtime(Engine):
@@ -171,6 +187,14 @@ class Runtime(Engine):
         #: Lot ownership on a shared log (:mod:`engine.ownership`): set by the
         #: composition that uses it; None appends without fencing.
         self.ownership: Ownership | None = None
+        #: The lots a shared log's feed follows, each with the subscription and read
+        #: that made it current (:meth:`_follow`).
+        self._feeds: dict[str, asyncio.Task[None]] = {}
+        #: Lots without listeners whose feed is left in :attr:`unfollow_s`.
+        self._unfollowing: dict[str, asyncio.TimerHandle] = {}
+        self.unfollow_s = UNFOLLOW_S
+        #: Forwarded commands waiting for the feed to bring a lot up to a sequence number.
+        self._awaited: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -253,6 +277,8 @@ class Runtime(Engine):
         for lot in self._lots.values():
             if lot.timer is not None:
                 lot.timer.cancel()
+        for handle in self._unfollowing.values():
+            handle.cancel()
         writers = [lot.writer for lot in self._lots.values() if lot.writer is not None]
         await asyncio.gather(*writers, *self._ticks, return_exceptions=True)
         if self.ownership is not None:
@@ -455,12 +481,22 @@ class Runtime(Engine):
             raise UnknownLot(lot_id)
         return lot
 
-    async def _known(self, lot_id: str) -> Lot | None:
+    async def _known(self, lot_id: str, current: bool = True) -> Lot | None:
         """Make sure a lot the log holds is in memory: an ended lot left in the log (read
         back from its snapshot and the rows after it), or, on a shared log, a lot another
-        process created. The lot when this call read it back (memory may let an ended one
-        go again at once), else None."""
-        if lot_id in self._lots or lot_id in self._quarantined:
+        process created. With ``current``, a lot of a shared log that this process
+        neither follows nor owns is brought up to date from the log (other processes
+        may have appended to it). The lot when this call read it back (memory may let an
+        ended one go again at once), else None."""
+        if lot_id in self._quarantined:
+            return None
+        held = self._lots.get(lot_id)
+        if held is not None:
+            if current and self._unfollowed(held):
+                try:
+                    await self.catch_up(held)
+                except LogUnavailable as exc:
+                    raise EngineError(str(exc)) from exc
             return None
         try:
             stored = await self.log.lot(lot_id)
@@ -481,6 +517,14 @@ class Runtime(Engine):
         self._arm(lot)
         self._let_go(lot)
         return lot
+
+    def _unfollowed(self, lot: Lot) -> bool:
+        """Whether other processes may have appended to ``lot`` unseen: a lot of a
+        shared log that this process's feed does not follow and whose lease it does not
+        hold (while it does, nobody else appends), with nothing of its own in flight."""
+        return (self.log.shared and lot.lot_id not in self._feeds and lot.writer is None
+                and lot.state is not None
+                and (self.ownership is None or lot.lot_id not in self.ownership.held))
 
     async def _log_rows(self, lot_id: str, after_seq: int) -> list[Row]:
         """The permanent record's source: the live log's rows of the lot."""
@@ -550,7 +594,9 @@ class Runtime(Engine):
         return hmac.new(self.draw_key, lot_id.encode(), hashlib.sha256).hexdigest()
 
     async def execute(self, lot_id: str, command: Command) -> Result:
-        await self._known(lot_id)
+        # Not brought up to date here: the owner decides on its own current copy, and
+        # a stale append of a lot taken over reads what it missed first.
+        await self._known(lot_id, current=False)
         if isinstance(command, (PlaceBid, Act)):
             started = time.perf_counter()
             result = await self._execute(lot_id, command)
@@ -639,6 +685,9 @@ class Runtime(Engine):
         if first > last:
             return []
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        feed = self._feeds.get(lot_id)
+        if lot.version < last and feed is not None and feed.done():
+            await self._fed(lot, last)  # the records are read once, from the feed
         if lot.version < last:
             try:
                 await self.catch_up(lot)
@@ -648,13 +697,28 @@ class Runtime(Engine):
             raise EngineError(f"lot {lot_id}: the owner's records are not readable here")
         return lot.records[first - 1:last]
 
+    async def _fed(self, lot: Lot, seq: int) -> None:
+        """Wait (at most :data:`FEED_WAIT_S`) until the feed brought ``lot`` up to ``seq``."""
+        arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = self._awaited.setdefault(lot.lot_id, [])
+        waiting.append((seq, arrived))
+        try:
+            await asyncio.wait_for(arrived, FEED_WAIT_S)
+        except TimeoutError:
+            pass
+        finally:
+            if (seq, arrived) in waiting:
+                waiting.remove((seq, arrived))
+            if not waiting:
+                self._awaited.pop(lot.lot_id, None)
+
     async def _serve_forwarded(self, lot_id: str, command: Command) -> dict[str, object]:
         """A command another process forwarded to a lot this process owns."""
         assert self.ownership is not None
         if lot_id not in self.ownership.held:
             return {"moved": True}
         self._check_open()
-        await self._known(lot_id)
+        await self._known(lot_id, current=False)
         if lot_id in self._quarantined:
             return {"rej": ["quarantined", self._quarantined[lot_id]]}
         if not isinstance(command, CreateLot):
@@ -687,6 +751,11 @@ class Runtime(Engine):
         lot.last_hash = records[-1].hash
         for listener in list(lot.listeners):
             self._notify(listener, state, records)
+        waiting = self._awaited.get(lot.lot_id) if self._awaited else None
+        if waiting:
+            for seq, arrived in waiting:
+                if seq <= lot.version and not arrived.done():
+                    arrived.set_result(None)
         self._coordinator.committed(state)
 
     def _let_go(self, lot: Lot) -> None:
@@ -790,7 +859,9 @@ class Runtime(Engine):
         return True
 
     async def _followed(self, lot_id: str, rows: list[Row]) -> None:
-        """Rows another process appended (the shared log's feed)."""
+        """Rows another process appended to a lot this process follows (the shared
+        log's feed)."""
+        self.metrics.feed_rows += len(rows)
         if lot_id not in self._lots:
             try:
                 await self._known(lot_id)  # read whole (the rows are in the log already)
@@ -801,19 +872,26 @@ class Runtime(Engine):
             await self.catch_up(lot)
 
     async def _resumed(self) -> None:
-        """The feed was lost and is back: read whatever was appended meanwhile."""
-        for lot in list(self._lots.values()):
-            await self.catch_up(lot)
+        """The feed was lost and is back: read whatever was appended meanwhile to the
+        lots it follows (the others are read when asked for)."""
+        for lot_id in list(self._feeds):
+            lot = self._lots.get(lot_id)
+            if lot is not None:
+                await self.catch_up(lot)
 
     async def _poll(self) -> None:
-        """The backstop of a shared log: fire every deadline its timer index says is due,
-        learn the sessions other processes made, and take the counts of ended lots from
-        the log (lots other processes created and ended were never in memory here)."""
+        """The backstop of a shared log: fire every deadline its timer index says is
+        overdue (by :data:`TAKE_OVER_GRACE_MS` where lots have owners: a live owner's
+        own timer fires it on time; the Tick takes over the lot of an owner whose lease
+        ran out), learn the sessions other processes made, and take the counts of ended
+        lots from the log (lots other processes created and ended were never in memory
+        here)."""
         while True:
             await asyncio.sleep(POLL_S)
+            grace = 0 if self.ownership is None else TAKE_OVER_GRACE_MS
             try:
-                for lot_id in await self.log.due(self.now()):
-                    await self._known(lot_id)
+                for lot_id in await self.log.due(self.now() - grace):
+                    await self._known(lot_id, current=False)
                     lot = self._lots.get(lot_id)
                     if lot is not None and lot.writer is None:
                         self.fire_soon(lot_id)
@@ -885,8 +963,9 @@ class Runtime(Engine):
 
     async def subscribe(self, lot_id: str, listener: Listener,
                         after_seq: int | None = None) -> Subscription:
-        await self._known(lot_id)
+        await self._known(lot_id, current=False)
         lot = self._get(lot_id)
+        await self._follow(lot)
         # What memory no longer keeps is read first; what is older than the lot's base
         # never changes, and what comes after it is taken when joining.
         older: list[Recorded] = []
@@ -901,7 +980,55 @@ class Runtime(Engine):
             joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             lot.joining.append((listener, after_seq, joined, older))
             await joined
-        return _Subscription(lot, listener)
+        return _Subscription(lot, listener, self._released)
+
+    async def _follow(self, lot: Lot) -> None:
+        """On a shared log: have its feed follow the lot (Redis confirmed the
+        subscription), then read what was appended before it, so that from here on
+        every append of the lot reaches this process, with no gap."""
+        if not self.log.shared:
+            return
+        lot_id = lot.lot_id
+        leaving = self._unfollowing.pop(lot_id, None)
+        if leaving is not None:
+            leaving.cancel()
+        feed = self._feeds.get(lot_id)
+        if feed is None:
+            feed = self._feeds[lot_id] = asyncio.create_task(self._subscribe_feed(lot))
+            self.metrics.feed_lots = len(self._feeds)
+        try:
+            await asyncio.shield(feed)
+        except (LogUnavailable, Unreadable) as exc:
+            if self._feeds.get(lot_id) is feed:
+                del self._feeds[lot_id]
+                self.metrics.feed_lots = len(self._feeds)
+                await self.log.unwatch(lot_id)
+            raise EngineError(f"lot {lot_id} cannot be followed: {exc}") from exc
+
+    async def _subscribe_feed(self, lot: Lot) -> None:
+        await self.log.watch(lot.lot_id)
+        await self.catch_up(lot)
+
+    def _released(self, lot: Lot) -> None:
+        """A listener left: the feed stops following the lot :attr:`unfollow_s` after
+        its last one did."""
+        if (lot.listeners or lot.joining or lot.lot_id not in self._feeds
+                or lot.lot_id in self._unfollowing or self._closing):
+            return
+        self._unfollowing[lot.lot_id] = asyncio.get_running_loop().call_later(
+            self.unfollow_s, self._unfollow, lot.lot_id)
+
+    def _unfollow(self, lot_id: str) -> None:
+        self._unfollowing.pop(lot_id, None)
+        lot = self._lots.get(lot_id)
+        if lot is not None and (lot.listeners or lot.joining):
+            return
+        feed = self._feeds.pop(lot_id, None)
+        self.metrics.feed_lots = len(self._feeds)
+        if feed is not None:
+            task = asyncio.create_task(self.log.unwatch(lot_id))
+            self._ticks.add(task)
+            task.add_done_callback(self._ticks.discard)
 
     def _join(self, lot: Lot, listener: Listener, after_seq: int | None,
               older: list[Recorded]) -> None:
@@ -922,6 +1049,13 @@ class Runtime(Engine):
     # ----------------------------------------------------------------- timers
 
     def _arm(self, lot: Lot) -> None:
+        if self.ownership is not None and lot.lot_id not in self.ownership.held:
+            # Deadlines fire on the lot's owner only (see :meth:`_poll` for a dead one's).
+            if lot.timer is not None:
+                lot.timer.cancel()
+                lot.timer = None
+            lot.deadline = None
+            return
         deadline = next_deadline(lot.state) if lot.state is not None else None
         if deadline == lot.deadline and lot.timer is not None:
             return

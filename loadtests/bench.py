@@ -74,16 +74,23 @@ class Scale:
     redis_requests: int
     pg_copy_rows: int
     pg_seconds: float
+    race_lots: int
+    race_bidders: int
+    #: Lots of the CPU-per-bid phase (redis backend), and its window (s).
+    scale_lots: int
+    scale_window_s: float
 
     @classmethod
     def of(cls, quick: bool) -> "Scale":
         if quick:
             return cls(sockets=2000, room=1000, room_bidders=50, room_window=8, lots=150,
                        closing_lots=40, warmup_s=0.5, window_s=2.0, kill_runs=3,
-                       redis_requests=30_000, pg_copy_rows=30_000, pg_seconds=0.7)
+                       redis_requests=30_000, pg_copy_rows=30_000, pg_seconds=0.7,
+                       race_lots=10, race_bidders=20, scale_lots=40, scale_window_s=1.5)
         return cls(sockets=10_000, room=1000, room_bidders=50, room_window=8, lots=400,
                    closing_lots=200, warmup_s=2.0, window_s=10.0, kill_runs=100,
-                   redis_requests=300_000, pg_copy_rows=200_000, pg_seconds=3.0)
+                   redis_requests=300_000, pg_copy_rows=200_000, pg_seconds=3.0,
+                   race_lots=50, race_bidders=20, scale_lots=200, scale_window_s=8.0)
 
 
 def log(text: str) -> None:
@@ -340,6 +347,9 @@ class Bench:
             lots = await self.measure_throughput(api)
             await self.measure_latency(api, lots)
             await self.measure_signed(api, lots["max"])
+            await self.measure_racing(api)
+            if self.backend == REDIS:
+                await self.measure_scaling(http)
         events = await self.measure_restart()
         restart = self.results["start_recovering"]
         self.figure("start_recovering", restart["value"],
@@ -447,6 +457,21 @@ class Bench:
                          "bids/s", f"bare aiohttp answering {s.lots} lots of 2 bidders and 1 "
                          "watcher with the engine's frames (update to each member, you to the "
                          "bidder and the outbid, ack), deciding and storing nothing")
+            racing = [{"lot_id": f"L-RACE{i}", "price": 100000, "step": 100,
+                       "tokens": [f"r{j}" for j in range(s.race_bidders)]}
+                      for i in range(s.race_lots)]
+            racers = await self.driver("raw-protocol-racers", {"ws_url": url, "lots": racing})
+            await racers.wait_ready()
+            start = time.monotonic_ns() + int(s.warmup_s * 1e9)
+            until = start + int(s.window_s * 1e9)
+            bids = await racers.command({"cmd": "bid", "mode": "race", "until_ns": until},
+                                        timeout=s.window_s + 120)
+            await racers.exit()
+            acks = [a for a in bids["acks"] if start <= a[4] < until]
+            self.ceiling("protocol_race", "raw protocol round trips, racing bidders",
+                         len(acks) / s.window_s, "bids/s",
+                         f"bare aiohttp answering {s.race_lots} lots of {s.race_bidders} racing "
+                         "bidders with the engine's frames, acknowledging every bid")
         finally:
             proc.stdin.close()  # type: ignore[union-attr]
             try:
@@ -461,33 +486,15 @@ class Bench:
         assert self.server is not None
         n = self.scale.sockets
         log(f"open WebSockets: {n}")
-        lots = [await api.lot(self.session_id, LOT_PARAMS) for _ in range(10)]
-        for lot_id in lots:
-            await api.open(lot_id)
-        await asyncio.sleep(0.5)
-        before = rss_kib(self.server.pid)
-        per_driver = (n + 1) // 2
-        drivers = []
-        for k in range(2):
-            count = min(per_driver, n - k * per_driver)
-            members = [{"lot_id": lots[i % len(lots)]} for i in range(count)]
-            drivers.append(await self.driver(f"sockets-{k}", {
-                "ws_url": self.server.ws_url, "members": members, "connect_concurrency": 50}))
-        readies = await asyncio.gather(*(d.wait_ready(300) for d in drivers))
-        opened = sum(r["connected"] for r in readies)
-        await asyncio.sleep(1.0)
-        after = rss_kib(self.server.pid)
-        reports = await asyncio.gather(*(d.command({"cmd": "report"}) for d in drivers))
-        still = sum(r["open"] for r in reports)
-        for d in drivers:
-            await d.exit()
-        per_socket = (after - before) / opened if opened else None
-        note = (f"{opened} WebSockets opened and subscribed (public, over 10 lots), "
-                f"{still} still open after 1 s; server RSS {before} KiB -> {after} KiB")
+        cost = await socket_cost(api, self.session_id, self.server.ws_url, self.server.pid, n,
+                                 self.load_cpus)
+        note = (f"{cost['opened']} WebSockets opened and subscribed (public, over 10 lots), "
+                f"{cost['open']} still open after 1 s; server RSS {cost['before']} KiB -> "
+                f"{cost['after']} KiB")
         if self.quick:
             note += "; quick mode opens fewer than the 10,000 of the target"
-        self.figure("sockets", still, note, failed=sum(len(r["failed"]) for r in readies))
-        self.figure("socket_memory", per_socket, "(RSS after - RSS before) / sockets")
+        self.figure("sockets", cost["open"], note, failed=cost["failed"])
+        self.figure("socket_memory", cost["per_socket"], "(RSS after - RSS before) / sockets")
 
     # -------------------------------------------------------------- fan-out
 
@@ -575,6 +582,91 @@ class Bench:
         measured = await self.measure_throughput(api, signed=True)
         await measured["bidders"].exit()
         await measured["watchers"].exit()
+
+    async def measure_racing(self, api: Api) -> None:
+        """Accepted bids/s with every bidder of a lot racing for each next price."""
+        assert self.server is not None
+        s = self.scale
+        log(f"racing: setting up {s.race_lots} lots of {s.race_bidders} bidders")
+        specs = list(await asyncio.gather(*(api.bidding_lot(self.session_id, s.race_bidders)
+                                            for _ in range(s.race_lots))))
+        racers = await self.driver("racers", {"ws_url": self.server.ws_url,
+                                              "lots": [driver_lot(x) for x in specs]})
+        await racers.wait_ready()
+        start = time.monotonic_ns() + int(s.warmup_s * 1e9)
+        until = start + int(s.window_s * 1e9)
+        bids = await racers.command({"cmd": "bid", "mode": "race", "until_ns": until},
+                                    timeout=s.window_s + 120)
+        await racers.exit()
+        acks = [a for a in bids["acks"] if start <= a[4] < until]
+        rate = len(acks) / s.window_s
+        self.figure(f"bids_race_{self.backend}", rate,
+                    f"{s.race_lots} lots, each {s.race_bidders} bidders racing for every next "
+                    f"price; acknowledged bids per second over {s.window_s}s; rejected "
+                    f"{sum(bids['rejected'].values())} ({', '.join(sorted(bids['rejected']))})"
+                    f", errors {bids['errors']}; the ceiling acknowledges every bid, the "
+                    "engine one per price (answered_per_s: every answer, warm-up included)",
+                    errors=bids["errors"],
+                    answered_per_s=(len(bids["acks"]) + sum(bids["rejected"].values()))
+                    / (s.warmup_s + s.window_s),
+                    ack_p99_ms=_ms(percentile([(a[4] - a[3]) for a in acks], 0.99)))
+        log(f"racing: {rate:.0f} bids/s")
+
+    async def measure_scaling(self, http: aiohttp.ClientSession) -> None:
+        """CPU-seconds per 1,000 accepted bids summed over all server processes, at 1, 2
+        and 4 processes on the run's Redis and Postgres: each lot created on (so owned by)
+        one process, its 2 bidders on two different processes (bids forwarded to the
+        owner), 1 watcher; each process's CPU time from /proc/<pid>/stat around the
+        window."""
+        s = self.scale
+        servers = [self.new_server(f"scale{i}") for i in range(4)]
+        log("scaling: starting 4 more server processes on the same Redis")
+        await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
+        try:
+            for count in (1, 2, 4):
+                used = servers[:count]
+                apis = [Api(http, server.base, AuctionServer.HOST_TOKEN) for server in used]
+                session = await apis[0].session()
+                specs = list(await asyncio.gather(*(
+                    apis[i % count].bidding_lot(session, 2) for i in range(s.scale_lots))))
+                lots = [{**driver_lot(x), "ws_urls": [used[(i + j) % count].ws_url
+                                                      for j in range(2)]}
+                        for i, x in enumerate(specs)]
+                bidders = await self.driver(f"scale{count}-bidders",
+                                            {"ws_url": used[0].ws_url, "lots": lots})
+                watchers = await self.driver(f"scale{count}-watchers", {
+                    "ws_url": used[0].ws_url,
+                    "members": [{"lot_id": x["lot_id"]} for x in specs]})
+                await bidders.wait_ready()
+                await watchers.wait_ready()
+                start = time.monotonic_ns() + int(s.warmup_s * 1e9)
+                until = start + int(s.scale_window_s * 1e9)
+                running = asyncio.create_task(bidders.command(
+                    {"cmd": "bid", "mode": "max", "window": 1, "until_ns": until},
+                    timeout=s.scale_window_s + 120))
+                await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
+                before = sum(cpu_seconds(server.pid) for server in used)
+                await asyncio.sleep(max(0.0, (until - time.monotonic_ns()) / 1e9))
+                after = sum(cpu_seconds(server.pid) for server in used)
+                bids = await running
+                await bidders.exit()
+                await watchers.exit()
+                acks = [a for a in bids["acks"] if start <= a[4] < until]
+                per_1000 = (after - before) / len(acks) * 1000 if acks else None
+                self.figure(f"cpu_per_1000_p{count}", per_1000,
+                            f"{s.scale_lots} lots over {count} process(es) on one core, each "
+                            "owned by the process that created it, 2 bidders alternating "
+                            f"(on {'two processes' if count > 1 else 'it'}) and 1 watcher; "
+                            f"{len(acks)} bids acknowledged in {s.scale_window_s}s, "
+                            f"{after - before:.2f} CPU-s; errors {bids['errors']}",
+                            bids_per_s=len(acks) / s.scale_window_s, errors=bids["errors"])
+                log(f"scaling: {count} process(es): {per_1000} CPU-s per 1,000 bids")
+        finally:
+            for server in servers:
+                server.stop()
+        reference = self.results["cpu_per_1000_p1"]["value"]
+        self.ceiling("cpu_p1", "CPU-s per 1,000 accepted bids at 1 process, same run",
+                     reference, "CPU-s", "the same workload on one server process")
 
     # -------------------------------------------------------------- latency, closes
 
@@ -821,7 +913,7 @@ class Bench:
             ceiling_value = c.get(ceiling_key, {}).get("value") if ceiling_key else None
             # a ratio only between rates (a latency beside an insert rate is context)
             ratio = (value / ceiling_value if value is not None and ceiling_value
-                     and unit.endswith("/s") else None)
+                     and (unit.endswith("/s") or of == "ratio") else None)
             judged = ratio if of == "ratio" else value
             met = None if judged is None else (
                 judged >= target if op == ">=" else judged <= target if op == "<=" else
@@ -840,6 +932,16 @@ class Bench:
             10_000, ">=", "protocol")
         add("bids_redis", "accepted bids/s, Redis + Postgres backend, one process", "bids/s",
             5_000, ">=", "redis")
+        add("bids_race_embedded", "accepted bids/s, racing bidders, embedded backend",
+            "bids/s", 0.6, ">=", "protocol_race", of="ratio")
+        add("bids_race_redis", "accepted bids/s, racing bidders, Redis + Postgres backend, one "
+            "process", "bids/s", 0.6, ">=", "protocol_race", of="ratio")
+        add("cpu_per_1000_p1", "CPU-seconds per 1,000 accepted bids, 1 process, Redis backend",
+            "CPU-s", 1.1, "<=", "cpu_p1", of="ratio")
+        add("cpu_per_1000_p2", "CPU-seconds per 1,000 accepted bids summed over 2 processes "
+            "on one Redis, Redis backend", "CPU-s", 1.1, "<=", "cpu_p1", of="ratio")
+        add("cpu_per_1000_p4", "CPU-seconds per 1,000 accepted bids summed over 4 processes "
+            "on one Redis, Redis backend", "CPU-s", 1.1, "<=", "cpu_p1", of="ratio")
         add("bids_signed", f"accepted bids/s, many lots, {self.backend} backend, every bid "
             "signed (ECDSA P-256) and verified", "bids/s", 0.8, ">=", "signatures_off",
             of="ratio")
@@ -875,6 +977,42 @@ class Bench:
             "ceilings": [{k: _round(v) for k, v in x.items()} for x in c.values()],
             "figures": figures,
         }
+
+
+def cpu_seconds(pid: int) -> float:
+    """The user + system CPU time a process has used (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def socket_cost(api: Api, session_id: str, ws_url: str, pid: int, n: int,
+                      cpus: list[int] | None = None) -> dict[str, Any]:
+    """What ``n`` idle WebSockets cost the server process ``pid``: 10 lots are opened, then
+    ``n`` public WebSockets subscribe to them from 2 driver processes; ``per_socket`` is the
+    growth of the server's RSS (KiB, measured 1 s after the last subscription) divided by
+    the sockets opened, ``open`` how many were still open then."""
+    lots = [await api.lot(session_id, LOT_PARAMS) for _ in range(10)]
+    for lot_id in lots:
+        await api.open(lot_id)
+    await asyncio.sleep(0.5)
+    before = rss_kib(pid)
+    per_driver = (n + 1) // 2
+    drivers = []
+    for k in range(2):
+        count = min(per_driver, n - k * per_driver)
+        members = [{"lot_id": lots[i % len(lots)]} for i in range(count)]
+        drivers.append(await Driver.start(f"sockets-{k}", {
+            "ws_url": ws_url, "members": members, "connect_concurrency": 50}, cpus))
+    readies = await asyncio.gather(*(d.wait_ready(300) for d in drivers))
+    opened = sum(r["connected"] for r in readies)
+    await asyncio.sleep(1.0)
+    after = rss_kib(pid)
+    reports = await asyncio.gather(*(d.command({"cmd": "report"}) for d in drivers))
+    for d in drivers:
+        await d.exit()
+    return {"opened": opened, "open": sum(r["open"] for r in reports), "before": before,
+            "after": after, "per_socket": (after - before) / opened if opened else None,
+            "failed": sum(len(r["failed"]) for r in readies)}
 
 
 def sum_windows(reports: list[dict[str, Any]], start: int, end: int) -> tuple[int, float]:

@@ -4,10 +4,13 @@ A driver reads one job (a JSON line) on stdin, opens its WebSockets (lean client
 :mod:`loadtests.lean`), answers ``{"event": "ready", ...}`` on stdout, then obeys
 commands, one JSON line each, answering each with one JSON line:
 
-``{"cmd": "bid", "mode": "max" | "paced" | "close", ...}``
+``{"cmd": "bid", "mode": "max" | "paced" | "close" | "race", ...}``
     Bid on the job's lots (each lot has its own bidders; a lot's bids alternate between
     them at the next price, so every bid is meant to be accepted). ``max``: as fast as
     acknowledgements come back, ``window`` bids in flight per lot, until ``until_ns``.
+    ``race``: every bidder of a lot bids the next price at once, and again as soon as a
+    bid of the lot is acknowledged (to it or to another bidder of the driver: the update
+    it would see), so all of them race for each price and one wins it; until ``until_ns``.
     ``paced``: ``rate`` bids per second over all lots, evenly spread, until
     ``until_ns``. ``close``: from ``lead_ms`` before each lot's ``closes_at`` until it
     refuses bids as ``closed`` and ``tail_ms`` have passed. Answers with every
@@ -76,10 +79,14 @@ class Member:
         self.session = LotSession(lot_id, token, resume=False, keep_events=False,
                                   signer=Signer.ecdsa_p256() if sign else None)
         self.sock: LeanSocket | None = None
+        #: The server it connects to, when not the job's (bidders of one lot spread over
+        #: several server processes).
+        self.ws_url: str | None = None
         self.subscribed: asyncio.Future[dict[str, Any]] | None = None
         self.pending: dict[str, asyncio.Future[tuple[dict[str, Any], int]]] = {}
 
     async def open(self, ws_url: str) -> None:
+        ws_url = self.ws_url or ws_url
         loop = asyncio.get_running_loop()
         self.subscribed = loop.create_future()
         self.sock = await open_lean(ws_url, self.on_frame, on_close=self.on_close)
@@ -163,6 +170,9 @@ class LotPlan:
         self.turn = 0
         self.leader: Member | None = None
         self.ended = False
+        #: Resolved (and replaced) at each acknowledged bid of the lot: racing bidders
+        #: wait on it for the next price.
+        self.moved: asyncio.Future[None] | None = None
 
 
 class Driver:
@@ -188,6 +198,8 @@ class Driver:
             bidders = [Member(self, f"{spec['lot_id']}#{next(keys)}", spec["lot_id"], token,
                               spec.get("record", record_all), spec.get("sign", False))
                        for token in spec["tokens"]]
+            for member, url in zip(bidders, spec.get("ws_urls") or (), strict=False):
+                member.ws_url = url
             self.members.extend(bidders)
             self.lots.append(LotPlan(index, spec, bidders))
         limit = asyncio.Semaphore(int(self.job.get("connect_concurrency", 64)))
@@ -280,6 +292,43 @@ class Driver:
 
         await asyncio.gather(*(lane() for _ in range(window)))
 
+    async def bid_race(self, lot: LotPlan, until_ns: int, out: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        lot.moved = loop.create_future()
+
+        async def racer(member: Member) -> None:
+            while not lot.ended and time.monotonic_ns() < until_ns:
+                moved = lot.moved
+                assert moved is not None
+                if member is not lot.leader:
+                    price = lot.price
+                    ref = f"r{next(self._refs)}"
+                    try:
+                        reply, sent, at = await member.bid(format_amount(price, lot.decimals),
+                                                           ref)
+                    except (TimeoutError, ConnectionError) as exc:
+                        self.errors[f"bid {type(exc).__name__}"] += 1
+                        out["errors"] += 1
+                        return
+                    if reply["type"] == "ack":
+                        lot.leader = member
+                        out["acks"].append((lot.index, reply["seq"], reply["at"], sent, at))
+                        if price + lot.step > lot.price:
+                            lot.price = price + lot.step
+                            moved.set_result(None)
+                            lot.moved = loop.create_future()
+                        continue
+                    code = reply.get("code", "?")
+                    out["rejected"][code] = out["rejected"].get(code, 0) + 1
+                    if code in ("closed", "cancelled"):
+                        lot.ended = True
+                        return
+                if lot.moved is moved:  # outbid by a bid not seen yet: wait for the next
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(moved), 0.2)
+
+        await asyncio.gather(*(racer(m) for m in lot.bidders))
+
     async def run_bids(self, cmd: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"event": "bids", "acks": [], "rejected": {}, "errors": 0,
                                "behind": 0}
@@ -299,6 +348,8 @@ class Driver:
                                                   cmd.get("tail_ms", 200),
                                                   cmd.get("window", 2), out)
                                    for lot in lots if lot.closes_at is not None))
+        elif mode == "race":
+            await asyncio.gather(*(self.bid_race(lot, cmd["until_ns"], out) for lot in lots))
         else:
             raise ValueError(f"unknown mode {mode!r}")
         return out

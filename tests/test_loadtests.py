@@ -35,8 +35,14 @@ FIGURES = [
     "accepted bids after the close instant",
     "acknowledged bids lost across kill -9 runs",
     "process start to serving",
+    "accepted bids/s, racing bidders, embedded backend",
+    "accepted bids/s, racing bidders, Redis + Postgres backend, one process",
+    "CPU-seconds per 1,000 accepted bids, 1 process, Redis backend",
+    "CPU-seconds per 1,000 accepted bids summed over 2 processes on one Redis, Redis backend",
+    "CPU-seconds per 1,000 accepted bids summed over 4 processes on one Redis, Redis backend",
 ]
-CEILINGS = ["raw fan-out", "raw Redis append", "raw Postgres insert, copy_records_to_table",
+CEILINGS = ["raw fan-out", "raw protocol round trips, racing bidders", "raw Redis append",
+            "raw Postgres insert, copy_records_to_table",
             "raw Postgres insert, executemany batches of 100",
             "raw Postgres insert, single autocommit insert"]
 
@@ -65,6 +71,10 @@ def test_bench_quick_prints_one_json_object_with_every_figure_and_ceiling() -> N
     for name in ("accepted bids after the close instant",
                  "acknowledged bids lost across kill -9 runs"):
         assert by_name[name]["value"] == 0, by_name[name]
+    racing = by_name["accepted bids/s, racing bidders, embedded backend"]
+    assert racing["value"] and racing["ceiling"] == ceilings[
+        "raw protocol round trips, racing bidders"]["value"], racing
+    assert "measured with --backend redis" in by_name[FIGURES[-1]]["note"]
 
 
 def test_locust_scenario_runs_headless_against_a_server_without_failures(

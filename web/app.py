@@ -29,6 +29,7 @@ from web.keys import (
     METRICS,
     RECEIPTS,
     SETTINGS,
+    SOCKETS,
     STAFF,
     TRADE,
 )
@@ -38,7 +39,7 @@ from web.metrics import WebMetrics
 from web.routes import PAGES, add_routes
 from web.trade import Trade, bank_listener
 from web.webhooks import run_dispatcher
-from web.ws import close_all
+from web.ws import Sockets, close_all
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> web.Application:
@@ -73,6 +74,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> web.Applicat
     app[CONNECTION_LOG] = ConnectionLog(settings.data_dir / FILENAME, lambda: app[ENGINE].now())
     app.cleanup_ctx.append(_run_connection_log)
     app.cleanup_ctx.append(run_dispatcher)  # webhooks, when webhook_url is set
+    app[SOCKETS] = Sockets(app)
     app.on_shutdown.append(close_all)
 
     add_routes(app)  # every route: web.routes.ROUTES
@@ -101,20 +103,32 @@ COMPRESSIBLE = frozenset({".html", ".css", ".js", ".json", ".svg", ".txt", ".map
 
 
 @web.middleware
-async def compress_static(request: web.Request,
-                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                          ) -> web.StreamResponse:
+def compress_static(request: web.Request,
+                    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                    ) -> Awaitable[web.StreamResponse]:
     """Pages and static text files (HTML, CSS, scripts) go out gzip- or deflate-compressed
     when the request's Accept-Encoding allows it, as they are otherwise; ``Vary:
-    Accept-Encoding`` tells caches so. Range requests are answered uncompressed."""
-    response = await handler(request)
+    Accept-Encoding`` tells caches so. Range requests are answered uncompressed.
+
+    Any other request is handed on as it is (the handler's own coroutine, not one of
+    this middleware awaiting it): a WebSocket, which runs in its handler for as long as
+    it is open, holds no frame of it."""
     if request.method not in ("GET", "HEAD") or "Range" in request.headers:
-        return response
+        return handler(request)
     resource = request.match_info.route.resource
     page = resource is not None and resource.canonical in PAGES
     static = (request.path.startswith("/static/")
               and PurePosixPath(request.path).suffix in COMPRESSIBLE)
-    if (page or static) and response.status == 200 and "Content-Encoding" not in response.headers:
+    if not (page or static):
+        return handler(request)
+    return _compressed(request, handler)
+
+
+async def _compressed(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                      ) -> web.StreamResponse:
+    response = await handler(request)
+    if response.status == 200 and "Content-Encoding" not in response.headers:
         response.headers.add("Vary", "Accept-Encoding")
         response.enable_compression()
     return response

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from web.metrics import WebMetrics
     from web.trade import Trade
     from web.webhooks import Dispatcher
-    from web.ws import Connection
+    from web.ws import Connection, Sockets
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
@@ -27,6 +27,8 @@ STAFF = web.AppKey("staff", StaffDirectory)
 HUB: web.AppKey["Hub"] = web.AppKey("hub")
 #: Open WebSocket connections, closed with GOING_AWAY on shutdown.
 CONNECTIONS: web.AppKey["set[Connection]"] = web.AppKey("connections")
+#: What the WebSocket connections share (web.ws.Sockets): made once, not per connection.
+SOCKETS: web.AppKey["Sockets"] = web.AppKey("sockets")
 #: Rate and connection limits of the clients (per process).
 LIMITS: web.AppKey["ClientLimits"] = web.AppKey("limits")
 #: The application's metrics registry and the edge's counters (``/metrics``).

@@ -139,11 +139,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Set the request's correlation ids for everything it runs, and write its access
-    line when it ends (the outermost middleware: it sees the final status)."""
+    line when it ends (the outermost middleware: it sees the final status).
+
+    aiohttp runs each request in a task of its own, with a copy of the context: the ids
+    set here stay in that task, nothing is reset (an open WebSocket, whose handler runs
+    for as long as it is open, holds no tokens)."""
     request_id = request_id_of(request)
-    tokens = [(REQUEST_ID, REQUEST_ID.set(request_id)),
-              (LOT_ID, LOT_ID.set(request.match_info.get("lot_id"))),
-              (CONN_ID, CONN_ID.set(None)), (REF, REF.set(None))]
+    REQUEST_ID.set(request_id)
+    lot_id = request.match_info.get("lot_id")
+    if lot_id is not None:
+        LOT_ID.set(lot_id)
     started = time.perf_counter()
     status = 500
     try:
@@ -163,5 +168,3 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         access_log.info("%s %s %d %.1f ms", request.method, path, status, duration, extra={
             "method": request.method, "path": path, "status": status,
             "duration_ms": duration, "remote": remote})
-        for var, token in reversed(tokens):
-            var.reset(token)

@@ -26,7 +26,12 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from auction.state import AWARDED, CANCELLED, CLOSED, DRAFT, FAILED, OPEN, PAUSED, SCHEDULED
@@ -100,6 +105,12 @@ class _Live(Collector):
                          "in seconds", figures.commit_seconds)
         yield _histogram("auction_commit_rows", "Events made durable by one commit",
                          figures.commit_rows)
+        yield CounterMetricFamily("auction_feed_rows", "Events of other processes' appends "
+                                  "this process's feed received and read (a shared log "
+                                  "feeds only the lots this process's clients watch)",
+                                  value=figures.feed_rows)
+        yield GaugeMetricFamily("auction_feed_lots", "Lots this process's feed follows",
+                                value=figures.feed_lots)
         connections = app[CONNECTIONS]
         yield GaugeMetricFamily("auction_ws_connections", "Open WebSockets",
                                 value=len(connections))

@@ -173,7 +173,7 @@ class Count:
 Effect = Send | Watch | Unwatch | Joined | Execute | Count
 
 
-@dataclass
+@dataclass(slots=True)
 class _Subscription:
     role: str
     claims: BidderClaims | None
@@ -183,6 +183,9 @@ class _Subscription:
 
 class ServerProtocol:
     """One client connection's protocol state: its subscriptions and their roles."""
+
+    __slots__ = ("lots", "staff", "rules", "messages", "bids", "ip", "default_device",
+                 "subs", "_pending", "context")
 
     def __init__(self, *, lots: Lots, staff: StaffDirectory, rules: Rules,
                  messages: Limiter, bids: Limiter, ip: str, default_device: str) -> None:

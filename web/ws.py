@@ -12,7 +12,10 @@ order) and, for a client that falls behind, one writer task draining a send queu
 Everything the client receives, in order — replies, and the update frames the
 :class:`web.hub.Hub` pushes (encoded once per audience and shared) — is written in
 batches straight to the socket while the client keeps up, else through that queue
-(:meth:`Connection.push`). A client that lets more than
+(:meth:`Connection.push`). The batches of every connection are written by one callback
+per turn of the event loop (:class:`Sockets`), each shared frame framed once, so the
+fan-out of a commit costs one write per member and no task, callback or copy of its
+own. A client that lets more than
 ``Settings.ws_send_queue`` frames (or ``ws_send_bytes``) pile up is closed with
 :data:`TOO_SLOW` so that it never slows the lot or the other clients; and while more than
 ``ws_read_pause_bytes`` wait for it, its next message is not read, so a client that
@@ -49,6 +52,7 @@ from web.keys import (
     METRICS,
     RECEIPTS,
     SETTINGS,
+    SOCKETS,
 )
 from web.keys import STAFF as STAFF_DIRECTORY
 from web.limits import client_address
@@ -120,31 +124,72 @@ def device_of(user_agent: str) -> str:
     return "ua:" + hashlib.sha256(user_agent.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-class Connection:
-    """One client's WebSocket: the driver of its :class:`web.protocol.ServerProtocol`,
-    its watchers, send queue and writer task. It is the :class:`web.hub.Outbox` of its
-    watchers."""
+class Sockets:
+    """What every WebSocket connection of an application shares: the application's parts
+    the connections use (read once, not per connection), the protocol's :class:`Rules`,
+    and the writing of the frames pushed during one turn of the event loop, for all the
+    connections at once (:meth:`due`)."""
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse, ip: str) -> None:
-        app = request.app
-        self.ws = ws
-        self.request = request
-        self.settings = app[SETTINGS]
+    __slots__ = ("settings", "engine", "hub", "staff", "limits", "metrics",
+                 "connection_log", "rules", "_due")
+
+    def __init__(self, app: web.Application) -> None:
+        self.settings = settings = app[SETTINGS]
         self.engine = app[ENGINE]
         self.hub = app[HUB]
         self.staff = app[STAFF_DIRECTORY]
         self.limits = app[LIMITS]
         self.metrics = app[METRICS]
+        self.connection_log = app[CONNECTION_LOG]
+        self.rules = protocol.Rules(secret=settings.secret,
+                                    max_subscriptions=settings.ws_max_subscriptions,
+                                    address_rate=settings.address_rate,
+                                    bid_rate=settings.bid_rate, receipts=app[RECEIPTS])
+        #: The connections with frames pushed since the last flush, in push order.
+        self._due: list[Connection] = []
+
+    def due(self, connection: "Connection") -> None:
+        """Flush ``connection``'s pushed frames with the others' (see :meth:`_flush`).
+        Called on the connection's first push since its last flush."""
+        if not self._due:
+            loop = asyncio.get_running_loop()
+            loop.call_soon(loop.call_soon, self._flush)
+        self._due.append(connection)
+
+    def _flush(self) -> None:
+        """Write every due connection's frames, each connection's in one write; a frame
+        pushed to many connections (a commit's ``update`` for an audience) is framed
+        once (``wires``).
+
+        It runs one turn of the event loop after the first push, when the bidder's
+        handler has answered: a commit's ``update`` and ``you`` and the ``ack`` after
+        them reach a client in one system call, and the fan-out of a commit to a room
+        costs one callback, not one per member."""
+        due, self._due = self._due, []
+        wires: dict[bytes, bytes] = {}
+        for connection in due:
+            connection.flush(wires)
+
+
+class Connection:
+    """One client's WebSocket: the driver of its :class:`web.protocol.ServerProtocol`,
+    its watchers, send queue and writer task. It is the :class:`web.hub.Outbox` of its
+    watchers. It has slots and keeps what every connection shares in one
+    :class:`Sockets`: an idle connection costs only its own state."""
+
+    __slots__ = ("ws", "transport", "shared", "ip", "conn_id", "core", "watchers",
+                 "_unwatched", "queue", "_batch", "queued_bytes", "_room", "closing",
+                 "_writer", "_closer")
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, ip: str) -> None:
+        shared = self.shared = request.app[SOCKETS]
+        self.ws = ws
+        self.transport = request.transport
         self.ip = ip
-        self.connection_log, self.conn_id = app[CONNECTION_LOG], ConnectionLog.connection_id()
+        self.conn_id = ConnectionLog.connection_id()
         self.core = protocol.ServerProtocol(
-            lots=self.engine, staff=self.staff,
-            rules=protocol.Rules(secret=self.settings.secret,
-                        max_subscriptions=self.settings.ws_max_subscriptions,
-                        address_rate=self.settings.address_rate,
-                        bid_rate=self.settings.bid_rate,
-                        receipts=app[RECEIPTS]),
-            messages=self.limits.messages, bids=self.limits.bids, ip=ip,
+            lots=shared.engine, staff=shared.staff, rules=shared.rules,
+            messages=shared.limits.messages, bids=shared.limits.bids, ip=ip,
             default_device=device_of(request.headers.get("User-Agent", "")))
         #: The watcher of each lot the client watches.
         self.watchers: dict[str, Watcher] = {}
@@ -153,9 +198,9 @@ class Connection:
         #: Frames waiting for a client that fell behind, drained by the writer task; both
         #: are made when the client first falls behind (an idle socket holds neither).
         self.queue: asyncio.Queue[bytes] | None = None
-        #: Frames pushed since the last flush (see :meth:`_flush`).
-        self._batch: list[bytes] = []
-        self._loop = asyncio.get_running_loop()
+        #: Frames pushed since the last flush (see :meth:`Sockets._flush`); None while
+        #: there are none.
+        self._batch: list[bytes] | None = None
         #: Bytes of the frames in ``queue``.
         self.queued_bytes = 0
         #: Set when ``queued_bytes`` falls to ``ws_read_pause_bytes`` (or on closing);
@@ -168,20 +213,23 @@ class Connection:
     # ------------------------------------------------------------------ Outbox
 
     def push(self, frame: bytes, *, catch_up: bool = False) -> None:
-        """Send ``frame``: with the next batch while nothing is queued (see
-        :meth:`_flush`), else through the queue; a client with too many frames waiting is
-        closed."""
+        """Send ``frame``: with the next flush while nothing is queued (see
+        :meth:`Sockets._flush`), else through the queue; a client with too many frames
+        waiting is closed."""
         if self.closing:
             return
         if self.queue is None or self.queue.empty():  # nothing is behind: next write
-            self._batch.append(frame)
-            if len(self._batch) == 1:
-                self._loop.call_soon(self._loop.call_soon, self._flush)
+            if self._batch is None:
+                self._batch = [frame]
+                self.shared.due(self)
+            else:
+                self._batch.append(frame)
             return
-        if not catch_up and (self.queue.qsize() >= self.settings.ws_send_queue
-                             or self.queued_bytes >= self.settings.ws_send_bytes):
+        settings = self.shared.settings
+        if not catch_up and (self.queue.qsize() >= settings.ws_send_queue
+                             or self.queued_bytes >= settings.ws_send_bytes):
             log.warning("closing a WebSocket from %s: it does not read its frames", self.ip)
-            self.metrics.slow_clients.inc()
+            self.shared.metrics.slow_clients.inc()
             self.drop(TOO_SLOW, "too slow: frames not read")
             return
         self._enqueue(frame)
@@ -190,7 +238,7 @@ class Connection:
         """Queue ``frame`` for the writer task (made with the queue, the first time)."""
         if self.queue is None:
             self.queue = asyncio.Queue()
-            self._writer = self._loop.create_task(self._write(self.queue))
+            self._writer = asyncio.get_running_loop().create_task(self._write(self.queue))
         self.queue.put_nowait(frame)
         self.queued_bytes += len(frame)
 
@@ -198,27 +246,33 @@ class Connection:
         if self._room is not None:
             self._room.set()
 
-    def _flush(self) -> None:
+    def flush(self, wires: dict[bytes, bytes]) -> None:
         """Write the frames pushed since the last flush in one write, if the socket has
         room (its buffer below :data:`DIRECT_WRITE_LIMIT`); else hand them to the queue
-        and its writer task, which waits for the client.
+        and its writer task, which waits for the client. ``wires`` holds the frames
+        already framed in this flush (by payload).
 
-        A commit's ``update`` and ``you`` and the ``ack`` after them thus reach a client
-        in one system call (the flush runs one turn of the event loop after the push, when
-        the bidder's handler has answered), and the writer task (a queue and a wake-up
-        per frame) is only used for a client that is behind. aiohttp writes each frame of
-        its own (pings, close) whole and at once: frames never interleave."""
-        batch, self._batch = self._batch, []
+        The writer task (a queue and a wake-up per frame) is only used for a client that
+        is behind. aiohttp writes each frame of its own (pings, close) whole and at
+        once: frames never interleave."""
+        batch, self._batch = self._batch, None
         if not batch or self.closing:
             return
-        transport = self.request.transport
+        transport = self.transport
         if (transport is None or transport.is_closing() or self.ws.closed
                 or transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT
                 or (self.queue is not None and not self.queue.empty())):
             for frame in batch:
                 self._enqueue(frame)
             return
-        transport.write(b"".join(text_frame(frame) for frame in batch))
+        if len(batch) == 1:
+            payload = batch[0]
+            wire = wires.get(payload)
+            if wire is None:
+                wire = wires[payload] = text_frame(payload)
+            transport.write(wire)
+        else:
+            transport.write(b"".join(text_frame(frame) for frame in batch))
 
     def drop(self, code: int, reason: str) -> None:
         """Close the connection with ``code`` in the background."""
@@ -230,14 +284,14 @@ class Connection:
     async def run(self) -> None:
         """Serve the client until it leaves or is closed."""
         self._watch_deadline()
-        await self._carry_out(self.core.welcome(self.engine.now()))
+        await self._carry_out(self.core.welcome(self.shared.engine.now()))
         async for msg in self.ws:
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 break  # ERROR: aiohttp has closed the connection (1009 too big)
             await self._wait_for_room()
             data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
             await self._bring(data)
-            effects = self.core.receive(data, self.engine.now(),
+            effects = self.core.receive(data, self.shared.engine.now(),
                                             binary=msg.type == WSMsgType.BINARY)
             lot_id, ref = self.core.context
             lot_token, ref_token = LOT_ID.set(lot_id), REF.set(ref)
@@ -257,9 +311,9 @@ class Connection:
             lot_id = _LOT_OF.decode(data).lot_id
         except (msgspec.DecodeError, msgspec.ValidationError):
             return  # the core answers what is wrong with the frame
-        if lot_id and self.engine.lot(lot_id) is None:
+        if lot_id and self.shared.engine.lot(lot_id) is None:
             with contextlib.suppress(Exception):  # the core answers as for any lot
-                await self.engine.find(lot_id)
+                await self.shared.engine.find(lot_id)
 
     def _watch_deadline(self) -> None:
         """Arm the subscription deadline while the connection watches no lot, disarm it
@@ -270,13 +324,13 @@ class Connection:
                 self._unwatched.cancel()
                 self._unwatched = None
         elif self._unwatched is None and not self.closing:
-            self._unwatched = self._loop.call_later(self.settings.ws_subscribe_timeout_s,
-                                                    self._no_subscription)
+            self._unwatched = asyncio.get_running_loop().call_later(
+                self.shared.settings.ws_subscribe_timeout_s, self._no_subscription)
 
     def _no_subscription(self) -> None:
         self._unwatched = None
         if not self.watchers and not self.closing:
-            limit = self.settings.ws_subscribe_timeout_s
+            limit = self.shared.settings.ws_subscribe_timeout_s
             log.info("closing a WebSocket from %s: no subscription within %g s", self.ip, limit)
             self.drop(NO_SUBSCRIPTION, f"no subscription within {limit:g} s")
 
@@ -289,16 +343,16 @@ class Connection:
             if isinstance(effect, protocol.Send):
                 self.push(_ENCODER.encode(effect.message))
             elif isinstance(effect, protocol.Count):
-                getattr(self.metrics, effect.name).labels(*effect.labels).inc()
+                getattr(self.shared.metrics, effect.name).labels(*effect.labels).inc()
             elif isinstance(effect, protocol.Watch):
                 pending[:0] = await self._watch(effect)
             elif isinstance(effect, protocol.Unwatch):
                 watcher = self.watchers.pop(effect.lot_id, None)
                 if watcher is not None:
-                    self.hub.unwatch(watcher)
-                self.connection_log.left(effect.lot_id, self.conn_id)
+                    self.shared.hub.unwatch(watcher)
+                self.shared.connection_log.left(effect.lot_id, self.conn_id)
             elif isinstance(effect, protocol.Joined):
-                self.connection_log.joined(
+                self.shared.connection_log.joined(
                     effect.lot_id, self.conn_id, role=effect.role, ip=self.ip,
                     device=effect.device, bidder_id=effect.bidder_id,
                     bidder_no=effect.bidder_no, staff_id=effect.staff_id)
@@ -307,7 +361,7 @@ class Connection:
 
     async def _watch(self, watch: protocol.Watch) -> list[Effect]:
         try:
-            watcher = await self.hub.watch(
+            watcher = await self.shared.hub.watch(
                 self, watch.lot_id, watch.audience, watch.bidder_id, watch.after_seq,
                 greeting=_ENCODER.encode(watch.greeting), token_gen=watch.token_gen,
                 heads=watch.heads)
@@ -318,7 +372,7 @@ class Connection:
 
     async def _execute(self, execute: protocol.Execute) -> list[Effect]:
         try:
-            result = await self.engine.execute(execute.lot_id, execute.command)
+            result = await self.shared.engine.execute(execute.lot_id, execute.command)
         except Exception as exc:  # noqa: BLE001 - the protocol answers every failure
             return self.core.executed(execute, exc)
         return self.core.executed(execute, result)
@@ -326,7 +380,7 @@ class Connection:
     async def _wait_for_room(self) -> None:
         """Wait until the client has taken most of what waits for it, or the connection
         is closing (the heartbeat closes a client that reads nothing at all)."""
-        while (self.queued_bytes > self.settings.ws_read_pause_bytes and not self.closing
+        while (self.queued_bytes > self.shared.settings.ws_read_pause_bytes and not self.closing
                and not self.ws.closed):
             if self._room is None:
                 self._room = asyncio.Event()
@@ -353,7 +407,7 @@ class Connection:
                 raise
         except (TimeoutError, ConnectionError, RuntimeError):
             pass
-        transport = self.request.transport
+        transport = self.transport
         if transport is not None and (not self.ws.closed
                                       or transport.get_write_buffer_size() > 0):
             transport.abort()
@@ -381,7 +435,7 @@ class Connection:
                 frame = await queue.get()
                 await self.ws.send_frame(frame, WSMsgType.TEXT)
                 self.queued_bytes -= len(frame)
-                if self.queued_bytes <= self.settings.ws_read_pause_bytes:
+                if self.queued_bytes <= self.shared.settings.ws_read_pause_bytes:
                     self._make_room()
         except (ConnectionError, RuntimeError) as exc:  # the peer went away
             log.debug("WebSocket writer of %s stopped: %s", self.ip, exc)

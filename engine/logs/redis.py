@@ -8,8 +8,12 @@
   stream, update the timer index, publish the rows to every process, atomically. Redis
   runs with ``appendfsync always`` (checked, and set when permitted, at open), so the
   script's reply means durable.
-* :meth:`RedisLog.follow` delivers every other process's appends (pub/sub), and says when
-  the feed was lost and is back (then whatever was published meanwhile must be read).
+* The append publishes the rows on the lot's own channel (:func:`engine.redis_keys.fan`).
+  A process follows only the lots it is told to (:meth:`RedisLog.watch`: those its
+  clients watch), on one feed connection: :meth:`RedisLog.follow` delivers other
+  processes' appends of those lots, and says when the feed was lost and is back (then
+  whatever was published meanwhile must be read). A broadcast starts with its origin, so
+  a process skips its own without decoding it.
 """
 
 import asyncio
@@ -135,9 +139,17 @@ class RedisLog(EventLog):
         self._trim = self._redis.register_script(TRIM)
         #: Marks this process's own broadcasts (the feed leaves them out).
         self._origin = secrets.token_hex(8)
+        #: What every broadcast of this process starts with: its origin, then the JSON.
+        self._mark = f"{self._origin}|".encode()
         #: Whether the feed of other processes' appends is up.
         self.following = False
         self._listener: asyncio.Task[None] | None = None
+        #: The lots' channels the feed follows (:meth:`watch`), kept across reconnections.
+        self._channels: set[str] = set()
+        #: The feed's connection while it is up.
+        self._pubsub: Any = None
+        #: Subscriptions sent and not yet confirmed by Redis, by channel.
+        self._confirming: dict[str, asyncio.Future[None]] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -357,10 +369,10 @@ class RedisLog(EventLog):
         """See :meth:`EventLog.append`; with ``epoch``, raises :class:`Fenced` (nothing
         appended) when it is not the lot's current fencing epoch."""
         n = keys.shard(lot_id)
-        payload = orjson.dumps({"l": lot_id, "r": [(r.seq, r.body, r.hash, r.at, r.type)
-                                                   for r in rows], "p": self._origin})
+        payload = self._mark + orjson.dumps(
+            {"l": lot_id, "r": [(r.seq, r.body, r.hash, r.at, r.type) for r in rows]})
         args: list[Any] = [lot_id, expected_seq, "" if deadline is None else deadline,
-                           rows[0].at if expected_seq == 0 else "", keys.channel(n), payload,
+                           rows[0].at if expected_seq == 0 else "", keys.fan(lot_id), payload,
                            "" if epoch is None else epoch]
         if snapshot is None:
             args.extend(("",) * 6)
@@ -411,36 +423,92 @@ class RedisLog(EventLog):
         except TimeoutError as exc:
             raise EngineError(f"redis at {self.url} is not usable: no fan-out") from exc
 
+    def watching(self) -> int:
+        return len(self._channels)
+
+    async def watch(self, lot_id: str) -> None:
+        """Follow the lot's appends: returns once Redis confirmed the subscription, so
+        that every append after this call is delivered (the caller then reads what was
+        appended before it). While the feed is down the lot is only noted: the feed
+        subscribes to it when it is back, and says so (``resumed``)."""
+        channel = keys.fan(lot_id)
+        self._channels.add(channel)
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        confirmed = self._confirming.get(channel)
+        if confirmed is None:
+            confirmed = self._confirming[channel] = asyncio.get_running_loop().create_future()
+            try:
+                await pubsub.subscribe(channel)
+            except (RedisError, OSError) as exc:  # the feed reconnects and resubscribes
+                log.warning("lot %s: subscription not sent (%s)", lot_id, exc)
+                self._confirming.pop(channel, None)
+                return
+        try:
+            await asyncio.wait_for(asyncio.shield(confirmed), 5)
+        except TimeoutError:  # the feed is reconnecting: it resubscribes, then resumes
+            log.warning("lot %s: subscription not confirmed in time", lot_id)
+
+    async def unwatch(self, lot_id: str) -> None:
+        """Stop following the lot's appends."""
+        channel = keys.fan(lot_id)
+        self._channels.discard(channel)
+        pending = self._confirming.pop(channel, None)
+        if pending is not None and not pending.done():
+            pending.set_result(None)
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.unsubscribe(channel)
+            except (RedisError, OSError) as exc:  # a new feed subscribes only to the others
+                log.warning("lot %s: unsubscription not sent (%s)", lot_id, exc)
+
     async def _listen(self, listening: asyncio.Event, on_rows: RowsHook,
                       resumed: ResumedHook) -> None:
-        """Follow every process's appends; after a lost connection, say so."""
+        """Follow the watched lots' appends; after a lost connection, subscribe again
+        and say so."""
         while True:
             pubsub = self._redis.pubsub()
             try:
-                await pubsub.psubscribe(keys.CHANNEL_PATTERN)
+                await pubsub.subscribe(keys.feed(self._origin), *self._channels)
+                self._pubsub = pubsub
                 if listening.is_set():  # a reconnection: whatever was published meanwhile
                     await resumed()
                 listening.set()
                 self.following = True
                 while True:
-                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if msg is not None and msg["type"] == "pmessage":
+                    msg = await pubsub.get_message(timeout=1.0)
+                    if msg is None:
+                        continue
+                    if msg["type"] == "message":
                         await self._on_message(msg["data"], on_rows)
+                    elif msg["type"] == "subscribe":
+                        confirmed = self._confirming.pop(_text(msg["channel"]), None)
+                        if confirmed is not None and not confirmed.done():
+                            confirmed.set_result(None)
             except asyncio.CancelledError:
-                self.following = False
+                self._lost()
                 await pubsub.aclose()
                 raise
             except (RedisError, OSError) as exc:
-                self.following = False
+                self._lost()
                 log.warning("redis fan-out lost (%s); reconnecting", exc)
                 await pubsub.aclose()
                 await asyncio.sleep(0.2)
 
+    def _lost(self) -> None:
+        self.following = False
+        self._pubsub = None
+        for confirmed in self._confirming.values():  # the next feed subscribes, then resumes
+            if not confirmed.done():
+                confirmed.set_result(None)
+        self._confirming.clear()
+
     async def _on_message(self, data: bytes, on_rows: RowsHook) -> None:
+        if data.startswith(self._mark):
+            return  # this process's own append: its writer has the rows
         try:
-            message = orjson.loads(data)
-            if message.get("p") == self._origin:
-                return  # this process's own append: its writer has the rows
+            message = orjson.loads(data[data.index(b"|") + 1:])
             lot_id = message["l"]
             rows = [_row(lot_id, int(r[0]), r[1], r[2], *(r[3:5] if len(r) == 5
                                                          else (None, None)))

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import orjson
 import pytest
@@ -181,7 +182,7 @@ async def test_two_processes_serve_one_lot_in_one_order_and_close_it_once(stack:
             await client.close()
 
 
-@pytest.mark.parametrize("victim", ["server", "redis"])
+@pytest.mark.parametrize("victim", ["owner", "follower", "redis"])
 async def test_a_kill_9_mid_lot_loses_no_acknowledged_bid(stack: Stack, victim: str) -> None:
     a, b = stack.server(), stack.server()
     await a.start()
@@ -195,13 +196,16 @@ async def test_a_kill_9_mid_lot_loses_no_acknowledged_bid(stack: Stack, victim: 
         await asyncio.sleep(2.5)
         before = sum(len(c.acked) for c in clients)
         assert before > 10, "the lot was not busy"
-        if victim == "server":
-            a.kill()  # the clients of A move to B and resume from their last seq
+        if victim != "redis":
+            # a created the lot and owns it: killed, b takes it over with its deadline;
+            # the clients of the killed process move to the survivor and resume
+            dead, survivor = (a, b) if victim == "owner" else (b, a)
+            dead.kill()
             await asyncio.gather(*busy)
             for client in clients:
-                if client.ws_url == a.ws_url:
+                if client.ws_url == dead.ws_url:
                     await client.close()
-                    client.ws_url = b.ws_url
+                    client.ws_url = survivor.ws_url
                     await client.connect()
         else:
             stack.redis.kill()
@@ -214,7 +218,99 @@ async def test_a_kill_9_mid_lot_loses_no_acknowledged_bid(stack: Stack, victim: 
                     await client.connect()
         await asyncio.gather(*(keep_bidding(c, until_close(closes_at)) for c in clients))
         assert sum(len(c.acked) for c in clients) > before
-        await check_result(stack, lot_id, clients, closes_at)
+        record = await check_result(stack, lot_id, clients, closes_at)
+        if victim != "redis":  # closed by the survivor's own timer, on time
+            closed = next(body for _, body, _ in record if body["type"] == "LotClosed")
+            assert closed["at"] - closes_at < 500
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def feed_rows(server: ServerProcess) -> float:
+    """How many events of other processes' appends the server's feed has received
+    (``auction_feed_rows_total`` of its ``/metrics``)."""
+    headers = {"Authorization": f"Bearer {server.SUPERVISOR_TOKEN}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(f"{server.base}/metrics") as resp:
+            assert resp.status == 200
+            text = await resp.text()
+    return next(float(line.split()[1]) for line in text.splitlines()
+                if line.startswith("auction_feed_rows_total "))
+
+
+async def test_a_process_serving_no_client_of_a_lot_receives_none_of_its_events(
+        stack: Stack) -> None:
+    a, b = stack.server(), stack.server()
+    await a.start()
+    await b.start()
+    lot_id, tokens = await setup_lot(a, duration_s=30, bidders=2)
+    clients = [LotClient(a.ws_url, lot_id, t) for t in tokens]
+    try:
+        await connect_all(clients)
+        await asyncio.gather(*(keep_bidding(c, time.monotonic() + 1.5) for c in clients))
+        assert sum(len(c.acked) for c in clients) > 10, "the lot was not busy"
+        assert await feed_rows(b) == 0  # b serves no client of the lot: nothing came
+        watcher = LotClient(b.ws_url, lot_id)  # now b does
+        clients.append(watcher)
+        await watcher.connect()
+        await asyncio.gather(*(keep_bidding(c, time.monotonic() + 1.0) for c in clients[:2]))
+        last = await stack.redis_seq(lot_id)
+        await watcher.wait_for(lambda c: c.events[-1]["seq"] == last, timeout=10)
+        assert await feed_rows(b) > 0
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_clients_joining_a_lot_on_a_second_process_mid_bidding_get_every_update_in_order(
+        stack: Stack) -> None:
+    a, b = stack.server(), stack.server()
+    await a.start()
+    await b.start()
+    lot_id, tokens = await setup_lot(a, duration_s=30, bidders=2)
+    bidders = [LotClient(a.ws_url, lot_id, t) for t in tokens]
+    watchers: list[LotClient] = []
+    try:
+        await connect_all(bidders)
+        busy = [asyncio.create_task(keep_bidding(c, time.monotonic() + 3.0)) for c in bidders]
+        for _ in range(5):  # b's feed of the lot starts with the first of them
+            await asyncio.sleep(0.4)
+            watchers.append(LotClient(b.ws_url, lot_id))
+            await watchers[-1].connect()
+        await asyncio.gather(*busy)
+        last = await stack.redis_seq(lot_id)
+        for watcher in watchers:
+            await watcher.wait_for(lambda c: c.events[-1]["seq"] == last, timeout=10)
+            assert [e["seq"] for e in watcher.events] == list(range(1, last + 1))
+        assert await feed_rows(b) > 0
+    finally:
+        for client in bidders + watchers:
+            await client.close()
+
+
+async def test_the_lot_list_of_a_process_shows_a_lot_created_on_another_as_it_stands(
+        stack: Stack) -> None:
+    a, b = stack.server(), stack.server()
+    await a.start()
+    await b.start()
+    listed = await staff_get(b, "/api/lots")  # b holds the lots it listed, as they were
+    lot_id, tokens = await setup_lot(a, duration_s=30, bidders=2)
+    assert lot_id not in {lot["lot_id"] for lot in listed["lots"]}
+    clients = [LotClient(a.ws_url, lot_id, t) for t in tokens]
+    try:
+        await connect_all(clients)
+        seen = 0
+        for client in clients:  # read once, then again after the lot moved on at a
+            await client.wait_for(lambda c, seen=seen: c.state.get("seq", 0) >= seen,
+                                  timeout=5)
+            reply = await client.bid(client.state["next_min"], timeout=5)
+            assert reply["type"] == "ack"
+            lots = {lot["lot_id"]: lot for lot in (await staff_get(b, "/api/lots"))["lots"]}
+            assert lots[lot_id]["status"] == "open"
+            assert (lots[lot_id]["seq"], lots[lot_id]["best"]) == (reply["seq"], reply["amount"])
+            seen = reply["seq"]
+        assert await feed_rows(b) == 0
     finally:
         for client in clients:
             await client.close()

@@ -240,7 +240,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_stay_on_tim
     await slow.send_text(orjson.dumps({"type": "subscribe", "lot_id": lot_id}).decode())
     await asyncio.sleep(0.1)
     for connection in server.app[CONNECTIONS]:
-        transport = connection.request.transport
+        transport = connection.transport
         assert transport is not None  # small kernel buffers: the backlog builds sooner
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
                                                       4096)

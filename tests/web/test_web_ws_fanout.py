@@ -36,7 +36,7 @@ async def test_a_slow_reader_is_closed_and_the_others_keep_pace(
     await slow.send({"type": "subscribe", "lot_id": lot_id, "token": HOST_TOKEN})
     await asyncio.sleep(0.05)
     for connection in server.app[CONNECTIONS]:  # small kernel buffers: backpressure sooner
-        transport = connection.request.transport
+        transport = connection.transport
         assert transport is not None
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
                                                       4096)
