@@ -300,6 +300,18 @@ class Bench:
             postgres_dsn=self._dsn if self.backend == REDIS else None, extra_env=BENCH_LIMITS)
         return server
 
+    async def bid_window(self, driver: Driver, mode: str, **options: Any
+                         ) -> tuple[list[list[Any]], dict[str, Any]]:
+        """Let ``driver`` bid (``mode``, with the driver's ``options``) through the warm-up
+        and then the scale's window: the acknowledgements inside the window, and the
+        driver's whole answer."""
+        s = self.scale
+        start = time.monotonic_ns() + int(s.warmup_s * 1e9)
+        until = start + int(s.window_s * 1e9)
+        bids = await driver.command({"cmd": "bid", "mode": mode, "until_ns": until, **options},
+                                    timeout=s.window_s + 120)
+        return [a for a in bids["acks"] if start <= a[4] < until], bids
+
     async def driver(self, name: str, job: dict[str, Any]) -> Driver:
         return await Driver.start(name, job, self.load_cpus)
 
@@ -446,13 +458,9 @@ class Bench:
                 "ws_url": url, "members": [{"lot_id": x["lot_id"]} for x in lots]})
             await bidders.wait_ready()
             await watchers.wait_ready()
-            start = time.monotonic_ns() + int(s.warmup_s * 1e9)
-            until = start + int(s.window_s * 1e9)
-            bids = await bidders.command({"cmd": "bid", "mode": "max", "window": 1,
-                                          "until_ns": until}, timeout=s.window_s + 120)
+            acks, _ = await self.bid_window(bidders, "max", window=1)
             await bidders.exit()
             await watchers.exit()
-            acks = [a for a in bids["acks"] if start <= a[4] < until]
             self.ceiling("protocol", "raw protocol round trips", len(acks) / s.window_s,
                          "bids/s", f"bare aiohttp answering {s.lots} lots of 2 bidders and 1 "
                          "watcher with the engine's frames (update to each member, you to the "
@@ -462,12 +470,8 @@ class Bench:
                       for i in range(s.race_lots)]
             racers = await self.driver("raw-protocol-racers", {"ws_url": url, "lots": racing})
             await racers.wait_ready()
-            start = time.monotonic_ns() + int(s.warmup_s * 1e9)
-            until = start + int(s.window_s * 1e9)
-            bids = await racers.command({"cmd": "bid", "mode": "race", "until_ns": until},
-                                        timeout=s.window_s + 120)
+            acks, _ = await self.bid_window(racers, "race")
             await racers.exit()
-            acks = [a for a in bids["acks"] if start <= a[4] < until]
             self.ceiling("protocol_race", "raw protocol round trips, racing bidders",
                          len(acks) / s.window_s, "bids/s",
                          f"bare aiohttp answering {s.race_lots} lots of {s.race_bidders} racing "
@@ -552,12 +556,7 @@ class Bench:
         await bidders.wait_ready()
         await watchers.wait_ready()
         log("throughput: bidding as fast as acknowledgements come back")
-        began = time.monotonic_ns()
-        start = began + int(s.warmup_s * 1e9)
-        until = start + int(s.window_s * 1e9)
-        bids = await bidders.command({"cmd": "bid", "mode": "max", "window": 1,
-                                      "until_ns": until}, timeout=s.window_s + 120)
-        acks = [a for a in bids["acks"] if start <= a[4] < until]
+        acks, bids = await self.bid_window(bidders, "max", window=1)
         rate = len(acks) / s.window_s
         await asyncio.sleep(0.2)
         await bidders.command({"cmd": "report"})
@@ -593,12 +592,8 @@ class Bench:
         racers = await self.driver("racers", {"ws_url": self.server.ws_url,
                                               "lots": [driver_lot(x) for x in specs]})
         await racers.wait_ready()
-        start = time.monotonic_ns() + int(s.warmup_s * 1e9)
-        until = start + int(s.window_s * 1e9)
-        bids = await racers.command({"cmd": "bid", "mode": "race", "until_ns": until},
-                                    timeout=s.window_s + 120)
+        acks, bids = await self.bid_window(racers, "race")
         await racers.exit()
-        acks = [a for a in bids["acks"] if start <= a[4] < until]
         rate = len(acks) / s.window_s
         self.figure(f"bids_race_{self.backend}", rate,
                     f"{s.race_lots} lots, each {s.race_bidders} bidders racing for every next "

@@ -14,17 +14,16 @@ from __future__ import annotations
 import re
 import time
 
-import orjson
 import pyotp
 import pytest
 from browser_pages import Pages
 from playwright.async_api import Page, expect
+from test_browser_bank import BANK_SECRET, pay
 from test_browser_e2e import bid, expect_accepted
-from web_support import HOST_TOKEN, Server, ServerFactory
+from web_support import HOST_TOKEN, ServerFactory
 
 from auction.state import OPEN, SCHEDULED
 from auction.trade.identity import uscc_check_char
-from web.bank import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +33,6 @@ CODE_A = "91350100M000100Y43"
 CODE_B = "91110000MA0123456" + uscc_check_char("91110000MA0123456")
 PASSWORD = "Correct-Horse-9"
 PDF = b"%PDF-1.4\n% business licence\n" + b"0" * 4000
-BANK_SECRET = b"bank-secret-of-the-trade-browser-test"
 
 
 async def virtual_authenticator(page: Page) -> None:
@@ -85,20 +83,6 @@ async def apply_with_licence(page: Page, base: str, notice_id: str, lot_id: str)
     await application.locator(".doc-upload").click()
     await expect(application.locator(".documents li")).to_have_count(1, timeout=WAIT)
     await expect(application.locator(".room-link")).to_have_count(0)
-
-
-async def pay(server: Server, txn: str, reference: str, payer: str, account: str) -> None:
-    """The bank notifies a transfer of the deposit (50.00) to ``reference``, signed as
-    the bank signs (docs/bank.md)."""
-    raw = orjson.dumps({"transaction_id": txn, "reference": f"保证金 {reference}",
-                        "payer_account": account, "payer_name": payer, "amount": "50.00",
-                        "value_time": int(time.time() * 1000)})
-    stamp = str(int(time.time() * 1000))
-    status, _ = await server.call("POST", "/api/bank/notifications", token=None, data=raw,
-                                  headers={"Content-Type": "application/json",
-                                           TIMESTAMP_HEADER: stamp,
-                                           SIGNATURE_HEADER: sign(BANK_SECRET, stamp, raw)})
-    assert status == 200
 
 
 async def reference_in_portal(page: Page, lot_id: str) -> str:

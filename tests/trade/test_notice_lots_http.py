@@ -9,7 +9,6 @@ read back from the store."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,6 @@ from engine import runtime
 
 BIDDING = at(dt.date(2026, 9, 28), 10)
 LATER = at(dt.date(2026, 9, 30), 10)
-
-
-@pytest.fixture
-async def bidders() -> AsyncIterator[list[Bidder]]:
-    made: list[Bidder] = []
-    yield made
-    for bidder in made:
-        await bidder.http.close()
 
 
 async def scheduled_reasons(server: Server, lot_id: str) -> list[tuple[int | None, str]]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import cbor2
 import orjson
-import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from test_trade_http import CODE, OTHER, Bidder, Clock, account, start
@@ -82,14 +80,6 @@ class Authenticator:
                 "response": {"clientDataJSON": b64(client_data),
                              "authenticatorData": b64(auth_data), "signature": b64(signature),
                              "userHandle": b64(self.user_handle)}}
-
-
-@pytest.fixture
-async def bidders() -> AsyncIterator[list[Bidder]]:
-    made: list[Bidder] = []
-    yield made
-    for bidder in made:
-        await bidder.http.close()
 
 
 async def passkey_server(make_server: ServerFactory,

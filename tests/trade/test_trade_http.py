@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 import pyotp
-import pytest
 from web_support import HOST_TOKEN, Server, ServerFactory
 
 from auction.trade.identity import uscc_check_char
@@ -82,14 +80,6 @@ class Bidder:
         if status == 200:
             self.csrf = data["csrf"]
         return status, data
-
-
-@pytest.fixture
-async def bidders() -> AsyncIterator[list[Bidder]]:
-    made: list[Bidder] = []
-    yield made
-    for bidder in made:
-        await bidder.http.close()
 
 
 async def start(make_server: ServerFactory, tmp_path: Path, lot: dict[str, Any] | None = None,
