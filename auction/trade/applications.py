@@ -4,7 +4,8 @@ An account applies for one lot of a published notice during its application wind
 accepts the lot's terms, declares a consortium where the notice allows one, and attaches
 the documents asked for (each by its SHA-256, size and type; the bytes live in the object
 store). A party on the barred list is refused at application (the edge looks the list up
-and says so in the command) and again at the award.
+and says so in the command) and again at the award: a step of the award refused for it
+is recorded on the winner's application (:class:`RecordBarredAtAward`).
 
 With pre-qualification (资格前审) a reviewer approves or rejects the application (a
 rejection says why) before the auction; without it (资格后审) the winner alone is
@@ -84,6 +85,9 @@ class Application:
     #: ``disqualified``.
     post_review: str = ""
     reason: str = ""
+    #: The last step of the award (``result_notice``, ``confirmation``, ``payment``)
+    #: refused because the winner was on the barred list then; ``""`` if none was.
+    barred_at_award: str = ""
 
 
 # --------------------------------------------------------------------------- commands
@@ -158,8 +162,22 @@ class ReviewWinner:
     barred: bool = False
 
 
+@dataclass(frozen=True)
+class RecordBarredAtAward:
+    """A step of the award (``step``: :data:`AWARD_STEPS`) refused because the admitted
+    bidder (a winner) or a consortium member is on the barred list now (the edge looks
+    the list up); recorded so that supervisors and reviewers see it."""
+
+    step: str
+    actor: str
+
+
+#: The steps of an award at which the barred list is checked again.
+AWARD_STEPS = ("result_notice", "confirmation", "payment")
+
 ApplicationCommand = (SubmitApplication | AttachDocument | ReviewApplication
-                      | WithdrawApplication | CountDeposit | AdmitBidder | ReviewWinner)
+                      | WithdrawApplication | CountDeposit | AdmitBidder | ReviewWinner
+                      | RecordBarredAtAward)
 
 
 # --------------------------------------------------------------------------- events
@@ -228,6 +246,13 @@ class WinnerReviewed(Event):
     reason: str = recorded_if_set("")
 
 
+@register_event
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BarredAtAward(Event):
+    step: str
+    reason: str
+
+
 def eligible(state: Application) -> bool:
     """Terms accepted, qualified where pre-qualification applies, deposit counted."""
     qualified = state.status == ("approved" if state.prequalification else "submitted")
@@ -248,6 +273,13 @@ class ApplicationDecider:
             return Rejection("unknown_application", state.application_id)
         if isinstance(command, ReviewWinner):
             return self._review_winner(state, command, now)
+        if isinstance(command, RecordBarredAtAward):
+            if not state.bidder_id or command.step not in AWARD_STEPS:
+                return Rejection("invalid_state", "only an admitted bidder's award step is "
+                                                  "refused for the barred list")
+            return [BarredAtAward(at=now, actor=command.actor, step=command.step,
+                                  reason="the winner or a consortium member is on the "
+                                         "barred parties list")]
         if state.status in ("rejected", "withdrawn"):
             return Rejection("invalid_state", f"the application is {state.status}")
         if isinstance(command, AttachDocument):
@@ -346,6 +378,8 @@ class ApplicationDecider:
                            deposit_account=event.account)
         if isinstance(event, BidderAdmitted):
             return replace(state, bidder_id=event.bidder_id, bidder_no=event.bidder_no)
+        if isinstance(event, BarredAtAward):
+            return replace(state, barred_at_award=event.step)
         assert isinstance(event, WinnerReviewed)
         return replace(state, post_review="qualified" if event.qualified else "disqualified",
                        reason=event.reason)

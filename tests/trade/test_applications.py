@@ -22,6 +22,7 @@ from auction.trade.applications import (
     AttachDocument,
     CountDeposit,
     ReviewApplication,
+    RecordBarredAtAward,
     ReviewWinner,
     SubmitApplication,
     WithdrawApplication,
@@ -187,6 +188,21 @@ def test_without_pre_qualification_the_winner_alone_is_reviewed_after_the_auctio
     assert after.post_review == "disqualified"
     assert run(APPS, state, ReviewWinner(True, "r")).post_review == "qualified"
     assert refused(APPS, after, ReviewWinner(True, "r")) == "invalid_state"
+
+
+def test_a_step_of_the_award_refused_for_the_barred_list_is_recorded_on_an_admitted_winner(
+) -> None:
+    state = run(APPS, applied(), ReviewApplication(True, "r"))
+    state = run(APPS, state, CountDeposit(500, "bank", "bank"))
+    assert refused(APPS, state, RecordBarredAtAward("confirmation", "h")) == "invalid_state"
+    state = run(APPS, state, AdmitBidder("A", "42", "system"))
+    assert refused(APPS, state, RecordBarredAtAward("signing", "h")) == "invalid_state"
+    events = APPS.decide(state, RecordBarredAtAward("confirmation", "host-1"), 9_000)
+    assert not isinstance(events, Rejection)
+    assert [(e.actor, e.at) for e in events] == [("host-1", 9_000)]
+    after = run(APPS, state, RecordBarredAtAward("confirmation", "host-1"))
+    assert after.barred_at_award == "confirmation" and after.status == "approved"
+    assert run(APPS, after, RecordBarredAtAward("payment", "h")).barred_at_award == "payment"
 
 
 def test_commands_on_an_application_that_does_not_exist_are_refused() -> None:
