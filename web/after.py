@@ -59,6 +59,7 @@ from web.api import (
     staff_of,
 )
 from web.auth import BidderClaims, looks_like_bidder_token
+from web.barred import refuse_barred_winners
 from web.config import Settings
 from web.errors import WebError
 from web.keys import ENGINE, SETTINGS, TRADE
@@ -160,7 +161,8 @@ async def issue(request: web.Request, lot_id: str, actor: str,
                 bidder_no: str | None = None) -> dict[str, Any]:
     """Make, sign, store and record the confirmation of the awarded lot ``lot_id``
     (what the route and the demo call): in a multi-unit lot, of the award of
-    ``bidder_no`` (None: the first winner without one yet)."""
+    ``bidder_no`` (None: the first winner without one yet). The winner is checked
+    against the barred list first (409 ``winner_barred``, nothing made)."""
     settings: Settings = request.config_dict[SETTINGS]
     engine = request.config_dict[ENGINE]
     state, records = await durable_lot(request, lot_id)
@@ -182,6 +184,7 @@ async def issue(request: web.Request, lot_id: str, actor: str,
     current = await engine.aggregates.state(CONFIRMATIONS, conf_id)
     if current.issued is not None and current.issued.bidder_id == terms.bidder_id:
         raise WebError(409, "already_issued", "the confirmation is issued already")
+    await refuse_barred_winners(request.config_dict, [terms.bidder_id], "confirmation", actor)
     now = engine.now()
     deadline = sign_by(settings, now)
     verify_url = f"{public_base(request)}/result/{lot_id}"
@@ -286,7 +289,8 @@ async def sign_confirmation(request: web.Request) -> web.Response:
 async def publish_notice(request: web.Request, lot_id: str, trade_kind: str,
                          actor: str) -> ResultNotice:
     """Publish the result notice of the ended lot ``lot_id`` (nothing changes when it is
-    published already)."""
+    published already). Its winners are checked against the barred list first (409
+    ``winner_barred``, nothing published)."""
     settings: Settings = request.config_dict[SETTINGS]
     engine = request.config_dict[ENGINE]
     state, records = await durable_lot(request, lot_id)
@@ -294,6 +298,10 @@ async def publish_notice(request: web.Request, lot_id: str, trade_kind: str,
     _, ended = _times(records)
     assert ended is not None  # an ended lot has closed or been cancelled
     days, ends = notice_period(settings, ended, trade_kind)
+    if (await engine.aggregates.state(RESULT_NOTICES, lot_id)).published is None:
+        await refuse_barred_winners(request.config_dict,
+                                    [a.bidder_id for a in awards_of(state)],
+                                    "result_notice", actor)
     command = PublishNotice(lot_id=lot_id, trade_kind=trade_kind, working_days=days,
                             starts_at=ended, ends_at=ends, issuer=settings.center_name,
                             contact=settings.center_contact,

@@ -69,6 +69,7 @@ from web.api import (
     require_staff,
 )
 from web.auth import looks_like_bidder_token
+from web.barred import refuse_barred_winners
 from web.config import Settings
 from web.errors import WebError
 from web.keys import BANK as BANK_KEY
@@ -214,10 +215,14 @@ class BankService:
             return False
         return (await self.ledger()).reference_of(DEPOSIT, lot_id, party_id) is not None
 
-    async def open_payment(self, lot_id: str, bidder_no: str | None = None) -> Reference:
+    async def open_payment(self, lot_id: str, bidder_no: str | None = None,
+                           barred_check: Callable[[str], Awaitable[None]] | None = None
+                           ) -> Reference:
         """The payment notice of the lot's winner (in a multi-unit lot, of ``bidder_no``'s
         award; None: the first winner's): the price of its units less its deposit, due by
-        the end of the ``payment_days``-th working day from today (in China)."""
+        the end of the ``payment_days``-th working day from today (in China).
+        ``barred_check`` (the winner's bidder id) raises to refuse a winner on the barred
+        list (:func:`web.barred.refuse_barred_winners`)."""
         state = await self.engine.find(lot_id)
         if state is None:
             raise WebError(404, "unknown_lot", f"no lot {lot_id!r}")
@@ -234,6 +239,8 @@ class BankService:
         amount = award.amount * award.units - (winner.deposit or 0)
         if amount <= 0:
             raise WebError(409, "invalid_state", "the deposit covers the price")
+        if barred_check is not None:
+            await barred_check(winner.bidder_id)
         due = self.calendar.add(china_date(self.engine.now()), self.settings.payment_days,
                                 "working")
         return await self._open(PAYMENT, lot_id, winner.bidder_id, winner.name, amount,
@@ -738,11 +745,16 @@ async def lot_deposit(request: web.Request) -> web.Response:
 
 async def payment_notice(request: web.Request) -> web.Response:
     """The payment notice of an awarded lot's winner (opened once; again: the same)."""
-    require_host(request)
+    host = require_host(request)
     lot_id, _ = await lot_of(request)
     body = await read_body(request)
     service = _service(request)
-    ref = await service.open_payment(lot_id, body.bidder_no)
+
+    async def barred_check(bidder_id: str) -> None:
+        await refuse_barred_winners(request.config_dict, [bidder_id], "payment",
+                                    host.staff_id)
+
+    ref = await service.open_payment(lot_id, body.bidder_no, barred_check)
     ledger = await service.ledger()
     return json_response({**reference_view(ledger, ref, service.engine.now()),
                           "payment": bank.payment_status(ledger, lot_id, ref.party_id,

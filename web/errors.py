@@ -50,7 +50,13 @@ WEB_MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_input": ("输入含有无法记录的内容（超出范围的数字、无法保存的字符）",
                       "The input holds what the record cannot keep (a number out of range, "
                       "a character that cannot be stored)."),
-    # Codes of the trade around a lot (web/trade.py, web/bidders.py).
+    # Codes of the trade around a lot (web/trade.py, web/bidders.py, web/barred.py).
+    "winner_barred": ("中标人或其联合体成员现列入禁止参与名单（如失信被执行人），本步骤不予办理；"
+                      "请撤销成交或认定违约后由次高者递补或重新挂牌",
+                      "The winner or a consortium member is now on the barred parties list "
+                      "(e.g. dishonest judgment debtors): this step of the award is refused; "
+                      "annul the award, or declare a default and go to the runner-up or "
+                      "relist."),
     "weak_password": ("密码强度不足：至少 10 位，含大写、小写、数字、符号中的三类，且不含证件号码",
                       "The password is too weak: at least 10 characters of three kinds, "
                       "not holding the code."),

@@ -973,6 +973,10 @@ class ApplicationView(Open):
     bidder_no: str
     post_review: str
     reason: str
+    barred_at_award: Annotated[str, Meta(description=(
+        "the last step of the award (result_notice, confirmation, payment) refused "
+        "because the winner or a consortium member was on the barred list then (409 "
+        "winner_barred); \"\" if none was. Staff annul the award or declare a default"))]
     lot_status: str
     result: Annotated[str, Meta(description="once the lot has an outcome, for an admitted "
                                             "applicant: won, lost, failed or cancelled")]

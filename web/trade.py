@@ -15,12 +15,10 @@ its application records ``BidderAdmitted``; the account page then shows the room
 Nobody types a bidder in. :func:`deposit_arrived` is the call a bank match makes.
 """
 
-import csv
 import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -75,6 +73,7 @@ from web.api import (
     staff_of,
 )
 from web.bank import DepositOutcome, Listener, transfer_view
+from web.barred import BarredList, is_barred
 from web.config import Settings
 from web.errors import WebError
 from web.keys import BANK, ENGINE, SETTINGS, TRADE
@@ -101,40 +100,6 @@ log = logging.getLogger(__name__)
 UPLOAD_TYPES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n",
                 "image/jpeg": b"\xff\xd8\xff"}
 _CHUNK = 64 * 1024
-
-
-class BarredList:
-    """The barred parties: the first column of a CSV file (credit codes, identity
-    numbers; blank lines and lines starting with ``#`` skipped), read again when the
-    file changes. With no file configured nobody is barred; a configured file that
-    cannot be read makes every check fail (503) rather than let anyone through."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._codes: frozenset[str] = frozenset()
-
-    def codes(self) -> frozenset[str]:
-        if self.path is None:
-            return frozenset()
-        try:
-            stat = self.path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-            if stamp != self._stamp:
-                with self.path.open(encoding="utf-8-sig", newline="") as file:
-                    self._codes = frozenset(
-                        row[0].strip().upper() for row in csv.reader(file)
-                        if row and row[0].strip() and not row[0].startswith("#"))
-                self._stamp = stamp
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            log.error("the barred parties list %s cannot be read: %s", self.path, exc)
-            raise WebError(503, "unavailable", "the barred parties list cannot be read") \
-                from None
-        return self._codes
-
-    def any_barred(self, codes: list[str]) -> bool:
-        listed = self.codes()
-        return any(code.upper() in listed for code in codes)
 
 
 @dataclass
@@ -499,14 +464,6 @@ async def _applications(request: web.Request, *, account: str | None = None,
     return out
 
 
-async def _barred(app: Mapping[Any, Any], application: Application) -> bool:
-    """Whether the applicant or a consortium member is on the barred list now."""
-    trade: Trade = app[TRADE]
-    account: Account = await app[ENGINE].aggregates.state(trade.accounts,
-                                                          application.account_id)
-    return trade.barred.any_barred([account.code, *application.consortium])
-
-
 async def application_view(request: web.Request, app: Application, *,
                            with_room: bool = False) -> dict[str, Any]:
     lot = await _engine(request).find(app.lot_id)
@@ -532,9 +489,10 @@ async def application_view(request: web.Request, app: Application, *,
             "deposit_account": app.deposit_account,
             "deposit_reference": reference.reference if reference is not None else None,
             "deposit_arrivals": [transfer_view(t) for t in arrivals],
-            "eligible": eligible(app), "barred": await _barred(request.config_dict, app),
+            "eligible": eligible(app), "barred": await is_barred(request.config_dict, app),
             "bidder_no": app.bidder_no,
             "post_review": app.post_review, "reason": app.reason,
+            "barred_at_award": app.barred_at_award,
             "lot_status": lot.status if lot is not None else "",
             "result": _result(app, lot), "room_url": room}
 
@@ -680,7 +638,7 @@ async def review_winner(request: web.Request) -> web.Response:
     app = await _application(request, staff=True)
     body: Review = await read_body(request)
     trade = _trade(request)
-    barred = await _barred(request.config_dict, app)
+    barred = await is_barred(request.config_dict, app)
     await _run(_aggregates(request), trade.applications, app.application_id,
                ReviewWinner(body.approve, host.staff_id, body.reason or "", barred))
     return await _after(request, app.application_id)
@@ -795,7 +753,7 @@ async def admit(app: Mapping[Any, Any], app_id: str) -> bool:
     state: Application = await engine.aggregates.state(trade.applications, app_id)
     if state.bidder_id or not eligible(state):
         return False
-    if await _barred(app, state):  # listed since it applied: a reviewer sees `barred`
+    if await is_barred(app, state):  # listed since it applied: a reviewer sees `barred`
         log.warning("application %s not admitted: the applicant is on the barred list",
                     app_id)
         return False

@@ -1,0 +1,123 @@
+"""The barred list checked again at every step of an award, over HTTP on a real server:
+a winner listed after its application was approved (pre-qualification, 资格前审) gets no
+result notice, no transaction confirmation and no payment notice (409 ``winner_barred``,
+recorded on its application with the host and the step), the host then declares a default
+and the runner-up, not listed, goes through as before; a list that cannot be read
+answers 503 and changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from records.test_records_api import until_ended
+from test_notice_lots_http import BIDDING, eligible_applicant
+from test_trade_http import CODE, OTHER, Bidder, Clock, start
+from web_support import SUPERVISOR_TOKEN, Server, ServerFactory
+
+from auction.trade.applications import BarredAtAward
+from auction.trade.identity import uscc_check_char
+
+
+async def awarded(server: Server, clock: Clock, bidders: list[Bidder],
+                  lot_id: str) -> tuple[str, str]:
+    """Both accounts approved and paid; the lot opens at its bidding time, OTHER bids
+    100.00, CODE 110.00, and the lot is awarded to CODE: (CODE's, OTHER's) application ids,
+    which are their bidder ids on the lot."""
+    winner = await eligible_applicant(server, bidders, CODE, lot_id)
+    runner_up = await eligible_applicant(server, bidders, OTHER, lot_id)
+    clock.now = BIDDING
+    await server.ok("POST", f"/api/lots/{lot_id}/start", {})
+    for bidder_id, price in ((runner_up, "100.00"), (winner, "110.00")):
+        token = (await server.ok("POST", f"/api/lots/{lot_id}/bidders/{bidder_id}/token",
+                                 {}))["token"]
+        room = await server.connect()
+        await room.subscribe(lot_id, token, device=f"fp-{bidder_id}")
+        assert (await room.bid(lot_id, price, ref=bidder_id))["type"] == "ack"
+    lot = server.engine.lot(lot_id)
+    assert lot is not None and lot.closes_at is not None
+    clock.now = lot.closes_at + 1
+    server.engine.fire_soon(lot_id)
+    await until_ended(server, lot_id)
+    lot = server.engine.lot(lot_id)
+    assert lot is not None and lot.outcome is not None and lot.outcome.bidder_id == winner
+    return winner, runner_up
+
+
+async def test_a_winner_barred_after_its_approval_gets_no_notice_confirmation_or_payment(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    barred = tmp_path / "barred.csv"
+    barred.write_text("# none yet\n", encoding="utf-8")
+    server, clock, lot_id, _ = await start(make_server, tmp_path, barred_parties_file=barred)
+    winner, runner_up = await awarded(server, clock, bidders, lot_id)
+    barred.write_text(f"code,name\n{CODE},失信被执行人\n", encoding="utf-8")
+
+    for path, body, step in (("notice", {"trade_kind": "other"}, "result_notice"),
+                             ("confirmation", {}, "confirmation"),
+                             ("payment", {}, "payment")):
+        status, error = await server.call("POST", f"/api/lots/{lot_id}/{path}", body)
+        assert status == 409 and error["error"]["code"] == "winner_barred", (path, error)
+        assert "禁止参与名单" in error["error"]["message"]["zh"]
+        assert "barred parties list" in error["error"]["message"]["en"]
+        seen = await server.ok("GET", f"/api/applications/{winner}")
+        assert seen["barred"] and seen["barred_at_award"] == step
+    notice = await server.ok("GET", f"/api/lots/{lot_id}/notice", token=SUPERVISOR_TOKEN)
+    assert not notice["published"]
+    confirmation = await server.ok("GET", f"/api/lots/{lot_id}/confirmation",
+                                   token=SUPERVISOR_TOKEN)
+    assert confirmation["status"] != "issued"
+    records = await server.engine.aggregates.records("application", winner)
+    refusals = [r.event for r in records if isinstance(r.event, BarredAtAward)]
+    assert [(e.step, e.actor) for e in refusals] == [
+        ("result_notice", "alice"), ("confirmation", "alice"), ("payment", "alice")]
+    assert all("barred parties list" in e.reason for e in refusals)
+
+    # What staff do next: the winner defaults and the runner-up, not listed, goes through.
+    await server.ok("POST", f"/api/lots/{lot_id}/default",
+                    {"reason": "竞得人列入失信被执行人名单", "then": "runner_up"})
+    issued = await server.ok("POST", f"/api/lots/{lot_id}/confirmation", {})
+    assert issued["status"] == "issued" and issued["amount"] == "100.00"
+    lot = server.engine.lot(lot_id)
+    assert lot is not None and issued["bidder_no"] == lot.bidders[runner_up].bidder_no
+    published = await server.ok("POST", f"/api/lots/{lot_id}/notice", {"trade_kind": "other"})
+    assert published["published"]
+    other = await server.ok("GET", f"/api/applications/{runner_up}")
+    assert not other["barred"] and other["barred_at_award"] == ""
+
+
+async def test_a_winner_not_on_the_list_gets_its_notice_confirmation_and_payment_unchanged(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    barred = tmp_path / "barred.csv"
+    listed = "91110000MA0000001" + uscc_check_char("91110000MA0000001")
+    barred.write_text(f"{listed}\n", encoding="utf-8")  # somebody else is listed
+    server, clock, lot_id, _ = await start(make_server, tmp_path, barred_parties_file=barred)
+    winner, _ = await awarded(server, clock, bidders, lot_id)
+    published = await server.ok("POST", f"/api/lots/{lot_id}/notice", {"trade_kind": "other"})
+    assert published["published"]
+    issued = await server.ok("POST", f"/api/lots/{lot_id}/confirmation", {})
+    assert issued["status"] == "issued" and issued["amount"] == "110.00"
+    payment = await server.ok("POST", f"/api/lots/{lot_id}/payment", {})
+    assert payment["amount"] == "60.00"  # 110.00 less the deposit of 50.00
+    seen = await server.ok("GET", f"/api/applications/{winner}")
+    assert not seen["barred"] and seen["barred_at_award"] == ""
+    records = await server.engine.aggregates.records("application", winner)
+    assert not [r for r in records if isinstance(r.event, BarredAtAward)]
+
+
+async def test_an_unreadable_barred_list_answers_503_and_changes_nothing(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    barred = tmp_path / "barred.csv"
+    barred.write_text("# none yet\n", encoding="utf-8")
+    server, clock, lot_id, _ = await start(make_server, tmp_path, barred_parties_file=barred)
+    winner, _ = await awarded(server, clock, bidders, lot_id)
+    barred.unlink()
+    for path, body in (("notice", {"trade_kind": "other"}), ("confirmation", {}),
+                       ("payment", {})):
+        status, error = await server.call("POST", f"/api/lots/{lot_id}/{path}", body)
+        assert status == 503 and error["error"]["code"] == "unavailable", (path, error)
+    records = await server.engine.aggregates.records("application", winner)
+    assert not [r for r in records if isinstance(r.event, BarredAtAward)]
+    notice = await server.ok("GET", f"/api/lots/{lot_id}/notice", token=SUPERVISOR_TOKEN)
+    assert not notice["published"]
+    confirmation = await server.ok("GET", f"/api/lots/{lot_id}/confirmation",
+                                   token=SUPERVISOR_TOKEN)
+    assert confirmation["status"] != "issued"
