@@ -106,6 +106,10 @@ _STAFF_ERRORS = (401, 403, 404)
 _BIDDER_NO = _query("bidder_no", {"type": "string"}, "a multi-unit lot: the winner whose "
                     "confirmation staff read (default: the first); a winner reads its own")
 _ACTION_ERRORS = (400, 401, 403, 404, 409, 413, 503)
+#: The steps of an award where the barred list is checked again (docs/trade.md).
+_WINNER_BARRED = (" 409 winner_barred: the winner or a consortium member is on the barred "
+                  "list now (recorded on its application; 503 unavailable when the list "
+                  "cannot be read).")
 #: The answers of reading a body, added to every operation that reads one.
 _BODY_ERRORS = (408, 413)
 
@@ -459,14 +463,15 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
         errors=_ACTION_ERRORS, staff=True, params=_LOT,
         description="The price less the deposit, due by the end of the payment_days-th "
                     "working day; opened once (again: the same notice). A multi-unit lot "
-                    "has one per winner (bidder_no): the price of its units.")},
+                    "has one per winner (bidder_no): the price of its units." + _WINNER_BARRED)},
     # After the auction (web/after.py, docs/after-the-auction.md).
     "/api/lots/{lot_id}/notice": {
         "post": _op("Publish the result notice (结果公示) of an ended lot (host)", ok=201,
                     errors=_ACTION_ERRORS, staff=True, params=_LOT,
                     description="The publicity period: the working days of the kind of "
                                 "trade (publicity_kinds, else publicity_days) from the day "
-                                "the lot ended. Publishing again changes nothing."),
+                                "the lot ended. Publishing again changes nothing."
+                                + _WINNER_BARRED),
         "get": _op("The result notice and the answers to objections (public; staff and "
                    "the objector see more)", errors=(401, 404, 409), params=_LOT,
                    description=_ENDED)},
@@ -512,7 +517,8 @@ _PATHS: dict[str, dict[str, dict[str, Any]]] = {
                     description="Makes the PDF from the center's template, signs it with "
                                 "the center's key (PAdES) and records its SHA-256. 409 "
                                 "invalid_state unless awarded, already_issued. A "
-                                "multi-unit lot has one per winner (bidder_no)."),
+                                "multi-unit lot has one per winner (bidder_no)."
+                                + _WINNER_BARRED),
         "get": _op("The lot's confirmation (staff, or the winner with its bidder token)",
                    errors=_STAFF_ERRORS, staff=True, params=[*_LOT, _BIDDER_NO])},
     "/api/lots/{lot_id}/confirmation/sign": {"post": _op(

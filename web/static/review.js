@@ -59,6 +59,8 @@ function card(app) {
       + (app.deposit !== null ? `${money(app.deposit)} (${app.deposit_source} ${app.deposit_account})` : `— / ${money(app.deposit_required)}`)
       + (app.eligible ? ` · ${t("tr_eligible")} ${app.bidder_no}` : "")),
     app.barred ? h("div", { class: "reason barred" }, t("tr_barred_now")) : null,
+    app.barred_at_award ? h("div", { class: "reason barred barred-at-award" },
+      t("tr_barred_at_award") + t(`tr_step_${app.barred_at_award}`), h("br"), t("tr_barred_next")) : null,
     app.reason ? h("div", { class: "reason" }, app.reason) : null,
     h("ul", { class: "documents" }, ...app.documents.map((d) => h("li", {},
       h("a", { href: "#", onclick: (e) => { e.preventDefault(); download(app, d); } }, d.name),
