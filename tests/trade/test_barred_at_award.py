@@ -3,16 +3,20 @@ a winner listed after its application was approved (pre-qualification, 资格前
 result notice, no transaction confirmation and no payment notice (409 ``winner_barred``,
 recorded on its application with the host and the step), the host then declares a default
 and the runner-up, not listed, goes through as before; a list that cannot be read
-answers 503 and changes nothing."""
+answers 503 and changes nothing; the reviewer queue shows the refusal and what to do
+next, in both languages."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from browser_pages import Pages
+from playwright.async_api import expect
 from records.test_records_api import until_ended
 from test_notice_lots_http import BIDDING, eligible_applicant
 from test_trade_http import CODE, OTHER, Bidder, Clock, start
-from web_support import SUPERVISOR_TOKEN, Server, ServerFactory
+from web_support import HOST_TOKEN, SUPERVISOR_TOKEN, Server, ServerFactory
 
 from auction.trade.applications import BarredAtAward
 from auction.trade.identity import uscc_check_char
@@ -121,3 +125,29 @@ async def test_an_unreadable_barred_list_answers_503_and_changes_nothing(
     confirmation = await server.ok("GET", f"/api/lots/{lot_id}/confirmation",
                                    token=SUPERVISOR_TOKEN)
     assert confirmation["status"] != "issued"
+
+
+@pytest.mark.browser
+async def test_the_reviewer_queue_shows_a_winner_refused_at_the_award_and_what_to_do_next(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder],
+        pages: Pages) -> None:
+    barred = tmp_path / "barred.csv"
+    barred.write_text("# none yet\n", encoding="utf-8")
+    server, clock, lot_id, _ = await start(make_server, tmp_path, barred_parties_file=barred)
+    winner, runner_up = await awarded(server, clock, bidders, lot_id)
+    barred.write_text(f"{CODE}\n", encoding="utf-8")
+    status, _ = await server.call("POST", f"/api/lots/{lot_id}/confirmation", {})
+    assert status == 409
+    reviewer = await pages.open(f"{server.base}/review#token={HOST_TOKEN}")
+    await reviewer.select_option("#status", "approved")  # admitted: reviewed before
+    await reviewer.click("#refresh")
+    refused = reviewer.locator(
+        f'#queue .application[data-application-id="{winner}"] .barred-at-award')
+    await expect(refused).to_contain_text("成交确认书", timeout=10_000)
+    await expect(refused).to_contain_text("认定违约")
+    await reviewer.click("#lang-toggle")
+    await expect(refused).to_contain_text("transaction confirmation")
+    await expect(refused).to_contain_text("declare a default")
+    await expect(reviewer.locator(
+        f'#queue .application[data-application-id="{runner_up}"] .barred-at-award')
+    ).to_have_count(0)
