@@ -2,7 +2,8 @@
 a winner listed after its application was approved (pre-qualification, 资格前审) gets no
 result notice, no transaction confirmation and no payment notice (409 ``winner_barred``,
 recorded on its application with the host and the step), the host then declares a default
-and the runner-up, not listed, goes through as before; a list that cannot be read
+and the runner-up, not listed, goes through as before; in a multi-unit lot each winner
+is checked and the others' awards go on; a list that cannot be read
 answers 503 and changes nothing; the reviewer queue shows the refusal and what to do
 next, in both languages."""
 
@@ -105,6 +106,32 @@ async def test_a_winner_not_on_the_list_gets_its_notice_confirmation_and_payment
     assert not seen["barred"] and seen["barred_at_award"] == ""
     records = await server.engine.aggregates.records("application", winner)
     assert not [r for r in records if isinstance(r.event, BarredAtAward)]
+
+
+async def test_in_a_multi_unit_lot_each_winner_is_checked_and_the_others_awards_go_on(
+        make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
+    barred = tmp_path / "barred.csv"
+    barred.write_text("# none yet\n", encoding="utf-8")
+    server, clock, lot_id, _ = await start(make_server, tmp_path, {"units": 2},
+                                           barred_parties_file=barred)
+    winner, second = await awarded(server, clock, bidders, lot_id)  # a unit each
+    barred.write_text(f"{CODE}\n", encoding="utf-8")
+    lot = server.engine.lot(lot_id)
+    assert lot is not None
+    listed_no, other_no = lot.bidders[winner].bidder_no, lot.bidders[second].bidder_no
+    status, error = await server.call("POST", f"/api/lots/{lot_id}/notice",
+                                      {"trade_kind": "other"})
+    assert status == 409 and error["error"]["code"] == "winner_barred"
+    issued = await server.ok("POST", f"/api/lots/{lot_id}/confirmation",
+                             {"bidder_no": other_no})
+    assert issued["bidder_no"] == other_no and issued["amount"] == "100.00"
+    paid = await server.ok("POST", f"/api/lots/{lot_id}/payment", {"bidder_no": other_no})
+    assert paid["amount"] == "50.00"
+    for path, body in (("confirmation", {}), ("confirmation", {"bidder_no": listed_no}),
+                       ("payment", {"bidder_no": listed_no})):
+        status, error = await server.call("POST", f"/api/lots/{lot_id}/{path}", body)
+        assert status == 409 and error["error"]["code"] == "winner_barred", (path, body)
+    assert (await server.ok("GET", f"/api/applications/{second}"))["barred_at_award"] == ""
 
 
 async def test_an_unreadable_barred_list_answers_503_and_changes_nothing(
