@@ -34,6 +34,7 @@ from auction.lot import COMMANDS
 from auction.model import Command
 from engine import redis_keys as keys
 from engine.eventlog import LogUnavailable
+from engine.stopping import stop
 
 log = logging.getLogger(__name__)
 
@@ -272,10 +273,7 @@ class Ownership:
 
     async def close(self) -> None:
         """Stop serving and renewing, and release every lease (others take over at once)."""
-        tasks = [t for t in (self._listener, self._renewer, *self._tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop(self._listener, self._renewer, *self._tasks)
         for lot_id in list(self.held):
             try:
                 await self._release(keys=[keys.lease(lot_id)], args=[self.id])

@@ -112,7 +112,7 @@ class Lot:
 
     __slots__ = ("lot_id", "state", "dirty", "records", "base", "base_state", "base_hash",
                  "last_hash", "queue", "listeners", "joining", "writer", "wake", "inflight",
-                 "ahead", "stale", "timer", "deadline", "summary")
+                 "ahead", "stale", "unread", "timer", "deadline", "summary")
 
     def __init__(self, lot_id: str) -> None:
         self.lot_id = lot_id
@@ -143,6 +143,10 @@ class Lot:
         self.inflight: Batch | None = None
         self.ahead: Batch | None = None
         self.stale = 0
+        #: Set when rows of the lot may be in the log that were not read here, found
+        #: while the writer ran: the writer reads them before it decides a new batch or
+        #: goes idle (while it runs, only it publishes the lot's rows).
+        self.unread = False
         self.timer: asyncio.TimerHandle | None = None
         self.deadline: int | None = None
 
@@ -295,6 +299,9 @@ class Pipeline:
             while True:
                 lot.wake.clear()
                 if lot.inflight is None:
+                    if lot.unread and lot.ahead is None:
+                        await self._read_unread(lot)
+                        continue
                     batch, lot.ahead = lot.ahead, None
                     if batch is None:
                         if not lot.queue:
@@ -320,6 +327,14 @@ class Pipeline:
             fail(lot.queue, EngineError("the lot's writer stopped"))  # cancelled only
             lot.queue.clear()
             self._host.idle(lot)
+
+    async def _read_unread(self, lot: Lot) -> None:
+        """Read what others appended, found while this writer ran (:attr:`Lot.unread`)."""
+        lot.unread = False
+        try:
+            await self._host.catch_up(lot)
+        except Exception as exc:  # read again by the next command's stale append
+            log.warning("lot %s: the log could not be read: %s", lot.lot_id, exc)
 
     def _send(self, lot: Lot, batch: Batch) -> None:
         """Start the batch's append (the lot's version is its base)."""

@@ -83,6 +83,7 @@ from engine.pg_record import MAX_LAG_MS, PgRecord
 from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
 from engine.snapshots import Snapshot, SnapshotError, decode_state, encode_state
+from engine.stopping import stop
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +271,7 @@ class Runtime(Engine):
             return
         self._closing = True
         await self._coordinator.stop()
-        tasks = [t for t in (self._watchdog, self._healer, self._poller) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop(self._watchdog, self._healer, self._poller)
         for lot in self._lots.values():
             if lot.timer is not None:
                 lot.timer.cancel()
@@ -690,9 +688,11 @@ class Runtime(Engine):
             await self._fed(lot, last)  # the records are read once, from the feed
         if lot.version < last:
             try:
-                await self.catch_up(lot)
+                await self._refresh(lot)
             except LogUnavailable as exc:
                 raise EngineError(str(exc)) from exc
+        if lot.version < last and lot.unread:
+            await self._fed(lot, last)  # read and published by the lot's writer here
         if lot.version < last:
             raise EngineError(f"lot {lot_id}: the owner's records are not readable here")
         return lot.records[first - 1:last]
@@ -821,6 +821,16 @@ class Runtime(Engine):
         if rows:
             self._apply_rows(lot, rows)
 
+    async def _refresh(self, lot: Lot) -> None:
+        """Bring ``lot`` up to what the log holds, from outside its writer. While the
+        writer runs, it alone publishes the lot's rows (those read here may be its own
+        append, landed and not yet confirmed to it): it is told to read the log itself
+        before it decides again or goes idle (:attr:`Lot.unread`)."""
+        if lot.writer is None:
+            await self.catch_up(lot)
+        else:
+            lot.unread = True
+
     @staticmethod
     def _notify(listener: Listener, state: LotState, records: list[Recorded]) -> None:
         try:
@@ -868,7 +878,9 @@ class Runtime(Engine):
             except EngineError as exc:  # the rows' gap is read when the log is back
                 log.warning("lot %s not read: %s", lot_id, exc)
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
-        if not self._apply_rows(lot, rows):
+        if lot.writer is not None:
+            lot.unread = True  # see _refresh
+        elif not self._apply_rows(lot, rows):
             await self.catch_up(lot)
 
     async def _resumed(self) -> None:
@@ -877,7 +889,7 @@ class Runtime(Engine):
         for lot_id in list(self._feeds):
             lot = self._lots.get(lot_id)
             if lot is not None:
-                await self.catch_up(lot)
+                await self._refresh(lot)
 
     async def _poll(self) -> None:
         """The backstop of a shared log: fire every deadline its timer index says is
@@ -943,9 +955,10 @@ class Runtime(Engine):
     def _take_back(self, lot_id: str, rows: list[Row]) -> None:
         """Publish ``rows``, found in the log after the lot's durable events: a write
         reported failed that landed nonetheless (never acknowledged to its senders)."""
+        lot = self._lots.setdefault(lot_id, Lot(lot_id))
+        rows = [r for r in rows if r.seq > lot.version]  # or read by its writer meanwhile
         if not rows:
             return
-        lot = self._lots.setdefault(lot_id, Lot(lot_id))
         try:
             records = read_back(lot_id, rows, lot.version, lot.last_hash)
         except RecordError as exc:
@@ -1007,7 +1020,7 @@ class Runtime(Engine):
 
     async def _subscribe_feed(self, lot: Lot) -> None:
         await self.log.watch(lot.lot_id)
-        await self.catch_up(lot)
+        await self._refresh(lot)
 
     def _released(self, lot: Lot) -> None:
         """A listener left: the feed stops following the lot :attr:`unfollow_s` after

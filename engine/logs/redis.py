@@ -42,6 +42,7 @@ from engine.eventlog import (
     Unreadable,
 )
 from engine.snapshots import Snapshot
+from engine.stopping import stop
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,7 @@ class RedisLog(EventLog):
 
     async def close(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            await stop(self._listener)
             self._listener = None
         await self._redis.aclose()
 

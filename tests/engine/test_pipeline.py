@@ -274,6 +274,47 @@ def test_a_failed_append_is_never_acknowledged_and_the_lot_goes_on_from_what_is_
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_reader_beside_the_writer_leaves_its_landed_unconfirmed_append_to_it(
+        kind: str, request: pytest.FixtureRequest) -> None:
+    """A subscription starting to follow the lot (its catch-up reads the shared log)
+    while the writer's append has landed and is not yet confirmed to it: the rows are
+    published once, by the writer, and the listener gets each once, in order."""
+    url = request.getfixturevalue("redis_server").url if kind == "redis" else ""
+    lot_id = f"W{next(_lots)}"
+    async with Runtime(MemoryLog(shared=True) if kind == "memory" else RedisLog(url),
+                       Clock()) as engine:
+        await open_lot(engine, lot_id, bidders=2)
+        landed, release = asyncio.Event(), asyncio.Event()
+        real = engine.log.append
+
+        async def append(lot_id: str, expected_seq: int, rows: Sequence[Row],
+                         **kw: Any) -> bool:
+            durable = await real(lot_id, expected_seq, rows, **kw)
+            landed.set()
+            await release.wait()
+            return durable
+        engine.log.append = append  # type: ignore[method-assign]
+        bid = asyncio.ensure_future(engine.execute(lot_id, PlaceBid(bidder_id="B0",
+                                                                    amount=20000)))
+        await landed.wait()
+        told: list[int] = []
+        joining = asyncio.ensure_future(engine.subscribe(
+            lot_id, lambda state, records: told.extend(r.seq for r in records), after_seq=0))
+        while engine.metrics.feed_lots == 0 or not engine._feeds[lot_id].done():
+            await asyncio.sleep(0.01)  # the subscription has read the log
+        release.set()
+        assert isinstance(await bid, list)
+        await joining
+        del engine.log.append
+        assert isinstance(await engine.execute(lot_id, PlaceBid(bidder_id="B1",
+                                                                amount=21000)), list)
+        history = await engine.history(lot_id)
+        assert [r.seq for r in history] == list(range(1, len(history) + 1))
+        assert told == [r.seq for r in history]
+        assert engine.lot(lot_id) == replay(r.event for r in history)
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
 async def test_two_writers_racing_for_one_lot_keep_one_order_and_acknowledge_only_what_landed(
         kind: str, request: pytest.FixtureRequest) -> None:
     """Two engines (two processes) on one shared log bid on the same lot at once: each
