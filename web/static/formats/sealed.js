@@ -6,9 +6,9 @@
 // window (./sealing.js, shared with multi_round's initial bids).
 
 import { addStrings } from "../i18n.js";
-import { decimalsOf, formatAmount, normalizeInput, parseAmount } from "../money.js";
+import { decimalsOf } from "../money.js";
 import { clock, h } from "../ui.js";
-import { revealKept, sealingParts } from "./sealing.js";
+import { revealKept, sealedPriceForm, sealingParts } from "./sealing.js";
 
 addStrings({
   zh: {
@@ -142,6 +142,9 @@ function roomByBidder(el, ctx) {
   revealKept(ctx, mine);
 }
 
+/** The plain sealed room as last rendered (its price form reads it when submitted). */
+const latestPlain = { ctx: null, decimals: 2 };
+
 /** The room: the bidder's own sealed bid, its revisions left, and the form to submit or
  * revise it (the english bid form is hidden). The form is made once and kept, so that
  * what the bidder types survives the updates of the lot. */
@@ -150,40 +153,15 @@ function room(el, ctx) {
     roomByBidder(el, ctx);
     return;
   }
-  const { state, you, conn, messages, t, money } = ctx;
+  const { state, you, t, money } = ctx;
   const bidCard = document.getElementById("bid-card");
   if (bidCard) bidCard.hidden = true;
   const currency = state.params?.currency;
   const decimals = decimalsOf(currency, you?.last_bid ?? "0.00");
-  let form = el.querySelector("#sealed-form");
-  if (!form) {
-    const input = h("input", { id: "sealed-amount", type: "text", inputmode: "decimal",
-      autocomplete: "off", spellcheck: "false" });
-    const button = h("button", { id: "sealed-submit", type: "submit", class: "primary" });
-    form = h("form", { id: "sealed-form", class: "bid-form" }, input, button);
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      if (form.dataset.busy === "true") return;
-      const minor = parseAmount(normalizeInput(input.value), decimals);
-      if (minor === null) {
-        messages.show({ code: "invalid_amount" });
-        return;
-      }
-      const amount = formatAmount(minor, decimals);
-      if (ctx.confirmAmount && !(await ctx.confirmAmount(amount, { steps: false }))) return;
-      form.dataset.busy = "true";
-      messages.clear();
-      const answer = await conn.bid(amount);
-      form.dataset.busy = "false";
-      if (answer.type === "ack") {
-        input.value = "";
-        messages.show({ key: "sealed_sent", vars: { amount: money(answer.amount ?? amount, currency) } }, "ok");
-      } else {
-        messages.show({ code: answer.code, message: answer.message, detail: answer.detail });
-      }
-      ctx.rerender();
-    });
-  }
+  latestPlain.ctx = ctx;
+  latestPlain.decimals = decimals;
+  const form = sealedPriceForm(el, () => latestPlain,
+    ({ ctx: now }, amount) => now.conn.bid(amount), "sealed_sent");
   const input = form.querySelector("input");
   const button = form.querySelector("button");
   input.placeholder = t("sealed_placeholder");

@@ -107,9 +107,12 @@ function fileLink(file, text) {
     download: `sealed-bid-${file.lot_id}-${file.bidder_no}.json` }, text);
 }
 
-/** The form that commits to a sealed price, made once and kept in `el` (what the bidder
- * types survives the updates of the lot). */
-function commitForm(el) {
+/** The form of a sealed price (#sealed-form), made once and kept in `el` (what the bidder
+ * types survives the updates of the lot), shared by the sealed room (a plain sealed bid)
+ * and this module (a commitment). On submit it reads and confirms the price with
+ * `current()` (`{ ctx, decimals }` as last rendered, or null: nothing to send), has
+ * `send(current, amount, minor)` send it, and shows the answer (`sentKey` on an ack). */
+export function sealedPriceForm(el, current, send, sentKey) {
   let form = el.querySelector("#sealed-form");
   if (form) return form;
   const input = h("input", { id: "sealed-amount", type: "text", inputmode: "decimal",
@@ -118,8 +121,9 @@ function commitForm(el) {
   form = h("form", { id: "sealed-form", class: "bid-form" }, input, button);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const { ctx, mine: me, decimals } = latest;
-    if (form.dataset.busy === "true" || !me) return;
+    const now = current();
+    if (form.dataset.busy === "true" || !now) return;
+    const { ctx, decimals } = now;
     const { messages } = ctx;
     const minor = parseAmount(normalizeInput(input.value), decimals);
     if (minor === null) {
@@ -130,22 +134,28 @@ function commitForm(el) {
     if (ctx.confirmAmount && !(await ctx.confirmAmount(amount, { steps: false }))) return;
     form.dataset.busy = "true";
     messages.clear();
-    const salt = newSalt();
-    const lotId = ctx.state.lot_id;
-    const commitment = await sealCommitment(lotId, me.bidder_no, minor, salt);
-    // Kept before sending: a commit acknowledged while the page is gone still counts.
-    keepFile({ lot_id: lotId, bidder_no: me.bidder_no, amount, salt, commitment });
-    const answer = await ctx.conn.act("commit", undefined, undefined, { commitment });
+    const answer = await send(now, amount, minor);
     form.dataset.busy = "false";
     if (answer.type === "ack") {
       input.value = "";
-      messages.show({ key: "sealed_committed", vars: { amount: ctx.money(amount, ctx.state.params?.currency) } }, "ok");
+      const shown = ctx.money(answer.amount ?? amount, ctx.state.params?.currency);
+      messages.show({ key: sentKey, vars: { amount: shown } }, "ok");
     } else {
       messages.show({ code: answer.code, message: answer.message, detail: answer.detail });
     }
     ctx.rerender();
   });
   return form;
+}
+
+/** A commitment to the price: its salt and hash, kept as a bid file before it is sent (a
+ * commit acknowledged while the page is gone still counts). */
+async function commit({ ctx, mine }, amount, minor) {
+  const salt = newSalt();
+  const lotId = ctx.state.lot_id;
+  const commitment = await sealCommitment(lotId, mine.bidder_no, minor, salt);
+  keepFile({ lot_id: lotId, bidder_no: mine.bidder_no, amount, salt, commitment });
+  return ctx.conn.act("commit", undefined, undefined, { commitment });
 }
 
 /** The upload of a bid file, made once and kept in `el`. */
@@ -181,7 +191,8 @@ export function sealingParts(el, ctx, { mine, decimals, submitKey, voided }) {
   Object.assign(latest, { ctx, mine, decimals });
   const { t, money } = ctx;
   const currency = ctx.state.params?.currency;
-  const form = commitForm(el);
+  const form = sealedPriceForm(el, () => (latest.mine ? latest : null), commit,
+    "sealed_committed");
   form.querySelector("input").placeholder = t("sealed_placeholder");
   form.querySelector("button").textContent = t(submitKey);
   form.hidden = ctx.state.status !== "open" || !mine || mine.can_commit !== true;
