@@ -378,11 +378,10 @@ class Runtime(Engine):
             ids = await self.log.lot_page(after, limit, session_id)
         except LogUnavailable as exc:
             raise EngineError(str(exc)) from exc
-        states = []
-        for lot_id in ids:
-            state = await self.find(lot_id)
-            if state is not None and (session_id is None or state.session_id == session_id):
-                states.append(state)
+        # The page's lots are read at once (on Redis, over the pool's connections).
+        found = await asyncio.gather(*(self.find(lot_id) for lot_id in ids))
+        states = [state for state in found if state is not None
+                  and (session_id is None or state.session_id == session_id)]
         return states, (ids[-1] if len(ids) == limit else None)
 
     def _warmed(self, lot: Lot) -> None:

@@ -7,8 +7,8 @@ and chained under its own id, with its final snapshot), and ``--long`` open lots
 engine writes one every 500 events), then starts an embedded engine on it in a fresh
 process and prints one JSON object: seconds until the engine has started and its
 resident memory, for an empty directory and for the history; then the seconds to read
-one ended lot on demand and to list the first page of lots. ``--keep DIR`` leaves the
-history in DIR (to measure it with another version: ``--measure DIR``).
+one ended lot on demand and to list the first page of lots and the next one. ``--keep
+DIR`` leaves the history in DIR (to measure it with another version: ``--measure DIR``).
 ``--backend redis`` writes the same history into a Redis of its own (through the append
 script, with the snapshots the writer would hand it) and starts a scale-out engine on it
 (without Postgres) in a fresh process.
@@ -202,8 +202,12 @@ async def _measure(data_dir: Path | None, redis_url: str | None = None) -> dict[
         report["read_one_ended_ms"] = round((time.perf_counter() - started) * 1000, 2)
         report["read_one_ended"] = found is not None
         started = time.perf_counter()
-        page, _ = await engine.lots(limit=100)
+        page, after = await engine.lots(limit=100)
         report["list_100_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        if after is not None:
+            started = time.perf_counter()
+            await engine.lots(after=after, limit=100)
+            report["list_next_100_ms"] = round((time.perf_counter() - started) * 1000, 1)
     await engine.close()
     return report
 

@@ -88,6 +88,32 @@ local keep = math.min(tonumber(ARGV[1]), snap)
 if keep > 0 then return redis.call('XTRIM', KEYS[2], 'MINID', (keep + 1) .. '-0') end
 return 0
 """
+#: A page of one shard's lot index (KEYS[1], ordered by creation time, then id) after
+#: the lot created at ARGV[1] with id ARGV[2]: at most ARGV[3] ids with their scores.
+#: Lots tied at that time are searched by id (a binary search over their ranks), so the
+#: page costs the same however many lots were created in one millisecond.
+PAGE = """
+local function at_most(a, b)  -- byte order, as the index's (Lua's own follows the locale)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a <= #b
+end
+local lo = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
+local hi = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1])
+while lo < hi do
+  local mid = math.floor((lo + hi) / 2)
+  if at_most(redis.call('ZRANGE', KEYS[1], mid, mid)[1], ARGV[2]) then
+    lo = mid + 1
+  else
+    hi = mid
+  end
+end
+return redis.call('ZRANGE', KEYS[1], lo, lo + tonumber(ARGV[3]) - 1, 'WITHSCORES')
+"""
+#: Shards whose page is read at once (each a script call on a connection of its own).
+PAGE_CALLS = 16
 #: Connections to one Redis: appends of more lots at once wait for one (a Redis with
 #: ``appendfsync always`` fsyncs once for all the commands it read together, so a few
 #: dozen connections keep it busy; the client's default pool refuses the 101st).
@@ -138,6 +164,7 @@ class RedisLog(EventLog):
         self._redis = connect(url)
         self._append = self._redis.register_script(APPEND)
         self._trim = self._redis.register_script(TRIM)
+        self._page = self._redis.register_script(PAGE)
         #: Marks this process's own broadcasts (the feed leaves them out).
         self._origin = secrets.token_hex(8)
         #: What every broadcast of this process starts with: its origin, then the JSON.
@@ -218,13 +245,31 @@ class RedisLog(EventLog):
 
     async def lot_page(self, after: str | None, limit: int,
                        session_id: str | None = None) -> list[str]:
-        """Lots of every session (the lot indexes do not hold it: the caller filters)."""
+        """Lots of every session (the lot indexes do not hold it: the caller filters),
+        in order of creation (time, then id; from the first when ``after`` is unknown):
+        each shard's index read from ``after``'s creation time on, at most ``limit``
+        lots each (:data:`PAGE`), the shards merged: the cost of a page does not grow
+        with the number of lots."""
+        found: list[tuple[float, str]] = []
         try:
-            ids = await self._lot_ids()
+            created = (None if after is None
+                       else await self._redis.zscore(keys.lots(keys.shard(after)), after))
+            if created is None:
+                pipe = self._redis.pipeline(transaction=False)
+                for n in range(keys.SHARDS):
+                    pipe.zrange(keys.lots(n), 0, limit - 1, withscores=True)
+                for members in await pipe.execute():
+                    found.extend((float(score), _text(m)) for m, score in members)
+            else:
+                for first in range(0, keys.SHARDS, PAGE_CALLS):
+                    for flat in await asyncio.gather(*(
+                            self._page(keys=[keys.lots(n)], args=[repr(created), after, limit])
+                            for n in range(first, min(first + PAGE_CALLS, keys.SHARDS)))):
+                        found.extend((float(flat[i + 1]), _text(flat[i]))
+                                     for i in range(0, len(flat), 2))
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
-        start = ids.index(after) + 1 if after in ids else 0
-        return ids[start:start + limit]
+        return [lot_id for _, lot_id in sorted(found)[:limit]]
 
     async def load(self) -> Loaded:
         """The live lots of the shards' indexes of live lots, each from its snapshot and

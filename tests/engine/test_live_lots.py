@@ -16,12 +16,12 @@ import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from services import PostgresServer, RedisServer
-from test_contract import Clock, open_lot
+from test_contract import PARAMS, Clock, open_lot
 from test_sessions import make_lot, until
 from test_snapshots_engine import bid_on, end_lot
 
 from auction.lot import replay
-from auction.model import RefundDeposit, Tick
+from auction.model import CreateLot, RefundDeposit, Rejection, Tick
 from auction.state import AWARDED, OPEN
 from auction.verify import build_export, dumps, verify
 from auction.views import PUBLIC, STAFF, snapshot
@@ -242,6 +242,36 @@ async def test_a_redis_deployment_made_before_the_index_of_live_lots_gets_it_at_
     async with make() as again:
         assert again.lot_ids() == ids[3:] and again.reads == 0
         assert again.counts() == {AWARDED: 3, OPEN: 2}
+
+
+async def test_the_redis_listing_pages_lots_created_in_one_millisecond_in_order_of_id(
+        makers: Callable[[Clock], dict[str, Make]], redis_server: RedisServer) -> None:
+    """Lots created at one time sit in many shards' indexes with one score: a page
+    starting after one of them reads, in every shard, past the lots tied with it."""
+    clock = Clock()  # never moves: every lot has the same creation time
+    make = makers(clock)["redis"]
+    ids = sorted([f"T{i:02d}" for i in range(19)] + ["T-1", "T_1", "t1", "T\u00e91"])
+    async with make() as engine:
+        for lot_id in reversed(ids):  # created in the reverse of their order by id
+            assert not isinstance(await engine.execute(lot_id, CreateLot(
+                lot_id=lot_id, session_id="S1", format="english", title="t",
+                params=PARAMS, actor="host1")), Rejection)
+        assert len({redis_keys.shard(lot_id) for lot_id in ids}) > 10
+        clock.t += 1
+        assert not isinstance(await engine.execute("U1", CreateLot(
+            lot_id="U1", session_id="S1", format="english", title="t", params=PARAMS,
+            actor="host1")), Rejection)
+        for limit in (1, 4, 23, 30):
+            listed, after = [], None
+            while True:
+                page = await engine.log.lot_page(after, limit)
+                assert len(page) <= limit
+                listed.extend(page)
+                if len(page) < limit:
+                    break
+                after = page[-1]
+            assert listed == [*ids, "U1"], limit
+        assert await engine.log.lot_page("NOPE", 2) == ids[:2]  # unknown: from the first
 
 
 @settings(max_examples=25, deadline=None)

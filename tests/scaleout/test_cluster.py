@@ -54,6 +54,16 @@ async def test_two_engines_run_lots_of_every_node_of_a_cluster(cluster: RedisClu
             assert sa.status == sb.status == "awarded"
             assert [r.hash for r in await a.history(lot_id)] == [
                 r.hash for r in await b.history(lot_id)]
+        # the listing pages through the lot indexes of every node, in order of creation
+        created = {lot_id: (await a.history(lot_id))[0].event.at for lot_id in lot_ids}
+        listed: list[str] = []
+        after = None
+        while True:
+            states, after = await b.lots(after=after, limit=5)
+            listed.extend(state.lot_id for state in states)
+            if after is None:
+                break
+        assert listed == sorted(lot_ids, key=lambda lot_id: (created[lot_id], lot_id))
     finally:
         await a.close()
         await b.close()
