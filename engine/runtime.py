@@ -877,10 +877,8 @@ class Runtime(Engine):
             except EngineError as exc:  # the rows' gap is read when the log is back
                 log.warning("lot %s not read: %s", lot_id, exc)
         lot = self._lots.setdefault(lot_id, Lot(lot_id))
-        if lot.writer is not None:
-            lot.unread = True  # see _refresh
-        elif not self._apply_rows(lot, rows):
-            await self.catch_up(lot)
+        if lot.writer is not None or not self._apply_rows(lot, rows):
+            await self._refresh(lot)  # by its writer, while it runs
 
     async def _resumed(self) -> None:
         """The feed was lost and is back: read whatever was appended meanwhile to the

@@ -51,6 +51,7 @@ from auction.trade.outbox import (
     signature,
 )
 from engine.aggregates import Refused
+from engine.stopping import stop
 from web.api import json_response, read_body, require_host, require_staff
 from web.errors import WebError
 from web.keys import DISPATCHER, ENGINE, SETTINGS
@@ -207,9 +208,7 @@ async def run_dispatcher(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)  # its retry loop may take a cancellation for a timeout
 
 
 # ------------------------------------------------------------------------ routes

@@ -10,6 +10,7 @@ next, in both languages."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browser_pages import Pages
@@ -48,12 +49,24 @@ async def awarded(server: Server, clock: Clock, bidders: list[Bidder],
     return winner, runner_up
 
 
+async def awarded_on_a_list(make_server: ServerFactory, tmp_path: Path,
+                            bidders: list[Bidder], listed: str = "# none yet\n",
+                            lot: dict[str, Any] | None = None
+                            ) -> tuple[Path, Server, str, tuple[str, str]]:
+    """A server reading the barred list ``listed`` (a CSV file in ``tmp_path``) whose lot
+    (``lot``: its parameters) is awarded as :func:`awarded` says: the list's path, the
+    server, the lot and (winner, runner-up)."""
+    barred = tmp_path / "barred.csv"
+    barred.write_text(listed, encoding="utf-8")
+    server, clock, lot_id, _ = await start(make_server, tmp_path, lot,
+                                           barred_parties_file=barred)
+    return barred, server, lot_id, await awarded(server, clock, bidders, lot_id)
+
+
 async def test_a_winner_barred_after_its_approval_gets_no_notice_confirmation_or_payment(
         make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
-    barred = tmp_path / "barred.csv"
-    barred.write_text("# none yet\n", encoding="utf-8")
-    server, clock, lot_id, _ = await start(make_server, tmp_path, barred_parties_file=barred)
-    winner, runner_up = await awarded(server, clock, bidders, lot_id)
+    barred, server, lot_id, (winner, runner_up) = await awarded_on_a_list(
+        make_server, tmp_path, bidders)
     barred.write_text(f"code,name\n{CODE},失信被执行人\n", encoding="utf-8")
 
     for path, body, step in (("notice", {"trade_kind": "other"}, "result_notice"),
@@ -91,11 +104,9 @@ async def test_a_winner_barred_after_its_approval_gets_no_notice_confirmation_or
 
 async def test_a_winner_not_on_the_list_gets_its_notice_confirmation_and_payment_unchanged(
         make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
-    barred = tmp_path / "barred.csv"
     listed = "91110000MA0000001" + uscc_check_char("91110000MA0000001")
-    barred.write_text(f"{listed}\n", encoding="utf-8")  # somebody else is listed
-    server, clock, lot_id, _ = await start(make_server, tmp_path, barred_parties_file=barred)
-    winner, _ = await awarded(server, clock, bidders, lot_id)
+    _, server, lot_id, (winner, _) = await awarded_on_a_list(  # somebody else is listed
+        make_server, tmp_path, bidders, f"{listed}\n")
     published = await server.ok("POST", f"/api/lots/{lot_id}/notice", {"trade_kind": "other"})
     assert published["published"]
     issued = await server.ok("POST", f"/api/lots/{lot_id}/confirmation", {})
@@ -110,11 +121,8 @@ async def test_a_winner_not_on_the_list_gets_its_notice_confirmation_and_payment
 
 async def test_in_a_multi_unit_lot_each_winner_is_checked_and_the_others_awards_go_on(
         make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
-    barred = tmp_path / "barred.csv"
-    barred.write_text("# none yet\n", encoding="utf-8")
-    server, clock, lot_id, _ = await start(make_server, tmp_path, {"units": 2},
-                                           barred_parties_file=barred)
-    winner, second = await awarded(server, clock, bidders, lot_id)  # a unit each
+    barred, server, lot_id, (winner, second) = await awarded_on_a_list(  # a unit each
+        make_server, tmp_path, bidders, lot={"units": 2})
     barred.write_text(f"{CODE}\n", encoding="utf-8")
     lot = server.engine.lot(lot_id)
     assert lot is not None
@@ -136,10 +144,8 @@ async def test_in_a_multi_unit_lot_each_winner_is_checked_and_the_others_awards_
 
 async def test_an_unreadable_barred_list_answers_503_and_changes_nothing(
         make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder]) -> None:
-    barred = tmp_path / "barred.csv"
-    barred.write_text("# none yet\n", encoding="utf-8")
-    server, clock, lot_id, _ = await start(make_server, tmp_path, barred_parties_file=barred)
-    winner, _ = await awarded(server, clock, bidders, lot_id)
+    barred, server, lot_id, (winner, _) = await awarded_on_a_list(make_server, tmp_path,
+                                                                  bidders)
     barred.unlink()
     for path, body in (("notice", {"trade_kind": "other"}), ("confirmation", {}),
                        ("payment", {})):
@@ -158,10 +164,8 @@ async def test_an_unreadable_barred_list_answers_503_and_changes_nothing(
 async def test_the_reviewer_queue_shows_a_winner_refused_at_the_award_and_what_to_do_next(
         make_server: ServerFactory, tmp_path: Path, bidders: list[Bidder],
         pages: Pages) -> None:
-    barred = tmp_path / "barred.csv"
-    barred.write_text("# none yet\n", encoding="utf-8")
-    server, clock, lot_id, _ = await start(make_server, tmp_path, barred_parties_file=barred)
-    winner, runner_up = await awarded(server, clock, bidders, lot_id)
+    barred, server, lot_id, (winner, runner_up) = await awarded_on_a_list(
+        make_server, tmp_path, bidders)
     barred.write_text(f"{CODE}\n", encoding="utf-8")
     status, _ = await server.call("POST", f"/api/lots/{lot_id}/confirmation", {})
     assert status == 409
