@@ -128,6 +128,14 @@ class Engine(abc.ABC):
         store cannot be read."""
         return self.lot(lot_id)
 
+    async def owner_address(self, lot_id: str) -> str | None:
+        """Where a client of ``lot_id`` should connect: the WebSocket address of the
+        process that owns the lot, when another process of a scale-out backend owns it
+        and this one was given an address of its own (every process of a deployment is,
+        or none); None otherwise, and when that cannot be read (commands sent here are
+        forwarded to the owner either way)."""
+        return None
+
     def summary(self, lot_id: str) -> tuple[str, str] | None:
         """The status and session id of a lot in memory, or None."""
         state = self.lot(lot_id)

@@ -16,9 +16,15 @@
   forwarding process answers its client once it holds those records. When nobody
   listens on the owner's channel (it died), the forwarding process waits for the lease
   to expire and takes the lot over itself.
+* **Where the owner is.** A process given an address its clients can reach it at directly
+  (:attr:`Ownership.address`) keeps it in Redis beside its id (:func:`engine.redis_keys.address`,
+  renewed with its leases); a process asked for a lot another process owns can then tell
+  the client where to connect (:meth:`Ownership.owner_address`), so that a lot's clients
+  gather on its owner and its commands need no forwarding.
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -103,9 +109,12 @@ def _text(value: bytes | str) -> str:
 class Ownership:
     """This process's leases on ``redis`` (the log's client) and its request channel."""
 
-    def __init__(self, redis: Any, ttl_ms: int = LEASE_TTL_MS) -> None:
+    def __init__(self, redis: Any, ttl_ms: int = LEASE_TTL_MS,
+                 address: str | None = None) -> None:
         self.id = secrets.token_hex(8)
         self.ttl_ms = ttl_ms
+        #: The WebSocket address clients can reach this process at directly, or None.
+        self.address = address
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE)
         self._release = redis.register_script(RELEASE)
@@ -147,20 +156,42 @@ class Ownership:
             log.warning("lot %s: lease lost to another process", lot_id)
 
     async def renew(self) -> list[str]:
-        """Renew every lease held, in one pipelined call; the lots whose lease was lost."""
+        """Renew every lease held (and this process's address), in one pipelined call;
+        the lots whose lease was lost."""
         held = list(self.held.items())
         if not held:
+            if self.address is not None:
+                await self._redis.set(keys.address(self.id), self.address, px=self.ttl_ms)
             return []
         pipe = self._redis.pipeline(transaction=False)
+        if self.address is not None:
+            pipe.set(keys.address(self.id), self.address, px=self.ttl_ms)
         for lot_id, epoch in held:
             pipe.eval(RENEW, 2, keys.lease(lot_id), keys.epoch(lot_id), self.id, self.ttl_ms,
                       epoch)
         answers = await pipe.execute()
+        if self.address is not None:
+            answers = answers[1:]
         lost = [lot_id for (lot_id, epoch), ok in zip(held, answers, strict=True)
                 if not int(ok) and self.held.get(lot_id) == epoch]
         for lot_id in lost:
             self.lost(lot_id)
         return lost
+
+    async def owner_address(self, lot_id: str) -> str | None:
+        """The address of the process that owns ``lot_id``, when another process owns it
+        and gave one; None otherwise (this process owns it, nobody does, or the owner has
+        no address). Raises :class:`LogUnavailable` when Redis cannot be read."""
+        if lot_id in self.held:
+            return None
+        try:
+            holder = await self._redis.get(keys.lease(lot_id))
+            if holder is None or _text(holder) == self.id:
+                return None
+            address = await self._redis.get(keys.address(_text(holder)))
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        return None if address is None else _text(address)
 
     async def _renewing(self) -> None:
         while True:
@@ -177,6 +208,11 @@ class Ownership:
     async def start(self, serve: Serve) -> None:
         """Renew leases, and serve commands forwarded to this process's lots."""
         listening = asyncio.Event()
+        if self.address is not None:
+            try:
+                await self._redis.set(keys.address(self.id), self.address, px=self.ttl_ms)
+            except (RedisError, OSError) as exc:  # the renewals set it once Redis is back
+                log.warning("could not publish this process's address: %s", exc)
         self._listener = asyncio.create_task(self._listen(serve, listening))
         self._renewer = asyncio.create_task(self._renewing())
         await asyncio.wait_for(listening.wait(), 10)
@@ -274,6 +310,9 @@ class Ownership:
     async def close(self) -> None:
         """Stop serving and renewing, and release every lease (others take over at once)."""
         await stop(self._listener, self._renewer, *self._tasks)
+        if self.address is not None:
+            with contextlib.suppress(RedisError, OSError):  # it expires by itself
+                await self._redis.delete(keys.address(self.id))
         for lot_id in list(self.held):
             try:
                 await self._release(keys=[keys.lease(lot_id)], args=[self.id])

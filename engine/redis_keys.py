@@ -86,6 +86,12 @@ def epoch(lot_id: str) -> str:
     return f"{PREFIX}:{_tag(shard(lot_id))}:lot:{lot_id}:epoch"
 
 
+def address(process_id: str) -> str:
+    """String, with a TTL: the WebSocket address clients can reach the process at
+    directly (set only when the process is given one; see :mod:`engine.ownership`)."""
+    return f"{PREFIX}:proc:{process_id}:address"
+
+
 def process(process_id: str) -> str:
     """Pub/sub channel of one process: commands forwarded to the lots it owns, and the
     answers to the commands it forwarded."""

@@ -671,6 +671,14 @@ class Runtime(Engine):
                 raise EngineError(f"lot {lot_id} has no reachable owner; try again")
             await asyncio.sleep(0.1)
 
+    async def owner_address(self, lot_id: str) -> str | None:
+        if self.ownership is None or self.ownership.address is None:
+            return None
+        try:
+            return await self.ownership.owner_address(lot_id)
+        except LogUnavailable:  # only a hint: the commands are forwarded
+            return None
+
     async def _forwarded(self, lot_id: str, answer: dict[str, object]) -> Result:
         """The result of a command the owner decided: its records, read here."""
         if "rej" in answer:
@@ -1144,12 +1152,12 @@ class RedisEngine(Runtime):
 
     def __init__(self, redis_url: str, postgres_dsn: str | None,
                  clock: Callable[[], int] | None = None,
-                 postgres_max_lag_ms: int = MAX_LAG_MS) -> None:
+                 postgres_max_lag_ms: int = MAX_LAG_MS, address: str | None = None) -> None:
         self.redis_url = redis_url
         redis_log = RedisLog(redis_url)
         super().__init__(redis_log, clock, postgres_max_lag_ms=postgres_max_lag_ms,
                          aggregates=RedisAggregateLog(redis_log.redis))
-        self.ownership = Ownership(redis_log.redis)
+        self.ownership = Ownership(redis_log.redis, address=address)
         if postgres_dsn:
             self.record_store = self.metrics.record = PgRecord(
                 postgres_dsn, source=self._log_rows, lots=self._log_lots, clock=self.now,

@@ -38,6 +38,7 @@ import orjson
 
 from auction.money import format_amount, parse_amount
 from auction.state import ENDED
+from engine.runtime import UNFOLLOW_S
 from loadtests import ceilings
 from loadtests.services import (
     AuctionServer,
@@ -298,6 +299,9 @@ class Bench:
             redis_url=redis_url or (self.redis.url if self.backend == REDIS and self.redis
                                     else None),
             postgres_dsn=self._dsn if self.backend == REDIS else None, extra_env=BENCH_LIMITS)
+        if server.redis_url:  # clients are told which process owns a lot
+            server.extra_env = {**BENCH_LIMITS, "AUCTION_PROCESS_URL": server.base,
+                                "AUCTION_METRICS_ALLOW": "127.0.0.1/32"}
         return server
 
     async def bid_window(self, driver: Driver, mode: str, **options: Any
@@ -475,7 +479,8 @@ class Bench:
             self.ceiling("protocol_race", "raw protocol round trips, racing bidders",
                          len(acks) / s.window_s, "bids/s",
                          f"bare aiohttp answering {s.race_lots} lots of {s.race_bidders} racing "
-                         "bidders with the engine's frames, acknowledging every bid")
+                         "bidders with the engine's frames: the first bid above the lot's best "
+                         "acknowledged, the others refused (not_improving)")
         finally:
             proc.stdin.close()  # type: ignore[union-attr]
             try:
@@ -599,8 +604,9 @@ class Bench:
                     f"{s.race_lots} lots, each {s.race_bidders} bidders racing for every next "
                     f"price; acknowledged bids per second over {s.window_s}s; rejected "
                     f"{sum(bids['rejected'].values())} ({', '.join(sorted(bids['rejected']))})"
-                    f", errors {bids['errors']}; the ceiling acknowledges every bid, the "
-                    "engine one per price (answered_per_s: every answer, warm-up included)",
+                    f", errors {bids['errors']}; the ceiling, like the engine, acknowledges "
+                    "one bid per price and refuses the others (answered_per_s: every answer, "
+                    "warm-up included)",
                     errors=bids["errors"],
                     answered_per_s=(len(bids["acks"]) + sum(bids["rejected"].values()))
                     / (s.warmup_s + s.window_s),
@@ -610,10 +616,11 @@ class Bench:
     async def measure_scaling(self, http: aiohttp.ClientSession) -> None:
         """CPU-seconds per 1,000 accepted bids summed over all server processes, at 1, 2
         and 4 processes on the run's Redis and Postgres: each lot created on (so owned by)
-        one process, its 2 bidders on two different processes (bids forwarded to the
-        owner), 1 watcher; each process's CPU time from /proc/<pid>/stat around the
-        window."""
+        one process, its 2 bidders connecting to two different processes and 1 watcher
+        to the first (each told by the server which process owns the lot, and moving
+        there); each process's CPU time from /proc/<pid>/stat around the window."""
         s = self.scale
+        rate: float | None = None
         servers = [self.new_server(f"scale{i}") for i in range(4)]
         log("scaling: starting 4 more server processes on the same Redis")
         await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
@@ -632,29 +639,36 @@ class Bench:
                 watchers = await self.driver(f"scale{count}-watchers", {
                     "ws_url": used[0].ws_url,
                     "members": [{"lot_id": x["lot_id"]} for x in specs]})
-                await bidders.wait_ready()
-                await watchers.wait_ready()
-                start = time.monotonic_ns() + int(s.warmup_s * 1e9)
-                until = start + int(s.scale_window_s * 1e9)
-                running = asyncio.create_task(bidders.command(
-                    {"cmd": "bid", "mode": "max", "window": 1, "until_ns": until},
-                    timeout=s.scale_window_s + 120))
-                await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
-                before = sum(cpu_seconds(server.pid) for server in used)
-                await asyncio.sleep(max(0.0, (until - time.monotonic_ns()) / 1e9))
-                after = sum(cpu_seconds(server.pid) for server in used)
-                bids = await running
+                moved = sum([(await bidders.wait_ready())["moved_to_owner"],
+                             (await watchers.wait_ready())["moved_to_owner"]])
+                # The steady state: the processes the clients left stop following their
+                # lots (UNFOLLOW_S after the last client left).
+                await settled(http, used, s.scale_lots)
+                if rate is None:  # the pace of every count: half of one process's maximum
+                    most, _, _ = await self.cpu_window(bidders, used,
+                                                       {"mode": "max", "window": 1})
+                    rate = max(10.0, most / s.scale_window_s / 2)
+                    log(f"scaling: 1 process: {most / s.scale_window_s:.0f} bids/s at most; "
+                        f"pacing every count at {rate:.0f} bids/s")
+                acked, cpu, errors = await self.cpu_window(bidders, used,
+                                                           {"mode": "paced", "rate": rate})
+                peak, peak_cpu, _ = await self.cpu_window(bidders, used,
+                                                          {"mode": "max", "window": 1})
                 await bidders.exit()
                 await watchers.exit()
-                acks = [a for a in bids["acks"] if start <= a[4] < until]
-                per_1000 = (after - before) / len(acks) * 1000 if acks else None
+                per_1000 = cpu / acked * 1000 if acked else None
                 self.figure(f"cpu_per_1000_p{count}", per_1000,
                             f"{s.scale_lots} lots over {count} process(es) on one core, each "
                             "owned by the process that created it, 2 bidders alternating "
-                            f"(on {'two processes' if count > 1 else 'it'}) and 1 watcher; "
-                            f"{len(acks)} bids acknowledged in {s.scale_window_s}s, "
-                            f"{after - before:.2f} CPU-s; errors {bids['errors']}",
-                            bids_per_s=len(acks) / s.scale_window_s, errors=bids["errors"])
+                            f"(connecting to {'two processes' if count > 1 else 'it'}) and 1 "
+                            f"watcher; {moved} connections moved to the lot's owner when told "
+                            f"where it is; paced at {rate:.0f} bids/s (half of one process's "
+                            f"maximum): {acked} bids acknowledged in {s.scale_window_s}s, "
+                            f"{cpu:.2f} CPU-s, errors {errors}; at the maximum (every process "
+                            f"busy on the one core): {peak} bids, {peak_cpu:.2f} CPU-s",
+                            bids_per_s=acked / s.scale_window_s, errors=errors,
+                            max_bids_per_s=peak / s.scale_window_s,
+                            max_cpu_per_1000=round(peak_cpu / peak * 1000, 3) if peak else None)
                 log(f"scaling: {count} process(es): {per_1000} CPU-s per 1,000 bids")
         finally:
             for server in servers:
@@ -662,6 +676,24 @@ class Bench:
         reference = self.results["cpu_per_1000_p1"]["value"]
         self.ceiling("cpu_p1", "CPU-s per 1,000 accepted bids at 1 process, same run",
                      reference, "CPU-s", "the same workload on one server process")
+
+    async def cpu_window(self, bidders: Driver, servers: list[AuctionServer],
+                         command: dict[str, Any]) -> tuple[int, float, int]:
+        """Bid as ``command`` says for a warm-up and one scaling window; the bids
+        acknowledged in the window, the CPU-seconds the servers used in it, and the
+        bids that failed."""
+        s = self.scale
+        start = time.monotonic_ns() + int(s.warmup_s * 1e9)
+        until = start + int(s.scale_window_s * 1e9)
+        running = asyncio.create_task(bidders.command(
+            {"cmd": "bid", **command, "until_ns": until}, timeout=s.scale_window_s + 120))
+        await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
+        before = sum(cpu_seconds(server.pid) for server in servers)
+        await asyncio.sleep(max(0.0, (until - time.monotonic_ns()) / 1e9))
+        after = sum(cpu_seconds(server.pid) for server in servers)
+        bids = await running
+        return (sum(1 for a in bids["acks"] if start <= a[4] < until), after - before,
+                bids["errors"])
 
     # -------------------------------------------------------------- latency, closes
 
@@ -972,6 +1004,27 @@ class Bench:
             "ceilings": [{k: _round(v) for k, v in x.items()} for x in c.values()],
             "figures": figures,
         }
+
+
+async def settled(http: aiohttp.ClientSession, servers: list[AuctionServer], lots: int,
+                  timeout: float = UNFOLLOW_S + 10) -> None:
+    """Wait until the processes follow, together, no more lots than there are (each lot
+    followed by its owner alone, where its clients are), from their
+    ``auction_feed_lots``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        following = 0.0
+        for server in servers:
+            async with http.get(f"{server.base}/metrics") as resp:
+                text = await resp.text()
+            following += next((float(line.split()[1]) for line in text.splitlines()
+                               if line.startswith("auction_feed_lots ")), 0.0)
+        if following <= lots:
+            return
+        if time.monotonic() > deadline:
+            log(f"scaling: the processes still follow {following:.0f} lots of others")
+            return
+        await asyncio.sleep(0.5)
 
 
 def cpu_seconds(pid: int) -> float:

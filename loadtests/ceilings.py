@@ -8,8 +8,11 @@ what the machine does with no engine in the way.
 * raw protocol round trips: a bare aiohttp server (``python -m loadtests.ceilings
   protocol``) that answers the auction protocol's messages with frames of the same shape
   and number as the engine's (``subscribed``; per bid an ``update`` to every member of the
-  lot, a ``you`` to the bidder and to the one it outbid, an ``ack``), deciding and storing
-  nothing: what the same load generators get from aiohttp alone.
+  lot, a ``you`` to the bidder and to the one it outbid, an ``ack``; a bid not above the
+  lot's best is answered with the engine's ``rejected`` frame, ``not_improving``, as the
+  engine answers every bidder but one of those racing for a price), deciding nothing more
+  (one comparison with the lot's best) and storing nothing: what the same load
+  generators get from aiohttp alone.
 * raw Redis append: ``redis-benchmark`` of a Lua script doing HINCRBY + XADD, 50 clients,
   on a Redis with ``appendfsync always``.
 * raw Postgres insert: asyncpg ``copy_records_to_table``, ``executemany`` in batches of
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import sys
 import time
+from decimal import Decimal
 
 import orjson
 import websockets
@@ -97,6 +101,10 @@ async def protocol_server(port: int) -> None:
     rooms: dict[str, list[web.WebSocketResponse]] = {}
     seqs: dict[str, int] = {}
     leaders: dict[str, web.WebSocketResponse] = {}
+    #: Each lot's best amount: a bid not above it is refused, as the engine refuses it.
+    best: dict[str, Decimal] = {}
+    not_improving = {"zh": "报价未达到最低加价幅度",
+                     "en": "The bid does not improve by at least one step."}
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(compress=False)
@@ -119,6 +127,14 @@ async def protocol_server(port: int) -> None:
                                         WSMsgType.TEXT)
                 elif data["type"] == "bid":
                     lot_id = data["lot_id"]
+                    amount = Decimal(data["amount"])
+                    if lot_id in best and amount <= best[lot_id]:
+                        await ws.send_frame(orjson.dumps({
+                            "type": "rejected", "lot_id": lot_id, "ref": data["ref"],
+                            "code": "not_improving", "message": not_improving,
+                            "detail": ""}), WSMsgType.TEXT)
+                        continue
+                    best[lot_id] = amount
                     seq = seqs[lot_id] = seqs[lot_id] + 1
                     now = time.time_ns() // 1_000_000
                     update = orjson.dumps({

@@ -86,18 +86,32 @@ class Member:
         self.pending: dict[str, asyncio.Future[tuple[dict[str, Any], int]]] = {}
 
     async def open(self, ws_url: str) -> None:
+        """Connect and subscribe; where the server names the lot's owner (another
+        process of a scale-out backend), connect to the owner instead, as a client that
+        can reach it does."""
         ws_url = self.ws_url or ws_url
-        loop = asyncio.get_running_loop()
-        self.subscribed = loop.create_future()
+        reply = await self._subscribe(ws_url)
+        owner = reply.get("owner")
+        if owner and owner != ws_url:
+            self.driver.moved += 1
+            assert self.sock is not None
+            self.sock.on_close = None
+            self.sock.close()
+            reply = await self._subscribe(owner)
+            self.ws_url = owner
+        if self.session.signer is not None:
+            enrolled, _, _ = await self.request(self.session.enrol())
+            if enrolled.get("type") != "ack":
+                raise ConnectionError(f"enrolment refused: {enrolled}")
+
+    async def _subscribe(self, ws_url: str) -> dict[str, Any]:
+        self.subscribed = asyncio.get_running_loop().create_future()
         self.sock = await open_lean(ws_url, self.on_frame, on_close=self.on_close)
         self.sock.send_json(self.session.subscribe())
         reply = await asyncio.wait_for(self.subscribed, 30)
         if reply.get("type") != "subscribed":
             raise ConnectionError(f"subscribe refused: {reply}")
-        if self.session.signer is not None:
-            enrolled, _, _ = await self.request(self.session.enrol())
-            if enrolled.get("type") != "ack":
-                raise ConnectionError(f"enrolment refused: {enrolled}")
+        return reply
 
     def on_frame(self, payload: bytes) -> None:
         now = time.monotonic_ns()
@@ -184,6 +198,8 @@ class Driver:
         self.errors: Counter[str] = Counter()
         self.members: list[Member] = []
         self.lots: list[LotPlan] = []
+        #: Connections that moved to the lot's owner when the server named it.
+        self.moved = 0
         self._refs = itertools.count(1)
 
     # ------------------------------------------------------------------ setup
@@ -215,6 +231,7 @@ class Driver:
         started = time.monotonic()
         await asyncio.gather(*(open_one(m) for m in self.members))
         return {"event": "ready", "connected": len(self.members) - sum(failed.values()),
+                "moved_to_owner": self.moved,
                 "failed": dict(failed), "seconds": round(time.monotonic() - started, 3)}
 
     # ------------------------------------------------------------------ bidding

@@ -140,7 +140,8 @@ def make_engine(settings: Settings) -> Engine:
         from engine.redis_engine import RedisEngine
 
         return RedisEngine(settings.redis_url, settings.postgres_dsn,
-                           postgres_max_lag_ms=settings.postgres_max_lag_s * 1000)
+                           postgres_max_lag_ms=settings.postgres_max_lag_s * 1000,
+                           address=settings.owner_ws_url)
     return EmbeddedEngine(settings.data_dir)
 
 

@@ -81,6 +81,10 @@ class LotSession:
         self.state: dict[str, Any] = {}
         self.role: str | None = None
         self.bidder_no: str | None = None
+        #: Scale-out backend: the WebSocket address of the process owning the lot, when
+        #: the server subscribed to is not it (a client that can reach it may connect
+        #: there instead; its commands are forwarded either way).
+        self.owner: str | None = None
         self.acked: list[dict[str, Any]] = []
         #: Every event seen, in order (when ``keep_events``).
         self.events: list[dict[str, Any]] = []
@@ -209,6 +213,7 @@ class LotSession:
             return None
         if kind == "subscribed" and msg.get("lot_id") == self.lot_id:
             self.role, self.bidder_no = msg.get("role"), msg.get("bidder_no")
+            self.owner = msg.get("owner")
         if kind == "you" and msg.get("lot_id") == self.lot_id:
             self.you = msg.get("you")
         ref = msg.get("ref")

@@ -122,6 +122,12 @@ OPTIONS: tuple[Option, ...] = (
            "without it, the embedded backend"),
     Option("postgres_dsn", "AUCTION_POSTGRES_DSN", "--postgres", "str",
            "scale-out backend: Postgres DSN of the permanent record (with redis_url only)"),
+    Option("process_url", "AUCTION_PROCESS_URL", None, "str",
+           "scale-out backend: this process's own address as clients can reach it "
+           "(https://jy.example.cn/p/2, a path the proxy sends to this process alone): a "
+           "client subscribing to a lot another process owns is told the owner's WebSocket "
+           "address (`owner` in `subscribed`) and may connect there (none: its commands are "
+           "forwarded to the owner)"),
     Option("postgres_max_lag_s", "AUCTION_POSTGRES_MAX_LAG_S", None, "int",
            f"seconds the Postgres record may lag behind Redis before /readyz answers 503 "
            f"({DEFAULT_MAX_LAG_S})"),
@@ -282,6 +288,9 @@ class Settings:
     #: (permanent record). Without ``redis_url`` the embedded backend is used.
     redis_url: str | None = None
     postgres_dsn: str | None = None
+    #: Scale-out backend: this process's own address as clients reach it directly ("":
+    #: none); see :attr:`owner_ws_url`.
+    process_url: str = ""
     #: Seconds the Postgres record may lag behind Redis before the process is not ready.
     postgres_max_lag_s: int = DEFAULT_MAX_LAG_S
     #: The receipt key's file; None: ``data_dir/receipt-key.pem`` (see :meth:`receipt_key_path`).
@@ -422,6 +431,14 @@ class Settings:
                    receipt_key_file=given.get("receipt_key_file"),
                    **_limits(given), **_operations(given))
 
+    @property
+    def owner_ws_url(self) -> str | None:
+        """This process's WebSocket address from :attr:`process_url` (``ws://`` for
+        ``http://``, ``wss://`` for ``https://``), or None."""
+        if not self.process_url:
+            return None
+        return "ws" + self.process_url.removeprefix("http") + "/ws"
+
     def receipt_key_path(self) -> Path | None:
         """Where the receipt key is kept: ``receipt_key_file``, else ``receipt-key.pem`` in
         the data directory when it exists; None (a key for this process only) for a server
@@ -553,6 +570,8 @@ def _problems(given: Mapping[str, Any]) -> list[str]:
             owners.setdefault(token, staff_id)
     if given.get("postgres_dsn") and not given.get("redis_url"):
         out.append("a Postgres DSN is only used with Redis (give --redis too)")
+    if given.get("process_url") and not given.get("redis_url"):
+        out.append("process_url is only used with Redis (give --redis too)")
     for read in (_limits, _operations):
         try:
             read(given)
@@ -735,6 +754,10 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
         if not re.fullmatch(r"https?://[^\s/]+", given["passkey_origin"]):
             raise ConfigError("passkey_origin must be http(s)://HOST[:PORT], no path")
         out["passkey_origin"] = given["passkey_origin"]
+    if "process_url" in given:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["process_url"]):
+            raise ConfigError("process_url must be an http:// or https:// address")
+        out["process_url"] = given["process_url"].rstrip("/")
     if "public_url" in given:
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["public_url"]):
             raise ConfigError("public_url must be an http:// or https:// address")

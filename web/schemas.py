@@ -1252,6 +1252,10 @@ class Subscribed(ServerMessage, tag="subscribed"):
     bidder_no: Annotated[str | None, Meta(
         description="the bidder's number in this lot (null for other roles)")]
     ref: str | None = None
+    owner: Annotated[str | None, Meta(description=(
+        "scale-out backend: the WebSocket address of the process that owns the lot, when "
+        "it is not this one; the client may connect there (its commands sent here are "
+        "forwarded to the owner either way)"))] = None
 
 
 class Update(ServerMessage, tag="update"):

@@ -360,10 +360,14 @@ class Connection:
                 pending[:0] = await self._execute(effect)
 
     async def _watch(self, watch: protocol.Watch) -> list[Effect]:
+        greeting = watch.greeting
+        owner = await self.shared.engine.owner_address(watch.lot_id)
+        if owner is not None:
+            greeting = msgspec.structs.replace(greeting, owner=owner)
         try:
             watcher = await self.shared.hub.watch(
                 self, watch.lot_id, watch.audience, watch.bidder_id, watch.after_seq,
-                greeting=_ENCODER.encode(watch.greeting), token_gen=watch.token_gen,
+                greeting=_ENCODER.encode(greeting), token_gen=watch.token_gen,
                 heads=watch.heads)
         except Exception as exc:  # noqa: BLE001 - the protocol answers every failure
             return self.core.watched(watch, exc)

@@ -196,3 +196,28 @@ async def test_every_kind_of_command_survives_being_forwarded_unchanged() -> Non
         assert type(back) is type(command)
         assert encode_command(back) == orjson.loads(orjson.dumps(encode_command(command),
                                                                  default=_plain))
+
+
+async def test_a_process_with_an_address_tells_where_the_owner_of_a_lot_is(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    a, b = engine_on(redis_server, clock), engine_on(redis_server, clock)
+    silent = engine_on(redis_server, clock)
+    assert a.ownership is not None and b.ownership is not None
+    a.ownership.address, b.ownership.address = "ws://a.example/ws", "ws://b.example/ws"
+    async with a, b, silent:
+        await open_lot(a, "L1")
+        assert await a.owner_address("L1") is None  # a owns it
+        assert await b.owner_address("L1") == "ws://a.example/ws"
+        assert await silent.owner_address("L1") is None  # given no address: tells nothing
+        assert await b.owner_address("L-NOBODY") is None  # no owner yet
+        await asyncio.sleep(TTL_MS * 2 / 1000)  # the address outlives its first TTL
+        assert await b.owner_address("L1") == "ws://a.example/ws"
+        await a.close()  # a clean stop releases the lease and forgets the address
+        assert await b.owner_address("L1") is None
+        client = aioredis.Redis.from_url(redis_server.url)
+        try:
+            assert await client.get(keys.address(a.ownership.id)) is None
+        finally:
+            await client.aclose()

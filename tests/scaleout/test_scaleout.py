@@ -39,11 +39,15 @@ class Stack:
         self.dsn = postgres.create_database(f"scaleout_{next(_databases)}")
         self.servers: list[ServerProcess] = []
 
-    def server(self) -> ServerProcess:
+    def server(self, addressed: bool = False) -> ServerProcess:
+        """A server process on the stack; ``addressed``: given its own address
+        (``AUCTION_PROCESS_URL``), which it tells clients of the lots it owns."""
         data = self.tmp / f"server{len(self.servers)}"
         data.mkdir()
         server = ServerProcess(str(data), extra_env={"AUCTION_REDIS_URL": self.redis.url,
                                                      "AUCTION_POSTGRES_DSN": self.dsn})
+        if addressed:
+            server.extra_env["AUCTION_PROCESS_URL"] = server.base
         self.servers.append(server)
         return server
 
@@ -227,16 +231,21 @@ async def test_a_kill_9_mid_lot_loses_no_acknowledged_bid(stack: Stack, victim: 
             await client.close()
 
 
-async def feed_rows(server: ServerProcess) -> float:
-    """How many events of other processes' appends the server's feed has received
-    (``auction_feed_rows_total`` of its ``/metrics``)."""
+async def metric(server: ServerProcess, name: str) -> float:
+    """The value of an unlabelled figure of the server's ``/metrics``."""
     headers = {"Authorization": f"Bearer {server.SUPERVISOR_TOKEN}"}
     async with aiohttp.ClientSession(headers=headers) as http:
         async with http.get(f"{server.base}/metrics") as resp:
             assert resp.status == 200
             text = await resp.text()
     return next(float(line.split()[1]) for line in text.splitlines()
-                if line.startswith("auction_feed_rows_total "))
+                if line.startswith(f"{name} "))
+
+
+async def feed_rows(server: ServerProcess) -> float:
+    """How many events of other processes' appends the server's feed has received
+    (``auction_feed_rows_total`` of its ``/metrics``)."""
+    return await metric(server, "auction_feed_rows_total")
 
 
 async def test_a_process_serving_no_client_of_a_lot_receives_none_of_its_events(
@@ -258,6 +267,45 @@ async def test_a_process_serving_no_client_of_a_lot_receives_none_of_its_events(
         last = await stack.redis_seq(lot_id)
         await watcher.wait_for(lambda c: c.events[-1]["seq"] == last, timeout=10)
         assert await feed_rows(b) > 0
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_a_client_is_told_which_process_owns_its_lot_and_moving_there_spares_the_others(
+        stack: Stack) -> None:
+    a, b, c = stack.server(addressed=True), stack.server(addressed=True), stack.server()
+    for server in (a, b, c):
+        await server.start()
+    lot_id, tokens = await setup_lot(a, duration_s=30, bidders=2)  # a takes its lease
+    first = LotClient(a.ws_url, lot_id, tokens[0])
+    second = LotClient(b.ws_url, lot_id, tokens[1])
+    unaddressed = LotClient(c.ws_url, lot_id)
+    clients = [first, second, unaddressed]
+    try:
+        await connect_all(clients)
+        for client in clients:
+            await client.wait_for(lambda x: x.session.role is not None, timeout=10)
+        assert first.session.owner is None  # a owns it
+        assert second.session.owner == a.ws_url  # b knows where a is
+        assert unaddressed.session.owner is None  # c was given no address: it tells nothing
+        assert (await second.bid(second.state["next_min"]))["type"] == "ack"  # forwarded
+        # The bidder moves to the owner: b and c then spend nothing on the lot.
+        moved = LotClient(second.session.owner, lot_id, tokens[1])
+        clients.append(moved)
+        await moved.connect()
+        await moved.wait_for(lambda x: x.session.role is not None, timeout=10)
+        assert moved.session.owner is None
+        await second.close()
+        await unaddressed.close()
+        deadline = time.monotonic() + 10  # b and c stop following the lot a while after
+        while await metric(b, "auction_feed_lots") or await metric(c, "auction_feed_lots"):
+            assert time.monotonic() < deadline, "a process kept following the lot"
+            await asyncio.sleep(0.2)
+        rows_b, rows_c = await feed_rows(b), await feed_rows(c)
+        await asyncio.gather(*(keep_bidding(x, time.monotonic() + 1.5) for x in (first, moved)))
+        assert len(moved.acked) > 3 and len(first.acked) > 3, "the lot was not busy"
+        assert (await feed_rows(b), await feed_rows(c)) == (rows_b, rows_c)
     finally:
         for client in clients:
             await client.close()

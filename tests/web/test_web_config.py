@@ -86,6 +86,9 @@ def test_config_file_with_arguments_taking_precedence(tmp_path: Path) -> None:
     ({"AUCTION_LOG_LEVEL": "loud"}, "log_level must be one of"),
     ({"AUCTION_METRICS_ALLOW": "10.0.0.300"}, "metrics_allow"),
     ({"AUCTION_PUBLIC_URL": "jy.example.cn"}, "public_url must be an http"),
+    ({"AUCTION_REDIS_URL": "redis://r:6379/0", "AUCTION_PROCESS_URL": "ws://10.0.0.5/ws"},
+     "process_url must be an http"),
+    ({"AUCTION_PROCESS_URL": "http://10.0.0.5:8081"}, "process_url is only used with Redis"),
     ({"AUCTION_SIGNING_DAYS": "0"}, "signing_days must be between 1 and 366"),
     ({"AUCTION_SIGNING_KEY": "/k.pem"}, "given together"),
     ({"AUCTION_PUBLICITY_KINDS": "land:10"}, "not kind=days"),
@@ -160,6 +163,7 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "bank_window_s": lambda s: s.bank_window_s, "refund_days": lambda s: s.refund_days,
     "payment_days": lambda s: s.payment_days,
     "public_url": lambda s: s.public_url, "signing_days": lambda s: s.signing_days,
+    "process_url": lambda s: (s.process_url, s.owner_ws_url),
     "publicity_kinds": lambda s: dict(s.publicity_kinds),
     "platform_code": lambda s: s.platform_code, "region_code": lambda s: s.region_code,
     "webhook_url": lambda s: s.webhook_url, "webhook_secret": lambda s: s.webhook_secret,
@@ -169,6 +173,7 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
 }
 #: Settings that need another one to be accepted (given in the file, the weakest source).
 NEEDS: dict[str, dict[str, Any]] = {"postgres_dsn": {"redis_url": "redis://needed:6379/0"},
+                                    "process_url": {"redis_url": "redis://needed:6379/0"},
                                     "signing_key": {"signing_cert": "/etc/center-cert.pem"},
                                     "signing_cert": {"signing_key": "/etc/center-key.pem"},
                                     "webhook_url": {"webhook_secret": "w" * 32}}
@@ -241,6 +246,10 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
                             "https://trade.example.cn"),
                            ("http://localhost:8080", "http://localhost:8080",
                             "http://localhost:8080")],
+        "process_url": [("https://jy.example.cn/p/2/", "https://jy.example.cn/p/2/",
+                         ("https://jy.example.cn/p/2", "wss://jy.example.cn/p/2/ws")),
+                        ("http://10.0.0.5:8081", "http://10.0.0.5:8081",
+                         ("http://10.0.0.5:8081", "ws://10.0.0.5:8081/ws"))],
         "public_url": [("https://jy.example.cn/", "https://jy.example.cn/",
                         "https://jy.example.cn"),
                        ("http://10.0.0.5:8080", "http://10.0.0.5:8080", "http://10.0.0.5:8080")],
