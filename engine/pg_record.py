@@ -73,6 +73,11 @@ MIGRATION_LOCK = 0x61756374
 #: Rows kept in memory while Postgres is down; beyond it, catch-up will copy them.
 MAX_BUFFER = 200_000
 BATCH = 1000
+#: The least time (s) between the starts of two transactions of the writer: rows that
+#: arrive meanwhile wait for the next one, so that under a steady trickle of bids the
+#: record is written in batches (one transaction and one trim of the live log per
+#: batch, not per bid) at the cost of at most this much more lag.
+FLUSH_INTERVAL_S = 0.025
 #: The default bound (ms) on how far the permanent record may lag behind the live one
 #: before the process reports itself not ready (``postgres_max_lag_s``).
 MAX_LAG_MS = 30_000
@@ -138,6 +143,10 @@ class PgRecord:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        #: When the last transaction started (monotonic s), and the least time between two
+        #: (:data:`FLUSH_INTERVAL_S`).
+        self._flushed_at = 0.0
+        self.flush_interval_s = FLUSH_INTERVAL_S
         self.behind = True  # True until a catch-up has run since the last failure
         #: Since when (ms) the record has been behind: the oldest event it may lack.
         self._behind_since: int | None = None
@@ -261,6 +270,11 @@ class PgRecord:
 
     async def _flush(self) -> None:
         while self._buffer:
+            if not self._stopping and len(self._buffer) < BATCH:
+                wait = self._flushed_at + self.flush_interval_s - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            self._flushed_at = time.monotonic()
             batch = self._buffer[:BATCH]
             await self.apply(batch)
             del self._buffer[:len(batch)]

@@ -87,12 +87,18 @@ class Batch:
     """Commands decided together on the state after ``base`` (hash ``base_hash``): their
     results, the state after them, their sealed records, and their append once made."""
 
-    __slots__ = ("waiters", "results", "state", "fresh", "base", "base_hash", "append")
+    __slots__ = ("waiters", "results", "state", "owned", "fresh", "base", "base_hash",
+                 "append")
 
-    def __init__(self, state: LotState | None, base: int, base_hash: str) -> None:
+    def __init__(self, state: LotState | None, base: int, base_hash: str,
+                 owned: bool = True) -> None:
         self.waiters: list[Waiter] = []
         self.results: list[Result] = []
         self.state = state
+        #: Whether ``state`` may be evolved in place; else (the state of the batch in
+        #: flight, shared) it is copied before its first event: a batch of refusals
+        #: copies nothing.
+        self.owned = owned
         self.fresh: list[Recorded] = []
         self.base, self.base_hash = base, base_hash
         self.append: asyncio.Task[bool] | None = None
@@ -254,6 +260,8 @@ class Pipeline:
             except RecordError as exc:  # it could not be read back: record nothing
                 batch.results.append(Rejection("invalid_input", exc.message))
                 continue
+            if not batch.owned:
+                state, batch.owned = clone(state), True
             for record in sealed:
                 state = evolve(state, record.event)
             batch.state = state
@@ -281,7 +289,7 @@ class Pipeline:
         ahead = lot.ahead
         if ahead is None:
             base, base_hash = lot.inflight.last
-            ahead = lot.ahead = Batch(clone(lot.inflight.state), base, base_hash)
+            ahead = lot.ahead = Batch(lot.inflight.state, base, base_hash, owned=False)
         self._decide(lot, ahead, self._take(lot, MAX_BATCH - len(ahead.waiters)))
 
     # ----------------------------------------------------------------- the writer
