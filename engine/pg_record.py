@@ -77,7 +77,7 @@ BATCH = 1000
 #: arrive meanwhile wait for the next one, so that under a steady trickle of bids the
 #: record is written in batches (one transaction and one trim of the live log per
 #: batch, not per bid) at the cost of at most this much more lag.
-FLUSH_INTERVAL_S = 0.025
+FLUSH_INTERVAL_S = 0.05
 #: The default bound (ms) on how far the permanent record may lag behind the live one
 #: before the process reports itself not ready (``postgres_max_lag_s``).
 MAX_LAG_MS = 30_000
@@ -299,11 +299,11 @@ class PgRecord:
         lots = sorted(by_lot)  # positions locked in one order: no deadlock between writers
         fresh: list[PgRow] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO positions (lot_id) SELECT unnest($1::text[]) "
-                               "ON CONFLICT DO NOTHING", lots)
+            # Each lot's position, locked (the upsert locks the row it finds or makes).
             positions = {r["lot_id"]: r["seq"] for r in await conn.fetch(
-                "SELECT lot_id, seq FROM positions WHERE lot_id = ANY($1::text[]) "
-                "ORDER BY lot_id FOR UPDATE", lots)}
+                "INSERT INTO positions (lot_id) SELECT unnest($1::text[]) "
+                "ON CONFLICT (lot_id) DO UPDATE SET lot_id = EXCLUDED.lot_id "
+                "RETURNING lot_id, seq", lots)}
             moved = []
             for lot_id in lots:
                 lot_rows, hole = continuing(by_lot[lot_id], positions[lot_id])
@@ -315,14 +315,19 @@ class PgRecord:
                     moved.append((lot_id, last.seq, last.hash, last.at))
             if not fresh:
                 return 0
-            await conn.executemany(
-                "INSERT INTO events (lot_id, seq, at, type, body, body_text, hash) "
-                # $5 is text: ``body_text`` keeps the sealed text exactly (the chain hashes
-                # it); as ``$5::jsonb`` alone it would be typed jsonb and kept normalised.
-                "VALUES ($1, $2, $3, $4, $5::text::jsonb, $5::text, $6)",
-                [(r.lot_id, r.seq, r.at, r.type, r.body, r.hash) for r in fresh])
-            await conn.executemany(
-                "UPDATE positions SET seq = $2, hash = $3, at = $4 WHERE lot_id = $1", moved)
+            # The rows and the positions they move, in one statement: ``body_text``
+            # keeps the sealed text exactly (the chain hashes it), ``body`` is its jsonb.
+            await conn.execute(
+                "WITH added AS (INSERT INTO events (lot_id, seq, at, type, body, body_text, "
+                "hash) SELECT l, s, a, t, b::jsonb, b, h FROM unnest($1::text[], "
+                "$2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) "
+                "AS u(l, s, a, t, b, h)) "
+                "UPDATE positions p SET seq = m.s, hash = m.h, at = m.a FROM unnest("
+                "$7::text[], $8::bigint[], $9::text[], $10::bigint[]) AS m(l, s, h, a) "
+                "WHERE p.lot_id = m.l",
+                [r.lot_id for r in fresh], [r.seq for r in fresh], [r.at for r in fresh],
+                [r.type for r in fresh], [r.body for r in fresh], [r.hash for r in fresh],
+                *(list(column) for column in zip(*moved, strict=True)))
         self.written += len(fresh)
         if self._trim is not None:  # only once committed: never beyond what Postgres has
             try:
