@@ -348,6 +348,30 @@ class Bench:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         return self.report(time.monotonic() - started)
 
+    async def run_scaling(self) -> dict[str, Any]:
+        """The scaling phase alone (redis backend), on a Redis and a PostgreSQL of its
+        own; the figures it makes."""
+        assert self.backend == REDIS
+        self.workdir = Path(tempfile.mkdtemp(prefix="auction-bench-"))
+        if self.load_cpus:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, self.load_cpus)
+        try:
+            self.redis = RedisServer(self.workdir / "redis", cpus=self.load_cpus)
+            self.redis.start()
+            self.postgres = PostgresServer(cpus=self.load_cpus)
+            await asyncio.to_thread(self.postgres.start)
+            self._dsn = await asyncio.to_thread(self.postgres.create_database, "auction")
+            async with aiohttp.ClientSession() as http:
+                await self.measure_scaling(http)
+        finally:
+            if self.redis is not None:
+                self.redis.stop()
+            if self.postgres is not None:
+                self.postgres.remove()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.results
+
     async def _run_all(self) -> None:
         assert self.workdir is not None
         log(f"backend {self.backend}, {'quick' if self.quick else 'full'} scale, "

@@ -128,3 +128,21 @@ def test_the_history_measure_on_redis_starts_on_the_live_lots_only() -> None:
     history = result["history"]
     assert history["lots"] == 201 and history["lots_in_memory"] == 1
     assert history["read_one_ended"] is True
+
+
+def test_the_scaling_phase_moves_each_lots_clients_to_its_owner_and_measures_every_count(
+) -> None:
+    from loadtests.bench import REDIS, Bench
+
+    results = asyncio.run(Bench(quick=True, backend=REDIS).run_scaling())
+    # The quick scale's 40 lots: lot i is owned by process i mod n, its bidders connect to
+    # processes i and i + 1 (one of them moves) and its watcher to the first (it moves
+    # unless the first owns the lot).
+    lots = 40
+    moved = {1: 0, 2: lots + lots // 2, 4: lots + lots * 3 // 4}
+    for count in (1, 2, 4):
+        figure = results[f"cpu_per_1000_p{count}"]
+        assert figure["value"] and figure["value"] > 0, figure
+        assert figure["errors"] == 0 and figure["paced_cpu_per_1000"], figure
+        assert f"; {moved[count]} connections moved to the lot's owner" in figure["note"], (
+            count, figure["note"])
