@@ -159,19 +159,15 @@ class Ownership:
         """Renew every lease held (and this process's address), in one pipelined call;
         the lots whose lease was lost."""
         held = list(self.held.items())
-        if not held:
-            if self.address is not None:
-                await self._redis.set(keys.address(self.id), self.address, px=self.ttl_ms)
+        if not held and self.address is None:
             return []
         pipe = self._redis.pipeline(transaction=False)
-        if self.address is not None:
-            pipe.set(keys.address(self.id), self.address, px=self.ttl_ms)
         for lot_id, epoch in held:
             pipe.eval(RENEW, 2, keys.lease(lot_id), keys.epoch(lot_id), self.id, self.ttl_ms,
                       epoch)
-        answers = await pipe.execute()
         if self.address is not None:
-            answers = answers[1:]
+            pipe.set(keys.address(self.id), self.address, px=self.ttl_ms)
+        answers = (await pipe.execute())[:len(held)]
         lost = [lot_id for (lot_id, epoch), ok in zip(held, answers, strict=True)
                 if not int(ok) and self.held.get(lot_id) == epoch]
         for lot_id in lost:
@@ -208,11 +204,10 @@ class Ownership:
     async def start(self, serve: Serve) -> None:
         """Renew leases, and serve commands forwarded to this process's lots."""
         listening = asyncio.Event()
-        if self.address is not None:
-            try:
-                await self._redis.set(keys.address(self.id), self.address, px=self.ttl_ms)
-            except (RedisError, OSError) as exc:  # the renewals set it once Redis is back
-                log.warning("could not publish this process's address: %s", exc)
+        try:
+            await self.renew()  # holds no lease yet: publishes the address, if any
+        except (RedisError, OSError) as exc:  # the renewals publish it once Redis is back
+            log.warning("could not publish this process's address: %s", exc)
         self._listener = asyncio.create_task(self._listen(serve, listening))
         self._renewer = asyncio.create_task(self._renewing())
         await asyncio.wait_for(listening.wait(), 10)

@@ -2,8 +2,8 @@
 
 A tracked projection of the live log: the table ``positions`` holds, per lot, the last
 sequence number (and hash) Postgres has applied, and every batch of rows is written in
-the same transaction as the positions it moves, under a lock of those positions
-(``SELECT ... FOR UPDATE``). Only rows continuing a lot's position are applied, so each
+the same transaction as the positions it moves, under a lock of those positions (an
+upsert of them, in lot order). Only rows continuing a lot's position are applied, so each
 event is applied exactly once, whichever processes offer it and however often (after a
 restart, by two processes at once): no duplicates, and no holes, since rows that do not
 continue the position are read from the live log (``source``) from the position on.
@@ -143,10 +143,8 @@ class PgRecord:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        #: When the last transaction started (monotonic s), and the least time between two
-        #: (:data:`FLUSH_INTERVAL_S`).
+        #: When the last transaction started (monotonic s; see :data:`FLUSH_INTERVAL_S`).
         self._flushed_at = 0.0
-        self.flush_interval_s = FLUSH_INTERVAL_S
         self.behind = True  # True until a catch-up has run since the last failure
         #: Since when (ms) the record has been behind: the oldest event it may lack.
         self._behind_since: int | None = None
@@ -271,7 +269,7 @@ class PgRecord:
     async def _flush(self) -> None:
         while self._buffer:
             if not self._stopping and len(self._buffer) < BATCH:
-                wait = self._flushed_at + self.flush_interval_s - time.monotonic()
+                wait = self._flushed_at + FLUSH_INTERVAL_S - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
             self._flushed_at = time.monotonic()

@@ -676,7 +676,7 @@ class Bench:
                 setups[count] = (used, bidders, watchers, moved)
             # The steady state: the processes the clients left stop following their
             # lots (UNFOLLOW_S after the last client left).
-            await settled(http, servers, len(setups) * s.scale_lots)
+            await settled(servers, len(setups) * s.scale_lots)
             peaks: dict[int, list[tuple[int, float, int]]] = {count: [] for count in setups}
             for turn in range(s.scale_rounds):
                 for count, (used, bidders, _, _) in setups.items():
@@ -1048,19 +1048,14 @@ class Bench:
         }
 
 
-async def settled(http: aiohttp.ClientSession, servers: list[AuctionServer], lots: int,
+async def settled(servers: list[AuctionServer], lots: int,
                   timeout: float = UNFOLLOW_S + 10) -> None:
     """Wait until the processes follow, together, no more lots than there are (each lot
     followed by its owner alone, where its clients are), from their
     ``auction_feed_lots``."""
     deadline = time.monotonic() + timeout
     while True:
-        following = 0.0
-        for server in servers:
-            async with http.get(f"{server.base}/metrics") as resp:
-                text = await resp.text()
-            following += next((float(line.split()[1]) for line in text.splitlines()
-                               if line.startswith("auction_feed_lots ")), 0.0)
+        following = sum([await server.metric("auction_feed_lots") for server in servers])
         if following <= lots:
             return
         if time.monotonic() > deadline:

@@ -98,13 +98,14 @@ async def protocol_server(port: int) -> None:
     """Serve the raw protocol round trips (see the module's docstring) until stdin ends."""
     from aiohttp import WSMsgType, web
 
+    from web.errors import describe
+
     rooms: dict[str, list[web.WebSocketResponse]] = {}
     seqs: dict[str, int] = {}
     leaders: dict[str, web.WebSocketResponse] = {}
     #: Each lot's best amount: a bid not above it is refused, as the engine refuses it.
     best: dict[str, Decimal] = {}
-    not_improving = {"zh": "报价未达到最低加价幅度",
-                     "en": "The bid does not improve by at least one step."}
+    not_improving = describe("not_improving")
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(compress=False)

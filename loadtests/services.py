@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import aiohttp
+
 
 class ServiceError(RuntimeError):
     """A service could not be started; the message says what is missing."""
@@ -176,6 +178,22 @@ class AuctionServer(Listening):
     def stop(self) -> int:
         """SIGTERM (SIGKILL after 30 s); the exit status."""
         return stop_process(self.proc, 30)
+
+    async def metric(self, name: str) -> float:
+        """The value of the unlabelled figure ``name`` of the server's ``/metrics``, read
+        with the supervisor token when the server has one (else the server must allow
+        this address: ``metrics_allow``)."""
+        headers = ({"Authorization": f"Bearer {self.SUPERVISOR_TOKEN}"}
+                   if self.SUPERVISOR_TOKEN else {})
+        async with aiohttp.ClientSession(headers=headers) as http, \
+                http.get(f"{self.base}/metrics") as resp:
+            if resp.status != 200:
+                raise ServiceError(f"/metrics answered {resp.status}")
+            text = await resp.text()
+        for line in text.splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+        raise ServiceError(f"/metrics has no {name}")
 
     def output(self) -> str:
         """What the server has written to its log so far."""

@@ -754,14 +754,11 @@ def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
         if not re.fullmatch(r"https?://[^\s/]+", given["passkey_origin"]):
             raise ConfigError("passkey_origin must be http(s)://HOST[:PORT], no path")
         out["passkey_origin"] = given["passkey_origin"]
-    if "process_url" in given:
-        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["process_url"]):
-            raise ConfigError("process_url must be an http:// or https:// address")
-        out["process_url"] = given["process_url"].rstrip("/")
-    if "public_url" in given:
-        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given["public_url"]):
-            raise ConfigError("public_url must be an http:// or https:// address")
-        out["public_url"] = given["public_url"].rstrip("/")
+    for key in ("process_url", "public_url"):
+        if key in given:
+            if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", given[key]):
+                raise ConfigError(f"{key} must be an http:// or https:// address")
+            out[key] = given[key].rstrip("/")
     for key in ("signing_days", "payment_days"):
         if key in given:
             if not 0 < given[key] <= 366:

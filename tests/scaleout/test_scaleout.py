@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import asyncpg
 import orjson
 import pytest
@@ -231,21 +230,10 @@ async def test_a_kill_9_mid_lot_loses_no_acknowledged_bid(stack: Stack, victim: 
             await client.close()
 
 
-async def metric(server: ServerProcess, name: str) -> float:
-    """The value of an unlabelled figure of the server's ``/metrics``."""
-    headers = {"Authorization": f"Bearer {server.SUPERVISOR_TOKEN}"}
-    async with aiohttp.ClientSession(headers=headers) as http:
-        async with http.get(f"{server.base}/metrics") as resp:
-            assert resp.status == 200
-            text = await resp.text()
-    return next(float(line.split()[1]) for line in text.splitlines()
-                if line.startswith(f"{name} "))
-
-
 async def feed_rows(server: ServerProcess) -> float:
     """How many events of other processes' appends the server's feed has received
     (``auction_feed_rows_total`` of its ``/metrics``)."""
-    return await metric(server, "auction_feed_rows_total")
+    return await server.metric("auction_feed_rows_total")
 
 
 async def test_a_process_serving_no_client_of_a_lot_receives_none_of_its_events(
@@ -299,7 +287,7 @@ async def test_a_client_is_told_which_process_owns_its_lot_and_moving_there_spar
         await second.close()
         await unaddressed.close()
         deadline = time.monotonic() + 10  # b and c stop following the lot a while after
-        while await metric(b, "auction_feed_lots") or await metric(c, "auction_feed_lots"):
+        while await b.metric("auction_feed_lots") or await c.metric("auction_feed_lots"):
             assert time.monotonic() < deadline, "a process kept following the lot"
             await asyncio.sleep(0.2)
         rows_b, rows_c = await feed_rows(b), await feed_rows(c)
