@@ -83,6 +83,12 @@ FLUSH_INTERVAL_S = 0.05
 MAX_LAG_MS = 30_000
 #: How long a readiness probe of Postgres may take (s).
 PROBE_S = 2.0
+#: What asyncpg raises when Postgres is unreachable, restarts or drops a connection. A
+#: pooled connection Postgres closed while it was idle can answer its next use with
+#: ``InternalClientError`` ("cannot switch to state ..."), which is none of the others.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError)
 
 
 #: The record's rows are the event log's (:class:`engine.eventlog.Row`): one row type.
@@ -200,8 +206,7 @@ class PgRecord:
         else:
             try:
                 await asyncio.wait_for(pool.fetchval("SELECT 1"), PROBE_S)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    TimeoutError) as exc:
+            except UNAVAILABLE as exc:
                 reasons["postgres"] = f"postgres is unreachable ({type(exc).__name__})"
         lag = self.lag_ms()
         if lag > max_lag_ms:
@@ -243,8 +248,11 @@ class PgRecord:
                     await self.catch_up()
                 await self._flush()
                 await self._fill()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("postgres record unavailable (%s); retrying", exc)
+            except Exception as exc:  # the writer never dies: the record would stop for good
+                if isinstance(exc, UNAVAILABLE):
+                    log.warning("postgres record unavailable (%s); retrying", exc)
+                else:
+                    log.exception("postgres record writer failed; retrying")
                 self._fall_behind()
                 await self._drop_pool()
                 if self._stopping:
@@ -403,7 +411,7 @@ class PgRecord:
                 "INSERT INTO sessions (session_id, name, created_at, created_by, mode, "
                 "stagger_s) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 session_id, name, created_at, created_by, mode, stagger_s)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except UNAVAILABLE as exc:
             log.warning("session %s not in postgres yet: %s", session_id, exc)
 
     async def rows(self, lot_id: str, after: int, before: int | None = None) -> list[PgRow]:

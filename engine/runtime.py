@@ -35,7 +35,6 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
 import orjson
 
 from auction.draw import commitment
@@ -79,7 +78,7 @@ from engine.logs.redis import Fenced, RedisLog
 from engine.logs.sqlite import SQLiteLog
 from engine.metrics import EngineMetrics
 from engine.ownership import Ownership
-from engine.pg_record import MAX_LAG_MS, PgRecord
+from engine.pg_record import MAX_LAG_MS, UNAVAILABLE, PgRecord
 from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
 from engine.snapshots import Snapshot, SnapshotError, decode_state, encode_state
@@ -457,7 +456,7 @@ class Runtime(Engine):
             return await self.history(lot_id)
         try:
             rows = await self.record_store.events(lot_id)
-        except (OSError, ConnectionError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except UNAVAILABLE as exc:  # (ConnectionError is an OSError)
             raise EngineError(f"the permanent record is unavailable: {exc}") from exc
         try:
             # Rows written before ``body_text`` kept the sealed text exactly hold the
@@ -537,8 +536,7 @@ class Runtime(Engine):
             return rows
         try:
             older = await self.record_store.rows(lot_id, after_seq, first)
-        except (OSError, ConnectionError, asyncpg.PostgresError,
-                asyncpg.InterfaceError) as exc:
+        except UNAVAILABLE as exc:  # (ConnectionError is an OSError)
             raise LogUnavailable(f"the permanent record is unavailable: {exc}") from exc
         return older + rows
 

@@ -177,3 +177,39 @@ async def test_rows_of_an_append_whose_reply_was_lost_reach_postgres(
                     in_postgres = [r.seq for r in await engine_.record("L1")]
                 except EngineError:  # not connected yet
                     continue
+
+
+async def test_the_writer_outlives_dropped_connections_and_any_failure_of_its_source(
+        postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture) -> None:
+    """Postgres ending the record's idle connections (as a restart does), and a live log
+    whose read fails in an unforeseen way, delay the record; neither stops its writer."""
+    dsn = postgres_server.create_database(f"pg_record_{next(_databases)}")
+    live = [row(seq, 1000 + seq) for seq in range(1, 7)]
+    failures = [RuntimeError("the live log failed unexpectedly")]
+    source = live_log(live)
+
+    async def flaky(lot_id: str, after: int) -> list[PgRow]:
+        if failures:
+            raise failures.pop()
+        return list(await source(lot_id, after))
+
+    record = PgRecord(dsn, source=flaky, lots=lots_of("L"))
+    await record.start()
+    try:
+        await connected(record)  # the catch-up failed once, and was done again
+        assert await seqs(dsn) == [1, 2, 3, 4, 5, 6] and not failures
+        assert "postgres record writer failed; retrying" in caplog.text
+        admin = await asyncpg.connect(dsn)
+        try:
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        finally:
+            await admin.close()
+        assert ended >= 1
+        live.extend(row(seq, 1000 + seq) for seq in range(7, 10))
+        record.add(live[6:])
+        assert await until(lambda have: len(have) == 9, dsn) == list(range(1, 10))
+        assert await position(dsn) == 9
+    finally:
+        await record.close()
