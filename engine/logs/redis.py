@@ -17,6 +17,7 @@
 """
 
 import asyncio
+import contextvars
 import logging
 import secrets
 import time
@@ -25,7 +26,7 @@ from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from engine import redis_keys as keys
 from engine.api import EngineError, Session
@@ -149,6 +150,72 @@ def _row(lot_id: str, seq: int, body: str, digest: str, at: object, kind: object
     return Row(lot_id, seq, at, kind, body, digest)
 
 
+class Gathered:
+    """Calls of a script made in one turn of the event loop, sent to Redis together: one
+    pipeline (not a transaction: each call stands alone, with its own outcome), so one
+    round trip, one connection taken from the pool, and one write to Redis's append-only
+    file for all the appends that many lots make at once, where each call on its own
+    pays all of these. A call's outcome is its own reply or error; when the pipeline
+    fails as a whole (the connection lost), every call of it fails with that error and
+    whether each ran is unknown, as for a call made alone."""
+
+    def __init__(self, redis: Any, script: Any) -> None:
+        self._redis, self._script = redis, script
+        self._calls: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def __call__(self, keys: list[Any], args: list[Any]) -> "asyncio.Future[Any]":
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not self._calls:
+            loop.call_soon(self._send)
+        self._calls.append((keys, args, future))
+        return future
+
+    def _send(self) -> None:
+        calls, self._calls = self._calls, []
+        # The batch is every waiter's, not the first caller's: a context of its own.
+        task = asyncio.create_task(self._run(calls), context=contextvars.Context())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _run(self, calls: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]
+                   ) -> None:
+        try:
+            replies = await self._pipeline(calls)
+            again = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+            if again:  # Redis restarted and forgot the script: load it, call those again
+                await self._redis.script_load(self._script.script)
+                for i, reply in zip(again, await self._pipeline([calls[i] for i in again]),
+                                    strict=True):
+                    replies[i] = reply
+        except BaseException as exc:
+            for _, _, future in calls:
+                if future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, _, future), reply in zip(calls, replies, strict=True):
+            if future.done():
+                continue
+            if isinstance(reply, BaseException):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+    async def _pipeline(self, calls: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]
+                        ) -> list[Any]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for keys, args, _ in calls:
+                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+            return list(await pipe.execute(raise_on_error=False))
+
+
 class Fenced(AppendRefused):
     """The append was made under a fencing epoch that is no longer the lot's: another
     process took the lot over. Nothing was appended; nothing of it may be acknowledged."""
@@ -163,6 +230,9 @@ class RedisLog(EventLog):
         self.url = url
         self._redis = connect(url)
         self._append = self._redis.register_script(APPEND)
+        if not isinstance(self._redis, aioredis.RedisCluster):  # (a cluster's lots are
+            # on many nodes: each append goes alone)
+            self._append = Gathered(self._redis, self._append)
         self._trim = self._redis.register_script(TRIM)
         self._page = self._redis.register_script(PAGE)
         #: Marks this process's own broadcasts (the feed leaves them out).

@@ -1,0 +1,70 @@
+"""Appends gathered into one pipeline (engine.logs.redis.Gathered), on a real Redis: the
+appends of many lots made at once each get their own outcome (stored, stale, fenced),
+and a Redis that forgot the append script (a restart) is given it again."""
+
+import asyncio
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+from services import RedisServer
+
+from engine import redis_keys
+from engine.eventlog import Row
+from engine.logs.redis import Fenced, Gathered, RedisLog
+
+
+def rows(lot_id: str, first: int, n: int = 1) -> list[Row]:
+    return [Row(lot_id, seq, 1_000 + seq, "BidAccepted", f'{{"seq":{seq}}}', f"h{seq}")
+            for seq in range(first, first + n)]
+
+
+async def test_appends_made_at_once_go_together_and_each_gets_its_own_outcome(
+        redis_server: RedisServer) -> None:
+    log = RedisLog(redis_server.url)
+    await log.open()
+    admin = aioredis.Redis.from_url(redis_server.url)
+    try:
+        assert isinstance(log._append, Gathered)
+        lots = [f"L-{uuid.uuid4().hex[:8]}" for _ in range(30)]
+        clients = len(await admin.client_list())
+        assert all(await asyncio.gather(*(log.append(lot, 0, rows(lot, 1)) for lot in lots)))
+        # One pipeline on one connection, where 30 calls at once would take 30 of the pool.
+        assert len(await admin.client_list()) <= clients + 1
+        fenced = lots[7]
+        await admin.set(redis_keys.epoch(fenced), 5)
+        outcomes = await asyncio.gather(
+            *(log.append(lot, 1, rows(lot, 2, 2), epoch=5 if lot == fenced else None)
+              for lot in lots[1:]),
+            log.append(lots[0], 0, rows(lots[0], 1)),  # stale: the lot is at 1
+            log.append(fenced, 1, rows(fenced, 2), epoch=4),  # an epoch that is over
+            return_exceptions=True)
+        assert len(await admin.client_list()) <= clients + 1
+        assert outcomes[:-2] == [True] * 29 and outcomes[-2] is False
+        assert isinstance(outcomes[-1], Fenced)
+        for lot in lots[1:]:
+            assert [r.seq for r in await log.read(lot, 0)] == [1, 2, 3]
+        assert [r.seq for r in await log.read(lots[0], 0)] == [1]
+
+        await admin.script_flush()  # as after a restart of Redis
+        again = await asyncio.gather(*(log.append(lot, 3, rows(lot, 4)) for lot in lots[1:4]))
+        assert again == [True, True, True]
+        assert [r.seq for r in await log.read(lots[1], 0)] == [1, 2, 3, 4]
+    finally:
+        await admin.aclose()
+        await log.close()
+
+
+async def test_a_lost_connection_fails_every_append_of_the_batch(
+        redis_server: RedisServer) -> None:
+    log = RedisLog(redis_server.url)
+    await log.open()
+    try:
+        lots = [f"L-{uuid.uuid4().hex[:8]}" for _ in range(5)]
+        redis_server.kill()
+        outcomes = await asyncio.gather(*(log.append(lot, 0, rows(lot, 1)) for lot in lots),
+                                        return_exceptions=True)
+        assert all(type(o).__name__ == "AppendFailed" for o in outcomes), outcomes
+    finally:
+        redis_server.start()
+        await log.close()
