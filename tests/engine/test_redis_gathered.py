@@ -5,7 +5,6 @@ and a Redis that forgot the append script (a restart) is given it again."""
 import asyncio
 import uuid
 
-import pytest
 import redis.asyncio as aioredis
 from services import RedisServer
 
