@@ -936,7 +936,8 @@ class Runtime(Engine):
                 found = {lot_id: await self.log.read(
                     lot_id, lot.version if (lot := self._lots.get(lot_id)) else 0)
                     for lot_id in self._diverged}
-            except (LogUnavailable, Unreadable) as exc:
+            except Exception as exc:  # (LogUnavailable, Unreadable, or the unforeseen:
+                # the healer must not end with the engine stopped)
                 log.warning("store still failing, next retry in %.1f s: %s", delay, exc)
                 continue
             break
@@ -1014,7 +1015,7 @@ class Runtime(Engine):
             self.metrics.feed_lots = len(self._feeds)
         try:
             await asyncio.shield(feed)
-        except (LogUnavailable, Unreadable) as exc:
+        except Exception as exc:  # (a failed feed is never left for the next subscriber)
             if self._feeds.get(lot_id) is feed:
                 del self._feeds[lot_id]
                 self.metrics.feed_lots = len(self._feeds)

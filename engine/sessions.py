@@ -18,6 +18,11 @@ from engine.api import Engine, EngineError, Session
 
 log = logging.getLogger(__name__)
 
+#: After a failed settling, the session is settled again after this long (s), doubled
+#: at each failure in a row up to :data:`SETTLE_RETRY_MAX_S`.
+SETTLE_RETRY_S = 0.5
+SETTLE_RETRY_MAX_S = 60.0
+
 
 class SessionCoordinator:
     """Plans and executes the commands of the sessions of ``engine``; ``session_of``
@@ -29,6 +34,8 @@ class SessionCoordinator:
         self._armed = False
         self._dirty: dict[str, None] = {}
         self._task: asyncio.Task[None] | None = None
+        #: Sessions whose last settling failed: how many times in a row.
+        self._failures: dict[str, int] = {}
 
     def start(self) -> None:
         """Begin: settle every session once (a lot may have ended while no process ran)."""
@@ -68,8 +75,21 @@ class SessionCoordinator:
             del self._dirty[session_id]
             try:
                 await self.settle(session_id)
-            except EngineError as exc:
-                log.warning("session %s not settled: %s", session_id, exc)
+            except Exception as exc:  # (the store unreachable, a lot unreadable): again
+                failures = self._failures[session_id] = self._failures.get(session_id, 0) + 1
+                wait = min(SETTLE_RETRY_S * 2 ** (failures - 1), SETTLE_RETRY_MAX_S)
+                if isinstance(exc, EngineError):
+                    log.warning("session %s not settled: %s; again in %g s", session_id,
+                                exc, wait)
+                else:
+                    log.exception("session %s not settled; again in %g s", session_id, wait)
+                asyncio.get_running_loop().call_later(wait, self._again, session_id)
+            else:
+                self._failures.pop(session_id, None)
+
+    def _again(self, session_id: str) -> None:
+        if self._armed:
+            self.poke(session_id)
 
     async def settle(self, session_id: str) -> None:
         """Execute what session ``session_id`` needs now (its lots in creation order)."""

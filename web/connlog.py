@@ -106,7 +106,7 @@ class ConnectionLog:
             if batch and self.path is not None:
                 try:
                     await asyncio.to_thread(_append, self.path, batch)
-                except OSError as exc:  # the log must never stop the auction
+                except Exception as exc:  # the log must never stop the auction
                     log.error("connections log not written: %s", exc)
             if self._closing and not self._pending:
                 return

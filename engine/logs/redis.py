@@ -17,6 +17,7 @@
 """
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import secrets
@@ -605,10 +606,15 @@ class RedisLog(EventLog):
                 self._lost()
                 await pubsub.aclose()
                 raise
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # the feed never ends: the runtime's hooks read
+                # the log too (LogUnavailable, Postgres down), and resuming retries them
                 self._lost()
-                log.warning("redis fan-out lost (%s); reconnecting", exc)
-                await pubsub.aclose()
+                if isinstance(exc, (RedisError, OSError)):
+                    log.warning("redis fan-out lost (%s); reconnecting", exc)
+                else:
+                    log.exception("redis fan-out failed; reconnecting")
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
                 await asyncio.sleep(0.2)
 
     def _lost(self) -> None:

@@ -22,7 +22,7 @@ from auction.model import (
 )
 from auction.state import LotState
 from auction.verify import build_export, dumps, verify
-from engine.api import Engine
+from engine.api import Engine, EngineError
 from engine.embedded import EmbeddedEngine
 
 EngineFactory = Callable[..., Engine]
@@ -182,3 +182,32 @@ async def test_a_session_created_by_one_process_is_found_at_once_by_another(
         assert found is not None and (found.name, found.mode) == ("morning", "serial")
         assert await b.session("S-NONE") is None
         assert [s.session_id for s in b.sessions()] == ["S-ONE"]
+
+
+async def test_a_session_whose_settling_fails_is_settled_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A failure while settling (the store unreadable for a moment, or anything else)
+    does not leave a serial session's next lot waiting for a commit that never comes."""
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock=clock) as engine:
+        await engine.create_session("S1", "Land sale", "host1", "serial")
+        await make_lot(engine, "L1", "S1", {"duration_s": 60}, start=True)
+        await make_lot(engine, "L2", "S1", {"duration_s": 60}, start=False)
+        failures = [RuntimeError("the listing failed"), EngineError("store unavailable")]
+        listing = engine.lots
+
+        async def lots(**options: object) -> object:
+            if failures:
+                raise failures.pop()
+            return await listing(**options)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(engine, "lots", lots)
+        await engine.execute("L1", PlaceBid(bidder_id="B0", amount=10000))
+        clock.t += 61 * SECOND
+        await engine.execute("L1", Tick())
+        assert engine.lot("L1").status == "awarded"  # type: ignore[union-attr]
+        await until(engine, "L2", lambda s: s.status == "open")
+        assert not failures
+        assert "session S1 not settled: store unavailable; again in 0.5 s" in caplog.text
+        assert "session S1 not settled; again in 1 s" in caplog.text

@@ -1,6 +1,8 @@
-"""Appends gathered into one pipeline (engine.logs.redis.Gathered), on a real Redis: the
-appends of many lots made at once each get their own outcome (stored, stale, fenced),
-and a Redis that forgot the append script (a restart) is given it again."""
+"""The Redis log on a real Redis. Appends gathered into one pipeline
+(engine.logs.redis.Gathered): the appends of many lots made at once each get their own
+outcome (stored, stale, fenced), and a Redis that forgot the append script (a restart)
+is given it again. The feed of other processes' appends outlives a failure of the
+runtime's hooks."""
 
 import asyncio
 import uuid
@@ -9,7 +11,7 @@ import redis.asyncio as aioredis
 from services import RedisServer
 
 from engine import redis_keys
-from engine.eventlog import Row
+from engine.eventlog import LogUnavailable, Row
 from engine.logs.redis import Fenced, Gathered, RedisLog
 
 
@@ -67,3 +69,39 @@ async def test_a_lost_connection_fails_every_append_of_the_batch(
     finally:
         redis_server.start()
         await log.close()
+
+
+async def test_the_feed_outlives_a_failure_of_what_it_hands_the_rows_to(
+        redis_server: RedisServer) -> None:
+    """The runtime's hooks read the log (and Postgres) and may fail; the feed then
+    subscribes again and says it resumed, as after a lost connection, and goes on."""
+    here, there = RedisLog(redis_server.url), RedisLog(redis_server.url)
+    await here.open()
+    await there.open()
+    lot = f"L-{uuid.uuid4().hex[:8]}"
+    got: list[int] = []
+    resumed = asyncio.Event()
+    failures = [LogUnavailable("the permanent record is unavailable", "down")]
+
+    async def on_rows(lot_id: str, new: list[Row]) -> None:
+        if failures:
+            raise failures.pop()
+        got.extend(r.seq for r in new)
+
+    async def on_resumed() -> None:
+        resumed.set()
+
+    try:
+        await here.follow(on_rows, on_resumed)
+        await here.watch(lot)
+        assert await there.append(lot, 0, rows(lot, 1))  # its hand-over fails
+        async with asyncio.timeout(5):
+            await resumed.wait()
+        assert not failures and here.following
+        assert await there.append(lot, 1, rows(lot, 2))
+        async with asyncio.timeout(5):
+            while got != [2]:
+                await asyncio.sleep(0.02)
+    finally:
+        await here.close()
+        await there.close()
