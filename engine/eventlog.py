@@ -201,6 +201,16 @@ class EventLog(abc.ABC):
         rows = await self.read(lot_id, 0)
         return rows[-1].seq if rows else 0
 
+    async def keep(self, snapshot: Snapshot, epoch: int | None = None) -> bool:
+        """Store ``snapshot`` of a lot not ended, in place of the lot's previous one, when
+        it is of the lot's last event still (and, where the log checks one, ``epoch``
+        is the lot's fencing epoch): a start then folds none of the lot's events. A
+        process leaving cleanly keeps one of each live lot it holds
+        (:meth:`engine.runtime.Runtime.close`). False when it was not stored: the lot
+        moved on, the epoch is over, or the log keeps no snapshots. Raises
+        :class:`LogUnavailable` when the log cannot be reached."""
+        return False
+
     async def trim(self, upto: Sequence[tuple[str, int]]) -> None:
         """Each ``(lot_id, seq)``: the permanent record holds the lot's events up to
         ``seq``; a log that keeps them only until then may drop those it no longer needs

@@ -19,6 +19,7 @@
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -42,8 +43,13 @@ MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
 
 HASHER = PasswordHasher()
-#: Verified for an unknown account, so that its answer takes as long.
-_DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified for an unknown account, so that its answer takes as long; made at the
+    first sign-in, not at every start (a hash costs about 0.1 s)."""
+    return HASHER.hash(secrets.token_hex(16))
 
 
 def password_problem(password: str, code: str) -> str:
@@ -68,7 +74,7 @@ async def verify_password(password_hash: str, password: str) -> bool:
     verified and the answer is no)."""
     def verify() -> bool:
         try:
-            return HASHER.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            return HASHER.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
         except (VerificationError, InvalidHashError):
             return False
 

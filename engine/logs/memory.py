@@ -112,6 +112,14 @@ class MemoryLog(EventLog):
             self.committed(time.perf_counter() - started, len(rows))
         return True
 
+    async def keep(self, snapshot: Snapshot, epoch: int | None = None) -> bool:
+        rows = self.rows.get(snapshot.lot_id)
+        if snapshot.ended or not rows or (rows[-1].seq, rows[-1].hash) != (snapshot.seq,
+                                                                           snapshot.hash):
+            return False
+        self.snapshots[snapshot.lot_id] = snapshot
+        return True
+
     def land(self, lot_id: str, expected_seq: int, rows: Sequence[Row]) -> bool:
         """Append ``rows`` now if the lot's last sequence number is ``expected_seq``."""
         have = self.rows.setdefault(lot_id, [])

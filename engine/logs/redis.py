@@ -84,6 +84,20 @@ end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return -1
 """
+#: A live lot's snapshot kept alone (:meth:`RedisLog.keep`): under the lot's current
+#: epoch (ARGV[1], '' for none), of its last event (ARGV[2] and its hash ARGV[3]), and
+#: newer than the snapshot it replaces. 1 kept, 0 not (moved on, or older), -2 fenced.
+KEEP = """
+if ARGV[1] ~= '' and tonumber(redis.call('GET', KEYS[3]) or '0') ~= tonumber(ARGV[1]) then
+  return -2
+end
+local meta = redis.call('HMGET', KEYS[1], 'seq', 'hash')
+if meta[1] ~= ARGV[2] or meta[2] ~= ARGV[3] then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], 'seq') or '0') >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[2], 'seq', ARGV[2], 'hash', ARGV[3], 'state', ARGV[4],
+           'status', ARGV[5], 'session', ARGV[6], 'ended', '0')
+return 1
+"""
 TRIM = """
 local snap = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local keep = math.min(tonumber(ARGV[1]), snap)
@@ -235,6 +249,7 @@ class RedisLog(EventLog):
             # on many nodes: each append goes alone)
             self._append = Gathered(self._redis, self._append)
         self._trim = self._redis.register_script(TRIM)
+        self._keep = self._redis.register_script(KEEP)
         self._page = self._redis.register_script(PAGE)
         #: Marks this process's own broadcasts (the feed leaves them out).
         self._origin = secrets.token_hex(8)
@@ -516,6 +531,19 @@ class RedisLog(EventLog):
         if self.committed is not None:
             self.committed(time.perf_counter() - started, len(rows))
         return True
+
+    async def keep(self, snapshot: Snapshot, epoch: int | None = None) -> bool:
+        if snapshot.ended:
+            return False
+        lot_id = snapshot.lot_id
+        try:
+            kept = int(await self._keep(
+                keys=[keys.meta(lot_id), keys.snapshot(lot_id), keys.epoch(lot_id)],
+                args=["" if epoch is None else epoch, snapshot.seq, snapshot.hash,
+                      snapshot.state, snapshot.status, snapshot.session_id]))
+        except (RedisError, OSError) as exc:
+            raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        return kept == 1
 
     async def trim(self, upto: Sequence[tuple[str, int]]) -> None:
         """Drop each lot's stream entries up to the smaller of ``seq`` (what Postgres

@@ -91,6 +91,13 @@ async def test_a_command_at_a_process_that_does_not_own_the_lot_is_decided_by_th
         # one order, read the same in both processes
         await b.catch_up(b._get("L1"))
         assert [r.hash for r in b._get("L1").records] == [r.hash for r in a._get("L1").records]
+        # A forwarded command that ends the lot: b keeps the ended lot's state, not its
+        # records (they are read back), and still answers with the command's record.
+        ended = await b.execute("L1", CancelLot(actor="host1", reason="withdrawn"))
+        assert isinstance(ended, list) and [type(r.event).__name__ for r in ended] == [
+            "LotCancelled"], ended
+        assert ended[-1].seq == (await a.history("L1"))[-1].seq
+        assert (await b.history("L1"))[-1] == ended[-1]
 
 
 async def test_an_owner_keeps_its_lots_past_the_lease_ttl_by_renewing_them(
@@ -159,6 +166,13 @@ async def test_two_processes_contending_for_a_free_lot_keep_one_order(
                    for r in results), results
         # exactly one of them owns the lot; the other forwarded
         assert ("L1" in b.ownership.held) != ("L1" in c.ownership.held)
+        # Both started from the snapshot a kept when it left (the lot's records in their
+        # memory begin after it): each answer, forwarded or not, is the command's own.
+        assert b._get("L1").base == c._get("L1").base == 11
+        for i, result in enumerate(results):
+            if isinstance(result, list):
+                assert [(r.event.bidder_id, r.event.amount) for r in result] == [
+                    (bidders[i % 4], 11000 + 1000 * i)], (i, result)
         seqs = sorted(r.seq for result in results if isinstance(result, list) for r in result)
         stream = await stream_seqs(redis_server, "L1")
         assert seqs and seqs == stream[-len(seqs):]

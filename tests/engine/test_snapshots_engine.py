@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from services import RedisServer
 from test_contract import Clock, open_lot
 
 from auction.lot import replay
@@ -16,6 +17,7 @@ from auction.state import AWARDED, LotState
 from engine import runtime, snapshots
 from engine.embedded import EmbeddedEngine
 from engine.logs.memory import MemoryLog
+from engine.redis_engine import RedisEngine
 from engine.runtime import Runtime
 
 
@@ -41,9 +43,11 @@ def engines(tmp_path: Path, clock: Clock) -> list[tuple[str, object]]:
 
 @pytest.mark.parametrize("kind", ["sqlite", "memory"])
 async def test_a_restart_folds_each_lots_snapshot_and_only_the_events_after_it(
-        tmp_path: Path, kind: str) -> None:
+        tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
     make = dict(engines(tmp_path, clock))[kind]
+    # Processes that leave without keeping snapshots (as after a kill): a tail to fold.
+    monkeypatch.setattr(runtime, "KEEP_S", -1.0)
     async with make() as engine:  # type: ignore[operator]
         await open_lot(engine, "L1")
         await bid_on(engine, "L1", 9)
@@ -69,6 +73,54 @@ async def test_a_restart_folds_each_lots_snapshot_and_only_the_events_after_it(
         assert again.lot("L1") == replay(r.event for r in after)
     async with make() as third:  # type: ignore[operator]
         assert await third.history("L1") == after
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory", "redis"])
+async def test_a_process_leaving_cleanly_keeps_a_snapshot_of_each_live_lot_for_the_next_start(
+        tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> None:
+    clock = Clock()
+    if kind == "redis":
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        redis.flush()
+        make = lambda: RedisEngine(redis.url, None, clock)  # noqa: E731
+    else:
+        make = dict(engines(tmp_path, clock))[kind]  # type: ignore[assignment]
+    async with make() as engine:  # type: ignore[operator]
+        await open_lot(engine, "L1")
+        await bid_on(engine, "L1", 6)  # a snapshot at event 4 or 8, and events after it
+        await open_lot(engine, "L2")
+        await open_lot(engine, "L3")
+        await bid_on(engine, "L3", 1)
+        before = {lot_id: engine.lot(lot_id) for lot_id in ("L1", "L2", "L3")}
+        history = {lot_id: await engine.history(lot_id) for lot_id in ("L1", "L2", "L3")}
+        unkept = await engine.log.load()
+        assert any(unkept.lots[lot_id] for lot_id in history)  # tails a start would fold
+    async with make() as again:  # type: ignore[operator]
+        loaded = await again.log.load()
+        for lot_id in ("L1", "L2", "L3"):
+            assert loaded.snapshots[lot_id].seq == len(history[lot_id])
+            assert loaded.snapshots[lot_id].hash == history[lot_id][-1].hash
+            assert loaded.lots[lot_id] == []  # nothing to fold
+            assert again.lot(lot_id) == before[lot_id] == replay(
+                r.event for r in history[lot_id])
+            assert await again.history(lot_id) == history[lot_id]
+        await bid_on(again, "L1", 1)  # the chain goes on from the kept snapshot
+        after = await again.history("L1")
+        assert after[:-1] == history["L1"] and again.lot("L1") == replay(
+            r.event for r in after)
+        # A snapshot of an event the lot has moved past is not kept (L2's next bid
+        # writes one at event 8: EVERY is 4), nor one under an epoch that is over.
+        stale = snapshots.take(before["L2"], len(history["L2"]), history["L2"][-1].hash)
+        await bid_on(again, "L2", 1)
+        assert await again.log.keep(stale) is False
+        assert (await again.log.load()).snapshots["L2"].seq == len(history["L2"]) + 1
+        if kind == "redis":
+            lot = again._lots["L1"]
+            assert lot.state is not None and lot.version % snapshots.EVERY != 0
+            current = snapshots.take(lot.state, lot.version, lot.last_hash)
+            assert await again.log.keep(current, epoch=10_000) is False
+            assert await again.log.keep(current, epoch=again.epoch(lot)) is True
+            assert (await again.log.load()).snapshots["L1"].seq == lot.version
 
 
 async def test_an_ended_lot_keeps_no_records_in_memory_and_reads_them_back_from_the_store(
