@@ -15,6 +15,7 @@ and in its bidder's) is one object again after decoding. Fields declared
 import dataclasses
 import functools
 import importlib
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,41 +159,56 @@ def _class(name: str) -> type:
     return cls
 
 
+#: The types of the values kept as they are (JSON's scalars but floats).
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _item(value: Any, objects: list[Any]) -> Any:
+    """A value inside a container or an object: a scalar as it is (most are: the call of
+    :func:`_decode` is saved), else decoded."""
+    if type(value) in _SCALARS:
+        return value
+    return _decode(value, objects)
+
+
 def _decode(value: Any, objects: list[Any]) -> Any:
-    if not isinstance(value, list):
-        if value is None or isinstance(value, (bool, int, str)):
+    if type(value) is not list:
+        if type(value) in _SCALARS:
             return value
         raise SnapshotError(f"unexpected value {value!r}")
-    tag, *rest = value
-    if tag == "L":
-        return [_decode(v, objects) for v in rest]
-    if tag == "T":
-        return tuple(_decode(v, objects) for v in rest)
-    if tag == "S":
-        return {_decode(v, objects) for v in rest}
-    if tag == "F":
-        return frozenset(_decode(v, objects) for v in rest)
-    if tag == "D":
-        return {_decode(rest[i], objects): _decode(rest[i + 1], objects)
-                for i in range(0, len(rest), 2)}
-    if tag == "I":
-        return int(rest[0])
-    if tag == "R":
-        return objects[rest[0]]
+    tag = value[0]
     if tag == "C":
-        name, fields = rest
-        cls, layout = _layout(name)
+        cls, layout = _layout(value[1])
+        fields = value[2]
         obj: Any = object.__new__(cls)
         objects.append(obj)
+        put = object.__setattr__
         for field_name, kept, default, factory in layout:
             if kept:
-                item = _decode(fields[field_name], objects)
+                item = fields[field_name]
+                if type(item) not in _SCALARS:
+                    item = _decode(item, objects)
             elif default is not _MISSING:
                 item = default
             elif factory is not _MISSING:
                 item = factory()
             else:  # pragma: no cover - every cache field has a default
-                raise SnapshotError(f"{name}.{field_name} has no default")
-            object.__setattr__(obj, field_name, item)
+                raise SnapshotError(f"{value[1]}.{field_name} has no default")
+            put(obj, field_name, item)
         return obj
+    if tag == "R":
+        return objects[value[1]]
+    if tag == "L":
+        return [_item(v, objects) for v in itertools.islice(value, 1, None)]
+    if tag == "T":
+        return tuple(_item(v, objects) for v in itertools.islice(value, 1, None))
+    if tag == "S":
+        return {_item(v, objects) for v in itertools.islice(value, 1, None)}
+    if tag == "F":
+        return frozenset(_item(v, objects) for v in itertools.islice(value, 1, None))
+    if tag == "D":
+        return {_item(value[i], objects): _item(value[i + 1], objects)
+                for i in range(1, len(value), 2)}
+    if tag == "I":
+        return int(value[1])
     raise SnapshotError(f"unknown tag {tag!r}")
