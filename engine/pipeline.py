@@ -116,14 +116,19 @@ class Lot:
     batches in the writer, listeners and timer. Slots: an engine holds one per live
     lot, and one per ended lot recently used."""
 
-    __slots__ = ("lot_id", "state", "dirty", "records", "base", "base_state", "base_hash",
-                 "last_hash", "queue", "listeners", "joining", "writer", "wake", "inflight",
-                 "ahead", "stale", "unread", "timer", "deadline", "summary")
+    __slots__ = ("lot_id", "_state", "_lazy", "broken", "dirty", "records", "base",
+                 "base_state", "base_hash", "last_hash", "queue", "listeners", "joining",
+                 "writer", "wake", "inflight", "ahead", "stale", "unread", "timer",
+                 "deadline", "summary")
 
     def __init__(self, lot_id: str) -> None:
         self.lot_id = lot_id
-        #: The state after the lot's tip; the durable one unless :attr:`dirty`.
-        self.state: LotState | None = None
+        self._state: LotState | None = None
+        #: A snapshot's text whose state is not decoded yet (:meth:`defer`).
+        self._lazy: str | None = None
+        #: Set when that text turned out not to decode: the lot is to be read again
+        #: from the log (and replayed from its events).
+        self.broken = False
         #: The status and session id of the lot's durable state, as last published.
         self.summary: tuple[str, str] | None = None
         #: Whether :attr:`state` holds a batch decided in place and not yet durable.
@@ -155,6 +160,40 @@ class Lot:
         self.unread = False
         self.timer: asyncio.TimerHandle | None = None
         self.deadline: int | None = None
+
+    @property
+    def state(self) -> LotState | None:
+        """The state after the lot's tip; the durable one unless :attr:`dirty`. A state
+        deferred at start is decoded here, at its first use (None, and :attr:`broken`
+        set, if it does not decode)."""
+        if self._lazy is not None:
+            text, self._lazy = self._lazy, None
+            try:
+                self._state = decode_state(text)
+            except SnapshotError as exc:
+                log.warning("lot %s: snapshot not used (%s): reading it again", self.lot_id,
+                            exc)
+                self.broken = True
+        return self._state
+
+    @state.setter
+    def state(self, value: LotState | None) -> None:
+        self._lazy, self._state = None, value
+
+    def defer(self, text: str) -> None:
+        """Hold the state of snapshot ``text`` (the lot's base) undecoded until it is
+        first used: a start need not decode the lots nobody asks for."""
+        self._state, self._lazy = None, text
+
+    @property
+    def deferred(self) -> bool:
+        """Whether the lot's state is still a snapshot's text (:meth:`defer`)."""
+        return self._lazy is not None
+
+    @property
+    def known(self) -> bool:
+        """Whether the lot has a state (decoded or deferred), without decoding it."""
+        return self._lazy is not None or self._state is not None
 
     def unused(self) -> bool:
         """Whether nothing holds the lot in memory: no records after :attr:`base` (an

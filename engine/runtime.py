@@ -52,6 +52,7 @@ from auction.model import (
 )
 from auction.record import GENESIS, Recorded, encode_event
 from auction.state import ENDED, LotState
+from engine import snapshots
 from engine.aggregates import AggregateLog, Aggregates, MemoryAggregateLog
 from engine.api import (
     Engine,
@@ -170,6 +171,8 @@ class Runtime(Engine):
         self._diverged: set[str] = set()
         self._healer: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
+        #: Decodes the states a start deferred (:meth:`_decode_deferred`).
+        self._decoder: asyncio.Task[None] | None = None
         #: Lots whose record could not be read back (:meth:`_quarantine`), with why.
         self._quarantined: dict[str, str] = {}
         self._ticks: set[asyncio.Task[object]] = set()
@@ -215,6 +218,7 @@ class Runtime(Engine):
             self._arm(lot)
         if self.log.shared:
             self._poller = asyncio.create_task(self._poll())
+            self._decoder = asyncio.create_task(self._decode_deferred())
         if self.ownership is not None:
             await self.ownership.start(self._serve_forwarded)
         if self.record_store is not None:
@@ -230,9 +234,21 @@ class Runtime(Engine):
         self._ended.update(loaded.ended)
         for lot_id, reason in loaded.unreadable.items():
             self._quarantine(lot_id, reason)
+        current = f"[{snapshots.VERSION},"
         for lot_id, rows in loaded.lots.items():
             lot = self._lots.setdefault(lot_id, Lot(lot_id))
-            await self._restore(lot, loaded.snapshots.get(lot_id), rows)
+            snapshot = loaded.snapshots.get(lot_id)
+            if (self.log.shared and snapshot is not None and not rows
+                    and snapshot.state.startswith(current)):
+                # On a shared log a start arms no deadline (the owner does, once it
+                # holds the lot): the state is decoded when first used (Lot.defer),
+                # or in the background (:meth:`_decode_deferred`).
+                lot.defer(snapshot.state)
+                lot.base, lot.base_state = snapshot.seq, snapshot.state
+                lot.last_hash = lot.base_hash = snapshot.hash
+                self._summary(lot, (snapshot.status, snapshot.session_id))
+                continue
+            await self._restore(lot, snapshot, rows)
         log.info("recovered %d lots (%d from snapshots), %d events after them; %d ended "
                  "lots left in the log", len(loaded.lots) - len(self._quarantined),
                  len(loaded.snapshots), sum(len(rows) for rows in loaded.lots.values()),
@@ -259,12 +275,14 @@ class Runtime(Engine):
 
     def _summarise(self, lot: Lot, state: LotState) -> None:
         """Keep the lot's status and session, and the counts of ended lots by status."""
-        summary = (state.status, state.session_id)
+        self._summary(lot, (state.status, state.session_id))
+
+    def _summary(self, lot: Lot, summary: tuple[str, str]) -> None:
         if summary != lot.summary:
             if lot.summary is not None and lot.summary[0] in ENDED:
                 self._ended[lot.summary[0]] -= 1
-            if state.status in ENDED:
-                self._ended[state.status] += 1
+            if summary[0] in ENDED:
+                self._ended[summary[0]] += 1
             lot.summary = summary
 
     async def close(self) -> None:
@@ -272,7 +290,7 @@ class Runtime(Engine):
             return
         self._closing = True
         await self._coordinator.stop()
-        await stop(self._watchdog, self._healer, self._poller)
+        await stop(self._watchdog, self._healer, self._poller, self._decoder)
         for lot in self._lots.values():
             if lot.timer is not None:
                 lot.timer.cancel()
@@ -295,11 +313,13 @@ class Runtime(Engine):
         until = time.monotonic() + KEEP_S
         kept = 0
         for lot in list(self._lots.values()):
-            state = lot.state
-            if (state is None or not lot.records or lot.dirty or lot.writer is not None
-                    or state.status in ENDED or lot.lot_id in self._quarantined
+            if (not lot.records or lot.dirty or lot.writer is not None
+                    or lot.lot_id in self._quarantined
                     or (self.ownership is not None
                         and lot.lot_id not in self.ownership.held)):
+                continue
+            state = lot.state
+            if state is None or state.status in ENDED:
                 continue
             if time.monotonic() > until:
                 log.warning("leaving: no time left to keep more snapshots")
@@ -389,11 +409,11 @@ class Runtime(Engine):
 
     def summary(self, lot_id: str) -> tuple[str, str] | None:
         lot = self._lots.get(lot_id)
-        return lot.summary if lot is not None and lot.state is not None else None
+        return lot.summary if lot is not None and lot.known else None
 
     def counts(self) -> dict[str, int]:
         counts = Counter(lot.summary[0] for lot in self._lots.values()
-                         if lot.summary is not None and lot.state is not None
+                         if lot.summary is not None and lot.known
                          and lot.summary[0] not in ENDED)
         counts.update(self._ended)
         return {status: n for status, n in counts.items() if n > 0}
@@ -450,7 +470,7 @@ class Runtime(Engine):
         lot.deadline = None
 
     def lot_ids(self) -> list[str]:
-        return [lot_id for lot_id, lot in self._lots.items() if lot.state is not None]
+        return [lot_id for lot_id, lot in self._lots.items() if lot.known]
 
     async def history(self, lot_id: str, after_seq: int = 0) -> list[Recorded]:
         await self._known(lot_id)
@@ -515,6 +535,9 @@ class Runtime(Engine):
         if lot_id in self._quarantined:
             return None
         held = self._lots.get(lot_id)
+        if held is not None and held.broken and held.writer is None and not held.queue:
+            self._drop(held)  # its deferred snapshot did not decode: read it again
+            held = None
         if held is not None:
             if current and self._unfollowed(held):
                 try:
@@ -541,6 +564,31 @@ class Runtime(Engine):
         self._arm(lot)
         self._let_go(lot)
         return lot
+
+    def _drop(self, lot: Lot) -> None:
+        """Forget ``lot`` (it is read from the log when next asked for)."""
+        if lot.timer is not None:
+            lot.timer.cancel()
+        self._warm.pop(lot.lot_id, None)
+        if self._lots.get(lot.lot_id) is lot:
+            del self._lots[lot.lot_id]
+
+    async def _decode_deferred(self) -> None:
+        """Decode, in the background, the states a start deferred (Lot.defer), one lot
+        at a time between the other work of the event loop, so that a lot's first use
+        seldom pays for it; a lot whose snapshot does not decode is read again from the
+        log and replayed from its events."""
+        for lot in list(self._lots.values()):
+            if self._closing:
+                return
+            if not lot.deferred:
+                continue
+            if lot.state is None and lot.broken:
+                try:
+                    await self._known(lot.lot_id, current=False)
+                except EngineError as exc:  # read again when next asked for
+                    log.warning("lot %s not read again: %s", lot.lot_id, exc)
+            await asyncio.sleep(0)
 
     def _unfollowed(self, lot: Lot) -> bool:
         """Whether other processes may have appended to ``lot`` unseen: a lot of a

@@ -3,10 +3,12 @@ lot's snapshot and the events after it, not every event since genesis; an ended 
 keeps its state, not its records, which are read back from the store; a snapshot the
 engine cannot read is ignored and the lot replays from its events."""
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from services import RedisServer
 from test_contract import Clock, open_lot
 
@@ -14,7 +16,7 @@ from auction.lot import replay
 from auction.model import PlaceBid, RefundDeposit, Tick
 from auction.record import Recorded
 from auction.state import AWARDED, LotState
-from engine import runtime, snapshots
+from engine import redis_keys, runtime, snapshots
 from engine.embedded import EmbeddedEngine
 from engine.logs.memory import MemoryLog
 from engine.redis_engine import RedisEngine
@@ -230,3 +232,47 @@ async def test_an_ended_lot_whose_snapshot_is_damaged_is_replayed_from_its_event
         assert await again.find("L1") == first and again.quarantined() == {}
         assert await again.history("L1") == history
         assert await again.find("L2") == second
+
+
+async def test_a_redis_start_decodes_a_lots_state_when_first_used_and_rereads_a_damaged_one(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Redis a start arms no deadline (the owner does), so a live lot's state is
+    decoded at its first use, or in the background soon after; a snapshot that then
+    does not decode has its lot read again and replayed from its events."""
+    redis_server.flush()
+    clock = Clock()
+    make = lambda: RedisEngine(redis_server.url, None, clock)  # noqa: E731
+    async with make() as engine:
+        for lot_id in ("L1", "L2"):
+            await open_lot(engine, lot_id)
+            await bid_on(engine, lot_id, 2)
+        before = {lot_id: engine.lot(lot_id) for lot_id in ("L1", "L2")}
+        history = {lot_id: await engine.history(lot_id) for lot_id in ("L1", "L2")}
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:  # L2's snapshot damaged, its encoding version intact
+        await client.hset(redis_keys.snapshot("L2"), "state", f"[{snapshots.VERSION},[\"C\"]]")
+    finally:
+        await client.aclose()
+
+    async def nothing(self: Runtime) -> None:
+        return None
+
+    with monkeypatch.context() as patch:  # the background decoding held back
+        patch.setattr(Runtime, "_decode_deferred", nothing)
+        async with make() as again:
+            lots = again._lots
+            assert lots["L1"].deferred and lots["L2"].deferred
+            assert sorted(again.lot_ids()) == ["L1", "L2"]  # listed without decoding
+            assert again.summary("L1") == ("open", "S1") and lots["L1"].deferred
+            assert again.lot("L1") == before["L1"] and not lots["L1"].deferred
+            # The damaged one: unknown for a moment, then read again and replayed.
+            assert again.lot("L2") is None and lots["L2"].broken
+            assert await again.find("L2") == before["L2"] == replay(
+                r.event for r in history["L2"])
+            await bid_on(again, "L2", 1)
+            assert (await again.history("L2"))[:-1] == history["L2"]
+    async with make() as third:  # decoded in the background, without being asked
+        async with asyncio.timeout(5):
+            while any(lot.deferred for lot in third._lots.values()):
+                await asyncio.sleep(0.01)
+        assert third.lot("L1") == before["L1"]
