@@ -535,8 +535,9 @@ class Runtime(Engine):
         if lot_id in self._quarantined:
             return None
         held = self._lots.get(lot_id)
-        if held is not None and held.broken and held.writer is None and not held.queue:
-            self._drop(held)  # its deferred snapshot did not decode: read it again
+        if (held is not None and (held.broken or (held.deferred and held.state is None))
+                and held.writer is None and not held.queue):
+            self._drop(held)  # its deferred snapshot does not decode: read it again
             held = None
         if held is not None:
             if current and self._unfollowed(held):

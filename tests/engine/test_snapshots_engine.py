@@ -243,14 +243,16 @@ async def test_a_redis_start_decodes_a_lots_state_when_first_used_and_rereads_a_
     clock = Clock()
     make = lambda: RedisEngine(redis_server.url, None, clock)  # noqa: E731
     async with make() as engine:
-        for lot_id in ("L1", "L2"):
+        for lot_id in ("L1", "L2", "L3"):
             await open_lot(engine, lot_id)
             await bid_on(engine, lot_id, 2)
-        before = {lot_id: engine.lot(lot_id) for lot_id in ("L1", "L2")}
-        history = {lot_id: await engine.history(lot_id) for lot_id in ("L1", "L2")}
+        before = {lot_id: engine.lot(lot_id) for lot_id in ("L1", "L2", "L3")}
+        history = {lot_id: await engine.history(lot_id) for lot_id in ("L1", "L2", "L3")}
     client = aioredis.Redis.from_url(redis_server.url)
-    try:  # L2's snapshot damaged, its encoding version intact
-        await client.hset(redis_keys.snapshot("L2"), "state", f"[{snapshots.VERSION},[\"C\"]]")
+    try:  # L2's and L3's snapshots damaged, their encoding version intact
+        for lot_id in ("L2", "L3"):
+            await client.hset(redis_keys.snapshot(lot_id), "state",
+                              f"[{snapshots.VERSION},[\"C\"]]")
     finally:
         await client.aclose()
 
@@ -261,8 +263,8 @@ async def test_a_redis_start_decodes_a_lots_state_when_first_used_and_rereads_a_
         patch.setattr(Runtime, "_decode_deferred", nothing)
         async with make() as again:
             lots = again._lots
-            assert lots["L1"].deferred and lots["L2"].deferred
-            assert sorted(again.lot_ids()) == ["L1", "L2"]  # listed without decoding
+            assert lots["L1"].deferred and lots["L2"].deferred and lots["L3"].deferred
+            assert sorted(again.lot_ids()) == ["L1", "L2", "L3"]  # listed, not decoded
             assert again.summary("L1") == ("open", "S1") and lots["L1"].deferred
             assert again.lot("L1") == before["L1"] and not lots["L1"].deferred
             # The damaged one: unknown for a moment, then read again and replayed.
@@ -271,6 +273,14 @@ async def test_a_redis_start_decodes_a_lots_state_when_first_used_and_rereads_a_
                 r.event for r in history["L2"])
             await bid_on(again, "L2", 1)
             assert (await again.history("L2"))[:-1] == history["L2"]
+            # A command the first to touch a damaged one: it is read again first.
+            top = before["L3"]
+            assert top is not None and top.best is not None
+            bid = await again.execute("L3", PlaceBid(
+                bidder_id="B1" if top.leader == "B0" else "B0", amount=top.best + 1000))
+            assert isinstance(bid, list) and bid[0].seq == len(history["L3"]) + 1, bid
+            assert (await again.history("L3"))[:-1] == history["L3"]
+            assert again.lot("L3") == replay(r.event for r in await again.history("L3"))
     async with make() as third:  # decoded in the background, without being asked
         async with asyncio.timeout(5):
             while any(lot.deferred for lot in third._lots.values()):
