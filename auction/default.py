@@ -288,7 +288,7 @@ def decide_link(state: LotState, cmd: LinkRelisting, now: int) -> list[Event] | 
 
 
 def defaulted(state: LotState, event: WinnerDefaulted) -> None:
-    state.bidders[event.bidder_id].defaulted = True
+    state.changing(event.bidder_id).defaulted = True
 
 
 def runner_up_awarded(state: LotState, event: AwardedToRunnerUp) -> None:

@@ -97,7 +97,7 @@ def settled(state: LotState, event: DepositRefunded | DepositForfeited | Deposit
     """Apply a settlement event (evolve)."""
     kind = REFUNDED if isinstance(event, DepositRefunded) else (
         FORFEITED if isinstance(event, DepositForfeited) else APPLIED)
-    state.bidders[event.bidder_id].settled = kind
+    state.changing(event.bidder_id).settled = kind
 
 
 def ledger(state: LotState, records: Iterable[Recorded]) -> dict[str, Any]:

@@ -450,12 +450,12 @@ def evolve(state: LotState | None, event: Event) -> LotState:
 
 
 def _key_enrolled(s: LotState, e: KeyEnrolled) -> None:
-    bidder = s.bidders[e.bidder_id]
+    bidder = s.changing(e.bidder_id)
     bidder.key = EnrolledKey(e.alg, e.key, e.certificate, bidder.token_gen)
 
 
 def _bid_accepted(s: LotState, e: BidAccepted) -> None:
-    bidder = s.bidders[e.bidder_id]
+    bidder = s.changing(e.bidder_id)
     bidder.last_bid, bidder.last_seq, bidder.last_units = e.amount, s.version, e.units
     bidder.bids += 1
     accepted = AcceptedBid(s.version, e.at, e.bidder_id, e.bidder_no, e.amount)
@@ -471,12 +471,12 @@ def _registered(s: LotState, e: BidderRegistered) -> None:
 
 
 def _deposited(s: LotState, e: DepositConfirmed) -> None:
-    bidder = s.bidders[e.bidder_id]
+    bidder = s.changing(e.bidder_id)
     bidder.deposit, bidder.deposit_account = e.amount, e.account
 
 
 def _revoked(s: LotState, e: TokensRevoked) -> None:
-    s.bidders[e.bidder_id].token_gen += 1
+    s.changing(e.bidder_id).token_gen += 1
 
 
 def _opened(s: LotState, e: LotOpened) -> None:
@@ -509,7 +509,8 @@ def _resumed(s: LotState, e: LotResumed) -> None:
         s.best = s.leader = None
         s.bids = []
         s.play = None
-        for bidder in s.bidders.values():
+        for bidder_id in list(s.bidders):
+            bidder = s.changing(bidder_id)
             bidder.last_bid, bidder.last_seq, bidder.bids, bidder.own = None, 0, 0, []
 
 

@@ -159,7 +159,7 @@ def matched(s: LotState, e: PriceMatched) -> None:
     ``last_seq`` is put just before theirs: :meth:`LotState.ranking` orders equal prices
     by it)."""
     s.leader = e.bidder_id
-    holder = s.bidders[e.bidder_id]
+    holder = s.changing(e.bidder_id)
     holder.last_seq = min(b.last_seq for b in s.bidders.values() if b.last_bid == e.amount) - 1
 
 

@@ -194,5 +194,6 @@ def note(state: LotState, event: Event) -> None:
     assert signed is not None
     bidder = (state.bidders.get(getattr(event, "bidder_id", ""))
               or state.bidders[state.numbers[event.actor]])
+    bidder = state.changing(bidder.bidder_id)
     bidder.nonces.add(signed["nonce"])
     bidder.signed += 1

@@ -1,6 +1,6 @@
 """The state of one lot: the fold of its events (see :func:`auction.lot.evolve`)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from auction.params import EnglishParams
@@ -150,6 +150,21 @@ class LotState:
     #: The reserve entered late and witnessed (:class:`auction.witnessed.Witnessed`), None
     #: for a lot without ``reserve_entry``.
     witnessed: Any = None
+    #: The bidders whose objects this state shares with the state it was copied from
+    #: (``engine.pipeline.clone`` copies the map, not every bidder): :meth:`changing`
+    #: copies one before its first change. Not part of the state: not compared, not kept.
+    shared: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    def changing(self, bidder_id: str) -> Bidder:
+        """Bidder ``bidder_id``, to be changed in place (every change of a bidder by the
+        rules goes through here): a bidder shared with the state this one was copied
+        from is copied first, so that the other state does not change with it."""
+        bidder = self.bidders[bidder_id]
+        if bidder_id in self.shared:
+            self.shared.discard(bidder_id)
+            bidder = self.bidders[bidder_id] = replace(bidder, own=list(bidder.own),
+                                                       nonces=set(bidder.nonces))
+        return bidder
 
     def better(self, a: int, b: int) -> bool:
         """Whether price ``a`` beats price ``b`` in this lot's direction."""

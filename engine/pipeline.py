@@ -62,16 +62,17 @@ def clone(state: LotState | None) -> LotState | None:
     if state is None:
         return None
     twin = copy.copy(state)
-    twin.bidders = {k: copy.copy(b) for k, b in state.bidders.items()}
-    for bidder in twin.bidders.values():
-        bidder.own = list(bidder.own)
-        if bidder.nonces:  # the nonces its signed actions used (auction.signing)
-            bidder.nonces = set(bidder.nonces)
+    # The bidders themselves are shared until the rules change one (LotState.changing
+    # copies it first): a lot of 1,000 bidders costs a map, not 1,000 copies.
+    twin.bidders = dict(state.bidders)
+    twin.shared = set(state.bidders)
     twin.numbers = dict(state.numbers)
     twin.bids = list(state.bids)
     twin.outcome = copy.copy(state.outcome)
-    # A format's own state may be changed in place by its events (auction.formats).
+    # A format's own state, and a late reserve's witnessing, may be changed in place by
+    # their events (auction.formats, auction.witnessed).
     twin.play = copy.deepcopy(state.play)
+    twin.witnessed = copy.deepcopy(state.witnessed)
     return twin
 
 

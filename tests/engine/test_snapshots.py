@@ -17,6 +17,7 @@ from rules.test_state_machine_sealed import SealedMachine
 
 from auction.lot import evolve, replay
 from auction.state import LotState
+from engine.pipeline import clone
 from engine.snapshots import SnapshotError, decode_state, encode_state
 
 #: A snapshot is taken every this many events in these tests (small, so that a run has
@@ -67,12 +68,36 @@ class Snapshotted:
             self.snap = (count, encode_state(self.state))
 
 
+class Cloned:
+    """Mixed into a state machine of the rules: the copy the pipeline decides ahead on
+    (:func:`engine.pipeline.clone`, which shares the bidders until the rules change one)
+    evolves exactly as the state did, and leaves the state it was copied from as it was."""
+
+    state: LotState | None
+    events: list[Any]
+    before: tuple[int, str] | None = None
+
+    @invariant()
+    def a_clone_evolves_alike_and_leaves_its_original_untouched(self) -> None:
+        if self.state is None:
+            return
+        if self.before is not None:
+            at, text = self.before
+            original = decode_state(text)
+            twin = clone(original)
+            for event in self.events[at:]:
+                twin = evolve(twin, event)
+            assert twin == self.state
+            assert encode_state(original) == text
+        self.before = (len(self.events), encode_state(self.state))
+
+
 SETTINGS = settings(max_examples=25, stateful_step_count=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 def machine(base: type) -> Any:
-    cls = type(f"Snapshotted{base.__name__}", (Snapshotted, base), {})
+    cls = type(f"Snapshotted{base.__name__}", (Snapshotted, Cloned, base), {})
     case = cls.TestCase
     case.settings = SETTINGS
     return case
