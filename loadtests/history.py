@@ -3,15 +3,15 @@ loadtests.history --lots 100000 --long 3 --long-bids 20000`` writes that many en
 straight into a data directory (each the record of a real english lot: created, two
 bidders registered with their deposits, opened, three bids, closed and awarded, sealed
 and chained under its own id, with its final snapshot), and ``--long`` open lots with
-``--long-bids`` bids each (decided by the rules, with their latest snapshot, as the
-engine writes one every 500 events), then starts an embedded engine on it in a fresh
-process and prints one JSON object: seconds until the engine has started and its
-resident memory, for an empty directory and for the history; then the seconds to read
-one ended lot on demand and to list the first page of lots and the next one. ``--keep
-DIR`` leaves the history in DIR (to measure it with another version: ``--measure DIR``).
-``--backend redis`` writes the same history into a Redis of its own (through the append
-script, with the snapshots the writer would hand it) and starts a scale-out engine on it
-(without Postgres) in a fresh process.
+``--long-bids`` bids each (decided by the rules, with the snapshot the engine keeps of
+each live lot when it leaves cleanly: of its last event), then starts an embedded
+engine on it in a fresh process and prints one JSON object: seconds until the engine
+has started and its resident memory, for an empty directory and for the history; then
+the seconds to read one ended lot on demand and to list the first page of lots and the
+next one. ``--keep DIR`` leaves the history in DIR (to measure it with another version:
+``--measure DIR``). ``--backend redis`` writes the same history into a Redis of its own
+(through the append script, with the snapshots the writer would hand it) and starts a
+scale-out engine on it (without Postgres) in a fresh process.
 """
 
 import argparse
@@ -85,8 +85,8 @@ def _as(lot_id: str, event: Event) -> Event:
 
 
 async def long_lot(lot_id: str, bids: int) -> tuple[list[Any], Any]:
-    """The rows of an open lot with ``bids`` bids, and its latest snapshot (after the
-    last multiple of the snapshot interval, as the engine keeps it)."""
+    """The rows of an open lot with ``bids`` bids, and its latest snapshot (the one the
+    engine keeps when it leaves: of the lot's last event)."""
     log = MemoryLog()
     began = time.monotonic_ns()
     # A clock that moves with the real one (a still one looks like a jump to the engine).

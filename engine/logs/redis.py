@@ -136,6 +136,8 @@ PAGE_CALLS = 16
 REDIS_CONNECTIONS = 64
 #: Most due lots taken from each shard's timer index per look.
 DUE_PER_SHARD = 100
+#: Live lots a start reads from Redis together (two round trips per this many).
+LOAD_BATCH = 200
 
 
 def connect(url: str) -> Any:
@@ -163,6 +165,31 @@ def _row(lot_id: str, seq: int, body: str, digest: str, at: object, kind: object
         except (ValueError, KeyError, TypeError):  # read_back says what is wrong with it
             at, kind = 0, ""
     return Row(lot_id, seq, at, kind, body, digest)
+
+
+def _snapshot(lot_id: str, raw: dict[bytes, bytes]) -> Snapshot | None:
+    """The lot's snapshot from its Redis hash (None: none, or one not usable)."""
+    if not raw:
+        return None
+    try:
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        return Snapshot(lot_id, int(fields["seq"]), fields["hash"], fields["state"],
+                        fields["ended"] == "1", fields["status"], fields["session"])
+    except (KeyError, ValueError) as exc:  # derived data: replay the events instead
+        log.warning("lot %s: its snapshot in redis is not used: %r", lot_id, exc)
+        return None
+
+
+def _rows(lot_id: str, entries: Any) -> list[Row]:
+    """The rows of the lot's stream entries; raises :class:`Unreadable` for an entry
+    that is not one."""
+    try:
+        return [_row(lot_id, int(eid.split(b"-")[0]), f[b"b"].decode(), f[b"h"].decode(),
+                     int(f[b"a"]) if b"a" in f else None,
+                     f[b"t"].decode() if b"t" in f else None)
+                for eid, f in cast(list[tuple[bytes, dict[bytes, bytes]]], entries)]
+    except (KeyError, ValueError) as exc:
+        raise Unreadable(f"a stream entry is not an event row: {exc!r}") from None
 
 
 class Gathered:
@@ -370,17 +397,18 @@ class RedisLog(EventLog):
             for members in await pipe.execute():
                 found.extend((score, _text(member)) for member, score in members)
             loaded.ended = await self.ended() or {}
-            for _, lot_id in sorted(found):
-                try:
-                    stored = await self.lot(lot_id)
-                except Unreadable as exc:
-                    loaded.unreadable[lot_id] = str(exc)
-                    continue
-                if stored is None:
-                    continue
-                loaded.lots[lot_id] = stored.rows
-                if stored.snapshot is not None:
-                    loaded.snapshots[lot_id] = stored.snapshot
+            ids = [lot_id for _, lot_id in sorted(found)]
+            for start in range(0, len(ids), LOAD_BATCH):
+                chunk = ids[start:start + LOAD_BATCH]
+                for lot_id, stored in zip(chunk, await self._stored(chunk), strict=True):
+                    if isinstance(stored, Unreadable):
+                        loaded.unreadable[lot_id] = str(stored)
+                        continue
+                    if stored is None:
+                        continue
+                    loaded.lots[lot_id] = stored.rows
+                    if stored.snapshot is not None:
+                        loaded.snapshots[lot_id] = stored.snapshot
         except (RedisError, OSError, TimeoutError, LogUnavailable) as exc:
             raise EngineError(f"redis at {self.url} is not usable: {exc}") from exc
         return loaded
@@ -415,37 +443,43 @@ class RedisLog(EventLog):
         log.info("redis: the indexes of live lots are made")
 
     async def lot(self, lot_id: str) -> Stored | None:
+        stored = (await self._stored([lot_id]))[0]
+        if isinstance(stored, Unreadable):
+            raise stored
+        return stored
+
+    async def _stored(self, lot_ids: Sequence[str]) -> list[Stored | Unreadable | None]:
+        """Each lot's snapshot and the rows after it (None: no such lot; Unreadable: an
+        entry of its stream is not a row), in two round trips for all of them."""
         try:
-            snap = await self._redis.hgetall(keys.snapshot(lot_id))
+            pipe = self._redis.pipeline(transaction=False)
+            for lot_id in lot_ids:
+                pipe.hgetall(keys.snapshot(lot_id))
+            snapshots = [_snapshot(lot_id, raw) for lot_id, raw in
+                         zip(lot_ids, await pipe.execute(), strict=True)]
+            pipe = self._redis.pipeline(transaction=False)
+            for lot_id, snapshot in zip(lot_ids, snapshots, strict=True):
+                after = snapshot.seq if snapshot is not None else 0
+                pipe.xrange(keys.events(lot_id), f"{after + 1}-0", "+")
+            streams = await pipe.execute()
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
-        snapshot = None
-        if snap:
+        out: list[Stored | Unreadable | None] = []
+        for lot_id, snapshot, entries in zip(lot_ids, snapshots, streams, strict=True):
             try:
-                fields = {_text(k): _text(v) for k, v in snap.items()}
-                snapshot = Snapshot(lot_id, int(fields["seq"]), fields["hash"],
-                                    fields["state"], fields["ended"] == "1",
-                                    fields["status"], fields["session"])
-            except (KeyError, ValueError) as exc:  # derived data: replay the events instead
-                log.warning("lot %s: its snapshot in redis is not used: %r", lot_id, exc)
-        rows = await self.read(lot_id, snapshot.seq if snapshot is not None else 0)
-        if snapshot is None and not rows:
-            return None
-        return Stored(snapshot, rows)
+                rows = _rows(lot_id, entries)
+            except Unreadable as exc:
+                out.append(exc)
+                continue
+            out.append(None if snapshot is None and not rows else Stored(snapshot, rows))
+        return out
 
     async def read(self, lot_id: str, after_seq: int) -> list[Row]:
         try:
-            entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await self._redis.xrange(
-                keys.events(lot_id), f"{after_seq + 1}-0", "+"))
+            entries = await self._redis.xrange(keys.events(lot_id), f"{after_seq + 1}-0", "+")
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
-        try:
-            return [_row(lot_id, int(eid.split(b"-")[0]), f[b"b"].decode(), f[b"h"].decode(),
-                         int(f[b"a"]) if b"a" in f else None,
-                         f[b"t"].decode() if b"t" in f else None)
-                    for eid, f in entries]
-        except (KeyError, ValueError) as exc:
-            raise Unreadable(f"a stream entry is not an event row: {exc!r}") from None
+        return _rows(lot_id, entries)
 
     async def last_seq(self, lot_id: str) -> int:
         try:
