@@ -52,7 +52,6 @@ from auction.model import (
 )
 from auction.record import GENESIS, Recorded, encode_event
 from auction.state import ENDED, LotState
-from engine import snapshots
 from engine.aggregates import AggregateLog, Aggregates, MemoryAggregateLog
 from engine.api import (
     Engine,
@@ -82,7 +81,14 @@ from engine.ownership import Ownership
 from engine.pg_record import MAX_LAG_MS, UNAVAILABLE, PgRecord
 from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
-from engine.snapshots import Snapshot, SnapshotError, decode_state, encode_state, take
+from engine.snapshots import (
+    Snapshot,
+    SnapshotError,
+    decode_state,
+    encode_state,
+    of_this_version,
+    take,
+)
 from engine.stopping import stop
 
 log = logging.getLogger(__name__)
@@ -234,31 +240,29 @@ class Runtime(Engine):
         self._ended.update(loaded.ended)
         for lot_id, reason in loaded.unreadable.items():
             self._quarantine(lot_id, reason)
-        current = f"[{snapshots.VERSION},"
         for lot_id, rows in loaded.lots.items():
             lot = self._lots.setdefault(lot_id, Lot(lot_id))
-            snapshot = loaded.snapshots.get(lot_id)
-            if (self.log.shared and snapshot is not None and not rows
-                    and snapshot.state.startswith(current)):
-                # On a shared log a start arms no deadline (the owner does, once it
-                # holds the lot): the state is decoded when first used (Lot.defer),
-                # or in the background (:meth:`_decode_deferred`).
-                lot.defer(snapshot.state)
-                lot.base, lot.base_state = snapshot.seq, snapshot.state
-                lot.last_hash = lot.base_hash = snapshot.hash
-                self._summary(lot, (snapshot.status, snapshot.session_id))
-                continue
-            await self._restore(lot, snapshot, rows)
+            # On a shared log a start arms no deadline (the owner does, once it holds
+            # the lot): a state with nothing to fold is decoded when first used.
+            await self._restore(lot, loaded.snapshots.get(lot_id), rows,
+                                defer=self.log.shared)
         log.info("recovered %d lots (%d from snapshots), %d events after them; %d ended "
                  "lots left in the log", len(loaded.lots) - len(self._quarantined),
                  len(loaded.snapshots), sum(len(rows) for rows in loaded.lots.values()),
                  sum(loaded.ended.values()))
 
-    async def _restore(self, lot: Lot, snapshot: Snapshot | None, rows: list[Row]) -> None:
-        """The lot from its snapshot (if any, and readable) and the rows after it."""
+    async def _restore(self, lot: Lot, snapshot: Snapshot | None, rows: list[Row],
+                       defer: bool = False) -> None:
+        """The lot from its snapshot (if any, and readable) and the rows after it. With
+        ``defer``, a snapshot with no rows after it is decoded when the state is first
+        used (:meth:`Lot.defer`), or in the background (:meth:`_decode_deferred`)."""
         if snapshot is not None:
             try:
-                lot.state = decode_state(snapshot.state)
+                if defer and not rows and of_this_version(snapshot.state):
+                    lot.defer(snapshot.state)
+                    self._summary(lot, (snapshot.status, snapshot.session_id))
+                else:
+                    lot.state = decode_state(snapshot.state)
                 lot.base, lot.base_state = snapshot.seq, snapshot.state
                 lot.last_hash = lot.base_hash = snapshot.hash
             except SnapshotError as exc:
@@ -270,7 +274,7 @@ class Runtime(Engine):
                     self._quarantine(lot.lot_id, str(unreadable))
                     return
         self._apply_rows(lot, rows)
-        if lot.state is not None and not rows:  # the snapshot alone: nothing published
+        if not lot.deferred and lot.state is not None and not rows:  # the snapshot alone
             self._summarise(lot, lot.state)
 
     def _summarise(self, lot: Lot, state: LotState) -> None:

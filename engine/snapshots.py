@@ -112,6 +112,12 @@ def _encode(value: Any, seen: dict[int, int]) -> Any:
     raise SnapshotError(f"cannot keep a {cls.__module__}.{cls.__qualname__}")
 
 
+def of_this_version(text: str) -> bool:
+    """Whether ``text`` is a snapshot of the encoding this engine reads (not whether it
+    decodes: it may still be damaged)."""
+    return text.startswith(f"[{VERSION},")
+
+
 def decode_state(text: str | bytes) -> LotState:
     """The state a text of :func:`encode_state` holds; raises :class:`SnapshotError` if
     it is not one (another version, damaged)."""

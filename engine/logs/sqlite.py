@@ -361,21 +361,11 @@ class SQLiteLog(EventLog):
         return True
 
     async def keep(self, snapshot: Snapshot, epoch: int | None = None) -> bool:
-        """Written in turn with the appends (one process writes the file: the lot's
-        last sequence number known here is the file's)."""
-        if self._broken is not None or snapshot.ended:
+        """An append of no rows with the snapshot (one process writes the file: the
+        lot's last sequence number known here is the file's)."""
+        if snapshot.ended:
             return False
-        last = self._last.get(snapshot.lot_id)
-        if last is None:
-            last = await self._last_of(snapshot.lot_id)
-        if last != snapshot.seq:
-            return False
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(([], snapshot, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
-        await future
-        return True
+        return await self.append(snapshot.lot_id, snapshot.seq, [], snapshot=snapshot)
 
     async def _flush(self) -> None:
         while self._pending:
