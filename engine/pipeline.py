@@ -89,12 +89,14 @@ class Batch:
     results, the state after them, their sealed records, and their append once made."""
 
     __slots__ = ("waiters", "results", "state", "owned", "fresh", "base", "base_hash",
-                 "append")
+                 "append", "broken")
 
     def __init__(self, state: LotState | None, base: int, base_hash: str,
                  owned: bool = True) -> None:
         self.waiters: list[Waiter] = []
-        self.results: list[Result] = []
+        #: One per waiter: its records, its rejection, or the exception its deciding
+        #: raised (a fault of the rules, raised to the sender; see Pipeline._decide).
+        self.results: list[Result | Exception] = []
         self.state = state
         #: Whether ``state`` may be evolved in place; else (the state of the batch in
         #: flight, shared) it is copied before its first event: a batch of refusals
@@ -103,6 +105,9 @@ class Batch:
         self.fresh: list[Recorded] = []
         self.base, self.base_hash = base, base_hash
         self.append: asyncio.Task[bool] | None = None
+        #: Set when the rules failed to fold an event onto ``state``: the batch holds
+        #: nothing, and its state is not to be used (:meth:`Pipeline._decide`).
+        self.broken = False
 
     @property
     def last(self) -> tuple[int, str]:
@@ -217,14 +222,18 @@ class Lot:
         return state
 
 
-def answer(waiters: list[Waiter], results: list[Result]) -> None:
-    """Resolve each waiter with its result."""
+def answer(waiters: list[Waiter], results: list[Result | Exception]) -> None:
+    """Resolve each waiter with its result (raised, if it is an exception)."""
     for waiter, result in zip(waiters, results, strict=True):
-        if not waiter.future.done():
+        if waiter.future.done():
+            continue
+        if isinstance(result, Exception):
+            waiter.future.set_exception(result)
+        else:
             waiter.future.set_result(result)
 
 
-def fail(waiters: Iterable[Waiter], exc: EngineError) -> None:
+def fail(waiters: Iterable[Waiter], exc: Exception) -> None:
     """Fail each waiter: nothing of its command was made durable."""
     for waiter in waiters:
         if not waiter.future.done():
@@ -281,33 +290,54 @@ class Pipeline:
 
     # ----------------------------------------------------------------- deciding
 
-    def _decide(self, lot: Lot, batch: Batch, waiters: Iterable[Waiter]) -> LotState | None:
-        """Decide ``waiters`` in order onto ``batch`` (its state folded in place)."""
+    def _decide(self, lot: Lot, batch: Batch, waiters: list[Waiter]) -> None:
+        """Decide ``waiters`` in order onto ``batch`` (its state folded in place).
+
+        The rules are trusted to decide every command, but a fault of theirs fails one
+        command, not the lot: a command whose deciding or sealing raises is answered with
+        that exception (nothing of it recorded). If folding its events raises, the
+        batch's state is half-changed: the batch is given up, the faulty command fails,
+        and the others go back to the head of the queue, decided again on a state folded
+        anew (see :meth:`_decide_head`, :meth:`_decide_ahead`)."""
         state = batch.state
         unavailable = self._host.unavailable()
-        for waiter in waiters:
+        for i, waiter in enumerate(waiters):
             batch.waiters.append(waiter)
             if unavailable is not None:
                 batch.results.append(Rejection("unavailable", unavailable))
                 continue
-            decision = decide(state, waiter.command, self._host.now())
-            if isinstance(decision, Rejection):
-                batch.results.append(decision)
-                continue
             seq, prev = batch.last
             try:
+                decision = decide(state, waiter.command, self._host.now())
+                if isinstance(decision, Rejection):
+                    batch.results.append(decision)
+                    continue
                 sealed = seal(lot.lot_id, seq + 1, prev, decision)
             except RecordError as exc:  # it could not be read back: record nothing
                 batch.results.append(Rejection("invalid_input", exc.message))
                 continue
+            except Exception as exc:
+                log.error("lot %s: the rules failed to decide %s", lot.lot_id,
+                          type(waiter.command).__name__, exc_info=exc)
+                batch.results.append(exc)
+                continue
             if not batch.owned:
                 state, batch.owned = clone(state), True
-            for record in sealed:
-                state = evolve(state, record.event)
+            try:
+                for record in sealed:
+                    state = evolve(state, record.event)
+            except Exception as exc:
+                log.error("lot %s: the rules failed to fold the events of %s", lot.lot_id,
+                          type(waiter.command).__name__, exc_info=exc)
+                if not waiter.future.done():
+                    waiter.future.set_exception(exc)
+                lot.queue.extendleft(reversed(batch.waiters[:-1] + waiters[i + 1:]))
+                batch.waiters, batch.results, batch.fresh = [], [], []
+                batch.broken = True
+                return
             batch.state = state
             batch.fresh.extend(sealed)
             batch.results.append(sealed)
-        return state
 
     def _take(self, lot: Lot, room: int) -> list[Waiter]:
         waiters: list[Waiter] = []
@@ -319,8 +349,10 @@ class Pipeline:
         """A batch of the queue decided on the durable state, in place."""
         batch = Batch(lot.state, lot.version, lot.last_hash)
         self._decide(lot, batch, self._take(lot, MAX_BATCH))
-        if batch.fresh:
+        if batch.fresh or batch.broken:  # decided in place (a broken batch: half-folded)
             lot.state, lot.dirty = batch.state, True
+        if batch.broken:
+            self._rewind(lot)
         return batch
 
     def _decide_ahead(self, lot: Lot) -> None:
@@ -331,6 +363,8 @@ class Pipeline:
             base, base_hash = lot.inflight.last
             ahead = lot.ahead = Batch(lot.inflight.state, base, base_hash, owned=False)
         self._decide(lot, ahead, self._take(lot, MAX_BATCH - len(ahead.waiters)))
+        if ahead.broken:  # its copy of the state is half-folded: decide the queue again
+            lot.ahead = None
 
     # ----------------------------------------------------------------- the writer
 
@@ -345,36 +379,60 @@ class Pipeline:
         flight."""
         try:
             while True:
-                lot.wake.clear()
-                if lot.inflight is None:
-                    if lot.unread and lot.ahead is None:
-                        await self._read_unread(lot)
+                landing: Batch | None = None
+                try:
+                    lot.wake.clear()
+                    if lot.inflight is None:
+                        if lot.unread and lot.ahead is None:
+                            await self._read_unread(lot)
+                            continue
+                        batch, lot.ahead = lot.ahead, None
+                        if batch is None:
+                            if not lot.queue:
+                                return
+                            batch = self._decide_head(lot)
+                        if batch.fresh:
+                            self._send(lot, batch)
+                        else:
+                            await self._refusals(lot, batch)
                         continue
-                    batch, lot.ahead = lot.ahead, None
-                    if batch is None:
-                        if not lot.queue:
-                            return
-                        batch = self._decide_head(lot)
-                    if batch.fresh:
-                        self._send(lot, batch)
-                    else:
-                        await self._refusals(lot, batch)
-                    continue
-                if (lot.queue and (lot.ahead is None or len(lot.ahead.waiters) < MAX_BATCH)
-                        and self._host.unavailable() is None):
-                    self._decide_ahead(lot)
-                    continue
-                append = lot.inflight.append
-                assert append is not None
-                if not append.done():
-                    await lot.wake.wait()
-                    continue
-                await self._land(lot, lot.inflight, append)
+                    if (lot.queue and (lot.ahead is None or len(lot.ahead.waiters) < MAX_BATCH)
+                            and self._host.unavailable() is None):
+                        self._decide_ahead(lot)
+                        continue
+                    append = lot.inflight.append
+                    assert append is not None
+                    if not append.done():
+                        await lot.wake.wait()
+                        continue
+                    landing = lot.inflight
+                    await self._land(lot, landing, append)
+                except Exception as exc:  # a fault of the host or the rules: a bug
+                    await self._fault(lot, exc, landing)
         finally:
             lot.writer = None
             fail(lot.queue, EngineError("the lot's writer stopped"))  # cancelled only
             lot.queue.clear()
             self._host.idle(lot)
+
+    async def _fault(self, lot: Lot, exc: Exception, landing: Batch | None) -> None:
+        """The writer's step raised (the host's callbacks or the rules, outside what
+        :meth:`_decide` guards): the commands of the batches it holds (``landing``, the
+        one whose outcome was being published, if any) fail with ``exc`` where not
+        answered yet (the one in flight once its append has an outcome: it may have
+        landed), the lot goes back to its durable state and is read again from the log,
+        and the writer serves the queue on. A bug must cost its commands an answer of
+        failure, never the lot its writer or the senders their answers."""
+        log.error("lot %s: the writer failed", lot.lot_id, exc_info=exc)
+        batch, lot.inflight = lot.inflight or landing, None
+        held = self._behind(lot)
+        if batch is not None:
+            if batch.append is not None and not batch.append.done():
+                await asyncio.wait([batch.append])
+            held = batch.waiters + held
+        fail(held, exc)
+        lot.dirty, lot.unread = True, True
+        self._rewind(lot)
 
     async def _read_unread(self, lot: Lot) -> None:
         """Read what others appended, found while this writer ran (:attr:`Lot.unread`)."""

@@ -437,3 +437,80 @@ def test_a_state_decided_ahead_does_not_share_the_nonces_of_the_durable_one() ->
     assert ahead.signed["nonce"] in twin.bidders["a"].nonces
     assert ahead.signed["nonce"] not in durable.bidders["a"].nonces
     assert len(durable.bidders["a"].nonces) == 1
+
+
+class Injected(Exception):
+    """A fault of the rules or of the host, injected by a test."""
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+async def test_a_fault_of_the_rules_or_the_host_fails_its_commands_and_the_lot_goes_on(
+        kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug must cost the commands it touches an answer of failure, never the lot its
+    writer or the other senders their answers: the rules raising while deciding one bid,
+    or while folding another's events (after changing the state in place), and the host
+    raising while publishing a durable batch. Bids arrive while appends are held, so the
+    faults land in batches decided ahead as well as at the head."""
+    import engine.pipeline as pipeline
+    from auction.model import BidAccepted
+
+    url = request.getfixturevalue("redis_server").url if kind == "redis" else ""
+    real_decide, real_evolve = pipeline.decide, pipeline.evolve
+
+    def decide_faulty(state: Any, command: Any, now: int) -> Any:
+        if isinstance(command, PlaceBid) and command.amount == 13000:
+            raise Injected("deciding")
+        return real_decide(state, command, now)
+
+    def evolve_faulty(state: Any, event: Any) -> Any:
+        after = real_evolve(state, event)  # the state is changed, then the rules fail
+        if isinstance(event, BidAccepted) and event.amount == 15000:
+            raise Injected("folding")
+        return after
+    monkeypatch.setattr(pipeline, "decide", decide_faulty)
+    monkeypatch.setattr(pipeline, "evolve", evolve_faulty)
+    async with store_of(kind, url) as store:
+        clock, lot_id = Clock(), f"X{next(_lots)}"
+        async with store.engine(clock) as engine:
+            await open_lot(engine, lot_id)
+            before = await engine.history(lot_id)
+            held(engine, [3])
+            amounts = [11000, 12000, 13000, 14000, 15000, 16000, 17000]
+            bidders = ["B0", "B1", "B0", "B0", "B1", "B1", "B0"]  # alternating, but faults
+            tasks = []
+            for i, (amount, bidder) in enumerate(zip(amounts, bidders, strict=True)):
+                tasks.append(asyncio.ensure_future(engine.execute(lot_id, PlaceBid(
+                    bidder_id=bidder, amount=amount, ref=f"r{i}"))))
+                await asyncio.sleep(0)
+            async with asyncio.timeout(10):  # every sender is answered
+                outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            faulty = {a: o for a, o in zip(amounts, outcomes, strict=True)
+                      if isinstance(o, Injected)}
+            assert {a: str(o) for a, o in faulty.items()} == {13000: "deciding",
+                                                              15000: "folding"}
+            accepted = [a for a, o in zip(amounts, outcomes, strict=True) if a not in faulty]
+            assert [o for o in outcomes if not isinstance(o, (list, Injected))] == []
+            history = await engine.history(lot_id)
+            assert [r.event.amount for r in history[len(before):]] == accepted
+            assert engine.lot(lot_id) == replay(r.event for r in history)
+
+            # The host fails to publish a durable batch once: its senders get the fault,
+            # the lot is read again from the log (the bid is there) and goes on.
+            real_published, calls = engine.published, itertools.count()
+
+            def published(*args: Any) -> None:
+                if next(calls) == 0:
+                    raise Injected("publishing")
+                real_published(*args)
+            engine.published = published  # type: ignore[method-assign]
+            with pytest.raises(Injected, match="publishing"):
+                await engine.execute(lot_id, PlaceBid(bidder_id="B1", amount=18000))
+            going_on = await engine.execute(lot_id, PlaceBid(bidder_id="B0", amount=19000))
+            assert isinstance(going_on, list), going_on
+            history = await engine.history(lot_id)
+            assert [r.event.amount for r in history[-2:]] == [18000, 19000]
+            assert engine.lot(lot_id) == replay(r.event for r in history)
+            assert_one_order(lot_id, history)
+            del engine.published, engine.log.append
+        async with store.engine(clock) as again:
+            assert await again.history(lot_id) == history
