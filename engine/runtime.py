@@ -549,6 +549,7 @@ class Runtime(Engine):
                     await self.catch_up(held)
                 except LogUnavailable as exc:
                     raise EngineError(str(exc)) from exc
+                return held  # answered even if memory let it go during the read
             return None
         try:
             stored = await self.log.lot(lot_id)

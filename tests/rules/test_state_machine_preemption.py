@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant
 
+from auction import witnessed
 from auction.english import Window
 from auction.lot import decide, next_deadline
 from auction.model import BidAccepted, Event, LotAwarded, LotFailed, PlaceBid, Rejection
@@ -131,8 +132,9 @@ class PreemptionChecks:
             return
         s = self.state
         assert (s.status == "paused") == (s.paused_at is not None)
-        if s.status == OPEN:
-            assert next_deadline(s) == s.closes_at
+        if s.status == OPEN:  # the close, or sooner the lapse of a reserve entered late
+            lapses = witnessed.deadline(s)
+            assert next_deadline(s) == min(d for d in (s.closes_at, lapses) if d is not None)
         if not s.bids:
             assert s.best is None and s.leader is None
             return
