@@ -24,6 +24,7 @@ from web import bank_cli
 from web.app import create_app, make_runner
 from web.config import OPTIONS, ConfigError, Settings, check, write_reference
 from web.logs import configure as configure_logging
+from web.ws import front_site
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,7 +92,7 @@ async def _start(settings: Settings) -> tuple[web.AppRunner, str]:
     app = create_app(settings)
     runner = make_runner(app)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = front_site(runner, settings.host, settings.port)
     await site.start()
     host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
     return runner, f"http://{host}:{settings.port}"

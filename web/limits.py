@@ -117,15 +117,21 @@ class ConnectionCounter:
 
 
 def client_address(request: web.Request, trusted_proxies: frozenset[str]) -> str:
-    """The client's network address: the peer's, or, when the peer is one of the
+    """The client's network address (:func:`address_of` the request's peer and its
+    ``X-Forwarded-For``)."""
+    return address_of(request.remote or "", request.headers.getall("X-Forwarded-For", []),
+                      trusted_proxies)
+
+
+def address_of(peer: str, forwarded: list[str], trusted_proxies: frozenset[str]) -> str:
+    """The client's network address: the ``peer``'s, or, when the peer is one of the
     ``trusted_proxies`` (a reverse proxy in front of the server), the last address of
-    ``X-Forwarded-For`` that is not itself a trusted proxy. Headers from any other peer
-    are ignored: a client cannot choose its own address."""
-    peer = request.remote or ""
+    ``X-Forwarded-For`` (the header's values, ``forwarded``) that is not itself a trusted
+    proxy. Headers from any other peer are ignored: a client cannot choose its own
+    address."""
     if peer not in trusted_proxies:
         return peer
-    hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", []))
-            .split(",") if h.strip()]
+    hops = [h.strip() for h in ",".join(forwarded).split(",") if h.strip()]
     for hop in reversed(hops):
         try:
             address = str(ipaddress.ip_address(hop))

@@ -129,8 +129,20 @@ def configure(log_format: str = "text", level: str = "info") -> None:
 
 def request_id_of(request: web.Request) -> str:
     """The request's id: its well-formed ``X-Request-Id``, else a new one."""
-    given = request.headers.get(HEADER, "")
+    return request_id_from(request.headers.get(HEADER, ""))
+
+
+def request_id_from(given: str) -> str:
+    """``given`` (a request's ``X-Request-Id``) if well-formed, else a new id."""
     return given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+
+
+def access_line(method: str, path: str, status: int, started: float, remote: str) -> None:
+    """Write a request's access line (``started``: its ``time.perf_counter()``)."""
+    duration = round((time.perf_counter() - started) * 1000, 1)
+    access_log.info("%s %s %d %.1f ms", method, path, status, duration, extra={
+        "method": method, "path": path, "status": status, "duration_ms": duration,
+        "remote": remote})
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -162,9 +174,5 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         exc.headers[HEADER] = request_id
         raise
     finally:
-        remote = client_address(request, request.app[SETTINGS].trusted_proxies)
-        duration = round((time.perf_counter() - started) * 1000, 1)
-        path = request.rel_url.raw_path
-        access_log.info("%s %s %d %.1f ms", request.method, path, status, duration, extra={
-            "method": request.method, "path": path, "status": status,
-            "duration_ms": duration, "remote": remote})
+        access_line(request.method, request.rel_url.raw_path, status, started,
+                    client_address(request, request.app[SETTINGS].trusted_proxies))

@@ -33,15 +33,18 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import struct
+import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
+from websockets.http11 import Request
 
 from web import protocol
 from web.connlog import ConnectionLog
 from web.errors import WebError
+from web.front import FrontSite, Socket, text_frame
 from web.hub import Watcher
 from web.keys import (
     CONNECTION_LOG,
@@ -55,8 +58,8 @@ from web.keys import (
     SOCKETS,
 )
 from web.keys import STAFF as STAFF_DIRECTORY
-from web.limits import client_address
-from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID
+from web.limits import address_of, client_address
+from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID, access_line, request_id_from
 from web.logs import HEADER as REQUEST_ID_HEADER
 from web.protocol import Effect
 
@@ -105,17 +108,6 @@ def origin_allowed(origin: str, host: str, allowed: frozenset[str] | None) -> bo
         return (o.port or default) == h.port
     except ValueError:
         return False
-
-
-def text_frame(payload: bytes) -> bytes:
-    """``payload`` as one unmasked, uncompressed WebSocket text frame (RFC 6455 5.2),
-    as a server sends it."""
-    size = len(payload)
-    if size < 126:
-        return bytes((0x81, size)) + payload
-    if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 def device_of(user_agent: str) -> str:
@@ -181,16 +173,19 @@ class Connection:
                  "_unwatched", "queue", "_batch", "queued_bytes", "_room", "closing",
                  "_writer", "_closer")
 
-    def __init__(self, request: web.Request, ws: web.WebSocketResponse, ip: str) -> None:
-        shared = self.shared = request.app[SOCKETS]
+    def __init__(self, shared: Sockets, ws: "web.WebSocketResponse | Socket",
+                 transport: asyncio.Transport | None, ip: str, user_agent: str) -> None:
+        self.shared = shared
+        #: The WebSocket: a :class:`web.front.Socket` (an upgrade served by the front),
+        #: or aiohttp's (an upgrade aiohttp served: a keep-alive connection's later one).
         self.ws = ws
-        self.transport = request.transport
+        self.transport = transport
         self.ip = ip
         self.conn_id = ConnectionLog.connection_id()
         self.core = protocol.ServerProtocol(
             lots=shared.engine, staff=shared.staff, rules=shared.rules,
             messages=shared.limits.messages, bids=shared.limits.bids, ip=ip,
-            default_device=device_of(request.headers.get("User-Agent", "")))
+            default_device=device_of(user_agent))
         #: The watcher of each lot the client watches.
         self.watchers: dict[str, Watcher] = {}
         #: Fires when the connection has watched no lot for ``ws_subscribe_timeout_s``.
@@ -448,8 +443,10 @@ class Connection:
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
-    """``GET /ws``: refuse foreign origins (403) and addresses holding too many
-    WebSockets already (429), then serve the protocol."""
+    """``GET /ws`` as aiohttp serves it: refuse foreign origins (403) and addresses holding
+    too many WebSockets already (429), then serve the protocol. A connection's first
+    request that is a valid, allowed upgrade never gets here: the front serves it on the
+    transport itself (:mod:`web.front`, :func:`admit`)."""
     settings = request.app[SETTINGS]
     origin = request.headers.get("Origin")
     if origin is not None and not origin_allowed(origin, request.host,
@@ -466,25 +463,87 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                                    compress=False, decode_text=False)
         ws.headers[REQUEST_ID_HEADER] = REQUEST_ID.get() or ""
         await ws.prepare(request)
-        connection = Connection(request, ws, ip)
+        connection = Connection(request.app[SOCKETS], ws, request.transport, ip,
+                                request.headers.get("User-Agent", ""))
         CONN_ID.set(connection.conn_id)  # for this connection's lines and its access line
-        connections = request.app[CONNECTIONS]
-        connections.add(connection)
-        try:
-            await connection.run()
-        finally:
-            connections.discard(connection)
-            await connection.finish()
-            if not ws.closed:
-                with contextlib.suppress(Exception):
-                    await ws.close()
+        await _serve(request.app, connection)
     finally:
         counter.release(ip)
     return ws
 
 
+async def _serve(app: web.Application, connection: Connection) -> None:
+    """Run ``connection`` until it ends, listed among the application's connections."""
+    connections = app[CONNECTIONS]
+    connections.add(connection)
+    try:
+        await connection.run()
+    finally:
+        connections.discard(connection)
+        await connection.finish()
+        if not connection.ws.closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.ws.close(), CLOSE_TIMEOUT_S)
+
+
+def admit(app: web.Application, request: Request, peer: str) -> tuple[str, str] | None:
+    """Whether the front serves the upgrade ``request`` from ``peer`` itself: its origin
+    is allowed and its address holds a WebSocket less than the limit (one is counted
+    for it now, released when the socket ends). The client's address and the request's
+    id, or None: aiohttp's :func:`websocket_handler` then answers it (403, 429)."""
+    settings = app[SETTINGS]
+    headers = request.headers
+    origin = headers.get("Origin")
+    if origin is not None and not origin_allowed(origin, headers.get("Host", ""),
+                                                 settings.allowed_origins):
+        return None
+    ip = address_of(peer, headers.get_all("X-Forwarded-For"), settings.trusted_proxies)
+    if not app[LIMITS].connections.acquire(ip):
+        return None
+    return ip, request_id_from(headers.get(REQUEST_ID_HEADER, ""))
+
+
+def serve_socket(app: web.Application, socket: Socket, request: Request, ip: str,
+                 request_id: str) -> None:
+    """Serve an upgrade the front accepted (:func:`admit`) on ``socket``, in a task of its
+    own with the request's ids; its access line is written when it ends. The request
+    itself is not kept (an idle socket holds only what it needs)."""
+    socket.task = asyncio.get_running_loop().create_task(_serve_socket(
+        app, socket, request.headers.get("User-Agent", ""), request.path.partition("?")[0],
+        ip, request_id))
+
+
+async def _serve_socket(app: web.Application, socket: Socket, user_agent: str, path: str,
+                        ip: str, request_id: str) -> None:
+    started = time.perf_counter()
+    REQUEST_ID.set(request_id)
+    try:
+        connection = Connection(app[SOCKETS], socket, socket.transport, ip, user_agent)
+        CONN_ID.set(connection.conn_id)
+        await _serve(app, connection)
+    finally:
+        app[LIMITS].connections.release(ip)
+        access_line("GET", path, 101, started, ip)
+
+
+def front_site(runner: web.AppRunner, host: str, port: int) -> FrontSite:
+    """The site ``runner`` listens with: upgrades to ``/ws`` served by the front."""
+    app = runner.app
+    settings = app[SETTINGS]
+    return FrontSite(runner, host, port, header_timeout=settings.http_header_timeout_s,
+                     heartbeat_s=settings.ws_heartbeat_s, max_size=MAX_MESSAGE,
+                     admit=lambda request, peer: admit(app, request, peer),
+                     serve=lambda socket, request, ip, rid: serve_socket(app, socket, request,
+                                                                          ip, rid))
+
+
 async def close_all(app: web.Application) -> None:
     """Shutdown: close every WebSocket with 1001 GOING_AWAY."""
     connections: set[Connection] = app[CONNECTIONS]
+    # The front's connections end in tasks of their own (aiohttp waits for its own).
+    tasks: list[Any] = [c.ws.task for c in list(connections)
+                        if isinstance(c.ws, Socket) and c.ws.task is not None]
     await asyncio.gather(*(c.close(WSCloseCode.GOING_AWAY, "server shutdown")
                            for c in list(connections)), return_exceptions=True)
+    if tasks:
+        await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_S + 1)

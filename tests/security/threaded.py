@@ -15,6 +15,7 @@ from aiohttp import web
 from engine.embedded import EmbeddedEngine
 from web.app import create_app
 from web.config import Settings
+from web.ws import front_site
 
 T = TypeVar("T")
 
@@ -68,7 +69,7 @@ class ThreadedServer:
         self.app = create_app(self.settings, self.engine)
         self.runner = web.AppRunner(self.app, access_log=None)
         await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        await front_site(self.runner, "127.0.0.1", 0).start()
         host, port = self.runner.addresses[0][:2]
         self.base = f"http://{host}:{port}"
 

@@ -17,6 +17,7 @@ from engine.embedded import EmbeddedEngine
 from web.app import create_app
 from web.config import Settings
 from web.keys import CONNECTIONS
+from web.ws import front_site
 
 
 async def test_a_slow_reader_is_closed_and_the_others_keep_pace(
@@ -111,7 +112,7 @@ async def test_the_app_owns_its_engine_and_shutdown_says_going_away(tmp_path: Pa
     settings = Settings(data_dir=tmp_path, staff=STAFF)
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    await front_site(runner, "127.0.0.1", 0).start()
     host, port = runner.addresses[0][:2]
     async with aiohttp.ClientSession() as http:
         async with http.post(f"http://{host}:{port}/api/sessions", json={"name": "s"},

@@ -31,6 +31,7 @@ from engine.embedded import EmbeddedEngine
 from web.app import create_app
 from web.client import LotSession, fold
 from web.config import Settings
+from web.ws import front_site
 
 HOST_TOKEN = "host-token-for-web-tests"
 SUPERVISOR_TOKEN = "supervisor-token-for-web-tests"
@@ -293,7 +294,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
         app = create_app(settings, engine)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        await front_site(runner, "127.0.0.1", 0).start()
         host, port = runner.addresses[0][:2]
         http = aiohttp.ClientSession()
         server = Server(f"http://{host}:{port}", engine, settings, http, app)  # type: ignore[arg-type]
