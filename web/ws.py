@@ -26,7 +26,8 @@ here), messages per second per address (``error`` ``rate_limited``) and bids per
 per bidder (``rejected`` ``rate_limited``), both applied by the core.
 
 Bad input never changes anything and never ends the connection, except frames over
-:data:`MAX_MESSAGE` (closed with 1009 by aiohttp).
+:data:`MAX_MESSAGE` (closed with 1009: by the front's WebSocket protocol, :mod:`web.front`, or
+by aiohttp for the sockets it serves).
 """
 
 import asyncio
