@@ -12,27 +12,18 @@ import struct
 from typing import Any
 
 import orjson
+from rawws import CLOSE, PING, PONG, TEXT, RawWebSocket, frame
 from web_support import Server
 
 from web.front import Socket
 from web.keys import CONNECTIONS
 from web.ws import MAX_MESSAGE
 
-TEXT, CONT, CLOSE, PING, PONG = 0x1, 0x0, 0x8, 0x9, 0xA
+CONT = 0x0
 
 
 def masked(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
-    """A client frame (masked)."""
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | opcode])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 1 << 16:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    key = os.urandom(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return frame(opcode, payload, fin=fin)
 
 
 def upgrade(port: int, extra: str = "", key: str = "") -> bytes:
@@ -42,15 +33,12 @@ def upgrade(port: int, extra: str = "", key: str = "") -> bytes:
             f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode()
 
 
-class Raw:
-    """A bare socket speaking HTTP, then WebSocket frames."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+class Raw(RawWebSocket):
+    """A bare socket speaking HTTP first (the upgrade is the test's), then frames."""
 
     @classmethod
     async def open(cls, server: Server) -> Raw:
-        return cls(*await asyncio.open_connection("127.0.0.1", port_of(server)))
+        return cls(*await asyncio.open_connection("127.0.0.1", port_of(server)), 0, b"")
 
     async def send(self, data: bytes, *, bytewise: bool = False) -> None:
         for piece in ([data[i:i + 1] for i in range(len(data))] if bytewise else [data]):
@@ -59,25 +47,14 @@ class Raw:
             if bytewise:
                 await asyncio.sleep(0.001)
 
-    async def head(self) -> bytes:
+    async def read_head(self) -> bytes:
         return await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), 5)
 
     async def frame(self) -> tuple[int, bytes]:
-        """The next server frame; ``(-1, b"")`` when the stream ended."""
-        async with asyncio.timeout(5):
-            try:
-                first, second = await self.reader.readexactly(2)
-            except asyncio.IncompleteReadError:
-                return -1, b""
-            n = second & 0x7F
-            if n == 126:
-                n = struct.unpack("!H", await self.reader.readexactly(2))[0]
-            elif n == 127:
-                n = struct.unpack("!Q", await self.reader.readexactly(8))[0]
-            return first & 0xF, await self.reader.readexactly(n)
+        return await self.read_frame()
 
     async def message(self) -> dict[str, Any]:
-        opcode, data = await self.frame()
+        opcode, data = await self.read_frame()
         assert opcode == TEXT, (opcode, data)
         return orjson.loads(data)  # type: ignore[no-any-return]
 
@@ -85,9 +62,6 @@ class Raw:
         await self.send(masked(TEXT, orjson.dumps({"type": "ping", "client_time": client_time})))
         reply = await self.message()
         assert reply["type"] == "pong" and reply["client_time"] == client_time, reply
-
-    def close(self) -> None:
-        self.writer.transport.abort()
 
 
 def port_of(server: Server) -> int:
@@ -115,13 +89,13 @@ async def test_an_upgrade_after_a_request_on_a_keep_alive_connection_is_served_b
     raw = await Raw.open(server)
     try:
         await raw.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        head = await raw.head()
+        head = await raw.read_head()
         assert head.startswith(b"HTTP/1.1 200"), head
         length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
                           if line.lower().startswith(b"content-length")))
         await raw.reader.readexactly(length)
         await raw.send(upgrade(port_of(server)))
-        assert (await raw.head()).startswith(b"HTTP/1.1 101")
+        assert (await raw.read_head()).startswith(b"HTTP/1.1 101")
         assert (await raw.message())["type"] == "welcome"
         await raw.ping_pong(1)
         assert served_by(server) == ["aiohttp"]
@@ -135,13 +109,13 @@ async def test_a_head_sent_a_byte_at_a_time_and_frames_sent_with_it_are_served(
     eager = await Raw.open(server)
     try:
         await trickled.send(upgrade(port_of(server)), bytewise=True)
-        assert (await trickled.head()).startswith(b"HTTP/1.1 101")
+        assert (await trickled.read_head()).startswith(b"HTTP/1.1 101")
         assert (await trickled.message())["type"] == "welcome"
         await trickled.ping_pong(2)
         # A client that sends a message with its handshake (before the answer).
         await eager.send(upgrade(port_of(server)) + masked(TEXT, orjson.dumps(
             {"type": "ping", "client_time": 3})))
-        assert (await eager.head()).startswith(b"HTTP/1.1 101")
+        assert (await eager.read_head()).startswith(b"HTTP/1.1 101")
         assert (await eager.message())["type"] == "welcome"
         reply = await eager.message()
         assert reply["type"] == "pong" and reply["client_time"] == 3
@@ -155,7 +129,7 @@ async def test_fragments_pings_and_the_close_handshake(server: Server) -> None:
     raw = await Raw.open(server)
     try:
         await raw.send(upgrade(port_of(server)))
-        assert (await raw.head()).startswith(b"HTTP/1.1 101")
+        assert (await raw.read_head()).startswith(b"HTTP/1.1 101")
         await raw.message()  # welcome
         text = orjson.dumps({"type": "ping", "client_time": 4})
         await raw.send(masked(TEXT, text[:5], fin=False) + masked(PING, b"hi")
@@ -180,14 +154,14 @@ async def test_a_message_over_the_limit_closes_with_1009_and_the_others_go_on(
     raw = await Raw.open(server)
     try:
         await raw.send(upgrade(port_of(server)))
-        assert (await raw.head()).startswith(b"HTTP/1.1 101")
+        assert (await raw.read_head()).startswith(b"HTTP/1.1 101")
         await raw.message()
         half = MAX_MESSAGE // 2 + 1
         await raw.send(masked(TEXT, b"[" + b" " * half, fin=False)
                        + masked(CONT, b" " * half + b"]"))
-        while (frame := await raw.frame())[0] not in (CLOSE, -1):
+        while (got := await raw.frame())[0] not in (CLOSE, -1):
             pass
-        assert frame[0] == CLOSE and struct.unpack("!H", frame[1][:2])[0] == 1009
+        assert got[0] == CLOSE and struct.unpack("!H", got[1][:2])[0] == 1009
         await other.send({"type": "ping", "client_time": 5})
         assert (await other.recv())["type"] == "pong"
     finally:
@@ -202,14 +176,14 @@ async def test_refused_and_invalid_upgrades_get_aiohttps_answers(server: Server)
         raw = await Raw.open(server)
         try:
             await raw.send(upgrade(port_of(server), extra, key))
-            head = await raw.head()
+            head = await raw.read_head()
             assert head.startswith(f"HTTP/1.1 {status}".encode()), head
         finally:
             raw.close()
     raw = await Raw.open(server)
     try:
         await raw.send(upgrade(port_of(server), f"X-Pad: {'a' * 20_000}\r\n"))
-        head = await raw.head()
+        head = await raw.read_head()
         assert not head.startswith(b"HTTP/1.1 101"), head  # aiohttp's limits apply
     finally:
         raw.close()
