@@ -50,6 +50,8 @@ MAX_HEAD = 16 * 1024
 #: Bytes of received messages not yet read by the connection before the socket stops
 #: reading (aiohttp's own limit for its WebSocket queue).
 READ_LIMIT = 128 * 1024
+#: How long a close handshake may take before the socket is cut.
+CLOSE_TIMEOUT_S = 2.0
 
 
 
@@ -111,11 +113,20 @@ class Socket(asyncio.Protocol):
             assert isinstance(frame, Frame)
             self._frame(frame)
         self._send_pending()
+        self._check_open()
 
     def eof_received(self) -> bool:
         self._frames.receive_eof()
         self._send_pending()
+        self._check_open()
         return False
+
+    def _check_open(self) -> None:
+        """Closed as soon as the protocol is no longer open: a close frame received, or
+        a frame breaking the rules (the protocol has sent its close frame: 1002, 1009...)."""
+        if not self.closed and self._frames.state is not OPEN:
+            self.closed = True
+            self._wake()
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.closed = self._lost = True
@@ -179,6 +190,12 @@ class Socket(asyncio.Protocol):
                 self.transport.write(chunk)
             else:
                 self.transport.close()
+                # A client that does not read would hold the unsent close for ever.
+                asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, self._cut)
+
+    def _cut(self) -> None:
+        if not self._lost:
+            self.transport.abort()
 
     # ---------------------------------------------------------------- the connection's
 
@@ -214,9 +231,10 @@ class Socket(asyncio.Protocol):
             await self._drained
 
     def ping(self) -> None:
-        """A heartbeat ping (:func:`heartbeat`)."""
-        self._frames.send_ping(b"")
-        self._send_pending()
+        """A heartbeat ping (:func:`heartbeat_due`)."""
+        if self._frames.state is OPEN:
+            self._frames.send_ping(b"")
+            self._send_pending()
 
     async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
         """Send a close frame with ``code`` and wait for the client's; the socket is
@@ -403,7 +421,10 @@ class FrontSite(web.TCPSite):
         every = self._heartbeat_s
         while True:
             await asyncio.sleep(max(0.05, every / 4))
-            heartbeat_due(self.sockets, loop.time(), every)
+            try:
+                heartbeat_due(self.sockets, loop.time(), every)
+            except Exception:  # the heartbeat of the other sockets goes on
+                log.exception("WebSocket heartbeat failed")
 
     def upgrade(self, transport: asyncio.Transport, head: bytes) -> Socket | None:
         """Answer the upgrade of ``head`` (a complete request head, perhaps followed by

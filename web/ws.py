@@ -45,7 +45,7 @@ from websockets.http11 import Request
 from web import protocol
 from web.connlog import ConnectionLog
 from web.errors import WebError
-from web.front import FrontSite, Socket, text_frame
+from web.front import CLOSE_TIMEOUT_S, FrontSite, Socket, text_frame
 from web.hub import Watcher
 from web.keys import (
     CONNECTION_LOG,
@@ -81,8 +81,6 @@ MAX_MESSAGE = 1024 * 1024
 TOO_SLOW = 4000
 #: Close code of a connection that watched no lot for ``Settings.ws_subscribe_timeout_s``.
 NO_SUBSCRIPTION = WSCloseCode.POLICY_VIOLATION
-#: How long a close handshake may take before the socket is cut.
-CLOSE_TIMEOUT_S = 2.0
 #: Bytes the socket may hold for a client before new frames wait in its queue (whose
 #: length decides when the client is too slow): aiohttp's own flow-control limit.
 DIRECT_WRITE_LIMIT = 64 * 1024
