@@ -443,12 +443,10 @@ class Runtime(Engine):
         self._warm.move_to_end(lot.lot_id)
         for oldest in list(itertools.islice(self._warm, max(len(self._warm) - WARM_LOTS, 0))):
             cold = self._lots.get(oldest)
-            if cold is None or cold.unused():
+            if cold is None:
                 del self._warm[oldest]
-                if cold is not None:
-                    if cold.timer is not None:
-                        cold.timer.cancel()
-                    del self._lots[oldest]
+            elif cold.unused():
+                self._drop(cold)
 
     def quarantined(self) -> dict[str, str]:
         return dict(self._quarantined)

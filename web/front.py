@@ -435,10 +435,8 @@ class FrontSite(web.TCPSite):
         events = handshake.events_received()
         if handshake.handshake_exc is not None or not events:
             return None
-        request = events[0]
+        request = events[0]  # a GET of /ws (_Opening looked at its request line)
         assert isinstance(request, Request)
-        if request.path != "/ws" and not request.path.startswith("/ws?"):
-            return None
         try:
             response = handshake.accept(request)
         except InvalidHandshake:  # pragma: no cover - accept answers with a status

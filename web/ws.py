@@ -447,16 +447,13 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     request that is a valid, allowed upgrade never gets here: the front serves it on the
     transport itself (:mod:`web.front`, :func:`admit`)."""
     settings = request.app[SETTINGS]
-    origin = request.headers.get("Origin")
-    if origin is not None and not origin_allowed(origin, request.host,
-                                                 settings.allowed_origins):
-        raise WebError(403, "forbidden", f"origin {origin[:100]!r} may not open a WebSocket")
     ip = client_address(request, settings.trusted_proxies)
+    refused = _refusal(request.app, request.headers.get("Origin"), request.host, ip)
+    if refused is not None:
+        if refused.status == 429:
+            request.app[METRICS].rate_limited.labels("connections").inc()
+        raise refused
     counter = request.app[LIMITS].connections
-    if not counter.acquire(ip):
-        request.app[METRICS].rate_limited.labels("connections").inc()
-        raise WebError(429, "too_many_connections",
-                       f"at most {counter.limit} WebSockets from one network address")
     try:
         ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=settings.ws_heartbeat_s,
                                    compress=False, decode_text=False)
@@ -490,16 +487,26 @@ def admit(app: web.Application, request: Request, peer: str) -> tuple[str, str] 
     is allowed and its address holds a WebSocket less than the limit (one is counted
     for it now, released when the socket ends). The client's address and the request's
     id, or None: aiohttp's :func:`websocket_handler` then answers it (403, 429)."""
-    settings = app[SETTINGS]
     headers = request.headers
-    origin = headers.get("Origin")
-    if origin is not None and not origin_allowed(origin, headers.get("Host", ""),
-                                                 settings.allowed_origins):
-        return None
-    ip = address_of(peer, headers.get_all("X-Forwarded-For"), settings.trusted_proxies)
-    if not app[LIMITS].connections.acquire(ip):
+    ip = address_of(peer, headers.get_all("X-Forwarded-For"), app[SETTINGS].trusted_proxies)
+    if _refusal(app, headers.get("Origin"), headers.get("Host", ""), ip) is not None:
         return None
     return ip, request_id_from(headers.get(REQUEST_ID_HEADER, ""))
+
+
+def _refusal(app: web.Application, origin: str | None, host: str, ip: str
+             ) -> WebError | None:
+    """Why a WebSocket upgrade from ``ip`` reaching the server as ``host`` is refused:
+    a foreign ``origin`` (403), or ``ip`` holding as many WebSockets as it may (429).
+    None when it is not: a WebSocket is then counted for ``ip`` (released when it
+    ends)."""
+    if origin is not None and not origin_allowed(origin, host, app[SETTINGS].allowed_origins):
+        return WebError(403, "forbidden", f"origin {origin[:100]!r} may not open a WebSocket")
+    counter = app[LIMITS].connections
+    if not counter.acquire(ip):
+        return WebError(429, "too_many_connections",
+                        f"at most {counter.limit} WebSockets from one network address")
+    return None
 
 
 def serve_socket(app: web.Application, socket: Socket, request: Request, ip: str,
