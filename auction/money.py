@@ -11,6 +11,7 @@ amount fits a signed 64-bit integer (SQLite INTEGER, Postgres ``bigint``, orjson
 JSON) with room to spare; the pages hold amounts as BigInt.
 """
 
+import functools
 import re
 from typing import TypeGuard
 
@@ -81,8 +82,10 @@ def parse_amount(text: object, decimals: int = 2, *, allow_zero: bool = False) -
     return value
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def format_amount(minor: int, decimals: int = 2) -> str:
-    """Return integer minor units as a decimal string with exactly ``decimals`` places."""
+    """Return integer minor units as a decimal string with exactly ``decimals`` places.
+    (Remembered: a commit formats the same few amounts once per view it makes.)"""
     if decimals == 0:
         return str(minor)
     sign = "-" if minor < 0 else ""

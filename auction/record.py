@@ -208,6 +208,8 @@ def _value_problem(value: object, depth: int) -> str | None:
 def _text_problem(text: str) -> str | None:
     if "\x00" in text:
         return "a NUL character"
+    if text.isascii():  # (no surrogate: nothing to encode)
+        return None
     try:
         text.encode()
     except UnicodeEncodeError:

@@ -118,15 +118,22 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def lot(self, lot_id: str) -> LotState | None:
-        """The current state (read only) of a lot in memory, or None. Every live lot is
-        in memory; an ended lot may be left in the store: :meth:`find` reads it."""
+        """The state (read only) of a lot in memory, or None: what its next command is
+        decided on, which may hold a batch decided and not yet durable. Every live lot is
+        in memory; an ended lot may be left in the store: :meth:`find` reads it. What is
+        shown to a reader is :meth:`read` or :meth:`find`."""
+
+    def read(self, lot_id: str) -> LotState | None:
+        """The durable state (read only) of a lot in memory, or None: :meth:`lot` without
+        a batch decided and not yet durable (None for a lot whose creation is not)."""
+        return self.lot(lot_id)
 
     async def find(self, lot_id: str) -> LotState | None:
-        """The lot's current state, read from the store if it is an ended lot not in
-        memory (it then stays in memory while it is among the recently used); None for
-        a lot that does not exist or is quarantined. Raises :class:`EngineError` when the
-        store cannot be read."""
-        return self.lot(lot_id)
+        """The lot's durable state (:meth:`read`), read from the store if it is an ended
+        lot not in memory (it then stays in memory while it is among the recently used);
+        None for a lot that does not exist, is quarantined or whose creation is not
+        durable yet. Raises :class:`EngineError` when the store cannot be read."""
+        return self.read(lot_id)
 
     async def owner_address(self, lot_id: str) -> str | None:
         """Where a client of ``lot_id`` should connect: the WebSocket address of the

@@ -28,6 +28,7 @@ import contextlib
 import dataclasses
 import logging
 import secrets
+import time
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -49,6 +50,14 @@ log = logging.getLogger(__name__)
 LEASE_TTL_MS = 3000
 #: An owner renews all its leases every TTL / RENEWALS_PER_TTL (1 s for 3 s).
 RENEWALS_PER_TTL = 3
+#: How long an owner keeps an ended lot's lease after the lot's last command (s): the
+#: commands that come late (bids fired across the close) are decided without the lease
+#: taken again for each, then it is given up (:meth:`Ownership.let_go`).
+ENDED_HOLD_S = 5.0
+#: The share of the TTL, counted from when a lease's taking or renewal was sent, during
+#: which the lease is certainly still this process's (:meth:`Ownership.certain`): Redis
+#: starts the TTL later than that, and a margin is left for its clock.
+CERTAIN_SHARE = 0.5
 #: How long a forwarded command waits for the owner's answer (s).
 FORWARD_TIMEOUT_S = 5.0
 #: How often a forwarded command waiting for its answer checks that the owner still
@@ -118,12 +127,22 @@ class Ownership:
         self._redis = redis
         self._acquire = redis.register_script(ACQUIRE)
         self._release = redis.register_script(RELEASE)
+        self._renew = redis.register_script(RENEW)
         #: Whether PUBLISH and PUBSUB NUMSUB count every subscriber: not in Redis Cluster,
         #: where they count those of one node (there only the lease tells the owner left).
         self._counts = not isinstance(redis, aioredis.RedisCluster)
         #: The lots this process owns, with the epoch it took each under.
         self.held: dict[str, int] = {}
+        #: Until when (monotonic s) each lease held is certainly still this process's.
+        self._certain: dict[str, float] = {}
+        #: Told of each lot this process stops owning (lost, found taken, given up).
+        self.on_lost: Callable[[str], None] | None = None
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        #: The releases of the leases of ended lots not yet done (:meth:`let_go`).
+        self._letting_go: dict[str, asyncio.Task[None]] = {}
+        #: Ended lots held, with when their writer last went idle (:meth:`ended`).
+        self._ended: dict[str, float] = {}
+        self.ended_hold_s = ENDED_HOLD_S
         self._tasks: set[asyncio.Task[None]] = set()
         self._renewer: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -133,9 +152,23 @@ class Ownership:
     def epoch(self, lot_id: str) -> int | None:
         return self.held.get(lot_id)
 
+    def certain(self, lot_id: str) -> bool:
+        """Whether the lot's lease is certainly still this process's now: taken or renewed
+        by a call sent less than :data:`CERTAIN_SHARE` of the TTL ago. No other process
+        can then have taken it over, so none has appended to the lot since (its appends
+        would need an epoch after this process's)."""
+        return time.monotonic() < self._certain.get(lot_id, 0.0)
+
+    def _sure_until(self, lot_id: str, sent: float) -> None:
+        self._certain[lot_id] = sent + self.ttl_ms * CERTAIN_SHARE / 1000
+
     async def acquire(self, lot_id: str) -> int | str:
         """The epoch this process owns the lot under (taking its lease if it is free or
         expired), or the id of the process that owns it."""
+        letting_go = self._letting_go.get(lot_id)
+        if letting_go is not None:  # never taken again before its release is done
+            await asyncio.shield(letting_go)
+        sent = time.monotonic()
         try:
             owned, value = await self._acquire(
                 keys=[keys.lease(lot_id), keys.epoch(lot_id)], args=[self.id, self.ttl_ms])
@@ -146,32 +179,76 @@ class Ownership:
             if self.held.get(lot_id) != epoch:
                 log.info("lot %s owned by this process (epoch %d)", lot_id, epoch)
             self.held[lot_id] = epoch
+            self._sure_until(lot_id, sent)
             return epoch
-        self.held.pop(lot_id, None)
+        self._drop(lot_id)
         return _text(value)
+
+    def _drop(self, lot_id: str) -> bool:
+        """Forget the lot's lease; whether it was held."""
+        self._ended.pop(lot_id, None)
+        self._certain.pop(lot_id, None)
+        if self.held.pop(lot_id, None) is None:
+            return False
+        if self.on_lost is not None:
+            self.on_lost(lot_id)
+        return True
 
     def lost(self, lot_id: str) -> None:
         """The lot's lease is no longer this process's (an append was fenced)."""
-        if self.held.pop(lot_id, None) is not None:
+        if self._drop(lot_id):
             log.warning("lot %s: lease lost to another process", lot_id)
+
+    def ended(self, lot_id: str) -> None:
+        """The lot has ended and its writer went idle: its lease is given up at the first
+        renewal :attr:`ended_hold_s` after this (each later command puts it off)."""
+        if lot_id in self.held:
+            self._ended[lot_id] = time.monotonic()
+
+    def let_go(self, lot_id: str) -> None:
+        """Give up the lease of an ended lot: nothing is appended to it in the normal
+        course, so it costs no renewal, and the leases renewed stay as many as the live
+        lots, not every lot the process ever served. A later command for the lot (at
+        any process) takes the lease again, under a new epoch."""
+        if not self._drop(lot_id) or lot_id in self._letting_go:
+            return
+        task = asyncio.create_task(self._give_up(lot_id))
+        self._letting_go[lot_id] = task
+        task.add_done_callback(lambda _: self._letting_go.pop(lot_id, None))
+
+    async def _give_up(self, lot_id: str) -> None:
+        try:
+            await self._release(keys=[keys.lease(lot_id)], args=[self.id])
+        except (RedisError, OSError) as exc:  # it expires by itself
+            log.info("lot %s: lease not released (%s); it expires", lot_id, exc)
 
     async def renew(self) -> list[str]:
         """Renew every lease held (and this process's address), in one pipelined call;
         the lots whose lease was lost."""
+        now = time.monotonic()
+        for lot_id, since in list(self._ended.items()):
+            if now - since >= self.ended_hold_s:
+                self.let_go(lot_id)
         held = list(self.held.items())
         if not held and self.address is None:
             return []
+        sent = time.monotonic()
         pipe = self._redis.pipeline(transaction=False)
         for lot_id, epoch in held:
-            pipe.eval(RENEW, 2, keys.lease(lot_id), keys.epoch(lot_id), self.id, self.ttl_ms,
-                      epoch)
+            await self._renew(keys=[keys.lease(lot_id), keys.epoch(lot_id)],
+                              args=[self.id, self.ttl_ms, epoch], client=pipe)
         if self.address is not None:
             pipe.set(keys.address(self.id), self.address, px=self.ttl_ms)
         answers = (await pipe.execute())[:len(held)]
-        lost = [lot_id for (lot_id, epoch), ok in zip(held, answers, strict=True)
-                if not int(ok) and self.held.get(lot_id) == epoch]
-        for lot_id in lost:
-            self.lost(lot_id)
+        lost = []
+        for (lot_id, epoch), ok in zip(held, answers, strict=True):
+            if self.held.get(lot_id) != epoch:  # dropped or taken again meanwhile
+                continue
+            if int(ok):
+                self._sure_until(lot_id, sent)
+            else:
+                lost.append(lot_id)
+                self.lost(lot_id)
         return lost
 
     async def owner_address(self, lot_id: str) -> str | None:
@@ -305,6 +382,7 @@ class Ownership:
     async def close(self) -> None:
         """Stop serving and renewing, and release every lease (others take over at once)."""
         await stop(self._listener, self._renewer, *self._tasks)
+        await asyncio.gather(*self._letting_go.values(), return_exceptions=True)
         if self.address is not None:
             with contextlib.suppress(RedisError, OSError):  # it expires by itself
                 await self._redis.delete(keys.address(self.id))
@@ -314,3 +392,4 @@ class Ownership:
             except (RedisError, OSError):  # it expires by itself
                 break
         self.held.clear()
+        self._certain.clear()

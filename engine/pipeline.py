@@ -35,11 +35,11 @@ from auction.errors import RecordError
 from auction.lot import decide, evolve, next_deadline
 from auction.model import Command, Rejection
 from auction.record import GENESIS, Recorded, seal
-from auction.state import LotState
+from auction.state import ENDED, LotState
 from engine import signatures  # noqa: F401 (registers the signature algorithms with the rules)
 from engine.api import EngineError, Listener
 from engine.eventlog import AppendFailed, AppendRefused, EventLog, LogUnavailable, row_of
-from engine.snapshots import SnapshotError, decode_state, due, take
+from engine.snapshots import UNKNOWN_DEADLINE, SnapshotError, decode_state, due, take
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class Batch:
     results, the state after them, their sealed records, and their append once made."""
 
     __slots__ = ("waiters", "results", "state", "owned", "fresh", "base", "base_hash",
-                 "append", "broken")
+                 "append", "epoch", "broken")
 
     def __init__(self, state: LotState | None, base: int, base_hash: str,
                  owned: bool = True) -> None:
@@ -105,6 +105,8 @@ class Batch:
         self.fresh: list[Recorded] = []
         self.base, self.base_hash = base, base_hash
         self.append: asyncio.Task[bool] | None = None
+        #: The fencing epoch the append was made under.
+        self.epoch: int | None = None
         #: Set when the rules failed to fold an event onto ``state``: the batch holds
         #: nothing, and its state is not to be used (:meth:`Pipeline._decide`).
         self.broken = False
@@ -122,16 +124,19 @@ class Lot:
     batches in the writer, listeners and timer. Slots: an engine holds one per live
     lot, and one per ended lot recently used."""
 
-    __slots__ = ("lot_id", "_state", "_lazy", "broken", "dirty", "records", "base",
+    __slots__ = ("lot_id", "_state", "_lazy", "_lazy_deadline", "broken", "dirty", "records",
+                 "base",
                  "base_state", "base_hash", "last_hash", "queue", "listeners", "joining",
-                 "writer", "wake", "inflight", "ahead", "stale", "unread", "timer",
-                 "deadline", "summary")
+                 "writer", "wake", "inflight", "ahead", "stale", "unread", "synced",
+                 "timer", "deadline", "summary", "_durable")
 
     def __init__(self, lot_id: str) -> None:
         self.lot_id = lot_id
         self._state: LotState | None = None
-        #: A snapshot's text whose state is not decoded yet (:meth:`defer`).
+        #: A snapshot's text whose state is not decoded yet (:meth:`defer`), and that
+        #: state's next deadline (:attr:`engine.snapshots.Snapshot.deadline`).
         self._lazy: str | None = None
+        self._lazy_deadline = UNKNOWN_DEADLINE
         #: Set when that text turned out not to decode: the lot is to be read again
         #: from the log (and replayed from its events).
         self.broken = False
@@ -139,6 +144,9 @@ class Lot:
         self.summary: tuple[str, str] | None = None
         #: Whether :attr:`state` holds a batch decided in place and not yet durable.
         self.dirty = False
+        #: The durable state kept for readers while a batch is decided in place
+        #: (:meth:`readable`), brought up to date with the records that land after it.
+        self._durable: LotState | None = None
         #: The durable records kept in memory: those after event :attr:`base` (the lot
         #: started from a snapshot of its state after it, or let older records go; they
         #: are read back from the log when asked for).
@@ -164,6 +172,11 @@ class Lot:
         #: while the writer ran: the writer reads them before it decides a new batch or
         #: goes idle (while it runs, only it publishes the lot's rows).
         self.unread = False
+        #: The fencing epoch under which the log last confirmed that it holds exactly
+        #: the lot's durable records (an append of this writer landed, or a check of its
+        #: last sequence number); None when unknown since (an append's outcome unknown, a
+        #: fault, another writer's append found). See :meth:`Pipeline._refusals`.
+        self.synced: int | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.deadline: int | None = None
 
@@ -186,10 +199,18 @@ class Lot:
     def state(self, value: LotState | None) -> None:
         self._lazy, self._state = None, value
 
-    def defer(self, text: str) -> None:
+    def defer(self, text: str, deadline: int = UNKNOWN_DEADLINE) -> None:
         """Hold the state of snapshot ``text`` (the lot's base) undecoded until it is
-        first used: a start need not decode the lots nobody asks for."""
-        self._state, self._lazy = None, text
+        first used: a start need not decode the lots nobody asks for. ``deadline`` is
+        the snapshot's (:attr:`engine.snapshots.Snapshot.deadline`)."""
+        self._state, self._lazy, self._lazy_deadline = None, text, deadline
+
+    def next_deadline(self) -> int | None:
+        """The next deadline of the lot's state: the snapshot's while the state is
+        deferred and its deadline known (nothing is decoded), else the state's own."""
+        if self._lazy is not None and self._lazy_deadline != UNKNOWN_DEADLINE:
+            return self._lazy_deadline or None  # (NO_DEADLINE: none)
+        return next_deadline(self.state) if self.state is not None else None
 
     @property
     def deferred(self) -> bool:
@@ -212,6 +233,24 @@ class Lot:
     @property
     def version(self) -> int:
         return self.records[-1].seq if self.records else self.base
+
+    def readable(self) -> LotState | None:
+        """The lot's durable state, for readers: :attr:`state` unless a batch decided in
+        it is not yet durable (:attr:`dirty`); then a copy of its own, folded from the
+        lot's base once (:meth:`durable`) and afterwards only with the records that
+        landed since it was last read, however often it is read."""
+        if not self.dirty:
+            if self._durable is not None and self._durable.status in ENDED:
+                self._durable = None  # an ended lot is seldom written again
+            return self.state
+        kept = self._durable
+        if kept is None or kept.version < self.base:  # none, or older than what memory holds
+            kept = self.durable()
+        else:
+            for record in self.records[kept.version - self.base:]:
+                kept = evolve(kept, record.event)
+        self._durable = kept
+        return kept
 
     def durable(self) -> LotState | None:
         """The lot's durable state, folded again: the state after :attr:`base` and the
@@ -251,6 +290,10 @@ class Host(Protocol):
 
     def epoch(self, lot: Lot) -> int | None:
         """The fencing epoch this process appends to the lot under (None: unchecked)."""
+
+    def exclusive(self, lot: Lot) -> bool:
+        """Whether no other process can have appended to the lot since this one's epoch
+        began: its lease is certainly still held (never on a log without ownership)."""
 
     def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
         """Durable ``records`` continuing the lot and the state after them: keep them and
@@ -431,7 +474,7 @@ class Pipeline:
                 await asyncio.wait([batch.append])
             held = batch.waiters + held
         fail(held, exc)
-        lot.dirty, lot.unread = True, True
+        lot.dirty, lot.unread, lot.synced = True, True, None
         self._rewind(lot)
 
     async def _read_unread(self, lot: Lot) -> None:
@@ -453,16 +496,19 @@ class Pipeline:
                 snapshot = take(batch.state, seq, digest)
             except SnapshotError as exc:  # the events stay the record: start replays them
                 log.error("no snapshot of %s: %s", lot.lot_id, exc)
+        batch.epoch = self._host.epoch(lot)
         batch.append = asyncio.ensure_future(self.log.append(
             lot.lot_id, batch.base, [row_of(r) for r in batch.fresh],
-            deadline=next_deadline(batch.state), epoch=self._host.epoch(lot),
-            snapshot=snapshot))
+            deadline=next_deadline(batch.state), epoch=batch.epoch, snapshot=snapshot))
         batch.append.add_done_callback(lambda _: lot.wake.set())
 
     async def _refusals(self, lot: Lot, batch: Batch) -> None:
-        """Answer a batch that recorded nothing; on a shared log, only once the log
-        confirms it was decided on the latest state (else decide it again)."""
-        if self.log.shared:
+        """Answer a batch that recorded nothing; on a shared log, only once it is known
+        to be decided on the latest state: the log confirms it (else decide it again),
+        or nothing can have been appended since the log last confirmed it (:meth:`_known`).
+        """
+        if self.log.shared and not self._known(lot, batch):
+            epoch = self._host.epoch(lot)
             try:
                 current = await self.log.last_seq(lot.lot_id) == batch.base
             except Exception as exc:
@@ -471,8 +517,19 @@ class Pipeline:
             if not current:
                 await self._again(lot, batch.waiters)
                 return
+            lot.synced = epoch
         answer(batch.waiters, batch.results)
         self._host.settled(lot)
+
+    def _known(self, lot: Lot, batch: Batch) -> bool:
+        """Whether the batch was decided on what the log holds, without asking it: the log
+        confirmed the lot's durable records under the epoch this process still appends
+        under (:attr:`Lot.synced`), the batch was decided on them, and the lease is
+        certainly still held (:meth:`Host.exclusive`): another process can only append
+        after taking the lease over, under a later epoch."""
+        return (lot.synced is not None and lot.synced == self._host.epoch(lot)
+                and batch.base == lot.version and not lot.unread and not lot.dirty
+                and self._host.exclusive(lot))
 
     async def _land(self, lot: Lot, batch: Batch, append: "asyncio.Task[bool]") -> None:
         """The outcome of the append in flight: publish and answer, or decide again."""
@@ -498,7 +555,7 @@ class Pipeline:
             return
         lot.stale = 0
         assert batch.state is not None
-        lot.dirty = False
+        lot.dirty, lot.synced = False, batch.epoch
         self._host.published(lot, batch.state, batch.fresh)
         self._host.appended(lot, batch.fresh)
         answer(batch.waiters, batch.results)
@@ -513,6 +570,7 @@ class Pipeline:
         """Nothing of the batch is acknowledged; the lot goes back to its durable state;
         what was decided ahead is decided again, or fails when the log stopped."""
         self._rewind(lot)
+        lot.synced = None  # the append may have landed after all
         self._host.append_failed(lot, exc)
         error = (NotAppended(str(exc)) if isinstance(exc, AppendRefused)
                  else EngineError(str(exc)))
@@ -528,6 +586,7 @@ class Pipeline:
         """Decide ``waiters`` again, first in the queue, after reading what the log holds
         beyond the lot's durable records."""
         self._rewind(lot)
+        lot.synced = None
         lot.queue.extendleft(reversed(waiters))
         try:
             await self._host.catch_up(lot)

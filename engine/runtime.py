@@ -39,7 +39,7 @@ import orjson
 
 from auction.draw import commitment
 from auction.errors import RecordError
-from auction.lot import evolve, next_deadline
+from auction.lot import evolve
 from auction.model import (
     Act,
     Command,
@@ -82,6 +82,7 @@ from engine.pg_record import MAX_LAG_MS, UNAVAILABLE, PgRecord
 from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
 from engine.snapshots import (
+    UNKNOWN_DEADLINE,
     Snapshot,
     SnapshotError,
     decode_state,
@@ -147,6 +148,13 @@ class _Subscription(Subscription):
             self._released(self._lot)
 
 
+def _feed_done(feed: "asyncio.Task[None]") -> None:
+    """A lot's feed subscribed in the background: what it failed with (the lot is read
+    again when the shared log's feed is back, or when next asked for)."""
+    if not feed.cancelled() and feed.exception() is not None:
+        log.warning("a lot's feed could not follow it: %s", feed.exception())
+
+
 class Runtime(Engine):
     """An engine over ``log``; ``record`` is a permanent record written behind the log
     (Postgres), if any. ``clock`` returns server Unix milliseconds; tests may pass
@@ -201,6 +209,10 @@ class Runtime(Engine):
         #: The lots a shared log's feed follows, each with the subscription and read
         #: that made it current (:meth:`_follow`).
         self._feeds: dict[str, asyncio.Task[None]] = {}
+        #: The followed lots this process owned when it began following them: no
+        #: subscription (their appends are its own) until it stops owning them
+        #: (:meth:`_owner_left`).
+        self._owned_feeds: set[str] = set()
         #: Lots without listeners whose feed is left in :attr:`unfollow_s`.
         self._unfollowing: dict[str, asyncio.TimerHandle] = {}
         self.unfollow_s = UNFOLLOW_S
@@ -224,7 +236,7 @@ class Runtime(Engine):
             self._arm(lot)
         if self.log.shared:
             self._poller = asyncio.create_task(self._poll())
-            self._decoder = asyncio.create_task(self._decode_deferred())
+        self._decoder = asyncio.create_task(self._decode_deferred())
         if self.ownership is not None:
             await self.ownership.start(self._serve_forwarded)
         if self.record_store is not None:
@@ -242,10 +254,10 @@ class Runtime(Engine):
             self._quarantine(lot_id, reason)
         for lot_id, rows in loaded.lots.items():
             lot = self._lots.setdefault(lot_id, Lot(lot_id))
-            # On a shared log a start arms no deadline (the owner does, once it holds
-            # the lot): a state with nothing to fold is decoded when first used.
-            await self._restore(lot, loaded.snapshots.get(lot_id), rows,
-                                defer=self.log.shared)
+            # A state with nothing to fold is decoded when first used: on a shared log
+            # a start arms no deadline (the owner does, once it holds the lot); on the
+            # others it arms the snapshot's, where it is known.
+            await self._restore(lot, loaded.snapshots.get(lot_id), rows, defer=True)
         log.info("recovered %d lots (%d from snapshots), %d events after them; %d ended "
                  "lots left in the log", len(loaded.lots) - len(self._quarantined),
                  len(loaded.snapshots), sum(len(rows) for rows in loaded.lots.values()),
@@ -258,8 +270,9 @@ class Runtime(Engine):
         used (:meth:`Lot.defer`), or in the background (:meth:`_decode_deferred`)."""
         if snapshot is not None:
             try:
-                if defer and not rows and of_this_version(snapshot.state):
-                    lot.defer(snapshot.state)
+                if (defer and not rows and of_this_version(snapshot.state)
+                        and (self.log.shared or snapshot.deadline != UNKNOWN_DEADLINE)):
+                    lot.defer(snapshot.state, snapshot.deadline)
                     self._summary(lot, (snapshot.status, snapshot.session_id))
                 else:
                     lot.state = decode_state(snapshot.state)
@@ -406,10 +419,15 @@ class Runtime(Engine):
             self._warm.move_to_end(lot_id)
         return lot.state
 
+    def read(self, lot_id: str) -> LotState | None:
+        if self.lot(lot_id) is None:
+            return None
+        return self._lots[lot_id].readable()
+
     async def find(self, lot_id: str) -> LotState | None:
         lot = await self._known(lot_id)
         # a lot read back for this call is answered even when memory lets it go at once
-        return self.lot(lot_id) if lot is None else lot.state
+        return self.read(lot_id) if lot is None else lot.readable()
 
     def summary(self, lot_id: str) -> tuple[str, str] | None:
         lot = self._lots.get(lot_id)
@@ -832,6 +850,9 @@ class Runtime(Engine):
         # A lot not held is appended to under an epoch no lease has: always fenced.
         return self.ownership.held.get(lot.lot_id, -1)
 
+    def exclusive(self, lot: Lot) -> bool:
+        return self.ownership is not None and self.ownership.certain(lot.lot_id)
+
     def published(self, lot: Lot, state: LotState, records: list[Recorded]) -> None:
         lot.state, lot.dirty = state, False
         self._summarise(lot, state)
@@ -897,6 +918,9 @@ class Runtime(Engine):
     def idle(self, lot: Lot) -> None:
         if lot.state is None and not lot.queue:  # a refused CreateLot leaves nothing
             self._lots.pop(lot.lot_id, None)
+        elif (self.ownership is not None and lot.state is not None
+              and lot.state.status in ENDED and not lot.dirty and not lot.queue):
+            self.ownership.ended(lot.lot_id)
 
     async def catch_up(self, lot: Lot) -> None:
         if lot.lot_id in self._quarantined:
@@ -1101,13 +1125,32 @@ class Runtime(Engine):
         except Exception as exc:  # (a failed feed is never left for the next subscriber)
             if self._feeds.get(lot_id) is feed:
                 del self._feeds[lot_id]
+                self._owned_feeds.discard(lot_id)
                 self.metrics.feed_lots = len(self._feeds)
                 await self.log.unwatch(lot_id)
             raise EngineError(f"lot {lot_id} cannot be followed: {exc}") from exc
 
     async def _subscribe_feed(self, lot: Lot) -> None:
-        await self.log.watch(lot.lot_id)
+        if self.ownership is not None and lot.lot_id in self.ownership.held:
+            # Only its owner appends to it: this process, whose writer publishes the
+            # appends here. Its broadcasts would come back to it only to be left out.
+            self._owned_feeds.add(lot.lot_id)
+        else:
+            await self.log.watch(lot.lot_id)
         await self._refresh(lot)
+
+    def _owner_left(self, lot_id: str) -> None:
+        """This process stopped owning ``lot_id``: if it follows the lot through its
+        ownership, subscribe to its appends now (then read what the log holds: another
+        process may have appended since this one's lease ran out)."""
+        if lot_id not in self._owned_feeds:
+            return
+        self._owned_feeds.discard(lot_id)
+        lot = self._lots.get(lot_id)
+        if lot is None or lot_id not in self._feeds or self._closing:
+            return
+        feed = self._feeds[lot_id] = asyncio.create_task(self._subscribe_feed(lot))
+        feed.add_done_callback(_feed_done)
 
     def _released(self, lot: Lot) -> None:
         """A listener left: the feed stops following the lot :attr:`unfollow_s` after
@@ -1125,7 +1168,9 @@ class Runtime(Engine):
             return
         feed = self._feeds.pop(lot_id, None)
         self.metrics.feed_lots = len(self._feeds)
-        if feed is not None:
+        if lot_id in self._owned_feeds:  # never subscribed
+            self._owned_feeds.discard(lot_id)
+        elif feed is not None:
             task = asyncio.create_task(self.log.unwatch(lot_id))
             self._ticks.add(task)
             task.add_done_callback(self._ticks.discard)
@@ -1156,7 +1201,7 @@ class Runtime(Engine):
                 lot.timer = None
             lot.deadline = None
             return
-        deadline = next_deadline(lot.state) if lot.state is not None else None
+        deadline = lot.next_deadline()
         if deadline == lot.deadline and lot.timer is not None:
             return
         if lot.timer is not None:
@@ -1240,6 +1285,7 @@ class RedisEngine(Runtime):
         super().__init__(redis_log, clock, postgres_max_lag_ms=postgres_max_lag_ms,
                          aggregates=RedisAggregateLog(redis_log.redis))
         self.ownership = Ownership(redis_log.redis, address=address)
+        self.ownership.on_lost = self._owner_left
         if postgres_dsn:
             self.record_store = self.metrics.record = PgRecord(
                 postgres_dsn, source=self._log_rows, lots=self._log_lots, clock=self.now,

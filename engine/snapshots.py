@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from auction.lot import next_deadline
 from auction.state import ENDED, LotState
 
 #: Bumped whenever the encoding changes: a snapshot of another version is not used.
@@ -34,11 +35,17 @@ class SnapshotError(Exception):
     """The state cannot be encoded, or the text is not a snapshot this version reads."""
 
 
+#: :attr:`Snapshot.deadline` of a state with no deadline, and of one not known.
+NO_DEADLINE, UNKNOWN_DEADLINE = 0, -1
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """The state after event ``seq`` (whose chain hash is ``hash``), encoded; ``ended``
     says the lot has ended (its status is final), for the log's index of live lots;
-    ``status`` and ``session_id`` are the state's, readable without decoding it."""
+    ``status``, ``session_id`` and ``deadline`` are the state's, readable without
+    decoding it. ``deadline`` is the state's next deadline (ms; :data:`NO_DEADLINE`: it
+    has none; :data:`UNKNOWN_DEADLINE`: not kept, a snapshot stored before it was)."""
 
     lot_id: str
     seq: int
@@ -47,6 +54,7 @@ class Snapshot:
     ended: bool
     status: str = ""
     session_id: str = ""
+    deadline: int = UNKNOWN_DEADLINE
 
 
 def due(state: LotState, base: int, last: int) -> bool:
@@ -57,8 +65,10 @@ def due(state: LotState, base: int, last: int) -> bool:
 
 def take(state: LotState, seq: int, digest: str) -> Snapshot:
     """The snapshot of ``state`` after event ``seq`` (hash ``digest``)."""
+    deadline = next_deadline(state)
     return Snapshot(state.lot_id, seq, digest, encode_state(state), state.status in ENDED,
-                    state.status, state.session_id)
+                    state.status, state.session_id,
+                    NO_DEADLINE if deadline is None else deadline)
 
 
 # Every non-scalar value is a list whose first item says what it is:

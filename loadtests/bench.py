@@ -21,6 +21,7 @@ what it was measured with.
 
 import asyncio
 import bisect
+import compileall
 import contextlib
 import os
 import platform
@@ -97,6 +98,18 @@ class Scale:
                    redis_requests=300_000, pg_copy_rows=200_000, pg_seconds=3.0,
                    race_lots=50, race_bidders=20, scale_lots=200, scale_window_s=8.0,
                    scale_rounds=3)
+
+
+#: How long the harness keeps an idle HTTP connection to a server (s): well within the
+#: server's keep-alive (``http_header_timeout_s``, 10 s by default), so that the harness
+#: never sends on a connection the server is closing (a reset, after a long phase).
+HTTP_KEEPALIVE_S = 4.0
+
+
+def http_session() -> aiohttp.ClientSession:
+    """The harness's HTTP client (see :data:`HTTP_KEEPALIVE_S`)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+        keepalive_timeout=HTTP_KEEPALIVE_S))
 
 
 def log(text: str) -> None:
@@ -329,6 +342,7 @@ class Bench:
     async def run(self) -> dict[str, Any]:
         started = time.monotonic()
         self.machine = machine()
+        compile_project()
         own = self.workdir is None
         if own:
             self.workdir = Path(tempfile.mkdtemp(prefix="auction-bench-"))
@@ -362,7 +376,7 @@ class Bench:
             self.postgres = PostgresServer(cpus=self.load_cpus)
             await asyncio.to_thread(self.postgres.start)
             self._dsn = await asyncio.to_thread(self.postgres.create_database, "auction")
-            async with aiohttp.ClientSession() as http:
+            async with http_session() as http:
                 await self.measure_scaling(http)
         finally:
             if self.redis is not None:
@@ -384,7 +398,7 @@ class Bench:
         seconds = self.server.start()
         self.figure("start", seconds, "empty data directory")
         log(f"server serving after {seconds:.3f}s")
-        async with aiohttp.ClientSession() as http:
+        async with http_session() as http:
             api = Api(http, self.server.base, AuctionServer.HOST_TOKEN)
             self.session_id = await api.session()
             await self.measure_sockets(api)
@@ -578,17 +592,8 @@ class Bench:
         s = self.scale
         what = "signed throughput" if signed else "throughput"
         log(f"{what}: setting up {s.lots} lots")
-        params = {**LOT_PARAMS, "signatures": "required"} if signed else None
-        specs = list(await asyncio.gather(*(api.bidding_lot(self.session_id, 2, params)
-                                            for _ in range(s.lots))))
-        bidders = await self.driver("lot-bidders", {
-            "ws_url": self.server.ws_url,
-            "lots": [{**driver_lot(x, True), "sign": signed} for x in specs]})
-        watchers = await self.driver("lot-watchers", {
-            "ws_url": self.server.ws_url, "record": True,
-            "members": [{"lot_id": x["lot_id"]} for x in specs]})
-        await bidders.wait_ready()
-        await watchers.wait_ready()
+        specs, bidders, watchers = await throughput_lots(
+            api, self.session_id, self.server.ws_url, s.lots, self.load_cpus, "lot", signed)
         log("throughput: bidding as fast as acknowledgements come back")
         acks, bids = await self.bid_window(bidders, "max", window=1)
         rate = len(acks) / s.window_s
@@ -621,11 +626,8 @@ class Bench:
         assert self.server is not None
         s = self.scale
         log(f"racing: setting up {s.race_lots} lots of {s.race_bidders} bidders")
-        specs = list(await asyncio.gather(*(api.bidding_lot(self.session_id, s.race_bidders)
-                                            for _ in range(s.race_lots))))
-        racers = await self.driver("racers", {"ws_url": self.server.ws_url,
-                                              "lots": [driver_lot(x) for x in specs]})
-        await racers.wait_ready()
+        racers = await racing_lots(api, self.session_id, self.server.ws_url, s.race_lots,
+                                   s.race_bidders, self.load_cpus, "racers")
         acks, bids = await self.bid_window(racers, "race")
         await racers.exit()
         rate = len(acks) / s.window_s
@@ -887,7 +889,7 @@ class Bench:
 
     async def measure_restart(self) -> int:
         assert self.server is not None
-        async with aiohttp.ClientSession() as http:
+        async with http_session() as http:
             api = Api(http, self.server.base, AuctionServer.HOST_TOKEN)
             health = await api.call("GET", "/healthz")
             lots = health.get("lots", 0)
@@ -917,7 +919,7 @@ class Bench:
         lost = acked = 0
         starts: list[float] = []
         try:
-            async with aiohttp.ClientSession() as http:
+            async with http_session() as http:
                 api = Api(http, server.base, AuctionServer.HOST_TOKEN)
                 session = await api.session()
                 specs = list(await asyncio.gather(*(api.bidding_lot(session, 2)
@@ -1049,6 +1051,38 @@ class Bench:
         }
 
 
+async def throughput_lots(api: Api, session_id: str, ws_url: str, lots: int,
+                          cpus: list[int] | None, name: str, signed: bool = False
+                          ) -> tuple[list[dict[str, Any]], Driver, Driver]:
+    """The throughput phase's set-up: ``lots`` lots of 2 bidders (each bid signed, with
+    ``signed``) and 1 public watcher recording its frames, their two driver processes
+    (``name``-bidders, ``name``-watchers) connected and ready."""
+    params = {**LOT_PARAMS, "signatures": "required"} if signed else None
+    specs = list(await asyncio.gather(*(api.bidding_lot(session_id, 2, params)
+                                        for _ in range(lots))))
+    bidders = await Driver.start(f"{name}-bidders", {
+        "ws_url": ws_url, "lots": [{**driver_lot(x, True), "sign": signed} for x in specs]},
+        cpus)
+    watchers = await Driver.start(f"{name}-watchers", {
+        "ws_url": ws_url, "record": True, "members": [{"lot_id": x["lot_id"]} for x in specs]},
+        cpus)
+    await bidders.wait_ready()
+    await watchers.wait_ready()
+    return specs, bidders, watchers
+
+
+async def racing_lots(api: Api, session_id: str, ws_url: str, lots: int, bidders: int,
+                      cpus: list[int] | None, name: str) -> Driver:
+    """The racing phase's set-up: ``lots`` lots of ``bidders`` bidders each, and the
+    driver process (``name``) of all their bidders, connected and ready."""
+    specs = list(await asyncio.gather(*(api.bidding_lot(session_id, bidders)
+                                        for _ in range(lots))))
+    racers = await Driver.start(name, {"ws_url": ws_url,
+                                       "lots": [driver_lot(x) for x in specs]}, cpus)
+    await racers.wait_ready()
+    return racers
+
+
 async def settled(servers: list[AuctionServer], lots: int,
                   timeout: float = UNFOLLOW_S + 10) -> None:
     """Wait until the processes follow, together, no more lots than there are (each lot
@@ -1063,6 +1097,16 @@ async def settled(servers: list[AuctionServer], lots: int,
             log(f"scaling: the processes still follow {following:.0f} lots of others")
             return
         await asyncio.sleep(0.5)
+
+
+def compile_project() -> None:
+    """Write the bytecode of the project's packages, as an installed package has it (pip
+    compiles at install; an editable install leaves it to the first import, which writes
+    nothing under PYTHONDONTWRITEBYTECODE): the start measured is a deployed server's,
+    not one compiling its ~100 modules first. What is compiled already is left."""
+    root = Path(__file__).resolve().parent.parent
+    for package in ("auction", "engine", "web", "loadtests"):
+        compileall.compile_dir(root / package, quiet=1)
 
 
 def cpu_seconds(pid: int) -> float:

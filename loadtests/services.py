@@ -117,8 +117,11 @@ class AuctionServer(Listening):
     def __init__(self, data_dir: str | Path, *, redis_url: str | None = None,
                  postgres_dsn: str | None = None, cpus: Sequence[int] | None = None,
                  port: int | None = None, extra_env: dict[str, str] | None = None,
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None, cwd: Path | None = None) -> None:
         self.data_dir = Path(data_dir)
+        #: The directory the server runs in: its code is the checkout there, if any
+        #: (``python -m`` imports from the working directory first).
+        self.cwd = cwd
         self.extra_env = extra_env or {}
         self.redis_url, self.postgres_dsn = redis_url, postgres_dsn
         self.cpus = cpus
@@ -151,7 +154,8 @@ class AuctionServer(Listening):
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child holds it
         started = time.monotonic()
         self.proc = subprocess.Popen(self.command(), env=self.env(), stdout=log,
-                                     stderr=subprocess.STDOUT, preexec_fn=preexec(self.cpus))
+                                     stderr=subprocess.STDOUT, preexec_fn=preexec(self.cpus),
+                                     cwd=self.cwd)
         log.close()
         deadline = started + timeout
         while True:
@@ -239,7 +243,9 @@ class RedisServer:
         return found
 
     def start(self, *extra: str) -> None:
-        """Start it (``extra``: more ``redis-server`` arguments) and wait until it listens."""
+        """Start it (``extra``: more ``redis-server`` arguments) and wait until it serves:
+        it listens and has loaded what its append-only file holds (until then it answers
+        every command with ``LOADING``)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
@@ -247,6 +253,25 @@ class RedisServer:
              "--logfile", str(self.dir / "redis.log"), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec(self.cpus))
         wait_for_port(self.port, 20, self.proc)
+        self.wait_loaded(20)
+
+    def wait_loaded(self, timeout: float) -> None:
+        """Wait until it answers ``PING`` with ``PONG`` (a ``LOADING`` error while it
+        reads its append-only file)."""
+        deadline = time.monotonic() + timeout
+        answer = b""
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), \
+                    socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+                conn.sendall(b"PING\r\n")
+                answer = conn.recv(256)
+                if answer.startswith(b"+PONG"):
+                    return
+            if self.proc is not None and self.proc.poll() is not None:
+                raise ServiceError(f"redis-server exited with {self.proc.returncode}")
+            time.sleep(0.02)
+        raise ServiceError(f"redis-server on port {self.port} not serving after {timeout}s: "
+                           f"{answer[:80]!r}")
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""

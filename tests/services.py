@@ -149,6 +149,11 @@ class NginxServer:
     def access_log(self) -> Path:
         return self.dir / "access.log"
 
+    @property
+    def servers_log(self) -> Path:
+        """Each request with the ``Server`` header of the process that answered it."""
+        return self.dir / "servers.log"
+
     def configure(self) -> Path:
         d = self.dir
         (d / "auction.conf").write_text(render_site(NGINX_SITE.read_text(), self.site))
@@ -167,6 +172,8 @@ events {{ worker_connections 4096; }}
 http {{
     log_format upstreams '$remote_addr $upstream_addr "$request" $status';
     access_log {d}/access.log upstreams;
+    log_format servers '"$request" $status "$upstream_http_server"';
+    access_log {d}/servers.log servers;
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;

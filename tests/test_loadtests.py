@@ -130,6 +130,36 @@ def test_the_history_measure_on_redis_starts_on_the_live_lots_only() -> None:
     assert history["read_one_ended"] is True
 
 
+def test_versus_loads_two_checkouts_at_once_and_compares_their_cpu_per_bid(
+        tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "loadtests.versus", str(ROOT), "--lots", "6",
+                           "--windows", "2", "--window-s", "1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    for version in ("before", "after"):
+        figures = result[version]
+        assert figures["checkout"] == str(ROOT)
+        assert len(figures["bids"]) == 2 and all(n > 0 for n in figures["bids"])
+        assert all(0 < us < 1e6 for us in figures["cpu_us_per_bid"])
+    assert result["after_over_before"] == round(
+        result["after"]["median_cpu_us_per_bid"] / result["before"]["median_cpu_us_per_bid"],
+        3)
+    assert "window 2 of 2" in proc.stderr and result["racing"] == 0
+    # The racing workload: lots of bidders racing for every next price.
+    racing = subprocess.run([sys.executable, "-m", "loadtests.versus", str(ROOT), "--lots", "3",
+                             "--racing", "5", "--windows", "1", "--window-s", "1"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert racing.returncode == 0, racing.stderr[-3000:]
+    raced = json.loads(racing.stdout)
+    assert raced["racing"] == 5 and raced["lots"] == 3
+    assert all(raced[v]["bids"][0] > 0 for v in ("before", "after"))
+    # A directory that is no checkout is refused before anything starts.
+    refused = subprocess.run([sys.executable, "-m", "loadtests.versus", str(tmp_path)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "is not a checkout of this project" in refused.stderr
+
+
 def test_the_scaling_phase_moves_each_lots_clients_to_its_owner_and_measures_every_count(
 ) -> None:
     from loadtests.bench import REDIS, Bench

@@ -456,7 +456,7 @@ async def create_lot(request: web.Request) -> web.Response:
         if not (generated and isinstance(result, Rejection) and result.code == "exists"):
             break
     _checked(result)
-    state = engine.lot(new_id)
+    state = engine.read(new_id)
     assert state is not None
     return json_response(snapshot(state, STAFF), 201)
 
@@ -472,7 +472,7 @@ async def register_bidder(request: web.Request) -> web.Response:
     event = records[0].event
     assert isinstance(event, BidderRegistered)
     answer = bidder_pass(request, lot_id, bidder_id, event.bidder_no)
-    state = _engine(request).lot(lot_id)
+    state = _engine(request).read(lot_id)
     if state is not None and state.params.deposit > 0 and state.params.currency == "CNY":
         # the bidder's own deposit reference (web/bank.py; the bank's amounts are yuan): the
         # deposit is due by the lot's opening when it has a time set, else while the lot
@@ -644,7 +644,7 @@ async def run_command(request: web.Request, lot_id: str, command: Command) -> we
     """Execute a staff command; answer with its events and the lot's staff view."""
     engine = _engine(request)
     records = _checked(await engine.execute(lot_id, command))
-    state = engine.lot(lot_id)
+    state = engine.read(lot_id)
     assert state is not None
     return json_response({
         "lot_id": lot_id, "seq": records[-1].seq if records else state.version,

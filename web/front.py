@@ -184,14 +184,29 @@ class Socket(asyncio.Protocol):
 
     def _send_pending(self) -> None:
         """Write what the protocol has to send (pongs, close frames); an empty chunk is
-        its end of the stream: the transport is closed once its buffer is written."""
+        its end of the stream.
+
+        After a close handshake the transport is closed once its buffer is written. When
+        the protocol has failed the connection instead (a frame too big or breaking the
+        rules: 1009, 1002...), the client may still be sending, the rest of a 1-MiB frame
+        say: closing the socket with unread data would reset the connection, and the
+        client's system may then drop the close frame before the client has read it. So
+        the socket only ends its side (its close frame is followed by the end of the
+        stream) and goes on reading, the protocol discarding what comes, until the
+        client closes its side (:meth:`eof_received`)."""
         for chunk in self._frames.data_to_send():
             if chunk:
                 self.transport.write(chunk)
+                continue
+            if self._frames.close_rcvd is None and self.transport.can_write_eof():
+                self.transport.write_eof()
+                if self._paused:  # read on: what comes now is discarded
+                    self._paused = False
+                    self.transport.resume_reading()
             else:
                 self.transport.close()
-                # A client that does not read would hold the unsent close for ever.
-                asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, self._cut)
+            # A client that neither reads nor closes would hold the socket for ever.
+            asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, self._cut)
 
     def _cut(self) -> None:
         if not self._lost:

@@ -69,7 +69,7 @@ async def _lot(request: web.Request, lot_id: str | None = None
     if await engine.find(lot_id) is None:  # an ended lot is read from the store
         raise lot_missing(engine.quarantined(), lot_id)
     records = await engine.record(lot_id)
-    state = engine.lot(lot_id)
+    state = engine.read(lot_id)
     if state is None or state.version != (records[-1].seq if records else 0):
         state = replay(r.event for r in records)
     assert state is not None  # a lot that exists has at least its LotCreated

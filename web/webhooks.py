@@ -112,7 +112,7 @@ class Dispatcher:
         engine = self.engine
         if self.scanned_all:
             for lot_id in engine.lot_ids():
-                state = engine.lot(lot_id)
+                state = engine.lot(lot_id)  # (its version only: the records are read back)
                 if state is not None:
                     yield state
             return

@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     state  TEXT NOT NULL,
     ended  INTEGER NOT NULL,
     status TEXT NOT NULL,
-    session_id TEXT NOT NULL
+    session_id TEXT NOT NULL,
+    deadline INTEGER NOT NULL DEFAULT -1
 );
 CREATE TABLE IF NOT EXISTS writable (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
@@ -77,6 +78,8 @@ MIGRATIONS = (
     ("lots", "session_id", "TEXT NOT NULL DEFAULT ''"),
     ("lots", "status", "TEXT NOT NULL DEFAULT ''"),
     ("lots", "ended", "INTEGER NOT NULL DEFAULT 0"),
+    # (-1: not known, a snapshot stored before; see engine.snapshots.Snapshot)
+    ("snapshots", "deadline", "INTEGER NOT NULL DEFAULT -1"),
 )
 #: The index of live lots (what a start reads), the listing's orders (all lots, a
 #: session's lots) and the ended lots' counts by status; made after the migrations.
@@ -223,15 +226,16 @@ class SQLiteLog(EventLog):
             "ORDER BY rowid")])
         # The live lots only (the partial index ``lots_live``): each one's snapshot and
         # the rows after it (its tail). Ended lots stay in the file, counted.
-        for lot_id, seq, digest, state, ended, status, session_id in self._conn.execute(
-                "SELECT l.lot_id, s.seq, s.hash, s.state, s.ended, s.status, s.session_id "
-                "FROM lots l "
+        for lot_id, seq, digest, state, ended, status, session_id, deadline in (
+                self._conn.execute(
+                "SELECT l.lot_id, s.seq, s.hash, s.state, s.ended, s.status, s.session_id, "
+                "s.deadline FROM lots l "
                 "LEFT JOIN snapshots s ON s.lot_id = l.lot_id WHERE l.ended = 0 "
-                "ORDER BY l.ordinal"):
+                "ORDER BY l.ordinal")):
             loaded.lots[lot_id] = []
             if seq is not None:
                 loaded.snapshots[lot_id] = Snapshot(lot_id, seq, digest, state, bool(ended),
-                                                    status, session_id)
+                                                    status, session_id, deadline)
         for r in self._conn.execute(
                 "SELECT e.lot_id, e.seq, e.at, e.type, e.body, e.hash FROM lots l "
                 "LEFT JOIN snapshots s ON s.lot_id = l.lot_id "
@@ -254,10 +258,10 @@ class SQLiteLog(EventLog):
     def _lot(self, lot_id: str) -> Stored | None:
         assert self._conn is not None
         found = self._conn.execute(
-            "SELECT seq, hash, state, ended, status, session_id FROM snapshots "
+            "SELECT seq, hash, state, ended, status, session_id, deadline FROM snapshots "
             "WHERE lot_id = ?", (lot_id,)).fetchone()
         snapshot = Snapshot(lot_id, found[0], found[1], found[2], bool(found[3]), found[4],
-                            found[5]) if found is not None else None
+                            found[5], found[6]) if found is not None else None
         rows = self._read(lot_id, snapshot.seq if snapshot is not None else 0)
         if snapshot is None and not rows:
             return None
@@ -402,9 +406,9 @@ class SQLiteLog(EventLog):
                 [(r.lot_id, _session_of(r)) for r in rows if r.seq == 1])
             conn.executemany(
                 "INSERT OR REPLACE INTO snapshots (lot_id, seq, hash, state, ended, status, "
-                "session_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(s.lot_id, s.seq, s.hash, s.state, int(s.ended), s.status, s.session_id)
-                 for s in snapshots])
+                "session_id, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(s.lot_id, s.seq, s.hash, s.state, int(s.ended), s.status, s.session_id,
+                  s.deadline) for s in snapshots])
             # A snapshot of an ended lot is written with its last rows: the lot leaves
             # the index of live lots in the same transaction.
             conn.executemany("UPDATE lots SET status = ?, ended = ? WHERE lot_id = ?",

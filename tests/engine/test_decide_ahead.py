@@ -23,6 +23,7 @@ from engine.embedded import EmbeddedEngine
 from engine.eventlog import AppendFailed, Row
 from engine.logs.sqlite import SQLiteLog
 from engine.redis_engine import RedisEngine
+from engine.snapshots import encode_state
 
 
 class HeldWrites:
@@ -176,15 +177,22 @@ class HeldAppends:
         await asyncio.wait_for(self.entered.wait(), 5)
 
 
+async def appending_bid(engine: RedisEngine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+                        ) -> tuple[int, int, HeldAppends, "asyncio.Future[Any]"]:
+    """Open lot L1 (its close instant and version); B0's bid 5 ms before the close, its
+    append held (the hold and the bid's future)."""
+    closes_at, version = await closing_lot(engine)
+    held = HeldAppends(engine)
+    monkeypatch.setattr(engine.log, "_append", held)
+    return closes_at, version, held, await bid_in_flight(engine, clock, closes_at, held)
+
+
 async def test_on_redis_a_deadline_due_while_a_bid_is_appended_is_sequenced_when_due(
         redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     redis_server.flush()
     clock = Clock()
     async with RedisEngine(redis_server.url, None, clock) as engine:
-        closes_at, _ = await closing_lot(engine)
-        held = HeldAppends(engine)
-        monkeypatch.setattr(engine.log, "_append", held)
-        bid = await bid_in_flight(engine, clock, closes_at, held)
+        closes_at, _, held, bid = await appending_bid(engine, clock, monkeypatch)
         clock.t = closes_at + 3
         engine.fire_soon("L1")
         await asyncio.sleep(0.05)
@@ -228,3 +236,66 @@ async def test_on_redis_a_close_decided_behind_a_failed_append_is_decided_again(
     assert names(history)[durable] == "LotClosed"
     assert history[durable].event.at == closes_at + 40
     assert "BidAccepted" not in names(history)
+
+
+def bids_of(state: LotState | None) -> int:
+    assert state is not None
+    return sum(bidder.bids for bidder in state.bidders.values())
+
+
+async def readers_see(engine: Engine, bids: int, listing: bool = True) -> None:
+    """Every read of lot L1 a reader is shown (in memory, found, and ``listing``: listed)
+    holds ``bids`` bids."""
+    seen = [bids_of(engine.read("L1")), bids_of(await engine.find("L1"))]
+    if listing:
+        listed, _ = await engine.lots()
+        seen.append(bids_of(listed[0]))
+    assert seen == [bids] * len(seen)
+
+
+async def test_readers_are_shown_the_durable_state_never_a_batch_being_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        closes_at, durable = await closing_lot(engine)
+        held = HeldWrites(engine.log)
+        monkeypatch.setattr(engine.log, "_write", held)
+        bid = await bid_in_flight(engine, clock, closes_at, held)
+        # The bid is decided (the next command is decided after it), not durable.
+        tip = engine.lot("L1")
+        assert tip is not None and (tip.version, bids_of(tip)) == (durable + 1, 1)
+        await readers_see(engine, 0, listing=False)  # (the file's listing waits for it)
+        kept = engine.read("L1")
+        assert kept is engine.read("L1") and kept is not tip  # folded again once, not per read
+        assert kept.version == durable  # type: ignore[union-attr]
+        held.release.set()
+        assert not isinstance(await bid, Rejection)
+        await readers_see(engine, 1)
+        assert engine.read("L1") is engine.lot("L1")
+        # The next bid being written: the copy kept for readers takes in the one landed.
+        held = HeldWrites(engine.log)
+        monkeypatch.setattr(engine.log, "_write", held)
+        clock.t = closes_at - 4
+        second = asyncio.ensure_future(engine.execute("L1", PlaceBid(bidder_id="B1",
+                                                                     amount=11000)))
+        await held.wait_entered()
+        assert bids_of(engine.lot("L1")) == 2
+        await readers_see(engine, 1, listing=False)
+        assert engine.read("L1") is kept
+        assert encode_state(kept) == encode_state(engine._lots["L1"].durable())  # type: ignore[arg-type]
+        held.release.set()
+        assert not isinstance(await second, Rejection)
+        await readers_see(engine, 2)
+
+
+async def test_on_redis_readers_are_shown_the_durable_state_never_an_append_in_flight(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with RedisEngine(redis_server.url, None, clock) as engine:
+        _, _, held, bid = await appending_bid(engine, clock, monkeypatch)
+        assert bids_of(engine.lot("L1")) == 1
+        await readers_see(engine, 0)
+        held.release.set()
+        assert not isinstance(await bid, Rejection)
+        await readers_see(engine, 1)

@@ -123,3 +123,42 @@ async def test_deadlines_are_armed_on_the_lots_owner_only(redis_server: RedisSer
         assert a._get("L1").timer is not None
         held = b._get("L1")
         assert held.timer is None and held.deadline is None and "L1" not in b.ownership.held
+
+
+async def test_an_owner_follows_its_lots_without_subscribing_until_another_process_takes_one(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        bidders = await open_lot(a, "L1")
+        seen: list[int] = []
+        watching = await a.subscribe("L1", lambda s, rs: seen.extend(r.seq for r in rs))
+        # The owner's clients get its own appends from its writer: no subscription.
+        assert a.metrics.feed_lots == 1 and a.log.watching() == 0
+        await bid_on(a, bidders, 2)
+        assert seen[-1] == a._get("L1").version
+        # a stalls past its lease; b takes the lot over and appends to it.
+        assert a.ownership._renewer is not None
+        a.ownership._renewer.cancel()
+        await asyncio.sleep(a.ownership.ttl_ms / 1000 + 0.1)
+        await bid_on(b, bidders, 2, start=13000)
+        # a wakes up: its renewal finds the lease taken, and its listener, which saw
+        # nothing of b's appends, is brought up to them, then follows the feed.
+        assert await a.ownership.renew() == ["L1"]
+        await caught_up(seen, b)
+        assert seen == list(range(seen[0], b._get("L1").version + 1))
+        assert a.log.watching() == 1
+        await bid_on(b, bidders, 1, start=15000)
+        await caught_up(seen, b)
+        assert seen == list(range(seen[0], b._get("L1").version + 1))
+        assert a.metrics.feed_rows >= 1
+        watching.close()
+
+
+async def caught_up(seen: list[int], engine: RedisEngine) -> None:
+    """Wait (at most 2 s) until ``seen`` ends with the last event ``engine`` holds of L1."""
+    for _ in range(100):
+        if seen[-1] == engine._get("L1").version:
+            return
+        await asyncio.sleep(0.02)

@@ -115,6 +115,48 @@ async def test_an_owner_keeps_its_lots_past_the_lease_ttl_by_renewing_them(
         assert a.ownership.held == {"L1": epoch} and b.ownership.held == {}
 
 
+async def test_an_ended_lot_costs_its_owner_no_lease_and_a_later_command_takes_it_again(
+        redis_server: RedisServer) -> None:
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        a.ownership.ended_hold_s = b.ownership.ended_hold_s = 0.5
+        await open_lot(a, "L1")
+        await open_lot(a, "L2")
+        epoch = a.ownership.held["L1"]
+        ended = await a.execute("L1", CancelLot(actor="host1", reason="withdrawn"))
+        assert isinstance(ended, list) and ended, ended
+        # Commands coming late are decided under the same lease, not a new one each.
+        late = await a.execute("L1", CancelLot(actor="host1", reason="late"))
+        assert isinstance(late, Rejection), late
+        assert a.ownership.held["L1"] == epoch and await epoch_of(redis_server, "L1") == epoch
+        # Some time after its last command the lease is given up, and only the live
+        # lots are renewed.
+        async with asyncio.timeout(5):
+            while "L1" in a.ownership.held or await lease_holder(redis_server, "L1"):
+                await asyncio.sleep(0.02)
+        assert list(a.ownership.held) == ["L2"] and await a.ownership.renew() == []
+        assert await lease_holder(redis_server, "L2") == a.ownership.id
+        # A command for the ended lot, at either process, takes its lease again (a new
+        # epoch), and gives it up in its turn.
+        again = await b.execute("L1", CancelLot(actor="host1", reason="again"))
+        assert isinstance(again, Rejection), again
+        assert b.ownership.held["L1"] == epoch + 1 == await epoch_of(redis_server, "L1")
+        async with asyncio.timeout(5):
+            while "L1" in b.ownership.held or await lease_holder(redis_server, "L1"):
+                await asyncio.sleep(0.02)
+        assert (await a.history("L1"))[-1] == ended[-1]
+
+
+async def epoch_of(redis: RedisServer, lot_id: str) -> int:
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        return int(await client.get(keys.epoch(lot_id)))
+    finally:
+        await client.aclose()
+
+
 async def test_a_stalled_owners_lot_is_taken_over_its_appends_refused_and_its_commands_sent_on(
         redis_server: RedisServer) -> None:
     redis_server.flush()
@@ -235,3 +277,48 @@ async def test_a_process_with_an_address_tells_where_the_owner_of_a_lot_is(
             assert await client.get(keys.address(a.ownership.id)) is None
         finally:
             await client.aclose()
+
+
+async def hget_calls(redis: RedisServer) -> int:
+    """How many HGETs Redis has served (how a lot's last sequence number is read)."""
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        stats = await client.info("commandstats")
+        return int(stats.get("cmdstat_hget", {}).get("calls", 0))
+    finally:
+        await client.aclose()
+
+
+async def test_a_refusal_under_a_lease_certainly_held_asks_the_log_nothing_and_one_after_it_does(
+        redis_server: RedisServer) -> None:
+    """A refusal records nothing, so it is answered once known to be decided on the latest
+    state. While the owner's lease is certainly its own, no other process can have
+    appended: the log is not asked. Once it is not (a stalled owner, taken over), the log
+    is asked, and a command refused on the old state is decided again on the new one."""
+    redis_server.flush()
+    clock = Clock()
+    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        bidders = await open_lot(a, "L1")
+        assert isinstance(await a.execute("L1", PlaceBid(bidder_id=bidders[0], amount=11000)),
+                          list)
+        asked = await hget_calls(redis_server)
+        for amount in (10000, 11000, 10500):
+            refused = await a.execute("L1", PlaceBid(bidder_id=bidders[1], amount=amount))
+            assert isinstance(refused, Rejection), refused
+        assert await hget_calls(redis_server) == asked
+        # a stalls (no renewal), and b takes the lot over and appends to it
+        for task in (a.ownership._renewer, a.ownership._listener):
+            assert task is not None
+            task.cancel()
+        taken = await b.execute("L1", PlaceBid(bidder_id=bidders[1], amount=12000))
+        assert isinstance(taken, list) and taken, taken
+        assert not a.ownership.certain("L1") and "L1" in a.ownership.held
+        a.ownership._listener = asyncio.create_task(
+            a.ownership._listen(a._serve_forwarded, asyncio.Event()))
+        # On a's old state bidder 0 leads: refused there (already leading). The log is
+        # asked, the bid decided again on what b appended, and it is accepted (at b).
+        late = await a.execute("L1", PlaceBid(bidder_id=bidders[0], amount=13000))
+        assert isinstance(late, list) and late, late
+        assert [(r.event.bidder_id, r.event.amount) for r in late] == [(bidders[0], 13000)]
+        assert (await b.history("L1"))[-1].hash == late[-1].hash

@@ -13,6 +13,7 @@ from services import RedisServer
 from engine import redis_keys
 from engine.eventlog import LogUnavailable, Row
 from engine.logs.redis import Fenced, Gathered, RedisLog
+from engine.snapshots import Snapshot
 
 
 def rows(lot_id: str, first: int, n: int = 1) -> list[Row]:
@@ -66,8 +67,16 @@ async def test_a_lost_connection_fails_every_append_of_the_batch(
         outcomes = await asyncio.gather(*(log.append(lot, 0, rows(lot, 1)) for lot in lots),
                                         return_exceptions=True)
         assert all(type(o).__name__ == "AppendFailed" for o in outcomes), outcomes
-    finally:
         redis_server.start()
+        # The failed batch's connection was closed, not pooled as it was: the next batch
+        # connects again and each append gets its own reply.
+        again = await asyncio.gather(*(log.append(lot, 0, rows(lot, 1, 1 + i))
+                                       for i, lot in enumerate(lots)))
+        assert again == [True] * 5
+        assert [len(await log.read(lot, 0)) for lot in lots] == [1, 2, 3, 4, 5]
+    finally:
+        if redis_server.proc is not None and redis_server.proc.poll() is not None:
+            redis_server.start()
         await log.close()
 
 
@@ -105,3 +114,49 @@ async def test_the_feed_outlives_a_failure_of_what_it_hands_the_rows_to(
     finally:
         await here.close()
         await there.close()
+
+
+async def script_calls(admin: aioredis.Redis) -> int:
+    """How many scripts Redis has run (EVAL, EVALSHA), and scripts it was asked about."""
+    stats = await admin.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{name}", {}).get("calls", 0))
+               for name in ("eval", "evalsha", "script|exists"))
+
+
+async def test_a_trim_that_can_drop_nothing_is_not_sent(redis_server: RedisServer) -> None:
+    log = RedisLog(redis_server.url)
+    await log.open()
+    admin = aioredis.Redis.from_url(redis_server.url)
+    lot, other = (f"L-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    try:
+        assert await log.append(lot, 0, rows(lot, 1, 3))
+        # A lot this process created, with no snapshot: nothing may be trimmed yet.
+        before = await script_calls(admin)
+        await log.trim([(lot, 3)])
+        assert await script_calls(admin) == before
+        assert [r.seq for r in await log.read(lot, 0)] == [1, 2, 3]
+        # Its snapshot after event 5: Postgres holds up to 4, then up to 5.
+        snapshot = Snapshot(lot, 5, "h5", "{}", False, "open", "S1")
+        assert await log.append(lot, 3, rows(lot, 4, 2), snapshot=snapshot)
+        await log.trim([(lot, 4)])
+        assert [r.seq for r in await log.read(lot, 0)] == [5]
+        before = await script_calls(admin)
+        await log.trim([(lot, 4)])
+        assert await script_calls(admin) == before
+        await log.trim([(lot, 5)])
+        assert await log.read(lot, 0) == []
+        # More events after the snapshot: nothing to drop until the next one.
+        assert await log.append(lot, 5, rows(lot, 6, 2))
+        before = await script_calls(admin)
+        await log.trim([(lot, 7)])
+        assert await script_calls(admin) == before
+        assert [r.seq for r in await log.read(lot, 0)] == [6, 7]
+        # A lot another process wrote (its snapshot unknown here) is trimmed as asked.
+        await admin.hset(redis_keys.snapshot(other), mapping={"seq": 2})
+        await admin.xadd(redis_keys.events(other), {"b": "{}"}, id="1-0")
+        await admin.xadd(redis_keys.events(other), {"b": "{}"}, id="2-0")
+        await log.trim([(other, 2)])
+        assert await admin.xlen(redis_keys.events(other)) == 0
+    finally:
+        await admin.aclose()
+        await log.close()

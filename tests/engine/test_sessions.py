@@ -57,9 +57,11 @@ async def make_lot(engine: Engine, lot_id: str, session_id: str, params: dict[st
 
 
 async def until(engine: Engine, lot_id: str, test: Callable[[LotState], bool]) -> LotState:
-    """The lot's state once ``test`` holds (the coordinator works in the background)."""
+    """The lot's durable state once ``test`` holds (the coordinator works in the
+    background; the state commands are decided on may run ahead of an append in
+    flight)."""
     for _ in range(500):
-        state = engine.lot(lot_id)
+        state = engine.read(lot_id)
         if state is not None and test(state):
             return state
         await asyncio.sleep(0.01)

@@ -286,3 +286,68 @@ async def test_a_redis_start_decodes_a_lots_state_when_first_used_and_rereads_a_
             while any(lot.deferred for lot in third._lots.values()):
                 await asyncio.sleep(0.01)
         assert third.lot("L1") == before["L1"]
+
+
+async def test_an_embedded_start_arms_deadlines_from_the_snapshots_and_decodes_no_state(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded backend arms every live lot's deadline at start: from its snapshot,
+    which keeps the state's next deadline, so arming decodes nothing (a start of many
+    live lots decodes none of them); a snapshot stored before snapshots kept it is decoded
+    at start, as before. A deadline that passed while no process ran fires at once."""
+    clock = Clock()
+    lot_ids = ("L1", "L2", "L3")
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        for lot_id in lot_ids:
+            await open_lot(engine, lot_id)
+            await bid_on(engine, lot_id, 2)
+        before = {lot_id: engine.lot(lot_id) for lot_id in lot_ids}
+        deadlines = {lot_id: engine._lots[lot_id].deadline for lot_id in lot_ids}
+    assert all(deadlines.values()), deadlines
+    conn = sqlite3.connect(tmp_path / "events.sqlite3")
+    with conn:  # L2's snapshot as one stored before snapshots kept the deadline
+        assert conn.execute("UPDATE snapshots SET deadline = -1 WHERE lot_id = 'L2'").rowcount
+    conn.close()
+
+    async def nothing(self: Runtime) -> None:
+        return None
+
+    with monkeypatch.context() as patch:  # the background decoding held back
+        patch.setattr(Runtime, "_decode_deferred", nothing)
+        async with EmbeddedEngine(tmp_path, clock) as again:
+            lots = again._lots
+            assert lots["L1"].deferred and lots["L3"].deferred and not lots["L2"].deferred
+            assert {lot_id: lots[lot_id].deadline for lot_id in lot_ids} == deadlines
+            assert all(lots[lot_id].timer is not None for lot_id in lot_ids)
+            assert lots["L1"].deferred and again.lot("L1") == before["L1"]
+            assert not lots["L1"].deferred
+    clock.t = max(deadlines.values()) + 1  # every deadline passed while nothing ran
+    async with EmbeddedEngine(tmp_path, clock) as third:
+        async with asyncio.timeout(5):
+            while any(third.summary(lot_id)[0] == "open" for lot_id in lot_ids):
+                await asyncio.sleep(0.01)
+        for lot_id in lot_ids:
+            closed = await third.history(lot_id)
+            assert type(closed[-1].event).__name__ in ("LotClosed", "LotAwarded"), closed[-1]
+
+
+async def test_a_file_made_before_snapshots_kept_their_deadline_opens_and_decodes_at_start(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    async with EmbeddedEngine(tmp_path, clock) as engine:
+        await open_lot(engine, "L1")
+        await bid_on(engine, "L1", 2)
+        before, deadline = engine.lot("L1"), engine._lots["L1"].deadline
+    conn = sqlite3.connect(tmp_path / "events.sqlite3")
+    with conn:
+        conn.execute("ALTER TABLE snapshots DROP COLUMN deadline")
+    conn.close()
+    async with EmbeddedEngine(tmp_path, clock) as again:  # the column added, not known
+        lot = again._lots["L1"]
+        assert not lot.deferred and lot.deadline == deadline and lot.timer is not None
+        assert again.lot("L1") == before
+        await bid_on(again, "L1", 5)  # snapshots stored again keep it
+    conn = sqlite3.connect(tmp_path / "events.sqlite3")
+    with conn:
+        kept = conn.execute("SELECT deadline FROM snapshots WHERE lot_id = 'L1'").fetchone()
+    conn.close()
+    assert kept == (deadline,)

@@ -414,7 +414,7 @@ async def make_world(server: Server, state: str, *, admitted: bool = False) -> W
     if state == "cancelled":
         await server.ok("POST", f"/api/lots/{lot}/cancel", {"reason": "r"})
     async with asyncio.timeout(5):
-        while server.engine.lot(lot).status != state:  # type: ignore[union-attr]
+        while server.engine.read(lot).status != state:  # type: ignore[union-attr]
             await asyncio.sleep(0.02)  # (awarded: the close comes a second after opening)
     if issued:
         await server.ok("POST", f"/api/lots/{lot}/confirmation", {})

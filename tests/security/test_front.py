@@ -168,6 +168,33 @@ async def test_a_message_over_the_limit_closes_with_1009_and_the_others_go_on(
         raw.close()
 
 
+async def test_a_client_still_sending_a_frame_over_the_limit_reads_its_1009_then_the_end(
+        server: Server) -> None:
+    """The socket is not closed under a client still sending (the rest of a frame too
+    big): that would reset the connection, and the client's system could drop the 1009
+    before the client reads it. The server ends its side and discards what comes."""
+    raw = await Raw.open(server)
+    try:
+        await raw.send(upgrade(port_of(server)))
+        assert (await raw.read_head()).startswith(b"HTTP/1.1 101")
+        await raw.message()
+        size = 16 * MAX_MESSAGE  # more than the kernel's buffers hold
+        # (a mask of zeros leaves the payload as it is)
+        await raw.send(struct.pack("!BBQ", 0x81, 0x80 | 127, size) + bytes(4) + b"z" * 65536)
+        opcode, data = await raw.frame()
+        assert opcode == CLOSE and struct.unpack("!H", data[:2])[0] == 1009
+        chunk = b"z" * 65536
+        for _ in range((size - 65536) // len(chunk)):  # no reset: all of it is taken
+            await raw.send(chunk)
+        assert await raw.frame() == (-1, b"")  # then the end of the server's stream
+        raw.writer.write_eof()
+        async with asyncio.timeout(5):
+            while server.app[CONNECTIONS]:
+                await asyncio.sleep(0.02)
+    finally:
+        raw.close()
+
+
 async def test_refused_and_invalid_upgrades_get_aiohttps_answers(server: Server) -> None:
     """The front serves only what it accepts: a foreign origin, a bad handshake and a
     head too large for it are answered by aiohttp (the same JSON errors as ever)."""

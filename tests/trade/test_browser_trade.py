@@ -173,7 +173,7 @@ async def test_a_bidder_goes_from_the_notice_to_its_room_and_a_foreign_payer_is_
     await expect(bidder.locator("#conn")).to_have_attribute("data-state", "online",
                                                             timeout=WAIT)
     deadline = time.time() + 10
-    while (lot := server.engine.lot(lot_id)) is not None and lot.status != OPEN:
+    while (lot := server.engine.read(lot_id)) is not None and lot.status != OPEN:
         assert time.time() < deadline, "the lot did not open at its notice's bidding time"
         await bidder.wait_for_timeout(200)
     await bid(bidder, "100.00")

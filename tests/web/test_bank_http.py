@@ -226,7 +226,7 @@ async def awarded_lot(server: Server,
     await client.subscribe(lot_id, regs["a"]["token"])
     assert (await client.bid(lot_id, "100.00"))["type"] == "ack"
     for _ in range(100):
-        state = server.engine.lot(lot_id)
+        state = server.engine.read(lot_id)
         if state is not None and state.status == "awarded":
             break
         await asyncio.sleep(0.05)
@@ -374,7 +374,7 @@ async def test_a_reverse_lots_winner_pays_nothing_and_its_deposit_is_refunded_wi
     await client.subscribe(lot_id, regs["a"]["token"])
     assert (await client.bid(lot_id, "90.00"))["type"] == "ack"
     for _ in range(100):
-        if server.engine.lot(lot_id).status == "awarded":  # type: ignore[union-attr]
+        if server.engine.read(lot_id).status == "awarded":  # type: ignore[union-attr]
             break
         await asyncio.sleep(0.05)
     status, error = await server.call("POST", f"/api/lots/{lot_id}/payment", {})
@@ -568,7 +568,7 @@ async def test_each_winner_of_a_multi_unit_lot_pays_for_its_units_and_only_loser
         await client.subscribe(lot_id, regs[bidder]["token"])
         assert (await client.bid(lot_id, price))["type"] == "ack"
     for _ in range(100):
-        state = server.engine.lot(lot_id)
+        state = server.engine.read(lot_id)
         if state is not None and state.status == "awarded":
             break
         await asyncio.sleep(0.05)

@@ -319,15 +319,29 @@ export async function apiLots(options = {}) {
   }
 }
 
+/** The last click anywhere on the page (what a form's submit event came from). */
+let lastClick = { target: null, detail: 0 };
+if (typeof document !== "undefined") {
+  document.addEventListener("click", (e) => { lastClick = { target: e.target, detail: e.detail }; },
+    true);
+}
+
 /**
- * `fn` guarded against a second submit while the first runs: a double click, Enter pressed
- * twice or a click during the request does nothing. `button` (when given) is disabled and
- * marked aria-busy meanwhile.
+ * `fn` guarded against a second submit: a double click, Enter pressed twice or a click
+ * during the request does nothing. A double click is one submit however fast the answer:
+ * its second click (a click whose `detail` counts 2 or more), or a form's submit event
+ * that such a click on its submit button made, is ignored even when the first request
+ * has already been answered. `button` (when given) is disabled and marked aria-busy
+ * meanwhile.
  */
 export function guard(fn, button = null) {
   let running = false;
   return async (...args) => {
-    if (running) return undefined;
+    const event = args[0];
+    const repeated = event instanceof MouseEvent ? event.detail > 1
+      : event instanceof SubmitEvent && event.submitter != null && lastClick.detail > 1
+        && lastClick.target instanceof Node && event.submitter.contains(lastClick.target);
+    if (running || repeated) return undefined;
     running = true;
     const wasDisabled = button?.disabled;
     if (button) {
