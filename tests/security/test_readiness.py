@@ -150,7 +150,7 @@ async def test_a_full_disk_makes_the_server_unready_and_it_resumes_by_itself_whe
     assert reply["type"] == "ack" and reply["seq"] == durable + 1, reply
     acked[reply["seq"]] = reply["amount"]
     async with asyncio.timeout(10):  # the deadline that passed meanwhile fires now
-        while (state := server.engine.lot(soon)) is None or state.status == "open":
+        while (state := server.engine.read(soon)) is None or state.status == "open":
             await asyncio.sleep(0.05)
 
     history = await server.engine.history(lot_id)
@@ -177,6 +177,11 @@ async def test_readiness_follows_redis_and_postgres_going_away_and_coming_back(
         await client.subscribe(lot_id, tokens[0], after_seq=None)
         data = await wait_ready(server)
         assert data["reasons"] == {}
+        record = engine.record_store
+        assert record is not None
+        async with asyncio.timeout(10):  # ready allows a lag under the bound: wait for none
+            while record.lag_ms():
+                await asyncio.sleep(0.02)
 
         gone = time.monotonic()  # the record cannot fall behind before this
         postgres.stop()
