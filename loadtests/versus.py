@@ -58,10 +58,11 @@ def log(text: str) -> None:
 
 async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int = 150,
                   windows: int = 5, window_s: float = 4.0, warmup_s: float = 0.5,
-                  racing: int = 0) -> dict[str, Any]:
+                  racing: int = 0, signed: tuple[str, ...] = ()) -> dict[str, Any]:
     """The figures of :mod:`loadtests.versus` for ``checkouts`` (``before``, ``after``);
     with ``racing``, lots of that many bidders racing for every next price (the racing
-    phase's workload) instead."""
+    phase's workload) instead; the versions in ``signed`` get lots whose bids are all
+    signed (ECDSA P-256) and verified, as the signed phase of ``auction bench``."""
     cpus = sorted(os.sched_getaffinity(0))
     server_cpus, load_cpus = (cpus[:1], cpus[1:]) if len(cpus) > 1 else (None, None)
     if load_cpus:
@@ -99,7 +100,8 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
                     drivers.append(bidding)
                 else:
                     _, bidding, watching = await throughput_lots(
-                        api, session_id, server.ws_url, lots, load_cpus, version)
+                        api, session_id, server.ws_url, lots, load_cpus, version,
+                        version in signed)
                     drivers += [bidding, watching]
                 bidders[version] = bidding
             samples: dict[str, list[tuple[int, float]]] = {v: [] for v in VERSIONS}
@@ -135,7 +137,7 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
             postgres.remove()
         shutil.rmtree(work, ignore_errors=True)
     result: dict[str, Any] = {"backend": backend, "lots": lots, "window_s": window_s,
-                              "racing": racing}
+                              "racing": racing, "signed": list(signed)}
     for version in VERSIONS:
         result[version] = {
             "checkout": str(checkouts[version]),
@@ -165,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--racing", type=int, default=0, metavar="BIDDERS",
                         help="lots of BIDDERS bidders racing for every next price (the "
                         "racing phase's workload) instead of 2 alternating and a watcher")
+    parser.add_argument("--signed", choices=(*VERSIONS, "both"), default=None,
+                        help="that version's bids (or both's) are all signed and verified "
+                        "(with the same checkout twice and --signed after: what signing "
+                        "costs)")
     args = parser.parse_args(argv)
     checkouts = {"before": args.before.resolve(), "after": args.after.resolve()}
     for version, path in checkouts.items():
@@ -174,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.lots < 1 or args.windows < 1 or args.window_s <= 0 or args.racing < 0:
         parser.error("--lots and --windows must be at least 1, --window-s above 0, "
                      "--racing not below 0")
+    if args.signed and args.racing:
+        parser.error("--signed measures the throughput workload: not with --racing")
+    signed = VERSIONS if args.signed == "both" else (args.signed,) if args.signed else ()
     runner = asyncio.run
     with contextlib.suppress(ImportError):
         import uvloop
@@ -181,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         runner = uvloop.run
     try:
         result = runner(measure(checkouts, args.backend, args.lots, args.windows,
-                                args.window_s, racing=args.racing))
+                                args.window_s, racing=args.racing, signed=signed))
     except ServiceError as exc:
         print(f"versus: {exc}", file=sys.stderr)
         return 2

@@ -132,8 +132,9 @@ def test_the_history_measure_on_redis_starts_on_the_live_lots_only() -> None:
 
 def test_versus_loads_two_checkouts_at_once_and_compares_their_cpu_per_bid(
         tmp_path: Path) -> None:
+    # The same checkout twice, the second's bids all signed: what signing costs.
     proc = subprocess.run([sys.executable, "-m", "loadtests.versus", str(ROOT), "--lots", "6",
-                           "--windows", "2", "--window-s", "1"],
+                           "--windows", "2", "--window-s", "1", "--signed", "after"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
@@ -146,6 +147,7 @@ def test_versus_loads_two_checkouts_at_once_and_compares_their_cpu_per_bid(
         result["after"]["median_cpu_us_per_bid"] / result["before"]["median_cpu_us_per_bid"],
         3)
     assert "window 2 of 2" in proc.stderr and result["racing"] == 0
+    assert result["signed"] == ["after"]  # its lots require signatures: acked bids were
     # The racing workload: lots of bidders racing for every next price.
     racing = subprocess.run([sys.executable, "-m", "loadtests.versus", str(ROOT), "--lots", "3",
                              "--racing", "5", "--windows", "1", "--window-s", "1"],
@@ -158,6 +160,10 @@ def test_versus_loads_two_checkouts_at_once_and_compares_their_cpu_per_bid(
     refused = subprocess.run([sys.executable, "-m", "loadtests.versus", str(tmp_path)],
                              cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "is not a checkout of this project" in refused.stderr
+    refused = subprocess.run([sys.executable, "-m", "loadtests.versus", str(ROOT), "--racing",
+                              "5", "--signed", "both"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "not with --racing" in refused.stderr
 
 
 def test_the_scaling_phase_moves_each_lots_clients_to_its_owner_and_measures_every_count(
