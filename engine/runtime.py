@@ -81,6 +81,7 @@ from engine.ownership import Ownership
 from engine.pg_record import MAX_LAG_MS, UNAVAILABLE, PgRecord
 from engine.pipeline import Lot, NotAppended, Pipeline, Result
 from engine.sessions import SessionCoordinator
+from engine.signatures import Verifier
 from engine.snapshots import (
     UNKNOWN_DEADLINE,
     Snapshot,
@@ -203,6 +204,8 @@ class Runtime(Engine):
         self.postgres_max_lag_ms = postgres_max_lag_ms
         self.metrics.record = record
         self._pipeline = Pipeline(log, self)
+        #: Verifies signed commands' signatures before their writer decides them.
+        self.verifier = Verifier()
         #: Lot ownership on a shared log (:mod:`engine.ownership`): set by the
         #: composition that uses it; None appends without fencing.
         self.ownership: Ownership | None = None
@@ -321,6 +324,7 @@ class Runtime(Engine):
         if self.record_store is not None:
             await self.record_store.close()
         await self._stop_log()
+        self.verifier.close()
 
     async def _keep_snapshots(self) -> None:
         """Leaving cleanly: each live lot this process holds that has events after its
@@ -728,6 +732,8 @@ class Runtime(Engine):
             lot = self._lots.setdefault(command.lot_id, Lot(command.lot_id))
         else:
             lot = self._get(lot_id)
+            if getattr(command, "signed", None) is not None and (state := lot.state):
+                await self.verifier.ahead(state, command)
         return await self._pipeline.submit(lot, command)
 
     def _check_open(self) -> None:

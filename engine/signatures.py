@@ -19,12 +19,14 @@ and loaded by ``cryptography``, signed with libsodium through ``PyNaCl``), over
 a receipt with the published key (:func:`check_receipt`).
 """
 
+import asyncio
 import base64
 import binascii
 import functools
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from gmssl import sm2  # type: ignore[import-untyped]
 
 from auction import signing
+from auction.state import LotState
 
 ECDSA_P256, SM2 = "ecdsa-p256", "sm2"
 #: The OID of the SM2 curve (GM/T 0006) in a certificate's public key.
@@ -141,8 +144,86 @@ def _sm2_verify(key: str, certificate: str, message: bytes, sig: str) -> bool:
     return bool(crypt.verify_with_sm3(f"{rs[0]:064x}{rs[1]:064x}", message))
 
 
-signing.register(signing.Algorithm(ECDSA_P256, _p256_check, _p256_verify))
-signing.register(signing.Algorithm(SM2, _sm2_check, _sm2_verify))
+# --------------------------------------------------------------------------- ahead
+
+#: Outcomes of verifications made ahead (:class:`Verifier`) that the rules have not used
+#: yet, by ``(key, certificate, message, sig)``, oldest first; at most :data:`AHEAD_KEPT`
+#: (an action refused before its signature is checked leaves its outcome behind).
+_AHEAD: dict[tuple[str, str, bytes, str], bool] = {}
+AHEAD_KEPT = 4096
+
+
+def _remembered(verify: Callable[[str, str, bytes, str], bool]
+                ) -> Callable[[str, str, bytes, str], bool]:
+    """``verify``, answered from :data:`_AHEAD` when it was made ahead (each outcome is
+    used once: a signed action's nonce is used once)."""
+    def remembered(key: str, certificate: str, message: bytes, sig: str) -> bool:
+        known = _AHEAD.pop((key, certificate, message, sig), None)
+        return verify(key, certificate, message, sig) if known is None else known
+    return remembered
+
+
+signing.register(signing.Algorithm(ECDSA_P256, _p256_check, _remembered(_p256_verify)))
+signing.register(signing.Algorithm(SM2, _sm2_check, _remembered(_sm2_verify)))
+
+#: Algorithms verified ahead even with no threads to spare (``threads=0``): SM2 is pure
+#: Python and takes tens of milliseconds, which in a thread hold the event loop up for at
+#: most the interpreter's switch interval at a time instead of the whole verification.
+AHEAD_ALWAYS = frozenset({SM2})
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover - systems without affinity
+
+
+class Verifier:
+    """Verifies bidders' signatures ahead of their lot's writer, in ``threads`` threads
+    (None: the process's CPUs less one, at most 4).
+
+    A lot's writer decides one command at a time on the event loop; a verification in it
+    (ECDSA P-256: about 40 µs of OpenSSL; SM2: tens of ms of Python) holds up that lot and
+    every other the loop serves. :meth:`ahead` makes the verification the rules will make
+    (:func:`auction.signing.verification`) in a thread and keeps its outcome, which the
+    rules' check then takes instead of verifying again. OpenSSL releases the interpreter
+    lock while it verifies, so the verifications of many bidders run on the other CPUs
+    beside the loop. With no CPU to spare (``threads=0``) a thread would add its hand-over
+    and gain nothing: only the algorithms of :data:`AHEAD_ALWAYS` go ahead, in one thread.
+    Whatever is not known ahead (a key replaced meanwhile, a thread that failed) is
+    verified by the rules as before: the outcome is a pure function of the bytes, the
+    same wherever it is computed."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = max(0, min(4, usable_cpus() - 1)) if threads is None else threads
+        self._pool: ThreadPoolExecutor | None = None
+        #: Verifications made ahead.
+        self.made = 0
+
+    async def ahead(self, state: LotState, command: object) -> None:
+        """Verify ``command``'s signature as the rules will on ``state``, in a thread."""
+        what = signing.verification(state, command)
+        if what is None:
+            return
+        algorithm, key, certificate, message, sig = what
+        if not self.threads and algorithm.name not in AHEAD_ALWAYS:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max(1, self.threads), thread_name_prefix="verify")
+        try:
+            good = await asyncio.get_running_loop().run_in_executor(
+                self._pool, algorithm.verify, key, certificate, message, sig)
+        except Exception:  # noqa: BLE001 - the rules verify it again and answer
+            return
+        self.made += 1
+        _AHEAD[(key, certificate, message, sig)] = good
+        if len(_AHEAD) > AHEAD_KEPT:
+            del _AHEAD[next(iter(_AHEAD))]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- signers

@@ -84,42 +84,55 @@ def encode_state(state: LotState) -> str:
     return orjson.dumps([VERSION, body]).decode()
 
 
+@functools.cache
+def _shape(cls: type) -> tuple[str, tuple[str, ...]] | None:
+    """How an instance of ``cls`` is kept: its name and the fields kept (not the caches,
+    ``compare=False``), or None when it is not a dataclass of the ``auction`` package."""
+    if not dataclasses.is_dataclass(cls) or cls.__module__.split(".")[0] != "auction":
+        return None
+    return (f"{cls.__module__}:{cls.__qualname__}",
+            tuple(f.name for f in dataclasses.fields(cls) if f.compare))
+
+
 def _encode(value: Any, seen: dict[int, int]) -> Any:
-    if value is None or isinstance(value, (bool, str)):
+    # Dispatched on the exact type first (the common values); anything else (a subclass
+    # of a scalar, a value it cannot keep) goes through :func:`_encode_other`.
+    cls: type = type(value)
+    if cls is str or value is None or cls is bool:
         return value
-    if isinstance(value, int):
-        if type(value) is not int:  # an IntEnum would come back as a plain int
-            raise SnapshotError(f"cannot keep a {type(value).__name__}")
-        if not -(2**63) <= value < 2**63:
-            return ["I", str(value)]
-        return value
-    if isinstance(value, list) and type(value) is list:
-        return ["L", *(_encode(v, seen) for v in value)]
-    if type(value) is tuple:
-        return ["T", *(_encode(v, seen) for v in value)]
-    if type(value) in (set, frozenset):
-        items = [_encode(v, seen) for v in value]
-        try:
-            items.sort(key=orjson.dumps)
-        except TypeError:  # pragma: no cover - encoded items are always JSON
-            pass
-        return ["S" if type(value) is set else "F", *items]
-    if type(value) is dict:
+    if cls is int:
+        return value if -(2**63) <= value < 2**63 else ["I", str(value)]
+    if cls is list:
+        return ["L", *[_encode(v, seen) for v in value]]
+    shape = _shape(cls)
+    if shape is not None:
+        ref = seen.get(id(value))
+        if ref is not None:
+            return ["R", ref]
+        seen[id(value)] = len(seen)
+        name, fields = shape
+        return ["C", name, {f: _encode(getattr(value, f), seen) for f in fields}]
+    if cls is dict:
         out: list[Any] = ["D"]
         for key, item in value.items():
             out.append(_encode(key, seen))
             out.append(_encode(item, seen))
         return out
-    cls = type(value)
-    if dataclasses.is_dataclass(value) and cls.__module__.split(".")[0] == "auction":
-        ref = seen.get(id(value))
-        if ref is not None:
-            return ["R", ref]
-        seen[id(value)] = len(seen)
-        fields = {f.name: _encode(getattr(value, f.name), seen)
-                  for f in dataclasses.fields(value) if f.compare}
-        return ["C", f"{cls.__module__}:{cls.__qualname__}", fields]
-    raise SnapshotError(f"cannot keep a {cls.__module__}.{cls.__qualname__}")
+    if cls is tuple:
+        return ["T", *[_encode(v, seen) for v in value]]
+    if cls is set or cls is frozenset:
+        items = [_encode(v, seen) for v in value]
+        items.sort(key=orjson.dumps)
+        return ["S" if cls is set else "F", *items]
+    return _encode_other(value)
+
+
+def _encode_other(value: Any) -> Any:
+    if isinstance(value, (bool, str)):  # a subclass of text (an enumeration of text)
+        return value
+    raise SnapshotError(f"cannot keep a {type(value).__module__}.{type(value).__qualname__}"
+                        if not isinstance(value, int) else
+                        f"cannot keep a {type(value).__name__}")
 
 
 def of_this_version(text: str) -> bool:

@@ -10,7 +10,10 @@ acknowledged; with ``--racing 20``, lots of 20 bidders racing for every next pri
 racing phase's), the load (drivers, Redis, PostgreSQL) on the other CPUs. For each window it
 reads each server's CPU time (``/proc/<pid>/stat``) and counts its acknowledged bids,
 and prints, as one JSON object, each version's CPU microseconds per accepted bid in every
-window, their medians, and the ratio AFTER / BEFORE.
+window, their medians (also of its main thread alone, the event loop), and the ratio
+AFTER / BEFORE. ``--env before:NAME=VALUE`` gives one version's server more environment
+(the same checkout twice with two settings compares the settings); ``--server-cpus 2``
+lets the servers use a second CPU, which the load then shares.
 
 Why side by side: on a shared or virtual machine the speed of a core drifts by tens of
 percent over minutes, so two versions measured one after the other differ by more than
@@ -58,13 +61,20 @@ def log(text: str) -> None:
 
 async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int = 150,
                   windows: int = 5, window_s: float = 4.0, warmup_s: float = 0.5,
-                  racing: int = 0, signed: tuple[str, ...] = ()) -> dict[str, Any]:
+                  racing: int = 0, signed: tuple[str, ...] = (),
+                  env: dict[str, dict[str, str]] | None = None,
+                  server_cpus: int = 1) -> dict[str, Any]:
     """The figures of :mod:`loadtests.versus` for ``checkouts`` (``before``, ``after``);
     with ``racing``, lots of that many bidders racing for every next price (the racing
     phase's workload) instead; the versions in ``signed`` get lots whose bids are all
-    signed (ECDSA P-256) and verified, as the signed phase of ``auction bench``."""
+    signed (ECDSA P-256) and verified, as the signed phase of ``auction bench``; ``env``:
+    more environment of each version's server; the servers run on the first
+    ``server_cpus`` CPUs, the load on the others (on all of them when none is left)."""
     cpus = sorted(os.sched_getaffinity(0))
-    server_cpus, load_cpus = (cpus[:1], cpus[1:]) if len(cpus) > 1 else (None, None)
+    servers_on: list[int] | None = cpus[:server_cpus]
+    load_cpus: list[int] | None = cpus[server_cpus:] or None
+    if len(cpus) < 2:
+        servers_on = load_cpus = None
     if load_cpus:
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, load_cpus)
@@ -83,8 +93,9 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
             dsn = (await asyncio.to_thread(postgres.create_database, f"auction_{version}")
                    if postgres is not None else None)
             server = AuctionServer(work / version, redis_url=redis.url if redis else None,
-                                   postgres_dsn=dsn, cpus=server_cpus,
-                                   extra_env=dict(BENCH_LIMITS), cwd=checkouts[version])
+                                   postgres_dsn=dsn, cpus=servers_on,
+                                   extra_env={**BENCH_LIMITS, **(env or {}).get(version, {})},
+                                   cwd=checkouts[version])
             if redis is not None:  # clients are told which process owns a lot
                 server.extra_env["AUCTION_PROCESS_URL"] = server.base
             log(f"{version}: serving {checkouts[version]} after {server.start():.2f}s")
@@ -104,7 +115,7 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
                         version in signed)
                     drivers += [bidding, watching]
                 bidders[version] = bidding
-            samples: dict[str, list[tuple[int, float]]] = {v: [] for v in VERSIONS}
+            samples: dict[str, list[tuple[int, float, float]]] = {v: [] for v in VERSIONS}
             for window in range(windows):
                 start = time.monotonic_ns() + int(warmup_s * 1e9)
                 until = start + int(window_s * 1e9)
@@ -113,18 +124,19 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
                     {"cmd": "bid", **order, "until_ns": until},
                     timeout=window_s + 120)) for v in VERSIONS}
                 await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
-                before = {v: cpu_seconds(servers[v].pid) for v in VERSIONS}
+                before = {v: _cpu(servers[v].pid) for v in VERSIONS}
                 await asyncio.sleep(max(0.0, (until - time.monotonic_ns()) / 1e9))
-                after = {v: cpu_seconds(servers[v].pid) for v in VERSIONS}
+                after = {v: _cpu(servers[v].pid) for v in VERSIONS}
                 for version in VERSIONS:
                     bids = await bidding_now[version]
                     if bids["errors"]:
                         raise ServiceError(f"{version}: {bids['errors']} bids failed")
                     acked = sum(1 for a in bids["acks"] if start <= a[4] < until)
-                    samples[version].append((acked, after[version] - before[version]))
+                    samples[version].append((acked, after[version][0] - before[version][0],
+                                             after[version][1] - before[version][1]))
                 log(f"window {window + 1} of {windows}: " + ", ".join(
-                    f"{v} {n} bids, {_per_bid(n, cpu):.0f} us/bid"
-                    for v, [*_, (n, cpu)] in samples.items()))
+                    f"{v} {n} bids, {_per_bid(n, cpu):.0f} us/bid ({_per_bid(n, loop):.0f} "
+                    f"on its event loop)" for v, [*_, (n, cpu, loop)] in samples.items()))
     finally:
         for driver in drivers:
             with contextlib.suppress(Exception):
@@ -137,17 +149,26 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
             postgres.remove()
         shutil.rmtree(work, ignore_errors=True)
     result: dict[str, Any] = {"backend": backend, "lots": lots, "window_s": window_s,
-                              "racing": racing, "signed": list(signed)}
+                              "racing": racing, "signed": list(signed),
+                              "server_cpus": servers_on, "env": env or {}}
     for version in VERSIONS:
         result[version] = {
             "checkout": str(checkouts[version]),
-            "bids": [n for n, _ in samples[version]],
-            "cpu_us_per_bid": [round(_per_bid(n, cpu), 1) for n, cpu in samples[version]],
+            "bids": [n for n, _, _ in samples[version]],
+            "cpu_us_per_bid": [round(_per_bid(n, cpu), 1) for n, cpu, _ in samples[version]],
             "median_cpu_us_per_bid": round(statistics.median(
-                _per_bid(n, cpu) for n, cpu in samples[version]), 1)}
+                _per_bid(n, cpu) for n, cpu, _ in samples[version]), 1),
+            "median_loop_cpu_us_per_bid": round(statistics.median(
+                _per_bid(n, loop) for n, _, loop in samples[version]), 1)}
     result["after_over_before"] = round(result["after"]["median_cpu_us_per_bid"]
                                         / result["before"]["median_cpu_us_per_bid"], 3)
     return result
+
+
+def _cpu(pid: int) -> tuple[float, float]:
+    """The CPU seconds of process ``pid`` and of its main thread (its event loop)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return cpu_seconds(pid), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _per_bid(bids: int, cpu: float) -> float:
@@ -171,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="that version's bids (or both's) are all signed and verified "
                         "(with the same checkout twice and --signed after: what signing "
                         "costs)")
+    parser.add_argument("--env", action="append", default=[], metavar="VERSION:NAME=VALUE",
+                        help="more environment of that version's server (again for more), "
+                        "as before:AUCTION_VERIFY_THREADS=0")
+    parser.add_argument("--server-cpus", type=int, default=1, metavar="N",
+                        help="the servers run on the first N CPUs (1), the load on the rest "
+                        "(on all when none is left)")
     args = parser.parse_args(argv)
     checkouts = {"before": args.before.resolve(), "after": args.after.resolve()}
     for version, path in checkouts.items():
@@ -183,6 +210,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.signed and args.racing:
         parser.error("--signed measures the throughput workload: not with --racing")
     signed = VERSIONS if args.signed == "both" else (args.signed,) if args.signed else ()
+    env: dict[str, dict[str, str]] = {}
+    for item in args.env:
+        version, _, pair = item.partition(":")
+        name, equals, value = pair.partition("=")
+        if version not in VERSIONS or not name or not equals:
+            parser.error(f"--env {item!r}: not VERSION:NAME=VALUE (VERSION before or after)")
+        env.setdefault(version, {})[name] = value
+    if args.server_cpus < 1:
+        parser.error("--server-cpus must be at least 1")
     runner = asyncio.run
     with contextlib.suppress(ImportError):
         import uvloop
@@ -190,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         runner = uvloop.run
     try:
         result = runner(measure(checkouts, args.backend, args.lots, args.windows,
-                                args.window_s, racing=args.racing, signed=signed))
+                                args.window_s, racing=args.racing, signed=signed, env=env,
+                                server_cpus=args.server_cpus))
     except ServiceError as exc:
         print(f"versus: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from engine.api import Engine
 from engine.embedded import EmbeddedEngine
-from engine.signatures import ReceiptKey
+from engine.runtime import Runtime
+from engine.signatures import ReceiptKey, Verifier
 from web.api import MAX_BODY, error_middleware
 from web.auth import StaffDirectory
 from web.bank import BankService
@@ -136,13 +137,17 @@ async def _compressed(request: web.Request,
 
 def make_engine(settings: Settings) -> Engine:
     """The backend the settings ask for."""
+    engine: Runtime
     if settings.redis_url:
         from engine.redis_engine import RedisEngine
 
-        return RedisEngine(settings.redis_url, settings.postgres_dsn,
-                           postgres_max_lag_ms=settings.postgres_max_lag_s * 1000,
-                           address=settings.owner_ws_url)
-    return EmbeddedEngine(settings.data_dir)
+        engine = RedisEngine(settings.redis_url, settings.postgres_dsn,
+                             postgres_max_lag_ms=settings.postgres_max_lag_s * 1000,
+                             address=settings.owner_ws_url)
+    else:
+        engine = EmbeddedEngine(settings.data_dir)
+    engine.verifier = Verifier(settings.verify_threads)
+    return engine
 
 
 async def _run_engine(app: web.Application) -> AsyncIterator[None]:

@@ -131,6 +131,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("postgres_max_lag_s", "AUCTION_POSTGRES_MAX_LAG_S", None, "int",
            f"seconds the Postgres record may lag behind Redis before /readyz answers 503 "
            f"({DEFAULT_MAX_LAG_S})"),
+    Option("verify_threads", "AUCTION_VERIFY_THREADS", None, "int",
+           "threads verifying bidders' signatures ahead of their lot's writer (the CPUs "
+           "the process may use, less one, at most 4; 0: ECDSA is verified in the writer, "
+           "SM2 in one thread)"),
     Option("metrics_allow", "AUCTION_METRICS_ALLOW", None, "list",
            "networks (such as 10.0.0.5/32) whose clients may read /metrics without a staff "
            "token"),
@@ -293,6 +297,9 @@ class Settings:
     process_url: str = ""
     #: Seconds the Postgres record may lag behind Redis before the process is not ready.
     postgres_max_lag_s: int = DEFAULT_MAX_LAG_S
+    #: Threads verifying signatures ahead (:class:`engine.signatures.Verifier`); None:
+    #: as many as the process's CPUs less one, at most 4.
+    verify_threads: int | None = None
     #: The receipt key's file; None: ``data_dir/receipt-key.pem`` (see :meth:`receipt_key_path`).
     receipt_key_file: Path | None = None
     #: Networks whose clients may read ``/metrics`` without a staff token.
@@ -740,7 +747,10 @@ def _is_ip(text: str) -> bool:
 def _operations(given: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of logs, metrics, OCDS and the center's own that are set, as
     :class:`Settings` fields."""
-    out = {key: given[key] for key in ("log_format", "log_level", "ocid_prefix",
+    if given.get("verify_threads", 0) < 0:
+        raise ConfigError("verify_threads must not be negative")
+    out = {key: given[key] for key in ("verify_threads", "log_format", "log_level",
+                                       "ocid_prefix",
                                        "ocds_publisher", "center_name", "center_contact",
                                        "confirmation_template", "pdf_font", "signing_key",
                                        "signing_cert", "platform_code", "region_code")

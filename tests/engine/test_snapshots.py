@@ -5,6 +5,7 @@ snapshot onto it gives the same state as replaying every event from genesis."""
 
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import invariant
@@ -126,3 +127,23 @@ def test_a_value_the_snapshot_cannot_keep_is_refused_as_snapshot_error() -> None
         encode_state(object())  # type: ignore[arg-type]
     with pytest.raises(SnapshotError):
         encode_state({"x": 1.5})  # type: ignore[arg-type]
+
+
+def test_only_values_that_come_back_as_they_were_are_kept() -> None:
+    import enum
+
+    class Kind(enum.IntEnum):
+        A = 1
+
+    class Tag(enum.StrEnum):
+        B = "b"
+
+    class Items(list[int]):
+        pass
+
+    for value in (Kind.A, Items([1]), {"x": (1, 2.5)}):  # an IntEnum would come back an int
+        with pytest.raises(SnapshotError, match="cannot keep a"):
+            encode_state({"x": value})  # type: ignore[arg-type]
+    # Text is kept as text, whatever its class; integers beyond 64 bits are kept as text.
+    text = encode_state({"x": Tag.B, 2**70: {frozenset({3, 1})}})  # type: ignore[arg-type]
+    assert orjson.loads(text) == [1, ["D", "x", "b", ["I", str(2**70)], ["S", ["F", 1, 3]]]]

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from auction import signing
 from auction.errors import InvalidParams
@@ -138,6 +140,33 @@ def test_the_message_holds_an_actions_further_fields() -> None:
                                  "nonce": "abcdefgh"}
 
 
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(), min_size=4, max_size=4),
+       amount=st.one_of(st.none(), st.integers(min_value=0)),
+       seen=st.integers(min_value=0, max_value=2**70),
+       fields=st.dictionaries(st.text(), st.text(), max_size=3))
+@example(texts=["L", "0731", "bid", "\ud800"], amount=1, seen=0, fields={})
+@example(texts=["L", "0731", "bid", "abcdefgh"], amount=2**70, seen=2**70, fields={})
+def test_the_message_is_the_compact_key_sorted_json_whatever_its_text(
+        texts: list[str], amount: int | None, seen: int, fields: dict[str, str]) -> None:
+    """The message is written with orjson where it can be: the very bytes the json module
+    writes (what the room's JavaScript writes too), for any text, any integer; what it
+    cannot encode (a lone surrogate) is refused as before."""
+    lot_id, bidder_no, action, nonce = texts
+    args = (lot_id, bidder_no, action, amount, seen, nonce, fields)
+    body = {**fields, "v": signing.VERSION, "lot": lot_id, "bidder_no": bidder_no,
+            "action": action, "amount": None if amount is None else str(amount),
+            "seen": seen, "nonce": nonce}
+    try:
+        expected = json.dumps(body, sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            signing.message(*args)
+        return
+    assert signing.message(*args) == expected
+
+
 def test_signatures_off_ignores_a_signature_and_refuses_enrolment() -> None:
     lot, signer = lot_with("off", "b1"), Signer.ecdsa_p256()
     lot.refuse(EnrollKey(bidder_id="b1", alg=signer.alg, key=signer.key), "not_supported")
@@ -183,6 +212,39 @@ def test_an_unregistered_algorithm_verifies_nothing() -> None:
     lot.accept(EnrollKey(bidder_id="b1", alg="test-alg", key="k"))
     del signing.ALGORITHMS["test-alg"]
     lot.refuse(signed_bid(lot, "b1", "100.00", signer), "bad_signature")
+
+
+def test_the_verification_a_check_makes_is_told_ahead_of_deciding() -> None:
+    lot, signer = lot_with("optional", "b1", "b2"), Signer.ecdsa_p256()
+    enrol(lot, "b1", signer)
+    cmd = signed_bid(lot, "b1", "100.00", signer)
+    what = signing.verification(lot.s, cmd)
+    assert what is not None
+    algorithm, key, certificate, message, sig = what
+    assert (algorithm.name, key, certificate, sig) == (signer.alg, signer.key, "",
+                                                        cmd.signed["sig"])  # type: ignore[index]
+    assert message == signing.message_of(lot.s, lot.s.bidders["b1"], cmd)
+    assert algorithm.verify(key, certificate, message, sig)
+    # None wherever the check verifies nothing: unsigned, malformed, no such bidder, no
+    # key, a command that is not signable, a lot that does not sign, an unknown algorithm.
+    unsigned = PlaceBid(bidder_id="b1", amount=cny("100.00"))
+    malformed = dataclasses.replace(cmd, signed={"sig": "x"})
+    stranger = dataclasses.replace(cmd, bidder_id="nobody")
+    numbered = dataclasses.replace(cmd, bidder_id=7)
+    keyless = dataclasses.replace(cmd, bidder_id="b2")
+    revoke = RevokeTokens(bidder_id="b1", actor=HOST, reason="lost")
+    beyond = signed_bid(lot, "b1", "100.00", signer, seen=lot.s.version + 1)
+    for other in (unsigned, malformed, stranger, numbered, keyless, revoke, beyond):
+        assert signing.verification(lot.s, other) is None, other
+    assert signing.verification(lot_with("off", "b1").s, cmd) is None
+    algorithms = dict(signing.ALGORITHMS)
+    signing.ALGORITHMS.clear()
+    try:
+        assert signing.verification(lot.s, cmd) is None
+    finally:
+        signing.ALGORITHMS.update(algorithms)
+    lot.accept(cmd)
+    assert signing.verification(lot.s, cmd) is None  # its nonce is used: refused as such
 
 
 def test_views_say_whether_a_lot_signs_and_whether_the_bidder_has_a_key() -> None:

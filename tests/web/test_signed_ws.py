@@ -5,9 +5,11 @@ server's receipts (docs/records.md, Receipts): real sockets, the one Python clie
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from auction import signing
 from auction.lot import replay
 from auction.record import GENESIS, chain, event_from_dict
 from auction.verify import dumps, outcome_of
-from engine.signatures import Signer, check_receipt
+from engine.signatures import Signer, Verifier, check_receipt
 from web.client import LotClient
 
 AUCTION = Path(sys.executable).with_name("auction")
@@ -113,9 +115,11 @@ async def test_a_bid_with_a_missing_wrong_or_replayed_signature_is_refused_and_c
 
 
 async def test_a_bid_signed_with_an_sm2_certificate_is_accepted_and_auction_verify_checks_it(
-        server: Server, tmp_path: Path) -> None:
+        server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lot_id, tokens = await signed_lot(server)
     sm2, p256 = sm2_signer(tmp_path), Signer.ecdsa_p256()
+    # No thread to spare: SM2 (tens of ms of Python) is still verified off the loop.
+    monkeypatch.setattr(server.engine, "verifier", Verifier(0))
     a = await client(server, lot_id, tokens[0], sm2)
     b = await client(server, lot_id, tokens[1], p256)
     # a certificate whose key is not the one enrolled is refused
@@ -129,6 +133,8 @@ async def test_a_bid_signed_with_an_sm2_certificate_is_accepted_and_auction_veri
     assert (await b.bid("110.00"))["type"] == "ack"
     await a.wait_for(lambda c: c.state.get("best") == "110.00")
     assert (await a.bid("120.00"))["type"] == "ack"
+    assert server.engine.verifier.made == 2  # a's bids; b's ECDSA one in the writer
+    server.engine.verifier.close()
     export = await server.ok("GET", f"/api/lots/{lot_id}/export")
     path = tmp_path / "export.json"
     path.write_text(dumps(export))
@@ -228,3 +234,50 @@ def test_an_sm2_signature_made_by_openssl_verifies_here_and_one_made_here_by_ope
                            "distid:1234567812345678", "-in", str(data), "-sigfile", str(sig)],
                           capture_output=True, text=True)
     assert done.returncode == 0 and "Signature Verified Successfully" in done.stdout, done
+
+
+async def test_signatures_are_verified_ahead_in_threads_and_not_again_by_the_writer(
+        server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signed bid's signature is verified before its lot's writer decides it, in a
+    thread (OpenSSL lets the event loop run meanwhile); the rules take that outcome and do
+    not verify again, a bad signature included. With no thread to spare ECDSA is verified
+    in the writer, as a thread would only add its hand-over."""
+    from engine import signatures
+
+    threads: list[int] = []
+
+    def recording(key: str, certificate: str, message: bytes, sig: str) -> bool:
+        threads.append(threading.get_ident())
+        return signatures._p256_verify(key, certificate, message, sig)
+
+    monkeypatch.setattr(signatures, "_AHEAD", {})  # (what earlier tests' refusals left)
+    monkeypatch.setitem(signing.ALGORITHMS, signatures.ECDSA_P256, signing.Algorithm(
+        signatures.ECDSA_P256, signatures._p256_check, signatures._remembered(recording)))
+    loop_thread = threading.get_ident()
+    verifier = server.engine.verifier
+    assert verifier.threads == min(4, len(os.sched_getaffinity(0)) - 1) > 0  # as tests run
+    lot_id, tokens = await signed_lot(server)
+    signer = Signer.ecdsa_p256()
+    bidder = await client(server, lot_id, tokens[0], signer)
+    assert (await bidder.enrol())["type"] == "ack"
+    made = verifier.made
+    assert (await bidder.bid("100.00"))["type"] == "ack"
+    assert len(threads) == 1 and threads[0] != loop_thread
+    assert verifier.made == made + 1 and not signatures._AHEAD  # taken by the rules
+    # A signature that does not verify: refused on the outcome found ahead.
+    forged = bidder.session.bid("110.00")
+    forged["amount"] = "111.00"  # signed for 110.00
+    refused = await bidder.request(forged)
+    assert (refused["type"], refused["code"]) == ("rejected", "bad_signature"), refused
+    assert len(threads) == 2 and threads[1] != loop_thread and not signatures._AHEAD
+    # No thread to spare (one CPU, or verify_threads 0): ECDSA is verified by the writer.
+    monkeypatch.setattr(server.engine, "verifier", signatures.Verifier(0))
+    try:
+        forged = bidder.session.bid("120.00")
+        forged["amount"] = "121.00"
+        refused = await bidder.request(forged)
+        assert (refused["type"], refused["code"]) == ("rejected", "bad_signature"), refused
+        assert threads[2:] == [loop_thread] and server.engine.verifier.made == 0
+    finally:
+        server.engine.verifier.close()
+    await bidder.close()

@@ -90,6 +90,7 @@ def test_config_file_with_arguments_taking_precedence(tmp_path: Path) -> None:
      "process_url must be an http"),
     ({"AUCTION_PROCESS_URL": "http://10.0.0.5:8081"}, "process_url is only used with Redis"),
     ({"AUCTION_SIGNING_DAYS": "0"}, "signing_days must be between 1 and 366"),
+    ({"AUCTION_VERIFY_THREADS": "-1"}, "verify_threads must not be negative"),
     ({"AUCTION_SIGNING_KEY": "/k.pem"}, "given together"),
     ({"AUCTION_PUBLICITY_KINDS": "land:10"}, "not kind=days"),
     ({"AUCTION_PUBLICITY_KINDS": "land=0"}, "not kind=days"),
@@ -148,6 +149,7 @@ OBSERVE: dict[str, Callable[[Settings], Any]] = {
     "trusted_proxies": lambda s: s.trusted_proxies,
     "redis_url": lambda s: s.redis_url, "postgres_dsn": lambda s: s.postgres_dsn,
     "postgres_max_lag_s": lambda s: s.postgres_max_lag_s,
+    "verify_threads": lambda s: s.verify_threads,
     "metrics_allow": lambda s: {str(n) for n in s.metrics_allow},
     "log_format": lambda s: s.log_format, "log_level": lambda s: s.log_level,
     "ocid_prefix": lambda s: s.ocid_prefix, "ocds_publisher": lambda s: s.ocds_publisher,
@@ -212,6 +214,7 @@ def samples(tmp: Path) -> dict[str, list[tuple[Any, str, Any]]]:
         "postgres_dsn": [("postgresql://a@db/x", "postgresql://a@db/x", "postgresql://a@db/x"),
                          ("postgresql://b@db/y", "postgresql://b@db/y", "postgresql://b@db/y")],
         "postgres_max_lag_s": [(5, "5", 5), (9, "9", 9)],
+        "verify_threads": [(2, "2", 2), (0, "0", 0)],
         "metrics_allow": [(["10.0.0.5"], "10.0.0.5", {"10.0.0.5/32"}),
                           (["10.1.0.0/16", "::1"], "10.1.0.0/16,::1",
                            {"10.1.0.0/16", "::1/128"})],
@@ -460,3 +463,14 @@ def test_the_trades_settings_are_checked_when_read(tmp_path: Path, given: dict[s
     config.write_text(json.dumps({"data_dir": str(tmp_path), **given}))
     with pytest.raises(ConfigError, match=words):
         Settings.load(config, env={})
+
+
+def test_verify_threads_sets_the_engines_verifier(tmp_path: Path) -> None:
+    from engine.signatures import usable_cpus
+    from web.app import make_engine
+
+    given = Settings.load(env={"AUCTION_VERIFY_THREADS": "3"}, data_dir=tmp_path)
+    assert given.verify_threads == 3
+    assert make_engine(given).verifier.threads == 3  # type: ignore[attr-defined]
+    auto = make_engine(Settings.load(env={}, data_dir=tmp_path))
+    assert auto.verifier.threads == max(0, min(4, usable_cpus() - 1))  # type: ignore[attr-defined]
