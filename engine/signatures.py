@@ -198,6 +198,8 @@ class Verifier:
     def __init__(self, threads: int | None = None) -> None:
         self.threads = max(0, min(4, usable_cpus() - 1)) if threads is None else threads
         self._pool: ThreadPoolExecutor | None = None
+        #: Verifications waiting for the next hand-over to the threads.
+        self._queue: list[tuple[_Verification, asyncio.Future[bool | None]]] = []
         #: Verifications made ahead.
         self.made = 0
 
@@ -209,21 +211,72 @@ class Verifier:
         algorithm, key, certificate, message, sig = what
         if not self.threads and algorithm.name not in AHEAD_ALWAYS:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max(1, self.threads), thread_name_prefix="verify")
-        try:
-            good = await asyncio.get_running_loop().run_in_executor(
-                self._pool, algorithm.verify, key, certificate, message, sig)
-        except Exception:  # noqa: BLE001 - the rules verify it again and answer
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool | None] = loop.create_future()
+        self._queue.append(((algorithm.verify, key, certificate, message, sig), future))
+        if len(self._queue) == 1:
+            loop.call_soon(self._hand_over)
+        good = await future
+        if good is None:  # not known ahead: the rules verify it
             return
         self.made += 1
         _AHEAD[(key, certificate, message, sig)] = good
         if len(_AHEAD) > AHEAD_KEPT:
             del _AHEAD[next(iter(_AHEAD))]
 
+    def _hand_over(self) -> None:
+        """Everything queued in this turn of the loop goes to the threads in one hand-over
+        per thread (a hand-over, and its answer, cost the loop more than a verification
+        costs a thread's share of it)."""
+        queue, self._queue = self._queue, []
+        if not queue:  # closed meanwhile
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max(1, self.threads), thread_name_prefix="verify")
+        loop = asyncio.get_running_loop()
+        size = -(-len(queue) // max(1, self.threads))
+        for start in range(0, len(queue), size):
+            part = queue[start:start + size]
+            try:
+                job = loop.run_in_executor(self._pool, _verify_all, [v for v, _ in part])
+            except RuntimeError:  # closed: the rules verify them
+                _settle(part, None)
+                continue
+            job.add_done_callback(functools.partial(_settled, part))
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        _settle(self._queue, None)
+        self._queue = []
+
+
+#: A verification to make: ``(verify, key, certificate, message, sig)``.
+_Verification = tuple[Callable[[str, str, bytes, str], bool], str, str, bytes, str]
+
+
+def _verify_all(items: list[_Verification]) -> list[bool | None]:
+    """Each verification's outcome; None for one that raised (the rules make it again)."""
+    outcomes: list[bool | None] = []
+    for verify, key, certificate, message, sig in items:
+        try:
+            outcomes.append(verify(key, certificate, message, sig))
+        except Exception:  # noqa: BLE001 - not known ahead; the rules will answer
+            outcomes.append(None)
+    return outcomes
+
+
+def _settled(part: list[tuple[_Verification, "asyncio.Future[bool | None]"]],
+             job: "asyncio.Future[list[bool | None]]") -> None:
+    outcomes = None if job.cancelled() or job.exception() is not None else job.result()
+    _settle(part, outcomes)
+
+
+def _settle(part: list[tuple[_Verification, "asyncio.Future[bool | None]"]],
+            outcomes: list[bool | None] | None) -> None:
+    for i, (_, future) in enumerate(part):
+        if not future.done():
+            future.set_result(None if outcomes is None else outcomes[i])
 
 
 # --------------------------------------------------------------------------- signers
