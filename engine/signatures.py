@@ -205,12 +205,15 @@ class Verifier:
 
     async def ahead(self, state: LotState, command: object) -> None:
         """Verify ``command``'s signature as the rules will on ``state``, in a thread."""
+        if not self.threads:  # only AHEAD_ALWAYS: nothing to work out for other keys
+            bidder_id = getattr(command, "bidder_id", None)
+            bidder = state.bidders.get(bidder_id) if isinstance(bidder_id, str) else None
+            if bidder is None or bidder.key is None or bidder.key.alg not in AHEAD_ALWAYS:
+                return
         what = signing.verification(state, command)
         if what is None:
             return
         algorithm, key, certificate, message, sig = what
-        if not self.threads and algorithm.name not in AHEAD_ALWAYS:
-            return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool | None] = loop.create_future()
         self._queue.append(((algorithm.verify, key, certificate, message, sig), future))
