@@ -160,6 +160,7 @@ def _remembered(verify: Callable[[str, str, bytes, str], bool]
     def remembered(key: str, certificate: str, message: bytes, sig: str) -> bool:
         known = _AHEAD.pop((key, certificate, message, sig), None)
         return verify(key, certificate, message, sig) if known is None else known
+    remembered.__wrapped__ = verify  # type: ignore[attr-defined]  # what the threads call
     return remembered
 
 
@@ -216,7 +217,10 @@ class Verifier:
         algorithm, key, certificate, message, sig = what
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool | None] = loop.create_future()
-        self._queue.append(((algorithm.verify, key, certificate, message, sig), future))
+        # The threads call the verification itself: the outcomes are kept and taken on
+        # the loop's thread only.
+        verify = getattr(algorithm.verify, "__wrapped__", algorithm.verify)
+        self._queue.append(((verify, key, certificate, message, sig), future))
         if len(self._queue) == 1:
             loop.call_soon(self._hand_over)
         good = await future
@@ -225,7 +229,7 @@ class Verifier:
         self.made += 1
         _AHEAD[(key, certificate, message, sig)] = good
         if len(_AHEAD) > AHEAD_KEPT:
-            del _AHEAD[next(iter(_AHEAD))]
+            _AHEAD.pop(next(iter(_AHEAD)), None)
 
     def _hand_over(self) -> None:
         """Everything queued in this turn of the loop goes to the threads in one hand-over
