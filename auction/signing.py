@@ -37,8 +37,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from auction.errors import InvalidParams
 from auction.model import Act, Event, PlaceBid, Rejection
 from auction.state import Bidder, LotState
@@ -50,6 +48,9 @@ _NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 #: A signature as text: base64, at most this long (a DER or raw signature is far shorter).
 _SIG = re.compile(r"[A-Za-z0-9+/=_-]{1,512}")
 MAX_KEY = 8192
+#: The message's encoder, made once (``json.dumps`` with arguments makes one per call).
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           allow_nan=False).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +119,7 @@ def message(lot_id: str, bidder_no: str, action: str, amount: int | None, seen: 
     body.update({"v": VERSION, "lot": lot_id, "bidder_no": bidder_no, "action": action,
                  "amount": None if amount is None else str(amount), "seen": seen,
                  "nonce": nonce})
-    try:  # the same bytes as the json module's below (tests/rules/test_signing.py), faster
-        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:  # what orjson does not write (a lone surrogate, an
-        pass                        # integer beyond 64 bits) is as json writes or refuses it
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode()
+    return _encode(body).encode()
 
 
 def message_of(state: LotState, bidder: Bidder, command: Any) -> bytes:

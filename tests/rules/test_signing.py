@@ -149,9 +149,9 @@ def test_the_message_holds_an_actions_further_fields() -> None:
 @example(texts=["L", "0731", "bid", "abcdefgh"], amount=2**70, seen=2**70, fields={})
 def test_the_message_is_the_compact_key_sorted_json_whatever_its_text(
         texts: list[str], amount: int | None, seen: int, fields: dict[str, str]) -> None:
-    """The message is written with orjson where it can be: the very bytes the json module
-    writes (what the room's JavaScript writes too), for any text, any integer; what it
-    cannot encode (a lone surrogate) is refused as before."""
+    """The message is the compact, key-sorted UTF-8 JSON (what the room's JavaScript
+    writes too), for any text, any integer; text UTF-8 cannot hold (a lone surrogate) is
+    refused."""
     lot_id, bidder_no, action, nonce = texts
     args = (lot_id, bidder_no, action, amount, seen, nonce, fields)
     body = {**fields, "v": signing.VERSION, "lot": lot_id, "bidder_no": bidder_no,
