@@ -6,7 +6,7 @@ import asyncio
 
 from services import RedisServer
 from test_contract import Clock, open_lot
-from test_ownership import engine_on
+from test_ownership import engine_on, two_on
 
 from auction.model import PlaceBid, Rejection
 from auction.record import Recorded
@@ -48,9 +48,7 @@ async def test_a_process_whose_clients_watch_no_lot_receives_none_of_its_appends
 
 async def test_a_lot_is_no_longer_followed_some_time_after_its_last_listener_left(
         redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+    async with two_on(redis_server) as (a, b, clock):
         b.unfollow_s = 0.2
         bidders = await open_lot(a, "L1")
         first = await b.subscribe("L1", lambda s, rs: None)
@@ -75,9 +73,7 @@ async def test_a_lot_is_no_longer_followed_some_time_after_its_last_listener_lef
 
 async def test_a_listener_joining_on_another_process_mid_bidding_gets_every_event_once_in_order(
         redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+    async with two_on(redis_server) as (a, b, clock):
         bidders = await open_lot(a, "L1")
         bidding = asyncio.create_task(bid_on(a, bidders, 60))
         received: list[list[int]] = []
@@ -101,9 +97,7 @@ async def test_a_listener_joining_on_another_process_mid_bidding_gets_every_even
 
 async def test_a_listener_joining_after_other_processes_appended_unseen_starts_from_the_last_event(
         redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
+    async with two_on(redis_server) as (a, b, clock):
         bidders = await open_lot(a, "L1")
         assert await b.find("L1") is not None  # b holds the lot, and follows it not
         await bid_on(a, bidders, 5)  # nothing more is appended after these
@@ -113,10 +107,7 @@ async def test_a_listener_joining_after_other_processes_appended_unseen_starts_f
 
 
 async def test_deadlines_are_armed_on_the_lots_owner_only(redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
-        assert a.ownership is not None and b.ownership is not None
+    async with two_on(redis_server) as (a, b, clock):
         bidders = await open_lot(a, "L1")
         await b.subscribe("L1", lambda s, rs: None)
         await bid_on(b, bidders, 2)  # forwarded to a
@@ -127,10 +118,7 @@ async def test_deadlines_are_armed_on_the_lots_owner_only(redis_server: RedisSer
 
 async def test_an_owner_follows_its_lots_without_subscribing_until_another_process_takes_one(
         redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
-        assert a.ownership is not None and b.ownership is not None
+    async with two_on(redis_server) as (a, b, clock):
         bidders = await open_lot(a, "L1")
         seen: list[int] = []
         watching = await a.subscribe("L1", lambda s, rs: seen.extend(r.seq for r in rs))

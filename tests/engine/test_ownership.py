@@ -2,7 +2,9 @@
 appends, forwarding to the owner, take-over of a dead owner's lots; real Redis."""
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from types import MappingProxyType
 
 import orjson
@@ -54,6 +56,16 @@ def engine_on(redis: RedisServer, clock: Clock) -> RedisEngine:
     return engine
 
 
+@contextlib.asynccontextmanager
+async def two_on(redis: RedisServer) -> AsyncIterator[tuple[RedisEngine, RedisEngine, Clock]]:
+    """Two processes on an emptied Redis, sharing one clock: ``(a, b, clock)``."""
+    redis.flush()
+    clock = Clock()
+    async with engine_on(redis, clock) as a, engine_on(redis, clock) as b:
+        assert a.ownership is not None and b.ownership is not None
+        yield a, b, clock
+
+
 async def stream_seqs(redis: RedisServer, lot_id: str) -> list[int]:
     client = aioredis.Redis.from_url(redis.url)
     try:
@@ -73,10 +85,7 @@ async def lease_holder(redis: RedisServer, lot_id: str) -> str | None:
 
 async def test_a_command_at_a_process_that_does_not_own_the_lot_is_decided_by_the_owner(
         redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
-        assert a.ownership is not None and b.ownership is not None
+    async with two_on(redis_server) as (a, b, clock):
         bidders = await open_lot(a, "L1")
         assert await lease_holder(redis_server, "L1") == a.ownership.id
         results = [await (a if i % 2 else b).execute("L1", PlaceBid(
@@ -102,10 +111,7 @@ async def test_a_command_at_a_process_that_does_not_own_the_lot_is_decided_by_th
 
 async def test_an_owner_keeps_its_lots_past_the_lease_ttl_by_renewing_them(
         redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
-        assert a.ownership is not None and b.ownership is not None
+    async with two_on(redis_server) as (a, b, clock):
         bidders = await open_lot(a, "L1")
         epoch = a.ownership.held["L1"]
         await asyncio.sleep(3 * TTL_MS / 1000)
@@ -117,10 +123,7 @@ async def test_an_owner_keeps_its_lots_past_the_lease_ttl_by_renewing_them(
 
 async def test_an_ended_lot_costs_its_owner_no_lease_and_a_later_command_takes_it_again(
         redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
-        assert a.ownership is not None and b.ownership is not None
+    async with two_on(redis_server) as (a, b, clock):
         a.ownership.ended_hold_s = b.ownership.ended_hold_s = 0.5
         await open_lot(a, "L1")
         await open_lot(a, "L2")
@@ -159,10 +162,7 @@ async def epoch_of(redis: RedisServer, lot_id: str) -> int:
 
 async def test_a_stalled_owners_lot_is_taken_over_its_appends_refused_and_its_commands_sent_on(
         redis_server: RedisServer) -> None:
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
-        assert a.ownership is not None and b.ownership is not None
+    async with two_on(redis_server) as (a, b, clock):
         bidders = await open_lot(a, "L1")
         epoch = a.ownership.held["L1"]
         # a stalls: it neither renews nor answers, yet believes it owns the lot
@@ -295,10 +295,7 @@ async def test_a_refusal_under_a_lease_certainly_held_asks_the_log_nothing_and_o
     state. While the owner's lease is certainly its own, no other process can have
     appended: the log is not asked. Once it is not (a stalled owner, taken over), the log
     is asked, and a command refused on the old state is decided again on the new one."""
-    redis_server.flush()
-    clock = Clock()
-    async with engine_on(redis_server, clock) as a, engine_on(redis_server, clock) as b:
-        assert a.ownership is not None and b.ownership is not None
+    async with two_on(redis_server) as (a, b, clock):
         bidders = await open_lot(a, "L1")
         assert isinstance(await a.execute("L1", PlaceBid(bidder_id=bidders[0], amount=11000)),
                           list)
