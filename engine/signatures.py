@@ -22,6 +22,7 @@ a receipt with the published key (:func:`check_receipt`).
 import asyncio
 import base64
 import binascii
+import collections
 import functools
 import os
 import secrets
@@ -180,6 +181,20 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1  # pragma: no cover - systems without affinity
 
 
+@dataclass(slots=True)
+class _Waiter:
+    """A command waiting for its verification ahead: the outcome once known (None: not
+    known ahead), let go by setting ``future``'s result."""
+
+    future: "asyncio.Future[bool | None]"
+    done: bool = False
+    outcome: bool | None = None
+
+
+#: A verification to make: ``(verify, key, certificate, message, sig)``.
+_Verification = tuple[Callable[[str, str, bytes, str], bool], str, str, bytes, str]
+
+
 class Verifier:
     """Verifies bidders' signatures ahead of their lot's writer, in ``threads`` threads
     (None: the process's CPUs less one, at most 4).
@@ -200,12 +215,16 @@ class Verifier:
         self.threads = max(0, min(4, usable_cpus() - 1)) if threads is None else threads
         self._pool: ThreadPoolExecutor | None = None
         #: Verifications waiting for the next hand-over to the threads.
-        self._queue: list[tuple[_Verification, asyncio.Future[bool | None]]] = []
+        self._queue: list[tuple[_Verification, _Waiter]] = []
+        #: Every verification handed over or queued, in the order the commands came: each
+        #: command goes on to its writer in that order, whichever thread finished first.
+        self._order: collections.deque[_Waiter] = collections.deque()
         #: Verifications made ahead.
         self.made = 0
 
     async def ahead(self, state: LotState, command: object) -> None:
-        """Verify ``command``'s signature as the rules will on ``state``, in a thread."""
+        """Verify ``command``'s signature as the rules will on ``state``, in a thread;
+        return once it and every verification asked for before it are done."""
         if not self.threads:  # only AHEAD_ALWAYS: nothing to work out for other keys
             bidder_id = getattr(command, "bidder_id", None)
             bidder = state.bidders.get(bidder_id) if isinstance(bidder_id, str) else None
@@ -216,14 +235,15 @@ class Verifier:
             return
         algorithm, key, certificate, message, sig = what
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool | None] = loop.create_future()
+        waiter = _Waiter(loop.create_future())
         # The threads call the verification itself: the outcomes are kept and taken on
         # the loop's thread only.
         verify = getattr(algorithm.verify, "__wrapped__", algorithm.verify)
-        self._queue.append(((verify, key, certificate, message, sig), future))
+        self._queue.append(((verify, key, certificate, message, sig), waiter))
+        self._order.append(waiter)
         if len(self._queue) == 1:
             loop.call_soon(self._hand_over)
-        good = await future
+        good = await waiter.future
         if good is None:  # not known ahead: the rules verify it
             return
         self.made += 1
@@ -247,19 +267,31 @@ class Verifier:
             try:
                 job = loop.run_in_executor(self._pool, _verify_all, [v for v, _ in part])
             except RuntimeError:  # closed: the rules verify them
-                _settle(part, None)
+                self._settle(part, None)
                 continue
-            job.add_done_callback(functools.partial(_settled, part))
+            job.add_done_callback(functools.partial(self._settled, part))
+
+    def _settled(self, part: list[tuple[_Verification, "_Waiter"]],
+                 job: "asyncio.Future[list[bool | None]]") -> None:
+        outcomes = None if job.cancelled() or job.exception() is not None else job.result()
+        self._settle(part, outcomes)
+
+    def _settle(self, part: list[tuple[_Verification, "_Waiter"]],
+                outcomes: list[bool | None] | None) -> None:
+        """Note the outcomes of ``part`` (None: not known), then let go, in order, every
+        command whose verification and every earlier one are done."""
+        for i, (_, waiter) in enumerate(part):
+            waiter.done, waiter.outcome = True, None if outcomes is None else outcomes[i]
+        while self._order and self._order[0].done:
+            waiter = self._order.popleft()
+            if not waiter.future.done():  # (its command may have been cancelled)
+                waiter.future.set_result(waiter.outcome)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        _settle(self._queue, None)
-        self._queue = []
-
-
-#: A verification to make: ``(verify, key, certificate, message, sig)``.
-_Verification = tuple[Callable[[str, str, bytes, str], bool], str, str, bytes, str]
+        queued, self._queue = self._queue, []
+        self._settle(queued, None)
 
 
 def _verify_all(items: list[_Verification]) -> list[bool | None]:
@@ -271,19 +303,6 @@ def _verify_all(items: list[_Verification]) -> list[bool | None]:
         except Exception:  # noqa: BLE001 - not known ahead; the rules will answer
             outcomes.append(None)
     return outcomes
-
-
-def _settled(part: list[tuple[_Verification, "asyncio.Future[bool | None]"]],
-             job: "asyncio.Future[list[bool | None]]") -> None:
-    outcomes = None if job.cancelled() or job.exception() is not None else job.result()
-    _settle(part, outcomes)
-
-
-def _settle(part: list[tuple[_Verification, "asyncio.Future[bool | None]"]],
-            outcomes: list[bool | None] | None) -> None:
-    for i, (_, future) in enumerate(part):
-        if not future.done():
-            future.set_result(None if outcomes is None else outcomes[i])
 
 
 # --------------------------------------------------------------------------- signers

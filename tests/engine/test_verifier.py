@@ -5,6 +5,7 @@ leaving the rules to verify, and many verifications handed to the threads at onc
 import asyncio
 import dataclasses
 import threading
+import time
 
 import pytest
 from rules.support import Lot, english
@@ -87,3 +88,34 @@ async def test_at_most_a_bounded_number_of_outcomes_is_kept(
     finally:
         verifier.close()
     assert verifier.made == 5 and len(signatures._AHEAD) == 3
+
+
+async def test_commands_go_on_to_their_writer_in_the_order_they_came_whichever_thread_ends_first(
+        lot: tuple[Lot, Signer], monkeypatch: pytest.MonkeyPatch) -> None:
+    state, signer = lot[0].s, lot[1]
+    cmds = [signed_bid(lot[0], "b1", f"{100 + 10 * i}.00", signer) for i in range(4)]
+    slow = signing.message_of(state, state.bidders["b1"], cmds[0])
+
+    def verify(key: str, certificate: str, message: bytes, sig: str) -> bool:
+        if message == slow:  # the first thread's first verification takes longest
+            time.sleep(0.3)
+        return signatures._p256_verify(key, certificate, message, sig)
+
+    monkeypatch.setitem(signing.ALGORITHMS, signatures.ECDSA_P256, signing.Algorithm(
+        signatures.ECDSA_P256, signatures._p256_check, signatures._remembered(verify)))
+    verifier, done = Verifier(2), []
+
+    async def command(i: int) -> None:
+        await verifier.ahead(state, cmds[i])
+        done.append(i)
+
+    tasks = [asyncio.ensure_future(command(i)) for i in range(4)]
+    await asyncio.sleep(0.1)  # handed over in two parts; the second part is done
+    assert done == []  # held behind the first, still verifying
+    tasks[2].cancel()  # a command given up while waiting holds nobody up
+    try:
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    finally:
+        verifier.close()
+    assert done == [0, 1, 3] and tasks[2].cancelled()
+    assert verifier.made == 3 and all(signatures._AHEAD.values())
