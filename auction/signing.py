@@ -33,7 +33,7 @@ which names its action, its amount and its further fields (see docs/design.md).
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,14 +154,9 @@ def check(state: LotState, bidder: Bidder, command: Any) -> Rejection | None:
         return None
     if bidder.key is None:
         return Rejection("no_key", "enrol a public key before signing")
-    problem = _malformed(signed)
-    if problem is not None:
-        return Rejection("bad_signature", problem)
-    if signed["seen"] > state.version:
-        return Rejection("replayed_signature", f"seen {signed['seen']} is beyond the lot's "
-                                               f"last event {state.version}")
-    if signed["nonce"] in bidder.nonces:
-        return Rejection("replayed_signature", "the nonce was used before")
+    refused = _refused_unverified(state, bidder, signed)
+    if refused is not None:
+        return refused
     algorithm = ALGORITHMS.get(bidder.key.alg)
     if algorithm is None or not algorithm.verify(
             bidder.key.key, bidder.key.certificate, message_of(state, bidder, command),
@@ -171,23 +166,38 @@ def check(state: LotState, bidder: Bidder, command: Any) -> Rejection | None:
     return None
 
 
-def verification(state: LotState, command: Any
+def _refused_unverified(state: LotState, bidder: Bidder, signed: Any) -> Rejection | None:
+    """Why :func:`check` refuses a signed action of ``bidder`` (who has a key) before it
+    verifies the signature: its form, a ``seen`` beyond the lot, a nonce used before."""
+    problem = _malformed(signed)
+    if problem is not None:
+        return Rejection("bad_signature", problem)
+    if signed["seen"] > state.version:
+        return Rejection("replayed_signature", f"seen {signed['seen']} is beyond the lot's "
+                                               f"last event {state.version}")
+    if signed["nonce"] in bidder.nonces:
+        return Rejection("replayed_signature", "the nonce was used before")
+    return None
+
+
+def verification(state: LotState, command: Any, algorithms: Container[str] | None = None
                  ) -> tuple[Algorithm, str, str, bytes, str] | None:
     """The verification :func:`check` makes of ``command`` if it is decided on ``state``:
     ``(algorithm, key, certificate, message, sig)``, or None when it makes none there (an
-    unsigned or malformed action, a lot that does not sign, a bidder without a key, an
-    algorithm not registered). A verification is a pure function of those bytes, so whoever
-    runs the rules may make it ahead, elsewhere (the engine: in threads, off the event
-    loop), and remember the outcome for :func:`check` (see ``engine.signatures``)."""
-    fields = _SIGNABLE.get(type(command))
+    unsigned action, a lot that does not sign, a bidder without a key, an action refused
+    before it is verified, an algorithm not registered, or not among ``algorithms`` when
+    they are given). A verification is a pure function of those bytes, so whoever runs
+    the rules may make it ahead, elsewhere (the engine: in threads, off the event loop),
+    and remember the outcome for :func:`check` (see ``engine.signatures``)."""
     signed = getattr(command, "signed", None)
     bidder_id = getattr(command, "bidder_id", None)
-    if (fields is None or state.signatures == "off" or not isinstance(bidder_id, str)
-            or signed is None or _malformed(signed) is not None):
+    if (type(command) not in _SIGNABLE or state.signatures == "off" or signed is None
+            or not isinstance(bidder_id, str)):
         return None
     bidder = state.bidders.get(bidder_id)
-    if (bidder is None or bidder.key is None or signed["seen"] > state.version
-            or signed["nonce"] in bidder.nonces):  # refused before it is verified
+    if (bidder is None or bidder.key is None
+            or (algorithms is not None and bidder.key.alg not in algorithms)
+            or _refused_unverified(state, bidder, signed) is not None):
         return None
     algorithm = ALGORITHMS.get(bidder.key.alg)
     if algorithm is None:

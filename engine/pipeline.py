@@ -125,8 +125,7 @@ class Lot:
     lot, and one per ended lot recently used."""
 
     __slots__ = ("lot_id", "_state", "_lazy", "_lazy_deadline", "broken", "dirty", "records",
-                 "base",
-                 "base_state", "base_hash", "last_hash", "queue", "listeners", "joining",
+                 "base", "base_state", "base_hash", "last_hash", "queue", "listeners", "joining",
                  "writer", "wake", "inflight", "ahead", "stale", "unread", "synced",
                  "timer", "deadline", "summary", "_durable")
 

@@ -732,7 +732,8 @@ class Runtime(Engine):
             lot = self._lots.setdefault(command.lot_id, Lot(command.lot_id))
         else:
             lot = self._get(lot_id)
-            if getattr(command, "signed", None) is not None and (state := lot.state):
+            state = lot.state
+            if state is not None and getattr(command, "signed", None) is not None:
                 await self.verifier.ahead(state, command)
         return await self._pipeline.submit(lot, command)
 

@@ -225,12 +225,7 @@ class Verifier:
     async def ahead(self, state: LotState, command: object) -> None:
         """Verify ``command``'s signature as the rules will on ``state``, in a thread;
         return once it and every verification asked for before it are done."""
-        if not self.threads:  # only AHEAD_ALWAYS: nothing to work out for other keys
-            bidder_id = getattr(command, "bidder_id", None)
-            bidder = state.bidders.get(bidder_id) if isinstance(bidder_id, str) else None
-            if bidder is None or bidder.key is None or bidder.key.alg not in AHEAD_ALWAYS:
-                return
-        what = signing.verification(state, command)
+        what = signing.verification(state, command, None if self.threads else AHEAD_ALWAYS)
         if what is None:
             return
         algorithm, key, certificate, message, sig = what

@@ -237,6 +237,8 @@ def test_the_verification_a_check_makes_is_told_ahead_of_deciding() -> None:
     for other in (unsigned, malformed, stranger, numbered, keyless, revoke, beyond):
         assert signing.verification(lot.s, other) is None, other
     assert signing.verification(lot_with("off", "b1").s, cmd) is None
+    assert signing.verification(lot.s, cmd, {"sm2"}) is None  # not among those asked for
+    assert signing.verification(lot.s, cmd, {signer.alg}) == what
     algorithms = dict(signing.ALGORITHMS)
     signing.ALGORITHMS.clear()
     try:
