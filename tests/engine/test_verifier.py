@@ -119,3 +119,12 @@ async def test_commands_go_on_to_their_writer_in_the_order_they_came_whichever_t
         verifier.close()
     assert done == [0, 1, 3] and tasks[2].cancelled()
     assert verifier.made == 3 and all(signatures._AHEAD.values())
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 0), (2, 1), (3, 2), (16, 4)])
+def test_by_default_the_threads_are_the_cpus_this_process_may_use_less_one_at_most_four(
+        monkeypatch: pytest.MonkeyPatch, cpus: int, threads: int) -> None:
+    monkeypatch.setattr(signatures.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert signatures.usable_cpus() == cpus
+    assert Verifier().threads == threads
+    assert Verifier(3).threads == 3  # as set (verify_threads)

@@ -347,3 +347,41 @@ async def test_the_console_sets_a_lots_extend_on_minimum_confirmation_counts_res
             params["show_counts"], params["restart_allowed"], params["on_default"]) == (
         "leader_change", 3, 5, "after_open", True, "runner_up")
     assert console.errors == []
+
+
+@pytest.mark.parametrize("path", ["/host", "/review", "/supervisor"])
+async def test_a_token_typed_before_the_page_s_script_ran_is_kept(
+        server: Server, browser: Browser, path: str) -> None:
+    """On a slow page a person may type the staff token before the scripts have run; they
+    take it instead of wiping the field."""
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        release = asyncio.Event()
+
+        async def slow(route: Any) -> None:
+            await release.wait()
+            await route.continue_()
+
+        await page.route("**/static/ui.js", slow)
+        await page.goto(f"{server.base}{path}", wait_until="commit")
+        await page.fill("#staff-token", HOST_TOKEN, timeout=WAIT)
+        release.set()
+        # The page's script keeps the token (and stores it for the tab) once it has run;
+        # without this the script wiped the field and nothing was ever stored.
+        await page.wait_for_function("sessionStorage.getItem('auction.staffToken') !== null",
+                                     timeout=WAIT)
+        assert await page.evaluate("sessionStorage.getItem('auction.staffToken')") == HOST_TOKEN
+        assert await page.input_value("#staff-token") == HOST_TOKEN
+        assert errors == []
+        if path == "/host":
+            await page.fill("#session-name", "typed early")
+            await page.click("#create-session")
+            await expect(page.locator("#message")).to_have_attribute("data-kind", "ok",
+                                                                     timeout=WAIT)
+        else:
+            await expect(page.locator("#message")).not_to_contain_text("令牌")
+    finally:
+        await context.close()

@@ -6,11 +6,10 @@
 import { initI18n, onLangChange, t } from "./i18n.js";
 import "./trade-i18n.js";
 import { qualifiedLine } from "./lotcount.js";
-import { $, MessageBox, api, dateTime, guard, h, money, takeToken } from "./ui.js";
+import { $, MessageBox, api, bindStaffToken, dateTime, guard, h, money } from "./ui.js";
 
-const TOKEN_KEY = "auction.staffToken";
 const messages = new MessageBox($("message"), { details: true });
-let token = takeToken(TOKEN_KEY) ?? "";
+let token = "";
 let apps = [];
 let lots = [];
 
@@ -98,15 +97,8 @@ onLangChange(() => {
   draw();
   messages.draw();
 });
-const input = $("staff-token");
-input.value = token;
-input.addEventListener("change", () => {
-  token = input.value.trim();
-  try {
-    sessionStorage.setItem(TOKEN_KEY, token);
-  } catch {
-    // kept in memory only
-  }
+token = bindStaffToken($("staff-token"), (fresh) => {
+  token = fresh;
   load();
 });
 $("status").addEventListener("change", load);

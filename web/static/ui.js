@@ -34,22 +34,32 @@ export function takeToken(storageKey) {
 }
 
 /**
- * The staff token of the host console, report and supervisor pages: from a `#token=...`
- * link (also one opened later in a tab already on the page) or the tab's session storage,
- * shown in `input`. `changed(token)` is called whenever the person or a link changes it;
+ * The staff token of the host console, report, review and supervisor pages: from a
+ * `#token=...` link (also one opened later in a tab already on the page), else what the
+ * person typed before this script ran (a slow page), else the tab's session storage; shown
+ * in `input`. `changed(token)` is called whenever the person or a link changes it later;
  * returns the token the page starts with.
  */
 export function bindStaffToken(input, changed) {
   const key = "auction.staffToken";
-  let token = takeToken(key) ?? "";
-  input.value = token;
-  const set = (value) => {
-    token = value;
+  const store = (value) => {
     try {
       sessionStorage.setItem(key, value);
     } catch {
       // kept in memory only
     }
+  };
+  const fromLink = new URLSearchParams(location.hash.replace(/^#/, "")).has("token");
+  const typed = input.value.trim();
+  let token = takeToken(key) ?? "";
+  if (typed && !fromLink) {
+    token = typed;
+    store(token);
+  }
+  input.value = token;
+  const set = (value) => {
+    token = value;
+    store(value);
     changed(token);
   };
   input.addEventListener("change", () => set(input.value.trim()));
