@@ -48,6 +48,7 @@ from loadtests.services import (
     RedisServer,
     ServiceError,
     free_port,
+    pinned,
     preexec,
     rss_kib,
 )
@@ -346,11 +347,9 @@ class Bench:
         own = self.workdir is None
         if own:
             self.workdir = Path(tempfile.mkdtemp(prefix="auction-bench-"))
-        if self.load_cpus:
-            with contextlib.suppress(OSError):
-                os.sched_setaffinity(0, self.load_cpus)
         try:
-            await self._run_all()
+            with pinned(self.load_cpus):
+                await self._run_all()
         finally:
             if self.server is not None:
                 self.server.stop()
@@ -367,17 +366,15 @@ class Bench:
         own; the figures it makes."""
         assert self.backend == REDIS
         self.workdir = Path(tempfile.mkdtemp(prefix="auction-bench-"))
-        if self.load_cpus:
-            with contextlib.suppress(OSError):
-                os.sched_setaffinity(0, self.load_cpus)
         try:
-            self.redis = RedisServer(self.workdir / "redis", cpus=self.load_cpus)
-            self.redis.start()
-            self.postgres = PostgresServer(cpus=self.load_cpus)
-            await asyncio.to_thread(self.postgres.start)
-            self._dsn = await asyncio.to_thread(self.postgres.create_database, "auction")
-            async with http_session() as http:
-                await self.measure_scaling(http)
+            with pinned(self.load_cpus):
+                self.redis = RedisServer(self.workdir / "redis", cpus=self.load_cpus)
+                self.redis.start()
+                self.postgres = PostgresServer(cpus=self.load_cpus)
+                await asyncio.to_thread(self.postgres.start)
+                self._dsn = await asyncio.to_thread(self.postgres.create_database, "auction")
+                async with http_session() as http:
+                    await self.measure_scaling(http)
         finally:
             if self.redis is not None:
                 self.redis.stop()

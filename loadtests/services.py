@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -64,6 +64,23 @@ def preexec(cpus: Sequence[int] | None) -> Callable[[], None]:
                 os.sched_setaffinity(0, cpus)
 
     return setup
+
+
+@contextlib.contextmanager
+def pinned(cpus: Sequence[int] | None) -> Iterator[None]:
+    """This process on ``cpus`` (None or empty: unchanged) for the block, and back on the
+    CPUs it had after it: a run inside a longer-lived process (a test worker) must not
+    leave it on fewer CPUs."""
+    before = os.sched_getaffinity(0) if cpus and hasattr(os, "sched_setaffinity") else None
+    if before is not None:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        if before is not None:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, before)
 
 
 def rss_kib(pid: int) -> int:

@@ -49,7 +49,13 @@ from loadtests.bench import (
     racing_lots,
     throughput_lots,
 )
-from loadtests.services import AuctionServer, PostgresServer, RedisServer, ServiceError
+from loadtests.services import (
+    AuctionServer,
+    PostgresServer,
+    RedisServer,
+    ServiceError,
+    pinned,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = ("before", "after")
@@ -75,9 +81,8 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
     load_cpus: list[int] | None = cpus[server_cpus:] or None
     if len(cpus) < 2:
         servers_on = load_cpus = None
-    if load_cpus:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, load_cpus)
+    pinning = pinned(load_cpus)
+    pinning.__enter__()
     work = Path(tempfile.mkdtemp(prefix="auction-versus-"))
     redis: RedisServer | None = None
     postgres: PostgresServer | None = None
@@ -148,6 +153,7 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
         if postgres is not None:
             postgres.remove()
         shutil.rmtree(work, ignore_errors=True)
+        pinning.__exit__(None, None, None)
     result: dict[str, Any] = {"backend": backend, "lots": lots, "window_s": window_s,
                               "racing": racing, "signed": list(signed),
                               "server_cpus": servers_on, "env": env or {}}

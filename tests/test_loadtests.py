@@ -170,7 +170,12 @@ def test_the_scaling_phase_moves_each_lots_clients_to_its_owner_and_measures_eve
 ) -> None:
     from loadtests.bench import REDIS, Bench
 
-    results = asyncio.run(Bench(quick=True, backend=REDIS).run_scaling())
+    cpus = os.sched_getaffinity(0)
+    bench = Bench(quick=True, backend=REDIS)
+    results = asyncio.run(bench.run_scaling())
+    # The load ran on its own CPUs, and this process is back on all it had after.
+    assert len(cpus) < 2 or bench.load_cpus and set(bench.load_cpus) < cpus
+    assert os.sched_getaffinity(0) == cpus
     # The quick scale's 40 lots: lot i is owned by process i mod n, its bidders connect to
     # processes i and i + 1 (one of them moves) and its watcher to the first (it moves
     # unless the first owns the lot).
