@@ -114,6 +114,18 @@ class Loaded:
 
 
 @dataclass(frozen=True, slots=True)
+class Polled:
+    """What :meth:`EventLog.poll` read."""
+
+    #: Lots whose next deadline is due, as the log's timer index holds it.
+    due: list[str]
+    #: How many sessions the log holds (None: not counted; read them all).
+    sessions: int | None
+    #: Ended lots by status (None: the engine counts them itself).
+    ended: dict[str, int] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Stored:
     """One lot as the log holds it: its last snapshot (None: none, or the log keeps
     none) and its rows after it."""
@@ -255,9 +267,11 @@ class EventLog(abc.ABC):
         """Whether the log holds a lot this process has not loaded."""
         return False
 
-    async def due(self, now_ms: int) -> list[str]:
-        """Lots whose next deadline (as the log's timer index holds it) is due."""
-        return []
+    async def poll(self, now_ms: int) -> "Polled":
+        """What a process sharing the log reads of it every ``POLL_S`` (in one round trip
+        where the log can): the lots whose deadline its timer index holds due at
+        ``now_ms``, how many sessions it holds, the counts of ended lots."""
+        return Polled([], None, await self.ended())
 
     async def ended(self) -> dict[str, int] | None:
         """How many ended lots have each status, as a shared log counts them (None: this

@@ -1019,15 +1019,17 @@ class Runtime(Engine):
             await asyncio.sleep(POLL_S)
             grace = 0 if self.ownership is None else TAKE_OVER_GRACE_MS
             try:
-                for lot_id in await self.log.due(self.now() - grace):
+                polled = await self.log.poll(self.now() - grace)
+                for lot_id in polled.due:
                     await self._known(lot_id, current=False)
                     lot = self._lots.get(lot_id)
                     if lot is not None and lot.writer is None:
                         self.fire_soon(lot_id)
-                self._learn(await self.log.sessions())
-                ended = await self.log.ended()
-                if ended is not None:
-                    self._ended = Counter(ended)
+                # Every session here is in the log: as many there means none new.
+                if polled.sessions is None or polled.sessions != len(self._sessions):
+                    self._learn(await self.log.sessions())
+                if polled.ended is not None:
+                    self._ended = Counter(polled.ended)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the log unreachable: try again at the next poll

@@ -22,7 +22,7 @@ import contextvars
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import orjson
@@ -38,6 +38,7 @@ from engine.eventlog import (
     EventLog,
     Loaded,
     LogUnavailable,
+    Polled,
     ResumedHook,
     Row,
     RowsHook,
@@ -154,6 +155,15 @@ def connect(url: str) -> Any:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _ended(shards: Iterable[dict[Any, Any]]) -> dict[str, int]:
+    """The ended counts by status of the shards' hashes, summed (statuses at 0 left out)."""
+    counts: dict[str, int] = {}
+    for shard in shards:
+        for status, count in shard.items():
+            counts[_text(status)] = counts.get(_text(status), 0) + int(count)
+    return {status: n for status, n in counts.items() if n}
 
 
 def _row(lot_id: str, seq: int, body: str, digest: str, at: object, kind: object) -> Row:
@@ -451,13 +461,9 @@ class RedisLog(EventLog):
             pipe = self._redis.pipeline(transaction=False)
             for n in range(keys.SHARDS):
                 pipe.hgetall(keys.ended(n))
-            counts: dict[str, int] = {}
-            for shard in await pipe.execute():
-                for status, count in shard.items():
-                    counts[_text(status)] = counts.get(_text(status), 0) + int(count)
+            return _ended(await pipe.execute())
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
-        return {status: n for status, n in counts.items() if n}
 
     async def _index_live(self) -> None:
         """Once per deployment that ran before the indexes of live lots: every lot of
@@ -525,15 +531,23 @@ class RedisLog(EventLog):
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
 
-    async def due(self, now_ms: int) -> list[str]:
+    async def poll(self, now_ms: int) -> Polled:
+        """The shards' due timers and ended counts and the number of sessions, in one
+        pipeline: the sessions themselves are read only when that number moves (a
+        center's history of sessions is not read again every poll)."""
         try:
             pipe = self._redis.pipeline(transaction=False)
             for n in range(keys.SHARDS):
                 pipe.zrangebyscore(keys.timers(n), "-inf", now_ms, start=0,
                                    num=DUE_PER_SHARD)
-            return [_text(m) for members in await pipe.execute() for m in members]
+            for n in range(keys.SHARDS):
+                pipe.hgetall(keys.ended(n))
+            pipe.hlen(keys.SESSIONS)
+            replies = await pipe.execute()
         except (RedisError, OSError) as exc:
             raise LogUnavailable(f"redis unavailable: {exc}", str(exc)) from exc
+        return Polled([_text(m) for members in replies[:keys.SHARDS] for m in members],
+                      int(replies[-1]), _ended(replies[keys.SHARDS:-1]))
 
     async def sessions(self) -> list[Session]:
         try:

@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from types import MappingProxyType
+from typing import Any
 
 import orjson
 import pytest
@@ -319,3 +320,37 @@ async def test_a_refusal_under_a_lease_certainly_held_asks_the_log_nothing_and_o
         assert isinstance(late, list) and late, late
         assert [(r.event.bidder_id, r.event.amount) for r in late] == [(bidders[0], 13000)]
         assert (await b.history("L1"))[-1].hash == late[-1].hash
+
+
+async def test_the_poll_reads_the_sessions_only_when_another_process_made_one(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``POLL_S`` a process reads the shared log's due timers, ended counts and
+    number of sessions in one pipeline; the sessions themselves (a center's whole
+    history) only when that number moved, so the poll costs the same after years."""
+    from engine import runtime
+
+    monkeypatch.setattr(runtime, "POLL_S", 0.05)
+    async with two_on(redis_server) as (a, b, _):
+        await a.create_session("S1", "Land sale", "host1")
+        reads: list[int] = []
+        real = b.log.sessions
+
+        async def sessions() -> Any:
+            found = await real()
+            reads.append(len(found))
+            return found
+
+        monkeypatch.setattr(b.log, "sessions", sessions)
+        async with asyncio.timeout(5):  # learnt by polling (made before the spy: or not)
+            while "S1" not in {s.session_id for s in b.sessions()}:
+                await asyncio.sleep(0.01)
+        settled = len(reads)
+        await asyncio.sleep(0.5)  # about ten polls, nothing new
+        assert len(reads) == settled
+        await a.create_session("S2", "Mining rights", "host1")
+        async with asyncio.timeout(5):
+            while "S2" not in {s.session_id for s in b.sessions()}:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        assert reads[settled:] == [2]  # read once, when the count moved
+        assert [s.session_id for s in b.sessions()] == ["S1", "S2"]
