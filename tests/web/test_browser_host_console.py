@@ -385,3 +385,29 @@ async def test_a_token_typed_before_the_page_s_script_ran_is_kept(
             await expect(page.locator("#message")).not_to_contain_text("令牌")
     finally:
         await context.close()
+
+
+async def test_a_page_s_script_has_run_by_its_load_event_while_the_error_texts_are_slow(
+        server: Server, browser: Browser) -> None:
+    """The catalogue of error texts is fetched without holding the page's script up: by
+    the load event the console answers clicks (a top-level await on it made the load
+    event come first, and a click then did nothing)."""
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        release = asyncio.Event()
+
+        async def slow(route: Any) -> None:
+            await release.wait()
+            await route.continue_()
+
+        await page.route("**/api/errors.json", slow)
+        await page.goto(f"{server.base}/host#token={HOST_TOKEN}")  # (waits for load)
+        await page.fill("#session-name", "before the texts")
+        await page.click("#create-session")
+        await expect(page.locator("#message")).to_have_attribute("data-kind", "ok",
+                                                                 timeout=WAIT)
+        await expect(page.locator("#lot-session option")).to_have_count(1)
+        release.set()
+    finally:
+        await context.close()

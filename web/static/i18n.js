@@ -437,11 +437,9 @@ const STATUS = {
   },
 };
 
-// Texts of the codes (code -> {zh, en}): the server's one catalogue (web/errors.py). The
-// server's own message {zh, en} is preferred when it sent one.
-const CODES = await fetch("/api/errors.json")
-  .then((response) => (response.ok ? response.json() : {}))
-  .catch(() => ({}));
+// Texts of the codes (code -> {zh, en}): the server's one catalogue (web/errors.py),
+// fetched below. The server's own message {zh, en} is preferred when it sent one.
+let CODES = {};
 
 function codeWords(code) {
   return CODES[code]?.[current];
@@ -458,6 +456,18 @@ function stored() {
 
 let current = stored();
 const listeners = new Set();
+
+// Not awaited at the top level: that would hold every page's script up past the page's
+// load event, and what a person typed or clicked meanwhile would be lost. Until the
+// catalogue is here a code shows the server's own message (or the generic words); the
+// page is drawn again, as on a change of language, once it is.
+fetch("/api/errors.json")
+  .then((response) => (response.ok ? response.json() : {}))
+  .catch(() => ({}))
+  .then((codes) => {
+    CODES = codes;
+    for (const fn of listeners) fn(current);
+  });
 
 export function lang() {
   return current;
