@@ -55,8 +55,9 @@ async def bid_until(client: Client, lot_id: str, amounts: list[int], acked: dict
 @pytest.mark.slow
 async def test_redis_dying_gives_bidders_unavailable_and_loses_no_acknowledged_bid(
         make_server: ServerFactory, redis_server: RedisServer) -> None:
+    # (the bidding war runs as fast as acknowledged: no limit of the edge may refuse it)
     server = await make_server(engine=RedisEngine(redis_server.url, None), bid_rate=1e4,
-                               bid_burst=10_000)
+                               bid_burst=10_000, address_rate=1e6, address_burst=10**6)
     lot_id, tokens = await server.open_lot(bidders=2, max_jump_steps=0)  # "999990.00" below
     bidders = [await server.connect() for _ in tokens]
     for client, token in zip(bidders, tokens, strict=True):

@@ -49,7 +49,7 @@ export function bindStaffToken(input, changed) {
       // kept in memory only
     }
   };
-  const fromLink = new URLSearchParams(location.hash.replace(/^#/, "")).has("token");
+  const fromLink = Boolean(new URLSearchParams(location.hash.replace(/^#/, "")).get("token"));
   const typed = input.value.trim();
   let token = takeToken(key) ?? "";
   if (typed && !fromLink) {
