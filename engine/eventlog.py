@@ -267,7 +267,7 @@ class EventLog(abc.ABC):
         """Whether the log holds a lot this process has not loaded."""
         return False
 
-    async def poll(self, now_ms: int) -> "Polled":
+    async def poll(self, now_ms: int) -> Polled:
         """What a process sharing the log reads of it every ``POLL_S`` (in one round trip
         where the log can): the lots whose deadline its timer index holds due at
         ``now_ms``, how many sessions it holds, the counts of ended lots."""

@@ -81,79 +81,77 @@ async def measure(checkouts: dict[str, Path], backend: str = EMBEDDED, lots: int
     load_cpus: list[int] | None = cpus[server_cpus:] or None
     if len(cpus) < 2:
         servers_on = load_cpus = None
-    pinning = pinned(load_cpus)
-    pinning.__enter__()
-    work = Path(tempfile.mkdtemp(prefix="auction-versus-"))
-    redis: RedisServer | None = None
-    postgres: PostgresServer | None = None
-    servers: dict[str, AuctionServer] = {}
-    drivers: list[Driver] = []
-    try:
-        if backend == REDIS:
-            redis = RedisServer(work / "redis", cpus=load_cpus)
-            redis.start()
-            postgres = PostgresServer(cpus=load_cpus)
-            await asyncio.to_thread(postgres.start)
-        for version in VERSIONS:
-            dsn = (await asyncio.to_thread(postgres.create_database, f"auction_{version}")
-                   if postgres is not None else None)
-            server = AuctionServer(work / version, redis_url=redis.url if redis else None,
-                                   postgres_dsn=dsn, cpus=servers_on,
-                                   extra_env={**BENCH_LIMITS, **(env or {}).get(version, {})},
-                                   cwd=checkouts[version])
-            if redis is not None:  # clients are told which process owns a lot
-                server.extra_env["AUCTION_PROCESS_URL"] = server.base
-            log(f"{version}: serving {checkouts[version]} after {server.start():.2f}s")
-            servers[version] = server
-        bidders: dict[str, Driver] = {}
-        async with http_session() as http:
-            for version, server in servers.items():
-                api = Api(http, server.base, AuctionServer.HOST_TOKEN)
-                session_id = await api.session()
-                if racing:
-                    bidding = await racing_lots(api, session_id, server.ws_url, lots, racing,
-                                                load_cpus, f"{version}-racers")
-                    drivers.append(bidding)
-                else:
-                    _, bidding, watching = await throughput_lots(
-                        api, session_id, server.ws_url, lots, load_cpus, version,
-                        version in signed)
-                    drivers += [bidding, watching]
-                bidders[version] = bidding
-            samples: dict[str, list[tuple[int, float, float]]] = {v: [] for v in VERSIONS}
-            for window in range(windows):
-                start = time.monotonic_ns() + int(warmup_s * 1e9)
-                until = start + int(window_s * 1e9)
-                order = ({"mode": "race"} if racing else {"mode": "max", "window": 1})
-                bidding_now = {v: asyncio.create_task(bidders[v].command(
-                    {"cmd": "bid", **order, "until_ns": until},
-                    timeout=window_s + 120)) for v in VERSIONS}
-                await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
-                before = {v: _cpu(servers[v].pid) for v in VERSIONS}
-                await asyncio.sleep(max(0.0, (until - time.monotonic_ns()) / 1e9))
-                after = {v: _cpu(servers[v].pid) for v in VERSIONS}
-                for version in VERSIONS:
-                    bids = await bidding_now[version]
-                    if bids["errors"]:
-                        raise ServiceError(f"{version}: {bids['errors']} bids failed")
-                    acked = sum(1 for a in bids["acks"] if start <= a[4] < until)
-                    samples[version].append((acked, after[version][0] - before[version][0],
-                                             after[version][1] - before[version][1]))
-                log(f"window {window + 1} of {windows}: " + ", ".join(
-                    f"{v} {n} bids, {_per_bid(n, cpu):.0f} us/bid ({_per_bid(n, loop):.0f} "
-                    f"on its event loop)" for v, [*_, (n, cpu, loop)] in samples.items()))
-    finally:
-        for driver in drivers:
-            with contextlib.suppress(Exception):
-                await driver.exit()
-        for server in servers.values():
-            server.stop()
-        if redis is not None:
-            redis.stop()
-        if postgres is not None:
-            postgres.remove()
-        shutil.rmtree(work, ignore_errors=True)
-        pinning.__exit__(None, None, None)
+    with pinned(load_cpus):
+        work = Path(tempfile.mkdtemp(prefix="auction-versus-"))
+        redis: RedisServer | None = None
+        postgres: PostgresServer | None = None
+        servers: dict[str, AuctionServer] = {}
+        drivers: list[Driver] = []
+        try:
+            if backend == REDIS:
+                redis = RedisServer(work / "redis", cpus=load_cpus)
+                redis.start()
+                postgres = PostgresServer(cpus=load_cpus)
+                await asyncio.to_thread(postgres.start)
+            for version in VERSIONS:
+                dsn = (await asyncio.to_thread(postgres.create_database, f"auction_{version}")
+                       if postgres is not None else None)
+                server = AuctionServer(work / version, redis_url=redis.url if redis else None,
+                                       postgres_dsn=dsn, cpus=servers_on,
+                                       extra_env={**BENCH_LIMITS, **(env or {}).get(version, {})},
+                                       cwd=checkouts[version])
+                if redis is not None:  # clients are told which process owns a lot
+                    server.extra_env["AUCTION_PROCESS_URL"] = server.base
+                log(f"{version}: serving {checkouts[version]} after {server.start():.2f}s")
+                servers[version] = server
+            bidders: dict[str, Driver] = {}
+            async with http_session() as http:
+                for version, server in servers.items():
+                    api = Api(http, server.base, AuctionServer.HOST_TOKEN)
+                    session_id = await api.session()
+                    if racing:
+                        bidding = await racing_lots(api, session_id, server.ws_url, lots, racing,
+                                                    load_cpus, f"{version}-racers")
+                        drivers.append(bidding)
+                    else:
+                        _, bidding, watching = await throughput_lots(
+                            api, session_id, server.ws_url, lots, load_cpus, version,
+                            version in signed)
+                        drivers += [bidding, watching]
+                    bidders[version] = bidding
+                samples: dict[str, list[tuple[int, float, float]]] = {v: [] for v in VERSIONS}
+                for window in range(windows):
+                    start = time.monotonic_ns() + int(warmup_s * 1e9)
+                    until = start + int(window_s * 1e9)
+                    order = ({"mode": "race"} if racing else {"mode": "max", "window": 1})
+                    bidding_now = {v: asyncio.create_task(bidders[v].command(
+                        {"cmd": "bid", **order, "until_ns": until},
+                        timeout=window_s + 120)) for v in VERSIONS}
+                    await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
+                    before = {v: _cpu(servers[v].pid) for v in VERSIONS}
+                    await asyncio.sleep(max(0.0, (until - time.monotonic_ns()) / 1e9))
+                    after = {v: _cpu(servers[v].pid) for v in VERSIONS}
+                    for version in VERSIONS:
+                        bids = await bidding_now[version]
+                        if bids["errors"]:
+                            raise ServiceError(f"{version}: {bids['errors']} bids failed")
+                        acked = sum(1 for a in bids["acks"] if start <= a[4] < until)
+                        samples[version].append((acked, after[version][0] - before[version][0],
+                                                 after[version][1] - before[version][1]))
+                    log(f"window {window + 1} of {windows}: " + ", ".join(
+                        f"{v} {n} bids, {_per_bid(n, cpu):.0f} us/bid ({_per_bid(n, loop):.0f} "
+                        f"on its event loop)" for v, [*_, (n, cpu, loop)] in samples.items()))
+        finally:
+            for driver in drivers:
+                with contextlib.suppress(Exception):
+                    await driver.exit()
+            for server in servers.values():
+                server.stop()
+            if redis is not None:
+                redis.stop()
+            if postgres is not None:
+                postgres.remove()
+            shutil.rmtree(work, ignore_errors=True)
     result: dict[str, Any] = {"backend": backend, "lots": lots, "window_s": window_s,
                               "racing": racing, "signed": list(signed),
                               "server_cpus": servers_on, "env": env or {}}

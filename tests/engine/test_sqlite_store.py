@@ -11,6 +11,8 @@ from auction.model import CreateLot, Rejection
 from auction.record import verify_chain
 from engine.api import EngineError
 from engine.embedded import EmbeddedEngine
+from engine.eventlog import Row
+from engine.logs import sqlite as store
 
 PARAMS = {"start_price": "100.00", "step": "10.00", "deposit": "50.00", "duration_s": 60}
 
@@ -66,9 +68,6 @@ async def test_commits_are_checkpointed_by_a_thread_of_their_own_shortly_after(
     """An append is acknowledged once its commit is fsynced in the WAL, without copying
     the WAL into the file (SQLite's automatic checkpoint did, inside the commit that
     crossed its threshold); the checkpoint thread copies it CHECKPOINT_AFTER_S later."""
-    from engine.eventlog import Row
-    from engine.logs import sqlite as store
-
     data = tmp_path / "data"
     log = store.SQLiteLog(data)
     await log.open()
@@ -91,9 +90,6 @@ async def test_the_wal_stays_bounded_when_commits_leave_the_checkpoint_thread_no
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits back to back may keep the checkpoint thread from ever catching up (the WAL
     starts over only then); past WAL_PAGES the commit checkpoints what is left itself."""
-    from engine.eventlog import Row
-    from engine.logs import sqlite as store
-
     monkeypatch.setattr(store, "WAL_PAGES", 200)
     monkeypatch.setattr(store, "CHECKPOINT_AFTER_S", 3600)  # the thread never runs
     data = tmp_path / "data"

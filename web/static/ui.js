@@ -14,13 +14,17 @@ export function lotIdFromPath() {
   return parts.length >= 2 ? decodeURIComponent(parts[parts.length - 1]) : null;
 }
 
+/** The token a `#token=...` link brings (null: none). */
+function linkToken() {
+  return new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+}
+
 /**
  * The token of `#token=...` when the URL has one (then kept in sessionStorage under
  * `storageKey` and removed from the address bar), else the one kept before.
  */
 export function takeToken(storageKey) {
-  const params = new URLSearchParams(location.hash.replace(/^#/, ""));
-  const fromUrl = params.get("token");
+  const fromUrl = linkToken();
   try {
     if (fromUrl) {
       sessionStorage.setItem(storageKey, fromUrl);
@@ -49,8 +53,8 @@ export function bindStaffToken(input, changed) {
       // kept in memory only
     }
   };
-  const fromLink = Boolean(new URLSearchParams(location.hash.replace(/^#/, "")).get("token"));
   const typed = input.value.trim();
+  const fromLink = Boolean(linkToken());
   let token = takeToken(key) ?? "";
   if (typed && !fromLink) {
     token = typed;
