@@ -112,7 +112,8 @@ async def test_a_full_disk_makes_the_server_unready_and_it_resumes_by_itself_whe
     filler = fill(small_disk)
     refused: list[str] = []
     for turn in range(50):  # the first write that needs space fails
-        reply = await bidders[turn % 2].bid(lot_id, money(amount), f"r{amount}")
+        follower = bidders[turn % 2]
+        reply = await follower.bid(lot_id, money(amount), f"r{amount}")
         if reply["type"] == "ack":
             acked[reply["seq"]] = reply["amount"]
             amount += 1_000
@@ -146,7 +147,9 @@ async def test_a_full_disk_makes_the_server_unready_and_it_resumes_by_itself_whe
     filler.unlink()
     data = await wait_ready(server)
     assert data["status"] == "ready" and data["reasons"] == {}
-    reply = await bidders[0].bid(lot_id, money(amount + 10_000), "after")
+    # Whichever turn the disk filled at, the bidder refused then is not the leader (the
+    # last acknowledged bid was the other's).
+    reply = await follower.bid(lot_id, money(amount + 10_000), "after")
     assert reply["type"] == "ack" and reply["seq"] == durable + 1, reply
     acked[reply["seq"]] = reply["amount"]
     async with asyncio.timeout(10):  # the deadline that passed meanwhile fires now
