@@ -29,10 +29,16 @@ import orjson
 import websockets
 from websockets.asyncio.server import ServerConnection, serve
 
-#: A 150-byte message shaped like a price update.
-PRICE_MESSAGE = (b'{"type":"update","lot_id":"L-RAW","events":[{"seq":1,"type":"BidAccepted",'
-                 b'"at":1767225600456,"bidder_no":"4821","amount":"1260000.00"}],"pad":"')
-PRICE_MESSAGE = (PRICE_MESSAGE + b"x" * (150 - len(PRICE_MESSAGE) - 2) + b'"}').decode()
+
+def price_message(seq: int) -> str:
+    """A 150-byte message shaped like a price update, its event numbered ``seq``."""
+    head = ('{"type":"update","lot_id":"L-RAW","events":[{"seq":' + str(seq) + ',"type":'
+            '"BidAccepted","at":1767225600456,"bidder_no":"4821","amount":"1260000.00"}],'
+            '"pad":"')
+    return head + "x" * (150 - len(head) - 2) + '"}'
+
+
+PRICE_MESSAGE = price_message(1)
 assert len(PRICE_MESSAGE) == 150
 #: Write buffer (bytes) above which the broadcaster waits for the clients to read.
 HIGH_WATER = 64 * 1024
@@ -41,7 +47,10 @@ HIGH_WATER = 64 * 1024
 async def fanout_server(port: int) -> None:
     """Serve the raw fan-out: clients get a ``welcome``, are answered ``subscribed`` to
     any message; on ``go SECONDS`` (stdin) every client gets :data:`PRICE_MESSAGE` as
-    fast as all of them read it; the count sent is printed as JSON."""
+    fast as all of them read it; the count sent is printed as JSON. On ``pace RATE
+    SECONDS`` every client gets ``RATE`` messages a second (:func:`price_message`,
+    numbered from 1), and each one's number and ``time.monotonic_ns()`` just before its
+    broadcast are printed as JSON."""
     clients: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:
@@ -64,6 +73,9 @@ async def fanout_server(port: int) -> None:
         print(orjson.dumps({"event": "listening"}).decode(), flush=True)
         while line := await reader.readline():
             words = line.split()
+            if words and words[0] == b"pace":
+                await pace(clients, float(words[1]), float(words[2]))
+                continue
             if not words or words[0] != b"go":
                 break
             seconds = float(words[1])
@@ -77,6 +89,18 @@ async def fanout_server(port: int) -> None:
                 await asyncio.sleep(0)
             print(orjson.dumps({"event": "sent", "sent": sent,
                                 "seconds": time.monotonic() - started}).decode(), flush=True)
+
+
+async def pace(clients: set[ServerConnection], rate: float, seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    sent: list[tuple[int, int]] = []
+    due = loop.time()
+    for seq in range(1, int(rate * seconds) + 1):
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        sent.append((seq, time.monotonic_ns()))
+        websockets.broadcast(list(clients), price_message(seq))
+        due += 1 / rate
+    print(orjson.dumps({"event": "paced", "sent": sent}).decode(), flush=True)
 
 
 # --------------------------------------------------------------------------- protocol

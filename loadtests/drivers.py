@@ -18,6 +18,10 @@ commands, one JSON line each, answering each with one JSON line:
 ``{"cmd": "report"}``
     The update frames received since the last report: per 100 ms bucket of
     ``time.monotonic_ns()``, and per recorded lot ``[first_seq, t_ns]`` of each frame.
+``{"cmd": "record", "on": true | false}``
+    From now on every connection records its frames (or none does), whatever the job
+    said: a phase can be measured without the recording's cost, the next with it.
+    Answers ``{"event": "recording", "on": ...}``.
 ``{"cmd": "exit"}``
 
 Times are ``time.monotonic_ns()``, which on Linux is one clock for every process of the
@@ -410,6 +414,10 @@ async def main() -> None:
             task.add_done_callback(running.discard)
         elif cmd["cmd"] == "report":
             _write(driver.report())
+        elif cmd["cmd"] == "record":
+            for member in driver.members:
+                member.record = bool(cmd["on"])
+            _write({"event": "recording", "on": bool(cmd["on"])})
         elif cmd["cmd"] == "exit":
             break
     for member in driver.members:

@@ -27,6 +27,7 @@ FIGURES = [
     "accepted bids/s, Redis + Postgres backend, one process",
     "bid -> own acknowledgement p99, at half of max load",
     "bid -> price update received by every room member p99, at half of max load",
+    "bid -> price update received by every member of the 1,000-member room p99, at 50 bids/s",
     "open WebSockets on one process",
     "memory per open WebSocket",
     "close lateness p99 (deadline -> LotClosed sequenced)",
@@ -41,7 +42,8 @@ FIGURES = [
     "CPU-seconds per 1,000 accepted bids summed over 2 processes on one Redis, Redis backend",
     "CPU-seconds per 1,000 accepted bids summed over 4 processes on one Redis, Redis backend",
 ]
-CEILINGS = ["raw fan-out", "raw protocol round trips, racing bidders", "raw Redis append",
+CEILINGS = ["raw fan-out", "raw fan-out latency p99", "raw protocol round trips",
+            "raw protocol round trips, racing bidders", "raw Redis append",
             "raw Postgres insert, copy_records_to_table",
             "raw Postgres insert, executemany batches of 100",
             "raw Postgres insert, single autocommit insert"]
@@ -75,6 +77,21 @@ def test_bench_quick_prints_one_json_object_with_every_figure_and_ceiling() -> N
     assert racing["value"] and racing["ceiling"] == ceilings[
         "raw protocol round trips, racing bidders"]["value"], racing
     assert "measured with --backend redis" in by_name[FIGURES[-1]]["note"]
+    room = by_name["bid -> price update received by every member of the 1,000-member room "
+                   "p99, at 50 bids/s"]
+    # every member's frames were recorded (two drivers' connections kept apart), every bid
+    # seen by all of them, beside the raw broadcast's latency of the same run
+    assert room["value"] and "1000 members" in room["note"], room
+    assert "0 bids not seen by every member" in room["note"], room
+    assert room["ceiling"] == ceilings["raw fan-out latency p99"]["value"]
+    assert "0 not received by every client" in ceilings["raw fan-out latency p99"]["how"]
+    # how busy the server and the load were, beside each rate of bids
+    for name in ("accepted bids/s, many lots, embedded backend", FIGURES[2],
+                 "accepted bids/s, racing bidders, embedded backend"):
+        busy = by_name[name]["busy"]
+        assert 0 < busy["server"] <= 1.1 and 0 < busy["load"] <= 1.0, (name, busy)
+        assert "server busy" in by_name[name]["note"]
+    assert 0 < ceilings["raw protocol round trips"]["busy"]["server"] <= 1.1
 
 
 def test_locust_scenario_runs_headless_against_a_server_without_failures(
@@ -187,3 +204,20 @@ def test_the_scaling_phase_moves_each_lots_clients_to_its_owner_and_measures_eve
         assert figure["errors"] == 0 and figure["paced_cpu_per_1000"], figure
         assert f"; {moved[count]} connections moved to the lot's owner" in figure["note"], (
             count, figure["note"])
+
+
+def test_the_latency_to_the_last_member_counts_every_connection_of_every_driver() -> None:
+    from loadtests.bench import merged, update_latencies
+
+    # Two drivers number their connections each from 0: lot L1's "L1#0" is a watcher in
+    # one and a bidder in the other, and the watcher is the last to see bid 2.
+    watchers = {"L1#0": [[1, 1_000_000], [2, 12_000_000]]}
+    bidders = {"L1#0": [[1, 3_000_000], [2, 4_000_000]],
+               "L1#1": [[1, 2_000_000], [2, 9_000_000]]}
+    acks = [[0, 1, 0, 0, 0], [0, 2, 0, 2_000_000, 0]]
+    frames = merged(watchers, bidders)
+    assert len(frames) == 3
+    assert update_latencies(acks, frames, ["L1"]) == ([3.0, 10.0], 0)
+    # a member whose first frame came after a bid never saw it: counted, not timed
+    late = merged(watchers, {"L1#5": [[2, 2_500_000]]})
+    assert update_latencies(acks, late, ["L1"]) == ([10.0], 1)
