@@ -763,10 +763,11 @@ class Bench:
             # lots (UNFOLLOW_S after the last client left).
             await settled(servers, len(setups) * s.scale_lots)
             peaks: dict[int, list[tuple[int, float, int]]] = {count: [] for count in setups}
+            uses: dict[int, list[dict[str, float]]] = {count: [] for count in setups}
             for turn in range(s.scale_rounds):
                 for count, (used, bidders, _, _) in setups.items():
-                    peaks[count].append(await self.cpu_window(bidders, used,
-                                                              {"mode": "max", "window": 1}))
+                    peaks[count].append(await self.cpu_window(
+                        bidders, used, {"mode": "max", "window": 1}, uses[count]))
                 log(f"scaling: round {turn + 1} of {s.scale_rounds}: " + ", ".join(
                     f"{count}: {cpu / max(1, bids) * 1000:.3f}"
                     for count, [*_, (bids, cpu, _)] in peaks.items()))
@@ -792,7 +793,9 @@ class Bench:
                     f"maximum): {acked} bids, {cpu:.2f} CPU-s, errors {paced_errors}",
                     bids_per_s=statistics.median(b for b, _, _ in windows) / s.scale_window_s,
                     errors=errors + paced_errors, paced_bids_per_s=acked / s.scale_window_s,
-                    paced_cpu_per_1000=round(cpu / acked * 1000, 3) if acked else None)
+                    paced_cpu_per_1000=round(cpu / acked * 1000, 3) if acked else None,
+                    per_bid={k: round(statistics.median(u[k] for u in uses[count]), 3)
+                             for k in uses[count][0]} if uses[count] else None)
                 log(f"scaling: {count} process(es): {per_1000:.3f} CPU-s per 1,000 bids")
         finally:
             for _, bidders, watchers, _ in setups.values():
@@ -805,22 +808,30 @@ class Bench:
                      reference, "CPU-s", "the same workload on one server process")
 
     async def cpu_window(self, bidders: Driver, servers: list[AuctionServer],
-                         command: dict[str, Any]) -> tuple[int, float, int]:
+                         command: dict[str, Any], use: list[dict[str, float]] | None = None
+                         ) -> tuple[int, float, int]:
         """Bid as ``command`` says for a warm-up and one scaling window; the bids
         acknowledged in the window, the CPU-seconds the servers used in it, and the
-        bids that failed."""
+        bids that failed. ``use`` is given, per accepted bid summed over the servers,
+        their user and system CPU (µs), system calls reading and writing, and their
+        threads' involuntary context switches (:func:`process_use`)."""
         s = self.scale
         start = time.monotonic_ns() + int(s.warmup_s * 1e9)
         until = start + int(s.scale_window_s * 1e9)
         running = asyncio.create_task(bidders.command(
             {"cmd": "bid", **command, "until_ns": until}, timeout=s.scale_window_s + 120))
         await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
+        used = [process_use(server.pid) for server in servers]
         before = sum(cpu_seconds(server.pid) for server in servers)
         await asyncio.sleep(max(0.0, (until - time.monotonic_ns()) / 1e9))
         after = sum(cpu_seconds(server.pid) for server in servers)
+        used = [{k: v - was[k] for k, v in process_use(server.pid).items()}
+                for server, was in zip(servers, used, strict=True)]
         bids = await running
-        return (sum(1 for a in bids["acks"] if start <= a[4] < until), after - before,
-                bids["errors"])
+        acked = sum(1 for a in bids["acks"] if start <= a[4] < until)
+        if use is not None and acked:
+            use.append({k: sum(u[k] for u in used) / acked for k in used[0]})
+        return acked, after - before, bids["errors"]
 
     # -------------------------------------------------------------- latency, closes
 
@@ -1200,6 +1211,23 @@ def cpus_busy(cpus: list[int] | None) -> float:
         values = [int(v) for v in fields[:8]]
         busy += sum(values) - values[3] - values[4]
     return busy / os.sysconf("SC_CLK_TCK")
+
+
+def process_use(pid: int) -> dict[str, float]:
+    """What process ``pid`` has used so far: user and system CPU (µs), system calls
+    that read and that write (``/proc/<pid>/io``), and involuntary context switches of
+    all its threads (``/proc/<pid>/task/*/status``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    switches = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            text = status.read_text()
+            switches += int(text.split("nonvoluntary_ctxt_switches:")[1].split()[0])
+    return {"user_us": int(fields[11]) * tick_us, "system_us": int(fields[12]) * tick_us,
+            "reads": int(io["syscr"]), "writes": int(io["syscw"]),
+            "preempted": switches}
 
 
 def cpu_seconds(pid: int) -> float:

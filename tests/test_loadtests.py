@@ -204,6 +204,11 @@ def test_the_scaling_phase_moves_each_lots_clients_to_its_owner_and_measures_eve
         assert figure["errors"] == 0 and figure["paced_cpu_per_1000"], figure
         assert f"; {moved[count]} connections moved to the lot's owner" in figure["note"], (
             count, figure["note"])
+        # what each accepted bid cost the servers, summed over them
+        use = figure["per_bid"]
+        assert set(use) == {"user_us", "system_us", "reads", "writes", "preempted"}, use
+        assert use["user_us"] > 0 and use["reads"] > 0 and use["writes"] > 0, use
+        assert use["preempted"] >= 0, use
 
 
 def test_the_latency_to_the_last_member_counts_every_connection_of_every_driver() -> None:
