@@ -64,24 +64,31 @@ def body(n: int) -> str:
 
 
 async def test_commits_are_checkpointed_by_a_thread_of_their_own_shortly_after(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An append is acknowledged once its commit is fsynced in the WAL, without copying
     the WAL into the file (SQLite's automatic checkpoint did, inside the commit that
     crossed its threshold); the checkpoint thread copies it CHECKPOINT_AFTER_S later."""
+    after = store.CHECKPOINT_AFTER_S
+    # However slowly the commits go, the thread does not copy while they are counted.
+    monkeypatch.setattr(store, "CHECKPOINT_AFTER_S", 3600)
     data = tmp_path / "data"
     log = store.SQLiteLog(data)
     await log.open()
     try:
-        rows = [Row("L", seq, 0, "BidAccepted", body(seq), "h" * 64) for seq in range(1, 3001)]
+        rows = [Row("L", seq, 0, "BidAccepted", body(seq), "h" * 64) for seq in range(1, 3002)]
         for start in range(0, 3000, 100):
             assert await log.append("L", start, rows[start:start + 100])
         assert rows_in_the_file_alone(data, tmp_path / "copy1") == 0  # all in the WAL
+        assert log._checkpoint is not None and not log._checkpoint.done()  # one waits
+        log._checkpoint.cancel()
+        monkeypatch.setattr(store, "CHECKPOINT_AFTER_S", after)
+        assert await log.append("L", 3000, rows[3000:])
         for _ in range(200):
-            await asyncio.sleep(store.CHECKPOINT_AFTER_S)
-            if rows_in_the_file_alone(data, tmp_path / "copy2") == 3000:
+            await asyncio.sleep(after)
+            if rows_in_the_file_alone(data, tmp_path / "copy2") == 3001:
                 break
-        assert rows_in_the_file_alone(data, tmp_path / "copy2") == 3000
-        assert [r.seq for r in await log.read("L", 2990)] == list(range(2991, 3001))
+        assert rows_in_the_file_alone(data, tmp_path / "copy2") == 3001
+        assert [r.seq for r in await log.read("L", 2990)] == list(range(2991, 3002))
     finally:
         await log.close()
 
