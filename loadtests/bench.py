@@ -97,8 +97,8 @@ class Scale:
         return cls(sockets=10_000, room=1000, room_bidders=50, room_window=8, lots=400,
                    closing_lots=200, warmup_s=2.0, window_s=10.0, kill_runs=100,
                    redis_requests=300_000, pg_copy_rows=200_000, pg_seconds=3.0,
-                   race_lots=50, race_bidders=20, scale_lots=200, scale_window_s=8.0,
-                   scale_rounds=3)
+                   race_lots=50, race_bidders=20, scale_lots=200, scale_window_s=4.0,
+                   scale_rounds=6)
 
 
 #: Bids per second offered in the 1,000-member room while every member's latency is
