@@ -7,6 +7,7 @@ runtime's hooks."""
 import asyncio
 import uuid
 
+import pytest
 import redis.asyncio as aioredis
 from services import RedisServer
 
@@ -157,6 +158,45 @@ async def test_a_trim_that_can_drop_nothing_is_not_sent(redis_server: RedisServe
         await admin.xadd(redis_keys.events(other), {"b": "{}"}, id="2-0")
         await log.trim([(other, 2)])
         assert await admin.xlen(redis_keys.events(other)) == 0
+    finally:
+        await admin.aclose()
+        await log.close()
+
+
+async def test_the_poll_in_one_script_reads_what_the_shards_pipeline_reads(
+        redis_server: RedisServer) -> None:
+    """The poll of a standalone Redis is one script call (every process makes one every
+    half second, idle or not); it reads what a pipeline of the shards' commands (a
+    cluster's poll) reads: due timers of every shard, ended counts summed over them, the
+    number of sessions; and after a restart of Redis the script is given again."""
+    redis_server.flush()
+    log = RedisLog(redis_server.url)
+    await log.open()
+    admin = aioredis.Redis.from_url(redis_server.url)
+    try:
+        assert log._poll is not None
+        lots = [f"L-{uuid.uuid4().hex[:8]}" for _ in range(60)]
+        for i, lot in enumerate(lots):
+            n = redis_keys.shard(lot)
+            await admin.zadd(redis_keys.timers(n), {lot: 9_000 if i % 4 == 0 else 1_000 + i})
+            await admin.hincrby(redis_keys.ended(n), "closed", 1)
+            if i % 5 == 0:
+                await admin.hincrby(redis_keys.ended(n), "failed", 1)
+        assert len({redis_keys.shard(lot) for lot in lots}) > 20  # many shards, some twice
+        await admin.hset(redis_keys.SESSIONS, mapping={"S-1": "{}", "S-2": "{}"})
+        polled = await log.poll(5_000)
+        assert sorted(polled.due) == sorted(lot for i, lot in enumerate(lots) if i % 4)
+        assert polled.ended == {"closed": 60, "failed": 12} and polled.sessions == 2
+        piped = await log._poll_pipelined(5_000)
+        assert (sorted(piped.due), piped.ended, piped.sessions) == (
+            sorted(polled.due), polled.ended, polled.sessions)
+        await admin.script_flush()  # as after a restart of Redis
+        again = await log.poll(5_000)
+        assert (sorted(again.due), again.ended) == (sorted(polled.due), polled.ended)
+        redis_server.kill()
+        with pytest.raises(LogUnavailable):
+            await log.poll(5_000)
+        redis_server.start()
     finally:
         await admin.aclose()
         await log.close()
