@@ -822,16 +822,15 @@ class Bench:
             {"cmd": "bid", **command, "until_ns": until}, timeout=s.scale_window_s + 120))
         await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
         used = [process_use(server.pid) for server in servers]
-        before = sum(cpu_seconds(server.pid) for server in servers)
         await asyncio.sleep(max(0.0, (until - time.monotonic_ns()) / 1e9))
-        after = sum(cpu_seconds(server.pid) for server in servers)
         used = [{k: v - was[k] for k, v in process_use(server.pid).items()}
                 for server, was in zip(servers, used, strict=True)]
+        summed = {k: sum(u[k] for u in used) for k in used[0]}
         bids = await running
         acked = sum(1 for a in bids["acks"] if start <= a[4] < until)
         if use is not None and acked:
-            use.append({k: sum(u[k] for u in used) / acked for k in used[0]})
-        return acked, after - before, bids["errors"]
+            use.append({k: v / acked for k, v in summed.items()})
+        return acked, (summed["user_us"] + summed["system_us"]) / 1e6, bids["errors"]
 
     # -------------------------------------------------------------- latency, closes
 
@@ -1217,7 +1216,7 @@ def process_use(pid: int) -> dict[str, float]:
     """What process ``pid`` has used so far: user and system CPU (µs), system calls
     that read and that write (``/proc/<pid>/io``), and involuntary context switches of
     all its threads (``/proc/<pid>/task/*/status``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    user, system = cpu_ticks(pid)
     tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
     io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
     switches = 0
@@ -1225,15 +1224,21 @@ def process_use(pid: int) -> dict[str, float]:
         with contextlib.suppress(OSError):  # a thread that ended meanwhile
             text = status.read_text()
             switches += int(text.split("nonvoluntary_ctxt_switches:")[1].split()[0])
-    return {"user_us": int(fields[11]) * tick_us, "system_us": int(fields[12]) * tick_us,
+    return {"user_us": user * tick_us, "system_us": system * tick_us,
             "reads": int(io["syscr"]), "writes": int(io["syscw"]),
             "preempted": switches}
 
 
-def cpu_seconds(pid: int) -> float:
-    """The user + system CPU time a process has used (``/proc/<pid>/stat``)."""
+def cpu_ticks(pid: int) -> tuple[int, int]:
+    """The user and system CPU time a process has used, in clock ticks
+    (``/proc/<pid>/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[11]), int(fields[12])
+
+
+def cpu_seconds(pid: int) -> float:
+    """The user + system CPU time a process has used (s)."""
+    return sum(cpu_ticks(pid)) / os.sysconf("SC_CLK_TCK")
 
 
 async def socket_cost(api: Api, session_id: str, ws_url: str, pid: int, n: int,
