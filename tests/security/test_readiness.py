@@ -22,6 +22,7 @@ from services import PostgresServer, RedisServer
 from web_support import Client, Server, ServerFactory
 
 from auction.model import BidAccepted
+from engine import runtime
 from engine.embedded import EmbeddedEngine
 from engine.redis_engine import RedisEngine
 
@@ -89,7 +90,12 @@ def money(amount: int) -> str:
 
 @pytest.mark.slow
 async def test_a_full_disk_makes_the_server_unready_and_it_resumes_by_itself_when_space_is_freed(
-        small_disk: Path, make_server: ServerFactory) -> None:
+        small_disk: Path, make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The healer's first retry comes after the other lot's deadline has been looked at:
+    # a retry meanwhile can find room for its small write while the filler is still
+    # there (seen once in CI: the engine served again and recorded that close), which
+    # is right for the engine but not what this part of the test is about.
+    monkeypatch.setattr(runtime, "RETRY_FIRST_S", 6.0)
     server = await make_server(engine=EmbeddedEngine(small_disk))
     lot_id, tokens = await server.open_lot(bidders=2)
     bidders: list[Client] = []
