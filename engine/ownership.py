@@ -4,7 +4,9 @@
   (:func:`engine.redis_keys.lease`, a string with a TTL of :data:`LEASE_TTL_MS`). A
   process takes a lot's lease when it is free or has expired (:meth:`Ownership.acquire`,
   one Lua script), and renews the leases of all its lots every third of the TTL in one
-  pipelined call; a lease it finds taken by another is dropped at once.
+  call (one script for up to :data:`RENEW_CHUNK` lots on a standalone Redis; a script
+  per lot, pipelined, in a cluster, whose keys are on many nodes); a lease it finds
+  taken by another is dropped at once.
 * **Fencing.** Each take-over increases the lot's epoch (:func:`engine.redis_keys.epoch`).
   The owner appends with the epoch it took the lease under, and the append script refuses
   any other (:class:`engine.logs.redis.Fenced`): a process that lost its lease (stalled,
@@ -83,6 +85,27 @@ if redis.call('GET', KEYS[1]) == ARGV[1]
 end
 return 0
 """
+#: Every lease held, renewed in one call on a standalone Redis. KEYS[1]: this process's
+#: address key, then each lot's lease and epoch keys in turn; ARGV[1]: this process's id,
+#: ARGV[2]: the TTL (ms), ARGV[3]: its address ('': none), then the epoch of each lot.
+#: Whether each lot's lease was renewed (1) or is not this process's under that epoch (0).
+RENEW_ALL = """
+if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2]) end
+local renewed = {}
+for i = 2, #KEYS, 2 do
+  if redis.call('GET', KEYS[i]) == ARGV[1]
+     and tonumber(redis.call('GET', KEYS[i + 1]) or '0') == tonumber(ARGV[3 + i / 2]) then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    renewed[#renewed + 1] = 1
+  else
+    renewed[#renewed + 1] = 0
+  end
+end
+return renewed
+"""
+#: The most leases one call of :data:`RENEW_ALL` renews (Redis runs nothing else while a
+#: script runs).
+RENEW_CHUNK = 1000
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
@@ -128,6 +151,9 @@ class Ownership:
         self._acquire = redis.register_script(ACQUIRE)
         self._release = redis.register_script(RELEASE)
         self._renew = redis.register_script(RENEW)
+        self._renew_all = redis.register_script(RENEW_ALL)
+        #: Whether the leases are renewed by :data:`RENEW_ALL` (all keys on one node).
+        self._scripted = not isinstance(redis, aioredis.RedisCluster)
         #: Whether PUBLISH and PUBSUB NUMSUB count every subscriber: not in Redis Cluster,
         #: where they count those of one node (there only the lease tells the owner left).
         self._counts = not isinstance(redis, aioredis.RedisCluster)
@@ -223,8 +249,8 @@ class Ownership:
             log.info("lot %s: lease not released (%s); it expires", lot_id, exc)
 
     async def renew(self) -> list[str]:
-        """Renew every lease held (and this process's address), in one pipelined call;
-        the lots whose lease was lost."""
+        """Renew every lease held (and this process's address), in one call; the lots
+        whose lease was lost."""
         now = time.monotonic()
         for lot_id, since in list(self._ended.items()):
             if now - since >= self.ended_hold_s:
@@ -233,13 +259,10 @@ class Ownership:
         if not held and self.address is None:
             return []
         sent = time.monotonic()
-        pipe = self._redis.pipeline(transaction=False)
-        for lot_id, epoch in held:
-            await self._renew(keys=[keys.lease(lot_id), keys.epoch(lot_id)],
-                              args=[self.id, self.ttl_ms, epoch], client=pipe)
-        if self.address is not None:
-            pipe.set(keys.address(self.id), self.address, px=self.ttl_ms)
-        answers = (await pipe.execute())[:len(held)]
+        if self._scripted:
+            answers = await self._renew_scripted(held)
+        else:
+            answers = await self._renew_pipelined(held)
         lost = []
         for (lot_id, epoch), ok in zip(held, answers, strict=True):
             if self.held.get(lot_id) != epoch:  # dropped or taken again meanwhile
@@ -250,6 +273,32 @@ class Ownership:
                 lost.append(lot_id)
                 self.lost(lot_id)
         return lost
+
+    async def _renew_scripted(self, held: list[tuple[str, int]]) -> list[int]:
+        """Whether each lease of ``held`` was renewed, by :data:`RENEW_ALL`: one call per
+        :data:`RENEW_CHUNK` lots (the address is set by the first)."""
+        address = self.address or ""
+        answers: list[int] = []
+        for start in range(0, max(len(held), 1), RENEW_CHUNK):
+            chunk = held[start:start + RENEW_CHUNK]
+            answers += await self._renew_all(
+                keys=[keys.address(self.id),
+                      *(key for lot_id, _ in chunk
+                        for key in (keys.lease(lot_id), keys.epoch(lot_id)))],
+                args=[self.id, self.ttl_ms, address, *(epoch for _, epoch in chunk)])
+            address = ""
+        return answers
+
+    async def _renew_pipelined(self, held: list[tuple[str, int]]) -> list[int]:
+        """Whether each lease of ``held`` was renewed, by a :data:`RENEW` per lot in one
+        pipeline (a cluster: the lots' keys are on many nodes)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for lot_id, epoch in held:
+            await self._renew(keys=[keys.lease(lot_id), keys.epoch(lot_id)],
+                              args=[self.id, self.ttl_ms, epoch], client=pipe)
+        if self.address is not None:
+            pipe.set(keys.address(self.id), self.address, px=self.ttl_ms)
+        return list((await pipe.execute())[:len(held)])
 
     async def owner_address(self, lot_id: str) -> str | None:
         """The address of the process that owns ``lot_id``, when another process owns it

@@ -147,6 +147,18 @@ def test_the_history_measure_on_redis_starts_on_the_live_lots_only() -> None:
     assert history["read_one_ended"] is True
 
 
+def test_the_lease_measure_renews_every_lease_both_ways() -> None:
+    proc = subprocess.run([sys.executable, "-m", "loadtests.leases", "--lots", "3", "1200",
+                           "--renewals", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert [(r["lots"], r["way"]) for r in result] == [
+        (3, "one script"), (3, "script per lot"), (1200, "one script"),
+        (1200, "script per lot")]
+    assert all(r["cpu_ms"] > 0 and r["wall_ms"] > 0 for r in result)
+
+
 def test_versus_loads_two_checkouts_at_once_and_compares_their_cpu_per_bid(
         tmp_path: Path) -> None:
     # The same checkout twice, the second's bids all signed: what signing costs.

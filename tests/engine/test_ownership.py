@@ -354,3 +354,46 @@ async def test_the_poll_reads_the_sessions_only_when_another_process_made_one(
         await asyncio.sleep(0.5)
         assert reads[settled:] == [2]  # read once, when the count moved
         assert [s.session_id for s in b.sessions()] == ["S1", "S2"]
+
+
+@pytest.mark.parametrize("scripted", [True, False], ids=["one-script", "script-per-lot"])
+async def test_a_renewal_keeps_the_leases_still_held_and_reports_the_lost_ones(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, scripted: bool) -> None:
+    """The renewal of every lease held, by one script per ``RENEW_CHUNK`` lots (a
+    standalone Redis) and by a script per lot (a cluster's way, run here on one node):
+    the same leases renewed, the same found lost, the address published."""
+    from engine import ownership as owning
+
+    monkeypatch.setattr(owning, "RENEW_CHUNK", 2)  # three calls for five lots
+    redis_server.flush()
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        mine = owning.Ownership(client, ttl_ms=5000, address="ws://10.0.0.1:8080/ws")
+        mine._scripted = scripted
+        lost: list[str] = []
+        mine.on_lost = lost.append
+        for i in range(1, 6):  # each lot under an epoch of its own: 11, 21, ... 51
+            lot_id = f"L{i}"
+            await client.set(keys.epoch(lot_id), 10 * i)
+            assert await mine.acquire(lot_id) == 10 * i + 1
+            await client.pexpire(keys.lease(lot_id), 50)  # renewed or gone in 50 ms
+        await client.set(keys.lease("L2"), "another")  # taken over by another process
+        await client.incr(keys.epoch("L2"))
+        await client.incr(keys.epoch("L4"))  # (an epoch moved on under this lease)
+        assert await mine.renew() == ["L2", "L4"] and lost == ["L2", "L4"]
+        assert mine.held == {"L1": 11, "L3": 31, "L5": 51}
+        await asyncio.sleep(0.1)
+        for lot_id in ("L1", "L3", "L5"):
+            assert 4000 < await client.pttl(keys.lease(lot_id)) <= 5000
+            assert await lease_holder(redis_server, lot_id) == mine.id
+        assert await lease_holder(redis_server, "L2") == "another"
+        assert await client.get(keys.address(mine.id)) == b"ws://10.0.0.1:8080/ws"
+        assert 4000 < await client.pttl(keys.address(mine.id)) <= 5000
+        # Nothing held: the address alone is published.
+        for lot_id in ("L1", "L3", "L5"):
+            mine.lost(lot_id)
+        await client.delete(keys.address(mine.id))
+        assert await mine.renew() == []
+        assert await client.get(keys.address(mine.id)) == b"ws://10.0.0.1:8080/ws"
+    finally:
+        await client.aclose()
