@@ -11,6 +11,7 @@ One row type (:class:`Row`), one encoding (the sealed text of
 """
 
 import abc
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -195,6 +196,16 @@ class EventLog(abc.ABC):
         snapshots stores with them (replacing the lot's previous one) and gives back
         from :meth:`load`. Raises :class:`AppendFailed` when the outcome is not known to
         be durable."""
+
+    def append_soon(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
+                    deadline: int | None = None, epoch: int | None = None,
+                    snapshot: Snapshot | None = None) -> "asyncio.Future[bool]":
+        """:meth:`append` started now, as a future of its outcome: a task of it, unless
+        the log can hand over a future of its own without one (a task per append is a
+        step of the event loop more and an object to make, per batch)."""
+        return asyncio.ensure_future(self.append(lot_id, expected_seq, rows,
+                                                 deadline=deadline, epoch=epoch,
+                                                 snapshot=snapshot))
 
     @abc.abstractmethod
     async def read(self, lot_id: str, after_seq: int) -> list[Row]:

@@ -104,7 +104,7 @@ class Batch:
         self.owned = owned
         self.fresh: list[Recorded] = []
         self.base, self.base_hash = base, base_hash
-        self.append: asyncio.Task[bool] | None = None
+        self.append: asyncio.Future[bool] | None = None
         #: The fencing epoch the append was made under.
         self.epoch: int | None = None
         #: Set when the rules failed to fold an event onto ``state``: the batch holds
@@ -496,9 +496,9 @@ class Pipeline:
             except SnapshotError as exc:  # the events stay the record: start replays them
                 log.error("no snapshot of %s: %s", lot.lot_id, exc)
         batch.epoch = self._host.epoch(lot)
-        batch.append = asyncio.ensure_future(self.log.append(
+        batch.append = self.log.append_soon(
             lot.lot_id, batch.base, [row_of(r) for r in batch.fresh],
-            deadline=next_deadline(batch.state), epoch=batch.epoch, snapshot=snapshot))
+            deadline=next_deadline(batch.state), epoch=batch.epoch, snapshot=snapshot)
         batch.append.add_done_callback(lambda _: lot.wake.set())
 
     async def _refusals(self, lot: Lot, batch: Batch) -> None:
@@ -530,7 +530,7 @@ class Pipeline:
                 and batch.base == lot.version and not lot.unread and not lot.dirty
                 and self._host.exclusive(lot))
 
-    async def _land(self, lot: Lot, batch: Batch, append: "asyncio.Task[bool]") -> None:
+    async def _land(self, lot: Lot, batch: Batch, append: "asyncio.Future[bool]") -> None:
         """The outcome of the append in flight: publish and answer, or decide again."""
         lot.inflight = None
         try:

@@ -621,6 +621,19 @@ class RedisLog(EventLog):
                      snapshot: Snapshot | None = None) -> bool:
         """See :meth:`EventLog.append`; with ``epoch``, raises :class:`Fenced` (nothing
         appended) when it is not the lot's current fencing epoch."""
+        return await self._appending(lot_id, expected_seq, rows, deadline, epoch, snapshot)
+
+    def append_soon(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
+                    deadline: int | None = None, epoch: int | None = None,
+                    snapshot: Snapshot | None = None) -> "asyncio.Future[bool]":
+        """:meth:`append` as a future of its outcome, made when the script call's reply
+        comes (on a standalone Redis the call is a future of :class:`Gathered`: no task
+        of its own)."""
+        return self._appending(lot_id, expected_seq, rows, deadline, epoch, snapshot)
+
+    def _appending(self, lot_id: str, expected_seq: int, rows: Sequence[Row],
+                   deadline: int | None, epoch: int | None,
+                   snapshot: Snapshot | None) -> "asyncio.Future[bool]":
         n = keys.shard(lot_id)
         payload = self._mark + orjson.dumps(
             {"l": lot_id, "r": [(r.seq, r.body, r.hash, r.at, r.type) for r in rows]})
@@ -635,27 +648,49 @@ class RedisLog(EventLog):
         for r in rows:
             args.extend((r.seq, r.body, r.hash, r.at, r.type))
         started = time.perf_counter()
-        try:
-            outcome = await self._append(
-                keys=[keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n),
-                      keys.epoch(lot_id), keys.snapshot(lot_id), keys.live(n), keys.ended(n)],
-                args=args)
-        except (RedisError, OSError) as exc:
-            # Whether the script ran is unknown; the expected-sequence check makes the
-            # next append of the lot find out (stale if it ran).
-            raise AppendFailed(f"redis unavailable, nothing acknowledged: {exc}",
-                               str(exc)) from exc
-        if int(outcome) == -2:
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        call = asyncio.ensure_future(self._append(
+            keys=[keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n),
+                  keys.epoch(lot_id), keys.snapshot(lot_id), keys.live(n), keys.ended(n)],
+            args=args))
+
+        def replied(call: "asyncio.Future[Any]") -> None:
+            if call.cancelled():
+                outcome.cancel()
+                return
+            exc = call.exception()
+            if outcome.done():  # (given up by its waiter)
+                return
+            if isinstance(exc, (RedisError, OSError)):
+                # Whether the script ran is unknown; the expected-sequence check makes
+                # the next append of the lot find out (stale if it ran).
+                outcome.set_exception(AppendFailed(
+                    f"redis unavailable, nothing acknowledged: {exc}", str(exc)))
+            elif exc is not None:
+                outcome.set_exception(exc)
+            else:
+                try:
+                    outcome.set_result(self._appended(lot_id, expected_seq, epoch, snapshot,
+                                                      len(rows), started, call.result()))
+                except Exception as refused:  # Fenced; or a reply not understood
+                    outcome.set_exception(refused)
+        call.add_done_callback(replied)
+        return outcome
+
+    def _appended(self, lot_id: str, expected_seq: int, epoch: int | None,
+                  snapshot: Snapshot | None, rows: int, started: float, reply: Any) -> bool:
+        """An append's outcome from its script's reply."""
+        if int(reply) == -2:
             raise Fenced(f"lot {lot_id} is now owned by another process (epoch {epoch} is "
                          "over); nothing acknowledged, try again")
-        if int(outcome) != -1:
+        if int(reply) != -1:
             return False
         if snapshot is not None:
             self._snapshotted(lot_id, snapshot.seq, snapshot.ended)
         elif expected_seq == 0:  # a new lot: no snapshot yet, nothing to trim
             self._snapshotted(lot_id, 0, False)
         if self.committed is not None:
-            self.committed(time.perf_counter() - started, len(rows))
+            self.committed(time.perf_counter() - started, rows)
         return True
 
     async def keep(self, snapshot: Snapshot, epoch: int | None = None) -> bool:

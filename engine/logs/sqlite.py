@@ -145,8 +145,9 @@ class SQLiteLog(EventLog):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
-        self._pending: list[tuple[Sequence[Row], Snapshot | None,
-                                  asyncio.Future[None]]] = []
+        #: Appends waiting for the next write: ``(lot, rows, snapshot, outcome)``.
+        self._pending: list[tuple[str, Sequence[Row], Snapshot | None,
+                                  asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
         #: Each lot's last committed sequence number (the expected-sequence check).
         self._last: dict[str, int] = {}
@@ -422,15 +423,33 @@ class SQLiteLog(EventLog):
             last = await self._last_of(lot_id)
         if last != expected_seq:
             return False
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((rows, snapshot, future))
+        return await self._enqueue(lot_id, rows, snapshot)
+
+    def append_soon(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
+                    deadline: int | None = None, epoch: int | None = None,
+                    snapshot: Snapshot | None = None) -> "asyncio.Future[bool]":
+        """The future the next write resolves, when the lot's last sequence number is
+        known here and the store works (else a task of :meth:`append`, which reads it or
+        raises)."""
+        last = self._last.get(lot_id)
+        if last is None or self._broken is not None:
+            return super().append_soon(lot_id, expected_seq, rows, deadline=deadline,
+                                       epoch=epoch, snapshot=snapshot)
+        if last != expected_seq:
+            stale = asyncio.get_running_loop().create_future()
+            stale.set_result(False)
+            return stale
+        return self._enqueue(lot_id, rows, snapshot)
+
+    def _enqueue(self, lot_id: str, rows: Sequence[Row],
+                 snapshot: Snapshot | None) -> "asyncio.Future[bool]":
+        """Queue an append for the next write; its future is True once it is durable."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((lot_id, rows, snapshot, future))
         if self._flusher is None or self._flusher.done():
             # It writes for every lot: a context of its own, not the first caller's.
             self._flusher = asyncio.create_task(self._flush(), context=contextvars.Context())
-        await future
-        if rows:
-            self._last[lot_id] = rows[-1].seq
-        return True
+        return future
 
     async def keep(self, snapshot: Snapshot, epoch: int | None = None) -> bool:
         """An append of no rows with the snapshot (one process writes the file: the
@@ -442,23 +461,25 @@ class SQLiteLog(EventLog):
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            rows = [row for rows, _, _ in batch for row in rows]
-            snapshots = [snapshot for _, snapshot, _ in batch if snapshot is not None]
+            rows = [row for _, rows, _, _ in batch for row in rows]
+            snapshots = [snapshot for _, _, snapshot, _ in batch if snapshot is not None]
             started = time.perf_counter()
             try:
                 await self._run(self._write, rows, snapshots)
             except Exception as exc:  # every waiter must learn that nothing is durable
                 self._broken = str(exc)
                 batch, self._pending = batch + self._pending, []
-                for _, _, future in batch:
+                for _, _, _, future in batch:
                     if not future.done():
                         future.set_exception(AppendFailed(f"not stored: {exc}", str(exc)))
                 return
             if self.committed is not None:
                 self.committed(time.perf_counter() - started, len(rows))
-            for _, _, future in batch:
+            for lot_id, lot_rows, _, future in batch:
+                if lot_rows:  # durable, whether or not its sender still waits
+                    self._last[lot_id] = lot_rows[-1].seq
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(True)
             self._checkpoint_soon()
 
     def _write(self, rows: list[Row], snapshots: Sequence[Snapshot] = ()) -> None:
