@@ -121,7 +121,7 @@ class Sockets:
     and the writing of the frames pushed during one turn of the event loop, for all the
     connections at once (:meth:`due`)."""
 
-    __slots__ = ("settings", "engine", "hub", "staff", "limits", "metrics",
+    __slots__ = ("settings", "engine", "hub", "staff", "limits", "metrics", "counters",
                  "connection_log", "rules", "_due")
 
     def __init__(self, app: web.Application) -> None:
@@ -131,6 +131,9 @@ class Sockets:
         self.staff = app[STAFF_DIRECTORY]
         self.limits = app[LIMITS]
         self.metrics = app[METRICS]
+        #: Each metric's child of the labels counted so far (``labels()`` takes a lock
+        #: and builds its key on every call).
+        self.counters: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.connection_log = app[CONNECTION_LOG]
         self.rules = protocol.Rules(secret=settings.secret,
                                     max_subscriptions=settings.ws_max_subscriptions,
@@ -337,7 +340,12 @@ class Connection:
             if isinstance(effect, protocol.Send):
                 self.push(_ENCODER.encode(effect.message))
             elif isinstance(effect, protocol.Count):
-                getattr(self.shared.metrics, effect.name).labels(*effect.labels).inc()
+                key = (effect.name, effect.labels)
+                counter = self.shared.counters.get(key)
+                if counter is None:
+                    counter = self.shared.counters[key] = getattr(
+                        self.shared.metrics, effect.name).labels(*effect.labels)
+                counter.inc()
             elif isinstance(effect, protocol.Watch):
                 pending[:0] = await self._watch(effect)
             elif isinstance(effect, protocol.Unwatch):
