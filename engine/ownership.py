@@ -4,9 +4,9 @@
   (:func:`engine.redis_keys.lease`, a string with a TTL of :data:`LEASE_TTL_MS`). A
   process takes a lot's lease when it is free or has expired (:meth:`Ownership.acquire`,
   one Lua script), and renews the leases of all its lots every third of the TTL in one
-  call (one script for up to :data:`RENEW_CHUNK` lots on a standalone Redis; a script
-  per lot, pipelined, in a cluster, whose keys are on many nodes); a lease it finds
-  taken by another is dropped at once.
+  call (:data:`RENEW`: up to :data:`RENEW_CHUNK` lots per call on a standalone Redis,
+  a call per lot, pipelined, in a cluster, whose keys are on many nodes); a lease it
+  finds taken by another is dropped at once.
 * **Fencing.** Each take-over increases the lot's epoch (:func:`engine.redis_keys.epoch`).
   The owner appends with the epoch it took the lease under, and the append script refuses
   any other (:class:`engine.logs.redis.Fenced`): a process that lost its lease (stalled,
@@ -77,24 +77,24 @@ local epoch = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {1, epoch}
 """
+#: The leases of lots held, renewed in one call. KEYS: each lot's lease and epoch keys in
+#: turn, then this process's address key when it has an address; ARGV[1]: this
+#: process's id, ARGV[2]: the TTL (ms), ARGV[3]: its address ('': none, no address
+#: key), then the epoch of each lot. Whether each lot's lease was renewed (1) or is not
+#: this process's under that epoch (0). On a standalone Redis one call renews up to
+#: :data:`RENEW_CHUNK` lots; in a cluster, whose keys are on many nodes, each lot gets a
+#: call of its own (in one pipeline) and the address is set apart.
 RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1]
-   and tonumber(redis.call('GET', KEYS[2]) or '0') == tonumber(ARGV[3]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+local pairs = #KEYS
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[pairs], ARGV[3], 'PX', ARGV[2])
+  pairs = pairs - 1
 end
-return 0
-"""
-#: Every lease held, renewed in one call on a standalone Redis. KEYS[1]: this process's
-#: address key, then each lot's lease and epoch keys in turn; ARGV[1]: this process's id,
-#: ARGV[2]: the TTL (ms), ARGV[3]: its address ('': none), then the epoch of each lot.
-#: Whether each lot's lease was renewed (1) or is not this process's under that epoch (0).
-RENEW_ALL = """
-if ARGV[3] ~= '' then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2]) end
 local renewed = {}
-for i = 2, #KEYS, 2 do
+for i = 1, pairs, 2 do
   if redis.call('GET', KEYS[i]) == ARGV[1]
-     and tonumber(redis.call('GET', KEYS[i + 1]) or '0') == tonumber(ARGV[3 + i / 2]) then
+     and tonumber(redis.call('GET', KEYS[i + 1]) or '0')
+         == tonumber(ARGV[3 + (i + 1) / 2]) then
     redis.call('PEXPIRE', KEYS[i], ARGV[2])
     renewed[#renewed + 1] = 1
   else
@@ -103,7 +103,7 @@ for i = 2, #KEYS, 2 do
 end
 return renewed
 """
-#: The most leases one call of :data:`RENEW_ALL` renews (Redis runs nothing else while a
+#: The most leases one call of :data:`RENEW` renews (Redis runs nothing else while a
 #: script runs).
 RENEW_CHUNK = 1000
 RELEASE = """
@@ -151,12 +151,12 @@ class Ownership:
         self._acquire = redis.register_script(ACQUIRE)
         self._release = redis.register_script(RELEASE)
         self._renew = redis.register_script(RENEW)
-        self._renew_all = redis.register_script(RENEW_ALL)
-        #: Whether the leases are renewed by :data:`RENEW_ALL` (all keys on one node).
-        self._scripted = not isinstance(redis, aioredis.RedisCluster)
+        standalone = not isinstance(redis, aioredis.RedisCluster)
+        #: Whether many lots' leases are renewed by one call (all keys on one node).
+        self._scripted = standalone
         #: Whether PUBLISH and PUBSUB NUMSUB count every subscriber: not in Redis Cluster,
         #: where they count those of one node (there only the lease tells the owner left).
-        self._counts = not isinstance(redis, aioredis.RedisCluster)
+        self._counts = standalone
         #: The lots this process owns, with the epoch it took each under.
         self.held: dict[str, int] = {}
         #: Until when (monotonic s) each lease held is certainly still this process's.
@@ -275,30 +275,30 @@ class Ownership:
         return lost
 
     async def _renew_scripted(self, held: list[tuple[str, int]]) -> list[int]:
-        """Whether each lease of ``held`` was renewed, by :data:`RENEW_ALL`: one call per
-        :data:`RENEW_CHUNK` lots (the address is set by the first)."""
+        """Whether each lease of ``held`` was renewed: one :data:`RENEW` call per
+        :data:`RENEW_CHUNK` lots (the address set by the first)."""
         address = self.address or ""
         answers: list[int] = []
         for start in range(0, max(len(held), 1), RENEW_CHUNK):
             chunk = held[start:start + RENEW_CHUNK]
-            answers += await self._renew_all(
-                keys=[keys.address(self.id),
-                      *(key for lot_id, _ in chunk
-                        for key in (keys.lease(lot_id), keys.epoch(lot_id)))],
+            answers += await self._renew(
+                keys=[*(key for lot_id, _ in chunk
+                        for key in (keys.lease(lot_id), keys.epoch(lot_id))),
+                      *([keys.address(self.id)] if address else [])],
                 args=[self.id, self.ttl_ms, address, *(epoch for _, epoch in chunk)])
             address = ""
         return answers
 
     async def _renew_pipelined(self, held: list[tuple[str, int]]) -> list[int]:
-        """Whether each lease of ``held`` was renewed, by a :data:`RENEW` per lot in one
-        pipeline (a cluster: the lots' keys are on many nodes)."""
+        """Whether each lease of ``held`` was renewed: a :data:`RENEW` call per lot in
+        one pipeline, the address set apart (a cluster: the keys are on many nodes)."""
         pipe = self._redis.pipeline(transaction=False)
         for lot_id, epoch in held:
             await self._renew(keys=[keys.lease(lot_id), keys.epoch(lot_id)],
-                              args=[self.id, self.ttl_ms, epoch], client=pipe)
+                              args=[self.id, self.ttl_ms, "", epoch], client=pipe)
         if self.address is not None:
             pipe.set(keys.address(self.id), self.address, px=self.ttl_ms)
-        return list((await pipe.execute())[:len(held)])
+        return [renewed for renewed, in (await pipe.execute())[:len(held)]]
 
     async def owner_address(self, lot_id: str) -> str | None:
         """The address of the process that owns ``lot_id``, when another process owns it

@@ -1,9 +1,9 @@
 """What renewing a process's leases costs it: ``python -m loadtests.leases [--lots 150 400
 2000] [--renewals 20]`` starts a Redis of its own, takes the leases of that many lots
 with one :class:`engine.ownership.Ownership`, then renews them ``--renewals`` times each
-way (one script per ``RENEW_CHUNK`` lots, a standalone Redis's; a script per lot in one
-pipeline, a cluster's) and prints, as one JSON object, the process's CPU and the wall
-time per renewal (ms). A process renews once a second (``LEASE_TTL_MS`` /
+way (one call of the renewal script per ``RENEW_CHUNK`` lots, a standalone Redis's; a
+call per lot in one pipeline, a cluster's) and prints, as one JSON object, the
+process's CPU and the wall time per renewal (ms). A process renews once a second (``LEASE_TTL_MS`` /
 ``RENEWALS_PER_TTL``), its event loop held for the CPU part."""
 
 import argparse

@@ -418,12 +418,8 @@ class SQLiteLog(EventLog):
         if self._broken is not None:
             raise AppendFailed(f"not stored: the store stopped after a failed write: "
                                f"{self._broken}", self._broken)
-        last = self._last.get(lot_id)
-        if last is None:
-            last = await self._last_of(lot_id)
-        if last != expected_seq:
-            return False
-        return await self._enqueue(lot_id, rows, snapshot)
+        await self.last_seq(lot_id)  # (read from the file once, then kept)
+        return await self._queued(lot_id, expected_seq, rows, snapshot)
 
     def append_soon(self, lot_id: str, expected_seq: int, rows: Sequence[Row], *,
                     deadline: int | None = None, epoch: int | None = None,
@@ -431,20 +427,20 @@ class SQLiteLog(EventLog):
         """The future the next write resolves, when the lot's last sequence number is
         known here and the store works (else a task of :meth:`append`, which reads it or
         raises)."""
-        last = self._last.get(lot_id)
-        if last is None or self._broken is not None:
+        if lot_id not in self._last or self._broken is not None:
             return super().append_soon(lot_id, expected_seq, rows, deadline=deadline,
                                        epoch=epoch, snapshot=snapshot)
-        if last != expected_seq:
-            stale = asyncio.get_running_loop().create_future()
-            stale.set_result(False)
-            return stale
-        return self._enqueue(lot_id, rows, snapshot)
+        return self._queued(lot_id, expected_seq, rows, snapshot)
 
-    def _enqueue(self, lot_id: str, rows: Sequence[Row],
-                 snapshot: Snapshot | None) -> "asyncio.Future[bool]":
-        """Queue an append for the next write; its future is True once it is durable."""
+    def _queued(self, lot_id: str, expected_seq: int, rows: Sequence[Row],
+                snapshot: Snapshot | None) -> "asyncio.Future[bool]":
+        """An append of a lot whose last sequence number is known here, queued for the
+        next write: its future is True once it is durable, False at once when the lot's
+        last sequence number is not ``expected_seq`` (stale: nothing queued)."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if self._last[lot_id] != expected_seq:
+            future.set_result(False)
+            return future
         self._pending.append((lot_id, rows, snapshot, future))
         if self._flusher is None or self._flusher.done():
             # It writes for every lot: a context of its own, not the first caller's.
