@@ -109,7 +109,7 @@ async def _until_signal() -> None:
 #: Seconds between two full garbage collections of a serving process, and between two
 #: freezes of what survived the young collections (see :func:`collect_garbage`).
 FULL_GC_EVERY_S = 600.0
-FREEZE_EVERY_S = 1.0
+FREEZE_EVERY_S = 0.1
 #: New tracked objects (net of those freed) before an automatic young collection
 #: (CPython's default: 700).
 YOUNG_GC_THRESHOLD = 10_000
@@ -121,18 +121,20 @@ async def collect_garbage() -> None:
     The engine keeps every lot's record in memory, so CPython's full collection scans a
     heap that grows with the day's bids; with the default policy one ran every few
     seconds under load and stalled every lot for 100-300 ms (docs/performance.md). Here
-    what survives is frozen out of the collector's sight every second (``gc.freeze``),
-    so the automatic collections only look at what is new; every ten minutes a full
-    collection runs again, which also frees the cycles among objects that died while
-    frozen (closed connections).
+    what survives is frozen out of the collector's sight every :data:`FREEZE_EVERY_S`
+    (``gc.freeze``), so the automatic collections only look at what is new; every ten
+    minutes a full collection runs again, which also frees the cycles among objects
+    that died while frozen (closed connections).
 
     Between two freezes the young collections are left to every
     :data:`YOUNG_GC_THRESHOLD` new objects instead of every 700: at full load (a few
     thousand bids a second, each leaving a handful of tracked objects alive for a while:
     its record, the command's coroutine and future) the default ran about twenty young
     collections and two of the middle generation a second, each looking again at the
-    objects still in flight, about 30 ms of CPU a second in all; now about one
-    collection a second (the freeze's), and 4 % less CPU per bid
+    objects still in flight, about 30 ms of CPU a second in all. The freezes come ten
+    times a second, so the collection before each one (``gc.collect(1)``) looks at a
+    tenth of a second's new objects: 1-2 ms, where a freeze a second stopped every lot
+    for 8-11 ms at a time, which was most of the acknowledgement's p99 at half load
     (docs/performance.md)."""
     gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
     while True:
