@@ -123,6 +123,12 @@ class Engine(abc.ABC):
         in memory; an ended lot may be left in the store: :meth:`find` reads it. What is
         shown to a reader is :meth:`read` or :meth:`find`."""
 
+    def next_deadline(self) -> int | None:
+        """The earliest deadline (Unix ms) this process has a timer armed for, or None:
+        when the next lot of this process is due to open, close or end a round. The
+        serving process keeps its long garbage collections away from it."""
+        return None
+
     def read(self, lot_id: str) -> LotState | None:
         """The durable state (read only) of a lot in memory, or None: :meth:`lot` without
         a batch decided and not yet durable (None for a lot whose creation is not)."""

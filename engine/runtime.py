@@ -1227,6 +1227,10 @@ class Runtime(Engine):
         if self._watchdog is None:
             self._watchdog = loop.create_task(self._watch_clock())
 
+    def next_deadline(self) -> int | None:
+        return min((lot.deadline for lot in self._lots.values()
+                    if lot.timer is not None and lot.deadline is not None), default=None)
+
     def _fire(self, lot: Lot) -> None:
         lot.timer = None
         if self._closing or self._failed is not None:

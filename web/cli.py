@@ -14,17 +14,21 @@ import signal
 import sys
 import tempfile
 import textwrap
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
-from engine.api import EngineError
+from engine.api import Engine, EngineError
 from web import bank_cli
 from web.app import create_app, make_runner
 from web.config import OPTIONS, ConfigError, Settings, check, write_reference
+from web.keys import ENGINE
 from web.logs import configure as configure_logging
 from web.ws import front_site
+
+log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,25 +110,36 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
-#: Seconds between two full garbage collections of a serving process, and between two
-#: freezes of what survived the young collections (see :func:`collect_garbage`).
+#: Seconds between two full garbage collections of a serving process (at the least),
+#: and between two freezes of what survived the young collections (see
+#: :func:`collect_garbage`).
 FULL_GC_EVERY_S = 600.0
 FREEZE_EVERY_S = 0.1
+#: A full collection stops the process (every lot) for as long as it takes; one that is
+#: due waits until the next deadline of the process is at least twice the last one's
+#: length plus this many seconds away, but no longer than :data:`FULL_GC_MAX_WAIT_S`.
+FULL_GC_CLEAR_S = 1.0
+FULL_GC_MAX_WAIT_S = 600.0
 #: New tracked objects (net of those freed) before an automatic young collection
 #: (CPython's default: 700).
 YOUNG_GC_THRESHOLD = 10_000
 
 
-async def collect_garbage() -> None:
-    """The garbage-collection policy of a serving process.
+async def collect_garbage(free_for: Callable[[], float | None] = lambda: None) -> None:
+    """The garbage-collection policy of a serving process; ``free_for``: the seconds
+    until the process's next deadline (a lot due to open, close or end a round), None
+    when it has none.
 
     The engine keeps every lot's record in memory, so CPython's full collection scans a
     heap that grows with the day's bids; with the default policy one ran every few
     seconds under load and stalled every lot for 100-300 ms (docs/performance.md). Here
     what survives is frozen out of the collector's sight every :data:`FREEZE_EVERY_S`
-    (``gc.freeze``), so the automatic collections only look at what is new; every ten
-    minutes a full collection runs again, which also frees the cycles among objects
-    that died while frozen (closed connections).
+    (``gc.freeze``), so the automatic collections only look at what is new. Every
+    :data:`FULL_GC_EVERY_S` a full collection runs again, which also frees the cycles
+    among objects that died while frozen (closed connections); it looks at the whole
+    heap and stops every lot meanwhile, so it waits for a time clear of deadlines (twice
+    the last one's length and :data:`FULL_GC_CLEAR_S` more): a lot's close is never
+    late for it, unless no such time came in :data:`FULL_GC_MAX_WAIT_S`.
 
     Between two freezes the young collections are left to every
     :data:`YOUNG_GC_THRESHOLD` new objects instead of every 700: at full load (a few
@@ -137,14 +152,35 @@ async def collect_garbage() -> None:
     for 8-11 ms at a time, which was most of the acknowledgement's p99 at half load
     (docs/performance.md)."""
     gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
+    last = time.monotonic()
+    took = 0.0  # how long the last full collection took
     while True:
-        for _ in range(int(FULL_GC_EVERY_S / FREEZE_EVERY_S)):
-            await asyncio.sleep(FREEZE_EVERY_S)
+        await asyncio.sleep(FREEZE_EVERY_S)
+        waited = time.monotonic() - last - FULL_GC_EVERY_S
+        if waited >= 0 and (waited >= FULL_GC_MAX_WAIT_S
+                            or _clear(free_for(), 2 * took + FULL_GC_CLEAR_S)):
+            gc.unfreeze()
+            started = time.monotonic()
+            found = gc.collect()
+            last = time.monotonic()
+            took = last - started
+            log.info("full garbage collection: %d ms, %d objects freed",
+                     round(took * 1000), found)
+        else:
             gc.collect(1)
-            gc.freeze()
-        gc.unfreeze()
-        gc.collect()
         gc.freeze()
+
+
+def _clear(free_for: float | None, needed: float) -> bool:
+    return free_for is None or free_for >= needed
+
+
+def _free_for(engine: Engine) -> Callable[[], float | None]:
+    """The seconds until ``engine``'s next deadline (None: it has none)."""
+    def free_for() -> float | None:
+        deadline = engine.next_deadline()
+        return None if deadline is None else (deadline - engine.now()) / 1000
+    return free_for
 
 
 async def serve(settings: Settings) -> int:
@@ -154,7 +190,8 @@ async def serve(settings: Settings) -> int:
     print(f"auction: serving on {base} ({where})", flush=True)
     for line in settings.describe_tokens():
         print(f"auction: {line}", flush=True)
-    collector = asyncio.get_running_loop().create_task(collect_garbage())
+    collector = asyncio.get_running_loop().create_task(
+        collect_garbage(_free_for(runner.app[ENGINE])))
     try:
         await _until_signal()
     finally:

@@ -111,6 +111,22 @@ async def test_the_close_deadline_fires_by_itself(
         assert closed[0].event.at >= closes_at  # type: ignore[operator]
 
 
+async def test_the_next_deadline_is_the_earliest_armed_one(
+        engine_factory: EngineFactory) -> None:
+    clock = Clock()
+    async with engine_factory(clock) as engine:
+        assert engine.next_deadline() is None  # no lot: no timer
+        await open_lot(engine, "L1", params=dict(PARAMS, duration_s=120))
+        await open_lot(engine, "L2", params=dict(PARAMS, duration_s=60))
+        first, second = engine.lot("L1"), engine.lot("L2")
+        assert first is not None and second is not None
+        assert second.closes_at == clock.t + 60_000 < first.closes_at  # type: ignore[operator]
+        assert engine.next_deadline() == second.closes_at
+        await engine.execute("L2", PauseLot(actor="host1", reason="power cut"))
+        # A paused lot has no deadline: L1's is the next.
+        assert engine.next_deadline() == first.closes_at
+
+
 async def test_an_overdue_deadline_fires_at_restart(
         engine_factory: EngineFactory) -> None:
     clock = Clock()

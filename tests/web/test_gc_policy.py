@@ -1,16 +1,22 @@
 """The garbage-collection policy of a serving process (``web.cli.collect_garbage``): young
 collections every ``YOUNG_GC_THRESHOLD`` new objects, what survives frozen every
 ``FREEZE_EVERY_S``, a full collection every ``FULL_GC_EVERY_S`` that frees the cycles
-of what died while frozen."""
+of what died while frozen, at a time clear of the process's deadlines."""
 
 import asyncio
 import gc
+import logging
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from auction.model import CreateLot, Rejection, ScheduleLot, StartLot
+from engine.embedded import EmbeddedEngine
 from web import cli
+
+FULL = "full garbage collection"
 
 
 class Node:
@@ -53,3 +59,70 @@ async def test_survivors_are_frozen_and_a_full_collection_frees_what_died_frozen
         collector.cancel()
         with pytest.raises(asyncio.CancelledError):
             await collector
+
+
+async def full_collections(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(1 for r in caplog.records if r.getMessage().startswith(FULL))
+
+
+async def test_a_due_full_collection_waits_for_a_time_clear_of_the_next_deadline(
+        restored: None, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="web.cli")
+    monkeypatch.setattr(cli, "FREEZE_EVERY_S", 0.01)
+    monkeypatch.setattr(cli, "FULL_GC_EVERY_S", 0.05)
+    monkeypatch.setattr(cli, "FULL_GC_CLEAR_S", 0.5)
+    monkeypatch.setattr(cli, "FULL_GC_MAX_WAIT_S", 60.0)
+    free: dict[str, float | None] = {"s": 0.3}  # a lot closes in 0.3 s: not clear
+    collector = asyncio.create_task(cli.collect_garbage(lambda: free["s"]))
+    try:
+        await asyncio.sleep(0.3)  # due since 0.05 s, held back all along
+        assert await full_collections(caplog) == 0
+        assert gc.get_freeze_count() > 0  # the freezes went on meanwhile
+        free["s"] = None  # no deadline any more
+        async with asyncio.timeout(5):
+            while await full_collections(caplog) == 0:
+                await asyncio.sleep(0.01)
+        free["s"] = 2.0  # clear of 2 x the last one's length + 0.5 s: the next one runs
+        async with asyncio.timeout(5):
+            while await full_collections(caplog) < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        collector.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await collector
+
+
+async def test_a_full_collection_held_back_too_long_runs_anyway(
+        restored: None, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="web.cli")
+    monkeypatch.setattr(cli, "FREEZE_EVERY_S", 0.01)
+    monkeypatch.setattr(cli, "FULL_GC_EVERY_S", 0.05)
+    monkeypatch.setattr(cli, "FULL_GC_MAX_WAIT_S", 0.3)
+    collector = asyncio.create_task(cli.collect_garbage(lambda: 0.0))  # never clear
+    try:
+        await asyncio.sleep(0.2)
+        assert await full_collections(caplog) == 0
+        async with asyncio.timeout(5):
+            while await full_collections(caplog) == 0:
+                await asyncio.sleep(0.01)
+    finally:
+        collector.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await collector
+
+
+async def test_the_time_clear_is_counted_to_the_engines_next_deadline(
+        tmp_path: Path) -> None:
+    now = 1_800_000_000_000
+    async with EmbeddedEngine(tmp_path / "data", lambda: now) as engine:
+        free_for = cli._free_for(engine)
+        assert free_for() is None
+        assert not isinstance(await engine.execute("L1", CreateLot(
+            lot_id="L1", session_id="S1", format="english", title="Land 1",
+            params={"start_price": "100.00", "step": "10.00", "deposit": "50.00",
+                    "duration_s": 90}, actor="host1")), Rejection)
+        for command in (ScheduleLot(actor="host1"), StartLot(actor="host1")):
+            assert not isinstance(await engine.execute("L1", command), Rejection)
+        assert free_for() == 90.0
