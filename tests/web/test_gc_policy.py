@@ -126,3 +126,12 @@ async def test_the_time_clear_is_counted_to_the_engines_next_deadline(
         for command in (ScheduleLot(actor="host1"), StartLot(actor="host1")):
             assert not isinstance(await engine.execute("L1", command), Rejection)
         assert free_for() == 90.0
+
+
+def test_the_freezes_are_spaced_to_a_multiple_of_the_last_collection() -> None:
+    # Quick collections: a freeze every FREEZE_EVERY_S.
+    assert cli._freeze_in(0.0) == cli._freeze_in(0.001) == cli.FREEZE_EVERY_S == 0.1
+    # A collection of 12 ms (a thousand commands in flight): the next freeze 0.3 s
+    # later, so that collections take at most 1/25 of the time.
+    assert cli._freeze_in(0.012) == pytest.approx(0.3)
+    assert cli.FREEZE_SPACING == 25
