@@ -4,10 +4,11 @@ collections every ``YOUNG_GC_THRESHOLD`` new objects, what survives frozen every
 of what died while frozen, at a time clear of the process's deadlines."""
 
 import asyncio
+import contextlib
 import gc
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,7 @@ async def test_survivors_are_frozen_and_a_full_collection_frees_what_died_frozen
     monkeypatch.setattr(cli, "FULL_GC_EVERY_S", 0.2)  # ten freezes, then a full one
     gc.unfreeze()
     kept = Node()
-    collector = asyncio.create_task(cli.collect_garbage())
-    try:
+    async with collecting(lambda: None):
         await asyncio.sleep(0)  # the thresholds set
         dead = weakref.ref(Node())  # young cyclic garbage: the first freeze's collection
         await asyncio.sleep(0.05)
@@ -55,62 +55,64 @@ async def test_survivors_are_frozen_and_a_full_collection_frees_what_died_frozen
         async with asyncio.timeout(5):  # the full collection
             while frozen() is not None:
                 await asyncio.sleep(0.02)
+
+
+def full_collections(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(1 for r in caplog.records if r.getMessage().startswith(FULL))
+
+
+async def until_full_collections(caplog: pytest.LogCaptureFixture, count: int) -> None:
+    async with asyncio.timeout(5):
+        while full_collections(caplog) < count:
+            await asyncio.sleep(0.01)
+
+
+def quick(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+          max_wait_s: float) -> None:
+    """Freezes every 10 ms, a full collection due every 50 ms once clear of the next
+    deadline by 2 x the last one's length + 0.5 s, or after ``max_wait_s`` more."""
+    caplog.set_level(logging.INFO, logger="web.cli")
+    monkeypatch.setattr(cli, "FREEZE_EVERY_S", 0.01)
+    monkeypatch.setattr(cli, "FULL_GC_EVERY_S", 0.05)
+    monkeypatch.setattr(cli, "FULL_GC_CLEAR_S", 0.5)
+    monkeypatch.setattr(cli, "FULL_GC_MAX_WAIT_S", max_wait_s)
+
+
+@contextlib.asynccontextmanager
+async def collecting(free_for: Callable[[], float | None]) -> AsyncIterator[None]:
+    """``collect_garbage(free_for)`` running in the background meanwhile."""
+    collector = asyncio.create_task(cli.collect_garbage(free_for))
+    try:
+        yield
     finally:
         collector.cancel()
         with pytest.raises(asyncio.CancelledError):
             await collector
-
-
-async def full_collections(caplog: pytest.LogCaptureFixture) -> int:
-    return sum(1 for r in caplog.records if r.getMessage().startswith(FULL))
 
 
 async def test_a_due_full_collection_waits_for_a_time_clear_of_the_next_deadline(
         restored: None, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="web.cli")
-    monkeypatch.setattr(cli, "FREEZE_EVERY_S", 0.01)
-    monkeypatch.setattr(cli, "FULL_GC_EVERY_S", 0.05)
-    monkeypatch.setattr(cli, "FULL_GC_CLEAR_S", 0.5)
-    monkeypatch.setattr(cli, "FULL_GC_MAX_WAIT_S", 60.0)
+    quick(monkeypatch, caplog, max_wait_s=60.0)
     free: dict[str, float | None] = {"s": 0.3}  # a lot closes in 0.3 s: not clear
-    collector = asyncio.create_task(cli.collect_garbage(lambda: free["s"]))
-    try:
+    async with collecting(lambda: free["s"]):
         await asyncio.sleep(0.3)  # due since 0.05 s, held back all along
-        assert await full_collections(caplog) == 0
+        assert full_collections(caplog) == 0
         assert gc.get_freeze_count() > 0  # the freezes went on meanwhile
         free["s"] = None  # no deadline any more
-        async with asyncio.timeout(5):
-            while await full_collections(caplog) == 0:
-                await asyncio.sleep(0.01)
+        await until_full_collections(caplog, 1)
         free["s"] = 2.0  # clear of 2 x the last one's length + 0.5 s: the next one runs
-        async with asyncio.timeout(5):
-            while await full_collections(caplog) < 2:
-                await asyncio.sleep(0.01)
-    finally:
-        collector.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await collector
+        await until_full_collections(caplog, 2)
 
 
 async def test_a_full_collection_held_back_too_long_runs_anyway(
         restored: None, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="web.cli")
-    monkeypatch.setattr(cli, "FREEZE_EVERY_S", 0.01)
-    monkeypatch.setattr(cli, "FULL_GC_EVERY_S", 0.05)
-    monkeypatch.setattr(cli, "FULL_GC_MAX_WAIT_S", 0.3)
-    collector = asyncio.create_task(cli.collect_garbage(lambda: 0.0))  # never clear
-    try:
+    quick(monkeypatch, caplog, max_wait_s=0.3)
+    async with collecting(lambda: 0.0):  # never clear
         await asyncio.sleep(0.2)
-        assert await full_collections(caplog) == 0
-        async with asyncio.timeout(5):
-            while await full_collections(caplog) == 0:
-                await asyncio.sleep(0.01)
-    finally:
-        collector.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await collector
+        assert full_collections(caplog) == 0
+        await until_full_collections(caplog, 1)
 
 
 async def test_the_time_clear_is_counted_to_the_engines_next_deadline(
