@@ -138,9 +138,12 @@ async def test_a_bidder_goes_from_the_notice_to_its_room_and_a_foreign_payer_is_
     await expect(counted).to_have_attribute("data-qualified", "0", timeout=WAIT)
 
     # Each pays to the reference its portal shows; the second from another company.
-    await pay(server, "T-A", await reference_in_portal(bidder, lot_id), "甲设备有限公司",
-              "6222-0001")
-    await pay(server, "T-B", await reference_in_portal(other, lot_id), "丙公司", "6222-0009")
+    paid = await pay(server, "T-A", await reference_in_portal(bidder, lot_id), "甲设备有限公司",
+                     "6222-0001")
+    assert paid == "matched"
+    paid = await pay(server, "T-B", await reference_in_portal(other, lot_id), "丙公司",
+                     "6222-0009")
+    assert paid == "foreign_payer"
     await other.reload()
     refused = other.locator(f'#applications .application[data-lot-id="{lot_id}"] '
                             '.arrival[data-outcome="foreign_payer"]')

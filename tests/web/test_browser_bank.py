@@ -25,17 +25,20 @@ WAIT = 10_000
 BANK_SECRET = b"bank-secret-of-the-browser-test"
 
 
-async def pay(server: Server, txn: str, reference: str, payer: str, account: str) -> None:
-    """The bank notifies a transfer of the deposit (50.00) to ``reference``."""
+async def pay(server: Server, txn: str, reference: str, payer: str, account: str) -> str:
+    """The bank notifies a transfer of the deposit (50.00) to ``reference``: the outcome
+    the server answers (``matched``, ``foreign_payer``...)."""
     raw = orjson.dumps({"transaction_id": txn, "reference": f"保证金 {reference}",
                         "payer_account": account, "payer_name": payer, "amount": "50.00",
                         "value_time": int(time.time() * 1000)})
     stamp = str(int(time.time() * 1000))
-    status, _ = await server.call("POST", "/api/bank/notifications", token=None, data=raw,
-                                  headers={"Content-Type": "application/json",
-                                           TIMESTAMP_HEADER: stamp,
-                                           SIGNATURE_HEADER: sign(BANK_SECRET, stamp, raw)})
-    assert status == 200
+    status, body = await server.call("POST", "/api/bank/notifications", token=None, data=raw,
+                                     headers={"Content-Type": "application/json",
+                                              TIMESTAMP_HEADER: stamp,
+                                              SIGNATURE_HEADER: sign(BANK_SECRET, stamp, raw)})
+    assert status == 200, body
+    outcome: str = body["outcome"]
+    return outcome
 
 
 async def reference_in(room: Page) -> str:
@@ -57,13 +60,13 @@ async def test_a_bidder_pays_through_the_bank_and_bids_and_a_foreign_payer_is_re
     await expect(card_a).to_contain_text("50.00")
     ref_a = await reference_in(rooms["a"])
     assert ref_a == passes["a"]["deposit_reference"]
-    await pay(server, "T-A", ref_a, "甲公司", "6222-0001")
+    assert await pay(server, "T-A", ref_a, "甲公司", "6222-0001") == "matched"
     await expect(card_a.locator(".deposit-state")).to_have_attribute(
         "data-state", "matched", timeout=WAIT)
     await expect(card_a).to_contain_text("保证金已到账并确认")
 
     ref_b = await reference_in(rooms["b"])
-    await pay(server, "T-B", ref_b, "丙公司", "6222-0009")
+    assert await pay(server, "T-B", ref_b, "丙公司", "6222-0009") == "foreign_payer"
     arrival = rooms["b"].locator('#deposit-card .arrival[data-outcome="foreign_payer"]')
     await expect(arrival).to_contain_text("付款户名与申请人不一致", timeout=WAIT)
     await rooms["b"].click("#lang-toggle")
