@@ -31,7 +31,6 @@ Every bidder action is signable: a command type is made signable by :func:`signa
 which names its action, its amount and its further fields (see docs/design.md).
 """
 
-import json
 import re
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import Any
 
 from auction.errors import InvalidParams
 from auction.model import Act, Event, PlaceBid, Rejection
+from auction.record import canonical_json
 from auction.state import Bidder, LotState
 
 MODES = ("off", "optional", "required")
@@ -48,9 +48,8 @@ _NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 #: A signature as text: base64, at most this long (a DER or raw signature is far shorter).
 _SIG = re.compile(r"[A-Za-z0-9+/=_-]{1,512}")
 MAX_KEY = 8192
-#: The message's encoder, made once (``json.dumps`` with arguments makes one per call).
-_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                           allow_nan=False).encode
+#: The message's encoder: the record's canonical one, made once.
+_encode = canonical_json
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from gmssl import sm2  # type: ignore[import-untyped]
 
 from auction import signing
@@ -94,12 +91,38 @@ def _p256_check(key: str, certificate: str) -> str | None:
         "the key is not the base64 SubjectPublicKeyInfo of a P-256 public key")
 
 
+#: ECDSA with SHA-256, made once (a new one costs about as much as the DER below).
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+def _der_integer(value: bytes) -> bytes:
+    """The DER INTEGER of the unsigned big-endian ``value`` (at most 126 bytes)."""
+    value = value.lstrip(b"\0") or b"\0"
+    if value[0] & 0x80:
+        value = b"\0" + value
+    return b"\x02" + bytes((len(value),)) + value
+
+
+def _p256_der(sig: str) -> bytes | None:
+    """The DER ``ECDSA-Sig-Value`` of a WebCrypto P-256 signature (base64 of ``r ‖ s``,
+    32 bytes each), or None when ``sig`` is not one: what ``encode_dss_signature`` makes
+    of the two integers, written from the bytes without making them."""
+    try:
+        raw = _unb64(sig)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 64:
+        return None
+    body = _der_integer(raw[:32]) + _der_integer(raw[32:])
+    return b"\x30" + bytes((len(body),)) + body
+
+
 def _p256_verify(key: str, certificate: str, message: bytes, sig: str) -> bool:
-    public, rs = _p256_key(key), _raw_rs(sig)
-    if public is None or rs is None:
+    public, der = _p256_key(key), _p256_der(sig)
+    if public is None or der is None:
         return False
     try:
-        public.verify(encode_dss_signature(*rs), message, ec.ECDSA(hashes.SHA256()))
+        public.verify(der, message, _ECDSA_SHA256)
     except InvalidSignature:
         return False
     return True

@@ -42,6 +42,7 @@ from auction.model import (
 from auction.record import (
     GENESIS,
     canonical,
+    canonical_json,
     chain,
     event_from_dict,
     event_to_dict,
@@ -146,6 +147,40 @@ def test_canonical_bytes_are_exactly_the_key_sorted_json_dumps_of_the_whole(
     expected = json.dumps(whole, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           allow_nan=False).encode()
     assert canonical(lot_id, seq, event) == expected
+
+
+_JSON = st.recursive(
+    st.one_of(st.text(), st.integers(), st.booleans(), st.none(),
+              st.floats(allow_nan=False, allow_infinity=False)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(), inner, max_size=4)),
+    max_leaves=20)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+@given(_JSON)
+def test_the_canonical_encoder_writes_what_json_dumps_writes(value: Any) -> None:
+    assert canonical_json(value) == _dumps(value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), {"a": [float("inf")]}, {"a": object()},
+                                   b"bytes", {(1, 2): 3}])
+def test_the_canonical_encoder_refuses_what_json_dumps_refuses(value: Any) -> None:
+    with pytest.raises((ValueError, TypeError)) as expected:
+        _dumps(value)
+    with pytest.raises(expected.type):
+        canonical_json(value)
+
+
+def test_the_canonical_encoder_stops_a_cycle_with_an_error() -> None:
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    with pytest.raises(RecursionError):
+        canonical_json(cycle)
 
 
 def test_the_chain_hashes_the_previous_hash_and_the_canonical_event() -> None:

@@ -1,12 +1,14 @@
 """Signed bidder actions in the rules: enrolment, the checks before deciding, the record,
 and verification of a record whose signed fields were changed."""
 
+import base64
 import dataclasses
 import hashlib
 import json
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +18,7 @@ from auction.model import Act, CloseExtended, EnrollKey, KeyEnrolled, PlaceBid, 
 from auction.record import seal
 from auction.verify import build_export, dumps, verify
 from auction.views import bidder_view, redact, snapshot
-from engine.signatures import Signer
+from engine.signatures import Signer, _p256_der, _p256_verify
 
 from .support import HOST, MINUTE, T0, Lot, cny, english
 
@@ -317,3 +319,35 @@ def test_the_public_and_other_bidders_see_neither_keys_nor_signatures() -> None:
     other = dataclasses.replace(records[0], event=CloseExtended(
         at=T0, actor="system", closes_at=T0 + MINUTE, reason="", signed={"sig": "x"}))
     assert "signed" not in redact(lot.s, other, "public")
+
+
+@given(st.binary(min_size=64, max_size=64))
+@example(bytes(64))
+@example(b"\x80" + bytes(31) + b"\x00\x7f" + bytes(30))
+@example(bytes(31) + b"\x01" + b"\xff" * 32)
+def test_a_p256_signature_becomes_the_der_that_cryptography_makes_of_it(raw: bytes) -> None:
+    sig = base64.b64encode(raw).decode()
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    assert _p256_der(sig) == encode_dss_signature(r, s)
+    assert _p256_der(base64.urlsafe_b64encode(raw).decode()) == encode_dss_signature(r, s)
+
+
+@pytest.mark.parametrize("sig", ["", "AA==", base64.b64encode(bytes(63)).decode(),
+                                 base64.b64encode(bytes(65)).decode(), "not base64!"])
+def test_a_p256_signature_of_another_length_or_not_base64_has_no_der(sig: str) -> None:
+    assert _p256_der(sig) is None
+
+
+def test_p256_signatures_verify_whatever_their_integers_lengths() -> None:
+    # One signature in 128 has an r or s below 2**248 (a shorter DER integer): many
+    # signatures cover both lengths and both high bits.
+    signer, message = Signer.ecdsa_p256(), b"auction-action/1"
+    lengths = set()
+    for _ in range(600):
+        sig = signer.sign(message)
+        der = _p256_der(sig)
+        assert der is not None
+        lengths.add(len(der))
+        assert _p256_verify(signer.key, "", message, sig)
+        assert not _p256_verify(signer.key, "", message + b".", sig)
+    assert len(lengths) >= 3
