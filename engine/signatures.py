@@ -24,6 +24,7 @@ import base64
 import binascii
 import collections
 import functools
+import hashlib
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -379,18 +380,58 @@ class Signer:
 # --------------------------------------------------------------------------- receipts
 
 RECEIPT_ALG = "ed25519"
-RECEIPT_VERSION = "auction-receipt/1"
+#: Receipts signed one by one (each signature over its own :func:`receipt_message`):
+#: what the server signed before 2026-12-07; still checked.
+RECEIPT_V1 = "auction-receipt/1"
+#: Receipts signed together: one signature over the root of a hash tree of the receipts
+#: of one flush, each receipt with the path from its leaf to the root.
+RECEIPT_VERSION = "auction-receipt/2"
+#: The longest path a receipt may carry (a tree of 2**64 receipts).
+MAX_PATH = 64
+_LEAF, _NODE = b"\x00", b"\x01"
 
 
 def receipt_message(lot_id: str, seq: int, digest: str, amount: str | None,
-                    act: str | None) -> bytes:
-    """The bytes a receipt signs: compact key-sorted JSON (UTF-8, nothing escaped that
-    need not be) of the lot, the event's sequence number and chain hash, the amount (as
-    the acknowledgement gives it) and the action. The keys are written in sorted order;
-    orjson writes exactly what ``json.dumps(..., sort_keys=True, separators=(",", ":"),
-    ensure_ascii=False)`` does for these values (tests/engine/test_receipts.py)."""
+                    act: str | None, version: str = RECEIPT_VERSION) -> bytes:
+    """A receipt's content: compact key-sorted JSON (UTF-8, nothing escaped that need
+    not be) of the lot, the event's sequence number and chain hash, the amount (as the
+    acknowledgement gives it), the action and the receipt ``version``. The keys are
+    written in sorted order; orjson writes exactly what ``json.dumps(..., sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)`` does for these values
+    (tests/engine/test_receipts.py). A version 1 receipt signs these bytes; a version 2
+    receipt hashes them into its leaf (:func:`receipt_leaf`)."""
     return orjson.dumps({"act": act, "amount": amount, "hash": digest, "lot": lot_id,
-                         "seq": seq, "v": RECEIPT_VERSION})
+                         "seq": seq, "v": version})
+
+
+def receipt_leaf(message: bytes) -> bytes:
+    """The leaf of a receipt in its hash tree: SHA-256 of ``0x00 ‖ message``."""
+    return hashlib.sha256(_LEAF + message).digest()
+
+
+def receipt_node(left: bytes, right: bytes) -> bytes:
+    """A node of the hash tree: SHA-256 of ``0x01 ‖ left ‖ right`` (the prefixes keep a
+    node from passing for a leaf, as in RFC 9162)."""
+    return hashlib.sha256(_NODE + left + right).digest()
+
+
+def root_message(root: bytes) -> bytes:
+    """The bytes a version 2 signature signs: ``{"root":"<hex>","v":"auction-receipt/2"}``."""
+    return orjson.dumps({"root": root.hex(), "v": RECEIPT_VERSION})
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What an ``ack`` carries: ``signature`` (base64) over the root of its tree, and
+    ``path`` from its leaf to the root: each step the sibling's hash (hex) after ``L``
+    (the sibling is on the left) or ``R`` (on the right)."""
+
+    signature: str
+    path: list[str]
+
+
+#: What a receipt covers: ``(lot_id, seq, hash, amount, act)``.
+ReceiptOf = tuple[str, int, str, str | None, str | None]
 
 
 class ReceiptKey:
@@ -405,6 +446,8 @@ class ReceiptKey:
             serialization.NoEncryption())).sign
         self.public = _b64(private.public_key().public_bytes(serialization.Encoding.Raw,
                                                              serialization.PublicFormat.Raw))
+        #: Signatures made (one per :meth:`sign_all`).
+        self.signatures = 0
 
     @classmethod
     def load_or_create(cls, path: Path) -> "ReceiptKey":
@@ -432,19 +475,68 @@ class ReceiptKey:
         """What ``/.well-known/auction-receipt-key`` shows."""
         return {"alg": RECEIPT_ALG, "key": self.public, "message": RECEIPT_VERSION}
 
-    def sign(self, lot_id: str, seq: int, digest: str, amount: str | None,
-             act: str | None) -> str:
-        return _b64(self._sign(receipt_message(lot_id, seq, digest, amount, act)).signature)
+    def sign_all(self, receipts: list[ReceiptOf]) -> list[Receipt]:
+        """The receipts of ``receipts`` (at least one), with one signature: the leaves
+        (:func:`receipt_leaf`) in order are paired level by level (:func:`receipt_node`),
+        an odd last node going up as it is, and the root signed (:func:`root_message`).
+        An Ed25519 signature costs some forty times a node's hash: the acks of one flush
+        share one."""
+        level = [receipt_leaf(receipt_message(*of)) for of in receipts]
+        paths: list[list[str]] = [[] for _ in level]
+        #: The leaves under each node of the level, by the node's index.
+        under: list[list[int]] = [[i] for i in range(len(level))]
+        while len(level) > 1:
+            up, up_under = [], []
+            for i in range(0, len(level) - 1, 2):
+                left, right = level[i], level[i + 1]
+                step = "R" + right.hex()
+                for leaf in under[i]:
+                    paths[leaf].append(step)
+                step = "L" + left.hex()
+                for leaf in under[i + 1]:
+                    paths[leaf].append(step)
+                up.append(receipt_node(left, right))
+                up_under.append(under[i] + under[i + 1])
+            if len(level) % 2:
+                up.append(level[-1])
+                up_under.append(under[-1])
+            level, under = up, up_under
+        signature = _b64(self._sign(root_message(level[0])).signature)
+        self.signatures += 1
+        return [Receipt(signature, path) for path in paths]
+
+
+def _root_of(receipt: Mapping[str, Any], path: object) -> bytes | None:
+    """The root ``receipt``'s ``path`` leads to from its leaf, or None when the path is
+    not a list of at most :data:`MAX_PATH` steps ``L``/``R`` and 64 hex digits."""
+    if not isinstance(path, list) or len(path) > MAX_PATH:
+        return None
+    node = receipt_leaf(receipt_message(receipt["lot_id"], receipt["seq"], receipt["hash"],
+                                        receipt.get("amount"), receipt.get("act")))
+    for step in path:
+        if not isinstance(step, str) or len(step) != 65 or step[0] not in "LR":
+            return None
+        sibling = bytes.fromhex(step[1:])
+        node = receipt_node(sibling, node) if step[0] == "L" else receipt_node(node, sibling)
+    return node
 
 
 def check_receipt(public: str, receipt: Mapping[str, Any]) -> bool:
     """Whether ``receipt`` (an acknowledgement with ``lot_id``, ``seq``, ``hash``,
-    ``amount``, ``act`` and ``receipt``) is signed by the key ``public`` (base64)."""
+    ``amount``, ``act``, ``receipt`` and, for a version 2 receipt, ``receipt_path``) is
+    signed by the key ``public`` (base64). Without ``receipt_path`` it is checked as a
+    version 1 receipt (one signature over its own message)."""
     try:
         key = ed25519.Ed25519PublicKey.from_public_bytes(_unb64(public))
-        key.verify(_unb64(receipt["receipt"]),
-                   receipt_message(receipt["lot_id"], receipt["seq"], receipt["hash"],
-                                   receipt.get("amount"), receipt.get("act")))
+        if "receipt_path" not in receipt:
+            signed = receipt_message(receipt["lot_id"], receipt["seq"], receipt["hash"],
+                                     receipt.get("amount"), receipt.get("act"), RECEIPT_V1)
+        else:
+            root = _root_of(receipt, receipt["receipt_path"])
+            if root is None:
+                return False
+            signed = root_message(root)
+        key.verify(_unb64(receipt["receipt"]), signed)
     except (InvalidSignature, KeyError, TypeError, ValueError, binascii.Error):
         return False
     return True

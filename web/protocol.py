@@ -101,7 +101,8 @@ class Rules:
     max_subscriptions: int
     address_rate: float
     bid_rate: float
-    #: Signs every ``ack`` (a receipt); None: acks carry none.
+    #: Signs every ``ack`` (a receipt: the protocol answers with :class:`SendAck`); None:
+    #: acks carry none.
     receipts: ReceiptKey | None = None
 
 
@@ -113,6 +114,15 @@ class Send:
     """Send ``message`` to the client."""
 
     message: ServerMessage
+
+
+@dataclass(frozen=True)
+class SendAck:
+    """Send ``ack`` with a receipt: the driver signs the acks it sends in one flush
+    together (:meth:`engine.signatures.ReceiptKey.sign_all`: one signature for all of
+    them) and sets each one's ``receipt`` and ``receipt_path`` before sending it."""
+
+    ack: Ack
 
 
 @dataclass(frozen=True)
@@ -170,7 +180,7 @@ class Count:
     labels: tuple[str, ...]
 
 
-Effect = Send | Watch | Unwatch | Joined | Execute | Count
+Effect = Send | SendAck | Watch | Unwatch | Joined | Execute | Count
 
 
 @dataclass(slots=True)
@@ -306,10 +316,8 @@ class ServerProtocol:
             ack.amount = format_amount(accepted.amount, execute.decimals)
         elif execute.minor is not None:
             ack.amount = format_amount(execute.minor, execute.decimals)
-        if self.rules.receipts is not None:
-            ack.receipt = self.rules.receipts.sign(ack.lot_id, ack.seq, own.hash, ack.amount,
-                                                   act)
-        return [Count("bids", (kind, "accepted")), Send(ack)]
+        return [Count("bids", (kind, "accepted")),
+                Send(ack) if self.rules.receipts is None else SendAck(ack)]
 
     def failed(self, exc: BaseException, ref: str | None) -> list[Effect]:
         """The answer to a message whose handling raised ``exc``."""

@@ -1301,9 +1301,14 @@ class Ack(ServerMessage, tag="ack"):
     act: str | None = None
     hash: Annotated[str, Meta(description="the chain hash of event `seq`")] | None = None
     receipt: Annotated[str, Meta(description=(
-        "the server's Ed25519 signature (base64) over lot, seq, hash, amount and act "
+        "the server's Ed25519 signature (base64) over the root of a hash tree of the "
+        "receipts it sent together, each leaf the lot, seq, hash, amount and act of one "
         "(docs/records.md, Receipts); the key is at /.well-known/auction-receipt-key"))
     ] | None = None
+    receipt_path: Annotated[list[str], Meta(description=(
+        "the path from this receipt's leaf to the signed root: each step the sibling's "
+        "SHA-256 (hex) after L (on the left) or R (on the right); empty when the "
+        "receipt was signed alone"))] | None = None
 
 
 class Rejected(ServerMessage, tag="rejected"):

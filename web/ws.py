@@ -63,6 +63,7 @@ from web.limits import address_of, client_address
 from web.logs import CONN_ID, LOT_ID, REF, REQUEST_ID, access_line, request_id_from
 from web.logs import HEADER as REQUEST_ID_HEADER
 from web.protocol import Effect
+from web.schemas import Ack
 
 
 class _LotOf(msgspec.Struct):
@@ -122,7 +123,7 @@ class Sockets:
     connections at once (:meth:`due`)."""
 
     __slots__ = ("settings", "engine", "hub", "staff", "limits", "metrics", "counters",
-                 "connection_log", "rules", "_due")
+                 "connection_log", "rules", "_due", "_acks")
 
     def __init__(self, app: web.Application) -> None:
         self.settings = settings = app[SETTINGS]
@@ -141,6 +142,8 @@ class Sockets:
                                     bid_rate=settings.bid_rate, receipts=app[RECEIPTS])
         #: The connections with frames pushed since the last flush, in push order.
         self._due: list[Connection] = []
+        #: The acks pushed since the last flush, to be signed together at the flush.
+        self._acks: list[Ack] = []
 
     def due(self, connection: "Connection") -> None:
         """Flush ``connection``'s pushed frames with the others' (see :meth:`_flush`).
@@ -160,9 +163,22 @@ class Sockets:
         them reach a client in one system call, and the fan-out of a commit to a room
         costs one callback, not one per member."""
         due, self._due = self._due, []
+        acks, self._acks = self._acks, []
+        if acks:
+            self.sign(acks)
         wires: dict[bytes, bytes] = {}
         for connection in due:
             connection.flush(wires)
+
+    def sign(self, acks: list[Ack]) -> None:
+        """Give every one of ``acks`` its receipt, all with one signature (the acks of one
+        flush: :meth:`engine.signatures.ReceiptKey.sign_all`)."""
+        receipts = self.rules.receipts
+        assert receipts is not None  # (the protocol asks for receipts only with a key)
+        signed = receipts.sign_all([(a.lot_id, a.seq, a.hash or "", a.amount, a.act)
+                                    for a in acks])
+        for ack, receipt in zip(acks, signed, strict=True):
+            ack.receipt, ack.receipt_path = receipt.signature, receipt.path
 
 
 class Connection:
@@ -195,9 +211,9 @@ class Connection:
         #: Frames waiting for a client that fell behind, drained by the writer task; both
         #: are made when the client first falls behind (an idle socket holds neither).
         self.queue: asyncio.Queue[bytes] | None = None
-        #: Frames pushed since the last flush (see :meth:`Sockets._flush`); None while
-        #: there are none.
-        self._batch: list[bytes] | None = None
+        #: Frames pushed since the last flush (see :meth:`Sockets._flush`), an ack still
+        #: to be signed as itself; None while there are none.
+        self._batch: list[bytes | Ack] | None = None
         #: Bytes of the frames in ``queue``.
         self.queued_bytes = 0
         #: Set when ``queued_bytes`` falls to ``ws_read_pause_bytes`` (or on closing);
@@ -216,11 +232,7 @@ class Connection:
         if self.closing:
             return
         if self.queue is None or self.queue.empty():  # nothing is behind: next write
-            if self._batch is None:
-                self._batch = [frame]
-                self.shared.due(self)
-            else:
-                self._batch.append(frame)
+            self._add(frame)
             return
         settings = self.shared.settings
         if not catch_up and (self.queue.qsize() >= settings.ws_send_queue
@@ -230,6 +242,26 @@ class Connection:
             self.drop(TOO_SLOW, "too slow: frames not read")
             return
         self._enqueue(frame)
+
+    def push_ack(self, ack: Ack) -> None:
+        """Send ``ack`` with its receipt: signed at the next flush with every other ack
+        of it while nothing is queued, else at once, alone."""
+        if self.closing:
+            return
+        if self.queue is None or self.queue.empty():
+            self.shared._acks.append(ack)
+            self._add(ack)
+            return
+        self.shared.sign([ack])
+        self.push(_ENCODER.encode(ack))
+
+    def _add(self, frame: bytes | Ack) -> None:
+        """Add ``frame`` to the next flush's."""
+        if self._batch is None:
+            self._batch = [frame]
+            self.shared.due(self)
+        else:
+            self._batch.append(frame)
 
     def _enqueue(self, frame: bytes) -> None:
         """Queue ``frame`` for the writer task (made with the queue, the first time)."""
@@ -252,9 +284,11 @@ class Connection:
         The writer task (a queue and a wake-up per frame) is only used for a client that
         is behind. aiohttp writes each frame of its own (pings, close) whole and at
         once: frames never interleave."""
-        batch, self._batch = self._batch, None
-        if not batch or self.closing:
+        pushed, self._batch = self._batch, None
+        if not pushed or self.closing:
             return
+        batch = [frame if type(frame) is bytes else _ENCODER.encode(frame)
+                 for frame in pushed]
         transport = self.transport
         if (transport is None or transport.is_closing() or self.ws.closed
                 or transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT
@@ -339,6 +373,8 @@ class Connection:
             effect = pending.pop(0)
             if isinstance(effect, protocol.Send):
                 self.push(_ENCODER.encode(effect.message))
+            elif isinstance(effect, protocol.SendAck):
+                self.push_ack(effect.ack)
             elif isinstance(effect, protocol.Count):
                 key = (effect.name, effect.labels)
                 counter = self.shared.counters.get(key)

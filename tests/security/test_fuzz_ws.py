@@ -51,7 +51,8 @@ AUTH = {"Authorization": f"Bearer {HOST_TOKEN}"}
 REPLIES: dict[str, tuple[set[str], set[str]]] = {
     "error": ({"type", "code", "message", "detail"}, {"ref"}),
     "rejected": ({"type", "lot_id", "ref", "code", "message", "detail"}, set()),
-    "ack": ({"type", "lot_id", "ref", "seq", "amount", "at", "hash", "receipt"}, set()),
+    "ack": ({"type", "lot_id", "ref", "seq", "amount", "at", "hash", "receipt",
+             "receipt_path"}, set()),
     "subscribed": ({"type", "lot_id", "role", "bidder_no"}, {"ref"}),
     "unsubscribed": ({"type", "lot_id"}, {"ref"}),
     "pong": ({"type", "client_time", "server_time", "offset_ms"}, {"ref"}),

@@ -3,6 +3,7 @@ server's receipts (docs/records.md, Receipts): real sockets, the one Python clie
 (web.client) signing with ECDSA P-256 and with an SM2 key and certificate made by the
 ``openssl`` command, and ``auction verify`` on the export."""
 
+import asyncio
 import base64
 import json
 import shutil
@@ -283,3 +284,32 @@ async def test_signatures_are_verified_ahead_in_threads_and_not_again_by_the_wri
     finally:
         server.engine.verifier.close()
     await bidder.close()
+
+
+async def test_the_acks_of_one_flush_share_one_signature_and_each_receipt_checks_alone(
+        server: Server) -> None:
+    # Bids on ten lots at once, from ten sockets: their commits land together, and the
+    # acks that leave in one flush carry one signature over the root of their tree.
+    lots = [await server.open_lot() for _ in range(10)]
+    bidders = [[await client(server, lot_id, token, None) for token in tokens]
+               for lot_id, tokens in lots]
+    key = await server.ok("GET", "/.well-known/auction-receipt-key", token=None)
+    assert key["message"] == "auction-receipt/2"
+    shared = False
+    for round_no in range(5):
+        acks = await asyncio.gather(*(pair[round_no % 2].bid(f"{100 + 10 * round_no}.00")
+                                      for pair in bidders))
+        assert all(ack["type"] == "ack" for ack in acks), acks
+        for ack in acks:
+            assert check_receipt(key["key"], ack)
+            assert not check_receipt(key["key"], {**ack, "amount": "1.00"})
+        by_signature: dict[str, list[dict[str, Any]]] = {}
+        for ack in acks:
+            by_signature.setdefault(ack["receipt"], []).append(ack)
+        for together in by_signature.values():
+            assert len({len(a["receipt_path"]) for a in together}) <= 2
+            shared |= len(together) > 1
+    assert shared, "no two acks of ten bids made at once left in one flush"
+    for pair in bidders:
+        for bidder in pair:
+            await bidder.close()

@@ -75,7 +75,7 @@ async def test_a_bidder_bids_and_gets_the_update_then_the_ack(server: Server) ->
     assert event["type"] == "BidAccepted" and event["amount"] == "100.00"
     assert event["bidder_no"] == subscribed["bidder_no"]
     ack = await bidder.next("ack")
-    receipt = {key: ack.pop(key) for key in ("hash", "receipt")}
+    receipt = {key: ack.pop(key) for key in ("hash", "receipt", "receipt_path")}
     assert ack == {"type": "ack", "lot_id": lot_id, "ref": "b-1", "seq": event["seq"],
                    "amount": "100.00", "at": event["at"]}
     assert receipt["hash"] == (await server.engine.record(lot_id))[-1].hash

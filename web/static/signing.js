@@ -131,8 +131,12 @@ export function keepReceipt(lotId, bidderNo, ack) {
   if (!ack || !ack.receipt) return;
   const kept = receipts(lotId, bidderNo);
   if (kept.some((r) => r.seq === ack.seq && r.hash === ack.hash)) return;
-  const { lot_id, seq, at, hash, amount = null, act = null, receipt } = ack;
-  kept.push({ lot_id, seq, at, hash, amount, act, receipt });
+  const { lot_id, seq, at, hash, amount = null, act = null, receipt, receipt_path } = ack;
+  // receipt_path: the receipt's way to the signed root (absent from a receipt signed alone
+  // before receipts were signed together; `auction verify` checks both)
+  kept.push(receipt_path === undefined
+    ? { lot_id, seq, at, hash, amount, act, receipt }
+    : { lot_id, seq, at, hash, amount, act, receipt, receipt_path });
   localStorage.setItem(receiptsName(lotId, bidderNo), JSON.stringify(kept));
 }
 
