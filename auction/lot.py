@@ -201,10 +201,11 @@ def _bad_text(value: object, *, required: bool = True) -> bool:
     (neither survives UTF-8 and JSON storage)."""
     if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
         return True
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return True
+    if not value.isascii():  # (ASCII has no surrogate: nothing to encode)
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return True
     return required and not value.strip()
 
 
@@ -360,14 +361,15 @@ def _bid(state: LotState, cmd: PlaceBid | Act, now: int) -> Decision:
         return Rejection("bad_token", "the bidder's token was revoked")
     if not state.eligible(bidder):
         return Rejection("deposit_missing")
-    if any(_bad_text(v, required=False) for v in (cmd.ip, cmd.device, cmd.ref)):
+    if (_bad_text(cmd.ip, required=False) or _bad_text(cmd.device, required=False)
+            or _bad_text(cmd.ref, required=False)):
         return Rejection("invalid_params", f"ip, device and ref are text of at most {MAX_TEXT}")
     if isinstance(cmd, Act) and _bad_text(cmd.act):
         return Rejection("invalid_params", "the action is required")
     if isinstance(cmd, PlaceBid) and not (
             type(cmd.units) is int and 1 <= cmd.units <= state.params.max_units_per_bidder):
         return Rejection("bad_units")  # a multi-unit lot's cap (auction.units); else 1
-    if state.signatures == "off":
+    if state.signatures == "off" and cmd.signed is not None:  # (a copy only when needed)
         cmd = dataclasses.replace(cmd, signed=None)
     refused = signing.check(state, bidder, cmd)
     if refused is not None:
