@@ -26,6 +26,7 @@ from auction.record import GENESIS, chain, event_from_dict
 from auction.verify import dumps, outcome_of
 from engine.signatures import Signer, Verifier, check_receipt
 from web.client import LotClient
+from web.keys import RECEIPTS
 
 AUCTION = Path(sys.executable).with_name("auction")
 
@@ -313,3 +314,26 @@ async def test_the_acks_of_one_flush_share_one_signature_and_each_receipt_checks
     for pair in bidders:
         for bidder in pair:
             await bidder.close()
+
+
+async def test_acks_and_updates_still_go_out_when_their_receipts_cannot_be_signed(
+        server: Server, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    lot_id, tokens = await server.open_lot()
+    watcher = await client(server, lot_id, tokens[1], None)
+    bidder = await client(server, lot_id, tokens[0], None)
+
+    def broken(receipts: list[Any]) -> list[Any]:
+        raise RuntimeError("the receipt key is unavailable")
+
+    monkeypatch.setattr(server.app[RECEIPTS], "sign_all", broken)
+    ack = await bidder.bid("100.00")
+    assert ack["type"] == "ack" and "receipt" not in ack and ack["hash"]
+    await watcher.wait_for(lambda c: c.last_seq >= ack["seq"], timeout=10)
+    assert "signing 1 receipts failed" in caplog.text
+    monkeypatch.undo()
+    again = await watcher.bid("110.00")
+    key = await server.ok("GET", "/.well-known/auction-receipt-key", token=None)
+    assert check_receipt(key["key"], again)
+    await bidder.close()
+    await watcher.close()
