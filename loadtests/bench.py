@@ -353,14 +353,18 @@ class Bench:
         the load's is the mean over its CPUs). A rate measured while the server was not
         busy all the time is the load's, not the server's."""
         await asyncio.sleep(max(0.0, (start - time.monotonic_ns()) / 1e9))
-        server, load = cpu_seconds(pid), cpus_busy(self.load_cpus)
+        server, (busy, total) = cpu_seconds(pid), cpus_busy(self.load_cpus)
         began = time.monotonic_ns()
         await asyncio.sleep(max(0.0, (until - began) / 1e9))
-        server, load = cpu_seconds(pid) - server, cpus_busy(self.load_cpus) - load
+        server = cpu_seconds(pid) - server
+        after_busy, after_total = cpus_busy(self.load_cpus)
         seconds = (time.monotonic_ns() - began) / 1e9
-        cpus = len(self.load_cpus) if self.load_cpus else os.cpu_count() or 1
+        # the load's share of the time its CPUs accounted for (busy and idle alike, in
+        # clock ticks): a share of the wall-clock window counts whole ticks, which can
+        # come to a little more than the window
+        ticks = after_total - total
         return {"server": round(server / seconds, 3),
-                "load": round(load / seconds / cpus, 3)}
+                "load": round((after_busy - busy) / ticks, 3) if ticks else 0.0}
 
     async def driver(self, name: str, job: dict[str, Any]) -> Driver:
         return await Driver.start(name, job, self.load_cpus)
@@ -1198,18 +1202,20 @@ def busy_note(busy: dict[str, float]) -> str:
             f"{busy['load']:.0%}")
 
 
-def cpus_busy(cpus: list[int] | None) -> float:
-    """The seconds ``cpus`` (all when None) have spent not idle since boot, summed
-    (``/proc/stat``: every field but idle and iowait)."""
+def cpus_busy(cpus: list[int] | None) -> tuple[int, int]:
+    """The clock ticks ``cpus`` (all when None) have spent not idle since boot and in
+    all, each summed over them (``/proc/stat``: busy is every field but idle and
+    iowait)."""
     wanted = None if cpus is None else {f"cpu{c}" for c in cpus}
-    busy = 0
+    busy = total = 0
     for line in Path("/proc/stat").read_text().splitlines():
         name, *fields = line.split()
         if not name.startswith("cpu") or name == "cpu" or (wanted and name not in wanted):
             continue
         values = [int(v) for v in fields[:8]]
         busy += sum(values) - values[3] - values[4]
-    return busy / os.sysconf("SC_CLK_TCK")
+        total += sum(values)
+    return busy, total
 
 
 def process_use(pid: int) -> dict[str, float]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import pyotp
 import pytest
@@ -186,3 +187,31 @@ async def test_a_bidder_goes_from_the_notice_to_its_room_and_a_foreign_payer_is_
     assert [e.reason.split(":")[0] for e in scheduled] == [
         f"公告 notice {notice_id}", f"更正公告 amendment of notice {notice_id}"]
     assert not pages.errors, pages.errors
+
+
+async def test_a_failure_of_the_server_does_not_show_a_signed_in_bidder_the_login_form(
+        make_server: ServerFactory, pages: Pages) -> None:
+    server = await make_server()
+    page = await pages.open(f"{server.base}/portal")
+    await register_and_log_in(page, "丁科技有限公司", CODE_A)
+    await expect(page.locator("#signed-in")).to_be_visible(timeout=WAIT)
+    failed: list[int] = []
+
+    async def fail_twice(route: Any) -> None:
+        if len(failed) < 2:
+            failed.append(503)
+            await route.fulfill(status=503, content_type="application/json",
+                                body='{"error":{"code":"unavailable","message":"","detail":""}}')
+        else:
+            await route.continue_()
+
+    await page.route("**/api/account", fail_twice)
+    await page.reload()
+    await expect(page.locator("#signed-in")).to_be_visible(timeout=WAIT)
+    await expect(page.locator("#account-name")).to_have_text("丁科技有限公司")
+    assert failed == [503, 503]
+    # a 401 is signed out at once
+    await page.unroute("**/api/account")
+    await page.context.clear_cookies()
+    await page.reload()
+    await expect(page.locator("#signed-out")).to_be_visible(timeout=WAIT)

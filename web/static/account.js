@@ -30,10 +30,17 @@ export function accountApi(path, options = {}) {
 
 /** The account's page, or null when not logged in (keeps the CSRF token it answers). */
 export async function loadAccount() {
-  const answer = await api("/api/account");
-  if (!answer.ok) return null;
-  keepCsrf(answer.data.csrf);
-  return answer.data;
+  // Only a 401 means signed out: a failure of the server or the network is asked again
+  // (twice, after 0.5 and 1 s) before the page shows the login form.
+  for (let attempt = 0; ; attempt += 1) {
+    const answer = await api("/api/account");
+    if (answer.ok) {
+      keepCsrf(answer.data.csrf);
+      return answer.data;
+    }
+    if (answer.error.code === "unauthorized" || attempt >= 2) return null;
+    await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
+  }
 }
 
 // Passkeys (WebAuthn): the server's options are WebAuthn JSON (base64url byte fields); the
