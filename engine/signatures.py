@@ -481,38 +481,32 @@ class ReceiptKey:
         an odd last node going up as it is, and the root signed (:func:`root_message`).
         An Ed25519 signature costs some forty times a node's hash: the acks of one flush
         share one."""
-        level = [receipt_leaf(receipt_message(*of)) for of in receipts]
-        paths: list[list[str]] = [[] for _ in level]
-        #: The leaves under each node of the level, by the node's index.
-        under: list[list[int]] = [[i] for i in range(len(level))]
-        while len(level) > 1:
-            up, up_under = [], []
-            for i in range(0, len(level) - 1, 2):
-                left, right = level[i], level[i + 1]
-                step = "R" + right.hex()
-                for leaf in under[i]:
-                    paths[leaf].append(step)
-                step = "L" + left.hex()
-                for leaf in under[i + 1]:
-                    paths[leaf].append(step)
-                up.append(receipt_node(left, right))
-                up_under.append(under[i] + under[i + 1])
-            if len(level) % 2:
-                up.append(level[-1])
-                up_under.append(under[-1])
-            level, under = up, up_under
-        signature = _b64(self._sign(root_message(level[0])).signature)
+        levels = [[receipt_leaf(receipt_message(*of)) for of in receipts]]
+        while len(levels[-1]) > 1:
+            level = levels[-1]
+            up = [receipt_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+            levels.append(up + level[-1:] if len(level) % 2 else up)
+        paths = []
+        for index in range(len(levels[0])):
+            path = []
+            for level in levels[:-1]:  # the sibling at each level below the root
+                sibling = index ^ 1
+                if sibling < len(level):
+                    path.append(("L" if sibling < index else "R") + level[sibling].hex())
+                index //= 2
+            paths.append(path)
+        signature = _b64(self._sign(root_message(levels[-1][0])).signature)
         self.signatures += 1
         return [Receipt(signature, path) for path in paths]
 
 
-def _root_of(receipt: Mapping[str, Any], path: object) -> bytes | None:
-    """The root ``receipt``'s ``path`` leads to from its leaf, or None when the path is
-    not a list of at most :data:`MAX_PATH` steps ``L``/``R`` and 64 hex digits."""
+def _root_of(of: ReceiptOf, path: object) -> bytes | None:
+    """The root the ``path`` of the receipt of ``of`` leads to from its leaf, or None when
+    the path is not a list of at most :data:`MAX_PATH` steps ``L``/``R`` and 64 hex
+    digits."""
     if not isinstance(path, list) or len(path) > MAX_PATH:
         return None
-    node = receipt_leaf(receipt_message(receipt["lot_id"], receipt["seq"], receipt["hash"],
-                                        receipt.get("amount"), receipt.get("act")))
+    node = receipt_leaf(receipt_message(*of))
     for step in path:
         if not isinstance(step, str) or len(step) != 65 or step[0] not in "LR":
             return None
@@ -528,11 +522,12 @@ def check_receipt(public: str, receipt: Mapping[str, Any]) -> bool:
     version 1 receipt (one signature over its own message)."""
     try:
         key = ed25519.Ed25519PublicKey.from_public_bytes(_unb64(public))
+        of: ReceiptOf = (receipt["lot_id"], receipt["seq"], receipt["hash"],
+                         receipt.get("amount"), receipt.get("act"))
         if "receipt_path" not in receipt:
-            signed = receipt_message(receipt["lot_id"], receipt["seq"], receipt["hash"],
-                                     receipt.get("amount"), receipt.get("act"), RECEIPT_V1)
+            signed = receipt_message(*of, RECEIPT_V1)
         else:
-            root = _root_of(receipt, receipt["receipt_path"])
+            root = _root_of(of, receipt["receipt_path"])
             if root is None:
                 return False
             signed = root_message(root)

@@ -174,6 +174,10 @@ class Sockets:
         for connection in due:
             connection.flush(wires)
 
+    def sign_at_flush(self, ack: Ack) -> None:
+        """Sign ``ack`` with the other acks of the next flush."""
+        self._acks.append(ack)
+
     def sign(self, acks: list[Ack]) -> None:
         """Give every one of ``acks`` its receipt, all with one signature (the acks of one
         flush: :meth:`engine.signatures.ReceiptKey.sign_all`)."""
@@ -183,6 +187,11 @@ class Sockets:
                                     for a in acks])
         for ack, receipt in zip(acks, signed, strict=True):
             ack.receipt, ack.receipt_path = receipt.signature, receipt.path
+
+
+def _payload(frame: "bytes | Ack") -> bytes:
+    """A pushed frame's payload: an ack (signed by now) is encoded at the flush."""
+    return frame if type(frame) is bytes else _ENCODER.encode(frame)
 
 
 class Connection:
@@ -253,7 +262,7 @@ class Connection:
         if self.closing:
             return
         if self.queue is None or self.queue.empty():
-            self.shared._acks.append(ack)
+            self.shared.sign_at_flush(ack)
             self._add(ack)
             return
         self.shared.sign([ack])
@@ -288,26 +297,24 @@ class Connection:
         The writer task (a queue and a wake-up per frame) is only used for a client that
         is behind. aiohttp writes each frame of its own (pings, close) whole and at
         once: frames never interleave."""
-        pushed, self._batch = self._batch, None
-        if not pushed or self.closing:
+        batch, self._batch = self._batch, None
+        if not batch or self.closing:
             return
-        batch = [frame if type(frame) is bytes else _ENCODER.encode(frame)
-                 for frame in pushed]
         transport = self.transport
         if (transport is None or transport.is_closing() or self.ws.closed
                 or transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT
                 or (self.queue is not None and not self.queue.empty())):
             for frame in batch:
-                self._enqueue(frame)
+                self._enqueue(_payload(frame))
             return
         if len(batch) == 1:
-            payload = batch[0]
+            payload = _payload(batch[0])
             wire = wires.get(payload)
             if wire is None:
                 wire = wires[payload] = text_frame(payload)
             transport.write(wire)
         else:
-            transport.write(b"".join(text_frame(frame) for frame in batch))
+            transport.write(b"".join(text_frame(_payload(frame)) for frame in batch))
 
     def drop(self, code: int, reason: str) -> None:
         """Close the connection with ``code`` in the background."""
