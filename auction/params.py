@@ -6,7 +6,6 @@ valid amount (malformed, zero where zero makes no sense, above the money maximum
 :mod:`auction.money`) raises :class:`InvalidAmount` naming the field.
 """
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -391,13 +390,30 @@ def format_percent(ppm: int) -> str:
     return str(whole) if not rest else f"{whole}.{rest:04d}".rstrip("0")
 
 
-@functools.lru_cache(maxsize=4096)
+#: :func:`public_params`'s dicts by the identity of their parameters, at most
+#: :data:`PUBLIC_KEPT`: each entry holds its parameters, so no other object can have
+#: their id while it is here. (By identity: an ``lru_cache`` hashes every field of the
+#: parameters, and compares them all, at every snapshot a commit sends.)
+_PUBLIC: dict[int, tuple["EnglishParams", dict[str, Any]]] = {}
+PUBLIC_KEPT = 4096
+
+
 def public_params(p: EnglishParams) -> dict[str, Any]:
     """What anyone may know of the parameters: everything but the secret reserve.
 
     Made once per parameters (every snapshot of a lot shows them): callers share the
     dict and must not change it."""
+    kept = _PUBLIC.get(id(p))
+    if kept is not None:
+        return kept[1]
+    if len(_PUBLIC) >= PUBLIC_KEPT:
+        _PUBLIC.clear()
+    view = _public_params(p)
+    _PUBLIC[id(p)] = (p, view)
+    return view
 
+
+def _public_params(p: EnglishParams) -> dict[str, Any]:
     def amount(value: int | None) -> str | None:
         return None if value is None else format_amount(value, p.decimals)
 

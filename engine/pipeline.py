@@ -38,7 +38,14 @@ from auction.record import GENESIS, Recorded, seal
 from auction.state import ENDED, LotState
 from engine import signatures  # noqa: F401 (registers the signature algorithms with the rules)
 from engine.api import EngineError, Listener
-from engine.eventlog import AppendFailed, AppendRefused, EventLog, LogUnavailable, row_of
+from engine.eventlog import (
+    AppendFailed,
+    AppendRefused,
+    EventLog,
+    LogUnavailable,
+    Row,
+    row_of,
+)
 from engine.snapshots import UNKNOWN_DEADLINE, SnapshotError, decode_state, due, take
 
 log = logging.getLogger(__name__)
@@ -88,8 +95,8 @@ class Batch:
     """Commands decided together on the state after ``base`` (hash ``base_hash``): their
     results, the state after them, their sealed records, and their append once made."""
 
-    __slots__ = ("waiters", "results", "state", "owned", "fresh", "base", "base_hash",
-                 "append", "epoch", "broken")
+    __slots__ = ("waiters", "results", "state", "owned", "fresh", "rows", "base",
+                 "base_hash", "append", "epoch", "broken")
 
     def __init__(self, state: LotState | None, base: int, base_hash: str,
                  owned: bool = True) -> None:
@@ -103,6 +110,8 @@ class Batch:
         #: copies nothing.
         self.owned = owned
         self.fresh: list[Recorded] = []
+        #: The rows of :attr:`fresh`, made when the batch is sent (:meth:`Pipeline._send`).
+        self.rows: list[Row] = []
         self.base, self.base_hash = base, base_hash
         self.append: asyncio.Future[bool] | None = None
         #: The fencing epoch the append was made under.
@@ -298,8 +307,8 @@ class Host(Protocol):
         """Durable ``records`` continuing the lot and the state after them: keep them and
         tell the listeners."""
 
-    def appended(self, lot: Lot, records: list[Recorded]) -> None:
-        """This writer's append of ``records`` is durable (after :meth:`published`)."""
+    def appended(self, lot: Lot, rows: list[Row]) -> None:
+        """This writer's append of ``rows`` is durable (after :meth:`published`)."""
 
     def append_failed(self, lot: Lot, exc: AppendFailed) -> None:
         """An append of the lot did not go through, or its outcome is unknown."""
@@ -496,8 +505,9 @@ class Pipeline:
             except SnapshotError as exc:  # the events stay the record: start replays them
                 log.error("no snapshot of %s: %s", lot.lot_id, exc)
         batch.epoch = self._host.epoch(lot)
+        batch.rows = [row_of(r) for r in batch.fresh]
         batch.append = self.log.append_soon(
-            lot.lot_id, batch.base, [row_of(r) for r in batch.fresh],
+            lot.lot_id, batch.base, batch.rows,
             deadline=next_deadline(batch.state), epoch=batch.epoch, snapshot=snapshot)
         batch.append.add_done_callback(lambda _: lot.wake.set())
 
@@ -556,7 +566,7 @@ class Pipeline:
         assert batch.state is not None
         lot.dirty, lot.synced = False, batch.epoch
         self._host.published(lot, batch.state, batch.fresh)
-        self._host.appended(lot, batch.fresh)
+        self._host.appended(lot, batch.rows)
         answer(batch.waiters, batch.results)
         self._host.settled(lot)
 

@@ -895,9 +895,9 @@ class Runtime(Engine):
             return
         self._warmed(lot)
 
-    def appended(self, lot: Lot, records: list[Recorded]) -> None:
+    def appended(self, lot: Lot, rows: list[Row]) -> None:
         if self.record_store is not None:
-            self.record_store.add(row_of(r) for r in records)
+            self.record_store.add(rows)
 
     def append_failed(self, lot: Lot, exc: AppendFailed) -> None:
         if isinstance(exc, Fenced) and self.ownership is not None:

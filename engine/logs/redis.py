@@ -19,6 +19,7 @@
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import secrets
 import time
@@ -148,6 +149,17 @@ for i = 1, shards do
 end
 return {due, ended, redis.call('HLEN', KEYS[2 * shards + 1])}
 """
+@functools.lru_cache(maxsize=4096)
+def _append_keys(lot_id: str) -> tuple[list[str], str]:
+    """The keys of the lot's :data:`APPEND` script (KEYS[1..8] in order) and its fan-out
+    channel, made once for the lots appended to most recently (callers do not change
+    the list)."""
+    n = keys.shard(lot_id)
+    return ([keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n),
+             keys.epoch(lot_id), keys.snapshot(lot_id), keys.live(n), keys.ended(n)],
+            keys.fan(lot_id))
+
+
 #: Shards whose page is read at once (each a script call on a connection of its own).
 PAGE_CALLS = 16
 #: Connections to one Redis: appends of more lots at once wait for one (a Redis with
@@ -634,11 +646,11 @@ class RedisLog(EventLog):
     def _appending(self, lot_id: str, expected_seq: int, rows: Sequence[Row],
                    deadline: int | None, epoch: int | None,
                    snapshot: Snapshot | None) -> "asyncio.Future[bool]":
-        n = keys.shard(lot_id)
+        lot_keys, channel = _append_keys(lot_id)
         payload = self._mark + orjson.dumps(
             {"l": lot_id, "r": [(r.seq, r.body, r.hash, r.at, r.type) for r in rows]})
         args: list[Any] = [lot_id, expected_seq, "" if deadline is None else deadline,
-                           rows[0].at if expected_seq == 0 else "", keys.fan(lot_id), payload,
+                           rows[0].at if expected_seq == 0 else "", channel, payload,
                            "" if epoch is None else epoch]
         if snapshot is None:
             args.extend(("",) * 6)
@@ -649,10 +661,7 @@ class RedisLog(EventLog):
             args.extend((r.seq, r.body, r.hash, r.at, r.type))
         started = time.perf_counter()
         outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        call = asyncio.ensure_future(self._append(
-            keys=[keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n),
-                  keys.epoch(lot_id), keys.snapshot(lot_id), keys.live(n), keys.ended(n)],
-            args=args))
+        call = asyncio.ensure_future(self._append(keys=lot_keys, args=args))
 
         def replied(call: "asyncio.Future[Any]") -> None:
             if call.cancelled():

@@ -245,3 +245,26 @@ def test_a_visibility_that_hides_the_best_makes_bids_improve_the_bidders_own_bid
         visibility: str) -> None:
     assert parse_english(english(visibility=visibility)).improve == "own"
     assert parse_english(english(visibility="price")).improve == "leader"
+
+
+def test_public_params_are_made_once_per_parameters_and_kept_boundedly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from auction import params as module
+
+    monkeypatch.setattr(module, "_PUBLIC", {})
+    monkeypatch.setattr(module, "PUBLIC_KEPT", 3)
+    given = [parse_english({"start_price": f"{100 + i}.00", "step": "1.00",
+                            "duration_s": 60}) for i in range(5)]
+    first = public_params(given[0])
+    assert public_params(given[0]) is first  # the same dict, shared
+    assert first["start_price"] == "100.00"
+    # Equal parameters that are another object get their own (equal) dict.
+    twin = parse_english({"start_price": "100.00", "step": "1.00", "duration_s": 60})
+    assert twin == given[0] and twin is not given[0]
+    assert public_params(twin) == first and public_params(twin) is not first
+    # Past PUBLIC_KEPT the dicts kept are let go; each is made again, the same.
+    for p in given[1:]:
+        assert public_params(p)["start_price"] == module.format_amount(p.start_price, 2)
+    assert len(module._PUBLIC) <= 3
+    again = public_params(given[0])
+    assert again == first and again is not first
