@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import functools
 import logging
+import math
 import secrets
 import time
 from collections.abc import Iterable, Sequence
@@ -172,14 +173,20 @@ DUE_PER_SHARD = 100
 LOAD_BATCH = 200
 
 
+#: Seconds a command's replies may take before the connection is given up (and the
+#: command's outcome is unknown: an append fails with :class:`AppendFailed`).
+SOCKET_TIMEOUT_S = 5.0
+
+
 def connect(url: str) -> Any:
     """A client for ``url``: ``redis://`` (one server) or ``redis+cluster://`` (Redis
     Cluster, any node's address)."""
     if url.startswith("redis+cluster://"):
         return aioredis.RedisCluster.from_url(url.replace("redis+cluster://", "redis://", 1),
-                                              socket_timeout=5, socket_connect_timeout=3)
+                                              socket_timeout=SOCKET_TIMEOUT_S,
+                                              socket_connect_timeout=3)
     return aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=REDIS_CONNECTIONS, timeout=5, socket_timeout=5,
+        url, max_connections=REDIS_CONNECTIONS, timeout=5, socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=3, health_check_interval=5))
 
 
@@ -303,7 +310,8 @@ class Gathered:
         of one bid against 2 us) and wraps the round trip in machinery an append does
         not use. A connection that fails, or is left with replies unread (a cancelled
         batch), is closed, not given back as it is; the calls fail, whether they ran
-        unknown (see :meth:`RedisLog.append`)."""
+        unknown (see :meth:`RedisLog.append`); so do they when the replies do not all
+        come within the client's socket timeout."""
         sha = self._script.sha
         packed = b"".join(pack_command((b"EVALSHA", sha, len(keys), *keys, *args))
                           for keys, args, _ in calls)
@@ -312,11 +320,14 @@ class Gathered:
         try:
             await conn.send_packed_command(packed)
             replies: list[Any] = []
-            for _ in calls:
-                try:
-                    replies.append(await conn.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
+            # The replies within one socket timeout, not one each: redis-py enters a
+            # timeout context per reply unless told to wait without one (math.inf).
+            async with asyncio.timeout(conn.socket_timeout):
+                for _ in calls:
+                    try:
+                        replies.append(await conn.read_response(timeout=math.inf))
+                    except ResponseError as exc:
+                        replies.append(exc)
             return replies
         except BaseException:
             await conn.disconnect(nowait=True)

@@ -5,6 +5,8 @@ is given it again. The feed of other processes' appends outlives a failure of th
 runtime's hooks."""
 
 import asyncio
+import signal
+import time
 import uuid
 
 import pytest
@@ -13,6 +15,7 @@ from services import RedisServer
 
 from engine import redis_keys
 from engine.eventlog import LogUnavailable, Row
+from engine.logs import redis as redis_log
 from engine.logs.redis import Fenced, Gathered, RedisLog
 from engine.snapshots import Snapshot
 
@@ -78,6 +81,36 @@ async def test_a_lost_connection_fails_every_append_of_the_batch(
     finally:
         if redis_server.proc is not None and redis_server.proc.poll() is not None:
             redis_server.start()
+        await log.close()
+
+
+async def test_a_redis_that_stops_answering_fails_the_batch_within_the_socket_timeout(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redis_log, "SOCKET_TIMEOUT_S", 0.5)
+    log = RedisLog(redis_server.url)
+    await log.open()
+    lots = [f"L-{uuid.uuid4().hex[:8]}" for _ in range(5)]
+    assert redis_server.proc is not None
+    try:
+        assert all(await asyncio.gather(*(log.append(lot, 0, rows(lot, 1)) for lot in lots)))
+        redis_server.proc.send_signal(signal.SIGSTOP)  # up, but answering nothing
+        started = time.monotonic()
+        outcomes = await asyncio.gather(*(log.append(lot, 1, rows(lot, 2)) for lot in lots),
+                                        return_exceptions=True)
+        waited = time.monotonic() - started
+        assert all(type(o).__name__ == "AppendFailed" for o in outcomes), outcomes
+        assert 0.4 <= waited < 3, waited
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+    try:
+        # Whether they ran is unknown to the writer; the log holds each lot whole, and the
+        # next appends, on a connection of their own, find out (stale if they ran).
+        for lot in lots:
+            stored = [r.seq for r in await log.read(lot, 0)]
+            assert stored in ([1], [1, 2]), stored
+            assert await log.append(lot, len(stored), rows(lot, len(stored) + 1))
+            assert await log.append(lot, 0, rows(lot, 1)) is False
+    finally:
         await log.close()
 
 
