@@ -46,6 +46,7 @@ from engine.eventlog import (
     Row,
     row_of,
 )
+from engine.loops import running
 from engine.snapshots import UNKNOWN_DEADLINE, SnapshotError, decode_state, due, take
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,38 @@ class Waiter:
     def __init__(self, command: Command, future: "asyncio.Future[Result]") -> None:
         self.command = command
         self.future = future
+
+
+class Wake:
+    """What a lot's writer waits on: set when a command is queued or an append has its
+    outcome. ``asyncio.Event``'s set, clear and wait for the one waiter it has (the
+    writer), given the loop instead of asking for the running one at each wait
+    (:mod:`engine.loops`), and without a queue of waiters per lot."""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Until :meth:`set` (at once if it is set)."""
+        if self._set:
+            return
+        self._waiter = waiter = loop.create_future()
+        try:
+            await waiter
+        finally:
+            self._waiter = None
 
 
 class Batch:
@@ -171,7 +204,7 @@ class Lot:
                                  list[Recorded]]] = []
         self.writer: asyncio.Task[None] | None = None
         #: Set when a command is queued or an append has its outcome.
-        self.wake = asyncio.Event()
+        self.wake = Wake()
         #: The batch whose append is under way, and the one decided ahead of it.
         self.inflight: Batch | None = None
         self.ahead: Batch | None = None
@@ -329,10 +362,13 @@ class Pipeline:
     def __init__(self, log: EventLog, host: Host) -> None:
         self.log = log
         self._host = host
+        #: The event loop (:func:`engine.loops.running`).
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def submit(self, lot: Lot, command: Command) -> "asyncio.Future[Result]":
         """Queue ``command`` for the lot's writer (started if it is not running)."""
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        loop = self._loop = running(self._loop)
+        future: asyncio.Future[Result] = loop.create_future()
         lot.queue.append(Waiter(command, future))
         lot.wake.set()
         if lot.writer is None:
@@ -423,7 +459,8 @@ class Pipeline:
         """Start the lot's writer. It serves every sender of the lot: it runs in a context
         of its own, not in that of the request that happened to start it (its log
         lines)."""
-        lot.writer = asyncio.create_task(self._write(lot), context=contextvars.Context())
+        self._loop = running(self._loop)
+        lot.writer = self._loop.create_task(self._write(lot), context=contextvars.Context())
 
     async def _write(self, lot: Lot) -> None:
         """The lot's single writer in this process: runs while anything is queued or in
@@ -454,7 +491,7 @@ class Pipeline:
                     append = lot.inflight.append
                     assert append is not None
                     if not append.done():
-                        await lot.wake.wait()
+                        await lot.wake.wait(running(self._loop))
                         continue
                     landing = lot.inflight
                     await self._land(lot, landing, append)

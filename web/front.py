@@ -73,11 +73,14 @@ class Socket(asyncio.Protocol):
 
     __slots__ = ("transport", "home", "_frames", "_messages", "_queued", "_waiter", "_parts",
                  "_kind", "_paused", "closed", "_lost", "_ended", "_drained", "seen", "pinged",
-                 "task")
+                 "task", "_loop")
 
     def __init__(self, transport: asyncio.Transport, max_size: int, home: set["Socket"]
                  ) -> None:
         self.transport = transport
+        #: The event loop, kept: ``asyncio.get_running_loop`` makes a system call
+        #: (getpid) at every call on Python 3.11, and a socket asks for it per message.
+        self._loop = asyncio.get_running_loop()
         #: The open sockets of the site (their heartbeat), left when the connection ends.
         self.home = home
         home.add(self)
@@ -98,7 +101,7 @@ class Socket(asyncio.Protocol):
         self._ended: asyncio.Future[None] | None = None
         self._drained: asyncio.Future[None] | None = None
         #: When data last arrived, and when a heartbeat ping went unanswered since.
-        self.seen = asyncio.get_running_loop().time()
+        self.seen = self._loop.time()
         self.pinged: float | None = None
         #: The task serving the connection (:func:`web.ws.serve_socket`).
         self.task: asyncio.Task[None] | None = None
@@ -106,7 +109,7 @@ class Socket(asyncio.Protocol):
     # ---------------------------------------------------------------- the transport's
 
     def data_received(self, data: bytes) -> None:
-        self.seen, self.pinged = asyncio.get_running_loop().time(), None
+        self.seen, self.pinged = self._loop.time(), None
         frames = self._frames
         frames.receive_data(data)
         for frame in frames.events_received():
@@ -140,7 +143,7 @@ class Socket(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         if self._drained is None or self._drained.done():
-            self._drained = asyncio.get_running_loop().create_future()
+            self._drained = self._loop.create_future()
 
     def resume_writing(self) -> None:
         if self._drained is not None and not self._drained.done():
@@ -206,7 +209,7 @@ class Socket(asyncio.Protocol):
             else:
                 self.transport.close()
             # A client that neither reads nor closes would hold the socket for ever.
-            asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, self._cut)
+            self._loop.call_later(CLOSE_TIMEOUT_S, self._cut)
 
     def _cut(self) -> None:
         if not self._lost:
@@ -221,7 +224,7 @@ class Socket(asyncio.Protocol):
         while not self._messages:
             if self.closed:
                 raise StopAsyncIteration
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = self._loop.create_future()
             try:
                 await self._waiter
             finally:
@@ -263,7 +266,7 @@ class Socket(asyncio.Protocol):
         self._send_pending()
         if self._lost:
             return True
-        self._ended = asyncio.get_running_loop().create_future()
+        self._ended = self._loop.create_future()
         try:
             await self._ended
         finally:

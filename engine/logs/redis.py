@@ -47,6 +47,7 @@ from engine.eventlog import (
     Stored,
     Unreadable,
 )
+from engine.loops import running
 from engine.snapshots import Snapshot
 from engine.stopping import stop
 
@@ -257,9 +258,10 @@ class Gathered:
         self._redis, self._script = redis, script
         self._calls: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, keys: list[Any], args: list[Any]) -> "asyncio.Future[Any]":
-        loop = asyncio.get_running_loop()
+        loop = self._loop = running(self._loop)
         future: asyncio.Future[Any] = loop.create_future()
         if not self._calls:
             loop.call_soon(self._send)
@@ -269,7 +271,7 @@ class Gathered:
     def _send(self) -> None:
         calls, self._calls = self._calls, []
         # The batch is every waiter's, not the first caller's: a context of its own.
-        task = asyncio.create_task(self._run(calls), context=contextvars.Context())
+        task = running(self._loop).create_task(self._run(calls), context=contextvars.Context())
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
@@ -371,6 +373,8 @@ class RedisLog(EventLog):
         #: trim that can drop nothing is not sent (:meth:`trim`). A lot ended and trimmed
         #: up to its last snapshot is forgotten; at most :data:`TRIMS_KNOWN` are known.
         self._trims: dict[str, list[int]] = {}
+        #: The event loop of the appends (:func:`engine.loops.running`).
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: Marks this process's own broadcasts (the feed leaves them out).
         self._origin = secrets.token_hex(8)
         #: What every broadcast of this process starts with: its origin, then the JSON.
@@ -671,7 +675,8 @@ class RedisLog(EventLog):
         for r in rows:
             args.extend((r.seq, r.body, r.hash, r.at, r.type))
         started = time.perf_counter()
-        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = self._loop = running(self._loop)
+        outcome: asyncio.Future[bool] = loop.create_future()
         call = asyncio.ensure_future(self._append(keys=lot_keys, args=args))
 
         def replied(call: "asyncio.Future[Any]") -> None:
