@@ -111,24 +111,46 @@ async def _until_signal() -> None:
 
 
 #: Seconds between two full garbage collections of a serving process (at the least),
-#: and between two freezes of what survived the young collections (see
+#: and between two freezes of what survived since the last one (see
 #: :func:`collect_garbage`).
 FULL_GC_EVERY_S = 600.0
 FREEZE_EVERY_S = 0.1
-#: The collection before a freeze looks at every object still in flight, however many
-#: it found before: the next freeze waits at least this many times as long as that
-#: collection took, so the collections take at most 1/FREEZE_SPACING of the process's
-#: time.
+#: The young collection before a freeze looks at every object still in flight, however
+#: many it found before: the next one waits at least this many times as long as it
+#: took, so these collections take at most 1/FREEZE_SPACING of the process's time.
 FREEZE_SPACING = 25
+#: After a young collection before a freeze that found no garbage, the next one comes
+#: twice as late (the freezes go on meanwhile), up to this many seconds apart; one that
+#: finds garbage brings them back to every freeze.
+YOUNG_GC_MAX_EVERY_S = 6.4
 #: A full collection stops the process (every lot) for as long as it takes; one that is
 #: due waits until the next deadline of the process is at least twice the last one's
 #: length plus this many seconds away, but no longer than :data:`FULL_GC_MAX_WAIT_S`.
 FULL_GC_CLEAR_S = 1.0
 FULL_GC_MAX_WAIT_S = 600.0
 #: New tracked objects (net of those freed) before an automatic young collection
-#: (CPython's default: 700): a bound on what a burst may leave between two freezes, whose
-#: own collection does the work.
+#: (CPython's default: 700): a bound on what a burst may leave between two freezes.
 YOUNG_GC_THRESHOLD = 100_000
+
+
+class YoungCollections:
+    """When the young collection before a freeze (``gc.collect(1)``) runs: before every
+    freeze while they find garbage, twice as seldom after each that finds none (up to
+    every :data:`YOUNG_GC_MAX_EVERY_S`), and never sooner than :data:`FREEZE_SPACING`
+    times the last one's length after it."""
+
+    def __init__(self) -> None:
+        self.every = FREEZE_EVERY_S
+        self.next = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next
+
+    def collected(self, started: float, took: float, found: int) -> None:
+        """A collection started at ``started`` (monotonic s) took ``took`` s and freed
+        ``found`` objects."""
+        self.every = FREEZE_EVERY_S if found else min(2 * self.every, YOUNG_GC_MAX_EVERY_S)
+        self.next = started + max(self.every, FREEZE_SPACING * took)
 
 
 async def collect_garbage(free_for: Callable[[], float | None] = lambda: None) -> None:
@@ -140,37 +162,42 @@ async def collect_garbage(free_for: Callable[[], float | None] = lambda: None) -
     heap that grows with the day's bids; with the default policy one ran every few
     seconds under load and stalled every lot for 100-300 ms (docs/performance.md). Here
     what survives is frozen out of the collector's sight every :data:`FREEZE_EVERY_S`
-    (``gc.freeze``), so the automatic collections only look at what is new. Every
+    (``gc.freeze``), so the collections only look at what is new. Every
     :data:`FULL_GC_EVERY_S` a full collection runs again, which also frees the cycles
     among objects that died while frozen (closed connections); it looks at the whole
     heap and stops every lot meanwhile, so it waits for a time clear of deadlines (twice
     the last one's length and :data:`FULL_GC_CLEAR_S` more): a lot's close is never
     late for it, unless no such time came in :data:`FULL_GC_MAX_WAIT_S`.
 
-    Between two freezes the young collections are left to every
+    Before a freeze a young collection (``gc.collect(1)``) frees the cyclic garbage made
+    since the last one, so that it is not frozen; it looks at everything still in
+    flight (each command's coroutine, future and frame: with a thousand bidders racing,
+    some 20,000 objects), and under load it found none: at every freeze it cost 2-7 ms
+    ten times a second with bidders alternating and, spaced as below, up to 120 ms with
+    bidders racing, for nothing. So after a collection that finds nothing the next one
+    comes twice as late, up to every :data:`YOUNG_GC_MAX_EVERY_S` (the freezes go on:
+    each is cheap, and the next collection looks only at what is newer than the last
+    freeze), and one that finds garbage brings them back to every freeze: what a freeze
+    between two collections may hold of garbage is what was made in one such interval,
+    freed by the next full collection. A collection is never sooner than
+    :data:`FREEZE_SPACING` times the last one's length after it.
+
+    Between two freezes the automatic young collections are left to every
     :data:`YOUNG_GC_THRESHOLD` new objects instead of every 700: at full load (a few
     thousand bids a second, each leaving a handful of tracked objects alive for a while:
     its record, the command's coroutine and future) the default ran about twenty young
     collections and two of the middle generation a second, each looking again at the
     objects still in flight, about 30 ms of CPU a second in all; with many bidders
     racing, a collection every 10,000 objects still cost a tenth of the CPU of each
-    accepted bid. The collection before each freeze frees the young cyclic garbage in
-    any case; the threshold only bounds what a burst leaves meanwhile. The freezes come ten
-    times a second, so the collection before each one (``gc.collect(1)``) looks at a
-    tenth of a second's new objects: 1-2 ms, where a freeze a second stopped every lot
-    for 8-11 ms at a time, which was most of the acknowledgement's p99 at half load
-    (docs/performance.md). Each such collection also looks at every command still in
-    flight (its coroutine, future, frame), which no freeze keeps for long as they come
-    and go: with a thousand bidders racing, some 20,000 objects and 12 ms however
-    recent the last freeze, so the freezes are spaced to :data:`FREEZE_SPACING` times
-    the last collection's length when that is longer than :data:`FREEZE_EVERY_S`."""
+    accepted bid. The threshold only bounds what a burst leaves between two freezes."""
     gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
     last = time.monotonic()
     took = 0.0  # how long the last full collection took
-    young = 0.0  # how long the last collection before a freeze took
+    young = YoungCollections()
     while True:
-        await asyncio.sleep(_freeze_in(young))
-        waited = time.monotonic() - last - FULL_GC_EVERY_S
+        await asyncio.sleep(FREEZE_EVERY_S)
+        now = time.monotonic()
+        waited = now - last - FULL_GC_EVERY_S
         if waited >= 0 and (waited >= FULL_GC_MAX_WAIT_S
                             or _clear(free_for(), 2 * took + FULL_GC_CLEAR_S)):
             gc.unfreeze()
@@ -180,17 +207,10 @@ async def collect_garbage(free_for: Callable[[], float | None] = lambda: None) -
             took = last - started
             log.info("full garbage collection: %d ms, %d objects freed",
                      round(took * 1000), found)
-        else:
-            started = time.monotonic()
-            gc.collect(1)
-            young = time.monotonic() - started
+        elif young.due(now):
+            found = gc.collect(1)
+            young.collected(now, time.monotonic() - now, found)
         gc.freeze()
-
-
-def _freeze_in(young: float) -> float:
-    """The seconds until the next freeze, after a collection before one of ``young``
-    seconds."""
-    return max(FREEZE_EVERY_S, FREEZE_SPACING * young)
 
 
 def _clear(free_for: float | None, needed: float) -> bool:

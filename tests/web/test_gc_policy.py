@@ -1,7 +1,8 @@
 """The garbage-collection policy of a serving process (``web.cli.collect_garbage``): young
 collections every ``YOUNG_GC_THRESHOLD`` new objects, what survives frozen every
-``FREEZE_EVERY_S``, a full collection every ``FULL_GC_EVERY_S`` that frees the cycles
-of what died while frozen, at a time clear of the process's deadlines."""
+``FREEZE_EVERY_S`` after a young collection that comes twice as seldom while it finds
+nothing, a full collection every ``FULL_GC_EVERY_S`` that frees the cycles of what died
+while frozen, at a time clear of the process's deadlines."""
 
 import asyncio
 import contextlib
@@ -130,10 +131,55 @@ async def test_the_time_clear_is_counted_to_the_engines_next_deadline(
         assert free_for() == 90.0
 
 
-def test_the_freezes_are_spaced_to_a_multiple_of_the_last_collection() -> None:
-    # Quick collections: a freeze every FREEZE_EVERY_S.
-    assert cli._freeze_in(0.0) == cli._freeze_in(0.001) == cli.FREEZE_EVERY_S == 0.1
-    # A collection of 12 ms (a thousand commands in flight): the next freeze 0.3 s
-    # later, so that collections take at most 1/25 of the time.
-    assert cli._freeze_in(0.012) == pytest.approx(0.3)
-    assert cli.FREEZE_SPACING == 25
+def test_young_collections_come_twice_as_seldom_while_they_find_nothing() -> None:
+    young = cli.YoungCollections()
+    assert young.due(0.0) and cli.FREEZE_EVERY_S == 0.1 and cli.FREEZE_SPACING == 25
+    at, intervals = 100.0, []
+    for _ in range(9):  # nothing found: 0.2, 0.4, ... up to YOUNG_GC_MAX_EVERY_S
+        young.collected(at, 0.001, 0)
+        assert not young.due(at + young.every - 0.001) and young.due(at + young.every)
+        intervals.append(round(young.next - at, 3))
+        at = young.next
+    assert intervals == [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 6.4, 6.4, 6.4]
+    assert cli.YOUNG_GC_MAX_EVERY_S == 6.4
+    young.collected(at, 0.001, 3)  # garbage: before every freeze again
+    assert young.next == pytest.approx(at + cli.FREEZE_EVERY_S)
+    # A collection of 12 ms (a thousand commands in flight): the next one 0.3 s later, so
+    # that these collections take at most 1/25 of the time.
+    young.collected(at, 0.012, 3)
+    assert young.next == pytest.approx(at + 0.3)
+
+
+async def test_the_freezes_go_on_while_young_collections_back_off_and_return_with_garbage(
+        restored: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "FREEZE_EVERY_S", 0.01)
+    monkeypatch.setattr(cli, "YOUNG_GC_MAX_EVERY_S", 0.16)
+    runs: list[int] = []  # what each young collection before a freeze freed
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 1:
+            runs.append(info["collected"])
+
+    gc.unfreeze()
+    gc.callbacks.append(seen)
+    try:
+        async with collecting(lambda: None):
+            frozen = gc.get_freeze_count()
+            await asyncio.sleep(0.8)  # about 80 freezes; nothing to collect
+            quiet = len(runs)
+            assert gc.get_freeze_count() > frozen
+            # 0.01, 0.02, 0.04, 0.08, then every 0.16 s: about 8, where every freeze
+            # would be 80 (garbage of the test's own machinery may bring a few back).
+            assert 3 <= quiet <= 30, runs
+            kept = []
+            for _ in range(40):  # cyclic garbage made all along: collected at each freeze
+                kept.append(weakref.ref(Node()))
+                await asyncio.sleep(0.01)
+            busy = len(runs) - quiet
+            assert busy >= 15, runs
+            assert sum(runs[quiet:]) >= 30, runs
+            # Whatever a freeze took in before the collections came back is freed by the
+            # next full collection; the rest is freed already.
+            assert sum(ref() is not None for ref in kept) <= 20
+    finally:
+        gc.callbacks.remove(seen)
