@@ -123,6 +123,11 @@ FREEZE_SPACING = 25
 #: twice as late (the freezes go on meanwhile), up to this many seconds apart; one that
 #: finds garbage brings them back to every freeze.
 YOUNG_GC_MAX_EVERY_S = 6.4
+#: ... and comes anyway once this many new tracked objects (net of those freed) were
+#: frozen since the last one: what a freeze may have taken in of garbage meanwhile is
+#: bounded by objects, not only by time (a burst of new connections after a quiet
+#: spell).
+YOUNG_GC_MAX_OBJECTS = 5_000
 #: A full collection stops the process (every lot) for as long as it takes; one that is
 #: due waits until the next deadline of the process is at least twice the last one's
 #: length plus this many seconds away, but no longer than :data:`FULL_GC_MAX_WAIT_S`.
@@ -136,21 +141,32 @@ YOUNG_GC_THRESHOLD = 100_000
 class YoungCollections:
     """When the young collection before a freeze (``gc.collect(1)``) runs: before every
     freeze while they find garbage, twice as seldom after each that finds none (up to
-    every :data:`YOUNG_GC_MAX_EVERY_S`), and never sooner than :data:`FREEZE_SPACING`
+    every :data:`YOUNG_GC_MAX_EVERY_S`, or sooner once :data:`YOUNG_GC_MAX_OBJECTS` new
+    objects were frozen since the last), and never sooner than :data:`FREEZE_SPACING`
     times the last one's length after it."""
 
     def __init__(self) -> None:
         self.every = FREEZE_EVERY_S
-        self.next = 0.0
+        self.next = self.spaced = 0.0
+        #: New tracked objects frozen since the last collection.
+        self.frozen = 0
 
-    def due(self, now: float) -> bool:
-        return now >= self.next
+    def due(self, now: float, new: int) -> bool:
+        """Whether to collect before the freeze at ``now``, with ``new`` tracked objects
+        made (net) since the last freeze (``gc.get_count()[0]``)."""
+        if now >= self.next or (self.frozen + new >= YOUNG_GC_MAX_OBJECTS
+                                and now >= self.spaced):
+            return True
+        self.frozen += new
+        return False
 
     def collected(self, started: float, took: float, found: int) -> None:
         """A collection started at ``started`` (monotonic s) took ``took`` s and freed
         ``found`` objects."""
         self.every = FREEZE_EVERY_S if found else min(2 * self.every, YOUNG_GC_MAX_EVERY_S)
-        self.next = started + max(self.every, FREEZE_SPACING * took)
+        self.spaced = started + FREEZE_SPACING * took
+        self.next = max(started + self.every, self.spaced)
+        self.frozen = 0
 
 
 async def collect_garbage(free_for: Callable[[], float | None] = lambda: None) -> None:
@@ -177,9 +193,11 @@ async def collect_garbage(free_for: Callable[[], float | None] = lambda: None) -
     bidders racing, for nothing. So after a collection that finds nothing the next one
     comes twice as late, up to every :data:`YOUNG_GC_MAX_EVERY_S` (the freezes go on:
     each is cheap, and the next collection looks only at what is newer than the last
-    freeze), and one that finds garbage brings them back to every freeze: what a freeze
-    between two collections may hold of garbage is what was made in one such interval,
-    freed by the next full collection. A collection is never sooner than
+    freeze), and one that finds garbage brings them back to every freeze. A collection
+    comes sooner once :data:`YOUNG_GC_MAX_OBJECTS` new objects were frozen since the
+    last one: what the freezes between two collections may hold of garbage is bounded
+    by that (a burst of new connections after a quiet spell, whose handshakes leave
+    cycles), freed by the next full collection. A collection is never sooner than
     :data:`FREEZE_SPACING` times the last one's length after it.
 
     Between two freezes the automatic young collections are left to every
@@ -207,7 +225,7 @@ async def collect_garbage(free_for: Callable[[], float | None] = lambda: None) -
             took = last - started
             log.info("full garbage collection: %d ms, %d objects freed",
                      round(took * 1000), found)
-        elif young.due(now):
+        elif young.due(now, gc.get_count()[0]):
             found = gc.collect(1)
             young.collected(now, time.monotonic() - now, found)
         gc.freeze()

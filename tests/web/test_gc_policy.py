@@ -133,11 +133,11 @@ async def test_the_time_clear_is_counted_to_the_engines_next_deadline(
 
 def test_young_collections_come_twice_as_seldom_while_they_find_nothing() -> None:
     young = cli.YoungCollections()
-    assert young.due(0.0) and cli.FREEZE_EVERY_S == 0.1 and cli.FREEZE_SPACING == 25
+    assert young.due(0.0, 0) and cli.FREEZE_EVERY_S == 0.1 and cli.FREEZE_SPACING == 25
     at, intervals = 100.0, []
     for _ in range(9):  # nothing found: 0.2, 0.4, ... up to YOUNG_GC_MAX_EVERY_S
         young.collected(at, 0.001, 0)
-        assert not young.due(at + young.every - 0.001) and young.due(at + young.every)
+        assert not young.due(at + young.every - 0.001, 0) and young.due(at + young.every, 0)
         intervals.append(round(young.next - at, 3))
         at = young.next
     assert intervals == [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 6.4, 6.4, 6.4]
@@ -148,6 +148,24 @@ def test_young_collections_come_twice_as_seldom_while_they_find_nothing() -> Non
     # that these collections take at most 1/25 of the time.
     young.collected(at, 0.012, 3)
     assert young.next == pytest.approx(at + 0.3)
+
+
+def test_a_young_collection_comes_sooner_once_enough_new_objects_were_frozen() -> None:
+    assert cli.YOUNG_GC_MAX_OBJECTS == 5_000
+    young = cli.YoungCollections()
+    young.collected(100.0, 0.001, 0)
+    for _ in range(5):
+        young.collected(young.next, 0.001, 0)  # quiet: every 6.4 s
+    at = young.next - 6.4
+    assert young.next == pytest.approx(at + 6.4)
+    # Each freeze (0.1 s apart) took in 1,000 new objects: the fifth freeze would take the
+    # frozen ones to 5,000, so its collection comes then, not 6.4 s after the last.
+    assert [young.due(at + 0.1 * i, 1_000) for i in range(1, 6)] == [False] * 4 + [True]
+    young.collected(at + 0.5, 0.001, 0)
+    assert young.frozen == 0 and not young.due(at + 0.6, 4_999)
+    # Never sooner than FREEZE_SPACING times the last collection's length after it.
+    young.collected(at + 1.0, 0.02, 0)  # 20 ms: none before 0.5 s later
+    assert not young.due(at + 1.4, 50_000) and young.due(at + 1.5, 50_000)
 
 
 async def test_the_freezes_go_on_while_young_collections_back_off_and_return_with_garbage(
