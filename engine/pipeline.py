@@ -459,8 +459,8 @@ class Pipeline:
         """Start the lot's writer. It serves every sender of the lot: it runs in a context
         of its own, not in that of the request that happened to start it (its log
         lines)."""
-        self._loop = running(self._loop)
-        lot.writer = self._loop.create_task(self._write(lot), context=contextvars.Context())
+        lot.writer = running(self._loop).create_task(self._write(lot),
+                                                     context=contextvars.Context())
 
     async def _write(self, lot: Lot) -> None:
         """The lot's single writer in this process: runs while anything is queued or in

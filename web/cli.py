@@ -152,13 +152,12 @@ class YoungCollections:
         self.frozen = 0
 
     def due(self, now: float, new: int) -> bool:
-        """Whether to collect before the freeze at ``now``, with ``new`` tracked objects
-        made (net) since the last freeze (``gc.get_count()[0]``)."""
-        if now >= self.next or (self.frozen + new >= YOUNG_GC_MAX_OBJECTS
-                                and now >= self.spaced):
-            return True
+        """Whether to collect before the freeze at ``now``; ``new`` tracked objects were
+        made (net) since the last freeze (``gc.get_count()[0]``), and are counted as
+        frozen until the next collection."""
         self.frozen += new
-        return False
+        return now >= self.next or (self.frozen >= YOUNG_GC_MAX_OBJECTS
+                                    and now >= self.spaced)
 
     def collected(self, started: float, took: float, found: int) -> None:
         """A collection started at ``started`` (monotonic s) took ``took`` s and freed

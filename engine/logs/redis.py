@@ -151,17 +151,6 @@ for i = 1, shards do
 end
 return {due, ended, redis.call('HLEN', KEYS[2 * shards + 1])}
 """
-@functools.lru_cache(maxsize=4096)
-def _append_keys(lot_id: str) -> tuple[list[str], str]:
-    """The keys of the lot's :data:`APPEND` script (KEYS[1..8] in order) and its fan-out
-    channel, made once for the lots appended to most recently (callers do not change
-    the list)."""
-    n = keys.shard(lot_id)
-    return ([keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n),
-             keys.epoch(lot_id), keys.snapshot(lot_id), keys.live(n), keys.ended(n)],
-            keys.fan(lot_id))
-
-
 #: Shards whose page is read at once (each a script call on a connection of its own).
 PAGE_CALLS = 16
 #: Connections to one Redis: appends of more lots at once wait for one (a Redis with
@@ -189,6 +178,17 @@ def connect(url: str) -> Any:
     return aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
         url, max_connections=REDIS_CONNECTIONS, timeout=5, socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=3, health_check_interval=5))
+
+
+@functools.lru_cache(maxsize=4096)
+def _append_keys(lot_id: str) -> tuple[list[str], str]:
+    """The keys of the lot's :data:`APPEND` script (KEYS[1..8] in order) and its fan-out
+    channel, made once for the lots appended to most recently (callers do not change
+    the list)."""
+    n = keys.shard(lot_id)
+    return ([keys.meta(lot_id), keys.events(lot_id), keys.timers(n), keys.lots(n),
+             keys.epoch(lot_id), keys.snapshot(lot_id), keys.live(n), keys.ended(n)],
+            keys.fan(lot_id))
 
 
 def _text(value: bytes | str) -> str:
